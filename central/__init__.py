@@ -1,0 +1,1 @@
+"""Central: Burrow's management server (REST API, users and roles, history, backups store)."""

@@ -1,0 +1,1 @@
+"""Central's core: settings, the application factory, security and error mapping."""

@@ -1,0 +1,1 @@
+"""Service events: crashes and FATAL states recorded by the crash-listener."""

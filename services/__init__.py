@@ -1,0 +1,1 @@
+"""Burrow's appliance-side programs: the agents, the diagnostic shell and what they share."""

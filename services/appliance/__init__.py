@@ -1,0 +1,1 @@
+"""appliance-agent: network settings, NTP/syslog/SNMP settings, backups and restore."""

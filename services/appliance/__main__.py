@@ -1,0 +1,35 @@
+"""Run the appliance-agent: ``python -m services.appliance --root ROOT``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pyroute2 import IPRoute
+
+from services.common.agent import agent_app, run_agent
+from services.common.paths import StateRoot
+from services.common.settings import ApplianceSettings
+
+PORT = 4603
+
+
+def network_status(root: StateRoot) -> dict[str, Any]:
+    """The appliance's interface and whether it carries the configured address."""
+    settings = ApplianceSettings.load(root.appliance_settings)
+    with IPRoute() as ipr:
+        addresses = [a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(family=2)]
+    return {
+        "status": "running",
+        "hostname": settings.hostname,
+        "address": str(settings.address),
+        "address_present": settings.ip in addresses,
+    }
+
+
+def build(root: StateRoot) -> FastAPI:
+    return agent_app("appliance-agent", root, network_status)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_agent("appliance-agent", PORT, build))

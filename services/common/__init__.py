@@ -1,0 +1,1 @@
+"""What every Burrow program shares: paths, settings, the model, errors and helpers."""

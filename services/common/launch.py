@@ -1,0 +1,354 @@
+"""burrow-launch: prepare an appliance's state root and run supervisord on it.
+
+At every start it makes what is missing (directories, the CA and certificates, daemon
+keys, the first zone and subnet), renders the configurations that derive from the
+appliance settings, clears run-time files left by a previous run (a stale Kea pid file
+must never keep Kea from starting) and replaces itself with supervisord.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import glob
+import grp
+import logging
+import os
+import pwd
+import secrets
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.errors import BurrowError, SetupError
+from services.common.files import write_atomic
+from services.common.paths import StateRoot
+from services.common.pki import CertificateAuthority
+from services.common.render import render
+from services.common.settings import ApplianceSettings
+
+log = logging.getLogger(__name__)
+
+#: Programs that listen with a certificate of their own.
+TLS_PROGRAMS = ("central", "dns-agent", "dhcp-agent", "appliance-agent", "webui")
+
+#: Python programs of the bundle: supervisord name -> module run with ``python -m``.
+PYTHON_PROGRAMS = {
+    "central": "central",
+    "dns-agent": "services.dns",
+    "dhcp-agent": "services.dhcp",
+    "appliance-agent": "services.appliance",
+    "webui": "webui",
+    "diag-shell": "services.shell",
+}
+
+REQUIRED_TOOLS = ("named", "named-checkconf", "rndc", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent")
+
+
+@dataclass
+class Program:
+    """One ``[program:x]`` section of the supervisord configuration."""
+
+    name: str
+    command: str
+    priority: int
+    startsecs: int = 1
+    stopsignal: str = "TERM"
+    directory: str = ""
+    environment: str = ""
+
+
+def kea_hooks_dir() -> str:
+    """Where this system's Kea hook libraries are (multiarch path differs by machine)."""
+    found = sorted(glob.glob("/usr/lib/*/kea/hooks/libdhcp_lease_cmds.so"))
+    found += sorted(glob.glob("/usr/lib/kea/hooks/libdhcp_lease_cmds.so"))
+    if not found:
+        raise SetupError(
+            "Kea's lease_cmds hook library is missing.",
+            hint="install Debian's kea-dhcp4-server package",
+        )
+    return str(Path(found[0]).parent)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _tsig_key(name: str) -> str:
+    secret = base64.b64encode(secrets.token_bytes(32)).decode()
+    return f'key "{name}" {{\n    algorithm hmac-sha256;\n    secret "{secret}";\n}};\n'
+
+
+def _chown_tree(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    for dirpath, _dirnames, filenames in os.walk(path):
+        os.chown(dirpath, entry.pw_uid, entry.pw_gid)
+        for name in filenames:
+            os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)
+
+
+def _env_value(pairs: dict[str, str]) -> str:
+    return ",".join(f'{key}="{value}"' for key, value in pairs.items())
+
+
+class Launcher:
+    """Prepares one state root and renders its configurations."""
+
+    def __init__(self, root: StateRoot, *, python: str, pythonpath: str | None) -> None:
+        self.root = root
+        self.python = python
+        self.pythonpath = pythonpath
+        self.settings = ApplianceSettings.load(root.appliance_settings)
+        self.named_user = "bind" if _user_exists("bind") else ""
+
+    # --- steps ---------------------------------------------------------------
+    def check_tools(self) -> None:
+        missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+        if missing:
+            raise SetupError(
+                f"These programs are missing: {', '.join(missing)}.",
+                hint="install Debian's bind9, bind9-utils, kea-dhcp4-server, kea-dhcp6-server "
+                "and kea-ctrl-agent packages",
+            )
+
+    def make_dirs(self) -> None:
+        for directory in self.root.all_dirs():
+            directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root.secrets, 0o700)
+        # Run-time files of a previous run are stale by definition: supervisord starts
+        # every program afresh. Leftover pid files make Kea refuse to start.
+        for run_dir in (self.root.run, self.root.kea_run, self.root.named_run):
+            for entry in run_dir.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+
+    def make_identity(self) -> None:
+        ca = CertificateAuthority(self.root.pki / "ca")
+        ca.create(f"Burrow CA {self.settings.hostname}")
+        names = [self.settings.ip, "127.0.0.1", self.settings.hostname, "localhost"]
+        if self.settings.address6 is not None:
+            names.append(str(self.settings.address6.ip))
+        for program in TLS_PROGRAMS:
+            ca.issue(self.root.pki, program, server_names=names)
+
+    def make_keys(self) -> None:
+        if not self.root.rndc_key.exists():
+            write_atomic(self.root.rndc_key, _tsig_key("rndc-key"), mode=0o640)
+        if not self.root.tsig_key.exists():
+            write_atomic(self.root.tsig_key, _tsig_key("burrow-tsig"), mode=0o640)
+        write_atomic(
+            self.root.rndc_conf,
+            f'include "{self.root.rndc_key}";\n'
+            'options { default-key "rndc-key"; default-server 127.0.0.1; default-port 953; };\n',
+            mode=0o640,
+        )
+        if not self.root.kea_api_password.exists():
+            write_atomic(self.root.kea_api_password, secrets.token_urlsafe(24) + "\n", mode=0o600)
+
+    def render_named(self) -> None:
+        zones_conf = self.root.bind_etc / "zones.conf"
+        if not zones_conf.exists():
+            zones = []
+            seed = self.settings.seed_zone
+            if seed is not None:
+                name = seed.name if seed.name.endswith(".") else seed.name + "."
+                zone_file = self.root.bind_lib / f"db.{name.rstrip('.')}"
+                write_atomic(
+                    zone_file,
+                    render(
+                        "zone.db.j2",
+                        name=name,
+                        ttl=seed.ttl,
+                        ns_name=f"ns1.{name}",
+                        ns_label="ns1",
+                        address=self.settings.ip,
+                    ),
+                )
+                zones.append({"name": name, "file": str(zone_file)})
+            write_atomic(zones_conf, render("zones.conf.j2", zones=zones))
+        write_atomic(
+            self.root.named_conf,
+            render(
+                "named.conf.j2",
+                rndc_key=str(self.root.rndc_key),
+                tsig_key=str(self.root.tsig_key),
+                cache_dir=str(self.root.bind_cache),
+                pid_file=str(self.root.named_run / "named.pid"),
+                session_key=str(self.root.named_run / "session.key"),
+                listen_on="any;",
+                listen_on_v6="any;",
+                recursion=False,
+                allow_recursion="none;",
+                forwarders=[],
+                dnssec_validation="no",
+                zones_conf=str(zones_conf),
+            ),
+        )
+        if self.named_user:
+            group = grp.getgrnam(self.named_user).gr_gid
+            for key in (self.root.rndc_key, self.root.tsig_key, self.root.rndc_conf):
+                os.chown(key, 0, group)
+            for directory in (self.root.bind_lib, self.root.bind_cache, self.root.named_run):
+                _chown_tree(directory, self.named_user)
+
+    def render_kea(self) -> None:
+        hooks = kea_hooks_dir()
+        interfaces = self.settings.dhcp_interfaces or [self.settings.interface]
+        for daemon, seed in (
+            ("dhcp4", self.settings.seed_subnet4),
+            ("dhcp6", self.settings.seed_subnet6),
+        ):
+            path = self.root.kea_conf(daemon)
+            if path.exists():  # the dhcp-agent owns it from now on (config-write)
+                continue
+            write_atomic(
+                path,
+                render(
+                    f"kea-{daemon}.conf.j2",
+                    interfaces=interfaces,
+                    socket=str(self.root.kea_socket(daemon)),
+                    lease_file=str(self.root.kea_lib / f"kea-leases{daemon[-1]}.csv"),
+                    data_dir=str(self.root.kea_lib),
+                    hooks_dir=hooks,
+                    subnet=seed,
+                ),
+                mode=0o640,
+            )
+        password = self.root.kea_api_password.read_text().strip()
+        write_atomic(
+            self.root.kea_conf("ctrl-agent"),
+            render(
+                "kea-ctrl-agent.conf.j2",
+                password=password,
+                socket4=str(self.root.kea_socket("dhcp4")),
+                socket6=str(self.root.kea_socket("dhcp6")),
+            ),
+            mode=0o600,
+        )
+
+    def programs(self) -> list[Program]:
+        root = self.root
+        named = f"named -f -c {root.named_conf}"
+        if self.named_user:
+            named += f" -u {self.named_user}"
+        kea_env = _env_value({"KEA_PIDFILE_DIR": str(root.kea_run), "KEA_LOCKFILE_DIR": str(root.kea_run)})
+
+        def kea(daemon: str, binary: str) -> str:
+            # Remove this daemon's pid file before exec: Kea exits "already running" when an
+            # old pid file names a live process, and supervisord would then mark it FATAL.
+            script = (
+                f"rm -f {shlex.quote(str(root.kea_run))}/*.{binary}.pid; "
+                f"exec {binary} -c {shlex.quote(str(root.kea_conf(daemon)))}"
+            )
+            return f"/bin/sh -c {shlex.quote(script)}"
+
+        programs = [
+            Program("named", named, priority=100),
+            Program("kea-dhcp4", kea("dhcp4", "kea-dhcp4"), priority=100, environment=kea_env),
+            Program("kea-dhcp6", kea("dhcp6", "kea-dhcp6"), priority=100, environment=kea_env),
+            Program(
+                "kea-ctrl-agent",
+                kea("ctrl-agent", "kea-ctrl-agent"),
+                priority=110,
+                environment=kea_env,
+            ),
+        ]
+        py_env = self._python_env()
+        for order, (name, module) in enumerate(PYTHON_PROGRAMS.items()):
+            programs.append(
+                Program(
+                    name,
+                    f"{self.python} -m {module} --root {root.root}",
+                    priority=200 + order * 10,
+                    startsecs=3,
+                    environment=py_env,
+                )
+            )
+        return programs
+
+    def _python_env(self) -> str:
+        env = {"BURROW_ROOT": str(self.root.root), "PYTHONUNBUFFERED": "1"}
+        if self.pythonpath:
+            env["PYTHONPATH"] = self.pythonpath
+        return _env_value(env)
+
+    def render_supervisord(self) -> None:
+        listener = Program(
+            "crash-listener",
+            f"{self.python} -m services.common.crash_listener --root {self.root.root}",
+            priority=1,
+            environment=self._python_env(),
+        )
+        write_atomic(
+            self.root.supervisord_conf,
+            render(
+                "supervisord.conf.j2",
+                supervisor_socket=str(self.root.supervisor_socket),
+                logs=str(self.root.logs),
+                run=str(self.root.run),
+                hostname=self.settings.hostname,
+                programs=self.programs(),
+                listener=listener,
+            ),
+            mode=0o600,
+        )
+
+    def prepare(self) -> None:
+        self.check_tools()
+        self.make_dirs()
+        self.make_identity()
+        self.make_keys()
+        self.render_named()
+        self.render_kea()
+        self.render_supervisord()
+
+
+def _source_tree() -> str | None:
+    """The source tree when Burrow runs from a checkout rather than an installed package."""
+    here = Path(__file__).resolve().parents[2]
+    return str(here) if (here / "pyproject.toml").exists() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="burrow-launch",
+        description="Prepare an appliance state root and run every program under supervisord.",
+    )
+    parser.add_argument("--root", default=os.environ.get("BURROW_ROOT", "/"), help="state root")
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="write configurations, do not start"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    root = StateRoot.at(args.root)
+    try:
+        if not root.appliance_settings.exists():
+            raise SetupError(
+                f"No appliance settings at {root.appliance_settings}.",
+                hint="run the first-boot setup or write the settings file",
+            )
+        launcher = Launcher(root, python=sys.executable, pythonpath=_source_tree())
+        launcher.prepare()
+    except BurrowError as exc:
+        print(f"burrow-launch: {exc}", file=sys.stderr)  # noqa: T201 - command-line tool
+        return 1
+    if args.prepare_only:
+        return 0
+    # The supervisord of Burrow's own environment (pinned), not whatever is first on PATH.
+    supervisord = str(Path(sys.executable).parent / "supervisord")
+    if not os.access(supervisord, os.X_OK):
+        supervisord = shutil.which("supervisord") or supervisord
+    os.execv(supervisord, [supervisord, "-n", "-c", str(root.supervisord_conf)])  # noqa: S606
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

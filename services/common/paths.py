@@ -1,0 +1,140 @@
+"""Every path of an appliance, derived from one state root (DESIGN.md section 3).
+
+A real appliance uses ``/``; a sandbox or a test uses another directory, so that
+several appliances run side by side on one machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StateRoot:
+    """The directories and files of one appliance, all below ``root``."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path) -> StateRoot:
+        return cls(Path(root).resolve())
+
+    # --- appliance settings -------------------------------------------------
+    @property
+    def etc(self) -> Path:
+        return self.root / "etc/burrow"
+
+    @property
+    def appliance_settings(self) -> Path:
+        return self.etc / "appliance.json"
+
+    @property
+    def supervisord_conf(self) -> Path:
+        return self.etc / "supervisord.conf"
+
+    # --- Burrow's own state -------------------------------------------------
+    @property
+    def lib(self) -> Path:
+        return self.root / "var/lib/burrow"
+
+    @property
+    def pki(self) -> Path:
+        return self.lib / "pki"
+
+    @property
+    def service_events(self) -> Path:
+        return self.lib / "service-events.jsonl"
+
+    @property
+    def secrets(self) -> Path:
+        return self.lib / "secrets"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "var/log/burrow"
+
+    @property
+    def run(self) -> Path:
+        """Run-time files (pid files, sockets); cleared at every start."""
+        return self.root / "run/burrow"
+
+    @property
+    def supervisor_socket(self) -> Path:
+        return self.run / "supervisor.sock"
+
+    # --- BIND ---------------------------------------------------------------
+    @property
+    def bind_etc(self) -> Path:
+        return self.root / "etc/bind"
+
+    @property
+    def named_conf(self) -> Path:
+        return self.bind_etc / "named.conf"
+
+    @property
+    def bind_lib(self) -> Path:
+        """Zone files and journals: named writes here."""
+        return self.root / "var/lib/bind"
+
+    @property
+    def bind_cache(self) -> Path:
+        return self.root / "var/cache/bind"
+
+    @property
+    def rndc_key(self) -> Path:
+        return self.bind_etc / "rndc.key"
+
+    @property
+    def rndc_conf(self) -> Path:
+        return self.bind_etc / "rndc.conf"
+
+    @property
+    def tsig_key(self) -> Path:
+        return self.bind_etc / "burrow-tsig.key"
+
+    @property
+    def named_run(self) -> Path:
+        return self.root / "run/named"
+
+    # --- Kea ----------------------------------------------------------------
+    @property
+    def kea_etc(self) -> Path:
+        return self.root / "etc/kea"
+
+    @property
+    def kea_lib(self) -> Path:
+        """Lease files: persistent."""
+        return self.root / "var/lib/kea"
+
+    @property
+    def kea_run(self) -> Path:
+        return self.root / "run/kea"
+
+    def kea_conf(self, daemon: str) -> Path:
+        """Configuration file of ``dhcp4``, ``dhcp6`` or ``ctrl-agent``."""
+        return self.kea_etc / f"kea-{daemon}.conf"
+
+    def kea_socket(self, daemon: str) -> Path:
+        return self.kea_run / f"kea-{daemon}-ctrl.sock"
+
+    @property
+    def kea_api_password(self) -> Path:
+        return self.secrets / "kea-api-password"
+
+    def all_dirs(self) -> list[Path]:
+        return [
+            self.etc,
+            self.lib,
+            self.pki,
+            self.secrets,
+            self.logs,
+            self.run,
+            self.bind_etc,
+            self.bind_lib,
+            self.bind_cache,
+            self.named_run,
+            self.kea_etc,
+            self.kea_lib,
+            self.kea_run,
+        ]

@@ -1,0 +1,1 @@
+"""The development sandbox: one whole appliance in its own network namespace and state root."""

@@ -1,0 +1,103 @@
+"""``./build.sh dev``: run one whole appliance on this machine until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from services.common.errors import BurrowError
+from services.sandbox.sandbox import DEFAULT_NETWORK, Sandbox, clean
+
+
+def describe(box: Sandbox) -> str:
+    root = box.root.root
+    a = box.address
+    return f"""
+Burrow sandbox {box.name!r} is running.
+  state root       {root}
+  network          {box.network} (this machine is {box.host_address}, the appliance {a})
+  CA certificate   {box.ca_file}
+
+  DNS              dig @{a} {box.zone} SOA
+  Central API      curl --cacert {box.ca_file} https://{a}:1231/api/v1/health
+  API docs         https://{a}:1231/api/v1/docs
+  Web console      https://{a}/   (http://{a}/ redirects)
+  Diagnostic shell ssh diag@{a}
+  DNS agent        https://{a}:1337/health
+  DHCP agent       https://{a}:4151/health
+  Appliance agent  https://{a}:4603/health
+  DHCP             subnet {box.network} served on the sandbox bridge; a client:
+                   ip netns add demo && ip link add demo0 type veth peer name eth0 netns demo ...
+                   (or let the tests do it: they plug client namespaces into the bridge)
+  Programs         {sys.executable} -m supervisor.supervisorctl -c {box.root.supervisord_conf} status
+  Logs             {box.root.logs}/
+  Inside           ip netns exec {box.ns} bash
+
+Press Ctrl-C to stop; everything started here is stopped and removed (the state root stays).
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="./build.sh dev", description="Run one whole Burrow appliance in a sandbox."
+    )
+    parser.add_argument("--name", default="a", help="sandbox name, 1-10 of [a-z0-9] (default a)")
+    parser.add_argument(
+        "--network",
+        default=DEFAULT_NETWORK,
+        help=f"sandbox network (default {DEFAULT_NETWORK}; or 203.0.113.0/24, 192.0.2.0/24, "
+        "a part of one, and never one this machine already uses)",
+    )
+    parser.add_argument("--root", help="state root (default /var/tmp/burrow/NAME, kept)")
+    parser.add_argument("--fresh", action="store_true", help="start from an empty state root")
+    parser.add_argument("--clean", metavar="NAME", help="remove what sandbox NAME left behind")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.clean:
+        clean(args.clean)
+        print(f"Removed what sandbox {args.clean!r} left behind.")
+        return 0
+    try:
+        box = Sandbox(
+            name=args.name,
+            network=ipaddress.IPv4Network(args.network),
+            root_dir=Path(args.root) if args.root else None,
+        )
+    except (BurrowError, ValueError) as exc:
+        print(f"./build.sh dev: {exc}", file=sys.stderr)
+        return 2
+    if args.fresh and box.root_dir is not None:
+        shutil.rmtree(box.root_dir, ignore_errors=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"Starting sandbox {box.name!r} (named, Kea, Central, agents under supervisord)...")
+    try:
+        box.start()
+    except KeyboardInterrupt:
+        print("Interrupted; cleaning up.")
+        return 130
+    except BurrowError as exc:
+        print(f"./build.sh dev: {exc}", file=sys.stderr)
+        return 1
+    print(describe(box))
+    try:
+        while not stop.wait(0.5):
+            if box.process is not None and box.process.poll() is not None:
+                print("supervisord exited; stopping.", file=sys.stderr)
+                break
+    except KeyboardInterrupt:
+        pass
+    print("Stopping sandbox...")
+    box.stop()
+    print("Stopped; no processes, namespaces or links are left.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

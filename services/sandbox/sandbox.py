@@ -1,0 +1,374 @@
+"""One appliance running in a sandbox: its namespace, bridge, state root and supervisord.
+
+Layout of sandbox ``a`` on network 198.51.100.0/24:
+
+    host ── bw-a (198.51.100.1) ══ veth ══ up0 ─┐
+                                              br0 (198.51.100.2, 2001:db8:64::2)  namespace burrow-a
+    client namespace burrow-a-c1: eth0 ══ veth ══ c1 ─┘
+
+Every service listens on its standard port inside the namespace, so sandboxes never clash.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import httpx
+
+from services.common.errors import SetupError
+from services.common.paths import StateRoot
+from services.common.proc import run
+from services.common.settings import ApplianceSettings, SeedSubnet4, SeedSubnet6, SeedZone
+from services.common.supervisor import SupervisorView
+from services.sandbox import netns
+
+log = logging.getLogger(__name__)
+
+#: Documentation networks (RFC 5737) that sandboxes may use; never one the host routes already.
+ALLOWED_NETWORKS = tuple(
+    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+DEFAULT_NETWORK = "198.51.100.0/24"
+NAME_RE = re.compile(r"^[a-z0-9]{1,10}$")
+SOURCE_TREE = Path(__file__).resolve().parents[2]
+ZONE = "burrow.example."
+PROGRAMS = (
+    "named",
+    "kea-dhcp4",
+    "kea-dhcp6",
+    "kea-ctrl-agent",
+    "central",
+    "dns-agent",
+    "dhcp-agent",
+    "appliance-agent",
+    "webui",
+    "diag-shell",
+)
+AGENT_PORTS = {"dns-agent": 1337, "dhcp-agent": 4151, "appliance-agent": 4603}
+
+
+class NotReady(Exception):
+    """A readiness check did not pass (yet)."""
+
+
+@dataclass
+class Client:
+    """A client namespace plugged into a sandbox's bridge."""
+
+    ns: str
+    iface: str = "eth0"
+    mac: str = ""
+
+
+@dataclass
+class Sandbox:
+    """A whole appliance on this machine (see the module docstring for the layout)."""
+
+    name: str = "a"
+    network: ipaddress.IPv4Network = field(
+        default_factory=lambda: ipaddress.IPv4Network(DEFAULT_NETWORK)
+    )
+    root_dir: Path | None = None
+    clients: list[Client] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if not NAME_RE.match(self.name):
+            raise SetupError(
+                f"Sandbox name {self.name!r} is not allowed.",
+                hint="use 1 to 10 lower-case letters or digits",
+            )
+        if not any(self.network.subnet_of(allowed) for allowed in ALLOWED_NETWORKS):
+            raise SetupError(
+                f"Network {self.network} is not a documentation network.",
+                hint="use 198.51.100.0/24, 203.0.113.0/24 or 192.0.2.0/24 (or part of one)",
+            )
+        if self.network.prefixlen > 26:
+            raise SetupError(f"Network {self.network} is too small.", hint="use a /24")
+        if self.root_dir is None:
+            self.root_dir = Path("/var/tmp/burrow") / self.name
+        self.root = StateRoot.at(self.root_dir)
+
+    # --- names and addresses --------------------------------------------------
+    @property
+    def ns(self) -> str:
+        return f"burrow-{self.name}"
+
+    @property
+    def host_link(self) -> str:
+        return f"bw-{self.name}"
+
+    @property
+    def host_address(self) -> str:
+        return str(self.network[1])
+
+    @property
+    def address(self) -> str:
+        return str(self.network[2])
+
+    @property
+    def network6(self) -> ipaddress.IPv6Network:
+        third = int(self.network.network_address) >> 8 & 0xFF
+        return ipaddress.IPv6Network(f"2001:db8:{third:x}::/64")
+
+    @property
+    def address6(self) -> str:
+        return str(self.network6[2])
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root.pki / "ca/ca.crt"
+
+    @property
+    def zone(self) -> str:
+        return ZONE
+
+    # --- lifecycle --------------------------------------------------------------
+    def settings(self) -> ApplianceSettings:
+        net = self.network
+        return ApplianceSettings(
+            hostname=f"burrow-{self.name}",
+            interface="br0",
+            address=ipaddress.IPv4Interface(f"{self.address}/{net.prefixlen}"),
+            address6=ipaddress.IPv6Interface(f"{self.address6}/64"),
+            dhcp_interfaces=["br0"],
+            seed_zone=SeedZone(name=ZONE),
+            seed_subnet4=SeedSubnet4(
+                subnet=net,
+                pool_start=net[100] if net.num_addresses > 200 else net[10],
+                pool_end=net[199] if net.num_addresses > 200 else net[-2],
+                routers=[ipaddress.IPv4Address(self.address)],
+            ),
+            seed_subnet6=SeedSubnet6(
+                subnet=self.network6,
+                pool_start=self.network6[0x100],
+                pool_end=self.network6[0x1FF],
+            ),
+        )
+
+    def create_network(self) -> None:
+        clash = netns.host_route_overlapping(self.network)
+        if clash:
+            raise SetupError(
+                f"This machine already routes {clash}, which overlaps {self.network}.",
+                hint="choose another --network, e.g. 203.0.113.0/24",
+            )
+        if netns.exists(self.ns) or netns.link_exists(self.host_link):
+            raise SetupError(
+                f"A sandbox named {self.name!r} is already running or was left behind.",
+                hint=f"stop it, or remove it with: ./build.sh dev --clean {self.name}",
+            )
+        netns.add(self.ns)
+        ns = self.ns
+        run(["ip", "link", "add", self.host_link, "type", "veth", "peer", "name", "up0", "netns", ns])
+        run(["ip", "-n", ns, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"])
+        run(["ip", "-n", ns, "link", "set", "up0", "master", "br0"])
+        run(["ip", "-n", ns, "addr", "add", f"{self.address}/{self.network.prefixlen}", "dev", "br0"])
+        run(["ip", "-n", ns, "addr", "add", f"{self.address6}/64", "dev", "br0", "nodad"])
+        run(["ip", "-n", ns, "link", "set", "up0", "up"])
+        run(["ip", "-n", ns, "link", "set", "br0", "up"])
+        run(["ip", "addr", "add", f"{self.host_address}/{self.network.prefixlen}", "dev", self.host_link])
+        run(["ip", "link", "set", self.host_link, "up"])
+
+    def start(self, *, timeout: float = 90.0) -> None:
+        """Create the network, write settings if new, start supervisord, wait until ready."""
+        self.create_network()
+        try:
+            for directory in self.root.all_dirs():
+                directory.mkdir(parents=True, exist_ok=True)
+            if not self.root.appliance_settings.exists():
+                self.settings().save(self.root.appliance_settings)
+            launch_log = (self.root.logs / "launch.log").open("ab")
+            env = dict(os.environ)
+            env["PYTHONPATH"] = str(SOURCE_TREE)
+            self.process = subprocess.Popen(
+                ["ip", "netns", "exec", self.ns, sys.executable, "-m",
+                 "services.common.launch", "--root", str(self.root.root)],
+                stdin=subprocess.DEVNULL,
+                stdout=launch_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                cwd=str(SOURCE_TREE),
+            )
+            launch_log.close()
+            self.wait_ready(timeout=timeout)
+        except BaseException:
+            self.stop(remove_root=False)
+            raise
+
+    def stop(self, *, remove_root: bool = False) -> None:
+        """Stop supervisord and everything it started; remove namespaces and links."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+        for client in self.clients:
+            netns.delete(client.ns)
+        self.clients.clear()
+        netns.delete(self.ns)
+        netns.delete_link(self.host_link)
+        if remove_root and self.root_dir is not None:
+            shutil.rmtree(self.root_dir, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- clients ----------------------------------------------------------------
+    def add_client(self, mac: str | None = None) -> Client:
+        """A new namespace with ``eth0`` on the sandbox's bridge (no address: DHCP gets one)."""
+        index = len(self.clients) + 1
+        client = Client(ns=f"{self.ns}-c{index}")
+        netns.delete(client.ns)
+        netns.add(client.ns)
+        side = f"c{index}"
+        run(["ip", "-n", self.ns, "link", "add", side, "type", "veth", "peer", "name", "eth0",
+             "netns", client.ns])
+        run(["ip", "-n", self.ns, "link", "set", side, "master", "br0"])
+        run(["ip", "-n", self.ns, "link", "set", side, "up"])
+        if mac:
+            run(["ip", "-n", client.ns, "link", "set", "eth0", "address", mac])
+        run(["ip", "-n", client.ns, "link", "set", "eth0", "up"])
+        out = run(["ip", "-n", client.ns, "-j", "link", "show", "eth0"]).stdout
+        client.mac = json.loads(out)[0]["address"]
+        self.clients.append(client)
+        return client
+
+    # --- views ------------------------------------------------------------------
+    def supervisor(self) -> SupervisorView:
+        return SupervisorView(self.root.supervisor_socket)
+
+    def dns_query(self, name: str, rdtype: str = "A", timeout: float = 1.0) -> dns.message.Message:
+        query = dns.message.make_query(name, dns.rdatatype.from_text(rdtype))
+        return dns.query.udp(query, self.address, timeout=timeout)
+
+    def rndc(self, *args: str) -> str:
+        return run(["rndc", "-c", str(self.root.rndc_conf), *args], netns=self.ns, timeout=15).stdout
+
+    def kea(self, command: str, service: str = "dhcp4", arguments: dict[str, Any] | None = None,
+            timeout: float = 10.0) -> dict[str, Any]:
+        """One command through the Kea Control Agent (inside the namespace, basic auth)."""
+        body: dict[str, Any] = {"command": command, "service": [service]}
+        if arguments is not None:
+            body["arguments"] = arguments
+        password = self.root.kea_api_password.read_text().strip()
+        out = run(
+            ["curl", "-sS", "--max-time", str(timeout), "-u", f"burrow:{password}",
+             "-H", "Content-Type: application/json", "--data-binary", "@-",
+             "http://127.0.0.1:8000/"],
+            netns=self.ns, input_text=json.dumps(body), timeout=timeout + 5,
+        ).stdout
+        answer = json.loads(out)
+        if isinstance(answer, dict):  # 401 and other agent-level failures
+            return answer
+        return dict(answer[0])
+
+    def https(self, port: int, path: str, timeout: float = 2.0) -> httpx.Response:
+        return httpx.get(
+            f"https://{self.address}:{port}{path}", verify=str(self.ca_file), timeout=timeout
+        )
+
+    # --- readiness --------------------------------------------------------------
+    def check_dns(self) -> None:
+        try:
+            answer = self.dns_query(ZONE, "SOA", timeout=0.5)
+        except Exception as exc:
+            raise NotReady(f"named: {exc}") from exc
+        if not answer.answer:
+            raise NotReady("named: no SOA answer")
+
+    def check_kea(self) -> None:
+        for service in ("dhcp4", "dhcp6"):
+            try:
+                answer = self.kea("status-get", service, timeout=2)
+            except Exception as exc:
+                raise NotReady(f"kea {service}: {exc}") from exc
+            if answer.get("result") != 0:
+                raise NotReady(f"kea {service}: {answer.get('text')}")
+
+    def check_central(self) -> None:
+        try:
+            response = self.https(1231, "/api/v1/health", timeout=1)
+        except Exception as exc:
+            raise NotReady(f"central: {exc}") from exc
+        if response.status_code != 200:
+            raise NotReady(f"central: HTTP {response.status_code}")
+
+    def check_agents(self) -> None:
+        for name, port in AGENT_PORTS.items():
+            try:
+                response = self.https(port, "/health", timeout=1)
+            except Exception as exc:
+                raise NotReady(f"{name}: {exc}") from exc
+            if response.status_code != 200:
+                raise NotReady(f"{name}: HTTP {response.status_code}")
+        try:
+            self.https(443, "/health", timeout=1).raise_for_status()
+        except Exception as exc:
+            raise NotReady(f"webui: {exc}") from exc
+
+    def check_supervisor(self) -> None:
+        try:
+            states = self.supervisor().states()
+        except Exception as exc:
+            raise NotReady(f"supervisord: {exc}") from exc
+        bad = {k: v for k, v in states.items() if v != "RUNNING"}
+        if bad:
+            raise NotReady(f"supervisord: {bad}")
+
+    def check_all(self) -> None:
+        self.check_supervisor()
+        self.check_dns()
+        self.check_kea()
+        self.check_central()
+        self.check_agents()
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Wait until every real health check passes; raise with the last reason if not."""
+        deadline = time.monotonic() + timeout
+        reason = "not checked"
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                tail = (self.root.logs / "launch.log").read_text()[-2000:]
+                raise SetupError(f"The appliance stopped while starting: {tail.strip()}")
+            try:
+                self.check_all()
+                return
+            except NotReady as exc:
+                reason = str(exc)
+            time.sleep(0.1)
+        raise SetupError(f"The sandbox was not ready after {timeout:.0f} s: {reason}")
+
+
+def clean(name: str) -> None:
+    """Remove what a sandbox named ``name`` left behind (processes, namespaces, links)."""
+    ns = f"burrow-{name}"
+    for entry in sorted(Path("/run/netns").glob(f"{ns}-c*")) if Path("/run/netns").exists() else []:
+        netns.delete(entry.name)
+    netns.delete(ns)
+    netns.delete_link(f"bw-{name}")
+
+

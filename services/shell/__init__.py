@@ -1,0 +1,1 @@
+"""diag-shell: the appliance's read-only diagnostic shell over SSH."""

@@ -1,0 +1,1 @@
+"""The web console: server-rendered pages that talk only to Central's API."""

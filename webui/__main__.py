@@ -1,0 +1,35 @@
+"""Run the web console: ``python -m webui --root ROOT`` (443 over HTTPS, 80 redirects)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from services.common.paths import StateRoot
+from services.common.pki import CertPaths
+from services.common.serve import Listener, serve
+from webui.app import create_app, create_redirect_app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="webui")
+    parser.add_argument("--root", default=os.environ.get("BURROW_ROOT", "/"))
+    parser.add_argument("--port", type=int, default=443)
+    parser.add_argument("--redirect-port", type=int, default=80)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    root = StateRoot.at(args.root)
+    tls = CertPaths(root.pki / "webui.crt", root.pki / "webui.key")
+    serve(
+        Listener(create_app(), args.port, tls=tls),
+        Listener(create_redirect_app(), args.redirect_port),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
