@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 
-def read_events(path: Path, *, program: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def read_events(
+    path: Path, *, program: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     """The newest ``limit`` events, newest first, optionally of one program."""
     try:
         lines = path.read_text().splitlines()

@@ -57,7 +57,9 @@ def run_agent(
     parser.add_argument("--port", type=int, default=port)
     args = parser.parse_args(argv)
     logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     root = StateRoot.at(args.root)
     tls = CertPaths(root.pki / f"{name}.crt", root.pki / f"{name}.key")

@@ -70,7 +70,7 @@ class EventRecorder:
                         continue
                     if record.get("kind") == "crash":
                         self.restarts[record["program"]] = int(record.get("restarts", 0))
-        except FileNotFoundError:
+        except OSError:  # no events yet, or unreadable: start counting from zero
             pass
 
     def handle(self, headers: dict[str, str], payload: str) -> dict[str, Any] | None:

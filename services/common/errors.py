@@ -1,12 +1,12 @@
 """The one exception tree of Burrow, with stable codes.
 
-    BurrowError            base; ``code`` is stable, ``message`` is one sentence for people
-    ├── ValidationError    bad input; ``field`` names what was wrong (HTTP 422)
-    ├── NotFoundError      no such object (HTTP 404)
-    ├── ConflictError      the change clashes with what exists (HTTP 409)
-    ├── PermissionError_   the caller may not do this (HTTP 403)
-    ├── DaemonError        a daemon (named, Kea) refused or failed (HTTP 502)
-    └── SetupError         the machine lacks something Burrow needs (command line only)
+BurrowError            base; ``code`` is stable, ``message`` is one sentence for people
+├── ValidationError    bad input; ``field`` names what was wrong (HTTP 422)
+├── NotFoundError      no such object (HTTP 404)
+├── ConflictError      the change clashes with what exists (HTTP 409)
+├── PermissionError_   the caller may not do this (HTTP 403)
+├── DaemonError        a daemon (named, Kea) refused or failed (HTTP 502)
+└── SetupError         the machine lacks something Burrow needs (command line only)
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class ConflictError(BurrowError):
     status = 409
 
 
-class PermissionError_(BurrowError):  # noqa: N801 - avoid shadowing the builtin
+class ForbiddenError(BurrowError):
     """The caller's role does not allow this."""
 
     code = "forbidden"

@@ -118,6 +118,10 @@ class Launcher:
             )
 
     def make_dirs(self) -> None:
+        if self.root.root != Path("/"):
+            # named and Kea drop privileges: they must be able to walk into the state root
+            # (a root made by mkdtemp is 0700).
+            os.chmod(self.root.root, self.root.root.stat().st_mode | 0o755)  # noqa: S103
         for directory in self.root.all_dirs():
             directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root.secrets, 0o700)
@@ -239,7 +243,9 @@ class Launcher:
         named = f"named -f -c {root.named_conf}"
         if self.named_user:
             named += f" -u {self.named_user}"
-        kea_env = _env_value({"KEA_PIDFILE_DIR": str(root.kea_run), "KEA_LOCKFILE_DIR": str(root.kea_run)})
+        kea_env = _env_value(
+            {"KEA_PIDFILE_DIR": str(root.kea_run), "KEA_LOCKFILE_DIR": str(root.kea_run)}
+        )
 
         def kea(daemon: str, binary: str) -> str:
             # Remove this daemon's pid file before exec: Kea exits "already running" when an
@@ -338,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         launcher = Launcher(root, python=sys.executable, pythonpath=_source_tree())
         launcher.prepare()
     except BurrowError as exc:
-        print(f"burrow-launch: {exc}", file=sys.stderr)  # noqa: T201 - command-line tool
+        print(f"burrow-launch: {exc}", file=sys.stderr)
         return 1
     if args.prepare_only:
         return 0

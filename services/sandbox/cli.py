@@ -35,7 +35,8 @@ Burrow sandbox {box.name!r} is running.
   DHCP             subnet {box.network} served on the sandbox bridge; a client:
                    ip netns add demo && ip link add demo0 type veth peer name eth0 netns demo ...
                    (or let the tests do it: they plug client namespaces into the bridge)
-  Programs         {sys.executable} -m supervisor.supervisorctl -c {box.root.supervisord_conf} status
+  Programs         {sys.executable} -m supervisor.supervisorctl \\
+                       -c {box.root.supervisord_conf} status
   Logs             {box.root.logs}/
   Inside           ip netns exec {box.ns} bash
 

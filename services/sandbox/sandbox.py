@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -62,7 +63,7 @@ PROGRAMS = (
 AGENT_PORTS = {"dns-agent": 1337, "dhcp-agent": 4151, "appliance-agent": 4603}
 
 
-class NotReady(Exception):
+class NotReadyError(Exception):
     """A readiness check did not pass (yet)."""
 
 
@@ -101,7 +102,7 @@ class Sandbox:
         if self.network.prefixlen > 26:
             raise SetupError(f"Network {self.network} is too small.", hint="use a /24")
         if self.root_dir is None:
-            self.root_dir = Path("/var/tmp/burrow") / self.name
+            self.root_dir = Path("/var/tmp/burrow") / self.name  # noqa: S108 - kept on purpose
         self.root = StateRoot.at(self.root_dir)
 
     # --- names and addresses --------------------------------------------------
@@ -175,14 +176,67 @@ class Sandbox:
             )
         netns.add(self.ns)
         ns = self.ns
-        run(["ip", "link", "add", self.host_link, "type", "veth", "peer", "name", "up0", "netns", ns])
-        run(["ip", "-n", ns, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"])
+        run(
+            [
+                "ip",
+                "link",
+                "add",
+                self.host_link,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "up0",
+                "netns",
+                ns,
+            ]
+        )
+        run(
+            [
+                "ip",
+                "-n",
+                ns,
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "stp_state",
+                "0",
+                "forward_delay",
+                "0",
+            ]
+        )
+        # A bridge takes the lowest MAC of its ports unless given one: pin it, or every client
+        # plugged in later could change it under the host's ARP cache.
+        mac = "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(self.address).packed)
+        run(["ip", "-n", ns, "link", "set", "br0", "address", mac])
         run(["ip", "-n", ns, "link", "set", "up0", "master", "br0"])
-        run(["ip", "-n", ns, "addr", "add", f"{self.address}/{self.network.prefixlen}", "dev", "br0"])
+        run(
+            [
+                "ip",
+                "-n",
+                ns,
+                "addr",
+                "add",
+                f"{self.address}/{self.network.prefixlen}",
+                "dev",
+                "br0",
+            ]
+        )
         run(["ip", "-n", ns, "addr", "add", f"{self.address6}/64", "dev", "br0", "nodad"])
         run(["ip", "-n", ns, "link", "set", "up0", "up"])
         run(["ip", "-n", ns, "link", "set", "br0", "up"])
-        run(["ip", "addr", "add", f"{self.host_address}/{self.network.prefixlen}", "dev", self.host_link])
+        run(
+            [
+                "ip",
+                "addr",
+                "add",
+                f"{self.host_address}/{self.network.prefixlen}",
+                "dev",
+                self.host_link,
+            ]
+        )
         run(["ip", "link", "set", self.host_link, "up"])
 
     def start(self, *, timeout: float = 90.0) -> None:
@@ -197,8 +251,17 @@ class Sandbox:
             env = dict(os.environ)
             env["PYTHONPATH"] = str(SOURCE_TREE)
             self.process = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns, sys.executable, "-m",
-                 "services.common.launch", "--root", str(self.root.root)],
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.ns,
+                    sys.executable,
+                    "-m",
+                    "services.common.launch",
+                    "--root",
+                    str(self.root.root),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=launch_log,
                 stderr=subprocess.STDOUT,
@@ -245,8 +308,23 @@ class Sandbox:
         netns.delete(client.ns)
         netns.add(client.ns)
         side = f"c{index}"
-        run(["ip", "-n", self.ns, "link", "add", side, "type", "veth", "peer", "name", "eth0",
-             "netns", client.ns])
+        run(
+            [
+                "ip",
+                "-n",
+                self.ns,
+                "link",
+                "add",
+                side,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                client.ns,
+            ]
+        )
         run(["ip", "-n", self.ns, "link", "set", side, "master", "br0"])
         run(["ip", "-n", self.ns, "link", "set", side, "up"])
         if mac:
@@ -266,85 +344,119 @@ class Sandbox:
         return dns.query.udp(query, self.address, timeout=timeout)
 
     def rndc(self, *args: str) -> str:
-        return run(["rndc", "-c", str(self.root.rndc_conf), *args], netns=self.ns, timeout=15).stdout
+        return run(
+            ["rndc", "-c", str(self.root.rndc_conf), *args], netns=self.ns, timeout=15
+        ).stdout
 
-    def kea(self, command: str, service: str = "dhcp4", arguments: dict[str, Any] | None = None,
-            timeout: float = 10.0) -> dict[str, Any]:
+    def kea(
+        self,
+        command: str,
+        service: str = "dhcp4",
+        arguments: dict[str, Any] | None = None,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
         """One command through the Kea Control Agent (inside the namespace, basic auth)."""
         body: dict[str, Any] = {"command": command, "service": [service]}
         if arguments is not None:
             body["arguments"] = arguments
         password = self.root.kea_api_password.read_text().strip()
         out = run(
-            ["curl", "-sS", "--max-time", str(timeout), "-u", f"burrow:{password}",
-             "-H", "Content-Type: application/json", "--data-binary", "@-",
-             "http://127.0.0.1:8000/"],
-            netns=self.ns, input_text=json.dumps(body), timeout=timeout + 5,
+            [
+                "curl",
+                "-sS",
+                "--max-time",
+                str(timeout),
+                "-u",
+                f"burrow:{password}",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                "@-",
+                "http://127.0.0.1:8000/",
+            ],
+            netns=self.ns,
+            input_text=json.dumps(body),
+            timeout=timeout + 5,
         ).stdout
         answer = json.loads(out)
         if isinstance(answer, dict):  # 401 and other agent-level failures
             return answer
         return dict(answer[0])
 
+    def tls_context(self) -> ssl.SSLContext:
+        """Trusts this appliance's CA only."""
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
     def https(self, port: int, path: str, timeout: float = 2.0) -> httpx.Response:
         return httpx.get(
-            f"https://{self.address}:{port}{path}", verify=str(self.ca_file), timeout=timeout
+            f"https://{self.address}:{port}{path}", verify=self.tls_context(), timeout=timeout
         )
 
     # --- readiness --------------------------------------------------------------
-    def check_dns(self) -> None:
+    def check_dns(self) -> bool:
         try:
             answer = self.dns_query(ZONE, "SOA", timeout=0.5)
         except Exception as exc:
-            raise NotReady(f"named: {exc}") from exc
+            raise NotReadyError(f"named: {exc}") from exc
         if not answer.answer:
-            raise NotReady("named: no SOA answer")
+            raise NotReadyError("named: no SOA answer")
+        return True
 
-    def check_kea(self) -> None:
+    def check_kea(self) -> bool:
         for service in ("dhcp4", "dhcp6"):
             try:
                 answer = self.kea("status-get", service, timeout=2)
             except Exception as exc:
-                raise NotReady(f"kea {service}: {exc}") from exc
+                raise NotReadyError(f"kea {service}: {exc}") from exc
             if answer.get("result") != 0:
-                raise NotReady(f"kea {service}: {answer.get('text')}")
+                raise NotReadyError(f"kea {service}: {answer.get('text')}")
+        return True
 
-    def check_central(self) -> None:
+    def check_central(self) -> bool:
         try:
             response = self.https(1231, "/api/v1/health", timeout=1)
         except Exception as exc:
-            raise NotReady(f"central: {exc}") from exc
+            raise NotReadyError(f"central: {exc}") from exc
         if response.status_code != 200:
-            raise NotReady(f"central: HTTP {response.status_code}")
+            raise NotReadyError(f"central: HTTP {response.status_code}")
+        return True
 
-    def check_agents(self) -> None:
+    def check_agents(self) -> bool:
         for name, port in AGENT_PORTS.items():
             try:
                 response = self.https(port, "/health", timeout=1)
             except Exception as exc:
-                raise NotReady(f"{name}: {exc}") from exc
+                raise NotReadyError(f"{name}: {exc}") from exc
             if response.status_code != 200:
-                raise NotReady(f"{name}: HTTP {response.status_code}")
+                raise NotReadyError(f"{name}: HTTP {response.status_code}")
         try:
             self.https(443, "/health", timeout=1).raise_for_status()
         except Exception as exc:
-            raise NotReady(f"webui: {exc}") from exc
+            raise NotReadyError(f"webui: {exc}") from exc
+        return True
 
-    def check_supervisor(self) -> None:
+    def check_supervisor(self) -> bool:
         try:
             states = self.supervisor().states()
         except Exception as exc:
-            raise NotReady(f"supervisord: {exc}") from exc
+            raise NotReadyError(f"supervisord: {exc}") from exc
         bad = {k: v for k, v in states.items() if v != "RUNNING"}
+        fatal = [k for k, v in bad.items() if v == "FATAL"]
+        if fatal:
+            log_file = self.root.logs / f"{fatal[0]}.log"
+            tail = log_file.read_text()[-1500:] if log_file.exists() else "(no log)"
+            raise SetupError(f"{fatal[0]} could not start (FATAL); its log ends: {tail}")
         if bad:
-            raise NotReady(f"supervisord: {bad}")
+            raise NotReadyError(f"supervisord: {bad}")
+        return True
 
-    def check_all(self) -> None:
+    def check_all(self) -> bool:
         self.check_supervisor()
         self.check_dns()
         self.check_kea()
         self.check_central()
         self.check_agents()
+        return True
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Wait until every real health check passes; raise with the last reason if not."""
@@ -357,7 +469,7 @@ class Sandbox:
             try:
                 self.check_all()
                 return
-            except NotReady as exc:
+            except NotReadyError as exc:
                 reason = str(exc)
             time.sleep(0.1)
         raise SetupError(f"The sandbox was not ready after {timeout:.0f} s: {reason}")
@@ -370,5 +482,3 @@ def clean(name: str) -> None:
         netns.delete(entry.name)
     netns.delete(ns)
     netns.delete_link(f"bw-{name}")
-
-

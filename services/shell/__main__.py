@@ -21,7 +21,7 @@ log = logging.getLogger("diag-shell")
 PORT = 22
 
 
-class RefuseAll(paramiko.ServerInterface):
+class RefuseAll(paramiko.ServerInterface):  # type: ignore[misc]
     """No credentials configured yet: refuse every authentication."""
 
     def get_allowed_auths(self, username: str) -> str:
@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=PORT)
     args = parser.parse_args(argv)
     logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     key = host_key(StateRoot.at(args.root))
     server = socket.create_server(("0.0.0.0", args.port), reuse_port=False)

@@ -1,0 +1,232 @@
+"""The supervised bundle: crashes are survived, reported, and contained (issue: the bundle)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from services.sandbox import netns
+from services.sandbox.sandbox import AGENT_PORTS, SOURCE_TREE, Sandbox
+from tests.conftest import SandboxFactory
+from tests.harness.dhcp import dhclient
+from tests.harness.wait import wait_for
+
+
+def _events(box: Sandbox, program: str) -> list[dict[str, object]]:
+    response = box.https(1231, f"/api/v1/service-events?program={program}")
+    response.raise_for_status()
+    return list(response.json()["items"])
+
+
+def _serving_checks(box: Sandbox) -> dict[str, Callable[[], object]]:
+    clients = []
+
+    def dhcp() -> bool:
+        if not clients:
+            clients.append(box.add_client())
+        return bool(dhclient(clients[0], timeout=15)["new_ip_address"])
+
+    def agent(port: int) -> Callable[[], object]:
+        return lambda: box.https(port, "/health").status_code == 200
+
+    return {
+        "named": box.check_dns,
+        "kea-dhcp4": dhcp,
+        "kea-ctrl-agent": lambda: box.kea("status-get")["result"] == 0,
+        "central": box.check_central,
+        **{name: agent(port) for name, port in AGENT_PORTS.items()},
+        "webui": agent(443),
+    }
+
+
+def test_every_program_runs_under_one_supervisord(shared_sandbox: Sandbox) -> None:
+    view = shared_sandbox.supervisor()
+    states = view.states()
+    assert states == {name: "RUNNING" for name in states}
+    assert set(states) >= {
+        "named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "central", "dns-agent",
+        "dhcp-agent", "appliance-agent", "webui", "diag-shell", "crash-listener",
+    }  # fmt: skip
+    supervisord_pid = shared_sandbox.process.pid if shared_sandbox.process else 0
+    for name in ("named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent"):
+        pid = view.pid(name)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        assert parent == supervisord_pid, f"{name} is not supervisord's child"
+    # No second named or Kea: every such process in the namespace is supervisord's.
+    ours = {view.pid(n) for n in ("named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent")}
+    for pid in netns.pids(shared_sandbox.ns):
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        if comm in ("named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent"):
+            assert pid in ours, f"an extra {comm} runs as pid {pid}"
+
+
+@pytest.mark.parametrize(
+    "program",
+    ["named", "kea-dhcp4", "kea-ctrl-agent", "central", "dns-agent", "dhcp-agent",
+     "appliance-agent", "webui"],
+)  # fmt: skip
+def test_sigkill_is_survived_and_reported(shared_sandbox: Sandbox, program: str) -> None:
+    box = shared_sandbox
+    checks = _serving_checks(box)
+    view = box.supervisor()
+    # A kill before startsecs would count as a failed start (back-off, then FATAL): that is
+    # supervisord's policy for a program that cannot start, not what this test is about.
+    wait_for(lambda: view.states()[program] == "RUNNING", timeout=20, what="RUNNING")
+    old = view.pid(program)
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: view.pid(program) not in (0, old), timeout=20, what=f"{program} restart")
+    wait_for(checks[program], timeout=30, what=f"{program} serving again")
+    wait_for(lambda: view.states()[program] == "RUNNING", timeout=20, what="RUNNING again")
+    events = wait_for(
+        lambda: [e for e in _events(box, program) if e["pid"] == old],
+        timeout=10,
+        what="the crash in Central's service events",
+    )
+    assert events[0]["kind"] == "crash"
+    assert events[0]["exit"] == "terminated by SIGKILL"
+    assert int(str(events[0]["restarts"])) >= 1
+
+
+def test_a_program_that_always_crashes_ends_fatal_alone(sandbox: Sandbox) -> None:
+    box = sandbox
+    view = box.supervisor()
+    conf = box.root.kea_conf("dhcp6")
+    good = conf.read_text()
+    conf.write_text("{ this is not Kea configuration")
+    os.kill(view.pid("kea-dhcp6"), signal.SIGKILL)
+    wait_for(lambda: view.states()["kea-dhcp6"] == "FATAL", timeout=30, what="FATAL")
+    fatal = wait_for(
+        lambda: [e for e in _events(box, "kea-dhcp6") if e["kind"] == "fatal"], timeout=10
+    )
+    assert fatal[0]["exit"] == "exit status 1"
+    others = {k: v for k, v in view.states().items() if k != "kea-dhcp6"}
+    assert set(others.values()) == {"RUNNING"}
+    box.check_dns()
+    box.check_central()
+    assert box.kea("status-get", "dhcp4")["result"] == 0
+    # Put the configuration back: the program can be started again.
+    conf.write_text(good)
+
+
+def test_stale_kea_pid_file_does_not_keep_kea_down(shared_sandbox: Sandbox) -> None:
+    box = shared_sandbox
+    view = box.supervisor()
+    wait_for(lambda: view.states()["kea-dhcp4"] == "RUNNING", timeout=20, what="RUNNING")
+    old = view.pid("kea-dhcp4")
+    # A pid file that names a live process (supervisord itself), as after an unclean stop.
+    for pidfile in box.root.kea_run.glob("*.kea-dhcp4.pid"):
+        pidfile.write_text(f"{os.getpid()}\n")
+    stale = box.root.kea_run / "kea-dhcp4.kea-dhcp4.pid"
+    stale.write_text(f"{os.getpid()}\n")
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: view.pid("kea-dhcp4") not in (0, old), timeout=20)
+    wait_for(lambda: box.kea("status-get")["result"] == 0, timeout=20, what="kea-dhcp4 back")
+    wait_for(lambda: view.states()["kea-dhcp4"] == "RUNNING", timeout=10, what="RUNNING")
+
+
+def test_stopping_supervisord_leaves_no_process(sandbox: Sandbox) -> None:
+    box = sandbox
+    assert box.process is not None
+    started = set(netns.pids(box.ns))
+    assert len(started) >= 11
+    box.process.send_signal(signal.SIGTERM)
+    box.process.wait(timeout=60)
+    assert netns.pids(box.ns) == []
+    for pid in started:
+        assert not Path(f"/proc/{pid}").exists() or _is_zombie_free(pid)
+
+
+def _is_zombie_free(pid: int) -> bool:
+    try:
+        return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+
+
+def test_two_sandboxes_side_by_side(
+    shared_sandbox: Sandbox, sandbox_factory: SandboxFactory
+) -> None:
+    other = sandbox_factory.start()
+    assert other.address != shared_sandbox.address
+    other.check_all()
+    shared_sandbox.check_all()
+    assert other.root.root != shared_sandbox.root.root
+
+
+def test_dev_command_stops_cleanly_on_ctrl_c() -> None:
+    name = "cli"
+    root = Path(tempfile.mkdtemp(prefix="bw-", dir="/tmp"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.sandbox.cli", "--name", name,
+         "--network", "203.0.113.192/26", "--root", str(root)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=SOURCE_TREE,
+        env={**os.environ, "PYTHONPATH": str(SOURCE_TREE)},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        text = "".join(seen)
+        assert "is running" in text, text
+        assert "https://203.0.113.194:1231/api/v1/health" in text
+        assert netns.exists(f"burrow-{name}")
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        shutil.rmtree(root, ignore_errors=True)
+    assert not netns.exists(f"burrow-{name}")
+    assert not netns.link_exists(f"bw-{name}")
+    leftover = json.loads(
+        subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout
+    )
+    assert not [link for link in leftover if link["ifname"] == f"bw-{name}"]
+
+
+def test_sandbox_refuses_a_network_this_machine_routes() -> None:
+    import ipaddress
+
+    from services.common.errors import SetupError
+    from services.common.proc import run
+
+    routes = json.loads(run(["ip", "-j", "-4", "route"]).stdout)
+    used = [r["dst"] for r in routes if r.get("dst") not in (None, "default")]
+    candidates = [
+        u for u in used
+        if any(ipaddress.IPv4Network(u, strict=False).overlaps(ipaddress.IPv4Network(n))
+               for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+        and not u.startswith(("198.51.100.", "203.0.113."))
+    ]  # fmt: skip
+    box = Sandbox(
+        name="clash", network=ipaddress.IPv4Network("192.0.2.0/24"), root_dir=Path("/tmp")
+    )
+    if candidates:
+        with pytest.raises(SetupError, match="already routes"):
+            box.create_network()
+    else:
+        # This machine does not use 192.0.2.0/24; a network outside the documentation
+        # ranges is refused instead.
+        with pytest.raises(SetupError, match="not a documentation network"):
+            Sandbox(name="clash", network=ipaddress.IPv4Network("10.1.0.0/24"))

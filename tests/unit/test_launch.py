@@ -1,0 +1,104 @@
+"""The launcher renders configurations that the real daemons accept."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from services.common.errors import SetupError
+from services.common.launch import Launcher
+from services.common.paths import StateRoot
+from services.common.settings import ApplianceSettings, SeedSubnet4
+
+
+def _settings() -> ApplianceSettings:
+    return ApplianceSettings(
+        hostname="unit",
+        interface="lo",
+        address=ipaddress.IPv4Interface("198.51.100.2/24"),
+        seed_subnet4=SeedSubnet4(
+            subnet=ipaddress.IPv4Network("198.51.100.0/24"),
+            pool_start=ipaddress.IPv4Address("198.51.100.100"),
+            pool_end=ipaddress.IPv4Address("198.51.100.199"),
+        ),
+    )
+
+
+@pytest.fixture
+def prepared(tmp_path: Path) -> StateRoot:
+    root = StateRoot.at(tmp_path)
+    root.etc.mkdir(parents=True)
+    _settings().save(root.appliance_settings)
+    Launcher(root, python="/usr/bin/python3", pythonpath=None).prepare()
+    return root
+
+
+def test_named_configuration_is_valid(prepared: StateRoot) -> None:
+    subprocess.run(["named-checkconf", "-z", str(prepared.named_conf)], check=True)
+
+
+def test_kea_configurations_are_valid(prepared: StateRoot) -> None:
+    for daemon, binary in (("dhcp4", "kea-dhcp4"), ("dhcp6", "kea-dhcp6")):
+        subprocess.run(
+            [binary, "-t", str(prepared.kea_conf(daemon))], check=True, capture_output=True
+        )
+    subprocess.run(
+        ["kea-ctrl-agent", "-t", str(prepared.kea_conf("ctrl-agent"))],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_control_agent_stays_on_loopback_with_basic_auth(prepared: StateRoot) -> None:
+    agent = json.loads(prepared.kea_conf("ctrl-agent").read_text())["Control-agent"]
+    assert agent["http-host"] == "127.0.0.1"
+    assert agent["authentication"]["type"] == "basic"
+    assert agent["authentication"]["clients"][0]["password"]
+    assert prepared.kea_conf("ctrl-agent").stat().st_mode & 0o077 == 0
+
+
+def test_every_program_restarts_and_logs(prepared: StateRoot) -> None:
+    text = prepared.supervisord_conf.read_text()
+    sections = [line for line in text.splitlines() if line.startswith("[program:")]
+    assert len(sections) == 10
+    assert text.count("\nautorestart=true") == 11  # ten programs and the crash-listener
+    assert text.count("\nstopasgroup=true") == 11
+    assert "PROCESS_STATE_EXITED,PROCESS_STATE_FATAL" in text
+
+
+def test_secrets_are_private_and_kept(prepared: StateRoot) -> None:
+    password = prepared.kea_api_password.read_text()
+    assert prepared.secrets.stat().st_mode & 0o077 == 0
+    assert (prepared.pki / "ca/ca.key").stat().st_mode & 0o077 == 0
+    Launcher(prepared, python="/usr/bin/python3", pythonpath=None).prepare()
+    assert prepared.kea_api_password.read_text() == password
+
+
+def test_stale_run_files_are_cleared(prepared: StateRoot) -> None:
+    stale = prepared.kea_run / "kea-dhcp4.kea-dhcp4.pid"
+    stale.write_text("1\n")
+    Launcher(prepared, python="/usr/bin/python3", pythonpath=None).prepare()
+    assert not stale.exists()
+
+
+def test_missing_settings_is_one_clear_sentence(tmp_path: Path) -> None:
+    from services.common.launch import main
+
+    assert main(["--root", str(tmp_path), "--prepare-only"]) == 1
+
+
+def test_bad_settings_name_the_field() -> None:
+    with pytest.raises(ValueError, match="hostname"):
+        ApplianceSettings.model_validate({"hostname": "bad_name!", "address": "198.51.100.2/24"})
+
+
+def test_missing_kea_hooks_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.common import launch
+
+    monkeypatch.setattr(launch.glob, "glob", lambda pattern: [])
+    with pytest.raises(SetupError, match="lease_cmds"):
+        launch.kea_hooks_dir()
