@@ -348,11 +348,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.prepare_only:
         return 0
-    # The supervisord of Burrow's own environment (pinned), not whatever is first on PATH.
-    supervisord = str(Path(sys.executable).parent / "supervisord")
-    if not os.access(supervisord, os.X_OK):
-        supervisord = shutil.which("supervisord") or supervisord
-    os.execv(supervisord, [supervisord, "-n", "-c", str(root.supervisord_conf)])  # noqa: S606
+    # Burrow's own supervisord (pinned, from this environment), with a prompt main loop.
+    argv = [sys.executable, "-m", "services.common.supervisord_main", "-n", "-c",
+            str(root.supervisord_conf)]  # fmt: skip
+    os.execv(sys.executable, argv)  # noqa: S606
     return 0  # not reached
 
 

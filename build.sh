@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Burrow's one entry point. Run as root on Debian 12.
+#
+#   ./build.sh dev [--name N] [--network NET]   run one whole appliance in a sandbox (Ctrl-C stops it)
+#   ./build.sh test [pytest args]               install what the tests need, run linters and every test
+#   ./build.sh bench [names]                    run the benchmarks and print a table of figures
+#   ./build.sh image                            build dist/burrow.qcow2 and dist/burrow.raw (default)
+#   ./build.sh run                              boot the image under qemu
+#   ./build.sh setup                            only install system and Python packages
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+VENV="$HERE/.venv"
+PY="$VENV/bin/python"
+
+# System packages, all from Debian 12, by what needs them.
+PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent
+          kea-admin iproute2 curl python3 python3-venv python3-dev gcc)
+PKGS_TEST=(isc-dhcp-client openssh-client postgresql dnsperf ldnsutils iputils-ping
+           iputils-tracepath chromium procps)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+need_root() {
+    [ "$(id -u)" -eq 0 ] || die "this needs root (network namespaces, named, Kea); run it as root."
+}
+
+install_system() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null || die "apt-get is missing; Burrow needs Debian 12."
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null || die "apt-get update failed; check the package mirror."
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
+        || die "installing ${missing[*]} failed."
+    # Installing the packages must not leave Debian's own daemons running: supervisord runs them.
+    local svc
+    for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent; do
+        if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+            systemctl disable --now "$svc" >/dev/null 2>&1 || true
+        fi
+    done
+}
+
+python_for_venv() {
+    local candidate
+    for candidate in python3.11 python3; do
+        if command -v "$candidate" >/dev/null &&
+           "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+            command -v "$candidate"; return 0
+        fi
+    done
+    die "Python 3.11 is missing (Debian 12's python3 is 3.11)."
+}
+
+install_python() {
+    local extra="$1" stamp
+    stamp="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-$extra"
+    if [ -x "$PY" ] && [ "$(cat "$VENV/.burrow-stamp" 2>/dev/null)" = "$stamp" ]; then
+        return 0
+    fi
+    say "installing Python packages into .venv (pinned by constraints.txt)"
+    [ -x "$PY" ] || "$(python_for_venv)" -m venv "$VENV" || die "could not create .venv."
+    "$PY" -m pip install -q --upgrade pip >/dev/null
+    local target="."
+    [ "$extra" = test ] && target=".[test]"
+    "$PY" -m pip install -q -c constraints.txt -e "$target" || die "pip install failed."
+    echo "$stamp" > "$VENV/.burrow-stamp"
+}
+
+cmd="${1:-image}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    setup)
+        need_root
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_python test
+        ;;
+    dev)
+        need_root
+        install_system "${PKGS_RUN[@]}"
+        install_python run
+        exec "$PY" -m services.sandbox.cli "$@"
+        ;;
+    test)
+        need_root
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_python test
+        say "ruff check"
+        "$VENV/bin/ruff" check .
+        say "ruff format --check"
+        "$VENV/bin/ruff" format --check .
+        say "mypy --strict"
+        "$VENV/bin/mypy"
+        say "pytest"
+        exec "$PY" -m pytest "$@"
+        ;;
+    bench)
+        need_root
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_python test
+        exec "$PY" -m tests.bench "$@"
+        ;;
+    image|run)
+        need_root
+        if [ ! -f image/build.py ]; then
+            die "the image recipe is not in this version yet (image/build.py); use ./build.sh dev."
+        fi
+        install_system "${PKGS_RUN[@]}"
+        install_python run
+        exec "$PY" -m image.build "$cmd" "$@"
+        ;;
+    -h|--help|help)
+        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+        ;;
+    *)
+        die "unknown command '$cmd'; try ./build.sh help."
+        ;;
+esac

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``./build.sh bench``: each module registers figures it measures."""

@@ -1,0 +1,75 @@
+"""``./build.sh bench [NAME ...]``: run benchmarks against real sandboxes and print figures.
+
+Each benchmark starts what it measures itself. Figures go to a table on stdout and, with
+``--json FILE``, to a JSON file. The machine is shared and noisy: figures are medians over
+several runs where the benchmark says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from services.sandbox.netns import host_route_overlapping
+from services.sandbox.sandbox import Sandbox
+from tests.bench.crash import crash_to_serving
+from tests.bench.report import Figure, table
+
+BenchFn = Callable[[Sandbox], list[Figure]]
+
+#: name -> (what it measures, function); later issues add theirs here.
+BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
+    "crash": ("crash-to-serving time of named, kea-dhcp4 and central", crash_to_serving),
+}
+
+
+def free_network() -> ipaddress.IPv4Network:
+    for candidate in ("203.0.113.64/26", "203.0.113.128/26", "198.51.100.64/26"):
+        net = ipaddress.IPv4Network(candidate)
+        if not host_route_overlapping(net):
+            return net
+    raise SystemExit("bench: no free documentation network for a sandbox")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./build.sh bench", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (all: {', '.join(BENCHMARKS)})"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, (what, _) in BENCHMARKS.items():
+            print(f"{name:12} {what}")
+        return 0
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}; see --list")
+    names = args.names or list(BENCHMARKS)
+    figures: list[Figure] = []
+    root = Path(tempfile.mkdtemp(prefix="bw-bench-", dir="/tmp"))
+    box = Sandbox(name="bench", network=free_network(), root_dir=root)
+    try:
+        print("bench: starting a sandbox appliance", file=sys.stderr)
+        box.start()
+        for name in names:
+            print(f"bench: {name}: {BENCHMARKS[name][0]}", file=sys.stderr)
+            figures.extend(BENCHMARKS[name][1](box))
+    finally:
+        box.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    print(table(figures))
+    if args.json:
+        args.json.write_text(json.dumps([f.as_dict() for f in figures], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
