@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from services.common.errors import SetupError
 from services.sandbox.netns import host_route_overlapping
 from services.sandbox.sandbox import Sandbox
 
@@ -24,36 +25,53 @@ def _need_root() -> None:
         pytest.fail("sandbox tests need root (network namespaces); run them with ./build.sh test")
 
 
+#: Several test runs may share a machine: BURROW_TEST_PREFIX (a letter or two) keeps their
+#: sandbox names apart.
+PREFIX = os.environ.get("BURROW_TEST_PREFIX", "")
+
+
+def free_network() -> str:
+    """A /27 of the documentation networks that this machine does not route yet."""
+    for candidate in NETWORKS:
+        if not host_route_overlapping(ipaddress.IPv4Network(candidate)):
+            return candidate
+    raise RuntimeError("no free documentation network left for another sandbox")
+
+
+NETWORKS = tuple(
+    f"{base}.{start}" + "/27" for base in ("198.51.100", "203.0.113") for start in range(0, 256, 32)
+)
+
+
 class SandboxFactory:
     """Starts sandboxes on distinct names and networks and stops them all at the end."""
 
-    #: /26 blocks of the documentation networks; each sandbox takes one that is free.
-    NETWORKS = tuple(
-        f"{base}.{start}/26" for base in ("198.51.100", "203.0.113") for start in (0, 64, 128)
-    )
-
     def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
+        self.prefix = PREFIX + prefix
         self.boxes: list[Sandbox] = []
         self.dirs: list[Path] = []
 
     def start(self, network: str | None = None) -> Sandbox:
         index = len(self.boxes)
-        net = network or self.free_network()
         root = Path(tempfile.mkdtemp(prefix="bw-", dir="/tmp"))
         self.dirs.append(root)
-        box = Sandbox(
-            name=f"{self.prefix}{index}", network=ipaddress.IPv4Network(net), root_dir=root
-        )
+        for attempt in range(5):
+            # Another test run on this machine may take the same free network at the same
+            # moment; the loser sees "already routes" and tries the next one.
+            net = network or free_network()
+            box = Sandbox(
+                name=f"{self.prefix}{index}", network=ipaddress.IPv4Network(net), root_dir=root
+            )
+            try:
+                box.create_network()
+            except SetupError as exc:
+                if network or "already routes" not in str(exc) or attempt == 4:
+                    raise
+                continue
+            break
         self.boxes.append(box)
-        box.start()
+        box.start(network_ready=True)
         return box
-
-    def free_network(self) -> str:
-        for candidate in self.NETWORKS:
-            if not host_route_overlapping(ipaddress.IPv4Network(candidate)):
-                return candidate
-        raise RuntimeError("no free documentation network left for another sandbox")
 
     def close(self) -> None:
         for box in self.boxes:

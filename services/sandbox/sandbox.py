@@ -99,8 +99,8 @@ class Sandbox:
                 f"Network {self.network} is not a documentation network.",
                 hint="use 198.51.100.0/24, 203.0.113.0/24 or 192.0.2.0/24 (or part of one)",
             )
-        if self.network.prefixlen > 26:
-            raise SetupError(f"Network {self.network} is too small.", hint="use a /24")
+        if self.network.prefixlen > 27:
+            raise SetupError(f"Network {self.network} is too small.", hint="use /24 to /27")
         if self.root_dir is None:
             self.root_dir = Path("/var/tmp/burrow") / self.name  # noqa: S108 - kept on purpose
         self.root = StateRoot.at(self.root_dir)
@@ -239,9 +239,10 @@ class Sandbox:
         )
         run(["ip", "link", "set", self.host_link, "up"])
 
-    def start(self, *, timeout: float = 90.0) -> None:
+    def start(self, *, timeout: float = 90.0, network_ready: bool = False) -> None:
         """Create the network, write settings if new, start supervisord, wait until ready."""
-        self.create_network()
+        if not network_ready:
+            self.create_network()
         try:
             for directory in self.root.all_dirs():
                 directory.mkdir(parents=True, exist_ok=True)

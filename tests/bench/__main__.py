@@ -10,16 +10,17 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from services.sandbox.netns import host_route_overlapping
 from services.sandbox.sandbox import Sandbox
 from tests.bench.crash import crash_to_serving
 from tests.bench.report import Figure, table
+from tests.conftest import free_network
 
 BenchFn = Callable[[Sandbox], list[Figure]]
 
@@ -27,14 +28,6 @@ BenchFn = Callable[[Sandbox], list[Figure]]
 BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "crash": ("crash-to-serving time of named, kea-dhcp4 and central", crash_to_serving),
 }
-
-
-def free_network() -> ipaddress.IPv4Network:
-    for candidate in ("203.0.113.64/26", "203.0.113.128/26", "198.51.100.64/26"):
-        net = ipaddress.IPv4Network(candidate)
-        if not host_route_overlapping(net):
-            return net
-    raise SystemExit("bench: no free documentation network for a sandbox")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or list(BENCHMARKS)
     figures: list[Figure] = []
     root = Path(tempfile.mkdtemp(prefix="bw-bench-", dir="/tmp"))
-    box = Sandbox(name="bench", network=free_network(), root_dir=root)
+    name = os.environ.get("BURROW_TEST_PREFIX", "") + "bench"
+    box = Sandbox(name=name, network=ipaddress.IPv4Network(free_network()), root_dir=root)
     try:
         print("bench: starting a sandbox appliance", file=sys.stderr)
         box.start()

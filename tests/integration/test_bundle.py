@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import pytest
 
 from services.sandbox import netns
 from services.sandbox.sandbox import AGENT_PORTS, SOURCE_TREE, Sandbox
-from tests.conftest import SandboxFactory
+from tests.conftest import PREFIX, SandboxFactory, free_network
 from tests.harness.dhcp import dhclient
 from tests.harness.wait import wait_for
 
@@ -165,11 +166,13 @@ def test_two_sandboxes_side_by_side(
 
 
 def test_dev_command_stops_cleanly_on_ctrl_c() -> None:
-    name = "cli"
+    name = f"{PREFIX}cli"
+    network = ipaddress.IPv4Network(free_network())
+    address = network[2]
     root = Path(tempfile.mkdtemp(prefix="bw-", dir="/tmp"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.sandbox.cli", "--name", name,
-         "--network", "203.0.113.192/26", "--root", str(root)],
+         "--network", str(network), "--root", str(root)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=SOURCE_TREE,
         env={**os.environ, "PYTHONPATH": str(SOURCE_TREE)},
     )  # fmt: skip
@@ -186,7 +189,7 @@ def test_dev_command_stops_cleanly_on_ctrl_c() -> None:
                 break
         text = "".join(seen)
         assert "is running" in text, text
-        assert "https://203.0.113.194:1231/api/v1/health" in text
+        assert f"https://{address}:1231/api/v1/health" in text
         assert netns.exists(f"burrow-{name}")
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
@@ -206,8 +209,6 @@ def test_dev_command_stops_cleanly_on_ctrl_c() -> None:
 
 
 def test_sandbox_refuses_a_network_this_machine_routes() -> None:
-    import ipaddress
-
     from services.common.errors import SetupError
     from services.common.proc import run
 
