@@ -106,6 +106,9 @@ class Launcher:
         self.pythonpath = pythonpath
         self.settings = ApplianceSettings.load(root.appliance_settings)
         self.named_user = "bind" if _user_exists("bind") else ""
+        # Kea runs unprivileged, as Debian's units run it: its own user with only the two
+        # capabilities it needs (raw sockets for DHCPv4, port 67/547).
+        self.kea_user = "_kea" if _user_exists("_kea") and shutil.which("setpriv") else ""
 
     # --- steps ---------------------------------------------------------------
     def check_tools(self) -> None:
@@ -238,6 +241,21 @@ class Launcher:
             mode=0o600,
         )
 
+    def _own_kea_files(self) -> None:
+        if not self.kea_user:
+            return
+        entry = pwd.getpwnam(self.kea_user)
+        # Kea writes leases, pid/lock files and its sockets, and config-write saves its
+        # configuration: those belong to it; the directory of configurations stays root's.
+        for directory in (self.root.kea_lib, self.root.kea_run):
+            _chown_tree(directory, self.kea_user)
+        os.chown(self.root.kea_etc, 0, entry.pw_gid)
+        os.chmod(self.root.kea_etc, 0o770)  # noqa: S103 - group _kea only, no one else
+        for daemon in ("dhcp4", "dhcp6", "ctrl-agent"):
+            path = self.root.kea_conf(daemon)
+            os.chown(path, 0, entry.pw_gid)
+            os.chmod(path, 0o660 if daemon != "ctrl-agent" else 0o640)
+
     def programs(self) -> list[Program]:
         root = self.root
         named = f"named -f -c {root.named_conf}"
@@ -250,9 +268,16 @@ class Launcher:
         def kea(daemon: str, binary: str) -> str:
             # Remove this daemon's pid file before exec: Kea exits "already running" when an
             # old pid file names a live process, and supervisord would then mark it FATAL.
+            drop = ""
+            if self.kea_user:
+                drop = (
+                    f"setpriv --reuid={self.kea_user} --regid={self.kea_user} --init-groups "
+                    "--inh-caps=+net_bind_service,+net_raw "
+                    "--ambient-caps=+net_bind_service,+net_raw -- "
+                )
             script = (
                 f"rm -f {shlex.quote(str(root.kea_run))}/*.{binary}.pid; "
-                f"exec {binary} -c {shlex.quote(str(root.kea_conf(daemon)))}"
+                f"exec {drop}{binary} -c {shlex.quote(str(root.kea_conf(daemon)))}"
             )
             return f"/bin/sh -c {shlex.quote(script)}"
 
@@ -314,6 +339,7 @@ class Launcher:
         self.make_keys()
         self.render_named()
         self.render_kea()
+        self._own_kea_files()
         self.render_supervisord()
 
 

@@ -231,3 +231,17 @@ def test_sandbox_refuses_a_network_this_machine_routes() -> None:
         # ranges is refused instead.
         with pytest.raises(SetupError, match="not a documentation network"):
             Sandbox(name="clash", network=ipaddress.IPv4Network("10.1.0.0/24"))
+
+
+def test_daemons_run_unprivileged(shared_sandbox: Sandbox) -> None:
+    view = shared_sandbox.supervisor()
+    expected = {"named": "bind", "kea-dhcp4": "_kea", "kea-dhcp6": "_kea", "kea-ctrl-agent": "_kea"}
+    for program, user in expected.items():
+        pid = view.pid(program)
+        uid = int(
+            next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                 if line.startswith("Uid:")).split()[1]
+        )  # fmt: skip
+        import pwd
+
+        assert pwd.getpwuid(uid).pw_name == user, f"{program} runs as uid {uid}"

