@@ -38,7 +38,8 @@ PROHIBITED: int = paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
 class LoginThrottle:
     """At most ``limit`` failed logins per source address within ``window`` seconds; then
-    every login from that address is refused for ``lockout`` seconds."""
+    every login from that address is refused for ``lockout`` seconds. A successful login
+    clears the address's count."""
 
     def __init__(
         self,
@@ -61,6 +62,11 @@ class LoginThrottle:
                 del self.locked_until[address]
                 return False
             return True
+
+    def succeeded(self, address: str) -> None:
+        """A good login from ``address`` forgets its earlier failures."""
+        with self.lock:
+            self.failures.pop(address, None)
 
     def failed(self, address: str) -> None:
         with self.lock:
@@ -93,6 +99,7 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
         self.settings = DiagShellSettings()
         self.authenticated = False
         self.attempts = 0
+        self.counted = False
         self.channel_id: int | None = None
         self.pty = False
         self.request = threading.Event()
@@ -123,6 +130,7 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
             return self._success(username, "password")
         log.info("session %s: failed password login as %r from %s", self.id, username, self.peer)
         self.throttle.failed(self.peer)
+        self.counted = True
         time.sleep(FAILED_LOGIN_DELAY)
         return AUTH_FAILED
 
@@ -142,6 +150,7 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
 
     def _success(self, username: str, how: str) -> int:
         if not self.authenticated:
+            self.throttle.succeeded(self.peer)
             log.info("session %s: %s logged in from %s by %s", self.id, username, self.peer, how)
         self.authenticated = True
         return AUTH_SUCCESSFUL
@@ -260,7 +269,8 @@ class ShellServer:
             transport.start_server(server=server)
             channel = transport.accept(timeout=SETUP_TIMEOUT)
             if channel is None:
-                if not server.authenticated and server.attempts:
+                # A connection that tried keys only and got nowhere counts as one failure.
+                if not server.authenticated and server.attempts and not server.counted:
                     self.throttle.failed(peer)
                 log.info("session %s from %s: no session opened", cid, peer)
                 return

@@ -13,7 +13,7 @@ API or from ``python -m services.shell.credentials``) applies without a restart.
   login. Never the password itself.
 - ``authorized_keys``: public keys in OpenSSH ``authorized_keys`` form (type, base64 and an
   optional comment; no options). ed25519, ECDSA and RSA keys are accepted.
-- ``idle_timeout``: seconds without input after which a session is closed (30 to 86400).
+- ``idle_timeout``: seconds without input after which a session is closed (5 to 86400).
 
 With no file, an unreadable file or neither a password nor a key, every login is refused.
 """
@@ -117,7 +117,7 @@ class DiagShellSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     password: str | None = None
     authorized_keys: list[str] = []
-    idle_timeout: int = Field(default=DEFAULT_IDLE_TIMEOUT, ge=30, le=86400)
+    idle_timeout: int = Field(default=DEFAULT_IDLE_TIMEOUT, ge=5, le=86400)
 
     @field_validator("password")
     @classmethod
