@@ -261,6 +261,8 @@ class ShellServer:
 
     def handle(self, conn: socket.socket, peer: str, cid: str) -> None:
         started = time.monotonic()
+        # Small interactive writes: no Nagle delay (it costs tens of ms per round trip).
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(conn)
         transport.add_server_key(self.key)
         transport.auth_timeout = SETUP_TIMEOUT

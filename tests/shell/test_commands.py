@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.shell.conftest import Diag, wait_log
+from tests.shell.client import Diag, wait_log
 
 pytestmark = pytest.mark.sandbox
 

@@ -13,7 +13,7 @@ import pytest
 from services.common.proc import run
 from services.shell.credentials import set_credentials
 from services.shell.settings import settings_path
-from tests.shell.conftest import SSH_OPTIONS, Diag, authorize, make_key, wait_log
+from tests.shell.client import SSH_OPTIONS, Diag, authorize, make_key, wait_log
 
 pytestmark = pytest.mark.sandbox
 PASSWORD = "correct horse battery staple"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from services.common.paths import StateRoot
-from tests.shell.conftest import SSH_OPTIONS, Diag, Terminal, state_hash, wait_log
+from tests.shell.client import SSH_OPTIONS, Diag, Terminal, state_hash, wait_log
 
 pytestmark = pytest.mark.sandbox
 
