@@ -11,7 +11,7 @@ import time
 
 from services.shell import dns_tools, kea, net_tools, views
 from services.shell.command import Command
-from services.shell.runner import Context
+from services.shell.runner import COMMAND_OUTPUT_CAP, Context, OutputCapped
 from services.shell.syntax import Refused, split_line
 
 log = logging.getLogger("diag-shell")
@@ -72,6 +72,9 @@ def execute(ctx: Context, line: str) -> int:
         if command is None:
             raise Refused(f"unknown command {name!r}; 'help' lists the commands")
         status = command.handler(ctx, args)
+    except OutputCapped:
+        ctx.write_raw(f"\n[stopped: output is capped at {COMMAND_OUTPUT_CAP} bytes]\n")
+        status = 141
     except Refused as exc:
         ctx.line(str(exc))
         log.info("session %s refused %r: %s", ctx.session, line[:200], exc.reason)
@@ -79,6 +82,10 @@ def execute(ctx: Context, line: str) -> int:
     except OSError as exc:
         ctx.line(f"error: {exc.strerror or exc}")
         log.warning("session %s command %r failed: %s", ctx.session, line[:200], exc)
+        return 1
+    except Exception:  # a bug must end the command, not the session
+        log.exception("session %s command %r failed", ctx.session, line[:200])
+        ctx.line("error: the command failed unexpectedly (details are in the diag-shell log)")
         return 1
     log.info(
         "session %s ran %r: exit %d in %.2f s",

@@ -34,6 +34,8 @@ SERVICES = ("dhcp4", "dhcp6")
 AGENT = ("127.0.0.1", 8000)
 PAGE = 100
 MASK = "*****"
+#: Keys whose values are never shown (in Kea, appliance and other configurations).
+SECRET_WORDS = ("password", "secret", "token", "community", "private")
 RESULTS = {0: "ok", 1: "error", 2: "unsupported", 3: "empty"}
 
 
@@ -41,7 +43,7 @@ def mask(value: Any) -> Any:
     """``value`` with every password or secret replaced by asterisks."""
     if isinstance(value, dict):
         return {
-            k: (MASK if any(s in k.lower() for s in ("password", "secret")) else mask(v))
+            k: (MASK if any(s in k.lower() for s in SECRET_WORDS) else mask(v))
             for k, v in value.items()
         }
     if isinstance(value, list):

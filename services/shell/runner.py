@@ -33,6 +33,8 @@ FIXED_ENV = {
 }
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_OUTPUT_CAP = 256 * 1024
+#: What one command may print in all (views that read files; programs stop earlier).
+COMMAND_OUTPUT_CAP = 2 * 1024 * 1024
 #: Terminal control sequences in program output or logs must not reach the admin's terminal.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -50,6 +52,10 @@ def unprivileged() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
+class OutputCapped(Exception):  # noqa: N818 - a stop signal, not a failure
+    """A command printed more than :data:`COMMAND_OUTPUT_CAP`; the rest is dropped."""
+
+
 @dataclass
 class Context:
     """What a command may use: the state root, an output sink and the interrupt check."""
@@ -61,8 +67,11 @@ class Context:
     written: int = field(default=0)
 
     def write(self, text: str) -> None:
+        room = COMMAND_OUTPUT_CAP - self.written
         self.written += len(text)
-        self.write_raw(sanitize(text))
+        self.write_raw(sanitize(text[: max(room, 0)]))
+        if self.written > COMMAND_OUTPUT_CAP:
+            raise OutputCapped
 
     def line(self, text: str = "") -> None:
         self.write(text + "\n")

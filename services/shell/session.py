@@ -20,6 +20,8 @@ from services.shell.runner import Context
 
 log = logging.getLogger("diag-shell")
 SEND_TIMEOUT = 60.0
+#: Keys typed while a command runs wait for the prompt, up to this many bytes.
+MAX_TYPEAHEAD = 64 * 1024
 SIGNAL_KEYS = {0x1A: "ctrl-z", 0x1C: "ctrl-\\"}
 
 
@@ -99,7 +101,7 @@ class Session:
                 if code in data:
                     self.output(f"refused: {name} is not accepted (ctrl-c stops the command)\n")
                     data = data.replace(bytes([code]), b"")
-            if data:
+            if data and sum(map(len, self.pending)) < MAX_TYPEAHEAD:
                 self.pending.append(data)
 
     def _peer_gone(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from services.common.supervisor import SupervisorView
 from services.shell import syntax
 from services.shell.command import Command
-from services.shell.kea import MASK
+from services.shell.kea import MASK, SECRET_WORDS
 from services.shell.runner import Context
 from services.shell.syntax import Refused
 
@@ -29,6 +29,9 @@ READ_MAX = 8 * 1024 * 1024
 FOLLOW_SECONDS = 600
 FOLLOW_CAP = 1024 * 1024
 LOG_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+#: Kept by the backup producer and the restore receiver in var/lib/burrow (a JSON object such
+#: as {"peer": ..., "last_full": ..., "last_incremental": ..., "outbox": 0, "last_error": null,
+#: "restore": {"state": "none"}}); shown key by key. Missing: backups are not configured.
 BACKUP_STATUS = "backup-status.json"
 
 
@@ -200,7 +203,10 @@ def _config_files(ctx: Context) -> dict[str, Path]:
 
 
 _SECRET_PATTERNS = (
-    re.compile(r'("[^"]*(?:password|secret)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE),
+    re.compile(
+        r'("[^"]*(?:' + "|".join(SECRET_WORDS) + r')[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"',
+        re.IGNORECASE,
+    ),
     re.compile(r'(\bsecret\s+)"[^"]*"', re.IGNORECASE),
 )
 
