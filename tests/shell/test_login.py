@@ -4,6 +4,7 @@ nobody without credentials, failed logins rate-limited per address, idle session
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from services.common.proc import run
 from services.shell.credentials import set_credentials
 from services.shell.settings import settings_path
+from tests.harness.wait import wait_for
 from tests.shell.client import SSH_OPTIONS, Diag, authorize, make_key, wait_log
 
 pytestmark = pytest.mark.sandbox
@@ -117,3 +119,31 @@ def test_idle_session_is_closed(restore: Diag) -> None:
         assert term.proc.wait(timeout=10) == 0
     finally:
         term.close()
+
+
+def _host_key(diag: Diag) -> str:
+    out = subprocess.run(
+        ["ssh-keyscan", "-T", "5", "-t", "ed25519", diag.box.address],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    return out.split()[-1]
+
+
+def test_host_key_is_kept_across_restarts(diag: Diag) -> None:
+    before = _host_key(diag)
+    key_file = diag.box.root.lib / "ssh_host_ed25519_key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    view = diag.box.supervisor()
+    old_pid = view.pid("diag-shell")
+    events = diag.box.root.service_events
+
+    def recorded() -> int:
+        return len(events.read_text().splitlines()) if events.exists() else 0
+
+    seen = recorded()
+    os.kill(old_pid, signal.SIGKILL)  # supervisord starts it again at once
+    wait_for(lambda: recorded() > seen, timeout=30)  # the crash-listener has written it down
+    wait_for(lambda: view.states()["diag-shell"] == "RUNNING" and view.pid("diag-shell") != old_pid,
+             timeout=30)  # fmt: skip
+    wait_for(lambda: diag.run("uptime", timeout=15).rc == 0, timeout=30)
+    assert _host_key(diag) == before

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from services.common.paths import StateRoot
@@ -267,6 +268,48 @@ def test_other_users_are_refused(diag: Diag, baseline: dict[str, str]) -> None:
         result = diag.run("uptime", user=user)
         assert result.rc == 255
         assert "Permission denied" in result.err
+
+
+def _paramiko_session(diag: Diag) -> tuple[socket.socket, paramiko.Transport]:
+    sock = socket.create_connection((diag.box.address, 22), timeout=10)
+    transport = paramiko.Transport(sock)
+    transport.start_client(timeout=10)
+    transport.auth_publickey("diag", paramiko.Ed25519Key.from_private_key_file(str(diag.key)))
+    return sock, transport
+
+
+def test_signal_requests_and_extra_channels_are_refused(
+    diag: Diag, baseline: dict[str, str]
+) -> None:
+    """What OpenSSH's client cannot send: RFC 4254 "signal" requests and a second channel."""
+    sock, transport = _paramiko_session(diag)
+    try:
+        channel = transport.open_session(timeout=10)
+        channel.get_pty()
+        channel.invoke_shell()
+        channel.settimeout(10)
+        channel.sendall(f"ping -c 4 -i 0.2 {diag.box.host_address}\r".encode())
+        seen = b""
+        while b"icmp_seq=1 " not in seen:
+            seen += channel.recv(4096)
+        for name in ("INT", "KILL", "TERM"):
+            message = paramiko.Message()
+            message.add_byte(bytes([paramiko.common.MSG_CHANNEL_REQUEST]))
+            message.add_int(channel.remote_chanid)
+            message.add_string("signal")
+            message.add_boolean(False)
+            message.add_string(name)
+            transport._send_user_message(message)
+        while b"4 packets transmitted, 4 received" not in seen:
+            seen += channel.recv(4096)  # the ping ran to its end: no signal reached it
+        with pytest.raises(paramiko.ChannelException, match=r"prohibited|Administratively"):
+            transport.open_session(timeout=10)
+        with pytest.raises(paramiko.SSHException):
+            channel.exec_command("uptime")  # a second request on the shell's channel
+    finally:
+        transport.close()
+        sock.close()
+    wait_log(diag.box, r"refused a 'session' channel")
 
 
 def test_state_is_unchanged_after_all_attempts(diag: Diag, baseline: dict[str, str]) -> None:
