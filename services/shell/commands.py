@@ -113,13 +113,3 @@ def candidates(ctx: Context, before: str) -> tuple[str, list[str]]:
         except (OSError, Refused):
             options = []
     return current, sorted({o for o in options if o.startswith(current)})
-
-
-def common_prefix(words: list[str]) -> str:
-    if not words:
-        return ""
-    first, last = min(words), max(words)
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    return first[:n]

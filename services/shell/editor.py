@@ -21,6 +21,17 @@ HISTORY_SIZE = 200
 CONTROL_NAMES = {0x1A: "ctrl-z", 0x1C: "ctrl-\\", 0x00: "NUL", 0x13: "ctrl-s", 0x11: "ctrl-q"}
 
 
+def common_prefix(words: list[str]) -> str:
+    """The longest text that every word starts with."""
+    if not words:
+        return ""
+    first, last = min(words), max(words)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
 @dataclass(frozen=True)
 class Event:
     """What keys led to: ``line`` (with ``text``), ``overflow`` (a refused long line),
@@ -243,8 +254,6 @@ class LineEditor:
         if len(options) == 1:
             addition = options[0][len(current) :] + " "
         else:
-            from services.shell.commands import common_prefix
-
             addition = common_prefix(options)[len(current) :]
             if not addition:
                 self.write("\r\n" + "  ".join(options) + "\r\n")

@@ -11,7 +11,7 @@ import pytest
 
 from services.common.paths import StateRoot
 from services.shell import commands, syntax
-from services.shell.editor import LineEditor
+from services.shell.editor import LineEditor, common_prefix
 from services.shell.kea import mask
 from services.shell.runner import Context, run_program
 from services.shell.server import LoginThrottle
@@ -82,7 +82,7 @@ def test_completion(tmp_path: Path) -> None:
     assert commands.candidates(ctx, "rn") == ("rn", ["rndc"])
     assert commands.candidates(ctx, "rndc ") == ("", ["status", "zonestatus"])
     assert commands.candidates(ctx, "kea config d") == ("d", ["dhcp4", "dhcp6"])
-    assert commands.common_prefix(["ping", "ping6"]) == "ping"
+    assert common_prefix(["ping", "ping6"]) == "ping"
 
 
 def _editor() -> tuple[LineEditor, list[str]]:
