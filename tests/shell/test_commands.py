@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.shell.client import Diag, wait_log
+from tests.shell.client import Diag, state_hash, wait_log
 
 pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module", autouse=True)
+def baseline(diag: Diag) -> dict[str, str]:
+    """The state before the first command of this module (checked by the last test)."""
+    return state_hash(diag.box.root)
 
 
 def _ok(diag: Diag, command: str, *expected: str, rc: int = 0) -> str:
@@ -188,3 +194,9 @@ def test_exec_runs_one_command_and_returns_its_status(diag: Diag) -> None:
     bad = diag.run("rndc zonestatus no-such-zone.example")
     assert bad.rc == 1 and "not found" in bad.out
     wait_log(diag.box, r"ran 'rndc zonestatus no-such-zone.example': exit 1")
+
+
+def test_allowed_commands_changed_nothing(diag: Diag, baseline: dict[str, str]) -> None:
+    """Runs last in this module: every command above left etc/ and var/lib/ as they were."""
+    after = state_hash(diag.box.root)
+    assert after == baseline, sorted(k for k in after if after.get(k) != baseline.get(k))
