@@ -16,7 +16,8 @@ PY="$VENV/bin/python"
 
 # System packages, all from Debian 12, by what needs them.
 PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent
-          kea-admin iproute2 curl python3 python3-venv python3-dev gcc)
+          kea-admin iproute2 curl python3 python3-venv python3-dev gcc
+          ldnsutils iputils-ping iputils-tracepath)
 PKGS_TEST=(isc-dhcp-client openssh-client postgresql dnsperf ldnsutils iputils-ping
            iputils-tracepath chromium procps)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from services.sandbox.sandbox import Sandbox
 from tests.bench.crash import crash_to_serving
 from tests.bench.report import Figure, table
+from tests.bench.shell import shell_bench
 from tests.conftest import free_network
 
 BenchFn = Callable[[Sandbox], list[Figure]]
@@ -27,6 +28,7 @@ BenchFn = Callable[[Sandbox], list[Figure]]
 #: name -> (what it measures, function); later issues add theirs here.
 BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "crash": ("crash-to-serving time of named, kea-dhcp4 and central", crash_to_serving),
+    "shell": ("diag-shell: TCP connect to prompt, 20 concurrent sessions", shell_bench),
 }
 
 
