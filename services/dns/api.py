@@ -8,6 +8,7 @@ and reason. Bad input answers 422 and nothing is applied.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -31,6 +32,7 @@ from services.dns.service import DnsService
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+_FIELD_PART = re.compile(r"^([a-z_][a-z0-9_]*|[0-9]+)$")
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -57,6 +59,8 @@ def _request_error(request: Request, exc: Exception) -> JSONResponse:
         location = [str(part) for part in item.get("loc", ()) if part != "body"]
         path = ""
         for part in location:
+            if not _FIELD_PART.match(part):  # a union member or validator, not a field
+                break
             path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
         errors.append({"field": path, "reason": str(item.get("msg", ""))})
     first = errors[0] if errors else {"field": "", "reason": "invalid request"}

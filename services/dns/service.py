@@ -181,15 +181,12 @@ class DnsService:
             origin = dns.name.from_text(spec.name)
             ns, glue = self._nameserver_records(spec, origin)
             base = plan_changes(origin, [], ns, spec.ttl, prefix="nameservers", record_field="")
+            if glue:
+                base = plan_changes(origin, base.result.values(), glue, spec.ttl,
+                                    prefix="nameservers", record_field="")  # fmt: skip
             records = [Change(action="create", record=r) for r in spec.records]
-            plan = plan_changes(
-                origin,
-                base.result.values(),
-                glue + records,
-                spec.ttl,
-                prefix="records",
-                record_field="",
-            )
+            plan = plan_changes(origin, base.result.values(), records, spec.ttl,
+                                prefix="records", record_field="")  # fmt: skip
             zone.file = str(self.store.zone_file(spec.name, spec.kind))
             soa = make_soa(origin, spec.soa, int(time.time()))
             self._install_zone(zone, zones, zone_text(origin, soa, spec.ttl, plan.result.values()))

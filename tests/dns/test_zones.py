@@ -72,7 +72,9 @@ def test_bad_zone_file_is_422_and_nothing_is_made(agent: Agent) -> None:
     assert response.status_code == 422
     assert response.json()["field"] == "text"
     assert agent.get("/zones/badimport.test.").status_code == 404
-    conflict = ZONE_FILE.replace("www 300 IN CNAME mail", "mail 300 IN CNAME www")
+    conflict = ZONE_FILE.replace("www 300 IN CNAME mail", "mail 300 IN CNAME www").replace(
+        "import.test.", "badimport.test."
+    )
     response = agent.post("/zones/import", {"name": "badimport.test", "text": conflict})
     assert response.status_code == 422
     assert "CNAME" in response.json()["detail"]
@@ -106,8 +108,13 @@ def test_zone_kinds_enable_disable_delete(agent: Agent, shared_sandbox: Sandbox)
     names = {z["name"]: z for z in agent.ok(agent.get("/zones"))}
     assert names["sec.test."]["kind"] == "secondary"
     assert names["fwd-only.test."]["kind"] == "forward"
-    status = shared_sandbox.rndc("zonestatus", "sec.test.")
-    assert "type: secondary" in status
+    for name in ("sec.test.", "stub.test."):  # configured; not loaded: no primary answers
+        status = run(["rndc", "-c", str(shared_sandbox.root.rndc_conf), "zonestatus", name],
+                     netns=shared_sandbox.ns, check=False).stdout  # fmt: skip
+        assert "zone not loaded" in status, status
+    unknown = run(["rndc", "-c", str(shared_sandbox.root.rndc_conf), "zonestatus", "no.test."],
+                  netns=shared_sandbox.ns, check=False).stdout  # fmt: skip
+    assert "no matching zone" in unknown, unknown
     conf = (shared_sandbox.root.bind_etc / "zones.conf").read_text()
     assert 'primaries { 203.0.113.250 key "transfer-key"; };' in conf
 
