@@ -83,7 +83,7 @@ class ZoneStore:
         return self.root.bind_lib / f"{prefix}.{name.rstrip('.')}"
 
 
-def _zone_context(zone: ZonePublic) -> dict[str, Any]:
+def zone_context(zone: ZonePublic) -> dict[str, Any]:
     return {
         "name": zone.name,
         "kind": zone.kind.value,
@@ -114,7 +114,7 @@ class BindConfig:
         return render(
             "zones.conf.j2",
             keys=[k.model_dump() for k in keys.values()],
-            zones=[_zone_context(z) for z in enabled],
+            zones=[zone_context(z) for z in enabled],
         )
 
     def _good(self, path: Path) -> Path:
