@@ -24,6 +24,7 @@ from services.common.dns.contract import (
     ZoneExport,
     ZoneImport,
     ZonePublic,
+    ZoneUpdate,
 )
 from services.common.dns.validate import RecordValidationError
 from services.common.errors import BurrowError
@@ -99,6 +100,10 @@ def router(service: DnsService) -> APIRouter:
     @api.get("/zones/{zone}")
     def get_zone(zone: str) -> ZonePublic:
         return service.zone(zone)
+
+    @api.patch("/zones/{zone}")
+    def update_zone(zone: str, update: ZoneUpdate) -> ZonePublic:
+        return service.update_zone(zone, update)
 
     @api.delete("/zones/{zone}", status_code=204)
     def delete_zone(zone: str) -> Response:

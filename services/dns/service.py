@@ -28,6 +28,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.SOA
 import dns.reversename
+from pydantic import ValidationError as PydanticValidationError
 
 from services.common.dns.contract import (
     Change,
@@ -40,6 +41,7 @@ from services.common.dns.contract import (
     ZoneImport,
     ZoneKind,
     ZonePublic,
+    ZoneUpdate,
 )
 from services.common.dns.named_conf import stored_options
 from services.common.dns.options import ServerOptions
@@ -182,11 +184,18 @@ class DnsService:
             ns, glue = self._nameserver_records(spec, origin)
             base = plan_changes(origin, [], ns, spec.ttl, prefix="nameservers", record_field="")
             if glue:
-                base = plan_changes(origin, base.result.values(), glue, spec.ttl,
-                                    prefix="nameservers", record_field="")  # fmt: skip
+                base = plan_changes(
+                    origin,
+                    base.result.values(),
+                    glue,
+                    spec.ttl,
+                    prefix="nameservers",
+                    record_field="",
+                )
             records = [Change(action="create", record=r) for r in spec.records]
-            plan = plan_changes(origin, base.result.values(), records, spec.ttl,
-                                prefix="records", record_field="")  # fmt: skip
+            plan = plan_changes(
+                origin, base.result.values(), records, spec.ttl, prefix="records", record_field=""
+            )
             zone.file = str(self.store.zone_file(spec.name, spec.kind))
             soa = make_soa(origin, spec.soa, int(time.time()))
             self._install_zone(zone, zones, zone_text(origin, soa, spec.ttl, plan.result.values()))
@@ -212,6 +221,47 @@ class DnsService:
             path.unlink(missing_ok=True)
             raise
         self.store.save(zones)
+
+    def update_zone(self, name: str, update: ZoneUpdate) -> ZonePublic:
+        """Change SOA fields (by a TSIG-signed UPDATE of the SOA) and zone options (config)."""
+        with self.lock:
+            zone = self._get(name)
+            zones = self.store.load()
+            fields = update.model_dump(exclude_unset=True)
+            soa = fields.pop("soa", None)
+            try:
+                changed = ZonePublic.model_validate({**zone.model_dump(), **fields})
+            except PydanticValidationError as exc:
+                first = exc.errors()[0]
+                raise ValidationError(str(first.get("msg")), field="zone") from exc
+            if soa is not None:
+                if zone.kind != ZoneKind.primary or not zone.enabled:
+                    raise ConflictError(
+                        "SOA fields are set on enabled primary zones only.", field="soa"
+                    )
+                changed.soa = update.soa or changed.soa
+                self._update_soa(changed)
+            if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
+                zones[changed.name] = changed
+                self.config.apply(zones, stored_options(self.root))
+            zones[changed.name] = changed
+            self.store.save(zones)
+            return self._with_serial(changed)
+
+    def _update_soa(self, zone: ZonePublic) -> None:
+        origin = dns.name.from_text(zone.name)
+        for _attempt in range(ATTEMPTS):
+            served = self.client.axfr(origin)
+            soa = make_soa(origin, zone.soa, serial_next(served.soa.serial))
+            record = Record(origin, "SOA", served.soa_ttl, soa)
+            rcode = self.client.update(
+                origin, [], [record], expect_soa=(served.soa, served.soa_ttl)
+            )
+            if rcode == dns.rcode.NOERROR:
+                return
+            if rcode != dns.rcode.NXRRSET:
+                raise DaemonError(f"named refused the SOA of {zone.name}: {rcode_text(rcode)}.")
+        raise ConflictError(f"Zone {zone.name} kept changing; try again.")
 
     def delete_zone(self, name: str) -> None:
         with self.lock:

@@ -5,7 +5,7 @@ Burrow's generated configuration against a stock one.
 (b) 10,000 records in one bulk request until every one of them is answered, 3 times;
 (d) dnsperf against two named processes serving the same 10,000-record zone side by side, each
     in a network namespace of its own on 127.0.0.1: one with the configuration Burrow generates,
-    one with Debian's stock options; measured in alternation, 3 rounds of 5 s each.
+    one with Debian's stock options; measured in alternation, 5 rounds of 4 s each.
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ def single_changes(box: Sandbox, http: httpx.Client, count: int = 200) -> list[F
 
 def bulk_changes(box: Sandbox, http: httpx.Client, runs: int = 3) -> list[Figure]:
     times: list[float] = []
+    requests: list[float] = []
     for run in range(runs):
         zone = f"bench-b{run}.test."
         http.post("/zones", json={"name": zone}).raise_for_status()
@@ -104,13 +105,24 @@ def bulk_changes(box: Sandbox, http: httpx.Client, runs: int = 3) -> list[Figure
         ]
         t0 = time.monotonic()
         http.post(f"/zones/{zone}/changes", json={"changes": changes}).raise_for_status()
+        applied = time.monotonic() - t0
+        requests.append(applied)
         names = [f"h{i}.{zone}" for i in range(PERF_RECORDS)]
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             last = max(pool.map(lambda n: _answered(box, n), names))
         times.append(last - t0)
-        print(f"  bulk of {PERF_RECORDS}: {times[-1]:.2f} s", file=sys.stderr)
+        print(
+            f"  bulk of {PERF_RECORDS}: {times[-1]:.2f} s (request {applied:.2f} s)",
+            file=sys.stderr,
+        )
     med = median(times)
     return [
+        Figure(
+            "dns",
+            f"{PERF_RECORDS} records in one request, answer of the request, median",
+            median(requests),
+            "s",
+        ),
         Figure(
             "dns",
             f"{PERF_RECORDS} records in one request until all answered, median",
@@ -118,7 +130,7 @@ def bulk_changes(box: Sandbox, http: httpx.Client, runs: int = 3) -> list[Figure
             "s",
             "<= 10 s",
             at_most(med, 10.0),
-        )
+        ),
     ]
 
 
@@ -203,7 +215,7 @@ def _dnsperf(ns: str, queries: Path, seconds: int) -> float:
     return float(found.group(1))
 
 
-def query_rate(box: Sandbox, rounds: int = 3, seconds: int = 5) -> list[Figure]:
+def query_rate(box: Sandbox, rounds: int = 5, seconds: int = 4) -> list[Figure]:
     prefix = os.environ.get("BURROW_TEST_PREFIX", "")
     work = Path(tempfile.mkdtemp(prefix="bw-perf-", dir="/tmp"))
     zone = "perf.test."

@@ -57,8 +57,10 @@ def test_zone_file_round_trip(agent: Agent, shared_sandbox: Sandbox) -> None:
         for name, ttl, rd in original.iterate_rdatas()
         if rd.rdtype != dns.rdatatype.SOA
     }
-    served = {(n, ttl, dns.rdatatype.from_text(t), rd) for n, ttl, t, rd in
-              record_set(content["records"], "import.test.")}  # fmt: skip
+    served = {
+        (n, ttl, dns.rdatatype.from_text(t), rd)
+        for n, ttl, t, rd in record_set(content["records"], "import.test.")
+    }
     assert served == expected
     # Export gives a zone file that reads back to the same records and SOA.
     exported = agent.ok(agent.get("/zones/import.test./export"))["text"]
@@ -88,8 +90,12 @@ def test_external_nsupdate_is_visible_in_read_back(agent: Agent, shared_sandbox:
     )
     run(["nsupdate", "-k", str(shared_sandbox.root.tsig_key)], input_text=script, timeout=20)
     records = agent.records("external.test.")["records"]
-    assert {"name": "outside.external.test.", "type": "TXT", "ttl": 300,
-            "data": '"made by nsupdate"'} in records  # fmt: skip
+    assert {
+        "name": "outside.external.test.",
+        "type": "TXT",
+        "ttl": 300,
+        "data": '"made by nsupdate"',
+    } in records
 
 
 def test_zone_kinds_enable_disable_delete(agent: Agent, shared_sandbox: Sandbox) -> None:
@@ -109,11 +115,17 @@ def test_zone_kinds_enable_disable_delete(agent: Agent, shared_sandbox: Sandbox)
     assert names["sec.test."]["kind"] == "secondary"
     assert names["fwd-only.test."]["kind"] == "forward"
     for name in ("sec.test.", "stub.test."):  # configured; not loaded: no primary answers
-        status = run(["rndc", "-c", str(shared_sandbox.root.rndc_conf), "zonestatus", name],
-                     netns=shared_sandbox.ns, check=False).stdout  # fmt: skip
+        status = run(
+            ["rndc", "-c", str(shared_sandbox.root.rndc_conf), "zonestatus", name],
+            netns=shared_sandbox.ns,
+            check=False,
+        ).stdout
         assert "zone not loaded" in status, status
-    unknown = run(["rndc", "-c", str(shared_sandbox.root.rndc_conf), "zonestatus", "no.test."],
-                  netns=shared_sandbox.ns, check=False).stdout  # fmt: skip
+    unknown = run(
+        ["rndc", "-c", str(shared_sandbox.root.rndc_conf), "zonestatus", "no.test."],
+        netns=shared_sandbox.ns,
+        check=False,
+    ).stdout
     assert "no matching zone" in unknown, unknown
     conf = (shared_sandbox.root.bind_etc / "zones.conf").read_text()
     assert 'primaries { 203.0.113.250 key "transfer-key"; };' in conf
@@ -132,11 +144,13 @@ def test_zone_kinds_enable_disable_delete(agent: Agent, shared_sandbox: Sandbox)
     [
         ({"name": "a..b"}, "name"),
         ({"name": "sec2.test", "kind": "secondary"}, ""),
-        ({"name": "ok.test", "records": [{"name": "x", "type": "A", "data": "1.2.3"}]},
-         "records[0].data"),
+        (
+            {"name": "ok.test", "records": [{"name": "x", "type": "A", "data": "1.2.3"}]},
+            "records[0].data",
+        ),
         ({"name": "ok.test", "allow_transfer": ["not-a-net"]}, "allow_transfer[0]"),
     ],
-)  # fmt: skip
+)
 def test_bad_zone_is_422(agent: Agent, spec: dict[str, Any], field: str) -> None:
     response = agent.post("/zones", spec)
     assert response.status_code == 422, response.text
@@ -174,8 +188,9 @@ def test_server_options(agent: Agent, shared_sandbox: Sandbox) -> None:
     assert "recursion no;" in shared_sandbox.root.named_conf.read_text()
 
 
-def _kill_named_during(box: Sandbox, agent: Agent, zone: str, changes: list[dict[str, Any]],
-                       delay: float) -> int:  # fmt: skip
+def _kill_named_during(
+    box: Sandbox, agent: Agent, zone: str, changes: list[dict[str, Any]], delay: float
+) -> int:
     result: dict[str, int] = {}
 
     def apply() -> None:
@@ -200,8 +215,9 @@ def test_killing_named_mid_apply_leaves_a_consistent_zone(
     try:
         zone = "crash.test."
         agent.create_zone(zone)
-        changes = [create(f"n{i}", "A", f"198.51.{100 + i // 250}.{i % 250 + 1}")
-                   for i in range(count)]  # fmt: skip
+        changes = [
+            create(f"n{i}", "A", f"198.51.{100 + i // 250}.{i % 250 + 1}") for i in range(count)
+        ]
         status = _kill_named_during(sandbox, agent, zone, changes, delay)
         assert status in (200, 409, 502), status
         names = {r["name"] for r in agent.records(zone)["records"] if r["type"] == "A"}
@@ -217,3 +233,32 @@ def test_killing_named_mid_apply_leaves_a_consistent_zone(
         assert not Path(f"{sandbox.root.bind_lib}/db.crash.test.new").exists()
     finally:
         agent.close()
+
+
+def test_soa_fields_and_zone_options_change(agent: Agent, shared_sandbox: Sandbox) -> None:
+    agent.create_zone("soa.test.")
+    serial = agent.records("soa.test.")["serial"]
+    update = {
+        "soa": {
+            "refresh": 7200,
+            "retry": 600,
+            "expire": 604800,
+            "minimum": 60,
+            "rname": "dns-admin.soa.test.",
+        },
+        "allow_transfer": ["203.0.113.0/24"],
+        "notify": "explicit",
+        "also_notify": ["203.0.113.9"],
+    }
+    zone = agent.ok(agent.http.patch("/zones/soa.test.", json=update))
+    assert zone["soa"]["refresh"] == 7200 and zone["serial"] > serial
+    soa = answer_set(shared_sandbox, "soa.test.", "SOA").pop()
+    assert (soa.refresh, soa.retry, soa.expire, soa.minimum) == (7200, 600, 604800, 60)  # type: ignore[attr-defined]
+    assert soa.rname.to_text() == "dns-admin.soa.test."  # type: ignore[attr-defined]
+    conf = (shared_sandbox.root.bind_etc / "zones.conf").read_text()
+    assert "203.0.113.0/24;" in conf and "also-notify { 203.0.113.9; };" in conf
+    bad = agent.http.patch("/zones/soa.test.", json={"forwarders": ["203.0.113.1"]})
+    assert bad.status_code == 422
+    bad = agent.http.patch("/zones/soa.test.", json={"soa": {"refresh": 0}})
+    assert bad.status_code == 422 and bad.json()["field"] == "soa.refresh"
+    assert answer_set(shared_sandbox, "soa.test.", "SOA") == {soa}

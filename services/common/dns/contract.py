@@ -9,6 +9,7 @@ field, 422 for bad input with nothing applied):
     POST   /zones              ZoneCreate  -> ZonePublic
     GET    /zones/{zone}                   -> ZonePublic
     DELETE /zones/{zone}
+    PATCH  /zones/{zone}       ZoneUpdate  -> ZonePublic (SOA fields, zone options)
     POST   /zones/{zone}/enable | /disable -> ZonePublic
     GET    /zones/{zone}/records           -> ZoneContent (read back from named by AXFR)
     POST   /zones/{zone}/changes ChangeSet -> ChangeResult
@@ -44,6 +45,7 @@ __all__ = [
     "ZoneImport",
     "ZoneKind",
     "ZonePublic",
+    "ZoneUpdate",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -182,6 +184,24 @@ class ZoneBase(_Model):
         ):
             raise ValueError("primaries and tsig_key are only for secondary and stub zones")
         return self
+
+
+class ZoneUpdate(_Model):
+    """Fields of an existing zone to change; what is left out stays as it is.
+
+    The kind and the name of a zone do not change: delete it and create it again.
+    """
+
+    ttl: int | None = Field(default=None, ge=0, le=MAX_TTL)
+    soa: Soa | None = None
+    primaries: list[IPAddress] | None = Field(default=None, max_length=32)
+    tsig_key: TsigKey | None = None
+    forwarders: list[IPAddress] | None = Field(default=None, max_length=32)
+    forward_only: bool | None = None
+    allow_transfer: list[IPNetwork] | None = Field(default=None, max_length=64)
+    allow_update: list[IPNetwork] | None = Field(default=None, max_length=64)
+    notify: Literal["yes", "no", "explicit"] | None = None
+    also_notify: list[IPAddress] | None = Field(default=None, max_length=32)
 
 
 class ZoneCreate(ZoneBase):
