@@ -436,7 +436,11 @@ class DnsService:
             raise
         give_to_named(candidate)
         # freeze: named stops taking updates and writes its journal into the zone file.
-        self.named.rndc("freeze", zone.name)
+        try:
+            self.named.rndc("freeze", zone.name)
+        except DaemonError:
+            candidate.unlink(missing_ok=True)
+            raise
         replaced = False
         try:
             current = self.client.soa(origin)

@@ -69,7 +69,7 @@ class NamedClient:
         query.use_tsig(self.key)
         try:
             answer = dns.query.tcp(query, self.server, port=self.port, timeout=timeout)
-        except (OSError, dns.exception.DNSException) as exc:
+        except (OSError, EOFError, dns.exception.DNSException) as exc:
             raise DaemonError(f"named did not answer the SOA query of {zone}: {exc}") from exc
         for rrset in answer.answer:
             if rrset.rdtype == dns.rdatatype.SOA and rrset.name == zone:
@@ -92,7 +92,7 @@ class NamedClient:
                 timeout=timeout,
                 lifetime=timeout,
             )
-        except (OSError, dns.exception.DNSException) as exc:
+        except (OSError, EOFError, dns.exception.DNSException) as exc:
             raise DaemonError(f"The zone transfer of {zone} from named failed: {exc}") from exc
         records: list[Record] = []
         soa: dns.rdtypes.ANY.SOA.SOA | None = None
@@ -142,7 +142,7 @@ class NamedClient:
         del wire
         try:
             answer = dns.query.tcp(message, self.server, port=self.port, timeout=timeout)
-        except (OSError, dns.exception.DNSException) as exc:
+        except (OSError, EOFError, dns.exception.DNSException) as exc:
             raise DaemonError(f"named did not answer the update of {zone}: {exc}") from exc
         return int(answer.rcode())
 
