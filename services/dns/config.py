@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ class BindConfig:
         try:
             self.named.reconfig()
             for name in must_load:
-                self.named.rndc("zonestatus", name, timeout=30)
+                self._wait_loaded(name)
         except DaemonError as exc:
             log.error("named did not take the new configuration (%s); restoring", exc)
             self.restore()
@@ -160,6 +161,18 @@ class BindConfig:
         for path in (self.named_conf, self.zones_conf):
             shutil.copy2(path, self._good(path))
         options.save(options_path(self.root))
+
+    def _wait_loaded(self, name: str, timeout: float = 10.0) -> None:
+        """named loads new zones in the background after reconfig: give it a moment."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.named.rndc("zonestatus", name, timeout=30)
+                return
+            except DaemonError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def restore(self) -> None:
         """Put the last known good configuration back and make named load it."""

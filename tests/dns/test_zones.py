@@ -273,3 +273,30 @@ def test_soa_fields_and_zone_options_change(agent: Agent, shared_sandbox: Sandbo
     bad = agent.http.patch("/zones/soa.test.", json={"soa": {"refresh": 0}})
     assert bad.status_code == 422 and bad.json()["field"] == "soa.refresh"
     assert answer_set(shared_sandbox, "soa.test.", "SOA") == {soa}
+
+
+def test_a_zone_named_cannot_load_puts_the_last_good_configuration_back(
+    agent: Agent, shared_sandbox: Sandbox
+) -> None:
+    agent.create_zone("unloadable.test.")
+    agent.ok(agent.post("/zones/unloadable.test./disable"))
+    good = (shared_sandbox.root.bind_etc / "zones.conf").read_text()
+    zone_file = shared_sandbox.root.bind_lib / "db.unloadable.test"
+    zone_file.chmod(0)  # named (user bind) cannot read it; named-checkconf (root) does not look
+    try:
+        response = agent.post("/zones/unloadable.test./enable")
+        assert response.status_code == 502, response.text
+        assert "zonestatus" in response.json()["detail"]
+        assert (shared_sandbox.root.bind_etc / "zones.conf").read_text() == good
+        assert not agent.ok(agent.get("/zones/unloadable.test."))["enabled"]
+        assert query(shared_sandbox, shared_sandbox.zone, "SOA").answer
+        status = run(
+            ["rndc", "-c", str(shared_sandbox.root.rndc_conf), "zonestatus", "unloadable.test."],
+            netns=shared_sandbox.ns,
+            check=False,
+        ).stdout
+        assert "no matching zone" in status, status
+    finally:
+        zone_file.chmod(0o644)
+    agent.ok(agent.post("/zones/unloadable.test./enable"))
+    assert query(shared_sandbox, "unloadable.test.", "SOA").answer
