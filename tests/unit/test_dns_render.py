@@ -13,7 +13,7 @@ import pytest
 from services.common.dns.contract import Change, Soa, TsigKey, ZoneKind, ZonePublic
 from services.common.dns.named_conf import named_conf_text, options_path
 from services.common.dns.options import ServerOptions
-from services.common.dns.validate import plan_changes
+from services.common.dns.validate import RecordValidationError, plan_changes
 from services.common.launch import Launcher
 from services.common.paths import StateRoot
 from services.common.settings import ApplianceSettings
@@ -138,3 +138,13 @@ def test_zone_file_written_then_read_gives_the_same_records(tmp_path: Path) -> N
 def test_serial_wraps_in_rfc1982_arithmetic() -> None:
     assert serial_next(41) == 42
     assert serial_next(2**32 - 1) == 1
+
+
+def test_zone_file_import_refuses_include_and_names_the_text() -> None:
+    origin = dns.name.from_text("z.test.")
+    text = "$ORIGIN z.test.\n$INCLUDE /etc/passwd\n@ 300 IN SOA ns1 h 1 2 3 4 5\n"
+    with pytest.raises(RecordValidationError) as info:
+        parse_zone_text(origin, text)
+    assert info.value.field == "text"
+    with pytest.raises(RecordValidationError, match="no SOA"):
+        parse_zone_text(origin, "www 300 IN A 192.0.2.1\n")
