@@ -184,6 +184,8 @@ class Launcher:
             self.root.named_conf,
             named_conf_text(self.root, stored_options(self.root), zones_conf),
         )
+        # What named loads now is the known good configuration; an older copy could be stale.
+        self.root.named_conf.with_name("named.conf.good").unlink(missing_ok=True)
         if self.named_user:
             group = grp.getgrnam(self.named_user).gr_gid
             for key in (self.root.rndc_key, self.root.tsig_key, self.root.rndc_conf):
