@@ -77,15 +77,22 @@ def _keys(items: set[tuple[str, str, str]], zone: str) -> set[tuple[str, str, st
 def test_update_delete_and_ttl(agent: Agent, shared_sandbox: Sandbox) -> None:
     zone = "change.test."
     agent.create_zone(zone)
-    agent.ok(agent.change(zone, [create("h", "A", "198.51.100.40", ttl=300)]))
+    serials = [agent.records(zone)["serial"]]
+    serials.append(
+        agent.ok(agent.change(zone, [create("h", "A", "198.51.100.40", ttl=300)]))["serial"]
+    )
     old = {"name": "h", "type": "A", "data": "198.51.100.40"}
     new = {"name": "h", "type": "A", "data": "198.51.100.41", "ttl": 120}
-    agent.ok(agent.change(zone, [{"action": "update", "record": old, "new": new}]))
+    change = {"action": "update", "record": old, "new": new}
+    serials.append(agent.ok(agent.change(zone, [change]))["serial"])
     response = query(shared_sandbox, f"h.{zone}", "A")
     assert [rr.to_text() for rr in response.answer[0]] == ["198.51.100.41"]
     assert response.answer[0].ttl == 120
-    agent.ok(agent.change(zone, [{"action": "delete", "record": new}]))
+    serials.append(agent.ok(agent.change(zone, [{"action": "delete", "record": new}]))["serial"])
     assert query(shared_sandbox, f"h.{zone}", "A").rcode() == dns.rcode.NXDOMAIN
+    # The serial moves on with every change, once per change set.
+    assert serials == [serials[0] + n for n in range(4)], serials
+    assert answer_set(shared_sandbox, zone, "SOA").pop().serial == serials[-1]  # type: ignore[attr-defined]
 
 
 def test_bulk_of_1000_with_one_bad_record_changes_nothing(
@@ -107,7 +114,7 @@ def test_bulk_of_1000_with_one_bad_record_changes_nothing(
 
     # The same bulk without the bad record is applied whole.
     changes[500] = create("h500", "A", "198.51.100.251")
-    agent.ok(agent.change(zone, changes))
+    assert agent.ok(agent.change(zone, changes))["serial"] == serial + 1
     names = {r["name"] for r in agent.records(zone)["records"] if r["type"] == "A"}
     assert {f"h{i}.{zone}" for i in range(1000)} <= names
 
