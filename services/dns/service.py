@@ -12,6 +12,8 @@ change is applied completely or not at all.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
 import logging
 import os
 import shutil
@@ -50,6 +52,7 @@ from services.common.dns.validate import Plan, Problem, RecordValidationError, p
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
+from services.common.proc import run
 from services.common.settings import ApplianceSettings
 from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.named import Named
@@ -60,6 +63,16 @@ log = logging.getLogger(__name__)
 
 #: How often a change set is planned again when the zone changed under it.
 ATTEMPTS = 3
+
+
+def local_addresses() -> set[str]:
+    """The addresses of this appliance's interfaces (named can listen only on those)."""
+    out = run(["ip", "-j", "address", "show"], timeout=10).stdout
+    return {
+        str(ipaddress.ip_address(info["local"]))
+        for link in json.loads(out)
+        for info in link.get("addr_info", [])
+    }
 
 
 def zone_name(text: str) -> str:
@@ -524,6 +537,18 @@ class DnsService:
         return stored_options(self.root)
 
     def set_options(self, options: ServerOptions) -> ServerOptions:
+        present = local_addresses()
+        for name, addresses in (
+            ("listen_on", options.listen_on),
+            ("listen_on_v6", options.listen_on_v6),
+        ):
+            for index, address in enumerate(addresses or []):
+                if str(address) not in present:
+                    raise ValidationError(
+                        f"{address} is not an address of this appliance; named could not "
+                        "listen on it.",
+                        field=f"{name}[{index}]",
+                    )
         with self.lock:
             self.config.apply(self.store.load(), options)
             return options

@@ -164,7 +164,7 @@ def test_server_options(agent: Agent, shared_sandbox: Sandbox) -> None:
         "forwarders": ["203.0.113.250"],
         "forward_only": True,
         "dnssec_validation": "auto",
-        "listen_on": None,
+        "listen_on": [shared_sandbox.address],
         "listen_on_v6": None,
     }
     try:
@@ -173,11 +173,14 @@ def test_server_options(agent: Agent, shared_sandbox: Sandbox) -> None:
         assert f"allow-recursion {{ {shared_sandbox.host_address}/32; }};" in conf
         assert "forwarders { 203.0.113.250; };" in conf
         assert "dnssec-validation auto;" in conf
+        assert f"listen-on {{ 127.0.0.1; {shared_sandbox.address}; }};" in conf
         assert agent.ok(agent.get("/options")) == options
         assert query(shared_sandbox, shared_sandbox.zone, "SOA").answer
         # Incoherent options are refused; named keeps what it had.
         bad = agent.http.put("/options", json={"recursion": False, "allow_recursion": ["::/0"]})
         assert bad.status_code == 422
+        bad = agent.http.put("/options", json={"listen_on": ["203.0.113.99"]})
+        assert bad.status_code == 422 and bad.json()["field"] == "listen_on[0]"
         bad = agent.http.put("/options", json={"forwarders": ['any; }; include "/etc']})
         assert bad.status_code == 422 and bad.json()["field"] == "forwarders[0]"
         assert agent.ok(agent.get("/options")) == options

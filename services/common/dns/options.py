@@ -31,7 +31,7 @@ class ServerOptions(BaseModel):
         default=[], max_length=64, description="clients allowed to recurse; empty: localhost only"
     )
     listen_on: list[ipaddress.IPv4Address] | None = Field(
-        default=None, max_length=32, description="IPv4 addresses; null: any"
+        default=None, max_length=32, description="IPv4 addresses (127.0.0.1 always); null: any"
     )
     listen_on_v6: list[ipaddress.IPv6Address] | None = Field(
         default=None, max_length=32, description="IPv6 addresses; null: any"
@@ -42,8 +42,6 @@ class ServerOptions(BaseModel):
     def _coherent(self) -> ServerOptions:
         if self.allow_recursion and not self.recursion:
             raise ValueError("allow_recursion needs recursion on")
-        if self.listen_on == [] and self.listen_on_v6 == []:
-            raise ValueError("named must listen on at least one address")
         return self
 
     @classmethod
@@ -67,8 +65,13 @@ class ServerOptions(BaseModel):
             return " ".join(f"{item};" for item in items)
 
         recursion_acl = "localhost;" if not self.allow_recursion else acl(self.allow_recursion, "")
+        # The dns-agent talks to named on 127.0.0.1: it is always listened on.
+        listen_on = self.listen_on
+        if listen_on is not None:
+            loopback = ipaddress.IPv4Address("127.0.0.1")
+            listen_on = [loopback, *(a for a in listen_on if a != loopback)]
         return {
-            "listen_on": acl(self.listen_on, "any;"),
+            "listen_on": acl(listen_on, "any;"),
             "listen_on_v6": acl(self.listen_on_v6, "any;"),
             "recursion": self.recursion,
             "allow_recursion": recursion_acl if self.recursion else "none;",
