@@ -77,11 +77,3 @@ def zone_name_problems(name: str) -> list[str]:
         if not re.match(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$", label):
             return [f"label {label!r} of a zone name must be letters, digits, '-' or '_'"]
     return []
-
-
-def parse_absolute(name: str) -> dns.name.Name:
-    """An absolute name from text with or without its final dot."""
-    try:
-        return dns.name.from_text(name if name.endswith(".") else name + ".")
-    except dns.exception.DNSException as exc:
-        raise ValueError(f"{name!r} is not a domain name: {exc}") from exc
