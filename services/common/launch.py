@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common.dns.named_conf import named_conf_text, stored_options
 from services.common.errors import BurrowError, SetupError
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
@@ -181,24 +182,13 @@ class Launcher:
                 )
                 zones.append({"name": name, "file": str(zone_file)})
             write_atomic(zones_conf, render("zones.conf.j2", zones=zones))
+        # The server options the dns-agent set survive a restart (services.common.dns).
         write_atomic(
             self.root.named_conf,
-            render(
-                "named.conf.j2",
-                rndc_key=str(self.root.rndc_key),
-                tsig_key=str(self.root.tsig_key),
-                cache_dir=str(self.root.bind_cache),
-                pid_file=str(self.root.named_run / "named.pid"),
-                session_key=str(self.root.named_run / "session.key"),
-                listen_on="any;",
-                listen_on_v6="any;",
-                recursion=False,
-                allow_recursion="none;",
-                forwarders=[],
-                dnssec_validation="no",
-                zones_conf=str(zones_conf),
-            ),
+            named_conf_text(self.root, stored_options(self.root), zones_conf),
         )
+        # What named loads now is the known good configuration; an older copy could be stale.
+        self.root.named_conf.with_name("named.conf.good").unlink(missing_ok=True)
         if self.named_user:
             group = grp.getgrnam(self.named_user).gr_gid
             for key in (self.root.rndc_key, self.root.tsig_key, self.root.rndc_conf):

@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from services.common.agent import agent_app, run_agent
 from services.common.paths import StateRoot
 from services.common.proc import run
+from services.dns.api import install
+from services.dns.service import DnsService
 
 PORT = 1337
 
@@ -25,7 +27,9 @@ def named_status(root: StateRoot) -> dict[str, Any]:
 
 
 def build(root: StateRoot) -> FastAPI:
-    return agent_app("dns-agent", root, named_status)
+    app = agent_app("dns-agent", root, named_status)
+    install(app, DnsService(root))
+    return app
 
 
 if __name__ == "__main__":

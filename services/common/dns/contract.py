@@ -1,0 +1,251 @@
+"""The wire contract between Central and the dns-agent (JSON over mutual TLS, port 1337).
+
+One schema family per entity. Names travel as absolute names with their final dot in answers;
+requests may give record owners relative to the zone (``www``, ``@``, ``*.dev``). Record data
+is BIND's presentation format. Endpoints (all JSON, errors as RFC 9457 problem JSON naming the
+field, 422 for bad input with nothing applied):
+
+    GET    /zones                          -> list[ZonePublic]
+    POST   /zones              ZoneCreate  -> ZonePublic
+    GET    /zones/{zone}                   -> ZonePublic
+    DELETE /zones/{zone}
+    PATCH  /zones/{zone}       ZoneUpdate  -> ZonePublic (SOA fields, zone options)
+    POST   /zones/{zone}/enable | /disable -> ZonePublic
+    GET    /zones/{zone}/records           -> ZoneContent (read back from named by AXFR)
+    POST   /zones/{zone}/changes ChangeSet -> ChangeResult
+    POST   /zones/import       ZoneImport  -> ZonePublic
+    GET    /zones/{zone}/export            -> ZoneExport
+    GET    /options                        -> ServerOptions
+    PUT    /options            ServerOptions -> ServerOptions
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.common.dns.names import zone_name_problems
+from services.common.dns.options import ServerOptions
+from services.common.dns.records import MAX_TTL
+
+__all__ = [
+    "Change",
+    "ChangeResult",
+    "ChangeSet",
+    "RecordData",
+    "ServerOptions",
+    "Soa",
+    "TsigKey",
+    "ZoneContent",
+    "ZoneCreate",
+    "ZoneExport",
+    "ZoneImport",
+    "ZoneKind",
+    "ZonePublic",
+    "ZoneUpdate",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+TTL = Field(default=None, ge=0, le=MAX_TTL)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ZoneKind(StrEnum):
+    """What named does with a zone (BIND ARM, "zone" statement, type)."""
+
+    primary = "primary"
+    secondary = "secondary"
+    forward = "forward"
+    stub = "stub"
+
+
+class Soa(_Model):
+    """SOA fields; the serial is kept by the agent and named, never set by hand."""
+
+    mname: str | None = Field(default=None, description="primary name server; ns1.<zone>")
+    rname: str | None = Field(default=None, description="mailbox; hostmaster.<zone>")
+    refresh: int = Field(default=3600, ge=1, le=MAX_TTL)
+    retry: int = Field(default=900, ge=1, le=MAX_TTL)
+    expire: int = Field(default=1209600, ge=1, le=MAX_TTL)
+    minimum: int = Field(default=300, ge=0, le=MAX_TTL)
+
+
+class TsigKey(_Model):
+    """A TSIG key a secondary or stub zone uses towards its primaries."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    algorithm: Literal["hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha1", "hmac-md5"] = (
+        "hmac-sha256"
+    )
+    secret: str = Field(pattern=r"^[A-Za-z0-9+/]+={0,2}$", min_length=16, max_length=256)
+
+    @field_validator("name")
+    @classmethod
+    def _not_ours(cls, value: str) -> str:
+        if value.rstrip(".").lower() in ("burrow-tsig", "rndc-key"):
+            raise ValueError(f"key name {value!r} is reserved for the appliance's own keys")
+        return value
+
+
+class RecordData(_Model):
+    """One record. ``name`` relative to the zone (``@`` = apex) or absolute with a final dot."""
+
+    name: str = Field(min_length=1, max_length=255)
+    type: str = Field(min_length=1, max_length=10)
+    ttl: int | None = TTL
+    data: str = Field(min_length=0, max_length=65535)
+
+    @field_validator("type")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+class Change(_Model):
+    """Create, update (``record`` is replaced by ``new``) or delete one record.
+
+    ``ptr``: for an A or AAAA record, also create, move or delete its PTR record in the managed
+    reverse zone that holds the address.
+    """
+
+    action: Literal["create", "update", "delete"]
+    record: RecordData
+    new: RecordData | None = None
+    ptr: bool = False
+
+    @model_validator(mode="after")
+    def _new_for_update(self) -> Change:
+        if self.action == "update" and self.new is None:
+            raise ValueError("an update needs 'new', the record that replaces 'record'")
+        if self.action != "update" and self.new is not None:
+            raise ValueError("'new' is only for an update")
+        return self
+
+
+class ChangeSet(_Model):
+    """Changes to one zone, applied together or not at all."""
+
+    changes: list[Change] = Field(min_length=1, max_length=100_000)
+    comment: str = Field(default="", max_length=1000)
+
+
+class ChangeResult(_Model):
+    """What an applied change set did."""
+
+    zone: str
+    applied: int
+    serial: int
+    method: Literal["update", "reload"]
+    ptr_zones: list[str] = []
+
+
+class ZoneBase(_Model):
+    """The fields of a zone that a user sets."""
+
+    name: str = Field(min_length=1, max_length=255)
+    kind: ZoneKind = ZoneKind.primary
+    ttl: int = Field(default=3600, ge=0, le=MAX_TTL)
+    soa: Soa = Soa()
+    nameservers: list[str] = Field(default=[], max_length=32)
+    primaries: list[IPAddress] = Field(default=[], max_length=32)
+    tsig_key: TsigKey | None = None
+    forwarders: list[IPAddress] = Field(default=[], max_length=32)
+    forward_only: bool = True
+    allow_transfer: list[IPNetwork] = Field(default=[], max_length=64)
+    allow_update: list[IPNetwork] = Field(default=[], max_length=64)
+    notify: Literal["yes", "no", "explicit"] = "no"
+    also_notify: list[IPAddress] = Field(default=[], max_length=32)
+
+    @field_validator("name")
+    @classmethod
+    def _zone_name(cls, value: str) -> str:
+        problems = zone_name_problems(value)
+        if problems:
+            raise ValueError(problems[0])
+        return (value if value.endswith(".") else value + ".").lower()
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> ZoneBase:
+        if self.kind in (ZoneKind.secondary, ZoneKind.stub) and not self.primaries:
+            raise ValueError(f"a {self.kind.value} zone needs at least one primary")
+        if self.kind == ZoneKind.forward and not self.forwarders:
+            raise ValueError("a forward zone needs at least one forwarder")
+        if self.kind != ZoneKind.forward and self.forwarders:
+            raise ValueError("forwarders are only for a forward zone")
+        if self.kind not in (ZoneKind.secondary, ZoneKind.stub) and (
+            self.primaries or self.tsig_key
+        ):
+            raise ValueError("primaries and tsig_key are only for secondary and stub zones")
+        return self
+
+
+class ZoneUpdate(_Model):
+    """Fields of an existing zone to change; what is left out stays as it is.
+
+    The kind and the name of a zone do not change: delete it and create it again.
+    """
+
+    ttl: int | None = Field(default=None, ge=0, le=MAX_TTL)
+    soa: Soa | None = None
+    primaries: list[IPAddress] | None = Field(default=None, max_length=32)
+    tsig_key: TsigKey | None = None
+    forwarders: list[IPAddress] | None = Field(default=None, max_length=32)
+    forward_only: bool | None = None
+    allow_transfer: list[IPNetwork] | None = Field(default=None, max_length=64)
+    allow_update: list[IPNetwork] | None = Field(default=None, max_length=64)
+    notify: Literal["yes", "no", "explicit"] | None = None
+    also_notify: list[IPAddress] | None = Field(default=None, max_length=32)
+
+
+class ZoneCreate(ZoneBase):
+    """A new zone; a primary zone may come with its first records."""
+
+    records: list[RecordData] = Field(default=[], max_length=100_000)
+    enabled: bool = True
+
+
+class ZonePublic(ZoneBase):
+    """A zone as the agent knows it."""
+
+    enabled: bool
+    serial: int | None = None
+    file: str | None = None
+
+
+class ZoneContent(_Model):
+    """A zone's records as named serves them (read back by AXFR); SOA apart."""
+
+    zone: str
+    serial: int
+    soa: RecordData
+    records: list[RecordData]
+
+
+class ZoneImport(_Model):
+    """A zone file in BIND's master format that becomes a managed primary zone."""
+
+    name: str
+    text: str = Field(min_length=1, max_length=64 * 1024 * 1024)
+
+    @field_validator("name")
+    @classmethod
+    def _zone_name(cls, value: str) -> str:
+        problems = zone_name_problems(value)
+        if problems:
+            raise ValueError(problems[0])
+        return (value if value.endswith(".") else value + ".").lower()
+
+
+class ZoneExport(_Model):
+    """A zone file of what named serves."""
+
+    zone: str
+    serial: int
+    text: str

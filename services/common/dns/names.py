@@ -1,0 +1,79 @@
+"""Domain-name rules: RFC 2181 for owner names of records, LDH (RFC 952/1123) for host names.
+
+RFC 2181 §11 allows any octet in a label; the limits are 63 octets per label and 255 for the
+whole name. Burrow still refuses white space, control characters and the characters that have a
+meaning in BIND's master-file format, since such a name could not be written to a zone file
+safely. Host names (the owners of address records, the targets of MX, NS, SRV and PTR) must be
+letters, digits and hyphens, not starting or ending with a hyphen.
+"""
+
+from __future__ import annotations
+
+import re
+
+import dns.exception
+import dns.name
+
+LDH_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_FORBIDDEN = re.compile(r'[\s\x00-\x1f\x7f"();\\$@]')
+
+
+def absolute(name: str, origin: dns.name.Name) -> dns.name.Name:
+    """``name`` made absolute: ``@`` is the origin, a name without a final dot is relative."""
+    if name in ("@", ""):
+        return origin
+    return dns.name.from_text(name, origin=origin)
+
+
+def owner_problems(name: str) -> list[str]:
+    """Why ``name`` (as written by a user, relative or absolute) is not a valid owner name."""
+    if name == "@":
+        return []
+    if not name:
+        return ["the name is empty"]
+    text = name[:-1] if name.endswith(".") else name
+    if not text:
+        return []  # the root
+    problems: list[str] = []
+    if _FORBIDDEN.search(text):
+        problems.append('the name contains white space, a control character or one of "();\\$@')
+    labels = text.split(".")
+    for index, label in enumerate(labels):
+        if not label:
+            problems.append("the name has an empty label (two dots in a row)")
+            break
+        if len(label.encode()) > 63:
+            problems.append(f"label {label[:20]!r}… is longer than 63 octets (RFC 2181 §11)")
+        if "*" in label and (label != "*" or index != 0):
+            problems.append("a wildcard '*' must be the whole leftmost label")
+    if len(text.encode()) + 2 > 255:
+        problems.append("the name is longer than 255 octets (RFC 2181 §11)")
+    return problems
+
+
+def hostname_problems(name: dns.name.Name, *, wildcard: bool = False) -> list[str]:
+    """Why the absolute ``name`` is not a host name (letters, digits, hyphens)."""
+    labels = [label.decode(errors="replace") for label in name.labels if label]
+    if wildcard and labels and labels[0] == "*":
+        labels = labels[1:]
+    bad = [label for label in labels if not LDH_LABEL.match(label)]
+    if bad:
+        return [
+            f"{name.to_text()} is not a host name: label {bad[0]!r} must be letters, digits "
+            "and hyphens, not starting or ending with a hyphen"
+        ]
+    return []
+
+
+def zone_name_problems(name: str) -> list[str]:
+    """Why ``name`` cannot be a zone name (LDH labels or underscores; it names a file too)."""
+    text = name[:-1] if name.endswith(".") else name
+    if not text:
+        return ["the root zone cannot be managed"]
+    problems = owner_problems(text)
+    if problems:
+        return problems
+    for label in text.split("."):
+        if not re.match(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$", label):
+            return [f"label {label!r} of a zone name must be letters, digits, '-' or '_'"]
+    return []

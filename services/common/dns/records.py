@@ -1,0 +1,287 @@
+"""Record types: one class per type in a registry, each parsing and checking its own rdata.
+
+Record data is written in BIND's master-file presentation format (``10 mail``, ``"v=spf1 -all"``,
+``0 issue "ca.example"``) and parsed by dnspython; each type then adds the checks that the
+parser does not make (host-name targets, digest lengths, SRV owners, ...). ``check`` returns a
+list of reasons, never raises, so that every problem of a request is reported at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import dns.exception
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.TXT
+import dns.tokenizer
+
+from services.common.dns.names import hostname_problems
+
+#: Largest TTL (RFC 2181 §8).
+MAX_TTL = 2**31 - 1
+REVERSE_SUFFIXES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One resource record: absolute owner, type, TTL and parsed rdata."""
+
+    name: dns.name.Name
+    rtype: str
+    ttl: int
+    rdata: dns.rdata.Rdata
+
+    @property
+    def key(self) -> tuple[dns.name.Name, str, dns.rdata.Rdata]:
+        """Identity of a record: TTL is an attribute, not part of it."""
+        return (self.name, self.rtype, self.rdata)
+
+    @property
+    def data(self) -> str:
+        return str(self.rdata.to_text())
+
+    def line(self) -> str:
+        """The record as one line of a zone file (absolute names)."""
+        return f"{self.name.to_text()} {self.ttl} IN {self.rtype} {self.data}"
+
+
+class RecordType:
+    """Base of the record-type classes; a subclass per type is registered by ``@register``."""
+
+    rtype: ClassVar[str]
+    #: The owner is a host name (LDH), as for address records.
+    host_owner: ClassVar[bool] = False
+
+    def parse(self, data: str, origin: dns.name.Name) -> dns.rdata.Rdata:
+        """Parse presentation-format ``data``; relative names are made absolute to ``origin``."""
+        return dns.rdata.from_text(
+            dns.rdataclass.IN,
+            dns.rdatatype.from_text(self.rtype),
+            data,
+            origin=origin,
+            relativize=False,
+        )
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        """Reasons why ``rdata`` at ``owner`` is wrong beyond what the parser checks."""
+        return []
+
+
+REGISTRY: dict[str, RecordType] = {}
+
+
+def register(cls: type[RecordType]) -> type[RecordType]:
+    REGISTRY[cls.rtype] = cls()
+    return cls
+
+
+def record_type(name: str) -> RecordType | None:
+    return REGISTRY.get(name.upper())
+
+
+def _target(name: dns.name.Name, what: str, *, allow_root: bool = False) -> list[str]:
+    if allow_root and name == dns.name.root:
+        return []
+    return [f"{what}: {reason}" for reason in hostname_problems(name)]
+
+
+@register
+class A(RecordType):
+    """IPv4 address."""
+
+    rtype = "A"
+    host_owner = True
+
+
+@register
+class AAAA(RecordType):
+    """IPv6 address."""
+
+    rtype = "AAAA"
+    host_owner = True
+
+
+@register
+class CNAME(RecordType):
+    """Canonical name: the owner is an alias and holds no other data (RFC 1034 §3.6.2)."""
+
+    rtype = "CNAME"
+
+
+@register
+class DNAME(RecordType):
+    """Redirection of a whole subtree (RFC 6672)."""
+
+    rtype = "DNAME"
+
+
+@register
+class NS(RecordType):
+    """Name server of the owner; the target is a host name."""
+
+    rtype = "NS"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        return _target(rdata.target, "name server")
+
+
+@register
+class PTR(RecordType):
+    """Pointer; in a reverse zone the target is a host name."""
+
+    rtype = "PTR"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        if any(owner.is_subdomain(suffix) for suffix in REVERSE_SUFFIXES):
+            return _target(rdata.target, "pointer target")
+        return []
+
+
+@register
+class MX(RecordType):
+    """Mail exchanger; ``0 .`` is a null MX (RFC 7505). Owner and target are host names."""
+
+    rtype = "MX"
+    host_owner = True
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        return _target(rdata.exchange, "mail exchanger", allow_root=True)
+
+
+@register
+class SRV(RecordType):
+    """Service location (RFC 2782): owner ``_service._proto.name``, target a host name."""
+
+    rtype = "SRV"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        problems = _target(rdata.target, "target", allow_root=True)
+        labels = [label.decode(errors="replace") for label in owner.labels]
+        if labels and labels[0] == "*":
+            labels = labels[1:]
+        if len(labels) < 3 or not (labels[0].startswith("_") and labels[1].startswith("_")):
+            problems.append("the owner of an SRV record must be _service._proto.name (RFC 2782)")
+        return problems
+
+
+@register
+class TXT(RecordType):
+    """Text: one or more strings; a string longer than 255 octets is split into several."""
+
+    rtype = "TXT"
+
+    def parse(self, data: str, origin: dns.name.Name) -> dns.rdata.Rdata:
+        tok = dns.tokenizer.Tokenizer(data)
+        chunks: list[bytes] = []
+        while True:
+            token = tok.get().unescape_to_bytes()
+            if token.is_eol_or_eof():
+                break
+            if not (token.is_quoted_string() or token.is_identifier()):
+                raise ValueError("expected a string")
+            value = token.value if isinstance(token.value, bytes) else token.value.encode()
+            chunks.extend(value[i : i + 255] for i in range(0, len(value), 255))
+            if not value:
+                chunks.append(b"")
+        if not chunks:
+            raise ValueError("a TXT record needs at least one string")
+        return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, chunks)
+
+
+@register
+class CAA(RecordType):
+    """Certification authority authorization (RFC 8659)."""
+
+    rtype = "CAA"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        tag = rdata.tag.decode(errors="replace")
+        if not tag.isalnum() or not tag.isascii():
+            return [f"tag {tag!r} must be letters and digits (RFC 8659 §4.1)"]
+        return []
+
+
+def _length(actual: int, expected: dict[int, int], kind: int, what: str) -> list[str]:
+    want = expected.get(kind)
+    if want is not None and actual != want:
+        return [f"{what} of type {kind} must be {want} octets, not {actual}"]
+    return []
+
+
+@register
+class TLSA(RecordType):
+    """DANE certificate association (RFC 6698)."""
+
+    rtype = "TLSA"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        problems = []
+        if rdata.usage > 3:
+            problems.append(f"certificate usage {rdata.usage} must be 0 to 3")
+        if rdata.selector > 1:
+            problems.append(f"selector {rdata.selector} must be 0 or 1")
+        if rdata.mtype > 2:
+            problems.append(f"matching type {rdata.mtype} must be 0 to 2")
+        problems += _length(len(rdata.cert), {1: 32, 2: 64}, rdata.mtype, "association data")
+        return problems
+
+
+@register
+class SSHFP(RecordType):
+    """SSH host key fingerprint (RFC 4255, 6594, 7479)."""
+
+    rtype = "SSHFP"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        problems = []
+        if rdata.algorithm not in (1, 2, 3, 4, 6):
+            problems.append(f"algorithm {rdata.algorithm} must be 1, 2, 3, 4 or 6")
+        if rdata.fp_type not in (1, 2):
+            problems.append(f"fingerprint type {rdata.fp_type} must be 1 (SHA-1) or 2 (SHA-256)")
+        problems += _length(len(rdata.fingerprint), {1: 20, 2: 32}, rdata.fp_type, "fingerprint")
+        return problems
+
+
+@register
+class NAPTR(RecordType):
+    """Naming authority pointer (RFC 3403)."""
+
+    rtype = "NAPTR"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        problems = []
+        flags = rdata.flags.decode(errors="replace")
+        if flags and not (flags.isalnum() and flags.isascii()):
+            problems.append(f"flags {flags!r} must be letters and digits (RFC 3403 §4.1)")
+        if rdata.regexp and rdata.replacement != dns.name.root:
+            problems.append("regexp and replacement are exclusive: one of them must be empty")
+        return problems
+
+
+@register
+class DS(RecordType):
+    """Delegation signer (RFC 4034)."""
+
+    rtype = "DS"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        return _length(len(rdata.digest), {1: 20, 2: 32, 4: 48}, rdata.digest_type, "digest")
+
+
+def parse_checked(
+    rtype: RecordType, data: str, owner: dns.name.Name, origin: dns.name.Name
+) -> tuple[dns.rdata.Rdata | None, list[str]]:
+    """Parse and check ``data``: the rdata, or None and the reasons."""
+    try:
+        rdata = rtype.parse(data, origin)
+    except (dns.exception.DNSException, ValueError) as exc:
+        return None, [f"not valid {rtype.rtype} data: {exc}"]
+    return rdata, rtype.check(rdata, owner)
+
+
+#: Types a user manages through records; SOA is managed through the zone's SOA fields.
+MANAGED_TYPES = tuple(REGISTRY)

@@ -1,0 +1,249 @@
+"""Checks of a whole change against a zone before anything is applied.
+
+Every record of a change set is parsed and checked by its type (``records``), then the
+resulting zone is checked as a whole: records outside the zone, duplicates, updates and deletes
+of records that do not exist, CNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1), one DNAME
+per owner (RFC 6672 §2.4), no CNAME at the apex, at least one NS at the apex. All reasons are
+collected into one ``RecordValidationError`` whose problems name the change, the record and the
+field; the message and ``field`` give the first of them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import dns.exception
+import dns.name
+
+from services.common.dns.contract import Change, RecordData
+from services.common.dns.names import absolute, hostname_problems, owner_problems
+from services.common.dns.records import MANAGED_TYPES, Record, parse_checked, record_type
+from services.common.errors import ValidationError
+
+#: Types that may share an owner with a CNAME (RFC 4035 §2.5: DNSSEC records).
+_CNAME_COMPANIONS = {"CNAME", "RRSIG", "NSEC", "NSEC3", "KEY"}
+
+RecordKey = tuple[dns.name.Name, str, Any]
+
+
+@dataclass
+class Problem:
+    """One reason a change is refused: where (``field``), which record, and why."""
+
+    field: str
+    name: str
+    type: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class RecordValidationError(ValidationError):
+    """A change set or zone with one or more bad records; ``problems`` lists them all."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(
+            f"{first.field}: {first.name} {first.type}: {first.reason}{more}", field=first.field
+        )
+        self.problems = list(problems)
+
+
+def build_record(
+    spec: RecordData,
+    origin: dns.name.Name,
+    default_ttl: int,
+    where: str,
+    problems: list[Problem],
+) -> Record | None:
+    """The record ``spec`` describes, or None after adding its problems to ``problems``."""
+
+    def bad(attr: str, reason: str) -> None:
+        problems.append(Problem(f"{where}.{attr}", spec.name, spec.type, reason))
+
+    rtype = record_type(spec.type)
+    if spec.type == "SOA":
+        bad("type", "the SOA record is managed through the zone's SOA fields")
+        return None
+    if rtype is None:
+        bad("type", f"type {spec.type!r} is not managed; one of {', '.join(MANAGED_TYPES)}")
+        return None
+    reasons = owner_problems(spec.name)
+    if reasons:
+        for reason in reasons:
+            bad("name", reason)
+        return None
+    try:
+        owner = absolute(spec.name, origin)
+    except dns.exception.DNSException as exc:
+        bad("name", f"not a domain name: {exc}")
+        return None
+    if not owner.is_subdomain(origin):
+        bad("name", f"{owner.to_text()} is outside the zone {origin.to_text()}")
+        return None
+    if rtype.host_owner:
+        for reason in hostname_problems(owner, wildcard=True):
+            bad("name", reason)
+    rdata, reasons = parse_checked(rtype, spec.data, owner, origin)
+    for reason in reasons:
+        bad("data", reason)
+    if rdata is None or reasons or any(p.field == f"{where}.name" for p in problems):
+        return None
+    ttl = default_ttl if spec.ttl is None else spec.ttl
+    return Record(owner, rtype.rtype, ttl, rdata)
+
+
+@dataclass
+class Plan:
+    """What a change set does: records to delete and to add, and the zone afterwards."""
+
+    deletes: list[Record] = field(default_factory=list)
+    adds: list[Record] = field(default_factory=list)
+    result: dict[RecordKey, Record] = field(default_factory=dict)
+    #: (change index, record) of A/AAAA changes that asked for their PTR.
+    ptr_adds: list[tuple[int, Record]] = field(default_factory=list)
+    ptr_deletes: list[tuple[int, Record]] = field(default_factory=list)
+
+
+def plan_changes(
+    origin: dns.name.Name,
+    existing: Iterable[Record],
+    changes: Sequence[Change],
+    default_ttl: int,
+    prefix: str = "changes",
+    record_field: str = ".record",
+) -> Plan:
+    """Check ``changes`` against the zone's ``existing`` records; raise with every problem."""
+    plan = Plan(result={r.key: r for r in existing})
+    state = plan.result
+    problems: list[Problem] = []
+    touched: dict[dns.name.Name, tuple[int, RecordData, str]] = {}
+
+    for index, change in enumerate(changes):
+        where = f"{prefix}[{index}]"
+        record = build_record(change.record, origin, default_ttl, where + record_field, problems)
+        new = None
+        if change.new is not None:
+            new = build_record(change.new, origin, default_ttl, f"{where}.new", problems)
+            if new is None:
+                continue
+        if record is None:
+            continue
+        spec = change.record
+
+        def bad(attr: str, reason: str, spec: RecordData = spec, where: str = where) -> None:
+            path = where + record_field if attr == "record" else f"{where}.{attr}"
+            problems.append(Problem(path, spec.name, spec.type, reason))
+
+        if change.ptr and record.rtype not in ("A", "AAAA"):
+            bad("ptr", "a PTR record can only be made for an A or AAAA record")
+        if change.action in ("update", "delete") and record.key not in state:
+            bad("record", f"no such record: {record.line()}")
+            continue
+        if change.action == "create":
+            if record.key in state:
+                bad("record", f"the record already exists: {record.line()}")
+                continue
+            state[record.key] = record
+            plan.adds.append(record)
+            touched[record.name] = (index, spec, where + record_field)
+            if change.ptr:
+                plan.ptr_adds.append((index, record))
+            continue
+        old = state.pop(record.key)
+        plan.deletes.append(old)
+        if change.ptr:
+            plan.ptr_deletes.append((index, old))
+        if change.action == "update" and new is not None and change.new is not None:
+            if new.key in state:
+                problems.append(
+                    Problem(
+                        f"{where}.new",
+                        change.new.name,
+                        change.new.type,
+                        f"the record already exists: {new.line()}",
+                    )
+                )
+                continue
+            state[new.key] = new
+            plan.adds.append(new)
+            touched[new.name] = (index, change.new, f"{where}.new")
+            if change.ptr:
+                plan.ptr_adds.append((index, new))
+        else:
+            touched[record.name] = (index, spec, where + record_field)
+
+    problems += _zone_problems(origin, state, touched, plan)
+    if problems:
+        raise RecordValidationError(problems)
+    return plan
+
+
+def _zone_problems(
+    origin: dns.name.Name,
+    state: dict[RecordKey, Record],
+    touched: dict[dns.name.Name, tuple[int, RecordData, str]],
+    plan: Plan,
+) -> list[Problem]:
+    by_owner: dict[dns.name.Name, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for record in state.values():
+        if record.name in touched or record.name == origin:
+            by_owner[record.name][record.rtype].append(record)
+    problems: list[Problem] = []
+    for owner, (_index, spec, where) in touched.items():
+        types = by_owner.get(owner, {})
+        if "CNAME" in types:
+            others = sorted(set(types) - _CNAME_COMPANIONS)
+            if owner == origin:
+                problems.append(
+                    Problem(
+                        where,
+                        spec.name,
+                        spec.type,
+                        "a CNAME cannot be at the zone's apex (RFC 1912 §2.4)",
+                    )
+                )
+            elif others:
+                problems.append(
+                    Problem(
+                        where,
+                        spec.name,
+                        spec.type,
+                        f"{owner.to_text()} has a CNAME and {', '.join(others)}: "
+                        "a CNAME must be the only data of its name",
+                    )
+                )
+            elif len(types["CNAME"]) > 1:
+                problems.append(
+                    Problem(
+                        where, spec.name, spec.type, f"{owner.to_text()} has more than one CNAME"
+                    )
+                )
+        if len(types.get("DNAME", [])) > 1:
+            problems.append(
+                Problem(
+                    where,
+                    spec.name,
+                    spec.type,
+                    f"{owner.to_text()} has more than one DNAME (RFC 6672)",
+                )
+            )
+        if owner == origin and not types.get("NS"):
+            problems.append(
+                Problem(
+                    where, spec.name, spec.type, "the zone's apex must keep at least one NS record"
+                )
+            )
+    # One TTL per RRset (RFC 2181 §5.2): a record added with a new TTL sets it for its RRset,
+    # as named does with a dynamic update.
+    ttls = {(added.name, added.rtype): added.ttl for added in plan.adds}
+    for key, record in list(state.items()):
+        ttl = ttls.get((record.name, record.rtype))
+        if ttl is not None and ttl != record.ttl:
+            state[key] = Record(record.name, record.rtype, ttl, record.rdata)
+    return problems

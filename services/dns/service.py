@@ -1,0 +1,554 @@
+"""The dns-agent's operations: zones, records, import and export, server options.
+
+Plan → check → apply, as octoDNS does: a change set is read against the zone as named serves it
+(AXFR), checked whole (``services.common.dns.validate``), then applied in one step per zone. A
+change that fits one RFC 2136 UPDATE message (64 KiB) goes as one, with the zone's SOA as a
+prerequisite, so a change made meanwhile makes it fail whole and it is planned again. A larger
+one is applied by rewriting the zone file: ``rndc freeze``, write and check the new file,
+``rndc thaw``; the old file is put back if named does not serve the new serial. Either way a
+change is applied completely or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+import dns.reversename
+from pydantic import ValidationError as PydanticValidationError
+
+from services.common.dns.contract import (
+    Change,
+    ChangeResult,
+    ChangeSet,
+    RecordData,
+    ZoneContent,
+    ZoneCreate,
+    ZoneExport,
+    ZoneImport,
+    ZoneKind,
+    ZonePublic,
+    ZoneUpdate,
+)
+from services.common.dns.named_conf import stored_options
+from services.common.dns.options import ServerOptions
+from services.common.dns.records import Record
+from services.common.dns.validate import Plan, Problem, RecordValidationError, plan_changes
+from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
+from services.common.files import write_atomic
+from services.common.paths import StateRoot
+from services.common.proc import run
+from services.common.settings import ApplianceSettings
+from services.dns.config import BindConfig, ZoneStore, give_to_named
+from services.dns.named import Named
+from services.dns.transport import NamedClient, Served, UpdateTooBigError, load_key, rcode_text
+from services.dns.zonefile import make_soa, parse_zone_text, serial_next, soa_fields, zone_text
+
+log = logging.getLogger(__name__)
+
+#: How often a change set is planned again when the zone changed under it.
+ATTEMPTS = 3
+
+
+def local_addresses() -> set[str]:
+    """The addresses of this appliance's interfaces (named can listen only on those)."""
+    out = run(["ip", "-j", "address", "show"], timeout=10).stdout
+    return {
+        str(ipaddress.ip_address(info["local"]))
+        for link in json.loads(out)
+        for info in link.get("addr_info", [])
+    }
+
+
+def zone_name(text: str) -> str:
+    return (text if text.endswith(".") else text + ".").lower()
+
+
+def _as_data(record: Record) -> RecordData:
+    return RecordData(
+        name=record.name.to_text(), type=record.rtype, ttl=record.ttl, data=record.data
+    )
+
+
+class _ZoneChangedError(Exception):
+    """The zone changed between planning and applying."""
+
+
+@dataclass
+class PtrChanges:
+    """The PTR side of a change set, per reverse zone."""
+
+    deletes: dict[str, list[Record]] = field(default_factory=dict)
+    adds: dict[str, list[Record]] = field(default_factory=dict)
+
+    def zones(self) -> list[str]:
+        return sorted(set(self.deletes) | set(self.adds))
+
+
+class DnsService:
+    """Everything the dns-agent does to named, one change at a time."""
+
+    def __init__(self, root: StateRoot) -> None:
+        self.root = root
+        self.named = Named(root)
+        self.config = BindConfig(root, self.named)
+        self.store = ZoneStore(root)
+        self.lock = threading.RLock()
+        self._client: NamedClient | None = None
+
+    @property
+    def client(self) -> NamedClient:
+        if self._client is None:
+            self._client = NamedClient(load_key(self.root.tsig_key))
+        return self._client
+
+    # --- zones ----------------------------------------------------------------
+    def zones(self) -> list[ZonePublic]:
+        zones = self.store.load()
+        return [self._with_serial(z) for z in sorted(zones.values(), key=lambda z: z.name)]
+
+    def zone(self, name: str) -> ZonePublic:
+        return self._with_serial(self._get(name))
+
+    def _get(self, name: str) -> ZonePublic:
+        zone = self.store.load().get(zone_name(name))
+        if zone is None:
+            raise NotFoundError(f"No zone {zone_name(name)} on this appliance.", field="zone")
+        return zone
+
+    def _with_serial(self, zone: ZonePublic) -> ZonePublic:
+        serial = None
+        if zone.enabled and zone.kind != ZoneKind.forward:
+            with contextlib.suppress(DaemonError):
+                soa = self.client.soa(dns.name.from_text(zone.name), timeout=1.0)
+                serial = soa.serial if soa is not None else None
+        return zone.model_copy(update={"serial": serial})
+
+    def _primary(self, name: str) -> ZonePublic:
+        zone = self._get(name)
+        if zone.kind != ZoneKind.primary:
+            raise ConflictError(
+                f"Zone {zone.name} is a {zone.kind.value} zone; only primary zones have records "
+                "managed here.",
+                field="zone",
+            )
+        if not zone.enabled:
+            raise ConflictError(f"Zone {zone.name} is disabled; enable it first.", field="zone")
+        return zone
+
+    def _nameserver_records(
+        self, spec: ZoneCreate, origin: dns.name.Name
+    ) -> tuple[list[Change], list[Change]]:
+        """NS records of the apex, and an address for a default in-zone name server."""
+        names = spec.nameservers or ["ns1"]
+        ns = [
+            Change(action="create", record=RecordData(name="@", type="NS", ttl=spec.ttl, data=n))
+            for n in names
+        ]
+        glue: list[Change] = []
+        if not spec.nameservers:
+            has_address = any(
+                r.type in ("A", "AAAA") and r.name in ("ns1", f"ns1.{spec.name}")
+                for r in spec.records
+            )
+            if not has_address:
+                address = ApplianceSettings.load(self.root.appliance_settings).ip
+                glue.append(
+                    Change(
+                        action="create",
+                        record=RecordData(name="ns1", type="A", ttl=spec.ttl, data=address),
+                    )
+                )
+        return ns, glue
+
+    def create_zone(self, spec: ZoneCreate) -> ZonePublic:
+        with self.lock:
+            zones = self.store.load()
+            if spec.name in zones:
+                raise ConflictError(f"Zone {spec.name} exists already.", field="name")
+            zone = ZonePublic(**spec.model_dump(exclude={"records"}))
+            if spec.kind != ZoneKind.primary:
+                if spec.records:
+                    raise ValidationError(
+                        "Only a primary zone can be created with records.", field="records"
+                    )
+                if spec.kind != ZoneKind.forward:
+                    zone.file = str(self.store.zone_file(spec.name, spec.kind))
+                zones[zone.name] = zone
+                self.config.apply(zones, stored_options(self.root))
+                self.store.save(zones)
+                return self._with_serial(zone)
+            origin = dns.name.from_text(spec.name)
+            ns, glue = self._nameserver_records(spec, origin)
+            base = plan_changes(origin, [], ns, spec.ttl, prefix="nameservers", record_field="")
+            if glue:
+                base = plan_changes(
+                    origin,
+                    base.result.values(),
+                    glue,
+                    spec.ttl,
+                    prefix="nameservers",
+                    record_field="",
+                )
+            records = [Change(action="create", record=r) for r in spec.records]
+            plan = plan_changes(
+                origin, base.result.values(), records, spec.ttl, prefix="records", record_field=""
+            )
+            zone.file = str(self.store.zone_file(spec.name, spec.kind))
+            soa = make_soa(origin, spec.soa, int(time.time()))
+            self._install_zone(zone, zones, zone_text(origin, soa, spec.ttl, plan.result.values()))
+            return self._with_serial(zone)
+
+    def _install_zone(self, zone: ZonePublic, zones: dict[str, ZonePublic], text: str) -> None:
+        assert zone.file is not None
+        path = Path(zone.file)
+        candidate = path.with_name(path.name + ".new")
+        write_atomic(candidate, text)
+        try:
+            self.named.check_zone(zone.name, candidate)
+        except ValidationError:
+            candidate.unlink(missing_ok=True)
+            raise
+        give_to_named(candidate)
+        Path(f"{path}.jnl").unlink(missing_ok=True)
+        os.replace(candidate, path)
+        zones[zone.name] = zone
+        try:
+            self.config.apply(zones, stored_options(self.root), must_load=[zone.name])
+        except Exception:
+            path.unlink(missing_ok=True)
+            raise
+        self.store.save(zones)
+
+    def update_zone(self, name: str, update: ZoneUpdate) -> ZonePublic:
+        """Change SOA fields (by a TSIG-signed UPDATE of the SOA) and zone options (config)."""
+        with self.lock:
+            zone = self._get(name)
+            zones = self.store.load()
+            fields = update.model_dump(exclude_unset=True)
+            soa = fields.pop("soa", None)
+            try:
+                changed = ZonePublic.model_validate({**zone.model_dump(), **fields})
+            except PydanticValidationError as exc:
+                first = exc.errors()[0]
+                raise ValidationError(str(first.get("msg")), field="zone") from exc
+            if soa is not None:
+                if zone.kind != ZoneKind.primary or not zone.enabled:
+                    raise ConflictError(
+                        "SOA fields are set on enabled primary zones only.", field="soa"
+                    )
+                changed.soa = update.soa or changed.soa
+                self._update_soa(changed)
+            if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
+                zones[changed.name] = changed
+                self.config.apply(zones, stored_options(self.root))
+            zones[changed.name] = changed
+            self.store.save(zones)
+            return self._with_serial(changed)
+
+    def _update_soa(self, zone: ZonePublic) -> None:
+        origin = dns.name.from_text(zone.name)
+        for _attempt in range(ATTEMPTS):
+            served = self.client.axfr(origin)
+            soa = make_soa(origin, zone.soa, serial_next(served.soa.serial))
+            record = Record(origin, "SOA", served.soa_ttl, soa)
+            rcode = self.client.update(
+                origin, [], [record], expect_soa=(served.soa, served.soa_ttl)
+            )
+            if rcode == dns.rcode.NOERROR:
+                return
+            if rcode != dns.rcode.NXRRSET:
+                raise DaemonError(f"named refused the SOA of {zone.name}: {rcode_text(rcode)}.")
+        raise ConflictError(f"Zone {zone.name} kept changing; try again.")
+
+    def delete_zone(self, name: str) -> None:
+        with self.lock:
+            zone = self._get(name)
+            zones = self.store.load()
+            del zones[zone.name]
+            self.config.apply(zones, stored_options(self.root))
+            self.store.save(zones)
+            if zone.file:
+                for suffix in ("", ".jnl", ".good", ".new"):
+                    Path(zone.file + suffix).unlink(missing_ok=True)
+
+    def set_enabled(self, name: str, enabled: bool) -> ZonePublic:
+        with self.lock:
+            zone = self._get(name)
+            zones = self.store.load()
+            if zone.enabled != enabled:
+                zone.enabled = enabled
+                zones[zone.name] = zone
+                must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
+                self.config.apply(zones, stored_options(self.root), must_load=must)
+                self.store.save(zones)
+            return self._with_serial(zone)
+
+    # --- records ----------------------------------------------------------------
+    def records(self, name: str) -> ZoneContent:
+        zone = self._get(name)
+        if not zone.enabled:
+            raise ConflictError(f"Zone {zone.name} is disabled.", field="zone")
+        origin = dns.name.from_text(zone.name)
+        served = self.client.axfr(origin)
+        ordered = sorted(served.records, key=lambda r: (r.name, r.rtype, r.data))
+        return ZoneContent(
+            zone=zone.name,
+            serial=served.soa.serial,
+            soa=RecordData(
+                name=zone.name, type="SOA", ttl=served.soa_ttl, data=served.soa.to_text()
+            ),
+            records=[_as_data(r) for r in ordered],
+        )
+
+    def apply(self, name: str, changeset: ChangeSet) -> ChangeResult:
+        with self.lock:
+            zone = self._primary(name)
+            origin = dns.name.from_text(zone.name)
+            for _attempt in range(ATTEMPTS):
+                served = self.client.axfr(origin)
+                plan = plan_changes(origin, served.records, changeset.changes, zone.ttl)
+                ptr = self._ptr_changes(plan)
+                try:
+                    method = self._apply_plan(zone, origin, served, plan)
+                except _ZoneChangedError:
+                    log.info("zone %s changed while a change was applied; planning again", name)
+                    continue
+                for reverse in ptr.zones():
+                    self._update(
+                        dns.name.from_text(reverse),
+                        ptr.deletes.get(reverse, []),
+                        ptr.adds.get(reverse, []),
+                        replace_ptr=True,
+                    )
+                soa = self.client.soa(origin)
+                return ChangeResult(
+                    zone=zone.name,
+                    applied=len(changeset.changes),
+                    serial=soa.serial if soa is not None else 0,
+                    method=method,
+                    ptr_zones=ptr.zones(),
+                )
+        raise ConflictError(f"Zone {name} kept changing while the change was applied; try again.")
+
+    def _apply_plan(
+        self, zone: ZonePublic, origin: dns.name.Name, served: Served, plan: Plan
+    ) -> Literal["update", "reload"]:
+        if not plan.deletes and not plan.adds:
+            return "update"
+        try:
+            rcode = self.client.update(
+                origin, plan.deletes, plan.adds, expect_soa=(served.soa, served.soa_ttl)
+            )
+        except UpdateTooBigError:
+            self._reload(zone, origin, served, plan)
+            return "reload"
+        if rcode == dns.rcode.NXRRSET:
+            raise _ZoneChangedError()
+        if rcode != dns.rcode.NOERROR:
+            raise DaemonError(
+                f"named refused the update of {zone.name}: {rcode_text(rcode)}.",
+                hint="see named's log",
+            )
+        return "update"
+
+    def _update(
+        self,
+        origin: dns.name.Name,
+        deletes: list[Record],
+        adds: list[Record],
+        *,
+        replace_ptr: bool = False,
+    ) -> None:
+        replace = [(r.name, "PTR") for r in adds] if replace_ptr else []
+        try:
+            rcode = self.client.update(origin, deletes, adds, replace=replace)
+        except UpdateTooBigError:
+            served = self.client.axfr(origin)
+            state = {r.key: r for r in served.records}
+            for name, _ in replace:
+                state = {
+                    k: r for k, r in state.items() if not (r.name == name and r.rtype == "PTR")
+                }
+            for record in deletes:
+                state.pop(record.key, None)
+            for record in adds:
+                state[record.key] = record
+            zone = self._get(origin.to_text())
+            self._reload(zone, origin, served, Plan(deletes, adds, state))
+            return
+        if rcode != dns.rcode.NOERROR:
+            raise DaemonError(f"named refused the update of {origin}: {rcode_text(rcode)}.")
+
+    def _ptr_changes(self, plan: Plan) -> PtrChanges:
+        result = PtrChanges()
+        if not plan.ptr_adds and not plan.ptr_deletes:
+            return result
+        zones = [z for z in self.store.load().values() if z.enabled and z.kind == ZoneKind.primary]
+        problems: list[Problem] = []
+
+        def reverse_zone(index: int, record: Record) -> tuple[str, dns.name.Name] | None:
+            rev = dns.reversename.from_address(record.data)
+            holders = [z for z in zones if rev.is_subdomain(dns.name.from_text(z.name))]
+            if not holders:
+                problems.append(
+                    Problem(
+                        f"changes[{index}].ptr",
+                        record.name.to_text(),
+                        record.rtype,
+                        f"no managed zone holds {rev}",
+                    )
+                )
+                return None
+            return max(holders, key=lambda z: len(z.name)).name, rev
+
+        def ptr(record: Record, rev: dns.name.Name) -> Record:
+            rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.PTR, record.name.to_text())
+            return Record(rev, "PTR", record.ttl, rdata)
+
+        for index, record in plan.ptr_deletes:
+            found = reverse_zone(index, record)
+            if found:
+                result.deletes.setdefault(found[0], []).append(ptr(record, found[1]))
+        for index, record in plan.ptr_adds:
+            found = reverse_zone(index, record)
+            if found:
+                result.adds.setdefault(found[0], []).append(ptr(record, found[1]))
+        if problems:
+            raise RecordValidationError(problems)
+        return result
+
+    def _reload(self, zone: ZonePublic, origin: dns.name.Name, served: Served, plan: Plan) -> None:
+        """Apply a change too large for one UPDATE by rewriting the zone file (see above)."""
+        assert zone.file is not None
+        path = Path(zone.file)
+        good = Path(f"{path}.good")
+        candidate = Path(f"{path}.new")
+        soa = served.soa.replace(serial=serial_next(served.soa.serial))
+        assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
+        write_atomic(candidate, zone_text(origin, soa, served.soa_ttl, plan.result.values()))
+        try:
+            self.named.check_zone(zone.name, candidate)
+        except ValidationError:
+            candidate.unlink(missing_ok=True)
+            raise
+        give_to_named(candidate)
+        # freeze: named stops taking updates and writes its journal into the zone file.
+        try:
+            self.named.rndc("freeze", zone.name)
+        except DaemonError:
+            candidate.unlink(missing_ok=True)
+            raise
+        replaced = False
+        try:
+            current = self.client.soa(origin)
+            if current is None or current.serial != served.soa.serial:
+                candidate.unlink(missing_ok=True)
+                raise _ZoneChangedError()
+            shutil.copy2(path, good)
+            Path(f"{path}.jnl").unlink(missing_ok=True)
+            os.replace(candidate, path)
+            replaced = True
+        finally:
+            thawed = self._thaw(zone.name)
+        if replaced and not self._serves(origin, soa.serial, thawed):
+            log.error("named did not load the new %s; restoring the last good zone file", zone.name)
+            shutil.copy2(good, path)
+            Path(f"{path}.jnl").unlink(missing_ok=True)
+            give_to_named(path)
+            if self.named.wait_up():
+                with contextlib.suppress(DaemonError):
+                    self.named.rndc("reload", zone.name)
+            raise DaemonError(f"named did not load the changed zone {zone.name}; nothing changed.")
+
+    def _thaw(self, name: str) -> bool:
+        try:
+            self.named.rndc("thaw", name)
+        except DaemonError as exc:
+            log.warning("rndc thaw %s failed: %s", name, exc)
+            return False
+        return True
+
+    def _serves(self, origin: dns.name.Name, serial: int, thawed: bool) -> bool:
+        """named serves ``serial`` (after a crash it loads the file on its own)."""
+        deadline = time.monotonic() + (30 if thawed else 60)
+        while time.monotonic() < deadline:
+            with contextlib.suppress(DaemonError):
+                soa = self.client.soa(origin, timeout=1.0)
+                if soa is not None and soa.serial == serial:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    # --- import and export ------------------------------------------------------
+    def import_zone(self, request: ZoneImport) -> ZonePublic:
+        with self.lock:
+            zones = self.store.load()
+            if request.name in zones:
+                raise ConflictError(f"Zone {request.name} exists already.", field="name")
+            origin = dns.name.from_text(request.name)
+            soa, soa_ttl, records = parse_zone_text(origin, request.text)
+            creates = [Change(action="create", record=r) for r in records]
+            plan = plan_changes(origin, [], creates, soa_ttl, prefix="records", record_field="")
+            nameservers = sorted(
+                r.data for r in plan.result.values() if r.rtype == "NS" and r.name == origin
+            )
+            zone = ZonePublic(
+                name=request.name,
+                kind=ZoneKind.primary,
+                ttl=soa_ttl,
+                soa=soa_fields(soa),
+                nameservers=nameservers,
+                enabled=True,
+                file=str(self.store.zone_file(request.name, ZoneKind.primary)),
+            )
+            self._install_zone(zone, zones, zone_text(origin, soa, soa_ttl, plan.result.values()))
+            return self._with_serial(zone)
+
+    def export(self, name: str) -> ZoneExport:
+        zone = self._get(name)
+        if not zone.enabled:
+            raise ConflictError(f"Zone {zone.name} is disabled.", field="zone")
+        origin = dns.name.from_text(zone.name)
+        served = self.client.axfr(origin)
+        return ZoneExport(
+            zone=zone.name,
+            serial=served.soa.serial,
+            text=zone_text(origin, served.soa, served.soa_ttl, served.records),
+        )
+
+    # --- server options -----------------------------------------------------------
+    def options(self) -> ServerOptions:
+        return stored_options(self.root)
+
+    def set_options(self, options: ServerOptions) -> ServerOptions:
+        present = local_addresses()
+        for name, addresses in (
+            ("listen_on", options.listen_on),
+            ("listen_on_v6", options.listen_on_v6),
+        ):
+            for index, address in enumerate(addresses or []):
+                if str(address) not in present:
+                    raise ValidationError(
+                        f"{address} is not an address of this appliance; named could not "
+                        "listen on it.",
+                        field=f"{name}[{index}]",
+                    )
+        with self.lock:
+            self.config.apply(self.store.load(), options)
+            return options

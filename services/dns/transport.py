@@ -1,0 +1,151 @@
+"""Talking DNS to the local named: TSIG-signed RFC 2136 updates, AXFR read-back, SOA queries.
+
+Every message is signed with the appliance's key ``burrow-tsig`` (hmac-sha256), read from
+``etc/bind/burrow-tsig.key``; named allows updates and transfers of managed zones only with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+import dns.tsig
+import dns.update
+import dns.xfr
+import dns.zone
+
+from services.common.dns.records import Record
+from services.common.errors import DaemonError
+
+KEY_NAME = "burrow-tsig"
+_SECRET = re.compile(r'secret\s+"([^"]+)"')
+_ALGORITHM = re.compile(r"algorithm\s+([A-Za-z0-9-]+)")
+
+
+def load_key(path: Path, name: str = KEY_NAME) -> dns.tsig.Key:
+    """The TSIG key of a BIND ``key`` statement file."""
+    text = path.read_text()
+    secret = _SECRET.search(text)
+    algorithm = _ALGORITHM.search(text)
+    if secret is None or algorithm is None:
+        raise DaemonError(f"The TSIG key file {path} has no secret or algorithm.")
+    return dns.tsig.Key(name, secret.group(1), algorithm.group(1))
+
+
+class UpdateTooBigError(Exception):
+    """The change does not fit in one UPDATE message (64 KiB over TCP)."""
+
+
+@dataclass
+class Served:
+    """A zone as named serves it: the SOA, its TTL and every other record."""
+
+    soa: dns.rdtypes.ANY.SOA.SOA
+    soa_ttl: int
+    records: list[Record]
+
+
+class NamedClient:
+    """DNS messages to one named (127.0.0.1:53 from the agent's namespace)."""
+
+    def __init__(self, key: dns.tsig.Key, server: str = "127.0.0.1", port: int = 53) -> None:
+        self.key = key
+        self.server = server
+        self.port = port
+
+    def soa(self, zone: dns.name.Name, timeout: float = 2.0) -> dns.rdtypes.ANY.SOA.SOA | None:
+        query = dns.message.make_query(zone, dns.rdatatype.SOA)
+        query.use_tsig(self.key)
+        try:
+            answer = dns.query.tcp(query, self.server, port=self.port, timeout=timeout)
+        except (OSError, EOFError, dns.exception.DNSException) as exc:
+            raise DaemonError(f"named did not answer the SOA query of {zone}: {exc}") from exc
+        for rrset in answer.answer:
+            if rrset.rdtype == dns.rdatatype.SOA and rrset.name == zone:
+                soa = rrset[0]
+                assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
+                return soa
+        return None
+
+    def axfr(self, zone: dns.name.Name, timeout: float = 60.0) -> Served:
+        """Every record of ``zone`` by a TSIG-signed AXFR."""
+        holder = dns.zone.Zone(zone, relativize=False)
+        query, _ = dns.xfr.make_query(holder)
+        query.use_tsig(self.key)
+        try:
+            dns.query.inbound_xfr(
+                self.server,
+                holder,
+                query=query,
+                port=self.port,
+                timeout=timeout,
+                lifetime=timeout,
+            )
+        except (OSError, EOFError, dns.exception.DNSException) as exc:
+            raise DaemonError(f"The zone transfer of {zone} from named failed: {exc}") from exc
+        records: list[Record] = []
+        soa: dns.rdtypes.ANY.SOA.SOA | None = None
+        soa_ttl = 0
+        for name, ttl, rdata in holder.iterate_rdatas():
+            if rdata.rdtype == dns.rdatatype.SOA:
+                assert isinstance(rdata, dns.rdtypes.ANY.SOA.SOA)
+                soa, soa_ttl = rdata, ttl
+                continue
+            records.append(Record(name, dns.rdatatype.to_text(rdata.rdtype), ttl, rdata))
+        if soa is None:
+            raise DaemonError(f"The zone transfer of {zone} had no SOA record.")
+        return Served(soa, soa_ttl, records)
+
+    def update(
+        self,
+        zone: dns.name.Name,
+        deletes: Sequence[Record],
+        adds: Sequence[Record],
+        *,
+        expect_soa: tuple[dns.rdtypes.ANY.SOA.SOA, int] | None = None,
+        replace: Sequence[tuple[dns.name.Name, str]] = (),
+        timeout: float = 30.0,
+    ) -> int:
+        """Send one UPDATE with every change; return named's rcode.
+
+        ``expect_soa`` is a prerequisite (RFC 2136 §2.4.2): the zone's SOA must still be the one
+        the change was planned on, so a change made meanwhile makes the update fail whole
+        (NXRRSET) instead of mixing with it. ``replace`` deletes whole RRsets first.
+        """
+        message = dns.update.UpdateMessage(zone, keyring=self.key)
+        if expect_soa is not None:
+            soa, _ttl = expect_soa
+            rdataset = dns.rdataset.Rdataset(dns.rdataclass.IN, dns.rdatatype.SOA)
+            rdataset.add(soa, 0)  # RFC 2136 §2.4: a prerequisite has TTL 0
+            message.present(zone, rdataset)
+        for name, rtype in replace:
+            message.delete(name, rtype)
+        for record in deletes:
+            message.delete(record.name, record.rdata)
+        for record in adds:
+            message.add(record.name, record.ttl, record.rdata)
+        try:
+            wire = message.to_wire()
+        except dns.exception.TooBig as exc:
+            raise UpdateTooBigError(str(exc)) from exc
+        del wire
+        try:
+            answer = dns.query.tcp(message, self.server, port=self.port, timeout=timeout)
+        except (OSError, EOFError, dns.exception.DNSException) as exc:
+            raise DaemonError(f"named did not answer the update of {zone}: {exc}") from exc
+        return int(answer.rcode())
+
+
+def rcode_text(rcode: int) -> str:
+    return dns.rcode.to_text(dns.rcode.Rcode(rcode))

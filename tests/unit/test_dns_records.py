@@ -1,0 +1,164 @@
+"""Record types, owner names and the contract models of the shared DNS model."""
+
+from __future__ import annotations
+
+import dns.name
+import pytest
+from pydantic import ValidationError as PydanticError
+
+from services.common.dns.contract import Change, RecordData, ZoneCreate
+from services.common.dns.names import hostname_problems, owner_problems, zone_name_problems
+from services.common.dns.options import ServerOptions
+from services.common.dns.records import REGISTRY, parse_checked, record_type
+
+ORIGIN = dns.name.from_text("example.test.")
+HEX = "0123456789abcdef"
+
+
+def test_every_type_of_the_issue_is_registered() -> None:
+    wanted = "A AAAA CNAME MX NS PTR SRV TXT CAA TLSA SSHFP NAPTR DS DNAME".split()
+    assert sorted(REGISTRY) == sorted(wanted)
+    assert record_type("aaaa") is REGISTRY["AAAA"]
+    assert record_type("HINFO") is None
+
+
+@pytest.mark.parametrize(
+    ("rtype", "owner", "data"),
+    [
+        ("A", "www", "192.0.2.1"),
+        ("AAAA", "www", "2001:db8::1"),
+        ("CNAME", "alias", "www"),
+        ("DNAME", "old", "new.example.net."),
+        ("NS", "@", "ns1.example.net."),
+        ("PTR", "1.2.0.192.in-addr.arpa.", "host.example.test."),
+        ("PTR", "_printer._tcp", r"Office\ Printer._ipp._tcp.example.test."),
+        ("MX", "@", "10 mail"),
+        ("MX", "@", "0 ."),
+        ("SRV", "_sip._udp", "10 20 5060 sip"),
+        ("SRV", "_sip._udp", "0 0 0 ."),
+        ("TXT", "t", '"one" "two"'),
+        ("TXT", "t", "bare"),
+        ("CAA", "@", '128 tbs "x"'),
+        ("TLSA", "_443._tcp", f"3 1 1 {HEX * 4}"),
+        ("TLSA", "_443._tcp", "3 0 0 abcd"),
+        ("SSHFP", "h", f"1 1 {HEX * 2}{HEX[:8]}"),
+        ("NAPTR", "n", '100 10 "S" "SIP+D2U" "" _sip._udp'),
+        ("DS", "sub", f"1 8 2 {HEX * 4}"),
+    ],
+)
+def test_valid_data(rtype: str, owner: str, data: str) -> None:
+    name = dns.name.from_text(owner, origin=ORIGIN)
+    rdata, problems = parse_checked(REGISTRY[rtype], data, name, ORIGIN)
+    assert rdata is not None and problems == []
+
+
+@pytest.mark.parametrize(
+    ("rtype", "owner", "data", "words"),
+    [
+        ("A", "www", "192.0.2.256", "not valid A"),
+        ("AAAA", "www", "192.0.2.1", "not valid AAAA"),
+        ("NS", "@", "bad_name.example.net.", "host name"),
+        ("MX", "@", "10 -mail", "host name"),
+        ("PTR", "1.2.0.192.in-addr.arpa.", "under_score.example.", "host name"),
+        ("SRV", "sip", "10 20 5060 sip", "_service._proto"),
+        ("SRV", "_sip._udp", "10 20 70000 sip", "not valid SRV"),
+        ("CAA", "@", '0 is-sue "x"', "CAA"),
+        ("TLSA", "_443._tcp", "4 1 1 " + HEX * 4, "usage"),
+        ("SSHFP", "h", f"5 2 {HEX * 4}", "algorithm"),
+        ("SSHFP", "h", f"1 2 {HEX * 2}", "length"),
+        ("NAPTR", "n", '100 10 "S!" "SIP" "" _sip._udp', "flags"),
+        ("NAPTR", "n", '100 10 "U" "E2U" "!x!y!" sip', "exclusive"),
+        ("DS", "sub", f"1 8 2 {HEX}", "length"),
+        ("TXT", "t", "", "at least one string"),
+    ],
+)
+def test_invalid_data(rtype: str, owner: str, data: str, words: str) -> None:
+    name = dns.name.from_text(owner, origin=ORIGIN)
+    _, problems = parse_checked(REGISTRY[rtype], data, name, ORIGIN)
+    assert problems and words in " ".join(problems), problems
+
+
+def test_long_txt_is_split_into_strings_of_255() -> None:
+    rdata, _ = parse_checked(REGISTRY["TXT"], '"' + "x" * 600 + '" "y"', ORIGIN, ORIGIN)
+    assert rdata is not None
+    assert [len(s) for s in rdata.strings] == [255, 255, 90, 1]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("a..b", "empty label"),
+        ("x" * 64, "63 octets"),
+        (".".join(["abcdefghi"] * 26), "255 octets"),
+        ("w*.x", "wildcard"),
+        ("a.*.b", "wildcard"),
+        ("has space", "white space"),
+        ('quo"te', "white space"),
+        ("", "empty"),
+    ],
+)
+def test_bad_owner_names(name: str, words: str) -> None:
+    assert words in " ".join(owner_problems(name))
+
+
+@pytest.mark.parametrize("name", ["@", "www", "*.dev", "_sip._tcp", "a.b.c.", "ü-not-ldh", "x_y"])
+def test_good_owner_names(name: str) -> None:
+    assert owner_problems(name) == []
+
+
+def test_host_names_are_ldh() -> None:
+    assert hostname_problems(dns.name.from_text("ok-1.example.")) == []
+    assert hostname_problems(dns.name.from_text("*.ok.example."), wildcard=True) == []
+    assert hostname_problems(dns.name.from_text("_x.example."))
+    assert hostname_problems(dns.name.from_text("-x.example."))
+    assert hostname_problems(dns.name.from_text("*.ok.example."))
+
+
+def test_zone_names() -> None:
+    assert zone_name_problems("example.test") == []
+    assert zone_name_problems("2.0.192.in-addr.arpa.") == []
+    assert zone_name_problems(".")
+    assert zone_name_problems("a/b.test")
+
+
+def test_contract_rules() -> None:
+    assert ZoneCreate(name="Example.TEST").name == "example.test."
+    with pytest.raises(PydanticError, match="needs at least one primary"):
+        ZoneCreate(name="s.test", kind="secondary")
+    with pytest.raises(PydanticError, match="forwarder"):
+        ZoneCreate(name="f.test", kind="forward")
+    with pytest.raises(PydanticError, match="only for a forward zone"):
+        ZoneCreate(name="p.test", forwarders=["192.0.2.1"])
+    with pytest.raises(PydanticError, match="reserved"):
+        ZoneCreate(
+            name="s.test",
+            kind="secondary",
+            primaries=["192.0.2.1"],
+            tsig_key={"name": "burrow-tsig", "secret": "c2VjcmV0c2VjcmV0c2VjcmV0"},
+        )
+    record = RecordData(name="www", type="a", data="192.0.2.1")
+    assert record.type == "A"
+    with pytest.raises(PydanticError, match="needs 'new'"):
+        Change(action="update", record=record)
+    with pytest.raises(PydanticError, match="only for an update"):
+        Change(action="create", record=record, new=record)
+
+
+def test_server_options_render_safely() -> None:
+    options = ServerOptions(
+        recursion=True,
+        allow_recursion=["198.51.100.0/24"],
+        forwarders=["192.0.2.53"],
+        listen_on=["198.51.100.2"],
+    )
+    values = options.template_vars()
+    assert values["allow_recursion"] == "198.51.100.0/24;"
+    assert values["listen_on"] == "127.0.0.1; 198.51.100.2;"
+    assert ServerOptions(listen_on=[]).template_vars()["listen_on"] == "127.0.0.1;"
+    assert values["listen_on_v6"] == "any;"
+    assert ServerOptions(recursion=True).template_vars()["allow_recursion"] == "localhost;"
+    assert ServerOptions().template_vars()["allow_recursion"] == "none;"
+    with pytest.raises(PydanticError):
+        ServerOptions(forwarders=['192.0.2.1; }; include "/etc/passwd'])
+    with pytest.raises(PydanticError, match="needs recursion on"):
+        ServerOptions(allow_recursion=["0.0.0.0/0"])
