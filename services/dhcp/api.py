@@ -7,6 +7,7 @@ for validation, every ``errors`` entry. A refused change has changed nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -35,6 +36,7 @@ from services.dhcp.manage import DhcpServer
 
 Json = dict[str, Any]
 FamilyPath = Literal["v4", "v6"]
+_ROOTS = ("body", "query", "path")
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -43,7 +45,13 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [p for p in loc if p not in ("body", "query", "path")]
+    # Union members add tags ("lax-or-strict[...]", "IPv4Network") to the location: keep the
+    # field names (snake_case) and list indexes only.
+    parts = [
+        p
+        for p in loc
+        if isinstance(p, int) or (re.fullmatch(r"[a-z_][a-z0-9_]*", str(p)) and p not in _ROOTS)
+    ]
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -64,13 +72,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            {
+        errors: list[dict[str, str]] = []
+        for e in exc.errors():
+            entry = {
                 "field": _field_of(e.get("loc", ())),
                 "message": str(e.get("msg", "")).removeprefix("Value error, "),
             }
-            for e in exc.errors()
-        ]
+            if all(seen["field"] != entry["field"] for seen in errors):
+                errors.append(entry)
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
         return problem(
             422,

@@ -94,8 +94,8 @@ class Reservation(Strict):
     """A host reservation: one identifier, the reserved address(es), hostname and options."""
 
     hw_address: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$")
-    client_id: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}:?){2,128}$")
-    duid: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}:?){2,130}$")
+    client_id: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}[:-]?){2,128}$")
+    duid: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}[:-]?){2,130}$")
     ip_addresses: list[IPAddress] = []
     hostname: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
     options: list[OptionValue] = []
