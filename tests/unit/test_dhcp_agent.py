@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from services.dhcp.api import dhcp_router, install_problem_handlers
@@ -98,7 +98,8 @@ def test_existing_scope_is_refused_with_the_known_sentence(api: AppClient) -> No
     ("body", "field"),
     [
         ({**SCOPE, "subnet": "203.0.113.0/26"}, "subnet"),
-        ({"subnet": "198.51.100.0/27", "pools": [{"start": "198.51.100.1", "end": "198.51.100.99"}]},
+        ({"subnet": "198.51.100.0/27",
+          "pools": [{"start": "198.51.100.1", "end": "198.51.100.99"}]},
          "pools[0].end"),
         ({"subnet": "198.51.100.0/27", "options": [{"code": 6, "data": "x"}]}, "options[0].data"),
         ({"subnet": "198.51.100.0/27", "options": [{"code": 250, "data": "1"}]}, "options[0].code"),
