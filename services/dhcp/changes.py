@@ -69,7 +69,9 @@ class ConfigEditor:
                     detail="unchanged",
                 )
             self._set(family, before, after, field)
-            return ChangeResult(family=family, before=before_hash, after=after_hash, changed=True)
+            # Kea fills in defaults: the hash Central will read next is that of Kea's own view.
+            now = config_hash(self.kea.config_get(family))
+            return ChangeResult(family=family, before=before_hash, after=now, changed=True)
 
     def replace(self, family: Family, config: Json) -> ChangeResult:
         """Set a whole raw configuration (``{"Dhcp4": {...}}``) after config-test."""

@@ -80,7 +80,7 @@ def test_create_scope_runs_the_whole_pipeline(api: AppClient, kea: MemoryKea) ->
     answer = api.post("/dhcp/v4/scopes", json=SCOPE)
     assert answer.status_code == 201, answer.text
     assert answer.json()["scope"]["id"] == 1
-    assert kea.log[-4:] == ["config-get", "config-test", "config-set", "config-write"]
+    assert kea.log[-5:] == ["config-get", "config-test", "config-set", "config-write", "config-get"]
     assert kea.saved == kea.running
     assert api.get("/dhcp/v4/scopes/1").json()["pools"][0]["end"] == "203.0.113.20"
 
