@@ -192,3 +192,15 @@ def test_properties() -> None:
     with pytest.raises(InvalidChangeError) as timers:
         check_properties(ServerProperties(renew_timer=3000), config, "v4")
     assert timers.value.field == "renew_timer"
+
+
+def test_scope_lifetime_within_the_bounds_it_inherits() -> None:
+    config = config_with()
+    config["shared-networks"] = [{"name": "campus", "min-valid-lifetime": 4000,
+                                  "max-valid-lifetime": 4000, "subnet4": []}]  # fmt: skip
+    scope = Scope(subnet="203.0.113.0/27", shared_network="campus", valid_lifetime=600)  # type: ignore[arg-type]
+    with pytest.raises(InvalidChangeError) as err:
+        check_scope(scope, config, "v4", replacing=None)
+    assert err.value.field == "valid_lifetime"
+    bounded = scope.model_copy(update={"min_valid_lifetime": 300, "max_valid_lifetime": 900})
+    check_scope(bounded, config, "v4", replacing=None)

@@ -227,6 +227,7 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
     if family == "v4" and scope.preferred_lifetime is not None:
         problems.append(Problem("preferred_lifetime", "DHCPv4 has no preferred lifetime"))
     problems += _check_lifetimes(scope, "")
+    problems += _check_inherited_lifetimes(scope, config)
     seen_ids: dict[tuple[str, str], int] = {}
     seen_addresses: dict[str, int] = {}
     for index, reservation in enumerate(scope.reservations):
@@ -282,6 +283,38 @@ def _check_lifetimes(item: Scope | ServerProperties, prefix: str) -> list[Proble
     if item.rebind_timer is not None and default is not None and item.rebind_timer > default:
         problems.append(Problem(f"{prefix}rebind_timer", "must not be above valid_lifetime"))
     return problems
+
+
+def _check_inherited_lifetimes(scope: Scope, config: Json) -> list[Problem]:
+    """A scope's valid lifetime must lie within the bounds it inherits from the server."""
+    valid = scope.valid_lifetime
+    if valid is None:
+        return []
+    # Kea takes missing bounds from the shared network, then from the server (config-get
+    # shows a shared network's inherited bounds; the server's only when they were set).
+    parent: Json = next(
+        (n for n in config.get("shared-networks", []) if n.get("name") == scope.shared_network),
+        {},
+    )
+    low = scope.min_valid_lifetime
+    low = (
+        low
+        if low is not None
+        else parent.get("min-valid-lifetime", config.get("min-valid-lifetime"))
+    )
+    high = scope.max_valid_lifetime
+    high = (
+        high
+        if high is not None
+        else parent.get("max-valid-lifetime", config.get("max-valid-lifetime"))
+    )
+    if isinstance(low, int) and valid < low:
+        return [Problem("valid_lifetime", f"{valid} is below the server's minimum {low}; "
+                        "set min_valid_lifetime too")]  # fmt: skip
+    if isinstance(high, int) and valid > high:
+        return [Problem("valid_lifetime", f"{valid} is above the server's maximum {high}; "
+                        "set max_valid_lifetime too")]  # fmt: skip
+    return []
 
 
 def check_class_ref(name: str | None, config: Json, field: str) -> list[Problem]:
