@@ -57,14 +57,14 @@ class ConfigEditor:
         with self._lock:
             before = self.kea.config_get(family)
             before_hash = config_hash(before)
-            after = copy.deepcopy(before)
+            # A JSON round trip copies a large configuration several times faster than deepcopy.
+            after = json.loads(json.dumps(before))
             edit(after[top_key(family)])  # raises ValidationError/ConflictError: nothing sent
-            after_hash = config_hash(after)
-            if after_hash == before_hash:
+            if after == before:
                 return ChangeResult(
                     family=family,
                     before=before_hash,
-                    after=after_hash,
+                    after=before_hash,
                     changed=False,
                     detail="unchanged",
                 )

@@ -7,6 +7,7 @@ just read from Kea's memory, so a scope added behind Burrow's back is seen.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from services.common.dhcp.checks import (
@@ -48,10 +49,11 @@ from services.common.dhcp.kea import (
     subnet_key,
 )
 from services.common.dhcp.options import Family, base_space
-from services.common.errors import ConflictError, NotFoundError
+from services.common.errors import ConflictError, DaemonError, NotFoundError
 from services.dhcp.changes import ConfigEditor
 
 Json = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 def _find_subnet(
@@ -121,11 +123,23 @@ class DhcpServer:
         return self.editor.apply(family, edit, field="subnet")
 
     def delete_scope(self, family: Family, scope_id: int) -> ChangeResult:
+        """Remove a scope, then its leases.
+
+        Leases left behind would fail Kea's lease sanity check (a warning for each of them)
+        every time the lease file is read, which ``config-set`` does.
+        """
+
         def edit(config: Json) -> None:
             entry, _network, container = _find_subnet(config, family, scope_id)
             container.remove(entry)
 
-        return self.editor.apply(family, edit)
+        result = self.editor.apply(family, edit)
+        command = "lease4-wipe" if family == "v4" else "lease6-wipe"
+        try:
+            self.editor.kea.command(command, family, {"subnet-id": scope_id})
+        except DaemonError as exc:  # the scope is gone either way; say so in the log
+            log.warning("the leases of scope %s stay: %s", scope_id, exc)
+        return result
 
     # --- reservations ---------------------------------------------------------
     def add_reservation(

@@ -144,6 +144,14 @@ class MemoryKea:
             return {"result": 3, "text": "IPv4 lease not found."}
         return {"result": 0, "text": "IPv4 lease deleted."}
 
+    def _lease4_wipe(self, service: str, args: Json) -> Json:
+        table = self.leases[service]
+        gone = [k for k, v in table.items() if v["subnet-id"] == args["subnet-id"]]
+        for key in gone:
+            del table[key]
+        return {"result": 0 if gone else 3, "text": f"Deleted {len(gone)} lease(s)"}
+
+    _lease6_wipe = _lease4_wipe
     _lease4_del = _delete
     _lease6_del = _delete
 

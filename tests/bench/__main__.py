@@ -19,6 +19,7 @@ from pathlib import Path
 
 from services.sandbox.sandbox import Sandbox
 from tests.bench.crash import crash_to_serving
+from tests.bench.dhcp import dhcp
 from tests.bench.report import Figure, table
 from tests.conftest import free_network
 
@@ -27,6 +28,7 @@ BenchFn = Callable[[Sandbox], list[Figure]]
 #: name -> (what it measures, function); later issues add theirs here.
 BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "crash": ("crash-to-serving time of named, kea-dhcp4 and central", crash_to_serving),
+    "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
 }
 
 

@@ -24,7 +24,6 @@ from services.common.dhcp.kea import (
     V4_ONLY_PROPERTIES,
     V6_ONLY_PROPERTIES,
     iter_subnets,
-    pool_from_kea,
 )
 from services.common.dhcp.options import (
     Family,
@@ -197,9 +196,9 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
         if scope.id is not None and entry.get("id") == scope.id:
             problems.append(Problem("id", f"scope id {scope.id} is taken by {other}"))
         for pool in entry.get("pools", []):
-            theirs = pool_from_kea(pool)
+            low, high = pool_bounds(pool)
             for index, mine in enumerate(scope.pools):
-                if mine.overlaps(theirs):
+                if int(mine.start) <= high and low <= int(mine.end):
                     problems.append(
                         Problem(f"pools[{index}]", f"overlaps the pool of scope {other}")
                     )
@@ -268,6 +267,16 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
         for n, name in enumerate(reservation.client_classes):
             problems += check_class_ref(name, config, f"{field}.client_classes[{n}]")
     raise_problems(problems)
+
+
+def pool_bounds(entry: Json) -> tuple[int, int]:
+    """First and last address (as integers) of a Kea pool entry: "a - b" or a prefix."""
+    text = str(entry["pool"])
+    if "-" in text:
+        first, _, last = text.partition("-")
+        return int(ipaddress.ip_address(first.strip())), int(ipaddress.ip_address(last.strip()))
+    network = ipaddress.ip_network(text.strip(), strict=False)
+    return int(network.network_address), int(network.broadcast_address)
 
 
 def _check_lifetimes(item: Scope | ServerProperties, prefix: str) -> list[Problem]:
