@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
 from services.common.agent import agent_app, run_agent
+from services.common.errors import SetupError
+from services.common.files import read_json
 from services.common.paths import StateRoot
 from services.dhcp.api import dhcp_router, install_problem_handlers
 from services.dhcp.changes import ConfigEditor
-from services.dhcp.kea_client import ControlAgentTransport, KeaClient
+from services.dhcp.kea_client import ControlAgentTransport, ControlSocketTransport, KeaClient
 from services.dhcp.leases import LeaseBook
 from services.dhcp.manage import DhcpServer
 
@@ -19,8 +22,23 @@ CONTROL_AGENT = "http://127.0.0.1:8000/"
 KEA_USER = "burrow"
 
 
+def settings_path(root: StateRoot) -> Path:
+    return root.etc / "dhcp-agent.json"
+
+
 def control_agent(root: StateRoot) -> KeaClient:
-    """A Kea client for this appliance's Control Agent (password from the state root)."""
+    """A Kea client for this appliance's Kea, by the transport ``etc/burrow/dhcp-agent.json``
+    names: ``{"kea_transport": "control-agent"}`` (the default) or ``"control-socket"``."""
+    path = settings_path(root)
+    chosen = read_json(path).get("kea_transport", "control-agent") if path.exists() else None
+    if chosen == "control-socket":
+        sockets = {d: str(root.kea_socket(d)) for d in ("dhcp4", "dhcp6")}
+        return KeaClient(ControlSocketTransport(sockets))
+    if chosen not in (None, "control-agent"):
+        raise SetupError(
+            f"Unknown kea_transport {chosen!r} in {path}.",
+            hint='use "control-agent" or "control-socket"',
+        )
     password = root.kea_api_password.read_text().strip()
     return KeaClient(ControlAgentTransport(CONTROL_AGENT, KEA_USER, password))
 

@@ -296,6 +296,13 @@ class DhcpServer:
     def set_properties(self, family: Family, props: ServerProperties) -> ChangeResult:
         def edit(config: Json) -> None:
             check_properties(props, config, family)
+            current = (config.get("control-socket") or {}).get("socket-name")
+            if props.control_socket is not None and props.control_socket != current:
+                # The Control Agent and the launcher reach the daemon at this path: moving it
+                # here alone would cut the agent off from Kea.
+                raise_problems(
+                    [Problem("control_socket", f"is fixed by the appliance at {current}")]
+                )
             apply_properties(config, props)
 
         return self.editor.apply(family, edit, field="properties")

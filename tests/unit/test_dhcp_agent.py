@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
+import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +15,13 @@ from fastapi import FastAPI
 
 from services.dhcp.api import dhcp_router, install_problem_handlers
 from services.dhcp.changes import ConfigEditor
-from services.dhcp.kea_client import KeaClient, KeaCommandError, Result
+from services.dhcp.kea_client import (
+    ControlSocketTransport,
+    KeaClient,
+    KeaCommandError,
+    KeaError,
+    Result,
+)
 from services.dhcp.leases import LeaseBook
 from services.dhcp.manage import DhcpServer
 from services.dhcp.memory import MemoryKea
@@ -236,3 +246,29 @@ def test_leases_paging_search_delete_and_usage(api: AppClient, kea: MemoryKea) -
                       "declined": 0, "utilisation": round(4 / 11, 6)}]  # fmt: skip
     assert api.delete("/dhcp/v4/scopes/1").status_code == 200
     assert kea.leases["dhcp4"] == {}  # a deleted scope takes its leases along
+
+
+def test_control_socket_transport_reads_a_large_answer(tmp_path: Path) -> None:
+    path = tmp_path / "kea4.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    big = {"result": 0, "arguments": {"Dhcp4": {"subnet4": [{"id": n} for n in range(20000)]}}}
+
+    def answer_once() -> None:
+        conn, _ = server.accept()
+        with conn:
+            request = json.loads(conn.recv(65536))
+            assert request == {"command": "config-get"}
+            conn.sendall(json.dumps(big).encode())
+
+    thread = threading.Thread(target=answer_once)
+    thread.start()
+    try:
+        client = KeaClient(ControlSocketTransport({"dhcp4": str(path)}))
+        assert client.config_get("v4") == big["arguments"]
+    finally:
+        thread.join(timeout=10)
+        server.close()
+    with pytest.raises(KeaError):
+        KeaClient(ControlSocketTransport({"dhcp4": str(path)})).status("v4")
