@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.proc import run
+from services.common.supervisor import SupervisorView
 from services.sandbox import netns
 from services.sandbox.sandbox import Sandbox
 from tests.bench.report import Figure, at_most, median, percentile
@@ -218,7 +219,7 @@ def _data_subnet(n: int) -> ipaddress.IPv4Network:
 
 def _use_transport(box: Sandbox, transport: str | None) -> None:
     """Restart the dhcp-agent on another Kea transport (etc/burrow/dhcp-agent.json)."""
-    view = box.supervisor()
+    view = SupervisorView(box.root.supervisor_socket, timeout=60)  # a graceful stop waits
     view.call("supervisor.stopProcess", "dhcp-agent")
     settings = box.root.etc / "dhcp-agent.json"
     if transport is None:
