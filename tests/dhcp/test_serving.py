@@ -47,11 +47,13 @@ def test_reservation_gives_its_address_and_hostname(dhcp_box: Sandbox, agent: Ag
             "hw_address": mac,
             "ip_addresses": [net(dhcp_box, 25)],
             "hostname": "resv-host",
+            "options": [{"name": "domain-name", "data": "resv.burrow.example"}],
         }
         agent.ok(agent.post(f"/v4/scopes/{scope['id']}/reservations", json=reservation))
         lease = dhclient(dhcp_box.add_client(mac=mac))
         assert lease["new_ip_address"] == net(dhcp_box, 25)
         assert lease["new_host_name"] == "resv-host"
+        assert lease["new_domain_name"] == "resv.burrow.example"  # a reservation's option
         found = agent.ok(agent.get("/v4/leases/search", params={"hostname": "resv-host"}))
         assert [x["address"] for x in found] == [net(dhcp_box, 25)]
 
