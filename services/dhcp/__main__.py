@@ -2,38 +2,69 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from services.common.agent import agent_app, run_agent
+from services.common.errors import SetupError
+from services.common.files import read_json
 from services.common.paths import StateRoot
+from services.dhcp.api import dhcp_router, install_problem_handlers
+from services.dhcp.changes import ConfigEditor
+from services.dhcp.kea_client import ControlAgentTransport, ControlSocketTransport, KeaClient
+from services.dhcp.leases import LeaseBook
+from services.dhcp.manage import DhcpServer
 
 PORT = 4151
 CONTROL_AGENT = "http://127.0.0.1:8000/"
+KEA_USER = "burrow"
+
+
+def settings_path(root: StateRoot) -> Path:
+    return root.etc / "dhcp-agent.json"
+
+
+def control_agent(root: StateRoot) -> KeaClient:
+    """A Kea client for this appliance's Kea, by the transport ``etc/burrow/dhcp-agent.json``
+    names: ``{"kea_transport": "control-agent"}`` (the default) or ``"control-socket"``."""
+    path = settings_path(root)
+    chosen = read_json(path).get("kea_transport", "control-agent") if path.exists() else None
+    if chosen == "control-socket":
+        sockets = {d: str(root.kea_socket(d)) for d in ("dhcp4", "dhcp6")}
+        return KeaClient(ControlSocketTransport(sockets))
+    if chosen not in (None, "control-agent"):
+        raise SetupError(
+            f"Unknown kea_transport {chosen!r} in {path}.",
+            hint='use "control-agent" or "control-socket"',
+        )
+    password = root.kea_api_password.read_text().strip()
+    return KeaClient(ControlAgentTransport(CONTROL_AGENT, KEA_USER, password))
 
 
 def kea_status(root: StateRoot) -> dict[str, Any]:
     """Kea's ``status-get`` for dhcp4 and dhcp6 through the Control Agent."""
-    password = root.kea_api_password.read_text().strip()
-    answer = httpx.post(
-        CONTROL_AGENT,
-        json={"command": "status-get", "service": ["dhcp4", "dhcp6"]},
-        auth=("burrow", password),
-        timeout=5,
-    ).json()
-    facts: dict[str, Any] = {"status": "running"}
-    for service, entry in zip(("dhcp4", "dhcp6"), answer, strict=False):
-        facts[service] = {
-            "result": entry.get("result"),
-            "uptime": (entry.get("arguments") or {}).get("uptime"),
-        }
-    return facts
+    kea = control_agent(root)
+    try:
+        facts: dict[str, Any] = {"status": "running"}
+        for family in ("v4", "v6"):
+            status = kea.status(family)
+            facts["dhcp4" if family == "v4" else "dhcp6"] = {
+                "result": 0,
+                "uptime": status.get("uptime"),
+            }
+        return facts
+    finally:
+        kea.close()
 
 
 def build(root: StateRoot) -> FastAPI:
-    return agent_app("dhcp-agent", root, kea_status)
+    app = agent_app("dhcp-agent", root, kea_status)
+    kea = control_agent(root)
+    install_problem_handlers(app)
+    app.include_router(dhcp_router(DhcpServer(ConfigEditor(kea)), LeaseBook(kea)))
+    return app
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 from services.sandbox.sandbox import Sandbox
 from tests.bench.crash import crash_to_serving
 from tests.bench.dns import dns_benchmarks
+from tests.bench.dhcp import dhcp
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
 from tests.conftest import free_network
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "crash": ("crash-to-serving time of named, kea-dhcp4 and central", crash_to_serving),
     "shell": ("diag-shell: TCP connect to prompt, 20 concurrent sessions", shell_bench),
     "dns": ("dns-agent change latency and bulk speed; named query rate vs stock", dns_benchmarks),
+    "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
 }
 
 

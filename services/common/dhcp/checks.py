@@ -1,0 +1,373 @@
+"""Validation of a DHCP change against a whole Kea configuration, with errors naming the field.
+
+Each check returns a list of ``Problem`` (field, message); ``raise_problems`` turns a non-empty
+list into one ``InvalidChangeError`` (HTTP 422) that carries them all, as octoDNS collects reasons.
+A scope whose subnet is already on the server is a ``ConflictError`` with the sentence
+administrators know: "A scope with address X already exists on the server".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.dhcp.contract import (
+    ClientClass,
+    OptionDef,
+    OptionValue,
+    Scope,
+    ServerProperties,
+    SharedNetwork,
+)
+from services.common.dhcp.kea import (
+    V4_ONLY_PROPERTIES,
+    V6_ONLY_PROPERTIES,
+    iter_subnets,
+)
+from services.common.dhcp.options import (
+    Family,
+    OptionDefinition,
+    base_space,
+    check_value,
+    max_code,
+    reserved,
+    standard,
+)
+from services.common.errors import ConflictError, ValidationError
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a change: the field (dotted path) and why."""
+
+    field: str
+    message: str
+
+
+class InvalidChangeError(ValidationError):
+    """A change that fails validation; ``problems`` lists every reason, ``field`` the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        first = problems[0]
+        super().__init__(f"{first.field}: {first.message}", field=first.field)
+        self.problems = problems
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidChangeError(problems)
+
+
+def scope_exists_message(subnet: str) -> str:
+    return f"A scope with address {subnet} already exists on the server"
+
+
+# --- options --------------------------------------------------------------------------
+def custom_definitions(config: Json) -> list[OptionDefinition]:
+    return [
+        OptionDefinition(
+            code=int(d["code"]),
+            name=str(d["name"]),
+            type=str(d["type"]),
+            array=bool(d.get("array", False)),
+            space=str(d.get("space", "")),
+            record_types=str(d.get("record-types", "")),
+        )
+        for d in config.get("option-def", [])
+    ]
+
+
+def check_options(
+    options: list[OptionValue], family: Family, config: Json, where: str
+) -> list[Problem]:
+    problems: list[Problem] = []
+    base = base_space(family)
+    customs = custom_definitions(config)
+    for index, option in enumerate(options):
+        field = f"{where}[{index}]"
+        space = option.space or base
+        definition: OptionDefinition | None = None
+        known_code = False
+        if space == base:
+            table = standard(family)
+            if option.code is not None:
+                definition = table.get(option.code)
+                known_code = option.code in reserved(family)
+            elif option.name is not None:
+                definition = next((d for d in table.values() if d.name == option.name), None)
+        if definition is None:
+            for custom in customs:
+                if (custom.space or base) != space:
+                    continue
+                if (option.code is not None and custom.code == option.code) or (
+                    option.code is None and custom.name == option.name
+                ):
+                    definition = custom
+                    break
+        if definition is None and not known_code:
+            if option.code is not None:
+                problems.append(
+                    Problem(
+                        f"{field}.code",
+                        f"option code {option.code} has no definition in space {space}; "
+                        "define it first (option definitions)",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(f"{field}.name", f"no option named {option.name!r} in space {space}")
+                )
+            continue
+        if definition is None:
+            continue  # a code Kea defines itself; config-test checks its data
+        if option.name is not None and option.code is not None and definition.name != option.name:
+            problems.append(
+                Problem(
+                    f"{field}.name",
+                    f"option code {option.code} is {definition.name!r}, not {option.name!r}",
+                )
+            )
+            continue
+        if not option.csv_format:
+            reason = check_value("binary", option.data)
+        else:
+            reason = check_value(
+                definition.type,
+                option.data,
+                array=definition.array,
+                record_types=definition.record_types,
+            )
+        if reason:
+            problems.append(Problem(f"{field}.data", f"{definition.name}: {reason}"))
+    return problems
+
+
+def check_option_def(definition: OptionDef, family: Family, config: Json) -> list[Problem]:
+    """An unavailable or invalid code is a clear error (Kea manual 8.2.13)."""
+    problems: list[Problem] = []
+    base = base_space(family)
+    space = definition.space or base
+    limit = max_code(family) if space in (base, "dhcp4", "dhcp6") or family == "v4" else 65535
+    if not 1 <= definition.code <= limit:
+        problems.append(Problem("code", f"code {definition.code} is invalid: use 1 to {limit}"))
+    elif space == base and definition.code in reserved(family):
+        taken = standard(family).get(definition.code)
+        what = f"the standard option {taken.name!r}" if taken else "a standard option"
+        problems.append(
+            Problem("code", f"code {definition.code} is not available: it is {what} of {space}")
+        )
+    if space == base and any(d.name == definition.name for d in standard(family).values()):
+        problems.append(Problem("name", f"{definition.name!r} is the name of a standard option"))
+    for other in custom_definitions(config):
+        if (other.space or base) != space:
+            continue
+        if other.code == definition.code and other.name != definition.name:
+            problems.append(
+                Problem(
+                    "code",
+                    f"code {definition.code} is not available: {other.name!r} uses it in {space}",
+                )
+            )
+        elif other.name == definition.name and other.code != definition.code:
+            problems.append(Problem("name", f"{other.name!r} is already code {other.code}"))
+    return problems
+
+
+# --- scopes ---------------------------------------------------------------------------
+def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | None) -> None:
+    """Raise ConflictError or InvalidChangeError when ``scope`` does not fit ``config``."""
+    problems: list[Problem] = []
+    subnet = scope.subnet
+    if scope.family != family:
+        raise_problems([Problem("subnet", f"{subnet} is not an {family} subnet")])
+    for entry, _net, _list in iter_subnets(config, family):
+        if replacing is not None and entry.get("id") == replacing:
+            continue
+        other = ipaddress.ip_network(entry["subnet"], strict=False)
+        if other == subnet:
+            raise ConflictError(scope_exists_message(str(subnet)), field="subnet")
+        if other.version == subnet.version and other.overlaps(subnet):
+            problems.append(
+                Problem("subnet", f"{subnet} overlaps the scope {other} (id {entry.get('id')})")
+            )
+        if scope.id is not None and entry.get("id") == scope.id:
+            problems.append(Problem("id", f"scope id {scope.id} is taken by {other}"))
+        for pool in entry.get("pools", []):
+            low, high = pool_bounds(pool)
+            for index, mine in enumerate(scope.pools):
+                if int(mine.start) <= high and low <= int(mine.end):
+                    problems.append(
+                        Problem(f"pools[{index}]", f"overlaps the pool of scope {other}")
+                    )
+    for index, pool in enumerate(scope.pools):
+        for end in ("start", "end"):
+            address = getattr(pool, end)
+            if address.version != subnet.version or address not in subnet:
+                problems.append(Problem(f"pools[{index}].{end}", f"{address} is outside {subnet}"))
+        for other_index, other_pool in enumerate(scope.pools[:index]):
+            if pool.overlaps(other_pool):
+                problems.append(Problem(f"pools[{index}]", f"overlaps pools[{other_index}]"))
+        problems += check_class_ref(pool.client_class, config, f"pools[{index}].client_class")
+        problems += check_options(pool.options, family, config, f"pools[{index}].options")
+    for index, relay in enumerate(scope.relay_addresses):
+        if relay.version != subnet.version:
+            problems.append(Problem(f"relay_addresses[{index}]", f"{relay} is not an {family}"))
+    problems += check_options(scope.options, family, config, "options")
+    problems += check_class_ref(scope.client_class, config, "client_class")
+    if scope.shared_network is not None and not any(
+        n.get("name") == scope.shared_network for n in config.get("shared-networks", [])
+    ):
+        problems.append(
+            Problem("shared_network", f"there is no shared network {scope.shared_network!r}")
+        )
+    if family == "v4" and scope.preferred_lifetime is not None:
+        problems.append(Problem("preferred_lifetime", "DHCPv4 has no preferred lifetime"))
+    problems += _check_lifetimes(scope, "")
+    problems += _check_inherited_lifetimes(scope, config)
+    seen_ids: dict[tuple[str, str], int] = {}
+    seen_addresses: dict[str, int] = {}
+    for index, reservation in enumerate(scope.reservations):
+        field = f"reservations[{index}]"
+        if reservation.identifier in seen_ids:
+            problems.append(
+                Problem(
+                    f"{field}.{reservation.identifier[0]}",
+                    f"already reserved in reservations[{seen_ids[reservation.identifier]}]",
+                )
+            )
+        seen_ids.setdefault(reservation.identifier, index)
+        if family == "v4" and reservation.duid:
+            problems.append(Problem(f"{field}.duid", "DUIDs identify DHCPv6 clients"))
+        if family == "v6" and reservation.client_id:
+            problems.append(Problem(f"{field}.client_id", "client ids identify DHCPv4 clients"))
+        if family == "v4" and len(reservation.ip_addresses) > 1:
+            problems.append(Problem(f"{field}.ip_addresses", "DHCPv4 reserves one address"))
+        for n, address in enumerate(reservation.ip_addresses):
+            if address.version != subnet.version or address not in subnet:
+                problems.append(
+                    Problem(f"{field}.ip_addresses[{n}]", f"{address} is outside {subnet}")
+                )
+            elif str(address) in seen_addresses:
+                problems.append(
+                    Problem(
+                        f"{field}.ip_addresses[{n}]",
+                        f"{address} is already reserved in "
+                        f"reservations[{seen_addresses[str(address)]}]",
+                    )
+                )
+            seen_addresses.setdefault(str(address), index)
+        if family == "v6" and (
+            reservation.next_server or reservation.server_hostname or reservation.boot_file_name
+        ):
+            problems.append(Problem(f"{field}.next_server", "BOOTP fields are DHCPv4 only"))
+        problems += check_options(reservation.options, family, config, f"{field}.options")
+        for n, name in enumerate(reservation.client_classes):
+            problems += check_class_ref(name, config, f"{field}.client_classes[{n}]")
+    raise_problems(problems)
+
+
+def pool_bounds(entry: Json) -> tuple[int, int]:
+    """First and last address (as integers) of a Kea pool entry: "a - b" or a prefix."""
+    text = str(entry["pool"])
+    if "-" in text:
+        first, _, last = text.partition("-")
+        return int(ipaddress.ip_address(first.strip())), int(ipaddress.ip_address(last.strip()))
+    network = ipaddress.ip_network(text.strip(), strict=False)
+    return int(network.network_address), int(network.broadcast_address)
+
+
+def _check_lifetimes(item: Scope | ServerProperties, prefix: str) -> list[Problem]:
+    problems: list[Problem] = []
+    low, default, high = item.min_valid_lifetime, item.valid_lifetime, item.max_valid_lifetime
+    if low is not None and default is not None and low > default:
+        problems.append(Problem(f"{prefix}min_valid_lifetime", "is above valid_lifetime"))
+    if high is not None and default is not None and high < default:
+        problems.append(Problem(f"{prefix}max_valid_lifetime", "is below valid_lifetime"))
+    if item.renew_timer is not None and item.rebind_timer is not None:
+        if item.renew_timer > item.rebind_timer:
+            problems.append(Problem(f"{prefix}renew_timer", "must not be above rebind_timer"))
+    if item.rebind_timer is not None and default is not None and item.rebind_timer > default:
+        problems.append(Problem(f"{prefix}rebind_timer", "must not be above valid_lifetime"))
+    return problems
+
+
+def _check_inherited_lifetimes(scope: Scope, config: Json) -> list[Problem]:
+    """A scope's valid lifetime must lie within the bounds it inherits from the server."""
+    valid = scope.valid_lifetime
+    if valid is None:
+        return []
+    # Kea takes missing bounds from the shared network, then from the server (config-get
+    # shows a shared network's inherited bounds; the server's only when they were set).
+    parent: Json = next(
+        (n for n in config.get("shared-networks", []) if n.get("name") == scope.shared_network),
+        {},
+    )
+    low = scope.min_valid_lifetime
+    low = (
+        low
+        if low is not None
+        else parent.get("min-valid-lifetime", config.get("min-valid-lifetime"))
+    )
+    high = scope.max_valid_lifetime
+    high = (
+        high
+        if high is not None
+        else parent.get("max-valid-lifetime", config.get("max-valid-lifetime"))
+    )
+    if isinstance(low, int) and valid < low:
+        return [Problem("valid_lifetime", f"{valid} is below the server's minimum {low}; "
+                        "set min_valid_lifetime too")]  # fmt: skip
+    if isinstance(high, int) and valid > high:
+        return [Problem("valid_lifetime", f"{valid} is above the server's maximum {high}; "
+                        "set max_valid_lifetime too")]  # fmt: skip
+    return []
+
+
+def check_class_ref(name: str | None, config: Json, field: str) -> list[Problem]:
+    if name is None or name in ("KNOWN", "UNKNOWN", "ALL") or name.startswith("VENDOR_CLASS_"):
+        return []
+    if any(c.get("name") == name for c in config.get("client-classes", [])):
+        return []
+    return [Problem(field, f"there is no client class {name!r}")]
+
+
+# --- shared networks, classes, properties ------------------------------------------
+def check_shared_network(network: SharedNetwork, config: Json, family: Family) -> None:
+    problems = check_options(network.options, family, config, "options")
+    problems += check_class_ref(network.client_class, config, "client_class")
+    for index, relay in enumerate(network.relay_addresses):
+        if (relay.version == 4) != (family == "v4"):
+            problems.append(Problem(f"relay_addresses[{index}]", f"{relay} is not an {family}"))
+    raise_problems(problems)
+
+
+def check_class(cls: ClientClass, config: Json, family: Family) -> None:
+    problems = check_options(cls.options, family, config, "options")
+    if family == "v6":
+        for attr in ("next_server", "server_hostname", "boot_file_name"):
+            if getattr(cls, attr) is not None:
+                problems.append(Problem(attr, "BOOTP fields are DHCPv4 only"))
+    raise_problems(problems)
+
+
+def check_properties(props: ServerProperties, config: Json, family: Family) -> None:
+    problems: list[Problem] = []
+    wrong = V4_ONLY_PROPERTIES if family == "v6" else V6_ONLY_PROPERTIES
+    for attr in wrong:
+        if getattr(props, attr) is not None:
+            problems.append(Problem(attr, f"is not a setting of the {family} server"))
+    merged = {
+        "valid_lifetime": config.get("valid-lifetime"),
+        "min_valid_lifetime": config.get("min-valid-lifetime"),
+        "max_valid_lifetime": config.get("max-valid-lifetime"),
+        "renew_timer": config.get("renew-timer"),
+        "rebind_timer": config.get("rebind-timer"),
+    }
+    merged.update({k: v for k, v in props.model_dump().items() if v is not None and k in merged})
+    problems += _check_lifetimes(ServerProperties(**merged), "")
+    if props.control_socket is not None and not props.control_socket.startswith("/"):
+        problems.append(Problem("control_socket", "must be an absolute path"))
+    raise_problems(problems)

@@ -1,0 +1,263 @@
+"""The dhcp-agent's HTTP API: what Central stores and forwards, for DHCPv4 (``v4``) and v6.
+
+Every path starts ``/dhcp/{family}``. Changes answer the configuration hash before and after
+(``ChangeResult``); errors are problem JSON (RFC 9457) with the ``field`` that was wrong and,
+for validation, every ``errors`` entry. A refused change has changed nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from services.common.dhcp.checks import InvalidChangeError
+from services.common.dhcp.contract import (
+    ChangeResult,
+    ClientClass,
+    ConfigState,
+    Lease,
+    LeasePage,
+    OptionDef,
+    OptionValue,
+    Reservation,
+    Scope,
+    ScopeUsage,
+    ServerProperties,
+    SharedNetwork,
+)
+from services.common.errors import BurrowError, ConflictError, ValidationError
+from services.dhcp.changes import ConfigEditor
+from services.dhcp.leases import LeaseBook
+from services.dhcp.manage import DhcpServer
+
+Json = dict[str, Any]
+FamilyPath = Literal["v4", "v6"]
+_ROOTS = ("body", "query", "path")
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    # Union members add tags ("lax-or-strict[...]", "IPv4Network") to the location: keep the
+    # field names (snake_case) and list indexes only.
+    parts = [
+        p
+        for p in loc
+        if isinstance(p, int) or (re.fullmatch(r"[a-z_][a-z0-9_]*", str(p)) and p not in _ROOTS)
+    ]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Burrow errors and request validation errors as problem JSON naming the field."""
+
+    async def burrow_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, BurrowError)
+        extra: Json = {"code": exc.code, "field": exc.field}
+        if isinstance(exc, InvalidChangeError):
+            extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
+        if exc.hint:
+            extra["hint"] = exc.hint
+        return problem(exc.status, type(exc).__name__, exc.message, **extra)
+
+    async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors: list[dict[str, str]] = []
+        for e in exc.errors():
+            entry = {
+                "field": _field_of(e.get("loc", ())),
+                "message": str(e.get("msg", "")).removeprefix("Value error, "),
+            }
+            if all(seen["field"] != entry["field"] for seen in errors):
+                errors.append(entry)
+        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+        return problem(
+            422,
+            "InvalidRequest",
+            f"{first['field']}: {first['message']}",
+            code="validation-error",
+            field=first["field"],
+            errors=errors,
+        )
+
+    app.add_exception_handler(BurrowError, burrow_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+
+
+def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
+    """The routes of the dhcp-agent (mounted on the agent application)."""
+    api = APIRouter(prefix="/dhcp/{family}")
+    editor: ConfigEditor = server.editor
+
+    # --- scopes and reservations ------------------------------------------------
+    @api.get("/scopes")
+    def list_scopes(family: FamilyPath) -> list[Scope]:
+        return server.scopes(family)
+
+    @api.post("/scopes", status_code=201)
+    def create_scope(family: FamilyPath, scope: Scope) -> Json:
+        created, result = server.create_scope(family, scope)
+        return {"scope": created.model_dump(mode="json"), "change": result.model_dump()}
+
+    @api.get("/scopes/{scope_id}")
+    def get_scope(family: FamilyPath, scope_id: int) -> Scope:
+        return server.scope(family, scope_id)
+
+    @api.put("/scopes/{scope_id}")
+    def update_scope(family: FamilyPath, scope_id: int, scope: Scope) -> ChangeResult:
+        return server.update_scope(family, scope_id, scope)
+
+    @api.delete("/scopes/{scope_id}")
+    def delete_scope(family: FamilyPath, scope_id: int) -> ChangeResult:
+        return server.delete_scope(family, scope_id)
+
+    @api.post("/scopes/{scope_id}/reservations", status_code=201)
+    def add_reservation(family: FamilyPath, scope_id: int, body: Reservation) -> ChangeResult:
+        return server.add_reservation(family, scope_id, body)
+
+    @api.delete("/scopes/{scope_id}/reservations/{kind}/{value}")
+    def delete_reservation(
+        family: FamilyPath,
+        scope_id: int,
+        kind: Literal["hw_address", "client_id", "duid"],
+        value: str,
+    ) -> ChangeResult:
+        return server.delete_reservation(family, scope_id, kind, value)
+
+    # --- shared networks ----------------------------------------------------------
+    @api.get("/shared-networks")
+    def list_shared_networks(family: FamilyPath) -> list[SharedNetwork]:
+        return server.shared_networks(family)
+
+    @api.put("/shared-networks/{name}")
+    def put_shared_network(family: FamilyPath, name: str, body: SharedNetwork) -> ChangeResult:
+        _same_name(name, body.name)
+        return server.put_shared_network(family, body)
+
+    @api.delete("/shared-networks/{name}")
+    def delete_shared_network(family: FamilyPath, name: str) -> ChangeResult:
+        return server.delete_shared_network(family, name)
+
+    # --- options and definitions --------------------------------------------------
+    @api.get("/options")
+    def get_options(family: FamilyPath) -> list[OptionValue]:
+        return server.options(family)
+
+    @api.put("/options")
+    def put_options(family: FamilyPath, body: list[OptionValue]) -> ChangeResult:
+        return server.set_options(family, body)
+
+    @api.get("/option-definitions")
+    def list_option_defs(family: FamilyPath) -> list[OptionDef]:
+        return server.option_defs(family)
+
+    @api.post("/option-definitions", status_code=201)
+    def add_option_def(family: FamilyPath, body: OptionDef) -> ChangeResult:
+        return server.add_option_def(family, body)
+
+    @api.delete("/option-definitions/{space}/{code}")
+    def delete_option_def(family: FamilyPath, space: str, code: int) -> ChangeResult:
+        return server.delete_option_def(family, space, code)
+
+    # --- client classes -----------------------------------------------------------
+    @api.get("/classes")
+    def list_classes(family: FamilyPath) -> list[ClientClass]:
+        return server.classes(family)
+
+    @api.put("/classes/{name}")
+    def put_class(family: FamilyPath, name: str, body: ClientClass) -> ChangeResult:
+        _same_name(name, body.name)
+        return server.put_class(family, body)
+
+    @api.delete("/classes/{name}")
+    def delete_class(family: FamilyPath, name: str) -> ChangeResult:
+        return server.delete_class(family, name)
+
+    # --- server properties and raw configuration ----------------------------------
+    @api.get("/properties")
+    def get_properties(family: FamilyPath) -> ServerProperties:
+        return server.properties(family)
+
+    @api.patch("/properties")
+    def patch_properties(family: FamilyPath, body: ServerProperties) -> ChangeResult:
+        return server.set_properties(family, body)
+
+    @api.get("/config")
+    def get_config(family: FamilyPath) -> ConfigState:
+        config, digest = editor.state(family)
+        return ConfigState(family=family, hash=digest, config=config)
+
+    @api.get("/config/hash")
+    def get_config_hash(family: FamilyPath) -> ConfigState:
+        _config, digest = editor.state(family)
+        return ConfigState(family=family, hash=digest)
+
+    @api.put("/config")
+    def put_config(
+        family: FamilyPath,
+        body: Json,
+        expected_hash: str | None = Query(default=None, max_length=64),
+    ) -> ChangeResult:
+        if expected_hash is not None:
+            _config, digest = editor.state(family)
+            if digest != expected_hash:
+                raise ConflictError(
+                    "The configuration on the server changed since it was read.",
+                    field="expected_hash",
+                    hint="read it again and repeat the edit",
+                )
+        return editor.replace(family, body)
+
+    # --- leases and statistics ----------------------------------------------------
+    @api.get("/leases")
+    def list_leases(
+        family: FamilyPath,
+        start: str | None = Query(default=None, alias="from"),
+        limit: int = 100,
+    ) -> LeasePage:
+        return leases.page(family, start, limit)
+
+    @api.get("/leases/search")
+    def search_leases(
+        family: FamilyPath,
+        address: str | None = None,
+        hw_address: str | None = None,
+        client_id: str | None = None,
+        duid: str | None = None,
+        hostname: str | None = None,
+    ) -> list[Lease]:
+        return leases.search(
+            family,
+            address=address,
+            hw_address=hw_address,
+            client_id=client_id,
+            duid=duid,
+            hostname=hostname,
+        )
+
+    @api.delete("/leases/{address}", status_code=204)
+    def delete_lease(family: FamilyPath, address: str) -> Response:
+        leases.delete(family, address)
+        return Response(status_code=204)
+
+    @api.get("/statistics")
+    def statistics(family: FamilyPath) -> list[ScopeUsage]:
+        subnets = {s.id: str(s.subnet) for s in server.scopes(family) if s.id is not None}
+        return leases.usage(family, subnets)
+
+    return api
+
+
+def _same_name(path: str, body: str) -> None:
+    if path != body:
+        raise ValidationError(f"the name in the body ({body}) differs from the path", field="name")

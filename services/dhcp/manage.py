@@ -1,0 +1,325 @@
+"""DHCP objects on a Kea server: scopes, reservations, options, classes, shared networks, settings.
+
+Each operation is an edit applied through ``ConfigEditor`` (get → check → test → set → write);
+the checks of ``services.common.dhcp.checks`` run inside the edit, against the configuration
+just read from Kea's memory, so a scope added behind Burrow's back is seen.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from services.common.dhcp.checks import (
+    Problem,
+    check_class,
+    check_option_def,
+    check_options,
+    check_properties,
+    check_scope,
+    check_shared_network,
+    raise_problems,
+)
+from services.common.dhcp.contract import (
+    ChangeResult,
+    ClientClass,
+    OptionDef,
+    OptionValue,
+    Reservation,
+    Scope,
+    ServerProperties,
+    SharedNetwork,
+    normal_hex,
+)
+from services.common.dhcp.kea import (
+    apply_properties,
+    class_from_kea,
+    class_to_kea,
+    iter_subnets,
+    option_def_from_kea,
+    option_def_to_kea,
+    option_to_kea,
+    options_from,
+    properties_from_config,
+    scope_from_kea,
+    scope_to_kea,
+    scopes_from_config,
+    shared_network_from_kea,
+    shared_network_to_kea,
+    subnet_key,
+)
+from services.common.dhcp.options import Family, base_space
+from services.common.errors import ConflictError, DaemonError, NotFoundError
+from services.dhcp.changes import ConfigEditor
+
+Json = dict[str, Any]
+log = logging.getLogger(__name__)
+
+
+def _find_subnet(
+    config: Json, family: Family, scope_id: int
+) -> tuple[Json, str | None, list[Json]]:
+    for entry, network, container in iter_subnets(config, family):
+        if entry.get("id") == scope_id:
+            return entry, network, container
+    raise NotFoundError(f"There is no {family} scope with id {scope_id}.", field="id")
+
+
+def _container(config: Json, family: Family, network: str | None) -> list[Json]:
+    if network is None:
+        subnets: list[Json] = config.setdefault(subnet_key(family), [])
+        return subnets
+    for entry in config.get("shared-networks", []):
+        if entry.get("name") == network:
+            inner: list[Json] = entry.setdefault(subnet_key(family), [])
+            return inner
+    raise_problems([Problem("shared_network", f"there is no shared network {network!r}")])
+    raise AssertionError("not reached")
+
+
+def _next_id(config: Json, family: Family) -> int:
+    return max((int(e.get("id", 0)) for e, _n, _c in iter_subnets(config, family)), default=0) + 1
+
+
+class DhcpServer:
+    """The DHCP objects of one appliance's Kea daemons (v4 and v6)."""
+
+    def __init__(self, editor: ConfigEditor) -> None:
+        self.editor = editor
+
+    # --- scopes ----------------------------------------------------------------
+    def scopes(self, family: Family) -> list[Scope]:
+        return scopes_from_config(self.editor.read(family), family)
+
+    def scope(self, family: Family, scope_id: int) -> Scope:
+        config = self.editor.read(family)
+        entry, network, _ = _find_subnet(config, family, scope_id)
+        return scope_from_kea(entry, network)
+
+    def create_scope(self, family: Family, scope: Scope) -> tuple[Scope, ChangeResult]:
+        created: list[Scope] = []
+
+        def edit(config: Json) -> None:
+            check_scope(scope, config, family, replacing=None)
+            new = scope.model_copy(update={"id": scope.id or _next_id(config, family)})
+            _container(config, family, scope.shared_network).append(scope_to_kea(new))
+            created.append(new)
+
+        result = self.editor.apply(family, edit, field="subnet")
+        return created[0], result
+
+    def update_scope(self, family: Family, scope_id: int, scope: Scope) -> ChangeResult:
+        def edit(config: Json) -> None:
+            entry, network, container = _find_subnet(config, family, scope_id)
+            new = scope.model_copy(update={"id": scope_id})
+            check_scope(new, config, family, replacing=scope_id)
+            rendered = scope_to_kea(new, base=entry)
+            if network == scope.shared_network:
+                container[container.index(entry)] = rendered
+            else:
+                container.remove(entry)
+                _container(config, family, scope.shared_network).append(rendered)
+
+        return self.editor.apply(family, edit, field="subnet")
+
+    def delete_scope(self, family: Family, scope_id: int) -> ChangeResult:
+        """Remove a scope, then its leases.
+
+        Leases left behind would fail Kea's lease sanity check (a warning for each of them)
+        every time the lease file is read, which ``config-set`` does.
+        """
+
+        def edit(config: Json) -> None:
+            entry, _network, container = _find_subnet(config, family, scope_id)
+            container.remove(entry)
+
+        result = self.editor.apply(family, edit)
+        command = "lease4-wipe" if family == "v4" else "lease6-wipe"
+        try:
+            self.editor.kea.command(command, family, {"subnet-id": scope_id})
+        except DaemonError as exc:  # the scope is gone either way; say so in the log
+            log.warning("the leases of scope %s stay: %s", scope_id, exc)
+        return result
+
+    # --- reservations ---------------------------------------------------------
+    def add_reservation(
+        self, family: Family, scope_id: int, reservation: Reservation
+    ) -> ChangeResult:
+        def edit(config: Json) -> None:
+            entry, network, container = _find_subnet(config, family, scope_id)
+            current = scope_from_kea(entry, network)
+            if any(r.identifier == reservation.identifier for r in current.reservations):
+                kind, value = reservation.identifier
+                raise ConflictError(
+                    f"The scope {current.subnet} already has a reservation for {value}.",
+                    field=kind,
+                )
+            index = len(current.reservations)
+            updated = current.model_copy(
+                update={"reservations": [*current.reservations, reservation]}
+            )
+            try:
+                check_scope(updated, config, family, replacing=scope_id)
+            except Exception as exc:
+                _rename_reservation_fields(exc, index)
+                raise
+            container[container.index(entry)] = scope_to_kea(updated, base=entry)
+
+        return self.editor.apply(family, edit, field="reservation")
+
+    def delete_reservation(
+        self, family: Family, scope_id: int, kind: str, value: str
+    ) -> ChangeResult:
+        def edit(config: Json) -> None:
+            entry, network, container = _find_subnet(config, family, scope_id)
+            current = scope_from_kea(entry, network)
+            keep = [r for r in current.reservations if r.identifier != (kind, normal_hex(value))]
+            if len(keep) == len(current.reservations):
+                raise NotFoundError(f"No reservation for {value} in {current.subnet}.", field=kind)
+            updated = current.model_copy(update={"reservations": keep})
+            container[container.index(entry)] = scope_to_kea(updated, base=entry)
+
+        return self.editor.apply(family, edit)
+
+    # --- global options and option definitions -----------------------------------
+    def options(self, family: Family) -> list[OptionValue]:
+        return options_from(self.editor.read(family))
+
+    def set_options(self, family: Family, options: list[OptionValue]) -> ChangeResult:
+        def edit(config: Json) -> None:
+            raise_problems(check_options(options, family, config, "options"))
+            config["option-data"] = [option_to_kea(o) for o in options]
+
+        return self.editor.apply(family, edit, field="options")
+
+    def option_defs(self, family: Family) -> list[OptionDef]:
+        return [option_def_from_kea(d) for d in self.editor.read(family).get("option-def", [])]
+
+    def add_option_def(self, family: Family, definition: OptionDef) -> ChangeResult:
+        def edit(config: Json) -> None:
+            raise_problems(check_option_def(definition, family, config))
+            defs = config.setdefault("option-def", [])
+            space = definition.space or base_space(family)
+            defs[:] = [
+                d
+                for d in defs
+                if not (d["code"] == definition.code and d.get("space", "") == space)
+            ]
+            defs.append(option_def_to_kea(definition, family))
+
+        return self.editor.apply(family, edit, field="code")
+
+    def delete_option_def(self, family: Family, space: str, code: int) -> ChangeResult:
+        def edit(config: Json) -> None:
+            defs = config.get("option-def", [])
+            keep = [d for d in defs if not (d["code"] == code and d.get("space") == space)]
+            if len(keep) == len(defs):
+                raise NotFoundError(f"No option definition {code} in space {space}.", field="code")
+            config["option-def"] = keep
+
+        return self.editor.apply(family, edit, field="code")
+
+    # --- client classes -------------------------------------------------------
+    def classes(self, family: Family) -> list[ClientClass]:
+        return [class_from_kea(c) for c in self.editor.read(family).get("client-classes", [])]
+
+    def put_class(self, family: Family, cls: ClientClass) -> ChangeResult:
+        def edit(config: Json) -> None:
+            check_class(cls, config, family)
+            classes = config.setdefault("client-classes", [])
+            rendered = class_to_kea(cls, family)
+            for index, entry in enumerate(classes):
+                if entry.get("name") == cls.name:
+                    kept = {k: v for k, v in entry.items() if k not in rendered and k not in (
+                        "test", "only-if-required", "next-server", "server-hostname",
+                        "boot-file-name")}  # fmt: skip
+                    classes[index] = {**kept, **rendered}
+                    return
+            classes.append(rendered)
+
+        return self.editor.apply(family, edit, field="test")
+
+    def delete_class(self, family: Family, name: str) -> ChangeResult:
+        def edit(config: Json) -> None:
+            classes = config.get("client-classes", [])
+            if not any(c.get("name") == name for c in classes):
+                raise NotFoundError(f"There is no client class {name!r}.", field="name")
+            for entry, _network, _container in iter_subnets(config, family):
+                users = [entry.get("client-class")]
+                users += [p.get("client-class") for p in entry.get("pools", [])]
+                if name in users:
+                    raise ConflictError(
+                        f"The client class {name!r} is assigned to scope {entry['subnet']}.",
+                        field="name",
+                    )
+            config["client-classes"] = [c for c in classes if c.get("name") != name]
+
+        return self.editor.apply(family, edit)
+
+    # --- shared networks --------------------------------------------------------
+    def shared_networks(self, family: Family) -> list[SharedNetwork]:
+        return [
+            shared_network_from_kea(n) for n in self.editor.read(family).get("shared-networks", [])
+        ]
+
+    def put_shared_network(self, family: Family, network: SharedNetwork) -> ChangeResult:
+        def edit(config: Json) -> None:
+            check_shared_network(network, config, family)
+            networks = config.setdefault("shared-networks", [])
+            for index, entry in enumerate(networks):
+                if entry.get("name") == network.name:
+                    networks[index] = shared_network_to_kea(network, family, entry)
+                    return
+            networks.append(shared_network_to_kea(network, family, None))
+
+        return self.editor.apply(family, edit, field="name")
+
+    def delete_shared_network(self, family: Family, name: str) -> ChangeResult:
+        def edit(config: Json) -> None:
+            networks = config.get("shared-networks", [])
+            entry = next((n for n in networks if n.get("name") == name), None)
+            if entry is None:
+                raise NotFoundError(f"There is no shared network {name!r}.", field="name")
+            if entry.get(subnet_key(family)):
+                raise ConflictError(
+                    f"The shared network {name!r} still has scopes; move or delete them first.",
+                    field="name",
+                )
+            networks.remove(entry)
+
+        return self.editor.apply(family, edit)
+
+    # --- server properties --------------------------------------------------------
+    def properties(self, family: Family) -> ServerProperties:
+        return properties_from_config(self.editor.read(family), family)
+
+    def set_properties(self, family: Family, props: ServerProperties) -> ChangeResult:
+        def edit(config: Json) -> None:
+            check_properties(props, config, family)
+            current = (config.get("control-socket") or {}).get("socket-name")
+            if props.control_socket is not None and props.control_socket != current:
+                # The Control Agent and the launcher reach the daemon at this path: moving it
+                # here alone would cut the agent off from Kea.
+                raise_problems(
+                    [Problem("control_socket", f"is fixed by the appliance at {current}")]
+                )
+            apply_properties(config, props)
+
+        return self.editor.apply(family, edit, field="properties")
+
+
+def _rename_reservation_fields(exc: Exception, index: int) -> None:
+    """Errors about ``reservations[i].x`` of a single added reservation name just ``x``."""
+    problems = getattr(exc, "problems", None)
+    if not problems:
+        return
+    prefix = f"reservations[{index}]."
+    renamed = [
+        Problem(p.field.removeprefix(prefix), p.message) if p.field.startswith(prefix) else p
+        for p in problems
+    ]
+    exc.problems = renamed  # type: ignore[attr-defined]
+    first = renamed[0]
+    exc.field = first.field  # type: ignore[attr-defined]
+    exc.message = f"{first.field}: {first.message}"  # type: ignore[attr-defined]
+    exc.args = (exc.message,)  # type: ignore[attr-defined]

@@ -1,0 +1,352 @@
+"""DHCP benchmarks: Kea throughput under Burrow, change-to-serving time, lease search.
+
+(a) perfdhcp (relayed, from a client namespace) against the sandbox's Kea, configured by
+    Burrow, and against a stock Kea memfile configuration in namespaces of its own, in
+    alternating rounds at the same rate: leases per second of each, their ratio, and drops.
+(b) With 1,000 scopes configured, one reservation change through the dhcp-agent (HTTPS, as
+    Central calls it) until Kea offers the reserved address to a client: median of 100.
+(c) Lease search through the agent over 100,000 leases: by address, hardware address and
+    hostname, and a page of 100: median and p95.
+
+The 1,000 scopes of (b) and the lease subnet of (c) are configuration data only (subnets of
+10.0.0.0/8 that no interface has and no packet uses); all traffic stays on the sandbox's
+documentation network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from services.common.proc import run
+from services.common.supervisor import SupervisorView
+from services.sandbox import netns
+from services.sandbox.sandbox import Sandbox
+from tests.bench.report import Figure, at_most, median, percentile
+from tests.dhcp.conftest import Agent
+from tests.harness.dhcp import DhcpProbe
+from tests.harness.wait import wait_for
+
+RATE = 1000  # leases per second asked of perfdhcp
+PERIOD = 10  # seconds per perfdhcp run
+ROUNDS = 3
+CLIENTS = 200  # simulated clients (the pool has 241 addresses)
+CHANGES = 100
+SCOPES = 1000
+LEASES = 100_000
+SEARCHES = 200
+
+
+def _log(message: str) -> None:
+    print(f"  dhcp: {message}", file=sys.stderr)
+
+
+def _other_net(box: Sandbox) -> ipaddress.IPv4Network:
+    if box.network.subnet_of(ipaddress.IPv4Network("198.51.100.0/24")):
+        return ipaddress.IPv4Network("203.0.113.0/24")
+    return ipaddress.IPv4Network("198.51.100.0/24")
+
+
+# --- (a) perfdhcp, Burrow's Kea and stock Kea side by side ---------------------------------
+def _perfdhcp(ns: str, relay: str, server: str, rate: int, period: int) -> dict[str, float]:
+    argv = ["perfdhcp", "-4", "-l", relay, "-r", str(rate), "-p", str(period),
+            "-R", str(CLIENTS), "-W", "1000000", server]  # fmt: skip
+    out = run(argv, netns=ns, timeout=period + 30, check=False).stdout
+    # Leases per second: ACKs received over the sending period (perfdhcp's own "Rate" also
+    # counts the exit wait, -W, in which nothing is sent).
+    received = [int(d) for d in re.findall(r"^received packets: (\d+)", out, re.MULTILINE)]
+    if len(received) != 2:
+        raise RuntimeError(f"perfdhcp gave no statistics: {out[-500:]}")
+    drops = sum(int(d) for d in re.findall(r"^drops: (\d+)", out, re.MULTILINE))
+    return {"rate": received[1] / period, "drops": drops}
+
+
+def _stock_config(tmp: Path, interface: str, subnet: ipaddress.IPv4Network, relay: str) -> str:
+    """Kea's stock memfile configuration (Debian's kea-dhcp4.conf, trimmed) with our subnet."""
+    return json.dumps(
+        {
+            "Dhcp4": {
+                "interfaces-config": {"interfaces": [interface]},
+                "control-socket": {"socket-type": "unix", "socket-name": str(tmp / "ctrl.sock")},
+                "lease-database": {
+                    "type": "memfile",
+                    "lfc-interval": 3600,
+                    "name": str(tmp / "leases4.csv"),
+                },
+                "expired-leases-processing": {
+                    "reclaim-timer-wait-time": 10,
+                    "flush-reclaimed-timer-wait-time": 25,
+                    "hold-reclaimed-time": 3600,
+                    "max-reclaim-leases": 100,
+                    "max-reclaim-time": 250,
+                    "unwarned-reclaim-cycles": 5,
+                },
+                "renew-timer": 900,
+                "rebind-timer": 1800,
+                "valid-lifetime": 3600,
+                "subnet4": [
+                    {
+                        "id": 1,
+                        "subnet": str(subnet),
+                        "pools": [{"pool": f"{subnet[10]} - {subnet[250]}"}],
+                        "relay": {"ip-addresses": [relay]},
+                    }
+                ],
+                "loggers": [
+                    {
+                        "name": "kea-dhcp4",
+                        "output_options": [{"output": str(tmp / "kea-dhcp4.log")}],
+                        "severity": "INFO",
+                    }
+                ],
+            }
+        },
+        indent=2,
+    )
+
+
+@contextlib.contextmanager
+def _stock_kea(box: Sandbox, subnet: ipaddress.IPv4Network, relay: str) -> Iterator[str]:
+    """A stock kea-dhcp4 in namespace ``<box>-ks`` and a client namespace ``<box>-kc``."""
+    server_ns, client_ns = f"{box.ns}-ks", f"{box.ns}-kc"
+    tmp = Path(tempfile.mkdtemp(prefix="bw-stockkea-"))
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        for ns in (server_ns, client_ns):
+            netns.delete(ns)
+            netns.add(ns)
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        run(["ip", "-n", server_ns, "link", "add", "ks0", "type", "veth", "peer", "name", "eth0",
+             "netns", client_ns])  # fmt: skip
+        run(["ip", "-n", server_ns, "addr", "add", f"{box.address}/{box.network.prefixlen}",
+             "dev", "ks0"])  # fmt: skip
+        run(["ip", "-n", client_ns, "addr", "add", f"{relay}/{box.network.prefixlen}",
+             "dev", "eth0"])  # fmt: skip
+        run(["ip", "-n", server_ns, "link", "set", "ks0", "up"])
+        run(["ip", "-n", client_ns, "link", "set", "eth0", "up"])
+        conf = tmp / "kea-dhcp4.conf"
+        conf.write_text(_stock_config(tmp, "ks0", subnet, relay))
+        env = {**os.environ, "KEA_PIDFILE_DIR": str(tmp), "KEA_LOCKFILE_DIR": str(tmp)}
+        with (tmp / "stdout.log").open("wb") as out:
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", server_ns, "kea-dhcp4", "-c", str(conf)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        wait_for(
+            lambda: "DHCP4_STARTED" in (tmp / "kea-dhcp4.log").read_text(),
+            timeout=30,
+            what="stock kea-dhcp4 to start",
+        )
+        yield client_ns
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for ns in (client_ns, server_ns):
+            netns.delete(ns)
+        for entry in tmp.iterdir():
+            entry.unlink()
+        tmp.rmdir()
+
+
+def perfdhcp_side_by_side(box: Sandbox, agent: Agent) -> list[Figure]:
+    subnet = _other_net(box)
+    relay = str(box.network[29])
+    scope = {"subnet": str(subnet), "relay_addresses": [relay],
+             "pools": [{"start": str(subnet[10]), "end": str(subnet[250])}]}  # fmt: skip
+    made = agent.ok(agent.post("/v4/scopes", json=scope))["scope"]["id"]
+    client = box.add_client()
+    run(["ip", "-n", client.ns, "addr", "add", f"{relay}/{box.network.prefixlen}", "dev", "eth0"])
+    run(["ip", "-n", client.ns, "link", "set", "lo", "up"])
+    burrow: list[dict[str, float]] = []
+    stock: list[dict[str, float]] = []
+    try:
+        with _stock_kea(box, subnet, relay) as stock_ns:
+            targets = {"burrow": (client.ns, burrow), "stock": (stock_ns, stock)}
+            for ns, _ in targets.values():  # warm up both (ARP, first leases)
+                wait_for(lambda ns=ns: _perfdhcp(ns, relay, box.address, 100, 1)["rate"] > 0,
+                         timeout=30, what="perfdhcp warm-up")  # fmt: skip
+            for n in range(ROUNDS):
+                order = ["burrow", "stock"] if n % 2 == 0 else ["stock", "burrow"]
+                for name in order:
+                    ns, results = targets[name]
+                    results.append(_perfdhcp(ns, relay, box.address, RATE, PERIOD))
+                    r = results[-1]
+                    _log(f"round {n + 1} {name}: {r['rate']:.1f} leases/s, {r['drops']} drops")
+    finally:
+        agent.ok(agent.delete(f"/v4/scopes/{made}"))
+    ratios = [b["rate"] / s["rate"] for b, s in zip(burrow, stock, strict=True)]
+    ratio = median(ratios)
+    drops = sum(int(b["drops"]) for b in burrow)
+    return [
+        Figure("dhcp-perf", f"burrow kea leases/s at {RATE}/s", median([b["rate"] for b in burrow]),
+               "/s"),
+        Figure("dhcp-perf", f"stock kea leases/s at {RATE}/s", median([s["rate"] for s in stock]),
+               "/s"),
+        Figure("dhcp-perf", "burrow/stock ratio", ratio, "", ">= 0.95",
+               "ok" if ratio >= 0.95 else "MISSED"),
+        Figure("dhcp-perf", f"burrow drops at {RATE}/s ({ROUNDS}x{PERIOD} s)", drops, "", "0",
+               at_most(drops, 0)),
+        Figure("dhcp-perf", f"stock drops at {RATE}/s ({ROUNDS}x{PERIOD} s)",
+               sum(int(s["drops"]) for s in stock), ""),
+    ]  # fmt: skip
+
+
+# --- (b) change through the agent until Kea serves it, 1,000 scopes ---------------------
+def _data_subnet(n: int) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"10.{100 + n // 256}.{n % 256}.0/24")
+
+
+def _use_transport(box: Sandbox, transport: str | None) -> None:
+    """Restart the dhcp-agent on another Kea transport (etc/burrow/dhcp-agent.json)."""
+    view = SupervisorView(box.root.supervisor_socket, timeout=60)  # a graceful stop waits
+    view.call("supervisor.stopProcess", "dhcp-agent")
+    settings = box.root.etc / "dhcp-agent.json"
+    if transport is None:
+        settings.unlink(missing_ok=True)
+    else:
+        settings.write_text(json.dumps({"kea_transport": transport}) + "\n")
+    view.call("supervisor.startProcess", "dhcp-agent")
+    wait_for(lambda: box.https(4151, "/health").status_code == 200, timeout=60,
+             what="the dhcp-agent back")  # fmt: skip
+
+
+def change_to_serving(box: Sandbox, agent: Agent, transport: str) -> list[Figure]:
+    original = agent.ok(agent.get("/v4/config"))["config"]
+    bulk = json.loads(json.dumps(original))
+    for n in range(SCOPES):
+        net = _data_subnet(n)
+        bulk["Dhcp4"]["subnet4"].append(
+            {"id": 1000 + n, "subnet": str(net), "pools": [{"pool": f"{net[10]} - {net[200]}"}]}
+        )
+    t0 = time.monotonic()
+    agent.ok(agent.put("/v4/config", json=bulk))
+    _log(f"{SCOPES} scopes set in {time.monotonic() - t0:.2f} s")
+    on_link = next(s for s in agent.ok(agent.get("/v4/scopes")) if s["subnet"] == str(box.network))
+    client = box.add_client()
+    probe = DhcpProbe(client)
+    api_times: list[float] = []
+    serve_times: list[float] = []
+    try:
+        for n in range(CHANGES):
+            address = str(box.network[24 + n % 4])
+            body = {**on_link, "reservations": [{"hw_address": client.mac,
+                                                 "ip_addresses": [address]}]}  # fmt: skip
+            start = time.time()
+            agent.ok(agent.put(f"/v4/scopes/{on_link['id']}", json=body))
+            api_times.append(time.time() - start)
+            if n % 20 == 19:
+                _log(f"change {n + 1}: agent answered in {api_times[-1]:.3f} s")
+            deadline = time.monotonic() + 10
+            while True:
+                offer = probe.offer()
+                if offer.get("yiaddr") == address:
+                    serve_times.append(float(offer["offer_time"]) - start)
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"Kea did not offer {address} within 10 s: {offer}")
+    finally:
+        probe.close()
+        agent.ok(agent.put("/v4/config", json=original))
+    med = median(serve_times)
+    return [
+        Figure("dhcp-change", f"{transport}: change to serving, {SCOPES} scopes, median", med,
+               "s", "<= 0.5 s", at_most(med, 0.5)),
+        Figure("dhcp-change", f"{transport}: change to serving, p95",
+               percentile(serve_times, 95), "s"),
+        Figure("dhcp-change", f"{transport}: agent answered, median", median(api_times), "s"),
+    ]  # fmt: skip
+
+
+# --- (c) lease search over 100,000 leases ------------------------------------------------
+LEASE_NET = ipaddress.IPv4Network("10.64.0.0/15")
+
+
+def _mac(n: int) -> str:
+    return "02:bb:" + ":".join(f"{b:02x}" for b in n.to_bytes(4, "big"))
+
+
+def lease_search(box: Sandbox, agent: Agent) -> list[Figure]:
+    scope = {"subnet": str(LEASE_NET), "id": 5000,
+             "pools": [{"start": str(LEASE_NET[1]), "end": str(LEASE_NET[-2])}]}  # fmt: skip
+    agent.ok(agent.post("/v4/scopes", json=scope))
+    view = box.supervisor()
+    view.call("supervisor.stopProcess", "kea-dhcp4")
+    expire = int(time.time()) + 86400
+    lines = [
+        f"{LEASE_NET[n + 1]},{_mac(n)},,86400,{expire},5000,0,0,host-{n}.bench,0,\n"
+        for n in range(LEASES)
+    ]
+    with (box.root.kea_lib / "kea-leases4.csv").open("a") as leases:
+        leases.writelines(lines)
+    t0 = time.monotonic()
+    view.call("supervisor.startProcess", "kea-dhcp4")
+    wait_for(lambda: box.kea("status-get")["result"] == 0, timeout=120, what="kea-dhcp4 back")
+    _log(f"kea-dhcp4 loaded {LEASES} leases in {time.monotonic() - t0:.2f} s")
+    usage = {u["subnet_id"]: u for u in agent.ok(agent.get("/v4/statistics"))}
+    assert usage[5000]["assigned"] == LEASES, usage[5000]
+
+    rng = random.Random(5)
+    queries: dict[str, list[tuple[str, dict[str, Any]]]] = {
+        "address": [],
+        "hw_address": [],
+        "hostname": [],
+        "page of 100": [],
+    }
+    for _ in range(SEARCHES):
+        n = rng.randrange(LEASES)
+        queries["address"].append(("/v4/leases/search", {"address": str(LEASE_NET[n + 1])}))
+        queries["hw_address"].append(("/v4/leases/search", {"hw_address": _mac(n)}))
+        queries["hostname"].append(("/v4/leases/search", {"hostname": f"host-{n}.bench"}))
+        queries["page of 100"].append(("/v4/leases", {"from": str(LEASE_NET[n + 1]), "limit": 100}))
+    figures: list[Figure] = []
+    for kind, items in queries.items():
+        times: list[float] = []
+        for path, params in items:
+            start = time.perf_counter()
+            found = agent.ok(agent.get(path, params=params))
+            times.append(time.perf_counter() - start)
+            assert found, (kind, params)
+        figures.append(Figure("dhcp-leases", f"search by {kind}, median", median(times), "s"))
+        figures.append(Figure("dhcp-leases", f"search by {kind}, p95", percentile(times, 95), "s"))
+        p95 = percentile(times, 95)
+        _log(f"{kind}: median {median(times) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+    return figures
+
+
+def dhcp(box: Sandbox) -> list[Figure]:
+    agent = Agent(box)
+    try:
+        # The change benchmark first: Kea 2.2 reads the whole lease file again at every
+        # config-set, so the perfdhcp leases would be measured along with the change.
+        figures = change_to_serving(box, agent, "control-agent")
+        _use_transport(box, "control-socket")
+        try:
+            figures += change_to_serving(box, agent, "control-socket")
+        finally:
+            _use_transport(box, None)
+        figures += perfdhcp_side_by_side(box, agent)
+        figures += lease_search(box, agent)
+        return figures
+    finally:
+        agent.close()

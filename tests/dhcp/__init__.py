@@ -1,0 +1,1 @@
+"""Integration tests of DHCP management: the dhcp-agent driving real Kea in a sandbox."""
