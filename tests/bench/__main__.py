@@ -19,8 +19,8 @@ from pathlib import Path
 
 from services.sandbox.sandbox import Sandbox
 from tests.bench.crash import crash_to_serving
-from tests.bench.dns import dns_benchmarks
 from tests.bench.dhcp import dhcp
+from tests.bench.dns import dns_benchmarks
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
 from tests.conftest import free_network

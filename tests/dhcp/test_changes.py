@@ -32,7 +32,8 @@ def test_scope_added_behind_the_agents_back_is_refused(dhcp_box: Sandbox, agent:
     path = dhcp_box.root.kea_conf("dhcp4")
     on_disk = json.loads(path.read_text())
     on_disk["Dhcp4"]["subnet4"].append({"id": 77, "subnet": subnet})
-    write_atomic(path, json.dumps(on_disk, indent=2), mode=0o640)
+    # An administrator edits the file in place: it stays Kea's to read and to save (config-write).
+    write_atomic(path, json.dumps(on_disk, indent=2), mode=0o660)
     assert dhcp_box.kea("config-reload")["result"] == 0
     try:
         assert agent.ok(agent.get("/v4/config/hash"))["hash"] != first  # Central sees a change

@@ -102,3 +102,17 @@ def test_missing_kea_hooks_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(launch.glob, "glob", lambda pattern: [])
     with pytest.raises(SetupError, match="lease_cmds"):
         launch.kea_hooks_dir()
+
+
+def test_atomic_write_keeps_owner_and_group(tmp_path: Path) -> None:
+    import os
+
+    from services.common.files import write_atomic
+
+    target = tmp_path / "conf"
+    target.write_text("old")
+    os.chown(target, 0, 65534)  # group nogroup, as a daemon's group would be
+    write_atomic(target, "new", mode=0o640)
+    assert target.read_text() == "new"
+    assert target.stat().st_gid == 65534
+    assert target.stat().st_mode & 0o777 == 0o640
