@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.sandbox.sandbox import Sandbox
+from tests.bench.central import central_api
 from tests.bench.crash import crash_to_serving
 from tests.bench.report import Figure, table
 from tests.conftest import free_network
@@ -27,6 +28,10 @@ BenchFn = Callable[[Sandbox], list[Figure]]
 #: name -> (what it measures, function); later issues add theirs here.
 BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "crash": ("crash-to-serving time of named, kea-dhcp4 and central", crash_to_serving),
+    "central": (
+        "Central API: GET of one object and of a 100-item page (SQLite, PostgreSQL), idle RSS",
+        central_api,
+    ),
 }
 
 
