@@ -20,8 +20,9 @@ from central.core.deps import (
     require,
 )
 from central.core.listing import ListQuery, listing, page
+from central.core.problems import RESPONSES
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]

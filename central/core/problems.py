@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.errors import BurrowError
@@ -48,6 +49,40 @@ CODES = {
     422: "validation-error",
     429: "too-many-requests",
     500: "internal-error",
+}
+
+
+class FieldError(BaseModel):
+    """One wrong field."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """Problem details (RFC 9457) as Central answers them."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {MEDIA_TYPE: {"schema": Problem.model_json_schema()}},
+    }
+
+
+#: The error answers of every authenticated endpoint, for the OpenAPI document.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _documented("Not authenticated: no, an unknown, an expired or a revoked token"),
+    403: _documented("The caller's role does not allow this"),
+    404: _documented("No such object"),
+    422: _documented("Invalid input; ``field`` names what was wrong; nothing was changed"),
 }
 
 

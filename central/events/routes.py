@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from central.core.deps import CurrentUser
+from central.core.problems import RESPONSES
 from central.events.store import read_events
 
-router = APIRouter(prefix="/api/v1", tags=["service events"])
+router = APIRouter(prefix="/api/v1", tags=["service events"], responses=RESPONSES)
 
 
 @router.get("/service-events")

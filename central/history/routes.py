@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from central.core.deps import CurrentUser, DbSession
 from central.core.listing import ListQuery, listing, page
+from central.core.problems import RESPONSES
 from central.history.models import Change
 from central.history.service import public
 
-router = APIRouter(prefix="/api/v1", tags=["history"])
+router = APIRouter(prefix="/api/v1", tags=["history"], responses=RESPONSES)
 
 FIELDS = {
     "id": Change.id,

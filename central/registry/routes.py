@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from central.core.deps import Admin, CurrentUser, DbSession, DeleteComment
 from central.core.listing import ListQuery, listing, page
+from central.core.problems import RESPONSES
 from central.events.store import read_events
 from central.registry import service
 from central.registry.models import RevokedCertificate, Server
@@ -21,7 +22,7 @@ from central.registry.service import (
     TokenRequest,
 )
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
 ServerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FIELDS = {

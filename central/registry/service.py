@@ -234,8 +234,13 @@ def revoke_server(
     record(
         db, actor, "server", server.id, "revoke", before=before, after=after, comment=body.comment
     )
+    secret = _new_enrolment_token(db, server, 7 * 86400)[0] if server.local else ""
     db.commit()
     publish_crl(db, config)
+    if secret:
+        # An agent of this appliance enrols again at its next start, with a new key.
+        program = next(a.program for a in LOCAL_AGENTS if a.kind == server.kind)
+        write_atomic(enrolment_token_file(config.root, program), secret + "\n", mode=0o600)
     return server_public(server)
 
 
@@ -408,10 +413,10 @@ def prepare_local_agents(db: Session, config: CentralConfig) -> None:
                 comment="the appliance's address changed",
             )
         paths = agent_cert(config.root, agent.program)
-        if paths.cert.exists():
+        serial = f"{load_cert(paths.cert).serial_number:X}" if paths.cert.exists() else ""
+        if serial and serial not in revoked:
             cert = load_cert(paths.cert)
-            serial = f"{cert.serial_number:X}"
-            if server.cert_serial != serial and serial not in revoked:
+            if server.cert_serial != serial:
                 before = _history_view(server)
                 _pin(server, cert)
                 record(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from central.core.deps import Admin, CurrentUser, DbSession
+from central.core.problems import RESPONSES
 from central.settings import service
 from central.settings.service import CentralSettings, SettingsUpdate
 
-router = APIRouter(prefix="/api/v1", tags=["settings"])
+router = APIRouter(prefix="/api/v1", tags=["settings"], responses=RESPONSES)
 
 
 @router.get("/settings")

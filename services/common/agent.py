@@ -245,7 +245,13 @@ def ensure_enrolled(
     """The agent's certificate, enrolling first if there is none (waits for Central)."""
     paths = agent_cert(root, name)
     if paths.cert.exists() and paths.key.exists():
-        return paths
+        serial = load_cert(paths.cert).serial_number
+        if RevocationGuard(root).allows(serial):
+            return paths
+        # Revoked: set it aside and enrol afresh (Central or an administrator gives a token).
+        log.warning("%s's certificate %X is revoked; enrolling again", name, serial)
+        for path in (paths.cert, paths.key):
+            path.replace(path.with_name(path.name + ".revoked"))
     token_file = enrolment_token_file(root, name)
     deadline = None if timeout is None else time.monotonic() + timeout
     last_reason = ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import ssl
 import stat
 
@@ -10,6 +12,7 @@ import pytest
 
 from services.common.pki import fingerprint, load_cert
 from services.sandbox.sandbox import AGENT_PORTS, Sandbox
+from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
 
@@ -54,3 +57,35 @@ def test_the_first_password_is_generated_and_service_events_need_a_login(
     response = box.https(1231, "/api/v1/service-events", token=token)
     assert response.status_code == 200
     assert "items" in response.json()
+
+
+def test_a_revoked_appliance_agent_enrols_again_at_its_next_start(
+    shared_sandbox: Sandbox,
+) -> None:
+    box = shared_sandbox
+    token = box.central_token()
+    dns = box.https(1231, "/api/v1/servers?filter=local:true kind:dns", token=token).json()
+    server = dns["items"][0]
+    old = server["fingerprint"]
+    response = box.https(
+        1231, f"/api/v1/servers/{server['id']}/revoke", method="POST", token=token,
+        json_body={"reason": "test", "comment": "re-enrolment"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "revoked"
+    view = box.supervisor()
+    pid = view.pid("dns-agent")
+    os.kill(pid, signal.SIGKILL)
+
+    def enrolled_again() -> dict[str, object] | None:
+        record = box.https(
+            1231, f"/api/v1/servers/{server['id']}?check=true", token=token, timeout=10
+        ).json()
+        if record["state"] == "reachable" and record["fingerprint"] != old:
+            return dict(record)
+        return None
+
+    record = wait_for(enrolled_again, timeout=60, what="the dns-agent enrolled again")
+    assert record["fingerprint"] == fingerprint(load_cert(box.root.pki / "dns-agent.crt"))
+    assert (box.root.pki / "dns-agent.crt.revoked").exists()
+    assert box.https(1337, "/health").status_code == 200
