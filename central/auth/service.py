@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 class LoginThrottle:
     """Counts failed logins per user name and client address; too many lock that pair out."""
 
+    MAX_KEYS = 10000
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._failures: dict[tuple[str, str], deque[float]] = {}
@@ -57,8 +59,12 @@ class LoginThrottle:
                 return 0
             return max(1, int(stamps[-limit] + window - time.monotonic()) + 1)
 
-    def failed(self, key: tuple[str, str]) -> None:
+    def failed(self, key: tuple[str, str], window: float = 86400) -> None:
         with self._lock:
+            if len(self._failures) >= self.MAX_KEYS:  # a spray of names: forget the stale ones
+                horizon = time.monotonic() - window
+                for stale in [k for k, v in self._failures.items() if not v or v[-1] < horizon]:
+                    del self._failures[stale]
             self._failures.setdefault(key, deque()).append(time.monotonic())
 
     def succeeded(self, key: tuple[str, str]) -> None:
@@ -114,7 +120,7 @@ def login(db: Session, throttle: LoginThrottle, body: Login, client: str) -> dic
     user = db.scalar(select(User).where(User.username == body.username))
     good = verify_password(body.password, user.password_hash if user else dummy_hash())
     if user is None or not good or not user.enabled:
-        throttle.failed(key)
+        throttle.failed(key, settings.login_lockout_seconds)
         log.warning("failed login for %r from %s", body.username, client)
         raise ProblemError(401, "Wrong user name or password.", field="password")
     throttle.succeeded(key)
@@ -140,6 +146,15 @@ def login(db: Session, throttle: LoginThrottle, body: Login, client: str) -> dic
         "expires_at": jsonable(token.expires_at),
         "user": user_public(user),
     }
+
+
+def forget_expired_sessions(db: Session, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """Delete session tokens that expired more than ``older_than`` ago."""
+    result = db.execute(
+        delete(Token).where(Token.kind == "session", Token.expires_at < now() - older_than)
+    )
+    db.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def logout(db: Session, actor: Principal) -> None:

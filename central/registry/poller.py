@@ -1,4 +1,5 @@
-"""Checks every enrolled agent on the ``health_interval_seconds`` setting, in the background."""
+"""Background work: checks every enrolled agent on ``health_interval_seconds``, and forgets
+session tokens that expired more than a day ago."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from central.auth.service import forget_expired_sessions
 from central.core.config import CentralConfig
 from central.registry import service
 from central.registry.models import Server
@@ -25,6 +27,7 @@ def check_all(sessions: Any, config: CentralConfig) -> int:
         ).all()
         for server in servers:
             service.check(db, config, server)
+        forget_expired_sessions(db)
     return interval
 
 

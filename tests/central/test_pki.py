@@ -18,6 +18,7 @@ from tests.harness.central import AgentProcess
 from tests.harness.wait import wait_for
 
 _n = itertools.count(1)
+Agents = list[tuple[AgentProcess, dict[str, object], str]]
 
 
 def _enrolled_agent(central: Api) -> tuple[AgentProcess, dict[str, object], str]:
@@ -34,8 +35,8 @@ def _enrolled_agent(central: Api) -> tuple[AgentProcess, dict[str, object], str]
 
 
 @pytest.fixture
-def agents(central: Api) -> Iterator[list[tuple[AgentProcess, dict[str, object], str]]]:
-    started: list[tuple[AgentProcess, dict[str, object], str]] = []
+def agents(central: Api) -> Iterator[Agents]:
+    started: Agents = []
     try:
         for _ in range(2):
             started.append(_enrolled_agent(central))
@@ -71,7 +72,7 @@ def _client_cert(ca_root: StateRoot, directory: Path, name: str) -> tuple[str, s
     return str(paths.cert), str(paths.key)
 
 
-def test_an_agent_enrols_once_and_is_pinned(central: Api, agents: list) -> None:  # type: ignore[type-arg]
+def test_an_agent_enrols_once_and_is_pinned(central: Api, agents: Agents) -> None:
     agent, server, token = agents[0]
     cert = load_cert(Path(agent.cert[0]))
     record = central.get(f"/api/v1/servers/{server['id']}").json()
