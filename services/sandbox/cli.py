@@ -100,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     except BurrowError as exc:
         print(f"./build.sh dev: {exc}", file=sys.stderr)
         return 1
-    print(describe(box))
     try:
+        # Ctrl-C may come while this is still being written: it must stop cleanly too.
+        print(describe(box), flush=True)
         while not stop.wait(0.5):
             if box.process is not None and box.process.poll() is not None:
                 print("supervisord exited; stopping.", file=sys.stderr)
