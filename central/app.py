@@ -1,32 +1,74 @@
-"""Central's application factory."""
+"""Central's application factory: the API under /api/v1, its database and background work."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 
+from central.auth.routes import router as auth_router
+from central.auth.service import LoginThrottle, ensure_first_admin
+from central.core import problems
 from central.core.config import CentralConfig
+from central.core.db import make_engine, make_sessions, migrate
 from central.events.routes import router as events_router
+from central.history.routes import router as history_router
+from central.registry import poller
+from central.registry.routes import router as registry_router
+from central.registry.service import ensure_crl, prepare_local_agents
+from central.settings.routes import router as settings_router
 
 VERSION = "0.1.0"
 
 
-def create_app(config: CentralConfig) -> FastAPI:
-    """Build Central's FastAPI application for ``config``."""
+def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
+    """Build Central's FastAPI application for ``config``.
+
+    The database is migrated, the first administrator made and the local agents prepared
+    when the application starts (before it serves), not when it is built.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(config.database_url)
+        migrate(engine)
+        app.state.sessions = make_sessions(engine)
+        with app.state.sessions() as db:
+            ensure_first_admin(db, config)
+            prepare_local_agents(db, config)
+            ensure_crl(db, config)
+        task = None
+        if background:
+            task = asyncio.create_task(poller.poll_forever(app.state.sessions, config))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            engine.dispose()
+
     app = FastAPI(
         title="Burrow Central",
         version=VERSION,
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.config = config
     app.state.started = time.time()
+    app.state.throttle = LoginThrottle()
+    problems.install(app)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, Any]:
+        """Open to everyone: Central is up and serving."""
         return {
             "service": "central",
             "status": "ok",
@@ -34,5 +76,12 @@ def create_app(config: CentralConfig) -> FastAPI:
             "uptime_seconds": round(time.time() - app.state.started, 3),
         }
 
-    app.include_router(events_router)
+    for router in (
+        auth_router,
+        history_router,
+        settings_router,
+        registry_router,
+        events_router,
+    ):
+        app.include_router(router)
     return app

@@ -32,8 +32,10 @@ from services.common.settings import ApplianceSettings
 
 log = logging.getLogger(__name__)
 
-#: Programs that listen with a certificate of their own.
-TLS_PROGRAMS = ("central", "dns-agent", "dhcp-agent", "appliance-agent", "webui")
+#: Programs whose certificates the launcher issues from the appliance CA (which Central runs).
+#: The agents are not among them: they enrol at Central with a one-time token at their first
+#: start (services.common.agent), and Central pins the certificates it signed for them.
+TLS_PROGRAMS = ("central", "webui")
 
 #: Python programs of the bundle: supervisord name -> module run with ``python -m``.
 PYTHON_PROGRAMS = {

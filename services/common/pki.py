@@ -1,7 +1,10 @@
 """The appliance's small certificate authority (DESIGN.md section 5).
 
-Central's CA signs a server certificate for every listening program and client
-certificates for agents. Keys are EC P-256; certificates name the appliance's addresses.
+Central runs the CA. The launcher issues Central's and the web console's certificates at
+first start; every agent enrols with a one-time token and gets its certificate signed from a
+certificate request (``sign_request``). Revoked serial numbers are published in a CRL signed by
+the CA (``write_crl``), which the agents read to refuse revoked client certificates. Keys are
+EC P-256; certificates name the addresses they serve.
 """
 
 from __future__ import annotations
@@ -64,6 +67,54 @@ def fingerprint(cert: x509.Certificate) -> str:
     """SHA-256 fingerprint as colon-separated hex, the way administrators compare them."""
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+class CertificateRequestError(ValueError):
+    """A certificate request that cannot be signed."""
+
+
+def write_key_and_cert(paths: CertPaths, key: ec.EllipticCurvePrivateKey, cert_pem: bytes) -> None:
+    """Store an enrolled key and certificate (the key 0600)."""
+    _write_key(paths.key, key)
+    write_atomic(paths.cert, cert_pem, mode=0o644)
+
+
+def make_request(key: ec.EllipticCurvePrivateKey, common_name: str) -> bytes:
+    """A PEM certificate request for ``key``."""
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def fingerprint_der(der: bytes) -> str:
+    """SHA-256 fingerprint of a DER certificate (as ``fingerprint``)."""
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def revoked_serials(crl_path: Path, ca_cert: x509.Certificate) -> frozenset[int]:
+    """Serial numbers revoked by the CRL at ``crl_path``; the CRL must be signed by the CA.
+
+    A missing CRL revokes nothing; a CRL that is not the CA's is an error (fail closed).
+    """
+    try:
+        data = crl_path.read_bytes()
+    except FileNotFoundError:
+        return frozenset()
+    crl = x509.load_pem_x509_crl(data)
+    public_key = ca_cert.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not crl.is_signature_valid(
+        public_key
+    ):
+        raise ValueError(f"{crl_path} is not signed by the appliance CA")
+    return frozenset(entry.serial_number for entry in crl)
 
 
 class CertificateAuthority:
@@ -157,6 +208,39 @@ class CertificateAuthority:
                     alt.append(x509.DNSName(item))
             builder = builder.add_extension(x509.SubjectAlternativeName(alt), critical=False)
         return builder.sign(ca_key, hashes.SHA256())
+
+    def sign_request(
+        self, csr_pem: bytes, common_name: str, *, server_names: list[str]
+    ) -> x509.Certificate:
+        """Sign a PEM certificate request; the CA, not the request, decides name and SANs."""
+        try:
+            csr = x509.load_pem_x509_csr(csr_pem)
+        except ValueError as exc:
+            raise CertificateRequestError("the certificate request is not PEM") from exc
+        if not csr.is_signature_valid:
+            raise CertificateRequestError("the certificate request's signature is not valid")
+        public_key = csr.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey):
+            raise CertificateRequestError("the certificate request must hold an EC public key")
+        return self.sign(public_key, common_name, server_names=server_names)
+
+    def write_crl(self, path: Path, serials: list[int]) -> None:
+        """Publish the revoked ``serials`` as a CRL signed by this CA."""
+        ca_cert = load_cert(self.paths.cert)
+        ca_key = load_key(self.paths.key)
+        now = _now()
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(ca_cert.subject)
+            .last_update(now - dt.timedelta(minutes=5))
+            .next_update(now + dt.timedelta(days=LEAF_DAYS))
+        )
+        for serial in sorted(set(serials)):
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+            )
+        crl = builder.sign(ca_key, hashes.SHA256())
+        write_atomic(path, crl.public_bytes(serialization.Encoding.PEM), mode=0o644)
 
     def issue(
         self, directory: Path, name: str, *, server_names: list[str], client: bool = True

@@ -15,9 +15,19 @@ from services.common.errors import BurrowError
 from services.sandbox.sandbox import DEFAULT_NETWORK, Sandbox, clean
 
 
+def _admin_line(box: Sandbox) -> str:
+    try:
+        username, password = box.admin_credentials()
+    except (FileNotFoundError, KeyError):
+        return "set at first boot (etc/burrow/first-admin.json), or already changed"
+    return f"{username} / {password}   (generated once; change it: POST /api/v1/me/password)"
+
+
 def describe(box: Sandbox) -> str:
     root = box.root.root
     a = box.address
+    ca = box.ca_file
+    pki = box.root.pki
     return f"""
 Burrow sandbox {box.name!r} is running.
   state root       {root}
@@ -25,11 +35,15 @@ Burrow sandbox {box.name!r} is running.
   CA certificate   {box.ca_file}
 
   DNS              dig @{a} {box.zone} SOA
-  Central API      curl --cacert {box.ca_file} https://{a}:1231/api/v1/health
+  Central API      curl --cacert {ca} https://{a}:1231/api/v1/health
+  Central admin    {_admin_line(box)}
+  Log in           curl --cacert {ca} -H 'Content-Type: application/json' \\
+                       -d '{{"username": "...", "password": "..."}}' https://{a}:1231/api/v1/auth/login
   API docs         https://{a}:1231/api/v1/docs
   Web console      https://{a}/   (http://{a}/ redirects)
   Diagnostic shell ssh diag@{a}
-  DNS agent        https://{a}:1337/health
+  DNS agent        https://{a}:1337/health   (mutual TLS only: add
+                       --cert {pki}/central.crt --key {pki}/central.key)
   DHCP agent       https://{a}:4151/health
   Appliance agent  https://{a}:4603/health
   DHCP             subnet {box.network} served on the sandbox bridge; a client:
@@ -86,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     except BurrowError as exc:
         print(f"./build.sh dev: {exc}", file=sys.stderr)
         return 1
-    print(describe(box))
     try:
+        # Ctrl-C may come while this is still being written: it must stop cleanly too.
+        print(describe(box), flush=True)
         while not stop.wait(0.5):
             if box.process is not None and box.process.poll() is not None:
                 print("supervisord exited; stopping.", file=sys.stderr)

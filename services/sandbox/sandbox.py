@@ -31,6 +31,7 @@ import dns.query
 import dns.rdatatype
 import httpx
 
+from services.common.agent import mtls_context
 from services.common.errors import SetupError
 from services.common.paths import StateRoot
 from services.common.proc import run
@@ -385,13 +386,52 @@ class Sandbox:
         return dict(answer[0])
 
     def tls_context(self) -> ssl.SSLContext:
-        """Trusts this appliance's CA only."""
-        return ssl.create_default_context(cafile=str(self.ca_file))
+        """Trusts this appliance's CA only and presents Central's client certificate.
 
-    def https(self, port: int, path: str, timeout: float = 2.0) -> httpx.Response:
-        return httpx.get(
-            f"https://{self.address}:{port}{path}", verify=self.tls_context(), timeout=timeout
+        Agents accept only mutual TLS (services.common.agent): the harness calls them the way
+        Central does. Servers that ask for no client certificate never see it.
+        """
+        return mtls_context(self.root)
+
+    def https(
+        self,
+        port: int,
+        path: str,
+        timeout: float = 2.0,
+        *,
+        method: str = "GET",
+        token: str | None = None,
+        json_body: Any = None,
+    ) -> httpx.Response:
+        """One HTTPS request to a service of the appliance (``token``: Central bearer token)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.request(
+            method,
+            f"https://{self.address}:{port}{path}",
+            verify=self.tls_context(),
+            timeout=timeout,
+            headers=headers,
+            json=json_body,
         )
+
+    def admin_credentials(self) -> tuple[str, str]:
+        """The first administrator's name and generated password (shown once by Central)."""
+        text = (self.root.secrets / "initial-admin-password").read_text()
+        fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+        return fields["username"], fields["password"]
+
+    def central_token(self) -> str:
+        """A Central session token of the first administrator."""
+        username, password = self.admin_credentials()
+        response = self.https(
+            1231,
+            "/api/v1/auth/login",
+            method="POST",
+            json_body={"username": username, "password": password},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return str(response.json()["token"])
 
     # --- readiness --------------------------------------------------------------
     def check_dns(self) -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.sandbox.sandbox import Sandbox
+from tests.bench.central import central_api
 from tests.bench.crash import crash_to_serving
 from tests.bench.dhcp import dhcp
 from tests.bench.dns import dns_benchmarks
@@ -33,6 +34,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "shell": ("diag-shell: TCP connect to prompt, 20 concurrent sessions", shell_bench),
     "dns": ("dns-agent change latency and bulk speed; named query rate vs stock", dns_benchmarks),
     "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
+    "central": (
+        "Central API: GET of one object and of a 100-item page (SQLite, PostgreSQL), idle RSS",
+        central_api,
+    ),
 }
 
 

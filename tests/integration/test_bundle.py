@@ -22,9 +22,16 @@ from tests.conftest import PREFIX, SandboxFactory, free_network
 from tests.harness.dhcp import dhclient
 from tests.harness.wait import wait_for
 
+_TOKENS: dict[str, str] = {}
+
 
 def _events(box: Sandbox, program: str) -> list[dict[str, object]]:
-    response = box.https(1231, f"/api/v1/service-events?program={program}")
+    """Central's service events of ``program`` (the API needs a login)."""
+    if box.name not in _TOKENS:
+        _TOKENS[box.name] = box.central_token()
+    response = box.https(
+        1231, f"/api/v1/service-events?program={program}", token=_TOKENS[box.name], timeout=5
+    )
     response.raise_for_status()
     return list(response.json()["items"])
 

@@ -1,0 +1,1 @@
+"""The history (audit trail): who changed which object, when, from what to what, and why."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of Central's database (applied at every start by ``central.core.db``)."""

@@ -1,0 +1,1 @@
+"""The registry of managed DNS servers, DHCP servers and appliances, and agent enrolment."""

@@ -1,0 +1,152 @@
+"""``/api/v1/servers``, ``/api/v1/enrol`` and ``/api/v1/certificates/revoked``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy import select
+
+from central.core.deps import Admin, CurrentUser, DbSession, DeleteComment
+from central.core.listing import ListQuery, listing, page
+from central.core.problems import RESPONSES
+from central.events.store import read_events
+from central.registry import service
+from central.registry.models import RevokedCertificate, Server
+from central.registry.service import (
+    CertificateRevoke,
+    EnrolRequest,
+    RevokeRequest,
+    ServerCreate,
+    ServerUpdate,
+    TokenRequest,
+)
+
+router = APIRouter(prefix="/api/v1", responses=RESPONSES)
+
+ServerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FIELDS = {
+    "id": Server.id,
+    "kind": Server.kind,
+    "name": Server.name,
+    "address": Server.address,
+    "port": Server.port,
+    "local": Server.local,
+    "state": Server.state,
+    "version": Server.version,
+    "last_seen": Server.last_seen,
+    "created_at": Server.created_at,
+}
+REVOKED_FIELDS = {
+    "serial": RevokedCertificate.serial,
+    "subject": RevokedCertificate.subject,
+    "revoked_at": RevokedCertificate.revoked_at,
+}
+
+
+@router.get("/servers", tags=["servers"])
+def list_servers(db: DbSession, _user: CurrentUser, params: ListQuery) -> dict[str, Any]:
+    """Managed DNS servers, DHCP servers and appliances; filter e.g. ``kind:dns``."""
+    rows, total = page(db, select(Server), params, FIELDS, ("name", "address"))
+    return listing([service.server_public(s) for s in rows], total, params)
+
+
+@router.get("/servers/{server_id}", tags=["servers"])
+def get_server(
+    request: Request,
+    db: DbSession,
+    _user: CurrentUser,
+    server_id: ServerId,
+    check: Annotated[bool, Query(description="call the agent now (pinned mTLS)")] = False,
+) -> dict[str, Any]:
+    """One server; with ``check=true`` its agent is called first and its state refreshed."""
+    server = service.get_server(db, server_id)
+    if check:
+        service.check(db, request.app.state.config, server)
+    return service.server_public(server)
+
+
+@router.post("/servers", tags=["servers"], status_code=201)
+def create_server(db: DbSession, admin: Admin, body: ServerCreate) -> dict[str, Any]:
+    """Register a server; it is managed once its agent has enrolled (see enrolment-token)."""
+    return service.create_server(db, admin, body)
+
+
+@router.patch("/servers/{server_id}", tags=["servers"])
+def update_server(
+    db: DbSession, admin: Admin, server_id: ServerId, body: ServerUpdate
+) -> dict[str, Any]:
+    return service.update_server(db, admin, server_id, body)
+
+
+@router.delete("/servers/{server_id}", tags=["servers"], status_code=204)
+def delete_server(
+    request: Request, db: DbSession, admin: Admin, server_id: ServerId, comment: DeleteComment
+) -> Response:
+    """Forget a server; its certificate is revoked."""
+    service.delete_server(db, admin, server_id, comment, request.app.state.config)
+    return Response(status_code=204)
+
+
+@router.post("/servers/{server_id}/enrolment-token", tags=["servers"], status_code=201)
+def enrolment_token(
+    db: DbSession, admin: Admin, server_id: ServerId, body: TokenRequest
+) -> dict[str, Any]:
+    """A one-time token for the server's agent (shown once; earlier tokens stop working).
+
+    Put it in ``var/lib/burrow/secrets/enrol-AGENT.token`` on the server, next to the CA
+    certificate in ``var/lib/burrow/pki/ca/ca.crt``; the agent enrols at its next start.
+    """
+    return service.issue_enrolment_token(db, admin, server_id, body)
+
+
+@router.post("/servers/{server_id}/revoke", tags=["servers"])
+def revoke_server(
+    request: Request, db: DbSession, admin: Admin, server_id: ServerId, body: RevokeRequest
+) -> dict[str, Any]:
+    """Revoke the agent's certificate: Central stops calling it and no agent accepts it."""
+    return service.revoke_server(db, admin, server_id, body, request.app.state.config)
+
+
+@router.get("/servers/{server_id}/service-events", tags=["servers"])
+def server_events(
+    request: Request,
+    db: DbSession,
+    _user: CurrentUser,
+    server_id: ServerId,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Crashes and FATAL states of the server's programs (servers of this appliance)."""
+    server = service.get_server(db, server_id)
+    items: list[dict[str, Any]] = []
+    if server.local:
+        path = request.app.state.config.root.service_events
+        programs = service.PROGRAMS.get(server.kind)
+        items = [
+            e
+            for e in read_events(path, limit=100000)
+            if programs is None or e.get("program") in programs
+        ][:limit]
+    return {"items": items, "total": len(items), "offset": 0, "limit": limit}
+
+
+@router.post("/enrol", tags=["enrolment"])
+def enrol(request: Request, db: DbSession, body: EnrolRequest) -> dict[str, Any]:
+    """An agent trades a one-time token and a certificate request for its certificate."""
+    return service.enrol(db, request.app.state.config, body)
+
+
+@router.get("/certificates/revoked", tags=["certificates"])
+def list_revoked(db: DbSession, _user: CurrentUser, params: ListQuery) -> dict[str, Any]:
+    rows, total = page(
+        db, select(RevokedCertificate), params, REVOKED_FIELDS, ("serial", "subject"), "serial"
+    )
+    return listing([service.revoked_public(r) for r in rows], total, params)
+
+
+@router.post("/certificates/revoked", tags=["certificates"], status_code=201)
+def revoke_certificate(
+    request: Request, db: DbSession, admin: Admin, body: CertificateRevoke
+) -> dict[str, Any]:
+    """Revoke any certificate of the appliance CA by its serial number (hexadecimal)."""
+    return service.revoke_certificate(db, admin, body, request.app.state.config)

@@ -1,0 +1,1 @@
+"""Central's own settings (sync intervals, backup schedule, sessions), changed with history."""

@@ -1,0 +1,110 @@
+"""Roles on every endpoint, found from the OpenAPI document so that a new one cannot slip by."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.central.conftest import Api, User, assert_problem
+
+PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/enrol")}
+#: One's own account: every role may log out and change its own password.
+ACCOUNT = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password")}
+#: Every role but read-only may make and revoke its own API tokens.
+OWN_TOKENS = {("POST", "/api/v1/api-tokens"), ("DELETE", "/api/v1/api-tokens/{token_id}")}
+
+
+def _endpoints(central: Api) -> list[tuple[str, str]]:
+    spec = central.call("GET", "/api/v1/openapi.json").json()
+    found = []
+    for path, methods in spec["paths"].items():
+        for method in methods:
+            found.append((method.upper(), path))
+    return sorted(found)
+
+
+def _fill(central: Api, path: str, ids: dict[str, Any]) -> str:
+    """``path`` with real ids: the reader's user and API token, a server."""
+    return path.format(**ids)
+
+
+@pytest.fixture
+def ids(central: Api) -> dict[str, Any]:
+    victim = central.make_user("read-only")
+    token = central.post("/api/v1/api-tokens", {"name": "roles", "user_id": victim.id}).json()
+    server = central.post(
+        "/api/v1/servers",
+        {"kind": "dns", "name": f"roles-{victim.username}", "address": "198.51.100.77"},
+    ).json()
+    return {
+        "user_id": victim.id,
+        "token_id": token["id"],
+        "server_id": server["id"],
+        "object_type": "user",
+        "object_id": str(victim.id),
+        "reader": victim,
+    }
+
+
+def test_every_endpoint_but_the_public_ones_needs_a_token(
+    central: Api, ids: dict[str, Any]
+) -> None:
+    endpoints = _endpoints(central)
+    assert len(endpoints) >= 25
+    for method, path in endpoints:
+        if (method, path) in PUBLIC:
+            continue
+        response = central.call(method, _fill(central, path, ids), json={})
+        assert_problem(response, 401)
+
+
+def test_read_only_reads_everything_and_every_write_is_forbidden(
+    central: Api, ids: dict[str, Any]
+) -> None:
+    reader = ids["reader"]
+    before = central.history_total()
+    writes = 0
+    for method, path in _endpoints(central):
+        if (method, path) in PUBLIC | ACCOUNT:
+            continue
+        response = central.call(method, _fill(central, path, ids), reader.token, json={})
+        if method == "GET":
+            assert response.status_code == 200, (path, response.text)
+        else:
+            writes += 1
+            assert_problem(response, 403)
+    assert writes >= 10
+    assert central.history_total() == before, "a refused write left a history entry"
+
+
+@pytest.mark.parametrize("role", ["dns-admin", "dhcp-admin"])
+def test_domain_administrators_cannot_change_users_settings_or_servers(
+    central: Api, ids: dict[str, Any], role: str
+) -> None:
+    user: User = central.make_user(role)
+    before = central.history_total()
+    for method, path in _endpoints(central):
+        if method == "GET" or (method, path) in PUBLIC | ACCOUNT | OWN_TOKENS:
+            continue
+        response = central.call(method, _fill(central, path, ids), user.token, json={})
+        assert_problem(response, 403)
+    assert central.history_total() == before
+
+
+def test_a_domain_administrator_cannot_revoke_someone_elses_token(
+    central: Api, ids: dict[str, Any]
+) -> None:
+    user = central.make_user("dns-admin")
+    response = central.delete(f"/api/v1/api-tokens/{ids['token_id']}", user.token)
+    assert_problem(response, 404, "token_id")
+
+
+def test_a_disabled_user_is_logged_out(central: Api) -> None:
+    user = central.make_user("dns-admin")
+    assert central.patch(f"/api/v1/users/{user.id}", {"enabled": False}).status_code == 200
+    assert_problem(central.get("/api/v1/me", user.token), 401)
+    response = central.call(
+        "POST", "/api/v1/auth/login", json={"username": user.username, "password": user.password}
+    )
+    assert_problem(response, 401)
