@@ -15,6 +15,7 @@ from central.auth.service import LoginThrottle, ensure_first_admin
 from central.core import problems
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
+from central.diagshell.routes import router as diag_shell_router
 from central.events.routes import router as events_router
 from central.history.routes import router as history_router
 from central.registry import poller
@@ -82,6 +83,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         settings_router,
         registry_router,
         events_router,
+        diag_shell_router,
     ):
         app.include_router(router)
     return app

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from pyroute2 import IPRoute
 
+from services.appliance.diag_shell import router as diag_shell_router
 from services.common.agent import agent_app, run_agent
 from services.common.paths import StateRoot
 from services.common.settings import ApplianceSettings
@@ -28,7 +29,10 @@ def network_status(root: StateRoot) -> dict[str, Any]:
 
 
 def build(root: StateRoot) -> FastAPI:
-    return agent_app("appliance-agent", root, network_status)
+    app = agent_app("appliance-agent", root, network_status)
+    app.state.root = root
+    app.include_router(diag_shell_router)
+    return app
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Access to an appliance's read-only diagnostic shell: the ``diag`` password and keys."""
