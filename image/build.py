@@ -41,6 +41,7 @@ RAW = DIST / "burrow.raw"
 QCOW2 = DIST / "burrow.qcow2"
 STAMP = DIST / "burrow.stamp"
 VENV = "/opt/burrow/venv"
+WHEELS_IN_TREE = "/tmp/burrow-wheels"  # noqa: S108 - a path inside the image tree, at build time
 DISK_SIZE = 4 * 1024**3
 KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8 net.ifnames=0"
 
@@ -80,8 +81,15 @@ GRUB_FILES = {
 }
 
 #: Sources of the project that end up in the image.
-SOURCE_PARTS = ("services", "central", "webui", "rootfs", "image", "pyproject.toml",
-                "constraints.txt")  # fmt: skip
+SOURCE_PARTS = (
+    "services",
+    "central",
+    "webui",
+    "rootfs",
+    "image",
+    "pyproject.toml",
+    "constraints.txt",
+)
 
 
 class Progress:
@@ -186,8 +194,18 @@ def make_wheels(progress: Progress) -> Path:
         partial = CACHE / f"wheels-{key}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         progress.note("downloading and building the pinned dependencies")
-        run([*pip, "wheel", "-c", str(PROJECT / "constraints.txt"), "-w", str(partial),
-             str(PROJECT)], timeout=1800)  # fmt: skip
+        run(
+            [
+                *pip,
+                "wheel",
+                "-c",
+                str(PROJECT / "constraints.txt"),
+                "-w",
+                str(partial),
+                str(PROJECT),
+            ],
+            timeout=1800,
+        )
         for wheel in partial.glob("burrow-*.whl"):
             wheel.unlink()
         partial.replace(deps)
@@ -202,9 +220,19 @@ def make_wheels(progress: Progress) -> Path:
         PROJECT,
         build_dir,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", "dist", "cache", "__pycache__", "node_modules", "*.egg-info",
-            "build", "tests", ".mypy_cache", ".ruff_cache", ".pytest_cache",
-        ),  # fmt: skip
+            ".git",
+            ".venv",
+            "dist",
+            "cache",
+            "__pycache__",
+            "node_modules",
+            "*.egg-info",
+            "build",
+            "tests",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".pytest_cache",
+        ),
     )
     run([*pip, "wheel", "--no-deps", "-w", str(project), str(build_dir)], timeout=600)
     shutil.rmtree(build_dir)
@@ -224,15 +252,25 @@ def make_tree(progress: Progress, base: Path, deps: Path) -> Path:
     progress.note("unpacking the base")
     run(["tar", "--numeric-owner", "-xpf", str(base), "-C", str(tree)], timeout=900)
     progress.note(f"installing Burrow into {VENV}")
-    staging = tree / "tmp/burrow-wheels"
+    staging = tree / WHEELS_IN_TREE.lstrip("/")
     shutil.copytree(deps, staging)
     for wheel in (CACHE / "wheel-project").glob("*.whl"):
         shutil.copy2(wheel, staging)
     shutil.copy2(PROJECT / "constraints.txt", staging / "constraints.txt")
     _chroot(tree, "python3", "-m", "venv", VENV)
-    _chroot(tree, f"{VENV}/bin/pip", "install", "-q", "--disable-pip-version-check",
-            "--no-index", "--find-links", "/tmp/burrow-wheels", "-c",
-            "/tmp/burrow-wheels/constraints.txt", "burrow")  # fmt: skip
+    _chroot(
+        tree,
+        f"{VENV}/bin/pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        WHEELS_IN_TREE,
+        "-c",
+        f"{WHEELS_IN_TREE}/constraints.txt",
+        "burrow",
+    )
     shutil.rmtree(staging)
     progress.note("laying rootfs/ over the tree")
     run(["cp", "-a", "--no-preserve=ownership", f"{PROJECT / 'rootfs'}/.", str(tree)])

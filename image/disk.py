@@ -160,13 +160,37 @@ def make_grub_images(work: Path, root_uuid: str) -> tuple[Path, Path]:
     config.write_text(early_config(root_uuid))
     core = work / "core.img"
     run(
-        ["grub-mkimage", "-O", "i386-pc", "-d", str(GRUB_PC_DIR), "-o", str(core),
-         "-c", str(config), "-p", "/boot/grub", *BIOS_MODULES]  # fmt: skip
+        [
+            "grub-mkimage",
+            "-O",
+            "i386-pc",
+            "-d",
+            str(GRUB_PC_DIR),
+            "-o",
+            str(core),
+            "-c",
+            str(config),
+            "-p",
+            "/boot/grub",
+            *BIOS_MODULES,
+        ]
     )
     efi = work / "BOOTX64.EFI"
     run(
-        ["grub-mkimage", "-O", "x86_64-efi", "-d", str(GRUB_EFI_DIR), "-o", str(efi),
-         "-c", str(config), "-p", "/boot/grub", *EFI_MODULES]  # fmt: skip
+        [
+            "grub-mkimage",
+            "-O",
+            "x86_64-efi",
+            "-d",
+            str(GRUB_EFI_DIR),
+            "-o",
+            str(efi),
+            "-c",
+            str(config),
+            "-p",
+            "/boot/grub",
+            *EFI_MODULES,
+        ]
     )
     if core.stat().st_size > BIOS_SECTORS * SECTOR:
         raise RuntimeError("GRUB's BIOS core image does not fit the 1 MiB BIOS boot partition")
@@ -193,8 +217,9 @@ def install_bios_boot(disk: Path, core: Path) -> None:
         core_data += bytes(SECTOR - len(core_data) % SECTOR)
     sectors = len(core_data) // SECTOR
     # diskboot: load the remaining sectors, which follow it contiguously.
-    struct.pack_into("<QHH", core_data, DISKBOOT_BLOCKLIST, BIOS_START + 1, sectors - 1,
-                     KERNEL_SEGMENT)  # fmt: skip
+    struct.pack_into(
+        "<QHH", core_data, DISKBOOT_BLOCKLIST, BIOS_START + 1, sectors - 1, KERNEL_SEGMENT
+    )
     boot = bytearray((GRUB_PC_DIR / "boot.img").read_bytes())
     with disk.open("r+b") as f:
         mbr = f.read(SECTOR)

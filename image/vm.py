@@ -43,10 +43,25 @@ def kvm_works() -> bool:
         disk.flush()
         # The same machine, CPU model and CPU count as a real boot: some hosts accept a
         # bare KVM guest but abort on the MSRs of ``-cpu host``.
-        argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-cpu", "host",
-                "-smp", "2", "-display", "none", "-nodefaults",
-                "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x01",
-                "-drive", f"file={disk.name},format=raw,if=ide"]  # fmt: skip
+        argv = [
+            "qemu-system-x86_64",
+            "-machine",
+            "q35",
+            "-accel",
+            "kvm",
+            "-cpu",
+            "host",
+            "-smp",
+            "2",
+            "-display",
+            "none",
+            "-nodefaults",
+            "-no-reboot",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x01",
+            "-drive",
+            f"file={disk.name},format=raw,if=ide",
+        ]
         try:
             proc = subprocess.run(argv, capture_output=True, timeout=20, check=False)
         except subprocess.TimeoutExpired:
@@ -85,18 +100,29 @@ class Machine:
         )
         argv = [
             "qemu-system-x86_64",
-            "-machine", "q35",
-            "-accel", accel(),
-            "-cpu", "max" if "tcg" in accel() else "host",
-            "-smp", str(self.cpus),
-            "-m", str(self.memory_mb),
-            "-display", "none",
-            "-serial", self.serial,
-            "-drive", f"file={self.disk},if=virtio,format=qcow2,discard=unmap",
-            "-netdev", "user,id=mgmt" + (f",{fwd}" if fwd else ""),
-            "-device", "virtio-net-pci,netdev=mgmt,mac=52:54:00:00:01:01",
-            "-device", "virtio-rng-pci",
-        ]  # fmt: skip
+            "-machine",
+            "q35",
+            "-accel",
+            accel(),
+            "-cpu",
+            "max" if "tcg" in accel() else "host",
+            "-smp",
+            str(self.cpus),
+            "-m",
+            str(self.memory_mb),
+            "-display",
+            "none",
+            "-serial",
+            self.serial,
+            "-drive",
+            f"file={self.disk},if=virtio,format=qcow2,discard=unmap",
+            "-netdev",
+            "user,id=mgmt" + (f",{fwd}" if fwd else ""),
+            "-device",
+            "virtio-net-pci,netdev=mgmt,mac=52:54:00:00:01:01",
+            "-device",
+            "virtio-rng-pci",
+        ]
         if self.firmware == "uefi":
             if not OVMF_CODE.exists():
                 raise SetupError("UEFI firmware is missing.", hint="apt-get install ovmf")
@@ -105,16 +131,20 @@ class Machine:
             if not self.vars_file.exists():
                 shutil.copyfile(OVMF_VARS, self.vars_file)
             argv += [
-                "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
-                "-drive", f"if=pflash,format=raw,unit=1,file={self.vars_file}",
-            ]  # fmt: skip
+                "-drive",
+                f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                "-drive",
+                f"if=pflash,format=raw,unit=1,file={self.vars_file}",
+            ]
         if self.seed is not None:
             argv += ["-drive", f"file={self.seed},if=virtio,format=raw,readonly=on"]
         if self.lan_tap_fd is not None:
             argv += [
-                "-netdev", f"tap,id=lan,fd={self.lan_tap_fd}",
-                "-device", f"virtio-net-pci,netdev=lan,mac={self.lan_mac}",
-            ]  # fmt: skip
+                "-netdev",
+                f"tap,id=lan,fd={self.lan_tap_fd}",
+                "-device",
+                f"virtio-net-pci,netdev=lan,mac={self.lan_mac}",
+            ]
         if self.qmp is not None:
             argv += ["-qmp", f"unix:{self.qmp},server=on,wait=off"]
         return argv
@@ -124,8 +154,18 @@ def make_overlay(base: Path, overlay: Path) -> None:
     """A qcow2 file whose writes stay apart from ``base`` (which stays as built)."""
     overlay.unlink(missing_ok=True)
     subprocess.run(
-        ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base.resolve()),
-         str(overlay)],  # fmt: skip
+        [
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            "qcow2",
+            "-b",
+            str(base.resolve()),
+            str(overlay),
+        ],
         check=True,
     )
 
@@ -140,15 +180,25 @@ def run_cli(argv: list[str]) -> int:
     parser.add_argument("--memory", type=int, default=1024, help="memory in MiB (1024)")
     parser.add_argument("--seed", type=Path, help="a NoCloud seed disk (cidata) to attach")
     for guest, (_protos, host) in FORWARDS.items():
-        parser.add_argument(f"--port-{guest}", type=int, default=host, metavar="PORT",
-                            help=f"local port for the appliance's port {guest} ({host})")  # fmt: skip
+        parser.add_argument(
+            f"--port-{guest}",
+            type=int,
+            default=host,
+            metavar="PORT",
+            help=f"local port for the appliance's port {guest} ({host})",
+        )
     args = parser.parse_args(argv)
     state = DIST / "run"
     state.mkdir(parents=True, exist_ok=True)
     overlay = state / "appliance.qcow2"
     made_from = state / "made-from"
     stamp = STAMP.read_text()
-    if args.fresh or not overlay.exists() or not made_from.exists() or made_from.read_text() != stamp:
+    if (
+        args.fresh
+        or not overlay.exists()
+        or not made_from.exists()
+        or made_from.read_text() != stamp
+    ):
         print("==> a fresh appliance disk (the image changed, or --fresh)", file=sys.stderr)
         make_overlay(QCOW2, overlay)
         (state / "OVMF_VARS.fd").unlink(missing_ok=True)

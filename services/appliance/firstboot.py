@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import ipaddress
 import logging
-import os
 import select
 import shlex
 import socket
@@ -186,8 +185,12 @@ def _v2(config: Mapping[str, Any], macs: Mapping[str, str]) -> dict[str, Any]:
             gateway, gateway_iface = str(gw), name
         resolvers += [str(r) for r in (spec.get("nameservers") or {}).get("addresses") or []]
         interfaces.append(item)
-    return {"interfaces": interfaces, "gateway": gateway, "resolvers": resolvers,
-            "gateway_interface": gateway_iface}  # fmt: skip
+    return {
+        "interfaces": interfaces,
+        "gateway": gateway,
+        "resolvers": resolvers,
+        "gateway_interface": gateway_iface,
+    }
 
 
 def _v1(config: Mapping[str, Any], macs: Mapping[str, str]) -> dict[str, Any]:
@@ -216,8 +219,12 @@ def _v1(config: Mapping[str, Any], macs: Mapping[str, str]) -> dict[str, Any]:
                     gateway, gateway_iface = str(subnet["gateway"]), name
                 resolvers += [str(a) for a in subnet.get("dns_nameservers") or []]
         interfaces.append(item)
-    return {"interfaces": interfaces, "gateway": gateway, "resolvers": resolvers,
-            "gateway_interface": gateway_iface}  # fmt: skip
+    return {
+        "interfaces": interfaces,
+        "gateway": gateway,
+        "resolvers": resolvers,
+        "gateway_interface": gateway_iface,
+    }
 
 
 def parse_nocloud(
@@ -250,9 +257,7 @@ def parse_nocloud(
         raise ValidationError(f"user-data: unknown key burrow.{unknown[0]}", field=unknown[0])
     if not net["interfaces"]:
         net["interfaces"] = [{"name": first_interface, "dhcp": True}]
-    management = (
-        burrow.get("interface") or net["gateway_interface"] or net["interfaces"][0]["name"]
-    )
+    management = burrow.get("interface") or net["gateway_interface"] or net["interfaces"][0]["name"]
     hostname = user.get("hostname") or meta.get("local-hostname") or "burrow"
     data: dict[str, Any] = {
         "source": "nocloud",
@@ -351,9 +356,11 @@ def apply_network(root: StateRoot, fb: FirstBoot) -> dict[str, list[IPInterface]
             for address in item.addresses:
                 with contextlib.suppress(Exception):  # already there after a restart
                     ipr.addr(
-                        "add", index=index, address=str(address.ip),
+                        "add",
+                        index=index,
+                        address=str(address.ip),
                         prefixlen=address.network.prefixlen,
-                    )  # fmt: skip
+                    )
         if fb.gateway is not None:
             index = ipr.link_lookup(ifname=fb.interface)[0]
             ipr.route("replace", dst="0.0.0.0/0", gateway=str(fb.gateway), oif=index)
@@ -373,8 +380,16 @@ def run_dhclient(name: str) -> None:
     log.info("asking for a DHCP lease on %s", name)
     Path("/var/lib/dhcp").mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        ["dhclient", "-4", "-1", "-pf", f"/run/dhclient.{name}.pid",
-         "-lf", f"/var/lib/dhcp/dhclient.{name}.leases", name],  # fmt: skip
+        [
+            "dhclient",
+            "-4",
+            "-1",
+            "-pf",
+            f"/run/dhclient.{name}.pid",
+            "-lf",
+            f"/var/lib/dhcp/dhclient.{name}.leases",
+            name,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -517,6 +532,9 @@ def banner(root: StateRoot, states: Mapping[str, str] | None) -> str:
     password = root.secrets / "initial-admin-password"
     with contextlib.suppress(OSError):
         lines.append(f"  Administrator password (generated): {password.read_text().strip()}")
+    used = memory_in_use_mb()
+    if used is not None:
+        lines.append(f"  Memory in use: {used} MB")
     if states is not None:
         running = sorted(n for n, s in states.items() if s == "RUNNING")
         others = sorted(f"{n} {s}" for n, s in states.items() if s != "RUNNING")
@@ -524,6 +542,18 @@ def banner(root: StateRoot, states: Mapping[str, str] | None) -> str:
         if others:
             lines.append(f"  Not running: {', '.join(others)}")
     return "\n".join(lines) + "\n"
+
+
+def memory_in_use_mb() -> int | None:
+    """MemTotal minus MemAvailable, the way ``free`` counts memory in use."""
+    values: dict[str, int] = {}
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            key, _sep, rest = line.partition(":")
+            values[key] = int(rest.split()[0])
+    if "MemTotal" not in values or "MemAvailable" not in values:
+        return None
+    return (values["MemTotal"] - values["MemAvailable"]) // 1024
 
 
 def addresses_of_quiet(name: str) -> list[IPInterface]:
@@ -540,7 +570,7 @@ def program_states(root: StateRoot) -> dict[str, str] | None:
         return SupervisorView(root.supervisor_socket, timeout=5.0).states()
     except (OSError, ConnectionError):
         return None
-    except Exception:  # noqa: BLE001 - an XML-RPC fault while supervisord starts
+    except Exception:  # an XML-RPC fault while supervisord starts
         return None
 
 
@@ -584,17 +614,22 @@ def menu(root: StateRoot, ask: Callable[[str, str], str] = _ask) -> FirstBoot | 
         "dhcp" if mgmt is None or mgmt.dhcp else str(mgmt.addresses[0]),
     )
     gateway = ask("Gateway (empty: none)", str(current.gateway or "") if current else "")
-    dns = ask("DNS resolvers, comma-separated", ",".join(str(r) for r in current.resolvers) if current else "")  # fmt: skip
+    resolvers = ",".join(str(r) for r in current.resolvers) if current else ""
+    dns = ask("DNS resolvers, comma-separated", resolvers)
     hostname = ask("Host name", current.hostname if current else "burrow")
     if ask("Apply these settings? yes/no", "no").lower() not in ("y", "yes"):
         return None
-    words = [f"burrow.interface={iface}", f"burrow.address={address}", f"burrow.hostname={hostname}"]
+    words = [
+        f"burrow.interface={iface}",
+        f"burrow.address={address}",
+        f"burrow.hostname={hostname}",
+    ]
     if gateway:
         words.append(f"burrow.gateway={gateway}")
     if dns:
         words.append(f"burrow.dns={dns}")
     fb = parse_cmdline(shlex.join(words), iface)
-    assert fb is not None  # noqa: S101 - parse_cmdline returns None only without burrow.*
+    assert fb is not None  # parse_cmdline returns None only without burrow.*
     others = [i for i in (current.interfaces if current else []) if i.name != iface]
     return fb.model_copy(
         update={
