@@ -92,12 +92,22 @@ class FirstBoot(BaseModel):
         raise ValidationError(f"interface {self.interface} has no settings", field="interface")
 
 
+def _field(loc: tuple[int | str, ...]) -> str:
+    """The field a pydantic error names, without the union-member tags it adds."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part[:1].isupper()):
+            break
+        parts.append(str(part))
+    return ".".join(parts)
+
+
 def _validated(model: type[FirstBoot], data: dict[str, Any], origin: str) -> FirstBoot:
     try:
         return model.model_validate(data)
     except PydanticError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
+        field = _field(first["loc"])
         raise ValidationError(f"{origin}: {field}: {first['msg']}", field=field) from None
 
 
@@ -444,7 +454,7 @@ def appliance_settings(
         return ApplianceSettings.model_validate(base)
     except PydanticError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
+        field = _field(first["loc"])
         raise ValidationError(f"settings: {field}: {first['msg']}", field=field) from None
 
 

@@ -177,13 +177,14 @@ class Appliance:
             vars_file=self.workdir / "OVMF_VARS.fd",
         )
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(
-            machine.argv(),
-            pass_fds=(self.tap_fd,),
-            stdin=subprocess.DEVNULL,
-            stdout=(self.workdir / "qemu.out").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        with (self.workdir / "qemu.out").open("wb") as out:
+            self.proc = subprocess.Popen(
+                machine.argv(),
+                pass_fds=(self.tap_fd,),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self.qmp = Qmp(self.workdir / "qmp.sock")
 
     def stop(self) -> None:
@@ -198,8 +199,6 @@ class Appliance:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
             self.proc = None
         if self.tap_fd is not None:
             os.close(self.tap_fd)
