@@ -43,7 +43,7 @@ STAMP = DIST / "burrow.stamp"
 VENV = "/opt/burrow/venv"
 WHEELS_IN_TREE = "/tmp/burrow-wheels"  # noqa: S108 - a path inside the image tree, at build time
 DISK_SIZE = 4 * 1024**3
-KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8 net.ifnames=0"
+KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8 net.ifnames=0 quiet"
 
 #: Debian's own units for the daemons that supervisord runs.
 MASKED_UNITS = (
@@ -54,6 +54,9 @@ MASKED_UNITS = (
     "kea-ctrl-agent.service",
     "kea-dhcp-ddns-server.service",
     "named-resolvconf.service",
+    # An appliance is updated by a new image, not by apt in the background.
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
 )
 BURROW_UNITS = (
     "burrow-firstboot.service",
@@ -284,6 +287,15 @@ def configure_system(tree: Path) -> None:
     (tree / "etc/systemd/system/bind9.service").unlink(missing_ok=True)
     run(["systemctl", f"--root={tree}", "mask", *MASKED_UNITS])
     run(["systemctl", f"--root={tree}", "enable", *BURROW_UNITS])
+    # Debian's example configurations of Kea would be taken for Burrow's own: burrow-launch
+    # writes Kea's configurations at the first start, and the dhcp-agent owns them after that.
+    for example in (
+        "kea-dhcp4.conf",
+        "kea-dhcp6.conf",
+        "kea-ctrl-agent.conf",
+        "kea-dhcp-ddns.conf",
+    ):
+        (tree / "etc/kea" / example).unlink(missing_ok=True)
     (tree / "etc/hostname").write_text("burrow\n")
     (tree / "etc/hosts").write_text(
         "127.0.0.1\tlocalhost\n127.0.1.1\tburrow\n::1\tlocalhost ip6-localhost ip6-loopback\n"

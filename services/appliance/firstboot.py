@@ -593,15 +593,20 @@ def write_issue(root: StateRoot, text: str) -> None:
 def banner_loop(root: StateRoot, interval: float = 2.0) -> int:
     """Keep etc/issue current; print the banner on the console whenever it changes."""
     shown = ""
+    printed = ""
     while True:
         states = program_states(root)
         text = banner(root, states)
         ready = bool(states) and all(s == "RUNNING" for s in (states or {}).values())
         if text != shown:
             write_issue(root, text)
+            shown = text
+        # The console gets the banner again only when more than the memory figure changed.
+        steady = "\n".join(line for line in text.splitlines() if "Memory in use" not in line)
+        if steady != printed:
             marker = "burrow: ready" if ready else "burrow: starting"
             print(f"{marker}\n{text}", flush=True)
-            shown = text
+            printed = steady
         time.sleep(interval if not ready else 10.0)
 
 

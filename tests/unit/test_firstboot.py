@@ -174,9 +174,9 @@ def test_appliance_settings_need_an_ipv4_address() -> None:
 def _configured_root(tmp_path: Path) -> StateRoot:
     root = StateRoot.at(tmp_path)
     root.etc.mkdir(parents=True)
-    ApplianceSettings(
-        hostname="ns1", address=ipaddress.IPv4Interface("198.51.100.10/24")
-    ).save(root.appliance_settings)
+    ApplianceSettings(hostname="ns1", address=ipaddress.IPv4Interface("198.51.100.10/24")).save(
+        root.appliance_settings
+    )
     fb = firstboot.parse_cmdline("burrow.address=198.51.100.10/24 burrow.password=pw", "eth0")
     assert fb is not None
     firstboot.save_firstboot(root, fb)
