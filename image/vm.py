@@ -92,6 +92,7 @@ class Machine:
     lan_tap_fd: int | None = None  # a second NIC on a tap the caller opened
     lan_mac: str = "52:54:00:00:01:02"
     vars_file: Path | None = None
+    display: str = "none"
 
     def argv(self) -> list[str]:
         fwd = ",".join(
@@ -111,7 +112,7 @@ class Machine:
             "-m",
             str(self.memory_mb),
             "-display",
-            "none",
+            self.display,
             "-serial",
             self.serial,
             "-drive",
@@ -179,6 +180,12 @@ def run_cli(argv: list[str]) -> int:
     parser.add_argument("--fresh", action="store_true", help="start again from the image")
     parser.add_argument("--memory", type=int, default=1024, help="memory in MiB (1024)")
     parser.add_argument("--seed", type=Path, help="a NoCloud seed disk (cidata) to attach")
+    parser.add_argument(
+        "--vnc",
+        type=int,
+        metavar="N",
+        help="show the screen (tty1: banner and network menu) on VNC display 127.0.0.1:N",
+    )
     for guest, (_protos, host) in FORWARDS.items():
         parser.add_argument(
             f"--port-{guest}",
@@ -214,6 +221,7 @@ def run_cli(argv: list[str]) -> int:
         forwards=forwards,
         seed=args.seed,
         vars_file=state / "OVMF_VARS.fd",
+        display=f"vnc=127.0.0.1:{args.vnc}" if args.vnc is not None else "none",
     )
     cmd = machine.argv()
     p = {g: getattr(args, f"port_{g}") for g in FORWARDS}
