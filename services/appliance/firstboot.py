@@ -601,8 +601,12 @@ def banner_loop(root: StateRoot, interval: float = 2.0) -> int:
         if text != shown:
             write_issue(root, text)
             shown = text
-        # The console gets the banner again only when more than the memory figure changed.
-        steady = "\n".join(line for line in text.splitlines() if "Memory in use" not in line)
+        # The console gets the banner again when something changed, the memory in use only
+        # when it moved by 32 MB or more (it changes a little all the time).
+        steady = "\n".join(
+            line if "Memory in use" not in line else str((memory_in_use_mb() or 0) // 32)
+            for line in text.splitlines()
+        )
         if steady != printed:
             marker = "burrow: ready" if ready else "burrow: starting"
             print(f"{marker}\n{text}", flush=True)
