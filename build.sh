@@ -5,7 +5,7 @@
 #   ./build.sh test [pytest args]               install what the tests need, run linters and every test
 #   ./build.sh bench [names]                    run the benchmarks and print a table of figures
 #   ./build.sh image                            build dist/burrow.qcow2 and dist/burrow.raw (default)
-#   ./build.sh run                              boot the image under qemu
+#   ./build.sh run [--uefi] [--fresh]           boot the image under qemu, services on local ports
 #   ./build.sh setup                            only install system and Python packages
 set -euo pipefail
 
@@ -20,6 +20,9 @@ PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea
           ldnsutils iputils-ping iputils-tracepath)
 PKGS_TEST=(isc-dhcp-client openssh-client postgresql dnsperf ldnsutils iputils-ping
            iputils-tracepath chromium procps)
+# Building the appliance image and booting it (./build.sh image|run, tests/system).
+PKGS_IMAGE=(mmdebstrap e2fsprogs fdisk dosfstools mtools grub-common grub-pc-bin
+            grub-efi-amd64-bin qemu-system-x86 qemu-utils ovmf)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -80,7 +83,7 @@ cmd="${1:-image}"
 case "$cmd" in
     setup)
         need_root
-        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}"
         install_python test
         ;;
     dev)
@@ -91,7 +94,7 @@ case "$cmd" in
         ;;
     test)
         need_root
-        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}"
         install_python test
         say "ruff check"
         "$VENV/bin/ruff" check .
@@ -113,7 +116,7 @@ case "$cmd" in
         if [ ! -f image/build.py ]; then
             die "the image recipe is not in this version yet (image/build.py); use ./build.sh dev."
         fi
-        install_system "${PKGS_RUN[@]}"
+        install_system "${PKGS_RUN[@]}" "${PKGS_IMAGE[@]}"
         install_python run
         exec "$PY" -m image.build "$cmd" "$@"
         ;;

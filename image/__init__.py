@@ -1,0 +1,1 @@
+"""The appliance image: recipe, disk assembly, and booting it under qemu."""

@@ -1,0 +1,707 @@
+"""First boot of the appliance image, its network at every boot, and its console.
+
+``python -m services.appliance.firstboot COMMAND --root /`` with COMMAND one of:
+
+``boot``
+    Run by burrow-firstboot.service before burrow.service. At the first boot (no
+    ``etc/burrow/appliance.json`` yet) it takes the network settings and the administrator
+    password from, in this order: the kernel command line (``burrow.*`` parameters), a
+    cloud-init NoCloud seed (a disk labelled ``cidata`` with ``meta-data``, ``user-data``,
+    ``network-config``), or, with none given, DHCP on the first interface. It keeps what it
+    chose in ``etc/burrow/firstboot.json`` (mode 0600; ``admin_password`` is read from there
+    by Central) and writes ``etc/burrow/appliance.json``. At every boot it applies the
+    network settings: addresses and the default route with pyroute2, DHCP with dhclient.
+``banner``
+    Run by burrow-banner.service: waits until supervisord reports every program RUNNING,
+    then writes ``etc/issue`` (addresses, the web console's URL, certificate fingerprints,
+    a generated administrator password) and prints it on the console; keeps it current.
+``console``
+    The screen of tty1: the banner, and a menu to change the network settings.
+
+Kernel command line parameters (all optional; any one of them means "use the command line"):
+``burrow.address=ADDR/PREFIX`` (or ``dhcp``), ``burrow.gateway=ADDR``,
+``burrow.dns=ADDR[,ADDR…]``, ``burrow.hostname=NAME``, ``burrow.interface=NAME``
+(default: the first interface), ``burrow.password=PASSWORD`` (visible in /proc/cmdline to
+local users: prefer the NoCloud seed for passwords).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import logging
+import select
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+
+from services.common.errors import BurrowError, ValidationError
+from services.common.files import read_json, write_atomic, write_json
+from services.common.paths import StateRoot
+from services.common.settings import HOSTNAME_LABEL, ApplianceSettings
+
+log = logging.getLogger(__name__)
+
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+SEED_FILES = ("meta-data", "user-data", "network-config")
+SEED_LABELS = ("cidata", "CIDATA")
+#: user-data keys under ``burrow:`` that go into appliance.json as they are.
+SETTINGS_KEYS = ("dhcp_interfaces", "seed_zone", "seed_subnet4", "seed_subnet6", "address6")
+INTERFACE_WAIT = 30.0
+
+
+class InterfaceConfig(BaseModel):
+    """One interface: DHCP, or static addresses."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=15)
+    dhcp: bool = False
+    addresses: list[IPInterface] = []
+
+
+class FirstBoot(BaseModel):
+    """What the first boot chose; kept in ``etc/burrow/firstboot.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: Literal["cmdline", "nocloud", "console", "default"]
+    hostname: str = Field(default="burrow", pattern=HOSTNAME_LABEL)
+    interface: str = Field(min_length=1, max_length=15)
+    interfaces: list[InterfaceConfig]
+    gateway: ipaddress.IPv4Address | None = None
+    resolvers: list[IPAddress] = []
+    admin_password: str | None = None
+    settings: dict[str, Any] = {}
+
+    def management(self) -> InterfaceConfig:
+        for item in self.interfaces:
+            if item.name == self.interface:
+                return item
+        raise ValidationError(f"interface {self.interface} has no settings", field="interface")
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """The field a pydantic error names, without the union-member tags it adds."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part[:1].isupper()):
+            break
+        parts.append(str(part))
+    return ".".join(parts)
+
+
+def _validated(model: type[FirstBoot], data: dict[str, Any], origin: str) -> FirstBoot:
+    try:
+        return model.model_validate(data)
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        field = _field(first["loc"])
+        raise ValidationError(f"{origin}: {field}: {first['msg']}", field=field) from None
+
+
+# --- the kernel command line ---------------------------------------------------
+def parse_cmdline(cmdline: str, first_interface: str) -> FirstBoot | None:
+    """Settings from ``burrow.*`` kernel parameters; None when there are none."""
+    params: dict[str, str] = {}
+    for word in shlex.split(cmdline):
+        key, sep, value = word.partition("=")
+        if key.startswith("burrow.") and sep:
+            params[key.removeprefix("burrow.")] = value
+    if not params:
+        return None
+    known = {"address", "gateway", "dns", "hostname", "interface", "password"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValidationError(
+            f"unknown kernel parameter burrow.{unknown[0]}", field=f"burrow.{unknown[0]}"
+        )
+    name = params.get("interface", first_interface)
+    address = params.get("address", "dhcp")
+    iface: dict[str, Any] = {"name": name}
+    if address == "dhcp":
+        iface["dhcp"] = True
+    else:
+        if "/" not in address:
+            raise ValidationError(
+                "burrow.address needs a prefix length, e.g. 198.51.100.10/24",
+                field="burrow.address",
+            )
+        iface["addresses"] = [address]
+    data: dict[str, Any] = {
+        "source": "cmdline",
+        "interface": name,
+        "interfaces": [iface],
+        "gateway": params.get("gateway") or None,
+        "resolvers": [r for r in params.get("dns", "").split(",") if r],
+        "admin_password": params.get("password") or None,
+    }
+    if "hostname" in params:
+        data["hostname"] = params["hostname"]
+    return _validated(FirstBoot, data, "kernel command line")
+
+
+# --- cloud-init NoCloud ------------------------------------------------------------
+def _yaml(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"the seed's {what} is not valid YAML: {exc}", field=what) from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"the seed's {what} must be a mapping", field=what)
+    return value
+
+
+def _name_for(spec: Mapping[str, Any], key: str, macs: Mapping[str, str]) -> str:
+    """The kernel's name of an interface given by name or by MAC address."""
+    mac = spec.get("macaddress") or spec.get("mac_address")
+    if mac:
+        for name, have in macs.items():
+            if have.lower() == str(mac).lower():
+                return name
+        raise ValidationError(f"network-config: no interface has MAC address {mac}", field=key)
+    name = spec.get("name") or key
+    return str(name)
+
+
+def _v2(config: Mapping[str, Any], macs: Mapping[str, str]) -> dict[str, Any]:
+    interfaces: list[dict[str, Any]] = []
+    gateway: str | None = None
+    gateway_iface: str | None = None
+    resolvers: list[str] = []
+    for key, spec in (config.get("ethernets") or {}).items():
+        spec = spec or {}
+        name = _name_for(spec.get("match") or {"name": key}, key, macs)
+        item: dict[str, Any] = {"name": name, "dhcp": bool(spec.get("dhcp4"))}
+        item["addresses"] = [str(a) for a in spec.get("addresses") or []]
+        gw = spec.get("gateway4")
+        for route in spec.get("routes") or []:
+            if str(route.get("to")) in ("default", "0.0.0.0/0"):
+                gw = route.get("via")
+        if gw and gateway is None:
+            gateway, gateway_iface = str(gw), name
+        resolvers += [str(r) for r in (spec.get("nameservers") or {}).get("addresses") or []]
+        interfaces.append(item)
+    return {
+        "interfaces": interfaces,
+        "gateway": gateway,
+        "resolvers": resolvers,
+        "gateway_interface": gateway_iface,
+    }
+
+
+def _v1(config: Mapping[str, Any], macs: Mapping[str, str]) -> dict[str, Any]:
+    interfaces: list[dict[str, Any]] = []
+    gateway: str | None = None
+    gateway_iface: str | None = None
+    resolvers: list[str] = []
+    for entry in config.get("config") or []:
+        kind = entry.get("type")
+        if kind == "nameserver":
+            resolvers += [str(a) for a in entry.get("address") or []]
+            continue
+        if kind != "physical":
+            continue
+        name = _name_for(entry, str(entry.get("name", "")), macs)
+        item: dict[str, Any] = {"name": name, "dhcp": False, "addresses": []}
+        for subnet in entry.get("subnets") or []:
+            if subnet.get("type") in ("dhcp", "dhcp4"):
+                item["dhcp"] = True
+            elif subnet.get("type") in ("static", "static4"):
+                address = str(subnet.get("address", ""))
+                if "/" not in address and subnet.get("netmask"):
+                    address = f"{address}/{subnet['netmask']}"
+                item["addresses"].append(address)
+                if subnet.get("gateway") and gateway is None:
+                    gateway, gateway_iface = str(subnet["gateway"]), name
+                resolvers += [str(a) for a in subnet.get("dns_nameservers") or []]
+        interfaces.append(item)
+    return {
+        "interfaces": interfaces,
+        "gateway": gateway,
+        "resolvers": resolvers,
+        "gateway_interface": gateway_iface,
+    }
+
+
+def parse_nocloud(
+    files: Mapping[str, str], macs: Mapping[str, str], first_interface: str
+) -> FirstBoot:
+    """Settings from the three files of a NoCloud seed (missing files count as empty)."""
+    meta = _yaml(files.get("meta-data", ""), "meta-data")
+    user_text = files.get("user-data", "")
+    user: dict[str, Any] = {}
+    if user_text.lstrip().startswith("#cloud-config"):
+        user = _yaml(user_text, "user-data")
+    elif user_text.strip():
+        log.warning("user-data is not #cloud-config; Burrow ignores it")
+    network = _yaml(files.get("network-config", ""), "network-config")
+    network = network.get("network", network)
+    version = network.get("version", 2 if network else None)
+    if version == 2:
+        net = _v2(network, macs)
+    elif version == 1:
+        net = _v1(network, macs)
+    elif version is None:
+        net = {"interfaces": [], "gateway": None, "resolvers": [], "gateway_interface": None}
+    else:
+        raise ValidationError(f"network-config version {version} is not supported", field="version")
+    burrow = user.get("burrow") or {}
+    if not isinstance(burrow, dict):
+        raise ValidationError("user-data: burrow must be a mapping", field="burrow")
+    unknown = sorted(set(burrow) - {"admin_password", "interface", *SETTINGS_KEYS})
+    if unknown:
+        raise ValidationError(f"user-data: unknown key burrow.{unknown[0]}", field=unknown[0])
+    if not net["interfaces"]:
+        net["interfaces"] = [{"name": first_interface, "dhcp": True}]
+    management = burrow.get("interface") or net["gateway_interface"] or net["interfaces"][0]["name"]
+    hostname = user.get("hostname") or meta.get("local-hostname") or "burrow"
+    data: dict[str, Any] = {
+        "source": "nocloud",
+        "hostname": str(hostname).split(".")[0],
+        "interface": management,
+        "interfaces": net["interfaces"],
+        "gateway": net["gateway"],
+        "resolvers": net["resolvers"],
+        "admin_password": burrow.get("admin_password"),
+        "settings": {k: burrow[k] for k in SETTINGS_KEYS if k in burrow},
+    }
+    return _validated(FirstBoot, data, "NoCloud seed")
+
+
+def find_seed() -> str | None:
+    """The block device of a NoCloud seed, by its file system label."""
+    for label in SEED_LABELS:
+        proc = subprocess.run(
+            ["blkid", "-t", f"LABEL={label}", "-o", "device"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        devices = proc.stdout.split()
+        if devices:
+            return devices[0]
+    return None
+
+
+def read_seed(device: str) -> dict[str, str]:
+    """The seed's files: the disk is mounted read-only for a moment (inside the appliance)."""
+    files: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="burrow-seed-") as mnt:
+        subprocess.run(["mount", "-o", "ro", device, mnt], check=True, capture_output=True)
+        try:
+            for name in SEED_FILES:
+                path = Path(mnt, name)
+                if path.is_file():
+                    files[name] = path.read_text(errors="replace")
+        finally:
+            subprocess.run(["umount", mnt], check=False, capture_output=True)
+    return files
+
+
+# --- the machine's interfaces --------------------------------------------------------
+def interface_macs() -> dict[str, str]:
+    """Ethernet interfaces of this machine, by name, in the kernel's order."""
+    found: list[tuple[int, str, str]] = []
+    for entry in Path("/sys/class/net").iterdir():
+        if not (entry / "device").exists():
+            continue  # lo, bridges, veths: not a NIC
+        index = int((entry / "ifindex").read_text())
+        found.append((index, entry.name, (entry / "address").read_text().strip()))
+    return {name: mac for _i, name, mac in sorted(found)}
+
+
+def wait_for_interfaces(names: list[str], timeout: float = INTERFACE_WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = [n for n in names if not Path("/sys/class/net", n).exists()]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise ValidationError(f"interface {missing[0]} does not exist", field="interface")
+        time.sleep(0.2)
+
+
+def first_interface(timeout: float = INTERFACE_WAIT) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        macs = interface_macs()
+        if macs:
+            return next(iter(macs))
+        if time.monotonic() > deadline:
+            raise ValidationError("this machine has no network interface", field="interface")
+        time.sleep(0.2)
+
+
+def apply_network(root: StateRoot, fb: FirstBoot) -> dict[str, list[IPInterface]]:
+    """Configure hostname, interfaces, default route and resolvers; the addresses in use."""
+    from pyroute2 import IPRoute
+
+    wait_for_interfaces([i.name for i in fb.interfaces])
+    with contextlib.suppress(OSError):
+        socket.sethostname(fb.hostname)
+    write_atomic(root.root / "etc/hostname", fb.hostname + "\n")
+    write_atomic(
+        root.root / "etc/hosts",
+        f"127.0.0.1\tlocalhost\n127.0.1.1\t{fb.hostname}\n"
+        "::1\tlocalhost ip6-localhost ip6-loopback\n",
+    )
+    with IPRoute() as ipr:
+        for item in fb.interfaces:
+            index = ipr.link_lookup(ifname=item.name)[0]
+            ipr.link("set", index=index, state="up")
+            for address in item.addresses:
+                with contextlib.suppress(Exception):  # already there after a restart
+                    ipr.addr(
+                        "add",
+                        index=index,
+                        address=str(address.ip),
+                        prefixlen=address.network.prefixlen,
+                    )
+        if fb.gateway is not None:
+            index = ipr.link_lookup(ifname=fb.interface)[0]
+            ipr.route("replace", dst="0.0.0.0/0", gateway=str(fb.gateway), oif=index)
+    for item in fb.interfaces:
+        if item.dhcp:
+            run_dhclient(item.name)
+    if fb.resolvers:
+        write_atomic(
+            root.root / "etc/resolv.conf",
+            "".join(f"nameserver {r}\n" for r in fb.resolvers),
+        )
+    return {item.name: addresses_of(item.name) for item in fb.interfaces}
+
+
+def run_dhclient(name: str) -> None:
+    """Ask for a lease once (dhclient stays to renew it)."""
+    log.info("asking for a DHCP lease on %s", name)
+    Path("/var/lib/dhcp").mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [
+            "dhclient",
+            "-4",
+            "-1",
+            "-pf",
+            f"/run/dhclient.{name}.pid",
+            "-lf",
+            f"/var/lib/dhcp/dhclient.{name}.leases",
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ValidationError(f"no DHCP lease on {name}", field="interface")
+
+
+def addresses_of(name: str) -> list[IPInterface]:
+    from pyroute2 import IPRoute
+
+    result: list[IPInterface] = []
+    with IPRoute() as ipr:
+        index = ipr.link_lookup(ifname=name)[0]
+        for msg in ipr.get_addr(index=index):
+            if msg["scope"] != 0:  # link-local addresses are not for administrators
+                continue
+            address = msg.get_attr("IFA_ADDRESS")
+            result.append(ipaddress.ip_interface(f"{address}/{msg['prefixlen']}"))
+    return result
+
+
+# --- settings files --------------------------------------------------------------------
+def firstboot_path(root: StateRoot) -> Path:
+    return root.etc / "firstboot.json"
+
+
+def save_firstboot(root: StateRoot, fb: FirstBoot) -> None:
+    """firstboot.json holds the administrator password: readable by root only."""
+    path = firstboot_path(root)
+    write_json(path, fb.model_dump(mode="json"), mode=0o600)
+
+
+def appliance_settings(
+    fb: FirstBoot, addresses: Mapping[str, list[IPInterface]], previous: ApplianceSettings | None
+) -> ApplianceSettings:
+    """appliance.json from what first boot chose and the management address now in use."""
+    mine = [a for a in addresses.get(fb.interface, []) if a.version == 4]
+    if not mine:
+        raise ValidationError(f"{fb.interface} has no IPv4 address", field="address")
+    base: dict[str, Any] = previous.model_dump(mode="json") if previous else {}
+    base.update(fb.settings)
+    base.update(
+        hostname=fb.hostname,
+        interface=fb.interface,
+        address=str(mine[0]),
+        gateway=str(fb.gateway) if fb.gateway else None,
+        resolvers=[str(r) for r in fb.resolvers],
+    )
+    try:
+        return ApplianceSettings.model_validate(base)
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        field = _field(first["loc"])
+        raise ValidationError(f"settings: {field}: {first['msg']}", field=field) from None
+
+
+def gather(root: StateRoot, cmdline: str) -> FirstBoot:
+    """The first boot's settings: command line, then NoCloud seed, then DHCP."""
+    first = first_interface()
+    try:
+        from_cmdline = parse_cmdline(cmdline, first)
+    except BurrowError as exc:
+        log.error("ignoring the kernel command line: %s", exc)
+        from_cmdline = None
+    if from_cmdline is not None:
+        log.info("network settings from the kernel command line")
+        return from_cmdline
+    device = find_seed()
+    if device is not None:
+        try:
+            fb = parse_nocloud(read_seed(device), interface_macs(), first)
+        except (BurrowError, OSError, subprocess.CalledProcessError) as exc:
+            log.error("ignoring the NoCloud seed on %s: %s", device, exc)
+        else:
+            log.info("network settings from the NoCloud seed on %s", device)
+            return fb
+    log.info("no settings given: DHCP on %s", first)
+    return FirstBoot(
+        source="default", interface=first, interfaces=[InterfaceConfig(name=first, dhcp=True)]
+    )
+
+
+def boot(root: StateRoot, cmdline: str) -> int:
+    """At every boot: first-boot settings if there are none yet, then the network."""
+    root.etc.mkdir(parents=True, exist_ok=True)
+    path = firstboot_path(root)
+    if path.exists():
+        fb = FirstBoot.model_validate(read_json(path))
+    else:
+        fb = gather(root, cmdline)
+        save_firstboot(root, fb)
+    previous: ApplianceSettings | None = None
+    if root.appliance_settings.exists():
+        previous = ApplianceSettings.load(root.appliance_settings)
+    addresses = apply_network(root, fb)
+    settings = appliance_settings(fb, addresses, previous)
+    if previous is None or settings != previous:
+        settings.save(root.appliance_settings)
+    for name, found in addresses.items():
+        log.info("%s: %s", name, ", ".join(str(a) for a in found) or "no address")
+    return 0
+
+
+# --- the banner ------------------------------------------------------------------------
+def _fingerprint(path: Path) -> str | None:
+    from services.common.pki import fingerprint, load_cert
+
+    try:
+        return fingerprint(load_cert(path))
+    except (OSError, ValueError):
+        return None
+
+
+def banner(root: StateRoot, states: Mapping[str, str] | None) -> str:
+    """The console banner: what an administrator needs to reach and trust this appliance."""
+    lines = []
+    settings: ApplianceSettings | None = None
+    with contextlib.suppress(OSError, ValueError, PydanticError):
+        settings = ApplianceSettings.load(root.appliance_settings)
+    if settings is None:
+        return "Burrow appliance: not configured yet (see the console menu on tty1).\n"
+    fb: FirstBoot | None = None
+    with contextlib.suppress(OSError, ValueError, PydanticError):
+        fb = FirstBoot.model_validate(read_json(firstboot_path(root)))
+    ip = settings.ip
+    lines.append(f"Burrow appliance {settings.hostname}")
+    for item in fb.interfaces if fb else []:
+        how = " (DHCP)" if item.dhcp else ""
+        found = ", ".join(str(a) for a in addresses_of_quiet(item.name)) or "no address"
+        lines.append(f"  Interface {item.name}: {found}{how}")
+    lines.append(f"  Web console: https://{ip}/")
+    lines.append(f"  API: https://{ip}:1231/api/v1/")
+    lines.append(f"  Diagnostic shell: ssh diag@{ip}")
+    for label, name in (("CA", "ca/ca"), ("Web console", "webui"), ("API", "central")):
+        value = _fingerprint(root.pki / f"{name}.crt")
+        if value:
+            lines.append(f"  {label} certificate SHA-256: {value}")
+    password = root.secrets / "initial-admin-password"
+    with contextlib.suppress(OSError):
+        lines.append(f"  Administrator password (generated): {password.read_text().strip()}")
+    used = memory_in_use_mb()
+    if used is not None:
+        lines.append(f"  Memory in use: {used} MB")
+    if states is not None:
+        running = sorted(n for n, s in states.items() if s == "RUNNING")
+        others = sorted(f"{n} {s}" for n, s in states.items() if s != "RUNNING")
+        lines.append(f"  Programs: {len(running)} of {len(states)} RUNNING")
+        if others:
+            lines.append(f"  Not running: {', '.join(others)}")
+    return "\n".join(lines) + "\n"
+
+
+def memory_in_use_mb() -> int | None:
+    """MemTotal minus MemAvailable, the way ``free`` counts memory in use."""
+    values: dict[str, int] = {}
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            key, _sep, rest = line.partition(":")
+            values[key] = int(rest.split()[0])
+    if "MemTotal" not in values or "MemAvailable" not in values:
+        return None
+    return (values["MemTotal"] - values["MemAvailable"]) // 1024
+
+
+def addresses_of_quiet(name: str) -> list[IPInterface]:
+    try:
+        return addresses_of(name)
+    except (IndexError, OSError):
+        return []
+
+
+def program_states(root: StateRoot) -> dict[str, str] | None:
+    from services.common.supervisor import SupervisorView
+
+    try:
+        return SupervisorView(root.supervisor_socket, timeout=5.0).states()
+    except (OSError, ConnectionError):
+        return None
+    except Exception:  # an XML-RPC fault while supervisord starts
+        return None
+
+
+def write_issue(root: StateRoot, text: str) -> None:
+    # agetty reads backslash escapes in /etc/issue: keep the text literal.
+    write_atomic(root.root / "etc/issue", text.replace("\\", "\\\\") + "\n")
+    subprocess.run(["agetty", "--reload"], check=False, capture_output=True)
+
+
+def banner_loop(root: StateRoot, interval: float = 2.0) -> int:
+    """Keep etc/issue current; print the banner on the console whenever it changes."""
+    shown = ""
+    printed = ""
+    while True:
+        states = program_states(root)
+        text = banner(root, states)
+        ready = bool(states) and all(s == "RUNNING" for s in (states or {}).values())
+        if text != shown:
+            write_issue(root, text)
+            shown = text
+        # The console gets the banner again when something changed, the memory in use only
+        # when it moved by 32 MB or more (it changes a little all the time).
+        steady = "\n".join(
+            line if "Memory in use" not in line else str((memory_in_use_mb() or 0) // 32)
+            for line in text.splitlines()
+        )
+        if steady != printed:
+            marker = "burrow: ready" if ready else "burrow: starting"
+            print(f"{marker}\n{text}", flush=True)
+            printed = steady
+        time.sleep(interval if not ready else 10.0)
+
+
+# --- the console menu -----------------------------------------------------------------
+def _ask(prompt: str, default: str = "") -> str:
+    suffix = f" [{default}]" if default else ""
+    answer = input(f"{prompt}{suffix}: ").strip()
+    return answer or default
+
+
+def menu(root: StateRoot, ask: Callable[[str, str], str] = _ask) -> FirstBoot | None:
+    """Ask for new network settings; None when the administrator cancels."""
+    current: FirstBoot | None = None
+    with contextlib.suppress(OSError, ValueError, PydanticError):
+        current = FirstBoot.model_validate(read_json(firstboot_path(root)))
+    mgmt = current.management() if current else None
+    iface = ask("Interface", current.interface if current else "eth0")
+    address = ask(
+        "Address/prefix, or dhcp",
+        "dhcp" if mgmt is None or mgmt.dhcp else str(mgmt.addresses[0]),
+    )
+    gateway = ask("Gateway (empty: none)", str(current.gateway or "") if current else "")
+    resolvers = ",".join(str(r) for r in current.resolvers) if current else ""
+    dns = ask("DNS resolvers, comma-separated", resolvers)
+    hostname = ask("Host name", current.hostname if current else "burrow")
+    if ask("Apply these settings? yes/no", "no").lower() not in ("y", "yes"):
+        return None
+    words = [
+        f"burrow.interface={iface}",
+        f"burrow.address={address}",
+        f"burrow.hostname={hostname}",
+    ]
+    if gateway:
+        words.append(f"burrow.gateway={gateway}")
+    if dns:
+        words.append(f"burrow.dns={dns}")
+    fb = parse_cmdline(shlex.join(words), iface)
+    assert fb is not None  # parse_cmdline returns None only without burrow.*
+    others = [i for i in (current.interfaces if current else []) if i.name != iface]
+    return fb.model_copy(
+        update={
+            "source": "console",
+            "interfaces": [fb.interfaces[0], *others],
+            "admin_password": current.admin_password if current else None,
+            "settings": current.settings if current else {},
+        }
+    )
+
+
+def console(root: StateRoot) -> int:
+    """tty1: show the banner; Enter opens the menu."""
+    while True:
+        sys.stdout.write("\033[2J\033[H")
+        sys.stdout.write(banner(root, program_states(root)))
+        sys.stdout.write("\nPress Enter to change the network settings.\n")
+        sys.stdout.flush()
+        ready, _w, _x = select.select([sys.stdin], [], [], 10.0)
+        if not ready:
+            continue
+        sys.stdin.readline()
+        try:
+            fb = menu(root)
+            if fb is None:
+                continue
+            save_firstboot(root, fb)
+            boot(root, "")
+            subprocess.run(["systemctl", "restart", "burrow.service"], check=False)
+        except (BurrowError, EOFError) as exc:
+            print(f"Not changed: {exc}. Press Enter.", flush=True)
+            with contextlib.suppress(EOFError):
+                input()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="burrow-firstboot", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=("boot", "banner", "console"))
+    parser.add_argument("--root", default="/", help="state root (/ on an appliance)")
+    parser.add_argument("--cmdline", default="/proc/cmdline", help="kernel command line file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="burrow-firstboot: %(message)s")
+    root = StateRoot.at(args.root)
+    try:
+        if args.command == "boot":
+            return boot(root, Path(args.cmdline).read_text())
+        if args.command == "banner":
+            return banner_loop(root)
+        return console(root)
+    except BurrowError as exc:
+        print(f"burrow-firstboot: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""System tests: the built appliance image booted under qemu."""
