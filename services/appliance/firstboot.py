@@ -432,6 +432,21 @@ def save_firstboot(root: StateRoot, fb: FirstBoot) -> None:
     """firstboot.json holds the administrator password: readable by root only."""
     path = firstboot_path(root)
     write_json(path, fb.model_dump(mode="json"), mode=0o600)
+    hand_admin_password_to_central(root, fb)
+
+
+def hand_admin_password_to_central(root: StateRoot, fb: FirstBoot) -> bool:
+    """Give the first-boot administrator password to Central, once, before it first starts.
+
+    Central makes its first administrator from ``etc/burrow/first-admin.json`` and removes
+    the file; once Central has a database the password is changed through Central only.
+    """
+    central_db = root.lib / "central.db"
+    target = root.etc / "first-admin.json"
+    if not fb.admin_password or central_db.exists() or target.exists():
+        return False
+    write_json(target, {"username": "admin", "password": fb.admin_password}, mode=0o600)
+    return True
 
 
 def appliance_settings(

@@ -231,3 +231,25 @@ def test_menu_cancel_and_bad_input_change_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
         firstboot.menu(root, ask=lambda _p, _d: next(bad))
     assert firstboot.firstboot_path(root).read_text() == before
+
+
+def test_admin_password_goes_to_central_once(tmp_path: Path) -> None:
+    import json
+
+    from services.appliance.firstboot import hand_admin_password_to_central
+
+    root = StateRoot.at(tmp_path)
+    root.etc.mkdir(parents=True)
+    root.lib.mkdir(parents=True)
+    fb = FirstBoot.model_construct(admin_password="correct horse battery")
+    assert hand_admin_password_to_central(root, fb)
+    target = root.etc / "first-admin.json"
+    assert json.loads(target.read_text()) == {
+        "username": "admin",
+        "password": "correct horse battery",
+    }
+    assert target.stat().st_mode & 0o077 == 0
+    target.unlink()  # Central used it
+    (root.lib / "central.db").write_text("")
+    assert not hand_admin_password_to_central(root, fb)  # Central exists: never again
+    assert not target.exists()
