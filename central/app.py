@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from central.auth.routes import router as auth_router
 from central.auth.service import LoginThrottle, ensure_first_admin
-from central.core import problems
+from central.core import docs, problems
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
 from central.diagshell.routes import router as diag_shell_router
@@ -58,10 +58,11 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         title="Burrow Central",
         version=VERSION,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
+    docs.install(app, openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs")
     app.state.config = config
     app.state.started = time.time()
     app.state.throttle = LoginThrottle()
