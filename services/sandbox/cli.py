@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(box.root_dir, ignore_errors=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # A program started in the background of a non-interactive shell inherits SIGINT as
+    # ignored, and Python keeps it so: Ctrl-C (or a SIGINT from a script) must stop it anyway.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"Starting sandbox {box.name!r} (named, Kea, Central, agents under supervisord)...")
     try:
         box.start()

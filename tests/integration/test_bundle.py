@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from services.sandbox import netns
-from services.sandbox.sandbox import AGENT_PORTS, SOURCE_TREE, Sandbox
+from services.sandbox.sandbox import AGENT_PORTS, SOURCE_TREE, Sandbox, clean
 from tests.conftest import PREFIX, SandboxFactory, free_network
 from tests.harness.dhcp import dhclient
 from tests.harness.wait import wait_for
@@ -182,6 +182,8 @@ def test_dev_command_stops_cleanly_on_ctrl_c() -> None:
          "--network", str(network), "--root", str(root)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=SOURCE_TREE,
         env={**os.environ, "PYTHONPATH": str(SOURCE_TREE)},
+        # As a background job of a script would have it: SIGINT inherited as ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )  # fmt: skip
     assert proc.stdout is not None
     seen: list[str] = []
@@ -206,6 +208,7 @@ def test_dev_command_stops_cleanly_on_ctrl_c() -> None:
             proc.kill()
             proc.wait()
         proc.stdout.close()
+        clean(name)  # whatever the command left behind if it had to be killed
         shutil.rmtree(root, ignore_errors=True)
     assert not netns.exists(f"burrow-{name}")
     assert not netns.link_exists(f"bw-{name}")
