@@ -95,7 +95,7 @@ def create_scope(
     """A new scope; one whose subnet is on the server already answers 409."""
     _answer, after = service.change(
         db, config, user, server, family, "POST", agent_path(family, "scopes"), wire(body),
-        object_type="dhcp-scope", object_id=str(body.subnet), action="create",
+        object_type="dhcp-scope", object_id=None, action="create",
         pick=by_key("scopes", "subnet", body.subnet), comment=body.comment,
     )  # fmt: skip
     return dict(after or {})
@@ -170,7 +170,7 @@ def add_reservation(
     _answer, after = service.change(
         db, config, user, server, family, "POST",
         agent_path(family, "scopes", scope_id, "reservations"), wire(body),
-        object_type="dhcp-reservation", object_id=f"{scope_id}/{value}", action="create",
+        object_type="dhcp-reservation", object_id=f"{scope_id}:{value}", action="create",
         pick=_reservation(scope_id, kind, value), comment=body.comment,
     )  # fmt: skip
     return after or {}
@@ -185,7 +185,7 @@ def delete_reservation(
     answer, _after = service.change(
         db, config, user, server, family, "DELETE",
         agent_path(family, "scopes", scope_id, "reservations", kind, value), None,
-        object_type="dhcp-reservation", object_id=f"{scope_id}/{normal_hex(value)}",
+        object_type="dhcp-reservation", object_id=f"{scope_id}:{normal_hex(value)}",
         action="delete", pick=_reservation(scope_id, kind, value), comment=comment,
     )  # fmt: skip
     return dict(answer)
@@ -268,7 +268,7 @@ def add_option_definition(
     """A custom option definition; a taken or invalid code answers 422 naming ``code``."""
     _answer, after = service.change(
         db, config, user, server, family, "POST", agent_path(family, "option-definitions"),
-        wire(body), object_type="dhcp-option-def", object_id=f"{body.space or ''}/{body.code}",
+        wire(body), object_type="dhcp-option-def", object_id=f"{body.space or ''}:{body.code}",
         action="create", pick=by_key("option_definitions", "name", body.name),
         comment=body.comment,
     )  # fmt: skip
@@ -283,7 +283,7 @@ def delete_option_definition(
     answer, _after = service.change(
         db, config, user, server, family, "DELETE",
         agent_path(family, "option-definitions", space, code), None,
-        object_type="dhcp-option-def", object_id=f"{space}/{code}", action="delete",
+        object_type="dhcp-option-def", object_id=f"{space}:{code}", action="delete",
         pick=by_key("option_definitions", "code", code), comment=comment,
     )  # fmt: skip
     return dict(answer)
@@ -422,7 +422,7 @@ def delete_lease(
     before = service.call(config, server, "GET", path)
     service.call(config, server, "DELETE", agent_path(family, "leases", address))
     record(
-        db, user, "dhcp-lease", f"{server.id}/{family}/{address}", "delete",
+        db, user, "dhcp-lease", service.history_id(server, family, address), "delete",
         before=before[0] if before else None, comment=comment,
     )  # fmt: skip
     db.commit()

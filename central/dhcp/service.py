@@ -209,7 +209,7 @@ def change(
     body: Any,
     *,
     object_type: str,
-    object_id: str,
+    object_id: str | None,
     action: str,
     pick: Pick,
     comment: str = "",
@@ -230,7 +230,7 @@ def change(
             db,
             actor,
             object_type,
-            f"{server.id}/{family}/{object_id}"[:64],
+            history_id(server, family, object_id or (after or {}).get("id")),
             action,
             before=_boxed(before),
             after=_boxed(after),
@@ -238,6 +238,11 @@ def change(
         )
     db.commit()
     return answer, after
+
+
+def history_id(server: Server, family: Family, *parts: object) -> str:
+    """The history's object id of a DHCP object: ``SERVER:FAMILY[:OBJECT]``."""
+    return ":".join(str(p) for p in (server.id, family, *parts) if p is not None)[:64]
 
 
 def _boxed(value: Any) -> Json | None:
@@ -286,7 +291,7 @@ def sync(db: Session, config: CentralConfig, server: Server) -> Json:
                 db,
                 EXTERNAL,
                 "dhcp-config",
-                f"{server.id}/{family}",
+                history_id(server, family),
                 "external-change",
                 before={"hash": old.hash, **{k: before.get(k) for k in keys}},
                 after={"hash": row.hash, **{k: after.get(k) for k in keys}},
