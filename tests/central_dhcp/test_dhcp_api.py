@@ -9,6 +9,7 @@ from typing import Any
 from services.common.files import write_atomic
 from services.sandbox.sandbox import Sandbox
 from tests.central_dhcp.conftest import CentralDhcp, kea_config
+from tests.dhcp.conftest import wait_link_local
 from tests.harness.dhcp import dhclient
 
 
@@ -220,3 +221,34 @@ def test_global_class_is_put_back_on_a_server_that_lost_it(
     assert "lab-phones" not in [
         c["name"] for c in kea_config(cd_box)["Dhcp4"].get("client-classes", [])
     ]
+
+
+def test_dhcpv6_scope_and_reservation_through_central(
+    cd_box: Sandbox, central: CentralDhcp
+) -> None:
+    for seeded in central.ok(central.dhcp("GET", "/v6/scopes"))["items"]:
+        central.ok(central.dhcp("DELETE", f"/v6/scopes/{seeded['id']}"))
+    net6 = cd_box.network6
+    body = {
+        "subnet": str(net6),
+        "interface": "br0",
+        "pools": [{"start": str(net6[0x1000]), "end": str(net6[0x10FF])}],
+    }
+    scope = central.ok(central.dhcp("POST", "/v6/scopes", body))
+    try:
+        mac = "02:cd:00:00:00:06"
+        duid = "00:03:00:01:" + mac  # DUID-LL (dhclient -D LL)
+        reservation = {"duid": duid, "ip_addresses": [str(net6[0xCAFE])], "hostname": "six"}
+        central.ok(central.dhcp("POST", f"/v6/scopes/{scope['id']}/reservations", reservation))
+        client = cd_box.add_client(mac=mac)
+        wait_link_local(client)
+        lease = dhclient(client, v6=True, extra=["-D", "LL"])
+        assert lease["new_ip6_address"] == str(net6[0xCAFE])
+        found = central.ok(central.dhcp("GET", f"/v6/leases?duid={duid}"))
+        assert [(x["address"], x["hostname"]) for x in found["items"]] == [
+            (str(net6[0xCAFE]), "six")
+        ]
+        dhcp6 = kea_config(cd_box, "dhcp6")["Dhcp6"]
+        assert [s["subnet"] for s in dhcp6["subnet6"]] == [str(net6)]
+    finally:
+        central.ok(central.dhcp("DELETE", f"/v6/scopes/{scope['id']}"))
