@@ -219,6 +219,9 @@ def change(
     ``pick`` takes the changed object out of a view (None when absent) for the history's
     before and after. Returns the agent's answer and the object after the change.
     """
+    # A change made behind Central's back since the last sync is recorded first, as such,
+    # so that it is neither lost nor mistaken for part of this change.
+    sync_family(db, config, server, family)
     before = pick(current_view(db, config, server, family))
     answer = call(config, server, method, path, body)
     _old, row = refresh(db, config, server, family)
@@ -273,35 +276,38 @@ def find(objects: Json, section_name: str, key: str, value: Any, field: str) -> 
 
 
 # --- external changes -------------------------------------------------------------------------
+def sync_family(db: Session, config: CentralConfig, server: Server, family: Family) -> Json:
+    """Compare one daemon's hash with the snapshot; take in and record a change found."""
+    known = snapshot_row(db, server, family)
+    state = call(config, server, "GET", agent_path(family, "config", "hash"))
+    if known is not None and known.hash == state["hash"]:
+        known.synced_at = now()
+        db.commit()
+        return {"hash": known.hash, "changed": False}
+    old, row = refresh(db, config, server, family)
+    if old is not None:
+        before, after = view(old.config, family), view(row.config, family)
+        keys = [k for k in after if before.get(k) != after.get(k)]
+        record(
+            db,
+            EXTERNAL,
+            "dhcp-config",
+            history_id(server, family),
+            "external-change",
+            before={"hash": old.hash, **{k: before.get(k) for k in keys}},
+            after={"hash": row.hash, **{k: after.get(k) for k in keys}},
+            comment="changed on the server, outside Central",
+        )
+        log.info("server %s %s: external change (%s)", server.id, family, ", ".join(keys))
+    db.commit()
+    return {"hash": row.hash, "changed": old is not None}
+
+
 def sync(db: Session, config: CentralConfig, server: Server) -> Json:
     """Compare the agent's configuration hashes with the snapshots; take in what changed."""
-    result: Json = {"server_id": server.id, "families": {}}
-    for family in FAMILIES:
-        known = snapshot_row(db, server, family)
-        state = call(config, server, "GET", agent_path(family, "config", "hash"))
-        if known is not None and known.hash == state["hash"]:
-            known.synced_at = now()
-            result["families"][family] = {"hash": known.hash, "changed": False}
-            continue
-        old, row = refresh(db, config, server, family)
-        if old is not None:
-            before, after = view(old.config, family), view(row.config, family)
-            keys = [k for k in after if before.get(k) != after.get(k)]
-            record(
-                db,
-                EXTERNAL,
-                "dhcp-config",
-                history_id(server, family),
-                "external-change",
-                before={"hash": old.hash, **{k: before.get(k) for k in keys}},
-                after={"hash": row.hash, **{k: after.get(k) for k in keys}},
-                comment="changed on the server, outside Central",
-            )
-            log.info("server %s %s: external change (%s)", server.id, family, ", ".join(keys))
-        result["families"][family] = {"hash": row.hash, "changed": old is not None}
-        db.commit()
-    result["global_classes"] = replicate_missing(db, config, server)
-    return result
+    families = {family: sync_family(db, config, server, family) for family in FAMILIES}
+    pushed = replicate_missing(db, config, server)
+    return {"server_id": server.id, "families": families, "global_classes": pushed}
 
 
 def sync_all(db: Session, config: CentralConfig) -> None:

@@ -92,9 +92,9 @@ def test_scope_added_behind_centrals_back_conflicts_and_is_synced(
         assert central.history(object_type="dhcp-scope", object_id=f"{central.server_id}:v4:77") \
             == []  # fmt: skip
 
-        synced = central.ok(central.call("POST", f"/api/v1/dhcp/servers/{central.server_id}/sync"))
-        assert synced["families"]["v4"]["changed"] is True
-        assert synced["families"]["v6"]["changed"] is False
+        # the refused change found the external change first and recorded it as such; the
+        # sync shows it (it is also what finds a change when nobody changes anything)
+        central.ok(central.call("POST", f"/api/v1/dhcp/servers/{central.server_id}/sync"))
         scopes = central.ok(central.dhcp("GET", f"/v4/scopes?filter=subnet:{subnet}"))
         assert scopes["total"] == 1 and scopes["items"][0]["id"] == 77
         external = central.history(action="external-change")
@@ -108,6 +108,25 @@ def test_scope_added_behind_centrals_back_conflicts_and_is_synced(
         assert len(central.history(action="external-change")) == len(external)
     finally:
         central.ok(central.dhcp("DELETE", "/v4/scopes/77"))
+    assert central.dhcp("GET", "/v4/scopes/77").status_code == 404
+
+
+def test_a_sync_alone_finds_an_external_change(cd_box: Sandbox, central: CentralDhcp) -> None:
+    central.ok(central.call("POST", f"/api/v1/dhcp/servers/{central.server_id}/sync"))
+    path = cd_box.root.kea_conf("dhcp4")
+    on_disk = json.loads(path.read_text())
+    on_disk["Dhcp4"]["decline-probation-period"] = 4321
+    write_atomic(path, json.dumps(on_disk, indent=2), mode=0o660)
+    assert cd_box.kea("config-reload")["result"] == 0
+    seen = len(central.history(action="external-change"))
+    synced = central.ok(central.call("POST", f"/api/v1/dhcp/servers/{central.server_id}/sync"))
+    assert synced["families"]["v4"]["changed"] is True
+    assert synced["families"]["v6"]["changed"] is False
+    assert central.ok(central.dhcp("GET", "/v4/properties"))["decline_probation_period"] == 4321
+    external = central.history(action="external-change")
+    assert len(external) == seen + 1
+    assert external[0]["after"]["properties"]["decline_probation_period"] == 4321
+    assert list(external[0]["after"]) == ["hash", "properties"]  # only what differs
 
 
 def _invalid(box: Sandbox) -> list[tuple[str, str, dict[str, Any], str]]:
