@@ -12,6 +12,7 @@ made behind Central's back (a config-reload on the server), recorded as ``extern
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import urllib.parse
@@ -99,7 +100,7 @@ def call(
         )
     except agent_client.PinMismatchError as exc:
         raise ProblemError(502, exc.message, field="dhcp_server_id") from None
-    except (OSError, TimeoutError) as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise ProblemError(
             502,
             f"The dhcp-agent of server {server.id} ({server.address}:{server.port}) is "
