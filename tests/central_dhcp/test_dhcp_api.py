@@ -271,3 +271,19 @@ def test_dhcpv6_scope_and_reservation_through_central(
         assert [s["subnet"] for s in dhcp6["subnet6"]] == [str(net6)]
     finally:
         central.ok(central.dhcp("DELETE", f"/v6/scopes/{scope['id']}"))
+
+
+def test_unknown_objects_and_list_parameters(cd_box: Sandbox, central: CentralDhcp) -> None:
+    missing = central.dhcp("GET", "/v4/scopes/4000000")
+    assert missing.status_code == 404 and missing.json()["field"] == "scope_id"
+    nowhere = central.call("GET", "/api/v1/dhcp/servers/999999/v4/scopes")
+    assert nowhere.status_code == 404 and nowhere.json()["field"] == "dhcp_server_id"
+    servers = central.ok(central.call("GET", "/api/v1/servers?filter=kind:dns"))["items"]
+    other_kind = central.call("GET", f"/api/v1/dhcp/servers/{servers[0]['id']}/v4/scopes")
+    assert other_kind.status_code == 422 and other_kind.json()["field"] == "dhcp_server_id"
+    bad_filter = central.dhcp("GET", "/v4/scopes?filter=colour:red")
+    assert bad_filter.status_code == 422 and bad_filter.json()["field"] == "filter"
+    bad_family = central.dhcp("GET", "/v5/scopes")
+    assert bad_family.status_code == 422 and bad_family.json()["field"] == "family"
+    page = central.ok(central.dhcp("GET", "/v6/scopes?limit=1&offset=0&sort=-id"))
+    assert set(page) == {"items", "total", "offset", "limit"} and page["limit"] == 1
