@@ -225,7 +225,22 @@ def change(
     sync_family(db, config, server, family)
     before = pick(current_view(db, config, server, family))
     answer = call(config, server, method, path, body)
-    _old, row = refresh(db, config, server, family)
+    try:
+        _old, row = refresh(db, config, server, family)
+    except ProblemError:
+        # Applied, but not read back: record it (the next sync takes in the configuration).
+        db.rollback()
+        record(
+            db, actor, object_type, history_id(server, family, object_id), action,
+            before=_boxed(before), after=None, comment=comment,
+        )  # fmt: skip
+        db.commit()
+        raise ProblemError(
+            502,
+            "The change was applied, but Central could not read the configuration back; "
+            "the next sync will show it.",
+            field="dhcp_server_id",
+        ) from None
     after = pick(view(row.config, family))
     result = answer.get("change", answer) if isinstance(answer, dict) else {}
     changed = result.get("changed", True) is not False

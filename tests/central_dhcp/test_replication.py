@@ -35,6 +35,7 @@ class FakeAgents:
     def __init__(self) -> None:
         self.configs: dict[int, dict[str, Any]] = {}
         self.down: set[int] = set()
+        self.unreadable: set[int] = set()  # changes are applied, the configuration not read
 
     def add(self, server: Server) -> None:
         self.configs[server.id] = {"Dhcp4": {"subnet4": [], "client-classes": []}}
@@ -56,6 +57,8 @@ class FakeAgents:
         before = self.state(server.id)["hash"]
         dhcp4 = self.configs[server.id]["Dhcp4"]
         if path.endswith("/config"):
+            if server.id in self.unreadable:
+                raise ProblemError(502, "unreachable", field="dhcp_server_id")
             return self.state(server.id)
         if path.endswith("/config/hash"):
             return {"family": "v4", "hash": before}
@@ -140,3 +143,19 @@ def test_a_class_refused_by_the_server_asked_for_changes_nothing_anywhere(
     assert agents.classes(one.id) == agents.classes(two.id) == []
     assert service.global_names(db, "v4") == set()
     assert db.scalars(select(Change)).all() == []
+
+
+def test_a_change_applied_but_not_read_back_is_still_recorded(
+    db: Session, agents: FakeAgents, tmp_path: Path
+) -> None:
+    config = CentralConfig(root=StateRoot(tmp_path))
+    one = add_server(db, agents, "one")
+    service.sync(db, config, one)
+    agents.unreadable.add(one.id)
+    with pytest.raises(ProblemError) as failed:
+        service.put_class(db, config, ADMIN, one, "v4", {"name": "x", "test": "member('ALL')"},
+                          is_global=False, comment="late")  # fmt: skip
+    assert failed.value.status == 502 and "was applied" in failed.value.message
+    assert agents.classes(one.id) == ["x"]
+    [entry] = db.scalars(select(Change).where(Change.object_type == "dhcp-class")).all()
+    assert (entry.actor, entry.comment, entry.after) == ("admin", "late", None)
