@@ -23,6 +23,9 @@ class CentralSettings(BaseModel):
     sync_interval_seconds: int = Field(
         default=300, ge=10, le=86400, description="how often DNS and DHCP servers are synced"
     )
+    dhcp_sync_interval_seconds: int = Field(
+        default=900, ge=10, le=86400, description="how often Central compares DHCP servers"
+    )
     health_interval_seconds: int = Field(
         default=30, ge=5, le=3600, description="how often agents are checked for reachability"
     )
@@ -47,6 +50,7 @@ class SettingsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     sync_interval_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None
+    dhcp_sync_interval_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None
     health_interval_seconds: Annotated[int, Field(ge=5, le=3600)] | None = None
     backup_full_time: Annotated[str, Field(pattern=TIME_OF_DAY)] | None = None
     backup_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None

@@ -15,6 +15,9 @@ ACCOUNT = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password")}
 #: Views read from an appliance's agent: the roles test's server is a DNS server that no agent
 #: serves, so the reader gets past the role check to a 422 (not an appliance) instead of 200.
 AGENT_VIEWS = {("GET", "/api/v1/servers/{server_id}/diag-shell")}
+#: DHCP views of the roles test's DHCP server, which no agent serves: the reader gets past the
+#: role check to a 502 (the agent is unreachable) naming the server.
+DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
 OWN_TOKENS = {("POST", "/api/v1/api-tokens"), ("DELETE", "/api/v1/api-tokens/{token_id}")}
 
 
@@ -40,7 +43,21 @@ def ids(central: Api) -> dict[str, Any]:
         "/api/v1/servers",
         {"kind": "dns", "name": f"roles-{victim.username}", "address": "198.51.100.77"},
     ).json()
+    dhcp = central.post(
+        "/api/v1/servers",
+        {"kind": "dhcp", "name": f"roles-dhcp-{victim.username}", "address": "198.51.100.78"},
+    ).json()
     return {
+        "dhcp_server_id": dhcp["id"],
+        "family": "v4",
+        "scope_id": 1,
+        "kind": "hw_address",
+        "value": "02:00:00:00:00:01",
+        "network_name": "lab",
+        "space": "dhcp4",
+        "code": 250,
+        "class_name": "lab",
+        "address": "198.51.100.5",
         "user_id": victim.id,
         "token_id": token["id"],
         "server_id": server["id"],
@@ -74,6 +91,8 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
         response = central.call(method, _fill(central, path, ids), reader.token, json={})
         if (method, path) in AGENT_VIEWS:
             assert_problem(response, 422, "server_id")
+        elif method == "GET" and path.startswith(DHCP_VIEWS):
+            assert_problem(response, 502, "dhcp_server_id")
         elif method == "GET":
             assert response.status_code == 200, (path, response.text)
         else:
@@ -92,6 +111,8 @@ def test_domain_administrators_cannot_change_users_settings_or_servers(
     for method, path in _endpoints(central):
         if method == "GET" or (method, path) in PUBLIC | ACCOUNT | OWN_TOKENS:
             continue
+        if role == "dhcp-admin" and path.startswith("/api/v1/dhcp/"):
+            continue  # its own domain (tests/central_dhcp)
         response = central.call(method, _fill(central, path, ids), user.token, json={})
         assert_problem(response, 403)
     assert central.history_total() == before
