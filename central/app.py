@@ -16,6 +16,8 @@ from central.core import docs, problems
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
 from central.diagshell.routes import router as diag_shell_router
+from central.dns import poller as dns_poller
+from central.dns.routes import router as dns_router
 from central.events.routes import router as events_router
 from central.history.routes import router as history_router
 from central.registry import poller
@@ -42,13 +44,14 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
             ensure_first_admin(db, config)
             prepare_local_agents(db, config)
             ensure_crl(db, config)
-        task = None
+        tasks = []
         if background:
-            task = asyncio.create_task(poller.poll_forever(app.state.sessions, config))
+            tasks.append(asyncio.create_task(poller.poll_forever(app.state.sessions, config)))
+            tasks.append(asyncio.create_task(dns_poller.sync_forever(app.state.sessions, config)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -85,6 +88,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         registry_router,
         events_router,
         diag_shell_router,
+        dns_router,
     ):
         app.include_router(router)
     return app
