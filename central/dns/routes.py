@@ -156,9 +156,12 @@ def search_records(
         query = query.where(DnsRecord.data.contains(data, autoescape=True))
     rows, total = page(db, query, params, RECORD_FIELDS, ("name", "data"), default_sort="name")
     zone_ids = {r.zone_id for r in rows}
-    names = dict(
-        db.execute(select(DnsZone.id, DnsZone.name).where(DnsZone.id.in_(zone_ids))).tuples()
-    )
+    names: dict[int, str] = {
+        zone_id: zone_name
+        for zone_id, zone_name in db.execute(
+            select(DnsZone.id, DnsZone.name).where(DnsZone.id.in_(zone_ids))
+        )
+    }
     return listing([service.record_public(r, names.get(r.zone_id)) for r in rows], total, params)
 
 
