@@ -144,16 +144,21 @@ def search_records(
     params: ListQuery,
     name: Annotated[str | None, Query(max_length=255, description="owner glob, e.g. www.*")] = None,
     type: Annotated[str | None, Query(max_length=10, description="record type")] = None,
-    data: Annotated[str | None, Query(max_length=255, description="data contains")] = None,
+    data: Annotated[
+        str | None, Query(max_length=255, description="data equals (e.g. an address)")
+    ] = None,
 ) -> dict[str, Any]:
-    """Records across every zone by owner pattern, type and data, with filter, sort, paging."""
+    """Records across every zone by owner glob, type and exact data, with filter, sort, paging.
+
+    ``filter`` terms work as in every list (``data~spf`` for data containing a text).
+    """
     query = select(DnsRecord)
     if name:
-        query = query.where(DnsRecord.name.like(service.glob_like(name), escape="\\"))
+        query = query.where(service.name_condition(db, name))
     if type:
         query = query.where(DnsRecord.type == type.upper())
     if data:
-        query = query.where(DnsRecord.data.contains(data, autoescape=True))
+        query = query.where(DnsRecord.data == data)
     rows, total = page(db, query, params, RECORD_FIELDS, ("name", "data"), default_sort="name")
     zone_ids = {r.zone_id for r in rows}
     names: dict[int, str] = {

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from services.sandbox.sandbox import Sandbox
 from tests.bench.central import central_api
+from tests.bench.central_dns import central_dns
 from tests.bench.crash import crash_to_serving
 from tests.bench.dhcp import dhcp
 from tests.bench.dns import dns_benchmarks
@@ -37,6 +38,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "central": (
         "Central API: GET of one object and of a 100-item page (SQLite, PostgreSQL), idle RSS",
         central_api,
+    ),
+    "central-dns": (
+        "Central holding 10,000 zones and 1,000,000 records: zone list and record search p95",
+        central_dns,
     ),
 }
 
