@@ -36,7 +36,10 @@ class DnsRecord(Base):
     """One record (not the SOA): absolute owner name, type, TTL and presentation data."""
 
     __tablename__ = "dns_records"
-    __table_args__ = (Index("ix_dns_records_type_data", "type", "data"),)
+    __table_args__ = (
+        Index("ix_dns_records_type_data", "type", "data"),
+        Index("ix_dns_records_type_name", "type", "name"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     zone_id: Mapped[int] = mapped_column(ForeignKey("dns_zones.id", ondelete="CASCADE"), index=True)

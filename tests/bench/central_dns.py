@@ -99,6 +99,9 @@ def central_dns(_box: Sandbox) -> list[Figure]:
             "zone list, page at offset 9,000": ["/api/v1/dns/zones?offset=9000&limit=100"],
             "record search, name prefix": [f"/api/v1/dns/records?name=h5*.z{z}.bench.&limit=100"
                                            for z in zones],
+            "record search, owner suffix (full scan)": [
+                f"/api/v1/dns/records?name=*5.z{z}.bench.&limit=100" for z in zones[:10]
+            ],
             "record search, type and address": [
                 f"/api/v1/dns/records?type=A&data=10.{z // 256 % 256}.{z % 256}.7" for z in zones
             ],

@@ -58,6 +58,7 @@ def upgrade() -> None:
     op.create_index("ix_dns_records_zone_id", "dns_records", ["zone_id"])
     op.create_index("ix_dns_records_name", "dns_records", ["name"])
     op.create_index("ix_dns_records_type_data", "dns_records", ["type", "data"])
+    op.create_index("ix_dns_records_type_name", "dns_records", ["type", "name"])
 
 
 def downgrade() -> None:
