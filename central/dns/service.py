@@ -393,6 +393,8 @@ def _apply(
     content = client.records(zone.name)
     after = set(_content_lines(zone, content))
     _store_content(db, zone, content)
+    for ptr_zone in result.ptr_zones:
+        _refresh_ptr_zone(db, client, actor, zone, ptr_zone, comment)
     history.record(
         db, actor, "dns-zone", zone.id, action,
         before={"zone": zone.name, "records": _capped(sorted(before - after))},
@@ -406,6 +408,33 @@ def _apply(
     )  # fmt: skip
     return {"zone_id": zone.id, "zone": zone.name, "applied": result.applied,
             "serial": result.serial}  # fmt: skip
+
+
+def _refresh_ptr_zone(
+    db: Session,
+    client: PinnedDnsClient,
+    actor: Principal,
+    zone: DnsZone,
+    name: str,
+    comment: str,
+) -> None:
+    """Store a reverse zone whose PTR records a change set of ``zone`` moved, if Central has it."""
+    reverse = db.scalar(
+        select(DnsZone).where(DnsZone.server_id == zone.server_id, DnsZone.name == name)
+    )
+    if reverse is None:
+        return
+    before = set(_row_lines(_rows(db, reverse)))
+    content = client.records(name)
+    after = set(_content_lines(reverse, content))
+    _store_content(db, reverse, content)
+    history.record(
+        db, actor, "dns-zone", reverse.id, "change",
+        before={"zone": name, "records": _capped(sorted(before - after))},
+        after={"zone": name, "serial": content.serial,
+               "records": _capped(sorted(after - before)), "ptr_of": zone.name},
+        comment=comment,
+    )  # fmt: skip
 
 
 def apply_changes(

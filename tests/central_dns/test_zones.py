@@ -233,3 +233,43 @@ def test_read_only_cannot_write(central_dns: CentralDns) -> None:
     for method, path, body in writes:
         assert api.call(method, path, body, token=reader).status_code == 403, path
     assert api.served(f"x.{zone['name']}", "A") == set()
+
+
+def test_disable_enable_delete_and_an_agent_refusal(central_dns: CentralDns) -> None:
+    api = central_dns
+    name = api.new_zone_name()
+    zone = api.create_zone(name, records=[{"name": "www", "type": "A", "data": "203.0.113.44"}])
+    assert api.served(f"www.{name}", "A") == {"203.0.113.44"}
+    path = f"/api/v1/dns/zones/{zone['id']}"
+    disabled = api.ok(api.call("POST", f"{path}/disable?comment=maintenance"))
+    assert disabled["enabled"] is False
+    assert api.served(f"www.{name}", "A") == set()
+    assert api.history(zone["id"])[0]["comment"] == "maintenance"
+    # The agent sets SOA fields on enabled zones only: its refusal changes nothing in Central.
+    entries = len(api.history(zone["id"]))
+    refused = api.call("PATCH", path, {"soa": {"refresh": 7200}, "comment": "refused"})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["field"] == "soa"
+    assert api.ok(api.call("GET", path))["options"]["soa"]["refresh"] == 3600
+    assert len(api.history(zone["id"])) == entries
+    api.ok(api.call("POST", f"{path}/enable"))
+    assert api.served(f"www.{name}", "A") == {"203.0.113.44"}
+    patched = api.ok(api.call("PATCH", path, {"soa": {"refresh": 7200}, "comment": "slower"}))
+    assert patched["options"]["soa"]["refresh"] == 7200
+    assert api.box.dns_query(name, "SOA").answer[0][0].refresh == 7200
+    assert api.call("DELETE", f"{path}?comment=gone").status_code == 204
+    assert api.call("GET", path).status_code == 404
+    assert api.served(f"www.{name}", "A") == set()
+
+
+def test_a_ptr_in_a_managed_reverse_zone_is_stored_too(central_dns: CentralDns) -> None:
+    api = central_dns
+    reverse = api.create_zone("113.0.203.in-addr.arpa.")
+    name = api.new_zone_name()
+    zone = api.create_zone(name)
+    change = create("host", "A", "203.0.113.61")
+    change["ptr"] = True
+    api.ok(api.change(zone["id"], [change], comment="with its PTR"))
+    assert api.served("61.113.0.203.in-addr.arpa.", "PTR") == {f"host.{name}"}
+    stored = {(r["name"], r["type"], r["data"]) for r in api.records(reverse["id"])}
+    assert ("61.113.0.203.in-addr.arpa.", "PTR", f"host.{name}") in stored
