@@ -12,12 +12,14 @@ nsupdate behind Central's back) the server wins and the history gets an ``extern
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import dns.exception
 import dns.name
@@ -58,6 +60,23 @@ log = logging.getLogger(__name__)
 EXTERNAL = "external"
 #: Records listed in one history entry at most (the count is always given).
 HISTORY_RECORDS = 200
+
+#: One DNS write (or sync) at a time in this Central: a sync reading a zone back between an
+#: agent's apply and Central's store would take Central's own change for an external one.
+_WRITE = threading.Lock()
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def serialized(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` holding the DNS write lock."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _WRITE:
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 class _Body(BaseModel):
@@ -251,6 +270,7 @@ def _taken(db: Session, server_id: int, name: str) -> None:
         raise ValidationError(f"Zone {name} already exists on server {server_id}.", field="name")
 
 
+@serialized
 def create_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneCreateRequest
 ) -> dict[str, Any]:
@@ -273,6 +293,7 @@ def create_zone(
     return zone_public(zone)
 
 
+@serialized
 def import_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneImportRequest
 ) -> dict[str, Any]:
@@ -312,6 +333,7 @@ def export_zone(db: Session, zone_id: int) -> dict[str, Any]:
     return {"zone": zone.name, "serial": zone.serial, "text": "\n".join(lines) + "\n"}
 
 
+@serialized
 def delete_zone(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, comment: str
 ) -> None:
@@ -326,6 +348,7 @@ def delete_zone(
     db.commit()
 
 
+@serialized
 def set_enabled(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, enabled: bool, comment: str
 ) -> dict[str, Any]:
@@ -343,6 +366,7 @@ def set_enabled(
     return zone_public(zone)
 
 
+@serialized
 def update_zone(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, body: ZoneUpdateRequest
 ) -> dict[str, Any]:
@@ -437,6 +461,7 @@ def _refresh_ptr_zone(
     )  # fmt: skip
 
 
+@serialized
 def apply_changes(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, body: ChangeSet
 ) -> dict[str, Any]:
@@ -509,6 +534,7 @@ def _record_data(row: DnsRecord, **changes: Any) -> RecordData:
     )  # fmt: skip
 
 
+@serialized
 def set_ttl(
     db: Session, config: CentralConfig, actor: Principal, body: TtlChange
 ) -> dict[str, Any]:
@@ -526,6 +552,7 @@ def set_ttl(
     )  # fmt: skip
 
 
+@serialized
 def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint) -> dict[str, Any]:
     try:
         old, new = ipaddress.ip_address(body.old), ipaddress.ip_address(body.new)
@@ -553,6 +580,7 @@ def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint)
 
 
 # --- sync --------------------------------------------------------------------------------
+@serialized
 def sync_server(db: Session, config: CentralConfig, server_id: int) -> dict[str, Any]:
     """Read every zone of ``server_id`` back from its agent; the server wins any difference."""
     client = client_for(db, config, server_id)
