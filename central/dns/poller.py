@@ -1,9 +1,14 @@
-"""Background DNS sync: every DNS server read back on the ``sync_interval_seconds`` setting."""
+"""Background DNS sync: every DNS server read back every ``sync_interval_seconds``.
+
+The setting is read again every few seconds, so a change of it takes effect at once rather
+than after the interval that was running.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from central.core.config import CentralConfig
@@ -12,21 +17,29 @@ from central.settings import service as settings_service
 
 log = logging.getLogger(__name__)
 
+#: How often the interval setting is looked at.
+TICK_SECONDS = 5.0
 
-def sync_round(sessions: Any, config: CentralConfig) -> int:
-    """One sync of every DNS server; returns the interval to wait."""
+
+def interval(sessions: Any) -> int:
     with sessions() as db:
-        interval = settings_service.load(db).sync_interval_seconds
+        return int(settings_service.load(db).sync_interval_seconds)
+
+
+def sync_round(sessions: Any, config: CentralConfig) -> None:
+    """One sync of every DNS server."""
+    with sessions() as db:
         service.sync_all(db, config)
-    return int(interval)
 
 
 async def sync_forever(sessions: Any, config: CentralConfig, first_delay: float = 5.0) -> None:
     await asyncio.sleep(first_delay)
+    last = float("-inf")
     while True:
         try:
-            interval = await asyncio.to_thread(sync_round, sessions, config)
+            if time.monotonic() - last >= await asyncio.to_thread(interval, sessions):
+                last = time.monotonic()
+                await asyncio.to_thread(sync_round, sessions, config)
         except Exception:
             log.exception("the DNS sync round failed")
-            interval = 60
-        await asyncio.sleep(interval)
+        await asyncio.sleep(TICK_SECONDS)

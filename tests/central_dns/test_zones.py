@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import dns.query
 import dns.rdatatype
@@ -11,7 +12,9 @@ import dns.update
 import dns.zone
 import pytest
 
+from services.sandbox.sandbox import Sandbox
 from tests.central_dns.conftest import CentralDns, create
+from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
 
@@ -273,3 +276,23 @@ def test_a_ptr_in_a_managed_reverse_zone_is_stored_too(central_dns: CentralDns) 
     assert api.served("61.113.0.203.in-addr.arpa.", "PTR") == {f"host.{name}"}
     stored = {(r["name"], r["type"], r["data"]) for r in api.records(reverse["id"])}
     assert ("61.113.0.203.in-addr.arpa.", "PTR", f"host.{name}") in stored
+
+
+def test_the_interval_sync_finds_an_external_change(sandbox: Sandbox) -> None:
+    api = CentralDns(sandbox)
+    name = api.new_zone_name()
+    zone = api.create_zone(name)
+    api.ok(api.call("PATCH", "/api/v1/settings", {"sync_interval_seconds": 10}))
+    update = dns.update.UpdateMessage(name, keyring=_key(sandbox.root.tsig_key.read_text()))
+    update.add(f"later.{name}", 300, "A", "203.0.113.99")
+    assert dns.query.tcp(update, sandbox.address, timeout=5).rcode() == 0
+
+    def external() -> dict[str, Any] | None:
+        entries = [e for e in api.history(zone["id"]) if e["action"] == "external-change"]
+        return entries[0] if entries else None
+
+    entry = wait_for(external, timeout=40, interval=1, what="the interval sync")
+    assert entry["actor"] == "external"
+    assert entry["after"]["records"]["records"] == [f"later.{name} 300 IN A 203.0.113.99"]
+    stored = {(r["name"], r["data"]) for r in api.records(zone["id"])}
+    assert (f"later.{name}", "203.0.113.99") in stored
