@@ -18,6 +18,8 @@ from central.core.db import make_engine, make_sessions, migrate
 from central.dhcp import poller as dhcp_poller
 from central.dhcp.routes import router as dhcp_router
 from central.diagshell.routes import router as diag_shell_router
+from central.dns import poller as dns_poller
+from central.dns.routes import router as dns_router
 from central.events.routes import router as events_router
 from central.history.routes import router as history_router
 from central.registry import poller
@@ -48,6 +50,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         if background:
             tasks.append(asyncio.create_task(poller.poll_forever(app.state.sessions, config)))
             tasks.append(asyncio.create_task(dhcp_poller.sync_forever(app.state.sessions, config)))
+            tasks.append(asyncio.create_task(dns_poller.sync_forever(app.state.sessions, config)))
         try:
             yield
         finally:
@@ -89,6 +92,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         events_router,
         diag_shell_router,
         dhcp_router,
+        dns_router,
     ):
         app.include_router(router)
     return app

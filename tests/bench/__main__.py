@@ -20,6 +20,7 @@ from pathlib import Path
 from services.sandbox.sandbox import Sandbox
 from tests.bench.central import central_api
 from tests.bench.central_dhcp import central_dhcp
+from tests.bench.central_dns import central_dns
 from tests.bench.crash import crash_to_serving
 from tests.bench.dhcp import dhcp
 from tests.bench.dns import dns_benchmarks
@@ -42,6 +43,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "central-dhcp": (
         "Central's DHCP API: a change through Central until Kea serves it, 1,000 scopes",
         central_dhcp,
+    ),
+    "central-dns": (
+        "Central holding 10,000 zones and 1,000,000 records: zone list and record search p95",
+        central_dns,
     ),
 }
 

@@ -1,0 +1,49 @@
+"""Tables of DNS zones and their records, as Central last knew named to serve them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central.core.db import Base, UTCDateTime, now
+
+
+class DnsZone(Base):
+    """A zone of one DNS server of the registry; ``spec`` holds its options (contract fields)."""
+
+    __tablename__ = "dns_zones"
+    __table_args__ = (Index("ix_dns_zones_server_name", "server_id", "name", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    ttl: Mapped[int] = mapped_column(Integer, default=3600)
+    serial: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    soa: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    record_count: Mapped[int] = mapped_column(Integer, default=0)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class DnsRecord(Base):
+    """One record (not the SOA): absolute owner name, type, TTL and presentation data."""
+
+    __tablename__ = "dns_records"
+    __table_args__ = (
+        Index("ix_dns_records_type_data", "type", "data"),
+        Index("ix_dns_records_type_name", "type", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("dns_zones.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    type: Mapped[str] = mapped_column(String(10))
+    ttl: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(String(4000))
