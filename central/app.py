@@ -22,6 +22,7 @@ from central.dns import poller as dns_poller
 from central.dns.routes import router as dns_router
 from central.events.routes import router as events_router
 from central.history.routes import router as history_router
+from central.network.routes import router as network_router
 from central.registry import poller
 from central.registry.routes import router as registry_router
 from central.registry.service import ensure_crl, prepare_local_agents
@@ -93,6 +94,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         diag_shell_router,
         dhcp_router,
         dns_router,
+        network_router,
     ):
         app.include_router(router)
     return app
