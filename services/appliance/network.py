@@ -2,11 +2,11 @@
 
 ``capture(root)`` reads, in the appliance's own network namespace, the addresses of the
 appliance interface (``interface`` of ``etc/burrow/appliance.json``; IPv4 and IPv6, never
-link-local), its static routes (main table, unicast, not made by the kernel, router
-advertisements or redirects, not link-local) and, from the settings, the resolvers and the
-hostname. It returns a JSON-serialisable dict in canonical order (``NetworkSettings.public``
-of ``services.common.network``): the same network always gives the same bytes, which keeps
-backups content-addressed.
+link-local, never the ones with a lifetime such as SLAAC's), its static routes (main table,
+unicast, not made by the kernel, router advertisements or redirects, not link-local) and,
+from the settings, the resolvers and the hostname. It returns a JSON-serialisable dict in
+canonical order (``NetworkSettings.public`` of ``services.common.network``): the same
+network always gives the same bytes, which keeps backups content-addressed.
 
 ``apply(root, captured)`` makes the live network match a capture (its own or, on a
 replacement appliance, the lost one's) and persists it in ``appliance.json``:
@@ -61,6 +61,7 @@ from services.common.settings import ApplianceSettings
 log = logging.getLogger(__name__)
 
 RT_TABLE_MAIN = 254
+IFA_F_PERMANENT = 0x80
 RTN_UNICAST = 1
 #: Routes the kernel or the network made, not an administrator (rtnetlink(7)): redirect,
 #: kernel, router advertisement.
@@ -119,6 +120,9 @@ def live_addresses(ipr: NetlinkSocket, index: int) -> list[IPInterface]:
             continue
         value = ipaddress.ip_interface(f"{text}/{msg['prefixlen']}")
         if value.ip.is_link_local or value.ip.is_loopback or msg["scope"] == 254:
+            continue
+        flags = msg.get_attr("IFA_FLAGS") or msg["flags"]
+        if not flags & IFA_F_PERMANENT:  # SLAAC and privacy addresses come and go by themselves
             continue
         found.append(value)
     return sorted_addresses(found)

@@ -42,6 +42,7 @@ class FakeKernel:
     def __init__(self) -> None:
         self.addresses: list[tuple[str, int]] = []
         self.routes: list[dict[str, Any]] = []
+        self.dynamic: set[str] = set()  # addresses with a lifetime (SLAAC)
         self.fail_on: int | None = None
         self.calls = 0
 
@@ -66,7 +67,10 @@ class FakeKernel:
             attrs = {"IFA_ADDRESS": ip, **({"IFA_LOCAL": ip} if v4 else {})}
             scope = 253 if ip.startswith("fe80") else 0
             fam = socket.AF_INET if v4 else socket.AF_INET6
-            out.append(Msg({"prefixlen": plen, "scope": scope, "family": fam}, attrs))
+            fields = {"prefixlen": plen, "scope": scope, "family": fam, "flags": 0x80}
+            if ip in self.dynamic:
+                fields["flags"] = 0
+            out.append(Msg(fields, attrs))
         return out
 
     def get_routes(self, **kwargs: Any) -> list[Msg]:
@@ -237,7 +241,8 @@ def test_changes_keep_the_management_address_and_are_ordered() -> None:
 
 
 def test_capture_is_canonical_and_json(kernel: FakeKernel, root: StateRoot) -> None:
-    kernel.addresses += [("203.0.113.10", 24), ("198.51.100.9", 27)]
+    kernel.addresses += [("203.0.113.10", 24), ("198.51.100.9", 27), ("2001:db8:64::abcd", 64)]
+    kernel.dynamic.add("2001:db8:64::abcd")
     kernel.routes += [
         {"dst": "203.0.113.128/25", "gateway": "198.51.100.1", "oif": INDEX},
         {"dst": "0.0.0.0/0", "gateway": "198.51.100.1", "oif": INDEX},
