@@ -3,9 +3,9 @@
 Central is reached over HTTPS and its certificate is checked against the appliance CA
 (``var/lib/burrow/pki/ca/ca.crt``). One connection pool is shared by all requests.
 
-ApiError         Central answered an error (problem JSON: status, detail, the fields named)
-└── SessionGoneError  Central does not know the token any more (expired, revoked): log in again
-CentralDownError      Central could not be reached at all
+ApiError           Central answered an error (problem JSON: status, detail, the fields named)
+SessionGoneError   Central does not know the session's token any more (expired, revoked)
+CentralDownError   Central could not be reached at all
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ class ApiError(Exception):
         self.errors = errors or {}
 
 
-class SessionGoneError(ApiError):
-    """Central answered 401: the session expired or was revoked."""
+class SessionGoneError(Exception):
+    """Central answered 401 to a call with a token: the session expired or was revoked.
+    Not an ApiError, so that a page's form handling never takes it for a refusal."""
 
 
 class CentralDownError(Exception):
@@ -70,8 +71,7 @@ def problem_of(response: httpx.Response) -> ApiError:
     field = body.get("field")
     if field and form_field(str(field)) not in errors:
         errors[form_field(str(field))] = detail.removeprefix(f"{field}: ")
-    kind = SessionGoneError if response.status_code == 401 else ApiError
-    return kind(response.status_code, detail, str(field) if field else None, errors)
+    return ApiError(response.status_code, detail, str(field) if field else None, errors)
 
 
 class Central:
@@ -107,6 +107,8 @@ class Central:
             )
         except httpx.HTTPError as exc:
             raise CentralDownError(f"Central cannot be reached: {exc}") from exc
+        if response.status_code == 401 and token:
+            raise SessionGoneError(response.text)
         if response.status_code >= 400:
             raise problem_of(response)
         if response.status_code == 204 or not response.content:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from webui.central import ApiError
+from webui.central import ApiError, SessionGoneError
 from webui.session import COOKIE, Session, new_session
 from webui.web import WriteRequest, console, read_form, redirect, render, same_origin
 
@@ -76,7 +76,7 @@ async def login(request: Request) -> Response:
 def logout(request: Request, write: WriteRequest) -> Response:
     try:
         console(request).central.post("/auth/logout", write.session.token)
-    except ApiError:
+    except (ApiError, SessionGoneError):
         pass  # already expired or revoked: the cookie goes anyway
     response = redirect(request, "/login?done=logged-out")
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")

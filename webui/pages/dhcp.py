@@ -55,11 +55,6 @@ def where(central: Central, session: Session, params: dict[str, str]) -> Where:
     return Where(servers, chosen, family)
 
 
-def dhcp_writer(write: Write) -> None:
-    if not write.session.may("dhcp"):
-        raise ApiError(403, f"The role {write.session.role!r} may not change DHCP.")
-
-
 def scope_body(scope: dict[str, Any]) -> dict[str, Any]:
     """The part of a scope Central takes back in a PUT."""
     return {k: v for k, v in scope.items() if k in SCOPE_BODY and v is not None}
@@ -101,7 +96,6 @@ def _at(request: Request, write: Write) -> Where:
 
 @router.post("/scopes")
 def create_scope(request: Request, write: WriteRequest) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     body: dict[str, Any] = {"subnet": write.get("subnet"), "comment": write.comment}
     if write.get("start") or write.get("end"):
@@ -115,7 +109,7 @@ def create_scope(request: Request, write: WriteRequest) -> Response:
         if "data" in errors:
             errors["routers"] = errors.pop("data")
         return scopes_page(
-            request, write.session, 422, errors=errors, error=exc.detail,
+            request, write.session, exc.status, errors=errors, error=exc.detail,
             params={"server": str(at.server_id), "family": at.family},
             values=values(write.form, "subnet", "start", "end", "routers", "comment"),
         )  # fmt: skip
@@ -124,7 +118,6 @@ def create_scope(request: Request, write: WriteRequest) -> Response:
 
 @router.post("/scopes/{scope_id}/delete")
 def delete_scope(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     console(request).central.delete(
         f"{at.base}/scopes/{scope_id}", write.session.token, comment=write.comment
@@ -159,7 +152,6 @@ def _put_scope(request: Request, write: Write, at: Where, scope: dict[str, Any])
 
 @router.post("/scopes/{scope_id}/pools")
 def add_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     current = console(request).central.get(f"{at.base}/scopes/{scope_id}", write.session.token)
     current["pools"] = [*current.get("pools", []), {"start": write.get("start"),
@@ -168,7 +160,7 @@ def add_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> 
         _put_scope(request, write, at, current)
     except ApiError as exc:
         return scope_page(
-            request, write.session, scope_id, 422, pool_errors=exc.errors, error=exc.detail,
+            request, write.session, scope_id, exc.status, pool_errors=exc.errors, error=exc.detail,
             params={"server": str(at.server_id), "family": at.family},
             pool_values=values(write.form, "start", "end", "comment"),
         )  # fmt: skip
@@ -177,7 +169,6 @@ def add_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> 
 
 @router.post("/scopes/{scope_id}/pools/delete")
 def delete_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     current = console(request).central.get(f"{at.base}/scopes/{scope_id}", write.session.token)
     gone = (write.get("start"), write.get("end"))
@@ -188,7 +179,6 @@ def delete_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) 
 
 @router.post("/scopes/{scope_id}/reservations")
 def add_reservation(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     body: dict[str, Any] = {"comment": write.comment}
     ident = "duid" if at.family == "v6" else "hw_address"
@@ -203,7 +193,7 @@ def add_reservation(request: Request, write: WriteRequest, scope_id: int = Scope
         )
     except ApiError as exc:
         return scope_page(
-            request, write.session, scope_id, 422, errors=exc.errors, error=exc.detail,
+            request, write.session, scope_id, exc.status, errors=exc.errors, error=exc.detail,
             params={"server": str(at.server_id), "family": at.family},
             values=values(write.form, ident, "ip_addresses", "hostname", "comment"),
         )  # fmt: skip
@@ -212,7 +202,6 @@ def add_reservation(request: Request, write: WriteRequest, scope_id: int = Scope
 
 @router.post("/scopes/{scope_id}/reservations/delete")
 def delete_reservation(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     kind = write.get("kind")
     if kind not in ("hw_address", "client_id", "duid"):
@@ -265,7 +254,6 @@ def option_of(form: dict[str, str]) -> dict[str, Any]:
 
 @router.post("/options")
 def add_option(request: Request, write: WriteRequest) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     central = console(request).central
     current = list(central.get(at.base + "/options", write.session.token))
@@ -281,7 +269,7 @@ def add_option(request: Request, write: WriteRequest) -> Response:
             if name in errors:
                 errors["option"] = errors.pop(name)
         return options_page(
-            request, write.session, 422, errors=errors, error=exc.detail,
+            request, write.session, exc.status, errors=errors, error=exc.detail,
             params={"server": str(at.server_id), "family": at.family},
             values=values(write.form, "option", "data", "space", "comment"),
         )  # fmt: skip
@@ -290,7 +278,6 @@ def add_option(request: Request, write: WriteRequest) -> Response:
 
 @router.post("/options/delete")
 def delete_option(request: Request, write: WriteRequest) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     central = console(request).central
     current = list(central.get(at.base + "/options", write.session.token))
@@ -303,7 +290,6 @@ def delete_option(request: Request, write: WriteRequest) -> Response:
 
 @router.post("/classes")
 def put_class(request: Request, write: WriteRequest) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     name = write.get("name")
     body = {"name": name, "test": write.get("test"), "comment": write.comment}
@@ -315,7 +301,7 @@ def put_class(request: Request, write: WriteRequest) -> Response:
         if "class_name" in errors:
             errors["name"] = errors.pop("class_name")
         return options_page(
-            request, write.session, 422, class_errors=errors, error=exc.detail,
+            request, write.session, exc.status, class_errors=errors, error=exc.detail,
             params={"server": str(at.server_id), "family": at.family},
             class_values=values(write.form, "name", "test", "comment"),
         )  # fmt: skip
@@ -324,7 +310,6 @@ def put_class(request: Request, write: WriteRequest) -> Response:
 
 @router.post("/classes/delete")
 def delete_class(request: Request, write: WriteRequest) -> Response:
-    dhcp_writer(write)
     at = _at(request, write)
     console(request).central.delete(
         f"{at.base}/classes/{write.get('name')}", write.session.token, comment=write.comment

@@ -45,11 +45,6 @@ def record_of(form: dict[str, str], prefix: str = "") -> dict[str, Any]:
     }
 
 
-def dns_writer(write: Write) -> None:
-    if not write.session.may("dns"):
-        raise ApiError(403, f"The role {write.session.role!r} may not change DNS.")
-
-
 def _dns_servers(request: Request, session: Session) -> list[dict[str, Any]]:
     items = console(request).central.get("/servers", session.token, filter="kind:dns")["items"]
     return list(items)
@@ -91,7 +86,6 @@ def zones(request: Request, session: CurrentSession) -> Response:
 
 @router.post("/zones")
 def create_zone(request: Request, write: WriteRequest) -> Response:
-    dns_writer(write)
     form = write.form
     body: dict[str, Any] = {
         "name": write.get("name"),
@@ -107,7 +101,7 @@ def create_zone(request: Request, write: WriteRequest) -> Response:
         zone = console(request).central.post("/dns/zones", write.session.token, body)
     except ApiError as exc:
         return zones_page(
-            request, write.session, 422, errors=exc.errors, error=exc.detail,
+            request, write.session, exc.status, errors=exc.errors, error=exc.detail,
             values=values(form, "name", "server_id", "ttl", "nameservers", "comment"),
         )  # fmt: skip
     return redirect(request, f"/dns/zones/{zone['id']}?done=zone-created")
@@ -115,7 +109,6 @@ def create_zone(request: Request, write: WriteRequest) -> Response:
 
 @router.post("/zones/import")
 def import_zone(request: Request, write: WriteRequest) -> Response:
-    dns_writer(write)
     text = write.form.get("file") or write.form.get("text", "")
     body = {
         "name": write.get("name"),
@@ -127,7 +120,7 @@ def import_zone(request: Request, write: WriteRequest) -> Response:
         zone = console(request).central.post("/dns/zones/import", write.session.token, body)
     except ApiError as exc:
         return zones_page(
-            request, write.session, 422, import_errors=exc.errors, error=exc.detail,
+            request, write.session, exc.status, import_errors=exc.errors, error=exc.detail,
             import_values=values(write.form, "name", "server_id", "text", "comment"),
         )  # fmt: skip
     zone_id = zone.get("id") or zone.get("zone_id")
@@ -137,7 +130,6 @@ def import_zone(request: Request, write: WriteRequest) -> Response:
 
 @router.post("/zones/{zone_id}/delete")
 def delete_zone(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
-    dns_writer(write)
     console(request).central.delete(
         f"/dns/zones/{zone_id}", write.session.token, comment=write.comment
     )
@@ -203,12 +195,11 @@ def _apply(request: Request, write: Write, zone_id: int, change: dict[str, Any])
 
 @router.post("/zones/{zone_id}/records")
 def add_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
-    dns_writer(write)
     try:
         _apply(request, write, zone_id, {"action": "create", "record": record_of(write.form)})
     except ApiError as exc:
         return records_page(
-            request, write.session, zone_id, 422, errors=exc.errors, error=exc.detail,
+            request, write.session, zone_id, exc.status, errors=exc.errors, error=exc.detail,
             values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
     return _back(request, zone_id, write, "record-added")
@@ -216,7 +207,6 @@ def add_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> 
 
 @router.post("/zones/{zone_id}/records/save")
 def save_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
-    dns_writer(write)
     change = {
         "action": "update",
         "record": record_of(write.form, "old_"),
@@ -226,7 +216,7 @@ def save_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) ->
         _apply(request, write, zone_id, change)
     except ApiError as exc:
         return records_page(
-            request, write.session, zone_id, 422, edit_errors=exc.errors, error=exc.detail,
+            request, write.session, zone_id, exc.status, edit_errors=exc.errors, error=exc.detail,
             editing=int(write.get("id") or 0),
             edit_values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
@@ -235,9 +225,8 @@ def save_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) ->
 
 @router.post("/zones/{zone_id}/records/delete")
 def delete_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
-    dns_writer(write)
     try:
         _apply(request, write, zone_id, {"action": "delete", "record": record_of(write.form)})
     except ApiError as exc:
-        return records_page(request, write.session, zone_id, 422, error=exc.detail)
+        return records_page(request, write.session, zone_id, exc.status, error=exc.detail)
     return _back(request, zone_id, write, "record-deleted")

@@ -57,8 +57,6 @@ def settings(request: Request, session: CurrentSession) -> Response:
 
 @router.post("/settings")
 def save_settings(request: Request, write: WriteRequest) -> Response:
-    if not write.session.may("settings"):
-        raise ApiError(403, f"The role {write.session.role!r} may not change the settings.")
     current = console(request).central.get("/settings", write.session.token)
     body: dict[str, Any] = {}
     for name in SETTINGS:
@@ -72,6 +70,6 @@ def save_settings(request: Request, write: WriteRequest) -> Response:
     except ApiError as exc:
         shown = {k: write.get(k) for k in SETTINGS} | {"comment": write.comment}
         return settings_page(
-            request, write.session, 422, errors=exc.errors, error=exc.detail, values=shown
+            request, write.session, exc.status, errors=exc.errors, error=exc.detail, values=shown
         )
     return redirect(request, "/settings?done=settings-saved")

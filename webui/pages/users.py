@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from webui.central import ApiError
 from webui.paging import Pager, clamp_offset, query
 from webui.session import Session
-from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
+from webui.web import CurrentSession, WriteRequest, console, redirect, render, values
 
 router = APIRouter(prefix="/users")
 
@@ -22,11 +22,6 @@ ROLES = (
     ("administrator", "Administrator"),
 )
 UserId = Path(ge=1, le=2**31 - 1)
-
-
-def admin_only(write: Write) -> None:
-    if not write.session.may("users"):
-        raise ApiError(403, f"The role {write.session.role!r} may not change users.")
 
 
 def users_page(request: Request, session: Session, status: int = 200, **extra: Any) -> Response:
@@ -54,7 +49,6 @@ def users(request: Request, session: CurrentSession) -> Response:
 
 @router.post("")
 def create_user(request: Request, write: WriteRequest) -> Response:
-    admin_only(write)
     body = {
         "username": write.get("username"),
         "display_name": write.get("display_name"),
@@ -66,7 +60,7 @@ def create_user(request: Request, write: WriteRequest) -> Response:
         console(request).central.post("/users", write.session.token, body)
     except ApiError as exc:
         return users_page(
-            request, write.session, 422, errors=exc.errors, error=exc.detail,
+            request, write.session, exc.status, errors=exc.errors, error=exc.detail,
             values=values(write.form, "username", "display_name", "role", "comment"),
         )  # fmt: skip
     return redirect(request, "/users?done=user-created")
@@ -74,7 +68,6 @@ def create_user(request: Request, write: WriteRequest) -> Response:
 
 @router.post("/{user_id}")
 def update_user(request: Request, write: WriteRequest, user_id: int = UserId) -> Response:
-    admin_only(write)
     body: dict[str, Any] = {"role": write.get("role"), "enabled": write.get("enabled") == "yes"}
     if write.form.get("password"):
         body["password"] = write.form["password"]
@@ -82,17 +75,16 @@ def update_user(request: Request, write: WriteRequest, user_id: int = UserId) ->
     try:
         console(request).central.patch(f"/users/{user_id}", write.session.token, body)
     except ApiError as exc:
-        return users_page(request, write.session, 422, error=exc.detail)
+        return users_page(request, write.session, exc.status, error=exc.detail)
     return redirect(request, "/users?done=user-saved")
 
 
 @router.post("/{user_id}/delete")
 def delete_user(request: Request, write: WriteRequest, user_id: int = UserId) -> Response:
-    admin_only(write)
     try:
         console(request).central.delete(
             f"/users/{user_id}", write.session.token, comment=write.comment
         )
     except ApiError as exc:
-        return users_page(request, write.session, 422, error=exc.detail)
+        return users_page(request, write.session, exc.status, error=exc.detail)
     return redirect(request, "/users?done=user-deleted")
