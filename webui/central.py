@@ -71,18 +71,30 @@ def problem_of(response: httpx.Response) -> ApiError:
     field = body.get("field")
     if field and form_field(str(field)) not in errors:
         errors[form_field(str(field))] = detail.removeprefix(f"{field}: ")
+    if field:
+        detail = detail.removeprefix(f"{field}: ")
     return ApiError(response.status_code, detail, str(field) if field else None, errors)
 
 
 class Central:
     """Central's API at ``url``, trusted through the appliance CA in ``ca_file``."""
 
-    def __init__(self, url: str, ca_file: Path, timeout: float = 60) -> None:
-        context = ssl.create_default_context(cafile=str(ca_file))
+    def __init__(
+        self,
+        url: str,
+        ca_file: Path,
+        timeout: float = 60,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``transport``: another way to Central (the unit tests' in-memory one)."""
+        verify: ssl.SSLContext | bool = True
+        if transport is None:
+            verify = ssl.create_default_context(cafile=str(ca_file))
         self._http = httpx.Client(
             base_url=url,
-            verify=context,
+            verify=verify,
             timeout=timeout,
+            transport=transport,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
 
