@@ -58,13 +58,13 @@ def console_url(console_box: Sandbox) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright, console_box: Sandbox) -> Iterator[Browser]:
     pin = spki_pin(console_box.root.pki / "webui.crt")
     chromium = playwright_driver.chromium.launch(

@@ -6,7 +6,9 @@ it lands: a DNS query answers the record, ISC dhclient gets the reserved address
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 
 import dns.rdatatype
 import httpx
@@ -321,3 +323,19 @@ def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
     for name in ("no-csrf.example.", "forged.example."):
         found = box.https(1231, f"/api/v1/dns/zones?filter=name:{name}", token=token)
         assert found.json()["total"] == 0, name
+
+
+def test_dashboard_shows_a_crash_and_the_restart(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    box = console_box
+    view = box.supervisor()
+    pid = view.pid("kea-dhcp4")
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: view.pid("kea-dhcp4") not in (0, pid), timeout=20,
+             what="supervisord restarting kea-dhcp4")  # fmt: skip
+    wait_for(box.check_kea, timeout=20, what="Kea serving again")
+    login(page, console_url, *_admin(box))
+    expect(page.locator("main")).to_contain_text("kea-dhcp4: 1 unexpected exit in the last 24 h")
+    expect(page.locator("main")).to_contain_text("SIGKILL")
+    shot(page, "dashboard")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import datetime as dt
 import functools
 import io
@@ -215,7 +216,9 @@ def _scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steps: Any) -> Fa
             ) as http:
                 await steps(http)
 
-    asyncio.run(run())
+    # In a thread of its own: Playwright's driver may hold this thread's event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
     return fake
 
 
