@@ -3,6 +3,7 @@ filter, paging, inline add, edit and delete, each with a save comment)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Path, Request
@@ -181,7 +182,10 @@ def zone(request: Request, session: CurrentSession, zone_id: int = ZoneId) -> Re
 
 
 def _back(request: Request, zone_id: int, write: Write, done: str) -> Response:
+    """Back to the page of the table the write came from (its search, sort and offset)."""
     back = write.get("back")
+    if not re.fullmatch(r"[A-Za-z0-9_.~%&=+-]{0,600}", back):
+        back = ""
     suffix = f"?{back}&done={done}" if back else f"?done={done}"
     return redirect(request, f"/dns/zones/{zone_id}{suffix}")
 
