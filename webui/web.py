@@ -44,6 +44,7 @@ DONE = {
     "user-saved": "The user was saved.",
     "user-deleted": "The user was deleted.",
     "settings-saved": "The settings were saved.",
+    "synced": "The server was synced.",
     "logged-out": "You are logged out.",
     "expired": "Your session has ended; log in again.",
 }

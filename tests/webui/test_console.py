@@ -275,6 +275,13 @@ def test_options_classes_history_users_settings(console_box: Sandbox, console_ur
     page.locator("#classes tr", has_text="lab-phones").locator("button").click()
     expect(page.locator("text=The class was deleted.")).to_be_visible()
     expect(page.locator("#classes")).not_to_contain_text("lab-phones")
+    page.goto(console_url + "/servers")
+    page.locator("#servers tr", has_text="dhcp").locator("button:has-text('Sync now')").click()
+    expect(page.locator("text=The server was synced.")).to_be_visible()
+    page.locator("#servers tr", has_text="dns").locator("button:has-text('Sync now')").click()
+    expect(page.locator("text=The server was synced.")).to_be_visible()
+    expect(page.locator("#servers")).to_contain_text("reachable")
+    shot(page, "servers")
     page.goto(console_url + "/history")
     page.fill("#h-actor", "admin")
     page.fill("#h-object_type", "dhcp-class")
@@ -345,7 +352,7 @@ def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
     scopes = box.https(1231, f"/api/v1/dhcp/servers/{dhcp_id}/v4/scopes", token=token).json()
     scope_page = f"/dhcp/scopes/{scopes['items'][0]['id']}"
     for path in ("/", "/dns/zones", zone_page, "/dhcp", scope_page, "/dhcp/options",
-                 "/users", "/settings"):  # fmt: skip
+                 "/servers", "/users", "/settings"):  # fmt: skip
         page.goto(console_url + path)
         assert page.locator("main form[method=post]").count() == 0, path
         assert page.locator("main button:has-text('Delete')").count() == 0, path
