@@ -78,6 +78,11 @@ install_python() {
     echo "$stamp" > "$VENV/.burrow-stamp"
 }
 
+# The console's JavaScript (htmx) from the npm registry, checked against its pinned sha512.
+install_vendor() {
+    "$PY" -m webui.vendor || die "could not fetch the web console's htmx (see above)."
+}
+
 cmd="${1:-image}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -85,17 +90,20 @@ case "$cmd" in
         need_root
         install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}"
         install_python test
+        install_vendor
         ;;
     dev)
         need_root
         install_system "${PKGS_RUN[@]}"
         install_python run
+        install_vendor
         exec "$PY" -m services.sandbox.cli "$@"
         ;;
     test)
         need_root
         install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}"
         install_python test
+        install_vendor
         say "ruff check"
         "$VENV/bin/ruff" check .
         say "ruff format --check"
@@ -109,6 +117,7 @@ case "$cmd" in
         need_root
         install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
         install_python test
+        install_vendor
         exec "$PY" -m tests.bench "$@"
         ;;
     image|run)
@@ -118,6 +127,7 @@ case "$cmd" in
         fi
         install_system "${PKGS_RUN[@]}" "${PKGS_IMAGE[@]}"
         install_python run
+        install_vendor
         exec "$PY" -m image.build "$cmd" "$@"
         ;;
     -h|--help|help)

@@ -31,6 +31,7 @@ from image import recipe
 from image.disk import assemble
 from services.common.errors import BurrowError, SetupError
 from services.common.proc import run
+from webui import vendor
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,8 @@ def make_wheels(progress: Progress) -> Path:
         partial.replace(deps)
     else:
         progress.note(f"cached dependencies: {deps.relative_to(PROJECT)}")
+    # The console's htmx (npm registry, sha512 pinned) goes into the wheel with webui.
+    vendor.ensure()
     project = CACHE / "wheel-project"
     shutil.rmtree(project, ignore_errors=True)
     build_dir = CACHE / "wheel-build"

@@ -10,7 +10,8 @@ import sys
 from services.common.paths import StateRoot
 from services.common.pki import CertPaths
 from services.common.serve import Listener, serve
-from webui.app import create_app, create_redirect_app
+from webui.app import ConsoleConfig, create_app, create_redirect_app
+from webui.central import DEFAULT_URL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,16 +19,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=os.environ.get("BURROW_ROOT", "/"))
     parser.add_argument("--port", type=int, default=443)
     parser.add_argument("--redirect-port", type=int, default=80)
+    parser.add_argument(
+        "--central",
+        default=os.environ.get("BURROW_CENTRAL_URL", DEFAULT_URL),
+        help="Central's API (default: this appliance's, %(default)s)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     root = StateRoot.at(args.root)
     tls = CertPaths(root.pki / "webui.crt", root.pki / "webui.key")
     serve(
-        Listener(create_app(), args.port, tls=tls),
+        Listener(create_app(ConsoleConfig.from_root(root, args.central)), args.port, tls=tls),
         Listener(create_redirect_app(), args.redirect_port),
     )
     return 0

@@ -2,30 +2,138 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from services.common.paths import StateRoot
+from webui import vendor
+from webui.central import DEFAULT_URL, ApiError, Central, CentralDownError, SessionGoneError
+from webui.pages import auth, dashboard, dhcp, dns, history, servers, settings, users
+from webui.session import COOKIE, CookieSealer
+from webui.web import Console, CsrfRefusedError, LoginNeededError, current_session, redirect, render
 
 VERSION = "0.1.0"
+STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger(__name__)
+
+#: Scripts and styles only from the console itself: no inline script, no inline style.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=31536000",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
-def create_app() -> FastAPI:
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """Where the console finds Central, the CA that signed Central, and its cookie key."""
+
+    central_url: str
+    ca_file: Path
+    cookie_key_file: Path
+
+    @classmethod
+    def from_root(cls, root: StateRoot, central_url: str = DEFAULT_URL) -> ConsoleConfig:
+        return cls(central_url, root.pki / "ca" / "ca.crt", root.secrets / "webui-cookie.key")
+
+
+def create_app(config: ConsoleConfig) -> FastAPI:
     """The console on 443."""
-    app = FastAPI(title="Burrow console", version=VERSION, docs_url=None, redoc_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        central = Central(config.central_url, config.ca_file)
+        app.state.console = Console(central, CookieSealer.from_file(config.cookie_key_file))
+        if not vendor.HTMX_FILE.exists():
+            log.warning("htmx is missing (python -m webui.vendor); pages work without it")
+        try:
+            yield
+        finally:
+            central.close()
+
+    app = FastAPI(
+        title="Burrow console",
+        version=VERSION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(LoginNeededError)
+    async def login_needed(request: Request, _exc: LoginNeededError) -> Response:
+        target = "/login"
+        if request.method == "GET" and request.url.path not in ("/", "/login"):
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?" + urlencode({"next": here})
+        return redirect(request, target)
+
+    @app.exception_handler(SessionGoneError)
+    async def session_gone(request: Request, _exc: SessionGoneError) -> Response:
+        response = redirect(request, "/login?done=expired")
+        response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+        return response
+
+    @app.exception_handler(CsrfRefusedError)
+    async def csrf_refused(request: Request, _exc: CsrfRefusedError) -> Response:
+        log.warning("refused a write without a valid CSRF token: %s", request.url.path)
+        return render(
+            request, "error.html", None, 403,
+            title="Refused",
+            message="This form is out of date or did not come from this console; "
+            "reload the page and try again.",
+        )  # fmt: skip
+
+    @app.exception_handler(CentralDownError)
+    async def central_down(request: Request, exc: CentralDownError) -> Response:
+        return render(
+            request, "error.html", None, 503, title="Central is not answering", message=str(exc)
+        )
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        session = None
+        with contextlib.suppress(LoginNeededError):
+            session = current_session(request)
+        return render(
+            request, "error.html", session, exc.status, title="Central refused", message=exc.detail
+        )
 
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {"service": "webui", "status": "ok", "version": VERSION}
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        return (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<title>Burrow</title></head><body><h1>Burrow</h1>"
-            "<p>The web console is being built.</p></body></html>"
-        )
-
+    for module in (auth, dashboard, dns, dhcp, servers, history, users, settings):
+        app.include_router(module.router)
     return app
 
 

@@ -26,6 +26,7 @@ from tests.bench.dhcp import dhcp
 from tests.bench.dns import dns_benchmarks
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
+from tests.bench.webui import webui_bench
 from tests.conftest import free_network
 
 BenchFn = Callable[[Sandbox], list[Figure]]
@@ -47,6 +48,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "central-dns": (
         "Central holding 10,000 zones and 1,000,000 records: zone list and record search p95",
         central_dns,
+    ),
+    "webui": (
+        "web console page time: records page of a 10,000-record zone, list of 10,000 zones",
+        webui_bench,
     ),
 }
 

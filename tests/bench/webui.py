@@ -1,0 +1,186 @@
+"""Web console page times: a zone's records page (10,000 records) and the zones list (10,000
+zones, paged), measured as an HTTP client with a logged-in session sees them.
+
+A Central process on loopback (SQLite, the appliance's default) is seeded straight in its
+database, as the central-dns benchmark does: Central has a bulk endpoint for records (a change
+set) but none for zones, and 10,000 zones one by one through an agent would take the whole
+benchmark. The console (``python -m webui``) runs over HTTPS against that Central, logged in
+through its own login form. One client with a keep-alive connection asks each page REQUESTS
+times per run; a request's time is until the full HTML is read. The figure is the median over
+RUNS runs of the 95th percentile. Central's own time for the same list call is shown beside
+it, so that the console's share can be told apart.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import httpx
+
+from services.common.pki import CertificateAuthority
+from services.sandbox.sandbox import SOURCE_TREE, Sandbox
+from tests.bench.report import Figure, at_most, median, percentile
+from tests.harness.central import CentralProcess, _stop, _wait, free_port
+
+ZONES = 10_000
+RECORDS = 10_000
+REQUESTS = 60
+RUNS = 5
+TARGET_MS = 300.0
+STAMP = "2026-01-01 00:00:00.000000"
+BIG = "big.bench."
+
+
+def seed(central: CentralProcess, server_id: int) -> int:
+    """10,000 zones; the first holds 10,000 records. Answers the big zone's id."""
+    conn = sqlite3.connect(central.root.lib / "central.db", timeout=60)
+    try:
+        with conn:
+            conn.executemany(
+                "INSERT INTO dns_zones (id, server_id, name, kind, enabled, ttl, serial, soa,"
+                " spec, record_count, created_at, updated_at) VALUES"
+                " (?, ?, ?, 'primary', 1, 3600, 1, '', '{}', ?, ?, ?)",
+                ((z, server_id, BIG if z == 1 else f"z{z}.bench.", RECORDS if z == 1 else 2,
+                  STAMP, STAMP) for z in range(1, ZONES + 1)),
+            )  # fmt: skip
+            conn.executemany(
+                "INSERT INTO dns_records (zone_id, name, type, ttl, data)"
+                " VALUES (1, ?, ?, 3600, ?)",
+                ((f"h{i}.{BIG}", "A", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+                 for i in range(RECORDS)),
+            )  # fmt: skip
+        conn.execute("ANALYZE")
+    finally:
+        conn.close()
+    return 1
+
+
+class ConsoleProcess:
+    """``python -m webui`` on loopback against ``central``, with a certificate of its CA."""
+
+    def __init__(self, central: CentralProcess) -> None:
+        self.central = central
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        ca = CertificateAuthority(central.root.pki / "ca")
+        ca.issue(central.root.pki, "webui", server_names=["127.0.0.1"])
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self) -> ConsoleProcess:
+        env = {**os.environ, "PYTHONPATH": str(SOURCE_TREE)}
+        log = self.central.root.logs / "webui.log"
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "webui", "--root", str(self.central.root.root),
+                 "--port", str(self.port), "--redirect-port", str(free_port()),
+                 "--central", self.central.url],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env=env, cwd=SOURCE_TREE,
+            )  # fmt: skip
+        _wait(self.proc, self.healthy, log, 60)
+        return self
+
+    def healthy(self) -> bool:
+        with self.client() as http:
+            return http.get("/health").status_code == 200
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, verify=self.central.tls(), timeout=60)
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
+def _p95(http: httpx.Client, paths: list[str], check: str) -> float:
+    latencies = []
+    first = http.get(paths[0])
+    assert first.status_code == 200 and check in first.text, first.text[:500]
+    for n in range(REQUESTS):
+        t0 = time.perf_counter()
+        response = http.get(paths[n % len(paths)])
+        _body = response.text
+        latencies.append(time.perf_counter() - t0)
+        assert response.status_code == 200, response.status_code
+    return percentile(latencies, 95) * 1000
+
+
+def webui_bench(_box: Sandbox) -> list[Figure]:
+    central = CentralProcess()
+    console: ConsoleProcess | None = None
+    figures = []
+    try:
+        central.start()
+        username, password = central.admin_password()
+        token = central.login(username, password)
+        with central.client(token) as api:
+            answer = api.post(
+                "/api/v1/servers",
+                json={"kind": "dns", "name": "bench-dns", "address": "198.51.100.9"},
+            )
+            answer.raise_for_status()
+            server_id = answer.json()["id"]
+        t0 = time.perf_counter()
+        zone_id = seed(central, server_id)
+        print(f"  seeded {ZONES} zones and {RECORDS} records in one zone in "
+              f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)  # fmt: skip
+        console = ConsoleProcess(central).start()
+        pages = {
+            "records page of a 10,000-record zone": (
+                [f"/dns/zones/{zone_id}"], "h1000." + BIG,
+                [f"/api/v1/dns/zones/{zone_id}/records?sort=name&limit=100"]),
+            "records page, sorted by data, page 50": (
+                [f"/dns/zones/{zone_id}?sort=-data&offset=5000"], "of 10000",
+                [f"/api/v1/dns/zones/{zone_id}/records?sort=-data&offset=5000&limit=100"]),
+            "records page, filtered": (
+                [f"/dns/zones/{zone_id}?q=h12{i}" for i in range(10)], "h12",
+                [f"/api/v1/dns/zones/{zone_id}/records?filter=h12{i}&limit=100"
+                 for i in range(10)]),
+            "zones list of 10,000 zones, first page": (
+                ["/dns/zones"], "z1000.bench.", ["/api/v1/dns/zones?sort=name&limit=50"]),
+            "zones list, page at offset 9,000": (
+                ["/dns/zones?offset=9000"], "of 10000",
+                ["/api/v1/dns/zones?sort=name&offset=9000&limit=50"]),
+            "zones list, search": (
+                [f"/dns/zones?q=z{n}" for n in range(100, 200, 7)], "bench.",
+                [f"/api/v1/dns/zones?filter=z{n}&limit=50" for n in range(100, 200, 7)]),
+        }  # fmt: skip
+        with console.client() as http, central.client(token) as api:
+            login = http.post(
+                "/login",
+                data={"username": username, "password": password},
+                follow_redirects=True,
+            )
+            assert login.status_code == 200 and "Dashboard" in login.text, login.status_code
+            for label, (paths, check, api_paths) in pages.items():
+                runs, api_runs = [], []
+                for run in range(RUNS):
+                    runs.append(_p95(http, paths, check))
+                    api_runs.append(_p95(api, api_paths, '"items"'))
+                    print(f"  {label} run {run + 1}/{RUNS}: page p95 {runs[-1]:.1f} ms, "
+                          f"Central {api_runs[-1]:.1f} ms", file=sys.stderr)  # fmt: skip
+                value = median(runs)
+                figures.append(
+                    Figure(
+                        "webui",
+                        f"{label}: page p95",
+                        value,
+                        "ms",
+                        f"<= {TARGET_MS:.0f} ms",
+                        at_most(value, TARGET_MS),
+                    )
+                )
+                figures.append(Figure("webui", f"{label}: Central's API call p95",
+                                      median(api_runs), "ms"))  # fmt: skip
+    finally:
+        if console is not None:
+            console.stop()
+        central.stop()
+    return figures

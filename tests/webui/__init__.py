@@ -1,0 +1,1 @@
+"""Tests of the web console: pure parts, and headless Chromium against a sandbox."""

@@ -1,0 +1,383 @@
+"""The console in headless Chromium against a real appliance: what a user does, end to end.
+
+Each write goes browser -> console -> Central -> agent -> named or Kea, and is checked where
+it lands: a DNS query answers the record, ISC dhclient gets the reserved address.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+import dns.rdatatype
+import httpx
+import pytest
+from playwright.sync_api import Dialog, Page, expect
+
+from services.sandbox.sandbox import Sandbox
+from tests.harness.dhcp import dhclient
+from tests.harness.wait import wait_for
+from tests.webui.conftest import login, shot
+
+pytestmark = pytest.mark.sandbox
+
+
+def _answers(box: Sandbox, name: str, address: str) -> bool:
+    answer = box.dns_query(name, "A")
+    return any(
+        rr.rdtype == dns.rdatatype.A and rr.to_text() == address
+        for rrset in answer.answer
+        for rr in rrset
+    )
+
+
+def _accept_dialogs(page: Page, comment: str) -> None:
+    """hx-confirm and hx-prompt open the browser's dialogs: confirm, and give the comment."""
+
+    def handle(dialog: Dialog) -> None:
+        dialog.accept(comment if dialog.type == "prompt" else None)
+
+    page.on("dialog", handle)
+
+
+def _admin(box: Sandbox) -> tuple[str, str]:
+    return box.admin_credentials()
+
+
+def _post(box: Sandbox, page: Page, url: str, form: dict[str, str]) -> httpx.Response:
+    """A POST outside the browser with the browser's session cookie (a forged write)."""
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    with httpx.Client(verify=box.tls_context(), cookies=cookies, timeout=30) as http:
+        return http.post(url, data=form)
+
+
+def _csrf(page: Page) -> str:
+    value = page.locator("form.logout input[name=csrf_token]").get_attribute("value")
+    assert value
+    return value
+
+
+def test_login_logout_and_the_session_cookie(console_box: Sandbox, console_url: str, page: Page):
+    username, password = _admin(console_box)
+    response = page.goto(console_url + "/")
+    assert response is not None and response.status == 200
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    shot(page, "login")
+    # A wrong password and an unknown user get the same answer.
+    messages = []
+    for name, secret in ((username, "wrong-password-1"), ("nobody-here", password)):
+        expect(page.locator("#f-password")).to_have_value("")
+        page.fill("#f-username", name)
+        page.fill("#f-password", secret)
+        with page.expect_response(lambda r: r.url.endswith("/login") and r.status == 401):
+            page.click("button:has-text('Log in')")
+        expect(page.locator("#login-error")).to_be_visible()
+        messages.append(page.locator("#login-error").inner_text())
+    assert messages[0] == messages[1] == "The user name or the password is wrong."
+    login(page, console_url, username, password)
+    assert page.evaluate("typeof htmx") == "object", "htmx was not served by the console"
+    (cookie,) = [c for c in page.context.cookies() if c["name"].startswith("__Host-")]
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert "bws_" not in cookie["value"]  # Central's token is sealed, not readable
+    expect(page.locator("h2:has-text('DHCP utilisation per scope')")).to_be_visible()
+    expect(page.locator("svg.chart")).to_be_visible()
+    shot(page, "dashboard")
+    # The keyboard reaches the skip link first.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.click("button:has-text('Log out')")
+    expect(page.locator("text=You are logged out.")).to_be_visible()
+    # The old cookie is dead: logging out revoked Central's token.
+    page.context.add_cookies([cookie])  # type: ignore[list-item]
+    page.goto(console_url + "/dns/zones")
+    expect(page.locator("#f-username")).to_be_visible()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_zone_and_record_then_dns_answers(console_box: Sandbox, console_url: str, page: Page):
+    box = console_box
+    login(page, console_url, *_admin(box))
+    page.click("nav >> text=DNS")
+    expect(page.locator("h1")).to_have_text("DNS zones")
+    page.fill("#create-zone #f-name", "console.example")
+    page.fill("#create-zone #f-comment", "zone made in the browser test")
+    page.click("button:has-text('Create zone')")
+    expect(page.locator("text=The zone was created.")).to_be_visible()
+    expect(page.locator("h1")).to_have_text("console.example.")
+    form = page.locator("#add-record")
+    form.locator("#f-name").fill("www")
+    form.locator("#f-type").select_option("A")
+    form.locator("#f-data").fill("198.51.100.77")
+    form.locator("#f-comment").fill("web server")
+    page.click("button:has-text('Add record')")
+    expect(page.locator("text=The record was added.")).to_be_visible()
+    expect(page.locator("#records")).to_contain_text("198.51.100.77")
+    wait_for(lambda: _answers(box, "www.console.example.", "198.51.100.77"), timeout=20,
+             what="named answering the record added in the browser")  # fmt: skip
+    # Inline edit with a save comment.
+    row = page.locator("#records tr", has_text="198.51.100.77")
+    row.locator("text=Edit").click()
+    editing = page.locator("#records tr.editing")
+    editing.locator("input[name=data]").fill("198.51.100.78")
+    editing.locator("input[name=comment]").fill("moved")
+    editing.locator("button:has-text('Save')").click()
+    expect(page.locator("text=The record was saved.")).to_be_visible()
+    wait_for(lambda: _answers(box, "www.console.example.", "198.51.100.78"), timeout=20,
+             what="named answering the record edited in the browser")  # fmt: skip
+    shot(page, "dns-records")
+    # The zone list finds it by search; sorting by a column keeps the search.
+    page.click("text=DNS zones")
+    expect(page.locator("h1")).to_have_text("DNS zones")
+    page.fill("#q", "console")
+    page.click("button:has-text('Search')")
+    expect(page.locator("#zones tbody tr")).to_have_count(1)
+    page.click("#zones th >> text=Records")
+    expect(page.locator("#zones")).to_contain_text("console.example.")
+    assert "q=console" in page.url
+    page.goto(console_url + "/dns/zones")
+    shot(page, "dns-zones")
+    # Delete the record, with a comment asked for by a prompt.
+    _accept_dialogs(page, "no longer needed")
+    page.goto(console_url + "/dns/zones")
+    page.click("text=console.example.")
+    expect(page.locator("h1")).to_have_text("console.example.")
+    page.locator("#records tr", has_text="198.51.100.78").locator(
+        "button:has-text('Delete')"
+    ).click()
+    expect(page.locator("text=The record was deleted.")).to_be_visible()
+    wait_for(lambda: not _answers(box, "www.console.example.", "198.51.100.78"), timeout=20,
+             what="the deleted record gone from named")  # fmt: skip
+    history = box.https(
+        1231, "/api/v1/history?filter=comment~no%20longer", token=box.central_token()
+    )
+    assert history.json()["total"] >= 1
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_import_zone_file(console_box: Sandbox, console_url: str, page: Page):
+    box = console_box
+    login(page, console_url, *_admin(box))
+    page.goto(console_url + "/dns/zones")
+    text = (
+        "$ORIGIN imported.example.\n$TTL 300\n"
+        "@ IN SOA ns1 hostmaster 1 3600 900 1209600 300\n"
+        f"@ IN NS ns1\nns1 IN A {box.address}\nmail IN A 198.51.100.25\n"
+    )
+    page.fill("#import-zone #f-name", "imported.example")
+    page.fill("#import-zone #f-text", text)
+    page.click("button:has-text('Import')")
+    expect(page.locator("text=The zone was imported.")).to_be_visible()
+    expect(page.locator("#records")).to_contain_text("198.51.100.25")
+    wait_for(lambda: _answers(box, "mail.imported.example.", "198.51.100.25"), timeout=20,
+             what="named answering the imported zone")  # fmt: skip
+
+
+def test_bad_record_shows_the_api_error_at_its_field(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    login(page, console_url, *_admin(console_box))
+    page.goto(console_url + "/dns/zones")
+    page.click("#zones >> text=burrow.example.")
+    expect(page.locator("h1")).to_have_text("burrow.example.")
+    form = page.locator("#add-record")
+    form.locator("#f-name").fill("bad")
+    form.locator("#f-type").select_option("A")
+    form.locator("#f-data").fill("not-an-address")
+    page.click("button:has-text('Add record')")
+    error = page.locator("#add-record #e-data")
+    expect(error).to_contain_text("not valid A data")
+    expect(page.locator("#add-record #f-data")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#add-record #f-data")).to_have_value("not-an-address")
+    shot(page, "dns-record-error")
+    form.locator("#f-data").fill("198.51.100.90")
+    form.locator("#f-ttl").fill("soon")
+    page.click("button:has-text('Add record')")
+    expect(page.locator("#add-record #e-ttl")).to_contain_text("integer")
+    records = console_box.https(
+        1231, "/api/v1/dns/records?name=bad.burrow.example.", token=console_box.central_token()
+    )
+    assert records.json()["total"] == 0
+
+
+def test_scope_and_reservation_then_dhclient_gets_the_address(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    box = console_box
+    net = box.network
+    mac = "02:00:5e:77:00:01"
+    reserved = str(net[15])
+    login(page, console_url, *_admin(box))
+    _accept_dialogs(page, "replaced by the browser test")
+    page.click("nav >> text=DHCP")
+    expect(page.locator("h1")).to_have_text("DHCP scopes")
+    # The appliance's first scope gives way to one made in the console.
+    page.locator("#scopes tr", has_text=str(net)).locator("button:has-text('Delete')").click()
+    expect(page.locator("text=The scope was deleted.")).to_be_visible()
+    page.fill("#create-scope #f-subnet", str(net))
+    page.fill("#create-scope #f-start", str(net[20]))
+    page.fill("#create-scope #f-end", str(net[29]))
+    page.fill("#create-scope #f-routers", box.address)
+    page.fill("#create-scope #f-comment", "scope made in the browser test")
+    page.click("button:has-text('Create scope')")
+    expect(page.locator("text=The scope was created.")).to_be_visible()
+    page.fill("#reservations #f-hw_address", mac)
+    page.fill("#reservations #f-ip_addresses", reserved)
+    page.fill("#reservations #f-hostname", "printer")
+    page.fill("#reservations #f-comment", "the printer")
+    page.click("button:has-text('Add reservation')")
+    expect(page.locator("text=The reservation was added.")).to_be_visible()
+    expect(page.locator("#reservations")).to_contain_text(reserved)
+    shot(page, "dhcp-scope")
+    page.fill("#pools #f-start", str(net[10]))
+    page.fill("#pools #f-end", str(net[12]))
+    page.click("button:has-text('Add pool')")
+    expect(page.locator("text=The scope was saved.")).to_be_visible()
+    expect(page.locator("#pools")).to_contain_text(str(net[12]))
+    page.locator("#pools tr", has_text=str(net[12])).locator("button:has-text('Remove')").click()
+    expect(page.locator("text=The scope was saved.")).to_be_visible()
+    expect(page.locator("#pools")).not_to_contain_text(str(net[12]))
+    expect(page.locator("#reservations")).to_contain_text(reserved)  # kept by the PUT
+    client = box.add_client(mac)
+    lease = dhclient(client, timeout=30)
+    assert lease["new_ip_address"] == reserved
+    page.click("text=DHCP scopes")
+    expect(page.locator("h1")).to_have_text("DHCP scopes")
+    expect(page.locator("#scopes")).to_contain_text(str(net[20]))
+    shot(page, "dhcp-scopes")
+    page.click("text=Leases")
+    expect(page.locator("h1")).to_have_text("DHCP leases")
+    page.fill("#f-hw_address", mac)
+    page.click("button:has-text('Search')")
+    expect(page.locator("#leases")).to_contain_text(reserved)
+    shot(page, "dhcp-leases")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_options_classes_history_users_settings(console_box: Sandbox, console_url: str, page: Page):
+    login(page, console_url, *_admin(console_box))
+    page.goto(console_url + "/dhcp/options")
+    page.fill("#options #f-option", "domain-name-servers")
+    page.fill("#options #f-data", console_box.address)
+    page.click("button:has-text('Add option')")
+    expect(page.locator("text=The options were saved.")).to_be_visible()
+    page.fill("#classes #f-name", "lab-phones")
+    page.fill("#classes #f-test", "substring(option[60].hex,0,5) == 'phone'")
+    page.click("button:has-text('Save class')")
+    expect(page.locator("text=The class was saved.")).to_be_visible()
+    expect(page.locator("#classes")).to_contain_text("lab-phones")
+    shot(page, "dhcp-options")
+    _accept_dialogs(page, "tidy up")
+    page.locator("#options tr", has_text="domain-name-servers").locator("button").click()
+    expect(page.locator("text=The options were saved.")).to_be_visible()
+    expect(page.locator("#options")).not_to_contain_text("domain-name-servers")
+    page.locator("#classes tr", has_text="lab-phones").locator("button").click()
+    expect(page.locator("text=The class was deleted.")).to_be_visible()
+    expect(page.locator("#classes")).not_to_contain_text("lab-phones")
+    page.goto(console_url + "/servers")
+    page.locator("#servers tr", has_text="dhcp").locator("button:has-text('Sync now')").click()
+    expect(page.locator("text=The server was synced.")).to_be_visible()
+    page.locator("#servers tr", has_text="dns").locator("button:has-text('Sync now')").click()
+    expect(page.locator("text=The server was synced.")).to_be_visible()
+    expect(page.locator("#servers")).to_contain_text("reachable")
+    shot(page, "servers")
+    page.goto(console_url + "/history")
+    page.fill("#h-actor", "admin")
+    page.fill("#h-object_type", "dhcp-class")
+    page.click("button:has-text('Filter')")
+    expect(page.locator("#history tbody tr").first).to_contain_text("dhcp-class")
+    shot(page, "history")
+    page.goto(console_url + "/settings")
+    page.fill("#f-health_interval_seconds", "3")
+    page.click("button:has-text('Save settings')")
+    expect(page.locator("#e-health_interval_seconds")).to_be_visible()
+    page.fill("#f-health_interval_seconds", "20")
+    page.fill("#f-comment", "checked more often")
+    page.click("button:has-text('Save settings')")
+    expect(page.locator("text=The settings were saved.")).to_be_visible()
+    expect(page.locator("#f-health_interval_seconds")).to_have_value("20")
+    shot(page, "settings")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    box = console_box
+    token = box.central_token()
+    created = box.https(1231, "/api/v1/users", method="POST", token=token, json_body={
+        "username": "viewer", "role": "read-only", "password": "a-long-viewer-password",
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    # The administrator sees the user in the list.
+    login(page, console_url, *_admin(box))
+    page.goto(console_url + "/users")
+    expect(page.locator("#users")).to_contain_text("viewer")
+    page.fill("#create-user #f-username", "temp-ops")
+    page.fill("#create-user #f-password", "short")
+    page.click("button:has-text('Create user')")
+    expect(page.locator("#create-user #e-password")).to_contain_text("at least 12")
+    page.fill("#create-user #f-password", "a-long-enough-password")
+    page.select_option("#create-user #f-role", "dns-admin")
+    page.click("button:has-text('Create user')")
+    expect(page.locator("text=The user was created.")).to_be_visible()
+    row = page.locator("#users tbody tr", has_text="temp-ops")
+    row.locator("select[name=role]").select_option("dhcp-admin")
+    row.locator("button:has-text('Save')").click()
+    expect(page.locator("text=The user was saved.")).to_be_visible()
+    expect(page.locator("#users tbody tr", has_text="temp-ops")).to_contain_text("dhcp-admin")
+    _accept_dialogs(page, "temporary")
+    page.locator("#users tbody tr", has_text="temp-ops").locator(
+        "button:has-text('Delete')"
+    ).click()
+    expect(page.locator("text=The user was deleted.")).to_be_visible()
+    expect(page.locator("#users")).not_to_contain_text("temp-ops")
+    shot(page, "users")
+    # Writes without the session's CSRF token are refused, whoever sends them.
+    refused = _post(box, page, console_url + "/dns/zones", {
+        "name": "no-csrf.example", "server_id": "1",
+    })  # fmt: skip
+    assert refused.status_code == 403
+    wrong = _post(box, page, console_url + "/dns/zones", {
+        "csrf_token": "not-the-token", "name": "no-csrf.example", "server_id": "1",
+    })  # fmt: skip
+    assert wrong.status_code == 403
+    page.click("button:has-text('Log out')")
+
+    login(page, console_url, "viewer", "a-long-viewer-password")
+    zone_id = box.https(1231, "/api/v1/dns/zones?filter=name:burrow.example.", token=token)
+    zone_page = f"/dns/zones/{zone_id.json()['items'][0]['id']}"
+    dhcp_id = box.https(1231, "/api/v1/dhcp/servers", token=token).json()["items"][0]["id"]
+    scopes = box.https(1231, f"/api/v1/dhcp/servers/{dhcp_id}/v4/scopes", token=token).json()
+    scope_page = f"/dhcp/scopes/{scopes['items'][0]['id']}"
+    for path in ("/", "/dns/zones", zone_page, "/dhcp", scope_page, "/dhcp/options",
+                 "/servers", "/users", "/settings"):  # fmt: skip
+        page.goto(console_url + path)
+        assert page.locator("main form[method=post]").count() == 0, path
+        assert page.locator("main button:has-text('Delete')").count() == 0, path
+    # A forged write with a valid session and CSRF token: Central refuses the role.
+    forged = _post(box, page, console_url + "/dns/zones", {
+        "csrf_token": _csrf(page), "name": "forged.example", "server_id": "1",
+    })  # fmt: skip
+    assert forged.status_code == 403
+    assert re.search(r"role &#39;read-only&#39; may not", forged.text), forged.text
+    for name in ("no-csrf.example.", "forged.example."):
+        found = box.https(1231, f"/api/v1/dns/zones?filter=name:{name}", token=token)
+        assert found.json()["total"] == 0, name
+
+
+def test_dashboard_shows_a_crash_and_the_restart(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    box = console_box
+    view = box.supervisor()
+    pid = view.pid("kea-dhcp4")
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: view.pid("kea-dhcp4") not in (0, pid), timeout=20,
+             what="supervisord restarting kea-dhcp4")  # fmt: skip
+    wait_for(box.check_kea, timeout=20, what="Kea serving again")
+    login(page, console_url, *_admin(box))
+    expect(page.locator("main")).to_contain_text("kea-dhcp4: 1 unexpected exit in the last 24 h")
+    expect(page.locator("main")).to_contain_text("SIGKILL")
+    shot(page, "dashboard")

@@ -1,0 +1,101 @@
+"""The dashboard: servers and programs, recent crashes, counts, DHCP utilisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from webui.central import ApiError, Central
+from webui.charts import Bar, bar_chart
+from webui.pages.auth import login_page
+from webui.session import COOKIE, Session
+from webui.web import console, render
+
+router = APIRouter()
+
+
+def utilisation_bars(stats: list[dict[str, Any]], family: str) -> list[Bar]:
+    """One bar per scope from Central's DHCP statistics."""
+    bars = []
+    for item in stats:
+        total = int(item.get("total") or 0)
+        used = int(item.get("assigned") or 0)
+        fraction = float(item.get("utilisation") or (used / total if total else 0.0))
+        if fraction > 1:  # a percentage
+            fraction /= 100
+        label = f"{item.get('subnet', item.get('subnet_id'))}"
+        if family == "v6":
+            label += " (v6)"
+        bars.append(Bar(label, fraction, f"{used} / {total} ({fraction:.0%})"))
+    return bars
+
+
+def recent_restarts(
+    events: list[dict[str, Any]], now: dt.datetime, hours: int = 24
+) -> Counter[str]:
+    """Unexpected exits and FATALs per program within the last ``hours``."""
+    counts: Counter[str] = Counter()
+    horizon = now - dt.timedelta(hours=hours)
+    for event in events:
+        try:
+            when = dt.datetime.fromisoformat(str(event.get("time")))
+        except ValueError:
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        if when >= horizon:
+            counts[str(event.get("program"))] += 1
+    return counts
+
+
+def _total(central: Central, token: str, path: str) -> int | None:
+    try:
+        return int(central.get(path, token, limit=1)["total"])
+    except (ApiError, KeyError, TypeError):
+        return None
+
+
+def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
+    token = session.token
+    servers = central.get("/servers", token, limit=1000)["items"]
+    events = central.get("/service-events", token, limit=200)["items"]
+    bars: list[Bar] = []
+    scopes = 0
+    for server in central.get("/dhcp/servers", token)["items"]:
+        for family in ("v4", "v6"):
+            try:
+                stats = central.get(f"/dhcp/servers/{server['id']}/{family}/statistics", token)
+            except ApiError:
+                continue  # an unreachable DHCP server: shown by its state above
+            scopes += len(stats["items"])
+            bars.extend(utilisation_bars(stats["items"], family))
+    counts = {
+        "DNS zones": _total(central, token, "/dns/zones"),
+        "DNS records": _total(central, token, "/dns/records"),
+        "DHCP scopes": scopes,
+        "Users": _total(central, token, "/users"),
+        "Changes in the history": _total(central, token, "/history"),
+    }
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "servers": servers,
+        "events": events[:15],
+        "restarts": sorted(recent_restarts(events, now).items()),
+        "counts": counts,
+        "chart": Markup(bar_chart(bars, title="DHCP utilisation per scope")),  # noqa: S704 - escaped inside
+        "chart_empty": not bars,
+    }
+
+
+@router.get("/")
+def dashboard(request: Request) -> Response:
+    app = console(request)
+    session = app.sealer.open(request.cookies.get(COOKIE))
+    if session is None or session.expired():
+        return login_page(request)
+    return render(request, "dashboard.html", session, **dashboard_context(app.central, session))

@@ -1,0 +1,90 @@
+"""Users and roles: the list for everyone; creating, changing and deleting for administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from webui.central import ApiError
+from webui.paging import Pager, clamp_offset, query
+from webui.session import Session
+from webui.web import CurrentSession, WriteRequest, console, redirect, render, values
+
+router = APIRouter(prefix="/users")
+
+PAGE = 100
+ROLES = (
+    ("read-only", "Read-only"),
+    ("dns-admin", "DNS administrator"),
+    ("dhcp-admin", "DHCP administrator"),
+    ("administrator", "Administrator"),
+)
+UserId = Path(ge=1, le=2**31 - 1)
+
+
+def users_page(request: Request, session: Session, status: int = 200, **extra: Any) -> Response:
+    offset = clamp_offset(request.query_params.get("offset"), PAGE)
+    answer = console(request).central.get(
+        "/users", session.token, sort="username", offset=offset, limit=PAGE
+    )
+    context: dict[str, Any] = {
+        "users": answer["items"],
+        "pager": Pager(offset, PAGE, int(answer["total"])),
+        "qs": lambda **changes: query({"offset": offset}, **changes),
+        "roles": ROLES,
+        "errors": {},
+        "values": {"role": "read-only"},
+        "error": "",
+    }
+    context.update(extra)
+    return render(request, "users.html", session, status, **context)
+
+
+@router.get("")
+def users(request: Request, session: CurrentSession) -> Response:
+    return users_page(request, session)
+
+
+@router.post("")
+def create_user(request: Request, write: WriteRequest) -> Response:
+    body = {
+        "username": write.get("username"),
+        "display_name": write.get("display_name"),
+        "role": write.get("role"),
+        "password": write.form.get("password", ""),
+        "comment": write.comment,
+    }
+    try:
+        console(request).central.post("/users", write.session.token, body)
+    except ApiError as exc:
+        return users_page(
+            request, write.session, exc.status, errors=exc.errors, error=exc.detail,
+            values=values(write.form, "username", "display_name", "role", "comment"),
+        )  # fmt: skip
+    return redirect(request, "/users?done=user-created")
+
+
+@router.post("/{user_id}")
+def update_user(request: Request, write: WriteRequest, user_id: int = UserId) -> Response:
+    body: dict[str, Any] = {"role": write.get("role"), "enabled": write.get("enabled") == "yes"}
+    if write.form.get("password"):
+        body["password"] = write.form["password"]
+    body["comment"] = write.comment
+    try:
+        console(request).central.patch(f"/users/{user_id}", write.session.token, body)
+    except ApiError as exc:
+        return users_page(request, write.session, exc.status, error=exc.detail)
+    return redirect(request, "/users?done=user-saved")
+
+
+@router.post("/{user_id}/delete")
+def delete_user(request: Request, write: WriteRequest, user_id: int = UserId) -> Response:
+    try:
+        console(request).central.delete(
+            f"/users/{user_id}", write.session.token, comment=write.comment
+        )
+    except ApiError as exc:
+        return users_page(request, write.session, exc.status, error=exc.detail)
+    return redirect(request, "/users?done=user-deleted")

@@ -1,0 +1,183 @@
+"""What every page of the console shares: templates, the session, CSRF checks, answers.
+
+Templates are Jinja2 with ``StrictUndefined`` (a missing value is an error, not an empty
+string) and autoescaping. Every write is a POST that must carry the session's CSRF token and,
+when the browser sends one, an ``Origin`` of this console.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from webui.central import Central
+from webui.session import COOKIE, CookieSealer, Session
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_UPLOAD = 16 * 1024 * 1024
+
+#: Messages shown after a successful write (``?done=KEY``): never text from the URL itself.
+DONE = {
+    "zone-created": "The zone was created.",
+    "zone-deleted": "The zone was deleted.",
+    "zone-imported": "The zone was imported.",
+    "record-added": "The record was added.",
+    "record-saved": "The record was saved.",
+    "record-deleted": "The record was deleted.",
+    "scope-created": "The scope was created.",
+    "scope-saved": "The scope was saved.",
+    "scope-deleted": "The scope was deleted.",
+    "reservation-added": "The reservation was added.",
+    "reservation-deleted": "The reservation was deleted.",
+    "options-saved": "The options were saved.",
+    "class-saved": "The class was saved.",
+    "class-deleted": "The class was deleted.",
+    "user-created": "The user was created.",
+    "user-saved": "The user was saved.",
+    "user-deleted": "The user was deleted.",
+    "settings-saved": "The settings were saved.",
+    "synced": "The server was synced.",
+    "logged-out": "You are logged out.",
+    "expired": "Your session has ended; log in again.",
+}
+
+
+class LoginNeededError(Exception):
+    """The page needs a logged-in user and there is none."""
+
+
+class CsrfRefusedError(Exception):
+    """A write without this session's CSRF token, or from another origin."""
+
+
+def make_templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["DONE"] = DONE
+    return env
+
+
+@dataclass
+class Console:
+    """The console's shared parts: Central's client, the cookie sealer, the templates."""
+
+    central: Central
+    sealer: CookieSealer
+    templates: jinja2.Environment = field(default_factory=make_templates)
+
+
+def console(request: Request) -> Console:
+    found: Console = request.app.state.console
+    return found
+
+
+def current_session(request: Request) -> Session:
+    """The logged-in user of this request, or LoginNeededError."""
+    session = console(request).sealer.open(request.cookies.get(COOKIE))
+    if session is None or session.expired():
+        raise LoginNeededError()
+    return session
+
+
+CurrentSession = Annotated[Session, Depends(current_session)]
+
+
+def same_origin(request: Request) -> bool:
+    """A browser's ``Origin`` (or ``Referer``), when sent, must be this console."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return True
+    host = request.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The posted fields; an uploaded file's text under its field's name."""
+    data: dict[str, str] = {}
+    form = await request.form()
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            raw = await value.read(MAX_UPLOAD + 1)
+            await value.close()
+            if raw:
+                data[key] = raw[:MAX_UPLOAD].decode("utf-8", errors="replace")
+        elif key in data:
+            data[key] += "\n" + value
+        else:
+            data[key] = value
+    await form.close()
+    return data
+
+
+@dataclass(frozen=True)
+class Write:
+    """A checked write: the session, the posted fields, and the save comment."""
+
+    session: Session
+    form: dict[str, str]
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.form.get(name, default).strip()
+
+    @property
+    def comment(self) -> str:
+        return self.get("comment")
+
+
+async def write_request(request: Request) -> Write:
+    """A POST of a logged-in user carrying the session's CSRF token, or CsrfRefusedError."""
+    session = current_session(request)
+    form = await read_form(request)
+    offered = request.headers.get("x-csrf-token") or form.get("csrf_token")
+    if not same_origin(request) or not session.csrf_ok(offered):
+        raise CsrfRefusedError()
+    prompt = request.headers.get("hx-prompt")
+    if prompt is not None and "comment" not in form:
+        form["comment"] = prompt
+    return Write(session, form)
+
+
+WriteRequest = Annotated[Write, Depends(write_request)]
+
+
+def render(
+    request: Request,
+    name: str,
+    session: Session | None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    template = console(request).templates.get_template(name)
+    done = request.query_params.get("done", "")
+    html = template.render(
+        request=request,
+        session=session,
+        path=request.url.path,
+        done=DONE.get(done, ""),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def redirect(request: Request, target: str) -> Response:
+    """Go to ``target`` (a path of the console) after a write or for a login."""
+    if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
+        return Response(status_code=204, headers={"HX-Location": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def values(form: Mapping[str, str], *names: str) -> dict[str, str]:
+    return {n: form.get(n, "") for n in names}
