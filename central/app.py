@@ -12,6 +12,8 @@ from fastapi import FastAPI
 
 from central.auth.routes import router as auth_router
 from central.auth.service import LoginThrottle, ensure_first_admin
+from central.backups import detect as backup_detect
+from central.backups.routes import router as backups_router
 from central.core import docs, problems
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
@@ -51,6 +53,9 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
             tasks.append(asyncio.create_task(poller.poll_forever(app.state.sessions, config)))
             tasks.append(asyncio.create_task(dhcp_poller.sync_forever(app.state.sessions, config)))
             tasks.append(asyncio.create_task(dns_poller.sync_forever(app.state.sessions, config)))
+            tasks.append(
+                asyncio.create_task(backup_detect.detect_forever(app.state.sessions, config))
+            )
         try:
             yield
         finally:
@@ -93,6 +98,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         diag_shell_router,
         dhcp_router,
         dns_router,
+        backups_router,
     ):
         app.include_router(router)
     return app

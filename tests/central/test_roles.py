@@ -10,7 +10,18 @@ import sqlalchemy
 
 from tests.central.conftest import Api, User, assert_problem
 
-PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/enrol")}
+PUBLIC = {
+    ("GET", "/api/v1/health"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/enrol"),
+    # authenticated by the one-time pairing token in its body (tests/backups)
+    ("POST", "/api/v1/backup-peers/pair"),
+}
+#: The backup store authenticates paired appliances (``Authorization: Backup``), never users:
+#: every user's bearer token gets 401 there, whatever the role.
+PEER = "/api/v1/backup-store/"
+#: Reads for administrators only: a backup bundle holds the appliance's keys.
+ADMIN_READS = {("GET", "/api/v1/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle")}
 #: One's own account: every role may log out and change its own password.
 ACCOUNT = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password")}
 #: Every role but read-only may make and revoke its own API tokens.
@@ -78,7 +89,24 @@ def ids(central: Api) -> dict[str, Any]:
         {"kind": "dhcp", "name": f"roles-dhcp-{victim.username}", "address": "198.51.100.78"},
     ).json()
     zone_id = _seed_zone(central, server["id"], f"roles-{victim.username}.test.")
+    pairing = central.post(
+        "/api/v1/backup-peers/pairing-tokens", {"address": "127.0.0.1", "comment": "roles"}
+    ).json()
+    peer = central.call(
+        "POST",
+        "/api/v1/backup-peers/pair",
+        json={
+            "token": pairing["token"],
+            "appliance_id": f"roles-{victim.username}",
+            "address": "127.0.0.1",
+            "agent_certificate": (central.process.root.pki / "central.crt").read_text(),
+        },
+    ).json()
     return {
+        "peer_id": peer["peer_id"],
+        "snapshot_id": 1,
+        "replacement_id": 1,
+        "digest": "0" * 64,
         "dhcp_server_id": dhcp["id"],
         "family": "v4",
         "scope_id": 1,
@@ -121,7 +149,11 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
         if (method, path) in PUBLIC | ACCOUNT:
             continue
         response = central.call(method, _fill(central, path, ids), reader.token, json={})
-        if (method, path) in AGENT_VIEWS:
+        if path.startswith(PEER):
+            assert_problem(response, 401)
+        elif (method, path) in ADMIN_READS:
+            assert_problem(response, 403)
+        elif (method, path) in AGENT_VIEWS:
             assert_problem(response, 422, "server_id")
         elif method == "GET" and path.startswith(DHCP_VIEWS):
             assert_problem(response, 502, "dhcp_server_id")
@@ -146,6 +178,9 @@ def test_domain_administrators_cannot_change_users_settings_or_servers(
         if role == "dhcp-admin" and path.startswith("/api/v1/dhcp/"):
             continue  # its own domain (tests/central_dhcp)
         response = central.call(method, _fill(central, path, ids), user.token, json={})
+        if path.startswith(PEER):
+            assert_problem(response, 401)
+            continue
         if role in DOMAINS and path.startswith(DOMAINS[role]):
             assert response.status_code != 403, (method, path, response.text)
             continue
