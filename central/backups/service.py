@@ -320,23 +320,21 @@ def get_snapshot(db: Session, peer_id: int, snapshot_id: int) -> BackupSnapshot:
 
 
 def referenced(store: ChunkStore, peer_id: int, root: str) -> tuple[list[str], list[str]]:
-    """Every hash the tree of ``root`` references, and those of them that are not stored."""
+    """Every hash the tree of ``root`` references, and those of them that are not stored.
+
+    A stored chunk that fails its check raises ``StoredChunkError``; a chunk that is not what
+    the format says raises ``BackupFormatError`` (422).
+    """
+    from central.backups.bundle import getter
     from services.common.backup.format import walk
 
     seen: list[str] = []
     missing: list[str] = []
-
-    def get_chunk(digest: str) -> bytes:
-        return store.get(peer_id, digest)
-
-    try:
-        for digest in walk(root, get_chunk):
-            seen.append(digest)
-            if not store.has(peer_id, digest):
-                missing.append(digest)
-    except MissingChunkError as exc:
-        missing.append(exc.digest)
-    return seen, list(dict.fromkeys(missing))
+    for digest in walk(root, getter(store, peer_id)):
+        seen.append(digest)
+        if not store.has(peer_id, digest):
+            missing.append(digest)
+    return seen, missing
 
 
 def create_snapshot(
