@@ -6,6 +6,7 @@ namespace. They are waited for by health checks and always torn down, even on fa
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from services.common.errors import SetupError
+from services.sandbox.lab import Lab
 from services.sandbox.netns import host_route_overlapping
 from services.sandbox.sandbox import Sandbox
 
@@ -106,3 +108,35 @@ def sandbox_factory(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
 def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
     """A fresh appliance of this test's own."""
     return sandbox_factory.start()
+
+
+@contextlib.contextmanager
+def open_lab(suffix: str = "l") -> Iterator[Lab]:
+    """A lab (services.sandbox.lab) on a free network; everything it made goes at the end.
+
+    Its sandboxes are named BURROW_TEST_PREFIX + ``suffix`` + the name given to
+    ``lab.sandbox()``; the lab itself BURROW_TEST_PREFIX + ``suffix``.
+    """
+    _need_root()
+    name = PREFIX + suffix
+    for attempt in range(5):
+        lab = Lab(name=name, network=ipaddress.IPv4Network(free_network()), prefix=name)
+        try:
+            lab.create()
+        except SetupError as exc:
+            # Another run may have taken the same free network at the same moment.
+            if "already routes" not in str(exc) or attempt == 4:
+                raise
+            continue
+        break
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    """A lab of this test's own: ``lab.sandbox("a", dhcp=True)``, ``lab.add_client(mac)``."""
+    with open_lab() as made:
+        yield made

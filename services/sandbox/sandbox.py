@@ -7,10 +7,23 @@ Layout of sandbox ``a`` on network 198.51.100.0/24:
     client namespace burrow-a-c1: eth0 ══ veth ══ c1 ─┘
 
 Every service listens on its standard port inside the namespace, so sandboxes never clash.
+
+A sandbox may instead join a **lab** (services.sandbox.lab): several sandboxes on one shared L2
+test network. Then ``up0``'s peer is a port of the lab's bridge (not a link of this machine),
+the address is ``network[index]`` (``index`` 2 to 9, chosen by the lab or the caller), and only
+a sandbox made with ``dhcp=True`` seeds DHCP subnets, so two Kea servers never answer the same
+client. Stopping such a sandbox removes its namespace only; the lab and the other sandboxes
+keep running::
+
+    host ── bl-LAB (198.51.100.1) ══ veth ══ up0 ─ br0   namespace burrowlab-LAB
+                                                    ├─ s-a ══ veth ══ up0 ─ br0 (.2)  burrow-a
+                                                    ├─ s-b ══ veth ══ up0 ─ br0 (.3)  burrow-b
+                                                    └─ c1  ══ veth ══ eth0  burrowlab-LAB-c1
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -24,7 +37,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dns.message
 import dns.query
@@ -34,10 +47,13 @@ import httpx
 from services.common.agent import mtls_context
 from services.common.errors import SetupError
 from services.common.paths import StateRoot
-from services.common.proc import run
+from services.common.proc import CommandError, run
 from services.common.settings import ApplianceSettings, SeedSubnet4, SeedSubnet6, SeedZone
 from services.common.supervisor import SupervisorView
 from services.sandbox import netns
+
+if TYPE_CHECKING:
+    from services.sandbox.lab import Lab
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +78,24 @@ PROGRAMS = (
     "diag-shell",
 )
 AGENT_PORTS = {"dns-agent": 1337, "dhcp-agent": 4151, "appliance-agent": 4603}
+#: Addresses ``network[2]`` to ``network[9]`` are for appliances; DHCP pools start at 10.
+FIRST_INDEX, LAST_INDEX = 2, 9
+
+
+def network6_of(network: ipaddress.IPv4Network) -> ipaddress.IPv6Network:
+    """The IPv6 /64 that goes with an IPv4 sandbox network (2001:db8:<third octet>::/64)."""
+    third = int(network.network_address) >> 8 & 0xFF
+    return ipaddress.IPv6Network(f"2001:db8:{third:x}::/64")
+
+
+def bridge_mac(address: str) -> str:
+    """The MAC pinned on a sandbox's br0: derived from its IPv4 address.
+
+    A bridge takes the lowest MAC of its ports unless given one: pinned, clients plugged in
+    later cannot change it under a neighbour's ARP cache, and a replacement started on the
+    same address is reachable at once, as a real one is after its gratuitous ARP.
+    """
+    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(address).packed)
 
 
 class NotReadyError(Exception):
@@ -77,6 +111,41 @@ class Client:
     mac: str = ""
 
 
+def plug_client(bridge_ns: str, side: str, client_ns: str, mac: str | None) -> Client:
+    """A new namespace ``client_ns`` whose ``eth0`` is plugged into br0 of ``bridge_ns``.
+
+    ``side`` names the bridge's port; ``mac`` (optional) is set on ``eth0``.
+    """
+    client = Client(ns=client_ns)
+    netns.delete(client.ns)
+    netns.add(client.ns)
+    run(
+        [
+            "ip",
+            "-n",
+            bridge_ns,
+            "link",
+            "add",
+            side,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            client.ns,
+        ]
+    )
+    run(["ip", "-n", bridge_ns, "link", "set", side, "master", "br0"])
+    run(["ip", "-n", bridge_ns, "link", "set", side, "up"])
+    if mac:
+        run(["ip", "-n", client.ns, "link", "set", "eth0", "address", mac])
+    run(["ip", "-n", client.ns, "link", "set", "eth0", "up"])
+    out = run(["ip", "-n", client.ns, "-j", "link", "show", "eth0"]).stdout
+    client.mac = json.loads(out)[0]["address"]
+    return client
+
+
 @dataclass
 class Sandbox:
     """A whole appliance on this machine (see the module docstring for the layout)."""
@@ -88,6 +157,12 @@ class Sandbox:
     root_dir: Path | None = None
     clients: list[Client] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
+    #: The lab this sandbox joins (None: a network of its own, with a host link).
+    lab: Lab | None = None
+    #: Its address is ``network[index]`` (2 unless in a lab).
+    index: int = FIRST_INDEX
+    #: Seed a DHCPv4 and a DHCPv6 subnet on the sandbox network at the first start.
+    dhcp: bool = True
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
@@ -102,6 +177,13 @@ class Sandbox:
             )
         if self.network.prefixlen > 27:
             raise SetupError(f"Network {self.network} is too small.", hint="use /24 to /27")
+        if not FIRST_INDEX <= self.index <= LAST_INDEX:
+            raise SetupError(
+                f"Address index {self.index} is not for an appliance.",
+                hint=f"use {FIRST_INDEX} to {LAST_INDEX} (DHCP pools start at 10)",
+            )
+        if self.lab is not None and self.network != self.lab.network:
+            raise SetupError(f"Sandbox network {self.network} is not the lab's {self.lab.network}.")
         if self.root_dir is None:
             self.root_dir = Path("/var/tmp/burrow") / self.name  # noqa: S108 - kept on purpose
         self.root = StateRoot.at(self.root_dir)
@@ -113,7 +195,13 @@ class Sandbox:
 
     @property
     def host_link(self) -> str:
-        return f"bw-{self.name}"
+        """This machine's link to the sandbox network (the lab's, in a lab)."""
+        return self.lab.host_link if self.lab is not None else f"bw-{self.name}"
+
+    @property
+    def lab_link(self) -> str:
+        """In a lab: the lab bridge's port that leads to this sandbox's ``up0``."""
+        return f"s-{self.name}"
 
     @property
     def host_address(self) -> str:
@@ -121,16 +209,15 @@ class Sandbox:
 
     @property
     def address(self) -> str:
-        return str(self.network[2])
+        return str(self.network[self.index])
 
     @property
     def network6(self) -> ipaddress.IPv6Network:
-        third = int(self.network.network_address) >> 8 & 0xFF
-        return ipaddress.IPv6Network(f"2001:db8:{third:x}::/64")
+        return network6_of(self.network)
 
     @property
     def address6(self) -> str:
-        return str(self.network6[2])
+        return str(self.network6[self.index])
 
     @property
     def ca_file(self) -> Path:
@@ -155,15 +242,22 @@ class Sandbox:
                 pool_start=net[100] if net.num_addresses > 200 else net[10],
                 pool_end=net[199] if net.num_addresses > 200 else net[-2],
                 routers=[ipaddress.IPv4Address(self.address)],
-            ),
+            )
+            if self.dhcp
+            else None,
             seed_subnet6=SeedSubnet6(
                 subnet=self.network6,
                 pool_start=self.network6[0x100],
                 pool_end=self.network6[0x1FF],
-            ),
+            )
+            if self.dhcp
+            else None,
         )
 
     def create_network(self) -> None:
+        if self.lab is not None:
+            self._join_lab(self.lab)
+            return
         clash = netns.host_route_overlapping(self.network)
         if clash:
             raise SetupError(
@@ -192,6 +286,56 @@ class Sandbox:
                 ns,
             ]
         )
+        self._make_bridge()
+        run(
+            [
+                "ip",
+                "addr",
+                "add",
+                f"{self.host_address}/{self.network.prefixlen}",
+                "dev",
+                self.host_link,
+            ]
+        )
+        run(["ip", "link", "set", self.host_link, "up"])
+
+    def _join_lab(self, lab: Lab) -> None:
+        """Make the namespace with ``up0`` plugged into the lab's bridge (no host link)."""
+        lab.check_joining(self)
+        if netns.exists(self.ns):
+            raise SetupError(
+                f"A sandbox named {self.name!r} is already running or was left behind.",
+                hint=f"stop it, or remove it with: ./build.sh dev --clean {self.name}",
+            )
+        netns.add(self.ns)
+        try:
+            run(
+                [
+                    "ip",
+                    "-n",
+                    lab.ns,
+                    "link",
+                    "add",
+                    self.lab_link,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "up0",
+                    "netns",
+                    self.ns,
+                ]
+            )
+            run(["ip", "-n", lab.ns, "link", "set", self.lab_link, "master", "br0"])
+            run(["ip", "-n", lab.ns, "link", "set", self.lab_link, "up"])
+            self._make_bridge()
+        except BaseException:
+            netns.delete(self.ns)
+            raise
+
+    def _make_bridge(self) -> None:
+        """br0 inside the sandbox with ``up0`` as a port and the sandbox's addresses."""
+        ns = self.ns
         run(
             [
                 "ip",
@@ -208,10 +352,7 @@ class Sandbox:
                 "0",
             ]
         )
-        # A bridge takes the lowest MAC of its ports unless given one: pin it, or every client
-        # plugged in later could change it under the host's ARP cache.
-        mac = "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(self.address).packed)
-        run(["ip", "-n", ns, "link", "set", "br0", "address", mac])
+        run(["ip", "-n", ns, "link", "set", "br0", "address", bridge_mac(self.address)])
         run(["ip", "-n", ns, "link", "set", "up0", "master", "br0"])
         run(
             [
@@ -228,17 +369,6 @@ class Sandbox:
         run(["ip", "-n", ns, "addr", "add", f"{self.address6}/64", "dev", "br0", "nodad"])
         run(["ip", "-n", ns, "link", "set", "up0", "up"])
         run(["ip", "-n", ns, "link", "set", "br0", "up"])
-        run(
-            [
-                "ip",
-                "addr",
-                "add",
-                f"{self.host_address}/{self.network.prefixlen}",
-                "dev",
-                self.host_link,
-            ]
-        )
-        run(["ip", "link", "set", self.host_link, "up"])
 
     def start(self, *, timeout: float = 90.0, network_ready: bool = False) -> None:
         """Create the network, write settings if new, start supervisord, wait until ready."""
@@ -278,7 +408,11 @@ class Sandbox:
             raise
 
     def stop(self, *, remove_root: bool = False) -> None:
-        """Stop supervisord and everything it started; remove namespaces and links."""
+        """Stop supervisord and everything it started; remove namespaces and links.
+
+        In a lab, only this sandbox's namespace (and its port on the lab bridge) goes: the lab,
+        its clients and the other sandboxes keep running.
+        """
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -291,7 +425,11 @@ class Sandbox:
             netns.delete(client.ns)
         self.clients.clear()
         netns.delete(self.ns)
-        netns.delete_link(self.host_link)
+        if self.lab is None:
+            netns.delete_link(self.host_link)
+        elif netns.exists(self.lab.ns) and netns.link_exists(self.lab_link, self.lab.ns):
+            with contextlib.suppress(CommandError):
+                run(["ip", "-n", self.lab.ns, "link", "del", self.lab_link])
         if remove_root and self.root_dir is not None:
             shutil.rmtree(self.root_dir, ignore_errors=True)
 
@@ -306,34 +444,7 @@ class Sandbox:
     def add_client(self, mac: str | None = None) -> Client:
         """A new namespace with ``eth0`` on the sandbox's bridge (no address: DHCP gets one)."""
         index = len(self.clients) + 1
-        client = Client(ns=f"{self.ns}-c{index}")
-        netns.delete(client.ns)
-        netns.add(client.ns)
-        side = f"c{index}"
-        run(
-            [
-                "ip",
-                "-n",
-                self.ns,
-                "link",
-                "add",
-                side,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth0",
-                "netns",
-                client.ns,
-            ]
-        )
-        run(["ip", "-n", self.ns, "link", "set", side, "master", "br0"])
-        run(["ip", "-n", self.ns, "link", "set", side, "up"])
-        if mac:
-            run(["ip", "-n", client.ns, "link", "set", "eth0", "address", mac])
-        run(["ip", "-n", client.ns, "link", "set", "eth0", "up"])
-        out = run(["ip", "-n", client.ns, "-j", "link", "show", "eth0"]).stdout
-        client.mac = json.loads(out)[0]["address"]
+        client = plug_client(self.ns, f"c{index}", f"{self.ns}-c{index}", mac)
         self.clients.append(client)
         return client
 
@@ -517,9 +628,11 @@ class Sandbox:
 
 
 def clean(name: str) -> None:
-    """Remove what a sandbox named ``name`` left behind (processes, namespaces, links)."""
-    ns = f"burrow-{name}"
-    for entry in sorted(Path("/run/netns").glob(f"{ns}-c*")) if Path("/run/netns").exists() else []:
-        netns.delete(entry.name)
-    netns.delete(ns)
+    """Remove what a sandbox or lab named ``name`` left behind (processes, namespaces, links)."""
+    for ns in (f"burrow-{name}", f"burrowlab-{name}"):
+        run_dir = Path("/run/netns")
+        for entry in sorted(run_dir.glob(f"{ns}-c*")) if run_dir.exists() else []:
+            netns.delete(entry.name)
+        netns.delete(ns)
     netns.delete_link(f"bw-{name}")
+    netns.delete_link(f"bl-{name}")
