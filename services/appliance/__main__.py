@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from pyroute2 import IPRoute
 
+from services.appliance.backup.service import start_backups
 from services.appliance.diag_shell import router as diag_shell_router
 from services.common.agent import agent_app, run_agent
 from services.common.paths import StateRoot
@@ -32,6 +33,7 @@ def build(root: StateRoot) -> FastAPI:
     app = agent_app("appliance-agent", root, network_status)
     app.state.root = root
     app.include_router(diag_shell_router)
+    app.include_router(start_backups(root))
     return app
 
 
