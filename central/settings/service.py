@@ -33,6 +33,9 @@ class CentralSettings(BaseModel):
         default="02:30", pattern=TIME_OF_DAY, description="daily full backup, HH:MM UTC"
     )
     backup_retention_days: int = Field(default=30, ge=1, le=3650)
+    backup_safety_interval_seconds: int = Field(
+        default=900, ge=10, le=86400, description="backup at least this often (leases)"
+    )
     session_lifetime_seconds: int = Field(
         default=8 * 3600, ge=60, le=30 * 86400, description="lifetime of a login session"
     )
@@ -54,6 +57,7 @@ class SettingsUpdate(BaseModel):
     health_interval_seconds: Annotated[int, Field(ge=5, le=3600)] | None = None
     backup_full_time: Annotated[str, Field(pattern=TIME_OF_DAY)] | None = None
     backup_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    backup_safety_interval_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None
     session_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] | None = None
     login_max_failures: Annotated[int, Field(ge=1, le=100)] | None = None
     login_lockout_seconds: Annotated[int, Field(ge=1, le=86400)] | None = None
