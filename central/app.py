@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from central.appliance.routes import router as appliance_router
 from central.auth.routes import router as auth_router
 from central.auth.service import LoginThrottle, ensure_first_admin
 from central.backups import detect as backup_detect
@@ -23,11 +24,13 @@ from central.diagshell.routes import router as diag_shell_router
 from central.dns import poller as dns_poller
 from central.dns.routes import router as dns_router
 from central.events.routes import router as events_router
+from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
 from central.registry import poller
 from central.registry.routes import router as registry_router
 from central.registry.service import ensure_crl, prepare_local_agents
 from central.settings.routes import router as settings_router
+from services.common.backup.files import changed_file
 
 VERSION = "0.1.0"
 
@@ -41,6 +44,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        history_hooks.install(changed_file(config.root))
         engine = make_engine(config.database_url)
         migrate(engine)
         app.state.sessions = make_sessions(engine)
@@ -99,6 +103,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         dhcp_router,
         dns_router,
         backups_router,
+        appliance_router,
     ):
         app.include_router(router)
     return app

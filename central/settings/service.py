@@ -45,6 +45,9 @@ class CentralSettings(BaseModel):
         description="restore a detected replacement without an administrator (only one "
         "given this Central's fingerprint at its first boot accepts it)",
     )
+    backup_safety_interval_seconds: int = Field(
+        default=900, ge=10, le=86400, description="backup at least this often (leases)"
+    )
     session_lifetime_seconds: int = Field(
         default=8 * 3600, ge=60, le=30 * 86400, description="lifetime of a login session"
     )
@@ -68,6 +71,7 @@ class SettingsUpdate(BaseModel):
     backup_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     backup_detect_interval_seconds: Annotated[int, Field(ge=1, le=3600)] | None = None
     backup_auto_approve: bool | None = None
+    backup_safety_interval_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None
     session_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] | None = None
     login_max_failures: Annotated[int, Field(ge=1, le=100)] | None = None
     login_lockout_seconds: Annotated[int, Field(ge=1, le=86400)] | None = None

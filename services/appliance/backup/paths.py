@@ -19,31 +19,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.common.backup.files import (
+    backup_dir,
+    changed_file,
+    peer_file,
+    state_file,
+    status_file,
+)
 from services.common.paths import StateRoot
 
-
-def state_file(root: StateRoot) -> Path:
-    return root.lib / "appliance-state.json"
-
-
-def status_file(root: StateRoot) -> Path:
-    return root.lib / "backup-status.json"
-
-
-def backup_dir(root: StateRoot) -> Path:
-    return root.lib / "backup"
-
-
-def peer_file(root: StateRoot) -> Path:
-    return backup_dir(root) / "peer.json"
+__all__ = [
+    "backup_dir",
+    "changed_file",
+    "peer_file",
+    "state_file",
+    "status_file",
+]
 
 
 def credential_file(root: StateRoot) -> Path:
     return root.secrets / "backup-credential"
-
-
-def changed_file(root: StateRoot) -> Path:
-    return backup_dir(root) / "changed"
 
 
 def outbox_dir(root: StateRoot) -> Path:
