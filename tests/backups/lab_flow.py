@@ -2,8 +2,8 @@
 benchmark: pairing S with P, waiting for S's changes to be stored at P, finding and approving
 the replacement offer, following it to the end.
 
-S is paired through its appliance-agent's ``PUT /backup/peer`` over mutual TLS, exactly the
-call S's Central makes for ``PUT /api/v1/appliance/peer``.
+S is paired through its own Central (``PUT /api/v1/appliance/peer``), which asks its
+appliance-agent to call P.
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ from tests.backups.appliance import CentralApi
 from tests.harness.wait import wait_for
 
 
-def pair(s: Sandbox, p: Sandbox, on_p: CentralApi) -> int:
-    """Pair S with P's Central; P's peer id."""
+def pair(s: Sandbox, p: Sandbox, on_p: CentralApi, on_s: CentralApi | None = None) -> int:
+    """Pair S with P's Central through S's Central (``PUT /api/v1/appliance/peer``), as
+    administrators of both do; P's peer id."""
+    on_s = on_s or CentralApi(s)
     token = on_p.post(
         "/api/v1/backup-peers/pairing-tokens", {"address": s.address, "comment": "lab"}
     )
-    answer = s.https(
-        4603,
-        "/backup/peer",
-        method="PUT",
-        json_body={"address": p.address, "port": 1231, "token": token["token"],
-                   "fingerprint": token["central_fingerprint"]},
-        timeout=60,
+    answer = on_s.call(
+        "PUT",
+        "/api/v1/appliance/peer",
+        {"address": p.address, "port": 1231, "token": token["token"],
+         "fingerprint": token["central_fingerprint"], "comment": "backups go to P"},
     )  # fmt: skip
     assert answer.status_code == 200, answer.text
     return int(answer.json()["peer_id"])

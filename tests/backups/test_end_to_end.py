@@ -57,6 +57,19 @@ def _network(box: Sandbox) -> tuple[set[str], set[str]]:
     )
 
 
+def _differences(left: Any, right: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ (for a readable assertion message)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        out = []
+        for key in sorted(set(left) | set(right)):
+            out += _differences(left.get(key), right.get(key), f"{path}.{key}")
+        return out
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return [d for i, (x, y) in enumerate(zip(left, right, strict=True))
+                for d in _differences(x, y, f"{path}[{i}]")]  # fmt: skip
+    return [] if left == right else [f"{path}: {left!r} != {right!r}"]
+
+
 def _observe(box: Sandbox, api: CentralApi) -> dict[str, Any]:
     config = json.dumps(kea_config(box)).replace(str(box.root.root), "ROOT")
     return {
@@ -81,7 +94,7 @@ def test_replacement_on_a_lost_appliances_address_becomes_it(lab: Lab) -> None:
     run(["ip", "addr", "add", extra, "dev", iface], netns=a.ns)
     run(["ip", "route", "add", route, "via", lab.host_address], netns=a.ns)
 
-    peer_id = pair(a, b, on_b)
+    peer_id = pair(a, b, on_b, on_a)
     wait_for(lambda: snapshots(on_b, peer_id) or None, timeout=60, what="the first full backup")
 
     # leases given to real clients: one reserved, one from the pool
@@ -111,7 +124,7 @@ def test_replacement_on_a_lost_appliances_address_becomes_it(lab: Lab) -> None:
         )
         moment = last_change_at(on_a)
         wait_for(
-            lambda: a.https(4603, "/backup/status", timeout=10).json()["outbox"] >= 1 or None,
+            lambda: on_a.get("/api/v1/appliance/backup-status")["outbox"] >= 1 or None,
             timeout=15,
             what="the change waiting in A's outbox",
         )
@@ -129,8 +142,12 @@ def test_replacement_on_a_lost_appliances_address_becomes_it(lab: Lab) -> None:
     # whatever A's Central committed last (a sync may add entries) is stored at B too
     wait_stored_after(on_b, peer_id, last_change_at(on_a), timeout=30)
 
-    a.stop()
-    c = lab.sandbox("c", address=a.address, dhcp=True)
+    a.stop(remove_root=True)  # destroyed: nothing of A is left to read
+    assert not a.root.root.exists()
+    # C: a fresh, empty state root. A real appliance's root is always "/"; here C gets the
+    # path A had (now empty), because restored configurations name absolute paths.
+    a.root.root.mkdir()
+    c = lab.sandbox("c", address=a.address, dhcp=True, root_dir=a.root.root)
     assert appliance_state(c)["state"] == "uninitialized"
     assert appliance_state(c)["appliance_id"] != a_identity["appliance_id"]
     offer = wait_offer(on_b, a.address)
@@ -138,13 +155,13 @@ def test_replacement_on_a_lost_appliances_address_becomes_it(lab: Lab) -> None:
     answer = approve(on_b, offer, c)
     assert answer.status_code == 202, answer.text
     final = wait_finished(on_b, offer["id"])
-    assert final["state"] == "restored", final
+    assert final["state"] == "restored", f"{final['step']}: {final['error']}"
     c.wait_ready(timeout=120)
 
     on_c = CentralApi(c)
     after = _observe(c, on_c)
     assert after["axfr"] == before["axfr"]
-    assert after["kea"] == before["kea"]
+    assert after["kea"] == before["kea"], _differences(before["kea"], after["kea"])
     assert after["leases"] == before["leases"]
     assert extra in after["network"][0]
     assert f"{route} via {lab.host_address}" in after["network"][1]
