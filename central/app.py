@@ -26,6 +26,7 @@ from central.dns.routes import router as dns_router
 from central.events.routes import router as events_router
 from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
+from central.network.routes import router as network_router
 from central.registry import poller
 from central.registry.routes import router as registry_router
 from central.registry.service import ensure_crl, prepare_local_agents
@@ -104,6 +105,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         dns_router,
         backups_router,
         appliance_router,
+        network_router,
     ):
         app.include_router(router)
     return app

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from pyroute2 import IPRoute
 
+from services.appliance import network
 from services.appliance.backup.service import start_backups
 from services.appliance.diag_shell import router as diag_shell_router
 from services.common.agent import agent_app, run_agent
@@ -34,6 +35,8 @@ def build(root: StateRoot) -> FastAPI:
     app.state.root = root
     app.include_router(diag_shell_router)
     app.include_router(start_backups(root))
+    app.include_router(network.router)
+    network.restore_persisted(root)  # extra addresses and routes come back after a reboot
     return app
 
 

@@ -9,9 +9,18 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.common.errors import ValidationError
 from services.common.files import read_json, write_json
+from services.common.network import (
+    MAX_EXTRA_ADDRESSES,
+    MAX_ROUTES,
+    AnyInterface,
+    NetworkSettings,
+    StaticRoute,
+    check,
+)
 
 HOSTNAME_LABEL = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 
@@ -77,6 +86,30 @@ class ApplianceSettings(BaseModel):
     seed_subnet6: SeedSubnet6 | None = None
     backup_peer: BackupPeerSeed | None = None
     restore_from: RestoreFromSeed | None = None
+    #: Addresses and static routes an administrator added (services.common.network).
+    extra_addresses: list[AnyInterface] = Field(default=[], max_length=MAX_EXTRA_ADDRESSES)
+    routes: list[StaticRoute] = Field(default=[], max_length=MAX_ROUTES)
+
+    @model_validator(mode="after")
+    def _network_consistent(self) -> ApplianceSettings:
+        if self.extra_addresses or self.routes:
+            try:
+                check(self.network())
+            except ValidationError as exc:
+                raise ValueError(f"{exc.field}: {exc.message}") from exc
+        return self
+
+    def network(self) -> NetworkSettings:
+        """The network part of these settings (services.common.network)."""
+        return NetworkSettings(
+            interface=self.interface,
+            hostname=self.hostname,
+            address=self.address,
+            address6=self.address6,
+            extra_addresses=self.extra_addresses,
+            routes=self.routes,
+            resolvers=self.resolvers,
+        )
 
     @field_validator("dhcp_interfaces")
     @classmethod

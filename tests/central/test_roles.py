@@ -28,6 +28,9 @@ ACCOUNT = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password")}
 #: Views read from an appliance's agent: the roles test's server is a DNS server that no agent
 #: serves, so the reader gets past the role check to a 422 (not an appliance) instead of 200.
 AGENT_VIEWS = {("GET", "/api/v1/servers/{server_id}/diag-shell")}
+#: Views of Central's own appliance: the roles test's Central runs on none, so the reader gets
+#: past the role check to a 404 (no appliance) instead of 200.
+OWN_APPLIANCE_VIEWS = {("GET", "/api/v1/appliance/network")}
 #: DHCP views of the roles test's DHCP server, which no agent serves: the reader gets past the
 #: role check to a 502 (the agent is unreachable) naming the server.
 DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
@@ -155,6 +158,8 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
             assert_problem(response, 403)
         elif (method, path) in AGENT_VIEWS:
             assert_problem(response, 422, "server_id")
+        elif (method, path) in OWN_APPLIANCE_VIEWS:
+            assert_problem(response, 404)
         elif method == "GET" and path.startswith(DHCP_VIEWS):
             assert_problem(response, 502, "dhcp_server_id")
         elif method == "GET":
