@@ -72,6 +72,8 @@ class FakePeer:
         self.credentials: dict[str, str] = {}  # credential -> peer_id
         self.paired: dict[str, dict[str, Any]] = {}
         self.received_bytes = 0
+        self.received_header_bytes = 0
+        self.requests = 0
         self.received_puts = 0
         self.delta_puts = 0
         self.available = True
@@ -89,6 +91,8 @@ class FakePeer:
                 data = self.rfile.read(length) if length else b""
                 with peer.lock:
                     peer.received_bytes += len(data)
+                    peer.received_header_bytes += len(self.requestline) + 2 + len(str(self.headers))
+                    peer.requests += 1
                 return data
 
             def _send(self, status: int, value: Any = None, raw: bytes | None = None) -> None:
@@ -191,6 +195,7 @@ class FakePeer:
                 self._send(204)
 
             def do_GET(self) -> None:
+                self._body()
                 match = STORE.match(self.path)
                 if not match or not self._peer_id(match.group(1)):
                     return

@@ -188,10 +188,15 @@ def test_backups_go_to_the_peer_and_restore_onto_a_replacement(
         zones = central(replacement, token_r, "GET", "/api/v1/dns/zones?limit=100").json()
         assert zone in {z["name"] for z in zones["items"]}
         # Backups resume with a full one, as the source (same appliance id and peer).
-        wait_for(
-            lambda: len(peer.snapshots) > snapshots_before and peer.snapshots[-1]["kind"] == "full",
-            timeout=90, what="a resumed full",
-        )  # fmt: skip
+        try:
+            wait_for(
+                lambda: any(s["kind"] == "full" for s in peer.snapshots[snapshots_before:]),
+                timeout=90, what="a resumed full",
+            )  # fmt: skip
+        except AssertionError:
+            status_r = (replacement.root.lib / "backup-status.json").read_text()
+            log_r = (replacement.root.logs / "appliance-agent.log").read_text()[-3000:]
+            raise AssertionError(f"no resumed full: {status_r}\n{log_r}") from None
     finally:
         if replacement is not None:
             replacement.stop()

@@ -16,8 +16,10 @@ Every snapshot goes to the outbox (``backup/outbox/<sequence>.json``) first; the
 the oldest first and removes it only when the peer has recorded it. While the peer cannot be
 reached the sender retries with a back-off from 1 s doubling up to ``MAX_BACKOFF`` s, so
 nothing is lost. Sending a snapshot: ask the peer which of its chunks (and delta bases) it
-lacks, upload those (each as a zlib stream, against its delta base when the peer has that
-base), then record the snapshot.
+lacks, leaving out those of the last snapshot it recorded (it keeps them: its retention
+keeps the newest snapshot); upload those, each as a zlib stream, against its delta base
+when the peer has that base; then record the snapshot (a 409 listing missing chunks is
+answered by sending them whole and recording again).
 
 Only an appliance paired with a peer collects backups.
 """
@@ -198,7 +200,8 @@ class Producer:
         base_path = f"/api/v1/backup-store/{peer['peer_id']}"
         names = list(walk(entry["root"], store.get))
         bases: dict[str, str] = entry.get("bases", {})
-        wanted = list(dict.fromkeys([*names, *bases.values()]))
+        known = self._known_at_peer()
+        wanted = [n for n in dict.fromkeys([*names, *bases.values()]) if n not in known]
         missing: set[str] = set()
         for start in range(0, len(wanted), MISSING_BATCH):
             status, answer = client.json(
@@ -229,6 +232,18 @@ class Producer:
             raise PeerError(f"The peer refused snapshot {entry['sequence']} (HTTP {status}): "
                             f"{problem_text(answer)}")  # fmt: skip
         return answer if isinstance(answer, dict) else {}
+
+    def _known_at_peer(self) -> set[str]:
+        """Chunks of the last snapshot the peer recorded: it keeps them (its retention keeps
+        the newest snapshot), so they need no missing-check. Empty when not known here."""
+        last = self._producer_state().get("last_sent")
+        store = self.collector.store
+        if not last or store.get(str(last)) is None:
+            return set()
+        try:
+            return set(walk(str(last), store.get))
+        except BackupFormatError:
+            return set()
 
     def _put_chunk(
         self, client: PeerClient, base_path: str, name: str, base: str | None, missing: set[str]
