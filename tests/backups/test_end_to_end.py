@@ -43,11 +43,6 @@ def _other_network(box: Sandbox) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network("203.0.113.0/24" if mine else "198.51.100.0/24")
 
 
-def _interface(box: Sandbox) -> str:
-    out = run(["ip", "-o", "-4", "addr", "show"], netns=box.ns).stdout
-    return next(line.split()[1] for line in out.splitlines() if f" {box.address}/" in line)
-
-
 def _network(box: Sandbox) -> tuple[set[str], set[str]]:
     addresses = json.loads(run(["ip", "-j", "-4", "addr", "show"], netns=box.ns).stdout)
     routes = json.loads(run(["ip", "-j", "-4", "route", "show"], netns=box.ns).stdout)
@@ -87,12 +82,20 @@ def test_replacement_on_a_lost_appliances_address_becomes_it(lab: Lab) -> None:
     on_a, on_b = CentralApi(a), CentralApi(b)
     set_detect_interval(on_b, 2)
 
-    # A's network additions: an extra address and a route (captured live by the backup)
+    # A's network settings: an extra address and a route, made through A's Central
     other = _other_network(a)
-    iface = _interface(a)
     extra, route = f"{other[250]}/32", f"{other[224]}/28"
-    run(["ip", "addr", "add", extra, "dev", iface], netns=a.ns)
-    run(["ip", "route", "add", route, "via", lab.host_address], netns=a.ns)
+    on_a.ok(
+        on_a.call(
+            "PUT",
+            "/api/v1/appliance/network",
+            {
+                "extra_addresses": [extra],
+                "routes": [{"destination": route, "gateway": lab.host_address}],
+                "comment": "a service address and a route",
+            },
+        )
+    )
 
     peer_id = pair(a, b, on_b, on_a)
     wait_for(lambda: snapshots(on_b, peer_id) or None, timeout=60, what="the first full backup")
