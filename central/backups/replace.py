@@ -14,10 +14,10 @@ paired appliance's pinned one, which is accepted too. R that comes back as the p
 appliance (``active``, the paired appliance id) also counts as restored.
 
 Auto-approve (Central setting ``backup_auto_approve``, default false): a new offer is
-approved at once by ``system`` with the latest snapshot and no restore code; R accepts such
-a push only if it was given this Central's fingerprint at its first boot (``restore_from``),
-otherwise it refuses and the offer is ``failed`` until an administrator approves it with the
-code.
+approved at once by ``system`` with the latest snapshot and no restore code. The design lets
+R accept that only when it was given this Central's fingerprint at its first boot
+(``restore_from``); the receiver of this version asks for the code on every push, so such a
+push is refused and the offer is ``failed`` until an administrator approves it with the code.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ OPEN = ("offered", "approved", "restoring")
 APPROVABLE = ("offered", "failed")
 #: How long Central follows a restore before it calls it failed.
 FOLLOW_SECONDS = 15 * 60
+FOLLOW_POLL = 0.25
 CODE_HEADER = "X-Burrow-Restore-Code"
 
 
@@ -482,7 +483,7 @@ def _follow(db: Session, item: Replacement, peer: BackupPeer) -> None:
             ):
                 _set(db, item, "restored", "done")
                 return
-        time.sleep(1.0)
+        time.sleep(FOLLOW_POLL)
     _set(
         db,
         item,

@@ -388,3 +388,30 @@ def test_replacements_cannot_be_approved_for_what_was_never_offered(
         json={"fingerprint": "sha256:" + "0" * 64, "restore_code": "ABCDEFGHJK"},
     )
     assert_problem(response, 404, "replacement_id")
+
+
+def test_retention_days_drop_old_snapshots_but_never_the_newest_full(
+    central: CentralProcess, admin: str
+) -> None:
+    store = _pair(central, admin)
+    ids = []
+    for index, kind in enumerate(["full", "incremental", "full", "incremental"]):
+        snap = make_snapshot({"f": os.urandom(3000)}, sequence=index)
+        created = store.upload(snap, kind=kind, sequence=index)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    # every snapshot was received 40 days ago; retention is 30 days
+    with _db(central) as db:
+        db.execute(
+            "UPDATE backup_snapshots SET received_at = '2000-01-01 00:00:00' WHERE peer_id = ?",
+            (store.peer_id,),
+        )
+    assert (
+        store.upload(make_snapshot({"f": b"new"}, sequence=9), kind="incremental").status_code
+        == 201
+    )
+    listed = central.get(f"/api/v1/backup-peers/{store.peer_id}/snapshots", admin).json()["items"]
+    kept = sorted(s["id"] for s in listed)
+    # the newest full and what follows it stay, however old; the rest went
+    assert kept[:2] == ids[2:]
+    assert len(kept) == 3
