@@ -20,6 +20,8 @@ AGENT_VIEWS = {("GET", "/api/v1/servers/{server_id}/diag-shell")}
 #: DHCP views of the roles test's DHCP server, which no agent serves: the reader gets past the
 #: role check to a 502 (the agent is unreachable) naming the server.
 DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
+#: Reads only administrators may make: a backup bundle holds the appliance's keys.
+ADMIN_READS = {("GET", "/api/v1/appliance/backups/{backup_id}/export")}
 OWN_TOKENS = {("POST", "/api/v1/api-tokens"), ("DELETE", "/api/v1/api-tokens/{token_id}")}
 #: The part of the API a domain administrator writes (its role check lets it through).
 DOMAINS = {"dns-admin": "/api/v1/dns/"}
@@ -92,6 +94,7 @@ def ids(central: Api) -> dict[str, Any]:
         "user_id": victim.id,
         "zone_id": zone_id,
         "token_id": token["id"],
+        "backup_id": 1,
         "server_id": server["id"],
         "object_type": "user",
         "object_id": str(victim.id),
@@ -123,6 +126,8 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
         response = central.call(method, _fill(central, path, ids), reader.token, json={})
         if (method, path) in AGENT_VIEWS:
             assert_problem(response, 422, "server_id")
+        elif (method, path) in ADMIN_READS:
+            assert_problem(response, 403)
         elif method == "GET" and path.startswith(DHCP_VIEWS):
             assert_problem(response, 502, "dhcp_server_id")
         elif method == "GET":
