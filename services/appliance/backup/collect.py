@@ -240,8 +240,13 @@ class Collector:
         }
 
     # --- one snapshot ---------------------------------------------------------------------
-    def collect(self, *, kind: str, identity: dict[str, str], sequence: int) -> Collected:
-        """Collect one snapshot; ``identity`` has appliance_id, hostname and address."""
+    def collect(
+        self, *, kind: str, identity: dict[str, str], sequence: int, reread: bool = False
+    ) -> Collected:
+        """Collect one snapshot; ``identity`` has appliance_id, hostname and address.
+
+        ``reread``: read every file again (a full backup), still with delta bases.
+        """
         started = time.perf_counter()
         self.new_chunks = 0
         self.new_bytes = 0
@@ -270,7 +275,8 @@ class Collector:
             key = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
             previous = old_files.get(rel)
             if (
-                rel != DATABASE
+                not reread
+                and rel != DATABASE
                 and previous is not None
                 and previous.get("key") == key
                 and all(h in self.store for h in (previous["list"], *previous["pages"]))
