@@ -293,7 +293,18 @@ class Producer:
             with peer_client(self.root) as client:
                 for entry in entries:
                     before = client.sent_bytes
-                    answer = self.send_one(entry, client)
+                    try:
+                        answer = self.send_one(entry, client)
+                    except BackupFormatError as exc:
+                        # The cache lacks a chunk the peer needs: this snapshot can never
+                        # be completed. Drop it and start again from a full backup that
+                        # reads every file.
+                        log.warning("snapshot %s dropped: %s", entry["sequence"], exc)
+                        (paths.outbox_dir(self.root) / f"{entry['sequence']}.json").unlink()
+                        paths.stat_cache_file(self.root).unlink(missing_ok=True)
+                        self.collector._cache = None
+                        self.request("full")
+                        raise
                     sent_bytes = client.sent_bytes - before
                     self.last_sent_bytes = sent_bytes
                     record = self._producer_state()
