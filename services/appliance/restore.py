@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 return 1
         try:
-            apply_bundle(root, bundle, say)
+            apply_bundle(root, bundle, say, restart_agent=True)
         except (OSError, TimeoutError, BackupFormatError) as exc:
             print(f"burrow-restore: the restore failed: {exc}", file=sys.stderr)
             return 1

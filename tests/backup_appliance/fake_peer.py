@@ -75,6 +75,7 @@ class FakePeer:
         self.received_header_bytes = 0
         self.requests = 0
         self.received_puts = 0
+        self.puts: list[tuple[str, bool, int]] = []  # name, as a delta, body bytes
         self.delta_puts = 0
         self.available = True
         self.lock = threading.Lock()
@@ -189,6 +190,7 @@ class FakePeer:
                     self._send(422, {"detail": "content does not match the name"})
                     return
                 with peer.lock:
+                    peer.puts.append((name, bool(base_name), len(body)))
                     peer.chunks[name] = data
                     peer.received_puts += 1
                     peer.delta_puts += 1 if base_name else 0

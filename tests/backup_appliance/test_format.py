@@ -78,9 +78,11 @@ def test_segmented_cut_points_match_whole(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_chunking_is_fast() -> None:
+    """About 30 ms on a quiet machine; the bound leaves room for a loaded shared machine
+    while still failing a byte-at-a-time Python loop (about 750 ms)."""
     data = os.urandom(5_000_000)
-    best = min(_timed(lambda: chunking.cut_points(data)) for _ in range(3))
-    assert best < 0.1, f"cutting 5 MB took {best:.3f} s"
+    best = min(_timed(lambda: chunking.cut_points(data)) for _ in range(5))
+    assert best < 0.3, f"cutting 5 MB took {best:.3f} s"
 
 
 def _timed(fn: object) -> float:

@@ -20,8 +20,6 @@ PUBLIC = {
 #: The backup store authenticates paired appliances (``Authorization: Backup``), never users:
 #: every user's bearer token gets 401 there, whatever the role.
 PEER = "/api/v1/backup-store/"
-#: Reads for administrators only: a backup bundle holds the appliance's keys.
-ADMIN_READS = {("GET", "/api/v1/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle")}
 #: One's own account: every role may log out and change its own password.
 ACCOUNT = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password")}
 #: Every role but read-only may make and revoke its own API tokens.
@@ -34,6 +32,11 @@ OWN_APPLIANCE_VIEWS = {("GET", "/api/v1/appliance/network")}
 #: DHCP views of the roles test's DHCP server, which no agent serves: the reader gets past the
 #: role check to a 502 (the agent is unreachable) naming the server.
 DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
+#: Reads only administrators may make: a backup bundle holds the appliance's keys.
+ADMIN_READS = {
+    ("GET", "/api/v1/appliance/backups/{backup_id}/export"),
+    ("GET", "/api/v1/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle"),
+}
 OWN_TOKENS = {("POST", "/api/v1/api-tokens"), ("DELETE", "/api/v1/api-tokens/{token_id}")}
 #: The part of the API a domain administrator writes (its role check lets it through).
 DOMAINS = {"dns-admin": "/api/v1/dns/"}
@@ -123,6 +126,7 @@ def ids(central: Api) -> dict[str, Any]:
         "user_id": victim.id,
         "zone_id": zone_id,
         "token_id": token["id"],
+        "backup_id": 1,
         "server_id": server["id"],
         "object_type": "user",
         "object_id": str(victim.id),

@@ -219,8 +219,14 @@ def wait_healthy(root: StateRoot, progress: Progress, timeout: float = HEALTH_TI
     raise TimeoutError(f"the restored appliance is not healthy after {timeout:.0f} s: {reason}")
 
 
-def apply_bundle(root: StateRoot, bundle: Bundle, progress: Progress) -> None:
-    """Apply a checked bundle to the appliance at ``root`` (see the module docstring)."""
+def apply_bundle(
+    root: StateRoot, bundle: Bundle, progress: Progress, *, restart_agent: bool = False
+) -> None:
+    """Apply a checked bundle to the appliance at ``root`` (see the module docstring).
+
+    ``restart_agent``: also restart the appliance-agent through supervisord at the end
+    (``burrow-restore``; the receiver runs inside the agent and restarts it itself).
+    """
     appliance_state.set_state(root, "restoring")
     view = _supervisor(root)
     stopped: list[str] = []
@@ -234,6 +240,11 @@ def apply_bundle(root: StateRoot, bundle: Bundle, progress: Progress) -> None:
     paths.resume_full_file(root).write_text("the next backup is a full one (after a restore)\n")
     apply_network(root, bundle.manifest.get("network") or {}, progress)
     if view is not None:
+        if restart_agent:
+            progress("restarting", "restarting the appliance-agent")
+            with contextlib.suppress(Exception):
+                view.call("supervisor.stopProcess", "appliance-agent", True)
+            stopped.append("appliance-agent")
         start_programs(view, stopped, progress)
         wait_healthy(root, progress)
     appliance_state.set_state(root, "active")

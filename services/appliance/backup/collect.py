@@ -7,7 +7,8 @@ A snapshot holds, below the state root (issue 7's design, "What a backup holds")
 - ``etc/burrow`` (settings) and ``var/lib/burrow`` (PKI with the CA and keys, secrets,
   appliance-state.json, peer.json, the diag-shell's SSH host key), but not the producer's
   own outbox, cache and status;
-- ``etc/bind`` and ``var/lib/bind`` after ``rndc sync`` (journals written into zone files);
+- ``etc/bind`` and ``var/lib/bind`` after ``rndc sync`` (journals written into zone files;
+  named's temporary ``tmp-*`` dump files are left out);
 - ``etc/kea`` and ``var/lib/kea`` (configurations and lease files);
 - the network capture of ``services.appliance.network.capture`` when that module exists
   (another part of issue 7); until then ``{}``.
@@ -25,6 +26,7 @@ version), so that the sender can send it as a zlib delta the peer can inflate.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import grp
 import logging
 import os
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 INCLUDED = ("etc/burrow", "var/lib/burrow", "etc/bind", "var/lib/bind", "etc/kea", "var/lib/kea")
 DATABASE = "var/lib/burrow/central.db"
 RACY_SECONDS = 2.0
+SYNC_WAIT = 3.0
+#: named's temporary files while it dumps a zone (renamed over the zone file when done).
+NAMED_TEMPORARY = "tmp-*"
 
 
 @dataclass
@@ -110,14 +115,27 @@ def network_capture(root: StateRoot) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {"capture": value}
 
 
-def sync_zones(root: StateRoot) -> None:
-    """``rndc sync``: write every zone's journal into its zone file (BIND ARM, rndc)."""
+def _named_dumping(root: StateRoot) -> bool:
+    return any(root.bind_lib.glob(NAMED_TEMPORARY))
+
+
+def sync_zones(root: StateRoot, wait: float = SYNC_WAIT) -> None:
+    """``rndc sync``: write every zone's journal into its zone file (BIND ARM, rndc).
+
+    named answers before it has written the files: it dumps each zone to a temporary
+    ``tmp-XXXXXXXXXX`` file and renames it. Wait (at most ``wait`` seconds) until no such file
+    is left. Either way the backup is consistent: a zone file that lags holds its journal.
+    """
     if not root.rndc_conf.exists():
         return
     try:
         run(["rndc", "-c", str(root.rndc_conf), "sync"], timeout=30)
     except (CommandError, OSError) as exc:  # named down: take the files as they are
         log.warning("rndc sync failed, zone files may lag their journals: %s", exc)
+        return
+    deadline = time.monotonic() + wait
+    while _named_dumping(root) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def snapshot_database(root: StateRoot, target: Path) -> bool:
@@ -176,8 +194,11 @@ class Collector:
                 dirs.append(rel_dir)
                 for name in sorted(names):
                     rel = f"{rel_dir}/{name}"
-                    if not _excluded(rel):
-                        files.append(rel)
+                    if _excluded(rel) or (
+                        rel_dir == "var/lib/bind" and fnmatch.fnmatch(name, NAMED_TEMPORARY)
+                    ):
+                        continue
+                    files.append(rel)
         return files, dirs
 
     def _chunk_file(
@@ -240,8 +261,13 @@ class Collector:
         }
 
     # --- one snapshot ---------------------------------------------------------------------
-    def collect(self, *, kind: str, identity: dict[str, str], sequence: int) -> Collected:
-        """Collect one snapshot; ``identity`` has appliance_id, hostname and address."""
+    def collect(
+        self, *, kind: str, identity: dict[str, str], sequence: int, reread: bool = False
+    ) -> Collected:
+        """Collect one snapshot; ``identity`` has appliance_id, hostname and address.
+
+        ``reread``: read every file again (a full backup), still with delta bases.
+        """
         started = time.perf_counter()
         self.new_chunks = 0
         self.new_bytes = 0
@@ -270,7 +296,8 @@ class Collector:
             key = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
             previous = old_files.get(rel)
             if (
-                rel != DATABASE
+                not reread
+                and rel != DATABASE
                 and previous is not None
                 and previous.get("key") == key
                 and all(h in self.store for h in (previous["list"], *previous["pages"]))

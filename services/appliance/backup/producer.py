@@ -54,8 +54,24 @@ DEFAULT_SAFETY_INTERVAL = 900
 DEFAULT_FULL_TIME = "02:30"
 
 
+_settings_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+SETTINGS_TTL = 5.0
+
+
 def central_setting(root: StateRoot, key: str, default: Any) -> Any:
-    """A Central setting read from its SQLite database (the default when absent)."""
+    """A Central setting read from its SQLite database (the default when absent).
+
+    Read at most every ``SETTINGS_TTL`` seconds per setting.
+    """
+    cached = _settings_cache.get((str(root.root), key))
+    if cached is not None and time.monotonic() - cached[0] < SETTINGS_TTL:
+        return cached[1]
+    value = _read_setting(root, key, default)
+    _settings_cache[(str(root.root), key)] = (time.monotonic(), value)
+    return value
+
+
+def _read_setting(root: StateRoot, key: str, default: Any) -> Any:
     path = root.lib / "central.db"
     if not path.exists():
         return default
@@ -161,10 +177,8 @@ class Producer:
         with self._lock:
             record = self._producer_state()
             sequence = int(record.get("sequence", 0)) + 1
-            if kind == "full":
-                self.collector._cache = {"files": {}, "manifest": self.collector.previous_root()}
             collected = self.collector.collect(
-                kind=kind, identity=self.identity(), sequence=sequence
+                kind=kind, identity=self.identity(), sequence=sequence, reread=kind == "full"
             )
             entry = {
                 "root": collected.root,
@@ -279,7 +293,18 @@ class Producer:
             with peer_client(self.root) as client:
                 for entry in entries:
                     before = client.sent_bytes
-                    answer = self.send_one(entry, client)
+                    try:
+                        answer = self.send_one(entry, client)
+                    except BackupFormatError as exc:
+                        # The cache lacks a chunk the peer needs: this snapshot can never
+                        # be completed. Drop it and start again from a full backup that
+                        # reads every file.
+                        log.warning("snapshot %s dropped: %s", entry["sequence"], exc)
+                        (paths.outbox_dir(self.root) / f"{entry['sequence']}.json").unlink()
+                        paths.stat_cache_file(self.root).unlink(missing_ok=True)
+                        self.collector._cache = None
+                        self.request("full")
+                        raise
                     sent_bytes = client.sent_bytes - before
                     self.last_sent_bytes = sent_bytes
                     record = self._producer_state()

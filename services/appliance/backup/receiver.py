@@ -165,6 +165,9 @@ def receiver_app(root: StateRoot, producer: Producer | None = None) -> FastAPI:
     restorer = Restorer(root, producer)
     restorer.restart_watch()
     app.state.restorer = restorer
+    # The certificate this listener shows: loaded at start, kept until the agent restarts
+    # (a restore replaces the file on disk before that).
+    served_fingerprint = agent_fingerprint(root)
 
     @router.get("/identity")
     def identity() -> dict[str, Any]:
@@ -173,7 +176,7 @@ def receiver_app(root: StateRoot, producer: Producer | None = None) -> FastAPI:
         return {
             "state": current.state,
             "appliance_id": current.appliance_id,
-            "fingerprint": agent_fingerprint(root),
+            "fingerprint": served_fingerprint,
             "hostname": settings.hostname,
             "address": settings.ip,
             "version": VERSION,

@@ -2,14 +2,17 @@
 
 ``start_backups(root)`` is called once by the appliance-agent after it has its certificate:
 it makes appliance-state.json if needed, starts the producer (which pairs from appliance.json
-``backup_peer`` at the first start), serves the restore receiver on 4604 with the agent's
-own certificate in a thread, and returns the ``/backup`` router for the mTLS listener.
+``backup_peer`` at the first start), serves the restore receiver on 4604 (``BURROW_RESTORE_PORT``
+overrides it) at the agent's own ``--host`` with the agent's certificate in a thread, and
+returns the ``/backup`` router for the mTLS listener.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import sys
 import threading
 import time
 
@@ -44,12 +47,26 @@ def _pair_from_settings(root: StateRoot, producer: Producer) -> None:
             delay = min(300.0, delay * 2)
 
 
-def serve_receiver(root: StateRoot, producer: Producer, port: int = PORT) -> threading.Thread:
-    """Serve the restore receiver on ``port`` (TLS, the agent's own certificate) in a thread."""
+def agent_host(argv: list[str] | None = None) -> str:
+    """The address the appliance-agent listens on (its ``--host``): the receiver uses it too."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--host", default="0.0.0.0")
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return str(known.host)
+
+
+def serve_receiver(
+    root: StateRoot, producer: Producer, port: int = PORT, host: str = "0.0.0.0"
+) -> threading.Thread:
+    """Serve the restore receiver on ``port`` (TLS, the agent's own certificate) in a thread.
+
+    When the port cannot be bound (another agent on this host, as in Central's tests), the
+    error is logged and the agent runs on without a receiver.
+    """
     tls = agent_cert(root, "appliance-agent")
     config = uvicorn.Config(
         receiver_app(root, producer),
-        host="0.0.0.0",
+        host=host,
         port=port,
         ssl_certfile=str(tls.cert),
         ssl_keyfile=str(tls.key),
@@ -73,5 +90,5 @@ def start_backups(root: StateRoot) -> APIRouter:
     threading.Thread(
         target=_pair_from_settings, args=(root, producer), name="backup-pairing", daemon=True
     ).start()
-    serve_receiver(root, producer, int(os.environ.get(RECEIVER_PORT_ENV, PORT)))
+    serve_receiver(root, producer, int(os.environ.get(RECEIVER_PORT_ENV, PORT)), agent_host())
     return backup_router(producer)
