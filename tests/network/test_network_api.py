@@ -50,6 +50,13 @@ def _call(box: Sandbox, token: str, method: str, body: Any = None) -> httpx.Resp
     return box.https(1231, URL, method=method, token=token, json_body=body, timeout=30)
 
 
+def _network_history(box: Sandbox, token: str) -> dict[str, Any]:
+    path = "/api/v1/history?filter=object_type:appliance-network"
+    response = box.https(1231, path, token=token, timeout=15)
+    response.raise_for_status()
+    return dict(response.json())
+
+
 def wanted(box: Sandbox) -> dict[str, Any]:
     net, net6 = box.network, box.network6
     return {
@@ -84,9 +91,7 @@ def test_put_changes_the_live_network_and_survives_a_restart(sandbox: Sandbox) -
     expected_r = {(r["destination"], r["gateway"]) for r in change["routes"]}
     assert live_addresses(box) == expected_a
     assert live_routes(box) == expected_r
-    history = box.https(
-        1231, "/api/v1/history?filter=object_type:appliance-network", token=token
-    ).json()["items"]
+    history = _network_history(box, token)["items"]
     assert history[0]["comment"] == change["comment"]
     assert history[0]["after"]["routes"] == after["routes"]
     assert history[0]["before"]["extra_addresses"] == []
@@ -146,7 +151,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(
         text = text.replace("{" + key + "}", str(value))
     filled = json.loads(text)
     before = (live_addresses(box), live_routes(box), box.root.appliance_settings.read_bytes())
-    history = box.https(1231, "/api/v1/history?limit=1", token=token).json()["total"]
+    history = _network_history(box, token)["total"]
     response = _call(box, token, "PUT", filled)
     assert response.status_code == 422, response.text
     problem = response.json()
@@ -154,7 +159,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(
     assert response.headers["content-type"].startswith("application/problem+json")
     after = (live_addresses(box), live_routes(box), box.root.appliance_settings.read_bytes())
     assert after == before
-    assert box.https(1231, "/api/v1/history?limit=1", token=token).json()["total"] == history
+    assert _network_history(box, token)["total"] == history
 
 
 def _apply_inside(box: Sandbox, captured: dict[str, Any]) -> dict[str, Any]:
