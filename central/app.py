@@ -10,8 +10,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from central.appliance.routes import router as appliance_router
 from central.auth.routes import router as auth_router
 from central.auth.service import LoginThrottle, ensure_first_admin
+from central.backups import detect as backup_detect
+from central.backups.routes import router as backups_router
 from central.core import docs, problems
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
@@ -21,12 +24,14 @@ from central.diagshell.routes import router as diag_shell_router
 from central.dns import poller as dns_poller
 from central.dns.routes import router as dns_router
 from central.events.routes import router as events_router
+from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
 from central.network.routes import router as network_router
 from central.registry import poller
 from central.registry.routes import router as registry_router
 from central.registry.service import ensure_crl, prepare_local_agents
 from central.settings.routes import router as settings_router
+from services.common.backup.files import changed_file
 
 VERSION = "0.1.0"
 
@@ -40,6 +45,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        history_hooks.install(changed_file(config.root))
         engine = make_engine(config.database_url)
         migrate(engine)
         app.state.sessions = make_sessions(engine)
@@ -52,6 +58,9 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
             tasks.append(asyncio.create_task(poller.poll_forever(app.state.sessions, config)))
             tasks.append(asyncio.create_task(dhcp_poller.sync_forever(app.state.sessions, config)))
             tasks.append(asyncio.create_task(dns_poller.sync_forever(app.state.sessions, config)))
+            tasks.append(
+                asyncio.create_task(backup_detect.detect_forever(app.state.sessions, config))
+            )
         try:
             yield
         finally:
@@ -94,6 +103,8 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         diag_shell_router,
         dhcp_router,
         dns_router,
+        backups_router,
+        appliance_router,
         network_router,
     ):
         app.include_router(router)

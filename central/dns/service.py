@@ -17,7 +17,7 @@ import ipaddress
 import logging
 import re
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
@@ -208,17 +208,34 @@ def _spec_of(zone: ZonePublic | ZoneCreate) -> dict[str, Any]:
 
 
 def _store_content(db: Session, zone: DnsZone, content: ZoneContent) -> None:
-    """Replace Central's records of ``zone`` by what named serves."""
-    db.execute(delete(DnsRecord).where(DnsRecord.zone_id == zone.id))
-    db.add_all(
-        DnsRecord(
-            zone_id=zone.id,
-            name=r.name.lower(),
-            type=r.type,
-            ttl=r.ttl if r.ttl is not None else zone.ttl,
-            data=r.data,
-        )
+    """Make Central's records of ``zone`` what named serves.
+
+    Records that did not change keep their rows (and ids): a one-record change writes one
+    row, not the whole zone, which keeps the database's pages and so its backups (issue 7,
+    sent as deltas) small.
+    """
+    wanted = Counter(
+        (r.name.lower(), r.type, r.ttl if r.ttl is not None else zone.ttl, r.data)
         for r in content.records
+    )
+    stale: list[int] = []
+    existing = db.execute(
+        select(DnsRecord.id, DnsRecord.name, DnsRecord.type, DnsRecord.ttl, DnsRecord.data).where(
+            DnsRecord.zone_id == zone.id
+        )
+    )
+    for row_id, name, rtype, ttl, data in existing:
+        key = (name, rtype, ttl, data)
+        if wanted[key] > 0:
+            wanted[key] -= 1
+        else:
+            stale.append(row_id)
+    for start in range(0, len(stale), 500):
+        db.execute(delete(DnsRecord).where(DnsRecord.id.in_(stale[start : start + 500])))
+    db.add_all(
+        DnsRecord(zone_id=zone.id, name=name, type=rtype, ttl=ttl, data=data)
+        for (name, rtype, ttl, data), count in wanted.items()
+        for _ in range(count)
     )
     zone.serial = content.serial
     zone.soa = content.soa.data

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from central.core.deps import Principal
+from central.history import hooks
 from central.history.models import Change
 
 SYSTEM = "system"
@@ -39,6 +40,7 @@ def record(
         comment=comment,
     )
     db.add(change)
+    hooks.mark(db)
     return change
 
 

@@ -33,6 +33,21 @@ class CentralSettings(BaseModel):
         default="02:30", pattern=TIME_OF_DAY, description="daily full backup, HH:MM UTC"
     )
     backup_retention_days: int = Field(default=30, ge=1, le=3650)
+    backup_detect_interval_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="how often the appliances at paired backup peers' addresses are asked "
+        "who they are (replacement detection)",
+    )
+    backup_auto_approve: bool = Field(
+        default=False,
+        description="restore a detected replacement without an administrator (only one "
+        "given this Central's fingerprint at its first boot accepts it)",
+    )
+    backup_safety_interval_seconds: int = Field(
+        default=900, ge=10, le=86400, description="backup at least this often (leases)"
+    )
     session_lifetime_seconds: int = Field(
         default=8 * 3600, ge=60, le=30 * 86400, description="lifetime of a login session"
     )
@@ -54,6 +69,9 @@ class SettingsUpdate(BaseModel):
     health_interval_seconds: Annotated[int, Field(ge=5, le=3600)] | None = None
     backup_full_time: Annotated[str, Field(pattern=TIME_OF_DAY)] | None = None
     backup_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    backup_detect_interval_seconds: Annotated[int, Field(ge=1, le=3600)] | None = None
+    backup_auto_approve: bool | None = None
+    backup_safety_interval_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None
     session_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] | None = None
     login_max_failures: Annotated[int, Field(ge=1, le=100)] | None = None
     login_lockout_seconds: Annotated[int, Field(ge=1, le=86400)] | None = None

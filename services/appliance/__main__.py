@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from pyroute2 import IPRoute
 
 from services.appliance import network
+from services.appliance.backup.service import start_backups
 from services.appliance.diag_shell import router as diag_shell_router
 from services.common.agent import agent_app, run_agent
 from services.common.paths import StateRoot
@@ -33,6 +34,7 @@ def build(root: StateRoot) -> FastAPI:
     app = agent_app("appliance-agent", root, network_status)
     app.state.root = root
     app.include_router(diag_shell_router)
+    app.include_router(start_backups(root))
     app.include_router(network.router)
     network.restore_persisted(root)  # extra addresses and routes come back after a reboot
     return app

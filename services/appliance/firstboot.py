@@ -530,6 +530,23 @@ def _fingerprint(path: Path) -> str | None:
         return None
 
 
+def _restore_lines(root: StateRoot) -> list[str]:
+    """While uninitialized: what a peer's administrator needs to restore onto this appliance."""
+    from services.common.backup.files import state_file, status_file
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        state = read_json(state_file(root))
+        if state.get("state") != "uninitialized":
+            return []
+        lines = [f"  Not initialized: restore code {state['restore_code']}"]
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            value = read_json(status_file(root)).get("fingerprint")
+            if value:
+                lines.append(f"  Appliance-agent certificate (for a restore): {value}")
+        return lines
+    return []
+
+
 def banner(root: StateRoot, states: Mapping[str, str] | None) -> str:
     """The console banner: what an administrator needs to reach and trust this appliance."""
     lines = []
@@ -557,6 +574,7 @@ def banner(root: StateRoot, states: Mapping[str, str] | None) -> str:
     password = root.secrets / "initial-admin-password"
     with contextlib.suppress(OSError):
         lines.append(f"  Administrator password (generated): {password.read_text().strip()}")
+    lines.extend(_restore_lines(root))
     used = memory_in_use_mb()
     if used is not None:
         lines.append(f"  Memory in use: {used} MB")

@@ -52,6 +52,24 @@ class SeedSubnet6(BaseModel):
     pool_end: ipaddress.IPv6Address
 
 
+class BackupPeerSeed(BaseModel):
+    """First boot: pair with this peer Central at the first start (issue 7)."""
+
+    model_config = ConfigDict(extra="forbid")
+    address: ipaddress.IPv4Address
+    port: int = Field(default=1231, ge=1, le=65535)
+    token: str = Field(min_length=1, max_length=256)
+    fingerprint: str = Field(min_length=64, max_length=200)
+
+
+class RestoreFromSeed(BaseModel):
+    """First boot: the peer Central expected to push a restore (its certificate fingerprint)."""
+
+    model_config = ConfigDict(extra="forbid")
+    address: ipaddress.IPv4Address
+    fingerprint: str = Field(min_length=64, max_length=200)
+
+
 class ApplianceSettings(BaseModel):
     """Identity and network of one appliance."""
 
@@ -66,6 +84,8 @@ class ApplianceSettings(BaseModel):
     seed_zone: SeedZone | None = SeedZone()
     seed_subnet4: SeedSubnet4 | None = None
     seed_subnet6: SeedSubnet6 | None = None
+    backup_peer: BackupPeerSeed | None = None
+    restore_from: RestoreFromSeed | None = None
     #: Addresses and static routes an administrator added (services.common.network).
     extra_addresses: list[AnyInterface] = Field(default=[], max_length=MAX_EXTRA_ADDRESSES)
     routes: list[StaticRoute] = Field(default=[], max_length=MAX_ROUTES)

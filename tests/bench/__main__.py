@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.sandbox.sandbox import Sandbox
+from tests.bench.backup import backup_bench, backup_change_bench, backup_restore_bench
+from tests.bench.backup_bytes import backup_bytes
 from tests.bench.central import central_api
 from tests.bench.central_dhcp import central_dhcp
 from tests.bench.central_dns import central_dns
@@ -44,6 +46,17 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "central-dhcp": (
         "Central's DHCP API: a change through Central until Kea serves it, 1,000 scopes",
         central_dhcp,
+    ),
+    "backup": (
+        "backups in a lab: (a) change on A -> stored at B, 200 changes; (c) restore with "
+        "1,000 zones, 100,000 records, 10,000 leases",
+        backup_bench,
+    ),
+    "backup-change": ("backups: (a) only", backup_change_bench),
+    "backup-restore": ("backups: (c) only", backup_restore_bench),
+    "backup-bytes": (
+        "Backups: collect time and bytes sent after a one-record change, 100,000-record zone",
+        backup_bytes,
     ),
     "central-dns": (
         "Central holding 10,000 zones and 1,000,000 records: zone list and record search p95",

@@ -10,7 +10,16 @@ import sqlalchemy
 
 from tests.central.conftest import Api, User, assert_problem
 
-PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/enrol")}
+PUBLIC = {
+    ("GET", "/api/v1/health"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/enrol"),
+    # authenticated by the one-time pairing token in its body (tests/backups)
+    ("POST", "/api/v1/backup-peers/pair"),
+}
+#: The backup store authenticates paired appliances (``Authorization: Backup``), never users:
+#: every user's bearer token gets 401 there, whatever the role.
+PEER = "/api/v1/backup-store/"
 #: One's own account: every role may log out and change its own password.
 ACCOUNT = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password")}
 #: Every role but read-only may make and revoke its own API tokens.
@@ -23,6 +32,11 @@ OWN_APPLIANCE_VIEWS = {("GET", "/api/v1/appliance/network")}
 #: DHCP views of the roles test's DHCP server, which no agent serves: the reader gets past the
 #: role check to a 502 (the agent is unreachable) naming the server.
 DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
+#: Reads only administrators may make: a backup bundle holds the appliance's keys.
+ADMIN_READS = {
+    ("GET", "/api/v1/appliance/backups/{backup_id}/export"),
+    ("GET", "/api/v1/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle"),
+}
 OWN_TOKENS = {("POST", "/api/v1/api-tokens"), ("DELETE", "/api/v1/api-tokens/{token_id}")}
 #: The part of the API a domain administrator writes (its role check lets it through).
 DOMAINS = {"dns-admin": "/api/v1/dns/"}
@@ -81,7 +95,24 @@ def ids(central: Api) -> dict[str, Any]:
         {"kind": "dhcp", "name": f"roles-dhcp-{victim.username}", "address": "198.51.100.78"},
     ).json()
     zone_id = _seed_zone(central, server["id"], f"roles-{victim.username}.test.")
+    pairing = central.post(
+        "/api/v1/backup-peers/pairing-tokens", {"address": "127.0.0.1", "comment": "roles"}
+    ).json()
+    peer = central.call(
+        "POST",
+        "/api/v1/backup-peers/pair",
+        json={
+            "token": pairing["token"],
+            "appliance_id": f"roles-{victim.username}",
+            "address": "127.0.0.1",
+            "agent_certificate": (central.process.root.pki / "central.crt").read_text(),
+        },
+    ).json()
     return {
+        "peer_id": peer["peer_id"],
+        "snapshot_id": 1,
+        "replacement_id": 1,
+        "digest": "0" * 64,
         "dhcp_server_id": dhcp["id"],
         "family": "v4",
         "scope_id": 1,
@@ -95,6 +126,7 @@ def ids(central: Api) -> dict[str, Any]:
         "user_id": victim.id,
         "zone_id": zone_id,
         "token_id": token["id"],
+        "backup_id": 1,
         "server_id": server["id"],
         "object_type": "user",
         "object_id": str(victim.id),
@@ -124,7 +156,11 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
         if (method, path) in PUBLIC | ACCOUNT:
             continue
         response = central.call(method, _fill(central, path, ids), reader.token, json={})
-        if (method, path) in AGENT_VIEWS:
+        if path.startswith(PEER):
+            assert_problem(response, 401)
+        elif (method, path) in ADMIN_READS:
+            assert_problem(response, 403)
+        elif (method, path) in AGENT_VIEWS:
             assert_problem(response, 422, "server_id")
         elif (method, path) in OWN_APPLIANCE_VIEWS:
             assert_problem(response, 404)
@@ -151,6 +187,9 @@ def test_domain_administrators_cannot_change_users_settings_or_servers(
         if role == "dhcp-admin" and path.startswith("/api/v1/dhcp/"):
             continue  # its own domain (tests/central_dhcp)
         response = central.call(method, _fill(central, path, ids), user.token, json={})
+        if path.startswith(PEER):
+            assert_problem(response, 401)
+            continue
         if role in DOMAINS and path.startswith(DOMAINS[role]):
             assert response.status_code != 403, (method, path, response.text)
             continue

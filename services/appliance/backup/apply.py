@@ -1,0 +1,251 @@
+"""Applying a restore bundle: the replacement (R) becomes the appliance it replaces (S).
+
+Steps, each reported through ``progress(state, step)``:
+
+1. the appliance's state becomes ``restoring`` (the producer pauses);
+2. every program but the appliance-agent (and the crash-listener) is stopped through
+   supervisord (skipped when no supervisord runs: ``burrow-restore`` on a stopped appliance);
+3. directories are made and every file is written atomically with its mode and owner
+   (an owner or group unknown here falls back to the numeric id the name was, else root);
+   files of the backed-up directories that the backup does not hold are removed, and so
+   are Central's ``-wal``/``-shm`` files, so that nothing of R's own state is mixed in;
+4. the network capture is applied with ``services.appliance.network.apply`` when the backup
+   holds one and that module exists (another part of issue 7);
+5. every stopped program is started again through supervisord, and the restore waits until
+   named answers ``rndc status``, Kea's Control Agent answers and Central answers
+   ``/api/v1/health`` (at most ``HEALTH_TIMEOUT`` seconds);
+6. the state becomes ``active`` (with S's appliance id, which came with the backup).
+
+The appliance-agent itself still runs with R's certificate: the receiver restarts it after
+the peer has seen ``done`` (services.appliance.backup.receiver).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import logging
+import os
+import pwd
+import ssl
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from services.appliance.backup import paths
+from services.appliance.backup import state as appliance_state
+from services.appliance.backup.collect import DATABASE, INCLUDED, _excluded
+from services.common.backup.bundle import Bundle
+from services.common.paths import StateRoot
+from services.common.proc import CommandError, run
+from services.common.supervisor import SupervisorView
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, str], None]
+KEEP_RUNNING = ("appliance-agent", "crash-listener")
+HEALTH_TIMEOUT = 120.0
+
+
+def _uid(name: str) -> int:
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return int(name) if name.isdigit() else 0
+
+
+def _gid(name: str) -> int:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return int(name) if name.isdigit() else 0
+
+
+def _chown(path: Path | int, owner: str, group: str) -> None:
+    if os.geteuid() != 0:
+        return
+    if isinstance(path, int):
+        os.fchown(path, _uid(owner), _gid(group))
+    else:
+        os.chown(path, _uid(owner), _gid(group), follow_symlinks=False)
+
+
+def _write_file(target: Path, entry: dict[str, Any], bundle: Bundle) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        _chown(fd, entry["owner"], entry["group"])
+        os.fchmod(fd, int(entry["mode"]))
+        with os.fdopen(fd, "wb") as fh:
+            for piece in bundle.file_content(entry):
+                fh.write(piece)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_files(root: StateRoot, bundle: Bundle, progress: Progress) -> int:
+    """Write every directory and file of the bundle below ``root``; returns the file count."""
+    manifest = bundle.manifest
+    for entry in manifest.get("dirs", []):
+        directory = root.root / entry["path"]
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, int(entry["mode"]))
+        _chown(directory, entry["owner"], entry["group"])
+    wanted = {entry["path"] for entry in manifest["files"]}
+    # Central's database is replaced whole: its write-ahead log must not outlive it.
+    for suffix in ("-wal", "-shm", "-journal"):
+        (root.root / (DATABASE + suffix)).unlink(missing_ok=True)
+    removed = 0
+    for top in INCLUDED:
+        base = root.root / top
+        if not base.is_dir():
+            continue
+        for current, subdirs, names in os.walk(base):
+            rel_dir = os.path.relpath(current, root.root)
+            subdirs[:] = [d for d in subdirs if not _excluded(f"{rel_dir}/{d}")]
+            for name in names:
+                rel = f"{rel_dir}/{name}"
+                if rel not in wanted and not _excluded(rel):
+                    (root.root / rel).unlink(missing_ok=True)
+                    removed += 1
+    total = len(manifest["files"])
+    for index, entry in enumerate(manifest["files"], 1):
+        _write_file(root.root / entry["path"], entry, bundle)
+        if index % 50 == 0 or index == total:
+            progress("applying", f"wrote {index} of {total} files")
+    log.info("restore wrote %d files, removed %d files not in the backup", total, removed)
+    return total
+
+
+def apply_network(root: StateRoot, capture: dict[str, Any], progress: Progress) -> bool:
+    """Apply the network capture with services.appliance.network when both exist."""
+    if not capture:
+        progress("applying", "the backup holds no network capture")
+        return False
+    try:
+        from services.appliance import network  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        progress("applying", "network settings not applied: no network module on this version")
+        return False
+    apply = getattr(network, "apply", None)
+    if apply is None:
+        progress("applying", "network settings not applied: the network module cannot apply")
+        return False
+    progress("applying", "applying the network settings")
+    try:
+        apply(root, capture)
+    except TypeError:
+        apply(capture)
+    return True
+
+
+def _supervisor(root: StateRoot) -> SupervisorView | None:
+    view = SupervisorView(root.supervisor_socket, timeout=30)
+    if not root.supervisor_socket.exists():
+        return None
+    try:
+        view.state()
+    except OSError:
+        return None
+    return view
+
+
+def stop_programs(view: SupervisorView, progress: Progress) -> list[str]:
+    stopped = []
+    for info in view.processes():
+        name = info["name"]
+        if name in KEEP_RUNNING or info.get("group") != name:
+            continue
+        if info["statename"] in ("RUNNING", "STARTING", "BACKOFF"):
+            progress("applying", f"stopping {name}")
+            with contextlib.suppress(Exception):
+                view.call("supervisor.stopProcess", name, True)
+            stopped.append(name)
+    return stopped
+
+
+def start_programs(view: SupervisorView, names: list[str], progress: Progress) -> None:
+    for name in names:
+        progress("restarting", f"starting {name}")
+        try:
+            view.call("supervisor.startProcess", name, False)
+        except Exception as exc:  # reported by the health wait below
+            log.warning("starting %s: %s", name, exc)
+
+
+def _healthy(root: StateRoot) -> str | None:
+    """None when named, Kea and Central answer; else what does not."""
+    try:
+        run(["rndc", "-c", str(root.rndc_conf), "status"], timeout=5)
+    except (CommandError, OSError) as exc:
+        return f"named: {exc}"
+    context = ssl.create_default_context(cafile=str(root.pki / "ca/ca.crt"))
+    context.check_hostname = False
+    try:
+        with urllib.request.urlopen(
+            "https://127.0.0.1:1231/api/v1/health", context=context, timeout=3
+        ) as answer:
+            if answer.status != 200:
+                return f"central: HTTP {answer.status}"
+    except OSError as exc:
+        return f"central: {exc}"
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:8000/", timeout=3):
+            pass
+    except urllib.error.HTTPError:
+        pass  # it answered (401 without credentials): the Control Agent is up
+    except OSError as exc:
+        return f"kea-ctrl-agent: {exc}"
+    return None
+
+
+def wait_healthy(root: StateRoot, progress: Progress, timeout: float = HEALTH_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    reason: str | None = "not checked"
+    progress("restarting", "waiting until named, Kea and Central answer")
+    while time.monotonic() < deadline:
+        reason = _healthy(root)
+        if reason is None:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"the restored appliance is not healthy after {timeout:.0f} s: {reason}")
+
+
+def apply_bundle(
+    root: StateRoot, bundle: Bundle, progress: Progress, *, restart_agent: bool = False
+) -> None:
+    """Apply a checked bundle to the appliance at ``root`` (see the module docstring).
+
+    ``restart_agent``: also restart the appliance-agent through supervisord at the end
+    (``burrow-restore``; the receiver runs inside the agent and restarts it itself).
+    """
+    appliance_state.set_state(root, "restoring")
+    view = _supervisor(root)
+    stopped: list[str] = []
+    if view is not None:
+        progress("applying", "stopping the appliance's programs")
+        stopped = stop_programs(view, progress)
+    write_files(root, bundle, progress)
+    appliance_state.set_state(root, "restoring")  # the backup's file said active
+    paths.stat_cache_file(root).unlink(missing_ok=True)
+    paths.resume_full_file(root).parent.mkdir(parents=True, exist_ok=True)
+    paths.resume_full_file(root).write_text("the next backup is a full one (after a restore)\n")
+    apply_network(root, bundle.manifest.get("network") or {}, progress)
+    if view is not None:
+        if restart_agent:
+            progress("restarting", "restarting the appliance-agent")
+            with contextlib.suppress(Exception):
+                view.call("supervisor.stopProcess", "appliance-agent", True)
+            stopped.append("appliance-agent")
+        start_programs(view, stopped, progress)
+        wait_healthy(root, progress)
+    appliance_state.set_state(root, "active")
+    progress("done", "the appliance is restored")

@@ -1,0 +1,56 @@
+"""Helpers of the backup tests: AXFR of a sandbox's zone, a client of the 4604 receiver."""
+
+from __future__ import annotations
+
+import re
+import ssl
+from typing import Any
+
+import dns.name
+import dns.query
+import dns.tsig
+import dns.xfr
+import dns.zone
+import httpx
+
+from services.sandbox.sandbox import Sandbox
+
+
+def tsig_key(box: Sandbox) -> dns.tsig.Key:
+    text = box.root.tsig_key.read_text()
+    secret = re.search(r'secret\s+"([^"]+)"', text)
+    algorithm = re.search(r"algorithm\s+([A-Za-z0-9-]+)", text)
+    name = re.search(r'key\s+"?([^"\s{]+)"?', text)
+    assert secret and algorithm and name
+    return dns.tsig.Key(name.group(1), secret.group(1), algorithm.group(1))
+
+
+def axfr(box: Sandbox, zone: str, key: dns.tsig.Key | None = None) -> list[str]:
+    """Every record of ``zone`` as sorted text lines, by a TSIG-signed AXFR."""
+    holder = dns.zone.Zone(dns.name.from_text(zone), relativize=False)
+    query, _ = dns.xfr.make_query(holder)
+    query.use_tsig(key or tsig_key(box))
+    dns.query.inbound_xfr(box.address, holder, query=query, timeout=30, lifetime=60)
+    return sorted(
+        f"{name} {ttl} {rdata.rdtype.name} {rdata.to_text()}"
+        for name, ttl, rdata in holder.iterate_rdatas()
+    )
+
+
+def receiver(box: Sandbox, method: str, path: str, **kw: Any) -> httpx.Response:
+    """A request to the 4604 receiver, trusting any certificate (it is checked by pin)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return httpx.request(
+        method, f"https://{box.address}:4604{path}", verify=context, timeout=60, **kw
+    )
+
+
+def kea_config(box: Sandbox, service: str = "dhcp4") -> dict[str, Any]:
+    """Kea's running configuration without the hash that changes with nothing else."""
+    answer = box.kea("config-get", service)
+    assert answer["result"] == 0, answer
+    config = dict(answer["arguments"])
+    config.pop("hash", None)
+    return config

@@ -1,0 +1,263 @@
+"""Backups between appliances on a lab network (issue 7): (a) a committed change on A until it
+is stored at B; (c) a restore from approval until the replacement C serves everything.
+
+(a) ``CHANGES`` DNS record changes, one at a time, through A's Central. Per change: from the
+moment A's Central committed it (its history entry's time) until B has recorded a snapshot
+that A made after it (B's ``received_at``); A and B run on this machine's one clock. Median
+and p95 over all changes; target p95 ≤ 1 s.
+
+(c) A holds ``ZONES`` zones with ``RECORDS`` records in all (through Central's zone API,
+records sent with each zone) and ``LEASES`` active DHCPv4 leases (``lease4-add`` through
+Kea's Control Agent in a scope of 198.18.0.0/18, the benchmarking network of RFC 2544, that
+is configured only and never carries traffic). A's full backup is stored at B; A is destroyed
+and C starts on A's address with a fresh root; B offers the restore. Measured from the
+approval until C answers for every zone (SOA and one record each, from named), Kea holds
+every lease and C's Central lists every zone. Repeated ``RESTORE_RUNS`` times, each with a new
+replacement (the previous one is destroyed in turn); target ≤ 30 s.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+from services.common.proc import run
+from services.sandbox.lab import Lab
+from services.sandbox.sandbox import Sandbox
+from tests.backups.appliance import CentralApi, record
+from tests.backups.lab_flow import (
+    approve,
+    last_change_at,
+    pair,
+    parse_time,
+    set_detect_interval,
+    snapshots,
+    wait_finished,
+    wait_offer,
+)
+from tests.bench.report import Figure, at_most, median, percentile
+from tests.conftest import open_lab
+from tests.harness.wait import wait_for
+
+CHANGES = 200
+ZONES = 1_000
+RECORDS = 100_000
+LEASES = 10_000
+RESTORE_RUNS = 3
+LEASE_SUBNET = "198.18.0.0/18"
+
+#: Adds leases through the Control Agent on 127.0.0.1:8000, run inside A's namespace.
+_ADD_LEASES = r"""
+import base64, http.client, ipaddress, json, sys
+spec = json.load(sys.stdin)
+auth = "Basic " + base64.b64encode(f"burrow:{spec['password']}".encode()).decode()
+net = ipaddress.IPv4Network(spec["subnet"])
+conn = http.client.HTTPConnection("127.0.0.1", 8000, timeout=30)
+for i in range(spec["count"]):
+    address = str(net[10 + i])
+    body = json.dumps({"command": "lease4-add", "service": ["dhcp4"], "arguments": {
+        "ip-address": address, "hw-address": "02:b7:%02x:%02x:%02x:%02x" % (
+            i >> 24 & 255, i >> 16 & 255, i >> 8 & 255, i & 255),
+        "subnet-id": spec["subnet_id"], "valid-lft": 86400, "hostname": f"bench{i}"}})
+    for attempt in range(2):
+        try:
+            conn.request("POST", "/", body, {"Content-Type": "application/json",
+                                             "Authorization": auth})
+            answer = json.loads(conn.getresponse().read())
+            break
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", 8000, timeout=30)
+    if answer[0]["result"] != 0:
+        sys.exit(f"lease4-add {address}: {answer[0]}")
+print("ok")
+"""
+
+
+def _log(message: str) -> None:
+    print(f"[backup] {message}", file=sys.stderr, flush=True)
+
+
+# --- (a) ------------------------------------------------------------------------------------
+def change_to_stored(lab: Lab) -> list[Figure]:
+    a = lab.sandbox("a", dhcp=True)
+    b = lab.sandbox("b")
+    on_a, on_b = CentralApi(a), CentralApi(b)
+    dns_server = on_a.local_server("dns")
+    zone = on_a.post(
+        "/api/v1/dns/zones", {"server_id": dns_server, "name": "bench.e2e.test.", "kind": "primary"}
+    )
+    peer_id = pair(a, b, on_b, on_a)
+    wait_for(lambda: snapshots(on_b, peer_id) or None, timeout=120, what="the first backup")
+    latencies: list[float] = []
+    for index in range(CHANGES):
+        on_a.post(
+            f"/api/v1/dns/zones/{zone['id']}/changes",
+            {"changes": [record(f"h{index}", "A", f"198.51.100.{index % 250 + 1}")]},
+        )
+        committed = last_change_at(on_a)
+
+        def stored(moment: Any = committed) -> dict[str, Any] | None:
+            items = on_b.get(f"/api/v1/backup-peers/{peer_id}/snapshots")["items"]
+            later = [s for s in items if parse_time(s["created_at"]) > moment]
+            return min(later, key=lambda s: s["id"]) if later else None
+
+        snap = wait_for(stored, timeout=60, interval=0.05, what="the change stored at B")
+        latencies.append((parse_time(snap["received_at"]) - committed).total_seconds())
+        if index % 50 == 49:
+            _log(f"{index + 1} changes: median {median(latencies):.3f} s")
+    p95 = percentile(latencies, 95)
+    return [
+        Figure("backup", f"change committed on A -> stored at B, median of {CHANGES}",
+               median(latencies), "s"),
+        Figure("backup", f"change committed on A -> stored at B, p95 of {CHANGES}", p95, "s",
+               "<= 1.0", at_most(p95, 1.0)),
+        Figure("backup", "change committed on A -> stored at B, max", max(latencies), "s"),
+    ]  # fmt: skip
+
+
+# --- (c) ------------------------------------------------------------------------------------
+def _fill(a: Sandbox, on_a: CentralApi) -> None:
+    dns_server = on_a.local_server("dns")
+    per_zone = RECORDS // ZONES
+    started = time.monotonic()
+    for z in range(ZONES):
+        records = [
+            {"name": f"h{i}", "type": "A", "data": f"10.{z >> 8 & 255}.{z & 255}.{i}"}
+            for i in range(per_zone)
+        ]
+        on_a.post(
+            "/api/v1/dns/zones",
+            {"server_id": dns_server, "name": f"z{z}.bench.", "kind": "primary",
+             "records": records},
+        )  # fmt: skip
+        if z % 200 == 199:
+            _log(f"{z + 1} zones in {time.monotonic() - started:.0f} s")
+    dhcp = on_a.local_server("dhcp")
+    scope = on_a.post(
+        f"/api/v1/dhcp/servers/{dhcp}/v4/scopes",
+        {"subnet": LEASE_SUBNET, "pools": [{"start": "198.18.0.10", "end": "198.18.63.250"}],
+         "comment": "bench leases (configured only)"},
+    )  # fmt: skip
+    started = time.monotonic()
+    spec = {
+        "password": a.root.kea_api_password.read_text().strip(),
+        "subnet": LEASE_SUBNET,
+        "subnet_id": scope["id"],
+        "count": LEASES,
+    }
+    run([sys.executable, "-c", _ADD_LEASES], netns=a.ns, input_text=json.dumps(spec),
+        timeout=900)  # fmt: skip
+    _log(f"{LEASES} leases in {time.monotonic() - started:.0f} s")
+
+
+def _lease_count(box: Sandbox) -> int:
+    answer = box.kea("lease4-get-all", timeout=20)
+    return len(answer.get("arguments", {}).get("leases", []))
+
+
+def _answers_every_zone(box: Sandbox) -> bool:
+    for z in range(ZONES):
+        for name, rtype in ((f"z{z}.bench.", "SOA"), (f"h7.z{z}.bench.", "A")):
+            query = dns.message.make_query(name, dns.rdatatype.from_text(rtype))
+            answer = dns.query.udp(query, box.address, timeout=1)
+            if not answer.answer:
+                return False
+    return True
+
+
+def _serves_everything(box: Sandbox) -> bool:
+    if not box.check_central() or not box.check_dns():
+        return False
+    if _lease_count(box) < LEASES:
+        return False
+    zones = CentralApi(box).get("/api/v1/dns/zones?filter=name~.bench.&limit=1")["total"]
+    return bool(zones >= ZONES and _answers_every_zone(box))
+
+
+def restore_time(lab: Lab) -> list[Figure]:
+    a = lab.sandbox("a", dhcp=True)
+    b = lab.sandbox("b")
+    on_a, on_b = CentralApi(a), CentralApi(b)
+    set_detect_interval(on_b, 1)
+    _fill(a, on_a)
+    assert _lease_count(a) >= LEASES
+    peer_id = pair(a, b, on_b, on_a)
+    started = time.monotonic()
+    moment = last_change_at(on_a)
+    wait_for(
+        lambda: [s for s in snapshots(on_b, peer_id) if s["kind"] == "full"
+                 and parse_time(s["created_at"]) > moment] or None,
+        timeout=600, interval=0.5, what="A's full backup at B",
+    )  # fmt: skip
+    size = snapshots(on_b, peer_id)[0]["size"]
+    _log(f"full backup stored in {time.monotonic() - started:.1f} s ({size} bytes)")
+    # everything A holds is at B: wait for the producer to settle (incrementals after the full)
+    wait_for(
+        lambda: on_a.get("/api/v1/appliance/backup-status")["outbox"] == 0 or None,
+        timeout=300,
+        what="A's outbox empty",
+    )
+    lost = a
+    times: list[float] = []
+    for run_index in range(RESTORE_RUNS):
+        lost.stop(remove_root=True)
+        lost.root.root.mkdir()
+        c = lab.sandbox(f"c{run_index}", address=lost.address, root_dir=lost.root.root)
+        offer = wait_offer_new(on_b, lost.address, run_index)
+        t0 = time.monotonic()
+        answer = approve(on_b, offer, c)
+        assert answer.status_code == 202, answer.text
+        final = wait_finished(on_b, offer["id"], timeout=600)
+        assert final["state"] == "restored", final
+        restored = time.monotonic() - t0
+        wait_for(lambda box=c: _serves_everything(box), timeout=600, interval=0.5,
+                 what="C serving everything")  # fmt: skip
+        times.append(time.monotonic() - t0)
+        _log(f"restore {run_index + 1}: {times[-1]:.1f} s (B saw it restored at {restored:.1f} s)")
+        lost = c
+    return [
+        Figure("backup", f"restore, approval -> C serves {ZONES} zones, {RECORDS} records, "
+               f"{LEASES} leases (median of {RESTORE_RUNS})", median(times), "s", "<= 30",
+               at_most(median(times), 30.0)),
+        Figure("backup", "restore, slowest run", max(times), "s"),
+        Figure("backup", "full backup of that appliance (bytes collected)", size, "bytes"),
+    ]  # fmt: skip
+
+
+def wait_offer_new(on_b: CentralApi, address: str, count: int) -> dict[str, Any]:
+    """The offer for the ``count``-th replacement at ``address`` (earlier ones are done)."""
+
+    def found() -> dict[str, Any] | None:
+        items = [o for o in on_b.get("/api/v1/replacements")["items"] if o["address"] == address]
+        return items[0] if len(items) > count and items[0]["state"] == "offered" else None
+
+    if count == 0:
+        return wait_offer(on_b, address, timeout=60)
+    return dict(wait_for(found, timeout=60, interval=0.2, what="a new offer"))
+
+
+def backup_bench(_box: Sandbox) -> list[Figure]:
+    """(a) and (c) in labs of their own (the bench's own sandbox is not used)."""
+    figures: list[Figure] = []
+    with open_lab("ba") as lab:
+        figures += change_to_stored(lab)
+    with open_lab("bc") as lab:
+        figures += restore_time(lab)
+    return figures
+
+
+def backup_change_bench(_box: Sandbox) -> list[Figure]:
+    with open_lab("ba") as lab:
+        return change_to_stored(lab)
+
+
+def backup_restore_bench(_box: Sandbox) -> list[Figure]:
+    with open_lab("bc") as lab:
+        return restore_time(lab)
