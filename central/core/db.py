@@ -21,7 +21,7 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 
 #: The newest migration; tests check that it is Alembic's head.
-HEAD = "0003_merge"
+HEAD = "0004_dns_options"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 

@@ -12,14 +12,12 @@ nsupdate behind Central's back) the server wins and the history gets an ``extern
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import logging
 import re
-import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -31,7 +29,9 @@ from sqlalchemy.orm import Session
 from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal
+from central.dns import options as server_options
 from central.dns.agent import PinnedDnsClient, client_for
+from central.dns.lock import serialized
 from central.dns.models import DnsRecord, DnsZone
 from central.history import service as history
 from central.registry.models import Server
@@ -60,23 +60,6 @@ log = logging.getLogger(__name__)
 EXTERNAL = "external"
 #: Records listed in one history entry at most (the count is always given).
 HISTORY_RECORDS = 200
-
-#: One DNS write (or sync) at a time in this Central: a sync reading a zone back between an
-#: agent's apply and Central's store would take Central's own change for an external one.
-_WRITE = threading.Lock()
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def serialized(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` holding the DNS write lock."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _WRITE:
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 class _Body(BaseModel):
@@ -582,7 +565,7 @@ def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint)
 # --- sync --------------------------------------------------------------------------------
 @serialized
 def sync_server(db: Session, config: CentralConfig, server_id: int) -> dict[str, Any]:
-    """Read every zone of ``server_id`` back from its agent; the server wins any difference."""
+    """Read every zone and the options of ``server_id`` back; the server wins any difference."""
     client = client_for(db, config, server_id)
     served = {z.name: z for z in client.zones()}
     zones = {z.name: z for z in db.scalars(select(DnsZone).where(DnsZone.server_id == server_id))}
@@ -631,8 +614,14 @@ def sync_server(db: Session, config: CentralConfig, server_id: int) -> dict[str,
             )  # fmt: skip
             db.delete(zone)
             changed.append(name)
+    options_changed = server_options.sync_options(db, client, server_id)
     db.commit()
-    return {"server_id": server_id, "zones": len(served), "changed": sorted(changed)}
+    return {
+        "server_id": server_id,
+        "zones": len(served),
+        "changed": sorted(changed),
+        "options_changed": options_changed,
+    }
 
 
 def sync_all(db: Session, config: CentralConfig) -> None:

@@ -45,7 +45,7 @@ from services.common.dns.contract import (
     ZonePublic,
     ZoneUpdate,
 )
-from services.common.dns.named_conf import stored_options
+from services.common.dns.named_conf import options_path, stored_options
 from services.common.dns.options import ServerOptions
 from services.common.dns.records import Record
 from services.common.dns.validate import Plan, Problem, RecordValidationError, plan_changes
@@ -56,6 +56,7 @@ from services.common.proc import run
 from services.common.settings import ApplianceSettings
 from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.named import Named
+from services.dns.running import running_options
 from services.dns.transport import NamedClient, Served, UpdateTooBigError, load_key, rcode_text
 from services.dns.zonefile import make_soa, parse_zone_text, serial_next, soa_fields, zone_text
 
@@ -190,7 +191,7 @@ class DnsService:
                 if spec.kind != ZoneKind.forward:
                     zone.file = str(self.store.zone_file(spec.name, spec.kind))
                 zones[zone.name] = zone
-                self.config.apply(zones, stored_options(self.root))
+                self.config.apply(zones, self.options())
                 self.store.save(zones)
                 return self._with_serial(zone)
             origin = dns.name.from_text(spec.name)
@@ -229,7 +230,7 @@ class DnsService:
         os.replace(candidate, path)
         zones[zone.name] = zone
         try:
-            self.config.apply(zones, stored_options(self.root), must_load=[zone.name])
+            self.config.apply(zones, self.options(), must_load=[zone.name])
         except Exception:
             path.unlink(missing_ok=True)
             raise
@@ -256,7 +257,7 @@ class DnsService:
                 self._update_soa(changed)
             if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
                 zones[changed.name] = changed
-                self.config.apply(zones, stored_options(self.root))
+                self.config.apply(zones, self.options())
             zones[changed.name] = changed
             self.store.save(zones)
             return self._with_serial(changed)
@@ -281,7 +282,7 @@ class DnsService:
             zone = self._get(name)
             zones = self.store.load()
             del zones[zone.name]
-            self.config.apply(zones, stored_options(self.root))
+            self.config.apply(zones, self.options())
             self.store.save(zones)
             if zone.file:
                 for suffix in ("", ".jnl", ".good", ".new"):
@@ -295,7 +296,7 @@ class DnsService:
                 zone.enabled = enabled
                 zones[zone.name] = zone
                 must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
-                self.config.apply(zones, stored_options(self.root), must_load=must)
+                self.config.apply(zones, self.options(), must_load=must)
                 self.store.save(zones)
             return self._with_serial(zone)
 
@@ -534,7 +535,19 @@ class DnsService:
 
     # --- server options -----------------------------------------------------------
     def options(self) -> ServerOptions:
-        return stored_options(self.root)
+        """The options named runs (read back from named.conf); the server wins.
+
+        When named.conf was changed behind the agent's back (edited by hand and reloaded), the
+        agent adopts what it finds, so that its next rendering of named.conf keeps it.
+        """
+        with self.lock:
+            stored = stored_options(self.root)
+            running = running_options(self.root.named_conf)
+            if running is None or running == stored:
+                return stored
+            log.warning("named.conf holds other server options than the agent set; adopting them")
+            running.save(options_path(self.root))
+            return running
 
     def set_options(self, options: ServerOptions) -> ServerOptions:
         present = local_addresses()
@@ -551,4 +564,4 @@ class DnsService:
                     )
         with self.lock:
             self.config.apply(self.store.load(), options)
-            return options
+            return stored_options(self.root)
