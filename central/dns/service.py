@@ -168,8 +168,9 @@ def _rows(db: Session, zone: DnsZone) -> list[DnsRecord]:
     return list(db.scalars(select(DnsRecord).where(DnsRecord.zone_id == zone.id)))
 
 
-def _existing(zone: DnsZone, rows: Sequence[DnsRecord]) -> list[Record]:
-    """Central's records of ``zone`` as the shared model's records."""
+def _parsed(zone: DnsZone, rows: Sequence[DnsRecord]) -> list[tuple[DnsRecord, Record]]:
+    """Central's records of ``zone`` with the shared model's record of each (rows that do not
+    parse are left out, and logged)."""
     origin = dns.name.from_text(zone.name)
     problems: list[Problem] = []
     out = []
@@ -177,10 +178,29 @@ def _existing(zone: DnsZone, rows: Sequence[DnsRecord]) -> list[Record]:
         spec = RecordData(name=row.name, type=row.type, ttl=row.ttl, data=row.data)
         record = build_record(spec, origin, zone.ttl, "stored", problems)
         if record is not None:
-            out.append(record)
+            out.append((row, record))
     if problems:
         log.warning("zone %s: %d stored records do not parse", zone.name, len(problems))
     return out
+
+
+def _existing(zone: DnsZone, rows: Sequence[DnsRecord]) -> list[Record]:
+    """Central's records of ``zone`` as the shared model's records."""
+    return [record for _row, record in _parsed(zone, rows)]
+
+
+def _record_line(record: Record) -> str:
+    """A record as Central stores and lists it (owner in lower case)."""
+    return f"{record.name.to_text().lower()} {record.ttl} IN {record.rtype} {record.data}"
+
+
+def _with_serial(soa: str, serial: int) -> str:
+    """The SOA data ``soa`` with its serial replaced."""
+    fields = soa.split()
+    if len(fields) == 7:
+        fields[2] = str(serial)
+        return " ".join(fields)
+    return soa
 
 
 def _spec_of(zone: ZonePublic | ZoneCreate) -> dict[str, Any]:
@@ -391,24 +411,50 @@ def _apply(
     comment: str,
     action: str = "change",
 ) -> dict[str, Any]:
-    """Check, send and store one change set of ``zone`` (the caller commits)."""
+    """Check, send and store one change set of ``zone`` (the caller commits).
+
+    Central stores the outcome of the plan the agent applied (the records added and removed,
+    the TTLs of the RRsets they joined, the serial named gives), rather than reading the whole
+    zone back: a single change costs the same in a zone of ten records or of ten thousand. A
+    change made on the server behind Central's back meanwhile stays for the sync to find.
+    """
     _primary(zone)
     rows = _rows(db, zone)
-    plan_changes(dns.name.from_text(zone.name), _existing(zone, rows), changes, zone.ttl)
+    pairs = _parsed(zone, rows)
+    origin = dns.name.from_text(zone.name)
+    plan = plan_changes(origin, [record for _row, record in pairs], changes, zone.ttl)
     result = client.apply(zone.name, ChangeSet(changes=list(changes), comment=comment))
-    before = set(_row_lines(rows))
-    content = client.records(zone.name)
-    after = set(_content_lines(zone, content))
-    _store_content(db, zone, content)
+    after = {_record_line(r): r for r in plan.result.values()}
+    before: set[str] = set()
+    removed: list[str] = []
+    for row, record in pairs:
+        line = _record_line(record)
+        before.add(line)
+        if line not in after:
+            db.delete(row)
+            removed.append(line)
+    added = [line for line in after if line not in before]
+    db.add_all(
+        DnsRecord(
+            zone_id=zone.id, name=record.name.to_text().lower(), type=record.rtype,
+            ttl=record.ttl, data=record.data,
+        )
+        for line, record in after.items()
+        if line not in before
+    )  # fmt: skip
+    zone.serial = result.serial
+    zone.soa = _with_serial(zone.soa, result.serial)
+    zone.record_count = len(after) + len(rows) - len(pairs)
+    zone.updated_at = now()
     for ptr_zone in result.ptr_zones:
         _refresh_ptr_zone(db, client, actor, zone, ptr_zone, comment)
     history.record(
         db, actor, "dns-zone", zone.id, action,
-        before={"zone": zone.name, "records": _capped(sorted(before - after))},
+        before={"zone": zone.name, "records": _capped(sorted(removed))},
         after={
             "zone": zone.name,
             "serial": result.serial,
-            "records": _capped(sorted(after - before)),
+            "records": _capped(sorted(added)),
             "changes": len(changes),
         },
         comment=comment,

@@ -14,6 +14,7 @@ import pytest
 
 from services.sandbox.sandbox import Sandbox
 from tests.central_dns.conftest import CentralDns, create
+from tests.dns.test_records import EVERY_TYPE
 from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
@@ -332,3 +333,54 @@ def test_the_interval_sync_finds_an_external_change(sandbox: Sandbox) -> None:
     assert entry["after"]["records"]["records"] == [f"later.{name} 300 IN A 203.0.113.99"]
     stored = {(r["name"], r["data"]) for r in api.records(zone["id"])}
     assert (f"later.{name}", "203.0.113.99") in stored
+
+
+def _served_lines(api: CentralDns, zone: str) -> set[tuple[str, int, str, str]]:
+    """The zone as named serves it (AXFR, absolute names), SOA apart."""
+    key = _key(api.box.root.tsig_key.read_text())
+    xfr = dns.query.xfr(api.box.address, zone, keyring=key, timeout=10, relativize=False)
+    transferred = dns.zone.from_xfr(xfr, relativize=False)
+    return {
+        (name.to_text().lower(), rds.ttl, dns.rdatatype.to_text(rds.rdtype), rd.to_text())
+        for name, node in transferred.nodes.items()
+        for rds in node.rdatasets
+        if rds.rdtype != dns.rdatatype.SOA
+        for rd in rds
+    }
+
+
+def _central_lines(api: CentralDns, zone_id: int) -> set[tuple[str, int, str, str]]:
+    return {(r["name"], r["ttl"], r["type"], r["data"]) for r in api.records(zone_id)}
+
+
+def test_centrals_view_equals_the_axfr_after_every_kind_of_change(
+    central_dns: CentralDns,
+) -> None:
+    api = central_dns
+    name = api.new_zone_name()
+    zone = api.create_zone(name)
+    every = [create(owner, rtype, data) for owner, rtype, data, _query in EVERY_TYPE]
+    steps = [
+        every,
+        # A record joining an RRset with another TTL sets the TTL of the whole RRset.
+        [create("www", "A", "198.51.100.12", ttl=60)],
+        [
+            {
+                "action": "update",
+                "record": {"name": "mail", "type": "A", "data": "198.51.100.25"},
+                "new": {"name": "mail", "type": "A", "ttl": 120, "data": "198.51.100.26"},
+            },
+            {"action": "delete", "record": {"name": "multi", "type": "TXT",
+                                            "data": '"first string" "second string"'}},
+        ],
+    ]  # fmt: skip
+    for changes in steps:
+        api.ok(api.change(zone["id"], changes, comment="step"))
+        assert _central_lines(api, zone["id"]) == _served_lines(api, name)
+        stored = api.ok(api.call("GET", f"/api/v1/dns/zones/{zone['id']}"))
+        assert stored["record_count"] == len(_served_lines(api, name))
+        assert stored["serial"] == api.box.dns_query(name, "SOA").answer[0][0].serial
+        # Nothing for a sync to find: Central stored exactly what named serves.
+        synced = api.ok(api.call("POST", f"/api/v1/dns/servers/{api.server_id}/sync"))
+        assert name not in synced["changed"]
+    assert (f"www.{name}", 60, "A", "198.51.100.10") in _central_lines(api, zone["id"])
