@@ -413,15 +413,19 @@ def _apply(
 ) -> dict[str, Any]:
     """Check, send and store one change set of ``zone`` (the caller commits).
 
+    Every check of the shared model is about the owners a change set touches and the apex
+    (duplicates, CNAME and DNAME rules, the apex's NS, RRset TTLs), so only their records are
+    read from Central's database when the change set is small.
+
     Central stores the outcome of the plan the agent applied (the records added and removed,
     the TTLs of the RRsets they joined, the serial named gives), rather than reading the whole
     zone back: a single change costs the same in a zone of ten records or of ten thousand. A
     change made on the server behind Central's back meanwhile stays for the sync to find.
     """
     _primary(zone)
-    rows = _rows(db, zone)
-    pairs = _parsed(zone, rows)
     origin = dns.name.from_text(zone.name)
+    rows = _rows_touched(db, zone, origin, changes)
+    pairs = _parsed(zone, rows)
     plan = plan_changes(origin, [record for _row, record in pairs], changes, zone.ttl)
     result = client.apply(zone.name, ChangeSet(changes=list(changes), comment=comment))
     after = {_record_line(r): r for r in plan.result.values()}
@@ -444,7 +448,7 @@ def _apply(
     )  # fmt: skip
     zone.serial = result.serial
     zone.soa = _with_serial(zone.soa, result.serial)
-    zone.record_count = len(after) + len(rows) - len(pairs)
+    zone.record_count += len(added) - len(removed)
     zone.updated_at = now()
     for ptr_zone in result.ptr_zones:
         _refresh_ptr_zone(db, client, actor, zone, ptr_zone, comment)
@@ -461,6 +465,29 @@ def _apply(
     )  # fmt: skip
     return {"zone_id": zone.id, "zone": zone.name, "applied": result.applied,
             "serial": result.serial}  # fmt: skip
+
+
+#: Above this many owners a change set is checked against all the zone's records.
+OWNER_LOOKUP_LIMIT = 500
+
+
+def _rows_touched(
+    db: Session, zone: DnsZone, origin: dns.name.Name, changes: Sequence[Change]
+) -> list[DnsRecord]:
+    """The records of the owners ``changes`` touch and of the apex (all records if many)."""
+    owners = {zone.name}
+    for change in changes:
+        for spec in (change.record, change.new):
+            if spec is None:
+                continue
+            try:
+                owners.add(dns.name.from_text(spec.name, origin=origin).to_text().lower())
+            except (dns.exception.DNSException, ValueError):
+                continue  # a bad owner: the plan reports it
+    if len(owners) > OWNER_LOOKUP_LIMIT:
+        return _rows(db, zone)
+    query = select(DnsRecord).where(DnsRecord.zone_id == zone.id, DnsRecord.name.in_(owners))
+    return list(db.scalars(query))
 
 
 def _refresh_ptr_zone(

@@ -5,7 +5,7 @@ Burrow's generated configuration against a stock one.
     (Central checks, stores, records the history and calls the agent over mutual TLS) and
     straight through the agent (HTTPS, mutual TLS), alternating change by change so that both
     see the same machine; the figures are the medians over the runs of each run's median and
-    95th percentile;
+    95th percentile; then 50 such changes to zones that already hold 10,000 records;
 (b) 10,000 records in one bulk request until every one of them is answered, 3 times;
 (d) dnsperf against two named processes serving the same 10,000-record zone side by side, each
     in a network namespace of its own on 127.0.0.1: one with the configuration Burrow generates,
@@ -95,40 +95,68 @@ def _until_answered(box: Sandbox, post: Callable[[], httpx.Response], name: str)
     return _answered(box, name) - t0
 
 
+def _side_by_side(
+    box: Sandbox,
+    http: httpx.Client,
+    central: httpx.Client,
+    zones: tuple[str, str, int],
+    count: int,
+    first: int = 0,
+) -> dict[str, list[float]]:
+    """``count`` single-record changes to each zone, alternating which goes first."""
+    agent_zone, central_zone, zone_id = zones
+    times: dict[str, list[float]] = {"central": [], "agent": []}
+    for i in range(first, first + count):
+        change = {"action": "create", "record": {"name": f"r{i}", "type": "A", "data": _address(i)}}
+        agent = functools.partial(
+            http.post, f"/zones/{agent_zone}/changes", json={"changes": [change]}
+        )
+        via_central = functools.partial(
+            central.post,
+            f"/api/v1/dns/zones/{zone_id}/changes",
+            json={"changes": [change], "comment": f"bench {i}"},
+        )
+        order = [("agent", agent, agent_zone), ("central", via_central, central_zone)]
+        for kind, post, zone in order if i % 2 == 0 else order[::-1]:
+            times[kind].append(_until_answered(box, post, f"r{i}.{zone}"))
+    return times
+
+
+def _zones(
+    http: httpx.Client, central: httpx.Client, server_id: int, label: str, records: int = 0
+) -> tuple[str, str, int]:
+    """A zone made through the agent and one through Central, each with ``records`` records."""
+    agent_zone, central_zone = f"bench-a{label}.test.", f"bench-c{label}.test."
+    http.post("/zones", json={"name": agent_zone}).raise_for_status()
+    created = central.post(
+        "/api/v1/dns/zones", json={"server_id": server_id, "name": central_zone, "comment": "bench"}
+    )
+    created.raise_for_status()
+    zone_id = int(created.json()["id"])
+    if records:
+        bulk = [
+            {"action": "create", "record": {"name": f"b{i}", "type": "A", "data": _address(i)}}
+            for i in range(records)
+        ]
+        http.post(f"/zones/{agent_zone}/changes", json={"changes": bulk}).raise_for_status()
+        central.post(
+            f"/api/v1/dns/zones/{zone_id}/changes", json={"changes": bulk, "comment": "bench"}
+        ).raise_for_status()
+    return agent_zone, central_zone, zone_id
+
+
 def single_changes(
-    box: Sandbox, http: httpx.Client, count: int = 200, runs: int = 3
+    box: Sandbox, http: httpx.Client, count: int = 200, runs: int = 3, large: int = 10_000
 ) -> list[Figure]:
-    """(a) through Central's API and through the agent, side by side in alternation."""
+    """(a) through Central's API and through the agent, side by side in alternation; then the
+    same in zones that already hold ``large`` records (50 changes)."""
     central, server_id = _central_client(box)
     per_run: dict[str, list[tuple[float, float]]] = {"central": [], "agent": []}
     try:
         for run in range(runs):
-            agent_zone = f"bench-a{run}.test."
-            http.post("/zones", json={"name": agent_zone}).raise_for_status()
-            created = central.post(
-                "/api/v1/dns/zones",
-                json={"server_id": server_id, "name": f"bench-c{run}.test.", "comment": "bench"},
+            times = _side_by_side(
+                box, http, central, _zones(http, central, server_id, str(run)), count
             )
-            created.raise_for_status()
-            zone_id = created.json()["id"]
-            times: dict[str, list[float]] = {"central": [], "agent": []}
-            for i in range(count):
-                change = {
-                    "action": "create",
-                    "record": {"name": f"r{i}", "type": "A", "data": _address(i)},
-                }
-                agent = functools.partial(
-                    http.post, f"/zones/{agent_zone}/changes", json={"changes": [change]}
-                )
-                via_central = functools.partial(
-                    central.post,
-                    f"/api/v1/dns/zones/{zone_id}/changes",
-                    json={"changes": [change], "comment": f"bench {i}"},
-                )
-                order = [("agent", agent), ("central", via_central)]
-                for kind, post in order if i % 2 == 0 else order[::-1]:
-                    zone = agent_zone if kind == "agent" else f"bench-c{run}.test."
-                    times[kind].append(_until_answered(box, post, f"r{i}.{zone}"))
             for kind, values in times.items():
                 per_run[kind].append((median(values), percentile(values, 95)))
                 print(
@@ -136,6 +164,8 @@ def single_changes(
                     f"{median(values) * 1000:.1f} ms, p95 {percentile(values, 95) * 1000:.1f} ms",
                     file=sys.stderr,
                 )
+        big = _zones(http, central, server_id, "large", large)
+        in_large = _side_by_side(box, http, central, big, 50, first=large)
     finally:
         central.close()
     figures = []
@@ -146,6 +176,10 @@ def single_changes(
             Figure("dns", f"one record {label} until answered, median", med * 1000, "ms",
                    "<= 200 ms", at_most(med, 0.2)),
             Figure("dns", f"one record {label} until answered, p95", p95 * 1000, "ms"),
+            Figure("dns", f"one record {label}, zone of {large:,} records, median",
+                   median(in_large[kind]) * 1000, "ms"),
+            Figure("dns", f"one record {label}, zone of {large:,} records, p95",
+                   percentile(in_large[kind], 95) * 1000, "ms"),
         ]  # fmt: skip
     return figures
 
