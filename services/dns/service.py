@@ -57,6 +57,7 @@ from services.common.settings import ApplianceSettings
 from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.named import Named
 from services.dns.running import running_options
+from services.dns.served_cache import ServedCache
 from services.dns.transport import NamedClient, Served, UpdateTooBigError, load_key, rcode_text
 from services.dns.zonefile import make_soa, parse_zone_text, serial_next, soa_fields, zone_text
 
@@ -111,6 +112,7 @@ class DnsService:
         self.store = ZoneStore(root)
         self.lock = threading.RLock()
         self._client: NamedClient | None = None
+        self.cache = ServedCache()
 
     @property
     def client(self) -> NamedClient:
@@ -179,6 +181,7 @@ class DnsService:
 
     def create_zone(self, spec: ZoneCreate) -> ZonePublic:
         with self.lock:
+            self.cache.forget()
             zones = self.store.load()
             if spec.name in zones:
                 raise ConflictError(f"Zone {spec.name} exists already.", field="name")
@@ -239,6 +242,7 @@ class DnsService:
     def update_zone(self, name: str, update: ZoneUpdate) -> ZonePublic:
         """Change SOA fields (by a TSIG-signed UPDATE of the SOA) and zone options (config)."""
         with self.lock:
+            self.cache.forget()
             zone = self._get(name)
             zones = self.store.load()
             fields = update.model_dump(exclude_unset=True)
@@ -279,6 +283,7 @@ class DnsService:
 
     def delete_zone(self, name: str) -> None:
         with self.lock:
+            self.cache.forget()
             zone = self._get(name)
             zones = self.store.load()
             del zones[zone.name]
@@ -290,6 +295,7 @@ class DnsService:
 
     def set_enabled(self, name: str, enabled: bool) -> ZonePublic:
         with self.lock:
+            self.cache.forget()
             zone = self._get(name)
             zones = self.store.load()
             if zone.enabled != enabled:
@@ -322,14 +328,22 @@ class DnsService:
             zone = self._primary(name)
             origin = dns.name.from_text(zone.name)
             for _attempt in range(ATTEMPTS):
-                served = self.client.axfr(origin)
-                plan = plan_changes(origin, served.records, changeset.changes, zone.ttl)
-                ptr = self._ptr_changes(plan)
+                served = self.cache.served(self.client, origin)
                 try:
+                    plan = plan_changes(origin, served.records, changeset.changes, zone.ttl)
+                    ptr = self._ptr_changes(plan)
                     method = self._apply_plan(zone, origin, served, plan)
                 except _ZoneChangedError:
+                    self.cache.forget(origin)
                     log.info("zone %s changed while a change was applied; planning again", name)
                     continue
+                except BaseException:
+                    self.cache.forget(origin)
+                    raise
+                if method == "update" and zone.name not in ptr.zones():
+                    self.cache.after_update(self.client, origin, served, plan)
+                else:
+                    self.cache.forget(origin)
                 for reverse in ptr.zones():
                     self._update(
                         dns.name.from_text(reverse),
@@ -377,6 +391,7 @@ class DnsService:
         replace_ptr: bool = False,
     ) -> None:
         replace = [(r.name, "PTR") for r in adds] if replace_ptr else []
+        self.cache.forget(origin)
         try:
             rcode = self.client.update(origin, deletes, adds, replace=replace)
         except UpdateTooBigError:
@@ -499,6 +514,7 @@ class DnsService:
     # --- import and export ------------------------------------------------------
     def import_zone(self, request: ZoneImport) -> ZonePublic:
         with self.lock:
+            self.cache.forget()
             zones = self.store.load()
             if request.name in zones:
                 raise ConflictError(f"Zone {request.name} exists already.", field="name")
