@@ -99,7 +99,7 @@ class ServedCache:
             log.info("not keeping a copy of %s: %s", origin, exc)
             return
         self._zones[origin] = Served(
-            soa=soa, soa_ttl=served.soa_ttl, records=list(plan.result.values())
+            soa=soa, soa_ttl=served.soa_ttl, records=list(plan.result.values()), index=plan.result
         )
         while len(self._zones) > CACHED_ZONES:
             self._zones.popitem(last=False)

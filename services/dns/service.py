@@ -330,7 +330,8 @@ class DnsService:
             for _attempt in range(ATTEMPTS):
                 served = self.cache.served(self.client, origin)
                 try:
-                    plan = plan_changes(origin, served.records, changeset.changes, zone.ttl)
+                    existing = served.index if served.index is not None else served.records
+                    plan = plan_changes(origin, existing, changeset.changes, zone.ttl)
                     ptr = self._ptr_changes(plan)
                     method = self._apply_plan(zone, origin, served, plan)
                 except _ZoneChangedError:
