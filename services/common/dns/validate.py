@@ -198,12 +198,16 @@ def _zone_problems(
     plan: Plan,
 ) -> list[Problem]:
     by_owner: dict[dns.name.Name, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
-    # A first look at the first label only: hashing every name of a large zone costs more
-    # than the rest of the plan.
-    first_labels = {name.labels[0].lower() for name in (*touched, origin) if name.labels}
+    # For a few touched owners, a first look at the first label only: hashing every name of
+    # a large zone costs more than the rest of the plan (with many owners it saves nothing).
+    first_labels = (
+        {name.labels[0].lower() for name in (*touched, origin) if name.labels}
+        if len(touched) <= 64
+        else None
+    )
     for record in state.values():
         labels = record.name.labels
-        if labels and labels[0].lower() not in first_labels:
+        if first_labels is not None and labels and labels[0].lower() not in first_labels:
             continue
         if record.name in touched or record.name == origin:
             by_owner[record.name][record.rtype].append(record)
