@@ -21,7 +21,7 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 
 #: The newest migration; tests check that it is Alembic's head.
-HEAD = "0004_backups"
+HEAD = "0005_merge"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 

@@ -47,3 +47,17 @@ class DnsRecord(Base):
     type: Mapped[str] = mapped_column(String(10))
     ttl: Mapped[int] = mapped_column(Integer)
     data: Mapped[str] = mapped_column(String(4000))
+
+
+class DnsServerOptions(Base):
+    """The server options (forwarders, recursion, listen addresses, DNSSEC validation) of one
+    DNS server, as Central last set them or read them back at a sync."""
+
+    __tablename__ = "dns_server_options"
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)

@@ -1,4 +1,4 @@
-"""``/api/v1/dns``: zones, records, search, bulk edits, import and export, sync.
+"""``/api/v1/dns``: zones, records, search, bulk edits, import and export, server options, sync.
 
 Administrators and DNS administrators write; every role reads.
 """
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, Role, require
 from central.core.listing import ListQuery, listing, page
 from central.core.problems import RESPONSES
+from central.dns import options as server_options
 from central.dns import service
 from central.dns.models import DnsRecord, DnsZone
 from central.registry.models import Server
@@ -196,3 +197,25 @@ def sync_server(
 
         raise NotFoundError(f"There is no server {server_id}.", field="server_id")
     return service.sync_server(db, _config(request), server_id)
+
+
+@router.get("/servers/{server_id}/options")
+def get_server_options(db: DbSession, _user: CurrentUser, server_id: ServerId) -> dict[str, Any]:
+    """The server options as Central last set or read them (``known`` false before that)."""
+    return server_options.get_options(db, server_id)
+
+
+@router.put("/servers/{server_id}/options")
+def set_server_options(
+    request: Request,
+    db: DbSession,
+    user: DnsWriter,
+    server_id: ServerId,
+    body: server_options.OptionsRequest,
+) -> dict[str, Any]:
+    """Set forwarders, recursion and allow-recursion, listen addresses, DNSSEC validation.
+
+    The whole set is given (what is left out takes its default); named is reconfigured safely
+    and keeps its old configuration when the new one is refused.
+    """
+    return server_options.set_options(db, _config(request), user, server_id, body)

@@ -12,14 +12,12 @@ nsupdate behind Central's back) the server wins and the history gets an ``extern
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import logging
 import re
-import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -31,7 +29,9 @@ from sqlalchemy.orm import Session
 from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal
+from central.dns import options as server_options
 from central.dns.agent import PinnedDnsClient, client_for
+from central.dns.lock import serialized
 from central.dns.models import DnsRecord, DnsZone
 from central.history import service as history
 from central.registry.models import Server
@@ -60,23 +60,6 @@ log = logging.getLogger(__name__)
 EXTERNAL = "external"
 #: Records listed in one history entry at most (the count is always given).
 HISTORY_RECORDS = 200
-
-#: One DNS write (or sync) at a time in this Central: a sync reading a zone back between an
-#: agent's apply and Central's store would take Central's own change for an external one.
-_WRITE = threading.Lock()
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def serialized(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` holding the DNS write lock."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _WRITE:
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 class _Body(BaseModel):
@@ -185,8 +168,9 @@ def _rows(db: Session, zone: DnsZone) -> list[DnsRecord]:
     return list(db.scalars(select(DnsRecord).where(DnsRecord.zone_id == zone.id)))
 
 
-def _existing(zone: DnsZone, rows: Sequence[DnsRecord]) -> list[Record]:
-    """Central's records of ``zone`` as the shared model's records."""
+def _parsed(zone: DnsZone, rows: Sequence[DnsRecord]) -> list[tuple[DnsRecord, Record]]:
+    """Central's records of ``zone`` with the shared model's record of each (rows that do not
+    parse are left out, and logged)."""
     origin = dns.name.from_text(zone.name)
     problems: list[Problem] = []
     out = []
@@ -194,10 +178,29 @@ def _existing(zone: DnsZone, rows: Sequence[DnsRecord]) -> list[Record]:
         spec = RecordData(name=row.name, type=row.type, ttl=row.ttl, data=row.data)
         record = build_record(spec, origin, zone.ttl, "stored", problems)
         if record is not None:
-            out.append(record)
+            out.append((row, record))
     if problems:
         log.warning("zone %s: %d stored records do not parse", zone.name, len(problems))
     return out
+
+
+def _existing(zone: DnsZone, rows: Sequence[DnsRecord]) -> list[Record]:
+    """Central's records of ``zone`` as the shared model's records."""
+    return [record for _row, record in _parsed(zone, rows)]
+
+
+def _record_line(record: Record) -> str:
+    """A record as Central stores and lists it (owner in lower case)."""
+    return f"{record.name.to_text().lower()} {record.ttl} IN {record.rtype} {record.data}"
+
+
+def _with_serial(soa: str, serial: int) -> str:
+    """The SOA data ``soa`` with its serial replaced."""
+    fields = soa.split()
+    if len(fields) == 7:
+        fields[2] = str(serial)
+        return " ".join(fields)
+    return soa
 
 
 def _spec_of(zone: ZonePublic | ZoneCreate) -> dict[str, Any]:
@@ -425,30 +428,83 @@ def _apply(
     comment: str,
     action: str = "change",
 ) -> dict[str, Any]:
-    """Check, send and store one change set of ``zone`` (the caller commits)."""
+    """Check, send and store one change set of ``zone`` (the caller commits).
+
+    Every check of the shared model is about the owners a change set touches and the apex
+    (duplicates, CNAME and DNAME rules, the apex's NS, RRset TTLs), so only their records are
+    read from Central's database when the change set is small.
+
+    Central stores the outcome of the plan the agent applied (the records added and removed,
+    the TTLs of the RRsets they joined, the serial named gives), rather than reading the whole
+    zone back: a single change costs the same in a zone of ten records or of ten thousand. A
+    change made on the server behind Central's back meanwhile stays for the sync to find.
+    """
     _primary(zone)
-    rows = _rows(db, zone)
-    plan_changes(dns.name.from_text(zone.name), _existing(zone, rows), changes, zone.ttl)
+    origin = dns.name.from_text(zone.name)
+    rows = _rows_touched(db, zone, origin, changes)
+    pairs = _parsed(zone, rows)
+    plan = plan_changes(origin, [record for _row, record in pairs], changes, zone.ttl)
     result = client.apply(zone.name, ChangeSet(changes=list(changes), comment=comment))
-    before = set(_row_lines(rows))
-    content = client.records(zone.name)
-    after = set(_content_lines(zone, content))
-    _store_content(db, zone, content)
+    after = {_record_line(r): r for r in plan.result.values()}
+    before: set[str] = set()
+    removed: list[str] = []
+    for row, record in pairs:
+        line = _record_line(record)
+        before.add(line)
+        if line not in after:
+            db.delete(row)
+            removed.append(line)
+    added = [line for line in after if line not in before]
+    db.add_all(
+        DnsRecord(
+            zone_id=zone.id, name=record.name.to_text().lower(), type=record.rtype,
+            ttl=record.ttl, data=record.data,
+        )
+        for line, record in after.items()
+        if line not in before
+    )  # fmt: skip
+    zone.serial = result.serial
+    zone.soa = _with_serial(zone.soa, result.serial)
+    zone.record_count += len(added) - len(removed)
+    zone.updated_at = now()
     for ptr_zone in result.ptr_zones:
         _refresh_ptr_zone(db, client, actor, zone, ptr_zone, comment)
     history.record(
         db, actor, "dns-zone", zone.id, action,
-        before={"zone": zone.name, "records": _capped(sorted(before - after))},
+        before={"zone": zone.name, "records": _capped(sorted(removed))},
         after={
             "zone": zone.name,
             "serial": result.serial,
-            "records": _capped(sorted(after - before)),
+            "records": _capped(sorted(added)),
             "changes": len(changes),
         },
         comment=comment,
     )  # fmt: skip
     return {"zone_id": zone.id, "zone": zone.name, "applied": result.applied,
             "serial": result.serial}  # fmt: skip
+
+
+#: Above this many owners a change set is checked against all the zone's records.
+OWNER_LOOKUP_LIMIT = 500
+
+
+def _rows_touched(
+    db: Session, zone: DnsZone, origin: dns.name.Name, changes: Sequence[Change]
+) -> list[DnsRecord]:
+    """The records of the owners ``changes`` touch and of the apex (all records if many)."""
+    owners = {zone.name}
+    for change in changes:
+        for spec in (change.record, change.new):
+            if spec is None:
+                continue
+            try:
+                owners.add(dns.name.from_text(spec.name, origin=origin).to_text().lower())
+            except (dns.exception.DNSException, ValueError):
+                continue  # a bad owner: the plan reports it
+    if len(owners) > OWNER_LOOKUP_LIMIT:
+        return _rows(db, zone)
+    query = select(DnsRecord).where(DnsRecord.zone_id == zone.id, DnsRecord.name.in_(owners))
+    return list(db.scalars(query))
 
 
 def _refresh_ptr_zone(
@@ -599,7 +655,7 @@ def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint)
 # --- sync --------------------------------------------------------------------------------
 @serialized
 def sync_server(db: Session, config: CentralConfig, server_id: int) -> dict[str, Any]:
-    """Read every zone of ``server_id`` back from its agent; the server wins any difference."""
+    """Read every zone and the options of ``server_id`` back; the server wins any difference."""
     client = client_for(db, config, server_id)
     served = {z.name: z for z in client.zones()}
     zones = {z.name: z for z in db.scalars(select(DnsZone).where(DnsZone.server_id == server_id))}
@@ -648,8 +704,14 @@ def sync_server(db: Session, config: CentralConfig, server_id: int) -> dict[str,
             )  # fmt: skip
             db.delete(zone)
             changed.append(name)
+    options_changed = server_options.sync_options(db, client, server_id)
     db.commit()
-    return {"server_id": server_id, "zones": len(served), "changed": sorted(changed)}
+    return {
+        "server_id": server_id,
+        "zones": len(served),
+        "changed": sorted(changed),
+        "options_changed": options_changed,
+    }
 
 
 def sync_all(db: Session, config: CentralConfig) -> None:

@@ -45,7 +45,7 @@ from services.common.dns.contract import (
     ZonePublic,
     ZoneUpdate,
 )
-from services.common.dns.named_conf import stored_options
+from services.common.dns.named_conf import options_path, stored_options
 from services.common.dns.options import ServerOptions
 from services.common.dns.records import Record
 from services.common.dns.validate import Plan, Problem, RecordValidationError, plan_changes
@@ -56,6 +56,8 @@ from services.common.proc import run
 from services.common.settings import ApplianceSettings
 from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.named import Named
+from services.dns.running import running_options
+from services.dns.served_cache import ServedCache
 from services.dns.transport import NamedClient, Served, UpdateTooBigError, load_key, rcode_text
 from services.dns.zonefile import make_soa, parse_zone_text, serial_next, soa_fields, zone_text
 
@@ -110,6 +112,7 @@ class DnsService:
         self.store = ZoneStore(root)
         self.lock = threading.RLock()
         self._client: NamedClient | None = None
+        self.cache = ServedCache()
 
     @property
     def client(self) -> NamedClient:
@@ -178,6 +181,7 @@ class DnsService:
 
     def create_zone(self, spec: ZoneCreate) -> ZonePublic:
         with self.lock:
+            self.cache.forget()
             zones = self.store.load()
             if spec.name in zones:
                 raise ConflictError(f"Zone {spec.name} exists already.", field="name")
@@ -190,7 +194,7 @@ class DnsService:
                 if spec.kind != ZoneKind.forward:
                     zone.file = str(self.store.zone_file(spec.name, spec.kind))
                 zones[zone.name] = zone
-                self.config.apply(zones, stored_options(self.root))
+                self.config.apply(zones, self.options())
                 self.store.save(zones)
                 return self._with_serial(zone)
             origin = dns.name.from_text(spec.name)
@@ -229,7 +233,7 @@ class DnsService:
         os.replace(candidate, path)
         zones[zone.name] = zone
         try:
-            self.config.apply(zones, stored_options(self.root), must_load=[zone.name])
+            self.config.apply(zones, self.options(), must_load=[zone.name])
         except Exception:
             path.unlink(missing_ok=True)
             raise
@@ -238,6 +242,7 @@ class DnsService:
     def update_zone(self, name: str, update: ZoneUpdate) -> ZonePublic:
         """Change SOA fields (by a TSIG-signed UPDATE of the SOA) and zone options (config)."""
         with self.lock:
+            self.cache.forget()
             zone = self._get(name)
             zones = self.store.load()
             fields = update.model_dump(exclude_unset=True)
@@ -256,7 +261,7 @@ class DnsService:
                 self._update_soa(changed)
             if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
                 zones[changed.name] = changed
-                self.config.apply(zones, stored_options(self.root))
+                self.config.apply(zones, self.options())
             zones[changed.name] = changed
             self.store.save(zones)
             return self._with_serial(changed)
@@ -278,10 +283,11 @@ class DnsService:
 
     def delete_zone(self, name: str) -> None:
         with self.lock:
+            self.cache.forget()
             zone = self._get(name)
             zones = self.store.load()
             del zones[zone.name]
-            self.config.apply(zones, stored_options(self.root))
+            self.config.apply(zones, self.options())
             self.store.save(zones)
             if zone.file:
                 for suffix in ("", ".jnl", ".good", ".new"):
@@ -289,13 +295,14 @@ class DnsService:
 
     def set_enabled(self, name: str, enabled: bool) -> ZonePublic:
         with self.lock:
+            self.cache.forget()
             zone = self._get(name)
             zones = self.store.load()
             if zone.enabled != enabled:
                 zone.enabled = enabled
                 zones[zone.name] = zone
                 must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
-                self.config.apply(zones, stored_options(self.root), must_load=must)
+                self.config.apply(zones, self.options(), must_load=must)
                 self.store.save(zones)
             return self._with_serial(zone)
 
@@ -321,14 +328,23 @@ class DnsService:
             zone = self._primary(name)
             origin = dns.name.from_text(zone.name)
             for _attempt in range(ATTEMPTS):
-                served = self.client.axfr(origin)
-                plan = plan_changes(origin, served.records, changeset.changes, zone.ttl)
-                ptr = self._ptr_changes(plan)
+                served = self.cache.served(self.client, origin)
                 try:
+                    existing = served.index if served.index is not None else served.records
+                    plan = plan_changes(origin, existing, changeset.changes, zone.ttl)
+                    ptr = self._ptr_changes(plan)
                     method = self._apply_plan(zone, origin, served, plan)
                 except _ZoneChangedError:
+                    self.cache.forget(origin)
                     log.info("zone %s changed while a change was applied; planning again", name)
                     continue
+                except BaseException:
+                    self.cache.forget(origin)
+                    raise
+                if method == "update" and zone.name not in ptr.zones():
+                    self.cache.after_update(self.client, origin, served, plan)
+                else:
+                    self.cache.forget(origin)
                 for reverse in ptr.zones():
                     self._update(
                         dns.name.from_text(reverse),
@@ -376,6 +392,7 @@ class DnsService:
         replace_ptr: bool = False,
     ) -> None:
         replace = [(r.name, "PTR") for r in adds] if replace_ptr else []
+        self.cache.forget(origin)
         try:
             rcode = self.client.update(origin, deletes, adds, replace=replace)
         except UpdateTooBigError:
@@ -498,6 +515,7 @@ class DnsService:
     # --- import and export ------------------------------------------------------
     def import_zone(self, request: ZoneImport) -> ZonePublic:
         with self.lock:
+            self.cache.forget()
             zones = self.store.load()
             if request.name in zones:
                 raise ConflictError(f"Zone {request.name} exists already.", field="name")
@@ -534,7 +552,19 @@ class DnsService:
 
     # --- server options -----------------------------------------------------------
     def options(self) -> ServerOptions:
-        return stored_options(self.root)
+        """The options named runs (read back from named.conf); the server wins.
+
+        When named.conf was changed behind the agent's back (edited by hand and reloaded), the
+        agent adopts what it finds, so that its next rendering of named.conf keeps it.
+        """
+        with self.lock:
+            stored = stored_options(self.root)
+            running = running_options(self.root.named_conf)
+            if running is None or running == stored:
+                return stored
+            log.warning("named.conf holds other server options than the agent set; adopting them")
+            running.save(options_path(self.root))
+            return running
 
     def set_options(self, options: ServerOptions) -> ServerOptions:
         present = local_addresses()
@@ -551,4 +581,4 @@ class DnsService:
                     )
         with self.lock:
             self.config.apply(self.store.load(), options)
-            return options
+            return stored_options(self.root)

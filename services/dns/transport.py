@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.message
@@ -54,6 +55,8 @@ class Served:
     soa: dns.rdtypes.ANY.SOA.SOA
     soa_ttl: int
     records: list[Record]
+    #: The records by key, when the agent kept them from a plan (see ``served_cache``).
+    index: dict[Any, Record] | None = None
 
 
 class NamedClient:

@@ -4,37 +4,130 @@ DNSSEC validation.
 The dns-agent stores them in ``etc/bind/burrow-options.json``; the launcher and the agent both
 render named.conf from them, so that a restart keeps what the agent set. Every value is a typed
 address, network or keyword, so nothing a user types reaches named.conf as free text.
+
+The model is kept in one normal form, so that options read back from named.conf compare equal
+to the options that produced it: 127.0.0.1 is always listened on and never listed, "localhost
+only" is the empty ``allow_recursion``, and ``forward_only`` needs forwarders.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 from services.common.files import read_json, write_json
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+#: named's built-in address match lists (BIND ARM, "Address Match Lists"); Burrow defines no
+#: acl statements of its own, so these are the ACL names an option may use.
+BUILTIN_ACLS = ("any", "none", "localhost", "localnets")
+LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("give the address as a string")
+    return value.strip()
+
+
+def _address(value: object) -> IPAddress:
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return value
+    text = _text(value)
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address") from None
+
+
+def _v4(value: object) -> ipaddress.IPv4Address:
+    address = _address(value)
+    if not isinstance(address, ipaddress.IPv4Address):
+        raise ValueError(f"{address} is not an IPv4 address")
+    return address
+
+
+def _v6(value: object) -> ipaddress.IPv6Address:
+    address = _address(value)
+    if not isinstance(address, ipaddress.IPv6Address):
+        raise ValueError(f"{address} is not an IPv6 address")
+    return address
+
+
+def _match(value: object) -> str:
+    """An element of an address match list: an address, a prefix or a built-in ACL name."""
+    text = _text(value)
+    if text.lower() in BUILTIN_ACLS:
+        return text.lower()
+    try:
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an address, a prefix (with no host bits set) or one of the ACL "
+            f"names {', '.join(BUILTIN_ACLS)}"
+        ) from None
+
+
+Address = Annotated[
+    IPAddress,
+    PlainValidator(_address),
+    PlainSerializer(str),
+    WithJsonSchema({"type": "string", "format": "ipvanyaddress"}),
+]
+Address4 = Annotated[
+    ipaddress.IPv4Address,
+    PlainValidator(_v4),
+    PlainSerializer(str),
+    WithJsonSchema({"type": "string", "format": "ipv4"}),
+]
+Address6 = Annotated[
+    ipaddress.IPv6Address,
+    PlainValidator(_v6),
+    PlainSerializer(str),
+    WithJsonSchema({"type": "string", "format": "ipv6"}),
+]
+MatchElement = Annotated[
+    str,
+    PlainValidator(_match),
+    WithJsonSchema(
+        {"type": "string", "description": "an address, a prefix, or any/none/localhost/localnets"}
+    ),
+]
+
 
 class ServerOptions(BaseModel):
     """named's global options that Burrow manages (BIND ARM, "options" statement)."""
 
     model_config = ConfigDict(extra="forbid")
-    forwarders: list[IPAddress] = Field(default=[], max_length=16)
-    forward_only: bool = False
-    recursion: bool = False
-    allow_recursion: list[IPNetwork] = Field(
-        default=[], max_length=64, description="clients allowed to recurse; empty: localhost only"
+    forwarders: list[Address] = Field(default=[], max_length=16)
+    forward_only: bool = Field(
+        default=False, description="forward only (never resolve by itself); needs forwarders"
     )
-    listen_on: list[ipaddress.IPv4Address] | None = Field(
+    recursion: bool = False
+    allow_recursion: list[MatchElement] = Field(
+        default=[],
+        max_length=64,
+        description="clients allowed to recurse (addresses, prefixes, ACL names); empty: "
+        "localhost only",
+    )
+    listen_on: list[Address4] | None = Field(
         default=None, max_length=32, description="IPv4 addresses (127.0.0.1 always); null: any"
     )
-    listen_on_v6: list[ipaddress.IPv6Address] | None = Field(
-        default=None, max_length=32, description="IPv6 addresses; null: any"
+    listen_on_v6: list[Address6] | None = Field(
+        default=None, max_length=32, description="IPv6 addresses; null: any; []: none"
     )
     dnssec_validation: Literal["auto", "yes", "no"] = "no"
 
@@ -42,6 +135,14 @@ class ServerOptions(BaseModel):
     def _coherent(self) -> ServerOptions:
         if self.allow_recursion and not self.recursion:
             raise ValueError("allow_recursion needs recursion on")
+        if self.forward_only and not self.forwarders:
+            raise ValueError("forward_only needs at least one forwarder")
+        if self.allow_recursion == ["localhost"]:
+            self.allow_recursion = []
+        if self.listen_on is not None:
+            self.listen_on = _unique([a for a in self.listen_on if a != LOOPBACK])
+        if self.listen_on_v6 is not None:
+            self.listen_on_v6 = _unique(self.listen_on_v6)
         return self
 
     @classmethod
@@ -66,10 +167,7 @@ class ServerOptions(BaseModel):
 
         recursion_acl = "localhost;" if not self.allow_recursion else acl(self.allow_recursion, "")
         # The dns-agent talks to named on 127.0.0.1: it is always listened on.
-        listen_on = self.listen_on
-        if listen_on is not None:
-            loopback = ipaddress.IPv4Address("127.0.0.1")
-            listen_on = [loopback, *(a for a in listen_on if a != loopback)]
+        listen_on = None if self.listen_on is None else [LOOPBACK, *self.listen_on]
         return {
             "listen_on": acl(listen_on, "any;"),
             "listen_on_v6": acl(self.listen_on_v6, "any;"),
@@ -79,3 +177,7 @@ class ServerOptions(BaseModel):
             "forward_only": self.forward_only,
             "dnssec_validation": self.dnssec_validation,
         }
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(items))

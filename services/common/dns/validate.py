@@ -11,7 +11,7 @@ field; the message and ``field`` give the first of them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,14 +112,21 @@ class Plan:
 
 def plan_changes(
     origin: dns.name.Name,
-    existing: Iterable[Record],
+    existing: Iterable[Record] | Mapping[RecordKey, Record],
     changes: Sequence[Change],
     default_ttl: int,
     prefix: str = "changes",
     record_field: str = ".record",
 ) -> Plan:
-    """Check ``changes`` against the zone's ``existing`` records; raise with every problem."""
-    plan = Plan(result={r.key: r for r in existing})
+    """Check ``changes`` against the zone's ``existing`` records; raise with every problem.
+
+    ``existing`` may be the ``result`` of an earlier plan: it is copied, not rebuilt (a copy
+    of a dict keeps the hashes, which for a large zone is most of the cost of a plan).
+    """
+    if isinstance(existing, Mapping):
+        plan = Plan(result=dict(existing))
+    else:
+        plan = Plan(result={r.key: r for r in existing})
     state = plan.result
     problems: list[Problem] = []
     touched: dict[dns.name.Name, tuple[int, RecordData, str]] = {}
@@ -191,7 +198,17 @@ def _zone_problems(
     plan: Plan,
 ) -> list[Problem]:
     by_owner: dict[dns.name.Name, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    # For a few touched owners, a first look at the first label only: hashing every name of
+    # a large zone costs more than the rest of the plan (with many owners it saves nothing).
+    first_labels = (
+        {name.labels[0].lower() for name in (*touched, origin) if name.labels}
+        if len(touched) <= 64
+        else None
+    )
     for record in state.values():
+        labels = record.name.labels
+        if first_labels is not None and labels and labels[0].lower() not in first_labels:
+            continue
         if record.name in touched or record.name == origin:
             by_owner[record.name][record.rtype].append(record)
     problems: list[Problem] = []
@@ -241,9 +258,10 @@ def _zone_problems(
             )
     # One TTL per RRset (RFC 2181 §5.2): a record added with a new TTL sets it for its RRset,
     # as named does with a dynamic update.
+    # Every added record's owner is a touched owner, so its RRset is in ``by_owner``.
     ttls = {(added.name, added.rtype): added.ttl for added in plan.adds}
-    for key, record in list(state.items()):
-        ttl = ttls.get((record.name, record.rtype))
-        if ttl is not None and ttl != record.ttl:
-            state[key] = Record(record.name, record.rtype, ttl, record.rdata)
+    for (name, rtype), ttl in ttls.items():
+        for record in by_owner.get(name, {}).get(rtype, []):
+            if ttl != record.ttl:
+                state[record.key] = Record(record.name, record.rtype, ttl, record.rdata)
     return problems
