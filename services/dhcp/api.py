@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -192,10 +193,14 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
     def patch_properties(family: FamilyPath, body: ServerProperties) -> ChangeResult:
         return server.set_properties(family, body)
 
-    @api.get("/config")
-    def get_config(family: FamilyPath) -> ConfigState:
-        config, digest = editor.state(family)
-        return ConfigState(family=family, hash=digest, config=config)
+    @api.get("/config", response_model=ConfigState)
+    def get_config(family: FamilyPath) -> Response:
+        # Written straight from the bytes the editor keeps: a configuration of 1,000 scopes
+        # is some 470 kB, which a model would validate and serialise again at every read.
+        now = editor.snapshot(family)
+        head = orjson.dumps({"family": family, "hash": now.hash})
+        body = head[:-1] + b',"config":' + now.config_json + b"}"
+        return Response(body, media_type="application/json")
 
     @api.get("/config/hash")
     def get_config_hash(family: FamilyPath) -> ConfigState:

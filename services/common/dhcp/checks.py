@@ -8,6 +8,7 @@ administrators know: "A scope with address X already exists on the server".
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -183,13 +184,15 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
     subnet = scope.subnet
     if scope.family != family:
         raise_problems([Problem("subnet", f"{subnet} is not an {family} subnet")])
+    own = _span(subnet)
     for entry, _net, _list in iter_subnets(config, family):
         if replacing is not None and entry.get("id") == replacing:
             continue
-        other = ipaddress.ip_network(entry["subnet"], strict=False)
+        other = _network(entry["subnet"])
+        version, first, last = _span(other)
         if other == subnet:
             raise ConflictError(scope_exists_message(str(subnet)), field="subnet")
-        if other.version == subnet.version and other.overlaps(subnet):
+        if version == own[0] and first <= own[2] and own[1] <= last:
             problems.append(
                 Problem("subnet", f"{subnet} overlaps the scope {other} (id {entry.get('id')})")
             )
@@ -271,7 +274,24 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
 
 def pool_bounds(entry: Json) -> tuple[int, int]:
     """First and last address (as integers) of a Kea pool entry: "a - b" or a prefix."""
-    text = str(entry["pool"])
+    return _bounds(str(entry["pool"]))
+
+
+# Every change checks against every scope on the server: with 1,000 scopes, parsing their
+# addresses again each time costs more than the rest of the check. The same text always
+# parses to the same (immutable) value.
+@functools.lru_cache(maxsize=16384)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text, strict=False)
+
+
+def _span(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int, int]:
+    """IP version, first and last address of a network, as integers."""
+    return network.version, int(network.network_address), int(network.broadcast_address)
+
+
+@functools.lru_cache(maxsize=16384)
+def _bounds(text: str) -> tuple[int, int]:
     if "-" in text:
         first, _, last = text.partition("-")
         return int(ipaddress.ip_address(first.strip())), int(ipaddress.ip_address(last.strip()))

@@ -331,3 +331,35 @@ def apply_properties(config: Json, props: ServerProperties) -> None:
         socket = dict(config.get("control-socket") or {"socket-type": "unix"})
         socket["socket-name"] = props.control_socket
         config["control-socket"] = socket
+
+
+#: Subnet keys that config-get always shows and that say nothing when empty: Kea parses the
+#: same configuration without them (Kea 2.2 manual 8.2.x: all optional, these are their
+#: defaults). Values inherited from the server (lifetimes, timers) are kept: leaving them out
+#: would change what the subnet means.
+_EMPTY_SUBNET_KEYS: dict[str, Any] = {
+    "4o6-interface": "",
+    "4o6-interface-id": "",
+    "4o6-subnet": "",
+    "option-data": [],
+    "pd-pools": [],
+    "relay": {"ip-addresses": []},
+    "reservations": [],
+}
+
+
+def lean_config(config: Json, family: Family) -> Json:
+    """``config`` (``{"Dhcp4": {...}}``, edited in place) without the empty subnet defaults.
+
+    Kea's config-test and config-set take about half as long for 1,000 subnets written as an
+    administrator writes them than for config-get's spelled-out form; these empty entries are
+    the part of the difference that can go without changing the configuration's meaning.
+    """
+    for entry, _network, _container in iter_subnets(config[top_key(family)], family):
+        for key, empty in _EMPTY_SUBNET_KEYS.items():
+            if key in entry and entry[key] == empty:
+                del entry[key]
+        for pool in (*entry.get("pools", ()), *entry.get("pd-pools", ())):
+            if pool.get("option-data") == []:
+                del pool["option-data"]
+    return config
