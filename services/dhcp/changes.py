@@ -18,6 +18,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -28,7 +29,7 @@ from services.common.dhcp.checks import InvalidChangeError, Problem
 from services.common.dhcp.contract import ChangeResult
 from services.common.dhcp.kea import lean_config, top_key
 from services.common.dhcp.options import Family
-from services.common.errors import DaemonError
+from services.common.errors import ConflictError, DaemonError
 from services.dhcp.kea_client import KeaClient
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 Json = dict[str, Any]
 #: An edit of a daemon configuration (the inside of ``Dhcp4`` / ``Dhcp6``), in place.
 Edit = Callable[[Json], None]
+
+#: The configuration hash the caller last saw (the agent API's ``known_hash``), for the
+#: change being handled. When Kea's configuration has another hash the change is refused
+#: (409, field ``known_hash``) before anything is edited: Central then takes in the external
+#: change first and repeats its change. This spares Central a separate hash request per change.
+KNOWN_HASH: ContextVar[str | None] = ContextVar("known_hash", default=None)
 
 
 def config_hash(config: Json) -> str:
@@ -96,6 +103,13 @@ class ConfigEditor:
         """Apply ``edit`` to the live configuration; ``field`` names the input Kea may refuse."""
         with self._lock:
             before = self.snapshot(family)
+            known = KNOWN_HASH.get()
+            if known is not None and known != before.hash:
+                raise ConflictError(
+                    "The configuration on the server changed since it was last read.",
+                    field="known_hash",
+                    hint="read it again (a sync) and repeat the change",
+                )
             after = copy_json(before.config)
             edit(after[top_key(family)])  # raises ValidationError/ConflictError: nothing sent
             if after == before.config:
