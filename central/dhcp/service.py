@@ -237,15 +237,23 @@ def snapshot_row(db: Session, server: Server, family: Family) -> DhcpSnapshot | 
 
 
 def refresh(
-    db: Session, config: CentralConfig, server: Server, family: Family
+    db: Session,
+    config: CentralConfig,
+    server: Server,
+    family: Family,
+    digest: str | None = None,
 ) -> tuple[tuple[str, ConfigView] | None, DhcpSnapshot]:
     """Read the daemon's configuration into the snapshot.
+
+    ``digest``: the hash a change answered; the agent then answers the configuration it read
+    after the change without asking Kea again (a later change by someone else is caught by
+    the next change's ``known_hash`` or the next sync).
 
     Returns the hash and view of the snapshot it replaced (None if there was none) and the
     current row. The old configuration is read from the database only if its view is not
     cached and someone looks into it.
     """
-    state = call(config, server, "GET", agent_path(family, "config"))
+    state = call(config, server, "GET", agent_path(family, "config", query={"hash": digest}))
     row = snapshot_row(db, server, family)
     old = None
     if row is None:
@@ -327,8 +335,9 @@ def change(
             if exc.field != "known_hash" or attempt == 2:
                 raise
         sync_family(db, config, server, family)  # row now holds the server's configuration
+    result = answer.get("change", answer) if isinstance(answer, dict) else {}
     try:
-        _old, row = refresh(db, config, server, family)
+        _old, row = refresh(db, config, server, family, result.get("after"))
     except ProblemError:
         # Applied, but not read back: record it (the next sync takes in the configuration).
         db.rollback()
@@ -344,7 +353,6 @@ def change(
             field="dhcp_server_id",
         ) from None
     after = pick(row_view(row))
-    result = answer.get("change", answer) if isinstance(answer, dict) else {}
     changed = result.get("changed", True) is not False
     if changed:
         record(

@@ -204,10 +204,18 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
         return server.set_properties(family, body)
 
     @api.get("/config", response_model=ConfigState)
-    def get_config(family: FamilyPath) -> Response:
+    def get_config(
+        family: FamilyPath,
+        digest: str | None = Query(default=None, max_length=64, alias="hash"),
+    ) -> Response:
+        """Kea's configuration and its hash; with ``hash``, the configuration of that hash
+        if the agent still holds it (as after the change that answered it), without asking
+        Kea again: equal hashes, equal configurations."""
+        now = editor.last(family)
+        if now is None or digest is None or now.hash != digest:
+            now = editor.snapshot(family)
         # Written straight from the bytes the editor keeps: a configuration of 1,000 scopes
         # is some 470 kB, which a model would validate and serialise again at every read.
-        now = editor.snapshot(family)
         head = orjson.dumps({"family": family, "hash": now.hash})
         body = head[:-1] + b',"config":' + now.config_json + b"}"
         return Response(body, media_type="application/json")

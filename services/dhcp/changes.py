@@ -89,6 +89,10 @@ class ConfigEditor:
         self._known[family] = fresh
         return fresh
 
+    def last(self, family: Family) -> Snapshot | None:
+        """The configuration last read from Kea (it may have changed since)."""
+        return self._known.get(family)
+
     def read(self, family: Family) -> Json:
         """The daemon configuration (inside ``Dhcp4`` / ``Dhcp6``): a copy of Kea's."""
         inner: Json = self.snapshot(family).config[top_key(family)]

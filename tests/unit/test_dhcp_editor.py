@@ -60,11 +60,18 @@ def test_a_change_with_a_stale_known_hash_is_refused_and_changes_nothing(
                                              "pools": []}).status_code == 201  # fmt: skip
 
 
-def test_raw_config_read_answers_kea_configuration_and_hash(api: AppClient) -> None:
+def test_raw_config_read_answers_kea_configuration_and_hash(api: AppClient, kea: MemoryKea) -> None:
     state = api.get("/dhcp/v4/config").json()
     assert set(state) == {"family", "hash", "config"}
     assert state["hash"] == api.get("/dhcp/v4/config/hash").json()["hash"]
     assert state["config"]["Dhcp4"]["subnet4"] == []
+    after = api.post("/dhcp/v4/scopes", json=SCOPE).json()["change"]["after"]
+    asked = len(kea.log)
+    same = api.get("/dhcp/v4/config", params={"hash": after}).json()
+    assert same["hash"] == after and len(same["config"]["Dhcp4"]["subnet4"]) == 1
+    assert len(kea.log) == asked  # the configuration of that hash, without asking Kea again
+    assert api.get("/dhcp/v4/config", params={"hash": "0" * 64}).json()["hash"] == after
+    assert kea.log[asked:] == ["config-get"]  # any other hash: Kea is asked
 
 
 def test_lean_config_drops_only_empty_subnet_defaults() -> None:
