@@ -198,6 +198,14 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
             )
         if scope.id is not None and entry.get("id") == scope.id:
             problems.append(Problem("id", f"scope id {scope.id} is taken by {other}"))
+        for pd in entry.get("pd-pools", []):
+            taken = _network(f"{pd['prefix']}/{pd['prefix-len']}")
+            for index, prefix_pool in enumerate(scope.pd_pools):
+                if taken.overlaps(prefix_pool.prefix):
+                    problems.append(
+                        Problem(f"pd_pools[{index}]", f"overlaps the prefix pool {taken} of "
+                                f"scope {other}")
+                    )  # fmt: skip
         for pool in entry.get("pools", []):
             low, high = pool_bounds(pool)
             for index, mine in enumerate(scope.pools):
@@ -215,6 +223,16 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
                 problems.append(Problem(f"pools[{index}]", f"overlaps pools[{other_index}]"))
         problems += check_class_ref(pool.client_class, config, f"pools[{index}].client_class")
         problems += check_options(pool.options, family, config, f"pools[{index}].options")
+    if family == "v4" and scope.pd_pools:
+        problems.append(Problem("pd_pools", "prefix delegation is DHCPv6 only"))
+    for index, prefix_pool in enumerate(scope.pd_pools):
+        for other_index, earlier in enumerate(scope.pd_pools[:index]):
+            if prefix_pool.prefix.overlaps(earlier.prefix):
+                problems.append(Problem(f"pd_pools[{index}]", f"overlaps pd_pools[{other_index}]"))
+        problems += check_class_ref(
+            prefix_pool.client_class, config, f"pd_pools[{index}].client_class"
+        )
+        problems += check_options(prefix_pool.options, family, config, f"pd_pools[{index}].options")
     for index, relay in enumerate(scope.relay_addresses):
         if relay.version != subnet.version:
             problems.append(Problem(f"relay_addresses[{index}]", f"{relay} is not an {family}"))
