@@ -26,7 +26,8 @@ class DhcpSnapshot(Base):
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
     family: Mapped[str] = mapped_column(String(2))
     hash: Mapped[str] = mapped_column(String(64))
-    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Read only when asked for: most requests are answered from a cached view by the hash.
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     synced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
 

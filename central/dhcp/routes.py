@@ -7,6 +7,7 @@ live from the agent. Administrators and DHCP administrators change; every role r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -139,7 +140,7 @@ def delete_scope(
 
 
 def _reservation(scope_id: int, kind: str, value: str) -> service.Pick:
-    def pick(objects: Json) -> Any:
+    def pick(objects: Mapping[str, Any]) -> Any:
         scope = by_key("scopes", "id", scope_id)(objects) or {}
         for item in scope.get("reservations", []):
             if item.get(kind) and normal_hex(str(item[kind])) == normal_hex(value):

@@ -15,10 +15,13 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import threading
 import urllib.parse
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -119,29 +122,110 @@ def call(
 
 
 # --- the snapshot ---------------------------------------------------------------------------
-def view(config: Json, family: Family) -> Json:
-    """The objects of a daemon configuration as the API shows them (Central's wire models)."""
-    top = config.get(kea.top_key(family), config)
-    scopes = kea.scopes_from_config(json.loads(json.dumps(top)), family)
-    return {
-        "scopes": [s.model_dump(mode="json", exclude_none=True) for s in scopes],
-        "shared_networks": [
-            kea.shared_network_from_kea(n).model_dump(mode="json", exclude_none=True)
-            for n in top.get("shared-networks", [])
-        ],
-        "classes": [
-            kea.class_from_kea(c).model_dump(mode="json", exclude_none=True)
-            for c in top.get("client-classes", [])
-        ],
-        "options": [o.model_dump(mode="json", exclude_none=True) for o in kea.options_from(top)],
-        "option_definitions": [
-            kea.option_def_from_kea(d).model_dump(mode="json", exclude_none=True)
-            for d in top.get("option-def", [])
-        ],
-        "properties": kea.properties_from_config(top, family).model_dump(
-            mode="json", exclude_none=True
-        ),
-    }
+def _scopes(top: Json, family: Family) -> list[Json]:
+    # scopes_from_config fills in missing lists: it gets a copy, not the stored configuration
+    scopes = kea.scopes_from_config(orjson.loads(orjson.dumps(top)), family)
+    return [s.model_dump(mode="json", exclude_none=True) for s in scopes]
+
+
+_SECTIONS: dict[str, Callable[[Json, Family], Any]] = {
+    "scopes": _scopes,
+    "shared_networks": lambda top, _family: [
+        kea.shared_network_from_kea(n).model_dump(mode="json", exclude_none=True)
+        for n in top.get("shared-networks", [])
+    ],
+    "classes": lambda top, _family: [
+        kea.class_from_kea(c).model_dump(mode="json", exclude_none=True)
+        for c in top.get("client-classes", [])
+    ],
+    "options": lambda top, _family: [
+        o.model_dump(mode="json", exclude_none=True) for o in kea.options_from(top)
+    ],
+    "option_definitions": lambda top, _family: [
+        kea.option_def_from_kea(d).model_dump(mode="json", exclude_none=True)
+        for d in top.get("option-def", [])
+    ],
+    "properties": lambda top, family: kea.properties_from_config(top, family).model_dump(
+        mode="json", exclude_none=True
+    ),
+}
+
+
+class ConfigView(Mapping[str, Any]):
+    """The objects of a daemon configuration as the API shows them (Central's wire models).
+
+    Each section is made when first asked for: a change through Central needs one object
+    before and after, and with 1,000 scopes making every section costs more than the rest of
+    Central's work. Views are shared (``cached_view``): never edit what they return.
+    """
+
+    def __init__(self, config: Json, family: Family) -> None:
+        self._top: Json = config.get(kea.top_key(family), config)
+        self._family = family
+        self._made: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._made:
+            self._made[name] = _SECTIONS[name](self._top, self._family)
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_SECTIONS)
+
+    def __len__(self) -> int:
+        return len(_SECTIONS)
+
+    def scope(self, scope_id: int) -> Json | None:
+        """One scope by id, without making the others (once they are made, from those)."""
+        if "scopes" in self._made:
+            return next((s for s in self._made["scopes"] if s.get("id") == scope_id), None)
+        key = kea.subnet_key(self._family)
+        lists = [(None, self._top.get(key, []))]
+        lists += [(n.get("name"), n.get(key, [])) for n in self._top.get("shared-networks", [])]
+        for network, entries in lists:
+            for entry in entries:
+                if entry.get("id") == scope_id:
+                    copied = orjson.loads(orjson.dumps(entry))
+                    scope = kea.scope_from_kea(copied, network)
+                    found: Json = scope.model_dump(mode="json", exclude_none=True)
+                    return found
+        return None
+
+
+def view(config: Json, family: Family) -> ConfigView:
+    """The objects of a daemon configuration as the API shows them."""
+    return ConfigView(config, family)
+
+
+#: Views of recent configurations by (server, family, hash): the view made after one change
+#: is the "before" of the next, and what the lists read.
+_VIEWS: OrderedDict[tuple[int, str, str], ConfigView] = OrderedDict()
+_VIEWS_KEPT = 8
+_VIEWS_LOCK = threading.Lock()
+
+
+def cached_view(
+    server_id: int, family: Family, digest: str, config: Callable[[], Json]
+) -> ConfigView:
+    """The view of the configuration with hash ``digest`` (``config`` reads it when needed)."""
+    key = (server_id, family, digest)
+    with _VIEWS_LOCK:
+        found = _VIEWS.get(key)
+        if found is not None:
+            _VIEWS.move_to_end(key)
+            return found
+    made = ConfigView(config(), family)
+    with _VIEWS_LOCK:
+        _VIEWS[key] = made
+        while len(_VIEWS) > _VIEWS_KEPT:
+            _VIEWS.popitem(last=False)
+    return made
+
+
+def row_view(row: DhcpSnapshot) -> ConfigView:
+    """The view of a snapshot row (its configuration is read from the database only if new)."""
+    family: Family = "v4" if row.family == "v4" else "v6"
+    return cached_view(row.server_id, family, row.hash, lambda: row.config)
 
 
 def snapshot_row(db: Session, server: Server, family: Family) -> DhcpSnapshot | None:
@@ -153,30 +237,43 @@ def snapshot_row(db: Session, server: Server, family: Family) -> DhcpSnapshot | 
 
 
 def refresh(
-    db: Session, config: CentralConfig, server: Server, family: Family
-) -> tuple[DhcpSnapshot | None, DhcpSnapshot]:
-    """Read the daemon's configuration into the snapshot; returns (old copy, current row)."""
-    state = call(config, server, "GET", agent_path(family, "config"))
+    db: Session,
+    config: CentralConfig,
+    server: Server,
+    family: Family,
+    digest: str | None = None,
+) -> tuple[tuple[str, ConfigView] | None, DhcpSnapshot]:
+    """Read the daemon's configuration into the snapshot.
+
+    ``digest``: the hash a change answered; the agent then answers the configuration it read
+    after the change without asking Kea again (a later change by someone else is caught by
+    the next change's ``known_hash`` or the next sync).
+
+    Returns the hash and view of the snapshot it replaced (None if there was none) and the
+    current row. The old configuration is read from the database only if its view is not
+    cached and someone looks into it.
+    """
+    state = call(config, server, "GET", agent_path(family, "config", query={"hash": digest}))
     row = snapshot_row(db, server, family)
     old = None
     if row is None:
         row = DhcpSnapshot(server_id=server.id, family=family)
         db.add(row)
     else:
-        old = DhcpSnapshot(server_id=server.id, family=family, hash=row.hash, config=row.config)
+        old = (row.hash, row_view(row))
     row.hash = str(state["hash"])
     row.config = state["config"]
     row.synced_at = now()
     return old, row
 
 
-def current_view(db: Session, config: CentralConfig, server: Server, family: Family) -> Json:
+def current_view(db: Session, config: CentralConfig, server: Server, family: Family) -> ConfigView:
     """The snapshot's objects (read from the agent first if Central has none yet)."""
     row = snapshot_row(db, server, family)
     if row is None:
         _old, row = refresh(db, config, server, family)
         db.commit()
-    return view(row.config, family)
+    return row_view(row)
 
 
 def server_public(db: Session, server: Server) -> Json:
@@ -196,7 +293,7 @@ def server_public(db: Session, server: Server) -> Json:
 
 
 # --- changes --------------------------------------------------------------------------------
-Pick = Callable[[Json], Any]
+Pick = Callable[[Mapping[str, Any]], Any]
 
 
 def change(
@@ -221,12 +318,26 @@ def change(
     before and after. Returns the agent's answer and the object after the change.
     """
     # A change made behind Central's back since the last sync is recorded first, as such,
-    # so that it is neither lost nor mistaken for part of this change.
-    sync_family(db, config, server, family)
-    before = pick(current_view(db, config, server, family))
-    answer = call(config, server, method, path, body)
+    # so that it is neither lost nor mistaken for part of this change: the agent refuses the
+    # change (409 on known_hash) unless the server still has the snapshot's configuration;
+    # then Central syncs and repeats it once.
+    row = snapshot_row(db, server, family)
+    if row is None:
+        sync_family(db, config, server, family)
+        row = snapshot_row(db, server, family)
+        assert row is not None
+    for attempt in (1, 2):
+        before = pick(row_view(row))
+        try:
+            answer = call(config, server, method, with_known_hash(path, row.hash), body)
+            break
+        except ProblemError as exc:
+            if exc.field != "known_hash" or attempt == 2:
+                raise
+        sync_family(db, config, server, family)  # row now holds the server's configuration
+    result = answer.get("change", answer) if isinstance(answer, dict) else {}
     try:
-        _old, row = refresh(db, config, server, family)
+        _old, row = refresh(db, config, server, family, result.get("after"))
     except ProblemError:
         # Applied, but not read back: record it (the next sync takes in the configuration).
         db.rollback()
@@ -241,8 +352,7 @@ def change(
             "the next sync will show it.",
             field="dhcp_server_id",
         ) from None
-    after = pick(view(row.config, family))
-    result = answer.get("change", answer) if isinstance(answer, dict) else {}
+    after = pick(row_view(row))
     changed = result.get("changed", True) is not False
     if changed:
         record(
@@ -259,6 +369,11 @@ def change(
     return answer, after
 
 
+def with_known_hash(path: str, digest: str) -> str:
+    """``path`` with the agent's ``known_hash`` query parameter."""
+    return path + ("&" if "?" in path else "?") + urllib.parse.urlencode({"known_hash": digest})
+
+
 def history_id(server: Server, family: Family, *parts: object) -> str:
     """The history's object id of a DHCP object: ``SERVER:FAMILY[:OBJECT]``."""
     return ":".join(str(p) for p in (server.id, family, *parts) if p is not None)[:64]
@@ -267,11 +382,15 @@ def history_id(server: Server, family: Family, *parts: object) -> str:
 def _boxed(value: Any) -> Json | None:
     if value is None or isinstance(value, dict):
         return value
+    if isinstance(value, Mapping):  # a whole view
+        return dict(value)
     return {"value": value}
 
 
 def by_key(section: str, key: str, value: Any) -> Pick:
-    def pick(objects: Json) -> Any:
+    def pick(objects: Mapping[str, Any]) -> Any:
+        if section == "scopes" and key == "id" and isinstance(objects, ConfigView):
+            return objects.scope(int(value))
         for item in objects[section]:
             if str(item.get(key)) == str(value):
                 return item
@@ -284,7 +403,7 @@ def section(name: str) -> Pick:
     return lambda objects: objects[name]
 
 
-def find(objects: Json, section_name: str, key: str, value: Any, field: str) -> Json:
+def find(objects: Mapping[str, Any], section_name: str, key: str, value: Any, field: str) -> Json:
     item = by_key(section_name, key, value)(objects)
     if item is None:
         raise NotFoundError(f"There is no {field.removesuffix('_id')} {value}.", field=field)
@@ -302,7 +421,8 @@ def sync_family(db: Session, config: CentralConfig, server: Server, family: Fami
         return {"hash": known.hash, "changed": False}
     old, row = refresh(db, config, server, family)
     if old is not None:
-        before, after = view(old.config, family), view(row.config, family)
+        old_hash, before = old
+        after = row_view(row)
         keys = [k for k in after if before.get(k) != after.get(k)]
         record(
             db,
@@ -310,7 +430,7 @@ def sync_family(db: Session, config: CentralConfig, server: Server, family: Fami
             "dhcp-config",
             history_id(server, family),
             "external-change",
-            before={"hash": old.hash, **{k: before.get(k) for k in keys}},
+            before={"hash": old_hash, **{k: before.get(k) for k in keys}},
             after={"hash": row.hash, **{k: after.get(k) for k in keys}},
             comment="changed on the server, outside Central",
         )

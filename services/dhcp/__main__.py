@@ -20,32 +20,39 @@ from services.dhcp.manage import DhcpServer
 PORT = 4151
 CONTROL_AGENT = "http://127.0.0.1:8000/"
 KEA_USER = "burrow"
+DEFAULT_TRANSPORT = "control-socket"
 
 
 def settings_path(root: StateRoot) -> Path:
     return root.etc / "dhcp-agent.json"
 
 
-def control_agent(root: StateRoot) -> KeaClient:
+def kea_client(root: StateRoot) -> KeaClient:
     """A Kea client for this appliance's Kea, by the transport ``etc/burrow/dhcp-agent.json``
-    names: ``{"kea_transport": "control-agent"}`` (the default) or ``"control-socket"``."""
+    names: ``{"kea_transport": "control-socket"}`` (the default: the daemons' unix control
+    sockets) or ``"control-agent"`` (the Kea Control Agent on 127.0.0.1:8000).
+
+    The control sockets are the default because the Control Agent parses and re-serialises
+    every command and answer on its way: with 1,000 scopes that adds some 75 ms to each
+    config-get and config-set of a 470 kB configuration.
+    """
     path = settings_path(root)
-    chosen = read_json(path).get("kea_transport", "control-agent") if path.exists() else None
-    if chosen == "control-socket":
+    chosen = read_json(path).get("kea_transport", DEFAULT_TRANSPORT) if path.exists() else None
+    if chosen in (None, "control-socket"):
         sockets = {d: str(root.kea_socket(d)) for d in ("dhcp4", "dhcp6")}
         return KeaClient(ControlSocketTransport(sockets))
-    if chosen not in (None, "control-agent"):
+    if chosen != "control-agent":
         raise SetupError(
             f"Unknown kea_transport {chosen!r} in {path}.",
-            hint='use "control-agent" or "control-socket"',
+            hint='use "control-socket" or "control-agent"',
         )
     password = root.kea_api_password.read_text().strip()
     return KeaClient(ControlAgentTransport(CONTROL_AGENT, KEA_USER, password))
 
 
 def kea_status(root: StateRoot) -> dict[str, Any]:
-    """Kea's ``status-get`` for dhcp4 and dhcp6 through the Control Agent."""
-    kea = control_agent(root)
+    """Kea's ``status-get`` for dhcp4 and dhcp6 over the configured transport."""
+    kea = kea_client(root)
     try:
         facts: dict[str, Any] = {"status": "running"}
         for family in ("v4", "v6"):
@@ -61,7 +68,7 @@ def kea_status(root: StateRoot) -> dict[str, Any]:
 
 def build(root: StateRoot) -> FastAPI:
     app = agent_app("dhcp-agent", root, kea_status)
-    kea = control_agent(root)
+    kea = kea_client(root)
     install_problem_handlers(app)
     app.include_router(dhcp_router(DhcpServer(ConfigEditor(kea)), LeaseBook(kea)))
     return app

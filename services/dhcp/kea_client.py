@@ -10,6 +10,10 @@ Transports (httpx's pattern: one interface, a real and an in-memory implementati
     │                           forwards to); much faster for large configurations
     └── services.dhcp.memory.MemoryKea   an in-memory Kea for unit tests
 
+Which one the dhcp-agent uses is a setting (``services.dhcp.__main__``). Requests and answers
+are bytes at the interface: ``ConfigEditor`` serialises a configuration once for config-test
+and config-set, and recognises an unchanged configuration by the bytes of config-get.
+
 Errors (all ``services.common.errors.DaemonError``):
 
     KeaError              Kea could not be reached or answered something unreadable
@@ -18,7 +22,6 @@ Errors (all ``services.common.errors.DaemonError``):
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from services.common.dhcp.options import Family
 from services.common.errors import DaemonError
@@ -75,11 +79,34 @@ class Answer:
 
 
 class Transport(Protocol):
-    """Sends one command to one Kea daemon and returns its answer object."""
+    """Sends one command to one Kea daemon and returns its answer.
 
-    def send(self, command: str, service: str, arguments: Json | None) -> Json: ...
+    ``exchange`` carries bytes both ways: the arguments already serialised (a large
+    configuration is serialised once for config-test and config-set) and the answer as Kea
+    sent it (so an unchanged configuration can be recognised without parsing it); ``decode``
+    takes the one daemon's answer object out of it.
+    """
+
+    def exchange(self, command: str, service: str, arguments: bytes | None) -> bytes: ...
+
+    def decode(self, command: str, raw: bytes) -> Json: ...
 
     def close(self) -> None: ...
+
+
+def encode(value: Any) -> bytes:
+    """Compact JSON (orjson: several times faster than ``json`` on a large configuration)."""
+    return orjson.dumps(value)
+
+
+def request_body(command: str, arguments: bytes | None, service: str | None = None) -> bytes:
+    """A command as Kea reads it, around arguments that are already JSON."""
+    body = b'{"command":' + encode(command)
+    if service is not None:
+        body += b',"service":' + encode([service])
+    if arguments is not None:
+        body += b',"arguments":' + arguments
+    return body + b"}"
 
 
 class ControlAgentTransport:
@@ -98,23 +125,26 @@ class ControlAgentTransport:
         self.via_control_agent = via_control_agent
         self._http = httpx.Client(auth=(user, password), timeout=timeout)
 
-    def send(self, command: str, service: str, arguments: Json | None) -> Json:
-        body: Json = {"command": command}
-        if self.via_control_agent:
-            body["service"] = [service]
-        if arguments is not None:
-            body["arguments"] = arguments
+    def exchange(self, command: str, service: str, arguments: bytes | None) -> bytes:
+        body = request_body(command, arguments, service if self.via_control_agent else None)
         try:
-            response = self._http.post(self.url, json=body)
+            response = self._http.post(
+                self.url, content=body, headers={"Content-Type": "application/json"}
+            )
         except httpx.HTTPError as exc:
             raise KeaError(f"The Kea Control Agent at {self.url} is unreachable: {exc}") from exc
+        if response.status_code == 401:
+            raise KeaError("The Kea Control Agent refused Burrow's credentials")
+        return response.content
+
+    def decode(self, command: str, raw: bytes) -> Json:
         try:
-            decoded = response.json()
-        except ValueError as exc:
-            raise KeaError(f"Kea answered HTTP {response.status_code} without JSON") from exc
+            decoded = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise KeaError(f"Kea answered {command} without JSON") from exc
         # A failed login is one object with result 401 rather than a list (FIELD-NOTES).
         if isinstance(decoded, dict):
-            if decoded.get("result") == 401 or response.status_code == 401:
+            if decoded.get("result") == 401:
                 raise KeaError("The Kea Control Agent refused Burrow's credentials")
             return decoded
         if not isinstance(decoded, list) or not decoded or not isinstance(decoded[0], dict):
@@ -128,40 +158,36 @@ class ControlAgentTransport:
 class ControlSocketTransport:
     """The unix control socket of each daemon (Kea manual 8.8, "Management API").
 
-    Kea answers one command per connection with one JSON object and closes it.
+    Kea answers one command per connection with one JSON object and closes the connection:
+    the answer is read to the end of the stream.
     """
 
     def __init__(self, sockets: dict[str, str], *, timeout: float = 30.0) -> None:
         self.sockets = sockets  # "dhcp4" / "dhcp6" -> socket path
         self.timeout = timeout
 
-    def send(self, command: str, service: str, arguments: Json | None) -> Json:
-        body: Json = {"command": command}
-        if arguments is not None:
-            body["arguments"] = arguments
+    def exchange(self, command: str, service: str, arguments: bytes | None) -> bytes:
         path = self.sockets[service]
         chunks: list[bytes] = []
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
                 conn.settimeout(self.timeout)
                 conn.connect(path)
-                conn.sendall(json.dumps(body).encode())
-                while True:
-                    data = conn.recv(1 << 20)
-                    if not data:
-                        break
+                conn.sendall(request_body(command, arguments))
+                while data := conn.recv(1 << 20):
                     chunks.append(data)
-                    if data.rstrip().endswith(b"}"):
-                        try:
-                            return dict(json.loads(b"".join(chunks)))
-                        except ValueError:
-                            continue  # a "}" inside the answer: keep reading
         except OSError as exc:
             raise KeaError(f"Kea's {service} control socket {path} is unreachable: {exc}") from exc
+        return b"".join(chunks)
+
+    def decode(self, command: str, raw: bytes) -> Json:
         try:
-            return dict(json.loads(b"".join(chunks)))
-        except ValueError as exc:
-            raise KeaError(f"Kea's {service} answered {command} with something unreadable") from exc
+            decoded = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise KeaError(f"Kea answered {command} with something unreadable") from exc
+        if not isinstance(decoded, dict):
+            raise KeaError(f"Kea answered {command} with something unexpected: {decoded!r:.200}")
+        return decoded
 
     def close(self) -> None:
         return None
@@ -181,16 +207,38 @@ class KeaClient:
         self,
         command: str,
         family: Family,
-        arguments: Json | None = None,
+        arguments: Json | bytes | None = None,
         *,
         allow: tuple[Result, ...] = (Result.OK, Result.EMPTY),
     ) -> Answer:
-        raw = self.transport.send(command, service_of(family), arguments)
+        """Send ``command``; ``arguments`` as a dict or already serialised JSON."""
+        raw = self.exchange(command, family, arguments)
+        return self.answer(command, family, raw, allow=allow)
+
+    def exchange(self, command: str, family: Family, arguments: Json | bytes | None) -> bytes:
+        """The raw answer to ``command`` (see ``answer`` to read it)."""
+        if arguments is not None and not isinstance(arguments, bytes):
+            arguments = encode(arguments)
+        return self.transport.exchange(command, service_of(family), arguments)
+
+    def answer(
+        self,
+        command: str,
+        family: Family,
+        raw: bytes,
+        *,
+        allow: tuple[Result, ...] = (Result.OK, Result.EMPTY),
+    ) -> Answer:
+        """Read a raw answer; a result outside ``allow`` raises KeaCommandError."""
+        decoded = self.transport.decode(command, raw)
         try:
-            result = Result(int(raw.get("result", -1)))
+            result = Result(int(decoded.get("result", -1)))
         except ValueError as exc:
-            raise KeaError(f"Kea answered {command} with result {raw.get('result')!r}") from exc
-        answer = Answer(result, str(raw.get("text", "")), dict(raw.get("arguments") or {}))
+            raise KeaError(f"Kea answered {command} with result {decoded.get('result')!r}") from exc
+        arguments = decoded.get("arguments") or {}
+        if not isinstance(arguments, dict):  # e.g. list-commands: a list
+            arguments = {"items": arguments}
+        answer = Answer(result, str(decoded.get("text", "")), arguments)
         log.debug("kea %s %s -> %s", service_of(family), command, result.name)
         if result not in allow:
             raise KeaCommandError(command, answer)
@@ -199,14 +247,22 @@ class KeaClient:
     # --- configuration ---------------------------------------------------------
     def config_get(self, family: Family) -> Json:
         """The daemon's in-memory configuration, ``{"Dhcp4": {...}}``."""
-        arguments = self.command("config-get", family).arguments
+        return self.config_from(family, self.config_get_raw(family))
+
+    def config_get_raw(self, family: Family) -> bytes:
+        """Kea's answer to config-get as it came: equal bytes, equal configuration."""
+        return self.exchange("config-get", family, None)
+
+    def config_from(self, family: Family, raw: bytes) -> Json:
+        """The configuration in a raw config-get answer."""
+        arguments = self.answer("config-get", family, raw).arguments
         arguments.pop("hash", None)  # Kea >= 2.4 adds it; Burrow computes its own
         return arguments
 
-    def config_test(self, family: Family, config: Json) -> Answer:
+    def config_test(self, family: Family, config: Json | bytes) -> Answer:
         return self.command("config-test", family, config, allow=(Result.OK, Result.ERROR))
 
-    def config_set(self, family: Family, config: Json) -> Answer:
+    def config_set(self, family: Family, config: Json | bytes) -> Answer:
         return self.command("config-set", family, config, allow=(Result.OK, Result.ERROR))
 
     def config_write(self, family: Family) -> Answer:

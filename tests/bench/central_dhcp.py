@@ -1,16 +1,16 @@
 """Central's DHCP API: one reservation change through Central until Kea serves it.
 
-With 1,000 scopes configured (configuration data only: subnets of 10.0.0.0/8 that no
-interface has and no packet uses), a reservation is changed 100 times through Central's
-``PUT /api/v1/dhcp/servers/{id}/v4/scopes/{scope_id}`` (Central → dhcp-agent over mutual TLS
-→ Kea, history recorded); a DHCP probe on the sandbox's link waits for Kea to offer the
-reserved address. For Central's share, the same change is then sent straight to the agent
-(as Central sends it) 30 times: the difference of the medians is what Central adds.
+With 1,000 scopes configured (configuration data only: subnets of the benchmarking network
+198.18.0.0/15 that no interface has and no packet uses), a reservation is changed 100 times
+through Central's ``PUT /api/v1/dhcp/servers/{id}/v4/scopes/{scope_id}`` (Central →
+dhcp-agent over mutual TLS → Kea, history recorded); a DHCP probe on the sandbox's link waits
+for Kea to offer the reserved address. For Central's share, the same change is then sent
+straight to the agent (as Central sends it) 30 times: the difference of the medians is what
+Central adds. Both loops are ``tests.bench.dhcp.changes_until_served``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 import time
 from typing import Any
@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 
 from services.sandbox.sandbox import Sandbox
+from tests.bench.dhcp import changes_until_served, config_only_scopes
 from tests.bench.report import Figure, at_most, median, percentile
 from tests.dhcp.conftest import Agent
-from tests.harness.dhcp import DhcpProbe
 from tests.harness.wait import wait_for
 
 SCOPES = 1000
@@ -53,62 +53,46 @@ def central_dhcp(box: Sandbox) -> list[Figure]:
     state = _ok(call("GET", f"{base}/config"))
     original = state["config"]
     bulk = {"Dhcp4": {**original["Dhcp4"], "subnet4": list(original["Dhcp4"]["subnet4"])}}
-    for n in range(SCOPES):
-        net = ipaddress.IPv4Network(f"10.{100 + n // 256}.{n % 256}.0/24")
-        bulk["Dhcp4"]["subnet4"].append(
-            {"id": 1000 + n, "subnet": str(net), "pools": [{"pool": f"{net[10]} - {net[200]}"}]}
-        )
+    bulk["Dhcp4"]["subnet4"] += config_only_scopes(SCOPES)
     t0 = time.monotonic()
     _ok(call("PUT", f"{base}/config", {"config": bulk, "comment": "benchmark scopes"}))
     _log(f"{SCOPES} scopes set through Central in {time.monotonic() - t0:.2f} s")
     found = _ok(call("GET", f"{base}/scopes?filter=subnet:{box.network}"))["items"]
     on_link = found[0]
     client = box.add_client()
-    probe = DhcpProbe(client)
-    api_times: list[float] = []
-    serve_times: list[float] = []
+
+    def through_central(address: str) -> None:
+        body = {**on_link, "reservations": [{"hw_address": client.mac,
+                                             "ip_addresses": [address]}]}  # fmt: skip
+        _ok(call("PUT", f"{base}/scopes/{on_link['id']}", body))
+
+    agent = Agent(box)
+    wire = {k: v for k, v in on_link.items() if k != "comment"}
+
+    def to_the_agent(address: str) -> None:
+        body = {**wire, "reservations": [{"hw_address": client.mac,
+                                          "ip_addresses": [address]}]}  # fmt: skip
+        agent.ok(agent.put(f"/v4/scopes/{on_link['id']}", json=body))
+
     try:
-        for n in range(CHANGES):
-            address = str(box.network[24 + n % 4])
-            body = {**on_link, "reservations": [{"hw_address": client.mac,
-                                                 "ip_addresses": [address]}]}  # fmt: skip
-            start = time.time()
-            _ok(call("PUT", f"{base}/scopes/{on_link['id']}", body))
-            api_times.append(time.time() - start)
-            deadline = time.monotonic() + 10
-            while True:
-                offer = probe.offer()
-                if offer.get("yiaddr") == address:
-                    serve_times.append(float(offer["offer_time"]) - start)
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"Kea did not offer {address} within 10 s: {offer}")
-            if n % 20 == 19:
-                _log(f"change {n + 1}: Central answered in {api_times[-1]:.3f} s")
-        agent = Agent(box)
-        direct: list[float] = []
-        try:
-            wire = {k: v for k, v in on_link.items() if k != "comment"}
-            for n in range(DIRECT):
-                body = {**wire, "reservations": [{"hw_address": client.mac,
-                        "ip_addresses": [str(box.network[24 + n % 4])]}]}  # fmt: skip
-                start = time.time()
-                agent.ok(agent.put(f"/v4/scopes/{on_link['id']}", json=body))
-                direct.append(time.time() - start)
-        finally:
-            agent.close()
+        central = changes_until_served(box, client, through_central, CHANGES)
+        direct = changes_until_served(box, client, to_the_agent, DIRECT)
     finally:
-        probe.close()
+        agent.close()
         _ok(call("PUT", f"{base}/config", {"config": original, "comment": "benchmark done"}))
     # the direct changes were made behind Central's back: the next sync records them
-    med = median(serve_times)
+    med = median(central.serve_times)
+    api, alone = median(central.api_times), median(direct.api_times)
     return [
         Figure("central-dhcp", f"change through Central to serving, {SCOPES} scopes, median",
                med, "s", "<= 0.5 s", at_most(med, 0.5)),
         Figure("central-dhcp", "change through Central to serving, p95",
-               percentile(serve_times, 95), "s"),
-        Figure("central-dhcp", "Central answered, median", median(api_times), "s"),
-        Figure("central-dhcp", "the agent alone answered, median", median(direct), "s"),
-        Figure("central-dhcp", "Central's share (difference of the medians)",
-               median(api_times) - median(direct), "s"),
+               percentile(central.serve_times, 95), "s"),
+        Figure("central-dhcp", "Central answered, median", api, "s"),
+        Figure("central-dhcp", "the agent alone answered, median", alone, "s"),
+        Figure("central-dhcp", "Central's share (difference of the medians)", api - alone, "s"),
+        Figure("central-dhcp", "appliance CPU per change through Central",
+               central.cpu_per_change, "s"),
+        Figure("central-dhcp", "appliance CPU per change to the agent alone",
+               direct.cpu_per_change, "s"),
     ]  # fmt: skip

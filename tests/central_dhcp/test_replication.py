@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,14 @@ class FakeAgents:
     def call(self, _config: Any, server: Server, method: str, path: str, body: Any = None) -> Any:
         if server.id in self.down:
             raise ProblemError(502, "unreachable", field="dhcp_server_id")
+        path, _, query = path.partition("?")
+        known = urllib.parse.parse_qs(query).get("known_hash", [None])[0]
         family = path.split("/")[2]
         if family == "v6":
             return {"family": "v6", "hash": "v6", "config": {"Dhcp6": {}}}
         before = self.state(server.id)["hash"]
+        if known is not None and known != before:
+            raise ProblemError(409, "changed since it was last read", field="known_hash")
         dhcp4 = self.configs[server.id]["Dhcp4"]
         if path.endswith("/config"):
             if server.id in self.unreadable:
@@ -159,3 +164,23 @@ def test_a_change_applied_but_not_read_back_is_still_recorded(
     assert agents.classes(one.id) == ["x"]
     [entry] = db.scalars(select(Change).where(Change.object_type == "dhcp-class")).all()
     assert (entry.actor, entry.comment, entry.after) == ("admin", "late", None)
+
+
+def test_an_external_change_is_recorded_before_the_change_that_finds_it(
+    db: Session, agents: FakeAgents, tmp_path: Path
+) -> None:
+    config = CentralConfig(root=StateRoot(tmp_path))
+    one = add_server(db, agents, "one")
+    service.sync(db, config, one)
+    outside = {"name": "outside", "test": "member('ALL')"}
+    agents.configs[one.id]["Dhcp4"]["client-classes"].append(outside)  # behind Central's back
+    service.put_class(db, config, ADMIN, one, "v4", {"name": "x", "test": "member('ALL')"},
+                      is_global=False, comment="mine")  # fmt: skip
+    assert agents.classes(one.id) == ["outside", "x"]
+    entries = db.scalars(select(Change).order_by(Change.id)).all()
+    assert [(e.actor, e.action) for e in entries] == [
+        ("external", "external-change"),
+        ("admin", "update"),
+    ]
+    assert [c["name"] for c in entries[0].after["classes"]] == ["outside"]
+    assert entries[1].before is None and entries[1].after["name"] == "x"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from services.sandbox.sandbox import Sandbox
@@ -134,3 +135,29 @@ def test_dhcpv6_scope_and_reservation(dhcp_box: Sandbox, agent: Agent) -> None:
         assert reserved["new_ip6_address"] == str(net6[0xBEEF])
         found = agent.ok(agent.get("/v6/leases/search", params={"duid": duid}))
         assert [(x["address"], x["hostname"]) for x in found] == [(str(net6[0xBEEF]), "six")]
+
+
+def test_dhcpv6_prefix_delegation_reaches_a_requesting_router(
+    dhcp_box: Sandbox, agent: Agent
+) -> None:
+    net6 = dhcp_box.network6
+    delegated = ipaddress.IPv6Network("2001:db8:8000::/48")  # documentation space, off-link
+    scope = {
+        "subnet": str(net6),
+        "interface": "br0",
+        "pools": [{"start": str(net6[0x2000]), "end": str(net6[0x20FF])}],
+        "pd_pools": [{"prefix": str(delegated), "delegated_len": 56}],
+    }
+    with agent.scope("v6", scope) as made:
+        assert made["pd_pools"] == [{"prefix": str(delegated), "delegated_len": 56,
+                                     "client_class": None, "options": []}]  # fmt: skip
+        kea_entry = next(
+            s for s in agent.ok(agent.get("/v6/config"))["config"]["Dhcp6"]["subnet6"]
+            if s["id"] == made["id"]
+        )  # fmt: skip
+        assert kea_entry["pd-pools"][0]["delegated-len"] == 56
+        router = dhcp_box.add_client(mac="02:d4:00:00:00:08")
+        wait_link_local(router)
+        lease = dhclient(router, v6=True, extra=["-P", "-D", "LL"])  # a prefix, no address
+        prefix = ipaddress.IPv6Network(lease["new_ip6_prefix"])
+        assert prefix.prefixlen == 56 and prefix.subnet_of(delegated), lease

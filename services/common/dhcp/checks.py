@@ -8,6 +8,7 @@ administrators know: "A scope with address X already exists on the server".
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -183,18 +184,28 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
     subnet = scope.subnet
     if scope.family != family:
         raise_problems([Problem("subnet", f"{subnet} is not an {family} subnet")])
+    own = _span(subnet)
     for entry, _net, _list in iter_subnets(config, family):
         if replacing is not None and entry.get("id") == replacing:
             continue
-        other = ipaddress.ip_network(entry["subnet"], strict=False)
+        other = _network(entry["subnet"])
+        version, first, last = _span(other)
         if other == subnet:
             raise ConflictError(scope_exists_message(str(subnet)), field="subnet")
-        if other.version == subnet.version and other.overlaps(subnet):
+        if version == own[0] and first <= own[2] and own[1] <= last:
             problems.append(
                 Problem("subnet", f"{subnet} overlaps the scope {other} (id {entry.get('id')})")
             )
         if scope.id is not None and entry.get("id") == scope.id:
             problems.append(Problem("id", f"scope id {scope.id} is taken by {other}"))
+        for pd in entry.get("pd-pools", []):
+            taken = _network(f"{pd['prefix']}/{pd['prefix-len']}")
+            for index, prefix_pool in enumerate(scope.pd_pools):
+                if taken.overlaps(prefix_pool.prefix):
+                    problems.append(
+                        Problem(f"pd_pools[{index}]", f"overlaps the prefix pool {taken} of "
+                                f"scope {other}")
+                    )  # fmt: skip
         for pool in entry.get("pools", []):
             low, high = pool_bounds(pool)
             for index, mine in enumerate(scope.pools):
@@ -212,6 +223,16 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
                 problems.append(Problem(f"pools[{index}]", f"overlaps pools[{other_index}]"))
         problems += check_class_ref(pool.client_class, config, f"pools[{index}].client_class")
         problems += check_options(pool.options, family, config, f"pools[{index}].options")
+    if family == "v4" and scope.pd_pools:
+        problems.append(Problem("pd_pools", "prefix delegation is DHCPv6 only"))
+    for index, prefix_pool in enumerate(scope.pd_pools):
+        for other_index, earlier in enumerate(scope.pd_pools[:index]):
+            if prefix_pool.prefix.overlaps(earlier.prefix):
+                problems.append(Problem(f"pd_pools[{index}]", f"overlaps pd_pools[{other_index}]"))
+        problems += check_class_ref(
+            prefix_pool.client_class, config, f"pd_pools[{index}].client_class"
+        )
+        problems += check_options(prefix_pool.options, family, config, f"pd_pools[{index}].options")
     for index, relay in enumerate(scope.relay_addresses):
         if relay.version != subnet.version:
             problems.append(Problem(f"relay_addresses[{index}]", f"{relay} is not an {family}"))
@@ -271,7 +292,24 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
 
 def pool_bounds(entry: Json) -> tuple[int, int]:
     """First and last address (as integers) of a Kea pool entry: "a - b" or a prefix."""
-    text = str(entry["pool"])
+    return _bounds(str(entry["pool"]))
+
+
+# Every change checks against every scope on the server: with 1,000 scopes, parsing their
+# addresses again each time costs more than the rest of the check. The same text always
+# parses to the same (immutable) value.
+@functools.lru_cache(maxsize=16384)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text, strict=False)
+
+
+def _span(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int, int]:
+    """IP version, first and last address of a network, as integers."""
+    return network.version, int(network.network_address), int(network.broadcast_address)
+
+
+@functools.lru_cache(maxsize=16384)
+def _bounds(text: str) -> tuple[int, int]:
     if "-" in text:
         first, _, last = text.partition("-")
         return int(ipaddress.ip_address(first.strip())), int(ipaddress.ip_address(last.strip()))

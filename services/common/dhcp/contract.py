@@ -90,6 +90,25 @@ class Pool(Strict):
         return int(self.start) <= int(other.end) and int(other.start) <= int(self.end)
 
 
+class PrefixPool(Strict):
+    """A DHCPv6 prefix delegation pool (Kea ``pd-pools``): ``prefix`` is cut into prefixes of
+    ``delegated_len`` bits, one per requesting router (Kea manual 9.2.11)."""
+
+    prefix: ipaddress.IPv6Network
+    delegated_len: int = Field(ge=1, le=128)
+    client_class: str | None = Field(default=None, pattern=NAME)
+    options: list[OptionValue] = []
+
+    @model_validator(mode="after")
+    def _lengths(self) -> PrefixPool:
+        if self.delegated_len < self.prefix.prefixlen:
+            raise ValueError(
+                f"delegated_len {self.delegated_len} is shorter than the pool's prefix "
+                f"{self.prefix} (/{self.prefix.prefixlen})"
+            )
+        return self
+
+
 class Reservation(Strict):
     """A host reservation: one identifier, the reserved address(es), hostname and options."""
 
@@ -132,6 +151,7 @@ class Scope(Strict):
     subnet: IPNetwork
     id: int | None = Field(default=None, ge=1, le=4294967294)
     pools: list[Pool] = []
+    pd_pools: list[PrefixPool] = []  # DHCPv6 only
     relay_addresses: list[IPAddress] = []
     shared_network: str | None = Field(default=None, pattern=NAME)
     interface: str | None = Field(default=None, min_length=1, max_length=15)

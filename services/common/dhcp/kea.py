@@ -16,6 +16,7 @@ from services.common.dhcp.contract import (
     OptionDef,
     OptionValue,
     Pool,
+    PrefixPool,
     Reservation,
     Scope,
     ServerProperties,
@@ -116,6 +117,29 @@ def pool_from_kea(entry: Json) -> Pool:
     )
 
 
+def prefix_pool_to_kea(pool: PrefixPool) -> Json:
+    out: Json = {
+        "prefix": str(pool.prefix.network_address),
+        "prefix-len": pool.prefix.prefixlen,
+        "delegated-len": pool.delegated_len,
+    }
+    if pool.client_class:
+        out["client-class"] = pool.client_class
+    if pool.options:
+        out["option-data"] = [option_to_kea(o) for o in pool.options]
+    return out
+
+
+def prefix_pool_from_kea(entry: Json) -> PrefixPool:
+    prefix = ipaddress.IPv6Network(f"{entry['prefix']}/{entry['prefix-len']}", strict=False)
+    return PrefixPool(
+        prefix=prefix,
+        delegated_len=int(entry["delegated-len"]),
+        client_class=entry.get("client-class") or None,
+        options=options_from(entry),
+    )
+
+
 def reservation_to_kea(reservation: Reservation, family: Family) -> Json:
     key, value = reservation.identifier
     out: Json = {key.replace("_", "-"): value}
@@ -168,8 +192,18 @@ _SCOPE_NUMBERS = {
 }
 #: Keys of a Kea subnet entry that the Scope model manages.
 SCOPE_KEYS = frozenset(
-    ("id", "subnet", "pools", "relay", "interface", "client-class", "option-data", "reservations")
-) | frozenset(_SCOPE_NUMBERS.values())
+    (
+        "id",
+        "subnet",
+        "pools",
+        "pd-pools",
+        "relay",
+        "interface",
+        "client-class",
+        "option-data",
+        "reservations",
+    )
+)  # fmt: skip | frozenset(_SCOPE_NUMBERS.values())
 
 
 def scope_to_kea(scope: Scope, base: Json | None = None) -> Json:
@@ -179,6 +213,8 @@ def scope_to_kea(scope: Scope, base: Json | None = None) -> Json:
     out["id"] = scope.id
     out["subnet"] = str(scope.subnet)
     out["pools"] = [pool_to_kea(p) for p in scope.pools]
+    if family == "v6":  # Kea's DHCPv4 server knows no pd-pools
+        out["pd-pools"] = [prefix_pool_to_kea(p) for p in scope.pd_pools]
     if scope.relay_addresses:
         out["relay"] = {"ip-addresses": [str(a) for a in scope.relay_addresses]}
     if scope.interface:
@@ -206,6 +242,7 @@ def scope_from_kea(entry: Json, shared_network: str | None = None) -> Scope:
         subnet=ipaddress.ip_network(entry["subnet"], strict=False),
         id=entry.get("id"),
         pools=[pool_from_kea(p) for p in entry.get("pools", [])],
+        pd_pools=[prefix_pool_from_kea(p) for p in entry.get("pd-pools", [])],
         relay_addresses=addresses,
         shared_network=shared_network,
         interface=entry.get("interface") or None,
@@ -331,3 +368,35 @@ def apply_properties(config: Json, props: ServerProperties) -> None:
         socket = dict(config.get("control-socket") or {"socket-type": "unix"})
         socket["socket-name"] = props.control_socket
         config["control-socket"] = socket
+
+
+#: Subnet keys that config-get always shows and that say nothing when empty: Kea parses the
+#: same configuration without them (Kea 2.2 manual 8.2.x: all optional, these are their
+#: defaults). Values inherited from the server (lifetimes, timers) are kept: leaving them out
+#: would change what the subnet means.
+_EMPTY_SUBNET_KEYS: dict[str, Any] = {
+    "4o6-interface": "",
+    "4o6-interface-id": "",
+    "4o6-subnet": "",
+    "option-data": [],
+    "pd-pools": [],
+    "relay": {"ip-addresses": []},
+    "reservations": [],
+}
+
+
+def lean_config(config: Json, family: Family) -> Json:
+    """``config`` (``{"Dhcp4": {...}}``, edited in place) without the empty subnet defaults.
+
+    Kea's config-test and config-set take about half as long for 1,000 subnets written as an
+    administrator writes them than for config-get's spelled-out form; these empty entries are
+    the part of the difference that can go without changing the configuration's meaning.
+    """
+    for entry, _network, _container in iter_subnets(config[top_key(family)], family):
+        for key, empty in _EMPTY_SUBNET_KEYS.items():
+            if key in entry and entry[key] == empty:
+                del entry[key]
+        for pool in (*entry.get("pools", ()), *entry.get("pd-pools", ())):
+            if pool.get("option-data") == []:
+                del pool["option-data"]
+    return config
