@@ -60,8 +60,10 @@ __all__ = [
     "ensure_enrolled",
     "install_crl",
     "mtls_context",
+    "mtls_server",
     "run_agent",
     "serve_mtls",
+    "serve_servers",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,8 +91,9 @@ def _guarded_protocol(guard: RevocationGuard) -> type[asyncio.Protocol]:
     return GuardedProtocol
 
 
-def serve_mtls(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> None:
-    """Serve ``app`` on ``host:port``, requiring a valid, unrevoked client certificate."""
+def mtls_server(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> Any:
+    """A uvicorn server of ``app`` on ``host:port`` that requires a valid, unrevoked client
+    certificate (not started)."""
     import uvicorn
 
     guard = RevocationGuard(root)
@@ -113,7 +116,25 @@ def serve_mtls(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: s
         server_header=False,
         timeout_graceful_shutdown=5,
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    return uvicorn.Server(config)
+
+
+def serve_mtls(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> None:
+    """Serve ``app`` on ``host:port``, requiring a valid, unrevoked client certificate."""
+    serve_servers([mtls_server(app, root, tls, port, host)])
+
+
+def serve_servers(servers: list[Any]) -> None:
+    """Run uvicorn servers in one event loop until SIGTERM or SIGINT stops all of them.
+
+    Each server catches the signal in turn and passes it on when it has stopped, so one
+    signal stops every listener of the process.
+    """
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(serve_all())
 
 
 # --- the application ---------------------------------------------------------------------

@@ -16,7 +16,8 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -200,4 +201,45 @@ def run_agent(
     from services.common.agent import serve_mtls
 
     serve_mtls(build(root), root, tls, args.port, args.host)
+    return 0
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of a process: its name (certificate, enrolment), port and application."""
+
+    name: str
+    port: int
+    build: Callable[[StateRoot], FastAPI]
+
+
+def run_agents(prog: str, agents: Sequence[AgentSpec], argv: list[str] | None = None) -> int:
+    """Several agents in one process: each enrols under its own name and listens on its own
+    port with its own certificate; they share the interpreter and its libraries.
+
+    ``python -m services.common.agents NAME... --root ROOT [--host H]``.
+    """
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--root", default=os.environ.get("BURROW_ROOT", "/"))
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument(
+        "--central",
+        default=os.environ.get(CENTRAL_URL_ENV, DEFAULT_CENTRAL_URL),
+        help=f"Central's URL for enrolment (default ${CENTRAL_URL_ENV} or {DEFAULT_CENTRAL_URL})",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    root = StateRoot.at(args.root)
+    certificates = [ensure_enrolled(root, agent.name, args.central) for agent in agents]
+    from services.common.agent import mtls_server, serve_servers
+
+    servers = [
+        mtls_server(agent.build(root), root, tls, agent.port, args.host)
+        for agent, tls in zip(agents, certificates, strict=True)
+    ]
+    serve_servers(servers)
     return 0
