@@ -33,7 +33,10 @@ BenchFn = Callable[[Sandbox], list[Figure]]
 
 #: name -> (what it measures, function); later issues add theirs here.
 BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
-    "crash": ("crash-to-serving time of named, kea-dhcp4 and central", crash_to_serving),
+    "crash": (
+        "crash-to-serving time of named, kea-dhcp4, central and dns-dhcp-agent",
+        crash_to_serving,
+    ),
     "shell": ("diag-shell: TCP connect to prompt, 20 concurrent sessions", shell_bench),
     "dns": ("dns-agent change latency and bulk speed; named query rate vs stock", dns_benchmarks),
     "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
