@@ -44,7 +44,12 @@ STAMP = DIST / "burrow.stamp"
 VENV = "/opt/burrow/venv"
 WHEELS_IN_TREE = "/tmp/burrow-wheels"  # noqa: S108 - a path inside the image tree, at build time
 DISK_SIZE = 4 * 1024**3
-KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8 net.ifnames=0 quiet"
+# transparent_hugepage=madvise: Debian's kernel backs every anonymous mapping with 2 MiB pages
+# ("always"), so each Python heap's partly used regions count as whole huge pages in use.
+# Only programs that ask for huge pages (madvise) get them.
+KERNEL_CMDLINE = (
+    "console=tty0 console=ttyS0,115200n8 net.ifnames=0 quiet transparent_hugepage=madvise"
+)
 
 #: Debian's own units for the daemons that supervisord runs.
 MASKED_UNITS = (
@@ -58,6 +63,15 @@ MASKED_UNITS = (
     # An appliance is updated by a new image, not by apt in the background.
     "apt-daily.timer",
     "apt-daily-upgrade.timer",
+    # Not needed on an appliance, and each costs CPU time while the services start (most of
+    # all under software emulation) or memory afterwards: gettys on tty2-tty6 (tty1 is the
+    # console menu, ttyS0 the serial login), e2scrub (the root file system is checked by
+    # fsck at boot; e2scrub needs LVM), binfmt_misc (no foreign executables).
+    "getty-static.service",
+    "e2scrub_reap.service",
+    "e2scrub_all.timer",
+    "systemd-binfmt.service",
+    "proc-sys-fs-binfmt_misc.automount",
 )
 BURROW_UNITS = (
     "burrow-firstboot.service",

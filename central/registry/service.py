@@ -37,10 +37,11 @@ Kind = Literal["dns", "dhcp", "appliance"]
 DEFAULT_PORTS = {"dns": 1337, "dhcp": 4151, "appliance": 4603}
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
-#: supervisord programs whose service events belong to a server of each kind.
+#: supervisord programs whose service events belong to a server of each kind (the dns-agent
+#: and the dhcp-agent run in one process, ``dns-dhcp-agent``).
 PROGRAMS = {
-    "dns": ("named", "dns-agent"),
-    "dhcp": ("kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "dhcp-agent"),
+    "dns": ("named", "dns-dhcp-agent"),
+    "dhcp": ("kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "dns-dhcp-agent"),
 }
 
 

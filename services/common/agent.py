@@ -1,5 +1,8 @@
 """What every agent shares: its command line, enrolment, health endpoint and mTLS listener.
 
+The enrolment, the revocation check and the command line are in
+``services.common.enrolment`` (no web framework there) and re-exported here.
+
 An agent listens only with mutual TLS: a caller must present a certificate signed by the
 appliance CA (``pki/ca/ca.crt``) whose serial number is not in the CA's revocation list
 (``pki/crl.pem``). A connection without one is refused during the TLS handshake; a revoked
@@ -15,106 +18,60 @@ and pins the certificate. Later starts use the stored certificate and start at o
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import ssl
-import sys
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 
+from services.common.enrolment import (
+    CENTRAL_URL_ENV,
+    DEFAULT_CENTRAL_URL,
+    EnrolmentError,
+    RevocationGuard,
+    agent_cert,
+    ca_file,
+    crl_file,
+    enrol,
+    enrolment_token_file,
+    ensure_enrolled,
+    mtls_context,
+    run_agent,
+)
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
-from services.common.pki import (
-    CertPaths,
-    load_cert,
-    make_request,
-    new_key,
-    revoked_serials,
-    write_key_and_cert,
-)
+from services.common.pki import CertPaths, load_cert
+
+__all__ = [
+    "CENTRAL_URL_ENV",
+    "DEFAULT_CENTRAL_URL",
+    "DaemonProbe",
+    "EnrolmentError",
+    "RevocationGuard",
+    "agent_app",
+    "agent_cert",
+    "ca_file",
+    "crl_file",
+    "enrol",
+    "enrolment_token_file",
+    "ensure_enrolled",
+    "install_crl",
+    "mtls_context",
+    "mtls_server",
+    "run_agent",
+    "serve_mtls",
+    "serve_servers",
+]
 
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-CENTRAL_URL_ENV = "BURROW_CENTRAL_URL"
-DEFAULT_CENTRAL_URL = "https://127.0.0.1:1231"
 
 #: A health probe of the daemon an agent drives: returns facts, raises when unhealthy.
 DaemonProbe = Callable[[StateRoot], dict[str, Any]]
-
-
-# --- where things are --------------------------------------------------------------------
-def ca_file(root: StateRoot) -> Path:
-    """The appliance CA's certificate."""
-    return root.pki / "ca/ca.crt"
-
-
-def crl_file(root: StateRoot) -> Path:
-    """The CA's revocation list, written by Central and read by every agent."""
-    return root.pki / "crl.pem"
-
-
-def agent_cert(root: StateRoot, name: str) -> CertPaths:
-    """An agent's own certificate and key."""
-    return CertPaths(root.pki / f"{name}.crt", root.pki / f"{name}.key")
-
-
-def enrolment_token_file(root: StateRoot, name: str) -> Path:
-    """Where an agent looks for its one-time enrolment token."""
-    return root.secrets / f"enrol-{name}.token"
-
-
-def mtls_context(root: StateRoot, client: str = "central") -> ssl.SSLContext:
-    """A client TLS context that trusts the appliance CA and presents ``client``'s certificate.
-
-    Tests call agents with it: ``httpx.get(url, verify=mtls_context(box.root))``.
-    """
-    context = ssl.create_default_context(cafile=str(ca_file(root)))
-    paths = CertPaths(root.pki / f"{client}.crt", root.pki / f"{client}.key")
-    context.load_cert_chain(str(paths.cert), str(paths.key))
-    return context
-
-
-# --- revocation --------------------------------------------------------------------------
-class RevocationGuard:
-    """Answers whether a serial number is revoked, rereading the CRL when it changes.
-
-    A CRL that cannot be read or is not signed by the CA refuses everyone (fail closed).
-    """
-
-    def __init__(self, root: StateRoot) -> None:
-        self.root = root
-        self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
-        self._serials: frozenset[int] | None = frozenset()
-
-    def _current(self) -> frozenset[int] | None:
-        path = crl_file(self.root)
-        try:
-            st = path.stat()
-            stamp: tuple[int, int] = (st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            stamp = (0, 0)
-        with self._lock:
-            if stamp != self._stamp:
-                try:
-                    self._serials = revoked_serials(path, load_cert(ca_file(self.root)))
-                except (OSError, ValueError) as exc:
-                    log.error("revocation list unusable, refusing every client: %s", exc)
-                    self._serials = None
-                self._stamp = stamp
-            return self._serials
-
-    def allows(self, serial: int | None) -> bool:
-        serials = self._current()
-        return serial is not None and serials is not None and serial not in serials
 
 
 def _guarded_protocol(guard: RevocationGuard) -> type[asyncio.Protocol]:
@@ -134,8 +91,9 @@ def _guarded_protocol(guard: RevocationGuard) -> type[asyncio.Protocol]:
     return GuardedProtocol
 
 
-def serve_mtls(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> None:
-    """Serve ``app`` on ``host:port``, requiring a valid, unrevoked client certificate."""
+def mtls_server(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> Any:
+    """A uvicorn server of ``app`` on ``host:port`` that requires a valid, unrevoked client
+    certificate (not started)."""
     import uvicorn
 
     guard = RevocationGuard(root)
@@ -158,7 +116,25 @@ def serve_mtls(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: s
         server_header=False,
         timeout_graceful_shutdown=5,
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    return uvicorn.Server(config)
+
+
+def serve_mtls(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> None:
+    """Serve ``app`` on ``host:port``, requiring a valid, unrevoked client certificate."""
+    serve_servers([mtls_server(app, root, tls, port, host)])
+
+
+def serve_servers(servers: list[Any]) -> None:
+    """Run uvicorn servers in one event loop until SIGTERM or SIGINT stops all of them.
+
+    Each server catches the signal in turn and passes it on when it has stopped, so one
+    signal stops every listener of the process.
+    """
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(serve_all())
 
 
 # --- the application ---------------------------------------------------------------------
@@ -208,97 +184,3 @@ def install_crl(root: StateRoot, data: bytes) -> None:
         if new.last_update_utc < old.last_update_utc:
             raise HTTPException(409, "the revocation list is older than the one in use")
     write_atomic(path, data, mode=0o644)
-
-
-# --- enrolment ---------------------------------------------------------------------------
-class EnrolmentError(Exception):
-    """Central refused an enrolment (bad or used token, bad request)."""
-
-
-def enrol(root: StateRoot, name: str, central_url: str, token: str) -> CertPaths:
-    """Enrol at Central with ``token``; store the signed certificate and its key."""
-    import httpx
-
-    key = new_key()
-    body = {"token": token, "csr": make_request(key, name).decode()}
-    response = httpx.post(
-        f"{central_url.rstrip('/')}/api/v1/enrol",
-        json=body,
-        verify=ssl.create_default_context(cafile=str(ca_file(root))),
-        timeout=10,
-    )
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise EnrolmentError(f"HTTP {response.status_code}: {detail}")
-    answer = response.json()
-    paths = agent_cert(root, name)
-    write_key_and_cert(paths, key, answer["certificate"].encode())
-    return paths
-
-
-def ensure_enrolled(
-    root: StateRoot, name: str, central_url: str, *, timeout: float | None = None
-) -> CertPaths:
-    """The agent's certificate, enrolling first if there is none (waits for Central)."""
-    paths = agent_cert(root, name)
-    if paths.cert.exists() and paths.key.exists():
-        serial = load_cert(paths.cert).serial_number
-        if RevocationGuard(root).allows(serial):
-            return paths
-        # Revoked: set it aside and enrol afresh (Central or an administrator gives a token).
-        log.warning("%s's certificate %X is revoked; enrolling again", name, serial)
-        for path in (paths.cert, paths.key):
-            path.replace(path.with_name(path.name + ".revoked"))
-    token_file = enrolment_token_file(root, name)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    last_reason = ""
-    while deadline is None or time.monotonic() < deadline:
-        try:
-            token = token_file.read_text().strip()
-            enrol(root, name, central_url, token)
-        except FileNotFoundError as exc:
-            reason = f"waiting for {exc.filename}"
-        except EnrolmentError as exc:
-            reason = f"Central refused the enrolment: {exc}"
-        except Exception as exc:  # Central not up yet, network: keep trying
-            reason = f"Central at {central_url} not reachable: {exc}"
-        else:
-            token_file.unlink(missing_ok=True)
-            log.info("enrolled at %s; certificate %s", central_url, paths.cert)
-            return paths
-        if reason != last_reason:
-            log.warning("%s not enrolled yet: %s", name, reason)
-            last_reason = reason
-        time.sleep(0.25)
-    raise TimeoutError(f"{name} could not enrol at {central_url}: {last_reason}")
-
-
-def run_agent(
-    name: str,
-    port: int,
-    build: Callable[[StateRoot], FastAPI],
-    argv: list[str] | None = None,
-) -> int:
-    """Command line of an agent: ``python -m services.X --root ROOT [--port N] [--host H]``."""
-    parser = argparse.ArgumentParser(prog=name)
-    parser.add_argument("--root", default=os.environ.get("BURROW_ROOT", "/"))
-    parser.add_argument("--port", type=int, default=port)
-    parser.add_argument("--host", default="0.0.0.0")
-    parser.add_argument(
-        "--central",
-        default=os.environ.get(CENTRAL_URL_ENV, DEFAULT_CENTRAL_URL),
-        help=f"Central's URL for enrolment (default ${CENTRAL_URL_ENV} or {DEFAULT_CENTRAL_URL})",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    root = StateRoot.at(args.root)
-    tls = ensure_enrolled(root, name, args.central)
-    serve_mtls(build(root), root, tls, args.port, args.host)
-    return 0

@@ -37,13 +37,14 @@ log = logging.getLogger(__name__)
 #: start (services.common.agent), and Central pins the certificates it signed for them.
 TLS_PROGRAMS = ("central", "webui")
 
-#: Python programs of the bundle: supervisord name -> module run with ``python -m``.
+#: Python programs of the bundle: supervisord name -> module (and arguments) run with
+#: ``python -m``. The dns-agent and the dhcp-agent share one process (services.common.agents):
+#: each keeps its name, port, certificate and enrolment; the libraries are loaded once.
 PYTHON_PROGRAMS = {
     "central": "central",
-    "dns-agent": "services.dns",
-    "dhcp-agent": "services.dhcp",
-    "appliance-agent": "services.appliance",
     "webui": "webui",
+    "dns-dhcp-agent": "services.common.agents dns-agent dhcp-agent",
+    "appliance-agent": "services.appliance",
     "diag-shell": "services.shell",
 }
 

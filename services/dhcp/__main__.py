@@ -1,21 +1,24 @@
-"""Run the dhcp-agent: ``python -m services.dhcp --root ROOT``."""
+"""Run the dhcp-agent: ``python -m services.dhcp --root ROOT``.
+
+The web framework and the agent's modules are imported in ``build``, after the agent has its
+certificate (``services.common.enrolment.run_agent``): at an appliance's first boot the agent
+waits for Central without taking CPU time from it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-
-from services.common.agent import agent_app, run_agent
+from services.common.enrolment import run_agent
 from services.common.errors import SetupError
 from services.common.files import read_json
 from services.common.paths import StateRoot
-from services.dhcp.api import dhcp_router, install_problem_handlers
-from services.dhcp.changes import ConfigEditor
-from services.dhcp.kea_client import ControlAgentTransport, ControlSocketTransport, KeaClient
-from services.dhcp.leases import LeaseBook
-from services.dhcp.manage import DhcpServer
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from services.dhcp.kea_client import KeaClient
 
 PORT = 4151
 CONTROL_AGENT = "http://127.0.0.1:8000/"
@@ -36,6 +39,8 @@ def kea_client(root: StateRoot) -> KeaClient:
     every command and answer on its way: with 1,000 scopes that adds some 75 ms to each
     config-get and config-set of a 470 kB configuration.
     """
+    from services.dhcp.kea_client import ControlAgentTransport, ControlSocketTransport, KeaClient
+
     path = settings_path(root)
     chosen = read_json(path).get("kea_transport", DEFAULT_TRANSPORT) if path.exists() else None
     if chosen in (None, "control-socket"):
@@ -67,6 +72,12 @@ def kea_status(root: StateRoot) -> dict[str, Any]:
 
 
 def build(root: StateRoot) -> FastAPI:
+    from services.common.agent import agent_app
+    from services.dhcp.api import dhcp_router, install_problem_handlers
+    from services.dhcp.changes import ConfigEditor
+    from services.dhcp.leases import LeaseBook
+    from services.dhcp.manage import DhcpServer
+
     app = agent_app("dhcp-agent", root, kea_status)
     kea = kea_client(root)
     install_problem_handlers(app)

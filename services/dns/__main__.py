@@ -1,16 +1,20 @@
-"""Run the dns-agent: ``python -m services.dns --root ROOT``."""
+"""Run the dns-agent: ``python -m services.dns --root ROOT``.
+
+The web framework and the agent's modules are imported in ``build``, after the agent has its
+certificate (``services.common.enrolment.run_agent``): at an appliance's first boot the agent
+waits for Central without taking CPU time from it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-
-from services.common.agent import agent_app, run_agent
+from services.common.enrolment import run_agent
 from services.common.paths import StateRoot
 from services.common.proc import run
-from services.dns.api import install
-from services.dns.service import DnsService
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 PORT = 1337
 
@@ -27,6 +31,10 @@ def named_status(root: StateRoot) -> dict[str, Any]:
 
 
 def build(root: StateRoot) -> FastAPI:
+    from services.common.agent import agent_app
+    from services.dns.api import install
+    from services.dns.service import DnsService
+
     app = agent_app("dns-agent", root, named_status)
     install(app, DnsService(root))
     return app

@@ -71,12 +71,13 @@ PROGRAMS = (
     "kea-dhcp6",
     "kea-ctrl-agent",
     "central",
-    "dns-agent",
-    "dhcp-agent",
+    "dns-dhcp-agent",
     "appliance-agent",
     "webui",
     "diag-shell",
 )
+#: Agents by name (certificate, enrolment) and port. The dns-agent and the dhcp-agent run in
+#: one supervisord program, ``dns-dhcp-agent``.
 AGENT_PORTS = {"dns-agent": 1337, "dhcp-agent": 4151, "appliance-agent": 4603}
 #: Addresses ``network[2]`` to ``network[9]`` are for appliances; DHCP pools start at 10.
 FIRST_INDEX, LAST_INDEX = 2, 9

@@ -35,7 +35,10 @@ BenchFn = Callable[[Sandbox], list[Figure]]
 
 #: name -> (what it measures, function); later issues add theirs here.
 BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
-    "crash": ("crash-to-serving time of named, kea-dhcp4 and central", crash_to_serving),
+    "crash": (
+        "crash-to-serving time of named, kea-dhcp4, central and dns-dhcp-agent",
+        crash_to_serving,
+    ),
     "shell": ("diag-shell: TCP connect to prompt, 20 concurrent sessions", shell_bench),
     "dns": (
         "one record until answered (Central's API and the agent), bulk speed; query rate vs stock",

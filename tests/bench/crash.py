@@ -1,8 +1,9 @@
 """Crash-to-serving time: SIGKILL a program, then poll its service until it answers.
 
-For named (an SOA answer), kea-dhcp4 (a DHCPOFFER to a client on the sandbox's network) and
-central (its HTTPS health check). Between kills the program is let reach RUNNING, so that
-every kill is a crash of a started program rather than a failed start.
+For named (an SOA answer), kea-dhcp4 (a DHCPOFFER to a client on the sandbox's network),
+central (its HTTPS health check) and dns-dhcp-agent (the process of the dns-agent and the
+dhcp-agent: both health checks over mutual TLS). Between kills the program is let reach
+RUNNING, so that every kill is a crash of a started program rather than a failed start.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.bench.report import Figure, at_most, median
 from tests.harness.dhcp import DhcpProbe
 from tests.harness.wait import wait_for
 
-TARGETS = {"named": 1.0, "kea-dhcp4": 1.0, "central": 2.0}
+TARGETS = {"named": 1.0, "kea-dhcp4": 1.0, "central": 2.0, "dns-dhcp-agent": 2.0}
 
 
 def _poll(check: Callable[[], bool], deadline: float = 30.0) -> float:
@@ -44,6 +45,9 @@ def crash_to_serving(box: Sandbox, kills: int = 20) -> list[Figure]:
     def central() -> bool:
         return box.https(1231, "/api/v1/health", timeout=0.25).status_code == 200
 
+    def agents() -> bool:
+        return all(box.https(p, "/health", timeout=0.25).status_code == 200 for p in (1337, 4151))
+
     def kea() -> float:
         answer = probe.offer()
         if "offer_time" not in answer:
@@ -52,7 +56,7 @@ def crash_to_serving(box: Sandbox, kills: int = 20) -> list[Figure]:
 
     figures: list[Figure] = []
     try:
-        for program in ("named", "kea-dhcp4", "central"):
+        for program in TARGETS:
             times: list[float] = []
             for n in range(kills):
                 wait_for(lambda p=program: view.states()[p] == "RUNNING", timeout=30)
@@ -63,6 +67,8 @@ def crash_to_serving(box: Sandbox, kills: int = 20) -> list[Figure]:
                     served = _poll(dns)
                 elif program == "central":
                     served = _poll(central)
+                elif program == "dns-dhcp-agent":
+                    served = _poll(agents)
                 else:
                     served = kea()
                 times.append(served - t0)

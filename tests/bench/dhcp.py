@@ -294,15 +294,17 @@ def changes_until_served(
 
 
 def _use_transport(box: Sandbox, transport: str | None) -> None:
-    """Restart the dhcp-agent on another Kea transport (etc/burrow/dhcp-agent.json)."""
+    """Restart the dhcp-agent on another Kea transport (etc/burrow/dhcp-agent.json).
+
+    The dhcp-agent runs in the process ``dns-dhcp-agent``: the dns-agent restarts with it."""
     view = SupervisorView(box.root.supervisor_socket, timeout=60)  # a graceful stop waits
-    view.call("supervisor.stopProcess", "dhcp-agent")
+    view.call("supervisor.stopProcess", "dns-dhcp-agent")
     settings = box.root.etc / "dhcp-agent.json"
     if transport is None:
         settings.unlink(missing_ok=True)
     else:
         settings.write_text(json.dumps({"kea_transport": transport}) + "\n")
-    view.call("supervisor.startProcess", "dhcp-agent")
+    view.call("supervisor.startProcess", "dns-dhcp-agent")
     wait_for(lambda: box.https(4151, "/health").status_code == 200, timeout=60,
              what="the dhcp-agent back")  # fmt: skip
 

@@ -74,7 +74,7 @@ def test_a_revoked_appliance_agent_enrols_again_at_its_next_start(
     assert response.status_code == 200, response.text
     assert response.json()["state"] == "revoked"
     view = box.supervisor()
-    pid = view.pid("dns-agent")
+    pid = view.pid("dns-dhcp-agent")  # the dns-agent's process (shared with the dhcp-agent)
     os.kill(pid, signal.SIGKILL)
 
     def enrolled_again() -> dict[str, object] | None:

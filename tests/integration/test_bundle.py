@@ -52,7 +52,8 @@ def _serving_checks(box: Sandbox) -> dict[str, Callable[[], object]]:
         "kea-dhcp4": dhcp,
         "kea-ctrl-agent": lambda: box.kea("status-get")["result"] == 0,
         "central": box.check_central,
-        **{name: agent(port) for name, port in AGENT_PORTS.items()},
+        "dns-dhcp-agent": lambda: agent(1337)() and agent(4151)(),
+        "appliance-agent": agent(AGENT_PORTS["appliance-agent"]),
         "webui": agent(443),
     }
 
@@ -62,8 +63,8 @@ def test_every_program_runs_under_one_supervisord(shared_sandbox: Sandbox) -> No
     states = view.states()
     assert states == {name: "RUNNING" for name in states}
     assert set(states) >= {
-        "named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "central", "dns-agent",
-        "dhcp-agent", "appliance-agent", "webui", "diag-shell", "crash-listener",
+        "named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "central", "dns-dhcp-agent",
+        "appliance-agent", "webui", "diag-shell", "crash-listener",
     }  # fmt: skip
     supervisord_pid = shared_sandbox.process.pid if shared_sandbox.process else 0
     for name in ("named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent"):
@@ -81,8 +82,8 @@ def test_every_program_runs_under_one_supervisord(shared_sandbox: Sandbox) -> No
 
 @pytest.mark.parametrize(
     "program",
-    ["named", "kea-dhcp4", "kea-ctrl-agent", "central", "dns-agent", "dhcp-agent",
-     "appliance-agent", "webui"],
+    ["named", "kea-dhcp4", "kea-ctrl-agent", "central", "dns-dhcp-agent", "appliance-agent",
+     "webui"],
 )  # fmt: skip
 def test_sigkill_is_survived_and_reported(shared_sandbox: Sandbox, program: str) -> None:
     box = shared_sandbox

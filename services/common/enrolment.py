@@ -1,0 +1,245 @@
+"""An agent's certificate: enrolment at Central, revocation, and the agent's command line.
+
+Nothing here imports the web framework: an agent enrols (at its first start it waits for
+Central to hand out its one-time token) before it imports and builds its application, so at
+an appliance's first boot the agents do not compete with Central for the CPU while Central
+starts. ``services.common.agent`` is the other half (the application and its mTLS
+listener) and re-exports the names of this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import ssl
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from services.common.paths import StateRoot
+from services.common.pki import (
+    CertPaths,
+    load_cert,
+    make_request,
+    new_key,
+    revoked_serials,
+    write_key_and_cert,
+)
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+CENTRAL_URL_ENV = "BURROW_CENTRAL_URL"
+DEFAULT_CENTRAL_URL = "https://127.0.0.1:1231"
+
+
+# --- where things are --------------------------------------------------------------------
+def ca_file(root: StateRoot) -> Path:
+    """The appliance CA's certificate."""
+    return root.pki / "ca/ca.crt"
+
+
+def crl_file(root: StateRoot) -> Path:
+    """The CA's revocation list, written by Central and read by every agent."""
+    return root.pki / "crl.pem"
+
+
+def agent_cert(root: StateRoot, name: str) -> CertPaths:
+    """An agent's own certificate and key."""
+    return CertPaths(root.pki / f"{name}.crt", root.pki / f"{name}.key")
+
+
+def enrolment_token_file(root: StateRoot, name: str) -> Path:
+    """Where an agent looks for its one-time enrolment token."""
+    return root.secrets / f"enrol-{name}.token"
+
+
+def mtls_context(root: StateRoot, client: str = "central") -> ssl.SSLContext:
+    """A client TLS context that trusts the appliance CA and presents ``client``'s certificate.
+
+    Tests call agents with it: ``httpx.get(url, verify=mtls_context(box.root))``.
+    """
+    context = ssl.create_default_context(cafile=str(ca_file(root)))
+    paths = CertPaths(root.pki / f"{client}.crt", root.pki / f"{client}.key")
+    context.load_cert_chain(str(paths.cert), str(paths.key))
+    return context
+
+
+# --- revocation --------------------------------------------------------------------------
+class RevocationGuard:
+    """Answers whether a serial number is revoked, rereading the CRL when it changes.
+
+    A CRL that cannot be read or is not signed by the CA refuses everyone (fail closed).
+    """
+
+    def __init__(self, root: StateRoot) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._serials: frozenset[int] | None = frozenset()
+
+    def _current(self) -> frozenset[int] | None:
+        path = crl_file(self.root)
+        try:
+            st = path.stat()
+            stamp: tuple[int, int] = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = (0, 0)
+        with self._lock:
+            if stamp != self._stamp:
+                try:
+                    self._serials = revoked_serials(path, load_cert(ca_file(self.root)))
+                except (OSError, ValueError) as exc:
+                    log.error("revocation list unusable, refusing every client: %s", exc)
+                    self._serials = None
+                self._stamp = stamp
+            return self._serials
+
+    def allows(self, serial: int | None) -> bool:
+        serials = self._current()
+        return serial is not None and serials is not None and serial not in serials
+
+
+# --- enrolment ---------------------------------------------------------------------------
+class EnrolmentError(Exception):
+    """Central refused an enrolment (bad or used token, bad request)."""
+
+
+def enrol(root: StateRoot, name: str, central_url: str, token: str) -> CertPaths:
+    """Enrol at Central with ``token``; store the signed certificate and its key."""
+    import httpx
+
+    key = new_key()
+    body = {"token": token, "csr": make_request(key, name).decode()}
+    response = httpx.post(
+        f"{central_url.rstrip('/')}/api/v1/enrol",
+        json=body,
+        verify=ssl.create_default_context(cafile=str(ca_file(root))),
+        timeout=10,
+    )
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise EnrolmentError(f"HTTP {response.status_code}: {detail}")
+    answer = response.json()
+    paths = agent_cert(root, name)
+    write_key_and_cert(paths, key, answer["certificate"].encode())
+    return paths
+
+
+def ensure_enrolled(
+    root: StateRoot, name: str, central_url: str, *, timeout: float | None = None
+) -> CertPaths:
+    """The agent's certificate, enrolling first if there is none (waits for Central)."""
+    paths = agent_cert(root, name)
+    if paths.cert.exists() and paths.key.exists():
+        serial = load_cert(paths.cert).serial_number
+        if RevocationGuard(root).allows(serial):
+            return paths
+        # Revoked: set it aside and enrol afresh (Central or an administrator gives a token).
+        log.warning("%s's certificate %X is revoked; enrolling again", name, serial)
+        for path in (paths.cert, paths.key):
+            path.replace(path.with_name(path.name + ".revoked"))
+    token_file = enrolment_token_file(root, name)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last_reason = ""
+    while deadline is None or time.monotonic() < deadline:
+        try:
+            token = token_file.read_text().strip()
+            enrol(root, name, central_url, token)
+        except FileNotFoundError as exc:
+            reason = f"waiting for {exc.filename}"
+        except EnrolmentError as exc:
+            reason = f"Central refused the enrolment: {exc}"
+        except Exception as exc:  # Central not up yet, network: keep trying
+            reason = f"Central at {central_url} not reachable: {exc}"
+        else:
+            token_file.unlink(missing_ok=True)
+            log.info("enrolled at %s; certificate %s", central_url, paths.cert)
+            return paths
+        if reason != last_reason:
+            log.warning("%s not enrolled yet: %s", name, reason)
+            last_reason = reason
+        time.sleep(0.25)
+    raise TimeoutError(f"{name} could not enrol at {central_url}: {last_reason}")
+
+
+def run_agent(
+    name: str,
+    port: int,
+    build: Callable[[StateRoot], FastAPI],
+    argv: list[str] | None = None,
+) -> int:
+    """Command line of an agent: ``python -m services.X --root ROOT [--port N] [--host H]``."""
+    parser = argparse.ArgumentParser(prog=name)
+    parser.add_argument("--root", default=os.environ.get("BURROW_ROOT", "/"))
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument(
+        "--central",
+        default=os.environ.get(CENTRAL_URL_ENV, DEFAULT_CENTRAL_URL),
+        help=f"Central's URL for enrolment (default ${CENTRAL_URL_ENV} or {DEFAULT_CENTRAL_URL})",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    root = StateRoot.at(args.root)
+    tls = ensure_enrolled(root, name, args.central)
+    # Only now the web framework and the agent's own modules (``build`` imports them).
+    from services.common.agent import serve_mtls
+
+    serve_mtls(build(root), root, tls, args.port, args.host)
+    return 0
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of a process: its name (certificate, enrolment), port and application."""
+
+    name: str
+    port: int
+    build: Callable[[StateRoot], FastAPI]
+
+
+def run_agents(prog: str, agents: Sequence[AgentSpec], argv: list[str] | None = None) -> int:
+    """Several agents in one process: each enrols under its own name and listens on its own
+    port with its own certificate; they share the interpreter and its libraries.
+
+    ``python -m services.common.agents NAME... --root ROOT [--host H]``.
+    """
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--root", default=os.environ.get("BURROW_ROOT", "/"))
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument(
+        "--central",
+        default=os.environ.get(CENTRAL_URL_ENV, DEFAULT_CENTRAL_URL),
+        help=f"Central's URL for enrolment (default ${CENTRAL_URL_ENV} or {DEFAULT_CENTRAL_URL})",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    root = StateRoot.at(args.root)
+    certificates = [ensure_enrolled(root, agent.name, args.central) for agent in agents]
+    from services.common.agent import mtls_server, serve_servers
+
+    servers = [
+        mtls_server(agent.build(root), root, tls, agent.port, args.host)
+        for agent, tls in zip(agents, certificates, strict=True)
+    ]
+    serve_servers(servers)
+    return 0
