@@ -18,6 +18,7 @@ import secrets
 import ssl
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ class FakePeer:
         cert, key, self.fingerprint = self_signed(Path(self._dir.name))
         self.chunks: dict[str, bytes] = {}
         self.snapshots: list[dict[str, Any]] = []
+        self.recorded_at: list[float] = []  # time.time() each snapshot was recorded
         self.tokens: set[str] = set()
         self.credentials: dict[str, str] = {}  # credential -> peer_id
         self.paired: dict[str, dict[str, Any]] = {}
@@ -164,6 +166,7 @@ class FakePeer:
                         return
                     record = {"id": len(peer.snapshots) + 1, **value}
                     peer.snapshots.append(record)
+                    peer.recorded_at.append(time.time())
                     self._send(201, record)
                 else:
                     self._send(404, {"detail": "no such endpoint"})

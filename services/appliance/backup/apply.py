@@ -39,6 +39,7 @@ from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.collect import DATABASE, INCLUDED, _excluded
 from services.common.backup.bundle import Bundle
+from services.common.files import write_json
 from services.common.paths import StateRoot
 from services.common.proc import CommandError, run
 from services.common.supervisor import SupervisorView
@@ -236,6 +237,9 @@ def apply_bundle(
     write_files(root, bundle, progress)
     appliance_state.set_state(root, "restoring")  # the backup's file said active
     paths.stat_cache_file(root).unlink(missing_ok=True)
+    write_json(
+        paths.producer_file(root), {"sequence": int(bundle.manifest["sequence"])}, mode=0o600
+    )
     paths.resume_full_file(root).parent.mkdir(parents=True, exist_ok=True)
     paths.resume_full_file(root).write_text("the next backup is a full one (after a restore)\n")
     apply_network(root, bundle.manifest.get("network") or {}, progress)

@@ -75,6 +75,7 @@ class Collected:
     size: int
     files: int
     read_files: int = 0
+    fresh: list[str] = field(default_factory=list)  # chunks first made by this collection
     stats: dict[str, float] = field(default_factory=dict)
 
 
@@ -218,6 +219,7 @@ class Collector:
             sizes.append(len(piece))
             if name not in self.store:
                 self.store.put(name, piece)
+                self.fresh.append(name)
                 self.new_chunks += 1
                 self.new_bytes += len(piece)
                 # The base: the old chunk that covered this offset in the previous version.
@@ -234,10 +236,12 @@ class Collector:
         for index, page in enumerate(listing.pages):
             if page not in self.store:
                 self.store.put(page, listing.chunks[page])
+                self.fresh.append(page)
                 if index < len(old_pages):
                     bases[page] = old_pages[index]
         if listing.top not in self.store:
             self.store.put(listing.top, listing.chunks[listing.top])
+            self.fresh.append(listing.top)
             if previous and previous.get("list"):
                 bases[listing.top] = previous["list"]
         return {
@@ -270,6 +274,7 @@ class Collector:
         """
         started = time.perf_counter()
         self.new_chunks = 0
+        self.fresh: list[str] = []
         self.new_bytes = 0
         cache = self._load_cache()
         old_files: dict[str, Any] = cache["files"]
@@ -341,6 +346,7 @@ class Collector:
         root_hash = chunk_hash(data)
         if root_hash not in self.store:
             self.store.put(root_hash, data)
+            self.fresh.append(root_hash)
         previous_root = cache.get("manifest")
         if previous_root and previous_root != root_hash:
             bases[root_hash] = previous_root
@@ -353,6 +359,7 @@ class Collector:
             manifest=decode_manifest(data),
             bases=bases,
             new_chunks=self.new_chunks,
+            fresh=list(self.fresh),
             new_bytes=self.new_bytes,
             seconds=finished - started,
             size=size,

@@ -9,7 +9,9 @@
 ``var/lib/burrow/backup/cache/``          chunks of the snapshots not yet sent and of the last
                                           one (delta bases) (not backed up)
 ``var/lib/burrow/backup/stat-cache.json`` size/mtime -> chunks of each file (not backed up)
-``var/lib/burrow/backup/producer.json``   sequence number and the last full (backed up)
+``var/lib/burrow/backup/producer.json``   sequence number, last full and incremental (not
+                                          backed up: it changes with every backup; a restore
+                                          continues the sequence of the restored manifest)
 ``var/lib/burrow/backup/restore/``        a restore bundle being received and the restore's
                                           progress (not backed up)
 ``var/lib/burrow/backup/resume-full``     written by a restore: the next backup is full
@@ -73,6 +75,7 @@ EXCLUDED = (
     "var/lib/burrow/backup/restore",
     "var/lib/burrow/backup/stat-cache.json",
     "var/lib/burrow/backup/changed",
+    "var/lib/burrow/backup/producer.json",
     "var/lib/burrow/backup/resume-full",
     "var/lib/burrow/backup/central.db.snapshot",
     "var/lib/burrow/backup-status.json",

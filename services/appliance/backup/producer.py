@@ -17,7 +17,8 @@ the oldest first and removes it only when the peer has recorded it. While the pe
 reached the sender retries with a back-off from 1 s doubling up to ``MAX_BACKOFF`` s, so
 nothing is lost. Sending a snapshot: ask the peer which of its chunks (and delta bases) it
 lacks, leaving out those of the last snapshot it recorded (it keeps them: its retention
-keeps the newest snapshot); upload those, each as a zlib stream, against its delta base
+keeps the newest snapshot), and not at all when every other chunk was first made by this
+collection (it cannot have those); upload those, each as a zlib stream, against its delta base
 when the peer has that base; then record the snapshot (a 409 listing missing chunks is
 answered by sending them whole and recording again).
 
@@ -187,6 +188,7 @@ class Producer:
                 "sequence": sequence,
                 "size": collected.size,
                 "bases": collected.bases,
+                "fresh": collected.fresh,
                 "collect_seconds": round(collected.seconds, 4),
             }
             write_json(paths.outbox_dir(self.root) / f"{sequence}.json", entry, mode=0o600)
@@ -217,6 +219,12 @@ class Producer:
         known = self._known_at_peer()
         wanted = [n for n in dict.fromkeys([*names, *bases.values()]) if n not in known]
         missing: set[str] = set()
+        fresh = set(entry.get("fresh", []))
+        if fresh and all(name in fresh for name in wanted):
+            # Every chunk to check was first made by this collection: the peer cannot have
+            # it (short of a coincidence that costs one upload), so skip the question.
+            missing = set(wanted)
+            wanted = []
         for start in range(0, len(wanted), MISSING_BATCH):
             status, answer = client.json(
                 "POST",
@@ -267,7 +275,7 @@ class Producer:
         if data is None:
             raise BackupFormatError(f"chunk {name} is not in the producer's cache")
         base_data = store.get(base) if base and base not in missing else None
-        headers = {"Content-Type": "application/octet-stream"}
+        headers: dict[str, str] = {}
         if base_data is not None and base is not None:
             headers["X-Burrow-Delta-Base"] = base
             body = delta_encode(data, base_data)
