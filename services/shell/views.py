@@ -275,6 +275,11 @@ def backup(ctx: Context, args: list[str]) -> int:
         status = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise Refused(f"the backup status cannot be read: {exc}") from None
+    if not status.get("peer"):
+        ctx.line("backups: not configured (no backup peer is paired with this appliance)")
+    if not status.get("restore"):
+        # No restore has been received: say so rather than print an empty section.
+        status = {**status, "restore": "none"}
     _print_tree(ctx, status)
     return 0
 

@@ -35,7 +35,9 @@ def zone(records: int, extra: str = "") -> str:
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StateRoot:
-    monkeypatch.setattr(collect_module, "network_capture", lambda root: {"hostname": "s"})
+    # No network capture: burrow-restore in these tests runs on this machine's own network,
+    # which a capture must never be applied to.
+    monkeypatch.setattr(collect_module, "network_capture", lambda root: {})
     state = StateRoot.at(tmp_path / "s")
     for directory in state.all_dirs():
         directory.mkdir(parents=True, exist_ok=True)
@@ -58,7 +60,10 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StateRoot:
 IDENTITY = {"appliance_id": "a", "hostname": "s", "address": "198.51.100.2"}
 
 
-def test_collect_holds_the_right_files_and_skips_unchanged_ones(root: StateRoot) -> None:
+def test_collect_holds_the_right_files_and_skips_unchanged_ones(
+    root: StateRoot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collect_module, "network_capture", lambda root: {"hostname": "s"})
     collector = Collector(root)
     first = collector.collect(kind="full", identity=IDENTITY, sequence=1)
     paths = {f["path"]: f for f in first.manifest["files"]}

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def console_box() -> Iterator[Sandbox]:
     """An appliance of the console tests' own (they replace its DHCP scope)."""
-    for factory in _factory("c"):
+    for factory in _factory("w"):
         yield factory.start()
 
 
