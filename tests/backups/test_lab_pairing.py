@@ -37,7 +37,9 @@ def test_a_pairing_token_pairs_only_from_its_address(lab: Lab) -> None:
     token = on_b.post("/api/v1/backup-peers/pairing-tokens", {"address": a.address, "comment": "A"})
     body = {
         "token": token["token"],
-        "appliance_id": "a-appliance",
+        "appliance_id": json.loads((a.root.lib / "appliance-state.json").read_text())[
+            "appliance_id"
+        ],
         "hostname": "a",
         "address": a.address,
         "agent_certificate": (a.root.pki / "appliance-agent.crt").read_text(),
@@ -48,14 +50,14 @@ def test_a_pairing_token_pairs_only_from_its_address(lab: Lab) -> None:
     status, paired = _pair_from(a, b, body)
     assert status == 200, paired
     peers = on_b.get("/api/v1/backup-peers")["items"]
-    assert [(p["address"], p["appliance_id"]) for p in peers] == [(a.address, "a-appliance")]
+    assert [(p["address"], p["appliance_id"]) for p in peers] == [(a.address, body["appliance_id"])]
     status, problem = _pair_from(a, b, body)
     assert status == 401, problem  # one-time
 
-    # the detection asks A's address: nothing answers on 4604 there before the appliance
-    # side has its restore listener, and no offer is made either way for a known appliance
+    # the detection asks A's address: A answers as the paired appliance, so no offer
     checked = on_b.post(f"/api/v1/backup-peers/{paired['peer_id']}/check", {})
-    assert checked["last_check_at"] is not None
+    assert checked["reachable"] is True, checked
+    assert checked["identity"]["appliance_id"] == body["appliance_id"]
     assert on_b.get("/api/v1/replacements")["items"] == []
 
 
