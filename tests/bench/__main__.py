@@ -25,7 +25,7 @@ from tests.bench.central_dhcp import central_dhcp
 from tests.bench.central_dns import central_dns
 from tests.bench.crash import crash_to_serving
 from tests.bench.dhcp import dhcp
-from tests.bench.dns import dns_benchmarks, dns_change
+from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
 from tests.bench.webui import webui_bench
@@ -48,6 +48,7 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         "one record until named answers it: through Central's API and through the agent",
         dns_change,
     ),
+    "dns-bulk": ("10,000 records in one request until named answers them all", dns_bulk),
     "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
     "central": (
         "Central API: GET of one object and of a 100-item page (SQLite, PostgreSQL), idle RSS",

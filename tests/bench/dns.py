@@ -423,3 +423,9 @@ def dns_change(box: Sandbox) -> list[Figure]:
     """(a) alone: one record until answered, through Central's API and through the agent."""
     with _client(box) as http:
         return single_changes(box, http)
+
+
+def dns_bulk(box: Sandbox) -> list[Figure]:
+    """(b) alone: 10,000 records in one request until named answers them all."""
+    with _client(box) as http:
+        return bulk_changes(box, http)
