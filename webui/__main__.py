@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import logging
 import os
 import sys
@@ -24,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BURROW_CENTRAL_URL", DEFAULT_URL),
         help="Central's API (default: this appliance's, %(default)s)",
     )
+    parser.add_argument(
+        "--user",
+        help="give up root for this user once the ports are bound and the key is read",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
@@ -32,10 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     root = StateRoot.at(args.root)
+    # Codecs are looked up by name at their first use (Jinja compiles a template's string
+    # literals with unicode-escape), which comes after the console has given root up: load
+    # them now, while the interpreter's own files are certainly readable.
+    for codec in ("unicode_escape", "raw_unicode_escape", "idna", "punycode"):
+        codecs.lookup(codec)
     tls = CertPaths(root.pki / "webui.crt", root.pki / "webui.key")
     serve(
         Listener(create_app(ConsoleConfig.from_root(root, args.central)), args.port, tls=tls),
         Listener(create_redirect_app(), args.redirect_port),
+        user=args.user,
     )
     return 0
 

@@ -57,10 +57,14 @@ class ConsoleConfig:
 def create_app(config: ConsoleConfig) -> FastAPI:
     """The console on 443."""
 
+    # Read now, while the process is still root: it gives root up once its ports are bound
+    # (services.common.serve), and the CA's directory and the cookie key are root's alone.
+    central = Central(config.central_url, config.ca_file)
+    sealer = CookieSealer.from_file(config.cookie_key_file)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        central = Central(config.central_url, config.ca_file)
-        app.state.console = Console(central, CookieSealer.from_file(config.cookie_key_file))
+        app.state.console = Console(central, sealer)
         if not vendor.HTMX_FILE.exists():
             log.warning("htmx is missing (python -m webui.vendor); pages work without it")
         try:

@@ -18,7 +18,11 @@ import pwd
 import secrets
 import shlex
 import shutil
+import stat
+import subprocess
 import sys
+import sysconfig
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +51,11 @@ PYTHON_PROGRAMS = {
     "appliance-agent": "services.appliance",
     "diag-shell": "services.shell",
 }
+
+#: Programs that give up root once their ports are bound and their keys are read, and the
+#: system user each becomes (made by burrow-launch when missing). The web console faces the
+#: network and needs nothing of root's after its start: it talks to Central over HTTPS only.
+PROGRAM_USERS = {"webui": "burrow-web"}
 
 REQUIRED_TOOLS = ("named", "named-checkconf", "rndc", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent")
 
@@ -84,6 +93,61 @@ def _user_exists(name: str) -> bool:
     return True
 
 
+def _ensure_system_user(name: str) -> bool:
+    """Make the system user ``name`` (no home, no login) unless it exists; False if impossible."""
+    if _user_exists(name):
+        return True
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    for attempt in range(10):
+        # Several appliances starting at once on one machine race for /etc/passwd's lock.
+        result = subprocess.run(
+            [
+                useradd,
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--comment",
+                "Burrow",
+                name,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode == 0 or _user_exists(name):
+            return True
+        time.sleep(0.1 * (attempt + 1))
+    log.warning("could not make the system user %s: %s", name, result.stderr.strip())
+    return False
+
+
+def _readable_by_others(path: Path) -> bool:
+    """Whether a user with no special rights can reach ``path`` and read what is in it."""
+    path = path.resolve()
+    for ancestor in path.parents:
+        if not ancestor.stat().st_mode & stat.S_IXOTH:
+            return False
+    mode = path.stat().st_mode
+    return bool(mode & stat.S_IROTH) and (not path.is_dir() or bool(mode & stat.S_IXOTH))
+
+
+def _code_readable_by_others() -> Path | None:
+    """The first place of Burrow's code or libraries another user could not read, or None.
+
+    A program that gives root up still loads templates, static files and some modules after
+    that; run from a checkout in root's home, it could not.
+    """
+    places = [Path(__file__).resolve().parents[2], Path(sysconfig.get_paths()["purelib"])]
+    for place in places:
+        if not _readable_by_others(place):
+            return place
+    return None
+
+
 def _tsig_key(name: str) -> str:
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
     return f'key "{name}" {{\n    algorithm hmac-sha256;\n    secret "{secret}";\n}};\n'
@@ -113,6 +177,8 @@ class Launcher:
         # Kea runs unprivileged, as Debian's units run it: its own user with only the two
         # capabilities it needs (raw sockets for DHCPv4, port 67/547).
         self.kea_user = "_kea" if _user_exists("_kea") and shutil.which("setpriv") else ""
+        # The Python programs that drop root: only as root can a process become another user.
+        self.program_users: dict[str, str] = {}
 
     # --- steps ---------------------------------------------------------------
     def check_tools(self) -> None:
@@ -163,6 +229,23 @@ class Launcher:
         )
         if not self.root.kea_api_password.exists():
             write_atomic(self.root.kea_api_password, secrets.token_urlsafe(24) + "\n", mode=0o600)
+
+    def make_users(self) -> None:
+        if os.getuid() != 0:
+            return
+        unreadable = _code_readable_by_others()
+        if unreadable is not None:
+            log.warning(
+                "%s is not readable by other users: %s keep running as root",
+                unreadable,
+                ", ".join(PROGRAM_USERS),
+            )
+            return
+        for program, user in PROGRAM_USERS.items():
+            if _ensure_system_user(user):
+                self.program_users[program] = user
+            else:
+                log.warning("%s keeps running as root", program)
 
     def render_named(self) -> None:
         zones_conf = self.root.bind_etc / "zones.conf"
@@ -287,10 +370,14 @@ class Launcher:
         ]
         py_env = self._python_env()
         for order, (name, module) in enumerate(PYTHON_PROGRAMS.items()):
+            command = f"{self.python} -m {module} --root {root.root}"
+            user = self.program_users.get(name)
+            if user:
+                command += f" --user {user}"
             programs.append(
                 Program(
                     name,
-                    f"{self.python} -m {module} --root {root.root}",
+                    command,
                     priority=200 + order * 10,
                     startsecs=3,
                     environment=py_env,
@@ -330,6 +417,7 @@ class Launcher:
         self.make_dirs()
         self.make_identity()
         self.make_keys()
+        self.make_users()
         self.render_named()
         self.render_kea()
         self._own_kea_files()

@@ -1,9 +1,16 @@
-"""Serve ASGI applications over TLS with uvicorn, several ports in one process if needed."""
+"""Serve ASGI applications over TLS with uvicorn, several ports in one process if needed.
+
+A program that needs root only to bind its ports and read its key (the web console) passes
+``user``: every listener's TLS context is loaded and its socket bound first, then the process
+gives up root for good (``drop_privileges``) before it serves a single request.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import pwd
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +53,38 @@ def _config(listener: Listener) -> uvicorn.Config:
     )
 
 
-async def _serve_all(listeners: list[Listener]) -> None:
-    servers = [uvicorn.Server(_config(item)) for item in listeners]
-    await asyncio.gather(*(server.serve() for server in servers))
+def drop_privileges(user: str) -> None:
+    """Become ``user`` (its uid and primary group, no supplementary groups) irrevocably.
+
+    Called as root only; a process that is not root already runs unprivileged and keeps its
+    identity. Afterwards the process has no capabilities, so it cannot bind a privileged port,
+    read root's files or become root again.
+    """
+    if os.getuid() != 0:
+        return
+    entry = pwd.getpwnam(user)
+    os.setgroups([])
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+    if os.getuid() == 0 or os.geteuid() == 0:  # pragma: no cover - the kernel refused
+        raise RuntimeError(f"could not give up root for {user}")
+    log.info("running as %s (uid %d) from now on", user, entry.pw_uid)
 
 
-def serve(*listeners: Listener) -> None:
-    """Serve until interrupted (SIGINT or SIGTERM)."""
-    asyncio.run(_serve_all(list(listeners)))
+async def _serve_all(listeners: list[Listener], user: str | None) -> None:
+    configs = [_config(item) for item in listeners]
+    sockets = []
+    for config in configs:
+        config.load()  # reads the certificate and key now, while they are still readable
+        sockets.append(config.bind_socket())
+    if user is not None:
+        drop_privileges(user)
+    servers = [uvicorn.Server(config) for config in configs]
+    await asyncio.gather(
+        *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
+    )
+
+
+def serve(*listeners: Listener, user: str | None = None) -> None:
+    """Serve until interrupted (SIGINT or SIGTERM); as ``user`` once the ports are bound."""
+    asyncio.run(_serve_all(list(listeners), user))

@@ -9,11 +9,11 @@ REQUESTS times per run; the figure is the median over RUNS runs of the 95th perc
 from __future__ import annotations
 
 import random
-import sqlite3
 import sys
 import time
 
 from services.sandbox.sandbox import Sandbox
+from tests.bench.dns_seed import fill, start_with_dns_server
 from tests.bench.report import Figure, at_most, median, percentile
 from tests.harness.central import CentralProcess
 
@@ -22,7 +22,6 @@ PER_ZONE = 100
 REQUESTS = 100
 RUNS = 3
 TARGET_MS = 200.0
-STAMP = "2026-01-01 00:00:00.000000"
 
 
 def _record(zone: int, index: int) -> tuple[str, str, int, str]:
@@ -38,23 +37,12 @@ def _record(zone: int, index: int) -> tuple[str, str, int, str]:
 
 
 def seed(central: CentralProcess, server_id: int) -> None:
-    conn = sqlite3.connect(central.root.lib / "central.db", timeout=60)
-    try:
-        with conn:
-            conn.executemany(
-                "INSERT INTO dns_zones (id, server_id, name, kind, enabled, ttl, serial, soa,"
-                " spec, record_count, created_at, updated_at) VALUES"
-                " (?, ?, ?, 'primary', 1, 3600, 1, '', '{}', ?, ?, ?)",
-                ((z, server_id, f"z{z}.bench.", PER_ZONE, STAMP, STAMP)
-                 for z in range(1, ZONES + 1)),
-            )  # fmt: skip
-            conn.executemany(
-                "INSERT INTO dns_records (zone_id, name, type, ttl, data) VALUES (?, ?, ?, ?, ?)",
-                ((z, *_record(z, i)) for z in range(1, ZONES + 1) for i in range(PER_ZONE)),
-            )
-        conn.execute("ANALYZE")
-    finally:
-        conn.close()
+    fill(
+        central,
+        server_id,
+        ((z, f"z{z}.bench.", PER_ZONE) for z in range(1, ZONES + 1)),
+        ((z, *_record(z, i)) for z in range(1, ZONES + 1) for i in range(PER_ZONE)),
+    )
 
 
 def _p95(central: CentralProcess, token: str, paths: list[str]) -> float:
@@ -73,16 +61,7 @@ def central_dns(_box: Sandbox) -> list[Figure]:
     central = CentralProcess()
     figures = []
     try:
-        central.start()
-        username, password = central.admin_password()
-        token = central.login(username, password)
-        with central.client(token) as http:
-            response = http.post(
-                "/api/v1/servers",
-                json={"kind": "dns", "name": "bench-dns", "address": "198.51.100.9"},
-            )
-            response.raise_for_status()
-            server_id = response.json()["id"]
+        token, server_id = start_with_dns_server(central)
         t0 = time.perf_counter()
         seed(central, server_id)
         print(f"  seeded {ZONES} zones, {ZONES * PER_ZONE} records in "

@@ -14,7 +14,6 @@ it, so that the console's share can be told apart.
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import httpx
 
 from services.common.pki import CertificateAuthority
 from services.sandbox.sandbox import SOURCE_TREE, Sandbox
+from tests.bench.dns_seed import fill, start_with_dns_server
 from tests.bench.report import Figure, at_most, median, percentile
 from tests.harness.central import CentralProcess, _stop, _wait, free_port
 
@@ -31,31 +31,19 @@ RECORDS = 10_000
 REQUESTS = 60
 RUNS = 5
 TARGET_MS = 300.0
-STAMP = "2026-01-01 00:00:00.000000"
 BIG = "big.bench."
 
 
 def seed(central: CentralProcess, server_id: int) -> int:
     """10,000 zones; the first holds 10,000 records. Answers the big zone's id."""
-    conn = sqlite3.connect(central.root.lib / "central.db", timeout=60)
-    try:
-        with conn:
-            conn.executemany(
-                "INSERT INTO dns_zones (id, server_id, name, kind, enabled, ttl, serial, soa,"
-                " spec, record_count, created_at, updated_at) VALUES"
-                " (?, ?, ?, 'primary', 1, 3600, 1, '', '{}', ?, ?, ?)",
-                ((z, server_id, BIG if z == 1 else f"z{z}.bench.", RECORDS if z == 1 else 2,
-                  STAMP, STAMP) for z in range(1, ZONES + 1)),
-            )  # fmt: skip
-            conn.executemany(
-                "INSERT INTO dns_records (zone_id, name, type, ttl, data)"
-                " VALUES (1, ?, ?, 3600, ?)",
-                ((f"h{i}.{BIG}", "A", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
-                 for i in range(RECORDS)),
-            )  # fmt: skip
-        conn.execute("ANALYZE")
-    finally:
-        conn.close()
+    fill(
+        central,
+        server_id,
+        ((z, BIG if z == 1 else f"z{z}.bench.", RECORDS if z == 1 else 2)
+         for z in range(1, ZONES + 1)),
+        ((1, f"h{i}.{BIG}", "A", 3600, f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+         for i in range(RECORDS)),
+    )  # fmt: skip
     return 1
 
 
@@ -117,16 +105,7 @@ def webui_bench(_box: Sandbox) -> list[Figure]:
     console: ConsoleProcess | None = None
     figures = []
     try:
-        central.start()
-        username, password = central.admin_password()
-        token = central.login(username, password)
-        with central.client(token) as api:
-            answer = api.post(
-                "/api/v1/servers",
-                json={"kind": "dns", "name": "bench-dns", "address": "198.51.100.9"},
-            )
-            answer.raise_for_status()
-            server_id = answer.json()["id"]
+        token, server_id = start_with_dns_server(central)
         t0 = time.perf_counter()
         zone_id = seed(central, server_id)
         print(f"  seeded {ZONES} zones and {RECORDS} records in one zone in "
@@ -155,7 +134,7 @@ def webui_bench(_box: Sandbox) -> list[Figure]:
         with console.client() as http, central.client(token) as api:
             login = http.post(
                 "/login",
-                data={"username": username, "password": password},
+                data=dict(zip(("username", "password"), central.admin_password(), strict=True)),
                 follow_redirects=True,
             )
             assert login.status_code == 200 and "Dashboard" in login.text, login.status_code

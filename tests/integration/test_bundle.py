@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -78,6 +79,31 @@ def test_every_program_runs_under_one_supervisord(shared_sandbox: Sandbox) -> No
         comm = Path(f"/proc/{pid}/comm").read_text().strip()
         if comm in ("named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent"):
             assert pid in ours, f"an extra {comm} runs as pid {pid}"
+
+
+def _status_field(pid: int, field: str) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def test_the_web_console_serves_without_root(shared_sandbox: Sandbox) -> None:
+    """The console faces the network: it binds 443 and 80 as root, then gives root up for good."""
+    box = shared_sandbox
+    pid = box.supervisor().pid("webui")
+    web = pwd.getpwnam("burrow-web")
+    # Real, effective, saved and filesystem uids and gids: all burrow-web's, none root's.
+    assert set(_status_field(pid, "Uid").split()) == {str(web.pw_uid)}
+    assert set(_status_field(pid, "Gid").split()) == {str(web.pw_gid)}
+    assert _status_field(pid, "Groups") == ""
+    assert int(_status_field(pid, "CapEff"), 16) == 0
+    assert int(_status_field(pid, "CapPrm"), 16) == 0
+    # It still renders pages (templates are read after the drop), and Central's key, root's
+    # alone, is out of its reach.
+    assert box.https(443, "/login").status_code == 200
+    key = os.stat(box.root.pki / "central.key")
+    assert key.st_uid == 0 and key.st_mode & 0o077 == 0
 
 
 @pytest.mark.parametrize(

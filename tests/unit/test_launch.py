@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from services.common.errors import SetupError
-from services.common.launch import Launcher
+from services.common.launch import Launcher, _readable_by_others
 from services.common.paths import StateRoot
 from services.common.settings import ApplianceSettings, SeedSubnet4
 
@@ -116,3 +118,19 @@ def test_atomic_write_keeps_owner_and_group(tmp_path: Path) -> None:
     assert target.read_text() == "new"
     assert target.stat().st_gid == 65534
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_code_another_user_cannot_read_is_noticed() -> None:
+    # Not under tmp_path: pytest's own directory is 0700, which is the point of the check.
+    shared = Path(tempfile.mkdtemp(prefix="bw-readable-"))
+    try:
+        (shared / "pkg").mkdir()
+        shared.chmod(0o755)
+        assert _readable_by_others(shared / "pkg")
+        shared.chmod(0o700)  # like root's home: nothing below it can be reached
+        assert not _readable_by_others(shared / "pkg")
+        shared.chmod(0o755)
+        (shared / "pkg").chmod(0o711)  # reachable, but what is in it cannot be listed
+        assert not _readable_by_others(shared / "pkg")
+    finally:
+        shutil.rmtree(shared)
