@@ -11,12 +11,9 @@
     chose in ``etc/burrow/firstboot.json`` (mode 0600; ``admin_password`` is read from there
     by Central) and writes ``etc/burrow/appliance.json``. At every boot it applies the
     network settings: addresses and the default route with pyroute2, DHCP with dhclient.
-``banner``
-    Run by burrow-banner.service: waits until supervisord reports every program RUNNING,
-    then writes ``etc/issue`` (addresses, the web console's URL, certificate fingerprints,
-    a generated administrator password) and prints it on the console; keeps it current.
-``console``
-    The screen of tty1: the banner, and a menu to change the network settings.
+
+The banner and the screen of tty1 are services.appliance.console's; its menu to change the
+network settings (``menu``, ``change_network``) is here.
 
 Kernel command line parameters (all optional; any one of them means "use the command line"):
 ``burrow.address=ADDR/PREFIX`` (or ``dhcp``), ``burrow.gateway=ADDR``,
@@ -31,7 +28,6 @@ import argparse
 import contextlib
 import ipaddress
 import logging
-import select
 import shlex
 import socket
 import subprocess
@@ -520,133 +516,6 @@ def boot(root: StateRoot, cmdline: str) -> int:
     return 0
 
 
-# --- the banner ------------------------------------------------------------------------
-def _fingerprint(path: Path) -> str | None:
-    from services.common.pki import fingerprint, load_cert
-
-    try:
-        return fingerprint(load_cert(path))
-    except (OSError, ValueError):
-        return None
-
-
-def _restore_lines(root: StateRoot) -> list[str]:
-    """While uninitialized: what a peer's administrator needs to restore onto this appliance."""
-    from services.common.backup.files import state_file, status_file
-
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        state = read_json(state_file(root))
-        if state.get("state") != "uninitialized":
-            return []
-        lines = [f"  Not initialized: restore code {state['restore_code']}"]
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            value = read_json(status_file(root)).get("fingerprint")
-            if value:
-                lines.append(f"  Appliance-agent certificate (for a restore): {value}")
-        return lines
-    return []
-
-
-def banner(root: StateRoot, states: Mapping[str, str] | None) -> str:
-    """The console banner: what an administrator needs to reach and trust this appliance."""
-    lines = []
-    settings: ApplianceSettings | None = None
-    with contextlib.suppress(OSError, ValueError, PydanticError):
-        settings = ApplianceSettings.load(root.appliance_settings)
-    if settings is None:
-        return "Burrow appliance: not configured yet (see the console menu on tty1).\n"
-    fb: FirstBoot | None = None
-    with contextlib.suppress(OSError, ValueError, PydanticError):
-        fb = FirstBoot.model_validate(read_json(firstboot_path(root)))
-    ip = settings.ip
-    lines.append(f"Burrow appliance {settings.hostname}")
-    for item in fb.interfaces if fb else []:
-        how = " (DHCP)" if item.dhcp else ""
-        found = ", ".join(str(a) for a in addresses_of_quiet(item.name)) or "no address"
-        lines.append(f"  Interface {item.name}: {found}{how}")
-    lines.append(f"  Web console: https://{ip}/")
-    lines.append(f"  API: https://{ip}:1231/api/v1/")
-    lines.append(f"  Diagnostic shell: ssh diag@{ip}")
-    for label, name in (("CA", "ca/ca"), ("Web console", "webui"), ("API", "central")):
-        value = _fingerprint(root.pki / f"{name}.crt")
-        if value:
-            lines.append(f"  {label} certificate SHA-256: {value}")
-    password = root.secrets / "initial-admin-password"
-    with contextlib.suppress(OSError):
-        lines.append(f"  Administrator password (generated): {password.read_text().strip()}")
-    lines.extend(_restore_lines(root))
-    used = memory_in_use_mb()
-    if used is not None:
-        lines.append(f"  Memory in use: {used} MB")
-    if states is not None:
-        running = sorted(n for n, s in states.items() if s == "RUNNING")
-        others = sorted(f"{n} {s}" for n, s in states.items() if s != "RUNNING")
-        lines.append(f"  Programs: {len(running)} of {len(states)} RUNNING")
-        if others:
-            lines.append(f"  Not running: {', '.join(others)}")
-    return "\n".join(lines) + "\n"
-
-
-def memory_in_use_mb() -> int | None:
-    """MemTotal minus MemAvailable, the way ``free`` counts memory in use."""
-    values: dict[str, int] = {}
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            key, _sep, rest = line.partition(":")
-            values[key] = int(rest.split()[0])
-    if "MemTotal" not in values or "MemAvailable" not in values:
-        return None
-    return (values["MemTotal"] - values["MemAvailable"]) // 1024
-
-
-def addresses_of_quiet(name: str) -> list[IPInterface]:
-    try:
-        return addresses_of(name)
-    except (IndexError, OSError):
-        return []
-
-
-def program_states(root: StateRoot) -> dict[str, str] | None:
-    from services.common.supervisor import SupervisorView
-
-    try:
-        return SupervisorView(root.supervisor_socket, timeout=5.0).states()
-    except (OSError, ConnectionError):
-        return None
-    except Exception:  # an XML-RPC fault while supervisord starts
-        return None
-
-
-def write_issue(root: StateRoot, text: str) -> None:
-    # agetty reads backslash escapes in /etc/issue: keep the text literal.
-    write_atomic(root.root / "etc/issue", text.replace("\\", "\\\\") + "\n")
-    subprocess.run(["agetty", "--reload"], check=False, capture_output=True)
-
-
-def banner_loop(root: StateRoot, interval: float = 2.0) -> int:
-    """Keep etc/issue current; print the banner on the console whenever it changes."""
-    shown = ""
-    printed = ""
-    while True:
-        states = program_states(root)
-        text = banner(root, states)
-        ready = bool(states) and all(s == "RUNNING" for s in (states or {}).values())
-        if text != shown:
-            write_issue(root, text)
-            shown = text
-        # The console gets the banner again when something changed, the memory in use only
-        # when it moved by 32 MB or more (it changes a little all the time).
-        steady = "\n".join(
-            line if "Memory in use" not in line else str((memory_in_use_mb() or 0) // 32)
-            for line in text.splitlines()
-        )
-        if steady != printed:
-            marker = "burrow: ready" if ready else "burrow: starting"
-            print(f"{marker}\n{text}", flush=True)
-            printed = steady
-        time.sleep(interval if not ready else 10.0)
-
-
 # --- the console menu -----------------------------------------------------------------
 def _ask(prompt: str, default: str = "") -> str:
     suffix = f" [{default}]" if default else ""
@@ -693,44 +562,31 @@ def menu(root: StateRoot, ask: Callable[[str, str], str] = _ask) -> FirstBoot | 
     )
 
 
-def console(root: StateRoot) -> int:
-    """tty1: show the banner; Enter opens the menu."""
-    while True:
-        sys.stdout.write("\033[2J\033[H")
-        sys.stdout.write(banner(root, program_states(root)))
-        sys.stdout.write("\nPress Enter to change the network settings.\n")
-        sys.stdout.flush()
-        ready, _w, _x = select.select([sys.stdin], [], [], 10.0)
-        if not ready:
-            continue
-        sys.stdin.readline()
-        try:
-            fb = menu(root)
-            if fb is None:
-                continue
-            save_firstboot(root, fb)
-            boot(root, "")
-            subprocess.run(["systemctl", "restart", "burrow.service"], check=False)
-        except (BurrowError, EOFError) as exc:
-            print(f"Not changed: {exc}. Press Enter.", flush=True)
-            with contextlib.suppress(EOFError):
-                input()
+def change_network(root: StateRoot) -> None:
+    """The console's menu (services.appliance.console): ask, save, apply, restart the services."""
+    try:
+        fb = menu(root)
+        if fb is None:
+            return
+        save_firstboot(root, fb)
+        boot(root, "")
+        subprocess.run(["systemctl", "restart", "burrow.service"], check=False)
+    except (BurrowError, EOFError) as exc:
+        print(f"Not changed: {exc}. Press Enter.", flush=True)
+        with contextlib.suppress(EOFError):
+            input()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="burrow-firstboot", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("boot", "banner", "console"))
+    parser.add_argument("command", choices=("boot",))
     parser.add_argument("--root", default="/", help="state root (/ on an appliance)")
     parser.add_argument("--cmdline", default="/proc/cmdline", help="kernel command line file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="burrow-firstboot: %(message)s")
     root = StateRoot.at(args.root)
     try:
-        if args.command == "boot":
-            return boot(root, Path(args.cmdline).read_text())
-        if args.command == "banner":
-            return banner_loop(root)
-        return console(root)
+        return boot(root, Path(args.cmdline).read_text())
     except BurrowError as exc:
         print(f"burrow-firstboot: {exc}", file=sys.stderr)
         return 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from services.appliance import firstboot
+from services.appliance import console, firstboot
 from services.appliance.firstboot import FirstBoot, InterfaceConfig
 from services.common.errors import ValidationError
 from services.common.paths import StateRoot
@@ -195,7 +197,7 @@ def test_banner_shows_urls_fingerprints_password_and_programs(tmp_path: Path) ->
     ca.issue(root.pki, "webui", server_names=["198.51.100.10"])
     root.secrets.mkdir(parents=True)
     (root.secrets / "initial-admin-password").write_text("generated-pw\n")
-    text = firstboot.banner(root, {"named": "RUNNING", "central": "STARTING"})
+    text = console.banner(root, {"named": "RUNNING", "central": "STARTING"})
     assert "Burrow appliance ns1" in text
     assert "Web console: https://198.51.100.10/" in text
     assert "API: https://198.51.100.10:1231/api/v1/" in text
@@ -208,7 +210,7 @@ def test_banner_shows_urls_fingerprints_password_and_programs(tmp_path: Path) ->
 
 
 def test_banner_before_first_boot(tmp_path: Path) -> None:
-    assert "not configured yet" in firstboot.banner(StateRoot.at(tmp_path), None)
+    assert "not configured yet" in console.banner(StateRoot.at(tmp_path), None)
 
 
 def test_menu_turns_answers_into_settings_and_keeps_the_password(tmp_path: Path) -> None:
@@ -253,3 +255,17 @@ def test_admin_password_goes_to_central_once(tmp_path: Path) -> None:
     (root.lib / "central.db").write_text("")
     assert not hand_admin_password_to_central(root, fb)  # Central exists: never again
     assert not target.exists()
+
+
+def test_the_resident_console_programs_stay_small() -> None:
+    """The banner and tty1's screen run all the time: no pydantic, cryptography or pyroute2."""
+    code = (
+        "import sys, services.appliance.console as c;"
+        "c.banner(c.StateRoot.at(sys.argv[1]), None);"
+        "print(' '.join(m for m in ('pydantic', 'cryptography', 'pyroute2', 'yaml')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "/nonexistent"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
