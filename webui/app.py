@@ -17,7 +17,18 @@ from fastapi.staticfiles import StaticFiles
 from services.common.paths import StateRoot
 from webui import vendor
 from webui.central import DEFAULT_URL, ApiError, Central, CentralDownError, SessionGoneError
-from webui.pages import auth, dashboard, dhcp, dns, history, servers, settings, users
+from webui.pages import (
+    appliance,
+    auth,
+    backups,
+    dashboard,
+    dhcp,
+    dns,
+    history,
+    servers,
+    settings,
+    users,
+)
 from webui.session import COOKIE, CookieSealer
 from webui.web import Console, CsrfRefusedError, LoginNeededError, current_session, redirect, render
 
@@ -136,7 +147,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     def health() -> dict[str, Any]:
         return {"service": "webui", "status": "ok", "version": VERSION}
 
-    for module in (auth, dashboard, dns, dhcp, servers, history, users, settings):
+    for module in (
+        auth, dashboard, dns, dhcp, servers, history, users, settings, appliance, backups,
+    ):  # fmt: skip
         app.include_router(module.router)
     return app
 

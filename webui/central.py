@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,16 @@ class ApiError(Exception):
         detail: str,
         field: str | None = None,
         errors: dict[str, str] | None = None,
+        fields: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.field = field
+        #: form field -> message (the last name of the API's field path)
         self.errors = errors or {}
+        #: the API's own field paths (``routes.0.gateway``) -> message
+        self.fields = fields or {}
 
 
 class SessionGoneError(Exception):
@@ -63,17 +68,20 @@ def problem_of(response: httpx.Response) -> ApiError:
         body = {}
     detail = str(body.get("detail") or f"Central answered HTTP {response.status_code}.")
     errors: dict[str, str] = {}
+    fields: dict[str, str] = {}
     for item in body.get("errors") or []:
         if isinstance(item, dict) and item.get("field"):
             name, message = str(item["field"]), str(item.get("message", ""))
             message = message.removeprefix(f"{name}: ")
             errors.setdefault(form_field(name), message)
+            fields.setdefault(name, message)
     field = body.get("field")
     if field and form_field(str(field)) not in errors:
         errors[form_field(str(field))] = detail.removeprefix(f"{field}: ")
     if field:
+        fields.setdefault(str(field), detail.removeprefix(f"{field}: "))
         detail = detail.removeprefix(f"{field}: ")
-    return ApiError(response.status_code, detail, str(field) if field else None, errors)
+    return ApiError(response.status_code, detail, str(field) if field else None, errors, fields)
 
 
 class Central:
@@ -126,6 +134,31 @@ class Central:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def download(self, path: str, token: str) -> tuple[Iterator[bytes], dict[str, str]]:
+        """A file Central sends (a backup export): its bytes as they come, and its headers."""
+        request = self._http.build_request(
+            "GET", "/api/v1" + path, headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise CentralDownError(f"Central cannot be reached: {exc}") from exc
+        if response.status_code >= 400:
+            response.read()
+            response.close()
+            if response.status_code == 401:
+                raise SessionGoneError(response.text)
+            raise problem_of(response)
+
+        def body() -> Iterator[bytes]:
+            try:
+                yield from response.iter_bytes(65536)
+            finally:
+                response.close()
+
+        keep = ("content-type", "content-disposition", "content-length")
+        return body(), {k: v for k, v in response.headers.items() if k.lower() in keep}
 
     def get(self, path: str, token: str, **params: Any) -> Any:
         return self.call("GET", path, token, params=params)

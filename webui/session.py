@@ -33,7 +33,7 @@ from services.common.files import write_atomic
 COOKIE = "__Host-burrow-session"
 #: Roles and what they may change (Central refuses the rest anyway; see central.core.deps).
 WRITES = {
-    "administrator": frozenset({"dns", "dhcp", "users", "settings"}),
+    "administrator": frozenset({"dns", "dhcp", "users", "settings", "appliance", "backups"}),
     "dns-admin": frozenset({"dns"}),
     "dhcp-admin": frozenset({"dhcp"}),
     "read-only": frozenset(),
@@ -51,7 +51,8 @@ class Session:
     expires_at: str
 
     def may(self, domain: str) -> bool:
-        """Whether the role may change ``domain`` (dns, dhcp, users, settings)."""
+        """Whether the role may change ``domain`` (dns, dhcp, users, settings, appliance,
+        backups)."""
         return domain in WRITES.get(self.role, frozenset())
 
     def expired(self, now: dt.datetime | None = None) -> bool:

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from webui.central import ApiError, Central
 from webui.charts import Bar, bar_chart
+from webui.pages.appliance import backup_summary
 from webui.pages.auth import login_page
 from webui.session import COOKIE, Session
 from webui.web import console, render
@@ -89,6 +90,7 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
         "counts": counts,
         "chart": Markup(bar_chart(bars, title="DHCP utilisation per scope")),  # noqa: S704 - escaped inside
         "chart_empty": not bars,
+        "backup": backup_summary(central, session),
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from services.common.dhcp.options import OPTION_TYPES
 from webui.central import ApiError, Central
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
@@ -228,6 +229,8 @@ def options_page(request: Request, session: Session, status: int = 200, **extra:
     context: dict[str, Any] = {
         "at": at, "options": options, "classes": classes, "definitions": definitions,
         "errors": {}, "values": {}, "class_errors": {}, "class_values": {}, "error": "",
+        "def_errors": {}, "def_values": {"type": "string"},
+        "option_types": [(t, t) for t in OPTION_TYPES],
     }  # fmt: skip
     context.update(extra)
     return _page(request, session, "dhcp_options.html", status, **context)
@@ -286,6 +289,50 @@ def delete_option(request: Request, write: WriteRequest) -> Response:
     central.put(at.base + "/options", write.session.token,
                 {"options": kept, "comment": write.comment})  # fmt: skip
     return redirect(request, f"/dhcp/options?{at.qs}&done=options-saved")
+
+
+def definition_of(form: dict[str, str]) -> dict[str, Any]:
+    """A custom option definition from the form (Central checks every field)."""
+    code = form.get("code", "").strip()
+    body: dict[str, Any] = {
+        "code": int(code) if code.isdigit() else code,
+        "name": form.get("name", "").strip(),
+        "type": form.get("type", "").strip(),
+        "array": form.get("array") == "yes",
+    }
+    if form.get("space", "").strip():
+        body["space"] = form["space"].strip()
+    if form.get("record_types", "").strip():
+        body["record_types"] = form["record_types"].strip()
+    return body
+
+
+@router.post("/option-definitions")
+def add_definition(request: Request, write: WriteRequest) -> Response:
+    at = _at(request, write)
+    body = definition_of(write.form) | {"comment": write.comment}
+    try:
+        console(request).central.post(at.base + "/option-definitions", write.session.token, body)
+    except ApiError as exc:
+        return options_page(
+            request, write.session, exc.status, def_errors=exc.errors, error=exc.detail,
+            params={"server": str(at.server_id), "family": at.family},
+            def_values=values(write.form, "code", "name", "type", "space", "record_types",
+                              "array", "comment"),
+        )  # fmt: skip
+    return redirect(request, f"/dhcp/options?{at.qs}&done=definition-added")
+
+
+@router.post("/option-definitions/delete")
+def delete_definition(request: Request, write: WriteRequest) -> Response:
+    at = _at(request, write)
+    space = write.get("space") or ("dhcp4" if at.family == "v4" else "dhcp6")
+    console(request).central.delete(
+        f"{at.base}/option-definitions/{space}/{write.get('code')}",
+        write.session.token,
+        comment=write.comment,
+    )
+    return redirect(request, f"/dhcp/options?{at.qs}&done=definition-deleted")
 
 
 @router.post("/classes")

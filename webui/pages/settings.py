@@ -23,6 +23,18 @@ SETTINGS = {
     "login_lockout_seconds": ("Lockout (s)", "How long a locked-out login waits"),
     "backup_full_time": ("Daily full backup (HH:MM UTC)", "Used once backups are set up"),
     "backup_retention_days": ("Backup retention (days)", ""),
+    "backup_safety_interval_seconds": (
+        "Backup at least every (s)",
+        "Catches what changes by itself, such as leases",
+    ),
+    "backup_detect_interval_seconds": (
+        "Replacement check interval (s)",
+        "How often paired appliances' addresses are asked who is there",
+    ),
+    "backup_auto_approve": (
+        "Restore replacements without approval (true / false)",
+        "Only a replacement set up with this Central's fingerprint accepts it",
+    ),
 }
 
 
@@ -32,6 +44,8 @@ def setting_value(name: str, raw: str) -> Any:
     raw = raw.strip()
     if name == "backup_full_time":
         return raw
+    if name == "backup_auto_approve":
+        return {"true": True, "false": False}.get(raw.lower(), raw)
     try:
         return int(raw)
     except ValueError:
@@ -42,7 +56,9 @@ def settings_page(request: Request, session: Session, status: int = 200, **extra
     current = console(request).central.get("/settings", session.token)
     context: dict[str, Any] = {
         "settings": SETTINGS,
-        "values": {k: str(v) for k, v in current.items()},
+        "values": {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in current.items()
+        },
         "errors": {},
         "error": "",
     }
@@ -60,7 +76,9 @@ def save_settings(request: Request, write: WriteRequest) -> Response:
     current = console(request).central.get("/settings", write.session.token)
     body: dict[str, Any] = {}
     for name in SETTINGS:
-        if name in write.form and write.get(name) != str(current.get(name)):
+        old = current.get(name)
+        before = str(old).lower() if isinstance(old, bool) else str(old)
+        if name in write.form and write.get(name) != before:
             body[name] = setting_value(name, write.get(name))
     if not body:
         return redirect(request, "/settings?done=settings-saved")
