@@ -36,6 +36,14 @@ from services.common.backup.files import changed_file
 VERSION = "0.1.0"
 
 
+def _console_key(config: CentralConfig) -> str | None:
+    """The key the web console proves itself with (see central.auth.routes.login_client)."""
+    try:
+        return config.root.console_client_key.read_text().strip() or None
+    except OSError:
+        return None
+
+
 def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
     """Build Central's FastAPI application for ``config``.
 
@@ -82,6 +90,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
     app.state.config = config
     app.state.started = time.time()
     app.state.throttle = LoginThrottle()
+    app.state.console_key = _console_key(config)
     problems.install(app)
 
     @app.get("/api/v1/health", tags=["health"])

@@ -59,10 +59,25 @@ class ConsoleConfig:
     central_url: str
     ca_file: Path
     cookie_key_file: Path
+    #: shared with Central: logins then count against the browser's address, not the console's
+    client_key_file: Path | None = None
 
     @classmethod
     def from_root(cls, root: StateRoot, central_url: str = DEFAULT_URL) -> ConsoleConfig:
-        return cls(central_url, root.pki / "ca" / "ca.crt", root.secrets / "webui-cookie.key")
+        return cls(
+            central_url,
+            root.pki / "ca" / "ca.crt",
+            root.secrets / "webui-cookie.key",
+            root.console_client_key,
+        )
+
+    def client_key(self) -> str | None:
+        if self.client_key_file is None:
+            return None
+        try:
+            return self.client_key_file.read_text().strip() or None
+        except OSError:
+            return None
 
 
 def create_app(config: ConsoleConfig) -> FastAPI:
@@ -70,7 +85,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     # Read now, while the process is still root: it gives root up once its ports are bound
     # (services.common.serve), and the CA's directory and the cookie key are root's alone.
-    central = Central(config.central_url, config.ca_file)
+    central = Central(config.central_url, config.ca_file, client_key=config.client_key())
     sealer = CookieSealer.from_file(config.cookie_key_file)
 
     @contextlib.asynccontextmanager

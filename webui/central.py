@@ -93,8 +93,11 @@ class Central:
         ca_file: Path,
         timeout: float = 60,
         transport: httpx.BaseTransport | None = None,
+        client_key: str | None = None,
     ) -> None:
-        """``transport``: another way to Central (the unit tests' in-memory one)."""
+        """``transport``: another way to Central (the unit tests' in-memory one).
+        ``client_key``: the key shared with Central, to name the browser's address at login."""
+        self._client_key = client_key
         verify: ssl.SSLContext | bool = True
         if transport is None:
             verify = ssl.create_default_context(cafile=str(ca_file))
@@ -159,6 +162,24 @@ class Central:
 
         keep = ("content-type", "content-disposition", "content-length")
         return body(), {k: v for k, v in response.headers.items() if k.lower() in keep}
+
+    def login(self, username: str, password: str, client: str | None) -> Any:
+        """Log a user in; Central counts failures against ``client`` (the browser's address)
+        when this console holds the key it shares with Central, else against the console."""
+        headers = {}
+        if self._client_key and client:
+            headers = {"X-Burrow-Console-Key": self._client_key, "X-Burrow-Client": client}
+        try:
+            response = self._http.post(
+                "/api/v1/auth/login",
+                json={"username": username, "password": password},
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            raise CentralDownError(f"Central cannot be reached: {exc}") from exc
+        if response.status_code >= 400:
+            raise problem_of(response)
+        return response.json()
 
     def get(self, path: str, token: str, **params: Any) -> Any:
         return self.call("GET", path, token, params=params)

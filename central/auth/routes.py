@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -51,6 +53,31 @@ TOKEN_FIELDS = {
 
 
 # --- sessions ----------------------------------------------------------------------------
+#: The web console logs users in from loopback; with the key it shares with Central
+#: (var/lib/burrow/secrets/console-client.key) it names the browser's address in these headers.
+CONSOLE_KEY_HEADER = "x-burrow-console-key"
+CONSOLE_CLIENT_HEADER = "x-burrow-client"
+
+
+def login_client(request: Request) -> str:
+    """The address a login comes from: the console's browser when the console vouches for it.
+
+    Only a request from loopback carrying the console's key may name another address; anyone
+    else's header is ignored, so a client cannot pick the address its failures count against.
+    """
+    peer = request.client.host if request.client else "unknown"
+    claimed = request.headers.get(CONSOLE_CLIENT_HEADER)
+    key: str | None = request.app.state.console_key
+    if claimed is None or not key or peer not in ("127.0.0.1", "::1"):
+        return peer
+    if not hmac.compare_digest(request.headers.get(CONSOLE_KEY_HEADER, "").encode(), key.encode()):
+        return peer
+    try:
+        return str(ipaddress.ip_address(claimed))
+    except ValueError:
+        return peer
+
+
 @router.post("/auth/login", tags=["auth"])
 def login(request: Request, db: DbSession, body: Login) -> dict[str, Any]:
     """Log in: answers a bearer session token for ``Authorization: Bearer TOKEN``.
@@ -58,8 +85,7 @@ def login(request: Request, db: DbSession, body: Login) -> dict[str, Any]:
     Failed logins per user name and client address are limited (settings
     ``login_max_failures`` within ``login_lockout_seconds``; then 429 with Retry-After).
     """
-    client = request.client.host if request.client else "unknown"
-    return service.login(db, request.app.state.throttle, body, client)
+    return service.login(db, request.app.state.throttle, body, login_client(request))
 
 
 @router.post("/auth/logout", tags=["auth"], status_code=204)

@@ -229,6 +229,8 @@ class Launcher:
         )
         if not self.root.kea_api_password.exists():
             write_atomic(self.root.kea_api_password, secrets.token_urlsafe(24) + "\n", mode=0o600)
+        if not self.root.console_client_key.exists():
+            write_atomic(self.root.console_client_key, secrets.token_urlsafe(32) + "\n", mode=0o600)
 
     def make_users(self) -> None:
         if os.getuid() != 0:

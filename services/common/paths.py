@@ -119,6 +119,12 @@ class StateRoot:
         return self.kea_run / f"kea-{daemon}-ctrl.sock"
 
     @property
+    def console_client_key(self) -> Path:
+        """Shared by the web console and Central: with it the console says which address a
+        login came from (Central's failed-login lock-out counts per user and address)."""
+        return self.secrets / "console-client.key"
+
+    @property
     def kea_api_password(self) -> Path:
         return self.secrets / "kea-api-password"
 

@@ -352,7 +352,7 @@ def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
     scopes = box.https(1231, f"/api/v1/dhcp/servers/{dhcp_id}/v4/scopes", token=token).json()
     scope_page = f"/dhcp/scopes/{scopes['items'][0]['id']}"
     for path in ("/", "/dns/zones", zone_page, "/dhcp", scope_page, "/dhcp/options",
-                 "/servers", "/users", "/settings"):  # fmt: skip
+                 "/servers", "/users", "/settings", "/appliance", "/backups"):  # fmt: skip
         page.goto(console_url + path)
         assert page.locator("main form[method=post]").count() == 0, path
         assert page.locator("main button:has-text('Delete')").count() == 0, path
@@ -365,6 +365,16 @@ def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
     for name in ("no-csrf.example.", "forged.example."):
         found = box.https(1231, f"/api/v1/dns/zones?filter=name:{name}", token=token)
         assert found.json()["total"] == 0, name
+    # The appliance's own backups and network, and the peer side: refused alike.
+    before = box.https(1231, "/api/v1/appliance/network", token=token).json()
+    for path, form in (
+        ("/appliance/network", {"hostname": "forged", "comment": "forged"}),
+        ("/appliance/backups", {"kind": "full"}),
+        ("/backups/pairing-tokens", {"address": "198.51.100.9"}),
+    ):
+        forged = _post(box, page, console_url + path, {"csrf_token": _csrf(page), **form})
+        assert forged.status_code == 403, (path, forged.status_code)
+    assert box.https(1231, "/api/v1/appliance/network", token=token).json() == before
 
 
 def test_dashboard_shows_a_crash_and_the_restart(

@@ -57,9 +57,8 @@ async def login(request: Request) -> Response:
     if not username or not password:
         return login_page(request, 422, BAD_LOGIN, username)
     try:
-        answer = console(request).central.post(
-            "/auth/login", "", {"username": username, "password": password}
-        )
+        client = request.client.host if request.client else None
+        answer = console(request).central.login(username, password, client)
     except ApiError as exc:
         if exc.status == 429:
             return login_page(request, 429, "Too many failed logins: wait a few minutes.", username)
