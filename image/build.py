@@ -347,6 +347,9 @@ def build(*, force: bool = False) -> float:
     progress = Progress(6)
     progress.stage("tools", "checking the programs the build needs")
     check_tools()
+    # htmx is part of what the image is made from: fetched before the hash is taken, so that
+    # a fresh tree's first image is stamped with the hash the next build computes too.
+    vendor.ensure()
     key = image_key()
     if not force and image_is_current():
         progress.note(f"{QCOW2.relative_to(PROJECT)} is up to date ({key})")
