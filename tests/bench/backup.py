@@ -38,7 +38,6 @@ from tests.backups.lab_flow import (
     parse_time,
     set_detect_interval,
     snapshots,
-    wait_finished,
     wait_offer,
 )
 from tests.bench.report import Figure, at_most, median, percentile
@@ -214,7 +213,7 @@ def restore_time(lab: Lab) -> list[Figure]:
         t0 = time.monotonic()
         answer = approve(on_b, offer, c)
         assert answer.status_code == 202, answer.text
-        final = wait_finished(on_b, offer["id"], timeout=600)
+        final = _follow_steps(on_b, offer["id"], t0)
         assert final["state"] == "restored", final
         restored = time.monotonic() - t0
         wait_for(lambda box=c: _serves_everything(box), timeout=600, interval=0.5,
@@ -229,6 +228,22 @@ def restore_time(lab: Lab) -> list[Figure]:
         Figure("backup", "restore, slowest run", max(times), "s"),
         Figure("backup", "full backup of that appliance (bytes collected)", size, "bytes"),
     ]  # fmt: skip
+
+
+def _follow_steps(on_b: CentralApi, offer_id: int, t0: float) -> dict[str, Any]:
+    """Wait for the restore to end, logging each step B reports with the time it was seen."""
+    seen = ""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        offer = next(o for o in on_b.get("/api/v1/replacements")["items"] if o["id"] == offer_id)
+        step = f"{offer['state']}: {offer['step']}"
+        if step != seen:
+            _log(f"  {time.monotonic() - t0:6.1f} s  {step}")
+            seen = step
+        if offer["state"] in ("restored", "failed"):
+            return dict(offer)
+        time.sleep(0.1)
+    raise TimeoutError("the restore did not finish in 600 s")
 
 
 def wait_offer_new(on_b: CentralApi, address: str, count: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ traffic stays on the sandbox's documentation network.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import ipaddress
 import json
@@ -261,34 +262,55 @@ class Served:
     cpu_per_change: float  # appliance CPU seconds per change
 
 
+#: Pause between two DISCOVERs while a change is on its way (the probe's resolution).
+PROBE_PAUSE = 0.005
+
+
 def changes_until_served(
     box: Sandbox, client: Client, apply: Callable[[str], None], count: int = CHANGES
 ) -> Served:
     """``count`` times: ``apply(address)`` reserves ``address`` for ``client`` (through
-    whichever API is measured), then a DHCP probe on the client's link sends DISCOVERs until
-    Kea offers that address. Returns the times the API took and the times until the offer.
+    whichever API is measured) while a DHCP probe on the client's link sends a DISCOVER every
+    few milliseconds from the moment the request is sent, until Kea offers that address.
+
+    Returns the times the API took to answer and the times until the first offer of the new
+    address: "until Kea serves it" is when a client gets it, which may come before the API's
+    answer (Kea serves a configuration once config-set has taken it; config-write and the
+    read-back follow). The next change starts only after the API answered.
     """
     probe = DhcpProbe(client)
     api_times: list[float] = []
     serve_times: list[float] = []
     cpu_start = appliance_cpu(box)
+    pool = concurrent.futures.ThreadPoolExecutor(1)
     try:
+        # Untimed: the client gets a reservation first, so that no offer from the pool can
+        # be taken for a change's address (the pool holds those addresses too).
+        warm_up = str(box.network[23])
+        apply(warm_up)
+        wait_for(lambda: probe.offer().get("yiaddr") == warm_up, timeout=10,
+                 what="the warm-up reservation served")  # fmt: skip
         for n in range(count):
             address = str(box.network[24 + n % 4])
             start = time.time()
-            apply(address)
-            api_times.append(time.time() - start)
+            answered = pool.submit(lambda a=address: (apply(a), time.time())[1])
             deadline = time.monotonic() + 10
             while True:
                 offer = probe.offer()
                 if offer.get("yiaddr") == address:
                     serve_times.append(float(offer["offer_time"]) - start)
                     break
+                if answered.done() and answered.exception() is not None:
+                    raise RuntimeError(f"change {n + 1} failed") from answered.exception()
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"Kea did not offer {address} within 10 s: {offer}")
+                time.sleep(PROBE_PAUSE)
+            api_times.append(answered.result(timeout=30) - start)
             if n % 20 == 19:
-                _log(f"change {n + 1}: the API answered in {api_times[-1]:.3f} s")
+                _log(f"change {n + 1}: served after {serve_times[-1]:.3f} s, "
+                     f"the API answered after {api_times[-1]:.3f} s")  # fmt: skip
     finally:
+        pool.shutdown(wait=True)
         probe.close()
     return Served(api_times, serve_times, (appliance_cpu(box) - cpu_start) / count)
 

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]
 KEEP_RUNNING = ("appliance-agent", "crash-listener")
+STOPPED_STATES = ("STOPPED", "EXITED", "FATAL")
+#: How often the health of the restarted programs is asked (a restore waits for it).
+HEALTH_POLL = 0.1
 HEALTH_TIMEOUT = 120.0
 
 
@@ -159,18 +162,31 @@ def _supervisor(root: StateRoot) -> SupervisorView | None:
     return view
 
 
-def stop_programs(view: SupervisorView, progress: Progress) -> list[str]:
-    stopped = []
-    for info in view.processes():
-        name = info["name"]
-        if name in KEEP_RUNNING or info.get("group") != name:
-            continue
-        if info["statename"] in ("RUNNING", "STARTING", "BACKOFF"):
-            progress("applying", f"stopping {name}")
-            with contextlib.suppress(Exception):
-                view.call("supervisor.stopProcess", name, True)
-            stopped.append(name)
-    return stopped
+def stop_programs(view: SupervisorView, progress: Progress, timeout: float = 30.0) -> list[str]:
+    """Stop every program but the agent and the listener, all at once; their names."""
+    names = [
+        info["name"]
+        for info in view.processes()
+        if info["name"] not in KEEP_RUNNING
+        and info.get("group") == info["name"]
+        and info["statename"] in ("RUNNING", "STARTING", "BACKOFF")
+    ]
+    if not names:
+        return []
+    progress("applying", f"stopping {', '.join(names)}")
+    # Signalled together, not one after the other: each takes its time to exit alone.
+    for name in names:
+        with contextlib.suppress(Exception):
+            view.call("supervisor.stopProcess", name, False)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = {info["name"]: info["statename"] for info in view.processes()}
+        if all(states.get(name) in STOPPED_STATES for name in names):
+            break
+        time.sleep(0.05)
+    else:
+        log.warning("still stopping after %.0f s: %s", timeout, names)
+    return names
 
 
 def start_programs(view: SupervisorView, names: list[str], progress: Progress) -> None:
@@ -216,7 +232,7 @@ def wait_healthy(root: StateRoot, progress: Progress, timeout: float = HEALTH_TI
         reason = _healthy(root)
         if reason is None:
             return
-        time.sleep(0.5)
+        time.sleep(HEALTH_POLL)
     raise TimeoutError(f"the restored appliance is not healthy after {timeout:.0f} s: {reason}")
 
 
