@@ -190,3 +190,17 @@ def test_the_history_hook_touches_only_after_a_commit(tmp_path: Path) -> None:
     finally:
         hooks._target.clear()
         engine.dispose()
+
+
+def test_the_status_says_whether_centrals_database_is_in_the_backup(tmp_path: Path) -> None:
+    from services.appliance.backup.producer import central_database
+
+    root = StateRoot.at(tmp_path)
+    root.etc.mkdir(parents=True)
+    assert central_database(root) == "sqlite"  # no central.json: the default file
+    (root.etc / "central.json").write_text('{"database_url": "sqlite:////var/lib/burrow/x.db"}')
+    assert central_database(root) == "sqlite"
+    (root.etc / "central.json").write_text(
+        '{"database_url": "postgresql+psycopg://burrow@/burrow?host=/run/postgresql"}'
+    )
+    assert central_database(root) == "external"

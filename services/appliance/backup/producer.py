@@ -94,6 +94,18 @@ def _read_setting(root: StateRoot, key: str, default: Any) -> Any:
         return default
 
 
+def central_database(root: StateRoot) -> str:
+    """``sqlite`` when Central's database is the appliance's own file (it is in every backup),
+    ``external`` when Central uses a PostgreSQL server: that database stays on its server and
+    is not backed up here; the backup holds its connection settings (etc/burrow/central.json),
+    so a replacement connects to the same database again."""
+    try:
+        url = str(read_json(root.etc / "central.json").get("database_url") or "")
+    except (OSError, ValueError, AttributeError):
+        url = ""
+    return "sqlite" if not url or url.startswith("sqlite") else "external"
+
+
 def load_peer(root: StateRoot) -> dict[str, Any] | None:
     """peer.json, or None when the appliance is not paired."""
     try:
@@ -389,6 +401,7 @@ class Producer:
                 }
             ),
             "last_sent_bytes": self.last_sent_bytes,
+            "central_database": central_database(self.root),
         }
 
     def write_status(self) -> None:
