@@ -19,6 +19,9 @@ from typing import Any
 from central.backups.service import fingerprint_of_der
 
 PORT = 4604
+#: The same receiver for the one Central a replacement was told to trust (``restore_from``):
+#: mutual TLS, this Central's certificate; a push there needs no restore code.
+TRUSTED_PORT = 4605
 
 
 class PinnedError(Exception):
@@ -37,11 +40,13 @@ class Answer:
         return json.loads(self.body) if self.body else None
 
 
-def _context() -> ssl.SSLContext:
+def _context(client_cert: tuple[str, str] | None = None) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # pinned by fingerprint below instead
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if client_cert is not None:
+        ctx.load_cert_chain(*client_cert)
     return ctx
 
 
@@ -57,10 +62,13 @@ def request(
     length: int | None = None,
     timeout: float = 10.0,
     port: int = PORT,
+    client_cert: tuple[str, str] | None = None,
 ) -> Answer:
     """One request; refused before sending when the certificate is not the pinned one
-    (``fingerprint`` or one of ``allowed``)."""
-    conn = http.client.HTTPSConnection(address, port, timeout=timeout, context=_context())
+    (``fingerprint`` or one of ``allowed``). ``client_cert``: (certificate, key) to present."""
+    conn = http.client.HTTPSConnection(
+        address, port, timeout=timeout, context=_context(client_cert)
+    )
     try:
         try:
             conn.connect()

@@ -14,10 +14,11 @@ paired appliance's pinned one, which is accepted too. R that comes back as the p
 appliance (``active``, the paired appliance id) also counts as restored.
 
 Auto-approve (Central setting ``backup_auto_approve``, default false): a new offer is
-approved at once by ``system`` with the latest snapshot and no restore code. The design lets
-R accept that only when it was given this Central's fingerprint at its first boot
-(``restore_from``); the receiver of this version asks for the code on every push, so such a
-push is refused and the offer is ``failed`` until an administrator approves it with the code.
+approved at once by ``system`` with the latest snapshot and no restore code. Such a push goes
+to ``https://ADDRESS:4605/restore`` with this Central's certificate as the client's: only a
+replacement given this Central's fingerprint at its first boot (``restore_from`` in its
+appliance.json) listens there, and only for that certificate. Any other replacement cannot be
+reached there: the offer is ``failed`` until an administrator approves it with the code.
 """
 
 from __future__ import annotations
@@ -364,14 +365,16 @@ def push(
         if item is None or item.snapshot_id is None:
             return
         try:
-            _push(db, store, item, code)
+            _push(db, config, store, item, code)
         except Exception as exc:
             log.exception("the restore of replacement %s failed", replacement_id)
             db.rollback()
             _set(db, item, "failed", item.step, f"{type(exc).__name__}: {exc}")
 
 
-def _push(db: Session, store: ChunkStore, item: Replacement, code: str | None) -> None:
+def _push(
+    db: Session, config: CentralConfig, store: ChunkStore, item: Replacement, code: str | None
+) -> None:
     peer = db.get(BackupPeer, item.peer_id)
     assert item.snapshot_id is not None
     if peer is None:
@@ -388,8 +391,15 @@ def _push(db: Session, store: ChunkStore, item: Replacement, code: str | None) -
         size = path.stat().st_size
         _set(db, item, "restoring", f"sending snapshot {snap.id} ({size} bytes)")
         headers = {"Content-Type": "application/octet-stream"}
+        # With the code: the receiver every replacement serves. Without it (auto-approve):
+        # the listener of a replacement told to trust this Central, which asks for its
+        # certificate instead (services.appliance.backup.trusted).
+        port, client_cert = pinned.PORT, None
         if code:
             headers[CODE_HEADER] = code
+        else:
+            port = pinned.TRUSTED_PORT
+            client_cert = (str(config.tls.cert), str(config.tls.key))
         try:
             answer = pinned.request(
                 item.address,
@@ -400,6 +410,8 @@ def _push(db: Session, store: ChunkStore, item: Replacement, code: str | None) -
                 body=_file_parts(path),
                 length=size,
                 timeout=120,
+                port=port,
+                client_cert=client_cert,
             )
         except pinned.PinnedError as exc:
             _set(db, item, "failed", item.step, str(exc))

@@ -17,9 +17,10 @@ Every appliance serves it; only an ``uninitialized`` one accepts a restore. Endp
 
 A wrong code → 403; after 5 wrong codes the code endpoints answer 429 for 5 minutes.
 
-``restore_from`` in appliance.json (auto-approve) is not honoured here: this listener has no
-client certificates, so it cannot tell the expected peer from anyone else; a push always
-needs the code.
+This listener asks for no client certificate, so it cannot tell a peer Central from anyone
+else: a push here always needs the code. An appliance given ``restore_from`` in appliance.json
+also serves the same application on 4605 for that Central alone, where a push needs no code
+(services.appliance.backup.trusted; Central's ``backup_auto_approve``).
 
 After a restore is ``done`` the appliance-agent still shows R's certificate. It exits (and
 supervisord restarts it with S's identity) ``RESTART_GRACE`` seconds after a client has read
@@ -157,13 +158,23 @@ class Restorer:
         threading.Thread(target=watch, name="restore-restart", daemon=True).start()
 
 
-def receiver_app(root: StateRoot, producer: Producer | None = None) -> FastAPI:
-    """The 4604 application."""
+def receiver_app(
+    root: StateRoot,
+    producer: Producer | None = None,
+    *,
+    restorer: Restorer | None = None,
+    trusted: bool = False,
+) -> FastAPI:
+    """The 4604 application; with ``trusted`` the 4605 one (services.appliance.backup.trusted:
+    every client there is the Central of ``restore_from``, so a push needs no code).
+
+    ``restorer``: shared by both listeners (one restore at a time, one progress file)."""
     app = FastAPI(title="Burrow restore receiver", docs_url=None, redoc_url=None, openapi_url=None)
     router = APIRouter()
     guard = CodeGuard()
-    restorer = Restorer(root, producer)
-    restorer.restart_watch()
+    if restorer is None:
+        restorer = Restorer(root, producer)
+        restorer.restart_watch()
     app.state.restorer = restorer
     # The certificate this listener shows: loaded at start, kept until the agent restarts
     # (a restore replaces the file on disk before that).
@@ -194,7 +205,7 @@ def receiver_app(root: StateRoot, producer: Producer | None = None) -> FastAPI:
         request: Request,
         code: Annotated[str | None, Header(alias="X-Burrow-Restore-Code")] = None,
     ) -> JSONResponse | dict[str, Any]:
-        refused = guard.check(root, code)
+        refused = None if trusted else guard.check(root, code)
         if refused is not None:
             return refused
         if appliance_state.load(root).state != "uninitialized":

@@ -3,8 +3,9 @@
 ``start_backups(root)`` is called once by the appliance-agent after it has its certificate:
 it makes appliance-state.json if needed, starts the producer (which pairs from appliance.json
 ``backup_peer`` at the first start), serves the restore receiver on 4604 (``BURROW_RESTORE_PORT``
-overrides it) at the agent's own ``--host`` with the agent's certificate in a thread, and
-returns the ``/backup`` router for the mTLS listener.
+overrides it) at the agent's own ``--host`` with the agent's certificate in a thread — and on
+4605 for the Central of ``restore_from`` (services.appliance.backup.trusted) — and returns the
+``/backup`` router for the mTLS listener.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import time
 import uvicorn
 from fastapi import APIRouter
 
-from services.appliance.backup import pairing
+from services.appliance.backup import pairing, trusted
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.api import backup_router
 from services.appliance.backup.producer import Producer
-from services.appliance.backup.receiver import PORT, receiver_app
+from services.appliance.backup.receiver import PORT, Restorer, receiver_app
 from services.common.agent import agent_cert
 from services.common.paths import StateRoot
 
@@ -56,7 +57,11 @@ def agent_host(argv: list[str] | None = None) -> str:
 
 
 def serve_receiver(
-    root: StateRoot, producer: Producer, port: int = PORT, host: str = "0.0.0.0"
+    root: StateRoot,
+    producer: Producer,
+    port: int = PORT,
+    host: str = "0.0.0.0",
+    restorer: Restorer | None = None,
 ) -> threading.Thread:
     """Serve the restore receiver on ``port`` (TLS, the agent's own certificate) in a thread.
 
@@ -65,7 +70,7 @@ def serve_receiver(
     """
     tls = agent_cert(root, "appliance-agent")
     config = uvicorn.Config(
-        receiver_app(root, producer),
+        receiver_app(root, producer, restorer=restorer),
         host=host,
         port=port,
         ssl_certfile=str(tls.cert),
@@ -90,5 +95,11 @@ def start_backups(root: StateRoot) -> APIRouter:
     threading.Thread(
         target=_pair_from_settings, args=(root, producer), name="backup-pairing", daemon=True
     ).start()
-    serve_receiver(root, producer, int(os.environ.get(RECEIVER_PORT_ENV, PORT)), agent_host())
+    restorer = Restorer(root, producer)
+    restorer.restart_watch()
+    host = agent_host()
+    serve_receiver(root, producer, int(os.environ.get(RECEIVER_PORT_ENV, PORT)), host, restorer)
+    trusted.serve_trusted(
+        root, lambda: receiver_app(root, producer, restorer=restorer, trusted=True), host
+    )
     return backup_router(producer)

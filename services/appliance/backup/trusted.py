@@ -1,0 +1,148 @@
+"""A restore without the code, from the one peer Central this appliance was told to trust.
+
+An appliance set up as a replacement may be given, in its first-boot settings, the peer
+Central that keeps the lost appliance's backups: ``restore_from`` in appliance.json, its
+address and the SHA-256 fingerprint of its certificate, as that Central shows it with a
+pairing token. Such an appliance, while ``uninitialized``, also serves the restore receiver
+on 4605/tcp with mutual TLS: the client must present exactly that certificate (the only
+trust anchor of this listener, checked again by fingerprint when the connection is made).
+A push arriving there needs no restore code: that Central has proved who it is, and the
+administrator who wrote its fingerprint into this appliance's settings chose it. This is what
+Central's ``backup_auto_approve`` policy uses; without ``restore_from`` the listener does not
+exist and every restore needs the code shown on the console (port 4604).
+
+The certificate itself is fetched from ``restore_from.address:1231`` and kept only if its
+fingerprint is the one given; a Central that answers with another certificate is logged and
+asked again later, and nothing is trusted meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from services.appliance.backup import paths
+from services.appliance.backup import state as appliance_state
+from services.common.agent import agent_cert
+from services.common.files import write_atomic
+from services.common.paths import StateRoot
+from services.common.settings import ApplianceSettings
+
+log = logging.getLogger(__name__)
+
+PORT = 4605
+CENTRAL_PORT = 1231
+
+
+def normal(value: str) -> str:
+    """``sha256:<hex>`` from the forms people write (``sha256:ab…``, ``AB:CD:…``)."""
+    text = value.strip().lower().removeprefix("sha256:").replace(":", "").replace(" ", "")
+    return "sha256:" + text
+
+
+def fingerprint_of_der(der: bytes) -> str:
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def peer_file(root: StateRoot) -> Path:
+    return paths.restore_dir(root) / "trusted-central.pem"
+
+
+def fetch_peer_certificate(address: str, pin: str, timeout: float = 5.0) -> str:
+    """The PEM certificate the Central at ``address`` presents, if it is the pinned one."""
+    pem = ssl.get_server_certificate((address, CENTRAL_PORT), timeout=timeout)
+    seen = fingerprint_of_der(ssl.PEM_cert_to_DER_cert(pem))
+    if seen != normal(pin):
+        raise ssl.SSLError(
+            f"the Central at {address} presents {seen}, not the {normal(pin)} of restore_from"
+        )
+    return pem
+
+
+def server_context(root: StateRoot, trusted_pem: Path) -> ssl.SSLContext:
+    """TLS with the agent's certificate; the client must show the trusted Central's."""
+    tls = agent_cert(root, "appliance-agent")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(tls.cert), str(tls.key))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=str(trusted_pem))
+    # The trusted certificate is a leaf of that Central's own CA, which this appliance does
+    # not have: it is the trust anchor itself.
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return ctx
+
+
+def _pinned_protocol(pin: str) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP/1.1 protocol, dropping a connection whose client is not the pinned one."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class PinnedProtocol(H11Protocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            ssl_object = transport.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            if not der or fingerprint_of_der(der) != pin:
+                log.warning("refused %s on %d: not the trusted Central", self.client, PORT)
+                transport.abort()
+
+    return PinnedProtocol
+
+
+def serve_trusted(
+    root: StateRoot, app_factory: Callable[[], Any], host: str, port: int = PORT
+) -> threading.Thread | None:
+    """Serve ``app_factory()`` on ``port`` for the trusted Central, if restore_from is set.
+
+    Runs in a thread: fetches the Central's certificate (again and again while that Central
+    cannot be reached), then serves until the agent stops. None without restore_from or when
+    the appliance is not waiting for a restore.
+    """
+    try:
+        settings = ApplianceSettings.load(root.appliance_settings)
+    except Exception:  # no settings yet: nothing to trust
+        return None
+    seed = settings.restore_from
+    if seed is None or appliance_state.load(root).state != "uninitialized":
+        return None
+    pin = normal(seed.fingerprint)
+
+    def run() -> None:
+        import uvicorn
+
+        delay = 2.0
+        while True:
+            try:
+                pem = fetch_peer_certificate(str(seed.address), pin)
+                break
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                log.warning("restore_from: %s; asking again in %.0f s", exc, delay)
+                time.sleep(delay)
+                delay = min(60.0, delay * 2)
+        trusted = peer_file(root)
+        trusted.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(trusted, pem, mode=0o600)
+        config = uvicorn.Config(
+            app_factory(),
+            host=host,
+            port=port,
+            http=_pinned_protocol(pin),
+            ssl_context_factory=lambda _config, _default: server_context(root, trusted),
+            log_level="info",
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+        log.info("restore_from: a restore pushed by %s (%s) needs no code", seed.address, pin)
+        uvicorn.Server(config).run()
+
+    thread = threading.Thread(target=run, name="restore-trusted", daemon=True)
+    thread.start()
+    return thread
