@@ -98,23 +98,21 @@ def test_custom_option_definition_created_and_a_taken_code_refused(
     page.goto(console_url + "/dhcp/options")
     before = box.kea("config-get", service="dhcp4")["arguments"]["Dhcp4"].get("option-def", [])
 
+    def define(code: str, name: str, kind: str, comment: str) -> None:
+        form = page.locator("#define-option")
+        form.locator("#f-code").fill(code)
+        form.locator("#f-name").fill(name)
+        form.locator("#f-type").select_option(kind)
+        form.locator("#f-comment").fill(comment)
+        form.locator("button:has-text('Add definition')").click()
+
     # Code 6 is domain-name-servers in the dhcp4 space: taken.
-    form = page.locator("#define-option")
-    form.locator("#f-code").fill("6")
-    form.locator("#f-name").fill("my-servers")
-    form.locator("#f-type").select_option("ipv4-address")
-    form.locator("#f-comment").fill("a taken code")
-    form.locator("button:has-text('Add definition')").click()
+    define("6", "my-servers", "ipv4-address", "a taken code")
     expect(page.locator("#define-option #e-code")).to_be_visible()
     after = box.kea("config-get", service="dhcp4")["arguments"]["Dhcp4"].get("option-def", [])
     assert after == before
 
-    form = page.locator("#define-option")
-    form.locator("#f-code").fill("224")
-    form.locator("#f-name").fill("site-config-url")
-    form.locator("#f-type").select_option("string")
-    form.locator("#f-comment").fill("a site option")
-    form.locator("button:has-text('Add definition')").click()
+    define("224", "site-config-url", "string", "a site option")
     expect(page.locator("text=The option definition was added.")).to_be_visible()
     expect(page.locator("#definitions td:has-text('site-config-url')")).to_be_visible()
     served = box.kea("config-get", service="dhcp4")["arguments"]["Dhcp4"]["option-def"]

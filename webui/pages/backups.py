@@ -19,7 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 from webui.central import ApiError
 from webui.pages.appliance import age, size
 from webui.session import Session
-from webui.web import CurrentSession, WriteRequest, console, redirect, render, values
+from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
 
 router = APIRouter(prefix="/backups")
 
@@ -121,6 +121,22 @@ def delete_peer(request: Request, write: WriteRequest, peer_id: int = PeerId) ->
     return redirect(request, "/backups?done=peer-deleted")
 
 
+def _offer_action(
+    request: Request, write: Write, replacement_id: int, action: str, body: dict[str, Any]
+) -> Response | None:
+    """POST ``body`` to the offer's ``action``; the page again with the error, or None."""
+    try:
+        console(request).central.post(
+            f"/replacements/{replacement_id}/{action}", write.session.token, body
+        )
+    except ApiError as exc:
+        return backups_page(
+            request, write.session, exc.status, approve_errors=exc.errors, error=exc.detail,
+            approve_for=replacement_id,
+        )  # fmt: skip
+    return None
+
+
 @router.post("/replacements/{replacement_id}/approve")
 def approve(request: Request, write: WriteRequest, replacement_id: int = ReplacementId) -> Response:
     snapshot = write.get("snapshot_id")
@@ -130,31 +146,17 @@ def approve(request: Request, write: WriteRequest, replacement_id: int = Replace
         "snapshot_id": int(snapshot) if snapshot.isdigit() else None,
         "comment": write.comment,
     }
-    try:
-        console(request).central.post(
-            f"/replacements/{replacement_id}/approve", write.session.token, body
-        )
-    except ApiError as exc:
-        return backups_page(
-            request, write.session, exc.status, approve_errors=exc.errors, error=exc.detail,
-            approve_for=replacement_id,
-        )  # fmt: skip
-    return redirect(request, f"/backups/replacements/{replacement_id}?done=restore-started")
+    refused = _offer_action(request, write, replacement_id, "approve", body)
+    return refused or redirect(
+        request, f"/backups/replacements/{replacement_id}?done=restore-started"
+    )
 
 
 @router.post("/replacements/{replacement_id}/dismiss")
 def dismiss(request: Request, write: WriteRequest, replacement_id: int = ReplacementId) -> Response:
     body = {"restore_code": write.get("restore_code") or None, "comment": write.comment}
-    try:
-        console(request).central.post(
-            f"/replacements/{replacement_id}/dismiss", write.session.token, body
-        )
-    except ApiError as exc:
-        return backups_page(
-            request, write.session, exc.status, approve_errors=exc.errors, error=exc.detail,
-            approve_for=replacement_id,
-        )  # fmt: skip
-    return redirect(request, "/backups?done=dismissed")
+    refused = _offer_action(request, write, replacement_id, "dismiss", body)
+    return refused or redirect(request, "/backups?done=dismissed")
 
 
 def _offer(request: Request, session: Session, replacement_id: int) -> dict[str, Any]:
