@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import functools
 import http.client
-import json
 import ssl
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from services.common.errors import DaemonError
 from services.common.paths import StateRoot
@@ -73,7 +74,7 @@ def call(
     finally:
         conn.close()
     try:
-        decoded = json.loads(data) if data else None
-    except ValueError:
+        decoded = orjson.loads(data) if data else None
+    except orjson.JSONDecodeError:
         decoded = data.decode(errors="replace")
     return response.status, decoded
