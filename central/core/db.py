@@ -58,9 +58,15 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _json_value(text: Any) -> Any:
+    if isinstance(text, int | float):
+        return text  # SQLite hands a JSON number back as a number (numeric affinity)
+    return orjson.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
-    json_codec: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+    json_codec: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": _json_value}
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **json_codec

@@ -65,3 +65,20 @@ def test_the_ca_signs_requests_and_publishes_revocations(tmp_path: Path) -> None
     other.create("other CA")
     with pytest.raises(ValueError, match="not signed"):
         revoked_serials(crl, load_cert(other.paths.cert))
+
+
+def test_json_columns_read_back_every_kind_of_value(tmp_path: Path) -> None:
+    """Settings hold numbers and booleans in a JSON column: SQLite hands numbers back as
+    numbers, which the JSON decoding must take as they are."""
+    from sqlalchemy import JSON, Column, MetaData, String, Table, insert, select
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'j.db'}")
+    table = Table("t", MetaData(), Column("k", String, primary_key=True), Column("v", JSON))
+    table.metadata.create_all(engine)
+    values = {"int": 3600, "float": 0.5, "true": True, "false": False, "text": "02:30",
+              "list": [1, "a"], "dict": {"1": {"nested": None}}}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(table), [{"k": k, "v": v} for k, v in values.items()])
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(table.c.k, table.c.v)).all()) == values
+    engine.dispose()
