@@ -110,25 +110,8 @@ class Lab:
             ns = self.ns
             link = ["ip", "link", "add", self.host_link, "type", "veth"]
             run([*link, "peer", "name", "up0", "netns", ns])
-            run(
-                [
-                    "ip",
-                    "-n",
-                    ns,
-                    "link",
-                    "add",
-                    "br0",
-                    "type",
-                    "bridge",
-                    "stp_state",
-                    "0",
-                    "forward_delay",
-                    "0",
-                ]
-            )
             # The lab bridge only forwards: it has no address, so no neighbour caches it.
-            run(["ip", "-n", ns, "link", "set", "br0", "addrgenmode", "none"])
-            run(["ip", "-n", ns, "link", "set", "up0", "master", "br0"])
+            netns.add_bridge(ns, "up0", addresses=False)
             run(["ip", "-n", ns, "link", "set", "up0", "up"])
             run(["ip", "-n", ns, "link", "set", "br0", "up"])
             prefix = self.network.prefixlen

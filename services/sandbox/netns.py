@@ -44,6 +44,22 @@ def add(ns: str) -> None:
     run(["ip", "-n", ns, "link", "set", "lo", "up"])
 
 
+def add_bridge(ns: str, port: str, *, mac: str | None = None, addresses: bool = True) -> None:
+    """``br0`` in ``ns`` (no spanning tree, no forwarding delay) with ``port`` as a port.
+
+    ``mac`` pins the bridge's address (a bridge otherwise takes the lowest of its ports' and
+    changes it under its neighbours' caches as ports come and go); ``addresses=False``: a
+    bridge that only forwards gets no IPv6 link-local address either.
+    """
+    bridge = ["ip", "-n", ns, "link", "add", "br0", "type", "bridge"]
+    run([*bridge, "stp_state", "0", "forward_delay", "0"])
+    if mac is not None:
+        run(["ip", "-n", ns, "link", "set", "br0", "address", mac])
+    if not addresses:
+        run(["ip", "-n", ns, "link", "set", "br0", "addrgenmode", "none"])
+    run(["ip", "-n", ns, "link", "set", port, "master", "br0"])
+
+
 def pids(ns: str) -> list[int]:
     out = run(["ip", "netns", "pids", ns], check=False).stdout
     return [int(p) for p in out.split() if p.isdigit()]

@@ -337,24 +337,7 @@ class Sandbox:
     def _make_bridge(self) -> None:
         """br0 inside the sandbox with ``up0`` as a port and the sandbox's addresses."""
         ns = self.ns
-        run(
-            [
-                "ip",
-                "-n",
-                ns,
-                "link",
-                "add",
-                "br0",
-                "type",
-                "bridge",
-                "stp_state",
-                "0",
-                "forward_delay",
-                "0",
-            ]
-        )
-        run(["ip", "-n", ns, "link", "set", "br0", "address", bridge_mac(self.address)])
-        run(["ip", "-n", ns, "link", "set", "up0", "master", "br0"])
+        netns.add_bridge(ns, "up0", mac=bridge_mac(self.address))
         run(
             [
                 "ip",
