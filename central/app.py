@@ -91,7 +91,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
     app.state.started = time.time()
     app.state.throttle = LoginThrottle()
     app.state.console_key = _console_key(config)
-    problems.install(app)
+    problems.install(app, max_body=config.max_request_bytes)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, Any]:

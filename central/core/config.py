@@ -7,6 +7,9 @@ The database is SQLite (WAL) at ``var/lib/burrow/central.db`` unless a database 
 otherwise: the environment variable ``BURROW_DATABASE_URL`` or ``database_url`` in
 ``etc/burrow/central.json`` (the environment wins), e.g.
 ``postgresql+psycopg://burrow@/burrow?host=/run/postgresql``.
+
+Request bodies larger than ``max_request_bytes`` (default 8 MiB; ``max_request_bytes`` in
+``central.json`` or ``BURROW_MAX_REQUEST_BYTES``) are refused with 413 before they are parsed.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from pathlib import Path
 from services.common.errors import SetupError
 from services.common.paths import StateRoot
 from services.common.pki import CertPaths
+from services.common.problems import DEFAULT_MAX_BODY
 
 PORT = 1231
 DATABASE_URL_ENV = "BURROW_DATABASE_URL"
+MAX_REQUEST_BYTES_ENV = "BURROW_MAX_REQUEST_BYTES"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class CentralConfig:
     port: int = PORT
     host: str = "0.0.0.0"
     database_url: str = ""
+    #: Request bodies over this many bytes are refused with 413 before they are parsed.
+    max_request_bytes: int = DEFAULT_MAX_BODY
 
     @property
     def tls(self) -> CertPaths:
@@ -73,15 +80,25 @@ class CentralConfig:
 
     @classmethod
     def from_root(cls, root: StateRoot, port: int = PORT, host: str = "0.0.0.0") -> CentralConfig:
-        url = os.environ.get(DATABASE_URL_ENV, "")
         settings_file = root.etc / "central.json"
-        if not url and settings_file.exists():
+        settings: dict[str, object] = {}
+        if settings_file.exists():
             try:
-                url = str(json.loads(settings_file.read_text()).get("database_url") or "")
-            except (ValueError, AttributeError) as exc:
+                settings = dict(json.loads(settings_file.read_text()))
+            except (ValueError, TypeError) as exc:
                 raise SetupError(
                     f"{settings_file} is not a JSON object.", hint='write {"database_url": "..."}'
                 ) from exc
+        url = os.environ.get(DATABASE_URL_ENV, "") or str(settings.get("database_url") or "")
         if not url:
             url = f"sqlite:///{root.lib / 'central.db'}"
-        return cls(root=root, port=port, host=host, database_url=url)
+        limit = os.environ.get(MAX_REQUEST_BYTES_ENV) or settings.get("max_request_bytes")
+        max_body = DEFAULT_MAX_BODY
+        if limit is not None:
+            if not str(limit).isdigit() or int(str(limit)) < 1024:
+                raise SetupError(
+                    f"max_request_bytes must be a whole number of bytes >= 1024 ({limit!r}).",
+                    hint=f"set it in {settings_file} or {MAX_REQUEST_BYTES_ENV}",
+                )
+            max_body = int(str(limit))
+        return cls(root=root, port=port, host=host, database_url=url, max_request_bytes=max_body)

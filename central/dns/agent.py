@@ -1,34 +1,18 @@
 """The typed dns-agent client of ``services.common.dns.client`` over Central's pinned mutual TLS.
 
-Every call goes through ``central.registry.agent_client.call``: the agent must show the
-certificate pinned at its enrolment before a byte of the request is sent.
+Every call goes through ``central.registry.agent_client.PinnedTransport``: the agent must show
+the certificate pinned at its enrolment before a byte of the request is sent.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from central.core.config import CentralConfig
 from central.registry import agent_client
 from central.registry.service import get_server
 from services.common.dns.client import DnsAgentClient
-from services.common.errors import (
-    BurrowError,
-    ConflictError,
-    DaemonError,
-    NotFoundError,
-    ValidationError,
-)
-
-_ERRORS: dict[int, type[BurrowError]] = {
-    404: NotFoundError,
-    409: ConflictError,
-    422: ValidationError,
-}
+from services.common.errors import ValidationError
 
 
 class PinnedDnsClient(DnsAgentClient):
@@ -37,33 +21,9 @@ class PinnedDnsClient(DnsAgentClient):
     def __init__(
         self, config: CentralConfig, agent: agent_client.AgentAddress, timeout: float = 300.0
     ) -> None:
+        super().__init__(agent_client.PinnedTransport(config.root, agent), timeout=timeout)
         self.config = config
-        self.agent = agent
-        self.timeout = timeout
-
-    def close(self) -> None:
-        """Nothing to close: every call opens and closes its own connection."""
-
-    def _call(self, method: str, path: str, body: BaseModel | None = None) -> Any:
-        data = None
-        if body is not None:
-            data = json.dumps(body.model_dump(mode="json", exclude_unset=True)).encode()
-        try:
-            status, answer = agent_client.call(
-                self.config.root, self.agent, method, path, data, timeout=self.timeout
-            )
-        except OSError as exc:
-            raise DaemonError(
-                f"The dns-agent at {self.agent.address}:{self.agent.port} cannot be reached: {exc}"
-            ) from exc
-        if status < 400:
-            return answer
-        body_dict = answer if isinstance(answer, dict) else {"detail": str(answer)[:200]}
-        kind = _ERRORS.get(status, DaemonError)
-        detail = str(body_dict.get("detail") or f"HTTP {status}")
-        error = kind(f"The dns-agent refused: {detail}", field=body_dict.get("field"))
-        error.problems = list(body_dict.get("errors") or [])  # type: ignore[attr-defined]
-        raise error
+        self.agent_address = agent
 
 
 def client_for(db: Session, config: CentralConfig, server_id: int) -> PinnedDnsClient:

@@ -1,7 +1,11 @@
-"""Calls from Central to an agent: mutual TLS, and the agent's certificate must be the pinned one.
+"""Central's transport to its agents: mutual TLS, and the agent's certificate must be the pinned
+one.
 
 The pin is checked right after the TLS handshake, before a single byte of the request is
 sent: another certificate of the same CA (another agent on the same address, say) is refused.
+A failure before the request is sent is ``ConnectFailedError`` (nothing happened); one after it
+is ``AnswerLostError`` (the agent may have applied it). ``services.common.agent_client`` maps
+them and every answer the same way for every agent.
 """
 
 from __future__ import annotations
@@ -12,17 +16,10 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from services.common.agent_client import AnswerLostError, ConnectFailedError, decode
 from services.common.errors import DaemonError
 from services.common.paths import StateRoot
 from services.common.pki import fingerprint_der
-
-
-class PinMismatchError(DaemonError):
-    """The agent showed a certificate other than the one pinned at its enrolment."""
-
-    code = "certificate-mismatch"
 
 
 @dataclass(frozen=True)
@@ -41,6 +38,68 @@ def _context(pki: str) -> ssl.SSLContext:
     return context
 
 
+class PinnedTransport:
+    """Requests to one agent over mutual TLS with Central's client certificate, the agent's
+    certificate checked against the pinned fingerprint before anything is sent."""
+
+    def __init__(self, root: StateRoot, agent: AgentAddress) -> None:
+        self.root = root
+        self.agent = agent
+
+    @property
+    def where(self) -> str:
+        host = f"[{self.agent.address}]" if ":" in self.agent.address else self.agent.address
+        return f"{host}:{self.agent.port}"
+
+    def request(
+        self, method: str, path: str, body: bytes | None, *, content_type: str, timeout: float
+    ) -> tuple[int, bytes]:
+        if not self.agent.fingerprint:
+            raise ConnectFailedError(f"the agent at {self.where} is not enrolled")
+        conn = http.client.HTTPSConnection(
+            self.agent.address, self.agent.port, context=_context(str(self.root.pki)),
+            timeout=timeout,
+        )  # fmt: skip
+        try:
+            try:
+                conn.connect()
+            except (OSError, ssl.SSLError) as exc:
+                raise ConnectFailedError(str(exc) or type(exc).__name__) from exc
+            assert isinstance(conn.sock, ssl.SSLSocket)
+            der = conn.sock.getpeercert(binary_form=True) or b""
+            if fingerprint_der(der) != self.agent.fingerprint:
+                raise ConnectFailedError(
+                    f"the agent at {self.where} showed a certificate other than the pinned "
+                    "one (re-enrol the agent if it was replaced)"
+                )
+            headers = {"Content-Type": content_type} if body is not None else {}
+            try:
+                conn.request(method, path, body=body, headers=headers)
+            except (OSError, ssl.SSLError) as exc:
+                # Nothing (or not all) of the request reached the agent's application.
+                raise ConnectFailedError(str(exc) or type(exc).__name__) from exc
+            try:
+                response = conn.getresponse()
+                data = response.read()
+            except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+                raise AnswerLostError(str(exc) or type(exc).__name__) from exc
+            return response.status, data
+        finally:
+            conn.close()
+
+
+def transport(root: StateRoot, agent: AgentAddress) -> PinnedTransport:
+    """The pinned transport to ``agent``."""
+    return PinnedTransport(root, agent)
+
+
+# --- the old entry point, kept while callers move to typed clients -------------------------------
+class PinMismatchError(DaemonError):
+    """The agent showed a certificate other than the one pinned at its enrolment."""
+
+    code = "certificate-mismatch"
+
+
 def call(
     root: StateRoot,
     agent: AgentAddress,
@@ -51,30 +110,18 @@ def call(
     content_type: str = "application/json",
     timeout: float = 5.0,
 ) -> tuple[int, Any]:
-    """One request to ``agent``; returns the status and the decoded JSON body (or None)."""
-    if not agent.fingerprint:
-        raise PinMismatchError(f"The agent at {agent.address}:{agent.port} is not enrolled.")
-    conn = http.client.HTTPSConnection(
-        agent.address, agent.port, context=_context(str(root.pki)), timeout=timeout
-    )
+    """One request to ``agent``; returns the status and the decoded JSON body (or None).
+
+    Deprecated: use a typed client over ``PinnedTransport``.
+    """
     try:
-        conn.connect()
-        assert isinstance(conn.sock, ssl.SSLSocket)
-        der = conn.sock.getpeercert(binary_form=True) or b""
-        if fingerprint_der(der) != agent.fingerprint:
-            raise PinMismatchError(
-                f"The agent at {agent.address}:{agent.port} showed a certificate other than "
-                "the pinned one.",
-                hint="re-enrol the agent if it was replaced",
-            )
-        headers = {"Content-Type": content_type} if body is not None else {}
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-    finally:
-        conn.close()
-    try:
-        decoded = orjson.loads(data) if data else None
-    except orjson.JSONDecodeError:
-        decoded = data.decode(errors="replace")
-    return response.status, decoded
+        status, data = PinnedTransport(root, agent).request(
+            method, path, body, content_type=content_type, timeout=timeout
+        )
+    except ConnectFailedError as exc:
+        if "pinned" in str(exc) or "not enrolled" in str(exc):
+            raise PinMismatchError(str(exc)) from exc
+        raise OSError(str(exc)) from exc
+    except AnswerLostError as exc:
+        raise OSError(str(exc)) from exc
+    return status, decode(data)

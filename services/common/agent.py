@@ -25,8 +25,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 
+from services.common import problems
 from services.common.enrolment import (
     CENTRAL_URL_ENV,
     DEFAULT_CENTRAL_URL,
@@ -41,6 +42,7 @@ from services.common.enrolment import (
     mtls_context,
     run_agent,
 )
+from services.common.errors import ConflictError, ValidationError
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
 from services.common.pki import CertPaths, load_cert
@@ -138,9 +140,17 @@ def serve_servers(servers: list[Any]) -> None:
 
 
 # --- the application ---------------------------------------------------------------------
-def agent_app(name: str, root: StateRoot, probe: DaemonProbe | None = None) -> FastAPI:
-    """An agent application with ``GET /health`` and ``PUT /pki/crl``."""
+def agent_app(
+    name: str,
+    root: StateRoot,
+    probe: DaemonProbe | None = None,
+    *,
+    max_body: int = problems.AGENT_MAX_BODY,
+) -> FastAPI:
+    """An agent application with ``GET /health`` and ``PUT /pki/crl``; its errors are problem
+    answers (``services.common.problems``) and bodies over ``max_body`` bytes are refused."""
     app = FastAPI(title=f"Burrow {name}", version=VERSION, docs_url=None, redoc_url=None)
+    problems.install(app, service=name, max_body=max_body)
     started = time.time()
 
     @app.get("/health")
@@ -174,13 +184,15 @@ def install_crl(root: StateRoot, data: bytes) -> None:
     try:
         new = x509.load_pem_x509_crl(data)
     except ValueError as exc:
-        raise HTTPException(422, "the body is not a PEM revocation list") from exc
+        raise ValidationError("The body is not a PEM revocation list.", field="body") from exc
     public_key = load_cert(ca_file(root)).public_key()
     if not new.is_signature_valid(public_key):  # type: ignore[arg-type]
-        raise HTTPException(422, "the revocation list is not signed by the appliance CA")
+        raise ValidationError(
+            "The revocation list is not signed by the appliance CA.", field="body"
+        )
     path = crl_file(root)
     if path.exists():
         old = x509.load_pem_x509_crl(path.read_bytes())
         if new.last_update_utc < old.last_update_utc:
-            raise HTTPException(409, "the revocation list is older than the one in use")
+            raise ConflictError("The revocation list is older than the one in use.", field="body")
     write_atomic(path, data, mode=0o644)

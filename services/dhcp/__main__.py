@@ -73,14 +73,13 @@ def kea_status(root: StateRoot) -> dict[str, Any]:
 
 def build(root: StateRoot) -> FastAPI:
     from services.common.agent import agent_app
-    from services.dhcp.api import dhcp_router, install_problem_handlers
+    from services.dhcp.api import dhcp_router
     from services.dhcp.changes import ConfigEditor
     from services.dhcp.leases import LeaseBook
     from services.dhcp.manage import DhcpServer
 
     app = agent_app("dhcp-agent", root, kea_status)
     kea = kea_client(root)
-    install_problem_handlers(app)
     app.include_router(dhcp_router(DhcpServer(ConfigEditor(kea)), LeaseBook(kea)))
     return app
 

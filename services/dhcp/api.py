@@ -3,21 +3,18 @@
 Every path starts ``/dhcp/{family}``. Every change takes ``?known_hash=`` (the configuration
 hash the caller last saw): if Kea's configuration has another, the change is refused with 409
 naming ``known_hash`` and nothing is changed. Changes answer the configuration hash before
-and after (``ChangeResult``); errors are problem JSON (RFC 9457) with the ``field`` that was
-wrong and, for validation, every ``errors`` entry. A refused change has changed nothing.
+and after (``ChangeResult``); errors are the one problem format of
+``services.common.problems``, every wrong field in ``problems``. A refused change has changed
+nothing.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Response
 
-from services.common.dhcp.checks import InvalidChangeError
 from services.common.dhcp.contract import (
     ChangeResult,
     ClientClass,
@@ -32,7 +29,7 @@ from services.common.dhcp.contract import (
     ServerProperties,
     SharedNetwork,
 )
-from services.common.errors import BurrowError, ConflictError, ValidationError
+from services.common.errors import ConflictError, ValidationError
 from services.dhcp.changes import KNOWN_HASH, ConfigEditor
 from services.dhcp.leases import LeaseBook
 from services.dhcp.manage import DhcpServer
@@ -40,61 +37,6 @@ from services.dhcp.manage import DhcpServer
 Json = dict[str, Any]
 FamilyPath = Literal["v4", "v6"]
 _ROOTS = ("body", "query", "path")
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
-
-
-def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
-    # Union members add tags ("lax-or-strict[...]", "IPv4Network") to the location: keep the
-    # field names (snake_case) and list indexes only.
-    parts = [
-        p
-        for p in loc
-        if isinstance(p, int) or (re.fullmatch(r"[a-z_][a-z0-9_]*", str(p)) and p not in _ROOTS)
-    ]
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "body"
-
-
-def install_problem_handlers(app: FastAPI) -> None:
-    """Burrow errors and request validation errors as problem JSON naming the field."""
-
-    async def burrow_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, BurrowError)
-        extra: Json = {"code": exc.code, "field": exc.field}
-        if isinstance(exc, InvalidChangeError):
-            extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
-        if exc.hint:
-            extra["hint"] = exc.hint
-        return problem(exc.status, type(exc).__name__, exc.message, **extra)
-
-    async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        errors: list[dict[str, str]] = []
-        for e in exc.errors():
-            entry = {
-                "field": _field_of(e.get("loc", ())),
-                "message": str(e.get("msg", "")).removeprefix("Value error, "),
-            }
-            if all(seen["field"] != entry["field"] for seen in errors):
-                errors.append(entry)
-        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-        return problem(
-            422,
-            "InvalidRequest",
-            f"{first['field']}: {first['message']}",
-            code="validation-error",
-            field=first["field"],
-            errors=errors,
-        )
-
-    app.add_exception_handler(BurrowError, burrow_error)
-    app.add_exception_handler(RequestValidationError, invalid_request)
 
 
 def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:

@@ -8,6 +8,7 @@ just read from Kea's memory, so a scope added behind Burrow's back is seen.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from services.common.dhcp.checks import (
@@ -49,7 +50,7 @@ from services.common.dhcp.kea import (
     subnet_key,
 )
 from services.common.dhcp.options import Family, base_space
-from services.common.errors import ConflictError, DaemonError, NotFoundError
+from services.common.errors import BurrowError, ConflictError, DaemonError, NotFoundError
 from services.dhcp.changes import ConfigEditor
 
 Json = dict[str, Any]
@@ -310,16 +311,13 @@ class DhcpServer:
 
 def _rename_reservation_fields(exc: Exception, index: int) -> None:
     """Errors about ``reservations[i].x`` of a single added reservation name just ``x``."""
-    problems = getattr(exc, "problems", None)
-    if not problems:
+    if not isinstance(exc, BurrowError) or not exc.problems:
         return
     prefix = f"reservations[{index}]."
-    renamed = [
-        Problem(p.field.removeprefix(prefix), p.message) if p.field.startswith(prefix) else p
-        for p in problems
+    exc.problems = [
+        replace(p, field=p.field.removeprefix(prefix)) if p.field.startswith(prefix) else p
+        for p in exc.problems
     ]
-    exc.problems = renamed  # type: ignore[attr-defined]
-    first = renamed[0]
-    exc.field = first.field  # type: ignore[attr-defined]
-    exc.message = f"{first.field}: {first.message}"  # type: ignore[attr-defined]
-    exc.args = (exc.message,)  # type: ignore[attr-defined]
+    first = exc.problems[0]
+    exc.message = f"{first.field}: {first.message}"
+    exc.args = (exc.message,)

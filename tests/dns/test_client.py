@@ -27,7 +27,7 @@ def test_central_client_round_trip(shared_sandbox: Sandbox) -> None:
     tls = ssl.create_default_context(cafile=str(shared_sandbox.ca_file))
     pki = shared_sandbox.root.pki
     tls.load_cert_chain(pki / "central.crt", pki / "central.key")
-    with DnsAgentClient(f"https://{shared_sandbox.address}:1337", tls) as agent:
+    with DnsAgentClient.over_https(f"https://{shared_sandbox.address}:1337", tls) as agent:
         zone = agent.create_zone(ZoneCreate(name="client.test", ttl=900))
         assert zone.name == "client.test." and zone.serial
         record = RecordData(name="api", type="AAAA", data="2001:db8::53")

@@ -35,7 +35,7 @@ from services.common.dhcp.options import (
     reserved,
     standard,
 )
-from services.common.errors import ConflictError, ValidationError
+from services.common.errors import ConflictError, FieldProblem, ValidationError
 
 Json = dict[str, Any]
 
@@ -53,8 +53,11 @@ class InvalidChangeError(ValidationError):
 
     def __init__(self, problems: list[Problem]) -> None:
         first = problems[0]
-        super().__init__(f"{first.field}: {first.message}", field=first.field)
-        self.problems = problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(
+            f"{first.field}: {first.message}{more}",
+            problems=[FieldProblem(p.field, p.message) for p in problems],
+        )
 
 
 def raise_problems(problems: list[Problem]) -> None:

@@ -21,7 +21,7 @@ import dns.name
 from services.common.dns.contract import Change, RecordData
 from services.common.dns.names import absolute, hostname_problems, owner_problems
 from services.common.dns.records import MANAGED_TYPES, Record, parse_checked, record_type
-from services.common.errors import ValidationError
+from services.common.errors import FieldProblem, ValidationError
 
 #: Types that may share an owner with a CNAME (RFC 4035 §2.5: DNSSEC records).
 _CNAME_COMPANIONS = {"CNAME", "RRSIG", "NSEC", "NSEC3", "KEY"}
@@ -41,6 +41,10 @@ class Problem:
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
+    def as_problem(self) -> FieldProblem:
+        """This reason in the one problem format: the record's name and type beside it."""
+        return FieldProblem(self.field, self.reason, {"name": self.name, "type": self.type})
+
 
 class RecordValidationError(ValidationError):
     """A change set or zone with one or more bad records; ``problems`` lists them all."""
@@ -49,9 +53,10 @@ class RecordValidationError(ValidationError):
         first = problems[0]
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         super().__init__(
-            f"{first.field}: {first.name} {first.type}: {first.reason}{more}", field=first.field
+            f"{first.field}: {first.name} {first.type}: {first.reason}{more}",
+            problems=[p.as_problem() for p in problems],
         )
-        self.problems = list(problems)
+        self.records = list(problems)
 
 
 def build_record(
