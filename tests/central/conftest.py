@@ -17,6 +17,7 @@ import pytest
 
 from tests.harness.central import CentralProcess
 from tests.harness.postgres import Postgres
+from tests.harness.problems import assert_problem
 
 _names = itertools.count(1)
 
@@ -100,16 +101,4 @@ def central(request: pytest.FixtureRequest) -> Iterator[Api]:
         process.stop()
 
 
-def assert_problem(
-    response: httpx.Response, status: int, field: str | None = None
-) -> dict[str, Any]:
-    """``response`` is problem JSON (RFC 9457) with ``status``, naming ``field``."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["status"] == status
-    assert body["type"].startswith("urn:burrow:problem:")
-    assert body["title"] and body["detail"]
-    if field is not None:
-        assert body.get("field") == field, body
-    return body
+__all__ = ["assert_problem"]
