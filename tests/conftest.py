@@ -18,7 +18,7 @@ import pytest
 
 from services.common.errors import SetupError
 from services.sandbox.lab import Lab
-from services.sandbox.netns import host_route_overlapping
+from services.sandbox.netns import network_clash
 from services.sandbox.sandbox import Sandbox
 
 
@@ -33,9 +33,9 @@ PREFIX = os.environ.get("BURROW_TEST_PREFIX", "")
 
 
 def free_network() -> str:
-    """A /27 of the documentation networks that this machine does not route yet."""
+    """A /27 of 198.51.100.0/24 that this machine neither routes nor needs."""
     for candidate in NETWORKS:
-        if not host_route_overlapping(ipaddress.IPv4Network(candidate)):
+        if not network_clash(ipaddress.IPv4Network(candidate)):
             return candidate
     raise RuntimeError("no free documentation network left for another sandbox")
 

@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--network",
         default=DEFAULT_NETWORK,
-        help=f"sandbox network (default {DEFAULT_NETWORK}; or 203.0.113.0/24, 192.0.2.0/24, "
-        "a part of one, and never one this machine already uses)",
+        help=f"sandbox network (default {DEFAULT_NETWORK}, or a /25 to /27 part of it); a "
+        "network holding an address this machine needs (its own, its gateway, its resolvers, "
+        "its package registries) is refused",
     )
     parser.add_argument("--root", help="state root (default /var/tmp/burrow/NAME, kept)")
     parser.add_argument("--fresh", action="store_true", help="start from an empty state root")

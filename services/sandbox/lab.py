@@ -69,7 +69,7 @@ class Lab:
                 hint="use 1 to 10 lower-case letters or digits",
             )
         if not any(self.network.subnet_of(allowed) for allowed in ALLOWED_NETWORKS):
-            raise SetupError(f"Network {self.network} is not a documentation network.")
+            raise SetupError(f"Network {self.network} is not part of 198.51.100.0/24.")
         if self.network.prefixlen > 27:
             raise SetupError(f"Network {self.network} is too small.", hint="use /24 to /27")
 
@@ -93,11 +93,11 @@ class Lab:
     # --- lifecycle --------------------------------------------------------------
     def create(self) -> None:
         """Make the lab namespace, its bridge and this machine's link (``network[1]``)."""
-        clash = netns.host_route_overlapping(self.network)
+        clash = netns.network_clash(self.network)
         if clash:
             raise SetupError(
-                f"This machine already routes {clash}, which overlaps {self.network}.",
-                hint="choose another network, e.g. 203.0.113.0/27",
+                f"{clash[0].upper()}{clash[1:]}.",
+                hint="choose another network, a part of 198.51.100.0/24",
             )
         if netns.exists(self.ns) or netns.link_exists(self.host_link):
             raise SetupError(

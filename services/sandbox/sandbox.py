@@ -57,10 +57,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Documentation networks (RFC 5737) that sandboxes may use; never one the host routes already.
-ALLOWED_NETWORKS = tuple(
-    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
-)
+#: The documentation network (RFC 5737) that sandboxes may use. The other two are not offered:
+#: on the machines Burrow is built on 192.0.2.0/24 can be the uplink and the package registries
+#: can answer inside 203.0.113.0/24. A part that holds an address this machine needs is refused
+#: anyway (``netns.network_clash``).
+ALLOWED_NETWORKS = (ipaddress.IPv4Network("198.51.100.0/24"),)
 DEFAULT_NETWORK = "198.51.100.0/24"
 NAME_RE = re.compile(r"^[a-z0-9]{1,10}$")
 SOURCE_TREE = Path(__file__).resolve().parents[2]
@@ -173,8 +174,8 @@ class Sandbox:
             )
         if not any(self.network.subnet_of(allowed) for allowed in ALLOWED_NETWORKS):
             raise SetupError(
-                f"Network {self.network} is not a documentation network.",
-                hint="use 198.51.100.0/24, 203.0.113.0/24 or 192.0.2.0/24 (or part of one)",
+                f"Network {self.network} is not part of 198.51.100.0/24.",
+                hint="use 198.51.100.0/24 or a /25 to /27 part of it",
             )
         if self.network.prefixlen > 27:
             raise SetupError(f"Network {self.network} is too small.", hint="use /24 to /27")
@@ -259,11 +260,11 @@ class Sandbox:
         if self.lab is not None:
             self._join_lab(self.lab)
             return
-        clash = netns.host_route_overlapping(self.network)
+        clash = netns.network_clash(self.network)
         if clash:
             raise SetupError(
-                f"This machine already routes {clash}, which overlaps {self.network}.",
-                hint="choose another --network, e.g. 203.0.113.0/24",
+                f"{clash[0].upper()}{clash[1:]}.",
+                hint="choose another --network, a part of 198.51.100.0/24",
             )
         if netns.exists(self.ns) or netns.link_exists(self.host_link):
             raise SetupError(

@@ -245,29 +245,34 @@ def test_dev_command_stops_cleanly_on_ctrl_c() -> None:
     assert not [link for link in leftover if link["ifname"] == f"bw-{name}"]
 
 
-def test_sandbox_refuses_a_network_this_machine_routes() -> None:
+def test_sandbox_refuses_a_network_this_machine_needs() -> None:
+    """Outside 198.51.100.0/24 a sandbox is refused by name; inside it, a part that holds an
+    address this machine needs (here: a route it already has, made by a lab) is refused."""
     from services.common.errors import SetupError
-    from services.common.proc import run
+    from services.sandbox import netns
 
-    routes = json.loads(run(["ip", "-j", "-4", "route"]).stdout)
-    used = [r["dst"] for r in routes if r.get("dst") not in (None, "default")]
-    candidates = [
-        u for u in used
-        if any(ipaddress.IPv4Network(u, strict=False).overlaps(ipaddress.IPv4Network(n))
-               for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
-        and not u.startswith(("198.51.100.", "203.0.113."))
-    ]  # fmt: skip
-    box = Sandbox(
-        name="clash", network=ipaddress.IPv4Network("192.0.2.0/24"), root_dir=Path("/tmp")
-    )
-    if candidates:
-        with pytest.raises(SetupError, match="already routes"):
-            box.create_network()
-    else:
-        # This machine does not use 192.0.2.0/24; a network outside the documentation
-        # ranges is refused instead.
-        with pytest.raises(SetupError, match="not a documentation network"):
-            Sandbox(name="clash", network=ipaddress.IPv4Network("10.1.0.0/24"))
+    for outside in ("192.0.2.0/24", "203.0.113.0/24", "10.1.0.0/24"):
+        with pytest.raises(SetupError, match=r"not part of 198\.51\.100\.0/24"):
+            Sandbox(name="clash", network=ipaddress.IPv4Network(outside))
+    # Every address this machine needs is found, with the reason, and refused as a network.
+    needed = netns.needed_addresses()
+    assert any("an address of this machine" in why for why in needed.values()), needed
+    for address, why in needed.items():
+        clash = netns.network_clash(ipaddress.IPv4Network(f"{address}/32"))
+        assert clash is not None and why in clash
+    # The registries' addresses are among them when they resolve here.
+    registry = [why for why in needed.values() if "package registry" in why]
+    resolved = [h for h in netns.registry_hosts() if _resolves(h)]
+    assert bool(registry) == bool(resolved)
+
+
+def _resolves(host: str) -> bool:
+    import socket
+
+    try:
+        return bool(socket.getaddrinfo(host, 443, socket.AF_INET))
+    except OSError:
+        return False
 
 
 def test_daemons_run_unprivileged(shared_sandbox: Sandbox) -> None:
