@@ -2,7 +2,15 @@
 
 - Only user ``diag``, by password (scrypt hash) or authorized key, both read from the settings
   file at every login (:mod:`services.shell.settings`). No credentials: every login refused.
-- Failed logins are rate-limited per source address (:class:`LoginThrottle`).
+- Failed logins are rate-limited per source address (:class:`LoginThrottle`): after
+  ``limit`` failures the address is locked out for ``lockout`` seconds counted from that
+  refusal; tries during the lockout are refused and do not extend it.
+- Before authentication a connection has ``PREAUTH_DEADLINE`` seconds (banner, key exchange
+  and login together) and takes one of ``MAX_UNAUTHENTICATED`` places, at most
+  ``MAX_UNAUTHENTICATED_PER_ADDRESS`` from one address: idle connections from one address
+  cannot keep everyone else out. A client that leaves early is logged in one line.
+- Only algorithms that OpenSSH 9 offers by default (``ALGORITHMS``): no CBC ciphers, no
+  3DES, no MD5 or SHA-1 MACs, no SHA-1 key exchange, an Ed25519 host key.
 - One ``session`` channel per connection, with ``pty-req``, ``window-change``, ``shell`` and
   ``exec``. Everything else is refused and logged: subsystems (SFTP), port forwarding both
   ways, agent forwarding, X11, environment variables and any other channel or global request.
@@ -26,9 +34,28 @@ from services.shell.session import Session
 from services.shell.settings import USER, DiagShellSettings, fingerprint, load_or_refuse
 
 log = logging.getLogger("diag-shell")
+#: Sessions open at once (logged in).
 MAX_CONNECTIONS = 64
-#: Time allowed from TCP connect to a shell or exec request.
+#: Connections not yet logged in, in all and from one address.
+MAX_UNAUTHENTICATED = 64
+MAX_UNAUTHENTICATED_PER_ADDRESS = 4
+#: Time allowed from TCP connect to a successful login.
+PREAUTH_DEADLINE = 10.0
+#: Time allowed from the login to a shell or exec request.
 SETUP_TIMEOUT = 30.0
+
+#: The algorithms offered: those of OpenSSH 9's defaults that paramiko has (ssh -G shows
+#: the client's defaults; ssh_config(5), sshd_config(5)).
+ALGORITHMS = {
+    "ciphers": ("aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com",
+                "aes256-gcm@openssh.com"),
+    "digests": ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com",
+                "hmac-sha2-256", "hmac-sha2-512"),
+    "kex": ("curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256",
+            "diffie-hellman-group16-sha512", "diffie-hellman-group14-sha256"),
+    "key_types": ("ssh-ed25519",),
+}  # fmt: skip
 FAILED_LOGIN_DELAY = 0.5
 AUTH_FAILED: int = paramiko.AUTH_FAILED
 AUTH_SUCCESSFUL: int = paramiko.AUTH_SUCCESSFUL
@@ -71,6 +98,8 @@ class LoginThrottle:
     def failed(self, address: str) -> None:
         with self.lock:
             now = self.clock()
+            if self.locked_until.get(address, 0.0) > now:
+                return  # refused while locked out: the lockout runs from its first refusal
             times = self.failures[address]
             times.append(now)
             while times and times[0] < now - self.window:
@@ -105,6 +134,9 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
         self.request = threading.Event()
         self.mode = ""
         self.command = ""
+        #: Called once at the first successful login (the server frees the connection's
+        #: place among those not logged in).
+        self.on_login: Callable[[], None] | None = None
 
     def _refuse(self, what: str) -> bool:
         log.info("session %s from %s: refused %s", self.id, self.peer, what)
@@ -152,6 +184,8 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
         if not self.authenticated:
             self.throttle.succeeded(self.peer)
             log.info("session %s: %s logged in from %s by %s", self.id, username, self.peer, how)
+            if self.on_login is not None:
+                self.on_login()
         self.authenticated = True
         return AUTH_SUCCESSFUL
 
@@ -235,6 +269,55 @@ def hostname(root: StateRoot) -> str:
         return socket.gethostname()
 
 
+class Admission:
+    """Places for connections not yet logged in: ``total`` in all, ``per_address`` from one
+    address. A connection takes a place when it is accepted and gives it back when it has
+    logged in or ended."""
+
+    def __init__(self, total: int = MAX_UNAUTHENTICATED,
+                 per_address: int = MAX_UNAUTHENTICATED_PER_ADDRESS) -> None:  # fmt: skip
+        self.total, self.per_address = total, per_address
+        self.by_address: dict[str, int] = defaultdict(int)
+        self.lock = threading.Lock()
+
+    def enter(self, address: str) -> str | None:
+        """Take a place for ``address``; the reason it is refused, or None."""
+        with self.lock:
+            if self.by_address[address] >= self.per_address:
+                return f"{self.per_address} connections from it are not logged in yet"
+            if sum(self.by_address.values()) >= self.total:
+                return f"{self.total} connections are not logged in yet"
+            self.by_address[address] += 1
+            return None
+
+    def leave(self, address: str) -> None:
+        with self.lock:
+            self.by_address[address] -= 1
+            if self.by_address[address] <= 0:
+                del self.by_address[address]
+
+
+class _QuietParamiko(logging.Filter):
+    """paramiko logs a whole traceback, line by line, for a client that leaves during the
+    banner or the key exchange: keep its one-line summary (as info), drop the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        message = record.getMessage()
+        if message.startswith("Exception ("):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return True
+        return False
+
+
+def quiet_paramiko() -> None:
+    """Install the filter on paramiko's transport logger (once)."""
+    logger = logging.getLogger("paramiko.transport")
+    if not any(isinstance(f, _QuietParamiko) for f in logger.filters):
+        logger.addFilter(_QuietParamiko())
+
+
 class ShellServer:
     """Accepts connections and serves each in a thread of its own."""
 
@@ -243,16 +326,18 @@ class ShellServer:
         self.key = key
         self.throttle = LoginThrottle()
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.admission = Admission()
         self.ids = itertools.count(1)
         self.hostname = hostname(root)
+        quiet_paramiko()
 
     def serve(self, sock: socket.socket) -> None:
         while True:
             conn, addr = sock.accept()
             cid = str(next(self.ids))
-            if not self.slots.acquire(blocking=False):
-                log.warning("session %s from %s: refused, %d sessions open", cid, addr[0],
-                            MAX_CONNECTIONS)  # fmt: skip
+            refused = self.admission.enter(addr[0])
+            if refused:
+                log.warning("session %s from %s: refused, %s", cid, addr[0], refused)
                 conn.close()
                 continue
             threading.Thread(
@@ -261,15 +346,56 @@ class ShellServer:
 
     def handle(self, conn: socket.socket, peer: str, cid: str) -> None:
         started = time.monotonic()
+        admitted = [True]  # holds a place among the connections not logged in
+        admitted_lock = threading.Lock()
+        session_slot = False
+
+        def leave() -> None:
+            with admitted_lock:
+                if admitted[0]:
+                    admitted[0] = False
+                    self.admission.leave(peer)
+
         # Small interactive writes: no Nagle delay (it costs tens of ms per round trip).
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(conn)
         transport.add_server_key(self.key)
-        transport.auth_timeout = SETUP_TIMEOUT
+        options = transport.get_security_options()
+        options.ciphers = ALGORITHMS["ciphers"]
+        options.digests = ALGORITHMS["digests"]
+        options.kex = ALGORITHMS["kex"]
+        options.key_types = ALGORITHMS["key_types"]
+        transport.banner_timeout = PREAUTH_DEADLINE
+        transport.handshake_timeout = PREAUTH_DEADLINE
+        transport.auth_timeout = PREAUTH_DEADLINE
         server = Connection(self.root, self.throttle, peer, cid)
+        server.on_login = leave
+
+        def deadline() -> None:
+            if not server.authenticated and transport.is_active():
+                log.info("session %s from %s: not logged in within %g s, closed", cid, peer,
+                         PREAUTH_DEADLINE)  # fmt: skip
+                transport.close()
+
+        watchdog = threading.Timer(PREAUTH_DEADLINE, deadline)
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            transport.start_server(server=server)
-            channel = transport.accept(timeout=SETUP_TIMEOUT)
+            try:
+                transport.start_server(server=server)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                log.info("session %s from %s: left before logging in (%s)", cid, peer,
+                         exc or "closed")  # fmt: skip
+                return
+            channel = transport.accept(timeout=PREAUTH_DEADLINE + SETUP_TIMEOUT)
+            if server.authenticated:
+                watchdog.cancel()
+                leave()
+                if not self.slots.acquire(blocking=False):
+                    log.warning("session %s from %s: refused, %d sessions open", cid, peer,
+                                MAX_CONNECTIONS)  # fmt: skip
+                    return
+                session_slot = True
             if channel is None:
                 # A connection that tried keys only and got nowhere counts as one failure.
                 if not server.authenticated and server.attempts and not server.counted:
@@ -296,11 +422,14 @@ class ShellServer:
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("session %s from %s: connection ended: %s", cid, peer, exc or "closed")
         finally:
+            watchdog.cancel()
+            leave()
             # Let the client close first, so that it sees the exit status and no reset.
             if transport.is_active():
                 transport.join(timeout=5)
             transport.close()
-            self.slots.release()
+            if session_slot:
+                self.slots.release()
             log.info("session %s from %s closed after %.1f s", cid, peer,
                      time.monotonic() - started)  # fmt: skip
 

@@ -4,6 +4,7 @@ password hashes, masking and the bounded runner."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from services.shell import commands, syntax
 from services.shell.editor import LineEditor, common_prefix
 from services.shell.kea import mask
 from services.shell.runner import Context, run_program
-from services.shell.server import LoginThrottle
+from services.shell.server import Admission, LoginThrottle, quiet_paramiko
 from services.shell.settings import DiagShellSettings, hash_password, verify_password
 from services.shell.syntax import Refused, split_line
 from services.shell.views import mask_text
@@ -134,6 +135,47 @@ def test_throttle_locks_after_limit_and_forgets() -> None:
     assert throttle.locked("a") and not throttle.locked("b")
     now[0] = 31
     assert not throttle.locked("a")
+
+
+def test_tries_during_a_lockout_do_not_extend_it() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(limit=3, window=10, lockout=30, clock=lambda: now[0])
+    for _ in range(3):
+        throttle.failed("a")
+    assert throttle.locked("a")
+    for moment in (5.0, 10.0, 20.0, 29.0):  # many tries while locked out
+        now[0] = moment
+        for _ in range(5):
+            throttle.failed("a")
+        assert throttle.locked("a")
+    now[0] = 30.0  # 30 s after the first refusal, as promised
+    assert not throttle.locked("a")
+    throttle.failed("a")
+    assert not throttle.locked("a")  # a fresh count after the lockout
+
+
+def test_admission_limits_per_address_and_in_all() -> None:
+    places = Admission(total=5, per_address=2)
+    assert places.enter("a") is None and places.enter("a") is None
+    assert "2 connections from it" in str(places.enter("a"))
+    for _ in range(3):
+        assert places.enter("b" if places.by_address.get("b", 0) < 2 else "c") is None
+    assert "5 connections" in str(places.enter("d"))
+    places.leave("a")
+    assert places.enter("d") is None
+
+
+def test_paramiko_tracebacks_are_one_info_line(caplog: pytest.LogCaptureFixture) -> None:
+    quiet_paramiko()
+    logger = logging.getLogger("paramiko.transport")
+    with caplog.at_level(logging.DEBUG, logger="paramiko.transport"):
+        logger.error("Exception (server): Error reading SSH protocol banner")
+        logger.error("Traceback (most recent call last):")
+        logger.error('  File "transport.py", line 2369, in _check_banner')
+        logger.error("EOFError")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "Exception (server): Error reading SSH protocol banner")
+    ]
 
 
 def test_password_hash(tmp_path: Path) -> None:
