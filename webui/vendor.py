@@ -86,8 +86,9 @@ def ensure(*, force: bool = False) -> Path:
         ) from exc
     script = extract_htmx(response.content)
     VENDOR_DIR.mkdir(parents=True, exist_ok=True)
-    write_atomic(HTMX_FILE, script)
-    write_atomic(STAMP_FILE, (HTMX_INTEGRITY + "\n").encode())
+    # Served by the console, which runs as its own user.
+    write_atomic(HTMX_FILE, script, mode=0o644)
+    write_atomic(STAMP_FILE, (HTMX_INTEGRITY + "\n").encode(), mode=0o644)
     return HTMX_FILE
 
 

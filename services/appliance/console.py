@@ -191,7 +191,7 @@ def banner(root: StateRoot, states: Mapping[str, str] | None) -> str:
 
 def write_issue(root: StateRoot, text: str) -> None:
     # agetty reads backslash escapes in /etc/issue: keep the text literal.
-    write_atomic(root.root / "etc/issue", text.replace("\\", "\\\\") + "\n")
+    write_atomic(root.root / "etc/issue", text.replace("\\", "\\\\") + "\n", mode=0o644)
     subprocess.run(["agetty", "--reload"], check=False, capture_output=True)
 
 

@@ -349,11 +349,12 @@ def apply_network(root: StateRoot, fb: FirstBoot) -> dict[str, list[IPInterface]
     wait_for_interfaces([i.name for i in fb.interfaces])
     with contextlib.suppress(OSError):
         socket.sethostname(fb.hostname)
-    write_atomic(root.root / "etc/hostname", fb.hostname + "\n")
+    write_atomic(root.root / "etc/hostname", fb.hostname + "\n", mode=0o644)
     write_atomic(
         root.root / "etc/hosts",
         f"127.0.0.1\tlocalhost\n127.0.1.1\t{fb.hostname}\n"
         "::1\tlocalhost ip6-localhost ip6-loopback\n",
+        mode=0o644,
     )
     with IPRoute() as ipr:
         for item in fb.interfaces:
@@ -377,6 +378,7 @@ def apply_network(root: StateRoot, fb: FirstBoot) -> dict[str, list[IPInterface]
         write_atomic(
             root.root / "etc/resolv.conf",
             "".join(f"nameserver {r}\n" for r in fb.resolvers),
+            mode=0o644,
         )
     return {item.name: addresses_of(item.name) for item in fb.interfaces}
 

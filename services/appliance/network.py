@@ -282,11 +282,12 @@ def _write_host_files(root: StateRoot, settings: ApplianceSettings) -> None:
         write_atomic(
             root.root / "etc/resolv.conf",
             "".join(f"nameserver {r}\n" for r in settings.resolvers),
+            mode=0o644,  # every program resolves names, named as bind among them
         )
     if root.root == Path("/"):  # a real appliance; never the hostname of a development machine
         with contextlib.suppress(OSError):
             socket.sethostname(settings.hostname)
-        write_atomic(root.root / "etc/hostname", settings.hostname + "\n")
+        write_atomic(root.root / "etc/hostname", settings.hostname + "\n", mode=0o644)
 
 
 def apply(

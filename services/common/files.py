@@ -10,12 +10,26 @@ from pathlib import Path
 from typing import Any
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
+def current_umask() -> int:
+    """This process's umask, read without changing it (Linux: /proc/self/status)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
+
+def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and rename.
 
-    A file that is replaced keeps its owner and group (a daemon that runs as its own user
-    must still read its configuration after Burrow rewrites it).
+    ``mode`` gives the file's permissions; without it the file gets what ``open`` would give
+    under the process's umask (each program runs with the least that works, see
+    ``services.common.launch.Program.umask``). A file that is replaced keeps its owner and
+    group (a daemon that runs as its own user must still read its configuration after
+    Burrow rewrites it).
     """
+    if mode is None:
+        mode = 0o666 & ~current_umask()
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
     try:
@@ -43,7 +57,7 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
         os.close(dir_fd)
 
 
-def write_json(path: Path, value: Any, *, mode: int = 0o644) -> None:
+def write_json(path: Path, value: Any, *, mode: int | None = None) -> None:
     write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n", mode=mode)
 
 

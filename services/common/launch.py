@@ -52,6 +52,10 @@ PYTHON_PROGRAMS = {
     "diag-shell": "services.shell",
 }
 
+#: The umask of each Python program (see ``Program.umask``); the others get 027.
+PROGRAM_UMASKS = {"central": "077", "appliance-agent": "077", "diag-shell": "077",
+                  "dns-dhcp-agent": "022"}  # fmt: skip
+
 #: Programs that give up root once their ports are bound and their keys are read, and the
 #: system user each becomes (made by burrow-launch when missing). The web console faces the
 #: network and needs nothing of root's after its start: it talks to Central over HTTPS only.
@@ -71,6 +75,11 @@ class Program:
     stopsignal: str = "TERM"
     directory: str = ""
     environment: str = ""
+    #: Permissions its files get unless it says otherwise: the daemons share theirs with their
+    #: own group only; Central, the appliance-agent and the diagnostic shell keep theirs to
+    #: themselves (Central's database holds password hashes and secrets). The dns-dhcp-agent
+    #: writes zone files and configurations that named and Kea read as their own users.
+    umask: str = "027"
 
 
 def kea_hooks_dir() -> str:
@@ -269,17 +278,19 @@ class Launcher:
                     ),
                 )
                 zones.append({"name": name, "file": str(zone_file)})
-            write_atomic(zones_conf, render("zones.conf.j2", zones=zones))
+            write_atomic(zones_conf, render("zones.conf.j2", zones=zones), mode=0o640)
         # The server options the dns-agent set survive a restart (services.common.dns).
         write_atomic(
             self.root.named_conf,
             named_conf_text(self.root, stored_options(self.root), zones_conf),
+            mode=0o640,
         )
         # What named loads now is the known good configuration; an older copy could be stale.
         self.root.named_conf.with_name("named.conf.good").unlink(missing_ok=True)
         if self.named_user:
             group = grp.getgrnam(self.named_user).gr_gid
-            for key in (self.root.rndc_key, self.root.tsig_key, self.root.rndc_conf):
+            for key in (self.root.rndc_key, self.root.tsig_key, self.root.rndc_conf,
+                        self.root.named_conf, zones_conf):  # fmt: skip
                 os.chown(key, 0, group)
             for directory in (self.root.bind_lib, self.root.bind_cache, self.root.named_run):
                 _chown_tree(directory, self.named_user)
@@ -383,6 +394,7 @@ class Launcher:
                     priority=200 + order * 10,
                     startsecs=3,
                     environment=py_env,
+                    umask=PROGRAM_UMASKS.get(name, "027"),
                 )
             )
         return programs
@@ -443,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # What launch and supervisord make (configurations, logs, pid files) is for their owner
+    # and group only; each program gets its own umask from its section (Program.umask).
+    # supervisord applies its own umask setting only when it daemonizes, which it never does.
+    os.umask(0o027)
     root = StateRoot.at(args.root)
     try:
         if not root.appliance_settings.exists():

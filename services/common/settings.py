@@ -128,4 +128,4 @@ class ApplianceSettings(BaseModel):
         return cls.model_validate(read_json(path))
 
     def save(self, path: Path) -> None:
-        write_json(path, self.model_dump(mode="json"))
+        write_json(path, self.model_dump(mode="json"), mode=0o600)

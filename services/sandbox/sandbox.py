@@ -364,7 +364,9 @@ class Sandbox:
                 directory.mkdir(parents=True, exist_ok=True)
             if not self.root.appliance_settings.exists():
                 self.settings().save(self.root.appliance_settings)
-            launch_log = (self.root.logs / "launch.log").open("ab")
+            fd = os.open(self.root.logs / "launch.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                         0o640)  # fmt: skip
+            launch_log = os.fdopen(fd, "ab")
             env = dict(os.environ)
             env["PYTHONPATH"] = str(SOURCE_TREE)
             self.process = subprocess.Popen(

@@ -406,7 +406,7 @@ class Producer:
 
     def write_status(self) -> None:
         try:
-            write_json(paths.status_file(self.root), self.status(), mode=0o644)
+            write_json(paths.status_file(self.root), self.status(), mode=0o600)
         except OSError as exc:
             log.warning("backup-status.json not written: %s", exc)
 
