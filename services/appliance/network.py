@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError as PydanticError
 
-from services.common.errors import BurrowError, DaemonError, ValidationError
+from services.common import problems
+from services.common.errors import DaemonError, ValidationError
 from services.common.files import write_atomic
 from services.common.network import (
     IPInterface,
@@ -250,9 +250,8 @@ def _parse(captured: dict[str, Any] | NetworkSettings) -> NetworkSettings:
     try:
         return NetworkSettings.model_validate(captured)
     except PydanticError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "network"
-        raise ValidationError(f"{field}: {first['msg']}", field=field) from exc
+        found = problems.validation_problems(exc.errors())
+        raise ValidationError(problems.summary(found), problems=found) from exc
 
 
 def _new_settings(current: ApplianceSettings, wanted: NetworkSettings) -> ApplianceSettings:
@@ -274,7 +273,8 @@ def _new_settings(current: ApplianceSettings, wanted: NetworkSettings) -> Applia
     try:
         return ApplianceSettings.model_validate(data)
     except PydanticError as exc:
-        raise ValidationError(str(exc.errors()[0]["msg"]), field="network") from exc
+        found = problems.validation_problems(exc.errors())
+        raise ValidationError(problems.summary(found), problems=found) from exc
 
 
 def _write_host_files(root: StateRoot, settings: ApplianceSettings) -> None:
@@ -370,33 +370,27 @@ def _logged(what: str) -> Iterator[None]:
 
 
 # --- the appliance-agent's endpoints -----------------------------------------------------
-router = APIRouter(prefix="/network", tags=["network"])
+router = APIRouter(prefix="/network", tags=["network"], responses=problems.RESPONSES)
 
 
-def _problem(exc: BurrowError) -> JSONResponse:
-    return JSONResponse(
-        {"title": "Network not changed", "status": exc.status, "detail": exc.message,
-         "field": exc.field, "code": exc.code},
-        status_code=exc.status,
-        media_type="application/problem+json",
-    )  # fmt: skip
-
-
-@router.get("", response_model=None)
-def get_network(request: Request) -> dict[str, Any] | JSONResponse:
+@router.get("")
+def get_network(request: Request) -> NetworkSettings:
     """The live network (``capture``)."""
-    try:
-        return capture(request.app.state.root)
-    except BurrowError as exc:
-        return _problem(exc)
+    return NetworkSettings.model_validate(capture(request.app.state.root))
 
 
-@router.put("", response_model=None)
-def put_network(request: Request, change: NetworkChange) -> dict[str, Any] | JSONResponse:
-    """Change hostname, extra addresses, routes and/or resolvers; answers the new capture."""
+@router.put("")
+def put_network(request: Request, change: NetworkChange) -> NetworkSettings:
+    """Change hostname, extra addresses, routes and/or resolvers; answers the new capture.
+
+    422 names every wrong field and changes nothing; 502 when the kernel refused a step
+    (every step already taken is undone).
+    """
     root: StateRoot = request.app.state.root
+    current = NetworkSettings.model_validate(capture(root))
     try:
-        current = NetworkSettings.model_validate(capture(root))
-        return apply(root, current.changed(change))
-    except BurrowError as exc:
-        return _problem(exc)
+        wanted = current.changed(change)
+    except PydanticError as exc:
+        found = problems.validation_problems(exc.errors())
+        raise ValidationError(problems.summary(found), problems=found) from exc
+    return NetworkSettings.model_validate(apply(root, wanted))
