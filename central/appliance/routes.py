@@ -19,13 +19,23 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 
 from central.appliance import service
-from central.appliance.service import BackupNow, InitializeRequest, PeerPair
+from central.appliance.service import BackupNow, BackupPage, InitializeRequest, PeerPair
 from central.core.config import CentralConfig
 from central.core.deps import Admin, CurrentUser, DbSession, DeleteComment
 from central.core.problems import RESPONSES
+from services.common.appliance.contract import (
+    ApplianceState,
+    BackupResult,
+    BackupStatus,
+    PeerView,
+)
 
 router = APIRouter(prefix="/api/v1/appliance", tags=["appliance backups"], responses=RESPONSES)
 BackupId = Annotated[int, Path(ge=1, le=2**62)]
+BUNDLE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the bundle file", "content": {"application/octet-stream": {}}},
+    409: RESPONSES[422] | {"description": "This appliance is not paired"},
+}
 
 
 def _config(request: Request) -> CentralConfig:
@@ -34,13 +44,13 @@ def _config(request: Request) -> CentralConfig:
 
 
 @router.get("/peer")
-def get_peer(request: Request, _user: CurrentUser) -> dict[str, Any]:
+def get_peer(request: Request, _user: CurrentUser) -> PeerView:
     """The peer Central this appliance sends its backups to (``paired: false`` if none)."""
     return service.peer(_config(request))
 
 
 @router.put("/peer")
-def pair_peer(request: Request, db: DbSession, admin: Admin, body: PeerPair) -> dict[str, Any]:
+def pair_peer(request: Request, db: DbSession, admin: Admin, body: PeerPair) -> PeerView:
     """Pair with a peer Central (a pairing token made there, its certificate's fingerprint)."""
     return service.pair(_config(request), db, admin, body)
 
@@ -52,24 +62,24 @@ def unpair_peer(request: Request, db: DbSession, admin: Admin, comment: DeleteCo
 
 
 @router.get("/backup-status")
-def backup_status(request: Request, _user: CurrentUser) -> dict[str, Any]:
+def backup_status(request: Request, _user: CurrentUser) -> BackupStatus:
     """State, peer, last full and incremental backups, outbox, last error, restore code."""
     return service.status(_config(request))
 
 
 @router.post("/backups", status_code=201)
-def back_up_now(request: Request, db: DbSession, admin: Admin, body: BackupNow) -> dict[str, Any]:
+def back_up_now(request: Request, db: DbSession, admin: Admin, body: BackupNow) -> BackupResult:
     """Back up now; the snapshot is sent at once, or waits in the outbox (``error`` says why)."""
     return service.back_up_now(_config(request), db, admin, body)
 
 
 @router.get("/backups")
-def list_backups(request: Request, db: DbSession, _user: CurrentUser) -> dict[str, Any]:
+def list_backups(request: Request, db: DbSession, _user: CurrentUser) -> BackupPage:
     """This appliance's snapshots stored on the peer."""
     return service.backups(_config(request), db)
 
 
-@router.get("/backups/{backup_id}/export", response_class=StreamingResponse)
+@router.get("/backups/{backup_id}/export", response_class=StreamingResponse, responses=BUNDLE)
 def export_backup(
     request: Request, db: DbSession, _admin: Admin, backup_id: BackupId
 ) -> StreamingResponse:
@@ -85,6 +95,6 @@ def export_backup(
 @router.post("/initialize")
 def initialize(
     request: Request, db: DbSession, admin: Admin, body: InitializeRequest
-) -> dict[str, Any]:
+) -> ApplianceState:
     """Use this appliance as a new one: it becomes ``active`` and accepts no restore."""
     return service.initialize(_config(request), db, admin, body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
@@ -10,6 +10,7 @@ from central.core.deps import Admin, CurrentUser, DbSession
 from central.core.problems import RESPONSES
 from central.diagshell import service
 from central.diagshell.service import DiagShellUpdate
+from services.common.appliance.contract import DiagShellView
 
 router = APIRouter(prefix="/api/v1", tags=["diag-shell"], responses=RESPONSES)
 ServerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -18,7 +19,7 @@ ServerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 @router.get("/servers/{server_id}/diag-shell")
 def get_diag_shell(
     request: Request, db: DbSession, _user: CurrentUser, server_id: ServerId
-) -> dict[str, Any]:
+) -> DiagShellView:
     """Whether ``diag`` has a password and which (public) keys are authorized."""
     return service.read(db, request.app.state.config, server_id)
 
@@ -26,7 +27,7 @@ def get_diag_shell(
 @router.put("/servers/{server_id}/diag-shell")
 def put_diag_shell(
     request: Request, db: DbSession, admin: Admin, server_id: ServerId, body: DiagShellUpdate
-) -> dict[str, Any]:
+) -> DiagShellView:
     """Set the ``diag`` password and/or replace its authorized keys (administrators).
 
     Applied at the next login; recorded in the history without the password.

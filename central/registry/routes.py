@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import select
@@ -13,6 +13,15 @@ from central.core.problems import RESPONSES
 from central.events.store import read_events
 from central.registry import service
 from central.registry.models import RevokedCertificate, Server
+from central.registry.schemas import (
+    Enrolled,
+    EnrolmentTokenIssued,
+    RevokedPage,
+    RevokedPublic,
+    ServerPage,
+    ServerPublic,
+    ServiceEventPage,
+)
 from central.registry.service import (
     CertificateRevoke,
     EnrolRequest,
@@ -45,10 +54,12 @@ REVOKED_FIELDS = {
 
 
 @router.get("/servers", tags=["servers"])
-def list_servers(db: DbSession, _user: CurrentUser, params: ListQuery) -> dict[str, Any]:
+def list_servers(db: DbSession, _user: CurrentUser, params: ListQuery) -> ServerPage:
     """Managed DNS servers, DHCP servers and appliances; filter e.g. ``kind:dns``."""
     rows, total = page(db, select(Server), params, FIELDS, ("name", "address"))
-    return listing([service.server_public(s) for s in rows], total, params)
+    return ServerPage.model_validate(
+        listing([service.server_public(s) for s in rows], total, params)
+    )
 
 
 @router.get("/servers/{server_id}", tags=["servers"])
@@ -58,25 +69,26 @@ def get_server(
     _user: CurrentUser,
     server_id: ServerId,
     check: Annotated[bool, Query(description="call the agent now (pinned mTLS)")] = False,
-) -> dict[str, Any]:
+) -> ServerPublic:
     """One server; with ``check=true`` its agent is called first and its state refreshed."""
     server = service.get_server(db, server_id)
     if check:
         service.check(db, request.app.state.config, server)
-    return service.server_public(server)
+    return ServerPublic.model_validate(service.server_public(server))
 
 
 @router.post("/servers", tags=["servers"], status_code=201)
-def create_server(db: DbSession, admin: Admin, body: ServerCreate) -> dict[str, Any]:
+def create_server(db: DbSession, admin: Admin, body: ServerCreate) -> ServerPublic:
     """Register a server; it is managed once its agent has enrolled (see enrolment-token)."""
-    return service.create_server(db, admin, body)
+    return ServerPublic.model_validate(service.create_server(db, admin, body))
 
 
 @router.patch("/servers/{server_id}", tags=["servers"])
 def update_server(
     db: DbSession, admin: Admin, server_id: ServerId, body: ServerUpdate
-) -> dict[str, Any]:
-    return service.update_server(db, admin, server_id, body)
+) -> ServerPublic:
+    """Rename or move a server (not an agent of Central's own appliance)."""
+    return ServerPublic.model_validate(service.update_server(db, admin, server_id, body))
 
 
 @router.delete("/servers/{server_id}", tags=["servers"], status_code=204)
@@ -91,21 +103,24 @@ def delete_server(
 @router.post("/servers/{server_id}/enrolment-token", tags=["servers"], status_code=201)
 def enrolment_token(
     db: DbSession, admin: Admin, server_id: ServerId, body: TokenRequest
-) -> dict[str, Any]:
+) -> EnrolmentTokenIssued:
     """A one-time token for the server's agent (shown once; earlier tokens stop working).
 
     Put it in ``var/lib/burrow/secrets/enrol-AGENT.token`` on the server, next to the CA
     certificate in ``var/lib/burrow/pki/ca/ca.crt``; the agent enrols at its next start.
     """
-    return service.issue_enrolment_token(db, admin, server_id, body)
+    return EnrolmentTokenIssued.model_validate(
+        service.issue_enrolment_token(db, admin, server_id, body)
+    )
 
 
 @router.post("/servers/{server_id}/revoke", tags=["servers"])
 def revoke_server(
     request: Request, db: DbSession, admin: Admin, server_id: ServerId, body: RevokeRequest
-) -> dict[str, Any]:
+) -> ServerPublic:
     """Revoke the agent's certificate: Central stops calling it and no agent accepts it."""
-    return service.revoke_server(db, admin, server_id, body, request.app.state.config)
+    config = request.app.state.config
+    return ServerPublic.model_validate(service.revoke_server(db, admin, server_id, body, config))
 
 
 @router.get("/servers/{server_id}/service-events", tags=["servers"])
@@ -115,10 +130,10 @@ def server_events(
     _user: CurrentUser,
     server_id: ServerId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> ServiceEventPage:
     """Crashes and FATAL states of the server's programs (servers of this appliance)."""
     server = service.get_server(db, server_id)
-    items: list[dict[str, Any]] = []
+    items: list[dict[str, object]] = []
     if server.local:
         path = request.app.state.config.root.service_events
         programs = service.PROGRAMS.get(server.kind)
@@ -127,26 +142,32 @@ def server_events(
             for e in read_events(path, limit=100000)
             if programs is None or e.get("program") in programs
         ][:limit]
-    return {"items": items, "total": len(items), "offset": 0, "limit": limit}
+    return ServiceEventPage.model_validate(
+        {"items": items, "total": len(items), "offset": 0, "limit": limit}
+    )
 
 
 @router.post("/enrol", tags=["enrolment"])
-def enrol(request: Request, db: DbSession, body: EnrolRequest) -> dict[str, Any]:
+def enrol(request: Request, db: DbSession, body: EnrolRequest) -> Enrolled:
     """An agent trades a one-time token and a certificate request for its certificate."""
-    return service.enrol(db, request.app.state.config, body)
+    return Enrolled.model_validate(service.enrol(db, request.app.state.config, body))
 
 
 @router.get("/certificates/revoked", tags=["certificates"])
-def list_revoked(db: DbSession, _user: CurrentUser, params: ListQuery) -> dict[str, Any]:
+def list_revoked(db: DbSession, _user: CurrentUser, params: ListQuery) -> RevokedPage:
+    """Revoked certificates (the CRL every agent checks)."""
     rows, total = page(
         db, select(RevokedCertificate), params, REVOKED_FIELDS, ("serial", "subject"), "serial"
     )
-    return listing([service.revoked_public(r) for r in rows], total, params)
+    return RevokedPage.model_validate(
+        listing([service.revoked_public(r) for r in rows], total, params)
+    )
 
 
 @router.post("/certificates/revoked", tags=["certificates"], status_code=201)
 def revoke_certificate(
     request: Request, db: DbSession, admin: Admin, body: CertificateRevoke
-) -> dict[str, Any]:
+) -> RevokedPublic:
     """Revoke any certificate of the appliance CA by its serial number (hexadecimal)."""
-    return service.revoke_certificate(db, admin, body, request.app.state.config)
+    config = request.app.state.config
+    return RevokedPublic.model_validate(service.revoke_certificate(db, admin, body, config))

@@ -8,7 +8,7 @@ import logging
 import threading
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -21,8 +21,10 @@ from central.history.service import SYSTEM, record
 from central.registry import agent_client
 from central.registry.models import EnrolmentToken, RevokedCertificate, Server
 from services.common.agent import agent_cert, crl_file, enrolment_token_file
-from services.common.errors import ConflictError, NotFoundError, ValidationError
+from services.common.agent_client import AgentClient
+from services.common.errors import BurrowError, ConflictError, NotFoundError, ValidationError
 from services.common.files import write_atomic
+from services.common.model import Input
 from services.common.pki import (
     CertificateAuthority,
     CertificateRequestError,
@@ -39,6 +41,9 @@ NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
 #: supervisord programs whose service events belong to a server of each kind (the dns-agent
 #: and the dhcp-agent run in one process, ``dns-dhcp-agent``).
+#: Seconds a health check or a CRL push may take per agent.
+HEALTH_TIMEOUT = 3.0
+CRL_TIMEOUT = 5.0
 PROGRAMS = {
     "dns": ("named", "dns-dhcp-agent"),
     "dhcp": ("kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "dns-dhcp-agent"),
@@ -52,10 +57,6 @@ def _address(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value))
     except ValueError:
         raise ValueError("not an IPv4 or IPv6 address") from None
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ServerCreate(Input):
@@ -195,30 +196,37 @@ def _revoke_serial(db: Session, serial: str, subject: str, reason: str) -> bool:
     return True
 
 
+def agent_of(config: CentralConfig, server: Server, *, timeout: float | None = None) -> AgentClient:
+    """A client of ``server``'s agent for what every agent serves (``/health``, ``/pki/crl``),
+    over the pinned mutual TLS of the registry."""
+    address = agent_client.AgentAddress(server.address, server.port, server.fingerprint)
+    client = AgentClient(agent_client.PinnedTransport(config.root, address), timeout=timeout)
+    client.agent = f"{server.kind}-agent"
+    return client
+
+
 def publish_crl(db: Session, config: CentralConfig) -> None:
     """Write the CRL for the agents of this appliance and send it to the other agents."""
     serials = [int(s, 16) for s in db.scalars(select(RevokedCertificate.serial))]
     CertificateAuthority(config.ca_dir).write_crl(crl_file(config.root), serials)
     remote = [
-        agent_client.AgentAddress(s.address, s.port, s.fingerprint)
+        agent_of(config, s, timeout=CRL_TIMEOUT)
         for s in db.scalars(select(Server).where(Server.local.is_(False), Server.fingerprint != ""))
         if s.state != "revoked"
     ]
     if remote:
         data = crl_file(config.root).read_bytes()
         threading.Thread(
-            target=_push_crl, args=(config, remote, data), name="crl-push", daemon=True
+            target=_push_crl, args=(remote, data), name="crl-push", daemon=True
         ).start()
 
 
-def _push_crl(config: CentralConfig, agents: list[agent_client.AgentAddress], data: bytes) -> None:
+def _push_crl(agents: list[AgentClient], data: bytes) -> None:
     for agent in agents:
         try:
-            agent_client.call(
-                config.root, agent, "PUT", "/pki/crl", data, content_type="application/pkix-crl"
-            )
-        except Exception as exc:  # unreachable now: the next revocation or poll sends it
-            log.warning("could not send the CRL to %s:%s: %s", agent.address, agent.port, exc)
+            agent.replace_crl(data)
+        except BurrowError as exc:  # unreachable now: the next revocation or poll sends it
+            log.warning("could not send the CRL: %s", exc)
 
 
 def revoke_server(
@@ -445,20 +453,20 @@ def ensure_crl(db: Session, config: CentralConfig) -> None:
 
 # --- reachability ------------------------------------------------------------------------
 def check(db: Session, config: CentralConfig, server: Server) -> None:
-    """Call the agent's health endpoint (pinned mTLS) and record what was seen."""
+    """Call the agent's health endpoint (pinned mTLS) and record what was seen: ``reachable``,
+    ``untrusted`` (another certificate than the pinned one) or ``unreachable``."""
     if server.state == "revoked" or not server.fingerprint:
         return
-    target = agent_client.AgentAddress(server.address, server.port, server.fingerprint)
     try:
-        status, body = agent_client.call(config.root, target, "GET", "/health", timeout=3)
-        if status != 200 or not isinstance(body, dict):
-            raise ConnectionError(f"health answered HTTP {status}")
-    except agent_client.PinMismatchError as exc:
-        server.state, server.last_error = "untrusted", exc.message
-    except Exception as exc:
+        health = agent_of(config, server, timeout=HEALTH_TIMEOUT).health()
+    except BurrowError as exc:
+        mismatch = isinstance(exc.__cause__, agent_client.CertificateMismatchError)
+        server.state = "untrusted" if mismatch else "unreachable"
+        server.last_error = str(exc.__cause__) if mismatch else exc.message
+    except Exception as exc:  # an answer that is not a health answer
         server.state, server.last_error = "unreachable", str(exc) or exc.__class__.__name__
     else:
         server.state, server.last_error = "reachable", ""
-        server.version = str(body.get("version", ""))[:32]
+        server.version = health.version[:32]
         server.last_seen = now()
     db.commit()

@@ -32,17 +32,19 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError as PydanticError
 
-from services.common.errors import BurrowError, DaemonError, ValidationError
+from services.common import problems
+from services.common.errors import DaemonError, ValidationError
 from services.common.files import write_atomic
 from services.common.network import (
     IPInterface,
@@ -192,55 +194,90 @@ def _route(ipr: NetlinkSocket, command: str, index: int, route: StaticRoute) -> 
     ipr.route(command, **spec)
 
 
-Step = tuple[str, Callable[[], None], Callable[[], None]]
+@dataclass(frozen=True)
+class Step:
+    """One change of the live network, how to undo it, and the request's field it comes from."""
+
+    what: str
+    field: str
+    do: Callable[[], None]
+    undo: Callable[[], None]
 
 
 def _steps(
     ipr: NetlinkSocket,
     index: int,
-    add_a: list[IPInterface],
-    del_a: list[IPInterface],
-    add_r: list[StaticRoute],
-    del_r: list[StaticRoute],
+    changes: tuple[list[IPInterface], list[IPInterface], list[StaticRoute], list[StaticRoute]],
+    wanted: NetworkSettings,
 ) -> list[Step]:
-    """(what, do, undo) in an order that keeps every gateway on-link while it is used."""
-    steps: list[Step] = []
-    for a in add_a:
-        steps.append((f"add address {a}", _bind(_addr, ipr, "add", index, a),
-                      _bind(_addr, ipr, "del", index, a)))  # fmt: skip
-    for r in del_r:
-        steps.append((f"remove route {r.text()}", _bind(_route, ipr, "del", index, r),
-                      _bind(_route, ipr, "add", index, r)))  # fmt: skip
-    for r in add_r:
-        steps.append((f"add route {r.text()}", _bind(_route, ipr, "add", index, r),
-                      _bind(_route, ipr, "del", index, r)))  # fmt: skip
-    for a in del_a:
-        steps.append((f"remove address {a}", _bind(_addr, ipr, "del", index, a),
-                      _bind(_addr, ipr, "add", index, a)))  # fmt: skip
-    return steps
+    """The steps, in an order that keeps every gateway on-link while it is used."""
+    add_a, del_a, add_r, del_r = changes
+    inverse = {"add": "del", "del": "add"}
+
+    def address(command: str, a: IPInterface, field: str) -> Step:
+        what = f"{'add' if command == 'add' else 'remove'} address {a}"
+        do, undo = (_bind(_addr, ipr, c, index, a) for c in (command, inverse[command]))
+        return Step(what, field, do, undo)
+
+    def route(command: str, r: StaticRoute, field: str) -> Step:
+        what = f"{'add' if command == 'add' else 'remove'} route {r.text()}"
+        do, undo = (_bind(_route, ipr, c, index, r) for c in (command, inverse[command]))
+        return Step(what, field, do, undo)
+
+    return [
+        *(address("add", a, _address_field(wanted, a)) for a in add_a),
+        *(route("del", r, "routes") for r in del_r),
+        *(route("add", r, _route_field(wanted, r)) for r in add_r),
+        *(address("del", a, "extra_addresses") for a in del_a),
+    ]
+
+
+def _address_field(wanted: NetworkSettings, value: IPInterface) -> str:
+    for i, extra in enumerate(wanted.extra_addresses):
+        if address_key(extra) == address_key(value):
+            return f"extra_addresses[{i}]"
+    return "address6" if value.version == 6 else "address"
+
+
+def _route_field(wanted: NetworkSettings, route: StaticRoute) -> str:
+    for i, other in enumerate(wanted.routes):
+        if other.key() == route.key():
+            return f"routes[{i}]"
+    return "routes"
 
 
 def _bind(func: Callable[..., None], *args: Any) -> Callable[[], None]:
     return lambda: func(*args)
 
 
+def _why(exc: Exception) -> str:
+    """The kernel's reason in words: pyroute2's NetlinkError carries an errno as ``code``."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and code > 0:
+        return f"{os.strerror(code)}, errno {code}"
+    return str(exc) or type(exc).__name__
+
+
 def run_steps(steps: list[Step]) -> None:
     """Run every step; on a failure undo the done ones in reverse order and raise."""
     done: list[Step] = []
     for step in steps:
-        what, do, _undo = step
         try:
-            do()
+            step.do()
         except Exception as exc:
-            log.error("network: %s failed: %s; putting back what was there", what, exc)
-            for back_what, _do, undo in reversed(done):
+            log.error("network: %s failed: %s; putting back what was there", step.what, exc)
+            for back in reversed(done):
                 try:
-                    undo()
+                    back.undo()
                 except Exception as undo_exc:  # keep undoing the others
-                    log.error("network: undoing %r failed: %s", back_what, undo_exc)
-            raise DaemonError(
-                f"The kernel refused to {what} ({exc}); the network is as it was before.",
-            ) from exc
+                    log.error("network: undoing %r failed: %s", back.what, undo_exc)
+            message = (
+                f"The kernel refused to {step.what} ({_why(exc)}); the network is as it was before."
+            )
+            hint = None
+            if step.what.startswith("add route"):
+                hint = "a gateway must be a host on an on-link network, not its broadcast address"
+            raise DaemonError(message, field=step.field, hint=hint) from exc
         done.append(step)
 
 
@@ -250,9 +287,8 @@ def _parse(captured: dict[str, Any] | NetworkSettings) -> NetworkSettings:
     try:
         return NetworkSettings.model_validate(captured)
     except PydanticError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "network"
-        raise ValidationError(f"{field}: {first['msg']}", field=field) from exc
+        found = problems.validation_problems(exc.errors())
+        raise ValidationError(problems.summary(found), problems=found) from exc
 
 
 def _new_settings(current: ApplianceSettings, wanted: NetworkSettings) -> ApplianceSettings:
@@ -274,7 +310,8 @@ def _new_settings(current: ApplianceSettings, wanted: NetworkSettings) -> Applia
     try:
         return ApplianceSettings.model_validate(data)
     except PydanticError as exc:
-        raise ValidationError(str(exc.errors()[0]["msg"]), field="network") from exc
+        found = problems.validation_problems(exc.errors())
+        raise ValidationError(problems.summary(found), problems=found) from exc
 
 
 def _write_host_files(root: StateRoot, settings: ApplianceSettings) -> None:
@@ -309,18 +346,17 @@ def apply(
     with _lock:
         with _open(opener) as ipr:
             index = _index(ipr, current.interface)
-            add_a, del_a, add_r, del_r = changes(
-                live_addresses(ipr, index), live_routes(ipr, index), wanted
-            )
-            steps = _steps(ipr, index, add_a, del_a, add_r, del_r)
+            todo = changes(live_addresses(ipr, index), live_routes(ipr, index), wanted)
+            add_a, del_a, add_r, del_r = todo
+            steps = _steps(ipr, index, todo, wanted)
             run_steps(steps)
             try:
                 new.save(root.appliance_settings)
             except OSError as exc:
-                for what, _do, undo in reversed(steps):
+                for step in reversed(steps):
                     with contextlib.suppress(Exception):
-                        undo()
-                    log.info("network: undone %s", what)
+                        step.undo()
+                    log.info("network: undone %s", step.what)
                 raise DaemonError(
                     f"The settings could not be saved ({exc}); nothing changed."
                 ) from exc
@@ -371,33 +407,27 @@ def _logged(what: str) -> Iterator[None]:
 
 
 # --- the appliance-agent's endpoints -----------------------------------------------------
-router = APIRouter(prefix="/network", tags=["network"])
+router = APIRouter(prefix="/network", tags=["network"], responses=problems.RESPONSES)
 
 
-def _problem(exc: BurrowError) -> JSONResponse:
-    return JSONResponse(
-        {"title": "Network not changed", "status": exc.status, "detail": exc.message,
-         "field": exc.field, "code": exc.code},
-        status_code=exc.status,
-        media_type="application/problem+json",
-    )  # fmt: skip
-
-
-@router.get("", response_model=None)
-def get_network(request: Request) -> dict[str, Any] | JSONResponse:
+@router.get("")
+def get_network(request: Request) -> NetworkSettings:
     """The live network (``capture``)."""
-    try:
-        return capture(request.app.state.root)
-    except BurrowError as exc:
-        return _problem(exc)
+    return NetworkSettings.model_validate(capture(request.app.state.root))
 
 
-@router.put("", response_model=None)
-def put_network(request: Request, change: NetworkChange) -> dict[str, Any] | JSONResponse:
-    """Change hostname, extra addresses, routes and/or resolvers; answers the new capture."""
+@router.put("")
+def put_network(request: Request, change: NetworkChange) -> NetworkSettings:
+    """Change hostname, extra addresses, routes and/or resolvers; answers the new capture.
+
+    422 names every wrong field and changes nothing; 502 when the kernel refused a step
+    (every step already taken is undone).
+    """
     root: StateRoot = request.app.state.root
+    current = NetworkSettings.model_validate(capture(root))
     try:
-        current = NetworkSettings.model_validate(capture(root))
-        return apply(root, current.changed(change))
-    except BurrowError as exc:
-        return _problem(exc)
+        wanted = current.changed(change)
+    except PydanticError as exc:
+        found = problems.validation_problems(exc.errors())
+        raise ValidationError(problems.summary(found), problems=found) from exc
+    return NetworkSettings.model_validate(apply(root, wanted))

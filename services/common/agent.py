@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from services.common import problems
+from services.common.agent_contract import AgentHealth
 from services.common.enrolment import (
     CENTRAL_URL_ENV,
     DEFAULT_CENTRAL_URL,
@@ -153,24 +154,27 @@ def agent_app(
     problems.install(app, service=name, max_body=max_body)
     started = time.time()
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "service": name,
-            "status": "ok",
-            "version": VERSION,
-            "uptime_seconds": round(time.time() - started, 3),
-        }
+    @app.get("/health", response_model_exclude_none=True)
+    def health() -> AgentHealth:
+        """The agent is up; what it sees of the daemon it drives."""
+        daemon: dict[str, Any] | None = None
         if probe is not None:
             try:
-                body["daemon"] = probe(root)
+                daemon = probe(root)
             except Exception as exc:  # the agent is up; say what is wrong below it
-                body["daemon"] = {"status": "unreachable", "error": str(exc)}
-        return body
+                daemon = {"status": "unreachable", "error": str(exc)}
+        return AgentHealth(
+            service=name,
+            status="ok",
+            version=VERSION,
+            uptime_seconds=round(time.time() - started, 3),
+            daemon=daemon,
+        )
 
-    @app.put("/pki/crl", status_code=204)
+    @app.put("/pki/crl", status_code=204, responses=problems.RESPONSES)
     async def replace_crl(request: Request) -> None:
-        """Take a newer revocation list from Central (it must be signed by the CA)."""
+        """Take a newer revocation list from Central (PEM, signed by the appliance CA; one
+        older than the list in use is refused with 409)."""
         data = await request.body()
         install_crl(root, data)
 

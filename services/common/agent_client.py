@@ -33,6 +33,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, TypeAdapter
 
+from services.common.agent_contract import CRL_MEDIA_TYPE, AgentHealth
 from services.common.errors import BurrowError, UnavailableError
 from services.common.problems import error_from_answer
 
@@ -197,6 +198,15 @@ class AgentClient:
     ) -> T:
         """``call`` with the answer validated by ``adapter`` (for lists)."""
         return adapter.validate_python(self.call(method, path, body, **kw))
+
+    # --- what every agent serves (services.common.agent_contract) ---------------------------
+    def health(self, *, timeout: float | None = None) -> AgentHealth:
+        """``GET /health``: the agent is up; what it sees of its daemon."""
+        return self.model(AgentHealth, "GET", "/health", timeout=timeout)
+
+    def replace_crl(self, pem: bytes, *, timeout: float | None = None) -> None:
+        """``PUT /pki/crl``: a newer revocation list of the appliance CA."""
+        self.call("PUT", "/pki/crl", raw=pem, content_type=CRL_MEDIA_TYPE, timeout=timeout)
 
 
 def settle(change: Callable[[], T], read_back: Callable[[], T], *, what: str) -> T:

@@ -9,7 +9,8 @@ one the appliance was installed with and Central's own agents are reached at. **
 addresses** and **routes** are what an administrator adds on top; Burrow manages those and
 removes them again when they leave the settings. A route's ``gateway`` must be reachable
 on-link: inside a network of one of the interface's addresses (or an IPv6 link-local one).
-Field names in errors follow the API's style: ``extra_addresses.1``, ``routes.0.gateway``.
+Fields in errors are named as the request names them: ``extra_addresses[1]``,
+``routes[0].gateway``; ``check`` reports every wrong field, in order, not only the first.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from services.common.errors import ValidationError
+from services.common.errors import FieldProblem, ValidationError
+from services.common.model import Input
 
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -83,10 +85,9 @@ MAX_ROUTES = 256
 MAX_RESOLVERS = 3
 
 
-class StaticRoute(BaseModel):
+class StaticRoute(Input):
     """A route to ``destination`` through ``gateway`` (or straight on the interface)."""
 
-    model_config = ConfigDict(extra="forbid")
     destination: AnyNetwork = Field(description="a network, e.g. 203.0.113.0/24 or 0.0.0.0/0")
     gateway: AnyAddress | None = Field(default=None, description="next hop, reachable on-link")
 
@@ -122,10 +123,10 @@ def sorted_routes(values: Iterable[StaticRoute]) -> list[StaticRoute]:
     return sorted(values, key=StaticRoute.key)
 
 
-class NetworkChange(BaseModel):
-    """What an administrator may change (``null`` or missing: leave as it is)."""
+class NetworkChange(Input):
+    """What an administrator may change (``null`` or missing: leave as it is): the body of
+    the appliance-agent's ``PUT /network``."""
 
-    model_config = ConfigDict(extra="forbid")
     hostname: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
     )
@@ -143,7 +144,8 @@ class NetworkChange(BaseModel):
 
 
 class NetworkSettings(BaseModel):
-    """The whole network of an appliance: what ``capture`` returns and ``apply`` takes.
+    """The whole network of an appliance: what ``capture`` returns and ``apply`` takes (the
+    answer of the appliance-agent's ``GET`` and ``PUT /network``).
 
     ``addresses`` (every address of the interface, read back) is information only: ``apply``
     makes the interface carry ``address``, ``address6`` and ``extra_addresses``.
@@ -189,22 +191,21 @@ class NetworkSettings(BaseModel):
 
 
 # --- checks ------------------------------------------------------------------------------
-def _usable(value: IPInterface, field: str) -> None:
+def _unusable(value: IPInterface) -> str:
+    """Why ``value`` cannot be put on an interface, or ''."""
     ip, network = value.ip, value.network
-    why = ""
     if ip.is_loopback or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-        why = "is not a unicast address"
-    elif ip.is_link_local:
-        why = "is link-local (the kernel makes those itself)"
-    elif ip.version == 4 and network.prefixlen < 31:
+        return "is not a unicast address"
+    if ip.is_link_local:
+        return "is link-local (the kernel makes those itself)"
+    if ip.version == 4 and network.prefixlen < 31:
         if ip == network.network_address:
-            why = f"is the network address of {network}"
-        elif ip == network.broadcast_address:
-            why = f"is the broadcast address of {network}"
+            return f"is the network address of {network}"
+        if ip == network.broadcast_address:
+            return f"is the broadcast address of {network}"
     elif ip.version == 6 and network.prefixlen < 127 and ip == network.network_address:
-        why = f"is the subnet-router anycast address of {network}"
-    if why:
-        raise ValidationError(f"Address {value} {why}: not usable on a network.", field=field)
+        return f"is the subnet-router anycast address of {network}"
+    return ""
 
 
 def _on_link(gateway: IPAddress, addresses: list[IPInterface]) -> bool:
@@ -213,62 +214,68 @@ def _on_link(gateway: IPAddress, addresses: list[IPInterface]) -> bool:
     return any(gateway in a.network and gateway != a.ip for a in addresses)
 
 
-def check(settings: NetworkSettings) -> None:
-    """Raise ValidationError naming the first wrong field; return when all is consistent."""
+def problems(settings: NetworkSettings) -> list[FieldProblem]:
+    """Every inconsistency of ``settings``, in the order of the fields, each naming its field
+    (``extra_addresses[1]``, ``routes[0].gateway``); empty when all is consistent."""
+    found: list[FieldProblem] = []
+
+    def add(field: str, message: str) -> None:
+        found.append(FieldProblem(field, message))
+
     seen: dict[IPAddress, str] = {settings.address.ip: "address"}
     if settings.address6 is not None:
         seen[settings.address6.ip] = "address6"
     for index, value in enumerate(settings.extra_addresses):
-        field = f"extra_addresses.{index}"
-        _usable(value, field)
-        if value.ip in seen:
-            raise ValidationError(
-                f"Address {value.ip} is given twice (also as {seen[value.ip]}).", field=field
-            )
-        seen[value.ip] = field
+        field = f"extra_addresses[{index}]"
+        why = _unusable(value)
+        if why:
+            add(field, f"Address {value} {why}: not usable on a network.")
+        elif value.ip in seen:
+            add(field, f"Address {value.ip} is given twice (also as {seen[value.ip]}).")
+        else:
+            seen[value.ip] = field
     addresses = settings.managed_addresses()
     routes: dict[IPNetwork, str] = {}
     for index, route in enumerate(settings.routes):
-        field = f"routes.{index}"
+        field = f"routes[{index}]"
         dst = route.destination
         if dst.version == 6 and dst.subnet_of(ipaddress.IPv6Network("fe80::/10")):
-            raise ValidationError(
-                f"Route to {dst} is link-local: the kernel keeps that route itself.",
-                field=f"{field}.destination",
-            )
-        if dst.is_multicast or (
+            add(f"{field}.destination",
+                f"Route to {dst} is link-local: the kernel keeps that route itself.")  # fmt: skip
+        elif dst.is_multicast or (
             dst.version == 4 and dst.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
         ):
-            raise ValidationError(
-                f"Route to {dst} is not a unicast route.", field=f"{field}.destination"
-            )
-        if dst in routes:
-            raise ValidationError(
-                f"Route to {dst} is given twice (also as {routes[dst]}).",
-                field=f"{field}.destination",
-            )
-        routes[dst] = field
-        if route.gateway is not None:
-            if route.gateway in seen or route.gateway.is_unspecified or route.gateway.is_multicast:
-                raise ValidationError(
-                    f"Gateway {route.gateway} is not a next hop (it is this appliance's own "
-                    "address, or not unicast).",
-                    field=f"{field}.gateway",
-                )
-            if not _on_link(route.gateway, addresses):
-                raise ValidationError(
-                    f"Gateway {route.gateway} is not reachable on-link: it is in none of the "
-                    "networks of the appliance's addresses.",
-                    field=f"{field}.gateway",
-                )
+            add(f"{field}.destination", f"Route to {dst} is not a unicast route.")
+        elif dst in routes:
+            add(f"{field}.destination", f"Route to {dst} is given twice (also as {routes[dst]}).")
+        else:
+            routes[dst] = field
+        gateway = route.gateway
+        if gateway is None:
+            continue
+        if gateway in seen or gateway.is_unspecified or gateway.is_multicast:
+            add(f"{field}.gateway", f"Gateway {gateway} is not a next hop (it is this "
+                "appliance's own address, or not unicast).")  # fmt: skip
+        elif not _on_link(gateway, addresses):
+            add(f"{field}.gateway", f"Gateway {gateway} is not reachable on-link: it is in none "
+                "of the networks of the appliance's addresses.")  # fmt: skip
     resolvers: set[IPAddress] = set()
     for index, resolver in enumerate(settings.resolvers):
-        field = f"resolvers.{index}"
+        field = f"resolvers[{index}]"
         if resolver.is_unspecified or resolver.is_multicast:
-            raise ValidationError(f"Resolver {resolver} is not a unicast address.", field=field)
-        if resolver in resolvers:
-            raise ValidationError(f"Resolver {resolver} is given twice.", field=field)
+            add(field, f"Resolver {resolver} is not a unicast address.")
+        elif resolver in resolvers:
+            add(field, f"Resolver {resolver} is given twice.")
         resolvers.add(resolver)
+    return found
+
+
+def check(settings: NetworkSettings) -> None:
+    """Raise ValidationError naming every wrong field; return when all is consistent."""
+    found = problems(settings)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ValidationError(f"{found[0].field}: {found[0].message}{more}", problems=found)
 
 
 def changes(

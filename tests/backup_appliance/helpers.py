@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
+import socket
 import ssl
 from typing import Any
 
@@ -39,12 +42,38 @@ def axfr(box: Sandbox, zone: str, key: dns.tsig.Key | None = None) -> list[str]:
 
 def receiver(box: Sandbox, method: str, path: str, **kw: Any) -> httpx.Response:
     """A request to the 4604 receiver, trusting any certificate (it is checked by pin)."""
+    return httpx.request(
+        method, f"https://{box.address}:4604{path}", verify=no_verify(), timeout=60, **kw
+    )
+
+
+def no_verify() -> ssl.SSLContext:
+    """A client context that trusts any server certificate (the receiver is checked by pin)."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    return httpx.request(
-        method, f"https://{box.address}:4604{path}", verify=context, timeout=60, **kw
+    return context
+
+
+def declared(
+    address: str, port: int, path: str, context: ssl.SSLContext, length: int, method: str = "PUT"
+) -> tuple[int, str, Any]:
+    """Send only the head of a request that says its body has ``length`` bytes; the answer's
+    status, content type and decoded JSON (a 413 is answered before the body is read)."""
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: {address}:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
     )
+    with socket.create_connection((address, port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=address) as tls:
+            tls.sendall(head.encode())
+            response = http.client.HTTPResponse(tls)  # type: ignore[arg-type,unused-ignore]
+            response.begin()
+            return (
+                response.status,
+                response.getheader("content-type") or "",
+                json.loads(response.read()),
+            )
 
 
 def kea_config(box: Sandbox, service: str = "dhcp4") -> dict[str, Any]:

@@ -24,6 +24,7 @@ from services.sandbox.sandbox import Sandbox
 from tests.backup_appliance.fake_peer import FakePeer
 from tests.backup_appliance.helpers import axfr, kea_config, receiver
 from tests.conftest import SandboxFactory
+from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
@@ -72,14 +73,15 @@ def test_backups_go_to_the_peer_and_restore_onto_a_replacement(
 
         # A wrong fingerprint is refused, naming the field and what the peer presented.
         wrong = pair(source, token, peer, "sha256:" + "0" * 64)
-        assert wrong.status_code == 422, wrong.text
-        assert wrong.json()["field"] == "fingerprint"
-        assert peer.fingerprint in wrong.json()["detail"]
+        assert peer.fingerprint in assert_problem(wrong, 422, "fingerprint")["detail"]
         assert not central(source, token, "GET", "/api/v1/appliance/peer").json()["paired"]
         bad_token = central(source, token, "PUT", "/api/v1/appliance/peer", {
             "address": peer.address, "port": peer.port, "token": "not-a-token",
             "fingerprint": peer.fingerprint})  # fmt: skip
-        assert bad_token.status_code == 422 and bad_token.json()["field"] == "token"
+        assert_problem(bad_token, 422, "token")
+        # Not paired yet: backing up now is a conflict, passed on from the agent.
+        unpaired = central(source, token, "POST", "/api/v1/appliance/backups", {"kind": "full"})
+        assert_problem(unpaired, 409, "peer")
 
         paired = pair(source, token, peer)
         assert paired.status_code == 200, paired.text
@@ -156,13 +158,12 @@ def test_backups_go_to_the_peer_and_restore_onto_a_replacement(
 
         wrong_code = receiver(replacement, "POST", "/restore", content=bundle_bytes,
                               headers={"X-Burrow-Restore-Code": "AAAAAAAAAA"})  # fmt: skip
-        assert wrong_code.status_code == 403
+        assert_problem(wrong_code, 403, "X-Burrow-Restore-Code")
         tampered = bytearray(bundle_bytes)
         tampered[-50] ^= 0x55
         refused = receiver(replacement, "POST", "/restore", content=bytes(tampered),
                            headers={"X-Burrow-Restore-Code": code})  # fmt: skip
-        assert refused.status_code == 422, refused.text
-        assert "tampered" in refused.json()["detail"] and refused.json()["field"] == "bundle"
+        assert "tampered" in assert_problem(refused, 422, "bundle")["detail"]
         assert receiver(replacement, "GET", "/identity").json()["state"] == "uninitialized"
 
         accepted = receiver(replacement, "POST", "/restore", content=bundle_bytes,

@@ -22,6 +22,7 @@ from services.appliance.backup.collect import Collector
 from services.appliance.backup.receiver import CodeGuard
 from services.common.backup.bundle import write_bundle
 from services.common.backup.format import delta_encode, walk
+from services.common.errors import ForbiddenError, TooManyRequestsError, UnauthenticatedError
 from services.common.paths import StateRoot
 
 
@@ -162,13 +163,20 @@ def test_five_wrong_codes_lock_the_receiver(tmp_path: Path) -> None:
     root = StateRoot.at(tmp_path)
     code = appliance_state.load(root).restore_code
     guard = CodeGuard()
-    assert guard.check(root, code) is None
-    for _ in range(4):
-        answer = guard.check(root, "WRONGWRONG")
-        assert answer is not None and answer.status_code == 403
-    assert guard.check(root, None) is not None  # the fifth
-    locked = guard.check(root, code)
-    assert locked is not None and locked.status_code == 429
+    guard.check(root, code)
+    guard.check(root, code.lower())  # read aloud from a console: case does not matter
+    for _ in range(3):
+        with pytest.raises(ForbiddenError):
+            guard.check(root, "WRONGWRONG")
+    with pytest.raises(UnauthenticatedError):  # no code at all is not a guess: not counted
+        guard.check(root, None)
+    with pytest.raises(ForbiddenError):
+        guard.check(root, "WRONGWRONG")
+    with pytest.raises(ForbiddenError):
+        guard.check(root, "WRONGWRONG")  # the fifth
+    with pytest.raises(TooManyRequestsError) as locked:
+        guard.check(root, code)
+    assert 0 < int(locked.value.headers["Retry-After"]) <= 300
 
 
 def test_the_history_hook_touches_only_after_a_commit(tmp_path: Path) -> None:

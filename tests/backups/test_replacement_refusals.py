@@ -21,6 +21,7 @@ from tests.backups.lab_flow import (
     wait_finished,
     wait_offer,
 )
+from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
 
@@ -63,9 +64,9 @@ def test_refusals_around_a_replacement(lab: Lab) -> None:
 
     # the wrong fingerprint (another appliance's) or snapshot: 422, nothing changes
     wrong = approve(on_b, offer, c, fingerprint=agent_fingerprint(d))
-    assert wrong.status_code == 422 and wrong.json()["field"] == "fingerprint", wrong.text
+    assert_problem(wrong, 422, "fingerprint")
     missing = approve(on_b, offer, c, snapshot_id=999999)
-    assert missing.status_code == 422 and missing.json()["field"] == "snapshot_id", missing.text
+    assert_problem(missing, 422, "snapshot_id")
     assert on_b.get("/api/v1/replacements")["items"][0]["state"] == "offered"
 
     # a chunk damaged at rest in B's store: the restore fails naming it, C is untouched
@@ -101,7 +102,7 @@ def test_refusals_around_a_replacement(lab: Lab) -> None:
     assert dismissed.json()["state"] == "dismissed"
     assert appliance_state(c)["state"] == "active"
     again = approve(on_b, offer, c)
-    assert again.status_code == 409, again.text
+    assert_problem(again, 409)
     _detection_rounds(on_b, peer_id, 2)
     offers = on_b.get("/api/v1/replacements")["items"]
     assert [(o["id"], o["state"]) for o in offers] == [(offer["id"], "dismissed")]

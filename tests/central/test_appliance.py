@@ -12,6 +12,7 @@ import pytest
 
 from services.common.pki import fingerprint, load_cert
 from services.sandbox.sandbox import AGENT_PORTS, Sandbox
+from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
@@ -89,3 +90,50 @@ def test_a_revoked_appliance_agent_enrols_again_at_its_next_start(
     assert record["fingerprint"] == fingerprint(load_cert(box.root.pki / "dns-agent.crt"))
     assert (box.root.pki / "dns-agent.crt.revoked").exists()
     assert box.https(1337, "/health").status_code == 200
+
+
+#: Routes of this branch's domains: every operation describes its answer in the OpenAPI document.
+TYPED = ("/api/v1/appliance", "/api/v1/servers", "/api/v1/enrol", "/api/v1/certificates")
+
+
+def test_the_openapi_document_describes_every_answer_of_these_routes(
+    shared_sandbox: Sandbox,
+) -> None:
+    document = shared_sandbox.https(1231, "/api/v1/openapi.json", timeout=10).json()
+    seen = 0
+    for path, operations in document["paths"].items():
+        if not path.startswith(TYPED):
+            continue
+        for method, operation in operations.items():
+            seen += 1
+            answers = {k: v for k, v in operation["responses"].items() if k.startswith("2")}
+            assert answers, (method, path)
+            for status, answer in answers.items():
+                if status == "204":
+                    continue
+                content = answer.get("content", {})
+                schema = content.get("application/json", {}).get("schema")
+                assert schema or "application/octet-stream" in content, (method, path, status)
+    assert seen >= 20
+
+
+def test_an_appliance_agent_that_is_down_is_503_with_retry_after(
+    shared_sandbox: Sandbox,
+) -> None:
+    box = shared_sandbox
+    token = box.central_token()
+    supervisor = box.supervisor()
+    supervisor.call("supervisor.stopProcess", "appliance-agent")
+    try:
+        answer = box.https(1231, "/api/v1/appliance/network", token=token, timeout=10)
+        problem = assert_problem(answer, 503)
+        assert "appliance-agent" in problem["detail"] and int(answer.headers["Retry-After"]) > 0
+        servers = box.https(1231, "/api/v1/servers?filter=local:true", token=token).json()
+        server = next(s for s in servers["items"] if s["kind"] == "appliance")
+        diag = box.https(1231, f"/api/v1/servers/{server['id']}/diag-shell", token=token)
+        assert_problem(diag, 503)
+        checked = box.https(1231, f"/api/v1/servers/{server['id']}?check=true", token=token)
+        assert checked.json()["state"] == "unreachable", checked.text
+    finally:
+        supervisor.call("supervisor.startProcess", "appliance-agent")
+        wait_for(lambda: box.https(4603, "/health").status_code == 200, timeout=60)

@@ -3,6 +3,7 @@ restart, refuses bad input naming the field, and a capture applies onto a fresh 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from services.common.proc import run
 from services.sandbox.lab import Lab
 from services.sandbox.sandbox import SOURCE_TREE, Sandbox
+from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
 URL = "/api/v1/appliance/network"
@@ -116,18 +118,19 @@ def test_put_changes_the_live_network_and_survives_a_restart(sandbox: Sandbox) -
 
 
 BAD = [
-    ({"extra_addresses": ["{net0}/{plen}"]}, "extra_addresses.0"),  # the network address
-    ({"extra_addresses": ["{a7}/{plen}", "{a7}/{plen}"]}, "extra_addresses.1"),  # twice
-    ({"extra_addresses": ["{addr}/{plen}"]}, "extra_addresses.0"),  # the management address
-    ({"extra_addresses": ["224.0.0.9/24"]}, "extra_addresses.0"),
-    ({"routes": [{"destination": "203.0.113.0/24", "gateway": "198.18.0.1"}]}, "routes.0.gateway"),
-    ({"routes": [{"destination": "203.0.113.1/24", "gateway": "{host}"}]}, "routes.0.destination"),
+    ({"extra_addresses": ["{net0}/{plen}"]}, "extra_addresses[0]"),  # the network address
+    ({"extra_addresses": ["{a7}/{plen}", "{a7}/{plen}"]}, "extra_addresses[1]"),  # twice
+    ({"extra_addresses": ["{addr}/{plen}"]}, "extra_addresses[0]"),  # the management address
+    ({"extra_addresses": ["224.0.0.9/24"]}, "extra_addresses[0]"),
+    ({"routes": [{"destination": "203.0.113.0/24", "gateway": "198.18.0.1"}]}, "routes[0].gateway"),
+    ({"routes": [{"destination": "203.0.113.1/24", "gateway": "{host}"}]}, "routes[0].destination"),
     (
         {"routes": [{"destination": "203.0.113.0/24", "gateway": "{host}"}] * 2},
-        "routes.1.destination",
+        "routes[1].destination",
     ),
-    ({"resolvers": ["not-an-address"]}, "resolvers.0"),
+    ({"resolvers": ["not-an-address"]}, "resolvers[0]"),
     ({"hostname": "bad_name"}, "hostname"),
+    ({"hostname": 7}, "hostname"),  # a number is not coerced to text
     ({"gateway": "{host}"}, "gateway"),  # not a field of this endpoint
     ({"comment": "nothing"}, "body"),
 ]
@@ -153,13 +156,57 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(
     before = (live_addresses(box), live_routes(box), box.root.appliance_settings.read_bytes())
     history = _network_history(box, token)["total"]
     response = _call(box, token, "PUT", filled)
-    assert response.status_code == 422, response.text
-    problem = response.json()
-    assert problem["field"] == field, problem
-    assert response.headers["content-type"].startswith("application/problem+json")
+    assert_problem(response, 422, field)
     after = (live_addresses(box), live_routes(box), box.root.appliance_settings.read_bytes())
     assert after == before
     assert _network_history(box, token)["total"] == history
+
+
+def elsewhere(box: Sandbox) -> ipaddress.IPv4Network:
+    """A /27 of 198.51.100.0/24 that is not the sandbox's (only ever routed inside it)."""
+    nets = ipaddress.IPv4Network("198.51.100.0/24").subnets(new_prefix=27)
+    return next(n for n in nets if n != box.network)
+
+
+def test_every_wrong_field_comes_back_through_central_in_order(shared_sandbox: Sandbox) -> None:
+    box = shared_sandbox
+    token = box.central_token()
+    host, net, other = box.host_address, box.network, elsewhere(box)
+    low, high = other.subnets(new_prefix=28)
+    body = {
+        "extra_addresses": [f"{net.network_address}/{net.prefixlen}", f"{other[9]}/27"],
+        "routes": [
+            {"destination": str(low), "gateway": "198.18.0.1"},
+            {"destination": str(high), "gateway": host},
+            {"destination": str(high), "gateway": host},
+        ],
+        "resolvers": [host, host],
+    }
+    problem = assert_problem(_call(box, token, "PUT", body), 422)
+    assert [p["field"] for p in problem["problems"]] == [
+        "extra_addresses[0]",
+        "routes[0].gateway",
+        "routes[2].destination",
+        "resolvers[1]",
+    ]
+    assert "(and 3 more)" in problem["detail"]
+
+
+def test_a_route_the_kernel_refuses_is_502_and_nothing_changes(shared_sandbox: Sandbox) -> None:
+    box = shared_sandbox
+    token = box.central_token()
+    broadcast = box.network.broadcast_address  # on-link, but no next hop: the kernel says no
+    other = elsewhere(box)
+    body = {
+        "extra_addresses": [f"{other[7]}/28"],
+        "routes": [{"destination": str(other), "gateway": str(broadcast)}],
+    }
+    before = (live_addresses(box), live_routes(box), box.root.appliance_settings.read_bytes())
+    problem = assert_problem(_call(box, token, "PUT", body), 502, "routes[0]")
+    assert "kernel refused" in problem["detail"] and "as it was before" in problem["detail"]
+    assert "Invalid argument" in problem["detail"]
+    after = (live_addresses(box), live_routes(box), box.root.appliance_settings.read_bytes())
+    assert after == before  # the address added first was taken off again
 
 
 def _apply_inside(box: Sandbox, captured: dict[str, Any]) -> dict[str, Any]:

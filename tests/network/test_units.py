@@ -163,19 +163,19 @@ def _settings(**extra: Any) -> NetworkSettings:
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        ({"extra_addresses": ["198.51.100.9/27", "198.51.100.9/27"]}, "extra_addresses.1"),
-        ({"extra_addresses": ["198.51.100.2/27"]}, "extra_addresses.0"),
-        ({"extra_addresses": ["198.51.100.32/27"]}, "extra_addresses.0"),
-        ({"extra_addresses": ["203.0.113.255/24"]}, "extra_addresses.0"),
-        ({"extra_addresses": ["127.0.0.2/8"]}, "extra_addresses.0"),
-        ({"extra_addresses": ["fe80::5/64"]}, "extra_addresses.0"),
+        ({"extra_addresses": ["198.51.100.9/27", "198.51.100.9/27"]}, "extra_addresses[1]"),
+        ({"extra_addresses": ["198.51.100.2/27"]}, "extra_addresses[0]"),
+        ({"extra_addresses": ["198.51.100.32/27"]}, "extra_addresses[0]"),
+        ({"extra_addresses": ["203.0.113.255/24"]}, "extra_addresses[0]"),
+        ({"extra_addresses": ["127.0.0.2/8"]}, "extra_addresses[0]"),
+        ({"extra_addresses": ["fe80::5/64"]}, "extra_addresses[0]"),
         (
             {"routes": [{"destination": "203.0.113.0/24", "gateway": "192.0.2.1"}]},
-            "routes.0.gateway",
+            "routes[0].gateway",
         ),
         (
             {"routes": [{"destination": "203.0.113.0/24", "gateway": "198.51.100.2"}]},
-            "routes.0.gateway",
+            "routes[0].gateway",
         ),
         (
             {
@@ -184,16 +184,37 @@ def _settings(**extra: Any) -> NetworkSettings:
                     {"destination": "203.0.113.0/24", "gateway": "198.51.100.3"},
                 ]
             },
-            "routes.1.destination",
+            "routes[1].destination",
         ),
-        ({"routes": [{"destination": "fe80::/64"}]}, "routes.0.destination"),
-        ({"resolvers": ["198.51.100.1", "198.51.100.1"]}, "resolvers.1"),
+        ({"routes": [{"destination": "fe80::/64"}]}, "routes[0].destination"),
+        ({"resolvers": ["198.51.100.1", "198.51.100.1"]}, "resolvers[1]"),
     ],
 )
 def test_check_names_the_wrong_field(extra: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         check(_settings(**extra))
     assert caught.value.field == field, caught.value.message
+
+
+def test_check_names_every_wrong_field_in_order() -> None:
+    wrong = _settings(
+        extra_addresses=["198.51.100.32/27", "198.51.100.2/27", "203.0.113.10/24"],
+        routes=[
+            {"destination": "203.0.113.0/25", "gateway": "192.0.2.1"},
+            {"destination": "fe80::/64"},
+        ],
+        resolvers=["198.51.100.1", "198.51.100.1"],
+    )
+    with pytest.raises(ValidationError) as caught:
+        check(wrong)
+    assert [p.field for p in caught.value.problems] == [
+        "extra_addresses[0]",
+        "extra_addresses[1]",
+        "routes[0].gateway",
+        "routes[1].destination",
+        "resolvers[1]",
+    ]
+    assert "(and 4 more)" in caught.value.message
 
 
 def test_a_gateway_on_an_extra_address_network_is_on_link() -> None:
@@ -317,7 +338,7 @@ def test_bad_input_changes_nothing(kernel: FakeKernel, root: StateRoot) -> None:
     bad = _settings(routes=[{"destination": "203.0.113.0/24", "gateway": "192.0.2.1"}])
     with pytest.raises(ValidationError) as caught:
         network.apply(root, bad, opener=kernel.open)
-    assert caught.value.field == "routes.0.gateway"
+    assert caught.value.field == "routes[0].gateway"
     with pytest.raises(ValidationError) as caught:
         network.apply(root, {"hostname": "a"}, opener=kernel.open)
     assert caught.value.field in {"interface", "address"}

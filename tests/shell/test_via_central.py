@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.sandbox.sandbox import Sandbox
+from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 from tests.shell.client import Diag, make_key
 
@@ -57,12 +58,15 @@ def test_bad_key_is_refused_naming_the_field_and_changes_nothing(sandbox: Sandbo
         1231, url, method="PUT", token=token, timeout=10,
         json_body={"authorized_keys": ["ssh-ed25519 not-a-key-at-all"]},
     )  # fmt: skip
-    assert answer.status_code == 422
-    assert answer.json()["field"] == "authorized_keys"
+    assert_problem(answer, 422, "authorized_keys")  # the agent's refusal, passed on as it is
     short = box.https(
         1231, url, method="PUT", token=token, timeout=10, json_body={"password": "short"}
     )  # fmt: skip
-    assert short.status_code == 422 and "password" in short.text
+    assert_problem(short, 422, "password")
+    number = box.https(
+        1231, url, method="PUT", token=token, timeout=10, json_body={"password": 123456789012}
+    )  # fmt: skip
+    assert_problem(number, 422, "password")  # not coerced to text
     assert box.https(1231, url, token=token, timeout=10).json() == before
 
 
@@ -72,4 +76,6 @@ def test_only_an_appliance_has_a_diag_shell(sandbox: Sandbox) -> None:
     servers = box.https(1231, "/api/v1/servers?filter=local:true", token=token).json()["items"]
     dns = next(s["id"] for s in servers if s["kind"] == "dns")
     answer = box.https(1231, f"/api/v1/servers/{dns}/diag-shell", token=token, timeout=10)
-    assert answer.status_code == 422 and answer.json()["field"] == "server_id"
+    assert_problem(answer, 422, "server_id")
+    missing = box.https(1231, "/api/v1/servers/999999/diag-shell", token=token, timeout=10)
+    assert_problem(missing, 404, "server_id")

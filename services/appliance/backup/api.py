@@ -7,96 +7,89 @@
 ``GET /backup/snapshots/{id}/bundle``  one snapshot's bundle from the peer, streamed
 ``POST /backup/initialize``        "use as a new appliance": the state becomes ``active``
 
-Errors answer ``{"detail": one sentence, "field": name or null}`` with the error's status;
-Central turns them into problem JSON.
+Bodies and answers are the models of ``services.common.appliance.contract``; errors are
+problem JSON (services.common.problems): 409 when the appliance is not paired (or a restore
+runs), 404 for a snapshot the peer does not have, 502 when the peer fails.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Path
+from fastapi.responses import StreamingResponse
 
 from services.appliance.backup import pairing
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.peer import PeerError, problem_text
 from services.appliance.backup.producer import Producer, load_peer, peer_client
-from services.common.errors import BurrowError
+from services.common import problems
+from services.common.appliance.contract import (
+    ApplianceState,
+    BackupRequest,
+    BackupResult,
+    BackupStatus,
+    PeerRequest,
+    PeerView,
+    SnapshotList,
+    Unpaired,
+)
+from services.common.errors import BurrowError, ConflictError, NotFoundError
 
 log = logging.getLogger(__name__)
 
-
-class PeerRequest(BaseModel):
-    """What pairing needs: P's address and port, its one-time token and its fingerprint."""
-
-    model_config = ConfigDict(extra="forbid")
-    address: str = Field(max_length=64)
-    port: int = Field(default=1231, ge=1, le=65535)
-    token: str = Field(min_length=1, max_length=256)
-    fingerprint: str = Field(min_length=64, max_length=200)
-
-    @field_validator("address")
-    @classmethod
-    def _ipv4(cls, value: str) -> str:
-        try:
-            return str(ipaddress.IPv4Address(value))
-        except ValueError:
-            raise ValueError("not an IPv4 address") from None
+SnapshotId = Annotated[int, Path(ge=1, le=2**62)]
+BUNDLE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the bundle", "content": {"application/octet-stream": {}}}
+}
 
 
-class BackupRequest(BaseModel):
-    """Back up now."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["full", "incremental"] = "incremental"
-
-
-def _error(exc: BurrowError) -> JSONResponse:
-    return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status)
+def _paired(root: Any) -> dict[str, Any]:
+    peer = load_peer(root)
+    if peer is None:
+        raise ConflictError("This appliance is not paired with a backup peer.", field="peer")
+    return peer
 
 
 def backup_router(producer: Producer) -> APIRouter:
     root = producer.root
-    router = APIRouter(prefix="/backup")
+    router = APIRouter(prefix="/backup", tags=["backup"], responses=problems.RESPONSES)
 
     @router.get("/peer")
-    def get_peer() -> dict[str, Any]:
+    def get_peer() -> PeerView:
+        """The paired peer Central (``paired: false`` if none)."""
         peer = load_peer(root)
-        return {"paired": peer is not None, **(peer or {})}
+        return PeerView.model_validate({"paired": peer is not None, **(peer or {})})
 
-    @router.put("/peer", response_model=None)
-    def put_peer(body: PeerRequest) -> dict[str, Any] | JSONResponse:
-        try:
-            peer = pairing.pair(root, body.address, body.port, body.token, body.fingerprint)
-        except BurrowError as exc:
-            return _error(exc)
+    @router.put("/peer")
+    def put_peer(body: PeerRequest) -> PeerView:
+        """Pair with a peer Central: 422 names ``fingerprint`` (another certificate) or
+        ``token`` (refused by the peer); 502 when the peer cannot be reached."""
+        peer = pairing.pair(root, body.address, body.port, body.token, body.fingerprint)
         producer.request("full")
         producer.write_status()
-        return {"paired": True, **peer}
+        return PeerView.model_validate({"paired": True, **peer})
 
     @router.delete("/peer")
-    def delete_peer() -> dict[str, Any]:
+    def delete_peer() -> Unpaired:
+        """Forget the peer (404 when there is none); what it stores stays there."""
+        if load_peer(root) is None:
+            raise NotFoundError("This appliance is not paired with a backup peer.", field="peer")
         before = pairing.unpair(root)
         producer.write_status()
-        return {"paired": False, "was": before}
+        return Unpaired(was=PeerView.model_validate({"paired": True, **before}) if before else None)
 
     @router.get("/status")
-    def status() -> dict[str, Any]:
-        return producer.status()
+    def status() -> BackupStatus:
+        return BackupStatus.model_validate(producer.status())
 
-    @router.post("/now", response_model=None)
-    def back_up_now(body: BackupRequest) -> dict[str, Any] | JSONResponse:
-        if load_peer(root) is None:
-            return _error(BurrowError("This appliance is not paired with a backup peer."))
-        try:
-            collected = producer.collect(body.kind)
-        except BurrowError as exc:
-            return _error(exc)
+    @router.post("/now")
+    def back_up_now(body: BackupRequest) -> BackupResult:
+        """Collect a snapshot and try to send it; 409 when the appliance is not paired."""
+        _paired(root)
+        collected = producer.collect(body.kind)
         error = None
         sent = 0
         try:
@@ -105,41 +98,39 @@ def backup_router(producer: Producer) -> APIRouter:
             error = str(exc)
             producer.last_error = error
             producer.write_status()
-        return {
-            "root": collected.root,
-            "kind": body.kind,
-            "sequence": collected.manifest["sequence"],
-            "created_at": collected.manifest["created_at"],
-            "size": collected.size,
-            "collect_seconds": round(collected.seconds, 4),
-            "sent": sent,
-            "sent_bytes": producer.last_sent_bytes if sent else 0,
-            "outbox": len(producer.outbox()),
-            "error": error,
-        }
+        return BackupResult(
+            root=collected.root,
+            kind=body.kind,
+            sequence=collected.manifest["sequence"],
+            created_at=collected.manifest["created_at"],
+            size=collected.size,
+            collect_seconds=round(collected.seconds, 4),
+            sent=sent,
+            sent_bytes=producer.last_sent_bytes if sent else 0,
+            outbox=len(producer.outbox()),
+            error=error,
+        )
 
-    @router.get("/snapshots", response_model=None)
-    def snapshots() -> dict[str, Any] | JSONResponse:
+    @router.get("/snapshots")
+    def snapshots() -> SnapshotList:
+        """This appliance's snapshots as the peer lists them (none when not paired)."""
         peer = load_peer(root)
         if peer is None:
-            return {"paired": False, "items": []}
-        try:
-            with peer_client(root, peer) as client:
-                status, answer = client.json(
-                    "GET", f"/api/v1/backup-store/{peer['peer_id']}/snapshots"
-                )
-        except BurrowError as exc:
-            return _error(exc)
+            return SnapshotList(paired=False, items=[])
+        with peer_client(root, peer) as client:
+            status, answer = client.json("GET", f"/api/v1/backup-store/{peer['peer_id']}/snapshots")
         if status != 200:
-            return _error(PeerError(f"The peer answered HTTP {status}: {problem_text(answer)}"))
+            raise PeerError(f"The peer answered HTTP {status}: {problem_text(answer)}")
         items = answer.get("items", answer) if isinstance(answer, dict) else answer
-        return {"paired": True, "items": items}
+        return SnapshotList.model_validate({"paired": True, "items": items})
 
-    @router.get("/snapshots/{snapshot_id}/bundle", response_model=None)
-    def bundle(snapshot_id: int) -> StreamingResponse | JSONResponse:
-        peer = load_peer(root)
-        if peer is None:
-            return _error(BurrowError("This appliance is not paired with a backup peer."))
+    @router.get(
+        "/snapshots/{snapshot_id}/bundle", response_class=StreamingResponse, responses=BUNDLE
+    )
+    def bundle(snapshot_id: SnapshotId) -> StreamingResponse:
+        """One snapshot's bundle from the peer, streamed; 404 when the peer has no such
+        snapshot of this appliance."""
+        peer = _paired(root)
         client = peer_client(root, peer)
         path = f"/api/v1/backup-store/{peer['peer_id']}/snapshots/{snapshot_id}/bundle"
         try:
@@ -150,16 +141,16 @@ def backup_router(producer: Producer) -> APIRouter:
         except (BurrowError, OSError) as exc:
             client.close()
             message = exc.message if isinstance(exc, BurrowError) else str(exc)
-            return _error(PeerError(message))
+            raise PeerError(message) from None
         if response.status != 200:
             data = response.read()
             client.close()
-            status = 404 if response.status == 404 else 502
-            return JSONResponse(
-                {"detail": f"The peer answered HTTP {response.status}: {data[:300]!r}",
-                 "field": "backup_id" if status == 404 else None},
-                status_code=status,
-            )  # fmt: skip
+            if response.status == 404:
+                raise NotFoundError(
+                    f"The peer has no snapshot {snapshot_id} of this appliance.",
+                    field="snapshot_id",
+                )
+            raise PeerError(f"The peer answered HTTP {response.status}: {data[:300]!r}")
 
         def stream() -> Iterator[bytes]:
             try:
@@ -174,11 +165,14 @@ def backup_router(producer: Producer) -> APIRouter:
         return StreamingResponse(stream(), media_type="application/octet-stream")
 
     @router.post("/initialize")
-    def initialize() -> dict[str, Any]:
+    def initialize() -> ApplianceState:
+        """Use as a new appliance: the state becomes ``active`` (409 while a restore runs)."""
         current = appliance_state.load(root)
+        if current.state == "restoring":
+            raise ConflictError("A restore is running on this appliance.", field="state")
         if current.state != "active":
             current = appliance_state.set_state(root, "active")
         producer.write_status()
-        return current.as_dict() | {"restore_code": None}
+        return ApplianceState(state=current.state, appliance_id=current.appliance_id)
 
     return router

@@ -15,7 +15,12 @@ Every appliance serves it; only an ``uninitialized`` one accepts a restore. Endp
   agent's restart);
 - ``POST /initialize`` with the code → ``active`` ("use as a new appliance").
 
-A wrong code → 403; after 5 wrong codes the code endpoints answer 429 for 5 minutes.
+Models are those of ``services.common.appliance.contract``; every error is problem JSON
+(services.common.problems). No code → 401; a wrong code → 403; after 5 wrong codes the code
+endpoints answer 429 (with ``Retry-After``) for 5 minutes. A bundle larger than
+``MAX_BUNDLE`` (1 GiB; the bench's restore sends some 26 MB) is refused with 413 as soon as
+its ``Content-Length`` says so, or when the streamed body passes it; any other request body
+over ``MAX_BODY`` (64 KiB) likewise.
 
 This listener asks for no client certificate, so it cannot tell a peer Central from anyone
 else: a push here always needs the code. An appliance given ``restore_from`` in appliance.json
@@ -40,15 +45,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request
-from fastapi.responses import JSONResponse
 
 from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.apply import apply_bundle
 from services.appliance.backup.producer import Producer, agent_fingerprint
+from services.common import problems
 from services.common.agent import VERSION
+from services.common.appliance.contract import (
+    RESTORE_CODE_HEADER,
+    ApplianceState,
+    Identity,
+    RestoreAccepted,
+    RestoreProgress,
+)
 from services.common.backup.bundle import Bundle, DirectoryChunkStore, read_bundle_file
 from services.common.backup.format import BackupFormatError
+from services.common.errors import (
+    ConflictError,
+    ForbiddenError,
+    TooManyRequestsError,
+    UnauthenticatedError,
+    ValidationError,
+)
 from services.common.files import read_json, write_json
 from services.common.paths import StateRoot
 from services.common.settings import ApplianceSettings
@@ -60,14 +79,14 @@ MAX_FAILURES = 5
 LOCK_SECONDS = 300.0
 RESTART_GRACE = 5.0
 RESTART_LATEST = 60.0
+#: The largest restore bundle taken (``POST /restore``). A bundle is streamed to disk, so
+#: this bounds the disk, not the memory, a push may take; the bench's restore is ~26 MB.
+MAX_BUNDLE = 1024 * 1024 * 1024
+#: Every other request body of the receiver (none of them has one).
+MAX_BODY = 64 * 1024
 
-
-def _problem(status: int, detail: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"status": status, "detail": detail, "field": field},
-        status_code=status,
-        media_type="application/problem+json",
-    )
+#: The restore code, as the header carries it.
+Code = Annotated[str | None, Header(alias=RESTORE_CODE_HEADER)]
 
 
 class CodeGuard:
@@ -78,19 +97,35 @@ class CodeGuard:
         self.locked_until = 0.0
         self._lock = threading.Lock()
 
-    def check(self, root: StateRoot, given: str | None) -> JSONResponse | None:
+    def check(self, root: StateRoot, given: str | None) -> None:
+        """Return when ``given`` is the restore code; raise otherwise (401 none given, 403
+        wrong, 429 while locked after too many wrong ones)."""
         with self._lock:
-            if time.monotonic() < self.locked_until:
-                return _problem(429, "Too many wrong restore codes: try again in 5 minutes.")
+            wait = self.locked_until - time.monotonic()
+            if wait > 0:
+                raise TooManyRequestsError(
+                    "Too many wrong restore codes: try again in 5 minutes.",
+                    headers={"Retry-After": str(int(wait) + 1)},
+                )
+            if given is None or not given.strip():
+                raise UnauthenticatedError(
+                    "A restore needs the restore code shown on the appliance's console.",
+                    field=RESTORE_CODE_HEADER,
+                    hint=f"send it in the {RESTORE_CODE_HEADER} header",
+                )
             code = appliance_state.load(root).restore_code
-            if given is not None and hmac.compare_digest(given.strip().upper(), code):
+            if hmac.compare_digest(given.strip().upper().encode(), code.encode()):
                 self.failures = 0
-                return None
+                return
             self.failures += 1
             if self.failures >= MAX_FAILURES:
                 self.failures = 0
                 self.locked_until = time.monotonic() + LOCK_SECONDS
-            return _problem(403, "The restore code is wrong.", "X-Burrow-Restore-Code")
+            raise ForbiddenError(
+                "The restore code is wrong.",
+                field=RESTORE_CODE_HEADER,
+                hint="give the code shown on the appliance's console",
+            )
 
 
 class Restorer:
@@ -170,7 +205,11 @@ def receiver_app(
 
     ``restorer``: shared by both listeners (one restore at a time, one progress file)."""
     app = FastAPI(title="Burrow restore receiver", docs_url=None, redoc_url=None, openapi_url=None)
-    router = APIRouter()
+    # Not an agent_app: no client certificate on 4604, so errors and limits are set here.
+    problems.install(
+        app, service="restore receiver", max_body=MAX_BODY, limits={"/restore": MAX_BUNDLE}
+    )
+    router = APIRouter(responses=problems.RESPONSES)
     guard = CodeGuard()
     if restorer is None:
         restorer = Restorer(root, producer)
@@ -181,80 +220,83 @@ def receiver_app(
     served_fingerprint = agent_fingerprint(root)
 
     @router.get("/identity")
-    def identity() -> dict[str, Any]:
+    def identity() -> Identity:
+        """Who this is: asked before a restore (nothing secret)."""
         current = appliance_state.load(root)
         settings = ApplianceSettings.load(root.appliance_settings)
-        return {
-            "state": current.state,
-            "appliance_id": current.appliance_id,
-            "fingerprint": served_fingerprint,
-            "hostname": settings.hostname,
-            "address": settings.ip,
-            "version": VERSION,
-        }
+        return Identity(
+            state=current.state,
+            appliance_id=current.appliance_id,
+            fingerprint=served_fingerprint,
+            hostname=settings.hostname,
+            address=settings.ip,
+            version=VERSION,
+        )
 
     @router.get("/restore")
-    def restore_progress() -> dict[str, Any]:
+    def restore_progress() -> RestoreProgress:
+        """Where the restore is."""
         value = restorer.progress()
         if value.get("state") == "done" and restorer.done_seen_at is None:
             restorer.done_seen_at = time.monotonic()
-        return {k: value.get(k) for k in ("state", "step", "error")}
+        error = value.get("error")
+        try:
+            return RestoreProgress.model_validate({
+                "state": value.get("state"), "step": str(value.get("step") or ""),
+                "error": None if error is None else str(error),
+            })  # fmt: skip
+        except ValueError:  # a progress file of another version
+            return RestoreProgress(state="idle")
 
-    @router.post("/restore", status_code=202, response_model=None)
-    async def restore(
-        request: Request,
-        code: Annotated[str | None, Header(alias="X-Burrow-Restore-Code")] = None,
-    ) -> JSONResponse | dict[str, Any]:
-        refused = None if trusted else guard.check(root, code)
-        if refused is not None:
-            return refused
+    @router.post("/restore", status_code=202)
+    async def restore(request: Request, code: Code = None) -> RestoreAccepted:
+        """Take a bundle (the body), check it whole, then apply it in the background."""
+        if not trusted:
+            guard.check(root, code)
         if appliance_state.load(root).state != "uninitialized":
-            return _problem(409, "This appliance is in use: it accepts no restore.", "state")
+            raise ConflictError("This appliance is in use: it accepts no restore.", field="state")
         if not restorer.busy.acquire(blocking=False):
-            return _problem(409, "A restore is already running.", "state")
+            raise ConflictError("A restore is already running.", field="state")
         directory = paths.restore_dir(root)
         directory.mkdir(parents=True, exist_ok=True)
         bundle_path = directory / "bundle"
+        chunks = directory / "chunks"
         try:
             restorer.report("receiving", "receiving the backup")
             with open(bundle_path, "wb") as fh:
                 os.fchmod(fh.fileno(), 0o600)
                 async for piece in request.stream():
                     fh.write(piece)
-            chunks = directory / "chunks"
             shutil.rmtree(chunks, ignore_errors=True)
-            try:
-                bundle = await asyncio.to_thread(
-                    read_bundle_file, bundle_path, DirectoryChunkStore(chunks)
-                )
-            except BackupFormatError as exc:
-                shutil.rmtree(chunks, ignore_errors=True)
-                bundle_path.unlink(missing_ok=True)
-                restorer.report("failed", "the backup was refused", exc.message)
-                restorer.busy.release()
-                return _problem(422, exc.message, "bundle")
-        except BaseException:
-            if restorer.busy.locked():
-                restorer.busy.release()
+            bundle = await asyncio.to_thread(
+                read_bundle_file, bundle_path, DirectoryChunkStore(chunks)
+            )
+        except BaseException as exc:
+            # A bad bundle, a body over MAX_BUNDLE (BodyLimit answers 413), a lost connection:
+            # nothing was applied; the files go and the next push may come.
+            shutil.rmtree(chunks, ignore_errors=True)
+            bundle_path.unlink(missing_ok=True)
+            why = exc.message if isinstance(exc, BackupFormatError) else "the upload failed"
+            restorer.report("failed", "the backup was refused", why)
+            restorer.busy.release()
+            if isinstance(exc, BackupFormatError):
+                raise ValidationError(exc.message, field="bundle") from None
             raise
         restorer.report("applying", "the backup is checked; applying it")
         restorer.apply_in_background(bundle, chunks, bundle_path)
-        return {"state": "applying"}
+        return RestoreAccepted()
 
     @router.post("/initialize")
-    def initialize(
-        code: Annotated[str | None, Header(alias="X-Burrow-Restore-Code")] = None,
-    ) -> Any:
-        refused = guard.check(root, code)
-        if refused is not None:
-            return refused
+    def initialize(code: Code = None) -> ApplianceState:
+        """Use as a new appliance: it becomes ``active`` and accepts no restore."""
+        guard.check(root, code)
         current = appliance_state.load(root)
         if current.state == "restoring":
-            return _problem(409, "A restore is running.", "state")
+            raise ConflictError("A restore is running.", field="state")
         current = appliance_state.set_state(root, "active")
         if producer is not None:
             producer.write_status()
-        return {"state": current.state, "appliance_id": current.appliance_id}
+        return ApplianceState(state=current.state, appliance_id=current.appliance_id)
 
     app.include_router(router)
     return app
