@@ -39,4 +39,6 @@ class ProblemError(BurrowError):
 def install(app: Any, *, max_body: int = common.DEFAULT_MAX_BODY,
             limits: dict[str, int] | None = None) -> None:  # fmt: skip
     """Make every error of Central's application a problem answer."""
-    common.install(app, service="Central", max_body=max_body, limits=limits)
+    common.install(
+        app, service="Central", max_body=max_body, limits=limits, setting="max_request_bytes"
+    )

@@ -261,8 +261,14 @@ def summary(problems: Sequence[FieldProblem], fallback: str = "invalid input") -
 
 
 # --- installing into an application -----------------------------------------------------------
-def install(app: Any, *, service: str, max_body: int = DEFAULT_MAX_BODY,
-            limits: dict[str, int] | None = None) -> None:  # fmt: skip
+def install(
+    app: Any,
+    *,
+    service: str,
+    max_body: int = DEFAULT_MAX_BODY,
+    limits: dict[str, int] | None = None,
+    setting: str | None = None,
+) -> None:
     """Make every error of the FastAPI application ``app`` a problem answer, and refuse request
     bodies over ``max_body`` bytes (``limits`` gives other limits for path prefixes)."""
     from fastapi.exceptions import RequestValidationError
@@ -292,7 +298,7 @@ def install(app: Any, *, service: str, max_body: int = DEFAULT_MAX_BODY,
     app.add_exception_handler(BurrowError, burrow)
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(Exception, unexpected)
-    app.add_middleware(BodyLimit, max_body=max_body, limits=limits or {})
+    app.add_middleware(BodyLimit, max_body=max_body, limits=limits or {}, setting=setting)
 
 
 class BodyLimit:
@@ -302,10 +308,16 @@ class BodyLimit:
     read; a body sent without one is counted as it arrives and refused when it passes the limit.
     """
 
-    def __init__(self, app: ASGIApp, max_body: int = DEFAULT_MAX_BODY,
-                 limits: dict[str, int] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int = DEFAULT_MAX_BODY,
+        limits: dict[str, int] | None = None,
+        setting: str | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.setting = setting
         # Longest prefix first, so /api/v1/backups/x beats /api/v1.
         self.limits = sorted((limits or {}).items(), key=lambda item: -len(item[0]))
 
@@ -327,7 +339,7 @@ class BodyLimit:
                 except ValueError:
                     declared = 0
                 if declared > limit:
-                    await self._refuse(scope, receive, send, limit)
+                    await self._refuse(scope, send, limit)
                     return
         received = 0
         started = False
@@ -351,14 +363,13 @@ class BodyLimit:
             await self.app(scope, counted, tracking_send)
         except _BodyTooLargeError:
             if not started:
-                await self._refuse(scope, receive, send, limit)
+                await self._refuse(scope, send, limit)
 
-    @staticmethod
-    async def _refuse(scope: Scope, _receive: Receive, send: Send, limit: int) -> None:
-        exc = TooLargeError(
-            f"The request body is larger than {limit} bytes.",
-            hint="send less at once, or raise the limit (max_request_bytes) if this is intended",
-        )
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        hint = "send less at once"
+        if self.setting:
+            hint += f", or raise the limit ({self.setting}) if this is intended"
+        exc = TooLargeError(f"The request body is larger than {limit} bytes.", hint=hint)
         answer = error_response(exc)
         answer.headers["Connection"] = "close"
         await answer(scope, _empty_receive, send)
