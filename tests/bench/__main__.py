@@ -18,7 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.sandbox.sandbox import Sandbox
-from tests.bench.backup import backup_bench, backup_change_bench, backup_restore_bench
+from tests.bench.backup import (
+    backup_bench,
+    backup_change_bench,
+    backup_lease_bench,
+    backup_restore_bench,
+)
 from tests.bench.backup_bytes import backup_bytes
 from tests.bench.central import central_api
 from tests.bench.central_dhcp import central_dhcp
@@ -59,11 +64,16 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         central_dhcp,
     ),
     "backup": (
-        "backups in a lab: (a) change on A -> stored at B, 200 changes; (c) restore with "
+        "backups in a lab: (a) change on A -> stored at B, 200 changes; (d) lease written on "
+        "A -> stored at B, 40 leases; (c) restore with "
         "1,000 zones, 100,000 records, 10,000 leases",
         backup_bench,
     ),
     "backup-change": ("backups: (a) only", backup_change_bench),
+    "backup-lease": (
+        "backups: (d) lease written on A -> stored at B, 40 leases",
+        backup_lease_bench,
+    ),
     "backup-restore": ("backups: (c) only", backup_restore_bench),
     "backup-bytes": (
         "Backups: collect time and bytes sent after a one-record change, 100,000-record zone",

@@ -6,6 +6,11 @@ moment A's Central committed it (its history entry's time) until B has recorded 
 that A made after it (B's ``received_at``); A and B run on this machine's one clock. Median
 and p95 over all changes; target p95 ≤ 1 s.
 
+(d) ``LEASE_CHANGES`` leases added to A's Kea one at a time (``lease4-add`` through the
+Control Agent: Kea appends each to its lease file as it does for a client's lease). Per lease:
+from the lease file's modification time (Kea's write) until B has recorded a snapshot that A
+made after it. Median and p95; target p95 ≤ 2 s.
+
 (c) A holds ``ZONES`` zones with ``RECORDS`` records in all (through Central's zone API,
 records sent with each zone) and ``LEASES`` active DHCPv4 leases (``lease4-add`` through
 Kea's Control Agent in a scope of 198.18.0.0/18, the benchmarking network of RFC 2544, that
@@ -18,6 +23,8 @@ replacement (the previous one is destroyed in turn); target ≤ 30 s.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import json
 import sys
 import time
@@ -45,6 +52,7 @@ from tests.conftest import open_lab
 from tests.harness.wait import wait_for
 
 CHANGES = 200
+LEASE_CHANGES = 40
 ZONES = 1_000
 RECORDS = 100_000
 LEASES = 10_000
@@ -118,6 +126,51 @@ def change_to_stored(lab: Lab) -> list[Figure]:
         Figure("backup", f"change committed on A -> stored at B, p95 of {CHANGES}", p95, "s",
                "<= 1.0", at_most(p95, 1.0)),
         Figure("backup", "change committed on A -> stored at B, max", max(latencies), "s"),
+    ]  # fmt: skip
+
+
+# --- (d) ------------------------------------------------------------------------------------
+def lease_to_stored(lab: Lab) -> list[Figure]:
+    a = lab.sandbox("a", dhcp=True)
+    b = lab.sandbox("b")
+    on_a, on_b = CentralApi(a), CentralApi(b)
+    peer_id = pair(a, b, on_b, on_a)
+    wait_for(lambda: snapshots(on_b, peer_id) or None, timeout=120, what="the first backup")
+    scope = on_a.post(
+        f"/api/v1/dhcp/servers/{on_a.local_server('dhcp')}/v4/scopes",
+        {"subnet": "198.18.64.0/24", "pools": [{"start": "198.18.64.10", "end": "198.18.64.250"}],
+         "comment": "bench leases (configured only)"},
+    )  # fmt: skip
+    first = ipaddress.IPv4Address("198.18.64.10")
+    lease_file = a.root.kea_lib / "kea-leases4.csv"
+    latencies: list[float] = []
+    for index in range(LEASE_CHANGES):
+        time.sleep(1.5)  # one lease at a time: the previous one is at B by now
+        before = lease_file.stat().st_mtime_ns
+        mac = f"02:b7:00:00:01:{index:02x}"
+        answer = a.kea("lease4-add", arguments={
+            "ip-address": str(first + index), "hw-address": mac, "subnet-id": scope["id"],
+            "valid-lft": 3600, "hostname": f"lease{index}"})  # fmt: skip
+        assert answer["result"] == 0, answer
+        written = wait_for(
+            lambda before=before: (m := lease_file.stat().st_mtime_ns) != before and m,
+            timeout=10, interval=0.01, what="Kea's lease file written",
+        )  # fmt: skip
+        moment = dt.datetime.fromtimestamp(written / 1e9, dt.UTC)
+
+        def stored(moment: dt.datetime = moment) -> dict[str, Any] | None:
+            items = on_b.get(f"/api/v1/backup-peers/{peer_id}/snapshots")["items"]
+            later = [s for s in items if parse_time(s["created_at"]) > moment]
+            return min(later, key=lambda s: s["id"]) if later else None
+
+        snap = wait_for(stored, timeout=60, interval=0.05, what="the lease stored at B")
+        latencies.append((parse_time(snap["received_at"]) - moment).total_seconds())
+    p95 = percentile(latencies, 95)
+    return [
+        Figure("backup", f"lease written on A -> stored at B, median of {LEASE_CHANGES}",
+               median(latencies), "s"),
+        Figure("backup", f"lease written on A -> stored at B, p95 of {LEASE_CHANGES}", p95, "s",
+               "<= 2.0", at_most(p95, 2.0)),
     ]  # fmt: skip
 
 
@@ -259,10 +312,12 @@ def wait_offer_new(on_b: CentralApi, address: str, count: int) -> dict[str, Any]
 
 
 def backup_bench(_box: Sandbox) -> list[Figure]:
-    """(a) and (c) in labs of their own (the bench's own sandbox is not used)."""
+    """(a), (d) and (c) in labs of their own (the bench's own sandbox is not used)."""
     figures: list[Figure] = []
     with open_lab("ba") as lab:
         figures += change_to_stored(lab)
+    with open_lab("bd") as lab:
+        figures += lease_to_stored(lab)
     with open_lab("bc") as lab:
         figures += restore_time(lab)
     return figures
@@ -271,6 +326,11 @@ def backup_bench(_box: Sandbox) -> list[Figure]:
 def backup_change_bench(_box: Sandbox) -> list[Figure]:
     with open_lab("ba") as lab:
         return change_to_stored(lab)
+
+
+def backup_lease_bench(_box: Sandbox) -> list[Figure]:
+    with open_lab("bd") as lab:
+        return lease_to_stored(lab)
 
 
 def backup_restore_bench(_box: Sandbox) -> list[Figure]:

@@ -7,8 +7,11 @@ Triggers (issue 7's design, "When"):
   an incremental backup once the changes have been quiet for ``QUIET`` seconds, or at the
   latest ``COALESCE`` seconds after the first one: a burst becomes one backup, and a single
   change is backed up within a second.
-- A safety net every ``backup_safety_interval_seconds`` (Central setting, default 900) for
-  data that changes by itself (Kea's leases).
+- Kea's lease files (``var/lib/kea/kea-leases*.csv*``): Kea only appends to them (and its
+  lease file cleanup rewrites them now and then), so their size and modification time tell
+  a lease change; it is backed up the same way, within about a second. Unchanged chunks are
+  not sent again: an append costs the chunks at the file's end.
+- A safety net every ``backup_safety_interval_seconds`` (Central setting, default 900).
 - A full backup daily at ``backup_full_time`` (Central setting, HH:MM UTC, default 02:30),
   after pairing, and after a restore.
 
@@ -433,6 +436,17 @@ class Producer:
         except OSError:
             return 0.0
 
+    def _change_mark(self) -> tuple[Any, ...]:
+        """What changes when Central commits a change or Kea writes a lease."""
+        leases = []
+        for path in sorted(self.root.kea_lib.glob("kea-leases*.csv*")):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            leases.append((path.name, info.st_size, info.st_mtime_ns))
+        return (self._changed_mtime(), tuple(leases))
+
     def _full_due(self, now: dt.datetime) -> bool:
         record = self._producer_state()
         full_time = str(central_setting(self.root, "backup_full_time", DEFAULT_FULL_TIME))
@@ -453,7 +467,7 @@ class Producer:
         return last_time < moment
 
     def _run(self) -> None:
-        seen = self._changed_mtime()
+        seen = self._change_mark()
         first_change: float | None = None
         last_change = 0.0
         last_backup = time.monotonic()
@@ -469,9 +483,9 @@ class Producer:
                 if load_peer(self.root) is None or self.restore_progress_active():
                     continue
                 now = time.monotonic()
-                mtime = self._changed_mtime()
-                if mtime != seen:
-                    seen = mtime
+                mark = self._change_mark()
+                if mark != seen:
+                    seen = mark
                     last_change = now
                     if first_change is None:
                         first_change = now
