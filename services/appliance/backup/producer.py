@@ -193,6 +193,10 @@ class Producer:
         with self._lock:
             record = self._producer_state()
             sequence = int(record.get("sequence", 0)) + 1
+            # Every change Central committed up to this moment is in the snapshot (the mark
+            # is read before a single file is): once it is stored at the peer, those changes
+            # are safe (``stored_changes_until`` in the status).
+            covers = self._changed_mtime()
             collected = self.collector.collect(
                 kind=kind, identity=self.identity(), sequence=sequence, reread=kind == "full"
             )
@@ -205,6 +209,7 @@ class Producer:
                 "bases": collected.bases,
                 "fresh": collected.fresh,
                 "collect_seconds": round(collected.seconds, 4),
+                "covers": covers,
             }
             write_json(paths.outbox_dir(self.root) / f"{sequence}.json", entry, mode=0o600)
             record["sequence"] = sequence
@@ -345,6 +350,10 @@ class Producer:
                         summary
                     )
                     record["last_sent"] = entry["root"]
+                    covers = float(entry.get("covers") or 0.0)
+                    record["stored_changes_until"] = max(
+                        covers, float(record.get("stored_changes_until") or 0.0)
+                    )
                     self._save_producer_state(record)
                     (paths.outbox_dir(self.root) / f"{entry['sequence']}.json").unlink()
                     sent += 1
@@ -385,6 +394,10 @@ class Producer:
             "last_full": record.get("last_full"),
             "last_incremental": record.get("last_incremental"),
             "outbox": len(self.outbox()),
+            # The time (the change file's mtime, seconds since the epoch) of the newest change
+            # of Central that a snapshot stored at the peer holds, and of the newest change.
+            "stored_changes_until": record.get("stored_changes_until"),
+            "last_change_at": self._changed_mtime() or None,
             "last_error": self.last_error,
             "state": current.state,
             "appliance_id": current.appliance_id,
