@@ -126,6 +126,9 @@ class ControlAgentTransport:
     ) -> None:
         self.url = url
         self.via_control_agent = via_control_agent
+        # The Control Agent parses and re-writes the command before a daemon reads it: the
+        # positions in a daemon's errors then count in text Burrow never saw.
+        self.exact_positions = not via_control_agent
         self._http = httpx.Client(auth=(user, password), timeout=timeout)
 
     def exchange(self, command: str, service: str, arguments: bytes | None) -> bytes:

@@ -26,9 +26,7 @@ KeaPath = list[str | int]
 #: Turns the Kea path of a refusal into the field of the request (None: the operation's field).
 Locate = Callable[[KeaPath], str | None]
 
-_POSITION = re.compile(
-    r"\s*(?:\bat\s*)?\((?:<wire>|<string>|[^()\s]+):(\d+)[:.](\d+)(?:-\d+)?\)\s*$"
-)
+_POSITION = re.compile(r"\s*(?:\bat\s*)?\((?:<wire>|<string>|[^()\s]+):(\d+)[:.](\d+)(?:-\d+)?\)")
 _INNER_POSITION = re.compile(r"<(?:string|wire)>:\d+\.(\d+)(?:-\d+)?:\s*")
 _ELEMENT_TYPE = re.compile(
     r"\b(int|bool|string|double|map|list)Value\(\) called on non-\w+ Element"
@@ -61,8 +59,9 @@ def plain(text: str) -> str:
 
 
 def position(text: str) -> int | None:
-    """The offset Kea names at the end of ``text`` (``(<wire>:0:133)`` -> 133), if any."""
-    found = _POSITION.search(text.strip())
+    """The offset Kea names in ``text`` (``(<wire>:0:133)`` -> 133), if any. Kea names the
+    element that failed first, then the ones around it: the first is the most precise."""
+    found = _POSITION.search(text)
     return int(found.group(2)) if found else None
 
 
@@ -108,24 +107,34 @@ def dotted(path: Sequence[str | int]) -> str:
     return out
 
 
-#: Kea's keys as the fields of Burrow's models (the rest: ``-`` becomes ``_``).
-_FIELD_NAMES = {"option-data": "options", "relay": "relay_addresses", "hw-address": "hw_address"}
-#: Keys that are part of their parent's field (a pool's "pool" text is the pool itself).
-_INSIDE = {"pool", "ip-addresses", "prefix", "prefix-len"}
+#: Kea's keys as the fields of Burrow's models (the rest: ``-`` becomes ``_``); None: the key
+#: is part of its parent's field (a pool's ``pool`` text is the pool itself).
+_FIELD_NAMES: dict[str, str | None] = {
+    "option-data": "options",
+    "relay": "relay_addresses",
+    "ip-address": "ip_addresses[0]",  # a DHCPv4 reservation's one address
+    "pool": None,
+    "prefix": "prefix",
+    "prefix-len": "prefix",
+}
 
 
 def model_field(path: Sequence[str | int], prefix: str = "") -> str:
     """A path inside one Kea object as the field of Burrow's model of it:
-    ``["option-data", 0, "data"]`` -> ``options[0].data``; ``prefix`` goes in front."""
+    ``["option-data", 0, "data"]`` -> ``options[0].data``, ``["relay", "ip-addresses", 1]``
+    -> ``relay_addresses[1]``; ``prefix`` goes in front."""
     out = prefix
+    previous: str | int | None = None
     for part in path:
         if isinstance(part, int):
-            if out.endswith("relay_addresses"):
-                continue
             out += f"[{part}]"
-        elif part not in _INSIDE:
+        elif part == "ip-addresses" and previous == "relay":
+            pass  # relay.ip-addresses is relay_addresses
+        else:
             name = _FIELD_NAMES.get(part, part.replace("-", "_"))
-            out += f".{name}" if out else name
+            if name is not None:
+                out += f".{name}" if out else name
+        previous = part
     return out
 
 
