@@ -19,32 +19,73 @@ from central.core.problems import RESPONSES
 from central.dhcp import service
 from central.dhcp.schemas import (
     ClassBody,
+    ClassDeleted,
+    ClassPublic,
+    ClassReplicated,
     ConfigBody,
+    DhcpServerPublic,
+    LeaseDeleted,
+    LeaseListing,
     OptionDefBody,
     OptionsBody,
+    Page,
     PropertiesBody,
     ReservationBody,
     ScopeBody,
     SharedNetworkBody,
-    wire,
+    SyncResult,
+    UsageList,
+    to_wire,
 )
-from central.dhcp.service import Family, agent_path, by_key, find, section
+from central.dhcp.service import Family, by_key, find, section
 from central.history.service import record
 from central.registry.models import Server
-from services.common.dhcp.contract import normal_hex
-from services.common.errors import ValidationError
+from services.common import problems
+from services.common.agent_client import OutcomeUnknownError
+from services.common.dhcp.contract import (
+    ChangeResult,
+    ClientClass,
+    ConfigState,
+    LeaseSearch,
+    OptionDef,
+    OptionValue,
+    Reservation,
+    Scope,
+    ServerProperties,
+    SharedNetwork,
+    normal_hex,
+)
+from services.common.errors import DaemonError, UnavailableError, ValidationError
 
-router = APIRouter(prefix="/api/v1/dhcp", tags=["dhcp"], responses=RESPONSES)
+router = APIRouter(
+    prefix="/api/v1/dhcp",
+    tags=["dhcp"],
+    responses={
+        **RESPONSES,
+        409: problems.documented(
+            "The change clashes with the server's configuration (a scope that exists, a "
+            "configuration changed since ``expected_hash``); nothing was changed"
+        ),
+        502: problems.documented("The dhcp-agent or Kea failed; the problem says which"),
+        503: problems.documented(
+            "The dhcp-agent cannot be reached; nothing was changed (``Retry-After``)"
+        ),
+        504: problems.documented(
+            "The dhcp-agent stopped answering after a change and did not come back: the "
+            "change may or may not have been applied"
+        ),
+    },
+)
 
 DhcpAdmin = Annotated[Principal, Depends(require(Role.DHCP_ADMIN))]
 ServerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ScopeId = Annotated[int, Path(ge=1, le=4294967294)]
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
-Json = dict[str, Any]
 BASE = "/servers/{dhcp_server_id}/{family}"
 
 SCOPE_FIELDS = ("id", "subnet", "shared_network", "interface", "client_class", "valid_lifetime")
 CLASS_FIELDS = ("name", "test", "global")
+Json = dict[str, Any]
 
 
 def _config(request: Request) -> CentralConfig:
@@ -64,79 +105,93 @@ DhcpServer = Annotated[Server, Depends(_server)]
 
 # --- servers and sync -------------------------------------------------------------------------
 @router.get("/servers")
-def list_servers(db: DbSession, _user: CurrentUser, params: ListQuery) -> Json:
+def list_servers(db: DbSession, _user: CurrentUser, params: ListQuery) -> Page[DhcpServerPublic]:
     """The registry's DHCP servers with the hash and time of Central's last snapshot."""
-    items = [service.server_public(db, s) for s in service.dhcp_servers(db)]
-    return service.listing(items, params, ("id", "name", "address", "state"), ("name",))
+    items = [service.server_public(db, s).model_dump() for s in service.dhcp_servers(db)]
+    fields = ("id", "name", "address", "state")
+    return service.listing(items, params, fields, ("name",), DhcpServerPublic)
 
 
 @router.post("/servers/{dhcp_server_id}/sync")
-def sync_server(db: DbSession, config: Config, _user: DhcpAdmin, server: DhcpServer) -> Json:
+def sync_server(db: DbSession, config: Config, _user: DhcpAdmin, server: DhcpServer) -> SyncResult:
     """Compare with the server now: changes made behind Central's back are taken in and
     recorded as ``external-change``; missing global classes are put on it."""
     return service.sync(db, config, server)
 
 
 # --- scopes and reservations -----------------------------------------------------------------
-@router.get(BASE + "/scopes")
+@router.get(BASE + "/scopes", response_model_exclude_none=True)
 def list_scopes(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
     params: ListQuery,
-) -> Json:  # fmt: skip
+) -> Page[Scope]:  # fmt: skip
     """Scopes (Kea subnets); filter e.g. ``subnet~198.51`` or ``shared_network:lab``."""
     items = service.current_view(db, config, server, family)["scopes"]
-    return service.listing(items, params, SCOPE_FIELDS, ("subnet", "shared_network"))
+    return service.listing(items, params, SCOPE_FIELDS, ("subnet", "shared_network"), Scope)
 
 
-@router.post(BASE + "/scopes", status_code=201)
+def _changed(after: Any, what: str) -> Any:
+    """The object after a change (it is in Kea's configuration read back)."""
+    if after is None:
+        raise DaemonError(f"The change was applied, but the {what} is not in the configuration "
+                          "read back; sync the server and look again.")  # fmt: skip
+    return after
+
+
+@router.post(BASE + "/scopes", status_code=201, response_model_exclude_none=True)
 def create_scope(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     body: ScopeBody,
-) -> Json:  # fmt: skip
+) -> Scope:  # fmt: skip
     """A new scope; one whose subnet is on the server already answers 409."""
-    _answer, after = service.change(
-        db, config, user, server, family, "POST", agent_path(family, "scopes"), wire(body),
+    scope = to_wire(body, Scope)
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.create_scope(family, scope, known_hash=known).change,
         object_type="dhcp-scope", object_id=None, action="create",
         pick=by_key("scopes", "subnet", body.subnet), comment=body.comment,
     )  # fmt: skip
-    return dict(after or {})
+    return Scope.model_validate(_changed(after, "scope"))
 
 
-@router.get(BASE + "/scopes/{scope_id}")
+@router.get(BASE + "/scopes/{scope_id}", response_model_exclude_none=True)
 def get_scope(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
     scope_id: ScopeId,
-) -> Json:  # fmt: skip
+) -> Scope:  # fmt: skip
     objects = service.current_view(db, config, server, family)
-    return find(objects, "scopes", "id", scope_id, "scope_id")
+    return Scope.model_validate(find(objects, "scopes", "id", scope_id, "scope_id"))
 
 
-@router.put(BASE + "/scopes/{scope_id}")
+@router.put(BASE + "/scopes/{scope_id}", response_model_exclude_none=True)
 def update_scope(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     scope_id: ScopeId, body: ScopeBody,
-) -> Json:  # fmt: skip
+) -> Scope:  # fmt: skip
     """Replace a scope (its pools, relays, lifetimes, options, pool and reservation options)."""
-    _answer, after = service.change(
-        db, config, user, server, family, "PUT", agent_path(family, "scopes", scope_id),
-        wire(body), object_type="dhcp-scope", object_id=str(scope_id), action="update",
+    scope = to_wire(body, Scope)
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.update_scope(family, scope_id, scope, known_hash=known),
+        object_type="dhcp-scope", object_id=str(scope_id), action="update",
         pick=by_key("scopes", "id", scope_id), comment=body.comment,
     )  # fmt: skip
-    return after or {}
+    return Scope.model_validate(_changed(after, "scope"))
 
 
 @router.delete(BASE + "/scopes/{scope_id}")
 def delete_scope(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     scope_id: ScopeId, comment: DeleteComment,
-) -> Json:  # fmt: skip
+) -> ChangeResult:  # fmt: skip
     """Delete a scope and its leases."""
-    answer, _after = service.change(
-        db, config, user, server, family, "DELETE", agent_path(family, "scopes", scope_id),
-        None, object_type="dhcp-scope", object_id=str(scope_id), action="delete",
+    result, _after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.delete_scope(family, scope_id, known_hash=known),
+        object_type="dhcp-scope", object_id=str(scope_id), action="delete",
         pick=by_key("scopes", "id", scope_id), comment=comment,
     )  # fmt: skip
-    return dict(answer)
+    return result
 
 
 def _reservation(scope_id: int, kind: str, value: str) -> service.Pick:
@@ -150,31 +205,35 @@ def _reservation(scope_id: int, kind: str, value: str) -> service.Pick:
     return pick
 
 
-@router.get(BASE + "/scopes/{scope_id}/reservations")
+@router.get(BASE + "/scopes/{scope_id}/reservations", response_model_exclude_none=True)
 def list_reservations(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
     scope_id: ScopeId, params: ListQuery,
-) -> Json:  # fmt: skip
+) -> Page[Reservation]:  # fmt: skip
     objects = service.current_view(db, config, server, family)
     items = find(objects, "scopes", "id", scope_id, "scope_id").get("reservations", [])
     fields = ("hw_address", "client_id", "duid", "hostname")
-    return service.listing(items, params, fields, fields)
+    return service.listing(items, params, fields, fields, Reservation)
 
 
-@router.post(BASE + "/scopes/{scope_id}/reservations", status_code=201)
+@router.post(
+    BASE + "/scopes/{scope_id}/reservations", status_code=201, response_model_exclude_none=True
+)
 def add_reservation(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     scope_id: ScopeId, body: ReservationBody,
-) -> Json:  # fmt: skip
+) -> Reservation:  # fmt: skip
     """A reservation by hardware address, client id or (DHCPv6) DUID."""
     kind, value = body.identifier
-    _answer, after = service.change(
-        db, config, user, server, family, "POST",
-        agent_path(family, "scopes", scope_id, "reservations"), wire(body),
+    reservation = to_wire(body, Reservation)
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.add_reservation(family, scope_id, reservation,
+                                                   known_hash=known),
         object_type="dhcp-reservation", object_id=f"{scope_id}:{value}", action="create",
         pick=_reservation(scope_id, kind, value), comment=body.comment,
     )  # fmt: skip
-    return after or {}
+    return Reservation.model_validate(_changed(after, "reservation"))
 
 
 @router.delete(BASE + "/scopes/{scope_id}/reservations/{kind}/{value}")
@@ -182,153 +241,162 @@ def delete_reservation(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     scope_id: ScopeId, kind: Literal["hw_address", "client_id", "duid"],
     value: Annotated[str, Path(pattern=r"^[0-9A-Fa-f:-]{2,400}$")], comment: DeleteComment,
-) -> Json:  # fmt: skip
-    answer, _after = service.change(
-        db, config, user, server, family, "DELETE",
-        agent_path(family, "scopes", scope_id, "reservations", kind, value), None,
+) -> ChangeResult:  # fmt: skip
+    result, _after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.delete_reservation(family, scope_id, kind, value,
+                                                      known_hash=known),
         object_type="dhcp-reservation", object_id=f"{scope_id}:{normal_hex(value)}",
         action="delete", pick=_reservation(scope_id, kind, value), comment=comment,
     )  # fmt: skip
-    return dict(answer)
+    return result
 
 
 # --- shared networks -------------------------------------------------------------------------
-@router.get(BASE + "/shared-networks")
+@router.get(BASE + "/shared-networks", response_model_exclude_none=True)
 def list_shared_networks(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
     params: ListQuery,
-) -> Json:  # fmt: skip
+) -> Page[SharedNetwork]:  # fmt: skip
     items = service.current_view(db, config, server, family)["shared_networks"]
-    return service.listing(items, params, ("name", "interface"), ("name",))
+    return service.listing(items, params, ("name", "interface"), ("name",), SharedNetwork)
 
 
-@router.put(BASE + "/shared-networks/{network_name}")
+@router.put(BASE + "/shared-networks/{network_name}", response_model_exclude_none=True)
 def put_shared_network(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     network_name: Name, body: SharedNetworkBody,
-) -> Json:  # fmt: skip
-    _answer, after = service.change(
-        db, config, user, server, family, "PUT",
-        agent_path(family, "shared-networks", network_name), wire(body),
+) -> SharedNetwork:  # fmt: skip
+    _same_name(network_name, body.name)
+    network = to_wire(body, SharedNetwork)
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.put_shared_network(family, network, known_hash=known),
         object_type="dhcp-shared-network", object_id=network_name, action="update",
         pick=by_key("shared_networks", "name", network_name), comment=body.comment,
     )  # fmt: skip
-    return after or {}
+    return SharedNetwork.model_validate(_changed(after, "shared network"))
 
 
 @router.delete(BASE + "/shared-networks/{network_name}")
 def delete_shared_network(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     network_name: Name, comment: DeleteComment,
-) -> Json:  # fmt: skip
-    answer, _after = service.change(
-        db, config, user, server, family, "DELETE",
-        agent_path(family, "shared-networks", network_name), None,
+) -> ChangeResult:  # fmt: skip
+    result, _after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.delete_shared_network(family, network_name,
+                                                         known_hash=known),
         object_type="dhcp-shared-network", object_id=network_name, action="delete",
         pick=by_key("shared_networks", "name", network_name), comment=comment,
     )  # fmt: skip
-    return dict(answer)
+    return result
 
 
 # --- options and option definitions ----------------------------------------------------------
-@router.get(BASE + "/options")
+@router.get(BASE + "/options", response_model_exclude_none=True)
 def get_options(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family
-) -> list[Json]:
+) -> list[OptionValue]:
     """Server-wide options (scope, pool and reservation options are part of those objects)."""
-    return list(service.current_view(db, config, server, family)["options"])
+    options = service.current_view(db, config, server, family)["options"]
+    return [OptionValue.model_validate(o) for o in options]
 
 
-@router.put(BASE + "/options")
+@router.put(BASE + "/options", response_model_exclude_none=True)
 def put_options(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     body: OptionsBody,
-) -> list[Json]:  # fmt: skip
-    _answer, after = service.change(
-        db, config, user, server, family, "PUT", agent_path(family, "options"),
-        wire(body)["options"], object_type="dhcp-options", object_id="global",
-        action="update", pick=section("options"), comment=body.comment,
+) -> list[OptionValue]:  # fmt: skip
+    options = to_wire(body, OptionsBody).options
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.set_options(family, options, known_hash=known),
+        object_type="dhcp-options", object_id="global", action="update",
+        pick=section("options"), comment=body.comment,
     )  # fmt: skip
-    return list(after or [])
+    return [OptionValue.model_validate(o) for o in after or []]
 
 
-@router.get(BASE + "/option-definitions")
+@router.get(BASE + "/option-definitions", response_model_exclude_none=True)
 def list_option_definitions(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
     params: ListQuery,
-) -> Json:  # fmt: skip
+) -> Page[OptionDef]:  # fmt: skip
     items = service.current_view(db, config, server, family)["option_definitions"]
-    return service.listing(items, params, ("code", "name", "type", "space"), ("name",))
+    fields = ("code", "name", "type", "space")
+    return service.listing(items, params, fields, ("name",), OptionDef)
 
 
-@router.post(BASE + "/option-definitions", status_code=201)
+@router.post(BASE + "/option-definitions", status_code=201, response_model_exclude_none=True)
 def add_option_definition(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     body: OptionDefBody,
-) -> Json:  # fmt: skip
+) -> OptionDef:  # fmt: skip
     """A custom option definition; a taken or invalid code answers 422 naming ``code``."""
-    _answer, after = service.change(
-        db, config, user, server, family, "POST", agent_path(family, "option-definitions"),
-        wire(body), object_type="dhcp-option-def", object_id=f"{body.space or ''}:{body.code}",
+    definition = to_wire(body, OptionDef)
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.add_option_definition(family, definition, known_hash=known),
+        object_type="dhcp-option-def", object_id=f"{body.space or ''}:{body.code}",
         action="create", pick=by_key("option_definitions", "name", body.name),
         comment=body.comment,
     )  # fmt: skip
-    return after or {}
+    return OptionDef.model_validate(_changed(after, "option definition"))
 
 
 @router.delete(BASE + "/option-definitions/{space}/{code}")
 def delete_option_definition(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     space: Name, code: Annotated[int, Path(ge=1, le=65535)], comment: DeleteComment,
-) -> Json:  # fmt: skip
-    answer, _after = service.change(
-        db, config, user, server, family, "DELETE",
-        agent_path(family, "option-definitions", space, code), None,
+) -> ChangeResult:  # fmt: skip
+    result, _after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.delete_option_definition(family, space, code,
+                                                            known_hash=known),
         object_type="dhcp-option-def", object_id=f"{space}:{code}", action="delete",
         pick=by_key("option_definitions", "code", code), comment=comment,
     )  # fmt: skip
-    return dict(answer)
+    return result
 
 
 # --- client classes --------------------------------------------------------------------------
-@router.get(BASE + "/classes")
+@router.get(BASE + "/classes", response_model_exclude_none=True)
 def list_classes(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
     params: ListQuery,
-) -> Json:  # fmt: skip
+) -> Page[ClassPublic]:  # fmt: skip
     """Client classes; ``global`` says whether Central keeps it on every DHCP server."""
     names = service.global_names(db, family)
     items = [
         {**c, "global": c["name"] in names}
         for c in service.current_view(db, config, server, family)["classes"]
     ]
-    return service.listing(items, params, CLASS_FIELDS, ("name", "test"))
+    return service.listing(items, params, CLASS_FIELDS, ("name", "test"), ClassPublic)
 
 
-@router.get(BASE + "/classes/{class_name}")
+@router.get(BASE + "/classes/{class_name}", response_model_exclude_none=True)
 def get_class(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
     class_name: Name,
-) -> Json:  # fmt: skip
+) -> ClassPublic:  # fmt: skip
     found = find(
         service.current_view(db, config, server, family), "classes", "name", class_name,
         "class_name",
     )  # fmt: skip
-    return {**found, "global": class_name in service.global_names(db, family)}
+    global_ = class_name in service.global_names(db, family)
+    return ClassPublic.model_validate({**found, "global": global_})
 
 
-@router.put(BASE + "/classes/{class_name}")
+@router.put(BASE + "/classes/{class_name}", response_model_exclude_none=True)
 def put_class(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     class_name: Name, body: ClassBody,
-) -> Json:  # fmt: skip
+) -> ClassReplicated:  # fmt: skip
     """Create or replace a class; with ``"global": true`` on every managed DHCP server."""
-    if body.name != class_name:
-        raise ValidationError(
-            f"the name in the body ({body.name}) differs from the path", field="name"
-        )
+    _same_name(class_name, body.name)
     return service.put_class(
-        db, config, user, server, family, wire(body), is_global=body.global_,
+        db, config, user, server, family, to_wire(body, ClientClass), is_global=body.global_,
         comment=body.comment,
     )  # fmt: skip
 
@@ -337,56 +405,66 @@ def put_class(
 def delete_class(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     class_name: Name, comment: DeleteComment,
-) -> Json:  # fmt: skip
+) -> ClassDeleted:  # fmt: skip
     """Delete a class (a global class from every managed DHCP server)."""
     return service.delete_class(db, config, user, server, family, class_name, comment)
 
 
+def _same_name(path: str, body: str) -> None:
+    if path != body:
+        raise ValidationError(f"the name in the body ({body}) differs from the path", field="name")
+
+
 # --- server properties and the raw configuration --------------------------------------------
-@router.get(BASE + "/properties")
+@router.get(BASE + "/properties", response_model_exclude_none=True)
 def get_properties(
     db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family
-) -> Json:
-    return dict(service.current_view(db, config, server, family)["properties"])
+) -> ServerProperties:
+    properties = service.current_view(db, config, server, family)["properties"]
+    return ServerProperties.model_validate(properties)
 
 
-@router.patch(BASE + "/properties")
+@router.patch(BASE + "/properties", response_model_exclude_none=True)
 def patch_properties(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     body: PropertiesBody,
-) -> Json:  # fmt: skip
-    changes = body.model_dump(mode="json", exclude={"comment"}, exclude_unset=True)
-    _answer, after = service.change(
-        db, config, user, server, family, "PATCH", agent_path(family, "properties"), changes,
+) -> ServerProperties:  # fmt: skip
+    changes = to_wire(body, ServerProperties)
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.set_properties(family, changes, known_hash=known),
         object_type="dhcp-properties", object_id="server", action="update",
         pick=section("properties"), comment=body.comment,
     )  # fmt: skip
-    return dict(after or {})
+    return ServerProperties.model_validate(after or {})
 
 
 @router.get(BASE + "/config")
-def get_config(config: Config, _user: CurrentUser, server: DhcpServer, family: Family) -> Json:
+def get_config(
+    config: Config, _user: CurrentUser, server: DhcpServer, family: Family
+) -> ConfigState:
     """The daemon's configuration as Kea holds it now, with its hash (for ``expected_hash``)."""
-    return dict(service.call(config, server, "GET", agent_path(family, "config")))
+    return service.agent_for(config, server).config(family)
 
 
 @router.put(BASE + "/config")
 def put_config(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     body: ConfigBody,
-) -> Json:  # fmt: skip
+) -> ChangeResult:  # fmt: skip
     """Replace the whole configuration (config-test first; ``expected_hash`` guards edits)."""
-    query = {"expected_hash": body.expected_hash}
-    answer, _after = service.change(
-        db, config, user, server, family, "PUT", agent_path(family, "config", query=query),
-        body.config, object_type="dhcp-config", object_id="raw", action="update",
+    result, _after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.replace_config(
+            family, body.config, expected_hash=body.expected_hash, known_hash=known),
+        object_type="dhcp-config", object_id="raw", action="update",
         pick=lambda objects: objects, comment=body.comment,
     )  # fmt: skip
-    return dict(answer)
+    return result
 
 
 # --- leases and utilisation ------------------------------------------------------------------
-@router.get(BASE + "/leases")
+@router.get(BASE + "/leases", response_model_exclude_none=True)
 def leases(
     config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
     address: Annotated[str | None, Query(max_length=64)] = None,
@@ -397,41 +475,50 @@ def leases(
     start: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> Json:  # fmt: skip
+) -> LeaseListing:  # fmt: skip
     """Search leases (address, hw_address, client_id, duid, hostname: ``items``, ``total``),
     or without a term page through all of them: ``from`` an address, ``next`` continues."""
-    terms = {"address": address, "hw_address": hw_address, "client_id": client_id,
-             "duid": duid, "hostname": hostname}  # fmt: skip
-    if any(v is not None for v in terms.values()):
-        found = service.call(config, server, "GET", agent_path(family, "leases", "search",
-                                                               query=terms))  # fmt: skip
-        return {"items": found[offset : offset + limit], "total": len(found), "offset": offset,
-                "limit": limit}  # fmt: skip
-    page = service.call(
-        config, server, "GET", agent_path(family, "leases", query={"from": start, "limit": limit})
-    )
-    return {"items": page["leases"], "next": page.get("next"), "limit": limit}
+    search = LeaseSearch(address=address, hw_address=hw_address, client_id=client_id,
+                         duid=duid, hostname=hostname)  # fmt: skip
+    agent = service.agent_for(config, server)
+    if search.terms():
+        found = agent.search_leases(family, search)
+        return LeaseListing(items=found[offset : offset + limit], total=len(found),
+                            offset=offset, limit=limit)  # fmt: skip
+    page = agent.leases(family, start, limit)
+    return LeaseListing(items=page.leases, next=page.next, limit=limit)
 
 
 @router.delete(BASE + "/leases/{address}")
 def delete_lease(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     address: Annotated[str, Path(max_length=64)], comment: DeleteComment,
-) -> Json:  # fmt: skip
+) -> LeaseDeleted:  # fmt: skip
     """Delete a lease (the address is free again)."""
-    path = agent_path(family, "leases", "search", query={"address": address})
-    before = service.call(config, server, "GET", path)
-    service.call(config, server, "DELETE", agent_path(family, "leases", address))
+    agent = service.agent_for(config, server)
+    by_address = LeaseSearch(address=address)
+    before = agent.search_leases(family, by_address)
+    try:
+        agent.delete_lease(family, address)
+    except OutcomeUnknownError as lost:
+        # The agent stopped answering: the lease is gone or not, as Kea says once it is back.
+        still = service.read_back(lambda: agent.search_leases(family, by_address),
+                                  what="deleting the lease")  # fmt: skip
+        if still:
+            raise UnavailableError(
+                f"The dhcp-agent stopped before the lease of {address} was deleted; nothing "
+                "was changed.", hint="repeat the deletion",
+            ) from lost  # fmt: skip
     record(
         db, user, "dhcp-lease", service.history_id(server, family, address), "delete",
-        before=before[0] if before else None, comment=comment,
+        before=before[0].model_dump(mode="json") if before else None, comment=comment,
     )  # fmt: skip
     db.commit()
-    return {"address": address, "deleted": True}
+    return LeaseDeleted(address=address, deleted=True)
 
 
 @router.get(BASE + "/statistics")
-def statistics(config: Config, _user: CurrentUser, server: DhcpServer, family: Family) -> Json:
+def statistics(config: Config, _user: CurrentUser, server: DhcpServer, family: Family) -> UsageList:
     """Utilisation per scope (total, assigned, declined addresses)."""
-    usage = service.call(config, server, "GET", agent_path(family, "statistics"))
-    return {"items": usage, "total": len(usage)}
+    usage = service.agent_for(config, server).statistics(family)
+    return UsageList(items=usage, total=len(usage))

@@ -1,10 +1,18 @@
 """DHCP management's rules in Central: forward to the dhcp-agent, keep the snapshot, record history.
 
-Every change goes to the server's dhcp-agent over pinned mutual TLS; the agent checks it
-against Kea's in-memory configuration and applies it (config-test, config-set, config-write).
-Only when the agent applied it does Central read the configuration back into its snapshot and
-record the change (who, object, before, after, comment). A refusal of the agent (422 naming
-the field, 409 for a scope that already exists) is answered as it came, and changes nothing.
+Every change goes to the server's dhcp-agent through the typed ``DhcpAgentClient`` over pinned
+mutual TLS (``central.registry.agent_client.PinnedTransport``); the agent checks it against
+Kea's in-memory configuration and applies it (config-test, config-set, config-write). Only when
+the agent applied it does Central read the configuration back into its snapshot and record
+the change (who, object, before, after, comment). A refusal of the agent passes through as it
+came, with its status and every problem in order (422 naming the fields, 409 for a scope that
+already exists or a stale ``known_hash``), and changes nothing. An agent that cannot be reached
+is 503 with Retry-After.
+
+When the agent stops answering after a change was sent (it may have died after Kea took the
+change), the outcome is settled before Central answers: Central reads Kea's configuration hash
+back through the agent (supervisord starts it again within seconds), answers what Kea really
+has and records that in the history.
 
 A sync compares the agent's configuration hash with the snapshot's: a difference is a change
 made behind Central's back (a config-reload on the server), recorded as ``external-change``.
@@ -12,39 +20,63 @@ made behind Central's back (a config-reload on the server), recorded as ``extern
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import threading
-import urllib.parse
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.core.config import CentralConfig
 from central.core.db import now
-from central.core.deps import Principal, jsonable
+from central.core.deps import Principal
 from central.core.listing import ListParams
 from central.core.problems import ProblemError
 from central.dhcp.models import DhcpSnapshot, GlobalClass
+from central.dhcp.schemas import (
+    ClassDeleted,
+    ClassReplicated,
+    DhcpServerPublic,
+    FamilySync,
+    Page,
+    ReplicationFailure,
+    SnapshotInfo,
+    SyncResult,
+)
 from central.history.service import record
-from central.registry import agent_client
+from central.registry.agent_client import AgentAddress, PinnedTransport
 from central.registry.models import Server
+from services.common.agent_client import OutcomeUnknownError
 from services.common.dhcp import kea
-from services.common.errors import NotFoundError, ValidationError
+from services.common.dhcp.client import DhcpAgentClient
+from services.common.dhcp.contract import ChangeResult, ClientClass, ConfigState
+from services.common.errors import (
+    BurrowError,
+    DaemonError,
+    NotFoundError,
+    UnavailableError,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
 Family = Literal["v4", "v6"]
 FAMILIES: tuple[Family, ...] = ("v4", "v6")
 Json = dict[str, Any]
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 EXTERNAL = "external"
 #: Kea answers config-test and config-set within its control channel's 10 s; a margin on top.
 AGENT_TIMEOUT = 30.0
+#: How long Central waits for a dhcp-agent that stopped in the middle of a change to answer
+#: again (supervisord starts it again within a second or two; its start takes some more).
+SETTLE_SECONDS = 20.0
+SETTLE_INTERVAL = 0.25
 
 
 # --- the server and its agent -------------------------------------------------------------
@@ -76,49 +108,33 @@ def managed_servers(db: Session) -> list[Server]:
     return list(rows)
 
 
-def agent_path(family: Family, *parts: object, query: dict[str, Any] | None = None) -> str:
-    path = f"/dhcp/{family}" + "".join("/" + urllib.parse.quote(str(p), safe="") for p in parts)
-    given = {k: v for k, v in (query or {}).items() if v is not None}
-    return path + ("?" + urllib.parse.urlencode(given) if given else "")
-
-
-def call(
-    config: CentralConfig,
-    server: Server,
-    method: str,
-    path: str,
-    body: Any = None,
-) -> Any:
-    """One request to the server's dhcp-agent; an agent's refusal is raised as it came."""
+def agent_for(config: CentralConfig, server: Server) -> DhcpAgentClient:
+    """The typed client of the server's dhcp-agent over pinned mutual TLS."""
     if server.state == "revoked":
         raise ProblemError(
             409, f"Server {server.id} is revoked: Central no longer calls its agent.",
             field="dhcp_server_id",
         )  # fmt: skip
-    target = agent_client.AgentAddress(server.address, server.port, server.fingerprint)
-    data = None if body is None else json.dumps(body).encode()
-    try:
-        status, answer = agent_client.call(
-            config.root, target, method, path, data, timeout=AGENT_TIMEOUT
-        )
-    except agent_client.PinMismatchError as exc:
-        raise ProblemError(502, exc.message, field="dhcp_server_id") from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise ProblemError(
-            502,
-            f"The dhcp-agent of server {server.id} ({server.address}:{server.port}) is "
-            f"unreachable: {exc or exc.__class__.__name__}",
-            field="dhcp_server_id",
-        ) from None
-    if status >= 400:
-        detail = answer.get("detail") if isinstance(answer, dict) else None
-        field = answer.get("field") if isinstance(answer, dict) else None
-        raise ProblemError(
-            status if status in (404, 409, 422) else 502,
-            str(detail or f"The dhcp-agent answered HTTP {status}."),
-            field=str(field) if field else None,
-        )
-    return answer
+    address = AgentAddress(server.address, server.port, server.fingerprint)
+    return DhcpAgentClient(PinnedTransport(config.root, address), timeout=AGENT_TIMEOUT)
+
+
+def read_back(read: Callable[[], T], *, what: str) -> T:
+    """``read`` from an agent that may be starting again: retried while it cannot be reached,
+    for up to ``SETTLE_SECONDS``; then the outcome stays unknown (504)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        try:
+            return read()
+        except UnavailableError as exc:
+            if time.monotonic() >= deadline:
+                raise OutcomeUnknownError(
+                    f"{what}: the dhcp-agent stopped answering after the change was sent and "
+                    f"has not answered again within {SETTLE_SECONDS:.0f} s; the change may or "
+                    "may not have been applied.",
+                    hint="sync the server (POST .../sync) when its agent is back, then look",
+                ) from exc
+            time.sleep(SETTLE_INTERVAL)
 
 
 # --- the snapshot ---------------------------------------------------------------------------
@@ -242,18 +258,35 @@ def refresh(
     server: Server,
     family: Family,
     digest: str | None = None,
+    *,
+    agent: DhcpAgentClient | None = None,
+    settling: bool = False,
 ) -> tuple[tuple[str, ConfigView] | None, DhcpSnapshot]:
     """Read the daemon's configuration into the snapshot.
 
     ``digest``: the hash a change answered; the agent then answers the configuration it read
     after the change without asking Kea again (a later change by someone else is caught by
-    the next change's ``known_hash`` or the next sync).
+    the next change's ``known_hash`` or the next sync). ``settling``: the agent may be
+    starting again (after a change): wait for it (``read_back``).
 
     Returns the hash and view of the snapshot it replaced (None if there was none) and the
     current row. The old configuration is read from the database only if its view is not
     cached and someone looks into it.
     """
-    state = call(config, server, "GET", agent_path(family, "config", query={"hash": digest}))
+    client = agent or agent_for(config, server)
+    if settling:
+        state = read_back(lambda: client.config(family, digest), what="reading it back")
+    else:
+        state = client.config(family, digest)
+    return store(db, server, family, state)
+
+
+def store(
+    db: Session, server: Server, family: Family, state: ConfigState
+) -> tuple[tuple[str, ConfigView] | None, DhcpSnapshot]:
+    """Put the configuration the agent answered into the snapshot (see ``refresh``)."""
+    if state.config is None:
+        raise DaemonError(f"The dhcp-agent of server {server.id} answered no configuration.")
     row = snapshot_row(db, server, family)
     old = None
     if row is None:
@@ -261,8 +294,8 @@ def refresh(
         db.add(row)
     else:
         old = (row.hash, row_view(row))
-    row.hash = str(state["hash"])
-    row.config = state["config"]
+    row.hash = state.hash
+    row.config = state.config
     row.synced_at = now()
     return old, row
 
@@ -276,24 +309,26 @@ def current_view(db: Session, config: CentralConfig, server: Server, family: Fam
     return row_view(row)
 
 
-def server_public(db: Session, server: Server) -> Json:
+def server_public(db: Session, server: Server) -> DhcpServerPublic:
     snapshots = {
-        r.family: {"hash": r.hash, "synced_at": jsonable(r.synced_at)}
+        r.family: SnapshotInfo(hash=r.hash, synced_at=r.synced_at)
         for r in db.scalars(select(DhcpSnapshot).where(DhcpSnapshot.server_id == server.id))
     }
-    return {
-        "id": server.id,
-        "name": server.name,
-        "address": server.address,
-        "port": server.port,
-        "state": server.state,
-        "local": server.local,
-        "snapshots": snapshots,
-    }
+    return DhcpServerPublic(
+        id=server.id,
+        name=server.name,
+        address=server.address,
+        port=server.port,
+        state=server.state,
+        local=server.local,
+        snapshots=snapshots,
+    )
 
 
 # --- changes --------------------------------------------------------------------------------
 Pick = Callable[[Mapping[str, Any]], Any]
+#: One change through the agent: (client, known_hash) -> what the agent answered.
+Send = Callable[[DhcpAgentClient, str], ChangeResult]
 
 
 def change(
@@ -302,43 +337,42 @@ def change(
     actor: Principal | str,
     server: Server,
     family: Family,
-    method: str,
-    path: str,
-    body: Any,
+    send: Send,
     *,
     object_type: str,
     object_id: str | None,
     action: str,
     pick: Pick,
     comment: str = "",
-) -> tuple[Any, Any]:
-    """Forward one change; when the agent applied it, refresh the snapshot and record it.
+) -> tuple[ChangeResult, Any]:
+    """Send one change; when the agent applied it, refresh the snapshot and record it.
 
     ``pick`` takes the changed object out of a view (None when absent) for the history's
-    before and after. Returns the agent's answer and the object after the change.
+    before and after. Returns what the agent answered (or, when its answer was lost, what
+    reading Kea back showed) and the object after the change.
     """
+    agent = agent_for(config, server)
     # A change made behind Central's back since the last sync is recorded first, as such,
     # so that it is neither lost nor mistaken for part of this change: the agent refuses the
     # change (409 on known_hash) unless the server still has the snapshot's configuration;
     # then Central syncs and repeats it once.
     row = snapshot_row(db, server, family)
     if row is None:
-        sync_family(db, config, server, family)
+        sync_family(db, config, server, family, agent=agent)
         row = snapshot_row(db, server, family)
         assert row is not None
     for attempt in (1, 2):
         before = pick(row_view(row))
         try:
-            answer = call(config, server, method, with_known_hash(path, row.hash), body)
+            result = settled(agent, server, family, row.hash, send)
             break
-        except ProblemError as exc:
-            if exc.field != "known_hash" or attempt == 2:
+        except BurrowError as exc:
+            if exc.status != 409 or exc.field != "known_hash" or attempt == 2:
                 raise
-        sync_family(db, config, server, family)  # row now holds the server's configuration
-    result = answer.get("change", answer) if isinstance(answer, dict) else {}
+        sync_family(db, config, server, family, agent=agent)  # the server's configuration
     try:
-        _old, row = refresh(db, config, server, family, result.get("after"))
-    except ProblemError:
+        _old, row = refresh(db, config, server, family, result.after, agent=agent, settling=True)
+    except BurrowError:
         # Applied, but not read back: record it (the next sync takes in the configuration).
         db.rollback()
         record(
@@ -346,15 +380,13 @@ def change(
             before=_boxed(before), after=None, comment=comment,
         )  # fmt: skip
         db.commit()
-        raise ProblemError(
-            502,
+        raise DaemonError(
             "The change was applied, but Central could not read the configuration back; "
             "the next sync will show it.",
             field="dhcp_server_id",
         ) from None
     after = pick(row_view(row))
-    changed = result.get("changed", True) is not False
-    if changed:
+    if result.changed:
         record(
             db,
             actor,
@@ -366,12 +398,32 @@ def change(
             comment=comment,
         )
     db.commit()
-    return answer, after
+    return result, after
 
 
-def with_known_hash(path: str, digest: str) -> str:
-    """``path`` with the agent's ``known_hash`` query parameter."""
-    return path + ("&" if "?" in path else "?") + urllib.parse.urlencode({"known_hash": digest})
+def settled(
+    agent: DhcpAgentClient, server: Server, family: Family, known: str, send: Send
+) -> ChangeResult:
+    """``send`` the change; if the agent's answer was lost after sending (it may have died
+    after Kea took the change), read Kea's configuration hash back through the agent once it
+    answers again and answer what Kea really has: the change applied (the hash moved on from
+    ``known``) or not (it did not: nothing was changed, 503)."""
+    try:
+        return send(agent, known)
+    except OutcomeUnknownError as exc:
+        log.warning("server %s %s: the answer to a change was lost (%s); reading Kea back",
+                    server.id, family, exc)  # fmt: skip
+        lost = exc
+    now_hash = read_back(lambda: agent.config_hash(family), what="the change").hash
+    if now_hash == known:
+        raise UnavailableError(
+            f"The dhcp-agent of server {server.id} stopped before Kea took the change; "
+            "nothing was changed.",
+            hint="repeat the change",
+        ) from lost
+    log.warning("server %s %s: the change was applied (%s -> %s)", server.id, family,
+                known[:12], now_hash[:12])  # fmt: skip
+    return ChangeResult(family=family, before=known, after=now_hash, changed=True)
 
 
 def history_id(server: Server, family: Family, *parts: object) -> str:
@@ -411,15 +463,23 @@ def find(objects: Mapping[str, Any], section_name: str, key: str, value: Any, fi
 
 
 # --- external changes -------------------------------------------------------------------------
-def sync_family(db: Session, config: CentralConfig, server: Server, family: Family) -> Json:
+def sync_family(
+    db: Session,
+    config: CentralConfig,
+    server: Server,
+    family: Family,
+    *,
+    agent: DhcpAgentClient | None = None,
+) -> FamilySync:
     """Compare one daemon's hash with the snapshot; take in and record a change found."""
+    client = agent or agent_for(config, server)
     known = snapshot_row(db, server, family)
-    state = call(config, server, "GET", agent_path(family, "config", "hash"))
-    if known is not None and known.hash == state["hash"]:
+    state = client.config_hash(family)
+    if known is not None and known.hash == state.hash:
         known.synced_at = now()
         db.commit()
-        return {"hash": known.hash, "changed": False}
-    old, row = refresh(db, config, server, family)
+        return FamilySync(hash=known.hash, changed=False)
+    old, row = refresh(db, config, server, family, agent=client)
     if old is not None:
         old_hash, before = old
         after = row_view(row)
@@ -436,14 +496,17 @@ def sync_family(db: Session, config: CentralConfig, server: Server, family: Fami
         )
         log.info("server %s %s: external change (%s)", server.id, family, ", ".join(keys))
     db.commit()
-    return {"hash": row.hash, "changed": old is not None}
+    return FamilySync(hash=row.hash, changed=old is not None)
 
 
-def sync(db: Session, config: CentralConfig, server: Server) -> Json:
+def sync(db: Session, config: CentralConfig, server: Server) -> SyncResult:
     """Compare the agent's configuration hashes with the snapshots; take in what changed."""
-    families = {family: sync_family(db, config, server, family) for family in FAMILIES}
+    agent = agent_for(config, server)
+    families: dict[str, FamilySync] = {
+        family: sync_family(db, config, server, family, agent=agent) for family in FAMILIES
+    }
     pushed = replicate_missing(db, config, server)
-    return {"server_id": server.id, "families": families, "global_classes": pushed}
+    return SyncResult(server_id=server.id, families=families, global_classes=pushed)
 
 
 def sync_all(db: Session, config: CentralConfig) -> None:
@@ -456,40 +519,50 @@ def sync_all(db: Session, config: CentralConfig) -> None:
 
 
 # --- global client classes -------------------------------------------------------------------
+def _put_class(cls: ClientClass, family: Family) -> Send:
+    return lambda agent, known: agent.put_class(family, cls, known_hash=known)
+
+
+def _delete_class(name: str, family: Family) -> Send:
+    return lambda agent, known: agent.delete_class(family, name, known_hash=known)
+
+
 def put_class(
     db: Session,
     config: CentralConfig,
     actor: Principal,
     server: Server,
     family: Family,
-    body: Json,
+    cls: ClientClass,
     *,
     is_global: bool,
     comment: str,
-) -> Json:
+) -> ClassReplicated:
     """Put a class on ``server``; a global class on every managed DHCP server as well."""
-    name = body["name"]
+    name = cls.name
     targets = [server]
     stored = db.scalar(
         select(GlobalClass).where(GlobalClass.family == family, GlobalClass.name == name)
     )
     if is_global or stored is not None:
         targets += [s for s in managed_servers(db) if s.id != server.id]
-    replicated, failed = [], []
+    replicated: list[int] = []
+    failed: list[ReplicationFailure] = []
     for index, target in enumerate(targets):
         try:
             change(
-                db, config, actor, target, family, "PUT", agent_path(family, "classes", name),
-                body, object_type="dhcp-class", object_id=name, action="update",
+                db, config, actor, target, family, _put_class(cls, family),
+                object_type="dhcp-class", object_id=name, action="update",
                 pick=by_key("classes", "name", name), comment=comment,
             )  # fmt: skip
-        except ProblemError as exc:
+        except BurrowError as exc:
             if index == 0:
                 raise  # the server asked for refused it: nothing was changed anywhere
             db.rollback()
-            failed.append({"server_id": target.id, "detail": exc.message})
+            failed.append(ReplicationFailure(server_id=target.id, detail=exc.message))
             continue
         replicated.append(target.id)
+    body = cls.model_dump(mode="json")
     if is_global:
         if stored is None:
             stored = GlobalClass(family=family, name=name, body=body)
@@ -498,8 +571,10 @@ def put_class(
     elif stored is not None:
         db.delete(stored)  # saved without the flag: no longer global
     db.commit()
-    cls = by_key("classes", "name", name)(current_view(db, config, server, family))
-    return {**(cls or body), "global": is_global, "servers": replicated, "failed": failed}
+    found = by_key("classes", "name", name)(current_view(db, config, server, family))
+    return ClassReplicated.model_validate(
+        {**(found or body), "global": is_global, "servers": replicated, "failed": failed}
+    )
 
 
 def delete_class(
@@ -510,33 +585,33 @@ def delete_class(
     family: Family,
     name: str,
     comment: str,
-) -> Json:
+) -> ClassDeleted:
     stored = db.scalar(
         select(GlobalClass).where(GlobalClass.family == family, GlobalClass.name == name)
     )
     targets = [server]
     if stored is not None:
         targets += [s for s in managed_servers(db) if s.id != server.id]
-    done, failed = [], []
+    done: list[int] = []
+    failed: list[ReplicationFailure] = []
     for index, target in enumerate(targets):
         try:
             change(
-                db, config, actor, target, family, "DELETE",
-                agent_path(family, "classes", name), None, object_type="dhcp-class",
-                object_id=name, action="delete", pick=by_key("classes", "name", name),
-                comment=comment,
+                db, config, actor, target, family, _delete_class(name, family),
+                object_type="dhcp-class", object_id=name, action="delete",
+                pick=by_key("classes", "name", name), comment=comment,
             )  # fmt: skip
-        except ProblemError as exc:
+        except BurrowError as exc:
             if index == 0:
                 raise
             db.rollback()
-            failed.append({"server_id": target.id, "detail": exc.message})
+            failed.append(ReplicationFailure(server_id=target.id, detail=exc.message))
             continue
         done.append(target.id)
     if stored is not None:
         db.delete(stored)
     db.commit()
-    return {"name": name, "servers": done, "failed": failed}
+    return ClassDeleted(name=name, servers=done, failed=failed)
 
 
 def global_names(db: Session, family: Family) -> set[str]:
@@ -554,9 +629,9 @@ def replicate_missing(db: Session, config: CentralConfig, server: Server) -> lis
             if have is not None and {k: v for k, v in have.items() if v not in ([], "", False)} \
                     == wanted:  # fmt: skip
                 continue
+            cls = ClientClass.model_validate(stored.body)
             change(
-                db, config, "system", server, family, "PUT",
-                agent_path(family, "classes", stored.name), stored.body,
+                db, config, "system", server, family, _put_class(cls, family),
                 object_type="dhcp-class", object_id=stored.name, action="replicate",
                 pick=by_key("classes", "name", stored.name),
                 comment="global class replicated to this server",
@@ -567,9 +642,14 @@ def replicate_missing(db: Session, config: CentralConfig, server: Server) -> lis
 
 # --- lists of objects -------------------------------------------------------------------------
 def listing(
-    items: list[Json], params: ListParams, fields: tuple[str, ...], text_fields: tuple[str, ...]
-) -> Json:
-    """``filter``, ``sort``, ``offset``, ``limit`` over objects read from the snapshot."""
+    items: list[Json],
+    params: ListParams,
+    fields: tuple[str, ...],
+    text_fields: tuple[str, ...],
+    model: type[M],
+) -> Page[M]:
+    """``filter``, ``sort``, ``offset``, ``limit`` over objects read from the snapshot; the
+    page's items as ``model``."""
 
     def text(item: Json, name: str) -> str:
         value = item.get(name)
@@ -597,7 +677,12 @@ def listing(
             )
         chosen = sorted(chosen, key=lambda i: _sort_key(i.get(key)), reverse=item.startswith("-"))
     page = chosen[params.offset : params.offset + params.limit]
-    return {"items": page, "total": len(chosen), "offset": params.offset, "limit": params.limit}
+    return Page[model](  # type: ignore[valid-type]
+        items=[model.model_validate(i) for i in page],
+        total=len(chosen),
+        offset=params.offset,
+        limit=params.limit,
+    )
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

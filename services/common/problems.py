@@ -405,5 +405,9 @@ def error_from_answer(status: int, answer: Any, *, who: str) -> BurrowError:
         error = kind(detail, hint=hint, problems=problems)
         if kind is BurrowError:
             error.status = status
+        # The agent's own type of problem (refused-by-daemon, ...) passes on unchanged too.
+        if isinstance(answer, dict) and str(answer.get("type", "")).startswith(TYPE_PREFIX):
+            error.code = str(answer["type"]).removeprefix(TYPE_PREFIX)
+            error.title = str(answer.get("title") or error.title)
         return error
     return DaemonError(f"{who} failed: {detail}", hint=hint, problems=problems)

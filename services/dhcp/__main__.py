@@ -75,12 +75,14 @@ def build(root: StateRoot) -> FastAPI:
     from services.common.agent import agent_app
     from services.dhcp.api import dhcp_router
     from services.dhcp.changes import ConfigEditor
+    from services.dhcp.faults import FaultPoints, faults_dir
     from services.dhcp.leases import LeaseBook
     from services.dhcp.manage import DhcpServer
 
     app = agent_app("dhcp-agent", root, kea_status)
     kea = kea_client(root)
-    app.include_router(dhcp_router(DhcpServer(ConfigEditor(kea)), LeaseBook(kea)))
+    editor = ConfigEditor(kea, FaultPoints(faults_dir(root)))
+    app.include_router(dhcp_router(DhcpServer(editor), LeaseBook(kea)))
     return app
 
 

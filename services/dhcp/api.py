@@ -4,8 +4,11 @@ Every path starts ``/dhcp/{family}``. Every change takes ``?known_hash=`` (the c
 hash the caller last saw): if Kea's configuration has another, the change is refused with 409
 naming ``known_hash`` and nothing is changed. Changes answer the configuration hash before
 and after (``ChangeResult``); errors are the one problem format of
-``services.common.problems``, every wrong field in ``problems``. A refused change has changed
-nothing.
+``services.common.problems``, every wrong field in ``problems`` in the request's terms
+(``pools[0].start``), Kea's refusals among them (type ``refused-by-daemon``, see
+``services.dhcp.refusals``). A refused change has changed nothing.
+
+``services.common.dhcp.client.DhcpAgentClient`` is the typed client of these routes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from services.common.dhcp.contract import (
     OptionValue,
     Reservation,
     Scope,
+    ScopeCreated,
     ScopeUsage,
     ServerProperties,
     SharedNetwork,
@@ -58,9 +62,9 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
         return server.scopes(family)
 
     @api.post("/scopes", status_code=201)
-    def create_scope(family: FamilyPath, scope: Scope) -> Json:
+    def create_scope(family: FamilyPath, scope: Scope) -> ScopeCreated:
         created, result = server.create_scope(family, scope)
-        return {"scope": created.model_dump(mode="json"), "change": result.model_dump()}
+        return ScopeCreated(scope=created, change=result)
 
     @api.get("/scopes/{scope_id}")
     def get_scope(family: FamilyPath, scope_id: int) -> Scope:

@@ -30,7 +30,9 @@ from services.common.dhcp.contract import ChangeResult
 from services.common.dhcp.kea import lean_config, top_key
 from services.common.dhcp.options import Family
 from services.common.errors import ConflictError, DaemonError
+from services.dhcp.faults import EXIT_AFTER_CONFIG_WRITE, FaultPoints
 from services.dhcp.kea_client import KeaClient
+from services.dhcp.refusals import Locate, dotted, plain, refusal
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,9 @@ class Snapshot:
 class ConfigEditor:
     """Serialises changes to the Kea daemons and applies each one completely or not at all."""
 
-    def __init__(self, kea: KeaClient) -> None:
+    def __init__(self, kea: KeaClient, faults: FaultPoints | None = None) -> None:
         self.kea = kea
+        self.faults = faults or FaultPoints(None)
         self._lock = threading.Lock()
         self._known: dict[str, Snapshot] = {}
 
@@ -103,8 +106,17 @@ class ConfigEditor:
         now = self.snapshot(family)
         return now.config, now.hash
 
-    def apply(self, family: Family, edit: Edit, *, field: str | None = None) -> ChangeResult:
-        """Apply ``edit`` to the live configuration; ``field`` names the input Kea may refuse."""
+    def apply(
+        self,
+        family: Family,
+        edit: Edit,
+        *,
+        field: str | None = None,
+        locate: Locate | None = None,
+    ) -> ChangeResult:
+        """Apply ``edit`` to the live configuration. When Kea refuses the result, ``locate``
+        turns the place Kea names into the field of the request; ``field`` is the one named
+        when it cannot (``services.dhcp.refusals``)."""
         with self._lock:
             before = self.snapshot(family)
             known = KNOWN_HASH.get()
@@ -124,7 +136,7 @@ class ConfigEditor:
                     changed=False,
                     detail="unchanged",
                 )
-            self._set(family, before, after, field)
+            self._set(family, before, after, field, locate)
             # Kea fills in defaults: the hash Central will read next is that of Kea's own view.
             now = self.snapshot(family)
             return ChangeResult(family=family, before=before.hash, after=now.hash, changed=True)
@@ -141,22 +153,35 @@ class ConfigEditor:
             current.clear()
             current.update(copy_json(config[key]))
 
-        return self.apply(family, swap, field="config")
+        # The configuration is the request's ``config``: Kea's path in it is the field.
+        return self.apply(family, swap, field="config", locate=lambda p: "config." + dotted(p))
 
-    def _set(self, family: Family, before: Snapshot, after: Json, field: str | None) -> None:
+    def _set(
+        self, family: Family, before: Snapshot, after: Json, field: str | None,
+        locate: Locate | None,
+    ) -> None:  # fmt: skip
         # Serialised once: config-test and config-set get the very same bytes.
         payload = orjson.dumps(lean_config(after, family))
         tested = self.kea.config_test(family, payload)
         if not tested.ok:
-            raise InvalidChangeError([Problem(field or "config", f"Kea refused it: {tested.text}")])
+            skip = self.kea.arguments_offset("config-test")
+            raise refusal(tested.text, payload, skip, field or "config", locate)
         answer = self.kea.config_set(family, payload)
         if not answer.ok:
             self._restore(family, before)
-            raise DaemonError(f"Kea did not take the change: {answer.text}", field=field)
+            raise DaemonError(
+                f"The DHCP server (Kea) did not take the change: {plain(answer.text)}.",
+                hint="nothing was changed: the previous configuration was put back",
+            )
         written = self.kea.config_write(family)
         if not written.ok:
             self._restore(family, before)
-            raise DaemonError(f"Kea could not save the change: {written.text}", field=field)
+            raise DaemonError(
+                f"The DHCP server (Kea) could not save the change: {plain(written.text)}.",
+                hint="nothing was changed: the previous configuration was put back; check "
+                "the free space and the permissions of etc/kea",
+            )
+        self.faults.hit(EXIT_AFTER_CONFIG_WRITE)
 
     def _restore(self, family: Family, before: Snapshot) -> None:
         """Put back the configuration read before the change (last known good) and save it."""

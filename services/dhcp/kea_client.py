@@ -22,6 +22,7 @@ Errors (all ``services.common.errors.DaemonError``):
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ import orjson
 
 from services.common.dhcp.options import Family
 from services.common.errors import DaemonError
+from services.dhcp.refusals import plain
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,8 @@ class KeaCommandError(KeaError):
     code = "kea-command-failed"
 
     def __init__(self, command: str, answer: Answer) -> None:
-        super().__init__(f"Kea refused {command}: {answer.text}")
+        what = "does not support" if answer.result == Result.UNSUPPORTED else "refused"
+        super().__init__(f"The DHCP server (Kea) {what} {command}: {plain(answer.text)}.")
         self.command = command
         self.answer = answer
 
@@ -123,6 +126,9 @@ class ControlAgentTransport:
     ) -> None:
         self.url = url
         self.via_control_agent = via_control_agent
+        # The Control Agent parses and re-writes the command before a daemon reads it: the
+        # positions in a daemon's errors then count in text Burrow never saw.
+        self.exact_positions = not via_control_agent
         self._http = httpx.Client(auth=(user, password), timeout=timeout)
 
     def exchange(self, command: str, service: str, arguments: bytes | None) -> bytes:
@@ -131,10 +137,20 @@ class ControlAgentTransport:
             response = self._http.post(
                 self.url, content=body, headers={"Content-Type": "application/json"}
             )
+        except httpx.TimeoutException as exc:
+            why = f"the Kea Control Agent did not answer within {self._http.timeout.read} s"
+            raise unreachable(service, why, "kea-ctrl-agent") from exc
         except httpx.HTTPError as exc:
-            raise KeaError(f"The Kea Control Agent at {self.url} is unreachable: {exc}") from exc
+            raise unreachable(
+                service, f"the Kea Control Agent at {self.url} does not answer ({_why(exc)})",
+                "kea-ctrl-agent",
+            ) from exc  # fmt: skip
         if response.status_code == 401:
-            raise KeaError("The Kea Control Agent refused Burrow's credentials")
+            raise KeaError(
+                "The Kea Control Agent refused Burrow's credentials.",
+                hint="the password in var/lib/burrow/secrets/kea-api-password and the Control "
+                "Agent's configuration differ; restart the appliance's services",
+            )
         return response.content
 
     def decode(self, command: str, raw: bytes) -> Json:
@@ -145,10 +161,10 @@ class ControlAgentTransport:
         # A failed login is one object with result 401 rather than a list (FIELD-NOTES).
         if isinstance(decoded, dict):
             if decoded.get("result") == 401:
-                raise KeaError("The Kea Control Agent refused Burrow's credentials")
+                raise KeaError("The Kea Control Agent refused Burrow's credentials.")
             return decoded
         if not isinstance(decoded, list) or not decoded or not isinstance(decoded[0], dict):
-            raise KeaError(f"Kea answered {command} with something unexpected: {decoded!r:.200}")
+            raise KeaError(f"Kea answered {command} with something other than a result.")
         return dict(decoded[0])
 
     def close(self) -> None:
@@ -161,6 +177,9 @@ class ControlSocketTransport:
     Kea answers one command per connection with one JSON object and closes the connection:
     the answer is read to the end of the stream.
     """
+
+    #: Kea reads the command as it is sent: positions in its errors count in these bytes.
+    exact_positions = True
 
     def __init__(self, sockets: dict[str, str], *, timeout: float = 30.0) -> None:
         self.sockets = sockets  # "dhcp4" / "dhcp6" -> socket path
@@ -176,21 +195,61 @@ class ControlSocketTransport:
                 conn.sendall(request_body(command, arguments))
                 while data := conn.recv(1 << 20):
                     chunks.append(data)
+        except TimeoutError as exc:
+            raise unreachable(service, f"it did not answer within {self.timeout} s") from exc
         except OSError as exc:
-            raise KeaError(f"Kea's {service} control socket {path} is unreachable: {exc}") from exc
+            raise unreachable(service, f"{_why(exc)} (its control socket {path})") from exc
         return b"".join(chunks)
 
     def decode(self, command: str, raw: bytes) -> Json:
         try:
             decoded = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise KeaError(f"Kea answered {command} with something unreadable") from exc
+            if not raw:
+                raise KeaError(f"Kea closed the connection without answering {command}.") from exc
+            raise KeaError(f"Kea answered {command} with something other than JSON.") from exc
         if not isinstance(decoded, dict):
-            raise KeaError(f"Kea answered {command} with something unexpected: {decoded!r:.200}")
+            raise KeaError(f"Kea answered {command} with something other than a result.")
         return decoded
 
     def close(self) -> None:
         return None
+
+
+#: The daemons by their control service name, for messages.
+DAEMONS = {"dhcp4": ("DHCPv4", "kea-dhcp4"), "dhcp6": ("DHCPv6", "kea-dhcp6")}
+
+_ERRNO_WORDS = {
+    errno.ECONNREFUSED: "nothing listens there: the server is not running",
+    errno.ENOENT: "its control socket does not exist: the server is not running",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ECONNRESET: "it closed the connection",
+    errno.EPIPE: "it closed the connection",
+}
+
+
+def _why(exc: BaseException) -> str:
+    """An OS or HTTP error in plain words (``[Errno 111] Connection refused`` -> "nothing
+    listens there: the server is not running")."""
+    number = getattr(exc, "errno", None)
+    cause = exc.__cause__ or exc.__context__
+    if number is None and cause is not None:
+        number = getattr(cause, "errno", None)
+    if number in _ERRNO_WORDS:
+        return _ERRNO_WORDS[number]
+    reason = getattr(exc, "strerror", None) or type(exc).__name__
+    return str(reason).lower()
+
+
+def unreachable(service: str, why: str, program: str | None = None) -> KeaError:
+    """Kea's ``service`` daemon cannot be reached, said in plain words with what to check."""
+    label, daemon = DAEMONS.get(service, (service, f"kea-{service}"))
+    return KeaError(
+        f"The {label} server (Kea) cannot be reached: {why}.",
+        hint=f"check that {program or daemon} is running (supervisorctl status); "
+        "supervisord restarts it if it stopped",
+    )
 
 
 def service_of(family: Family) -> str:
@@ -214,6 +273,13 @@ class KeaClient:
         """Send ``command``; ``arguments`` as a dict or already serialised JSON."""
         raw = self.exchange(command, family, arguments)
         return self.answer(command, family, raw, allow=allow)
+
+    def arguments_offset(self, command: str) -> int | None:
+        """Where the arguments start in the command as Kea reads it (for the positions in its
+        errors), or None when the transport re-writes the command (the Control Agent)."""
+        if not getattr(self.transport, "exact_positions", False):
+            return None
+        return len(request_body(command, b"")) - 1
 
     def exchange(self, command: str, family: Family, arguments: Json | bytes | None) -> bytes:
         """The raw answer to ``command`` (see ``answer`` to read it)."""

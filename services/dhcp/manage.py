@@ -8,6 +8,7 @@ just read from Kea's memory, so a scope added behind Burrow's back is seen.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -52,6 +53,7 @@ from services.common.dhcp.kea import (
 from services.common.dhcp.options import Family, base_space
 from services.common.errors import BurrowError, ConflictError, DaemonError, NotFoundError
 from services.dhcp.changes import ConfigEditor
+from services.dhcp.refusals import KeaPath, Locate, model_field
 
 Json = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def _find_subnet(
     for entry, network, container in iter_subnets(config, family):
         if entry.get("id") == scope_id:
             return entry, network, container
-    raise NotFoundError(f"There is no {family} scope with id {scope_id}.", field="id")
+    raise NotFoundError(f"There is no {family} scope with id {scope_id}.", field="scope_id")
 
 
 def _container(config: Json, family: Family, network: str | None) -> list[Json]:
@@ -80,6 +82,63 @@ def _container(config: Json, family: Family, network: str | None) -> list[Json]:
 
 def _next_id(config: Json, family: Family) -> int:
     return max((int(e.get("id", 0)) for e, _n, _c in iter_subnets(config, family)), default=0) + 1
+
+
+# --- where Kea's refusals are, in the request's terms (services.dhcp.refusals) -------------
+class Edited:
+    """The daemon configuration an edit made, kept to resolve the place Kea names."""
+
+    def __init__(self) -> None:
+        self.config: Json = {}
+
+    def element(self, path: KeaPath) -> Any:
+        """The element at ``path`` below the daemon key (``["Dhcp4", "subnet4", 2]``)."""
+        node: Any = self.config
+        for part in path[1:]:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
+
+
+def _scope_part(edited: Edited, family: Family, path: KeaPath) -> tuple[Json, KeaPath] | None:
+    """The subnet entry a Kea path is in, and the rest of the path inside it."""
+    key = subnet_key(family)
+    for length in (3, 5):  # Dhcp4.subnet4[i] or Dhcp4.shared-networks[j].subnet4[i]
+        head = path[:length]
+        if len(head) == length and head[-2] == key and isinstance(head[-1], int):
+            entry = edited.element(head)
+            if isinstance(entry, dict):
+                return entry, path[length:]
+    return None
+
+
+def _scope_locator(edited: Edited, family: Family, scope_id: Callable[[], int | None]) -> Locate:
+    def locate(path: KeaPath) -> str | None:
+        found = _scope_part(edited, family, path)
+        if found is None or found[0].get("id") != scope_id():
+            return None
+        return model_field(found[1]) or None
+
+    return locate
+
+
+def _item_locator(
+    edited: Edited, key: str, matches: Callable[[Json], bool], prefix: str = ""
+) -> Locate:
+    """For an object of the top-level list ``key`` (classes, shared networks, definitions):
+    a place inside the one that ``matches`` is that field of the request."""
+
+    def locate(path: KeaPath) -> str | None:
+        if len(path) < 3 or path[1] != key or not isinstance(path[2], int):
+            return None
+        entry = edited.element(path[:3])
+        if not isinstance(entry, dict) or not matches(entry):
+            return None
+        return model_field(path[3:], prefix) or None
+
+    return locate
 
 
 class DhcpServer:
@@ -99,18 +158,24 @@ class DhcpServer:
 
     def create_scope(self, family: Family, scope: Scope) -> tuple[Scope, ChangeResult]:
         created: list[Scope] = []
+        edited = Edited()
 
         def edit(config: Json) -> None:
+            edited.config = config
             check_scope(scope, config, family, replacing=None)
             new = scope.model_copy(update={"id": scope.id or _next_id(config, family)})
             _container(config, family, scope.shared_network).append(scope_to_kea(new))
             created.append(new)
 
-        result = self.editor.apply(family, edit, field="subnet")
+        locate = _scope_locator(edited, family, lambda: created[0].id if created else None)
+        result = self.editor.apply(family, edit, field="subnet", locate=locate)
         return created[0], result
 
     def update_scope(self, family: Family, scope_id: int, scope: Scope) -> ChangeResult:
+        edited = Edited()
+
         def edit(config: Json) -> None:
+            edited.config = config
             entry, network, container = _find_subnet(config, family, scope_id)
             new = scope.model_copy(update={"id": scope_id})
             check_scope(new, config, family, replacing=scope_id)
@@ -121,7 +186,8 @@ class DhcpServer:
                 container.remove(entry)
                 _container(config, family, scope.shared_network).append(rendered)
 
-        return self.editor.apply(family, edit, field="subnet")
+        locate = _scope_locator(edited, family, lambda: scope_id)
+        return self.editor.apply(family, edit, field="subnet", locate=locate)
 
     def delete_scope(self, family: Family, scope_id: int) -> ChangeResult:
         """Remove a scope, then its leases.
@@ -146,7 +212,11 @@ class DhcpServer:
     def add_reservation(
         self, family: Family, scope_id: int, reservation: Reservation
     ) -> ChangeResult:
+        edited = Edited()
+        at: list[int] = []
+
         def edit(config: Json) -> None:
+            edited.config = config
             entry, network, container = _find_subnet(config, family, scope_id)
             current = scope_from_kea(entry, network)
             if any(r.identifier == reservation.identifier for r in current.reservations):
@@ -156,6 +226,7 @@ class DhcpServer:
                     field=kind,
                 )
             index = len(current.reservations)
+            at.append(index)
             updated = current.model_copy(
                 update={"reservations": [*current.reservations, reservation]}
             )
@@ -166,7 +237,17 @@ class DhcpServer:
                 raise
             container[container.index(entry)] = scope_to_kea(updated, base=entry)
 
-        return self.editor.apply(family, edit, field="reservation")
+        def locate(path: KeaPath) -> str | None:
+            found = _scope_part(edited, family, path)
+            if found is None or found[0].get("id") != scope_id or not at:
+                return None
+            rest = found[1]
+            if rest[:2] != ["reservations", at[0]]:
+                return None
+            return model_field(rest[2:]) or None
+
+        kind = reservation.identifier[0]
+        return self.editor.apply(family, edit, field=kind, locate=locate)
 
     def delete_reservation(
         self, family: Family, scope_id: int, kind: str, value: str
@@ -191,13 +272,20 @@ class DhcpServer:
             raise_problems(check_options(options, family, config, "options"))
             config["option-data"] = [option_to_kea(o) for o in options]
 
-        return self.editor.apply(family, edit, field="options")
+        def locate(path: KeaPath) -> str | None:
+            return model_field(path[1:]) if path[1:2] == ["option-data"] else None
+
+        return self.editor.apply(family, edit, field="options", locate=locate)
 
     def option_defs(self, family: Family) -> list[OptionDef]:
         return [option_def_from_kea(d) for d in self.editor.read(family).get("option-def", [])]
 
     def add_option_def(self, family: Family, definition: OptionDef) -> ChangeResult:
+        edited = Edited()
+        space_of = definition.space or base_space(family)
+
         def edit(config: Json) -> None:
+            edited.config = config
             raise_problems(check_option_def(definition, family, config))
             defs = config.setdefault("option-def", [])
             space = definition.space or base_space(family)
@@ -208,7 +296,11 @@ class DhcpServer:
             ]
             defs.append(option_def_to_kea(definition, family))
 
-        return self.editor.apply(family, edit, field="code")
+        locate = _item_locator(
+            edited, "option-def",
+            lambda d: d.get("code") == definition.code and d.get("space", space_of) == space_of,
+        )  # fmt: skip
+        return self.editor.apply(family, edit, field="code", locate=locate)
 
     def delete_option_def(self, family: Family, space: str, code: int) -> ChangeResult:
         def edit(config: Json) -> None:
@@ -225,7 +317,10 @@ class DhcpServer:
         return [class_from_kea(c) for c in self.editor.read(family).get("client-classes", [])]
 
     def put_class(self, family: Family, cls: ClientClass) -> ChangeResult:
+        edited = Edited()
+
         def edit(config: Json) -> None:
+            edited.config = config
             check_class(cls, config, family)
             classes = config.setdefault("client-classes", [])
             rendered = class_to_kea(cls, family)
@@ -238,7 +333,8 @@ class DhcpServer:
                     return
             classes.append(rendered)
 
-        return self.editor.apply(family, edit, field="test")
+        locate = _item_locator(edited, "client-classes", lambda c: c.get("name") == cls.name)
+        return self.editor.apply(family, edit, field="test", locate=locate)
 
     def delete_class(self, family: Family, name: str) -> ChangeResult:
         def edit(config: Json) -> None:
@@ -264,7 +360,10 @@ class DhcpServer:
         ]
 
     def put_shared_network(self, family: Family, network: SharedNetwork) -> ChangeResult:
+        edited = Edited()
+
         def edit(config: Json) -> None:
+            edited.config = config
             check_shared_network(network, config, family)
             networks = config.setdefault("shared-networks", [])
             for index, entry in enumerate(networks):
@@ -273,7 +372,17 @@ class DhcpServer:
                     return
             networks.append(shared_network_to_kea(network, family, None))
 
-        return self.editor.apply(family, edit, field="name")
+        def matches(entry: Json) -> bool:
+            return entry.get("name") == network.name
+
+        named = _item_locator(edited, "shared-networks", matches)
+
+        def locate(path: KeaPath) -> str | None:
+            if subnet_key(family) in path:
+                return None  # about one of its scopes, not the network's own settings
+            return named(path)
+
+        return self.editor.apply(family, edit, field="name", locate=locate)
 
     def delete_shared_network(self, family: Family, name: str) -> ChangeResult:
         def edit(config: Json) -> None:
@@ -306,7 +415,11 @@ class DhcpServer:
                 )
             apply_properties(config, props)
 
-        return self.editor.apply(family, edit, field="properties")
+        def locate(path: KeaPath) -> str | None:
+            name = model_field(path[1:2])
+            return name if len(path) >= 2 and name in ServerProperties.model_fields else None
+
+        return self.editor.apply(family, edit, field="properties", locate=locate)
 
 
 def _rename_reservation_fields(exc: Exception, index: int) -> None:

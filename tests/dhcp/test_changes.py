@@ -11,13 +11,14 @@ import pytest
 from services.common.files import write_atomic
 from services.sandbox.sandbox import Sandbox
 from tests.dhcp.conftest import Agent
+from tests.harness.problems import assert_problem
 
 
 def other_net(box: Sandbox) -> ipaddress.IPv4Network:
-    """A /24 away from the sandbox's own link (only configured, never used for traffic)."""
-    base = "203.0.113.0/24" if box.network.subnet_of(ipaddress.IPv4Network("198.51.100.0/24")) \
-        else "198.51.100.0/24"  # fmt: skip
-    return ipaddress.IPv4Network(base)
+    """The half of 198.51.100.0/24 the sandbox's own /27 is not in (only configured in Kea,
+    never used for traffic)."""
+    low, high = ipaddress.IPv4Network("198.51.100.0/24").subnets(1)
+    return high if box.network.subnet_of(low) else low
 
 
 def kea_config(box: Sandbox, service: str = "dhcp4") -> dict[str, Any]:
@@ -38,10 +39,8 @@ def test_scope_added_behind_the_agents_back_is_refused(dhcp_box: Sandbox, agent:
     try:
         assert agent.ok(agent.get("/v4/config/hash"))["hash"] != first  # Central sees a change
         again = agent.post("/v4/scopes", json={"subnet": subnet})
-        assert again.status_code == 409
-        assert (
-            again.json()["detail"] == f"A scope with address {subnet} already exists on the server"
-        )
+        problem = assert_problem(again, 409, "subnet")
+        assert problem["detail"] == f"A scope with address {subnet} already exists on the server"
         assert subnet in [s["subnet"] for s in agent.ok(agent.get("/v4/scopes"))]
     finally:
         agent.ok(agent.delete("/v4/scopes/77"))
@@ -55,8 +54,8 @@ def _cases(box: Sandbox) -> list[tuple[str, str, dict[str, Any], str]]:
     return [
         ("overlapping subnet", "/v4/scopes", {"subnet": str(half[0])}, "subnet"),
         ("pool outside", "/v4/scopes",
-         {"subnet": "198.51.100.0/28" if net.network_address.packed[0] == 203 else "203.0.113.0/28",
-          "pools": [{"start": str(net[1]), "end": str(net[5])}]}, "pools[0].start"),
+         {"subnet": str(box.network), "pools": [{"start": str(net[1]), "end": str(net[5])}]},
+         "pools[0].start"),
         ("reservation outside", "/v4/scopes/5/reservations",
          {"hw_address": "02:d4:00:00:01:01", "ip_addresses": [box.address]}, "ip_addresses[0]"),
         ("bad option data", "/v4/scopes/5/reservations",
@@ -69,10 +68,15 @@ def _cases(box: Sandbox) -> list[tuple[str, str, dict[str, Any], str]]:
         ("bad hardware address", "/v4/scopes/5/reservations",
          {"hw_address": "zz", "ip_addresses": [str(net[9])]}, "hw_address"),
         ("v6 subnet as v4", "/v4/scopes", {"subnet": "2001:db8:ffff::/64"}, "subnet"),
+        ("lifetime as text", "/v4/scopes", {"subnet": str(half[1]), "valid_lifetime": "4000"},
+         "valid_lifetime"),
+        ("always_send as text", "/v4/options",
+         [{"name": "domain-name", "data": "example.org", "always_send": "yes"}],
+         "[0].always_send"),
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", range(9))
+@pytest.mark.parametrize("case", range(11))
 def test_invalid_input_is_422_naming_the_field_and_kea_is_unchanged(
     dhcp_box: Sandbox, agent: Agent, case: int
 ) -> None:
@@ -84,9 +88,7 @@ def test_invalid_input_is_422_naming_the_field_and_kea_is_unchanged(
         answer = agent.patch(path, json=body) if "properties" in path else (
             agent.put(path, json=body) if path.endswith("options") else agent.post(path, json=body)
         )  # fmt: skip
-        assert answer.status_code == 422, (what, answer.text)
-        assert answer.json()["field"] == field, what
-        assert answer.headers["content-type"] == "application/problem+json"
+        assert_problem(answer, 422, field)
         assert kea_config(dhcp_box) == before, what
 
 
@@ -94,16 +96,18 @@ def test_raw_configuration_is_validated_by_kea(dhcp_box: Sandbox, agent: Agent) 
     state = agent.ok(agent.get("/v4/config"))
     assert state["config"] == kea_config(dhcp_box)
     broken = json.loads(json.dumps(state["config"]))
-    broken["Dhcp4"]["subnet4"] = [{"id": 1, "subnet": "198.51.100.0/24",
-                                   "pools": [{"pool": "203.0.113.1 - 203.0.113.9"}]}]  # fmt: skip
+    outside = {"pool": "198.51.100.201 - 198.51.100.209"}
+    broken["Dhcp4"]["subnet4"] = [{"id": 1, "subnet": "198.51.100.0/25", "pools": [outside]}]
     refused = agent.put("/v4/config", json=broken)
-    assert refused.status_code == 422 and refused.json()["field"] == "config"
-    assert "Kea refused it" in refused.json()["detail"]
+    problem = assert_problem(refused, 422, "config.Dhcp4.subnet4[0]")
+    assert problem["type"] == "urn:burrow:problem:refused-by-daemon"
+    assert "does not match the prefix of a subnet" in problem["problems"][0]["message"]
+    assert "<wire>" not in problem["detail"]
     assert kea_config(dhcp_box) == state["config"]
     edited = json.loads(json.dumps(state["config"]))
     edited["Dhcp4"]["decline-probation-period"] = 3600
     stale = agent.put("/v4/config", params={"expected_hash": "0" * 64}, json=edited)
-    assert stale.status_code == 409 and stale.json()["field"] == "expected_hash"
+    assert_problem(stale, 409, "expected_hash")
     done = agent.ok(agent.put("/v4/config", params={"expected_hash": state["hash"]}, json=edited))
     assert done["after"] == agent.ok(agent.get("/v4/config/hash"))["hash"]
     assert agent.ok(agent.get("/v4/properties"))["decline_probation_period"] == 3600
@@ -115,12 +119,11 @@ def test_raw_configuration_is_validated_by_kea(dhcp_box: Sandbox, agent: Agent) 
 def test_custom_option_definitions(dhcp_box: Sandbox, agent: Agent) -> None:
     before = kea_config(dhcp_box)
     taken = agent.post("/v4/option-definitions", json={"code": 6, "name": "mine", "type": "uint8"})
-    assert taken.status_code == 422 and taken.json()["field"] == "code"
-    assert "not available" in taken.json()["detail"]
+    assert "not available" in assert_problem(taken, 422, "code")["detail"]
     invalid = agent.post(
         "/v4/option-definitions", json={"code": 300, "name": "mine", "type": "uint8"}
     )
-    assert invalid.status_code == 422 and invalid.json()["field"] == "code"
+    assert_problem(invalid, 422, "code")
     assert kea_config(dhcp_box) == before
     site = {"code": 224, "name": "burrow-site", "type": "string"}
     agent.ok(agent.post("/v4/option-definitions", json=site))
@@ -150,7 +153,7 @@ def test_shared_network_with_relay_and_properties(dhcp_box: Sandbox, agent: Agen
     try:
         short = {"subnet": str(halves[0]), "shared_network": "campus", "valid_lifetime": 600}
         refused = agent.post("/v4/scopes", json=short)  # outside the bounds it inherits
-        assert refused.status_code == 422 and refused.json()["field"] == "valid_lifetime"
+        assert_problem(refused, 422, "valid_lifetime")
         for half in halves:
             body = {"subnet": str(half), "shared_network": "campus", "valid_lifetime": 600,
                     "min_valid_lifetime": 300, "max_valid_lifetime": 900,
@@ -161,7 +164,7 @@ def test_shared_network_with_relay_and_properties(dhcp_box: Sandbox, agent: Agen
         assert [s["subnet"] for s in networks[0]["subnet4"]] == [str(h) for h in halves]
         assert networks[0]["relay"]["ip-addresses"] == [str(halves[0][1])]
         busy = agent.delete("/v4/shared-networks/campus")
-        assert busy.status_code == 409
+        assert_problem(busy, 409, "name")
         scopes = agent.ok(agent.get("/v4/scopes"))
         assert {s["shared_network"] for s in scopes if s["id"] in made} == {"campus"}
     finally:
@@ -171,7 +174,7 @@ def test_shared_network_with_relay_and_properties(dhcp_box: Sandbox, agent: Agen
     props = agent.ok(agent.get("/v4/properties"))
     assert props["control_socket"] == str(dhcp_box.root.kea_socket("dhcp4"))
     wrong = agent.patch("/v4/properties", json={"control_socket": "relative.sock"})
-    assert wrong.status_code == 422 and wrong.json()["field"] == "control_socket"
+    assert_problem(wrong, 422, "control_socket")
     agent.ok(
         agent.patch("/v4/properties", json={"server_tag": "burrow-test", "match_client_id": False})
     )

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.dhcp.api import dhcp_router, install_problem_handlers
+from services.common import problems
+from services.dhcp.api import dhcp_router
 from services.dhcp.changes import ConfigEditor
 from services.dhcp.kea_client import (
     ControlSocketTransport,
@@ -25,6 +26,7 @@ from services.dhcp.kea_client import (
 from services.dhcp.leases import LeaseBook
 from services.dhcp.manage import DhcpServer
 from services.dhcp.memory import MemoryKea
+from tests.harness.problems import assert_problem
 
 
 class AppClient:
@@ -73,7 +75,7 @@ def kea() -> MemoryKea:
 def api(kea: MemoryKea) -> AppClient:
     client = KeaClient(kea)
     app = FastAPI()
-    install_problem_handlers(app)
+    problems.install(app, service="dhcp-agent")
     app.include_router(dhcp_router(DhcpServer(ConfigEditor(client)), LeaseBook(client)))
     return AppClient(app)
 
@@ -98,10 +100,8 @@ def test_create_scope_runs_the_whole_pipeline(api: AppClient, kea: MemoryKea) ->
 def test_existing_scope_is_refused_with_the_known_sentence(api: AppClient) -> None:
     api.post("/dhcp/v4/scopes", json=SCOPE)
     again = api.post("/dhcp/v4/scopes", json=SCOPE)
-    assert again.status_code == 409
-    assert (
-        again.json()["detail"] == "A scope with address 203.0.113.0/27 already exists on the server"
-    )
+    problem = assert_problem(again, 409, "subnet")
+    assert problem["detail"] == "A scope with address 203.0.113.0/27 already exists on the server"
 
 
 @pytest.mark.parametrize(
@@ -117,8 +117,13 @@ def test_existing_scope_is_refused_with_the_known_sentence(api: AppClient) -> No
             {"hw_address": "02:00:00:00:00:01", "ip_addresses": ["203.0.113.5"]}]},
          "reservations[0].ip_addresses[0]"),
         ({"subnet": "198.51.100.0/27", "pools": [{"start": "198.51.100.9", "end": "198.51.100.2"}]},
-         "pools[0]"),
+         "pools[0].end"),
         ({"subnet": "not-a-subnet"}, "subnet"),
+        ({"subnet": "198.51.100.0/27", "valid_lifetime": "4000"}, "valid_lifetime"),
+        ({"subnet": "198.51.100.0/27", "options": [{"name": "routers", "data": "198.51.100.1",
+                                                  "always_send": "yes"}]},
+         "options[0].always_send"),
+        ({"subnet": "198.51.100.5/27"}, "subnet"),
     ],
 )  # fmt: skip
 def test_invalid_input_is_422_naming_the_field_and_changes_nothing(
@@ -127,17 +132,19 @@ def test_invalid_input_is_422_naming_the_field_and_changes_nothing(
     api.post("/dhcp/v4/scopes", json=SCOPE)
     before = api.get("/dhcp/v4/config").json()
     answer = api.post("/dhcp/v4/scopes", json=body)
-    assert answer.status_code == 422, answer.text
-    assert answer.json()["field"] == field
-    assert answer.headers["content-type"] == "application/problem+json"
+    assert_problem(answer, 422, field)
     assert api.get("/dhcp/v4/config").json() == before
     assert "config-set" not in kea.log[-3:]
 
 
 def test_kea_refusing_config_test_changes_nothing(api: AppClient, kea: MemoryKea) -> None:
-    kea.refuse["config-test"] = "subnet configuration failed"
+    kea.refuse["config-test"] = "subnet configuration failed (<wire>:0:12)"
     answer = api.post("/dhcp/v4/scopes", json=SCOPE)
-    assert answer.status_code == 422 and "subnet configuration failed" in answer.json()["detail"]
+    problem = assert_problem(answer, 422, "subnet")
+    assert problem["type"] == "urn:burrow:problem:refused-by-daemon"
+    assert problem["problems"][0]["message"] == (
+        "the DHCP server (Kea) refused it: subnet configuration failed"
+    )
     assert kea.running["dhcp4"]["Dhcp4"]["subnet4"] == []
 
 
@@ -166,20 +173,17 @@ def test_reservations_classes_options_definitions(api: AppClient, kea: MemoryKea
     res = {"hw_address": "02:00:00:00:00:01", "ip_addresses": ["203.0.113.25"], "hostname": "alpha"}
     assert api.post("/dhcp/v4/scopes/1/reservations", json=res).status_code == 201
     dup = api.post("/dhcp/v4/scopes/1/reservations", json=res)
-    assert dup.status_code == 409 and dup.json()["field"] == "hw_address"
+    assert_problem(dup, 409, "hw_address")
     outside = {**res, "hw_address": "02:00:00:00:00:02", "ip_addresses": ["198.51.100.1"]}
-    assert (
-        api.post("/dhcp/v4/scopes/1/reservations", json=outside).json()["field"]
-        == "ip_addresses[0]"
-    )
+    assert_problem(api.post("/dhcp/v4/scopes/1/reservations", json=outside), 422, "ip_addresses[0]")
     assert api.delete("/dhcp/v4/classes/lab").status_code == 409  # still assigned to a pool
     d = api.post("/dhcp/v4/option-definitions", json={"code": 6, "name": "mine", "type": "uint8"})
-    assert d.status_code == 422 and d.json()["field"] == "code"
+    assert_problem(d, 422, "code")
     d = api.post("/dhcp/v4/option-definitions", json={"code": 224, "name": "mine", "type": "uint8"})
     assert d.status_code == 201
     assert api.put("/dhcp/v4/options", json=[{"code": 224, "data": "7"}]).status_code == 200
     bad = api.put("/dhcp/v4/options", json=[{"code": 224, "data": "700"}])
-    assert bad.status_code == 422 and bad.json()["field"] == "options[0].data"
+    assert_problem(bad, 422, "options[0].data")
     gone = api.delete("/dhcp/v4/scopes/1/reservations/hw_address/02-00-00-00-00-01")
     assert gone.status_code == 200
     assert api.get("/dhcp/v4/scopes/1").json()["reservations"] == []
@@ -194,7 +198,7 @@ def test_properties_and_raw_config(api: AppClient) -> None:
     )
     assert api.get("/dhcp/v4/properties").json()["valid_lifetime"] == 600
     bad = api.patch("/dhcp/v6/properties", json={"echo_client_id": True})
-    assert bad.status_code == 422 and bad.json()["field"] == "echo_client_id"
+    assert_problem(bad, 422, "echo_client_id")
     state = api.get("/dhcp/v4/config").json()
     raw = state["config"]
     raw["Dhcp4"]["valid-lifetime"] = 900
@@ -204,7 +208,7 @@ def test_properties_and_raw_config(api: AppClient) -> None:
     assert done.status_code == 200 and done.json()["before"] == state["hash"]
     assert api.get("/dhcp/v4/config/hash").json()["hash"] == done.json()["after"]
     broken = api.put("/dhcp/v4/config", json={"Dhcp4": {"subnet4": [{"id": 1}]}})
-    assert broken.status_code == 422 and broken.json()["field"] == "config"
+    assert_problem(broken, 422, "config")
 
 
 def test_external_change_shows_in_the_hash(api: AppClient, kea: MemoryKea) -> None:
@@ -238,7 +242,7 @@ def test_leases_paging_search_delete_and_usage(api: AppClient, kea: MemoryKea) -
     )
     assert api.get("/dhcp/v4/leases/search", params={"address": "203.0.113.99"}).json() == []
     bad = api.get("/dhcp/v4/leases/search", params={"address": "nope"})
-    assert bad.status_code == 422 and bad.json()["field"] == "address"
+    assert_problem(bad, 422, "address")
     assert api.delete("/dhcp/v4/leases/203.0.113.10").status_code == 204
     assert api.delete("/dhcp/v4/leases/203.0.113.10").status_code == 404
     usage = api.get("/dhcp/v4/statistics").json()

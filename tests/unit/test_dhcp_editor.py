@@ -7,13 +7,15 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from services.common import problems
 from services.common.dhcp.kea import lean_config
-from services.dhcp.api import dhcp_router, install_problem_handlers
+from services.dhcp.api import dhcp_router
 from services.dhcp.changes import ConfigEditor
 from services.dhcp.kea_client import KeaClient
 from services.dhcp.leases import LeaseBook
 from services.dhcp.manage import DhcpServer
 from services.dhcp.memory import MemoryKea
+from tests.harness.problems import assert_problem
 from tests.unit.test_dhcp_agent import SCOPE, AppClient
 
 
@@ -26,7 +28,7 @@ def kea() -> MemoryKea:
 def api(kea: MemoryKea) -> AppClient:
     client = KeaClient(kea)
     app = FastAPI()
-    install_problem_handlers(app)
+    problems.install(app, service="dhcp-agent")
     app.include_router(dhcp_router(DhcpServer(ConfigEditor(client)), LeaseBook(client)))
     return AppClient(app)
 
@@ -50,7 +52,7 @@ def test_a_change_with_a_stale_known_hash_is_refused_and_changes_nothing(
     seen = api.get("/dhcp/v4/config/hash").json()["hash"]
     kea.running["dhcp4"]["Dhcp4"]["option-data"] = [{"name": "domain-name", "data": "x.test"}]
     stale = api.post("/dhcp/v4/scopes", params={"known_hash": seen}, json=SCOPE)
-    assert stale.status_code == 409 and stale.json()["field"] == "known_hash"
+    assert_problem(stale, 409, "known_hash")
     assert "config-test" not in kea.log
     now = api.get("/dhcp/v4/config/hash").json()["hash"]
     done = api.post("/dhcp/v4/scopes", params={"known_hash": now}, json=SCOPE)

@@ -7,14 +7,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from services.common import problems
 from services.common.dhcp.contract import Scope
 from services.common.dhcp.kea import scope_from_kea, scope_to_kea
-from services.dhcp.api import dhcp_router, install_problem_handlers
+from services.dhcp.api import dhcp_router
 from services.dhcp.changes import ConfigEditor
 from services.dhcp.kea_client import KeaClient
 from services.dhcp.leases import LeaseBook
 from services.dhcp.manage import DhcpServer
 from services.dhcp.memory import MemoryKea
+from tests.harness.problems import assert_problem
 from tests.unit.test_dhcp_agent import AppClient
 
 SCOPE6: dict[str, Any] = {
@@ -33,7 +35,7 @@ def kea() -> MemoryKea:
 def api(kea: MemoryKea) -> AppClient:
     client = KeaClient(kea)
     app = FastAPI()
-    install_problem_handlers(app)
+    problems.install(app, service="dhcp-agent")
     app.include_router(dhcp_router(DhcpServer(ConfigEditor(client)), LeaseBook(client)))
     return AppClient(app)
 
@@ -68,7 +70,7 @@ def test_prefix_pools_reach_kea_through_the_agent(api: AppClient, kea: MemoryKea
                 "pd_pools": [{"prefix": "2001:db8:8000::/48", "delegated_len": 56}]},
          "pd_pools"),
         ("v6", {**SCOPE6, "pd_pools": [{"prefix": "2001:db8:8000::/48", "delegated_len": 40}]},
-         "pd_pools[0]"),
+         "pd_pools[0].delegated_len"),
         ("v6", {**SCOPE6, "pd_pools": [{"prefix": "2001:db8:8000::/48", "delegated_len": 129}]},
          "pd_pools[0].delegated_len"),
         ("v6", {**SCOPE6, "pd_pools": [{"prefix": "not-a-prefix", "delegated_len": 56}]},
@@ -87,8 +89,7 @@ def test_bad_prefix_pools_are_422_naming_the_field_and_change_nothing(
 ) -> None:
     before = api.get(f"/dhcp/{family}/config").json()
     answer = api.post(f"/dhcp/{family}/scopes", json=body)
-    assert answer.status_code == 422, answer.text
-    assert answer.json()["field"] == field
+    assert_problem(answer, 422, field)
     assert api.get(f"/dhcp/{family}/config").json() == before
     assert "config-set" not in kea.log
 
@@ -98,5 +99,5 @@ def test_a_prefix_pool_taken_by_another_scope_is_refused(api: AppClient) -> None
     other = {"subnet": "2001:db8:2::/64",
              "pd_pools": [{"prefix": "2001:db8:8000:100::/56", "delegated_len": 64}]}  # fmt: skip
     answer = api.post("/dhcp/v6/scopes", json=other)
-    assert answer.status_code == 422 and answer.json()["field"] == "pd_pools[0]"
+    assert_problem(answer, 422, "pd_pools[0]")
     assert "2001:db8:8000::/48" in answer.json()["detail"]

@@ -4,30 +4,173 @@ A scope is a Kea subnet (``subnet4`` or ``subnet6`` entry); the family follows f
 address. Each model checks what it can check alone (a pool inside its subnet, one identifier
 per reservation); what needs the whole configuration (overlapping scopes, unknown option codes)
 is in ``services.common.dhcp.checks``.
+
+Request models derive from ``services.common.model.Input``: unknown fields are refused and
+nothing is coerced (``"valid_lifetime": "4000"`` and ``"always_send": "yes"`` are errors that
+name the field). The same models read Kea's ``config-get`` output (``services.common.dhcp.kea``),
+which gives real JSON types. Addresses and networks come as text and are parsed with messages
+in plain words. Answers (``ChangeResult``, ``ConfigState``, leases...) are plain models.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from services.common.dhcp.options import OPTION_TYPES, Family
+from services.common.model import Input
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-Lifetime = int  # seconds
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be {what} written as text")
+    return value.strip()
+
+
+def _ip_address(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return value
+    text = _text(value, "an IP address")
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+
+
+def _ipv4_address(value: Any) -> ipaddress.IPv4Address:
+    if isinstance(value, ipaddress.IPv4Address):
+        return value
+    text = _text(value, "an IPv4 address")
+    try:
+        return ipaddress.IPv4Address(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 address") from None
+
+
+def _network(value: Any, version: int | None) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network) and (
+        version is None or value.version == version
+    ):
+        return value
+    what = {None: "an IP network", 4: "an IPv4 network", 6: "an IPv6 network"}[version]
+    text = _text(value, what)
+    try:
+        loose = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(f"{text!r} is not {what} (address/prefix length)") from None
+    if version is not None and loose.version != version:
+        raise ValueError(f"{text!r} is not {what}")
+    try:
+        return ipaddress.ip_network(text)
+    except ValueError:
+        raise ValueError(f"{text!r} has host bits set: the network is {loose}") from None
+
+
+def _any_network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return _network(value, None)
+
+
+def _ipv6_network(value: Any) -> ipaddress.IPv6Network:
+    network = _network(value, 6)
+    assert isinstance(network, ipaddress.IPv6Network)
+    return network
+
+
+#: An IPv4 or IPv6 address, as text on the wire.
+IPAddress = Annotated[
+    ipaddress.IPv4Address | ipaddress.IPv6Address,
+    PlainValidator(_ip_address),
+    WithJsonSchema({"type": "string", "format": "ipvanyaddress", "examples": ["198.51.100.10"]}),
+]
+IPv4Address = Annotated[
+    ipaddress.IPv4Address,
+    PlainValidator(_ipv4_address),
+    WithJsonSchema({"type": "string", "format": "ipv4"}),
+]
+#: An IPv4 or IPv6 network (``198.51.100.0/24``); host bits are refused.
+IPNetwork = Annotated[
+    ipaddress.IPv4Network | ipaddress.IPv6Network,
+    PlainValidator(_any_network),
+    WithJsonSchema({"type": "string", "format": "ipvanynetwork", "examples": ["198.51.100.0/24"]}),
+]
+IPv6Network = Annotated[
+    ipaddress.IPv6Network,
+    PlainValidator(_ipv6_network),
+    WithJsonSchema({"type": "string", "format": "ipv6network"}),
+]
+#: Seconds, 0 to 2^32 - 1 (Kea's lifetimes and timers are unsigned 32-bit numbers).
+Lifetime = Annotated[int, Field(ge=0, le=2**32 - 1)]
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+_SPACE = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+_HW_ADDRESS = r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$"
+_CLIENT_ID = r"^([0-9A-Fa-f]{2}[:-]?){2,128}$"
+_DUID = r"^([0-9A-Fa-f]{2}[:-]?){2,130}$"
+_HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$"
 
 
-class Strict(BaseModel):
-    """Base of the wire models: unknown fields are an error, not silently dropped."""
+def _matching(regex: str, message: str) -> Any:
+    """A check that text matches ``regex``, refused with ``message`` (plain words, not the
+    regular expression); the expression stays in the JSON schema."""
+    compiled = re.compile(regex)
 
-    model_config = ConfigDict(extra="forbid")
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
 
 
-class OptionValue(Strict):
+#: A name of a shared network or a client class.
+Name = Annotated[
+    str,
+    _matching(NAME, "must start with a letter or a digit and hold only letters, digits and "
+              "_ . : - (at most 128 characters)"),
+    Field(json_schema_extra={"pattern": NAME}),
+]  # fmt: skip
+OptionSpace = Annotated[
+    str,
+    _matching(_SPACE, "must start with a letter and hold only letters, digits, _ and - "
+              "(at most 64 characters)"),
+    Field(json_schema_extra={"pattern": _SPACE}),
+]  # fmt: skip
+HwAddress = Annotated[
+    str,
+    _matching(_HW_ADDRESS, "must be a hardware address of six hexadecimal bytes "
+              "(02:00:00:00:00:01)"),
+    Field(json_schema_extra={"pattern": _HW_ADDRESS}),
+]  # fmt: skip
+ClientId = Annotated[
+    str,
+    _matching(_CLIENT_ID, "must be 2 to 128 hexadecimal bytes (01:02:00:00:00:00:01)"),
+    Field(json_schema_extra={"pattern": _CLIENT_ID}),
+]
+Duid = Annotated[
+    str,
+    _matching(_DUID, "must be 2 to 130 hexadecimal bytes (00:03:00:01:02:00:00:00:00:01)"),
+    Field(json_schema_extra={"pattern": _DUID}),
+]
+Hostname = Annotated[
+    str,
+    _matching(_HOSTNAME, "must be a host name: letters, digits, dots and hyphens, starting "
+              "with a letter or a digit"),
+    Field(json_schema_extra={"pattern": _HOSTNAME}),
+]  # fmt: skip
+
+
+class OptionValue(Input):
     """One DHCP option value, given by code or by name (Kea ``option-data``)."""
 
     code: int | None = Field(default=None, ge=0, le=65535)
@@ -44,82 +187,95 @@ class OptionValue(Strict):
         return self
 
 
-class OptionDef(Strict):
+class OptionDef(Input):
     """A custom option definition (Kea ``option-def``), in the base or a vendor space."""
 
     code: int = Field(ge=1, le=65535)
-    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+    name: OptionSpace
     type: str
     array: bool = False
-    space: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-    record_types: str = ""
+    space: OptionSpace | None = None
+    record_types: str = Field(default="", validate_default=True)
     encapsulate: str = ""
 
-    @model_validator(mode="after")
-    def _known_type(self) -> OptionDef:
-        if self.type not in OPTION_TYPES:
-            raise ValueError(f"type must be one of {', '.join(OPTION_TYPES)}")
-        if self.type == "record" and not self.record_types:
-            raise ValueError("a record option needs record_types")
-        for kind in (t.strip() for t in self.record_types.split(",") if t.strip()):
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, kind: str) -> str:
+        if kind not in OPTION_TYPES:
+            raise ValueError(f"must be one of {', '.join(OPTION_TYPES)}")
+        return kind
+
+    @field_validator("record_types")
+    @classmethod
+    def _record_types(cls, record_types: str, info: ValidationInfo) -> str:
+        if info.data.get("type") == "record" and not record_types.strip():
+            raise ValueError("a record option needs its record types (uint8, ipv4-address)")
+        for kind in (t.strip() for t in record_types.split(",") if t.strip()):
             if kind not in OPTION_TYPES or kind in ("record", "empty"):
                 raise ValueError(f"record type {kind!r} is not allowed")
-        return self
+        return record_types
 
 
-class Pool(Strict):
+class Pool(Input):
     """An address range of a scope, optionally limited to a client class."""
 
     start: IPAddress
     end: IPAddress
-    client_class: str | None = Field(default=None, pattern=NAME)
+    client_class: Name | None = None
     options: list[OptionValue] = []
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Pool:
-        if self.start.version != self.end.version:
-            raise ValueError("start and end must be of the same address family")
-        if int(self.end) < int(self.start):
-            raise ValueError(f"the pool ends ({self.end}) before it starts ({self.start})")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _ordered(
+        cls, end: ipaddress.IPv4Address | ipaddress.IPv6Address, info: ValidationInfo
+    ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        start = info.data.get("start")
+        if start is None:
+            return end  # start is wrong already: said there
+        if start.version != end.version:
+            raise ValueError(f"{end} is not of the same address family as the start {start}")
+        if int(end) < int(start):
+            raise ValueError(f"the pool ends ({end}) before it starts ({start})")
+        return end
 
-    def contains(self, address: IPAddress) -> bool:
+    def contains(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return address.version == self.start.version and self.start <= address <= self.end  # type: ignore[operator]
 
     def overlaps(self, other: Pool) -> bool:
         return int(self.start) <= int(other.end) and int(other.start) <= int(self.end)
 
 
-class PrefixPool(Strict):
+class PrefixPool(Input):
     """A DHCPv6 prefix delegation pool (Kea ``pd-pools``): ``prefix`` is cut into prefixes of
     ``delegated_len`` bits, one per requesting router (Kea manual 9.2.11)."""
 
-    prefix: ipaddress.IPv6Network
+    prefix: IPv6Network
     delegated_len: int = Field(ge=1, le=128)
-    client_class: str | None = Field(default=None, pattern=NAME)
+    client_class: Name | None = None
     options: list[OptionValue] = []
 
-    @model_validator(mode="after")
-    def _lengths(self) -> PrefixPool:
-        if self.delegated_len < self.prefix.prefixlen:
+    @field_validator("delegated_len")
+    @classmethod
+    def _lengths(cls, delegated_len: int, info: ValidationInfo) -> int:
+        prefix = info.data.get("prefix")
+        if prefix is not None and delegated_len < prefix.prefixlen:
             raise ValueError(
-                f"delegated_len {self.delegated_len} is shorter than the pool's prefix "
-                f"{self.prefix} (/{self.prefix.prefixlen})"
+                f"{delegated_len} is shorter than the pool's prefix {prefix} (/{prefix.prefixlen})"
             )
-        return self
+        return delegated_len
 
 
-class Reservation(Strict):
+class Reservation(Input):
     """A host reservation: one identifier, the reserved address(es), hostname and options."""
 
-    hw_address: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$")
-    client_id: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}[:-]?){2,128}$")
-    duid: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}[:-]?){2,130}$")
+    hw_address: HwAddress | None = None
+    client_id: ClientId | None = None
+    duid: Duid | None = None
     ip_addresses: list[IPAddress] = []
-    hostname: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
+    hostname: Hostname | None = None
     options: list[OptionValue] = []
     client_classes: list[str] = []
-    next_server: ipaddress.IPv4Address | None = None
+    next_server: IPv4Address | None = None
     server_hostname: str | None = None
     boot_file_name: str | None = None
 
@@ -145,7 +301,7 @@ def normal_hex(value: str) -> str:
     return ":".join(raw[i : i + 2] for i in range(0, len(raw), 2))
 
 
-class Scope(Strict):
+class Scope(Input):
     """A Kea subnet with its pools, relay addresses, lifetimes, options and reservations."""
 
     subnet: IPNetwork
@@ -153,15 +309,15 @@ class Scope(Strict):
     pools: list[Pool] = []
     pd_pools: list[PrefixPool] = []  # DHCPv6 only
     relay_addresses: list[IPAddress] = []
-    shared_network: str | None = Field(default=None, pattern=NAME)
+    shared_network: Name | None = None
     interface: str | None = Field(default=None, min_length=1, max_length=15)
-    client_class: str | None = Field(default=None, pattern=NAME)
-    valid_lifetime: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    min_valid_lifetime: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    max_valid_lifetime: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    preferred_lifetime: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    renew_timer: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    rebind_timer: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
+    client_class: Name | None = None
+    valid_lifetime: Lifetime | None = None
+    min_valid_lifetime: Lifetime | None = None
+    max_valid_lifetime: Lifetime | None = None
+    preferred_lifetime: Lifetime | None = None
+    renew_timer: Lifetime | None = None
+    rebind_timer: Lifetime | None = None
     options: list[OptionValue] = []
     reservations: list[Reservation] = []
 
@@ -170,45 +326,64 @@ class Scope(Strict):
         return "v4" if self.subnet.version == 4 else "v6"
 
 
-class SharedNetwork(Strict):
+class SharedNetwork(Input):
     """A Kea shared network: several scopes on one link (its scopes name it)."""
 
-    name: str = Field(pattern=NAME)
+    name: Name
     interface: str | None = Field(default=None, min_length=1, max_length=15)
     relay_addresses: list[IPAddress] = []
-    client_class: str | None = Field(default=None, pattern=NAME)
+    client_class: Name | None = None
     options: list[OptionValue] = []
 
 
-class ClientClass(Strict):
+class ClientClass(Input):
     """A Kea client class: a test expression, options and (DHCPv4) BOOTP fields."""
 
-    name: str = Field(pattern=NAME)
+    name: Name
     test: str = ""
     only_if_required: bool = False
     options: list[OptionValue] = []
-    next_server: ipaddress.IPv4Address | None = None
+    next_server: IPv4Address | None = None
     server_hostname: str | None = Field(default=None, max_length=64)
     boot_file_name: str | None = Field(default=None, max_length=128)
 
 
-class ServerProperties(Strict):
+class ServerProperties(Input):
     """The server-wide settings of one Kea daemon; None leaves a setting as it is."""
 
-    valid_lifetime: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    min_valid_lifetime: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    max_valid_lifetime: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    preferred_lifetime: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    renew_timer: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    rebind_timer: Lifetime | None = Field(default=None, ge=0, le=2**32 - 1)
-    next_server: ipaddress.IPv4Address | None = None
+    valid_lifetime: Lifetime | None = None
+    min_valid_lifetime: Lifetime | None = None
+    max_valid_lifetime: Lifetime | None = None
+    preferred_lifetime: Lifetime | None = None
+    renew_timer: Lifetime | None = None
+    rebind_timer: Lifetime | None = None
+    next_server: IPv4Address | None = None
     echo_client_id: bool | None = None
     match_client_id: bool | None = None
-    decline_probation_period: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    decline_probation_period: Lifetime | None = None
     control_socket: str | None = Field(default=None, min_length=1, max_length=107)
     server_tag: str | None = Field(default=None, max_length=256)
 
 
+#: What identifies a lease in a search (``LeaseSearch``).
+LeaseKey = Literal["address", "hw_address", "client_id", "duid", "hostname"]
+
+
+class LeaseSearch(Input):
+    """A lease search: exactly one of its terms (the agent's ``GET .../leases/search``)."""
+
+    address: str | None = Field(default=None, max_length=64)
+    hw_address: str | None = Field(default=None, max_length=64)
+    client_id: str | None = Field(default=None, max_length=400)
+    duid: str | None = Field(default=None, max_length=400)
+    hostname: str | None = Field(default=None, max_length=253)
+
+    def terms(self) -> dict[str, str]:
+        """The terms given, by name."""
+        return {k: v for k, v in self.model_dump().items() if v}
+
+
+# --- answers ------------------------------------------------------------------------------
 class Lease(BaseModel):
     """One lease as Kea reports it."""
 
@@ -219,8 +394,8 @@ class Lease(BaseModel):
     duid: str | None = None
     hostname: str | None = None
     valid_lifetime: int | None = None
-    expires: int | None = None
-    state: int | None = None
+    expires: int | None = Field(default=None, description="seconds since the epoch")
+    state: int | None = Field(default=None, description="Kea's lease state (0 assigned)")
 
 
 class LeasePage(BaseModel):
@@ -257,3 +432,10 @@ class ChangeResult(BaseModel):
     after: str
     changed: bool
     detail: Literal["applied", "unchanged"] = "applied"
+
+
+class ScopeCreated(BaseModel):
+    """A new scope as the agent made it (with its id) and the change."""
+
+    scope: Scope
+    change: ChangeResult
