@@ -15,10 +15,8 @@ import http.client
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from services.common.agent_client import AnswerLostError, ConnectFailedError, decode
-from services.common.errors import DaemonError
+from services.common.agent_client import AnswerLostError, ConnectFailedError, plain_reason
 from services.common.paths import StateRoot
 from services.common.pki import fingerprint_der
 
@@ -65,7 +63,7 @@ class PinnedTransport:
             try:
                 data = response.read()
             except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
-                raise AnswerLostError(str(exc) or type(exc).__name__) from exc
+                raise AnswerLostError(plain_reason(exc)) from exc
             return response.status, data
         finally:
             conn.close()
@@ -98,7 +96,7 @@ class PinnedTransport:
             try:
                 conn.connect()
             except (OSError, ssl.SSLError) as exc:
-                raise ConnectFailedError(str(exc) or type(exc).__name__) from exc
+                raise ConnectFailedError(plain_reason(exc)) from exc
             assert isinstance(conn.sock, ssl.SSLSocket)
             der = conn.sock.getpeercert(binary_form=True) or b""
             if fingerprint_der(der) != self.agent.fingerprint:
@@ -111,11 +109,11 @@ class PinnedTransport:
                 conn.request(method, path, body=body, headers=headers)
             except (OSError, ssl.SSLError) as exc:
                 # Nothing (or not all) of the request reached the agent's application.
-                raise ConnectFailedError(str(exc) or type(exc).__name__) from exc
+                raise ConnectFailedError(plain_reason(exc)) from exc
             try:
                 return conn, conn.getresponse()
             except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
-                raise AnswerLostError(str(exc) or type(exc).__name__) from exc
+                raise AnswerLostError(plain_reason(exc)) from exc
         except BaseException:
             conn.close()
             raise
@@ -124,40 +122,3 @@ class PinnedTransport:
 def transport(root: StateRoot, agent: AgentAddress) -> PinnedTransport:
     """The pinned transport to ``agent``."""
     return PinnedTransport(root, agent)
-
-
-# --- the old entry point, kept while central/dhcp/service.py moves to a typed client -----------
-class PinMismatchError(DaemonError):
-    """The agent showed a certificate other than the one pinned at its enrolment.
-
-    Deprecated with ``call``: typed clients raise ``UnavailableError`` caused by a
-    ``CertificateMismatchError``."""
-
-    code = "certificate-mismatch"
-
-
-def call(
-    root: StateRoot,
-    agent: AgentAddress,
-    method: str,
-    path: str,
-    body: bytes | None = None,
-    *,
-    content_type: str = "application/json",
-    timeout: float = 5.0,
-) -> tuple[int, Any]:
-    """One request to ``agent``; returns the status and the decoded JSON body (or None).
-
-    Deprecated: use a typed client over ``PinnedTransport``.
-    """
-    try:
-        status, data = PinnedTransport(root, agent).request(
-            method, path, body, content_type=content_type, timeout=timeout
-        )
-    except CertificateMismatchError as exc:
-        raise PinMismatchError(str(exc)) from exc
-    except ConnectFailedError as exc:
-        raise OSError(str(exc)) from exc
-    except AnswerLostError as exc:
-        raise OSError(str(exc)) from exc
-    return status, decode(data)

@@ -67,6 +67,29 @@ class OutcomeUnknownError(BurrowError):
     title = "Outcome unknown"
 
 
+def plain_reason(exc: BaseException) -> str:
+    """Why a connection failed, in words rather than errno numbers."""
+    import errno
+    import socket
+    import ssl
+
+    if isinstance(exc, ConnectionRefusedError):
+        return "the connection was refused: nothing listens on that port"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "no answer in time"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return "the connection was closed by the other side"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its certificate is not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS handshake failed ({exc.reason or exc})"
+    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return "the address cannot be reached (no route)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return str(exc) or type(exc).__name__
+
+
 class Transport(Protocol):
     """Sends one request to an agent; returns the status and the body's bytes."""
 
@@ -98,9 +121,9 @@ class HttpxTransport:
         try:
             answer = self.http.request(method, path, content=body, headers=headers, timeout=timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ConnectFailedError(str(exc)) from exc
+            raise ConnectFailedError(plain_reason(exc.__cause__ or exc)) from exc
         except httpx.TransportError as exc:
-            raise AnswerLostError(str(exc)) from exc
+            raise AnswerLostError(plain_reason(exc.__cause__ or exc)) from exc
         return answer.status_code, answer.content
 
     def close(self) -> None:
@@ -169,7 +192,7 @@ class AgentClient:
         except ConnectFailedError as exc:
             raise UnavailableError(
                 f"{self.who} cannot be reached; nothing was changed.",
-                hint=f"check that the {self.agent} is running ({exc})",
+                hint=f"check that the {self.agent} is running: {exc}",
                 retry_after=RETRY_AFTER,
             ) from exc
         except AnswerLostError as exc:

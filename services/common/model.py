@@ -3,8 +3,9 @@
 pydantic's lax mode turns ``"60"`` into 60 and ``"yes"`` into True. A request model derived
 from ``Input`` takes whole numbers, numbers, booleans and text only as JSON gives them: every
 ``int``, ``float``, ``bool`` and ``str`` in its fields (inside lists, dictionaries, unions and
-``Annotated`` too) is made strict when the class is made. Addresses, networks, enumerations and
-dates stay as they are: JSON has no type of their own, so they come as text and are parsed.
+``Annotated`` too) is made strict when the class is made. Addresses and networks come as text
+(JSON has no type of their own) and a number is refused for them; enumerations and dates stay
+as they are.
 
 Before-validators still see the raw value, so a field that takes ``"1h30m"`` on purpose parses
 it there.
@@ -12,18 +13,36 @@ it there.
 
 from __future__ import annotations
 
+import ipaddress
 import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict
 
 _SCALARS = (int, bool, float, str)
+#: pydantic takes a number for an address (``IPv4Address(7)``): these take text only.
+_TEXT_ONLY = (
+    ipaddress.IPv4Address,
+    ipaddress.IPv6Address,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Network,
+    ipaddress.IPv4Interface,
+    ipaddress.IPv6Interface,
+)
+
+
+def _text_only(value: Any) -> Any:
+    if isinstance(value, bool | int | float):
+        raise ValueError('must be text, e.g. "198.51.100.1"')
+    return value
 
 
 def strict_annotation(annotation: Any) -> Any:
     """``annotation`` with every int, float, bool and str in it made strict."""
     if annotation in _SCALARS:
         return Annotated[annotation, Strict()]
+    if annotation in _TEXT_ONLY:
+        return Annotated[annotation, BeforeValidator(_text_only)]
     origin = get_origin(annotation)
     if origin is Annotated:
         inner, *meta = get_args(annotation)

@@ -342,28 +342,37 @@ class BodyLimit:
                     await self._refuse(scope, send, limit)
                     return
         received = 0
-        started = False
+        exceeded = False
+        forwarded = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLargeError(limit)
+                    # The application sees the client leave; its answer to that is replaced
+                    # by the 413 below.
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
+        async def guarded_send(message: Message) -> None:
+            nonlocal forwarded
+            if exceeded and not forwarded:
+                return
+            forwarded = True
             await send(message)
 
         try:
-            await self.app(scope, counted, tracking_send)
-        except _BodyTooLargeError:
-            if not started:
-                await self._refuse(scope, send, limit)
+            await self.app(scope, counted, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not forwarded:
+            await self._refuse(scope, send, limit)
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         hint = "send less at once"
@@ -373,12 +382,6 @@ class BodyLimit:
         answer = error_response(exc)
         answer.headers["Connection"] = "close"
         await answer(scope, _empty_receive, send)
-
-
-class _BodyTooLargeError(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
 
 
 async def _empty_receive() -> Message:
