@@ -182,6 +182,7 @@ def records_page(
         "values": {"type": "A"},
         "edit_errors": FormErrors(),
         "edit_values": {},
+        "orphan": None,
         "error": "",
     }
     context.update(extra)
@@ -232,9 +233,14 @@ def save_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) ->
         _apply(request, write, zone_id, change)
     except (ApiError, FormInputError) as exc:
         errors = refusal(exc, EDIT_FORM)
+        # The record as it was, for the row to stay when it is gone from the list meanwhile.
+        orphan = {"id": read.whole("id") or 0} | values(
+            {k.removeprefix("old_"): v for k, v in write.form.items() if k.startswith("old_")},
+            *RECORD,
+        )  # fmt: skip
         return records_page(
             request, write.session, zone_id, status_of(exc), edit_errors=errors,
-            error=errors.banner, editing=read.whole("id") or 0,
+            error=errors.banner, editing=orphan["id"], orphan=orphan,
             edit_values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
     return _back(request, zone_id, write, "record-saved")
