@@ -152,6 +152,8 @@ class Placement:
 
     def locate(self, path: str) -> tuple[str, str] | None:
         """The form field a problem at ``path`` goes to, and what to say before its message."""
+        # An index written as a member (``routes.0.gateway``, older agents) is an index.
+        path = re.sub(r"\.(\d+)(?=$|[.\[])", r"[\1]", path)
         best: tuple[int, str, re.Match[str]] | None = None
         for pattern, name in self.fields.items():
             found = _compile(pattern).match(path)

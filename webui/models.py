@@ -36,6 +36,8 @@ class Listing(Answer, Generic[T]):
 
 # --- users and sessions ----------------------------------------------------------------------
 class User(Answer):
+    """A user of Central (never with a password)."""
+
     id: int
     username: str
     display_name: str = ""
@@ -44,6 +46,8 @@ class User(Answer):
 
 
 class LoginAnswer(Answer):
+    """A session Central opened: its token, when it ends, and whose it is."""
+
     token: str
     expires_at: str
     user: User
@@ -67,6 +71,8 @@ class Server(Answer):
 
 
 class DhcpServer(Answer):
+    """A DHCP server Central manages (its scopes are asked for per family)."""
+
     id: int
     name: str
     address: str = ""
@@ -84,6 +90,8 @@ class ServiceEvent(Answer):
 
 
 class HistoryEntry(Answer):
+    """One change in Central's history: who, what, the state before and after."""
+
     id: int
     at: str
     actor: str = ""
@@ -103,6 +111,8 @@ class Total(Answer):
 
 # --- DNS -------------------------------------------------------------------------------------
 class Zone(Answer):
+    """A DNS zone as Central keeps it."""
+
     id: int
     name: str
     kind: str = "primary"
@@ -130,10 +140,14 @@ class ScopeAnswer(Scope):
 
 
 class OptionAnswer(OptionValue):
+    """A DHCP option value (the shared model)."""
+
     model_config = ConfigDict(extra="ignore")
 
 
 class OptionDefAnswer(OptionDef):
+    """A custom DHCP option definition (the shared model)."""
+
     model_config = ConfigDict(extra="ignore")
 
 
@@ -154,11 +168,15 @@ class LeaseListing(Answer):
 
 # --- this appliance: network, peer, backups --------------------------------------------------
 class Route(Answer):
+    """A static route of this appliance."""
+
     destination: str
     gateway: str
 
 
 class Network(Answer):
+    """This appliance's network settings, and the addresses it has now."""
+
     interface: str = ""
     hostname: str = ""
     address: str = ""
@@ -188,6 +206,8 @@ class SentBackup(Answer):
 
 
 class RestoreProgress(Answer):
+    """How the last restore onto this appliance went."""
+
     state: str = ""
     step: str = ""
     error: str | None = None
@@ -220,6 +240,8 @@ class StoredBackup(Answer):
 
 
 class ApplianceBackups(Answer):
+    """This appliance's backups kept at its peer (none when not paired)."""
+
     paired: bool = False
     items: list[StoredBackup] = []
 
@@ -234,6 +256,8 @@ class BackupResult(Answer):
 
 # --- backups kept here for other appliances --------------------------------------------------
 class Snapshot(Answer):
+    """A backup of another appliance kept here."""
+
     id: int
     peer_id: int | None = None
     kind: str = ""
@@ -274,6 +298,8 @@ class Replacement(Answer):
 
 
 class PairingToken(Answer):
+    """A one-time token for an appliance to pair with this Central (shown once)."""
+
     token: str
     address: str
     expires_at: str

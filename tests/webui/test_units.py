@@ -154,6 +154,7 @@ def test_list_entries_lines_of_a_file_and_one_pool_of_many() -> None:
     )))  # fmt: skip
     errors = refusal(exc, network)
     assert errors["routes"] == "line 2: 192.0.2.200 is on no network here"
+    assert network.locate("routes.1.gateway") == ("routes", "line 2: ")  # an older notation
     assert errors["resolvers"] == "resolver 3: not an address"
     zone_file = Placement.same("name", "text", fields={"records[]": "text"},
                                entries={"text": "record"}, lines="text")  # fmt: skip
@@ -458,6 +459,10 @@ def test_numbers_and_flags_go_to_central_as_json_numbers_and_booleans(
         assert bad.status_code == 422
         assert 'id="e-ttl">“an hour” is not a whole number' in bad.text
         assert 'aria-invalid="true" aria-describedby="e-ttl"' in bad.text
+        zone = await http.post("/dns/zones", data={"csrf_token": csrf, "name": "n.example",
+                                                   "ttl": "1h", "server_id": "one"})  # fmt: skip
+        assert zone.status_code == 422 and "“1h” is not a whole number" in zone.text
+        assert 'id="e-server_id">DNS server: “one” is not a whole number' in zone.text
 
     fake = _scenario(tmp_path, monkeypatch, steps, FakeCentral("administrator"))
     record, settings, user = (w[2] for w in fake.writes)

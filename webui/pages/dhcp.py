@@ -47,11 +47,9 @@ RESERVATION_FORM = Placement.same(
     fields={"ip_addresses": "ip_addresses", "ip_addresses[]": "ip_addresses"},
     entries={"ip_addresses": "address"},
 )  # fmt: skip
-DEFINITION_FORM = Placement.same(
-    "code", "name", "type", "space", "record_types", "array", "comment"
-)
+DEFINITION_FORM = Placement.same("code", "name", "type", "space", "record_types", "comment")
 CLASS_FORM = Placement.same("name", "test", "comment", fields={"class_name": "name"})
-LEASE_FORM = Placement.same(*LEASE_TERMS)
+LEASE_FORM = Placement.same("address", "hw_address", "duid", "hostname")
 
 
 def pool_form(index: int) -> Placement:

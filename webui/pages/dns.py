@@ -41,12 +41,12 @@ ZONE_FORM = Placement.same(
     entries={"nameservers": "name server"},
 )  # fmt: skip
 IMPORT_FORM = Placement.same(
-    "name", "server_id", "text", "comment", fields={"records[]": "text"},
-    entries={"text": "record"}, lines="text",
+    "name", "text", "comment", fields={"records[]": "text"}, entries={"text": "record"},
+    lines="text",
 )  # fmt: skip
 ADD_FORM = Placement.same("comment", fields={f"changes[].record.{f}": f for f in RECORD})
 #: An edit sends the record as it was (hidden) and as it becomes (the fields shown).
-EDIT_FORM = Placement.same("comment", fields={f"changes[].new.{f}": f for f in RECORD})
+EDIT_FORM = Placement({f"changes[].new.{f}": f for f in RECORD})
 
 
 def record_of(read: Reader, prefix: str = "") -> dict[str, Any]:
