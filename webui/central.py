@@ -250,7 +250,7 @@ class Central:
             raise ApiError.plain(502, "Central's answer is not JSON.") from None
         return _read(answer, data)
 
-    def download(self, path: str, token: str) -> tuple[Iterator[bytes], dict[str, str]]:
+    def _download(self, path: str, token: str) -> tuple[Iterator[bytes], dict[str, str]]:
         """A file Central sends (a backup export): its bytes as they come, and its headers."""
         request = self._http.build_request(
             "GET", API + path, headers={"Authorization": f"Bearer {token}"}
@@ -411,8 +411,11 @@ class Central:
         return found.items
 
     def options(self, token: str, base: str) -> list[OptionAnswer]:
-        found: list[OptionAnswer] = self._call("GET", f"{base}/options", token, list[OptionAnswer])
-        return found
+        """The server-wide options (Central answers the list itself, or a listing of it)."""
+        found: list[OptionAnswer] | Listing[OptionAnswer] = self._call(
+            "GET", f"{base}/options", token, list[OptionAnswer] | Listing[OptionAnswer]
+        )
+        return found.items if isinstance(found, Listing) else found
 
     def replace_options(
         self, token: str, base: str, options: list[dict[str, Any]], comment: str
@@ -487,6 +490,10 @@ class Central:
                                         body=body)  # fmt: skip
         return done
 
+    def export_backup(self, token: str, backup_id: int) -> tuple[Iterator[bytes], dict[str, str]]:
+        """One of this appliance's backups as one file, streamed from its peer."""
+        return self._download(f"/appliance/backups/{backup_id}/export", token)
+
     def initialize(self, token: str, comment: str) -> None:
         self._call("POST", "/appliance/initialize", token, body={"comment": comment})
 
@@ -504,6 +511,12 @@ class Central:
             "GET", f"/backup-peers/{peer_id}/snapshots", token, Listing[Snapshot]
         )
         return found.items
+
+    def snapshot_bundle(
+        self, token: str, peer_id: int, snapshot_id: int
+    ) -> tuple[Iterator[bytes], dict[str, str]]:
+        """A backup kept here for another appliance, as one file."""
+        return self._download(f"/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle", token)
 
     def make_pairing_token(self, token: str, address: str, comment: str) -> PairingToken:
         body = {"address": address, "comment": comment}

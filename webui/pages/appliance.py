@@ -244,9 +244,7 @@ def back_up_now(request: Request, write: WriteRequest) -> Response:
 
 @router.get("/backups/{backup_id}/export")
 def export(request: Request, session: CurrentSession, backup_id: int = BackupId) -> Response:
-    stream, headers = console(request).central.download(
-        f"/appliance/backups/{backup_id}/export", session.token
-    )
+    stream, headers = console(request).central.export_backup(session.token, backup_id)
     return StreamingResponse(stream, headers=headers)
 
 

@@ -101,9 +101,7 @@ def bundle(
     peer_id: int = PeerId,
     snapshot_id: int = SnapshotId,
 ) -> Response:
-    stream, headers = console(request).central.download(
-        f"/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle", session.token
-    )
+    stream, headers = console(request).central.snapshot_bundle(session.token, peer_id, snapshot_id)
     return StreamingResponse(stream, headers=headers)
 
 
