@@ -239,11 +239,12 @@ def refusal(exc: ApiError | FormInputError, where: Placement) -> FormErrors:
         return errors
     if exc.problem.hint:
         errors.at_top(exc.problem.hint[:1].upper() + exc.problem.hint[1:])
-    if exc.status < 500:
-        errors.banner = f"{exc.problem.title}: nothing was changed; the form below shows what " \
-            "to correct."  # fmt: skip
-    else:
-        errors.banner = f"{exc.problem.title}: the form below shows what went wrong."
+    if exc.retry_after:
+        errors.at_top(f"Try again in {exc.retry_after} s.")
+    shows = "nothing was changed; the form below shows what to correct"
+    if exc.status >= 500:
+        shows = "the form below shows what went wrong"
+    errors.banner = f"{exc.problem.title}: {shows}."
     return errors
 
 
