@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from services.common.paths import StateRoot
 from webui import vendor
 from webui.central import DEFAULT_URL, ApiError, Central, CentralDownError, SessionGoneError
+from webui.forms import in_words
 from webui.pages import (
     appliance,
     auth,
@@ -42,6 +43,13 @@ CSP = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+#: The heading of the error page for an answer of Central that is no form's refusal.
+ERROR_TITLES = {
+    404: "Not found",
+    502: "A server behind Central failed",
+    503: "Not available now",
+    504: "No answer in time",
+}
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -154,8 +162,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         session = None
         with contextlib.suppress(LoginNeededError):
             session = current_session(request)
+        title = ERROR_TITLES.get(exc.status, "Central refused")
         return render(
-            request, "error.html", session, exc.status, title="Central refused", message=exc.detail
+            request, "error.html", session, exc.status, title=title, message=in_words(exc)
         )
 
     @app.get("/health")

@@ -1,45 +1,107 @@
-"""The console's client of Central's API: every call carries the logged-in user's token.
+"""The console's one client of Central's API: every call the console makes, typed.
 
 Central is reached over HTTPS and its certificate is checked against the appliance CA
-(``var/lib/burrow/pki/ca/ca.crt``). One connection pool is shared by all requests.
+(``var/lib/burrow/pki/ca/ca.crt``). One connection pool is shared by all requests; every call
+carries the logged-in user's token. Answers are read into the models of ``webui.models``;
+error answers are read with the one problem schema of every Burrow program
+(``services.common.problems.Problem``) and raised as:
 
-ApiError           Central answered an error (problem JSON: status, detail, the fields named)
+ApiError           Central answered an error: its status and problem (``problems`` names
+                   every wrong field, in the request's terms)
+└── UnavailableError  503: Central or an agent behind it cannot serve now (``retry_after``)
 SessionGoneError   Central does not know the session's token any more (expired, revoked)
-CentralDownError   Central could not be reached at all
+CentralDownError   Central could not be reached at all, or did not answer in time
+
+Numbers and booleans go to Central as JSON numbers and booleans, never as text: Central takes
+no ``"60"`` for 60 (the pages turn form text into them first, see ``webui.forms``).
 """
 
 from __future__ import annotations
 
-import re
+import functools
+import logging
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
+from pydantic import TypeAdapter
+from pydantic import ValidationError as ModelError
+
+from services.common.dhcp.contract import ScopeUsage
+from services.common.problems import TITLES, TYPE_PREFIX, Problem, ProblemItem
+from webui.models import (
+    ApplianceBackups,
+    AppliancePeer,
+    BackupPeer,
+    BackupResult,
+    BackupStatus,
+    ClassAnswer,
+    DhcpServer,
+    HistoryEntry,
+    LeaseListing,
+    Listing,
+    LoginAnswer,
+    Network,
+    OptionAnswer,
+    OptionDefAnswer,
+    PairingToken,
+    Record,
+    Replacement,
+    ScopeAnswer,
+    Server,
+    ServiceEvent,
+    Snapshot,
+    Total,
+    User,
+    Zone,
+)
 
 DEFAULT_URL = "https://127.0.0.1:1231"
+log = logging.getLogger(__name__)
+API = "/api/v1"
+M = TypeVar("M")
+Settings = dict[str, int | bool | str]
 
 
 class ApiError(Exception):
-    """An error answer of Central, with the fields it names."""
+    """An error answer of Central: its HTTP status and its problem."""
 
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        field: str | None = None,
-        errors: dict[str, str] | None = None,
-        fields: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
+    def __init__(self, status: int, problem: Problem, retry_after: int | None = None) -> None:
+        super().__init__(problem.detail)
         self.status = status
-        self.detail = detail
-        self.field = field
-        #: form field -> message (the last name of the API's field path)
-        self.errors = errors or {}
-        #: the API's own field paths (``routes.0.gateway``) -> message
-        self.fields = fields or {}
+        self.problem = problem
+        self.retry_after = retry_after
+
+    @classmethod
+    def plain(cls, status: int, detail: str, field: str | None = None) -> ApiError:
+        """An error the console finds itself, in the same shape as Central's."""
+        problems = [ProblemItem(field=field, message=detail)] if field else []
+        return cls(status, _problem(status, detail, problems))
+
+    @property
+    def detail(self) -> str:
+        return self.problem.detail
+
+    @property
+    def problems(self) -> list[ProblemItem]:
+        return self.problem.problems
+
+    @property
+    def sentence(self) -> str:
+        """The detail for people, with the hint and when to try again."""
+        words = [self.problem.detail.rstrip(".") + "."]
+        if self.problem.hint:
+            words.append(self.problem.hint[:1].upper() + self.problem.hint[1:].rstrip(".") + ".")
+        if self.retry_after:
+            words.append(f"Try again in {self.retry_after} s.")
+        return " ".join(words)
+
+
+class UnavailableError(ApiError):
+    """Central answered 503: it, or an agent it needs for this, cannot serve now."""
 
 
 class SessionGoneError(Exception):
@@ -48,40 +110,70 @@ class SessionGoneError(Exception):
 
 
 class CentralDownError(Exception):
-    """Central did not answer."""
+    """Central did not answer: nothing listens, the connection broke, or it took too long."""
 
 
-def form_field(api_field: str) -> str:
-    """The form field an API field path names: ``changes[0].record.data`` -> ``data``."""
-    last = re.split(r"[.\[\]]+", api_field.strip(".[]"))
-    parts = [p for p in last if p and not p.isdigit()]
-    return parts[-1] if parts else api_field
+def _problem(status: int, detail: str, problems: list[ProblemItem] | None = None) -> Problem:
+    code = "unavailable" if status == 503 else "error"
+    return Problem(
+        type=TYPE_PREFIX + code,
+        title=TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        problems=problems or [],
+    )
 
 
 def problem_of(response: httpx.Response) -> ApiError:
-    """The ApiError of an error answer (problem JSON, or anything else Central sent)."""
+    """The ApiError of an error answer: Central's problem, or a plain description of an answer
+    that is none (a proxy's page, an empty body)."""
+    status = response.status_code
     try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    detail = str(body.get("detail") or f"Central answered HTTP {response.status_code}.")
-    errors: dict[str, str] = {}
-    fields: dict[str, str] = {}
-    for item in body.get("errors") or []:
-        if isinstance(item, dict) and item.get("field"):
-            name, message = str(item["field"]), str(item.get("message", ""))
-            message = message.removeprefix(f"{name}: ")
-            errors.setdefault(form_field(name), message)
-            fields.setdefault(name, message)
-    field = body.get("field")
-    if field and form_field(str(field)) not in errors:
-        errors[form_field(str(field))] = detail.removeprefix(f"{field}: ")
-    if field:
-        fields.setdefault(str(field), detail.removeprefix(f"{field}: "))
-        detail = detail.removeprefix(f"{field}: ")
-    return ApiError(response.status_code, detail, str(field) if field else None, errors, fields)
+        problem = Problem.model_validate_json(response.content)
+    except ModelError:
+        if status == 503:
+            detail = "Central is not ready to answer (it may be starting)."
+        else:
+            detail = f"Central answered {status} {TITLES.get(status, 'Error')} with no explanation."
+        problem = _problem(status, detail)
+    retry = response.headers.get("retry-after", "")
+    retry_after = int(retry) if retry.isdigit() else None
+    kind = UnavailableError if status == 503 else ApiError
+    return kind(status, problem, retry_after)
+
+
+def _down(url: str, exc: httpx.HTTPError) -> CentralDownError:
+    if isinstance(exc, httpx.TimeoutException):
+        why = "it did not answer in time"
+    elif isinstance(exc, httpx.ConnectError):
+        why = f"nothing answers at {url}"
+    else:
+        why = "the connection to it broke"
+    return CentralDownError(
+        f"Central cannot be reached: {why}. It may be restarting; try again in a moment."
+    )
+
+
+@functools.cache
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def _read(model: Any, data: Any) -> Any:
+    """``data`` read into ``model``; an answer that does not fit is Central's fault (502)."""
+    try:
+        return _adapter(model).validate_python(data)
+    except ModelError as exc:
+        log.warning("an answer of Central does not fit %s: %s", model, exc)
+        raise ApiError.plain(
+            502, f"Central's answer is not what the console expects ({exc.error_count()} "
+            "differences); the console and Central may be of different versions.",
+        ) from None  # fmt: skip
+
+
+def _segment(value: str | int) -> str:
+    """One path segment, quoted (a class name or a hardware address goes in a path)."""
+    return quote(str(value), safe="")
 
 
 class Central:
@@ -97,6 +189,7 @@ class Central:
     ) -> None:
         """``transport``: another way to Central (the unit tests' in-memory one).
         ``client_key``: the key shared with Central, to name the browser's address at login."""
+        self._url = url
         self._client_key = client_key
         verify: ssl.SSLContext | bool = True
         if transport is None:
@@ -112,41 +205,60 @@ class Central:
     def close(self) -> None:
         self._http.close()
 
-    def call(
+    # --- the one way to Central -------------------------------------------------------------
+    def _send(
         self,
         method: str,
         path: str,
         token: str | None,
         *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """The JSON answer of one call; ApiError for an error answer."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
-            response = self._http.request(
-                method, "/api/v1" + path, params=clean, json=json, headers=headers
-            )
+            response = self._http.request(method, API + path, params=clean, json=body, headers=sent)
         except httpx.HTTPError as exc:
-            raise CentralDownError(f"Central cannot be reached: {exc}") from exc
+            raise _down(self._url, exc) from exc
         if response.status_code == 401 and token:
             raise SessionGoneError(response.text)
         if response.status_code >= 400:
             raise problem_of(response)
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+        return response
 
-    def download(self, path: str, token: str) -> tuple[Iterator[bytes], dict[str, str]]:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        answer: type[M] | Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One call; its answer read into ``answer`` (None: the answer is not used)."""
+        response = self._send(method, path, token, params=params, body=body)
+        if answer is None or response.status_code == 204 or not response.content:
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            raise ApiError.plain(502, "Central's answer is not JSON.") from None
+        return _read(answer, data)
+
+    def _download(self, path: str, token: str) -> tuple[Iterator[bytes], dict[str, str]]:
         """A file Central sends (a backup export): its bytes as they come, and its headers."""
         request = self._http.build_request(
-            "GET", "/api/v1" + path, headers={"Authorization": f"Bearer {token}"}
+            "GET", API + path, headers={"Authorization": f"Bearer {token}"}
         )
         try:
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise CentralDownError(f"Central cannot be reached: {exc}") from exc
+            raise _down(self._url, exc) from exc
         if response.status_code >= 400:
             response.read()
             response.close()
@@ -163,35 +275,271 @@ class Central:
         keep = ("content-type", "content-disposition", "content-length")
         return body(), {k: v for k, v in response.headers.items() if k.lower() in keep}
 
-    def login(self, username: str, password: str, client: str | None) -> Any:
+    # --- sessions and users -----------------------------------------------------------------
+    def login(self, username: str, password: str, client: str | None) -> LoginAnswer:
         """Log a user in; Central counts failures against ``client`` (the browser's address)
         when this console holds the key it shares with Central, else against the console."""
         headers = {}
         if self._client_key and client:
             headers = {"X-Burrow-Console-Key": self._client_key, "X-Burrow-Client": client}
-        try:
-            response = self._http.post(
-                "/api/v1/auth/login",
-                json={"username": username, "password": password},
-                headers=headers,
-            )
-        except httpx.HTTPError as exc:
-            raise CentralDownError(f"Central cannot be reached: {exc}") from exc
-        if response.status_code >= 400:
-            raise problem_of(response)
-        return response.json()
+        body = {"username": username, "password": password}
+        response = self._send("POST", "/auth/login", None, body=body, headers=headers)
+        answer: LoginAnswer = _read(LoginAnswer, response.json())
+        return answer
 
-    def get(self, path: str, token: str, **params: Any) -> Any:
-        return self.call("GET", path, token, params=params)
+    def logout(self, token: str) -> None:
+        self._call("POST", "/auth/logout", token)
 
-    def post(self, path: str, token: str, body: Any = None, **params: Any) -> Any:
-        return self.call("POST", path, token, json=body, params=params)
+    def users(self, token: str, **params: Any) -> Listing[User]:
+        found: Listing[User] = self._call("GET", "/users", token, Listing[User], params=params)
+        return found
 
-    def put(self, path: str, token: str, body: Any) -> Any:
-        return self.call("PUT", path, token, json=body)
+    def create_user(self, token: str, body: dict[str, Any]) -> None:
+        self._call("POST", "/users", token, body=body)
 
-    def patch(self, path: str, token: str, body: Any) -> Any:
-        return self.call("PATCH", path, token, json=body)
+    def update_user(self, token: str, user_id: int, body: dict[str, Any]) -> None:
+        self._call("PATCH", f"/users/{user_id}", token, body=body)
 
-    def delete(self, path: str, token: str, **params: Any) -> Any:
-        return self.call("DELETE", path, token, params=params)
+    def delete_user(self, token: str, user_id: int, comment: str) -> None:
+        self._call("DELETE", f"/users/{user_id}", token, params={"comment": comment})
+
+    def total(self, token: str, path: str) -> int:
+        """How many items the list at ``path`` holds."""
+        found: Total = self._call("GET", path, token, Total, params={"limit": 1})
+        return found.total
+
+    # --- settings, servers, events, history ------------------------------------------------
+    def settings(self, token: str) -> Settings:
+        found: Settings = self._call("GET", "/settings", token, Settings)
+        return found
+
+    def change_settings(self, token: str, body: dict[str, Any]) -> None:
+        self._call("PATCH", "/settings", token, body=body)
+
+    def servers(self, token: str, **params: Any) -> list[Server]:
+        found: Listing[Server] = self._call(
+            "GET", "/servers", token, Listing[Server], params={"limit": 1000, **params}
+        )
+        return found.items
+
+    def sync(self, token: str, kind: str, server_id: int) -> None:
+        self._call("POST", f"/{kind}/servers/{server_id}/sync", token)
+
+    def service_events(self, token: str, limit: int = 200) -> list[ServiceEvent]:
+        found: Listing[ServiceEvent] = self._call(
+            "GET", "/service-events", token, Listing[ServiceEvent], params={"limit": limit}
+        )
+        return found.items
+
+    def history(self, token: str, **params: Any) -> Listing[HistoryEntry]:
+        found: Listing[HistoryEntry] = self._call(
+            "GET", "/history", token, Listing[HistoryEntry], params=params
+        )
+        return found
+
+    # --- DNS -------------------------------------------------------------------------------
+    def zones(self, token: str, **params: Any) -> Listing[Zone]:
+        found: Listing[Zone] = self._call("GET", "/dns/zones", token, Listing[Zone], params=params)
+        return found
+
+    def zone(self, token: str, zone_id: int) -> Zone:
+        found: Zone = self._call("GET", f"/dns/zones/{zone_id}", token, Zone)
+        return found
+
+    def create_zone(self, token: str, body: dict[str, Any]) -> Zone:
+        made: Zone = self._call("POST", "/dns/zones", token, Zone, body=body)
+        return made
+
+    def import_zone(self, token: str, body: dict[str, Any]) -> Zone:
+        made: Zone = self._call("POST", "/dns/zones/import", token, Zone, body=body)
+        return made
+
+    def delete_zone(self, token: str, zone_id: int, comment: str) -> None:
+        self._call("DELETE", f"/dns/zones/{zone_id}", token, params={"comment": comment})
+
+    def records(self, token: str, zone_id: int, **params: Any) -> Listing[Record]:
+        found: Listing[Record] = self._call(
+            "GET", f"/dns/zones/{zone_id}/records", token, Listing[Record], params=params
+        )
+        return found
+
+    def change_records(
+        self, token: str, zone_id: int, changes: list[dict[str, Any]], comment: str
+    ) -> None:
+        """Apply record changes to one zone, all or nothing (Central's ``ChangeSet``)."""
+        body = {"changes": changes, "comment": comment}
+        self._call("POST", f"/dns/zones/{zone_id}/changes", token, body=body)
+
+    # --- DHCP ------------------------------------------------------------------------------
+    def dhcp_servers(self, token: str) -> list[DhcpServer]:
+        found: Listing[DhcpServer] = self._call("GET", "/dhcp/servers", token, Listing[DhcpServer])
+        return found.items
+
+    def scopes(self, token: str, base: str) -> list[ScopeAnswer]:
+        found: Listing[ScopeAnswer] = self._call(
+            "GET", f"{base}/scopes", token, Listing[ScopeAnswer], params={"limit": 1000}
+        )
+        return found.items
+
+    def scope(self, token: str, base: str, scope_id: int) -> ScopeAnswer:
+        found: ScopeAnswer = self._call("GET", f"{base}/scopes/{scope_id}", token, ScopeAnswer)
+        return found
+
+    def create_scope(self, token: str, base: str, body: dict[str, Any]) -> ScopeAnswer:
+        made: ScopeAnswer = self._call("POST", f"{base}/scopes", token, ScopeAnswer, body=body)
+        return made
+
+    def replace_scope(self, token: str, base: str, scope_id: int, body: dict[str, Any]) -> None:
+        self._call("PUT", f"{base}/scopes/{scope_id}", token, body=body)
+
+    def delete_scope(self, token: str, base: str, scope_id: int, comment: str) -> None:
+        self._call("DELETE", f"{base}/scopes/{scope_id}", token, params={"comment": comment})
+
+    def add_reservation(self, token: str, base: str, scope_id: int, body: dict[str, Any]) -> None:
+        self._call("POST", f"{base}/scopes/{scope_id}/reservations", token, body=body)
+
+    def delete_reservation(
+        self, token: str, base: str, scope_id: int, kind: str, value: str, comment: str
+    ) -> None:
+        path = f"{base}/scopes/{scope_id}/reservations/{kind}/{_segment(value)}"
+        self._call("DELETE", path, token, params={"comment": comment})
+
+    def statistics(self, token: str, base: str) -> list[ScopeUsage]:
+        found: Listing[ScopeUsage] = self._call(
+            "GET", f"{base}/statistics", token, Listing[ScopeUsage]
+        )
+        return found.items
+
+    def options(self, token: str, base: str) -> list[OptionAnswer]:
+        """The server-wide options (Central answers the list itself, or a listing of it)."""
+        found: list[OptionAnswer] | Listing[OptionAnswer] = self._call(
+            "GET", f"{base}/options", token, list[OptionAnswer] | Listing[OptionAnswer]
+        )
+        return found.items if isinstance(found, Listing) else found
+
+    def replace_options(
+        self, token: str, base: str, options: list[dict[str, Any]], comment: str
+    ) -> None:
+        body = {"options": options, "comment": comment}
+        self._call("PUT", f"{base}/options", token, body=body)
+
+    def option_definitions(self, token: str, base: str) -> list[OptionDefAnswer]:
+        found: Listing[OptionDefAnswer] = self._call(
+            "GET", f"{base}/option-definitions", token, Listing[OptionDefAnswer],
+            params={"limit": 1000},
+        )  # fmt: skip
+        return found.items
+
+    def add_option_definition(self, token: str, base: str, body: dict[str, Any]) -> None:
+        self._call("POST", f"{base}/option-definitions", token, body=body)
+
+    def delete_option_definition(
+        self, token: str, base: str, space: str, code: int, comment: str
+    ) -> None:
+        path = f"{base}/option-definitions/{_segment(space)}/{code}"
+        self._call("DELETE", path, token, params={"comment": comment})
+
+    def classes(self, token: str, base: str) -> list[ClassAnswer]:
+        found: Listing[ClassAnswer] = self._call(
+            "GET", f"{base}/classes", token, Listing[ClassAnswer], params={"limit": 1000}
+        )
+        return found.items
+
+    def put_class(self, token: str, base: str, name: str, body: dict[str, Any]) -> None:
+        self._call("PUT", f"{base}/classes/{_segment(name)}", token, body=body)
+
+    def delete_class(self, token: str, base: str, name: str, comment: str) -> None:
+        path = f"{base}/classes/{_segment(name)}"
+        self._call("DELETE", path, token, params={"comment": comment})
+
+    def leases(self, token: str, base: str, **params: Any) -> LeaseListing:
+        found: LeaseListing = self._call(
+            "GET", f"{base}/leases", token, LeaseListing, params=params
+        )
+        return found
+
+    # --- this appliance ----------------------------------------------------------------------
+    def network(self, token: str) -> Network:
+        found: Network = self._call("GET", "/appliance/network", token, Network)
+        return found
+
+    def change_network(self, token: str, body: dict[str, Any]) -> None:
+        self._call("PUT", "/appliance/network", token, body=body)
+
+    def backup_status(self, token: str) -> BackupStatus:
+        found: BackupStatus = self._call("GET", "/appliance/backup-status", token, BackupStatus)
+        return found
+
+    def appliance_peer(self, token: str) -> AppliancePeer:
+        found: AppliancePeer = self._call("GET", "/appliance/peer", token, AppliancePeer)
+        return found
+
+    def pair(self, token: str, body: dict[str, Any]) -> None:
+        self._call("PUT", "/appliance/peer", token, body=body)
+
+    def unpair(self, token: str, comment: str) -> None:
+        self._call("DELETE", "/appliance/peer", token, params={"comment": comment})
+
+    def appliance_backups(self, token: str) -> ApplianceBackups:
+        found: ApplianceBackups = self._call("GET", "/appliance/backups", token, ApplianceBackups)
+        return found
+
+    def back_up(self, token: str, kind: str, comment: str) -> BackupResult:
+        body = {"kind": kind, "comment": comment}
+        done: BackupResult = self._call("POST", "/appliance/backups", token, BackupResult,
+                                        body=body)  # fmt: skip
+        return done
+
+    def export_backup(self, token: str, backup_id: int) -> tuple[Iterator[bytes], dict[str, str]]:
+        """One of this appliance's backups as one file, streamed from its peer."""
+        return self._download(f"/appliance/backups/{backup_id}/export", token)
+
+    def initialize(self, token: str, comment: str) -> None:
+        self._call("POST", "/appliance/initialize", token, body={"comment": comment})
+
+    # --- backups kept here for other appliances ---------------------------------------------
+    def backup_peers(self, token: str) -> list[BackupPeer]:
+        found: Listing[BackupPeer] = self._call("GET", "/backup-peers", token, Listing[BackupPeer])
+        return found.items
+
+    def backup_peer(self, token: str, peer_id: int) -> BackupPeer:
+        found: BackupPeer = self._call("GET", f"/backup-peers/{peer_id}", token, BackupPeer)
+        return found
+
+    def snapshots(self, token: str, peer_id: int) -> list[Snapshot]:
+        found: Listing[Snapshot] = self._call(
+            "GET", f"/backup-peers/{peer_id}/snapshots", token, Listing[Snapshot]
+        )
+        return found.items
+
+    def snapshot_bundle(
+        self, token: str, peer_id: int, snapshot_id: int
+    ) -> tuple[Iterator[bytes], dict[str, str]]:
+        """A backup kept here for another appliance, as one file."""
+        return self._download(f"/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle", token)
+
+    def make_pairing_token(self, token: str, address: str, comment: str) -> PairingToken:
+        body = {"address": address, "comment": comment}
+        made: PairingToken = self._call(
+            "POST", "/backup-peers/pairing-tokens", token, PairingToken, body=body
+        )
+        return made
+
+    def check_backup_peer(self, token: str, peer_id: int) -> None:
+        self._call("POST", f"/backup-peers/{peer_id}/check", token)
+
+    def delete_backup_peer(self, token: str, peer_id: int, comment: str) -> None:
+        self._call("DELETE", f"/backup-peers/{peer_id}", token, params={"comment": comment})
+
+    def replacements(self, token: str) -> list[Replacement]:
+        found: Listing[Replacement] = self._call(
+            "GET", "/replacements", token, Listing[Replacement]
+        )
+        return found.items
+
+    def decide_replacement(
+        self, token: str, replacement_id: int, decision: str, body: dict[str, Any]
+    ) -> None:
+        """``decision``: approve (restore onto it) or dismiss (use it as a new appliance)."""
+        assert decision in ("approve", "dismiss")
+        self._call("POST", f"/replacements/{replacement_id}/{decision}", token, body=body)

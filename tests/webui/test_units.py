@@ -19,13 +19,18 @@ import httpx
 import pytest
 
 from services.common.errors import SetupError
+from services.common.problems import MEDIA_TYPE, Problem
+from tests.harness.problems import check_problem
 from webui import vendor
 from webui.app import ConsoleConfig, create_app
-from webui.central import Central, form_field, problem_of
+from webui.central import Central, UnavailableError, problem_of
 from webui.charts import Bar, bar_chart
+from webui.forms import FormInputError, Placement, Reader, in_words, refusal
+from webui.models import ScopeUsage, ServiceEvent
 from webui.pages.auth import safe_next
 from webui.pages.dashboard import recent_restarts, utilisation_bars
-from webui.pages.dns import record_of, ttl_value
+from webui.pages.dhcp import pool_form
+from webui.pages.dns import record_of
 from webui.pages.history import history_filter
 from webui.paging import Pager, clamp_offset, query, sort_key, toggled
 from webui.session import COOKIE, CookieSealer, Session, new_session
@@ -74,28 +79,142 @@ def test_login_redirects_only_inside_the_console() -> None:
         assert safe_next(bad) == "/"
 
 
-# --- errors at fields ------------------------------------------------------------------------
-def test_api_fields_map_to_form_fields() -> None:
-    assert form_field("changes[0].record.data") == "data"
-    assert form_field("changes.0.new.ttl") == "ttl"
-    assert form_field("ip_addresses.0") == "ip_addresses"
-    assert form_field("pools.1.start") == "start"
-    assert form_field("username") == "username"
-
-
-def test_problem_json_becomes_errors_by_field() -> None:
-    body = {
-        "status": 422, "detail": "changes[0].record.data: www A: not valid A data",
-        "field": "changes[0].record.data",
-        "errors": [{"field": "changes[0].record.data",
-                    "message": "changes[0].record.data: www A: not valid A data"}],
+# --- Central's problems and the forms' fields --------------------------------------------------
+def _problem(status: int, detail: str, *items: dict[str, Any], hint: str = "") -> dict[str, Any]:
+    """A problem answer of the one schema (checked as Central's own answers are)."""
+    body: dict[str, Any] = {
+        "type": "urn:burrow:problem:validation-error" if status == 422 else "urn:burrow:problem:x",
+        "title": "Invalid input" if status == 422 else "Error", "status": status,
+        "detail": detail, "problems": list(items),
     }  # fmt: skip
+    if hint:
+        body["hint"] = hint
+    check_problem(status, MEDIA_TYPE, body, status)
+    return body
+
+
+def test_problem_answers_are_read_with_the_one_schema() -> None:
+    body = _problem(
+        422, "changes[0].record.data: www A: not valid A data (and 1 more)",
+        {"field": "changes[0].record.data", "message": "not valid A data", "name": "www",
+         "type": "A"},
+        {"field": "changes[0].record.ttl", "message": "must be a whole number"},
+    )  # fmt: skip
     error = problem_of(httpx.Response(422, json=body))
-    assert error.status == 422
-    assert error.errors == {"data": "www A: not valid A data"}
-    assert error.detail == "www A: not valid A data"
+    assert error.status == 422 and error.problem == Problem.model_validate(body)
+    assert [p.field for p in error.problems] == ["changes[0].record.data", "changes[0].record.ttl"]
+    assert error.problems[0].model_extra == {"name": "www", "type": "A"}
+    # Anything that is not a problem is described, never shown raw.
     plain = problem_of(httpx.Response(502, text="<html>bad gateway</html>"))
-    assert plain.status == 502 and plain.errors == {} and "502" in plain.detail
+    assert plain.status == 502 and plain.problems == [] and "502" in plain.detail
+    assert "<html>" not in plain.detail
+    # Members outside the one schema are not a problem of it (no second dialect).
+    old = problem_of(httpx.Response(422, json={"detail": "x", "field": "name", "errors": []}))
+    assert old.problems == [] and "no explanation" in old.detail
+    busy = problem_of(httpx.Response(
+        503, json=_problem(503, "The dns-agent at 198.51.100.2 cannot be reached."),
+        headers={"Retry-After": "5"},
+    ))  # fmt: skip
+    assert isinstance(busy, UnavailableError) and busy.retry_after == 5
+    assert busy.sentence == "The dns-agent at 198.51.100.2 cannot be reached. Try again in 5 s."
+
+
+def test_every_problem_lands_at_its_field_and_the_rest_at_the_top() -> None:
+    form = Placement.same(
+        "comment", fields={"changes[].new.ttl": "ttl", "changes[].new.data": "data"}
+    )
+    exc = problem_of(httpx.Response(422, json=_problem(
+        422, "...",
+        {"field": "changes[0].new.data", "message": "not valid A data"},
+        {"field": "changes[0].new.ttl", "message": "must be at most 2147483647"},
+        {"field": "changes[0].new.data", "message": "too long"},
+        {"field": "changes[0].record", "message": "no such record", "name": "www", "type": "A"},
+        {"field": "body", "message": "too many changes at once"},
+        hint="reload the page",
+    )))  # fmt: skip
+    errors = refusal(exc, form)
+    assert errors["data"] == "not valid A data; too long"
+    assert errors["ttl"] == "must be at most 2147483647"
+    assert "name" not in errors and "comment" not in errors
+    assert errors.top == [
+        "record (www A): no such record", "too many changes at once", "Reload the page",
+    ]  # fmt: skip
+    assert errors.banner.startswith("Invalid input: nothing was changed")
+
+
+def test_list_entries_lines_of_a_file_and_one_pool_of_many() -> None:
+    network = Placement.same(
+        "hostname", fields={"routes[]": "routes", "resolvers[]": "resolvers"},
+        entries={"routes": "line", "resolvers": "resolver"},
+    )  # fmt: skip
+    exc = problem_of(httpx.Response(422, json=_problem(
+        422, "...",
+        {"field": "routes[1].gateway", "message": "192.0.2.200 is on no network here"},
+        {"field": "resolvers[2]", "message": "not an address"},
+    )))  # fmt: skip
+    errors = refusal(exc, network)
+    assert errors["routes"] == "line 2: 192.0.2.200 is on no network here"
+    assert network.locate("routes.1.gateway") == ("routes", "line 2: ")  # an older notation
+    assert errors["resolvers"] == "resolver 3: not an address"
+    zone_file = Placement.same("name", "text", fields={"records[]": "text"},
+                               entries={"text": "record"}, lines="text")  # fmt: skip
+    exc = problem_of(httpx.Response(422, json=_problem(
+        422, "...",
+        {"field": "line 7", "message": "unknown type FOO"},
+        {"field": "records[3].data", "message": "not valid MX data", "line": 12},
+        {"field": "records[4].data", "message": "not valid A data"},
+    )))  # fmt: skip
+    assert refusal(exc, zone_file)["text"] == (
+        "line 7: unknown type FOO; line 12: not valid MX data; record 5: not valid A data"
+    )
+    # The pool form adds the third pool: problems of the others are not its fields'.
+    exc = problem_of(httpx.Response(422, json=_problem(
+        422, "...",
+        {"field": "pools[2].end", "message": "outside the subnet"},
+        {"field": "pools[0].start", "message": "overlaps another scope"},
+    )))  # fmt: skip
+    errors = refusal(exc, pool_form(2))
+    assert errors.fields == {"end": ["outside the subnet"]}
+    assert errors.top == ["pool 1 start: overlaps another scope"]
+
+
+def test_a_refusal_without_problems_is_its_detail_in_the_banner() -> None:
+    exc = problem_of(httpx.Response(403, json=_problem(
+        403, "The role 'read-only' may not do this; it needs administrator or dns-admin."
+    )))  # fmt: skip
+    errors = refusal(exc, Placement.same("name"))
+    assert not errors.fields and not errors.top
+    assert (
+        errors.banner
+        == exc.sentence
+        == ("The role 'read-only' may not do this; it needs administrator or dns-admin.")
+    )
+    assert in_words(exc) == exc.sentence
+    two = problem_of(httpx.Response(422, json=_problem(
+        422, "a: x (and 1 more)", {"field": "scopes[0].pools[1].start", "message": "bad"},
+        {"field": "valid_lifetime", "message": "must be a whole number"},
+    )))  # fmt: skip
+    assert in_words(two) == "pool 2 start: bad; valid lifetime: must be a whole number."
+
+
+def test_form_text_becomes_numbers_and_flags_or_a_plain_error() -> None:
+    read = Reader({"ttl": " 300 ", "code": "", "port": "12ab", "on": "yes", "off": "",
+                   "auto": "False", "bad": "maybe"})  # fmt: skip
+    assert read.whole("ttl") == 300 and read.whole("code") is None
+    assert read.whole("port", default=1231, example="1231") == 1231
+    assert read.flag("on") and not read.flag("off")
+    assert read.truth("auto") is False and read.truth("bad") is None
+    assert read.whole("code", required=True) is None
+    with pytest.raises(FormInputError) as refused:
+        read.check()
+    errors = refused.value.errors
+    assert errors["port"] == "“12ab” is not a whole number: write digits only, such as 1231."
+    assert errors["bad"] == "“maybe” is neither true nor false."
+    assert errors["code"] == "A whole number is needed here."
+    # A field the form does not show (a hidden one) is named at the top.
+    shown = refusal(refused.value, Placement.same("port", "bad"))
+    assert set(shown.fields) == {"port", "bad"}
+    assert shown.top == ["code: A whole number is needed here."]
 
 
 # --- paging, filters, values ---------------------------------------------------------------
@@ -120,24 +239,24 @@ def test_history_filter_and_record_values() -> None:
         "actor:admin object_type:dns-zone moved"
     )
     assert history_filter({}) == ""
-    assert ttl_value("") is None and ttl_value(" 300 ") == 300 and ttl_value("soon") == "soon"
-    assert record_of({"name": "", "type": "mx", "ttl": "", "data": " 10 mail "}) == {
-        "name": "@", "type": "MX", "ttl": None, "data": "10 mail",
-    }  # fmt: skip
+    read = Reader({"name": "", "type": "mx", "ttl": "", "data": " 10 mail "})
+    assert record_of(read) == {"name": "@", "type": "MX", "ttl": None, "data": "10 mail"}
+    read = Reader({"name": "www", "type": "A", "ttl": "60", "data": "198.51.100.7"})
+    assert record_of(read)["ttl"] == 60  # a number, never the text "60"
 
 
 # --- dashboard and charts ------------------------------------------------------------------
 def test_utilisation_and_restarts() -> None:
-    bars = utilisation_bars(
-        [{"subnet": "203.0.113.0/24", "total": 200, "assigned": 150, "utilisation": 0.75}], "v4"
-    )
+    usage = ScopeUsage(subnet_id=1, subnet="203.0.113.0/24", total=200, assigned=150,
+                       utilisation=0.75)  # fmt: skip
+    bars = utilisation_bars([usage], "v4")
     assert bars == [Bar("203.0.113.0/24", 0.75, "150 / 200 (75%)")]
     now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
     events = [
-        {"time": "2026-01-01T12:00:00+00:00", "program": "named"},
-        {"time": "2026-01-01T13:00:00+00:00", "program": "named"},
-        {"time": "2025-12-01T00:00:00+00:00", "program": "central"},
-        {"time": "garbage", "program": "webui"},
+        ServiceEvent(time="2026-01-01T12:00:00+00:00", program="named"),
+        ServiceEvent(time="2026-01-01T13:00:00+00:00", program="named"),
+        ServiceEvent(time="2025-12-01T00:00:00+00:00", program="central"),
+        ServiceEvent(time="garbage", program="webui"),
     ]
     assert recent_restarts(events, now) == {"named": 2}
 
@@ -171,36 +290,70 @@ def test_htmx_is_taken_only_with_its_pinned_integrity() -> None:
 
 
 # --- pages against a fake Central ----------------------------------------------------------
-class FakeCentral:
-    """Answers the few calls the tested pages make, and records the writes."""
+def _user(role: str) -> dict[str, Any]:
+    return {"id": 7, "username": "ops", "display_name": "", "role": role, "enabled": True}
 
-    def __init__(self) -> None:
+
+ZONE = {"id": 1, "name": "z1.example.", "kind": "primary", "record_count": 1, "serial": 1,
+        "enabled": True, "ttl": 3600, "soa": "ns1.z1.example. hostmaster 1"}  # fmt: skip
+SETTINGS = {"health_interval_seconds": 30, "backup_auto_approve": False,
+            "backup_full_time": "02:30"}  # fmt: skip
+
+
+class FakeCentral:
+    """Answers the calls the tested pages make in the one problem format, and records the
+    writes. ``role``: who logs in; ``answers``: (method, path) -> the answer to a write."""
+
+    def __init__(self, role: str = "read-only") -> None:
+        self.role = role
         self.writes: list[tuple[str, str, Any]] = []
+        self.answers: dict[tuple[str, str], httpx.Response] = {}
+        self.down = False
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         path = request.url.path.removeprefix("/api/v1")
         if path == "/auth/login":
             body = json.loads(request.content)
             if body == {"username": "ops", "password": "right-password"}:
                 return httpx.Response(200, json={
-                    "token": "bws_x", "expires_at": LATER,
-                    "user": {"username": "ops", "role": "read-only"},
+                    "token": "bws_x", "token_type": "bearer", "expires_at": LATER,
+                    "user": _user(self.role),
                 })  # fmt: skip
-            return httpx.Response(401, json={"detail": "Wrong user name or password.",
-                                             "field": "password"})  # fmt: skip
+            return httpx.Response(401, json=_problem(401, "Wrong user name or password."))
         if request.method != "GET":
-            self.writes.append((request.method, path, request.content))
-            return httpx.Response(403, json={"detail": "The role 'read-only' may not do this."})
+            self.writes.append((request.method, path, json.loads(request.content or b"null")))
+            if (request.method, path) in self.answers:
+                return self.answers[request.method, path]
+            if self.role == "read-only":
+                return httpx.Response(403, json=_problem(
+                    403, "The role 'read-only' may not do this."
+                ))  # fmt: skip
+            return httpx.Response(200, json={})
         if path == "/dns/zones":
-            items = [{"id": i, "name": f"z{i}.example.", "kind": "primary", "record_count": 1,
-                      "serial": 1, "enabled": True} for i in range(1, 51)]  # fmt: skip
+            items = [ZONE | {"id": i, "name": f"z{i}.example."} for i in range(1, 51)]
             return httpx.Response(200, json={"items": items, "total": 10_000})
-        return httpx.Response(404, json={"detail": "no such page"})
+        if path == "/dns/zones/1":
+            return httpx.Response(200, json=ZONE)
+        if path == "/dns/zones/1/records":
+            record = {"id": 3, "zone_id": 1, "name": "www.z1.example.", "type": "A", "ttl": 60,
+                      "data": "198.51.100.7"}  # fmt: skip
+            return httpx.Response(200, json={"items": [record], "total": 1})
+        if path == "/servers":
+            return httpx.Response(200, json={"items": [], "total": 0})
+        if path == "/settings":
+            return httpx.Response(200, json=SETTINGS)
+        if path == "/users":
+            return httpx.Response(200, json={"items": [_user(self.role)], "total": 1})
+        return httpx.Response(404, json=_problem(404, "There is no such page."))
 
 
-def _scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steps: Any) -> FakeCentral:
+def _scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steps: Any, fake: FakeCentral | None = None
+) -> FakeCentral:
     """Run ``steps(http)`` against the console app (lifespan included) and a fake Central."""
-    fake = FakeCentral()
+    fake = fake or FakeCentral()
     monkeypatch.setattr(
         "webui.app.Central",
         functools.partial(Central, transport=httpx.MockTransport(fake.handler)),
@@ -270,3 +423,109 @@ def test_pages_need_a_login_and_writes_need_the_csrf_token(
 
     fake = _scenario(tmp_path, monkeypatch, steps)
     assert [w[1] for w in fake.writes] == ["/dns/zones"]  # only the one with the token
+
+
+async def _log_in(http: httpx.AsyncClient) -> str:
+    """Log in; the session's CSRF token."""
+    done = await http.post("/login", data={"username": "ops", "password": "right-password"})
+    assert done.status_code == 303
+    page = await http.get("/settings")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    return token[1]
+
+
+def test_numbers_and_flags_go_to_central_as_json_numbers_and_booleans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def steps(http: httpx.AsyncClient) -> None:
+        csrf = await _log_in(http)
+        added = await http.post("/dns/zones/1/records", data={
+            "csrf_token": csrf, "name": "www", "type": "A", "ttl": "60", "data": "198.51.100.7",
+        })  # fmt: skip
+        assert added.status_code == 303
+        saved = await http.post("/settings", data={
+            "csrf_token": csrf, "health_interval_seconds": "20", "backup_auto_approve": "true",
+            "backup_full_time": "03:15",
+        })  # fmt: skip
+        assert saved.status_code == 303
+        user = await http.post("/users/7", data={"csrf_token": csrf, "role": "dns-admin",
+                                                 "enabled": "no"})  # fmt: skip
+        assert user.status_code == 303
+        # Text where a number belongs is refused by the console, with the field named.
+        bad = await http.post("/dns/zones/1/records", data={
+            "csrf_token": csrf, "name": "www", "type": "A", "ttl": "an hour", "data": "x",
+        })  # fmt: skip
+        assert bad.status_code == 422
+        assert 'id="e-ttl">“an hour” is not a whole number' in bad.text
+        assert 'aria-invalid="true" aria-describedby="e-ttl"' in bad.text
+        zone = await http.post("/dns/zones", data={"csrf_token": csrf, "name": "n.example",
+                                                   "ttl": "1h", "server_id": "one"})  # fmt: skip
+        assert zone.status_code == 422 and "“1h” is not a whole number" in zone.text
+        assert 'id="e-server_id">DNS server: “one” is not a whole number' in zone.text
+
+    fake = _scenario(tmp_path, monkeypatch, steps, FakeCentral("administrator"))
+    record, settings, user = (w[2] for w in fake.writes)
+    assert record["changes"][0]["record"]["ttl"] == 60
+    assert settings == {"health_interval_seconds": 20, "backup_auto_approve": True,
+                        "backup_full_time": "03:15", "comment": ""}  # fmt: skip
+    assert user == {"role": "dns-admin", "enabled": False, "comment": ""}
+    assert len(fake.writes) == 3  # the bad TTL never reached Central
+
+
+def test_several_problems_at_their_fields_and_one_the_form_lacks_on_top(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeCentral("administrator")
+    fake.answers["POST", "/dns/zones/1/changes"] = httpx.Response(422, json=_problem(
+        422, "changes[0].record.ttl: must be at most 2147483647 (and 2 more)",
+        {"field": "changes[0].record.ttl", "message": "must be at most 2147483647"},
+        {"field": "changes[0].record.data", "message": "not valid A data", "name": "www",
+         "type": "A"},
+        {"field": "changes[0].ptr", "message": "no reverse zone holds 198.51.100.7"},
+    ))  # fmt: skip
+
+    async def steps(http: httpx.AsyncClient) -> None:
+        csrf = await _log_in(http)
+        page = await http.post("/dns/zones/1/records", data={
+            "csrf_token": csrf, "name": "www", "type": "A", "ttl": "99999999999", "data": "x",
+        })  # fmt: skip
+        assert page.status_code == 422
+        assert 'id="e-ttl">must be at most 2147483647<' in page.text
+        assert 'id="e-data">not valid A data<' in page.text
+        top = re.search(r'<ul class="error form-top" role="alert">(.*?)</ul>', page.text)
+        assert top is not None and "change 1 ptr: no reverse zone holds" in top[1]
+        assert "Invalid input: nothing was changed" in page.text
+        assert 'value="99999999999"' in page.text  # what was typed stays
+
+    _scenario(tmp_path, monkeypatch, steps, fake)
+
+
+def test_central_down_or_unavailable_is_said_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeCentral("administrator")
+    fake.answers["POST", "/dns/zones/1/changes"] = httpx.Response(
+        503, headers={"Retry-After": "5"}, json=_problem(
+            503, "The dns-agent at 198.51.100.2 cannot be reached.",
+            hint="check that the dns-agent runs",
+        ),
+    )  # fmt: skip
+
+    async def steps(http: httpx.AsyncClient) -> None:
+        csrf = await _log_in(http)
+        page = await http.post("/dns/zones/1/records", data={
+            "csrf_token": csrf, "name": "www", "type": "A", "ttl": "", "data": "198.51.100.9",
+        })  # fmt: skip
+        assert page.status_code == 503
+        assert ("The dns-agent at 198.51.100.2 cannot be reached. Check that the dns-agent "
+                "runs. Try again in 5 s.") in page.text  # fmt: skip
+        fake.down = True
+        down = await http.get("/dns/zones")
+        assert down.status_code == 503 and "Central is not answering" in down.text
+        assert "nothing answers at https://central.test" in down.text
+        assert "Errno" not in down.text
+        login = await http.post("/login", data={"username": "ops", "password": "x"})
+        assert login.status_code == 503 and "Central cannot be reached" in login.text
+
+    _scenario(tmp_path, monkeypatch, steps, fake)

@@ -14,24 +14,24 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 
 from webui.central import ApiError, Central
+from webui.forms import FormErrors, FormInputError, Placement, Reader, in_words, refusal, status_of
+from webui.models import BackupStatus, Network, Route, SentBackup, StoredBackup
 from webui.session import Session
-from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
+from webui.web import CurrentSession, WriteRequest, console, redirect, render, values
 
 router = APIRouter(prefix="/appliance")
 
 BackupId = Path(ge=1, le=2**62)
 NETWORK_FIELDS = ("hostname", "extra_addresses", "routes", "resolvers", "comment")
 PEER_FIELDS = ("address", "port", "token", "fingerprint", "comment")
-#: How a list field's entries are called in an error ("line 2: …").
-ENTRY = {"extra_addresses": "line", "routes": "line", "resolvers": "resolver"}
-
-
-class FormError(ValueError):
-    """A form field the console cannot turn into the API's shape (named, with the reason)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+#: Where Central's problems land: a list field's entries are its lines ("line 2: ...").
+NETWORK_FORM = Placement.same(
+    "hostname", "comment",
+    fields={f"{name}{index}": name for name in ("extra_addresses", "routes", "resolvers")
+            for index in ("", "[]")},
+    entries={"extra_addresses": "line", "routes": "line", "resolvers": "resolver"},
+)  # fmt: skip
+PEER_FORM = Placement.same(*PEER_FIELDS)
 
 
 # --- shapes ------------------------------------------------------------------------------
@@ -39,50 +39,39 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def routes_of(text: str) -> list[dict[str, str]]:
+def routes_of(read: Reader) -> list[dict[str, str]]:
     """``DESTINATION via GATEWAY`` (or ``DESTINATION GATEWAY``), one route a line."""
     routes = []
-    for number, line in enumerate(lines(text), start=1):
+    for number, line in enumerate(lines(read.form.get("routes", "")), start=1):
         words = [w for w in line.split() if w.lower() != "via"]
         if len(words) != 2:
-            raise FormError("routes", f"line {number}: write DESTINATION via GATEWAY")
+            read.errors.at("routes", f"line {number}: write DESTINATION via GATEWAY")
+            continue
         routes.append({"destination": words[0], "gateway": words[1]})
     return routes
 
 
-def routes_text(routes: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{r.get('destination')} via {r.get('gateway')}" for r in routes)
+def routes_text(routes: list[Route]) -> str:
+    return "\n".join(f"{r.destination} via {r.gateway}" for r in routes)
 
 
-def network_body(write: Write) -> dict[str, Any]:
+def network_body(read: Reader, comment: str) -> dict[str, Any]:
     return {
-        "hostname": write.get("hostname"),
-        "extra_addresses": lines(write.form.get("extra_addresses", "")),
-        "routes": routes_of(write.form.get("routes", "")),
-        "resolvers": [r for r in re.split(r"[\s,]+", write.get("resolvers")) if r],
-        "comment": write.comment,
+        "hostname": read.text("hostname"),
+        "extra_addresses": lines(read.form.get("extra_addresses", "")),
+        "routes": routes_of(read),
+        "resolvers": [r for r in re.split(r"[\s,]+", read.text("resolvers")) if r],
+        "comment": comment,
     }
 
 
-def network_values(network: dict[str, Any]) -> dict[str, str]:
+def network_values(network: Network) -> dict[str, str]:
     return {
-        "hostname": str(network.get("hostname", "")),
-        "extra_addresses": "\n".join(str(a) for a in network.get("extra_addresses") or []),
-        "routes": routes_text(list(network.get("routes") or [])),
-        "resolvers": ", ".join(str(r) for r in network.get("resolvers") or []),
+        "hostname": network.hostname,
+        "extra_addresses": "\n".join(network.extra_addresses),
+        "routes": routes_text(network.routes),
+        "resolvers": ", ".join(network.resolvers),
     }
-
-
-def field_errors(fields: dict[str, str]) -> dict[str, str]:
-    """The API's field paths (``routes.1.gateway``) on the form's fields ("line 2: …")."""
-    errors: dict[str, str] = {}
-    for path, message in fields.items():
-        parts = path.split(".")
-        name = parts[0]
-        if len(parts) > 1 and parts[1].isdigit() and name in ENTRY:
-            message = f"{ENTRY[name]} {int(parts[1]) + 1}: {message}"
-        errors.setdefault(name, message)
-    return errors
 
 
 def age(when: str | None, now: dt.datetime | None = None) -> str:
@@ -117,31 +106,31 @@ def size(n: Any) -> str:
     return ""
 
 
-def last_backup(status: dict[str, Any]) -> dict[str, Any] | None:
+def last_backup(status: BackupStatus) -> SentBackup | None:
     """The newest backup the peer has (full or incremental), or None."""
     sent = [
-        {**backup, "kind": kind}
-        for kind in ("full", "incremental")
-        if (backup := status.get(f"last_{kind}"))
+        backup.model_copy(update={"kind": kind})
+        for kind, backup in (("full", status.last_full), ("incremental", status.last_incremental))
+        if backup is not None
     ]
-    return max(sent, key=lambda b: str(b.get("created_at", ""))) if sent else None
+    return max(sent, key=lambda b: b.created_at) if sent else None
 
 
 def backup_summary(central: Central, session: Session) -> dict[str, Any]:
     """What the dashboard says of backups: peer, newest backup and its age, outbox, error."""
     try:
-        status = central.get("/appliance/backup-status", session.token)
+        status = central.backup_status(session.token)
     except ApiError as exc:
-        return {"configured": False, "error": exc.detail}
+        return {"configured": False, "state": None, "error": in_words(exc)}
     newest = last_backup(status)
     return {
-        "configured": bool(status.get("peer")),
-        "state": status.get("state"),
-        "peer": status.get("peer") or {},
+        "configured": status.peer is not None,
+        "state": status.state,
+        "peer": status.peer,
         "newest": newest,
-        "age": age(newest.get("created_at") if newest else None),
-        "outbox": status.get("outbox", 0),
-        "error": status.get("last_error") or "",
+        "age": age(newest.created_at if newest else None),
+        "outbox": status.outbox,
+        "error": status.last_error or "",
     }
 
 
@@ -151,33 +140,33 @@ def appliance_page(
 ) -> Response:
     central = console(request).central
     token = session.token
-    network: dict[str, Any] | None = None
+    network: Network | None = None
     network_error = ""
     try:
-        network = central.get("/appliance/network", token)
+        network = central.network(token)
     except ApiError as exc:
-        network_error = exc.detail
-    status = central.get("/appliance/backup-status", token)
-    peer = central.get("/appliance/peer", token)
-    backups: list[dict[str, Any]] = []
+        network_error = in_words(exc)
+    status = central.backup_status(token)
+    peer = central.appliance_peer(token)
+    backups: list[StoredBackup] = []
     backups_error = ""
-    if peer.get("paired"):
+    if peer.paired:
         try:
-            backups = list(central.get("/appliance/backups", token)["items"])
+            backups = central.appliance_backups(token).items
         except ApiError as exc:
-            backups_error = exc.detail
+            backups_error = in_words(exc)
     newest = last_backup(status)
     context: dict[str, Any] = {
         "network": network,
         "network_error": network_error,
         "net_values": network_values(network) if network else {},
-        "net_errors": {},
+        "net_errors": FormErrors(),
         "backup_status": status,
         "newest": newest,
-        "newest_age": age(newest.get("created_at") if newest else None),
+        "newest_age": age(newest.created_at if newest else None),
         "peer": peer,
         "peer_values": {"port": "1231"},
-        "peer_errors": {},
+        "peer_errors": FormErrors(),
         "backups": backups,
         "backups_error": backups_error,
         "size": size,
@@ -196,77 +185,70 @@ def appliance(request: Request, session: CurrentSession) -> Response:
 
 @router.post("/network")
 def save_network(request: Request, write: WriteRequest) -> Response:
-    shown = values(write.form, *NETWORK_FIELDS)
+    read = Reader(write.form)
     try:
-        body = network_body(write)
-        console(request).central.put("/appliance/network", write.session.token, body)
-    except FormError as exc:
+        body = network_body(read, write.comment)
+        read.check()
+        console(request).central.change_network(write.session.token, body)
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, NETWORK_FORM)
         return appliance_page(
-            request, write.session, 422, net_values=shown, net_errors={exc.field: str(exc)},
-            error="The network settings were not changed.",
-        )  # fmt: skip
-    except ApiError as exc:
-        return appliance_page(
-            request, write.session, exc.status, net_values=shown,
-            net_errors=field_errors(exc.fields), error=exc.detail,
+            request, write.session, status_of(exc), net_errors=errors, error=errors.banner,
+            net_values=values(write.form, *NETWORK_FIELDS),
         )  # fmt: skip
     return redirect(request, "/appliance?done=network-saved")
 
 
 @router.post("/peer")
 def pair(request: Request, write: WriteRequest) -> Response:
-    port = write.get("port") or "1231"
+    read = Reader(write.form)
     body = {
-        "address": write.get("address"),
-        "port": int(port) if port.isdigit() else port,
-        "token": write.get("token"),
-        "fingerprint": write.get("fingerprint"),
+        "address": read.text("address"),
+        "port": read.whole("port", default=1231, example="1231"),
+        "token": read.text("token"),
+        "fingerprint": read.text("fingerprint"),
         "comment": write.comment,
     }
     try:
-        console(request).central.put("/appliance/peer", write.session.token, body)
-    except ApiError as exc:
+        read.check()
+        console(request).central.pair(write.session.token, body)
+    except (ApiError, FormInputError) as exc:
         shown = values(write.form, *PEER_FIELDS)
         shown.pop("token")  # a one-time secret is not written back into the page
+        errors = refusal(exc, PEER_FORM)
         return appliance_page(
-            request, write.session, exc.status, peer_values=shown,
-            peer_errors=field_errors(exc.fields) or exc.errors, error=exc.detail,
+            request, write.session, status_of(exc), peer_values=shown, peer_errors=errors,
+            error=errors.banner,
         )  # fmt: skip
     return redirect(request, "/appliance?done=peer-paired")
 
 
 @router.post("/peer/delete")
 def unpair(request: Request, write: WriteRequest) -> Response:
-    console(request).central.delete("/appliance/peer", write.session.token, comment=write.comment)
+    console(request).central.unpair(write.session.token, write.comment)
     return redirect(request, "/appliance?done=peer-unpaired")
 
 
 @router.post("/backups")
 def back_up_now(request: Request, write: WriteRequest) -> Response:
     kind = "full" if write.get("kind") == "full" else "incremental"
-    result = console(request).central.post(
-        "/appliance/backups", write.session.token, {"kind": kind, "comment": write.comment}
-    )
-    if result.get("error"):
+    result = console(request).central.back_up(write.session.token, kind, write.comment)
+    if result.error:
         return appliance_page(
             request, write.session, 200, result=result,
             error=f"The backup was taken but not sent yet (it waits in the outbox): "
-            f"{result['error']}",
+            f"{result.error}",
         )  # fmt: skip
     return redirect(request, "/appliance?done=backed-up")
 
 
 @router.get("/backups/{backup_id}/export")
 def export(request: Request, session: CurrentSession, backup_id: int = BackupId) -> Response:
-    stream, headers = console(request).central.download(
-        f"/appliance/backups/{backup_id}/export", session.token
-    )
+    stream, headers = console(request).central.export_backup(session.token, backup_id)
     return StreamingResponse(stream, headers=headers)
 
 
 @router.post("/initialize")
 def initialize(request: Request, write: WriteRequest) -> Response:
-    console(request).central.post(
-        "/appliance/initialize", write.session.token, {"comment": write.comment}
-    )
+    console(request).central.initialize(write.session.token, write.comment)
     return redirect(request, "/appliance?done=initialized")

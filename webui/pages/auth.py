@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from webui.central import ApiError, SessionGoneError
+from webui.central import ApiError, CentralDownError, SessionGoneError, UnavailableError
 from webui.session import COOKIE, Session, new_session
 from webui.web import WriteRequest, console, read_form, redirect, render, same_origin
 
@@ -59,13 +59,19 @@ async def login(request: Request) -> Response:
     try:
         client = request.client.host if request.client else None
         answer = console(request).central.login(username, password, client)
+    except CentralDownError as exc:
+        return login_page(request, 503, str(exc), username)
+    except UnavailableError as exc:
+        return login_page(request, 503, exc.sentence, username)
     except ApiError as exc:
         if exc.status == 429:
-            return login_page(request, 429, "Too many failed logins: wait a few minutes.", username)
+            wait = f"try again in {exc.retry_after} s" if exc.retry_after else "wait a few minutes"
+            return login_page(request, 429, f"Too many failed logins: {wait}.", username)
+        # Whatever was wrong, the answer never says whether the name or the password was.
         return login_page(request, 401 if exc.status in (401, 422) else exc.status, BAD_LOGIN,
                           username)  # fmt: skip
-    user = answer["user"]
-    session = new_session(answer["token"], user["username"], user["role"], answer["expires_at"])
+    user = answer.user
+    session = new_session(answer.token, user.username, user.role, answer.expires_at)
     response = redirect(request, safe_next(form.get("next")))
     set_cookie(request, response, session)
     return response
@@ -74,8 +80,8 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 def logout(request: Request, write: WriteRequest) -> Response:
     try:
-        console(request).central.post("/auth/logout", write.session.token)
-    except (ApiError, SessionGoneError):
+        console(request).central.logout(write.session.token)
+    except (ApiError, SessionGoneError, CentralDownError):
         pass  # already expired or revoked: the cookie goes anyway
     response = redirect(request, "/login?done=logged-out")
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 
 from webui.central import ApiError
+from webui.forms import FormErrors, FormInputError, Placement, Reader, refusal, status_of
+from webui.models import Replacement, Snapshot
 from webui.pages.appliance import age, size
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
@@ -28,32 +30,29 @@ SnapshotId = Path(ge=1, le=2**31 - 1)
 ReplacementId = Path(ge=1, le=2**31 - 1)
 #: An offer in one of these states is over: its page stops asking for news.
 FINAL = ("restored", "failed", "dismissed")
-
-
-def _snapshots(request: Request, session: Session, peer_id: int) -> list[dict[str, Any]]:
-    answer = console(request).central.get(f"/backup-peers/{peer_id}/snapshots", session.token)
-    return list(answer["items"])
+TOKEN_FORM = Placement.same("address", "comment")
+APPROVE_FORM = Placement.same("fingerprint", "restore_code", "snapshot_id", "comment")
 
 
 def backups_page(request: Request, session: Session, status: int = 200, **extra: Any) -> Response:
     central = console(request).central
-    peers = list(central.get("/backup-peers", session.token)["items"])
-    offers = list(central.get("/replacements", session.token)["items"])
-    choices: dict[int, list[dict[str, Any]]] = {}
+    peers = central.backup_peers(session.token)
+    offers = central.replacements(session.token)
+    choices: dict[int, list[Snapshot]] = {}
     for offer in offers:
-        if offer["state"] in ("offered", "failed") and offer["peer_id"] not in choices:
+        if offer.state in ("offered", "failed") and offer.peer_id not in choices:
             try:
-                choices[offer["peer_id"]] = _snapshots(request, session, offer["peer_id"])
+                choices[offer.peer_id] = central.snapshots(session.token, offer.peer_id)
             except ApiError:
-                choices[offer["peer_id"]] = []
+                choices[offer.peer_id] = []
     context: dict[str, Any] = {
         "peers": peers,
         "offers": offers,
         "choices": choices,
         "token_values": {},
-        "token_errors": {},
+        "token_errors": FormErrors(),
         "made": None,
-        "approve_errors": {},
+        "approve_errors": FormErrors(),
         "approve_for": None,
         "age": age,
         "size": size,
@@ -70,27 +69,28 @@ def backups(request: Request, session: CurrentSession) -> Response:
 
 @router.post("/pairing-tokens")
 def make_token(request: Request, write: WriteRequest) -> Response:
-    body = {"address": write.get("address"), "comment": write.comment}
+    address = write.get("address")
     try:
-        made = console(request).central.post(
-            "/backup-peers/pairing-tokens", write.session.token, body
+        made = console(request).central.make_pairing_token(
+            write.session.token, address, write.comment
         )
     except ApiError as exc:
+        errors = refusal(exc, TOKEN_FORM)
         return backups_page(
-            request, write.session, exc.status, token_errors=exc.errors, error=exc.detail,
+            request, write.session, exc.status, token_errors=errors, error=errors.banner,
             token_values=values(write.form, "address", "comment"),
         )  # fmt: skip
     # Shown once, on this answer only: the token is not kept anywhere the console can read.
-    return backups_page(request, write.session, 201, made=made | {"address": body["address"]})
+    return backups_page(request, write.session, 201, made=made)
 
 
 @router.get("/peers/{peer_id}")
 def peer(request: Request, session: CurrentSession, peer_id: int = PeerId) -> Response:
     central = console(request).central
-    item = central.get(f"/backup-peers/{peer_id}", session.token)
     return render(
         request, "backup_peer.html", session,
-        peer=item, snapshots=_snapshots(request, session, peer_id), age=age, size=size,
+        peer=central.backup_peer(session.token, peer_id),
+        snapshots=central.snapshots(session.token, peer_id), age=age, size=size,
     )  # fmt: skip
 
 
@@ -101,52 +101,51 @@ def bundle(
     peer_id: int = PeerId,
     snapshot_id: int = SnapshotId,
 ) -> Response:
-    stream, headers = console(request).central.download(
-        f"/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle", session.token
-    )
+    stream, headers = console(request).central.snapshot_bundle(session.token, peer_id, snapshot_id)
     return StreamingResponse(stream, headers=headers)
 
 
 @router.post("/peers/{peer_id}/check")
 def check(request: Request, write: WriteRequest, peer_id: int = PeerId) -> Response:
-    console(request).central.post(f"/backup-peers/{peer_id}/check", write.session.token)
+    console(request).central.check_backup_peer(write.session.token, peer_id)
     return redirect(request, "/backups?done=peer-checked")
 
 
 @router.post("/peers/{peer_id}/delete")
 def delete_peer(request: Request, write: WriteRequest, peer_id: int = PeerId) -> Response:
-    console(request).central.delete(
-        f"/backup-peers/{peer_id}", write.session.token, comment=write.comment
-    )
+    console(request).central.delete_backup_peer(write.session.token, peer_id, write.comment)
     return redirect(request, "/backups?done=peer-deleted")
 
 
-def _offer_action(
-    request: Request, write: Write, replacement_id: int, action: str, body: dict[str, Any]
-) -> Response | None:
-    """POST ``body`` to the offer's ``action``; the page again with the error, or None."""
+def _decide(
+    request: Request, write: Write, replacement_id: int, decision: str, read: Reader,
+    body: dict[str, Any],
+) -> Response | None:  # fmt: skip
+    """Send the decision on an offer; the page again with the refusal, or None."""
     try:
-        console(request).central.post(
-            f"/replacements/{replacement_id}/{action}", write.session.token, body
+        read.check()
+        console(request).central.decide_replacement(
+            write.session.token, replacement_id, decision, body
         )
-    except ApiError as exc:
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, APPROVE_FORM)
         return backups_page(
-            request, write.session, exc.status, approve_errors=exc.errors, error=exc.detail,
-            approve_for=replacement_id,
+            request, write.session, status_of(exc), approve_errors=errors,
+            error=errors.banner, approve_for=replacement_id,
         )  # fmt: skip
     return None
 
 
 @router.post("/replacements/{replacement_id}/approve")
 def approve(request: Request, write: WriteRequest, replacement_id: int = ReplacementId) -> Response:
-    snapshot = write.get("snapshot_id")
+    read = Reader(write.form)
     body = {
-        "fingerprint": write.get("fingerprint"),
-        "restore_code": write.get("restore_code") or None,
-        "snapshot_id": int(snapshot) if snapshot.isdigit() else None,
+        "fingerprint": read.text("fingerprint"),
+        "restore_code": read.text("restore_code") or None,
+        "snapshot_id": read.whole("snapshot_id"),
         "comment": write.comment,
     }
-    refused = _offer_action(request, write, replacement_id, "approve", body)
+    refused = _decide(request, write, replacement_id, "approve", read, body)
     return refused or redirect(
         request, f"/backups/replacements/{replacement_id}?done=restore-started"
     )
@@ -154,16 +153,17 @@ def approve(request: Request, write: WriteRequest, replacement_id: int = Replace
 
 @router.post("/replacements/{replacement_id}/dismiss")
 def dismiss(request: Request, write: WriteRequest, replacement_id: int = ReplacementId) -> Response:
-    body = {"restore_code": write.get("restore_code") or None, "comment": write.comment}
-    refused = _offer_action(request, write, replacement_id, "dismiss", body)
+    read = Reader(write.form)
+    body = {"restore_code": read.text("restore_code") or None, "comment": write.comment}
+    refused = _decide(request, write, replacement_id, "dismiss", read, body)
     return refused or redirect(request, "/backups?done=dismissed")
 
 
-def _offer(request: Request, session: Session, replacement_id: int) -> dict[str, Any]:
-    for item in console(request).central.get("/replacements", session.token)["items"]:
-        if item["id"] == replacement_id:
-            return dict(item)
-    raise ApiError(404, f"There is no replacement {replacement_id}.", "replacement_id")
+def _offer(request: Request, session: Session, replacement_id: int) -> Replacement:
+    for item in console(request).central.replacements(session.token):
+        if item.id == replacement_id:
+            return item
+    raise ApiError.plain(404, f"There is no replacement {replacement_id}.", "replacement_id")
 
 
 @router.get("/replacements/{replacement_id}")

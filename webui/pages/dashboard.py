@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from webui.central import ApiError, Central
 from webui.charts import Bar, bar_chart
+from webui.models import ScopeUsage, ServiceEvent
 from webui.pages.appliance import backup_summary
 from webui.pages.auth import login_page
 from webui.session import COOKIE, Session
@@ -20,61 +21,56 @@ from webui.web import console, render
 router = APIRouter()
 
 
-def utilisation_bars(stats: list[dict[str, Any]], family: str) -> list[Bar]:
+def utilisation_bars(stats: list[ScopeUsage], family: str) -> list[Bar]:
     """One bar per scope from Central's DHCP statistics."""
     bars = []
     for item in stats:
-        total = int(item.get("total") or 0)
-        used = int(item.get("assigned") or 0)
-        fraction = float(item.get("utilisation") or (used / total if total else 0.0))
+        fraction = item.utilisation
         if fraction > 1:  # a percentage
             fraction /= 100
-        label = f"{item.get('subnet', item.get('subnet_id'))}"
+        label = item.subnet or str(item.subnet_id)
         if family == "v6":
             label += " (v6)"
-        bars.append(Bar(label, fraction, f"{used} / {total} ({fraction:.0%})"))
+        bars.append(Bar(label, fraction, f"{item.assigned} / {item.total} ({fraction:.0%})"))
     return bars
 
 
-def recent_restarts(
-    events: list[dict[str, Any]], now: dt.datetime, hours: int = 24
-) -> Counter[str]:
+def recent_restarts(events: list[ServiceEvent], now: dt.datetime, hours: int = 24) -> Counter[str]:
     """Unexpected exits and FATALs per program within the last ``hours``."""
     counts: Counter[str] = Counter()
     horizon = now - dt.timedelta(hours=hours)
     for event in events:
         try:
-            when = dt.datetime.fromisoformat(str(event.get("time")))
+            when = dt.datetime.fromisoformat(event.time)
         except ValueError:
             continue
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
         if when >= horizon:
-            counts[str(event.get("program"))] += 1
+            counts[event.program] += 1
     return counts
 
 
 def _total(central: Central, token: str, path: str) -> int | None:
     try:
-        return int(central.get(path, token, limit=1)["total"])
-    except (ApiError, KeyError, TypeError):
+        return central.total(token, path)
+    except ApiError:
         return None
 
 
 def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
     token = session.token
-    servers = central.get("/servers", token, limit=1000)["items"]
-    events = central.get("/service-events", token, limit=200)["items"]
+    events = central.service_events(token, limit=200)
     bars: list[Bar] = []
     scopes = 0
-    for server in central.get("/dhcp/servers", token)["items"]:
+    for server in central.dhcp_servers(token):
         for family in ("v4", "v6"):
             try:
-                stats = central.get(f"/dhcp/servers/{server['id']}/{family}/statistics", token)
+                stats = central.statistics(token, f"/dhcp/servers/{server.id}/{family}")
             except ApiError:
                 continue  # an unreachable DHCP server: shown by its state above
-            scopes += len(stats["items"])
-            bars.extend(utilisation_bars(stats["items"], family))
+            scopes += len(stats)
+            bars.extend(utilisation_bars(stats, family))
     counts = {
         "DNS zones": _total(central, token, "/dns/zones"),
         "DNS records": _total(central, token, "/dns/records"),
@@ -84,7 +80,7 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
     }
     now = dt.datetime.now(dt.UTC)
     return {
-        "servers": servers,
+        "servers": central.servers(token),
         "events": events[:15],
         "restarts": sorted(recent_restarts(events, now).items()),
         "counts": counts,

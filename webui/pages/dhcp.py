@@ -1,9 +1,15 @@
 """DHCP: scopes with their utilisation, pools and reservations; server options, client
 classes and lease search. The server and address family are chosen in the query string
-(``server``, ``family``); the first DHCP server and IPv4 by default."""
+(``server``, ``family``); the first DHCP server and IPv4 by default.
+
+Scopes and options are changed by sending them back whole (Central's PUT): the console reads
+them with the shared models (``services.common.dhcp.contract``) and sends them back as they
+came, with the one change the form asks for.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,25 +18,62 @@ from fastapi.responses import Response
 
 from services.common.dhcp.options import OPTION_TYPES
 from webui.central import ApiError, Central
+from webui.forms import (
+    FormErrors,
+    FormInputError,
+    Placement,
+    Reader,
+    in_words,
+    refusal,
+    status_of,
+)
+from webui.models import DhcpServer, ScopeAnswer, ScopeUsage
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
 
 router = APIRouter(prefix="/dhcp")
 
-SCOPE_BODY = (
-    "subnet", "id", "pools", "relay_addresses", "shared_network", "interface", "client_class",
-    "valid_lifetime", "min_valid_lifetime", "max_valid_lifetime", "preferred_lifetime",
-    "renew_timer", "rebind_timer", "options", "reservations",
-)  # fmt: skip
 ScopeId = Path(ge=1, le=4294967294)
 LEASE_TERMS = ("address", "hw_address", "hostname", "client_id", "duid")
+RESERVATION_KINDS = ("hw_address", "client_id", "duid")
+
+#: Where Central's problems land on each form.
+SCOPE_FORM = Placement.same(
+    "subnet", "comment",
+    fields={"pools[].start": "start", "pools[].end": "end", "options[]": "routers"},
+)  # fmt: skip
+RESERVATION_FORM = Placement.same(
+    "hw_address", "duid", "hostname", "comment",
+    fields={"ip_addresses": "ip_addresses", "ip_addresses[]": "ip_addresses"},
+    entries={"ip_addresses": "address"},
+)  # fmt: skip
+DEFINITION_FORM = Placement.same("code", "name", "type", "space", "record_types", "comment")
+CLASS_FORM = Placement.same("name", "test", "comment", fields={"class_name": "name"})
+LEASE_FORM = Placement.same("address", "hw_address", "duid", "hostname")
+
+
+def pool_form(index: int) -> Placement:
+    """The pool form: its pool is the scope's ``index``-th; the others' problems go on top."""
+    return Placement.same(
+        "comment", fields={f"pools[{index}].start": "start", f"pools[{index}].end": "end"}
+    )
+
+
+def option_form(index: int) -> Placement:
+    """The option form: its option is the ``index``-th of the list sent back."""
+    new = f"options[{index}]"
+    return Placement.same(
+        "comment",
+        fields={new: "option", f"{new}.name": "option", f"{new}.code": "option",
+                f"{new}.data": "data", f"{new}.space": "space"},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Where:
     """Which DHCP server and family a page is about."""
 
-    servers: list[dict[str, Any]]
+    servers: list[DhcpServer]
     server_id: int
     family: str
 
@@ -42,11 +85,15 @@ class Where:
     def qs(self) -> str:
         return f"server={self.server_id}&family={self.family}"
 
+    @property
+    def params(self) -> dict[str, str]:
+        return {"server": str(self.server_id), "family": self.family}
+
 
 def where(central: Central, session: Session, params: dict[str, str]) -> Where:
-    servers = list(central.get("/dhcp/servers", session.token)["items"])
+    servers = central.dhcp_servers(session.token)
     family = "v6" if params.get("family") == "v6" else "v4"
-    ids = [int(s["id"]) for s in servers]
+    ids = [s.id for s in servers]
     try:
         chosen = int(params.get("server", ""))
     except ValueError:
@@ -56,9 +103,9 @@ def where(central: Central, session: Session, params: dict[str, str]) -> Where:
     return Where(servers, chosen, family)
 
 
-def scope_body(scope: dict[str, Any]) -> dict[str, Any]:
-    """The part of a scope Central takes back in a PUT."""
-    return {k: v for k, v in scope.items() if k in SCOPE_BODY and v is not None}
+def scope_body(scope: ScopeAnswer) -> dict[str, Any]:
+    """A scope as Central takes it back in a PUT: as it was read, unset members left out."""
+    return scope.model_dump(mode="json", exclude_none=True)
 
 
 def _page(request: Request, session: Session, name: str, status: int, **context: Any) -> Response:
@@ -69,18 +116,17 @@ def _page(request: Request, session: Session, name: str, status: int, **context:
 def scopes_page(request: Request, session: Session, status: int = 200, **extra: Any) -> Response:
     central = console(request).central
     at = where(central, session, dict(request.query_params) | extra.pop("params", {}))
-    scopes: list[dict[str, Any]] = []
-    usage: dict[int, dict[str, Any]] = {}
+    scopes: list[ScopeAnswer] = []
+    usage: dict[int, ScopeUsage] = {}
     if at.server_id:
-        scopes = central.get(at.base + "/scopes", session.token, limit=1000)["items"]
+        scopes = central.scopes(session.token, at.base)
         try:
-            stats = central.get(at.base + "/statistics", session.token)["items"]
-            usage = {int(s["subnet_id"]): s for s in stats}
+            usage = {s.subnet_id: s for s in central.statistics(session.token, at.base)}
         except ApiError:
             usage = {}
     context: dict[str, Any] = {
         "at": at, "scopes": scopes, "usage": usage,
-        "errors": {}, "values": {}, "error": "",
+        "errors": FormErrors(), "values": {}, "error": "",
     }  # fmt: skip
     context.update(extra)
     return _page(request, session, "dhcp_scopes.html", status, **context)
@@ -104,25 +150,21 @@ def create_scope(request: Request, write: WriteRequest) -> Response:
     if write.get("routers"):
         body["options"] = [{"name": "routers", "data": write.get("routers")}]
     try:
-        scope = console(request).central.post(at.base + "/scopes", write.session.token, body)
+        scope = console(request).central.create_scope(write.session.token, at.base, body)
     except ApiError as exc:
-        errors = dict(exc.errors)
-        if "data" in errors:
-            errors["routers"] = errors.pop("data")
+        errors = refusal(exc, SCOPE_FORM)
         return scopes_page(
-            request, write.session, exc.status, errors=errors, error=exc.detail,
-            params={"server": str(at.server_id), "family": at.family},
+            request, write.session, exc.status, errors=errors, error=errors.banner,
+            params=at.params,
             values=values(write.form, "subnet", "start", "end", "routers", "comment"),
         )  # fmt: skip
-    return redirect(request, f"/dhcp/scopes/{scope.get('id')}?{at.qs}&done=scope-created")
+    return redirect(request, f"/dhcp/scopes/{scope.id}?{at.qs}&done=scope-created")
 
 
 @router.post("/scopes/{scope_id}/delete")
 def delete_scope(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
     at = _at(request, write)
-    console(request).central.delete(
-        f"{at.base}/scopes/{scope_id}", write.session.token, comment=write.comment
-    )
+    console(request).central.delete_scope(write.session.token, at.base, scope_id, write.comment)
     return redirect(request, f"/dhcp?{at.qs}&done=scope-deleted")
 
 
@@ -132,10 +174,10 @@ def scope_page(
 ) -> Response:
     central = console(request).central
     at = where(central, session, dict(request.query_params) | extra.pop("params", {}))
-    scope = central.get(f"{at.base}/scopes/{scope_id}", session.token)
+    scope = central.scope(session.token, at.base, scope_id)
     context: dict[str, Any] = {
-        "at": at, "scope": scope, "pool_errors": {}, "pool_values": {},
-        "errors": {}, "values": {}, "error": "",
+        "at": at, "scope": scope, "pool_errors": FormErrors(), "pool_values": {},
+        "errors": FormErrors(), "values": {}, "error": "",
     }  # fmt: skip
     context.update(extra)
     return _page(request, session, "dhcp_scope.html", status, **context)
@@ -146,23 +188,26 @@ def scope(request: Request, session: CurrentSession, scope_id: int = ScopeId) ->
     return scope_page(request, session, scope_id)
 
 
-def _put_scope(request: Request, write: Write, at: Where, scope: dict[str, Any]) -> None:
-    body = scope_body(scope) | {"comment": write.comment}
-    console(request).central.put(f"{at.base}/scopes/{scope['id']}", write.session.token, body)
+def _replace_scope(request: Request, write: Write, at: Where, body: dict[str, Any]) -> None:
+    console(request).central.replace_scope(
+        write.session.token, at.base, int(body["id"]), body | {"comment": write.comment}
+    )
 
 
 @router.post("/scopes/{scope_id}/pools")
 def add_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
     at = _at(request, write)
-    current = console(request).central.get(f"{at.base}/scopes/{scope_id}", write.session.token)
-    current["pools"] = [*current.get("pools", []), {"start": write.get("start"),
-                                                    "end": write.get("end")}]  # fmt: skip
+    current = scope_body(console(request).central.scope(write.session.token, at.base, scope_id))
+    pools = list(current.get("pools", []))
+    new = len(pools)
+    current["pools"] = [*pools, {"start": write.get("start"), "end": write.get("end")}]
     try:
-        _put_scope(request, write, at, current)
+        _replace_scope(request, write, at, current)
     except ApiError as exc:
+        errors = refusal(exc, pool_form(new))
         return scope_page(
-            request, write.session, scope_id, exc.status, pool_errors=exc.errors, error=exc.detail,
-            params={"server": str(at.server_id), "family": at.family},
+            request, write.session, scope_id, exc.status, pool_errors=errors,
+            error=errors.banner, params=at.params,
             pool_values=values(write.form, "start", "end", "comment"),
         )  # fmt: skip
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=scope-saved")
@@ -171,10 +216,14 @@ def add_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> 
 @router.post("/scopes/{scope_id}/pools/delete")
 def delete_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
     at = _at(request, write)
-    current = console(request).central.get(f"{at.base}/scopes/{scope_id}", write.session.token)
+    current = scope_body(console(request).central.scope(write.session.token, at.base, scope_id))
     gone = (write.get("start"), write.get("end"))
     current["pools"] = [p for p in current.get("pools", []) if (p["start"], p["end"]) != gone]
-    _put_scope(request, write, at, current)
+    try:
+        _replace_scope(request, write, at, current)
+    except ApiError as exc:
+        return scope_page(request, write.session, scope_id, exc.status, error=in_words(exc),
+                          params=at.params)  # fmt: skip
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=scope-saved")
 
 
@@ -189,13 +238,12 @@ def add_reservation(request: Request, write: WriteRequest, scope_id: int = Scope
     if write.get("hostname"):
         body["hostname"] = write.get("hostname")
     try:
-        console(request).central.post(
-            f"{at.base}/scopes/{scope_id}/reservations", write.session.token, body
-        )
+        console(request).central.add_reservation(write.session.token, at.base, scope_id, body)
     except ApiError as exc:
+        errors = refusal(exc, RESERVATION_FORM)
         return scope_page(
-            request, write.session, scope_id, exc.status, errors=exc.errors, error=exc.detail,
-            params={"server": str(at.server_id), "family": at.family},
+            request, write.session, scope_id, exc.status, errors=errors, error=errors.banner,
+            params=at.params,
             values=values(write.form, ident, "ip_addresses", "hostname", "comment"),
         )  # fmt: skip
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=reservation-added")
@@ -205,12 +253,11 @@ def add_reservation(request: Request, write: WriteRequest, scope_id: int = Scope
 def delete_reservation(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> Response:
     at = _at(request, write)
     kind = write.get("kind")
-    if kind not in ("hw_address", "client_id", "duid"):
-        raise ApiError(422, "The reservation's identifier kind is not known.", "kind")
-    console(request).central.delete(
-        f"{at.base}/scopes/{scope_id}/reservations/{kind}/{write.get('value')}",
-        write.session.token, comment=write.comment,
-    )  # fmt: skip
+    if kind not in RESERVATION_KINDS:
+        raise ApiError.plain(422, "The reservation's identifier kind is not known.", "kind")
+    console(request).central.delete_reservation(
+        write.session.token, at.base, scope_id, kind, write.get("value"), write.comment
+    )
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=reservation-deleted")
 
 
@@ -218,20 +265,16 @@ def delete_reservation(request: Request, write: WriteRequest, scope_id: int = Sc
 def options_page(request: Request, session: Session, status: int = 200, **extra: Any) -> Response:
     central = console(request).central
     at = where(central, session, dict(request.query_params) | extra.pop("params", {}))
-    options: list[dict[str, Any]] = []
-    classes: list[dict[str, Any]] = []
-    definitions: list[dict[str, Any]] = []
-    if at.server_id:
-        options = list(central.get(at.base + "/options", session.token))
-        classes = central.get(at.base + "/classes", session.token, limit=1000)["items"]
-        definitions = central.get(at.base + "/option-definitions", session.token,
-                                  limit=1000)["items"]  # fmt: skip
     context: dict[str, Any] = {
-        "at": at, "options": options, "classes": classes, "definitions": definitions,
-        "errors": {}, "values": {}, "class_errors": {}, "class_values": {}, "error": "",
-        "def_errors": {}, "def_values": {"type": "string"},
+        "at": at, "options": [], "classes": [], "definitions": [],
+        "errors": FormErrors(), "values": {}, "class_errors": FormErrors(), "class_values": {},
+        "error": "", "def_errors": FormErrors(), "def_values": {"type": "string"},
         "option_types": [(t, t) for t in OPTION_TYPES],
     }  # fmt: skip
+    if at.server_id:
+        context["options"] = central.options(session.token, at.base)
+        context["classes"] = central.classes(session.token, at.base)
+        context["definitions"] = central.option_definitions(session.token, at.base)
     context.update(extra)
     return _page(request, session, "dhcp_options.html", status, **context)
 
@@ -241,40 +284,39 @@ def options(request: Request, session: CurrentSession) -> Response:
     return options_page(request, session)
 
 
-def option_of(form: dict[str, str]) -> dict[str, Any]:
+def option_of(read: Reader) -> dict[str, Any]:
     """One option from the form: by code when a number is given, else by name."""
-    key = form.get("option", "").strip()
-    option: dict[str, Any] = {"data": form.get("data", "").strip()}
+    key = read.text("option")
+    option: dict[str, Any] = {"data": read.text("data")}
     if key.isdigit():
         option["code"] = int(key)
     else:
         option["name"] = key or None
-    if form.get("space", "").strip():
-        option["space"] = form["space"].strip()
-    option["always_send"] = form.get("always_send") == "yes"
+    if read.text("space"):
+        option["space"] = read.text("space")
+    option["always_send"] = read.flag("always_send")
     return option
+
+
+def _current_options(request: Request, write: Write, at: Where) -> list[dict[str, Any]]:
+    current = console(request).central.options(write.session.token, at.base)
+    return [o.model_dump(mode="json", exclude_none=True) for o in current]
 
 
 @router.post("/options")
 def add_option(request: Request, write: WriteRequest) -> Response:
     at = _at(request, write)
-    central = console(request).central
-    current = list(central.get(at.base + "/options", write.session.token))
+    current = _current_options(request, write, at)
     try:
-        central.put(
-            at.base + "/options",
-            write.session.token,
-            {"options": [*current, option_of(write.form)], "comment": write.comment},
-        )
+        console(request).central.replace_options(
+            write.session.token, at.base, [*current, option_of(Reader(write.form))],
+            write.comment,
+        )  # fmt: skip
     except ApiError as exc:
-        errors = dict(exc.errors)
-        for name in ("name", "code"):
-            if name in errors:
-                errors["option"] = errors.pop(name)
+        errors = refusal(exc, option_form(len(current)))
         return options_page(
-            request, write.session, exc.status, errors=errors, error=exc.detail,
-            params={"server": str(at.server_id), "family": at.family},
-            values=values(write.form, "option", "data", "space", "comment"),
+            request, write.session, exc.status, errors=errors, error=errors.banner,
+            params=at.params, values=values(write.form, "option", "data", "space", "comment"),
         )  # fmt: skip
     return redirect(request, f"/dhcp/options?{at.qs}&done=options-saved")
 
@@ -282,41 +324,46 @@ def add_option(request: Request, write: WriteRequest) -> Response:
 @router.post("/options/delete")
 def delete_option(request: Request, write: WriteRequest) -> Response:
     at = _at(request, write)
-    central = console(request).central
-    current = list(central.get(at.base + "/options", write.session.token))
-    index = int(write.get("index") or -1)
+    current = _current_options(request, write, at)
+    index = Reader(write.form).whole("index", default=-1)
     kept = [o for i, o in enumerate(current) if i != index]
-    central.put(at.base + "/options", write.session.token,
-                {"options": kept, "comment": write.comment})  # fmt: skip
+    try:
+        console(request).central.replace_options(write.session.token, at.base, kept,
+                                                 write.comment)  # fmt: skip
+    except ApiError as exc:
+        return options_page(request, write.session, exc.status, error=in_words(exc),
+                            params=at.params)  # fmt: skip
     return redirect(request, f"/dhcp/options?{at.qs}&done=options-saved")
 
 
-def definition_of(form: dict[str, str]) -> dict[str, Any]:
+def definition_of(read: Reader) -> dict[str, Any]:
     """A custom option definition from the form (Central checks every field)."""
-    code = form.get("code", "").strip()
     body: dict[str, Any] = {
-        "code": int(code) if code.isdigit() else code,
-        "name": form.get("name", "").strip(),
-        "type": form.get("type", "").strip(),
-        "array": form.get("array") == "yes",
+        "code": read.whole("code", example="224"),
+        "name": read.text("name"),
+        "type": read.text("type"),
+        "array": read.flag("array"),
     }
-    if form.get("space", "").strip():
-        body["space"] = form["space"].strip()
-    if form.get("record_types", "").strip():
-        body["record_types"] = form["record_types"].strip()
+    if read.text("space"):
+        body["space"] = read.text("space")
+    if read.text("record_types"):
+        body["record_types"] = read.text("record_types")
     return body
 
 
 @router.post("/option-definitions")
 def add_definition(request: Request, write: WriteRequest) -> Response:
     at = _at(request, write)
-    body = definition_of(write.form) | {"comment": write.comment}
+    read = Reader(write.form)
+    body = definition_of(read) | {"comment": write.comment}
     try:
-        console(request).central.post(at.base + "/option-definitions", write.session.token, body)
-    except ApiError as exc:
+        read.check()
+        console(request).central.add_option_definition(write.session.token, at.base, body)
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, DEFINITION_FORM)
         return options_page(
-            request, write.session, exc.status, def_errors=exc.errors, error=exc.detail,
-            params={"server": str(at.server_id), "family": at.family},
+            request, write.session, status_of(exc), def_errors=errors, error=errors.banner,
+            params=at.params,
             def_values=values(write.form, "code", "name", "type", "space", "record_types",
                               "array", "comment"),
         )  # fmt: skip
@@ -326,11 +373,13 @@ def add_definition(request: Request, write: WriteRequest) -> Response:
 @router.post("/option-definitions/delete")
 def delete_definition(request: Request, write: WriteRequest) -> Response:
     at = _at(request, write)
-    space = write.get("space") or ("dhcp4" if at.family == "v4" else "dhcp6")
-    console(request).central.delete(
-        f"{at.base}/option-definitions/{space}/{write.get('code')}",
-        write.session.token,
-        comment=write.comment,
+    read = Reader(write.form)
+    space = read.text("space") or ("dhcp4" if at.family == "v4" else "dhcp6")
+    code = read.whole("code")
+    if code is None:
+        raise ApiError.plain(422, "The option definition's code is not a number.", "code")
+    console(request).central.delete_option_definition(
+        write.session.token, at.base, space, code, write.comment
     )
     return redirect(request, f"/dhcp/options?{at.qs}&done=definition-deleted")
 
@@ -340,17 +389,13 @@ def put_class(request: Request, write: WriteRequest) -> Response:
     at = _at(request, write)
     name = write.get("name")
     body = {"name": name, "test": write.get("test"), "comment": write.comment}
-    path = f"{at.base}/classes/{name or '-'}"
     try:
-        console(request).central.put(path, write.session.token, body)
+        console(request).central.put_class(write.session.token, at.base, name or "-", body)
     except ApiError as exc:
-        errors = dict(exc.errors)
-        if "class_name" in errors:
-            errors["name"] = errors.pop("class_name")
+        errors = refusal(exc, CLASS_FORM)
         return options_page(
-            request, write.session, exc.status, class_errors=errors, error=exc.detail,
-            params={"server": str(at.server_id), "family": at.family},
-            class_values=values(write.form, "name", "test", "comment"),
+            request, write.session, exc.status, class_errors=errors, error=errors.banner,
+            params=at.params, class_values=values(write.form, "name", "test", "comment"),
         )  # fmt: skip
     return redirect(request, f"/dhcp/options?{at.qs}&done=class-saved")
 
@@ -358,32 +403,37 @@ def put_class(request: Request, write: WriteRequest) -> Response:
 @router.post("/classes/delete")
 def delete_class(request: Request, write: WriteRequest) -> Response:
     at = _at(request, write)
-    console(request).central.delete(
-        f"{at.base}/classes/{write.get('name')}", write.session.token, comment=write.comment
+    console(request).central.delete_class(
+        write.session.token, at.base, write.get("name"), write.comment
     )
     return redirect(request, f"/dhcp/options?{at.qs}&done=class-deleted")
 
 
 # --- leases ------------------------------------------------------------------------------
+def expires(epoch: int | None) -> str:
+    """When a lease ends (Kea's seconds since 1970) in UTC."""
+    if epoch is None:
+        return ""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 @router.get("/leases")
 def leases(request: Request, session: CurrentSession) -> Response:
     central = console(request).central
     params = dict(request.query_params)
     at = where(central, session, params)
     terms = {k: params[k].strip() for k in LEASE_TERMS if params.get(k, "").strip()}
-    found: list[dict[str, Any]] = []
-    error = ""
-    errors: dict[str, str] = {}
-    total = 0
+    context: dict[str, Any] = {"leases": [], "total": 0, "errors": FormErrors(), "error": ""}
     if at.server_id:
         try:
-            answer = central.get(at.base + "/leases", session.token, limit=200, **terms)
-            found = answer["items"]
-            total = int(answer.get("total", len(found)))
+            answer = central.leases(session.token, at.base, limit=200, **terms)
+            context["leases"] = answer.items
+            context["total"] = answer.total if answer.total is not None else len(answer.items)
         except ApiError as exc:
-            error, errors = exc.detail, exc.errors
+            errors = refusal(exc, LEASE_FORM)
+            said = "The search was refused; the form below shows why." if errors.fields else ""
+            context |= {"errors": errors, "error": said or in_words(exc)}
     return render(
-        request, "dhcp_leases.html", session, 422 if error else 200,
-        at=at, leases=found, total=total, values=terms, searched=bool(terms),
-        errors=errors, error=error,
+        request, "dhcp_leases.html", session, 422 if context["error"] else 200,
+        at=at, values=terms, searched=bool(terms), expires=expires, **context,
     )  # fmt: skip

@@ -10,6 +10,16 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from webui.central import ApiError
+from webui.forms import (
+    FormErrors,
+    FormInputError,
+    Placement,
+    Reader,
+    in_words,
+    refusal,
+    status_of,
+)
+from webui.models import Server
 from webui.paging import Pager, clamp_offset, query, sort_key
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
@@ -23,32 +33,34 @@ RECORD_SORTS = ("name", "type", "ttl", "data")
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "NS", "PTR", "SRV", "CAA", "DNAME", "SSHFP",
                 "TLSA", "NAPTR", "DS", "HINFO")  # fmt: skip
 ZoneId = Path(ge=1, le=2**31 - 1)
+RECORD = ("name", "type", "ttl", "data")
+
+#: Where Central's problems land on each form.
+ZONE_FORM = Placement.same(
+    "name", "server_id", "ttl", "comment", fields={"nameservers[]": "nameservers"},
+    entries={"nameservers": "name server"},
+)  # fmt: skip
+IMPORT_FORM = Placement.same(
+    "name", "text", "comment", fields={"records[]": "text"}, entries={"text": "record"},
+    lines="text",
+)  # fmt: skip
+ADD_FORM = Placement.same("comment", fields={f"changes[].record.{f}": f for f in RECORD})
+#: An edit sends the record as it was (hidden) and as it becomes (the fields shown).
+EDIT_FORM = Placement({f"changes[].new.{f}": f for f in RECORD})
 
 
-def ttl_value(raw: str) -> int | str | None:
-    """A TTL from a form: empty is the zone's default; text that is no number goes to
-    Central as it is, so that its error names the field."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return raw
-
-
-def record_of(form: dict[str, str], prefix: str = "") -> dict[str, Any]:
+def record_of(read: Reader, prefix: str = "") -> dict[str, Any]:
+    """A record from the form; an empty TTL is the zone's default."""
     return {
-        "name": form.get(prefix + "name", "").strip() or "@",
-        "type": form.get(prefix + "type", "").strip().upper(),
-        "ttl": ttl_value(form.get(prefix + "ttl", "")),
-        "data": form.get(prefix + "data", "").strip(),
+        "name": read.text(prefix + "name") or "@",
+        "type": read.text(prefix + "type").upper(),
+        "ttl": read.whole(prefix + "ttl", example="3600"),
+        "data": read.text(prefix + "data"),
     }
 
 
-def _dns_servers(request: Request, session: Session) -> list[dict[str, Any]]:
-    items = console(request).central.get("/servers", session.token, filter="kind:dns")["items"]
-    return list(items)
+def _dns_servers(request: Request, session: Session) -> list[Server]:
+    return console(request).central.servers(session.token, filter="kind:dns")
 
 
 # --- zones -------------------------------------------------------------------------------
@@ -57,22 +69,22 @@ def zones_page(request: Request, session: Session, status: int = 200, **extra: A
     sort = sort_key(params.get("sort"), ZONE_SORTS, "name")
     offset = clamp_offset(params.get("offset"), ZONES_PAGE)
     search = params.get("q", "").strip()
-    answer = console(request).central.get(
-        "/dns/zones", session.token, filter=search, sort=sort, offset=offset, limit=ZONES_PAGE
+    answer = console(request).central.zones(
+        session.token, filter=search, sort=sort, offset=offset, limit=ZONES_PAGE
     )
     base = {"q": search, "sort": sort, "offset": offset}
     servers = _dns_servers(request, session) if session.may("dns") else []
     context: dict[str, Any] = {
-        "zones": answer["items"],
-        "pager": Pager(offset, ZONES_PAGE, int(answer["total"])),
+        "zones": answer.items,
+        "pager": Pager(offset, ZONES_PAGE, answer.total),
         "search": search,
         "sort": sort,
         "qs": lambda **changes: query(base, **changes),
         "servers": servers,
-        "server_options": [(str(s["id"]), s["name"]) for s in servers],
-        "errors": {},
+        "server_options": [(str(s.id), s.name) for s in servers],
+        "errors": FormErrors(),
         "values": {},
-        "import_errors": {},
+        "import_errors": FormErrors(),
         "import_values": {},
         "error": "",
     }
@@ -87,53 +99,54 @@ def zones(request: Request, session: CurrentSession) -> Response:
 
 @router.post("/zones")
 def create_zone(request: Request, write: WriteRequest) -> Response:
-    form = write.form
+    read = Reader(write.form)
     body: dict[str, Any] = {
-        "name": write.get("name"),
-        "server_id": int(write.get("server_id") or 0) or None,
+        "name": read.text("name"),
+        "server_id": read.whole("server_id"),
         "comment": write.comment,
     }
-    if write.get("ttl"):
-        body["ttl"] = ttl_value(write.get("ttl"))
-    nameservers = [n for n in write.get("nameservers").replace(",", " ").split() if n]
+    ttl = read.whole("ttl", example="3600")
+    if ttl is not None:
+        body["ttl"] = ttl
+    nameservers = read.text("nameservers").replace(",", " ").split()
     if nameservers:
         body["nameservers"] = nameservers
     try:
-        zone = console(request).central.post("/dns/zones", write.session.token, body)
-    except ApiError as exc:
+        read.check()
+        zone = console(request).central.create_zone(write.session.token, body)
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, ZONE_FORM)
         return zones_page(
-            request, write.session, exc.status, errors=exc.errors, error=exc.detail,
-            values=values(form, "name", "server_id", "ttl", "nameservers", "comment"),
+            request, write.session, status_of(exc), errors=errors, error=errors.banner,
+            values=values(write.form, "name", "server_id", "ttl", "nameservers", "comment"),
         )  # fmt: skip
-    return redirect(request, f"/dns/zones/{zone['id']}?done=zone-created")
+    return redirect(request, f"/dns/zones/{zone.id}?done=zone-created")
 
 
 @router.post("/zones/import")
 def import_zone(request: Request, write: WriteRequest) -> Response:
-    text = write.form.get("file") or write.form.get("text", "")
+    read = Reader(write.form)
     body = {
-        "name": write.get("name"),
-        "text": text,
-        "server_id": int(write.get("server_id") or 0) or None,
+        "name": read.text("name"),
+        "text": write.form.get("file") or write.form.get("text", ""),
+        "server_id": read.whole("server_id"),
         "comment": write.comment,
     }
     try:
-        zone = console(request).central.post("/dns/zones/import", write.session.token, body)
-    except ApiError as exc:
+        read.check()
+        zone = console(request).central.import_zone(write.session.token, body)
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, IMPORT_FORM)
         return zones_page(
-            request, write.session, exc.status, import_errors=exc.errors, error=exc.detail,
+            request, write.session, status_of(exc), import_errors=errors, error=errors.banner,
             import_values=values(write.form, "name", "server_id", "text", "comment"),
         )  # fmt: skip
-    zone_id = zone.get("id") or zone.get("zone_id")
-    return redirect(request, f"/dns/zones/{zone_id}?done=zone-imported" if zone_id
-                    else "/dns/zones?done=zone-imported")  # fmt: skip
+    return redirect(request, f"/dns/zones/{zone.id}?done=zone-imported")
 
 
 @router.post("/zones/{zone_id}/delete")
 def delete_zone(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
-    console(request).central.delete(
-        f"/dns/zones/{zone_id}", write.session.token, comment=write.comment
-    )
+    console(request).central.delete_zone(write.session.token, zone_id, write.comment)
     return redirect(request, "/dns/zones?done=zone-deleted")
 
 
@@ -143,14 +156,13 @@ def records_page(
 ) -> Response:
     params = request.query_params
     central = console(request).central
-    zone = central.get(f"/dns/zones/{zone_id}", session.token)
+    zone = central.zone(session.token, zone_id)
     sort = sort_key(params.get("sort"), RECORD_SORTS, "name")
     offset = clamp_offset(params.get("offset"), RECORDS_PAGE)
     search = params.get("q", "").strip()
-    answer = central.get(
-        f"/dns/zones/{zone_id}/records", session.token,
-        filter=search, sort=sort, offset=offset, limit=RECORDS_PAGE,
-    )  # fmt: skip
+    answer = central.records(
+        session.token, zone_id, filter=search, sort=sort, offset=offset, limit=RECORDS_PAGE
+    )
     base = {"q": search, "sort": sort, "offset": offset}
     try:
         editing = int(params.get("edit", "0"))
@@ -158,18 +170,19 @@ def records_page(
         editing = 0
     context: dict[str, Any] = {
         "zone": zone,
-        "records": answer["items"],
-        "pager": Pager(offset, RECORDS_PAGE, int(answer["total"])),
+        "records": answer.items,
+        "pager": Pager(offset, RECORDS_PAGE, answer.total),
         "search": search,
         "sort": sort,
         "qs": lambda **changes: query(base, **changes),
         "here": query(base),
         "editing": editing,
         "types": RECORD_TYPES,
-        "errors": {},
+        "errors": FormErrors(),
         "values": {"type": "A"},
-        "edit_errors": {},
+        "edit_errors": FormErrors(),
         "edit_values": {},
+        "orphan": None,
         "error": "",
     }
     context.update(extra)
@@ -191,19 +204,21 @@ def _back(request: Request, zone_id: int, write: Write, done: str) -> Response:
 
 
 def _apply(request: Request, write: Write, zone_id: int, change: dict[str, Any]) -> None:
-    console(request).central.post(
-        f"/dns/zones/{zone_id}/changes", write.session.token,
-        {"changes": [change], "comment": write.comment},
-    )  # fmt: skip
+    console(request).central.change_records(write.session.token, zone_id, [change],
+                                            write.comment)  # fmt: skip
 
 
 @router.post("/zones/{zone_id}/records")
 def add_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
+    read = Reader(write.form)
     try:
-        _apply(request, write, zone_id, {"action": "create", "record": record_of(write.form)})
-    except ApiError as exc:
+        change = {"action": "create", "record": record_of(read)}
+        read.check()
+        _apply(request, write, zone_id, change)
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, ADD_FORM)
         return records_page(
-            request, write.session, zone_id, exc.status, errors=exc.errors, error=exc.detail,
+            request, write.session, zone_id, status_of(exc), errors=errors, error=errors.banner,
             values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
     return _back(request, zone_id, write, "record-added")
@@ -211,17 +226,21 @@ def add_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> 
 
 @router.post("/zones/{zone_id}/records/save")
 def save_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
-    change = {
-        "action": "update",
-        "record": record_of(write.form, "old_"),
-        "new": record_of(write.form),
-    }
+    read = Reader(write.form)
     try:
+        change = {"action": "update", "record": record_of(read, "old_"), "new": record_of(read)}
+        read.check()
         _apply(request, write, zone_id, change)
-    except ApiError as exc:
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, EDIT_FORM)
+        # The record as it was, for the row to stay when it is gone from the list meanwhile.
+        orphan = {"id": read.whole("id") or 0} | values(
+            {k.removeprefix("old_"): v for k, v in write.form.items() if k.startswith("old_")},
+            *RECORD,
+        )  # fmt: skip
         return records_page(
-            request, write.session, zone_id, exc.status, edit_errors=exc.errors, error=exc.detail,
-            editing=int(write.get("id") or 0),
+            request, write.session, zone_id, status_of(exc), edit_errors=errors,
+            error=errors.banner, editing=orphan["id"], orphan=orphan,
             edit_values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
     return _back(request, zone_id, write, "record-saved")
@@ -229,8 +248,14 @@ def save_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) ->
 
 @router.post("/zones/{zone_id}/records/delete")
 def delete_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
+    read = Reader(write.form)
     try:
-        _apply(request, write, zone_id, {"action": "delete", "record": record_of(write.form)})
+        change = {"action": "delete", "record": record_of(read)}
+        read.check()
+        _apply(request, write, zone_id, change)
+    except FormInputError as exc:
+        return records_page(request, write.session, zone_id, 422,
+                            error="; ".join(refusal(exc, Placement({})).top))  # fmt: skip
     except ApiError as exc:
-        return records_page(request, write.session, zone_id, exc.status, error=exc.detail)
+        return records_page(request, write.session, zone_id, exc.status, error=in_words(exc))
     return _back(request, zone_id, write, "record-deleted")

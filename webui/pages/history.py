@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from webui.models import HistoryEntry
 from webui.paging import Pager, clamp_offset, query
 from webui.web import CurrentSession, console, render
 
@@ -31,10 +31,9 @@ def history_filter(params: dict[str, str]) -> str:
     return " ".join(terms)
 
 
-def summary(change: dict[str, Any]) -> str:
+def summary(change: HistoryEntry) -> str:
     """A short view of what a change did, for the table."""
-    after, before = change.get("after"), change.get("before")
-    shown = after if after is not None else before
+    shown = change.after if change.after is not None else change.before
     text = json.dumps(shown, sort_keys=True) if shown is not None else ""
     return text if len(text) <= 240 else text[:237] + "…"
 
@@ -43,15 +42,14 @@ def summary(change: dict[str, Any]) -> str:
 def history(request: Request, session: CurrentSession) -> Response:
     params = dict(request.query_params)
     offset = clamp_offset(params.get("offset"), PAGE)
-    answer = console(request).central.get(
-        "/history", session.token, filter=history_filter(params), sort="-id",
-        offset=offset, limit=PAGE,
-    )  # fmt: skip
+    answer = console(request).central.history(
+        session.token, filter=history_filter(params), sort="-id", offset=offset, limit=PAGE
+    )
     base = {k: params.get(k, "") for k in (*FILTERS, "q")} | {"offset": offset}
     return render(
         request, "history.html", session,
-        changes=[{**c, "summary": summary(c)} for c in answer["items"]],
-        pager=Pager(offset, PAGE, int(answer["total"])),
+        changes=[(c, summary(c)) for c in answer.items],
+        pager=Pager(offset, PAGE, answer.total),
         values={k: params.get(k, "") for k in (*FILTERS, "q")},
         qs=lambda **changes: query(base, **changes),
     )  # fmt: skip

@@ -6,18 +6,19 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from webui.central import ApiError
+from webui.forms import in_words
 from webui.web import CurrentSession, WriteRequest, console, redirect, render
 
 router = APIRouter(prefix="/servers")
 
 ServerId = Path(ge=1, le=2**31 - 1)
-#: What "sync now" asks of Central for a server of each kind.
-SYNC = {"dns": "/dns/servers/{id}/sync", "dhcp": "/dhcp/servers/{id}/sync"}
+#: The kinds of server Central syncs on demand (``/{kind}/servers/{id}/sync``).
+SYNC = ("dns", "dhcp")
 
 
 @router.get("")
 def servers(request: Request, session: CurrentSession) -> Response:
-    items = console(request).central.get("/servers", session.token, limit=1000)["items"]
+    items = console(request).central.servers(session.token)
     return render(request, "servers.html", session, servers=items, sync=SYNC, error="")
 
 
@@ -26,13 +27,13 @@ def sync(request: Request, write: WriteRequest, server_id: int = ServerId) -> Re
     central = console(request).central
     kind = write.get("kind")
     if kind not in SYNC:
-        raise ApiError(422, "Only DNS and DHCP servers are synced.", "kind")
+        raise ApiError.plain(422, "Only DNS and DHCP servers are synced.", "kind")
     try:
-        central.post(SYNC[kind].format(id=server_id), write.session.token)
+        central.sync(write.session.token, kind, server_id)
     except ApiError as exc:
-        items = central.get("/servers", write.session.token, limit=1000)["items"]
+        items = central.servers(write.session.token)
         return render(
             request, "servers.html", write.session, exc.status,
-            servers=items, sync=SYNC, error=exc.detail,
+            servers=items, sync=SYNC, error=in_words(exc),
         )  # fmt: skip
     return redirect(request, "/servers?done=synced")

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from webui.central import ApiError
+from webui.forms import FormErrors, FormInputError, Placement, Reader, refusal, status_of
 from webui.session import Session
 from webui.web import CurrentSession, WriteRequest, console, redirect, render
 
 router = APIRouter()
 
-#: name -> (label, help); the values are whole numbers except backup_full_time.
+#: name -> (label, help). A value is sent in the type Central gives it (number, true or false,
+#: text); a setting Central has and this list lacks is not shown.
 SETTINGS = {
     "sync_interval_seconds": ("DNS sync interval (s)", "How often DNS servers are compared"),
     "dhcp_sync_interval_seconds": ("DHCP sync interval (s)", "How often DHCP servers are compared"),
@@ -36,30 +38,29 @@ SETTINGS = {
         "Only a replacement set up with this Central's fingerprint accepts it",
     ),
 }
+FORM = Placement.same(*SETTINGS, "comment")
 
 
-def setting_value(name: str, raw: str) -> Any:
-    """A whole number where the setting takes one (text otherwise, for Central to refuse
-    naming the field)."""
-    raw = raw.strip()
-    if name == "backup_full_time":
-        return raw
-    if name == "backup_auto_approve":
-        return {"true": True, "false": False}.get(raw.lower(), raw)
-    try:
-        return int(raw)
-    except ValueError:
-        return raw
+def setting_value(read: Reader, name: str, current: int | bool | str | None) -> Any:
+    """The form's text for ``name`` in the type the setting has now: a whole number, true or
+    false, or text (such as the daily backup time)."""
+    if isinstance(current, bool):
+        return read.truth(name, required=True)
+    if isinstance(current, int):
+        return read.whole(name, required=True)
+    return read.text(name)
+
+
+def shown(value: int | bool | str) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def settings_page(request: Request, session: Session, status: int = 200, **extra: Any) -> Response:
-    current = console(request).central.get("/settings", session.token)
+    current = console(request).central.settings(session.token)
     context: dict[str, Any] = {
         "settings": SETTINGS,
-        "values": {
-            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in current.items()
-        },
-        "errors": {},
+        "values": {k: shown(v) for k, v in current.items()},
+        "errors": FormErrors(),
         "error": "",
     }
     context.update(extra)
@@ -73,21 +74,25 @@ def settings(request: Request, session: CurrentSession) -> Response:
 
 @router.post("/settings")
 def save_settings(request: Request, write: WriteRequest) -> Response:
-    current = console(request).central.get("/settings", write.session.token)
+    central = console(request).central
+    current = central.settings(write.session.token)
+    read = Reader(write.form)
     body: dict[str, Any] = {}
     for name in SETTINGS:
         old = current.get(name)
-        before = str(old).lower() if isinstance(old, bool) else str(old)
-        if name in write.form and write.get(name) != before:
-            body[name] = setting_value(name, write.get(name))
+        if name in write.form and write.get(name) != (shown(old) if old is not None else ""):
+            body[name] = setting_value(read, name, old)
     if not body:
         return redirect(request, "/settings?done=settings-saved")
     body["comment"] = write.comment
     try:
-        console(request).central.patch("/settings", write.session.token, body)
-    except ApiError as exc:
-        shown = {k: write.get(k) for k in SETTINGS} | {"comment": write.comment}
+        read.check()
+        central.change_settings(write.session.token, body)
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, FORM)
+        typed = {k: write.get(k) for k in SETTINGS} | {"comment": write.comment}
         return settings_page(
-            request, write.session, exc.status, errors=exc.errors, error=exc.detail, values=shown
-        )
+            request, write.session, status_of(exc), errors=errors, error=errors.banner,
+            values=typed,
+        )  # fmt: skip
     return redirect(request, "/settings?done=settings-saved")
