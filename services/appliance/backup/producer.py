@@ -2,8 +2,8 @@
 
 Triggers (issue 7's design, "When"):
 
-- Central touches ``var/lib/burrow/backup/changed`` after every committed change (a small
-  hook in central/history). The producer looks at its mtime every ``POLL`` seconds and starts
+- Central appends a byte to ``var/lib/burrow/backup/changed`` after every committed change (a
+  small hook in central/history). The producer looks at it every ``POLL`` seconds and starts
   an incremental backup once the changes have been quiet for ``QUIET`` seconds, or at the
   latest ``COALESCE`` seconds after the first one: a burst becomes one backup, and a single
   change is backed up within a second.
@@ -42,6 +42,7 @@ from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.collect import Collected, Collector
 from services.appliance.backup.peer import PeerClient, PeerError, problem_text
+from services.common.backup.files import change_count
 from services.common.backup.format import BackupFormatError, delta_encode, walk
 from services.common.files import read_json, write_json
 from services.common.paths import StateRoot
@@ -193,10 +194,10 @@ class Producer:
         with self._lock:
             record = self._producer_state()
             sequence = int(record.get("sequence", 0)) + 1
-            # Every change Central committed up to this moment is in the snapshot (the mark
+            # Every change Central committed up to this moment is in the snapshot (the count
             # is read before a single file is): once it is stored at the peer, those changes
-            # are safe (``stored_changes_until`` in the status).
-            covers = self._changed_mtime()
+            # are safe (``changes_stored`` in the status).
+            covers = change_count(self.root)
             collected = self.collector.collect(
                 kind=kind, identity=self.identity(), sequence=sequence, reread=kind == "full"
             )
@@ -350,10 +351,8 @@ class Producer:
                         summary
                     )
                     record["last_sent"] = entry["root"]
-                    covers = float(entry.get("covers") or 0.0)
-                    record["stored_changes_until"] = max(
-                        covers, float(record.get("stored_changes_until") or 0.0)
-                    )
+                    covers = int(entry.get("covers") or 0)
+                    record["changes_stored"] = max(covers, int(record.get("changes_stored") or 0))
                     self._save_producer_state(record)
                     (paths.outbox_dir(self.root) / f"{entry['sequence']}.json").unlink()
                     sent += 1
@@ -394,10 +393,13 @@ class Producer:
             "last_full": record.get("last_full"),
             "last_incremental": record.get("last_incremental"),
             "outbox": len(self.outbox()),
-            # The time (the change file's mtime, seconds since the epoch) of the newest change
-            # of Central that a snapshot stored at the peer holds, and of the newest change.
-            "stored_changes_until": record.get("stored_changes_until"),
-            "last_change_at": self._changed_mtime() or None,
+            # Central's changes counted so far, how many of them a snapshot stored at the
+            # peer holds, and how many are not at the peer yet.
+            "changes": change_count(self.root),
+            "changes_stored": int(record.get("changes_stored") or 0),
+            "changes_not_at_peer": max(
+                0, change_count(self.root) - int(record.get("changes_stored") or 0)
+            ),
             "last_error": self.last_error,
             "state": current.state,
             "appliance_id": current.appliance_id,
@@ -458,7 +460,7 @@ class Producer:
             except OSError:
                 continue
             leases.append((path.name, info.st_size, info.st_mtime_ns))
-        return (self._changed_mtime(), tuple(leases))
+        return (self._changed_mtime(), change_count(self.root), tuple(leases))
 
     def _full_due(self, now: dt.datetime) -> bool:
         record = self._producer_state()

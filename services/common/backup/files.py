@@ -31,5 +31,14 @@ def peer_file(root: StateRoot) -> Path:
 
 
 def changed_file(root: StateRoot) -> Path:
-    """Touched by Central after every committed change."""
+    """Central appends one byte to it after every committed change: its size counts the
+    changes, its modification time says when the last one was."""
     return backup_dir(root) / "changed"
+
+
+def change_count(root: StateRoot) -> int:
+    """How many changes Central has committed (the size of ``changed``)."""
+    try:
+        return changed_file(root).stat().st_size
+    except OSError:
+        return 0
