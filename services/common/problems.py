@@ -232,8 +232,11 @@ def _plain(error: dict[str, Any]) -> str:
         return _PLAIN[kind]
     message = str(error.get("msg", "invalid"))
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if message.startswith("Input should be "):
-        message = "must be " + message.removeprefix("Input should be ")
+    # pydantic's "Input should be ...", "String should have at least 12 characters", "List
+    # should have at most 10000 items": the field is named beside the message already.
+    for subject in ("Input", "String", "List", "Value", "Dictionary", "Tuple", "Set"):
+        if message.startswith(subject + " should "):
+            return "must " + message.removeprefix(subject + " should ")
     return message
 
 
@@ -244,10 +247,17 @@ def validation_problems(errors: Sequence[Any]) -> list[FieldProblem]:
     seen: set[str] = set()
     for error in errors:
         where = field_path(error.get("loc", ()))
+        message = _plain(error)
+        if error.get("type") == "json_invalid":
+            # loc is ("body", <character position>): the field is the body itself
+            where, position = "body", list(error.get("loc", ()))[-1]
+            reason = str((error.get("ctx") or {}).get("error") or "").strip()
+            if isinstance(position, int):
+                message += f" (character {position}{': ' + reason if reason else ''})"
         if where in seen:
             continue
         seen.add(where)
-        out.append(FieldProblem(where, _plain(error)))
+        out.append(FieldProblem(where, message))
     return out
 
 
@@ -278,9 +288,14 @@ def install(app: Any, *, service: str, max_body: int = DEFAULT_MAX_BODY,
             log.error("%s %s: %s", request.method, request.url.path, exc)
         return error_response(exc)
 
-    async def http(_request: Request, exc: Exception) -> Response:
+    async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only; every method
+            # of every route of the path is allowed (RFC 9110 section 15.5.6).
+            allow = allowed_methods(request, (headers or {}).get("Allow", ""))
+            headers = {**(headers or {}), "Allow": allow}
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         return response(exc.status_code, detail or "error", headers=headers)
 
@@ -293,6 +308,28 @@ def install(app: Any, *, service: str, max_body: int = DEFAULT_MAX_BODY,
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(Exception, unexpected)
     app.add_middleware(BodyLimit, max_body=max_body, limits=limits or {})
+
+
+def allowed_methods(request: Request, fallback: str = "") -> str:
+    """Every method the routes of ``request``'s path take, for ``Allow`` (``fallback`` when
+    none is found, e.g. under a prefix given when a router was included)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in _leaf_routes(getattr(request.app, "routes", ())):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods)) or fallback
+
+
+def _leaf_routes(routes: Any) -> Any:
+    # FastAPI keeps an included router as one route of its own (``original_router``).
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        else:
+            yield route
 
 
 class BodyLimit:
@@ -331,18 +368,27 @@ class BodyLimit:
                     return
         received = 0
         started = False
+        exceeded = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise _BodyTooLargeError(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if exceeded:
+                # The application caught the error while it read the body (FastAPI answers
+                # "error parsing the body", 400): the answer is the 413 instead.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._refuse(scope, receive, send, limit)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
