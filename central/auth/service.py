@@ -29,7 +29,6 @@ from central.auth.schemas import (
 from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal, Role
-from central.core.problems import ProblemError
 from central.core.security import (
     dummy_hash,
     hash_password,
@@ -39,7 +38,14 @@ from central.core.security import (
 )
 from central.history.service import SYSTEM, record
 from central.settings import service as settings_service
-from services.common.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from services.common.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    TooManyRequestsError,
+    UnauthenticatedError,
+    ValidationError,
+)
 from services.common.files import write_atomic
 
 log = logging.getLogger(__name__)
@@ -123,8 +129,7 @@ def login(db: Session, throttle: LoginThrottle, body: Login, client: str) -> Log
     key = (body.username.lower(), client)
     wait = throttle.retry_after(key, settings.login_max_failures, settings.login_lockout_seconds)
     if wait:
-        raise ProblemError(
-            429,
+        raise TooManyRequestsError(
             f"Too many failed logins for {body.username!r}; try again in {wait} s.",
             field="username",
             headers={"Retry-After": str(wait)},
@@ -134,7 +139,11 @@ def login(db: Session, throttle: LoginThrottle, body: Login, client: str) -> Log
     if user is None or not good or not user.enabled:
         throttle.failed(key, settings.login_lockout_seconds)
         log.warning("failed login for %r from %s", body.username, client)
-        raise ProblemError(401, "Wrong user name or password.", field="password")
+        raise UnauthenticatedError(
+            "Wrong user name or password.",
+            field="password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     throttle.succeeded(key)
     lifetime = settings.session_lifetime_seconds
     if body.expires_in is not None:

@@ -412,12 +412,16 @@ def _push(
 
 
 def _detail(answer: pinned.Answer) -> str:
+    """The replacement's problem answer in one sentence: its detail and every problem."""
     try:
         body = answer.json()
     except ValueError:
         body = None
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("error") or body)[:500]
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        items = [p for p in body.get("problems") or [] if isinstance(p, dict)]
+        said = "; ".join(f"{p.get('field')}: {p.get('message')}" for p in items)
+        text = str(body["detail"]) + (f" ({said})" if said and said not in body["detail"] else "")
+        return text[:500]
     return answer.body[:300].decode(errors="replace")
 
 

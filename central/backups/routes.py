@@ -38,8 +38,8 @@ from central.backups.schemas import (
 from central.backups.store import MAX_CHUNK, ChunkStore, check_hash, store_for
 from central.core.deps import Admin, CurrentUser, DbSession, DeleteComment
 from central.core.listing import Page
-from central.core.problems import RESPONSES, ProblemError
-from services.common.errors import ValidationError
+from central.core.problems import RESPONSES
+from services.common.errors import ForbiddenError, UnauthenticatedError, ValidationError
 from services.common.problems import documented
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
@@ -60,20 +60,18 @@ def current_peer(request: Request, db: DbSession, peer_id: PeerId) -> BackupPeer
     """The peer named by ``Authorization: Backup <credential>``, or 401 / 403."""
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "backup" or not credential.strip():
-        raise ProblemError(
-            401,
+        raise UnauthenticatedError(
             "The backup store needs a peer credential: Authorization: Backup <credential>.",
             headers={"WWW-Authenticate": "Backup"},
         )
     peer = service.peer_by_credential(db, credential.strip())
     if peer is None:
-        raise ProblemError(
-            401,
+        raise UnauthenticatedError(
             "The backup credential is not known (revoked, or the peer paired again).",
             headers={"WWW-Authenticate": "Backup"},
         )
     if peer.id != peer_id:
-        raise ProblemError(403, "This credential is for another peer's store.", field="peer_id")
+        raise ForbiddenError("This credential is for another peer's store.", field="peer_id")
     return peer
 
 

@@ -49,11 +49,17 @@ from central.backups.store import ChunkStore, MissingChunkError, check_hash
 from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal
-from central.core.problems import ProblemError
 from central.core.security import token_hash
 from central.history.service import SYSTEM, record
 from central.settings import service as settings_service
-from services.common.errors import ConflictError, FieldProblem, NotFoundError, ValidationError
+from services.common.errors import (
+    ConflictError,
+    FieldProblem,
+    ForbiddenError,
+    NotFoundError,
+    UnauthenticatedError,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +137,7 @@ def pair(
     """Trade a pairing token for a credential; 401 bad token, 403 wrong address."""
     token = db.scalar(select(PairingToken).where(PairingToken.token_hash == token_hash(body.token)))
     if token is None or token.used_at is not None or token.expires_at <= now():
-        raise ProblemError(
-            401,
+        raise UnauthenticatedError(
             "The pairing token is not valid (unknown, used or expired): ask the peer's "
             "administrator for a new one.",
             field="token",
@@ -140,8 +145,7 @@ def pair(
         )
     address = _ipv4(body.address)
     if caller != token.address or address != token.address:
-        raise ProblemError(
-            403,
+        raise ForbiddenError(
             f"This pairing token is for the appliance at {token.address}; the request came "
             f"from {caller} for {address}.",
             field="address",

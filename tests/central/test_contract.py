@@ -128,6 +128,17 @@ def test_unauthenticated_answers_name_the_scheme(central: Api) -> None:
     # A body is not looked at before the caller is known.
     response = central.call("POST", "/api/v1/users", None, json={"nonsense": True})
     assert_problem(response, 401)
+    # A wrong password at the login, a wrong pairing token: 401 with the scheme as well.
+    response = central.call(
+        "POST", "/api/v1/auth/login", json={"username": central.admin_name, "password": "no"}
+    )
+    assert_problem(response, 401, "password")
+    assert response.headers["www-authenticate"] == "Bearer"
+    pairing = {"token": "bwpair_x", "appliance_id": "a", "address": "127.0.0.1",
+               "agent_certificate": "x"}  # fmt: skip
+    response = central.call("POST", "/api/v1/backup-peers/pair", json=pairing)
+    assert_problem(response, 401, "token")
+    assert response.headers["www-authenticate"] == "Pairing"
     # The backup store takes a peer's credential, never a user's token.
     response = central.call("GET", "/api/v1/backup-store/1/snapshots", central.admin)
     assert_problem(response, 401)
