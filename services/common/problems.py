@@ -111,10 +111,24 @@ class Problem(BaseModel):
     )
 
 
+#: Where the OpenAPI document keeps the schemas of ``Problem`` and ``ProblemItem`` (``install``
+#: puts them there): one definition instead of a copy in every response, whose ``$defs``
+#: references would not resolve inside a path's response.
+COMPONENTS = "#/components/schemas/{model}"
+
+
 def documented(description: str) -> dict[str, Any]:
     """An OpenAPI ``responses`` entry whose body is a ``Problem``."""
-    schema = Problem.model_json_schema()
+    schema = {"$ref": COMPONENTS.format(model="Problem")}
     return {"description": description, "content": {MEDIA_TYPE: {"schema": schema}}}
+
+
+def problem_components() -> dict[str, Any]:
+    """The OpenAPI component schemas ``documented`` refers to."""
+    schema = Problem.model_json_schema(ref_template=COMPONENTS)
+    components: dict[str, Any] = dict(schema.pop("$defs", {}))
+    components["Problem"] = schema
+    return components
 
 
 #: The error answers every Burrow API may give, for the OpenAPI documents.
@@ -308,6 +322,23 @@ def install(app: Any, *, service: str, max_body: int = DEFAULT_MAX_BODY,
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(Exception, unexpected)
     app.add_middleware(BodyLimit, max_body=max_body, limits=limits or {})
+    _document_problems(app)
+
+
+def _document_problems(app: Any) -> None:
+    """Add the schemas ``documented`` refers to to the application's OpenAPI document."""
+    make = getattr(app, "openapi", None)
+    if make is None:
+        return
+
+    def openapi() -> dict[str, Any]:
+        document: dict[str, Any] = make()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in problem_components().items():
+            schemas.setdefault(name, schema)
+        return document
+
+    app.openapi = openapi
 
 
 def allowed_methods(request: Request, fallback: str = "") -> str:

@@ -10,6 +10,7 @@ problem format (``services.common.problems.Problem``), documented on every route
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from tests.central.conftest import Api
@@ -74,13 +75,39 @@ def test_the_openapi_document_describes_the_answers(central: Api) -> None:
 
 def test_errors_are_documented_as_the_one_problem_format(central: Api) -> None:
     document = central.call("GET", "/api/v1/openapi.json").json()
+    problem = {"$ref": "#/components/schemas/Problem"}
     for method, path, operation in operations(document):
         if path == "/api/v1/health":
             continue
         errors = {code: r for code, r in operation["responses"].items() if code[0] in "45"}
-        assert "422" in errors or method == "GET", f"{method} {path}: 422 undocumented"
+        assert "422" in errors, f"{method} {path}: 422 undocumented"
         for code, answer in errors.items():
             media = answer.get("content", {})
-            assert list(media) == ["application/problem+json"], (method, path, code, media)
-            schema = media["application/problem+json"]["schema"]
-            assert schema.get("title") == "Problem", (method, path, code)
+            assert media == {"application/problem+json": {"schema": problem}}, (
+                method, path, code, media,
+            )  # fmt: skip
+    schemas = document["components"]["schemas"]
+    assert set(schemas["Problem"]["properties"]) == {
+        "type", "title", "status", "detail", "hint", "problems",
+    }  # fmt: skip
+    assert schemas["Problem"]["additionalProperties"] is False
+    assert set(schemas["ProblemItem"]["required"]) == {"field", "message"}
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def test_every_reference_of_the_document_resolves(central: Api) -> None:
+    document = central.call("GET", "/api/v1/openapi.json").json()
+    known = {f"#/components/schemas/{name}" for name in document["components"]["schemas"]}
+    dangling = sorted(set(_refs(document)) - known)
+    assert not dangling, dangling
