@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Literal
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from central.appliance.routes import router as appliance_router
 from central.auth.routes import router as auth_router
@@ -34,6 +35,15 @@ from central.settings.routes import router as settings_router
 from services.common.backup.files import changed_file
 
 VERSION = "0.1.0"
+
+
+class Health(BaseModel):
+    """Central is up and serving."""
+
+    service: Literal["central"] = "central"
+    status: Literal["ok"] = "ok"
+    version: str
+    uptime_seconds: float
 
 
 def _console_key(config: CentralConfig) -> str | None:
@@ -94,14 +104,9 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
     problems.install(app, max_body=config.max_request_bytes)
 
     @app.get("/api/v1/health", tags=["health"])
-    def health() -> dict[str, Any]:
+    def health() -> Health:
         """Open to everyone: Central is up and serving."""
-        return {
-            "service": "central",
-            "status": "ok",
-            "version": VERSION,
-            "uptime_seconds": round(time.time() - app.state.started, 3),
-        }
+        return Health(version=VERSION, uptime_seconds=round(time.time() - app.state.started, 3))
 
     for router in (
         auth_router,

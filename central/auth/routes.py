@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import select
 
 from central.auth import service
 from central.auth.models import Token, User
-from central.auth.schemas import ApiTokenCreate, Login, PasswordChange, UserCreate, UserUpdate
+from central.auth.schemas import (
+    ApiTokenCreate,
+    ApiTokenCreated,
+    Login,
+    LoginAnswer,
+    Me,
+    PasswordChange,
+    TokenPublic,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from central.core.deps import (
     Admin,
     CurrentUser,
@@ -21,8 +32,9 @@ from central.core.deps import (
     Role,
     require,
 )
-from central.core.listing import ListQuery, listing, page
+from central.core.listing import ListQuery, Page, page
 from central.core.problems import RESPONSES
+from services.common.problems import documented
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
@@ -78,8 +90,12 @@ def login_client(request: Request) -> str:
         return peer
 
 
-@router.post("/auth/login", tags=["auth"])
-def login(request: Request, db: DbSession, body: Login) -> dict[str, Any]:
+@router.post(
+    "/auth/login",
+    tags=["auth"],
+    responses={429: documented("Too many failed logins; Retry-After says when to try again")},
+)
+def login(request: Request, db: DbSession, body: Login) -> LoginAnswer:
     """Log in: answers a bearer session token for ``Authorization: Bearer TOKEN``.
 
     Failed logins per user name and client address are limited (settings
@@ -96,9 +112,10 @@ def logout(db: DbSession, user: CurrentUser) -> Response:
 
 
 @router.get("/me", tags=["auth"])
-def me(db: DbSession, user: CurrentUser) -> dict[str, Any]:
+def me(db: DbSession, user: CurrentUser) -> Me:
     """The caller."""
-    return {**service.user_public(service.get_user(db, user.user_id)), "token": user.token_kind}
+    view = service.user_view(service.get_user(db, user.user_id))
+    return Me(**view.model_dump(), token=user.token_kind)  # type: ignore[arg-type]
 
 
 @router.post("/me/password", tags=["auth"], status_code=204)
@@ -112,32 +129,47 @@ def change_password(
 
 # --- users -------------------------------------------------------------------------------
 @router.get("/users", tags=["users"])
-def list_users(db: DbSession, _user: CurrentUser, params: ListQuery) -> dict[str, Any]:
+def list_users(db: DbSession, _user: CurrentUser, params: ListQuery) -> Page[UserPublic]:
     """Users; filter e.g. ``role:read-only username~ops``."""
     rows, total = page(db, select(User), params, USER_FIELDS, ("username", "display_name"))
-    return listing([service.user_public(u) for u in rows], total, params)
+    return Page[UserPublic].of([service.user_view(u) for u in rows], total, params)
 
 
 @router.get("/users/{user_id}", tags=["users"])
-def get_user(db: DbSession, _user: CurrentUser, user_id: UserId) -> dict[str, Any]:
-    return service.user_public(service.get_user(db, user_id))
+def get_user(db: DbSession, _user: CurrentUser, user_id: UserId) -> UserPublic:
+    """One user."""
+    return service.user_view(service.get_user(db, user_id))
 
 
-@router.post("/users", tags=["users"], status_code=201)
-def create_user(db: DbSession, admin: Admin, body: UserCreate) -> dict[str, Any]:
+@router.post(
+    "/users",
+    tags=["users"],
+    status_code=201,
+    responses={409: documented("A user of that name exists already")},
+)
+def create_user(db: DbSession, admin: Admin, body: UserCreate) -> UserPublic:
     """Make a user (administrators)."""
     return service.create_user(db, admin, body)
 
 
-@router.patch("/users/{user_id}", tags=["users"])
+@router.patch(
+    "/users/{user_id}",
+    tags=["users"],
+    responses={409: documented("The change would leave no enabled administrator")},
+)
 def update_user(
     request: Request, db: DbSession, admin: Admin, user_id: UserId, body: UserUpdate
-) -> dict[str, Any]:
+) -> UserPublic:
     """Change a user's name, role, password or whether it is enabled (administrators)."""
     return service.update_user(db, admin, user_id, body, request.app.state.config)
 
 
-@router.delete("/users/{user_id}", tags=["users"], status_code=204)
+@router.delete(
+    "/users/{user_id}",
+    tags=["users"],
+    status_code=204,
+    responses={409: documented("Oneself, or the last enabled administrator")},
+)
 def delete_user(db: DbSession, admin: Admin, user_id: UserId, comment: DeleteComment) -> Response:
     """Delete a user and its tokens (administrators; never the last administrator)."""
     service.delete_user(db, admin, user_id, comment)
@@ -146,24 +178,26 @@ def delete_user(db: DbSession, admin: Admin, user_id: UserId, comment: DeleteCom
 
 # --- API tokens --------------------------------------------------------------------------
 @router.get("/api-tokens", tags=["api tokens"])
-def list_api_tokens(db: DbSession, user: CurrentUser, params: ListQuery) -> dict[str, Any]:
+def list_api_tokens(db: DbSession, user: CurrentUser, params: ListQuery) -> Page[TokenPublic]:
     """API tokens: one's own, or everyone's for administrators. The secrets are never shown."""
     query = select(Token).where(Token.kind == "api")
     if user.role != Role.ADMINISTRATOR.value:
         query = query.where(Token.user_id == user.user_id)
     rows, total = page(db, query, params, TOKEN_FIELDS, ("name",))
     names = dict(db.execute(select(User.id, User.username)).tuples().all())
-    return listing([service.token_public(t, names.get(t.user_id, "")) for t in rows], total, params)
+    items = [service.token_view(t, names.get(t.user_id, "")) for t in rows]
+    return Page[TokenPublic].of(items, total, params)
 
 
 @router.get("/api-tokens/{token_id}", tags=["api tokens"])
-def get_api_token(db: DbSession, user: CurrentUser, token_id: TokenId) -> dict[str, Any]:
+def get_api_token(db: DbSession, user: CurrentUser, token_id: TokenId) -> TokenPublic:
+    """One API token (one's own; administrators any). The secret is never shown."""
     token, username = service.get_api_token(db, user, token_id)
-    return service.token_public(token, username)
+    return service.token_view(token, username)
 
 
 @router.post("/api-tokens", tags=["api tokens"], status_code=201)
-def create_api_token(db: DbSession, user: TokenMaker, body: ApiTokenCreate) -> dict[str, Any]:
+def create_api_token(db: DbSession, user: TokenMaker, body: ApiTokenCreate) -> ApiTokenCreated:
     """A long-lived token for scripts; the secret is in this answer only."""
     return service.create_api_token(db, user, body)
 

@@ -15,11 +15,20 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from central.auth.models import Token, User
-from central.auth.schemas import ApiTokenCreate, Login, PasswordChange, UserCreate, UserUpdate
+from central.auth.schemas import (
+    ApiTokenCreate,
+    ApiTokenCreated,
+    Login,
+    LoginAnswer,
+    PasswordChange,
+    TokenPublic,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from central.core.config import CentralConfig
 from central.core.db import now
-from central.core.deps import Principal, Role, jsonable
-from central.core.problems import ProblemError
+from central.core.deps import Principal, Role
 from central.core.security import (
     dummy_hash,
     hash_password,
@@ -29,7 +38,14 @@ from central.core.security import (
 )
 from central.history.service import SYSTEM, record
 from central.settings import service as settings_service
-from services.common.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from services.common.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    TooManyRequestsError,
+    UnauthenticatedError,
+    ValidationError,
+)
 from services.common.files import write_atomic
 
 log = logging.getLogger(__name__)
@@ -73,30 +89,32 @@ class LoginThrottle:
 
 
 # --- views -------------------------------------------------------------------------------
+def user_view(user: User) -> UserPublic:
+    return UserPublic.model_validate(user)
+
+
 def user_public(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "role": user.role,
-        "enabled": user.enabled,
-        "created_at": jsonable(user.created_at),
-        "updated_at": jsonable(user.updated_at),
-    }
+    """A user as the history records it."""
+    return user_view(user).model_dump(mode="json")
+
+
+def token_view(token: Token, username: str) -> TokenPublic:
+    return TokenPublic(
+        id=token.id,
+        kind=token.kind,  # type: ignore[arg-type]  # "session" or "api" (the column's values)
+        name=token.name,
+        user_id=token.user_id,
+        username=username,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+    )
 
 
 def token_public(token: Token, username: str) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "kind": token.kind,
-        "name": token.name,
-        "user_id": token.user_id,
-        "username": username,
-        "created_at": jsonable(token.created_at),
-        "expires_at": jsonable(token.expires_at),
-        "last_used_at": jsonable(token.last_used_at),
-        "revoked_at": jsonable(token.revoked_at),
-    }
+    """A token as the history records it."""
+    return token_view(token, username).model_dump(mode="json")
 
 
 def _history_token(token: Token, username: str) -> dict[str, Any]:
@@ -106,13 +124,12 @@ def _history_token(token: Token, username: str) -> dict[str, Any]:
 
 
 # --- sessions ----------------------------------------------------------------------------
-def login(db: Session, throttle: LoginThrottle, body: Login, client: str) -> dict[str, Any]:
+def login(db: Session, throttle: LoginThrottle, body: Login, client: str) -> LoginAnswer:
     settings = settings_service.load(db)
     key = (body.username.lower(), client)
     wait = throttle.retry_after(key, settings.login_max_failures, settings.login_lockout_seconds)
     if wait:
-        raise ProblemError(
-            429,
+        raise TooManyRequestsError(
             f"Too many failed logins for {body.username!r}; try again in {wait} s.",
             field="username",
             headers={"Retry-After": str(wait)},
@@ -122,7 +139,11 @@ def login(db: Session, throttle: LoginThrottle, body: Login, client: str) -> dic
     if user is None or not good or not user.enabled:
         throttle.failed(key, settings.login_lockout_seconds)
         log.warning("failed login for %r from %s", body.username, client)
-        raise ProblemError(401, "Wrong user name or password.", field="password")
+        raise UnauthenticatedError(
+            "Wrong user name or password.",
+            field="password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     throttle.succeeded(key)
     lifetime = settings.session_lifetime_seconds
     if body.expires_in is not None:
@@ -140,12 +161,8 @@ def login(db: Session, throttle: LoginThrottle, body: Login, client: str) -> dic
     actor = Principal(user.id, user.username, user.role, token.id, "session")
     record(db, actor, "session", token.id, "login", after=_history_token(token, user.username))
     db.commit()
-    return {
-        "token": secret,
-        "token_type": "bearer",
-        "expires_at": jsonable(token.expires_at),
-        "user": user_public(user),
-    }
+    assert token.expires_at is not None
+    return LoginAnswer(token=secret, expires_at=token.expires_at, user=user_view(user))
 
 
 def forget_expired_sessions(db: Session, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
@@ -202,7 +219,7 @@ def _enabled_admins(db: Session) -> int:
     return int(count or 0)
 
 
-def create_user(db: Session, actor: Principal, body: UserCreate) -> dict[str, Any]:
+def create_user(db: Session, actor: Principal, body: UserCreate) -> UserPublic:
     if db.scalar(select(User.id).where(User.username == body.username)) is not None:
         raise ConflictError(f"A user named {body.username!r} exists already.", field="username")
     user = User(
@@ -216,12 +233,12 @@ def create_user(db: Session, actor: Principal, body: UserCreate) -> dict[str, An
     db.flush()
     record(db, actor, "user", user.id, "create", after=user_public(user), comment=body.comment)
     db.commit()
-    return user_public(user)
+    return user_view(user)
 
 
 def update_user(
     db: Session, actor: Principal, user_id: int, body: UserUpdate, config: CentralConfig
-) -> dict[str, Any]:
+) -> UserPublic:
     user = get_user(db, user_id)
     before = user_public(user)
     changes = body.model_dump(exclude_unset=True, exclude={"comment"})
@@ -257,7 +274,7 @@ def update_user(
     db.commit()
     if password_changed:
         forget_generated_password(config, user.username)
-    return user_public(user)
+    return user_view(user)
 
 
 def delete_user(db: Session, actor: Principal, user_id: int, comment: str) -> None:
@@ -297,7 +314,7 @@ def change_own_password(
 
 
 # --- API tokens --------------------------------------------------------------------------
-def create_api_token(db: Session, actor: Principal, body: ApiTokenCreate) -> dict[str, Any]:
+def create_api_token(db: Session, actor: Principal, body: ApiTokenCreate) -> ApiTokenCreated:
     owner_id = body.user_id or actor.user_id
     if owner_id != actor.user_id and actor.role != Role.ADMINISTRATOR.value:
         raise ForbiddenError("Only administrators make tokens for other users.", field="user_id")
@@ -317,10 +334,13 @@ def create_api_token(db: Session, actor: Principal, body: ApiTokenCreate) -> dic
     )
     db.add(token)
     db.flush()
-    view = token_public(token, owner.username)
-    record(db, actor, "api-token", token.id, "create", after=view, comment=body.comment)
+    view = token_view(token, owner.username)
+    record(
+        db, actor, "api-token", token.id, "create", after=view.model_dump(mode="json"),
+        comment=body.comment,
+    )  # fmt: skip
     db.commit()
-    return {**view, "token": secret}
+    return ApiTokenCreated(**view.model_dump(), token=secret)
 
 
 def get_api_token(db: Session, actor: Principal, token_id: int) -> tuple[Token, str]:

@@ -30,13 +30,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.backups import pinned
 from central.backups.bundle import write_bundle
 from central.backups.models import BackupPeer, Replacement
+from central.backups.schemas import ApproveRequest, DismissRequest, ReplacementPublic
 from central.backups.service import (
     get_snapshot,
     latest_snapshot,
@@ -46,7 +46,7 @@ from central.backups.service import (
 from central.backups.store import ChunkStore, StoredChunkError, store_for
 from central.core.config import CentralConfig
 from central.core.db import now
-from central.core.deps import Principal, jsonable
+from central.core.deps import Principal
 from central.history.service import SYSTEM, record
 from central.settings import service as settings_service
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
@@ -61,49 +61,18 @@ FOLLOW_POLL = 0.25
 CODE_HEADER = "X-Burrow-Restore-Code"
 
 
-class ApproveRequest(BaseModel):
-    """Restore onto the replacement: its fingerprint as read on its console, its code."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    fingerprint: str = Field(max_length=120)
-    restore_code: str | None = Field(default=None, max_length=32)
-    snapshot_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    comment: str = Field(default="", max_length=1000)
-
-
-class DismissRequest(BaseModel):
-    """Do not restore; with the code the replacement is told to become a new appliance."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    restore_code: str | None = Field(default=None, max_length=32)
-    comment: str = Field(default="", max_length=1000)
+def offer_view(item: Replacement) -> ReplacementPublic:
+    return ReplacementPublic.model_validate(item)
 
 
 def offer_public(item: Replacement) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "address": item.address,
-        "peer_id": item.peer_id,
-        "fingerprint": item.fingerprint,
-        "appliance_id": item.appliance_id,
-        "hostname": item.hostname,
-        "state": item.state,
-        "step": item.step,
-        "error": item.error,
-        "snapshot_id": item.snapshot_id,
-        "approved_by": item.approved_by,
-        "first_seen": jsonable(item.first_seen),
-        "last_seen": jsonable(item.last_seen),
-        "approved_at": jsonable(item.approved_at),
-        "finished_at": jsonable(item.finished_at),
-    }
+    """An offer as the history records it."""
+    return offer_view(item).model_dump(mode="json")
 
 
-def list_offers(db: Session) -> list[dict[str, Any]]:
+def list_offers(db: Session) -> list[ReplacementPublic]:
     rows = db.scalars(select(Replacement).order_by(Replacement.id.desc())).all()
-    return [offer_public(r) for r in rows]
+    return [offer_view(r) for r in rows]
 
 
 _offer_lock = threading.Lock()
@@ -185,7 +154,7 @@ def approve(
     admin: Principal,
     replacement_id: int,
     body: ApproveRequest,
-) -> dict[str, Any]:
+) -> ReplacementPublic:
     item = get_offer(db, replacement_id)
     if item.state not in APPROVABLE:
         raise ConflictError(
@@ -202,7 +171,7 @@ def approve(
         )
     code = body.restore_code.strip().upper() if body.restore_code else None
     _start(db, config, store, item, admin, code, body.snapshot_id, body.comment)
-    return offer_public(item)
+    return offer_view(item)
 
 
 def _start(
@@ -270,7 +239,7 @@ def dismiss(
     admin: Principal,
     replacement_id: int,
     body: DismissRequest,
-) -> dict[str, Any]:
+) -> ReplacementPublic:
     item = get_offer(db, replacement_id)
     if item.state not in APPROVABLE:
         raise ConflictError(
@@ -316,7 +285,7 @@ def dismiss(
         comment=body.comment,
     )
     db.commit()
-    return offer_public(item)
+    return offer_view(item)
 
 
 def fail_interrupted(db: Session) -> None:
@@ -443,12 +412,16 @@ def _push(
 
 
 def _detail(answer: pinned.Answer) -> str:
+    """The replacement's problem answer in one sentence: its detail and every problem."""
     try:
         body = answer.json()
     except ValueError:
         body = None
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("error") or body)[:500]
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        items = [p for p in body.get("problems") or [] if isinstance(p, dict)]
+        said = "; ".join(f"{p.get('field')}: {p.get('message')}" for p in items)
+        text = str(body["detail"]) + (f" ({said})" if said and said not in body["detail"] else "")
+        return text[:500]
     return answer.body[:300].decode(errors="replace")
 
 

@@ -11,24 +11,36 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from central.backups import detect, replace, service
 from central.backups.bundle import write_bundle
 from central.backups.models import BackupPeer
-from central.backups.service import (
-    MissingChunksError,
+from central.backups.schemas import (
+    ApproveRequest,
+    BackupPeerDetail,
+    BackupPeerListed,
+    BackupPeerPublic,
+    DismissRequest,
+    MissingChunks,
     MissingRequest,
+    Paired,
+    PairingTokenIssued,
     PairingTokenRequest,
     PairRequest,
+    ReplacementPublic,
     SnapshotCreate,
+    SnapshotPublic,
 )
 from central.backups.store import MAX_CHUNK, ChunkStore, check_hash, store_for
 from central.core.deps import Admin, CurrentUser, DbSession, DeleteComment
-from central.core.problems import MEDIA_TYPE, RESPONSES, ProblemError
-from services.common.errors import ValidationError
+from central.core.listing import Page
+from central.core.problems import RESPONSES
+from services.common.errors import ForbiddenError, UnauthenticatedError, ValidationError
+from services.common.problems import documented
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
@@ -48,38 +60,46 @@ def current_peer(request: Request, db: DbSession, peer_id: PeerId) -> BackupPeer
     """The peer named by ``Authorization: Backup <credential>``, or 401 / 403."""
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "backup" or not credential.strip():
-        raise ProblemError(
-            401,
+        raise UnauthenticatedError(
             "The backup store needs a peer credential: Authorization: Backup <credential>.",
             headers={"WWW-Authenticate": "Backup"},
         )
     peer = service.peer_by_credential(db, credential.strip())
     if peer is None:
-        raise ProblemError(
-            401,
+        raise UnauthenticatedError(
             "The backup credential is not known (revoked, or the peer paired again).",
             headers={"WWW-Authenticate": "Backup"},
         )
     if peer.id != peer_id:
-        raise ProblemError(403, "This credential is for another peer's store.", field="peer_id")
+        raise ForbiddenError("This credential is for another peer's store.", field="peer_id")
     return peer
 
 
 Peer = Annotated[BackupPeer, Depends(current_peer)]
+
+BUNDLE_MEDIA_TYPE = "application/octet-stream"
+#: The answer of the bundle downloads: a file, described by its media type.
+BUNDLE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The snapshot as a bundle file (services.common.backup.bundle)",
+        "content": {BUNDLE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    },
+    500: documented("A stored chunk fails its check (damaged or tampered with at rest)"),
+}
 
 
 # --- administrators: pairing and peers ----------------------------------------------------
 @router.post("/backup-peers/pairing-tokens", tags=["backups"], status_code=201)
 def pairing_token(
     request: Request, db: DbSession, admin: Admin, body: PairingTokenRequest
-) -> dict[str, Any]:
+) -> PairingTokenIssued:
     """A one-time token (15 minutes) for the appliance at ``address`` to pair with this
     Central, and this Central's certificate fingerprint for it to pin."""
     return service.issue_pairing_token(db, request.app.state.config, admin, body)
 
 
 @router.post("/backup-peers/pair", tags=["backups"])
-def pair(request: Request, db: DbSession, store: Store, body: PairRequest) -> dict[str, Any]:
+def pair(request: Request, db: DbSession, store: Store, body: PairRequest) -> Paired:
     """An appliance's agent trades its pairing token for a store credential (no user token:
     the pairing token is the authentication; it must come from the token's address)."""
     caller = request.client.host if request.client else ""
@@ -87,19 +107,15 @@ def pair(request: Request, db: DbSession, store: Store, body: PairRequest) -> di
 
 
 @router.get("/backup-peers", tags=["backups"])
-def list_peers(db: DbSession, store: Store, _user: CurrentUser) -> dict[str, Any]:
+def list_peers(db: DbSession, _user: CurrentUser) -> Page[BackupPeerListed]:
     """Paired appliances with their reachability and latest snapshot."""
-    items = service.list_peers(db, store)
-    return {"items": items, "total": len(items), "offset": 0, "limit": len(items)}
+    return Page[BackupPeerListed].whole(service.list_peers(db))
 
 
 @router.get("/backup-peers/{peer_id}", tags=["backups"])
-def get_peer(db: DbSession, store: Store, _user: CurrentUser, peer_id: PeerId) -> dict[str, Any]:
-    peer = service.get_peer(db, peer_id)
-    out = service.peer_public(peer)
-    out["snapshots"] = service.count_snapshots(db, peer_id)
-    out["stored_bytes"] = store.stored_bytes(peer_id)
-    return out
+def get_peer(db: DbSession, store: Store, _user: CurrentUser, peer_id: PeerId) -> BackupPeerDetail:
+    """One paired appliance with its snapshot count and the bytes its chunks take."""
+    return service.peer_detail(db, store, service.get_peer(db, peer_id))
 
 
 @router.delete("/backup-peers/{peer_id}", tags=["backups"], status_code=204)
@@ -112,59 +128,53 @@ def delete_peer(
 
 
 @router.post("/backup-peers/{peer_id}/check", tags=["backups"])
-def check_peer(request: Request, db: DbSession, _admin: Admin, peer_id: PeerId) -> dict[str, Any]:
+def check_peer(request: Request, db: DbSession, _admin: Admin, peer_id: PeerId) -> BackupPeerPublic:
     """Ask the appliance at the peer's address who it is now (as the detection does)."""
     peer = service.get_peer(db, peer_id)
     detect.check_peer(db, request.app.state.config, peer)
-    return service.peer_public(peer)
+    return service.peer_view(peer)
 
 
 @router.get("/backup-peers/{peer_id}/snapshots", tags=["backups"])
-def peer_snapshots(db: DbSession, _user: CurrentUser, peer_id: PeerId) -> dict[str, Any]:
+def peer_snapshots(db: DbSession, _user: CurrentUser, peer_id: PeerId) -> Page[SnapshotPublic]:
     """A peer's stored snapshots, newest first (time, kind, size)."""
     service.get_peer(db, peer_id)
-    items = service.list_snapshots(db, peer_id)
-    return {"items": items, "total": len(items), "offset": 0, "limit": len(items)}
+    return Page[SnapshotPublic].whole(service.list_snapshots(db, peer_id))
 
 
-def _bundle_response(store: ChunkStore, peer: BackupPeer, snapshot_id: int, db: Any) -> Response:
+def _bundle_response(
+    store: ChunkStore, peer: BackupPeer, snapshot_id: int, db: Session
+) -> FileResponse:
     snap = service.get_snapshot(db, peer.id, snapshot_id)
     path = write_bundle(store, peer, snap)
     return FileResponse(
         path,
-        media_type="application/octet-stream",
+        media_type=BUNDLE_MEDIA_TYPE,
         filename=f"{peer.hostname or 'appliance'}-{snap.id}.burrow-backup",
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 
 
-@router.get("/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle", tags=["backups"])
+@router.get(
+    "/backup-peers/{peer_id}/snapshots/{snapshot_id}/bundle",
+    tags=["backups"],
+    response_class=FileResponse,
+    responses=BUNDLE_RESPONSE,
+)
 def peer_bundle(
     db: DbSession, store: Store, _admin: Admin, peer_id: PeerId, snapshot_id: SnapshotId
-) -> Response:
+) -> FileResponse:
     """One snapshot as a bundle file (administrators only: it holds the appliance's keys)."""
     return _bundle_response(store, service.get_peer(db, peer_id), snapshot_id, db)
 
 
-def _missing_answer(exc: MissingChunksError) -> Response:
-    body = {
-        "type": "urn:burrow:problem:backup-incomplete",
-        "title": "Conflict",
-        "status": 409,
-        "detail": exc.message,
-        "field": "root",
-        "missing": exc.missing,
-    }
-    return JSONResponse(body, status_code=409, media_type=MEDIA_TYPE)
-
-
 # --- peers: the store -------------------------------------------------------------------------
 @router.post("/backup-store/{peer_id}/chunks/missing", tags=["backup-store"])
-def missing_chunks(store: Store, peer: Peer, body: MissingRequest) -> dict[str, Any]:
+def missing_chunks(store: Store, peer: Peer, body: MissingRequest) -> MissingChunks:
     """Which of these chunks (at most 10,000) the store does not have."""
     for index, digest in enumerate(body.hashes):
-        check_hash(digest, f"hashes.{index}")
-    return {"missing": store.missing(peer.id, body.hashes)}
+        check_hash(digest, f"hashes[{index}]")
+    return MissingChunks(missing=store.missing(peer.id, body.hashes))
 
 
 @router.put("/backup-store/{peer_id}/chunks/{digest}", tags=["backup-store"], status_code=204)
@@ -191,47 +201,58 @@ async def put_chunk(
     "/backup-store/{peer_id}/snapshots",
     tags=["backup-store"],
     status_code=201,
-    response_model=None,
+    responses={
+        409: documented(
+            "Chunks the snapshot's tree references are not stored: the one problem (field "
+            "root) lists them in its member missing"
+        )
+    },
 )
 def create_snapshot(
     db: DbSession, store: Store, peer: Peer, body: SnapshotCreate
-) -> dict[str, Any] | Response:
+) -> SnapshotPublic:
     """Record a snapshot whose chunks are all stored (else 409 listing the missing ones)."""
-    try:
-        return service.create_snapshot(db, store, peer, body)
-    except MissingChunksError as exc:
-        return _missing_answer(exc)
+    return service.create_snapshot(db, store, peer, body)
 
 
 @router.get("/backup-store/{peer_id}/snapshots", tags=["backup-store"])
-def store_snapshots(db: DbSession, peer: Peer) -> dict[str, Any]:
-    items = service.list_snapshots(db, peer.id)
-    return {"items": items, "total": len(items), "offset": 0, "limit": len(items)}
+def store_snapshots(db: DbSession, peer: Peer) -> Page[SnapshotPublic]:
+    """The peer's own stored snapshots, newest first."""
+    return Page[SnapshotPublic].whole(service.list_snapshots(db, peer.id))
 
 
-@router.get("/backup-store/{peer_id}/snapshots/{snapshot_id}/bundle", tags=["backup-store"])
-def store_bundle(db: DbSession, store: Store, peer: Peer, snapshot_id: SnapshotId) -> Response:
+@router.get(
+    "/backup-store/{peer_id}/snapshots/{snapshot_id}/bundle",
+    tags=["backup-store"],
+    response_class=FileResponse,
+    responses=BUNDLE_RESPONSE,
+)
+def store_bundle(db: DbSession, store: Store, peer: Peer, snapshot_id: SnapshotId) -> FileResponse:
     """One of the peer's own snapshots as a bundle file (for its export)."""
     return _bundle_response(store, peer, snapshot_id, db)
 
 
 # --- replacements ------------------------------------------------------------------------------
 @router.get("/replacements", tags=["replacements"])
-def list_replacements(db: DbSession, _user: CurrentUser) -> dict[str, Any]:
+def list_replacements(db: DbSession, _user: CurrentUser) -> Page[ReplacementPublic]:
     """Uninitialized appliances found at paired peers' addresses, newest first."""
-    items = replace.list_offers(db)
-    return {"items": items, "total": len(items), "offset": 0, "limit": len(items)}
+    return Page[ReplacementPublic].whole(replace.list_offers(db))
 
 
-@router.post("/replacements/{replacement_id}/approve", tags=["replacements"], status_code=202)
+@router.post(
+    "/replacements/{replacement_id}/approve",
+    tags=["replacements"],
+    status_code=202,
+    responses={409: documented("The offer is not offered or failed, or nothing to restore")},
+)
 def approve(
     request: Request,
     db: DbSession,
     store: Store,
     admin: Admin,
     replacement_id: ReplacementId,
-    body: replace.ApproveRequest,
-) -> dict[str, Any]:
+    body: ApproveRequest,
+) -> ReplacementPublic:
     """Restore the peer's latest (or a chosen) snapshot onto the replacement: the bundle is
     pushed to it over TLS pinned to the fingerprint given here; follow ``state``."""
     return replace.approve(
@@ -239,13 +260,20 @@ def approve(
     )
 
 
-@router.post("/replacements/{replacement_id}/dismiss", tags=["replacements"])
+@router.post(
+    "/replacements/{replacement_id}/dismiss",
+    tags=["replacements"],
+    responses={
+        409: documented("The offer is not offered or failed"),
+        502: documented("The replacement could not be told to start as a new appliance"),
+    },
+)
 def dismiss(
     request: Request,
     db: DbSession,
     admin: Admin,
     replacement_id: ReplacementId,
-    body: replace.DismissRequest,
-) -> dict[str, Any]:
+    body: DismissRequest,
+) -> ReplacementPublic:
     """Do not restore; with the replacement's code it is told to start as a new appliance."""
     return replace.dismiss(db, request.app.state.config, admin, replacement_id, body)

@@ -30,26 +30,41 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central.backups.models import BackupPeer, BackupSnapshot, PairingToken
+from central.backups.schemas import (
+    BackupPeerDetail,
+    BackupPeerListed,
+    BackupPeerPublic,
+    Paired,
+    PairingTokenIssued,
+    PairingTokenRequest,
+    PairRequest,
+    SnapshotCreate,
+    SnapshotPublic,
+)
 from central.backups.store import ChunkStore, MissingChunkError, check_hash
 from central.core.config import CentralConfig
 from central.core.db import now
-from central.core.deps import Principal, jsonable
-from central.core.problems import ProblemError
+from central.core.deps import Principal
 from central.core.security import token_hash
 from central.history.service import SYSTEM, record
 from central.settings import service as settings_service
-from services.common.errors import NotFoundError, ValidationError
+from services.common.errors import (
+    ConflictError,
+    FieldProblem,
+    ForbiddenError,
+    NotFoundError,
+    UnauthenticatedError,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
 TOKEN_LIFETIME = dt.timedelta(minutes=15)
 KEEP_FULLS = 7
-MAX_HASHES = 10_000
 PEER_PORT = 4604
 
 
@@ -75,48 +90,6 @@ def central_fingerprint(config: CentralConfig) -> str:
     return fingerprint_of_der(cert.public_bytes(serialization.Encoding.DER))
 
 
-# --- schemas --------------------------------------------------------------------------------
-class PairingTokenRequest(BaseModel):
-    """Ask for a pairing token for the appliance at ``address``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    address: str = Field(max_length=64, description="the IPv4 address of the appliance S")
-    comment: str = Field(default="", max_length=1000)
-
-
-class PairRequest(BaseModel):
-    """What S's appliance-agent sends to pair."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    token: str = Field(min_length=1, max_length=200)
-    appliance_id: str = Field(min_length=1, max_length=64)
-    hostname: str = Field(default="", max_length=255)
-    address: str = Field(max_length=64)
-    agent_certificate: str = Field(min_length=1, max_length=20000)
-
-
-class MissingRequest(BaseModel):
-    """Which of these chunks does the store lack?"""
-
-    model_config = ConfigDict(extra="forbid")
-
-    hashes: list[str] = Field(max_length=MAX_HASHES)
-
-
-class SnapshotCreate(BaseModel):
-    """A snapshot whose chunks have all been sent."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    root: str = Field(min_length=64, max_length=64)
-    kind: str = Field(pattern=r"^(full|incremental)$")
-    created_at: str = Field(max_length=40)
-    sequence: int = Field(default=0, ge=0, le=2**62)
-    size: int = Field(default=0, ge=0, le=2**62)
-
-
 def _ipv4(value: str, field: str = "address") -> str:
     try:
         return str(ipaddress.IPv4Address(value.strip()))
@@ -127,7 +100,7 @@ def _ipv4(value: str, field: str = "address") -> str:
 # --- pairing --------------------------------------------------------------------------------
 def issue_pairing_token(
     db: Session, config: CentralConfig, admin: Principal, body: PairingTokenRequest
-) -> dict[str, Any]:
+) -> PairingTokenIssued:
     address = _ipv4(body.address)
     token = "bwpair_" + secrets.token_urlsafe(32)
     row = PairingToken(
@@ -149,23 +122,22 @@ def issue_pairing_token(
         comment=body.comment,
     )
     db.commit()
-    return {
-        "id": row.id,
-        "token": token,
-        "address": address,
-        "expires_at": row.expires_at.isoformat(),
-        "central_fingerprint": central_fingerprint(config),
-    }
+    return PairingTokenIssued(
+        id=row.id,
+        token=token,
+        address=address,
+        expires_at=row.expires_at,
+        central_fingerprint=central_fingerprint(config),
+    )
 
 
 def pair(
     db: Session, config: CentralConfig, store: ChunkStore, caller: str, body: PairRequest
-) -> dict[str, Any]:
+) -> Paired:
     """Trade a pairing token for a credential; 401 bad token, 403 wrong address."""
     token = db.scalar(select(PairingToken).where(PairingToken.token_hash == token_hash(body.token)))
     if token is None or token.used_at is not None or token.expires_at <= now():
-        raise ProblemError(
-            401,
+        raise UnauthenticatedError(
             "The pairing token is not valid (unknown, used or expired): ask the peer's "
             "administrator for a new one.",
             field="token",
@@ -173,8 +145,7 @@ def pair(
         )
     address = _ipv4(body.address)
     if caller != token.address or address != token.address:
-        raise ProblemError(
-            403,
+        raise ForbiddenError(
             f"This pairing token is for the appliance at {token.address}; the request came "
             f"from {caller} for {address}.",
             field="address",
@@ -189,7 +160,7 @@ def pair(
     fingerprint = fingerprint_of_der(cert.public_bytes(serialization.Encoding.DER))
     credential = secrets.token_urlsafe(32)
     peer = db.scalar(select(BackupPeer).where(BackupPeer.appliance_id == body.appliance_id))
-    before = peer_public(peer, store) if peer is not None else None
+    before = peer_public(peer) if peer is not None else None
     if peer is None:
         peer = BackupPeer(appliance_id=body.appliance_id, last_check_error="", comment="")
         db.add(peer)
@@ -210,15 +181,13 @@ def pair(
         peer.id,
         "pair",
         before=before,
-        after=peer_public(peer, store),
+        after=peer_public(peer),
         comment=f"paired from {caller} with a one-time token",
     )
     db.commit()
-    return {
-        "peer_id": peer.id,
-        "credential": credential,
-        "central_fingerprint": central_fingerprint(config),
-    }
+    return Paired(
+        peer_id=peer.id, credential=credential, central_fingerprint=central_fingerprint(config)
+    )
 
 
 def peer_by_credential(db: Session, credential: str) -> BackupPeer | None:
@@ -233,33 +202,52 @@ def get_peer(db: Session, peer_id: int) -> BackupPeer:
     return peer
 
 
-def peer_public(peer: BackupPeer, store: ChunkStore | None = None) -> dict[str, Any]:
-    out = {
+def peer_view(peer: BackupPeer) -> BackupPeerPublic:
+    return BackupPeerPublic(**_peer_fields(peer))
+
+
+def _peer_fields(peer: BackupPeer) -> dict[str, Any]:
+    return {
         "id": peer.id,
         "appliance_id": peer.appliance_id,
         "hostname": peer.hostname,
         "address": peer.address,
         "agent_fingerprint": peer.agent_fingerprint,
         "comment": peer.comment,
-        "paired_at": jsonable(peer.paired_at),
-        "last_upload_at": jsonable(peer.last_upload_at),
+        "paired_at": peer.paired_at,
+        "last_upload_at": peer.last_upload_at,
         "reachable": peer.reachable,
-        "last_check_at": jsonable(peer.last_check_at),
+        "last_check_at": peer.last_check_at,
         "last_check_error": peer.last_check_error,
         "identity": peer.last_identity,
     }
-    return out
 
 
-def list_peers(db: Session, store: ChunkStore) -> list[dict[str, Any]]:
+def peer_public(peer: BackupPeer) -> dict[str, Any]:
+    """A peer as the history records it."""
+    return peer_view(peer).model_dump(mode="json")
+
+
+def peer_detail(db: Session, store: ChunkStore, peer: BackupPeer) -> BackupPeerDetail:
+    return BackupPeerDetail(
+        **_peer_fields(peer),
+        snapshots=count_snapshots(db, peer.id),
+        stored_bytes=store.stored_bytes(peer.id),
+    )
+
+
+def list_peers(db: Session) -> list[BackupPeerListed]:
     peers = db.scalars(select(BackupPeer).order_by(BackupPeer.id)).all()
     out = []
     for peer in peers:
-        item = peer_public(peer)
         last = latest_snapshot(db, peer.id)
-        item["snapshots"] = count_snapshots(db, peer.id)
-        item["latest_snapshot"] = snapshot_public(last) if last else None
-        out.append(item)
+        out.append(
+            BackupPeerListed(
+                **_peer_fields(peer),
+                snapshots=count_snapshots(db, peer.id),
+                latest_snapshot=snapshot_view(last) if last else None,
+            )
+        )
     return out
 
 
@@ -276,31 +264,29 @@ def delete_peer(
 
 
 # --- snapshots -------------------------------------------------------------------------------
+def snapshot_view(snap: BackupSnapshot) -> SnapshotPublic:
+    return SnapshotPublic.model_validate(snap)
+
+
 def snapshot_public(snap: BackupSnapshot) -> dict[str, Any]:
-    return {
-        "id": snap.id,
-        "peer_id": snap.peer_id,
-        "root": snap.root,
-        "kind": snap.kind,
-        "created_at": snap.created_at,
-        "sequence": snap.sequence,
-        "size": snap.size,
-        "chunks": snap.chunks,
-        "received_at": jsonable(snap.received_at),
-    }
+    """A snapshot as the history records it."""
+    return snapshot_view(snap).model_dump(mode="json")
 
 
-def list_snapshots(db: Session, peer_id: int) -> list[dict[str, Any]]:
+def list_snapshots(db: Session, peer_id: int) -> list[SnapshotPublic]:
     rows = db.scalars(
         select(BackupSnapshot)
         .where(BackupSnapshot.peer_id == peer_id)
         .order_by(BackupSnapshot.id.desc())
     ).all()
-    return [snapshot_public(s) for s in rows]
+    return [snapshot_view(s) for s in rows]
 
 
 def count_snapshots(db: Session, peer_id: int) -> int:
-    return len(db.scalars(select(BackupSnapshot.id).where(BackupSnapshot.peer_id == peer_id)).all())
+    count = db.scalar(
+        select(func.count()).select_from(BackupSnapshot).where(BackupSnapshot.peer_id == peer_id)
+    )
+    return int(count or 0)
 
 
 def latest_snapshot(db: Session, peer_id: int) -> BackupSnapshot | None:
@@ -339,12 +325,11 @@ def referenced(store: ChunkStore, peer_id: int, root: str) -> tuple[list[str], l
 
 def create_snapshot(
     db: Session, store: ChunkStore, peer: BackupPeer, body: SnapshotCreate
-) -> dict[str, Any]:
+) -> SnapshotPublic:
     root = check_hash(body.root, "root")
     hashes, missing = referenced(store, peer.id, root)
     if missing:
-        shown = ", ".join(missing[:20]) + (" …" if len(missing) > 20 else "")
-        raise MissingChunksError(missing, f"{len(missing)} chunk(s) are missing: {shown}")
+        raise MissingChunksError(missing)
     store.sync()
     snap = BackupSnapshot(
         peer_id=peer.id,
@@ -361,14 +346,29 @@ def create_snapshot(
     store.save_refs(peer.id, snap.id, hashes)
     db.commit()
     apply_retention(db, store, peer.id)
-    return snapshot_public(snap)
+    return snapshot_view(snap)
 
 
-class MissingChunksError(ProblemError):
-    """A snapshot whose tree is not complete in the store (409, listing what is missing)."""
+class MissingChunksError(ConflictError):
+    """A snapshot whose tree is not complete in the store (409).
 
-    def __init__(self, missing: list[str], message: str) -> None:
-        super().__init__(409, message, field="root")
+    The one problem names ``root`` and lists every chunk the tree references that is not
+    stored in its member ``missing``: send those, then the snapshot again.
+    """
+
+    code = "backup-incomplete"
+
+    def __init__(self, missing: list[str]) -> None:
+        shown = ", ".join(missing[:20]) + (" …" if len(missing) > 20 else "")
+        message = f"{len(missing)} chunk(s) are missing: {shown}"
+        problem = FieldProblem(
+            "root",
+            f"the tree of this root references {len(missing)} chunk(s) that are not stored",
+            {"missing": missing},
+        )
+        super().__init__(
+            message, problems=[problem], hint="send the missing chunks, then the snapshot again"
+        )
         self.missing = missing
 
 

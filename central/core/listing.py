@@ -8,7 +8,8 @@
 
 ``sort`` is a comma-separated list of fields, ``-field`` for descending (``-created_at,id``).
 The answer is ``{"items": [...], "total": N, "offset": O, "limit": L}`` where ``total``
-counts every match, not only the page.
+counts every match, not only the page: ``Page[ItemModel]`` is its response model
+(``Page[UserPublic].of(items, total, params)``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Depends, Query
+from pydantic import BaseModel, Field
 from sqlalchemy import Boolean, DateTime, Integer, Select, String, cast, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services.common.errors import ValidationError
 
 MAX_LIMIT = 1000
+
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,25 @@ def list_params(
 
 
 ListQuery = Annotated[ListParams, Depends(list_params)]
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list: the items and how many match in all."""
+
+    items: list[Item]
+    total: int = Field(description="every match, not only this page")
+    offset: int
+    limit: int
+
+    @classmethod
+    def of(cls, items: Sequence[Item], total: int, params: ListParams) -> Self:
+        """The page ``params`` asked for."""
+        return cls(items=list(items), total=total, offset=params.offset, limit=params.limit)
+
+    @classmethod
+    def whole(cls, items: Sequence[Item]) -> Self:
+        """Every item on one page (lists that are not paged)."""
+        return cls(items=list(items), total=len(items), offset=0, limit=len(items))
 
 
 def _value(column: InstrumentedAttribute[Any], raw: str) -> Any:

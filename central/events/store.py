@@ -1,10 +1,29 @@
-"""Reads the crash-listener's records (one JSON object a line, newest last)."""
+"""Reads the crash-listener's records (one JSON object a line, newest last).
+
+``ServiceEvent`` is a record as the API shows it (``services.common.crash_listener`` writes
+them).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServiceEvent(BaseModel):
+    """One unexpected exit (``crash``) or FATAL state (``fatal``) of a program."""
+
+    model_config = ConfigDict(extra="allow")
+
+    time: str = Field(description="ISO 8601, UTC")
+    program: str = Field(description="the supervisord program, group:name for a group member")
+    kind: Literal["crash", "fatal"]
+    pid: int = 0
+    exit: str = Field(default="unknown", description="how it exited: 'terminated by SIGKILL'")
+    restarts: int = Field(default=0, description="crashes of the program so far")
 
 
 def read_events(
@@ -21,9 +40,19 @@ def read_events(
             record = json.loads(line)
         except ValueError:
             continue  # a torn last line after a power cut is skipped, not fatal
+        if not _well_formed(record):
+            continue
         if program is not None and record.get("program") != program:
             continue
         events.append(record)
         if len(events) >= limit:
             break
     return events
+
+
+def _well_formed(record: Any) -> bool:
+    try:
+        ServiceEvent.model_validate(record)
+    except ValueError:
+        return False
+    return True

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
 from central.core.deps import CurrentUser, DbSession
-from central.core.listing import ListQuery, listing, page
+from central.core.listing import ListQuery, Page, page
 from central.core.problems import RESPONSES
 from central.history.models import Change
-from central.history.service import public
+from central.history.service import ChangePublic, public
 
 router = APIRouter(prefix="/api/v1", tags=["history"], responses=RESPONSES)
 
@@ -29,7 +29,7 @@ ObjectId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
 
 @router.get("/history")
-def list_history(db: DbSession, _user: CurrentUser, params: ListQuery) -> dict[str, Any]:
+def list_history(db: DbSession, _user: CurrentUser, params: ListQuery) -> Page[ChangePublic]:
     """Every change, newest first unless ``sort`` says otherwise.
 
     Filter e.g. ``object_type:user actor:admin comment~typo``.
@@ -37,7 +37,7 @@ def list_history(db: DbSession, _user: CurrentUser, params: ListQuery) -> dict[s
     rows, total = page(
         db, select(Change), params, FIELDS, ("object_type", "actor", "comment"), "-id"
     )
-    return listing([public(r) for r in rows], total, params)
+    return Page[ChangePublic].of([public(r) for r in rows], total, params)
 
 
 @router.get("/history/{object_type}/{object_id}")
@@ -47,8 +47,8 @@ def object_history(
     params: ListQuery,
     object_type: ObjectType,
     object_id: ObjectId,
-) -> dict[str, Any]:
+) -> Page[ChangePublic]:
     """The changes of one object, e.g. ``/history/user/3``, newest first."""
     query = select(Change).where(Change.object_type == object_type, Change.object_id == object_id)
     rows, total = page(db, query, params, FIELDS, ("actor", "comment"), "-id")
-    return listing([public(r) for r in rows], total, params)
+    return Page[ChangePublic].of([public(r) for r in rows], total, params)

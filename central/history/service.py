@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from central.core.deps import Principal
@@ -44,16 +46,22 @@ def record(
     return change
 
 
-def public(change: Change) -> dict[str, Any]:
-    return {
-        "id": change.id,
-        "at": change.at.isoformat(),
-        "actor": change.actor,
-        "actor_id": change.actor_id,
-        "object_type": change.object_type,
-        "object_id": change.object_id,
-        "action": change.action,
-        "before": change.before,
-        "after": change.after,
-        "comment": change.comment,
-    }
+class ChangePublic(BaseModel):
+    """One history entry as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: dt.datetime
+    actor: str = Field(description="the user name, or 'system'")
+    actor_id: int | None
+    object_type: str
+    object_id: str
+    action: str
+    before: dict[str, Any] | None = Field(description="the object before; none when made")
+    after: dict[str, Any] | None = Field(description="the object after; none when deleted")
+    comment: str
+
+
+def public(change: Change) -> ChangePublic:
+    return ChangePublic.model_validate(change)

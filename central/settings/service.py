@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from central.core.deps import Principal
 from central.history.service import record
 from central.settings.models import SettingRow
+from services.common.model import Input
 
 TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -59,10 +60,8 @@ class CentralSettings(BaseModel):
     )
 
 
-class SettingsUpdate(BaseModel):
+class SettingsUpdate(Input):
     """A change of some settings; the others stay as they are."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     sync_interval_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None
     dhcp_sync_interval_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None

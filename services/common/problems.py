@@ -111,10 +111,24 @@ class Problem(BaseModel):
     )
 
 
+#: Where the OpenAPI document keeps the schemas of ``Problem`` and ``ProblemItem`` (``install``
+#: puts them there): one definition instead of a copy in every response, whose ``$defs``
+#: references would not resolve inside a path's response.
+COMPONENTS = "#/components/schemas/{model}"
+
+
 def documented(description: str) -> dict[str, Any]:
     """An OpenAPI ``responses`` entry whose body is a ``Problem``."""
-    schema = Problem.model_json_schema()
+    schema = {"$ref": COMPONENTS.format(model="Problem")}
     return {"description": description, "content": {MEDIA_TYPE: {"schema": schema}}}
+
+
+def problem_components() -> dict[str, Any]:
+    """The OpenAPI component schemas ``documented`` refers to."""
+    schema = Problem.model_json_schema(ref_template=COMPONENTS)
+    components: dict[str, Any] = dict(schema.pop("$defs", {}))
+    components["Problem"] = schema
+    return components
 
 
 #: The error answers every Burrow API may give, for the OpenAPI documents.
@@ -232,8 +246,11 @@ def _plain(error: dict[str, Any]) -> str:
         return _PLAIN[kind]
     message = str(error.get("msg", "invalid"))
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if message.startswith("Input should be "):
-        message = "must be " + message.removeprefix("Input should be ")
+    # pydantic's "Input should be ...", "String should have at least 12 characters", "List
+    # should have at most 10000 items": the field is named beside the message already.
+    for subject in ("Input", "String", "List", "Value", "Dictionary", "Tuple", "Set"):
+        if message.startswith(subject + " should "):
+            return "must " + message.removeprefix(subject + " should ")
     return message
 
 
@@ -244,10 +261,17 @@ def validation_problems(errors: Sequence[Any]) -> list[FieldProblem]:
     seen: set[str] = set()
     for error in errors:
         where = field_path(error.get("loc", ()))
+        message = _plain(error)
+        if error.get("type") == "json_invalid":
+            # loc is ("body", <character position>): the field is the body itself
+            where, position = "body", list(error.get("loc", ()))[-1]
+            reason = str((error.get("ctx") or {}).get("error") or "").strip()
+            if isinstance(position, int):
+                message += f" (character {position}{': ' + reason if reason else ''})"
         if where in seen:
             continue
         seen.add(where)
-        out.append(FieldProblem(where, _plain(error)))
+        out.append(FieldProblem(where, message))
     return out
 
 
@@ -284,9 +308,14 @@ def install(
             log.error("%s %s: %s", request.method, request.url.path, exc)
         return error_response(exc)
 
-    async def http(_request: Request, exc: Exception) -> Response:
+    async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only; every method
+            # of every route of the path is allowed (RFC 9110 section 15.5.6).
+            allow = allowed_methods(request, (headers or {}).get("Allow", ""))
+            headers = {**(headers or {}), "Allow": allow}
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         return response(exc.status_code, detail or "error", headers=headers)
 
@@ -299,6 +328,45 @@ def install(
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(Exception, unexpected)
     app.add_middleware(BodyLimit, max_body=max_body, limits=limits or {}, setting=setting)
+    _document_problems(app)
+
+
+def _document_problems(app: Any) -> None:
+    """Add the schemas ``documented`` refers to to the application's OpenAPI document."""
+    make = getattr(app, "openapi", None)
+    if make is None:
+        return
+
+    def openapi() -> dict[str, Any]:
+        document: dict[str, Any] = make()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in problem_components().items():
+            schemas.setdefault(name, schema)
+        return document
+
+    app.openapi = openapi
+
+
+def allowed_methods(request: Request, fallback: str = "") -> str:
+    """Every method the routes of ``request``'s path take, for ``Allow`` (``fallback`` when
+    none is found, e.g. under a prefix given when a router was included)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in _leaf_routes(getattr(request.app, "routes", ())):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods)) or fallback
+
+
+def _leaf_routes(routes: Any) -> Any:
+    # FastAPI keeps an included router as one route of its own (``original_router``).
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        else:
+            yield route
 
 
 class BodyLimit:

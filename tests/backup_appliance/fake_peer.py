@@ -159,10 +159,17 @@ class FakePeer:
                             h for h in walk(value["root"], peer.chunks.get) if h not in peer.chunks
                         ]
                     except BackupFormatError as exc:
-                        self._send(422, {"detail": exc.message})
+                        self._send(422, {"type": "urn:burrow:problem:validation-error",
+                                         "title": "Invalid input", "status": 422,
+                                         "detail": exc.message, "problems": []})  # fmt: skip
                         return
                     if missing:
-                        self._send(409, {"detail": "chunks are missing", "missing": missing})
+                        self._send(409, {
+                            "type": "urn:burrow:problem:backup-incomplete", "title": "Conflict",
+                            "status": 409, "detail": "chunks are missing",
+                            "problems": [{"field": "root", "message": "chunks are missing",
+                                          "missing": missing}],
+                        })  # fmt: skip
                         return
                     record = {"id": len(peer.snapshots) + 1, **value}
                     peer.snapshots.append(record)

@@ -182,9 +182,8 @@ def test_upload_checks_hashes_and_deltas(central: CentralProcess, admin: str) ->
     name = chunk_hash(data)
     base = f"/api/v1/backup-store/{store.peer_id}"
     with store.client() as client:
-        assert client.post(f"{base}/chunks/missing", json={"hashes": [name]}).json() == {
-            "missing": [name]
-        }
+        asked = client.post(f"{base}/chunks/missing", json={"hashes": [name]})
+        assert asked.status_code == 200 and asked.json() == {"missing": [name]}, asked.text
         wrong = client.put(f"{base}/chunks/{'a' * 64}", content=delta_encode(data))
         assert_problem(wrong, 422, "hash")
         assert_problem(client.put(f"{base}/chunks/{name}", content=b"not zlib"), 422, "body")
@@ -209,8 +208,10 @@ def test_upload_checks_hashes_and_deltas(central: CentralProcess, admin: str) ->
         assert_problem(unknown, 422, "X-Burrow-Delta-Base")
         too_many = client.post(f"{base}/chunks/missing", json={"hashes": [name] * 10_001})
         assert_problem(too_many, 422, "hashes")
-        bad = client.post(f"{base}/chunks/missing", json={"hashes": ["xyz"]})
-        assert_problem(bad, 422, "hashes.0")
+        bad = client.post(f"{base}/chunks/missing", json={"hashes": [name, "xyz"]})
+        assert_problem(bad, 422, "hashes[1]")
+        coerced = client.post(f"{base}/chunks/missing", json={"hashes": [name, 7]})
+        assert_problem(coerced, 422, "hashes[1]")
 
 
 def test_snapshot_needs_every_chunk_then_gives_a_bundle(
@@ -230,8 +231,16 @@ def test_snapshot_needs_every_chunk_then_gives_a_bundle(
             f"{base}/snapshots",
             json={"root": snap.root, "kind": "full", "created_at": "x", "sequence": 1},
         )
+        # The one problem format: what is missing is a member of the problem about root.
         body = assert_problem(answer, 409, "root")
-        assert body["missing"] == [left_out]
+        assert body["type"] == "urn:burrow:problem:backup-incomplete"
+        assert [p["missing"] for p in body["problems"]] == [[left_out]]
+        assert left_out in body["detail"]
+        wrong = client.post(
+            f"{base}/snapshots",
+            json={"root": snap.root, "kind": "full", "created_at": "x", "sequence": "1"},
+        )
+        assert_problem(wrong, 422, "sequence")
         store.put_chunk(client, left_out, snap.chunks[left_out])
     created = store.upload(snap)
     assert created.status_code == 201, created.text

@@ -268,7 +268,8 @@ class Producer:
         }
         status, answer = client.json("POST", f"{base_path}/snapshots", body)
         if status == 409 and isinstance(answer, dict):
-            for name in answer.get("missing", []):
+            # The store's problem about the snapshot's root lists the chunks it lacks.
+            for name in missing_chunks(answer):
                 self._put_chunk(client, base_path, name, None, set())
             status, answer = client.json("POST", f"{base_path}/snapshots", body)
         if status not in (200, 201):
@@ -541,6 +542,15 @@ class Producer:
 
     def restore_progress_active(self) -> bool:
         return appliance_state.load(self.root).state == "restoring"
+
+
+def missing_chunks(problem: dict[str, Any]) -> list[str]:
+    """The chunks a store's 409 (``backup-incomplete``) lists in its problems."""
+    names: list[str] = []
+    for item in problem.get("problems") or []:
+        if isinstance(item, dict):
+            names += [str(name) for name in item.get("missing") or []]
+    return names
 
 
 def agent_fingerprint(root: StateRoot) -> str | None:
