@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from typing import Literal
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from central.auth.service import LoginThrottle, ensure_first_admin
 from central.backups import detect as backup_detect
 from central.backups.routes import router as backups_router
 from central.core import docs, problems
+from central.core.backup_ack import BackupAck
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
 from central.dhcp import poller as dhcp_poller
@@ -31,6 +32,7 @@ from central.network.routes import router as network_router
 from central.registry import poller
 from central.registry.routes import router as registry_router
 from central.registry.service import ensure_crl, prepare_local_agents
+from central.settings import service as settings_service
 from central.settings.routes import router as settings_router
 from services.common.backup.files import changed_file
 
@@ -52,6 +54,24 @@ def _console_key(config: CentralConfig) -> str | None:
         return config.root.console_client_key.read_text().strip() or None
     except OSError:
         return None
+
+
+def _wait_settings(app: FastAPI) -> Callable[[], tuple[bool, int]]:
+    """``backup_wait_for_peer`` and its timeout, read from the database at most every 2 s."""
+    cached: list[Any] = [0.0, (False, 10)]
+
+    def read() -> tuple[bool, int]:
+        if time.monotonic() - cached[0] > 2.0 and getattr(app.state, "sessions", None):
+            with app.state.sessions() as db:
+                current = settings_service.load(db)
+            cached[:] = [
+                time.monotonic(),
+                (current.backup_wait_for_peer, current.backup_wait_timeout_seconds),
+            ]
+        value: tuple[bool, int] = cached[1]
+        return value
+
+    return read
 
 
 def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
@@ -102,6 +122,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
     app.state.throttle = LoginThrottle()
     app.state.console_key = _console_key(config)
     problems.install(app, max_body=config.max_request_bytes)
+    app.add_middleware(BackupAck, root=config.root, settings=_wait_settings(app))
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> Health:

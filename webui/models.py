@@ -227,6 +227,7 @@ class BackupStatus(Answer):
     outbox: int = 0
     central_database: str | None = None
     last_error: str | None = None
+    changes_not_at_peer: int = 0
 
 
 class StoredBackup(Answer):

@@ -47,7 +47,16 @@ class CentralSettings(BaseModel):
         "given this Central's fingerprint at its first boot accepts it)",
     )
     backup_safety_interval_seconds: int = Field(
-        default=900, ge=10, le=86400, description="backup at least this often (leases)"
+        default=900, ge=10, le=86400, description="backup at least this often"
+    )
+    backup_wait_for_peer: bool = Field(
+        default=False,
+        description="answer a change only once the backup peer has stored it (or the wait "
+        "below has passed, or the peer cannot be reached); a request's wait_for_backup "
+        "overrides it",
+    )
+    backup_wait_timeout_seconds: int = Field(
+        default=10, ge=1, le=300, description="the longest a change's answer waits for the peer"
     )
     session_lifetime_seconds: int = Field(
         default=8 * 3600, ge=60, le=30 * 86400, description="lifetime of a login session"
@@ -71,6 +80,8 @@ class SettingsUpdate(Input):
     backup_detect_interval_seconds: Annotated[int, Field(ge=1, le=3600)] | None = None
     backup_auto_approve: bool | None = None
     backup_safety_interval_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None
+    backup_wait_for_peer: bool | None = None
+    backup_wait_timeout_seconds: Annotated[int, Field(ge=1, le=300)] | None = None
     session_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] | None = None
     login_max_failures: Annotated[int, Field(ge=1, le=100)] | None = None
     login_lockout_seconds: Annotated[int, Field(ge=1, le=86400)] | None = None

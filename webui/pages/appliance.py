@@ -130,6 +130,7 @@ def backup_summary(central: Central, session: Session) -> dict[str, Any]:
         "newest": newest,
         "age": age(newest.created_at if newest else None),
         "outbox": status.outbox,
+        "pending": status.changes_not_at_peer,
         "error": status.last_error or "",
     }
 

@@ -171,6 +171,11 @@ class BackupStatus(BaseModel):
     last_collected: dict[str, Any] | None = None
     last_sent_bytes: int = 0
     central_database: str | None = Field(default=None, description="sqlite or external")
+    changes: int = Field(default=0, description="Central's changes counted so far")
+    changes_stored: int = Field(
+        default=0, description="how many of them a snapshot stored at the peer holds"
+    )
+    changes_not_at_peer: int = Field(default=0, description="changes not at the peer yet")
 
 
 class Snapshot(BaseModel):
