@@ -15,6 +15,7 @@ from central.appliance.routes import router as appliance_router
 from central.auth.routes import router as auth_router
 from central.auth.service import LoginThrottle, ensure_first_admin
 from central.backups import detect as backup_detect
+from central.backups.restored import record_restore
 from central.backups.routes import router as backups_router
 from central.core import docs, problems
 from central.core.backup_ack import BackupAck
@@ -89,6 +90,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         app.state.sessions = make_sessions(engine)
         with app.state.sessions() as db:
             ensure_first_admin(db, config)
+            record_restore(db, config)
             prepare_local_agents(db, config)
             ensure_crl(db, config)
         tasks = []

@@ -40,7 +40,8 @@ def write_bundle(store: ChunkStore, peer: BackupPeer, snap: BackupSnapshot) -> P
     except (StoredChunkError, BackupFormatError) as exc:
         path.unlink(missing_ok=True)
         raise StoredChunkError(
-            f"Snapshot {snap.id} of peer {peer.id} cannot be read: {exc.message}"
+            f"Snapshot {snap.id} of peer {peer.id} cannot be read: {exc.message}",
+            problems=exc.problems,
         ) from None
     except BaseException:
         path.unlink(missing_ok=True)

@@ -50,6 +50,7 @@ from central.core.deps import Principal
 from central.history.service import SYSTEM, record
 from central.settings import service as settings_service
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
+from services.common.settings import ApplianceSettings
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +326,14 @@ def _set(db: Session, item: Replacement, state: str, step: str, error: str = "")
     db.commit()
 
 
+def _own_address(config: CentralConfig) -> str:
+    """This Central's address as its appliance's settings say (the peer of the replacement)."""
+    try:
+        return ApplianceSettings.load(config.root.appliance_settings).ip
+    except Exception:  # a missing or older settings file: the history names no address
+        return ""
+
+
 def push(
     sessions: Any, config: CentralConfig, store: ChunkStore, replacement_id: int, code: str | None
 ) -> None:
@@ -359,7 +368,16 @@ def _push(
     try:
         size = path.stat().st_size
         _set(db, item, "restoring", f"sending snapshot {snap.id} ({size} bytes)")
-        headers = {"Content-Type": "application/octet-stream"}
+        headers = {
+            "Content-Type": "application/octet-stream",
+            # For the replacement's history: which snapshot, approved by whom, when, from where.
+            "X-Burrow-Restore-Snapshot": str(snap.id),
+            "X-Burrow-Restore-Approved-By": item.approved_by or "system",
+            "X-Burrow-Restore-Approved-At": (
+                item.approved_at.isoformat().replace("+00:00", "Z") if item.approved_at else ""
+            ),
+            "X-Burrow-Restore-From": _own_address(config),
+        }
         # With the code: the receiver every replacement serves. Without it (auto-approve):
         # the listener of a replacement told to trust this Central, which asks for its
         # certificate instead (services.appliance.backup.trusted).

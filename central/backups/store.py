@@ -32,11 +32,12 @@ import time
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.common.errors import BurrowError, ValidationError
+from services.common.errors import BurrowError, ConflictError, FieldProblem, ValidationError
 from services.common.paths import StateRoot
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,17 @@ GC_GRACE_SECONDS = 6 * 3600
 HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
-class StoredChunkError(BurrowError):
-    """A stored chunk failed its check: damaged or tampered with at rest."""
+class StoredChunkError(ConflictError):
+    """A stored chunk failed its check: damaged or tampered with at rest (409, the problem
+    names the chunk: ``{"field": "chunk", "chunk": DIGEST, ...}``)."""
 
     code = "backup-damaged"
-    status = 500
+    title = "Backup damaged"
+
+    def __init__(self, message: str, *, digest: str | None = None, **kwargs: Any) -> None:
+        if digest is not None and "problems" not in kwargs:
+            kwargs["problems"] = [FieldProblem("chunk", message, {"chunk": digest})]
+        super().__init__(message, hint="restore from another snapshot", **kwargs)
 
 
 class MissingChunkError(BurrowError):
@@ -141,7 +148,8 @@ class ChunkStore:
             raise MissingChunkError(digest) from None
         if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + NONCE + 16:
             raise StoredChunkError(
-                f"The stored chunk {digest} of peer {peer_id} is damaged (not a stored chunk)."
+                f"The stored chunk {digest} of peer {peer_id} is damaged (not a stored chunk).",
+                digest=digest,
             )
         nonce = blob[len(MAGIC) : len(MAGIC) + NONCE]
         try:
@@ -149,11 +157,13 @@ class ChunkStore:
         except InvalidTag:
             raise StoredChunkError(
                 f"The stored chunk {digest} of peer {peer_id} fails its authentication check: "
-                "it was damaged or tampered with at rest."
+                "it was damaged or tampered with at rest.",
+                digest=digest,
             ) from None
         if hashlib.sha256(data).hexdigest() != digest:
             raise StoredChunkError(
-                f"The stored chunk {digest} of peer {peer_id} does not match its hash."
+                f"The stored chunk {digest} of peer {peer_id} does not match its hash.",
+                digest=digest,
             )
         return data
 

@@ -54,9 +54,22 @@ REVOKED_FIELDS = {
 
 
 @router.get("/servers", tags=["servers"])
-def list_servers(db: DbSession, _user: CurrentUser, params: ListQuery) -> ServerPage:
-    """Managed DNS servers, DHCP servers and appliances; filter e.g. ``kind:dns``."""
+def list_servers(
+    request: Request,
+    db: DbSession,
+    _user: CurrentUser,
+    params: ListQuery,
+    check: Annotated[
+        bool, Query(description="call the agents of this page now (pinned mTLS) first")
+    ] = False,
+) -> ServerPage:
+    """Managed DNS servers, DHCP servers and appliances; filter e.g. ``kind:dns``. With
+    ``check=true`` the agents of the page are called first and their states refreshed."""
     rows, total = page(db, select(Server), params, FIELDS, ("name", "address"))
+    if check:
+        for server in rows:
+            if server.fingerprint and server.state != "revoked":
+                service.check(db, request.app.state.config, server)
     return ServerPage.model_validate(
         listing([service.server_public(s) for s in rows], total, params)
     )

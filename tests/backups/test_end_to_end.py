@@ -155,11 +155,16 @@ def test_replacement_on_a_lost_appliances_address_becomes_it(lab: Lab) -> None:
     assert appliance_state(c)["appliance_id"] != a_identity["appliance_id"]
     offer = wait_offer(on_b, a.address)
     assert offer["peer_id"] == peer_id and offer["state"] == "offered"
+    code_used = appliance_state(c)["restore_code"]
     answer = approve(on_b, offer, c)
     assert answer.status_code == 202, answer.text
     final = wait_finished(on_b, offer["id"])
     assert final["state"] == "restored", f"{final['step']}: {final['error']}"
     c.wait_ready(timeout=120)
+    # The code the restore was made with is spent; the server list, checked now, is healthy.
+    assert appliance_state(c)["restore_code"] != code_used
+    servers = CentralApi(c).get("/api/v1/servers?check=true")["items"]
+    assert servers and all(s["state"] not in ("unreachable", "untrusted") for s in servers)
 
     on_c = CentralApi(c)
     after = _observe(c, on_c)
@@ -174,6 +179,14 @@ def test_replacement_on_a_lost_appliances_address_becomes_it(lab: Lab) -> None:
     assert history[: len(before["central"]["history"])] == before["central"]["history"]
     assert appliance_state(c)["appliance_id"] == a_identity["appliance_id"]
     assert appliance_state(c)["state"] == "active"
+    # C's own history says it was restored: from which snapshot, approved by whom, when.
+    restored = on_c.get("/api/v1/history?filter=object_type:appliance&sort=-id")["items"]
+    entry = next(h for h in restored if h["action"] == "restore")
+    assert entry["actor"] == "system"
+    assert entry["after"]["snapshot_id"] == str(final["snapshot_id"])
+    assert entry["after"]["approved_by"] and entry["after"]["approved_at"]
+    assert entry["after"]["restored_from"] == b.address
+    assert f"approved by {entry['after']['approved_by']}" in entry["comment"]
 
     # a DHCP client asking again keeps its address, now from C
     again = dhclient(dynamic)

@@ -297,17 +297,18 @@ def test_a_tampered_stored_chunk_is_refused(central: CentralProcess, admin: str)
         response = client.get(
             f"/api/v1/backup-store/{store.peer_id}/snapshots/{created['id']}/bundle"
         )
-    problem = assert_problem(response, 500)
+    problem = assert_problem(response, 409, "chunk")
     assert problem["type"] == "urn:burrow:problem:backup-damaged"
     assert victim in problem["detail"]
     assert "tampered" in problem["detail"]
+    assert [p.get("chunk") for p in problem["problems"]] == [victim]
     # a chunk swapped for another stored chunk (same key, other name) is refused as well
     other = next(n for n in snap.chunks if n != victim and n != snap.root)
     path.write_bytes(_stored_chunk(central, store.peer_id, other).read_bytes())
     response = central.get(
         f"/api/v1/backup-peers/{store.peer_id}/snapshots/{created['id']}/bundle", admin
     )
-    assert victim in assert_problem(response, 500)["detail"]
+    assert victim in assert_problem(response, 409, "chunk")["detail"]
     assert not list((central.root.lib / "backup-store" / "tmp").glob("bundle-*"))
 
 

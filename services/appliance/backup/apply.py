@@ -23,6 +23,7 @@ the peer has seen ``done`` (services.appliance.backup.receiver).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import grp
 import logging
 import os
@@ -39,6 +40,7 @@ from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.collect import DATABASE, INCLUDED, _excluded
 from services.common.backup.bundle import Bundle
+from services.common.backup.files import restored_file
 from services.common.files import write_json
 from services.common.paths import StateRoot
 from services.common.proc import CommandError, run
@@ -237,12 +239,19 @@ def wait_healthy(root: StateRoot, progress: Progress, timeout: float = HEALTH_TI
 
 
 def apply_bundle(
-    root: StateRoot, bundle: Bundle, progress: Progress, *, restart_agent: bool = False
+    root: StateRoot,
+    bundle: Bundle,
+    progress: Progress,
+    *,
+    restart_agent: bool = False,
+    origin: dict[str, str] | None = None,
 ) -> None:
     """Apply a checked bundle to the appliance at ``root`` (see the module docstring).
 
     ``restart_agent``: also restart the appliance-agent through supervisord at the end
     (``burrow-restore``; the receiver runs inside the agent and restarts it itself).
+    ``origin``: what the peer said of the restore (snapshot, approved by, approved at, from):
+    Central records it in its history at its next start (``restored_file``).
     """
     appliance_state.set_state(root, "restoring")
     view = _supervisor(root)
@@ -259,6 +268,18 @@ def apply_bundle(
     paths.resume_full_file(root).parent.mkdir(parents=True, exist_ok=True)
     paths.resume_full_file(root).write_text("the next backup is a full one (after a restore)\n")
     apply_network(root, bundle.manifest.get("network") or {}, progress)
+    manifest = bundle.manifest
+    write_json(
+        restored_file(root),
+        {
+            **(origin or {}),
+            "sequence": manifest.get("sequence"),
+            "created_at": manifest.get("created_at"),
+            "kind": manifest.get("kind"),
+            "restored_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        },
+        mode=0o600,
+    )
     if view is not None:
         if restart_agent:
             progress("restarting", "restarting the appliance-agent")
@@ -267,5 +288,6 @@ def apply_bundle(
             stopped.append("appliance-agent")
         start_programs(view, stopped, progress)
         wait_healthy(root, progress)
-    appliance_state.set_state(root, "active")
+    # The code this restore was made with is spent: a new one for the next time.
+    appliance_state.set_state(root, "active", new_code=True)
     progress("done", "the appliance is restored")

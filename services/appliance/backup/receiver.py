@@ -128,6 +128,26 @@ class CodeGuard:
             )
 
 
+#: Headers the peer Central sends with a restore, for the replacement's history.
+ORIGIN_HEADERS = {
+    "x-burrow-restore-snapshot": "snapshot_id",
+    "x-burrow-restore-approved-by": "approved_by",
+    "x-burrow-restore-approved-at": "approved_at",
+    "x-burrow-restore-from": "restored_from",
+}
+
+
+def restore_origin(request: Request) -> dict[str, str]:
+    """What the peer says of this restore (printable text, at most 200 characters each)."""
+    origin: dict[str, str] = {}
+    for header, key in ORIGIN_HEADERS.items():
+        value = request.headers.get(header, "")
+        text = "".join(c for c in value if c.isprintable())[:200]
+        if text:
+            origin[key] = text
+    return origin
+
+
 class Restorer:
     """Receives and applies one restore at a time, reporting progress to a file."""
 
@@ -156,10 +176,12 @@ class Restorer:
             self.producer.write_status()
         log.info("restore %s: %s%s", state, step, f" ({error})" if error else "")
 
-    def apply_in_background(self, bundle: Bundle, chunks: Path, bundle_path: Path) -> None:
+    def apply_in_background(
+        self, bundle: Bundle, chunks: Path, bundle_path: Path, origin: dict[str, str]
+    ) -> None:
         def work() -> None:
             try:
-                apply_bundle(self.root, bundle, self.report)
+                apply_bundle(self.root, bundle, self.report, origin=origin)
                 self.done_at = time.monotonic()
                 if self.producer is not None:
                     self.producer.request("full")
@@ -283,7 +305,7 @@ def receiver_app(
                 raise ValidationError(exc.message, field="bundle") from None
             raise
         restorer.report("applying", "the backup is checked; applying it")
-        restorer.apply_in_background(bundle, chunks, bundle_path)
+        restorer.apply_in_background(bundle, chunks, bundle_path, restore_origin(request))
         return RestoreAccepted()
 
     @router.post("/initialize")

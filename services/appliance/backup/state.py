@@ -73,9 +73,11 @@ def save(root: StateRoot, value: ApplianceState) -> None:
         write_json(state_file(root), value.as_dict(), mode=0o600)
 
 
-def set_state(root: StateRoot, state: State) -> ApplianceState:
-    """Change only the state; id and code stay."""
+def set_state(root: StateRoot, state: State, *, new_code: bool = False) -> ApplianceState:
+    """Change the state; the id stays, and the restore code too unless ``new_code``."""
     current = load(root)
     current.state = state
+    if new_code:
+        current.restore_code = new_restore_code()
     save(root, current)
     return current

@@ -42,3 +42,9 @@ def change_count(root: StateRoot) -> int:
         return changed_file(root).stat().st_size
     except OSError:
         return 0
+
+
+def restored_file(root: StateRoot) -> Path:
+    """Written by a restore for this appliance's Central: which snapshot, from where, approved
+    by whom and when. Central records it in its history at its next start and removes it."""
+    return backup_dir(root) / "restored.json"
