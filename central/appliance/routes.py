@@ -33,7 +33,10 @@ from services.common.appliance.contract import (
 router = APIRouter(prefix="/api/v1/appliance", tags=["appliance backups"], responses=RESPONSES)
 BackupId = Annotated[int, Path(ge=1, le=2**62)]
 BUNDLE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the bundle file", "content": {"application/octet-stream": {}}},
+    200: {
+        "description": "the bundle file",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
     409: RESPONSES[422] | {"description": "This appliance is not paired"},
 }
 

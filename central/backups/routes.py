@@ -84,7 +84,7 @@ BUNDLE_RESPONSE: dict[int | str, dict[str, Any]] = {
         "description": "The snapshot as a bundle file (services.common.backup.bundle)",
         "content": {BUNDLE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
     },
-    500: documented("A stored chunk fails its check (damaged or tampered with at rest)"),
+    409: documented("A stored chunk fails its check (damaged or tampered with at rest)"),
 }
 
 
