@@ -5,7 +5,9 @@ resulting zone is checked as a whole: records outside the zone, duplicates, upda
 of records that do not exist, CNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1), one DNAME
 per owner (RFC 6672 §2.4), no CNAME at the apex, at least one NS at the apex. All reasons are
 collected into one ``RecordValidationError`` whose problems name the change, the record and the
-field; the message and ``field`` give the first of them.
+field; the message and ``field`` give the first of them. The plan remembers which field of the
+request each added record came from (``Plan.sources``), so that a refusal of named about a
+record can name it too.
 """
 
 from __future__ import annotations
@@ -31,19 +33,27 @@ RecordKey = tuple[dns.name.Name, str, Any]
 
 @dataclass
 class Problem:
-    """One reason a change is refused: where (``field``), which record, and why."""
+    """One reason a change is refused: where (``field``), which record, and why (``message``).
+
+    ``line`` is the line of an imported zone file the record came from, when it did.
+    """
 
     field: str
     name: str
     type: str
-    reason: str
+    message: str
+    line: int | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     def as_problem(self) -> FieldProblem:
         """This reason in the one problem format: the record's name and type beside it."""
-        return FieldProblem(self.field, self.reason, {"name": self.name, "type": self.type})
+        extra: dict[str, Any] = {key: value for key, value in
+                                 (("name", self.name), ("type", self.type)) if value}  # fmt: skip
+        if self.line is not None:
+            extra["line"] = self.line
+        return FieldProblem(self.field, self.message, extra)
 
 
 class RecordValidationError(ValidationError):
@@ -52,8 +62,9 @@ class RecordValidationError(ValidationError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         first = problems[0]
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        record = " ".join(part for part in (first.name, first.type) if part)
         super().__init__(
-            f"{first.field}: {first.name} {first.type}: {first.reason}{more}",
+            f"{first.field}: {record + ': ' if record else ''}{first.message}{more}",
             problems=[p.as_problem() for p in problems],
         )
         self.records = list(problems)
@@ -113,6 +124,9 @@ class Plan:
     #: (change index, record) of A/AAAA changes that asked for their PTR.
     ptr_adds: list[tuple[int, Record]] = field(default_factory=list)
     ptr_deletes: list[tuple[int, Record]] = field(default_factory=list)
+    #: The field of the request each added record came from (``changes[3].record``,
+    #: ``changes[4].new``, ``records[17]``), by the record's key.
+    sources: dict[RecordKey, str] = field(default_factory=dict)
 
 
 def plan_changes(
@@ -163,6 +177,7 @@ def plan_changes(
                 continue
             state[record.key] = record
             plan.adds.append(record)
+            plan.sources[record.key] = where + record_field
             touched[record.name] = (index, spec, where + record_field)
             if change.ptr:
                 plan.ptr_adds.append((index, record))
@@ -184,6 +199,7 @@ def plan_changes(
                 continue
             state[new.key] = new
             plan.adds.append(new)
+            plan.sources[new.key] = f"{where}.new"
             touched[new.name] = (index, change.new, f"{where}.new")
             if change.ptr:
                 plan.ptr_adds.append((index, new))
