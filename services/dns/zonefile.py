@@ -171,6 +171,8 @@ class _Reader:
         self.default_ttl: int | None = None
         self.last_ttl: int | None = None
         self.soa_minimum: int | None = None
+        #: The current $ORIGIN is outside the zone (said once, at its line).
+        self.foreign = False
         self.out = ZoneFile()
         self._seen: dict[tuple[dns.name.Name, int, dns.rdata.Rdata], int] = {}
         self._rrset_ttl: dict[tuple[dns.name.Name, int], int] = {}
@@ -294,6 +296,8 @@ class _Reader:
         type_text = dns.rdatatype.to_text(rdata.rdtype)
         owner = name.to_text()
         if not name.is_subdomain(self.origin):
+            if self.foreign and name.is_subdomain(self.current_origin):
+                return
             self.problem(line, f"{owner} is outside the zone {self.origin.to_text()}; a zone "
                          "file holds the records of its zone only", owner, type_text)  # fmt: skip
             return
@@ -335,6 +339,11 @@ class _Reader:
             tok.get_eol()
             self.current_origin = origin
             self.last_name = origin
+            self.foreign = not origin.is_subdomain(self.origin)
+            if self.foreign:
+                self.problem(line, f"$ORIGIN {origin.to_text()} is outside the zone "
+                             f"{self.origin.to_text()}: is the file imported under the right "
+                             "name? (the records under it are left out)")  # fmt: skip
         elif word == "$INCLUDE":
             self.problem(line, "$INCLUDE is not taken: an imported file cannot read files of "
                          "the appliance; put the included records in the file")  # fmt: skip

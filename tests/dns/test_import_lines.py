@@ -29,8 +29,8 @@ bad7 99999999999 IN A 198.51.100.7       ; TTL too large
 outside.example. IN A 198.51.100.8       ; outside the zone
 $INCLUDE /etc/passwd
 bad_host IN A    198.51.100.9            ; not a host name
-www     IN CNAME ns1
-www     IN A     198.51.100.10           ; beside a CNAME
+www     IN CNAME ns1                    ; beside other data
+www     IN A     198.51.100.10
 a..b    IN A     198.51.100.11           ; empty label
 tlsa    IN TLSA  3 1 1 abcd              ; digest too short
 good    IN A     198.51.100.12
@@ -47,7 +47,7 @@ EXPECTED = [
     (14, "outside the zone"),
     (15, "$INCLUDE"),
     (16, "host name"),
-    (18, "CNAME"),
+    (17, "CNAME"),
     (19, "empty label"),
     (20, "association data"),
 ]

@@ -69,9 +69,15 @@ def test_zone_file_round_trip(agent: Agent, shared_sandbox: Sandbox) -> None:
 
 def test_bad_zone_file_is_422_and_nothing_is_made(agent: Agent) -> None:
     bad = ZONE_FILE.replace("203.0.113.25", "203.0.113.256")
-    response = agent.post("/zones/import", {"name": "badimport.test", "text": bad})
+    response = agent.post("/zones/import", {"name": "import.test", "text": bad})
     problem = assert_problem(response, 422, "line 10")
-    assert problem["problems"][0]["line"] == 10
+    assert [p["line"] for p in problem["problems"]] == [10]
+    assert agent.get("/zones/import.test.").status_code == 404
+    # Under another name the file's $ORIGIN is outside the zone: said once, at its line.
+    response = agent.post("/zones/import", {"name": "badimport.test", "text": ZONE_FILE})
+    problem = assert_problem(response, 422, "line 1")
+    assert "$ORIGIN import.test." in problem["problems"][0]["message"]
+    assert [p["field"] for p in problem["problems"]] == ["line 1", "text"]
     assert agent.get("/zones/badimport.test.").status_code == 404
     conflict = ZONE_FILE.replace("www 300 IN CNAME mail", "mail 300 IN CNAME www").replace(
         "import.test.", "badimport.test."
@@ -79,7 +85,7 @@ def test_bad_zone_file_is_422_and_nothing_is_made(agent: Agent) -> None:
     response = agent.post("/zones/import", {"name": "badimport.test", "text": conflict})
     problem = assert_problem(response, 422)
     assert "CNAME" in problem["detail"]
-    assert [p["line"] for p in problem["problems"]] == [11]
+    assert [p["line"] for p in problem["problems"]] == [12]  # the CNAME's line
 
 
 def test_external_nsupdate_is_visible_in_read_back(agent: Agent, shared_sandbox: Sandbox) -> None:

@@ -149,6 +149,8 @@ def plan_changes(
     state = plan.result
     problems: list[Problem] = []
     touched: dict[dns.name.Name, tuple[int, RecordData, str]] = {}
+    #: The change that added a CNAME, by owner: a CNAME beside other data is its problem.
+    cnames: dict[dns.name.Name, tuple[int, RecordData, str]] = {}
 
     for index, change in enumerate(changes):
         where = f"{prefix}[{index}]"
@@ -179,6 +181,8 @@ def plan_changes(
             plan.adds.append(record)
             plan.sources[record.key] = where + record_field
             touched[record.name] = (index, spec, where + record_field)
+            if record.rtype == "CNAME":
+                cnames[record.name] = touched[record.name]
             if change.ptr:
                 plan.ptr_adds.append((index, record))
             continue
@@ -201,12 +205,14 @@ def plan_changes(
             plan.adds.append(new)
             plan.sources[new.key] = f"{where}.new"
             touched[new.name] = (index, change.new, f"{where}.new")
+            if new.rtype == "CNAME":
+                cnames[new.name] = touched[new.name]
             if change.ptr:
                 plan.ptr_adds.append((index, new))
         else:
             touched[record.name] = (index, spec, where + record_field)
 
-    problems += _zone_problems(origin, state, touched, plan)
+    problems += _zone_problems(origin, state, touched, plan, cnames)
     if problems:
         raise RecordValidationError(problems)
     return plan
@@ -217,6 +223,7 @@ def _zone_problems(
     state: dict[RecordKey, Record],
     touched: dict[dns.name.Name, tuple[int, RecordData, str]],
     plan: Plan,
+    cnames: dict[dns.name.Name, tuple[int, RecordData, str]],
 ) -> list[Problem]:
     by_owner: dict[dns.name.Name, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
     # For a few touched owners, a first look at the first label only: hashing every name of
@@ -233,8 +240,9 @@ def _zone_problems(
         if record.name in touched or record.name == origin:
             by_owner[record.name][record.rtype].append(record)
     problems: list[Problem] = []
-    for owner, (_index, spec, where) in touched.items():
+    for owner, (index, last, last_where) in touched.items():
         types = by_owner.get(owner, {})
+        _index, spec, where = cnames.get(owner, (index, last, last_where))
         if "CNAME" in types:
             others = sorted(set(types) - _CNAME_COMPANIONS)
             if owner == origin:
@@ -265,16 +273,19 @@ def _zone_problems(
         if len(types.get("DNAME", [])) > 1:
             problems.append(
                 Problem(
-                    where,
-                    spec.name,
-                    spec.type,
+                    last_where,
+                    last.name,
+                    last.type,
                     f"{owner.to_text()} has more than one DNAME (RFC 6672)",
                 )
             )
         if owner == origin and not types.get("NS"):
             problems.append(
                 Problem(
-                    where, spec.name, spec.type, "the zone's apex must keep at least one NS record"
+                    last_where,
+                    last.name,
+                    last.type,
+                    "the zone's apex must keep at least one NS record",
                 )
             )
     # One TTL per RRset (RFC 2181 §5.2): a record added with a new TTL sets it for its RRset,
