@@ -123,7 +123,9 @@ class Named:
         proc = run(["named-checkconf", str(conf)], check=False, timeout=60)
         if proc.returncode != 0:
             raise ValidationError(
-                f"named-checkconf refused the configuration: {_last_lines(proc.stdout)}"
+                "named would not take the configuration this change makes; nothing was changed "
+                f"(named-checkconf: {_last_lines(proc.stdout)})",
+                field="body",
             )
 
     def check_zone(self, origin: str, zone_file: Path, field: str = "records") -> None:
