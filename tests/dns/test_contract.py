@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from services.common.enrolment import crl_file
 from services.common.pki import CertificateAuthority, load_cert, revoked_serials
 from services.common.problems import AGENT_MAX_BODY
+from services.common.supervisor import SupervisorView
 from services.sandbox.sandbox import Sandbox
 from tests.dns.conftest import Agent, answer_set, create
 from tests.harness.problems import assert_problem, check_problem
@@ -107,9 +108,9 @@ def test_refused_by_named_names_the_record(
 
 
 def test_named_down_is_502_in_plain_words(agent: Agent, zone: str, shared_sandbox: Sandbox) -> None:
-    supervisor = shared_sandbox.supervisor()
-    supervisor.call("supervisor.stopProcess", "named")
+    supervisor = SupervisorView(shared_sandbox.root.supervisor_socket, timeout=60)
     try:
+        supervisor.call("supervisor.stopProcess", "named")
         response = agent.change(zone, [create("down", "A", "198.51.100.81")])
         problem = assert_problem(response, 502)
         assert "named does not answer" in problem["detail"]
