@@ -177,8 +177,11 @@ def test_search_ttl_by_pattern_and_repoint(central_dns: CentralDns) -> None:
     for zone_name in names:
         assert api.served(f"web1.{zone_name}", "A") == {"198.51.100.51"}
         assert api.served(f"db.{zone_name}", "A") == {"198.51.100.42"}
-    left = api.ok(api.call("GET", "/api/v1/dns/records?type=A&data=198.51.100.41"))
-    assert left["total"] == 0
+    # (Zones the agent's own tests made on the shared appliance may hold the address too, and
+    # be gone from the agent before a sync tells Central: those are listed as failed.)
+    left = api.ok(api.call("GET", "/api/v1/dns/records?type=A&data=198.51.100.41&limit=1000"))
+    assert [r for r in left["items"] if r["zone"] in names] == []
+    assert {f["zone"] for f in moved["failed"]}.isdisjoint(names)
     assert api.history(zones[1]["id"])[0]["action"] == "repoint"
 
 
