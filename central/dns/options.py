@@ -5,7 +5,10 @@ A change is checked by the shared model (422 naming the field), sent to the serv
 (which checks the listen addresses against the appliance's own, renders named.conf, checks it
 with named-checkconf and reloads named, putting the last known good configuration back if named
 refuses), and only then stored in Central with its history entry and save comment. A refusal of
-the agent changes nothing in Central.
+the agent changes nothing in Central and comes back with the agent's status and every problem
+it found, each field named as in Central's request (the agent's ``listen_on[0]`` is
+``options.listen_on[0]`` here). When the agent stops answering after the options were sent,
+they are read back before Central answers (``central.dns.settle``).
 
 At each sync Central reads the options back from the agent, which reads them from the
 configuration named runs. Where they differ from Central's, the server wins and the history
@@ -14,10 +17,8 @@ gets an ``external-change``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
@@ -27,21 +28,16 @@ from central.core.deps import Principal
 from central.dns.agent import PinnedDnsClient, client_for
 from central.dns.lock import serialized
 from central.dns.models import DnsServerOptions
+from central.dns.schemas import OptionsRequest, OptionsView
+from central.dns.settle import settle
 from central.history import service as history
 from central.registry.service import get_server
 from services.common.dns.options import ServerOptions
-from services.common.errors import ValidationError
+from services.common.errors import BurrowError, FieldProblem, ValidationError
+from services.common.problems import summary
 
 OBJECT_TYPE = "dns-server-options"
 EXTERNAL = "external"
-
-
-class OptionsRequest(BaseModel):
-    """The whole set of server options (what is left out takes its default), with a comment."""
-
-    model_config = ConfigDict(extra="forbid")
-    options: ServerOptions
-    comment: str = Field(default="", max_length=1000, description="save comment")
 
 
 def _dns_server(db: Session, server_id: int) -> None:
@@ -56,47 +52,61 @@ def _dump(options: ServerOptions) -> dict[str, Any]:
     return options.model_dump(mode="json")
 
 
-def view(server_id: int, row: DnsServerOptions | None) -> dict[str, Any]:
+def view(server_id: int, row: DnsServerOptions | None) -> OptionsView:
     """Central's view; ``known`` is false until Central set or read the options once."""
     if row is None:
-        return {
-            "server_id": server_id,
-            "options": _dump(ServerOptions()),
-            "known": False,
-            "synced_at": None,
-            "updated_at": None,
-        }
-    return {
-        "server_id": server_id,
-        "options": row.options,
-        "known": True,
-        "synced_at": row.synced_at.isoformat() if row.synced_at else None,
-        "updated_at": row.updated_at.isoformat(),
-    }
+        return OptionsView(
+            server_id=server_id, options=ServerOptions(), known=False, synced_at=None,
+            updated_at=None,
+        )  # fmt: skip
+    return OptionsView(
+        server_id=server_id,
+        options=ServerOptions.model_validate(row.options),
+        known=True,
+        synced_at=row.synced_at,
+        updated_at=row.updated_at,
+    )
 
 
-def get_options(db: Session, server_id: int) -> dict[str, Any]:
+def get_options(db: Session, server_id: int) -> OptionsView:
     _dns_server(db, server_id)
     return view(server_id, db.get(DnsServerOptions, server_id))
 
 
-def _central_field(field: str | None) -> str:
-    """The agent's ``listen_on[0]`` as Central names it in this request: ``options.listen_on.0``."""
-    if not field:
-        return "options"
-    return "options." + re.sub(r"\[(\d+)\]", r".\1", field)
+def under_options(exc: BurrowError) -> BurrowError:
+    """The agent's refusal with each field named as in Central's request: the options are
+    ``options`` there (``listen_on[0]`` is ``options.listen_on[0]``); status, order and
+    everything else as the agent said."""
+    problems = [
+        FieldProblem(f"options.{p.field}" if p.field and p.field != "body" else "options",
+                     p.message, p.extra)
+        for p in exc.problems
+    ]  # fmt: skip
+    if problems:
+        exc.message = summary(problems, exc.message)
+        exc.problems = problems
+    return exc
 
 
 @serialized
 def set_options(
     db: Session, config: CentralConfig, actor: Principal, server_id: int, body: OptionsRequest
-) -> dict[str, Any]:
+) -> OptionsView:
     _dns_server(db, server_id)
     client = client_for(db, config, server_id)
+
+    def check() -> ServerOptions | None:
+        served = client.options()
+        return served if served == body.options else None
+
     try:
-        applied = client.set_options(body.options)
-    except ValidationError as exc:
-        raise ValidationError(exc.message, field=_central_field(exc.field), hint=exc.hint) from exc
+        applied = settle(
+            lambda: client.set_options(body.options), check, what="Setting the server options"
+        )
+    except BurrowError as exc:
+        if 400 <= exc.status < 500:
+            raise under_options(exc) from None
+        raise
     row = db.get(DnsServerOptions, server_id)
     before = row.options if row is not None else None
     if row is None:

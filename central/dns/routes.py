@@ -1,6 +1,8 @@
 """``/api/v1/dns``: zones, records, search, bulk edits, import and export, server options, sync.
 
-Administrators and DNS administrators write; every role reads.
+Administrators and DNS administrators write; every role reads. Every route declares its
+response model (``central.dns.schemas``), so the OpenAPI document describes each answer; errors
+are the one problem format, with the dns-agent's problems passed on as it gave them.
 """
 
 from __future__ import annotations
@@ -11,13 +13,43 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 
 from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, Role, require
-from central.core.listing import ListQuery, listing, page
+from central.core.listing import ListQuery, page
 from central.core.problems import RESPONSES
 from central.dns import options as server_options
 from central.dns import service
 from central.dns.models import DnsRecord, DnsZone
+from central.dns.schemas import (
+    BulkResult,
+    ChangeApplied,
+    FoundRecordPage,
+    OptionsRequest,
+    OptionsView,
+    RecordPage,
+    Repoint,
+    SyncResult,
+    TtlChange,
+    ZoneCreateRequest,
+    ZoneFileView,
+    ZoneImportRequest,
+    ZonePage,
+    ZoneUpdateRequest,
+    ZoneView,
+)
 from central.registry.models import Server
 from services.common.dns.contract import ChangeSet
+from services.common.errors import NotFoundError
+from services.common.problems import documented
+
+#: The errors a DNS write may answer besides those of every route.
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: documented("The change clashes with what exists (a zone of that name, ...)"),
+    502: documented("The dns-agent or named failed; nothing was changed unless it says so"),
+    503: documented("The dns-agent cannot be reached; nothing was changed (Retry-After)"),
+    504: documented(
+        "The dns-agent stopped answering after the change was sent and its state could not "
+        "be read back in time: the change may or may not have been applied"
+    ),
+}
 
 router = APIRouter(prefix="/api/v1/dns", responses=RESPONSES, tags=["dns"])
 
@@ -52,46 +84,50 @@ def _config(request: Request) -> Any:
 
 
 @router.get("/zones")
-def list_zones(db: DbSession, _user: CurrentUser, params: ListQuery) -> dict[str, Any]:
+def list_zones(db: DbSession, _user: CurrentUser, params: ListQuery) -> ZonePage:
     """Zones of every DNS server; filter e.g. ``kind:primary server_id:1 name~example``."""
     rows, total = page(db, select(DnsZone), params, ZONE_FIELDS, ("name",), default_sort="name")
-    return listing([service.zone_public(z) for z in rows], total, params)
+    items = [service.zone_view(z) for z in rows]
+    return ZonePage(items=items, total=total, offset=params.offset, limit=params.limit)
 
 
-@router.post("/zones", status_code=201)
+@router.post("/zones", status_code=201, responses=WRITE_RESPONSES)
 def create_zone(
-    request: Request, db: DbSession, user: DnsWriter, body: service.ZoneCreateRequest
-) -> dict[str, Any]:
+    request: Request, db: DbSession, user: DnsWriter, body: ZoneCreateRequest
+) -> ZoneView:
     """A new zone on a DNS server (primary with its first records, secondary, forward, stub)."""
     return service.create_zone(db, _config(request), user, body)
 
 
-@router.post("/zones/import", status_code=201)
+@router.post("/zones/import", status_code=201, responses=WRITE_RESPONSES)
 def import_zone(
-    request: Request, db: DbSession, user: DnsWriter, body: service.ZoneImportRequest
-) -> dict[str, Any]:
-    """A zone file in BIND's master format becomes a managed primary zone."""
+    request: Request, db: DbSession, user: DnsWriter, body: ZoneImportRequest
+) -> ZoneView:
+    """A zone file in BIND's master format becomes a managed primary zone.
+
+    A file with bad entries is refused whole with every problem at once, each at its line
+    (``"field": "line 12", "line": 12``), in the order of the file."""
     return service.import_zone(db, _config(request), user, body)
 
 
 @router.get("/zones/{zone_id}")
-def get_zone(db: DbSession, _user: CurrentUser, zone_id: ZoneId) -> dict[str, Any]:
-    return service.zone_public(service.get_zone(db, zone_id))
+def get_zone(db: DbSession, _user: CurrentUser, zone_id: ZoneId) -> ZoneView:
+    return service.zone_view(service.get_zone(db, zone_id))
 
 
-@router.patch("/zones/{zone_id}")
+@router.patch("/zones/{zone_id}", responses=WRITE_RESPONSES)
 def update_zone(
     request: Request,
     db: DbSession,
     user: DnsWriter,
     zone_id: ZoneId,
-    body: service.ZoneUpdateRequest,
-) -> dict[str, Any]:
+    body: ZoneUpdateRequest,
+) -> ZoneView:
     """Change SOA fields and zone options (allow-transfer, allow-update, notify, ...)."""
     return service.update_zone(db, _config(request), user, zone_id, body)
 
 
-@router.delete("/zones/{zone_id}", status_code=204)
+@router.delete("/zones/{zone_id}", status_code=204, responses=WRITE_RESPONSES)
 def delete_zone(
     request: Request, db: DbSession, user: DnsWriter, zone_id: ZoneId, comment: DeleteComment
 ) -> Response:
@@ -99,41 +135,45 @@ def delete_zone(
     return Response(status_code=204)
 
 
-@router.post("/zones/{zone_id}/enable")
+@router.post("/zones/{zone_id}/enable", responses=WRITE_RESPONSES)
 def enable_zone(
     request: Request, db: DbSession, user: DnsWriter, zone_id: ZoneId, comment: DeleteComment
-) -> dict[str, Any]:
+) -> ZoneView:
     return service.set_enabled(db, _config(request), user, zone_id, True, comment)
 
 
-@router.post("/zones/{zone_id}/disable")
+@router.post("/zones/{zone_id}/disable", responses=WRITE_RESPONSES)
 def disable_zone(
     request: Request, db: DbSession, user: DnsWriter, zone_id: ZoneId, comment: DeleteComment
-) -> dict[str, Any]:
+) -> ZoneView:
     return service.set_enabled(db, _config(request), user, zone_id, False, comment)
 
 
 @router.get("/zones/{zone_id}/records")
 def list_records(
     db: DbSession, _user: CurrentUser, zone_id: ZoneId, params: ListQuery
-) -> dict[str, Any]:
+) -> RecordPage:
     """The records of one zone (not the SOA); filter e.g. ``type:MX name~mail``."""
     zone = service.get_zone(db, zone_id)
     query = select(DnsRecord).where(DnsRecord.zone_id == zone.id)
     rows, total = page(db, query, params, RECORD_FIELDS, ("name", "data"), default_sort="name")
-    return listing([service.record_public(r) for r in rows], total, params)
+    items = [service.record_view(r) for r in rows]
+    return RecordPage(items=items, total=total, offset=params.offset, limit=params.limit)
 
 
-@router.post("/zones/{zone_id}/changes")
+@router.post("/zones/{zone_id}/changes", responses=WRITE_RESPONSES)
 def apply_changes(
     request: Request, db: DbSession, user: DnsWriter, zone_id: ZoneId, body: ChangeSet
-) -> dict[str, Any]:
-    """Create, update and delete records of one zone, all or nothing, with a save comment."""
+) -> ChangeApplied:
+    """Create, update and delete records of one zone, all or nothing, with a save comment.
+
+    Refused changes answer 422 with every problem, each naming its change and field
+    (``changes[3].record.data``), also when named itself refused them."""
     return service.apply_changes(db, _config(request), user, zone_id, body)
 
 
 @router.get("/zones/{zone_id}/export")
-def export_zone(db: DbSession, _user: CurrentUser, zone_id: ZoneId) -> dict[str, Any]:
+def export_zone(db: DbSession, _user: CurrentUser, zone_id: ZoneId) -> ZoneFileView:
     """The zone file (BIND master format) of the zone as Central holds it."""
     return service.export_zone(db, zone_id)
 
@@ -148,7 +188,7 @@ def search_records(
     data: Annotated[
         str | None, Query(max_length=255, description="data equals (e.g. an address)")
     ] = None,
-) -> dict[str, Any]:
+) -> FoundRecordPage:
     """Records across every zone by owner glob, type and exact data, with filter, sort, paging.
 
     ``filter`` terms work as in every list (``data~spf`` for data containing a text).
@@ -168,51 +208,46 @@ def search_records(
             select(DnsZone.id, DnsZone.name).where(DnsZone.id.in_(zone_ids))
         )
     }
-    return listing([service.record_public(r, names.get(r.zone_id)) for r in rows], total, params)
+    items = [service.found_record(r, names.get(r.zone_id)) for r in rows]
+    return FoundRecordPage(items=items, total=total, offset=params.offset, limit=params.limit)
 
 
-@router.post("/records/ttl")
-def set_ttl(
-    request: Request, db: DbSession, user: DnsWriter, body: service.TtlChange
-) -> dict[str, Any]:
+@router.post("/records/ttl", responses=WRITE_RESPONSES)
+def set_ttl(request: Request, db: DbSession, user: DnsWriter, body: TtlChange) -> BulkResult:
     """Set the TTL of every record whose owner matches a pattern (one change set per zone)."""
     return service.set_ttl(db, _config(request), user, body)
 
 
-@router.post("/records/repoint")
-def repoint(
-    request: Request, db: DbSession, user: DnsWriter, body: service.Repoint
-) -> dict[str, Any]:
+@router.post("/records/repoint", responses=WRITE_RESPONSES)
+def repoint(request: Request, db: DbSession, user: DnsWriter, body: Repoint) -> BulkResult:
     """Re-point every A/AAAA record from an old address to a new one (atomic per zone)."""
     return service.repoint(db, _config(request), user, body)
 
 
-@router.post("/servers/{server_id}/sync")
+@router.post("/servers/{server_id}/sync", responses=WRITE_RESPONSES)
 def sync_server(
     request: Request, db: DbSession, _user: DnsWriter, server_id: ServerId
-) -> dict[str, Any]:
+) -> SyncResult:
     """Read every zone back from the server now; the server wins where it differs."""
     if db.get(Server, server_id) is None:
-        from services.common.errors import NotFoundError
-
         raise NotFoundError(f"There is no server {server_id}.", field="server_id")
     return service.sync_server(db, _config(request), server_id)
 
 
 @router.get("/servers/{server_id}/options")
-def get_server_options(db: DbSession, _user: CurrentUser, server_id: ServerId) -> dict[str, Any]:
+def get_server_options(db: DbSession, _user: CurrentUser, server_id: ServerId) -> OptionsView:
     """The server options as Central last set or read them (``known`` false before that)."""
     return server_options.get_options(db, server_id)
 
 
-@router.put("/servers/{server_id}/options")
+@router.put("/servers/{server_id}/options", responses=WRITE_RESPONSES)
 def set_server_options(
     request: Request,
     db: DbSession,
     user: DnsWriter,
     server_id: ServerId,
-    body: server_options.OptionsRequest,
-) -> dict[str, Any]:
+    body: OptionsRequest,
+) -> OptionsView:
     """Set forwarders, recursion and allow-recursion, listen addresses, DNSSEC validation.
 
     The whole set is given (what is left out takes its default); named is reconfigured safely

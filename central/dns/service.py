@@ -2,9 +2,11 @@
 
 Every change is checked first (``services.common.dns.validate``: 422 naming the record and
 the field, nothing sent, nothing stored), then sent to the server's dns-agent over pinned
-mutual TLS. Only when the agent applied it does Central store what named now serves (read back
-by AXFR through the agent) and record the change in the history, with the save comment. A
-refusal of the agent changes nothing in Central.
+mutual TLS (``central.dns.agent``). Only when the agent applied it does Central store what
+named now serves and record the change in the history, with the save comment. A refusal of the
+agent changes nothing in Central and comes back as the agent said it: its status and every
+problem it found, in order. When the agent stops answering after a change was sent, Central
+reads the state back before it answers (``central.dns.settle``).
 
 ``sync_server`` reads every zone of a server back; where named differs from Central (an
 nsupdate behind Central's back) the server wins and the history gets an ``external-change``.
@@ -21,8 +23,8 @@ from typing import Any
 
 import dns.exception
 import dns.name
+import dns.reversename
 import dns.zone
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.orm import Session
 
@@ -33,10 +35,28 @@ from central.dns import options as server_options
 from central.dns.agent import PinnedDnsClient, client_for
 from central.dns.lock import serialized
 from central.dns.models import DnsRecord, DnsZone
+from central.dns.schemas import (
+    BulkFailure,
+    BulkResult,
+    ChangeApplied,
+    FoundRecord,
+    RecordView,
+    Repoint,
+    SyncResult,
+    TtlChange,
+    ZoneCreateRequest,
+    ZoneFileView,
+    ZoneImportRequest,
+    ZoneOptions,
+    ZoneUpdateRequest,
+    ZoneView,
+)
+from central.dns.settle import settle
 from central.history import service as history
 from central.registry.models import Server
 from services.common.dns.contract import (
     Change,
+    ChangeResult,
     ChangeSet,
     RecordData,
     ZoneContent,
@@ -53,7 +73,14 @@ from services.common.dns.validate import (
     build_record,
     plan_changes,
 )
-from services.common.errors import NotFoundError, ValidationError
+from services.common.errors import (
+    BurrowError,
+    ConflictError,
+    FieldProblem,
+    NotFoundError,
+    ValidationError,
+)
+from services.common.problems import ProblemItem
 
 log = logging.getLogger(__name__)
 
@@ -62,79 +89,38 @@ EXTERNAL = "external"
 HISTORY_RECORDS = 200
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ZoneCreateRequest(ZoneCreate):
-    """A new zone on DNS server ``server_id``."""
-
-    server_id: int = Field(ge=1, le=2**31 - 1)
-    comment: str = Field(default="", max_length=1000, description="save comment")
-
-
-class ZoneUpdateRequest(ZoneUpdate):
-    """SOA fields and zone options to change."""
-
-    comment: str = Field(default="", max_length=1000, description="save comment")
-
-
-class ZoneImportRequest(ZoneImport):
-    """A zone file (BIND master format) that becomes a managed primary zone of ``server_id``."""
-
-    server_id: int = Field(ge=1, le=2**31 - 1)
-    comment: str = Field(default="", max_length=1000, description="save comment")
-
-
-class TtlChange(_Body):
-    """Set the TTL of every record whose owner matches ``pattern`` (``*`` and ``?`` globs)."""
-
-    pattern: str = Field(min_length=1, max_length=255, description="e.g. *.example.com.")
-    type: str | None = Field(default=None, max_length=10)
-    ttl: int = Field(ge=0, le=2**31 - 1)
-    comment: str = Field(default="", max_length=1000)
-
-
-class Repoint(_Body):
-    """Re-point every A (or AAAA) record from the address ``old`` to ``new``."""
-
-    old: str = Field(min_length=2, max_length=64)
-    new: str = Field(min_length=2, max_length=64)
-    comment: str = Field(default="", max_length=1000)
-
-
 # --- views -----------------------------------------------------------------------------
-def zone_public(zone: DnsZone, server_name: str | None = None) -> dict[str, Any]:
-    return {
-        "id": zone.id,
-        "server_id": zone.server_id,
-        "server": server_name,
-        "name": zone.name,
-        "kind": zone.kind,
-        "enabled": zone.enabled,
-        "ttl": zone.ttl,
-        "serial": zone.serial,
-        "soa": zone.soa,
-        "options": zone.spec,
-        "record_count": zone.record_count,
-        "synced_at": zone.synced_at.isoformat() if zone.synced_at else None,
-        "created_at": zone.created_at.isoformat(),
-        "updated_at": zone.updated_at.isoformat(),
-    }
+def zone_view(zone: DnsZone, server_name: str | None = None) -> ZoneView:
+    return ZoneView(
+        id=zone.id,
+        server_id=zone.server_id,
+        server=server_name,
+        name=zone.name,
+        kind=ZoneKind(zone.kind),
+        enabled=zone.enabled,
+        ttl=zone.ttl,
+        serial=zone.serial,
+        soa=zone.soa,
+        options=ZoneOptions.model_validate(zone.spec or {}),
+        record_count=zone.record_count,
+        synced_at=zone.synced_at,
+        created_at=zone.created_at,
+        updated_at=zone.updated_at,
+    )
 
 
-def record_public(record: DnsRecord, zone_name: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": record.id,
-        "zone_id": record.zone_id,
-        "name": record.name,
-        "type": record.type,
-        "ttl": record.ttl,
-        "data": record.data,
-    }
-    if zone_name is not None:
-        out["zone"] = zone_name
-    return out
+def record_view(record: DnsRecord) -> RecordView:
+    return RecordView(
+        id=record.id, zone_id=record.zone_id, name=record.name, type=record.type,
+        ttl=record.ttl, data=record.data,
+    )  # fmt: skip
+
+
+def found_record(record: DnsRecord, zone_name: str | None) -> FoundRecord:
+    return FoundRecord(
+        id=record.id, zone_id=record.zone_id, name=record.name, type=record.type,
+        ttl=record.ttl, data=record.data, zone=zone_name,
+    )  # fmt: skip
 
 
 def _zone_view(zone: DnsZone) -> dict[str, Any]:
@@ -287,18 +273,35 @@ def _new_zone(db: Session, server_id: int, public: ZonePublic) -> DnsZone:
 
 def _taken(db: Session, server_id: int, name: str) -> None:
     if db.scalar(select(DnsZone.id).where(DnsZone.server_id == server_id, DnsZone.name == name)):
-        raise ValidationError(f"Zone {name} already exists on server {server_id}.", field="name")
+        raise ConflictError(f"Zone {name} already exists on server {server_id}.", field="name")
+
+
+def _served_zone(client: PinnedDnsClient, name: str) -> ZonePublic | None:
+    """The zone as the agent has it, or None if it has none of that name."""
+    try:
+        return client.zone(name)
+    except NotFoundError:
+        return None
+
+
+def _made(client: PinnedDnsClient, what: str, make: Any, name: str) -> ZonePublic:
+    """``make()`` (which creates zone ``name``), settled by reading the zone back."""
+    found = settle(make, lambda: _served_zone(client, name), what=what)
+    assert isinstance(found, ZonePublic)
+    return found
 
 
 @serialized
 def create_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneCreateRequest
-) -> dict[str, Any]:
+) -> ZoneView:
     spec = ZoneCreate.model_validate(body.model_dump(exclude={"server_id", "comment"}))
     _validate_records(spec.name, spec.records, spec.ttl)
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, spec.name)
-    public = client.create_zone(spec)
+    public = _made(
+        client, f"Creating zone {spec.name}", lambda: client.create_zone(spec), spec.name
+    )
     zone = _new_zone(db, body.server_id, public)
     lines: list[str] = []
     if public.kind == ZoneKind.primary and public.enabled:
@@ -310,20 +313,21 @@ def create_zone(
         after=_zone_view(zone) | {"records": _capped(lines)}, comment=body.comment,
     )  # fmt: skip
     db.commit()
-    return zone_public(zone)
+    return zone_view(zone)
 
 
 @serialized
 def import_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneImportRequest
-) -> dict[str, Any]:
-    try:
-        dns.zone.from_text(body.text, origin=body.name, relativize=False, check_origin=True)
-    except (dns.exception.DNSException, ValueError) as exc:
-        raise ValidationError(f"The zone file does not parse: {exc}", field="text") from exc
+) -> ZoneView:
+    """The agent reads the file and answers every problem of it at once, each at its line;
+    Central passes them on as they are."""
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, body.name)
-    public = client.import_zone(ZoneImport(name=body.name, text=body.text))
+    request = ZoneImport(name=body.name, text=body.text)
+    public = _made(
+        client, f"Importing zone {body.name}", lambda: client.import_zone(request), body.name
+    )
     zone = _new_zone(db, body.server_id, public)
     content = client.records(public.name)
     _store_content(db, zone, content)
@@ -333,10 +337,10 @@ def import_zone(
         comment=body.comment,
     )  # fmt: skip
     db.commit()
-    return zone_public(zone)
+    return zone_view(zone)
 
 
-def export_zone(db: Session, zone_id: int) -> dict[str, Any]:
+def export_zone(db: Session, zone_id: int) -> ZoneFileView:
     """The zone file of Central's view (SOA first, then every record, absolute names)."""
     zone = get_zone(db, zone_id)
     if zone.kind != ZoneKind.primary.value:
@@ -350,7 +354,7 @@ def export_zone(db: Session, zone_id: int) -> dict[str, Any]:
         .order_by(DnsRecord.name, DnsRecord.type, DnsRecord.data)
     )
     lines += [f"{r.name} {r.ttl} IN {r.type} {r.data}" for r in rows]
-    return {"zone": zone.name, "serial": zone.serial, "text": "\n".join(lines) + "\n"}
+    return ZoneFileView(zone=zone.name, serial=zone.serial, text="\n".join(lines) + "\n")
 
 
 @serialized
@@ -359,7 +363,17 @@ def delete_zone(
 ) -> None:
     zone = get_zone(db, zone_id)
     rows = _rows(db, zone)
-    client_for(db, config, zone.server_id).delete_zone(zone.name)
+    client = client_for(db, config, zone.server_id)
+
+    def delete() -> bool:
+        client.delete_zone(zone.name)
+        return True
+
+    settle(
+        delete,
+        lambda: True if _served_zone(client, zone.name) is None else None,
+        what=f"Deleting zone {zone.name}",
+    )
     history.record(
         db, actor, "dns-zone", zone.id, "delete",
         before=_zone_view(zone) | {"records": _capped(_row_lines(rows))}, comment=comment,
@@ -371,32 +385,62 @@ def delete_zone(
 @serialized
 def set_enabled(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, enabled: bool, comment: str
-) -> dict[str, Any]:
+) -> ZoneView:
     zone = get_zone(db, zone_id)
     before = _zone_view(zone)
-    public = client_for(db, config, zone.server_id).set_enabled(zone.name, enabled)
+    client = client_for(db, config, zone.server_id)
+
+    def check() -> ZonePublic | None:
+        served = _served_zone(client, zone.name)
+        return served if served is not None and served.enabled == enabled else None
+
+    action = "Enabling" if enabled else "Disabling"
+    public = settle(
+        lambda: client.set_enabled(zone.name, enabled), check, what=f"{action} zone {zone.name}"
+    )
+    assert isinstance(public, ZonePublic)
     zone.enabled = public.enabled
     zone.updated_at = now()
-    action = "enable" if enabled else "disable"
     history.record(
-        db, actor, "dns-zone", zone.id, action, before=before, after=_zone_view(zone),
-        comment=comment,
+        db, actor, "dns-zone", zone.id, "enable" if enabled else "disable", before=before,
+        after=_zone_view(zone), comment=comment,
     )  # fmt: skip
     db.commit()
-    return zone_public(zone)
+    return zone_view(zone)
+
+
+def _has_update(public: ZonePublic, update: ZoneUpdate) -> bool:
+    """``public`` holds every field ``update`` sets."""
+    for name in update.model_fields_set:
+        wanted = getattr(update, name)
+        if name == "soa" and wanted is not None:
+            soa = public.soa
+            if any(getattr(soa, f) != getattr(wanted, f) for f in wanted.model_fields_set):
+                return False
+        elif getattr(public, name) != wanted:
+            return False
+    return True
 
 
 @serialized
 def update_zone(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, body: ZoneUpdateRequest
-) -> dict[str, Any]:
+) -> ZoneView:
     zone = get_zone(db, zone_id)
     update = ZoneUpdate.model_validate(body.model_dump(exclude={"comment"}, exclude_unset=True))
     if not update.model_fields_set:
         raise ValidationError("Give at least one field to change.", field="body")
     before = _zone_view(zone)
     client = client_for(db, config, zone.server_id)
-    public = client.update_zone(zone.name, update)
+
+    def check() -> ZonePublic | None:
+        served = _served_zone(client, zone.name)
+        return served if served is not None and _has_update(served, update) else None
+
+    public = settle(
+        lambda: client.update_zone(zone.name, update), check, what=f"Changing zone {zone.name}"
+    )
+    assert isinstance(public, ZonePublic)
     zone.ttl = public.ttl
     zone.spec = _spec_of(public)
     zone.updated_at = now()
@@ -407,7 +451,7 @@ def update_zone(
         comment=body.comment,
     )  # fmt: skip
     db.commit()
-    return zone_public(zone)
+    return zone_view(zone)
 
 
 # --- records -----------------------------------------------------------------------------
@@ -427,7 +471,7 @@ def _apply(
     changes: Sequence[Change],
     comment: str,
     action: str = "change",
-) -> dict[str, Any]:
+) -> ChangeApplied:
     """Check, send and store one change set of ``zone`` (the caller commits).
 
     Every check of the shared model is about the owners a change set touches and the apex
@@ -438,13 +482,32 @@ def _apply(
     the TTLs of the RRsets they joined, the serial named gives), rather than reading the whole
     zone back: a single change costs the same in a zone of ten records or of ten thousand. A
     change made on the server behind Central's back meanwhile stays for the sync to find.
+
+    If the agent stops answering after the change was sent, the zone is read back
+    (``central.dns.settle``): Central stores and records what named serves.
     """
     _primary(zone)
     origin = dns.name.from_text(zone.name)
     rows = _rows_touched(db, zone, origin, changes)
     pairs = _parsed(zone, rows)
     plan = plan_changes(origin, [record for _row, record in pairs], changes, zone.ttl)
-    result = client.apply(zone.name, ChangeSet(changes=list(changes), comment=comment))
+    request = ChangeSet(changes=list(changes), comment=comment)
+    added_lines = {_record_line(r) for r in plan.adds}
+    removed_lines = {_record_line(r) for r in plan.deletes} - added_lines
+
+    def check() -> ZoneContent | None:
+        content = client.records(zone.name)
+        served = set(_content_lines(zone, content))
+        in_effect = bool(added_lines & served) or bool(removed_lines - served)
+        return content if in_effect else None
+
+    outcome = settle(
+        lambda: client.apply(zone.name, request), check, what=f"Changing zone {zone.name}"
+    )
+    if isinstance(outcome, ZoneContent):
+        return _settled(db, client, actor, zone, changes, outcome, comment, action)
+    assert isinstance(outcome, ChangeResult)
+    result = outcome
     after = {_record_line(r): r for r in plan.result.values()}
     before: set[str] = set()
     removed: list[str] = []
@@ -480,8 +543,71 @@ def _apply(
         },
         comment=comment,
     )  # fmt: skip
-    return {"zone_id": zone.id, "zone": zone.name, "applied": result.applied,
-            "serial": result.serial}  # fmt: skip
+    return ChangeApplied(
+        zone_id=zone.id, zone=zone.name, applied=result.applied, serial=result.serial
+    )
+
+
+def _settled(
+    db: Session,
+    client: PinnedDnsClient,
+    actor: Principal,
+    zone: DnsZone,
+    changes: Sequence[Change],
+    content: ZoneContent,
+    comment: str,
+    action: str,
+) -> ChangeApplied:
+    """Store a change set found in effect by reading the zone back (its answer was lost):
+    what named serves, with a history entry that says how Central knows."""
+    before = set(_row_lines(_rows(db, zone)))
+    after = set(_content_lines(zone, content))
+    _store_content(db, zone, content)
+    history.record(
+        db, actor, "dns-zone", zone.id, action,
+        before={"zone": zone.name, "records": _capped(sorted(before - after))},
+        after={
+            "zone": zone.name,
+            "serial": content.serial,
+            "records": _capped(sorted(after - before)),
+            "changes": len(changes),
+            "settled": "the dns-agent stopped answering after the change was sent; Central "
+            "read the zone back from named and found it applied",
+        },
+        comment=comment,
+    )  # fmt: skip
+    for reverse in _ptr_zones_of(db, zone, changes):
+        _refresh_ptr_zone(db, client, actor, zone, reverse, comment)
+    return ChangeApplied(
+        zone_id=zone.id, zone=zone.name, applied=len(changes), serial=content.serial, settled=True
+    )
+
+
+def _ptr_zones_of(db: Session, zone: DnsZone, changes: Sequence[Change]) -> list[str]:
+    """Central's reverse zones of ``zone``'s server that hold a PTR ``changes`` asked for."""
+    names: set[dns.name.Name] = set()
+    for change in changes:
+        if not change.ptr:
+            continue
+        for spec in (change.record, change.new):
+            if spec is not None and spec.type in ("A", "AAAA"):
+                try:
+                    names.add(dns.reversename.from_address(spec.data.strip()))
+                except (dns.exception.DNSException, ValueError):
+                    continue
+    if not names:
+        return []
+    reverse = db.scalars(
+        select(DnsZone.name).where(
+            DnsZone.server_id == zone.server_id, DnsZone.name.like("%.arpa.")
+        )
+    ).all()
+    found = set()
+    for name in names:
+        holders = [z for z in reverse if name.is_subdomain(dns.name.from_text(z))]
+        if holders:
+            found.add(max(holders, key=len))
+    return sorted(found)
 
 
 #: Above this many owners a change set is checked against all the zone's records.
@@ -537,7 +663,7 @@ def _refresh_ptr_zone(
 @serialized
 def apply_changes(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, body: ChangeSet
-) -> dict[str, Any]:
+) -> ChangeApplied:
     zone = get_zone(db, zone_id)
     _primary(zone)
     client = client_for(db, config, zone.server_id)
@@ -581,10 +707,13 @@ def _bulk(
     make: Any,
     comment: str,
     action: str,
-) -> dict[str, Any]:
-    """One change set per zone, each applied and committed on its own (atomic per zone)."""
-    done: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
+) -> BulkResult:
+    """One change set per zone, each applied and committed on its own (atomic per zone).
+
+    A zone whose change set is refused is listed in ``failed`` with the problem as the agent
+    gave it; when the only zone fails, its problem is the answer."""
+    done: list[ChangeApplied] = []
+    failed: list[BulkFailure] = []
     for zone_id in sorted(by_zone):
         zone = get_zone(db, zone_id)
         changes = [make(row) for row in by_zone[zone_id]]
@@ -592,12 +721,17 @@ def _bulk(
             client = client_for(db, config, zone.server_id)
             done.append(_apply(db, client, actor, zone, changes, comment, action))
             db.commit()
-        except Exception as exc:
+        except BurrowError as exc:
             db.rollback()
             if not done and len(by_zone) == 1:
                 raise
-            failed.append({"zone_id": zone_id, "zone": zone.name, "error": str(exc)})
-    return {"zones": done, "failed": failed, "changed": sum(z["applied"] for z in done)}
+            failed.append(
+                BulkFailure(
+                    zone_id=zone_id, zone=zone.name, status=exc.status, detail=exc.message,
+                    problems=[ProblemItem.model_validate(p.as_dict()) for p in exc.problems],
+                )
+            )  # fmt: skip
+    return BulkResult(zones=done, failed=failed, changed=sum(z.applied for z in done))
 
 
 def _record_data(row: DnsRecord, **changes: Any) -> RecordData:
@@ -608,15 +742,13 @@ def _record_data(row: DnsRecord, **changes: Any) -> RecordData:
 
 
 @serialized
-def set_ttl(
-    db: Session, config: CentralConfig, actor: Principal, body: TtlChange
-) -> dict[str, Any]:
+def set_ttl(db: Session, config: CentralConfig, actor: Principal, body: TtlChange) -> BulkResult:
     query = select(DnsRecord).where(name_condition(db, body.pattern))
     if body.type:
         query = query.where(DnsRecord.type == body.type.upper())
     by_zone = _matching(db, query.where(DnsRecord.ttl != body.ttl))
     if not by_zone:
-        return {"zones": [], "failed": [], "changed": 0}
+        return BulkResult(zones=[], failed=[], changed=0)
     return _bulk(
         db, config, actor, by_zone,
         lambda row: Change(action="update", record=_record_data(row),
@@ -626,24 +758,23 @@ def set_ttl(
 
 
 @serialized
-def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint) -> dict[str, Any]:
-    try:
-        old, new = ipaddress.ip_address(body.old), ipaddress.ip_address(body.new)
-    except ValueError as exc:
-        field = "old"
+def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint) -> BulkResult:
+    problems = []
+    for field in ("old", "new"):
         try:
-            ipaddress.ip_address(body.old)
-            field = "new"
+            ipaddress.ip_address(getattr(body, field))
         except ValueError:
-            pass
-        raise ValidationError(f"{field}: not an IP address: {exc}", field=field) from exc
+            problems.append(FieldProblem(field, "not an IP address"))
+    if problems:
+        raise ValidationError(f"{problems[0].field}: not an IP address", problems=problems)
+    old, new = ipaddress.ip_address(body.old), ipaddress.ip_address(body.new)
     if old.version != new.version:
         raise ValidationError("old and new must be of the same IP version.", field="new")
     rtype = "A" if old.version == 4 else "AAAA"
     query = select(DnsRecord).where(DnsRecord.type == rtype, DnsRecord.data == str(old))
     by_zone = _matching(db, query)
     if not by_zone:
-        return {"zones": [], "failed": [], "changed": 0}
+        return BulkResult(zones=[], failed=[], changed=0)
     return _bulk(
         db, config, actor, by_zone,
         lambda row: Change(action="update", record=_record_data(row),
@@ -654,7 +785,7 @@ def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint)
 
 # --- sync --------------------------------------------------------------------------------
 @serialized
-def sync_server(db: Session, config: CentralConfig, server_id: int) -> dict[str, Any]:
+def sync_server(db: Session, config: CentralConfig, server_id: int) -> SyncResult:
     """Read every zone and the options of ``server_id`` back; the server wins any difference."""
     client = client_for(db, config, server_id)
     served = {z.name: z for z in client.zones()}
@@ -706,12 +837,12 @@ def sync_server(db: Session, config: CentralConfig, server_id: int) -> dict[str,
             changed.append(name)
     options_changed = server_options.sync_options(db, client, server_id)
     db.commit()
-    return {
-        "server_id": server_id,
-        "zones": len(served),
-        "changed": sorted(changed),
-        "options_changed": options_changed,
-    }
+    return SyncResult(
+        server_id=server_id,
+        zones=len(served),
+        changed=sorted(changed),
+        options_changed=options_changed,
+    )
 
 
 def sync_all(db: Session, config: CentralConfig) -> None:

@@ -169,9 +169,13 @@ class BindConfig:
             try:
                 self.named.rndc("zonestatus", name, timeout=30)
                 return
-            except DaemonError:
+            except DaemonError as exc:
                 if time.monotonic() > deadline:
-                    raise
+                    raise DaemonError(
+                        f"named did not load zone {name} within {timeout:g} s (can it read the "
+                        f"zone file?); its last good configuration is back. {exc.message}",
+                        hint="see named's log for why it did not load the zone",
+                    ) from exc
                 time.sleep(0.05)
 
     def restore(self) -> None:

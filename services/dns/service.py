@@ -16,6 +16,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -52,14 +53,23 @@ from services.common.dns.validate import Plan, Problem, RecordValidationError, p
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
+from services.common.problems import validation_problems
 from services.common.proc import run
 from services.common.settings import ApplianceSettings
+from services.dns import faults, refusal
 from services.dns.config import BindConfig, ZoneStore, give_to_named
-from services.dns.named import Named
+from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
 from services.dns.served_cache import ServedCache
 from services.dns.transport import NamedClient, Served, UpdateTooBigError, load_key, rcode_text
-from services.dns.zonefile import make_soa, parse_zone_text, serial_next, soa_fields, zone_text
+from services.dns.zonefile import (
+    ZoneFile,
+    make_soa,
+    read_zone_file,
+    serial_next,
+    soa_fields,
+    zone_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +99,37 @@ def _as_data(record: Record) -> RecordData:
 
 class _ZoneChangedError(Exception):
     """The zone changed between planning and applying."""
+
+
+_RECORD_FIELD = re.compile(r"^records\[(\d+)\](.*)$")
+
+
+def at_lines(problems: list[Problem], zone_file: ZoneFile) -> list[Problem]:
+    """Problems of an import's records (``records[17].data``) at the lines of the file they
+    came from (field ``line 23``, ``line`` 23)."""
+    out = []
+    for problem in problems:
+        match = _RECORD_FIELD.match(problem.field)
+        if match is None or int(match.group(1)) >= len(zone_file.lines):
+            out.append(problem)
+            continue
+        line = zone_file.lines[int(match.group(1))]
+        out.append(Problem(f"line {line}", problem.name, problem.type, problem.message, line))
+    return out
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.line if p.line is not None else float("inf"))
+
+
+def _checked(
+    error: ZoneCheckError, origin: dns.name.Name, plan: Plan, fallback: str
+) -> RecordValidationError:
+    """named-checkzone's refusal of a zone made from ``plan``, naming the records."""
+    problems = refusal.explain(
+        error.lines, refusal.sources_of(plan), fallback=fallback, zone=origin, result=plan.result
+    )
+    return RecordValidationError(problems or [Problem(fallback, origin.to_text(), "", str(error))])
 
 
 @dataclass
@@ -213,18 +254,31 @@ class DnsService:
             plan = plan_changes(
                 origin, base.result.values(), records, spec.ttl, prefix="records", record_field=""
             )
+            plan.sources = {**base.sources, **plan.sources}
+            plan.adds = [*base.adds, *plan.adds]
             zone.file = str(self.store.zone_file(spec.name, spec.kind))
             soa = make_soa(origin, spec.soa, int(time.time()))
-            self._install_zone(zone, zones, zone_text(origin, soa, spec.ttl, plan.result.values()))
+            text = zone_text(origin, soa, spec.ttl, plan.result.values())
+            self._install_zone(zone, zones, text, plan)
             return self._with_serial(zone)
 
-    def _install_zone(self, zone: ZonePublic, zones: dict[str, ZonePublic], text: str) -> None:
+    def _install_zone(
+        self,
+        zone: ZonePublic,
+        zones: dict[str, ZonePublic],
+        text: str,
+        plan: Plan,
+        fallback: str = "records",
+    ) -> None:
         assert zone.file is not None
         path = Path(zone.file)
         candidate = path.with_name(path.name + ".new")
         write_atomic(candidate, text)
         try:
             self.named.check_zone(zone.name, candidate)
+        except ZoneCheckError as exc:
+            candidate.unlink(missing_ok=True)
+            raise _checked(exc, dns.name.from_text(zone.name), plan, fallback) from exc
         except ValidationError:
             candidate.unlink(missing_ok=True)
             raise
@@ -250,8 +304,11 @@ class DnsService:
             try:
                 changed = ZonePublic.model_validate({**zone.model_dump(), **fields})
             except PydanticValidationError as exc:
-                first = exc.errors()[0]
-                raise ValidationError(str(first.get("msg")), field="zone") from exc
+                problems = validation_problems(exc.errors())
+                raise ValidationError(
+                    f"{problems[0].field}: {problems[0].message}" if problems else str(exc),
+                    problems=problems,
+                ) from exc
             if soa is not None:
                 if zone.kind != ZoneKind.primary or not zone.enabled:
                     raise ConflictError(
@@ -278,7 +335,11 @@ class DnsService:
             if rcode == dns.rcode.NOERROR:
                 return
             if rcode != dns.rcode.NXRRSET:
-                raise DaemonError(f"named refused the SOA of {zone.name}: {rcode_text(rcode)}.")
+                raise DaemonError(
+                    f"named did not take the new SOA fields of {zone.name} "
+                    f"({rcode_text(rcode)}); nothing was changed.",
+                    hint="see named's log",
+                )
         raise ConflictError(f"Zone {zone.name} kept changing; try again.")
 
     def delete_zone(self, name: str) -> None:
@@ -333,6 +394,7 @@ class DnsService:
                     existing = served.index if served.index is not None else served.records
                     plan = plan_changes(origin, existing, changeset.changes, zone.ttl)
                     ptr = self._ptr_changes(plan)
+                    faults.reach(self.root, "before-apply")
                     method = self._apply_plan(zone, origin, served, plan)
                 except _ZoneChangedError:
                     self.cache.forget(origin)
@@ -353,6 +415,7 @@ class DnsService:
                         replace_ptr=True,
                     )
                 soa = self.client.soa(origin)
+                faults.reach(self.root, "after-apply")
                 return ChangeResult(
                     zone=zone.name,
                     applied=len(changeset.changes),
@@ -367,6 +430,7 @@ class DnsService:
     ) -> Literal["update", "reload"]:
         if not plan.deletes and not plan.adds:
             return "update"
+        offset = self.named.log_offset()
         try:
             rcode = self.client.update(
                 origin, plan.deletes, plan.adds, expect_soa=(served.soa, served.soa_ttl)
@@ -377,11 +441,21 @@ class DnsService:
         if rcode == dns.rcode.NXRRSET:
             raise _ZoneChangedError()
         if rcode != dns.rcode.NOERROR:
-            raise DaemonError(
-                f"named refused the update of {zone.name}: {rcode_text(rcode)}.",
-                hint="see named's log",
-            )
+            raise refusal.update_refused(origin, rcode, self._update_log(origin, offset), plan)
         return "update"
+
+    def _update_log(self, origin: dns.name.Name, offset: int) -> list[str]:
+        """named's log lines about the refused update of ``origin`` (written since ``offset``)."""
+        zone = origin.to_text(omit_final_dot=True)
+        marks = (f"updating zone '{zone}/IN'", f"update '{zone}/IN'")
+
+        def ours(lines: list[str]) -> list[str]:
+            return [line for line in lines if any(mark in line for mark in marks)]
+
+        def done(lines: list[str]) -> bool:
+            return any(refusal.gives_reason(line) for line in ours(lines))
+
+        return ours(self.named.log_since(offset, done, timeout=1.0))
 
     def _update(
         self,
@@ -410,7 +484,11 @@ class DnsService:
             self._reload(zone, origin, served, Plan(deletes, adds, state))
             return
         if rcode != dns.rcode.NOERROR:
-            raise DaemonError(f"named refused the update of {origin}: {rcode_text(rcode)}.")
+            raise DaemonError(
+                f"The change was applied, but named refused its PTR records in {origin} "
+                f"({rcode_text(rcode)}); the next sync brings the reverse zone up to date.",
+                hint="see named's log",
+            )
 
     def _ptr_changes(self, plan: Plan) -> PtrChanges:
         result = PtrChanges()
@@ -460,7 +538,10 @@ class DnsService:
         assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
         write_atomic(candidate, zone_text(origin, soa, served.soa_ttl, plan.result.values()))
         try:
-            self.named.check_zone(zone.name, candidate)
+            self.named.check_zone(zone.name, candidate, field="changes")
+        except ZoneCheckError as exc:
+            candidate.unlink(missing_ok=True)
+            raise _checked(exc, origin, plan, "changes") from exc
         except ValidationError:
             candidate.unlink(missing_ok=True)
             raise
@@ -514,15 +595,25 @@ class DnsService:
 
     # --- import and export ------------------------------------------------------
     def import_zone(self, request: ZoneImport) -> ZonePublic:
+        """A zone file becomes a managed primary zone. Every problem of the file is reported
+        at once, each at its line (``line 23``), in the order of the file."""
         with self.lock:
             self.cache.forget()
             zones = self.store.load()
             if request.name in zones:
                 raise ConflictError(f"Zone {request.name} exists already.", field="name")
             origin = dns.name.from_text(request.name)
-            soa, soa_ttl, records = parse_zone_text(origin, request.text)
-            creates = [Change(action="create", record=r) for r in records]
-            plan = plan_changes(origin, [], creates, soa_ttl, prefix="records", record_field="")
+            zone_file = read_zone_file(origin, request.text)
+            creates = [Change(action="create", record=r) for r in zone_file.records]
+            soa_ttl = zone_file.soa_ttl if zone_file.soa is not None else 3600
+            problems = list(zone_file.problems)
+            plan = Plan()
+            try:
+                plan = plan_changes(origin, [], creates, soa_ttl, prefix="records", record_field="")
+            except RecordValidationError as exc:
+                problems += at_lines(exc.records, zone_file)
+            if problems or zone_file.soa is None:
+                raise RecordValidationError(_in_file_order(problems))
             nameservers = sorted(
                 r.data for r in plan.result.values() if r.rtype == "NS" and r.name == origin
             )
@@ -530,12 +621,18 @@ class DnsService:
                 name=request.name,
                 kind=ZoneKind.primary,
                 ttl=soa_ttl,
-                soa=soa_fields(soa),
+                soa=soa_fields(zone_file.soa),
                 nameservers=nameservers,
                 enabled=True,
                 file=str(self.store.zone_file(request.name, ZoneKind.primary)),
             )
-            self._install_zone(zone, zones, zone_text(origin, soa, soa_ttl, plan.result.values()))
+            text = zone_text(origin, zone_file.soa, soa_ttl, plan.result.values())
+            try:
+                self._install_zone(zone, zones, text, plan, fallback="text")
+            except RecordValidationError as exc:
+                raise RecordValidationError(
+                    _in_file_order(at_lines(exc.records, zone_file))
+                ) from exc
             return self._with_serial(zone)
 
     def export(self, name: str) -> ZoneExport:

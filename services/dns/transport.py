@@ -44,6 +44,26 @@ def load_key(path: Path, name: str = KEY_NAME) -> dns.tsig.Key:
     return dns.tsig.Key(name, secret.group(1), algorithm.group(1))
 
 
+def unreachable(
+    what: str, exc: BaseException, *, timeout: float, sent: bool = False
+) -> DaemonError:
+    """The error for a DNS message to named that got no answer, in plain words."""
+    if isinstance(exc, ConnectionRefusedError):
+        return DaemonError(
+            f"named does not answer on 127.0.0.1:53 (the connection was refused) for {what}: "
+            "it is not running or is restarting; nothing was changed.",
+            hint="supervisord restarts named within seconds: try again; see named's log if it "
+            "stays down",
+        )
+    if isinstance(exc, dns.exception.Timeout | TimeoutError):
+        words = f"named did not answer {what} within {timeout:g} s"
+    else:
+        words = f"named's answer to {what} was lost ({type(exc).__name__}: {exc})"
+    if sent:
+        words += "; the change may or may not have been applied: read the zone back to see"
+    return DaemonError(words + ".", hint="see named's log")
+
+
 class UpdateTooBigError(Exception):
     """The change does not fit in one UPDATE message (64 KiB over TCP)."""
 
@@ -73,7 +93,7 @@ class NamedClient:
         try:
             answer = dns.query.tcp(query, self.server, port=self.port, timeout=timeout)
         except (OSError, EOFError, dns.exception.DNSException) as exc:
-            raise DaemonError(f"named did not answer the SOA query of {zone}: {exc}") from exc
+            raise unreachable(f"the SOA query of {zone}", exc, timeout=timeout) from exc
         for rrset in answer.answer:
             if rrset.rdtype == dns.rdatatype.SOA and rrset.name == zone:
                 soa = rrset[0]
@@ -96,7 +116,7 @@ class NamedClient:
                 lifetime=timeout,
             )
         except (OSError, EOFError, dns.exception.DNSException) as exc:
-            raise DaemonError(f"The zone transfer of {zone} from named failed: {exc}") from exc
+            raise unreachable(f"the zone transfer of {zone}", exc, timeout=timeout) from exc
         records: list[Record] = []
         soa: dns.rdtypes.ANY.SOA.SOA | None = None
         soa_ttl = 0
@@ -146,7 +166,10 @@ class NamedClient:
         try:
             answer = dns.query.tcp(message, self.server, port=self.port, timeout=timeout)
         except (OSError, EOFError, dns.exception.DNSException) as exc:
-            raise DaemonError(f"named did not answer the update of {zone}: {exc}") from exc
+            refused = isinstance(exc, ConnectionRefusedError)
+            raise unreachable(
+                f"the update of {zone}", exc, timeout=timeout, sent=not refused
+            ) from exc
         return int(answer.rcode())
 
 

@@ -2,11 +2,21 @@
 
 Burrow writes zone files with absolute names only (``$ORIGIN`` is stated for people reading
 them), the SOA first, then the records sorted by owner and type, one per line.
+
+An imported file is read entry by entry (a line, or lines joined by parentheses: RFC 1035
+§5.1), each with the line it starts on, so that every bad entry is reported at once with its
+line number rather than the first one only. ``$ORIGIN``, ``$TTL`` and ``$GENERATE`` are read as
+BIND reads them; ``$INCLUDE`` is refused (it would read files of the appliance). Identical
+records are taken once and the records of one RRset take the TTL of the first, as named does
+when it loads a zone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -14,10 +24,13 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.SOA
+import dns.tokenizer
+import dns.ttl
 import dns.zone
+import dns.zonefile
 
 from services.common.dns.contract import RecordData, Soa
-from services.common.dns.records import Record
+from services.common.dns.records import MAX_TTL, Record, rdata_message
 from services.common.dns.validate import Problem, RecordValidationError
 
 
@@ -66,34 +79,325 @@ def zone_text(
     return "\n".join(lines) + "\n"
 
 
+@dataclass
+class ZoneFile:
+    """What an imported zone file holds: its SOA, every other record with the line it is on,
+    and every problem found reading it (in the order of the file)."""
+
+    soa: dns.rdtypes.ANY.SOA.SOA | None = None
+    soa_ttl: int = 0
+    records: list[RecordData] = field(default_factory=list)
+    #: The line each of ``records`` starts on.
+    lines: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def entries(text: str) -> Iterator[tuple[int, str]]:
+    """The entries of a master file with the line each starts on: a line, or the lines that
+    parentheses join (RFC 1035 §5.1). Blank and comment-only lines are left out."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        start = index + 1
+        index += 1
+        if not any(char in line for char in '()"\\'):
+            if line.split(";", 1)[0].strip():
+                yield start, line
+            continue
+        parts = [line]
+        depth = _depth(line, 0)
+        while depth > 0 and index < len(lines):
+            parts.append(lines[index])
+            depth = _depth(lines[index], depth)
+            index += 1
+        yield start, "\n".join(parts)
+
+
+def _depth(line: str, depth: int) -> int:
+    """The parenthesis depth after ``line`` (quotes, escapes and comments respected)."""
+    quoted = escaped = False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == ";":
+            break
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+    return depth
+
+
+_WHERE = re.compile(r"^<string>:\d+: ")
+_CLASSES = ("IN", "CH", "CHAOS", "HS", "HESIOD", "NONE", "ANY")
+
+
+class _SkipError(Exception):
+    """An entry that cannot be read: its problem is recorded, the next entry is read."""
+
+
+class _Collector:
+    """The transaction dnspython's reader adds ``$GENERATE``d records to."""
+
+    def __init__(self, origin: dns.name.Name) -> None:
+        self.origin = origin
+        self.added: list[tuple[dns.name.Name, int, dns.rdata.Rdata]] = []
+        self.manager = self
+
+    def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
+        return self.origin, False, self.origin
+
+    def check_put_rdataset(self, _check: Any) -> None:
+        return None
+
+    def add(self, name: dns.name.Name, ttl: int, rdata: dns.rdata.Rdata) -> None:
+        self.added.append((name, ttl, rdata))
+
+
+class _Reader:
+    """Reads the entries of one zone file, keeping BIND's state between them."""
+
+    def __init__(self, origin: dns.name.Name) -> None:
+        self.origin = origin
+        self.current_origin = origin
+        self.last_name = origin
+        self.default_ttl: int | None = None
+        self.last_ttl: int | None = None
+        self.soa_minimum: int | None = None
+        #: The current $ORIGIN is outside the zone (said once, at its line).
+        self.foreign = False
+        self.out = ZoneFile()
+        self._seen: dict[tuple[dns.name.Name, int, dns.rdata.Rdata], int] = {}
+        self._rrset_ttl: dict[tuple[dns.name.Name, int], int] = {}
+
+    def problem(self, line: int, message: str, name: str = "", rtype: str = "") -> None:
+        self.out.problems.append(Problem(f"line {line}", name, rtype, message, line=line))
+
+    def read(self, text: str) -> ZoneFile:
+        for line, entry in entries(text):
+            try:
+                self._entry(line, entry)
+            except _SkipError:
+                continue
+            except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
+                self.problem(line, _plain(exc))
+        if self.out.soa is None:
+            self.out.problems.append(
+                Problem("text", self.origin.to_text(), "SOA",
+                        f"the file has no SOA record for {self.origin.to_text()}")
+            )  # fmt: skip
+        elif not any(r.type == "NS" and r.name == self.origin.to_text() for r in self.out.records):
+            self.out.problems.append(
+                Problem("text", self.origin.to_text(), "NS",
+                        f"the file has no NS record for {self.origin.to_text()} (its apex)")
+            )  # fmt: skip
+        return self.out
+
+    def _entry(self, line: int, text: str) -> None:
+        tok = dns.tokenizer.Tokenizer(text)
+        first = tok.get(want_leading=True)
+        if first.is_eol_or_eof() or first.is_comment():
+            return
+        if first.is_identifier() and first.value.startswith("$"):
+            self._directive(line, first.value.upper(), tok)
+            return
+        if first.is_whitespace():
+            token = tok.get()
+            if token.is_eol_or_eof():
+                return
+            tok.unget(token)
+            name = self.last_name
+        else:
+            name = tok.as_name(first, self.current_origin)
+            self.last_name = name
+        ttl, rdtype = self._ttl_class_type(line, name, tok, inherited=first.is_whitespace())
+        self._record(line, name, ttl, rdtype, tok)
+
+    def _ttl_class_type(
+        self, line: int, name: dns.name.Name, tok: dns.tokenizer.Tokenizer, *, inherited: bool
+    ) -> tuple[int | None, dns.rdatatype.RdataType]:
+        ttl: int | None = None
+        for _ in range(3):
+            token = tok.get()
+            if not token.is_identifier():
+                self.problem(line, "the record has no type", name.to_text())
+                raise _SkipError
+            value = token.value
+            if ttl is None and value[:1].isdigit():
+                try:
+                    ttl = dns.ttl.from_text(value)
+                except dns.ttl.BadTTL:
+                    self.problem(line, f"{value!r} is not a TTL", name.to_text())
+                    raise _SkipError from None
+                continue
+            if value.upper() in _CLASSES or value.upper().startswith("CLASS"):
+                if value.upper() != "IN":
+                    self.problem(line, f"class {value} is not the zone's class IN", name.to_text())
+                    raise _SkipError
+                continue
+            try:
+                return ttl, dns.rdatatype.from_text(value)
+            except dns.rdatatype.UnknownRdatatype:
+                message = f"{value!r} is not a record type"
+                if inherited:
+                    message += (
+                        " (the line starts with white space, so its owner is the one before: "
+                        f"{name.to_text()})"
+                    )
+                self.problem(line, message, name.to_text())
+                raise _SkipError from None
+        self.problem(line, "the record has no type", name.to_text())
+        raise _SkipError
+
+    def _record(
+        self,
+        line: int,
+        name: dns.name.Name,
+        ttl: int | None,
+        rdtype: dns.rdatatype.RdataType,
+        tok: dns.tokenizer.Tokenizer,
+    ) -> None:
+        type_text = dns.rdatatype.to_text(rdtype)
+        try:
+            rdata = dns.rdata.from_text(
+                dns.rdataclass.IN, rdtype, tok, self.current_origin, relativize=False
+            )
+        except (dns.exception.DNSException, ValueError) as exc:
+            self.problem(line, rdata_message(type_text, exc), name.to_text(), type_text)
+            return
+        if ttl is not None:
+            self.last_ttl = ttl
+        elif rdtype == dns.rdatatype.SOA and self.default_ttl is None and self.last_ttl is None:
+            ttl = rdata.minimum  # type: ignore[attr-defined]  # BIND: the SOA's own minimum
+        else:
+            ttl = self._implicit_ttl()
+        if ttl is None:
+            self.problem(line, "the record has no TTL and no $TTL is set before it",
+                         name.to_text(), type_text)  # fmt: skip
+            return
+        self.add(line, name, ttl, rdata)
+
+    def _implicit_ttl(self) -> int | None:
+        # As dnspython and BIND: $TTL, else the last TTL given, else the SOA's minimum.
+        if self.default_ttl is not None:
+            return self.default_ttl
+        if self.last_ttl is not None:
+            return self.last_ttl
+        return self.soa_minimum
+
+    def add(self, line: int, name: dns.name.Name, ttl: int, rdata: dns.rdata.Rdata) -> None:
+        type_text = dns.rdatatype.to_text(rdata.rdtype)
+        owner = name.to_text()
+        if not name.is_subdomain(self.origin):
+            if self.foreign and name.is_subdomain(self.current_origin):
+                return
+            self.problem(line, f"{owner} is outside the zone {self.origin.to_text()}; a zone "
+                         "file holds the records of its zone only", owner, type_text)  # fmt: skip
+            return
+        if ttl > MAX_TTL:
+            self.problem(line, f"the TTL {ttl} is over {MAX_TTL} (RFC 2181 §8)", owner, type_text)
+            return
+        if rdata.rdtype == dns.rdatatype.SOA:
+            if name != self.origin:
+                self.problem(line, f"an SOA record belongs to the zone's apex "
+                             f"{self.origin.to_text()} only", owner, "SOA")  # fmt: skip
+            elif self.out.soa is not None:
+                self.problem(line, "a zone has one SOA record; this is a second", owner, "SOA")
+            else:
+                assert isinstance(rdata, dns.rdtypes.ANY.SOA.SOA)
+                self.out.soa, self.out.soa_ttl = rdata, ttl
+                self.soa_minimum = rdata.minimum
+            return
+        key = (name, int(rdata.rdtype), rdata)
+        if key in self._seen:
+            return  # named takes a record given twice once
+        self._seen[key] = line
+        ttl = self._rrset_ttl.setdefault((name, int(rdata.rdtype)), ttl)
+        self.out.records.append(
+            RecordData(name=owner, type=type_text, ttl=ttl, data=rdata.to_text())
+        )
+        self.out.lines.append(line)
+
+    def _directive(self, line: int, word: str, tok: dns.tokenizer.Tokenizer) -> None:
+        if word == "$TTL":
+            token = tok.get()
+            try:
+                self.default_ttl = dns.ttl.from_text(token.value)
+            except dns.ttl.BadTTL:
+                self.problem(line, f"$TTL {token.value!r} is not a TTL")
+                return
+            tok.get_eol()
+        elif word == "$ORIGIN":
+            origin = tok.get_name(self.current_origin)
+            tok.get_eol()
+            self.current_origin = origin
+            self.last_name = origin
+            self.foreign = not origin.is_subdomain(self.origin)
+            if self.foreign:
+                self.problem(line, f"$ORIGIN {origin.to_text()} is outside the zone "
+                             f"{self.origin.to_text()}: is the file imported under the right "
+                             "name? (the records under it are left out)")  # fmt: skip
+        elif word == "$INCLUDE":
+            self.problem(line, "$INCLUDE is not taken: an imported file cannot read files of "
+                         "the appliance; put the included records in the file")  # fmt: skip
+        elif word == "$GENERATE":
+            self._generate(line, tok)
+        else:
+            self.problem(line, f"{word} is not a directive of a zone file "
+                         "($ORIGIN, $TTL, $GENERATE)")  # fmt: skip
+
+    def _generate(self, line: int, tok: dns.tokenizer.Tokenizer) -> None:
+        """``$GENERATE``, read by dnspython's own reader with this file's state."""
+        collector = _Collector(self.origin)
+        reader = dns.zonefile.Reader(tok, dns.rdataclass.IN, collector)  # type: ignore[arg-type]
+        reader.current_origin = self.current_origin
+        reader.last_name = self.last_name
+        implicit = self._implicit_ttl()
+        if implicit is not None:
+            reader.default_ttl, reader.default_ttl_known = implicit, True
+        reader._generate_line()  # type: ignore[no-untyped-call]
+        for name, ttl, rdata in collector.added:
+            self.add(line, name, ttl, rdata)
+
+
+def _plain(exc: BaseException) -> str:
+    """dnspython's words for a syntax error, without its position (the line is given)."""
+    text = _WHERE.sub("", str(exc)) or type(exc).__name__
+    if isinstance(exc, dns.exception.UnexpectedEnd):
+        return "the entry ends too early (a quote or a parenthesis is not closed)"
+    if "unbalanced parentheses" in text:
+        return "a parenthesis is not closed or not opened"
+    if "newline in quoted string" in text:
+        return "a quoted string runs past the end of the line"
+    if isinstance(exc, dns.name.EmptyLabel):
+        return "a name has an empty label (two dots in a row)"
+    if isinstance(exc, dns.name.LabelTooLong):
+        return "a label of a name is longer than 63 octets"
+    if isinstance(exc, dns.name.NameTooLong):
+        return "a name is longer than 255 octets"
+    return text
+
+
+def read_zone_file(origin: dns.name.Name, text: str) -> ZoneFile:
+    """Read a master-format zone file of ``origin``: every record with its line, and every
+    problem (see the module docstring). Problems of the records' content (a host name, a
+    CNAME beside other data) are the plan's to find (``services.common.dns.validate``)."""
+    return _Reader(origin).read(text)
+
+
 def parse_zone_text(
     origin: dns.name.Name, text: str
 ) -> tuple[dns.rdtypes.ANY.SOA.SOA, int, list[RecordData]]:
-    """Read a master-format zone file: its SOA, the SOA's TTL and every other record.
-
-    ``$INCLUDE`` is refused (it would read files of the appliance). Syntax errors are one
-    problem on the field ``text`` with the line number dnspython gives.
-    """
-    try:
-        zone = dns.zone.from_text(
-            text, origin=origin, relativize=False, check_origin=True, allow_include=False
-        )
-    except dns.exception.DNSException as exc:
-        raise RecordValidationError(
-            [Problem("text", origin.to_text(), "", f"not a valid zone file: {exc}")]
-        ) from exc
-    soa_set = zone.get_rdataset(origin, dns.rdatatype.SOA)
-    assert soa_set is not None  # check_origin makes sure
-    soa = soa_set[0]
-    assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
-    records = [
-        RecordData(
-            name=name.to_text(),
-            type=dns.rdatatype.to_text(rdata.rdtype),
-            ttl=ttl,
-            data=rdata.to_text(),
-        )
-        for name, ttl, rdata in zone.iterate_rdatas()
-        if rdata.rdtype != dns.rdatatype.SOA
-    ]
-    return soa, soa_set.ttl, records
+    """Read a zone file: its SOA, the SOA's TTL and every other record; raise with every
+    problem of the file (each naming its line) if it has any."""
+    zone_file = read_zone_file(origin, text)
+    if zone_file.problems or zone_file.soa is None:
+        raise RecordValidationError(zone_file.problems)
+    return zone_file.soa, zone_file.soa_ttl, zone_file.records

@@ -20,6 +20,7 @@ from tests.central_dns.conftest import CentralDns
 from tests.central_dns.lab import Lab, host_query, refused, upstream_data
 from tests.central_dns.test_zones import _key
 from tests.conftest import SandboxFactory, _need_root
+from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
@@ -118,17 +119,17 @@ def test_server_options_through_central(lab: tuple[CentralDns, Lab]) -> None:
     conf = box.root.named_conf.read_text()
     entries = len(_options_history(api))
     bad = [
-        ({**options, "forwarders": ["upstream.example."]}, "options.forwarders.0"),
-        ({**options, "listen_on": [box.address, "203.0.113.249"]}, "options.listen_on.1"),
-        ({**options, "listen_on_v6": ["2001:db8:ffff::99"]}, "options.listen_on_v6.0"),
-        ({**options, "allow_recursion": ["trusted-nets"]}, "options.allow_recursion.0"),
-        ({**options, "allow_recursion": ["198.51.100.7/24"]}, "options.allow_recursion.0"),
+        ({**options, "forwarders": ["upstream.example."]}, "options.forwarders[0]"),
+        ({**options, "listen_on": [box.address, "203.0.113.249"]}, "options.listen_on[1]"),
+        ({**options, "listen_on_v6": ["2001:db8:ffff::99"]}, "options.listen_on_v6[0]"),
+        ({**options, "allow_recursion": ["trusted-nets"]}, "options.allow_recursion[0]"),
+        ({**options, "allow_recursion": ["198.51.100.7/24"]}, "options.allow_recursion[0]"),
         ({**options, "dnssec_validation": "maybe"}, "options.dnssec_validation"),
+        ({**options, "recursion": "yes"}, "options.recursion"),
     ]
     for body, field in bad:
-        response = _put(api, body)
-        assert response.status_code == 422, (field, response.text)
-        assert response.json()["field"] == field, response.text
+        problem = assert_problem(_put(api, body), 422)
+        assert [p["field"] for p in problem["problems"]] == [field], problem
     assert box.root.named_conf.read_text() == conf
     assert api.ok(api.call("GET", _path(api)))["options"] == options
     assert len(_options_history(api)) == entries
@@ -252,7 +253,8 @@ def test_named_down_during_a_change_keeps_the_old_configuration(
     try:
         wanted = {"recursion": True, "allow_recursion": [f"{net.client_address}/32"]}
         response = _put(api, wanted, "while named is down")
-        assert response.status_code == 502, response.text
+        problem = assert_problem(response, 502)
+        assert "named" in problem["detail"] and "Errno" not in problem["detail"]
     finally:
         supervisor.call("supervisor.startProcess", "named")
     assert box.root.named_conf.read_text() == conf

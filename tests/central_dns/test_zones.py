@@ -15,6 +15,7 @@ import pytest
 from services.sandbox.sandbox import Sandbox
 from tests.central_dns.conftest import CentralDns, create
 from tests.dns.test_records import EVERY_TYPE
+from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
@@ -98,9 +99,8 @@ def test_a_bulk_change_of_1000_with_one_bad_record_changes_nothing(
     changes = [create(f"h{i}", "A", f"198.51.{100 + i // 250}.{i % 250 + 1}") for i in range(1000)]
     changes[731] = bad
     response = api.change(zone["id"], changes, comment="must not apply")
-    assert response.status_code == 422, response.text
-    problem = response.json()
-    assert problem["field"].startswith(field), problem
+    problem = assert_problem(response, 422)
+    assert [p["field"] for p in problem["problems"]] == [field], problem
     assert words in problem["detail"], problem
     assert api.records(zone["id"]) == before
     assert zone_serial(api, zone["id"]) == serial
@@ -117,14 +117,13 @@ def test_invalid_input_answers_422_naming_the_field(central_dns: CentralDns) -> 
     api = central_dns
     zone = api.create_zone(api.new_zone_name())
     bad_name = api.change(zone["id"], [create("bad_name!", "A", "203.0.113.1")])
-    assert bad_name.status_code == 422 and bad_name.json()["field"] == "changes[0].record.name"
+    assert_problem(bad_name, 422, "changes[0].record.name")
     bad_ttl = api.change(zone["id"], [create("ok", "A", "203.0.113.1", ttl=-5)])
-    assert bad_ttl.status_code == 422
-    assert bad_ttl.json()["field"] == "changes.0.record.ttl"
+    assert_problem(bad_ttl, 422, "changes[0].record.ttl")
     bad_zone = api.call(
         "POST", "/api/v1/dns/zones", {"server_id": api.server_id, "name": "-bad-.test."}
     )
-    assert bad_zone.status_code == 422 and bad_zone.json()["field"] == "name"
+    assert_problem(bad_zone, 422, "name")
     bad_record = api.call(
         "POST",
         "/api/v1/dns/zones",
@@ -134,7 +133,7 @@ def test_invalid_input_answers_422_naming_the_field(central_dns: CentralDns) -> 
             "records": [{"name": "x", "type": "MX", "data": "mail"}],
         },
     )
-    assert bad_record.status_code == 422 and bad_record.json()["field"] == "records[0].data"
+    assert_problem(bad_record, 422, "records[0].data")
 
 
 def test_search_ttl_by_pattern_and_repoint(central_dns: CentralDns) -> None:
@@ -178,8 +177,11 @@ def test_search_ttl_by_pattern_and_repoint(central_dns: CentralDns) -> None:
     for zone_name in names:
         assert api.served(f"web1.{zone_name}", "A") == {"198.51.100.51"}
         assert api.served(f"db.{zone_name}", "A") == {"198.51.100.42"}
-    left = api.ok(api.call("GET", "/api/v1/dns/records?type=A&data=198.51.100.41"))
-    assert left["total"] == 0
+    # (Zones the agent's own tests made on the shared appliance may hold the address too, and
+    # be gone from the agent before a sync tells Central: those are listed as failed.)
+    left = api.ok(api.call("GET", "/api/v1/dns/records?type=A&data=198.51.100.41&limit=1000"))
+    assert [r for r in left["items"] if r["zone"] in names] == []
+    assert {f["zone"] for f in moved["failed"]}.isdisjoint(names)
     assert api.history(zones[1]["id"])[0]["action"] == "repoint"
 
 
@@ -214,7 +216,8 @@ def test_import_serve_export_round_trip(central_dns: CentralDns) -> None:
         "POST", "/api/v1/dns/zones/import",
         {"server_id": api.server_id, "name": api.new_zone_name(), "text": "@ IN A not-an-ip\n"},
     )  # fmt: skip
-    assert garbage.status_code == 422 and garbage.json()["field"] == "text"
+    problem = assert_problem(garbage, 422, "line 1")
+    assert [p["field"] for p in problem["problems"]] == ["line 1", "text"]
 
 
 def test_an_external_nsupdate_appears_after_a_sync(central_dns: CentralDns) -> None:
@@ -283,8 +286,7 @@ def test_disable_enable_delete_and_an_agent_refusal(central_dns: CentralDns) -> 
     # The agent sets SOA fields on enabled zones only: its refusal changes nothing in Central.
     entries = len(api.history(zone["id"]))
     refused = api.call("PATCH", path, {"soa": {"refresh": 7200}, "comment": "refused"})
-    assert refused.status_code == 409, refused.text
-    assert refused.json()["field"] == "soa"
+    assert_problem(refused, 409, "soa")
     assert api.ok(api.call("GET", path))["options"]["soa"]["refresh"] == 3600
     assert len(api.history(zone["id"])) == entries
     api.ok(api.call("POST", f"{path}/enable"))

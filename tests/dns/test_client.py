@@ -49,7 +49,8 @@ def test_central_client_round_trip(shared_sandbox: Sandbox) -> None:
         with pytest.raises(ValidationError) as info:
             agent.apply("client.test", ChangeSet(changes=[Change(action="create", record=record)]))
         assert info.value.field == "changes[0].record"
-        assert info.value.problems[0]["reason"].startswith("the record already exists")  # type: ignore[attr-defined]
+        assert info.value.problems[0].message.startswith("the record already exists")
+        assert info.value.problems[0].extra == {"name": "api", "type": "AAAA"}
         agent.delete_zone("client.test.")
         with pytest.raises(NotFoundError):
             agent.zone("client.test.")

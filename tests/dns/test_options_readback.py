@@ -67,8 +67,8 @@ def test_named_defaults_are_read_for_what_is_left_out() -> None:
         ({"recursion": True, "allow_recursion": ["198.51.100.1/24"]}, "allow_recursion"),
         ({"listen_on": ["2001:db8::1"]}, "listen_on"),
         ({"listen_on_v6": ["198.51.100.1"]}, "listen_on_v6"),
-        ({"forward_only": True}, ""),
-        ({"allow_recursion": ["any"]}, ""),
+        ({"forward_only": True}, "forward_only"),
+        ({"allow_recursion": ["any"]}, "allow_recursion"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, Any], field: str) -> None:

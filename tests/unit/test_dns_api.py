@@ -1,5 +1,5 @@
-"""The dns-agent's API answers bad input with problem JSON naming the field (no daemon needed:
-these requests are refused before anything reaches named)."""
+"""The dns-agent's API answers bad input in the one problem format, naming every field (no
+daemon needed: these requests are refused before anything reaches named)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import pytest
 from fastapi import FastAPI
 
 from services.common.paths import StateRoot
+from services.common.problems import AGENT_MAX_BODY
 from services.common.settings import ApplianceSettings
 from services.dns.__main__ import build
+from tests.harness.problems import assert_problem
 
 
 class Client:
@@ -23,10 +25,14 @@ class Client:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
 
-    def request(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    def request(
+        self, method: str, path: str, body: Any = None, content: bytes | None = None
+    ) -> httpx.Response:
         async def call() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://agent") as http:
+                if content is not None:
+                    return await http.request(method, path, content=content)
                 return await http.request(method, path, json=body)
 
         return asyncio.run(call())
@@ -50,32 +56,65 @@ def client(tmp_path: Path) -> Client:
     return Client(build(root))
 
 
-def test_bad_change_set_names_the_field(client: Client) -> None:
+def _fields(problem: dict[str, Any]) -> list[str]:
+    return [item["field"] for item in problem["problems"]]
+
+
+def test_bad_change_set_names_every_field(client: Client) -> None:
     body = {
         "changes": [
-            {"action": "create", "record": {"name": "a", "type": "A", "data": "x"}},
-            {"action": "create", "record": {"name": "b", "type": "A", "data": "x", "ttl": "soon"}},
+            {"action": "create", "record": {"name": "a", "type": "A", "data": 7}},
+            {"action": "create", "record": {"name": "b", "type": "A", "data": "x", "ttl": "60"}},
+            {"action": "update", "record": {"name": "c", "type": "A", "data": "x"}},
         ]
     }
     response = client.post("/zones/example.test/changes", json=body)
-    assert response.status_code == 422
-    assert response.headers["content-type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["field"] == "changes[1].record.ttl"
-    assert problem["status"] == 422 and problem["code"] == "validation-error"
+    problem = assert_problem(response, 422)
+    assert _fields(problem) == [
+        "changes[0].record.data",
+        "changes[1].record.ttl",
+        "changes[2].new",
+    ]
+    assert problem["problems"][1]["message"] == "must be a whole number"
+    assert problem["detail"].startswith("changes[0].record.data")
 
 
 def test_unknown_zone_is_404_problem(client: Client) -> None:
-    response = client.get("/zones/nowhere.test")
-    assert response.status_code == 404
-    assert response.json()["field"] == "zone"
-    assert "nowhere.test." in response.json()["detail"]
+    problem = assert_problem(client.get("/zones/nowhere.test"), 404, "zone")
+    assert "nowhere.test." in problem["detail"]
 
 
-def test_bad_zone_and_options(client: Client) -> None:
-    response = client.post("/zones", json={"name": "x.test", "kind": "forward"})
-    assert response.status_code == 422
-    assert "forwarder" in response.json()["detail"]
-    response = client.put("/options", json={"listen_on": ["::1"]})
-    assert response.status_code == 422
-    assert response.json()["field"] == "listen_on[0]"
+def test_bad_zone_and_options_name_their_fields(client: Client) -> None:
+    problem = assert_problem(client.post("/zones", json={"name": "x.test", "kind": "forward"}), 422)
+    assert _fields(problem) == ["forwarders"]
+    assert "forwarder" in problem["problems"][0]["message"]
+    both = client.post("/zones", json={"name": "x.test", "primaries": ["198.51.100.9"],
+                                       "forwarders": ["198.51.100.9"]})  # fmt: skip
+    assert _fields(assert_problem(both, 422)) == ["primaries", "forwarders"]
+    assert_problem(client.put("/options", json={"listen_on": ["::1"]}), 422, "listen_on[0]")
+    incoherent = client.put("/options", json={"allow_recursion": ["any"], "forward_only": True})
+    assert _fields(assert_problem(incoherent, 422)) == ["allow_recursion", "forward_only"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/options", {"recursion": "yes"}, "recursion"),
+        ("/options", {"forward_only": 1}, "forward_only"),
+        ("/zones", {"name": "x.test", "ttl": "60"}, "ttl"),
+        ("/zones", {"name": "x.test", "enabled": "true"}, "enabled"),
+        ("/zones", {"name": "x.test", "soa": {"refresh": "3600"}}, "soa.refresh"),
+        ("/zones", {"name": 5}, "name"),
+        ("/zones", {"name": "x.test", "colour": "blue"}, "colour"),
+        ("/zones/import", {"name": "x.test", "text": 5}, "text"),
+    ],
+)
+def test_no_value_is_coerced(client: Client, path: str, body: Any, field: str) -> None:
+    method = "PUT" if path == "/options" else "POST"
+    problem = assert_problem(client.request(method, path, body), 422, field)
+    assert "urn:burrow:problem:validation-error" == problem["type"]
+
+
+def test_a_body_over_the_limit_is_413(client: Client) -> None:
+    response = client.request("POST", "/zones/import", content=b"x" * (AGENT_MAX_BODY + 1))
+    assert_problem(response, 413)

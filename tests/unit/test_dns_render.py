@@ -140,11 +140,13 @@ def test_serial_wraps_in_rfc1982_arithmetic() -> None:
     assert serial_next(2**32 - 1) == 1
 
 
-def test_zone_file_import_refuses_include_and_names_the_text() -> None:
+def test_zone_file_import_refuses_include_and_names_the_line() -> None:
     origin = dns.name.from_text("z.test.")
-    text = "$ORIGIN z.test.\n$INCLUDE /etc/passwd\n@ 300 IN SOA ns1 h 1 2 3 4 5\n"
+    text = "$ORIGIN z.test.\n$INCLUDE /etc/passwd\n@ 300 IN SOA ns1 h 1 2 3 4 5\n@ NS ns1\n"
     with pytest.raises(RecordValidationError) as info:
         parse_zone_text(origin, text)
-    assert info.value.field == "text"
+    assert info.value.field == "line 2"
+    assert info.value.problems[0].extra["line"] == 2
+    assert "$INCLUDE" in info.value.problems[0].message
     with pytest.raises(RecordValidationError, match="no SOA"):
         parse_zone_text(origin, "www 300 IN A 192.0.2.1\n")

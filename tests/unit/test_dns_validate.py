@@ -37,7 +37,7 @@ def base() -> list[Record]:
 def problems(changes: list[Change], existing: list[Record] | None = None) -> list[tuple[str, str]]:
     with pytest.raises(RecordValidationError) as info:
         plan_changes(ORIGIN, base() if existing is None else existing, changes, 300)
-    return [(p.field, p.reason) for p in info.value.problems]
+    return [(p.field, p.message) for p in info.value.problems]
 
 
 def test_a_clean_plan() -> None:

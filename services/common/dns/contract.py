@@ -2,8 +2,10 @@
 
 One schema family per entity. Names travel as absolute names with their final dot in answers;
 requests may give record owners relative to the zone (``www``, ``@``, ``*.dev``). Record data
-is BIND's presentation format. Endpoints (all JSON, errors as RFC 9457 problem JSON naming the
-field, 422 for bad input with nothing applied):
+is BIND's presentation format. Request models derive from ``services.common.model.Input``:
+unknown fields are refused and nothing is coerced (``"ttl": "60"`` is refused, not taken as 60).
+Endpoints (all JSON; errors in the one problem format of ``services.common.problems``, every
+problem naming its field, 422 for bad input with nothing applied):
 
     GET    /zones                          -> list[ZonePublic]
     POST   /zones              ZoneCreate  -> ZonePublic
@@ -28,8 +30,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.common.dns.names import zone_name_problems
-from services.common.dns.options import ServerOptions
+from services.common.dns.options import ServerOptions, field_errors
 from services.common.dns.records import MAX_TTL
+from services.common.model import Input
 
 __all__ = [
     "Change",
@@ -53,7 +56,13 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 TTL = Field(default=None, ge=0, le=MAX_TTL)
 
 
-class _Model(BaseModel):
+class _Model(Input):
+    """A request model of the contract: unknown fields refused, nothing coerced (``Input``)."""
+
+
+class _Answer(BaseModel):
+    """An answer of the agent: what it sends is what it means (no unknown fields either)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -123,9 +132,11 @@ class Change(_Model):
     @model_validator(mode="after")
     def _new_for_update(self) -> Change:
         if self.action == "update" and self.new is None:
-            raise ValueError("an update needs 'new', the record that replaces 'record'")
+            raise field_errors(
+                "Change", [("new", "an update needs 'new', the record that replaces 'record'")]
+            )
         if self.action != "update" and self.new is not None:
-            raise ValueError("'new' is only for an update")
+            raise field_errors("Change", [("new", "'new' is only for an update")])
         return self
 
 
@@ -136,7 +147,7 @@ class ChangeSet(_Model):
     comment: str = Field(default="", max_length=1000)
 
 
-class ChangeResult(_Model):
+class ChangeResult(_Answer):
     """What an applied change set did."""
 
     zone: str
@@ -173,16 +184,22 @@ class ZoneBase(_Model):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> ZoneBase:
+        problems: list[tuple[str, str]] = []
+        kind = self.kind.value
+        # In the order of the fields, as pydantic reports its own.
         if self.kind in (ZoneKind.secondary, ZoneKind.stub) and not self.primaries:
-            raise ValueError(f"a {self.kind.value} zone needs at least one primary")
+            problems.append(("primaries", f"a {kind} zone needs at least one primary"))
+        if self.kind not in (ZoneKind.secondary, ZoneKind.stub):
+            if self.primaries:
+                problems.append(("primaries", "primaries are only for secondary and stub zones"))
+            if self.tsig_key:
+                problems.append(("tsig_key", "tsig_key is only for secondary and stub zones"))
         if self.kind == ZoneKind.forward and not self.forwarders:
-            raise ValueError("a forward zone needs at least one forwarder")
+            problems.append(("forwarders", "a forward zone needs at least one forwarder"))
         if self.kind != ZoneKind.forward and self.forwarders:
-            raise ValueError("forwarders are only for a forward zone")
-        if self.kind not in (ZoneKind.secondary, ZoneKind.stub) and (
-            self.primaries or self.tsig_key
-        ):
-            raise ValueError("primaries and tsig_key are only for secondary and stub zones")
+            problems.append(("forwarders", f"forwarders are only for a forward zone, not {kind}"))
+        if problems:
+            raise field_errors(type(self).__name__, problems)
         return self
 
 
@@ -219,7 +236,7 @@ class ZonePublic(ZoneBase):
     file: str | None = None
 
 
-class ZoneContent(_Model):
+class ZoneContent(_Answer):
     """A zone's records as named serves them (read back by AXFR); SOA apart."""
 
     zone: str
@@ -243,7 +260,7 @@ class ZoneImport(_Model):
         return (value if value.endswith(".") else value + ".").lower()
 
 
-class ZoneExport(_Model):
+class ZoneExport(_Answer):
     """A zone file of what named serves."""
 
     zone: str

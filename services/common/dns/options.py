@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import ValidationError as PydanticValidationError
 
 from services.common.files import read_json, write_json
+from services.common.model import Input
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -35,6 +36,21 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: acl statements of its own, so these are the ACL names an option may use.
 BUILTIN_ACLS = ("any", "none", "localhost", "localnets")
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
+
+
+def field_errors(model: str, problems: list[tuple[str, str]]) -> PydanticValidationError:
+    """A validation error of ``model`` naming each field at fault, for a model validator to
+    raise: pydantic places the fields under the model's own place in the request
+    (``zones[0].forwarders``), where a plain ``ValueError`` would name no field."""
+    return PydanticValidationError.from_exception_data(
+        model,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("value_error", message), loc=(field,), input=None
+            )
+            for field, message in problems
+        ],
+    )
 
 
 def _text(value: object) -> str:
@@ -108,10 +124,12 @@ MatchElement = Annotated[
 ]
 
 
-class ServerOptions(BaseModel):
-    """named's global options that Burrow manages (BIND ARM, "options" statement)."""
+class ServerOptions(Input):
+    """named's global options that Burrow manages (BIND ARM, "options" statement).
 
-    model_config = ConfigDict(extra="forbid")
+    A request body (``Input``): ``"recursion": "yes"`` is refused, not taken as true.
+    """
+
     forwarders: list[Address] = Field(default=[], max_length=16)
     forward_only: bool = Field(
         default=False, description="forward only (never resolve by itself); needs forwarders"
@@ -133,10 +151,13 @@ class ServerOptions(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> ServerOptions:
+        problems: list[tuple[str, str]] = []
         if self.allow_recursion and not self.recursion:
-            raise ValueError("allow_recursion needs recursion on")
+            problems.append(("allow_recursion", "allow_recursion needs recursion on"))
         if self.forward_only and not self.forwarders:
-            raise ValueError("forward_only needs at least one forwarder")
+            problems.append(("forward_only", "forward_only needs at least one forwarder"))
+        if problems:
+            raise field_errors("ServerOptions", problems)
         if self.allow_recursion == ["localhost"]:
             self.allow_recursion = []
         if self.listen_on is not None:

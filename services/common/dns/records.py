@@ -8,6 +8,7 @@ list of reasons, never raises, so that every problem of a request is reported at
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -272,6 +273,29 @@ class DS(RecordType):
         return _length(len(rdata.digest), {1: 20, 2: 32, 4: 48}, rdata.digest_type, "digest")
 
 
+_EXPECTED = re.compile(r'expected EOL or EOF, got \d+ "?(?P<token>[^"]*)"?')
+
+
+def rdata_message(rtype: str, exc: BaseException) -> str:
+    """Why the parser refused data of type ``rtype``, in plain words (dnspython says "Text
+    input is malformed." of an address that is not one)."""
+    text = str(exc)
+    if rtype == "A" and "malformed" in text:
+        return "not valid A data: not an IPv4 address (four numbers 0 to 255 with dots)"
+    if rtype == "AAAA" and "malformed" in text:
+        return "not valid AAAA data: not an IPv6 address"
+    if isinstance(exc, dns.exception.UnexpectedEnd):
+        return f"not valid {rtype} data: it ends too early (is a quote not closed?)"
+    if text in ("expecting an identifier", "expecting a string"):
+        return f"not valid {rtype} data: a field is missing"
+    if text == "expecting an integer":
+        return f"not valid {rtype} data: a field that must be a number is not one"
+    extra = _EXPECTED.search(text)
+    if extra:
+        return f"not valid {rtype} data: {extra.group('token')!r} is one field too many"
+    return f"not valid {rtype} data: {text}"
+
+
 def parse_checked(
     rtype: RecordType, data: str, owner: dns.name.Name, origin: dns.name.Name
 ) -> tuple[dns.rdata.Rdata | None, list[str]]:
@@ -279,7 +303,7 @@ def parse_checked(
     try:
         rdata = rtype.parse(data, origin)
     except (dns.exception.DNSException, ValueError) as exc:
-        return None, [f"not valid {rtype.rtype} data: {exc}"]
+        return None, [rdata_message(rtype.rtype, exc)]
     return rdata, rtype.check(rdata, owner)
 
 

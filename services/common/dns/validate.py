@@ -5,7 +5,9 @@ resulting zone is checked as a whole: records outside the zone, duplicates, upda
 of records that do not exist, CNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1), one DNAME
 per owner (RFC 6672 §2.4), no CNAME at the apex, at least one NS at the apex. All reasons are
 collected into one ``RecordValidationError`` whose problems name the change, the record and the
-field; the message and ``field`` give the first of them.
+field; the message and ``field`` give the first of them. The plan remembers which field of the
+request each added record came from (``Plan.sources``), so that a refusal of named about a
+record can name it too.
 """
 
 from __future__ import annotations
@@ -31,19 +33,27 @@ RecordKey = tuple[dns.name.Name, str, Any]
 
 @dataclass
 class Problem:
-    """One reason a change is refused: where (``field``), which record, and why."""
+    """One reason a change is refused: where (``field``), which record, and why (``message``).
+
+    ``line`` is the line of an imported zone file the record came from, when it did.
+    """
 
     field: str
     name: str
     type: str
-    reason: str
+    message: str
+    line: int | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     def as_problem(self) -> FieldProblem:
         """This reason in the one problem format: the record's name and type beside it."""
-        return FieldProblem(self.field, self.reason, {"name": self.name, "type": self.type})
+        extra: dict[str, Any] = {key: value for key, value in
+                                 (("name", self.name), ("type", self.type)) if value}  # fmt: skip
+        if self.line is not None:
+            extra["line"] = self.line
+        return FieldProblem(self.field, self.message, extra)
 
 
 class RecordValidationError(ValidationError):
@@ -52,8 +62,9 @@ class RecordValidationError(ValidationError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         first = problems[0]
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        record = " ".join(part for part in (first.name, first.type) if part)
         super().__init__(
-            f"{first.field}: {first.name} {first.type}: {first.reason}{more}",
+            f"{first.field}: {record + ': ' if record else ''}{first.message}{more}",
             problems=[p.as_problem() for p in problems],
         )
         self.records = list(problems)
@@ -113,6 +124,9 @@ class Plan:
     #: (change index, record) of A/AAAA changes that asked for their PTR.
     ptr_adds: list[tuple[int, Record]] = field(default_factory=list)
     ptr_deletes: list[tuple[int, Record]] = field(default_factory=list)
+    #: The field of the request each added record came from (``changes[3].record``,
+    #: ``changes[4].new``, ``records[17]``), by the record's key.
+    sources: dict[RecordKey, str] = field(default_factory=dict)
 
 
 def plan_changes(
@@ -135,6 +149,8 @@ def plan_changes(
     state = plan.result
     problems: list[Problem] = []
     touched: dict[dns.name.Name, tuple[int, RecordData, str]] = {}
+    #: The change that added a CNAME, by owner: a CNAME beside other data is its problem.
+    cnames: dict[dns.name.Name, tuple[int, RecordData, str]] = {}
 
     for index, change in enumerate(changes):
         where = f"{prefix}[{index}]"
@@ -163,7 +179,10 @@ def plan_changes(
                 continue
             state[record.key] = record
             plan.adds.append(record)
+            plan.sources[record.key] = where + record_field
             touched[record.name] = (index, spec, where + record_field)
+            if record.rtype == "CNAME":
+                cnames[record.name] = touched[record.name]
             if change.ptr:
                 plan.ptr_adds.append((index, record))
             continue
@@ -184,13 +203,16 @@ def plan_changes(
                 continue
             state[new.key] = new
             plan.adds.append(new)
+            plan.sources[new.key] = f"{where}.new"
             touched[new.name] = (index, change.new, f"{where}.new")
+            if new.rtype == "CNAME":
+                cnames[new.name] = touched[new.name]
             if change.ptr:
                 plan.ptr_adds.append((index, new))
         else:
             touched[record.name] = (index, spec, where + record_field)
 
-    problems += _zone_problems(origin, state, touched, plan)
+    problems += _zone_problems(origin, state, touched, plan, cnames)
     if problems:
         raise RecordValidationError(problems)
     return plan
@@ -201,6 +223,7 @@ def _zone_problems(
     state: dict[RecordKey, Record],
     touched: dict[dns.name.Name, tuple[int, RecordData, str]],
     plan: Plan,
+    cnames: dict[dns.name.Name, tuple[int, RecordData, str]],
 ) -> list[Problem]:
     by_owner: dict[dns.name.Name, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
     # For a few touched owners, a first look at the first label only: hashing every name of
@@ -217,8 +240,9 @@ def _zone_problems(
         if record.name in touched or record.name == origin:
             by_owner[record.name][record.rtype].append(record)
     problems: list[Problem] = []
-    for owner, (_index, spec, where) in touched.items():
+    for owner, (index, last, last_where) in touched.items():
         types = by_owner.get(owner, {})
+        _index, spec, where = cnames.get(owner, (index, last, last_where))
         if "CNAME" in types:
             others = sorted(set(types) - _CNAME_COMPANIONS)
             if owner == origin:
@@ -249,16 +273,19 @@ def _zone_problems(
         if len(types.get("DNAME", [])) > 1:
             problems.append(
                 Problem(
-                    where,
-                    spec.name,
-                    spec.type,
+                    last_where,
+                    last.name,
+                    last.type,
                     f"{owner.to_text()} has more than one DNAME (RFC 6672)",
                 )
             )
         if owner == origin and not types.get("NS"):
             problems.append(
                 Problem(
-                    where, spec.name, spec.type, "the zone's apex must keep at least one NS record"
+                    last_where,
+                    last.name,
+                    last.type,
+                    "the zone's apex must keep at least one NS record",
                 )
             )
     # One TTL per RRset (RFC 2181 §5.2): a record added with a new TTL sets it for its RRset,

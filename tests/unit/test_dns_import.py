@@ -1,0 +1,133 @@
+"""Reading an imported zone file entry by entry with line numbers, explaining named's refusals
+record by record, and the fault points' guard (no daemon needed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dns.name
+import dns.rcode
+
+from services.common.dns.contract import Change, RecordData
+from services.common.dns.validate import RecordValidationError, plan_changes
+from services.common.errors import DaemonError
+from services.common.paths import StateRoot
+from services.dns import faults, refusal
+from services.dns.zonefile import entries, read_zone_file
+from tests.dns.test_import_lines import EXPECTED, ZONE_FILE
+
+ORIGIN = dns.name.from_text("many.test.")
+
+
+def test_entries_keep_the_line_they_start_on() -> None:
+    text = 'a A 1.2.3.4\n\n; comment\n@ SOA ( ns h\n 1 2 3 4 5 ) ; end\nb TXT "x;(y"\n'
+    assert list(entries(text)) == [
+        (1, "a A 1.2.3.4"),
+        (4, "@ SOA ( ns h\n 1 2 3 4 5 ) ; end"),
+        (6, 'b TXT "x;(y"'),
+    ]
+
+
+def test_every_syntax_problem_is_found_with_its_line() -> None:
+    zone_file = read_zone_file(ORIGIN, ZONE_FILE)
+    assert zone_file.soa is not None and zone_file.soa.serial == 2024010101
+    syntax = [p.line for p in zone_file.problems]
+    # The rest (a host name, a CNAME beside other data) are the plan's to find.
+    assert syntax == [line for line, _ in EXPECTED if line not in (16, 17)]
+    assert all(p.field == f"line {p.line}" for p in zone_file.problems)
+    good = dict(zip(zone_file.lines, zone_file.records, strict=True))
+    assert good[21] == RecordData(name="good.many.test.", type="A", ttl=300,
+                                  data="198.51.100.12")  # fmt: skip
+
+
+def test_directives_ttls_and_duplicates_are_read_as_bind_reads_them() -> None:
+    text = (
+        "$ORIGIN many.test.\n@ 600 IN SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$ORIGIN sub.many.test.\n"
+        "www A 198.51.100.1\n 120 A 198.51.100.2\nwww A 198.51.100.1\n"
+        "$GENERATE 1-2 h$ A 198.51.100.$\n"
+    )
+    zone_file = read_zone_file(ORIGIN, text)
+    assert zone_file.problems == []
+    assert zone_file.soa_ttl == 600
+    found = [
+        (line, r.name, r.ttl, r.data)
+        for line, r in zip(zone_file.lines, zone_file.records, strict=True)
+    ]
+    assert found == [
+        (3, "many.test.", 600, "ns1.many.test."),
+        (5, "www.sub.many.test.", 600, "198.51.100.1"),
+        (6, "www.sub.many.test.", 600, "198.51.100.2"),  # the RRset keeps its first TTL
+        (8, "h1.sub.many.test.", 120, "198.51.100.1"),
+        (8, "h2.sub.many.test.", 120, "198.51.100.2"),
+    ]
+
+
+def test_a_missing_soa_or_ns_is_named_on_the_text() -> None:
+    assert [p.field for p in read_zone_file(ORIGIN, "www 300 A 198.51.100.1\n").problems] == [
+        "text"
+    ]
+    no_ns = read_zone_file(ORIGIN, "@ 300 SOA ns1 h 1 2 3 4 5\n")
+    assert [(p.field, p.type) for p in no_ns.problems] == [("text", "NS")]
+
+
+def _plan(*records: tuple[str, str, str]) -> object:
+    changes = [
+        Change(action="create", record=RecordData(name=n, type=t, data=d)) for n, t, d in records
+    ]
+    return plan_changes(ORIGIN, [], changes, 300)
+
+
+UPDATE_LOG = [
+    "06-Dec-2026 07:13:02.034 update: info: client @0x1 127.0.0.1#3/key burrow-tsig: updating "
+    "zone 'many.test/IN': adding an RR at 'many.test' MX 10 mail.many.test.",
+    "06-Dec-2026 07:13:02.034 update: error: client @0x1 127.0.0.1#3/key burrow-tsig: updating "
+    "zone 'many.test/IN': many.test/MX 'mail.many.test' has no address records (A or AAAA)",
+]
+
+
+def test_a_refused_update_names_the_record_of_the_change() -> None:
+    plan = _plan(("@", "NS", "ns1.example."), ("x", "TXT", '"x"'), ("@", "MX", "10 mail"))
+    error = refusal.update_refused(ORIGIN, dns.rcode.REFUSED, UPDATE_LOG, plan)  # type: ignore[arg-type]
+    assert isinstance(error, RecordValidationError) and error.status == 422
+    assert [(p.field, p.extra) for p in error.problems] == [
+        ("changes[2].record.data", {"name": "many.test.", "type": "MX"})
+    ]
+    assert "mail server mail.many.test. is in this zone" in error.problems[0].message
+
+
+def test_a_name_server_sanity_refusal_names_the_apex_ns() -> None:
+    plan = _plan(("@", "NS", "ns1.example."), ("@", "NS", "ns2"))
+    log = [UPDATE_LOG[0].replace("adding an RR", "update rejected: post update name server "
+                                 "sanity check failed")]  # fmt: skip
+    error = refusal.update_refused(ORIGIN, dns.rcode.REFUSED, log, plan)  # type: ignore[arg-type]
+    assert [p.field for p in error.problems] == ["changes[1].record.data"]
+    # Without any log line, the plan's records still tell.
+    error = refusal.update_refused(ORIGIN, dns.rcode.REFUSED, [], plan)  # type: ignore[arg-type]
+    assert [p.field for p in error.problems] == ["changes[1].record.data"]
+
+
+def test_a_failure_of_named_itself_is_502_in_words() -> None:
+    plan = _plan(("x", "TXT", '"x"'))
+    error = refusal.update_refused(ORIGIN, dns.rcode.SERVFAIL, [], plan)  # type: ignore[arg-type]
+    assert isinstance(error, DaemonError) and "journal" in error.message
+    denied = ["update-security: error: client @0x1 127.0.0.1#3: update 'many.test/IN' denied"]
+    error = refusal.update_refused(ORIGIN, dns.rcode.REFUSED, denied, plan)  # type: ignore[arg-type]
+    assert isinstance(error, DaemonError) and "does not accept the appliance's key" in error.message
+
+
+def test_fault_points_need_root_alone(tmp_path: Path) -> None:
+    root = StateRoot.at(tmp_path)
+    path = faults.fault_file(root, "after-apply")
+    assert not faults.armed(root, "after-apply")
+    path.parent.mkdir(parents=True)
+    for directory in (root.lib, path.parent.parent, path.parent):
+        os.chmod(directory, 0o755)
+    path.write_text("")
+    path.chmod(0o644)
+    assert faults.armed(root, "after-apply") == (os.geteuid() == 0)
+    path.chmod(0o666)
+    assert not faults.armed(root, "after-apply")
+    path.chmod(0o644)
+    os.chmod(path.parent, 0o777)
+    assert not faults.armed(root, "after-apply")
