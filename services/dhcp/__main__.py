@@ -73,15 +73,15 @@ def kea_status(root: StateRoot) -> dict[str, Any]:
 
 def build(root: StateRoot) -> FastAPI:
     from services.common.agent import agent_app
+    from services.common.faults import FaultPoints
     from services.dhcp.api import dhcp_router
     from services.dhcp.changes import ConfigEditor
-    from services.dhcp.faults import FaultPoints, faults_dir
     from services.dhcp.leases import LeaseBook
     from services.dhcp.manage import DhcpServer
 
     app = agent_app("dhcp-agent", root, kea_status)
     kea = kea_client(root)
-    editor = ConfigEditor(kea, FaultPoints(faults_dir(root)))
+    editor = ConfigEditor(kea, FaultPoints(root, "dhcp-agent"))
     app.include_router(dhcp_router(DhcpServer(editor), LeaseBook(kea)))
     return app
 

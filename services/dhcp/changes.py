@@ -30,7 +30,7 @@ from services.common.dhcp.contract import ChangeResult
 from services.common.dhcp.kea import lean_config, top_key
 from services.common.dhcp.options import Family
 from services.common.errors import ConflictError, DaemonError
-from services.dhcp.faults import EXIT_AFTER_CONFIG_WRITE, FaultPoints
+from services.common.faults import FaultPoints
 from services.dhcp.kea_client import KeaClient
 from services.dhcp.refusals import Locate, dotted, plain, refusal
 
@@ -77,7 +77,7 @@ class ConfigEditor:
 
     def __init__(self, kea: KeaClient, faults: FaultPoints | None = None) -> None:
         self.kea = kea
-        self.faults = faults or FaultPoints(None)
+        self.faults = faults or FaultPoints(None, "dhcp-agent")
         self._lock = threading.Lock()
         self._known: dict[str, Snapshot] = {}
 
@@ -181,7 +181,7 @@ class ConfigEditor:
                 hint="nothing was changed: the previous configuration was put back; check "
                 "the free space and the permissions of etc/kea",
             )
-        self.faults.hit(EXIT_AFTER_CONFIG_WRITE)
+        self.faults.reach("after-config-write")
 
     def _restore(self, family: Family, before: Snapshot) -> None:
         """Put back the configuration read before the change (last known good) and save it."""

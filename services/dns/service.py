@@ -51,12 +51,13 @@ from services.common.dns.options import ServerOptions
 from services.common.dns.records import Record
 from services.common.dns.validate import Plan, Problem, RecordValidationError, plan_changes
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
+from services.common.faults import FaultPoints
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
 from services.common.problems import validation_problems
 from services.common.proc import run
 from services.common.settings import ApplianceSettings
-from services.dns import faults, refusal
+from services.dns import refusal
 from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
@@ -394,7 +395,7 @@ class DnsService:
                     existing = served.index if served.index is not None else served.records
                     plan = plan_changes(origin, existing, changeset.changes, zone.ttl)
                     ptr = self._ptr_changes(plan)
-                    faults.reach(self.root, "before-apply")
+                    FaultPoints(self.root, "dns-agent").reach("before-apply")
                     method = self._apply_plan(zone, origin, served, plan)
                 except _ZoneChangedError:
                     self.cache.forget(origin)
@@ -415,7 +416,7 @@ class DnsService:
                         replace_ptr=True,
                     )
                 soa = self.client.soa(origin)
-                faults.reach(self.root, "after-apply")
+                FaultPoints(self.root, "dns-agent").reach("after-apply")
                 return ChangeResult(
                     zone=zone.name,
                     applied=len(changeset.changes),

@@ -1,6 +1,6 @@
 """A change whose answer is lost: the dhcp-agent dies after Kea took the change.
 
-The agent's fault point ``exit-after-config-write`` (``services.dhcp.faults``, armed by a file
+The agent's fault point ``after-config-write`` (``services.common.faults``, armed by a file
 under the state root that root owns) ends the agent process right after Kea set and saved the
 change, before the agent answers Central. supervisord starts it again. Central must settle
 the outcome before it answers: read Kea's configuration back through the agent and answer and
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from services.common.dhcp.kea import scope_from_kea
-from services.dhcp.faults import EXIT_AFTER_CONFIG_WRITE, FaultPoints, faults_dir
+from services.common.faults import FaultPoints, fault_file
 from services.sandbox.sandbox import Sandbox
 from tests.central_dhcp.conftest import CentralDhcp, kea_config
 from tests.harness.wait import wait_for
@@ -30,9 +30,12 @@ AGENT = "dns-dhcp-agent"  # the supervisord program of the dns-agent and the dhc
 @pytest.fixture
 def fault(cd_box: Sandbox) -> Iterator[Path]:
     """The armed fault point; disarmed (removed) after the test."""
-    path = faults_dir(cd_box.root) / EXIT_AFTER_CONFIG_WRITE
+    path = fault_file(cd_box.root, "dhcp-agent", "after-config-write")
     path.parent.mkdir(parents=True, exist_ok=True)
+    for directory in (path.parent, path.parent.parent):
+        os.chmod(directory, 0o755)
     path.write_text("armed by tests/central_dhcp/test_outcome.py\n")
+    path.chmod(0o644)
     try:
         yield path
     finally:
@@ -66,7 +69,7 @@ def test_the_agent_dying_after_kea_took_a_change_is_settled_by_reading_kea_back(
     }
     before = _running_pid(cd_box)
     created = central.dhcp("POST", "/v4/scopes", body)
-    fault.unlink()
+    assert not fault.exists()  # the point fired once and removed its file
     assert created.status_code == 201, created.text
     after = _running_pid(cd_box)
     assert after != before, "the fault point did not end the agent"
@@ -83,8 +86,9 @@ def test_the_agent_dying_after_kea_took_a_change_is_settled_by_reading_kea_back(
 
     # The same for a deletion: gone from Kea, gone in Central's answer and history.
     fault.write_text("armed again\n")
+    fault.chmod(0o644)
     deleted = central.dhcp("DELETE", f"/v4/scopes/{scope['id']}?comment=gone")
-    fault.unlink()
+    assert not fault.exists()
     assert deleted.status_code == 200, deleted.text
     assert _running_pid(cd_box) != after
     result = deleted.json()
@@ -99,13 +103,16 @@ def test_the_agent_dying_after_kea_took_a_change_is_settled_by_reading_kea_back(
 
 
 def test_a_fault_file_that_root_does_not_own_arms_nothing(cd_box: Sandbox) -> None:
-    directory = faults_dir(cd_box.root)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "not-root"
+    path = fault_file(cd_box.root, "dhcp-agent", "not-root")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for directory in (path.parent, path.parent.parent):
+        os.chmod(directory, 0o755)
     path.write_text("")
+    path.chmod(0o644)
+    points = FaultPoints(cd_box.root, "dhcp-agent")
     try:
-        assert FaultPoints(directory).armed("not-root")
+        assert points.armed("not-root")
         os.chown(path, 65534, 65534)
-        assert not FaultPoints(directory).armed("not-root")
+        assert not points.armed("not-root")
     finally:
         path.unlink()

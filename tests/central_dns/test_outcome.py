@@ -1,7 +1,7 @@
 """The dns-agent dies in the middle of a change made through Central: Central reads the zone
 back before it answers, and its answer and history match what named serves (asked with dig).
 
-The agent is killed at exactly the moment wanted by its fault points (``services.dns.faults``,
+The agent is killed at exactly the moment wanted by its fault points (``services.common.faults``,
 a test aid only root can enable): after named applied the change and before the agent
 answered, or after the change was checked and before it was sent to named.
 """
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from services.common.faults import fault_file
 from services.common.proc import run
-from services.dns.faults import fault_file
 from services.sandbox.sandbox import Sandbox
 from tests.central_dns.conftest import CentralDns, create
 from tests.central_dns.test_zones import _central_lines, _served_lines
@@ -35,7 +35,7 @@ def api() -> Iterator[CentralDns]:
 
 
 def _arm(box: Sandbox, point: str) -> None:
-    path = fault_file(box.root, point)
+    path = fault_file(box.root, "dns-agent", point)
     path.parent.mkdir(parents=True, exist_ok=True)
     for directory in (path.parent, path.parent.parent):
         os.chmod(directory, 0o755)
@@ -66,7 +66,7 @@ def test_killed_after_named_applied_the_change(api: CentralDns) -> None:
     )
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert not fault_file(box.root, "after-apply").exists()
+    assert not fault_file(box.root, "dns-agent", "after-apply").exists()
     assert supervisor.pid("dns-dhcp-agent") != pid, "the agent did not die"
     # What named serves ...
     assert dig(box, f"after.{name}") == {"198.51.100.71"}
@@ -117,7 +117,7 @@ def test_a_fault_file_root_does_not_own_alone_is_ignored(api: CentralDns) -> Non
     zone = api.create_zone(name)
     pid = box.supervisor().pid("dns-dhcp-agent")
     _arm(box, "after-apply")
-    path = fault_file(box.root, "after-apply")
+    path = fault_file(box.root, "dns-agent", "after-apply")
     path.chmod(0o666)  # writable by anyone: not a fault point root enabled
     try:
         response = api.change(zone["id"], [create("kept", "A", "198.51.100.73")])

@@ -12,8 +12,9 @@ import dns.rcode
 from services.common.dns.contract import Change, RecordData
 from services.common.dns.validate import RecordValidationError, plan_changes
 from services.common.errors import DaemonError
+from services.common.faults import FaultPoints, fault_file
 from services.common.paths import StateRoot
-from services.dns import faults, refusal
+from services.dns import refusal
 from services.dns.zonefile import entries, read_zone_file
 from tests.dns.test_import_lines import EXPECTED, ZONE_FILE
 
@@ -118,16 +119,17 @@ def test_a_failure_of_named_itself_is_502_in_words() -> None:
 
 def test_fault_points_need_root_alone(tmp_path: Path) -> None:
     root = StateRoot.at(tmp_path)
-    path = faults.fault_file(root, "after-apply")
-    assert not faults.armed(root, "after-apply")
+    path = fault_file(root, "dns-agent", "after-apply")
+    points = FaultPoints(root, "dns-agent")
+    assert not points.armed("after-apply")
     path.parent.mkdir(parents=True)
     for directory in (root.lib, path.parent.parent, path.parent):
         os.chmod(directory, 0o755)
     path.write_text("")
     path.chmod(0o644)
-    assert faults.armed(root, "after-apply") == (os.geteuid() == 0)
+    assert points.armed("after-apply") == (os.geteuid() == 0)
     path.chmod(0o666)
-    assert not faults.armed(root, "after-apply")
+    assert not points.armed("after-apply")
     path.chmod(0o644)
     os.chmod(path.parent, 0o777)
-    assert not faults.armed(root, "after-apply")
+    assert not points.armed("after-apply")
