@@ -49,6 +49,7 @@ from central.core.db import now
 from central.core.deps import Principal, jsonable
 from central.history.service import SYSTEM, record
 from central.settings import service as settings_service
+from services.common.enrolment import central_client_cert
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -399,7 +400,8 @@ def _push(
             headers[CODE_HEADER] = code
         else:
             port = pinned.TRUSTED_PORT
-            client_cert = (str(config.tls.cert), str(config.tls.key))
+            mine = central_client_cert(config.root)  # clientAuth; central.crt is the API's
+            client_cert = (str(mine.cert), str(mine.key))
         try:
             answer = pinned.request(
                 item.address,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.agent_client import AnswerLostError, ConnectFailedError, decode
+from services.common.enrolment import central_client_cert, mtls_context
 from services.common.errors import DaemonError
 from services.common.paths import StateRoot
 from services.common.pki import fingerprint_der
@@ -33,10 +34,11 @@ class AgentAddress:
 
 
 @functools.cache
-def _context(pki: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=f"{pki}/ca/ca.crt")
-    context.load_cert_chain(f"{pki}/central.crt", f"{pki}/central.key")
-    return context
+def _context(root: StateRoot) -> ssl.SSLContext:
+    """Trusts the appliance CA; presents Central's client certificate (``central-client.crt``,
+    clientAuth only), the one certificate the agents accept. Central's listener certificate
+    (``central.crt``) is for its API alone."""
+    return mtls_context(root, central_client_cert(root))
 
 
 class CertificateMismatchError(ConnectFailedError):
@@ -91,7 +93,7 @@ class PinnedTransport:
         if not self.agent.fingerprint:
             raise CertificateMismatchError(f"the agent at {self.where} is not enrolled")
         conn = http.client.HTTPSConnection(
-            self.agent.address, self.agent.port, context=_context(str(self.root.pki)),
+            self.agent.address, self.agent.port, context=_context(self.root),
             timeout=timeout,
         )  # fmt: skip
         try:

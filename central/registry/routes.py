@@ -1,4 +1,5 @@
-"""``/api/v1/servers``, ``/api/v1/enrol`` and ``/api/v1/certificates/revoked``."""
+"""``/api/v1/servers``, ``/api/v1/enrol``, ``/api/v1/certificates/revoked`` and
+``/api/v1/certificates/central-client``."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from central.registry.service import (
     ServerUpdate,
     TokenRequest,
 )
+from services.common.enrolment import central_client_cert
+from services.common.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
@@ -171,3 +174,22 @@ def revoke_certificate(
     """Revoke any certificate of the appliance CA by its serial number (hexadecimal)."""
     config = request.app.state.config
     return RevokedPublic.model_validate(service.revoke_certificate(db, admin, body, config))
+
+
+@router.get(
+    "/certificates/central-client",
+    tags=["certificates"],
+    response_class=Response,
+    responses={200: {"content": {"application/x-pem-file": {}}}},
+)
+def central_client_certificate(request: Request) -> Response:
+    """Central's client certificate (PEM), public like every certificate: what Central presents
+    to its agents and to a replacement's restore receiver (4605). A replacement told to trust
+    this Central (``restore_from``) fetches it over a connection pinned to the fingerprint of
+    this listener's certificate."""
+    cert = central_client_cert(request.app.state.config.root).cert
+    try:
+        pem = cert.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError("Central has no client certificate yet.", field="certificate") from None
+    return Response(pem, media_type="application/x-pem-file")
