@@ -48,8 +48,8 @@ from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal, jsonable
 from central.history.service import SYSTEM, record
+from central.registry.agent_client import client_certificate
 from central.settings import service as settings_service
-from services.common.enrolment import central_client_cert
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -400,7 +400,7 @@ def _push(
             headers[CODE_HEADER] = code
         else:
             port = pinned.TRUSTED_PORT
-            mine = central_client_cert(config.root)  # clientAuth; central.crt is the API's
+            mine = client_certificate(config.root)  # clientAuth; central.crt is the API's
             client_cert = (str(mine.cert), str(mine.key))
         try:
             answer = pinned.request(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import http.client
 import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from services.common.agent_client import AnswerLostError, ConnectFailedError, de
 from services.common.enrolment import central_client_cert, mtls_context
 from services.common.errors import DaemonError
 from services.common.paths import StateRoot
-from services.common.pki import fingerprint_der
+from services.common.pki import CertificateAuthority, CertPaths, fingerprint_der
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,25 @@ class AgentAddress:
     fingerprint: str
 
 
+def client_certificate(root: StateRoot) -> CertPaths:
+    """Central's client certificate (``central-client.crt``, clientAuth only), the one
+    certificate the agents accept; made from the CA when it is missing or allows another use
+    (a state root restored from a backup taken before Central had one). Central's listener
+    certificate (``central.crt``) is for its API alone."""
+    ca = CertificateAuthority(root.pki / "ca")
+    if not ca.exists():  # no CA here to make one from
+        return central_client_cert(root)
+    with _issuing:  # the key and the certificate written by one thread
+        return ca.issue_central_client(root.pki)
+
+
+_issuing = threading.Lock()
+
+
 @functools.cache
 def _context(root: StateRoot) -> ssl.SSLContext:
-    """Trusts the appliance CA; presents Central's client certificate (``central-client.crt``,
-    clientAuth only), the one certificate the agents accept. Central's listener certificate
-    (``central.crt``) is for its API alone."""
-    return mtls_context(root, central_client_cert(root))
+    """Trusts the appliance CA; presents Central's client certificate."""
+    return mtls_context(root, client_certificate(root))
 
 
 class CertificateMismatchError(ConnectFailedError):

@@ -13,8 +13,10 @@ from central.core.listing import ListQuery, listing, page
 from central.core.problems import RESPONSES
 from central.events.store import read_events
 from central.registry import service
+from central.registry.agent_client import client_certificate
 from central.registry.models import RevokedCertificate, Server
 from central.registry.schemas import (
+    CentralClientCertificate,
     Enrolled,
     EnrolmentTokenIssued,
     RevokedPage,
@@ -31,8 +33,8 @@ from central.registry.service import (
     ServerUpdate,
     TokenRequest,
 )
-from services.common.enrolment import central_client_cert
 from services.common.errors import NotFoundError
+from services.common.pki import fingerprint, load_cert
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
@@ -176,20 +178,15 @@ def revoke_certificate(
     return RevokedPublic.model_validate(service.revoke_certificate(db, admin, body, config))
 
 
-@router.get(
-    "/certificates/central-client",
-    tags=["certificates"],
-    response_class=Response,
-    responses={200: {"content": {"application/x-pem-file": {}}}},
-)
-def central_client_certificate(request: Request) -> Response:
-    """Central's client certificate (PEM), public like every certificate: what Central presents
-    to its agents and to a replacement's restore receiver (4605). A replacement told to trust
+@router.get("/certificates/central-client", tags=["certificates"])
+def central_client_certificate(request: Request) -> CentralClientCertificate:
+    """Central's client certificate, public like every certificate: what Central presents to
+    its agents and to a replacement's restore receiver (4605). A replacement told to trust
     this Central (``restore_from``) fetches it over a connection pinned to the fingerprint of
     this listener's certificate."""
-    cert = central_client_cert(request.app.state.config.root).cert
+    path = client_certificate(request.app.state.config.root).cert
     try:
-        pem = cert.read_bytes()
+        pem = path.read_text()
     except FileNotFoundError:
         raise NotFoundError("Central has no client certificate yet.", field="certificate") from None
-    return Response(pem, media_type="application/x-pem-file")
+    return CentralClientCertificate(certificate=pem, fingerprint=fingerprint(load_cert(path)))

@@ -19,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from central.registry.agent_client import client_certificate
+from services.appliance.backup import trusted
 from services.common.agent import central_client_cert, mtls_context
 from services.common.launch import Launcher
 from services.common.paths import StateRoot
@@ -28,6 +30,7 @@ from services.common.pki import (
     CertificateRequestError,
     CertPaths,
     Purpose,
+    fingerprint,
     load_cert,
     load_key,
     make_request,
@@ -137,9 +140,12 @@ def test_a_client_certificate_of_the_ca_in_another_name_is_refused_and_logged(
 def test_central_serves_its_client_certificate(shared_sandbox: Sandbox) -> None:
     box = shared_sandbox
     answer = box.https(1231, "/api/v1/certificates/central-client")
-    assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("application/x-pem-file")
-    assert answer.text == central_client_cert(box.root).cert.read_text()
+    assert answer.status_code == 200, answer.text
+    path = central_client_cert(box.root).cert
+    assert answer.json() == {
+        "certificate": path.read_text(),
+        "fingerprint": fingerprint(load_cert(path)),
+    }
 
 
 # --- the CA and the launcher -------------------------------------------------------------------
@@ -214,3 +220,32 @@ def test_an_older_state_root_gets_certificates_with_purposes_at_its_next_start(
     before = {p.name: p.read_bytes() for p in root.pki.glob("*.*")}
     launcher.make_identity()
     assert {p.name: p.read_bytes() for p in root.pki.glob("*.*")} == before
+
+
+@pytest.mark.sandbox
+def test_a_replacement_fetches_the_peers_client_certificate_over_the_pinned_listener(
+    shared_sandbox: Sandbox,
+) -> None:
+    box = shared_sandbox
+    listener = trusted.fingerprint_of_der(load_cert(_program(box, "central").cert).public_bytes(
+        serialization.Encoding.DER))  # fmt: skip
+    pem = trusted.fetch_peer_certificate(box.address, listener)
+    assert pem == central_client_cert(box.root).cert.read_text()
+    # Another listener fingerprint: nothing is asked, nothing trusted.
+    with pytest.raises(ssl.SSLError):
+        trusted.fetch_peer_certificate(box.address, "sha256:" + "0" * 64)
+
+
+def test_central_makes_its_client_certificate_when_a_restore_left_none(tmp_path: Path) -> None:
+    root = StateRoot.at(tmp_path)
+    ca = CertificateAuthority(root.pki / "ca")
+    ca.create("unit CA")
+    # A bundle from before issue 17 holds no central-client.crt; Central is restarted, not
+    # launched, after a restore.
+    made = client_certificate(root)
+    assert made == central_client_cert(root)
+    cert = load_cert(made.cert)
+    assert usages(cert) == CLIENT_ONLY and cert.subject.rfc4514_string() == (
+        f"CN={CENTRAL_CLIENT_NAME}"
+    )
+    assert client_certificate(root) == made and load_cert(made.cert) == cert  # kept

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import http.client
+import json
 import logging
 import ssl
 import threading
@@ -93,8 +94,12 @@ def fetch_peer_certificate(address: str, pin: str, timeout: float = 5.0) -> str:
         return ssl.DER_cert_to_PEM_cert(listener)
     if answer.status != 200:
         raise OSError(f"the Central at {address} answered {answer.status} for its certificate")
-    x509.load_pem_x509_certificate(body)  # ValueError if it is none
-    return body.decode()
+    try:
+        pem = str(json.loads(body)["certificate"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"the Central at {address} answered no certificate") from exc
+    x509.load_pem_x509_certificate(pem.encode())  # ValueError if it is none
+    return pem
 
 
 def server_context(root: StateRoot, trusted_pem: Path) -> ssl.SSLContext:
