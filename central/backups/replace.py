@@ -48,6 +48,7 @@ from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal
 from central.history.service import SYSTEM, record
+from central.registry.agent_client import client_certificate
 from central.settings import service as settings_service
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
 from services.common.settings import ApplianceSettings
@@ -386,7 +387,8 @@ def _push(
             headers[CODE_HEADER] = code
         else:
             port = pinned.TRUSTED_PORT
-            client_cert = (str(config.tls.cert), str(config.tls.key))
+            mine = client_certificate(config.root)  # clientAuth; central.crt is the API's
+            client_cert = (str(mine.cert), str(mine.key))
         try:
             answer = pinned.request(
                 item.address,

@@ -13,12 +13,14 @@ from __future__ import annotations
 import functools
 import http.client
 import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from services.common.agent_client import AnswerLostError, ConnectFailedError, plain_reason
+from services.common.enrolment import central_client_cert, mtls_context
 from services.common.paths import StateRoot
-from services.common.pki import fingerprint_der
+from services.common.pki import CertificateAuthority, CertPaths, fingerprint_der
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,25 @@ class AgentAddress:
     fingerprint: str
 
 
+def client_certificate(root: StateRoot) -> CertPaths:
+    """Central's client certificate (``central-client.crt``, clientAuth only), the one
+    certificate the agents accept; made from the CA when it is missing or allows another use
+    (a state root restored from a backup taken before Central had one). Central's listener
+    certificate (``central.crt``) is for its API alone."""
+    ca = CertificateAuthority(root.pki / "ca")
+    if not ca.exists():  # no CA here to make one from
+        return central_client_cert(root)
+    with _issuing:  # the key and the certificate written by one thread
+        return ca.issue_central_client(root.pki)
+
+
+_issuing = threading.Lock()
+
+
 @functools.cache
-def _context(pki: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=f"{pki}/ca/ca.crt")
-    context.load_cert_chain(f"{pki}/central.crt", f"{pki}/central.key")
-    return context
+def _context(root: StateRoot) -> ssl.SSLContext:
+    """Trusts the appliance CA; presents Central's client certificate."""
+    return mtls_context(root, client_certificate(root))
 
 
 class CertificateMismatchError(ConnectFailedError):
@@ -89,7 +105,7 @@ class PinnedTransport:
         if not self.agent.fingerprint:
             raise CertificateMismatchError(f"the agent at {self.where} is not enrolled")
         conn = http.client.HTTPSConnection(
-            self.agent.address, self.agent.port, context=_context(str(self.root.pki)),
+            self.agent.address, self.agent.port, context=_context(self.root),
             timeout=timeout,
         )  # fmt: skip
         try:

@@ -1,4 +1,5 @@
-"""``/api/v1/servers``, ``/api/v1/enrol`` and ``/api/v1/certificates/revoked``."""
+"""``/api/v1/servers``, ``/api/v1/enrol``, ``/api/v1/certificates/revoked`` and
+``/api/v1/certificates/central-client``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from central.core.listing import ListQuery, listing, page
 from central.core.problems import RESPONSES
 from central.events.store import read_events
 from central.registry import service
+from central.registry.agent_client import client_certificate
 from central.registry.models import RevokedCertificate, Server
 from central.registry.schemas import (
+    CentralClientCertificate,
     Enrolled,
     EnrolmentTokenIssued,
     RevokedPage,
@@ -30,6 +33,8 @@ from central.registry.service import (
     ServerUpdate,
     TokenRequest,
 )
+from services.common.errors import NotFoundError
+from services.common.pki import fingerprint, load_cert
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
@@ -184,3 +189,17 @@ def revoke_certificate(
     """Revoke any certificate of the appliance CA by its serial number (hexadecimal)."""
     config = request.app.state.config
     return RevokedPublic.model_validate(service.revoke_certificate(db, admin, body, config))
+
+
+@router.get("/certificates/central-client", tags=["certificates"])
+def central_client_certificate(request: Request) -> CentralClientCertificate:
+    """Central's client certificate, public like every certificate: what Central presents to
+    its agents and to a replacement's restore receiver (4605). A replacement told to trust
+    this Central (``restore_from``) fetches it over a connection pinned to the fingerprint of
+    this listener's certificate."""
+    path = client_certificate(request.app.state.config.root).cert
+    try:
+        pem = path.read_text()
+    except FileNotFoundError:
+        raise NotFoundError("Central has no client certificate yet.", field="certificate") from None
+    return CentralClientCertificate(certificate=pem, fingerprint=fingerprint(load_cert(path)))

@@ -55,6 +55,14 @@ class Enrolled(BaseModel):
     server_id: int
 
 
+class CentralClientCertificate(BaseModel):
+    """Central's client certificate: what it presents to its agents and to a replacement's
+    restore receiver (4605)."""
+
+    certificate: str = Field(description="PEM")
+    fingerprint: str = Field(description="SHA-256 of the DER certificate, colon-separated hex")
+
+
 class RevokedPublic(BaseModel):
     """A revoked certificate (in the CRL every agent checks)."""
 

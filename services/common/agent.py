@@ -3,11 +3,21 @@
 The enrolment, the revocation check and the command line are in
 ``services.common.enrolment`` (no web framework there) and re-exported here.
 
-An agent listens only with mutual TLS: a caller must present a certificate signed by the
-appliance CA (``pki/ca/ca.crt``) whose serial number is not in the CA's revocation list
-(``pki/crl.pem``). A connection without one is refused during the TLS handshake; a revoked
-one is dropped as soon as the handshake is done. ``GET /health`` is no exception: the
-harness and Central call it with a client certificate (``mtls_context``).
+An agent listens only with mutual TLS and answers Central alone: a caller must present
+Central's client certificate (``pki/central-client.crt``), that is a certificate
+
+- signed by the appliance CA (``pki/ca/ca.crt``),
+- made for clients (its extended key usage is clientAuth),
+- whose subject is exactly ``CN=Burrow Central (client)`` (``pki.CENTRAL_CLIENT_NAME``: the
+  CA gives that name to Central's client certificate only), and
+- whose serial number is not in the CA's revocation list (``pki/crl.pem``).
+
+The first two are checked by OpenSSL during the TLS handshake (no certificate, another CA's,
+or a server's certificate such as the web console's or another agent's: the handshake
+fails, which asyncio does not log); the last two right after it, where a refusal is logged in
+one line and the connection dropped before a byte of the request is read. ``GET /health`` is
+no exception: the harness and Central call it with Central's client certificate
+(``mtls_context``).
 
 At its first start an agent has no certificate: it makes a key and a certificate request and
 enrols at Central (``POST /api/v1/enrol``) with the one-time token it finds in
@@ -36,6 +46,7 @@ from services.common.enrolment import (
     RevocationGuard,
     agent_cert,
     ca_file,
+    central_client_cert,
     crl_file,
     enrol,
     enrolment_token_file,
@@ -46,7 +57,7 @@ from services.common.enrolment import (
 from services.common.errors import ConflictError, ValidationError
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
-from services.common.pki import CertPaths, load_cert
+from services.common.pki import CertPaths, is_central_client, load_cert
 
 __all__ = [
     "CENTRAL_URL_ENV",
@@ -57,6 +68,7 @@ __all__ = [
     "agent_app",
     "agent_cert",
     "ca_file",
+    "central_client_cert",
     "crl_file",
     "enrol",
     "enrolment_token_file",
@@ -77,8 +89,30 @@ VERSION = "0.1.0"
 DaemonProbe = Callable[[StateRoot], dict[str, Any]]
 
 
-def _guarded_protocol(guard: RevocationGuard) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP/1.1 protocol, refusing connections whose client certificate is revoked."""
+def _subject(peer: dict[str, Any] | None) -> str:
+    """A peer certificate's subject as ``CN=x, O=y`` (for a log line)."""
+    if not peer:
+        return "none"
+    names = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU"}
+    parts = [f"{names.get(k, k)}={v}" for rdn in peer.get("subject", ()) for k, v in rdn]
+    return ", ".join(parts) or "empty"
+
+
+def refusal(peer: dict[str, Any] | None, guard: RevocationGuard) -> str | None:
+    """Why a caller whose certificate passed the handshake is refused, or None: it must be
+    Central's client certificate, not revoked."""
+    if not peer:
+        return "no client certificate"
+    if not is_central_client(peer):
+        return f"the client certificate ({_subject(peer)}) is not Central's"
+    if not guard.allows(int(str(peer["serialNumber"]), 16)):
+        return f"the client certificate {peer['serialNumber']} is revoked"
+    return None
+
+
+def _guarded_protocol(guard: RevocationGuard, port: int) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP/1.1 protocol, dropping a connection whose client certificate is not
+    Central's or is revoked, right after the handshake."""
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class GuardedProtocol(H11Protocol):
@@ -86,17 +120,18 @@ def _guarded_protocol(guard: RevocationGuard) -> type[asyncio.Protocol]:
             super().connection_made(transport)
             ssl_object = transport.get_extra_info("ssl_object")
             peer = ssl_object.getpeercert() if ssl_object is not None else None
-            serial = int(str(peer["serialNumber"]), 16) if peer else None
-            if not guard.allows(serial):
-                log.warning("refused %s: client certificate revoked or missing", self.client)
+            reason = refusal(peer, guard)
+            if reason is not None:
+                host, client_port = self.client or ("?", 0)
+                log.warning("refused %s:%s on %d: %s", host, client_port, port, reason)
                 transport.abort()
 
     return GuardedProtocol
 
 
 def mtls_server(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> Any:
-    """A uvicorn server of ``app`` on ``host:port`` that requires a valid, unrevoked client
-    certificate (not started)."""
+    """A uvicorn server of ``app`` on ``host:port`` that answers only Central's client
+    certificate, unrevoked (not started)."""
     import uvicorn
 
     guard = RevocationGuard(root)
@@ -112,7 +147,7 @@ def mtls_server(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: 
         app,
         host=host,
         port=port,
-        http=_guarded_protocol(guard),
+        http=_guarded_protocol(guard, port),
         ssl_context_factory=context,
         log_level="info",
         access_log=False,
@@ -123,7 +158,7 @@ def mtls_server(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: 
 
 
 def serve_mtls(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> None:
-    """Serve ``app`` on ``host:port``, requiring a valid, unrevoked client certificate."""
+    """Serve ``app`` on ``host:port`` to Central's client certificate alone."""
     serve_servers([mtls_server(app, root, tls, port, host)])
 
 

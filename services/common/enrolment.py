@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from services.common.paths import StateRoot
 from services.common.pki import (
+    CENTRAL_CLIENT,
     CertPaths,
     load_cert,
     make_request,
@@ -56,18 +57,25 @@ def agent_cert(root: StateRoot, name: str) -> CertPaths:
     return CertPaths(root.pki / f"{name}.crt", root.pki / f"{name}.key")
 
 
+def central_client_cert(root: StateRoot) -> CertPaths:
+    """Central's client certificate and key: what Central presents to every agent (and to a
+    replacement's restore receiver on 4605). The only certificate the agents accept."""
+    return CertPaths(root.pki / f"{CENTRAL_CLIENT}.crt", root.pki / f"{CENTRAL_CLIENT}.key")
+
+
 def enrolment_token_file(root: StateRoot, name: str) -> Path:
     """Where an agent looks for its one-time enrolment token."""
     return root.secrets / f"enrol-{name}.token"
 
 
-def mtls_context(root: StateRoot, client: str = "central") -> ssl.SSLContext:
-    """A client TLS context that trusts the appliance CA and presents ``client``'s certificate.
+def mtls_context(root: StateRoot, client: CertPaths | None = None) -> ssl.SSLContext:
+    """A client TLS context that trusts the appliance CA and presents ``client`` (by default
+    Central's client certificate, the one every agent accepts).
 
     Tests call agents with it: ``httpx.get(url, verify=mtls_context(box.root))``.
     """
     context = ssl.create_default_context(cafile=str(ca_file(root)))
-    paths = CertPaths(root.pki / f"{client}.crt", root.pki / f"{client}.key")
+    paths = client or central_client_cert(root)
     context.load_cert_chain(str(paths.cert), str(paths.key))
     return context
 

@@ -30,15 +30,23 @@ from services.common.dns.named_conf import named_conf_text, stored_options
 from services.common.errors import BurrowError, SetupError
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
-from services.common.pki import CertificateAuthority
+from services.common.pki import (
+    CENTRAL_CLIENT,
+    CertificateAuthority,
+    CertPaths,
+    Purpose,
+    load_cert,
+    usages,
+)
 from services.common.render import render
 from services.common.settings import ApplianceSettings
 
 log = logging.getLogger(__name__)
 
-#: Programs whose certificates the launcher issues from the appliance CA (which Central runs).
-#: The agents are not among them: they enrol at Central with a one-time token at their first
-#: start (services.common.agent), and Central pins the certificates it signed for them.
+#: Programs whose server certificates (serverAuth only) the launcher issues from the appliance
+#: CA (which Central runs). The agents are not among them: they enrol at Central with a
+#: one-time token at their first start (services.common.agent), and Central pins the
+#: certificates it signed for them.
 TLS_PROGRAMS = ("central", "webui")
 
 #: Python programs of the bundle: supervisord name -> module (and arguments) run with
@@ -217,13 +225,48 @@ class Launcher:
                     entry.unlink()
 
     def make_identity(self) -> None:
+        """The CA, the listeners' server certificates and Central's client certificate.
+
+        What is missing or allows another use is issued again (for its own key) at every
+        start: an appliance made before certificates had one purpose gets a server-only
+        console certificate and Central's client certificate at its next start. Central's
+        own listener certificate is the exception (``_keep_central_listener``).
+        """
         ca = CertificateAuthority(self.root.pki / "ca")
         ca.create(f"Burrow CA {self.settings.hostname}")
         names = [self.settings.ip, "127.0.0.1", self.settings.hostname, "localhost"]
         if self.settings.address6 is not None:
             names.append(str(self.settings.address6.ip))
         for program in TLS_PROGRAMS:
+            if program == "central" and self._keep_central_listener():
+                continue
             ca.issue(self.root.pki, program, server_names=names)
+        # Central's client certificate (clientAuth only): what it presents to its agents,
+        # the one certificate they accept.
+        ca.issue_central_client(self.root.pki)
+
+    def _keep_central_listener(self) -> bool:
+        """Whether Central's listener certificate is kept although it also allows client use
+        (made before certificates had one purpose).
+
+        Peers pin it by fingerprint (appliances that send their backups here, replacements
+        whose ``restore_from`` names this Central): a new one would cut them off until they
+        pair again. It drives nothing: the agents accept only Central's client certificate
+        (by its subject), and a replacement's 4605 receiver only the one it fetched. Delete
+        ``pki/central.crt`` to get a server-only one, then pair the peers again.
+        """
+        paths = CertPaths(self.root.pki / "central.crt", self.root.pki / "central.key")
+        if not (paths.cert.exists() and paths.key.exists()):
+            return False
+        if usages(load_cert(paths.cert)) != {Purpose.SERVER.usage, Purpose.CLIENT.usage}:
+            return False
+        log.warning(
+            "%s also allows client use; kept because peers pin its fingerprint (no agent "
+            "accepts it: they accept only %s.crt)",
+            paths.cert,
+            CENTRAL_CLIENT,
+        )
+        return True
 
     def make_keys(self) -> None:
         if not self.root.rndc_key.exists():

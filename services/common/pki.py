@@ -5,14 +5,26 @@ first start; every agent enrols with a one-time token and gets its certificate s
 certificate request (``sign_request``). Revoked serial numbers are published in a CRL signed by
 the CA (``write_crl``), which the agents read to refuse revoked client certificates. Keys are
 EC P-256; certificates name the addresses they serve.
+
+Every leaf certificate has one purpose, written as its only extended key usage:
+
+- ``Purpose.SERVER`` (serverAuth): a listener. Central's API (``central.crt``), the web
+  console (``webui.crt``) and every agent's certificate. OpenSSL refuses such a certificate
+  when it is presented as a client certificate.
+- ``Purpose.CLIENT`` (clientAuth): a caller. Only Central calls others with a certificate:
+  ``central-client.crt``, whose subject ``CENTRAL_CLIENT_NAME`` no other certificate of the CA
+  can have (``sign_request`` refuses it, and no server name can be spelled like it). Every
+  agent accepts that subject alone (``is_central_client``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +37,26 @@ from services.common.files import write_atomic
 
 CA_DAYS = 3650
 LEAF_DAYS = 825
+
+#: The common name of Central's client certificate, the one identity every agent accepts.
+#: Spaces and parentheses keep it apart from every server name (``[A-Za-z0-9._-]``) and every
+#: program's name, which the CA gives the other certificates.
+CENTRAL_CLIENT_NAME = "Burrow Central (client)"
+#: The files of Central's client certificate and key in the pki directory (NAME.crt, NAME.key).
+CENTRAL_CLIENT = "central-client"
+
+
+class Purpose(enum.Enum):
+    """What a leaf certificate is for: its one extended key usage."""
+
+    SERVER = "server"  # serverAuth: it answers (Central's API, the console, an agent)
+    CLIENT = "client"  # clientAuth: it calls (Central calling its agents)
+
+    @property
+    def usage(self) -> x509.ObjectIdentifier:
+        if self is Purpose.SERVER:
+            return ExtendedKeyUsageOID.SERVER_AUTH
+        return ExtendedKeyUsageOID.CLIENT_AUTH
 
 
 @dataclass(frozen=True)
@@ -61,6 +93,32 @@ def load_key(path: Path) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise TypeError(f"{path} does not hold an EC private key")
     return key
+
+
+def usages(cert: x509.Certificate) -> frozenset[x509.ObjectIdentifier]:
+    """The extended key usages of ``cert`` (empty when it names none, i.e. any use)."""
+    try:
+        return frozenset(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return frozenset()
+
+
+def has_only_purpose(cert: x509.Certificate, purpose: Purpose) -> bool:
+    """Whether ``purpose`` is the one use ``cert`` allows."""
+    return usages(cert) == {purpose.usage}
+
+
+def common_name_of(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+def is_central_client(peer: Mapping[str, object] | None) -> bool:
+    """Whether a verified peer certificate (``SSLSocket.getpeercert()``) is Central's client
+    certificate: its subject is exactly ``CN=CENTRAL_CLIENT_NAME``, nothing more."""
+    if not peer:
+        return False
+    return peer.get("subject") == ((("commonName", CENTRAL_CLIENT_NAME),),)
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -172,18 +230,12 @@ class CertificateAuthority:
         common_name: str,
         *,
         server_names: list[str] | None = None,
-        server: bool = True,
-        client: bool = True,
+        purpose: Purpose = Purpose.SERVER,
         days: int = LEAF_DAYS,
     ) -> x509.Certificate:
-        """Sign a leaf certificate for ``public_key``."""
+        """Sign a leaf certificate for ``public_key``, good for ``purpose`` alone."""
         ca_cert = load_cert(self.paths.cert)
         ca_key = load_key(self.paths.key)
-        usages = []
-        if server:
-            usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
-        if client:
-            usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
@@ -193,7 +245,7 @@ class CertificateAuthority:
             .not_valid_before(_now() - dt.timedelta(minutes=5))
             .not_valid_after(_now() + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([purpose.usage]), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                 critical=False,
@@ -212,7 +264,10 @@ class CertificateAuthority:
     def sign_request(
         self, csr_pem: bytes, common_name: str, *, server_names: list[str]
     ) -> x509.Certificate:
-        """Sign a PEM certificate request; the CA, not the request, decides name and SANs."""
+        """Sign a PEM certificate request for a server (an agent); the CA, not the request,
+        decides name and SANs. Central's client identity is never given this way."""
+        if common_name == CENTRAL_CLIENT_NAME:
+            raise CertificateRequestError(f"{common_name!r} is Central's own name")
         try:
             csr = x509.load_pem_x509_csr(csr_pem)
         except ValueError as exc:
@@ -243,14 +298,38 @@ class CertificateAuthority:
         write_atomic(path, crl.public_bytes(serialization.Encoding.PEM), mode=0o644)
 
     def issue(
-        self, directory: Path, name: str, *, server_names: list[str], client: bool = True
+        self,
+        directory: Path,
+        name: str,
+        *,
+        server_names: list[str] | None = None,
+        purpose: Purpose = Purpose.SERVER,
+        common_name: str | None = None,
     ) -> CertPaths:
-        """Make a key and a certificate for ``name`` in ``directory`` (kept if present)."""
+        """A key and a certificate for ``name`` in ``directory``, for ``purpose`` alone.
+
+        Kept if present and already good for exactly ``purpose``; otherwise (missing, or one
+        that allows more or another use) the certificate is issued again for the key it had,
+        so a public-key pin of it still holds.
+        """
         paths = CertPaths(directory / f"{name}.crt", directory / f"{name}.key")
-        if paths.cert.exists() and paths.key.exists():
-            return paths
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = self.sign(key.public_key(), name, server_names=server_names, client=client)
-        _write_key(paths.key, key)
+        subject = common_name or name
+        try:
+            key = load_key(paths.key)
+        except (FileNotFoundError, ValueError, TypeError):  # missing or damaged: a new key
+            key = new_key()
+            _write_key(paths.key, key)
+        else:
+            if paths.cert.exists():
+                cert = load_cert(paths.cert)
+                if has_only_purpose(cert, purpose) and common_name_of(cert) == subject:
+                    return paths
+        cert = self.sign(key.public_key(), subject, server_names=server_names, purpose=purpose)
         _write_cert(paths.cert, cert)
         return paths
+
+    def issue_central_client(self, directory: Path) -> CertPaths:
+        """Central's client certificate in ``directory`` (clientAuth, ``CENTRAL_CLIENT_NAME``)."""
+        return self.issue(
+            directory, CENTRAL_CLIENT, purpose=Purpose.CLIENT, common_name=CENTRAL_CLIENT_NAME
+        )

@@ -43,7 +43,7 @@ Burrow sandbox {box.name!r} is running.
   Web console      https://{a}/   (http://{a}/ redirects)
   Diagnostic shell ssh diag@{a}
   DNS agent        https://{a}:1337/health   (mutual TLS only: add
-                       --cert {pki}/central.crt --key {pki}/central.key)
+                       --cert {pki}/central-client.crt --key {pki}/central-client.key)
   DHCP agent       https://{a}:4151/health
   Appliance agent  https://{a}:4603/health
   DHCP             subnet {box.network} served on the sandbox bridge; a client:

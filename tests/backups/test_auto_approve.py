@@ -67,7 +67,8 @@ def test_a_replacement_that_trusts_the_peer_is_restored_without_a_code(lab: Lab)
     c.start()
     assert appliance_state(c)["state"] == "uninitialized"
     seen = agent_fingerprint(c)
-    mine = (str(b.root.pki / "central.crt"), str(b.root.pki / "central.key"))
+    # B presents its client certificate there (clientAuth), not its listener's (serverAuth).
+    mine = (str(b.root.pki / "central-client.crt"), str(b.root.pki / "central-client.key"))
 
     def trusted_listener_up() -> bool:
         try:
@@ -85,14 +86,16 @@ def test_a_replacement_that_trusts_the_peer_is_restored_without_a_code(lab: Lab)
         return answer.status == 200  # fmt: skip
 
     wait_for(trusted_listener_up, timeout=60, what="C's listener for B")
-    # Anyone else is turned away there: no certificate, or another one of B's own CA.
-    for other in (None, (str(b.root.pki / "webui.crt"), str(b.root.pki / "webui.key"))):
+    # Anyone else is turned away there: no certificate, or another one of B's own CA (its
+    # console's, its listener's).
+    for other in (None, *((str(b.root.pki / f"{name}.crt"), str(b.root.pki / f"{name}.key"))
+                          for name in ("webui", "central"))):  # fmt: skip
         with pytest.raises(pinned.PinnedError):
             pinned.request(c.address, "GET", "/restore", fingerprint=seen,
                            port=pinned.TRUSTED_PORT, client_cert=other, timeout=5)  # fmt: skip
-    # Without the code, the ordinary receiver still refuses a push.
+    # Without the code, the ordinary receiver still refuses a push (401: no code given).
     refused = pinned.request(c.address, "POST", "/restore", fingerprint=seen, body=b"x")
-    assert refused.status == 403
+    assert refused.status == 401
 
     on_b.ok(on_b.call("POST", f"/api/v1/backup-peers/{peer_id}/check", {}))
     offer = wait_offer(on_b, a.address)

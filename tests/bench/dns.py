@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -53,8 +52,7 @@ PERF_RECORDS = 10_000
 
 
 def _client(box: Sandbox) -> httpx.Client:
-    context = ssl.create_default_context(cafile=str(box.ca_file))
-    context.load_cert_chain(box.root.pki / "central.crt", box.root.pki / "central.key")
+    context = box.tls_context()  # Central's client certificate
     return httpx.Client(base_url=f"https://{box.address}:1337", verify=context, timeout=300)
 
 

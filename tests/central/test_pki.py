@@ -12,7 +12,13 @@ import pytest
 
 from services.common.agent import mtls_context
 from services.common.paths import StateRoot
-from services.common.pki import CertificateAuthority, fingerprint, load_cert
+from services.common.pki import (
+    CENTRAL_CLIENT_NAME,
+    CertificateAuthority,
+    Purpose,
+    fingerprint,
+    load_cert,
+)
 from tests.central.conftest import Api, assert_problem
 from tests.harness.central import AgentProcess
 from tests.harness.wait import wait_for
@@ -65,9 +71,13 @@ def _refused(agent: AgentProcess, context: ssl.SSLContext) -> bool:
     return False
 
 
-def _client_cert(ca_root: StateRoot, directory: Path, name: str) -> tuple[str, str]:
+def _client_cert(
+    ca_root: StateRoot, directory: Path, name: str, common_name: str | None = None
+) -> tuple[str, str]:
+    """A client certificate (clientAuth only) of ``ca_root``'s CA, named ``name`` unless
+    ``common_name`` says otherwise (only the CA's holder can give Central's name)."""
     paths = CertificateAuthority(ca_root.pki / "ca").issue(
-        directory, name, server_names=["127.0.0.1"]
+        directory, name, purpose=Purpose.CLIENT, common_name=common_name
     )
     return str(paths.cert), str(paths.key)
 
@@ -118,8 +128,15 @@ def test_an_agent_refuses_callers_without_a_valid_client_certificate(
     # A certificate of another CA.
     other = StateRoot.at(tmp_path)
     CertificateAuthority(other.pki / "ca").create("Somebody else's CA")
-    foreign = _client_cert(other, tmp_path, "intruder")
+    foreign = _client_cert(other, tmp_path, "intruder", CENTRAL_CLIENT_NAME)
     assert _refused(agent, _context(root, foreign)), "a foreign certificate was accepted"
+    # Of the appliance CA but not Central's client certificate: another agent's (a server
+    # certificate), Central's listener certificate, a client certificate with another name.
+    assert _refused(agent, _context(root, agents[1][0].cert)), "another agent was accepted"
+    central_listener = (str(root.pki / "central.crt"), str(root.pki / "central.key"))
+    assert _refused(agent, _context(root, central_listener)), "central.crt was accepted"
+    operator = _client_cert(root, tmp_path, "operator")
+    assert _refused(agent, _context(root, operator)), "another client name was accepted"
 
 
 def test_revoked_certificates_are_refused(
@@ -129,9 +146,9 @@ def test_revoked_certificates_are_refused(
 ) -> None:
     (a, server_a, _), (b, server_b, _) = agents
     root = central.process.root
-    # A's certificate works as a client certificate at B, and so does an operator's.
-    assert _health(b, _context(root, a.cert)) == 200
-    operator = _client_cert(root, tmp_path, "operator")
+    assert _refused(b, _context(root, a.cert)), "an agent's certificate drives another agent"
+    # A second certificate in Central's name (as the CA's holder could make one) works at B.
+    operator = _client_cert(root, tmp_path, "operator", CENTRAL_CLIENT_NAME)
     assert _health(b, _context(root, operator)) == 200
 
     revoked = central.post(
@@ -139,8 +156,6 @@ def test_revoked_certificates_are_refused(
     )
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["state"] == "revoked"
-    # Central pushes its CRL to the other agents; B refuses A from then on.
-    wait_for(lambda: _refused(b, _context(root, a.cert)), timeout=20, what="B refusing A")
     # Central refuses to call the revoked agent at all.
     checked = central.get(f"/api/v1/servers/{server_a['id']}?check=true").json()
     assert checked["state"] == "revoked"

@@ -14,6 +14,8 @@ PUBLIC = {
     ("GET", "/api/v1/health"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/enrol"),
+    # a certificate, public like every certificate (a replacement fetches it to trust it)
+    ("GET", "/api/v1/certificates/central-client"),
     # authenticated by the one-time pairing token in its body (tests/backups)
     ("POST", "/api/v1/backup-peers/pair"),
 }

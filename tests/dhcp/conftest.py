@@ -7,7 +7,6 @@ calls it (so the tests keep working once the agent requires mutual TLS).
 from __future__ import annotations
 
 import contextlib
-import ssl
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,9 +23,7 @@ class Agent:
     """The dhcp-agent of a sandbox, seen from Central's side."""
 
     def __init__(self, box: Sandbox) -> None:
-        context = ssl.create_default_context(cafile=str(box.ca_file))
-        pki = box.root.pki
-        context.load_cert_chain(str(pki / "central.crt"), str(pki / "central.key"))
+        context = box.tls_context()  # Central's client certificate
         self.http = httpx.Client(
             base_url=f"https://{box.address}:4151/dhcp", verify=context, timeout=30
         )

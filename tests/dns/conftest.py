@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,8 +24,7 @@ class Agent:
 
     def __init__(self, box: Sandbox) -> None:
         self.box = box
-        context = ssl.create_default_context(cafile=str(box.ca_file))
-        context.load_cert_chain(box.root.pki / "central.crt", box.root.pki / "central.key")
+        context = box.tls_context()
         self.http = httpx.Client(
             base_url=f"https://{box.address}:1337", verify=context, timeout=180
         )

@@ -3,8 +3,6 @@ JSON back as Burrow's exceptions."""
 
 from __future__ import annotations
 
-import ssl
-
 import pytest
 
 from services.common.dns.client import DnsAgentClient
@@ -24,9 +22,7 @@ pytestmark = pytest.mark.sandbox
 
 
 def test_central_client_round_trip(shared_sandbox: Sandbox) -> None:
-    tls = ssl.create_default_context(cafile=str(shared_sandbox.ca_file))
-    pki = shared_sandbox.root.pki
-    tls.load_cert_chain(pki / "central.crt", pki / "central.key")
+    tls = shared_sandbox.tls_context()  # Central's client certificate
     with DnsAgentClient.over_https(f"https://{shared_sandbox.address}:1337", tls) as agent:
         zone = agent.create_zone(ZoneCreate(name="client.test", ttl=900))
         assert zone.name == "client.test." and zone.serial

@@ -80,6 +80,7 @@ class CentralProcess:
         ca = CertificateAuthority(self.root.pki / "ca")
         ca.create("Burrow test CA")
         ca.issue(self.root.pki, "central", server_names=["127.0.0.1", "localhost"])
+        ca.issue_central_client(self.root.pki)
         if first_admin is not None:
             (self.root.etc / "first-admin.json").write_text(json.dumps(first_admin))
 

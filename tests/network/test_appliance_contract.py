@@ -33,7 +33,13 @@ from services.common.errors import (
     UnavailableError,
     ValidationError,
 )
-from services.common.pki import CertificateAuthority, load_cert, load_key
+from services.common.pki import (
+    CENTRAL_CLIENT_NAME,
+    CertificateAuthority,
+    Purpose,
+    load_cert,
+    load_key,
+)
 from services.common.problems import AGENT_MAX_BODY
 from services.sandbox.sandbox import Sandbox
 from tests.backup_appliance.helpers import declared
@@ -170,17 +176,20 @@ def test_a_certificate_of_another_ca_or_a_revoked_one_is_refused(
     box = shared_sandbox
     stranger_ca = CertificateAuthority(tmp_path / "ca")
     stranger_ca.create("not the appliance CA")
-    stranger = stranger_ca.issue(tmp_path, "intruder", server_names=["intruder"])
+    stranger = stranger_ca.issue(tmp_path, "intruder", purpose=Purpose.CLIENT,
+                                 common_name=CENTRAL_CLIENT_NAME)  # fmt: skip
     context = ssl.create_default_context(cafile=str(box.ca_file))
     context.load_cert_chain(str(stranger.cert), str(stranger.key))
     with pytest.raises(REFUSED):
         httpx.get(f"https://{box.address}:{PORT}/health", verify=context, timeout=5)
 
-    # A certificate of the appliance CA that Central revoked: dropped after the handshake.
+    # A certificate of the appliance CA in Central's client name (only the CA's holder makes
+    # one) that Central revoked: dropped after the handshake.
     (tmp_path / "ours").mkdir()
     ours = CertificateAuthority(box.root.pki / "ca").issue(
-        tmp_path / "ours", "revoked-caller", server_names=["revoked-caller"]
-    )
+        tmp_path / "ours", "revoked-caller", purpose=Purpose.CLIENT,
+        common_name=CENTRAL_CLIENT_NAME,
+    )  # fmt: skip
     context = ssl.create_default_context(cafile=str(box.ca_file))
     context.load_cert_chain(str(ours.cert), str(ours.key))
     url = f"https://{box.address}:{PORT}/health"

@@ -2,24 +2,30 @@
 
 An appliance set up as a replacement may be given, in its first-boot settings, the peer
 Central that keeps the lost appliance's backups: ``restore_from`` in appliance.json, its
-address and the SHA-256 fingerprint of its certificate, as that Central shows it with a
-pairing token. Such an appliance, while ``uninitialized``, also serves the restore receiver
-on 4605/tcp with mutual TLS: the client must present exactly that certificate (the only
-trust anchor of this listener, checked again by fingerprint when the connection is made).
-A push arriving there needs no restore code: that Central has proved who it is, and the
-administrator who wrote its fingerprint into this appliance's settings chose it. This is what
-Central's ``backup_auto_approve`` policy uses; without ``restore_from`` the listener does not
-exist and every restore needs the code shown on the console (port 4604).
+address and the SHA-256 fingerprint of its listener's certificate (``central.crt``, as that
+Central shows it with a pairing token). Such an appliance, while ``uninitialized``, also
+serves the restore receiver on 4605/tcp with mutual TLS: the client must present exactly that
+Central's client certificate (``central-client.crt``, clientAuth only; the only trust anchor
+of this listener, checked again by fingerprint when the connection is made). A push arriving
+there needs no restore code: that Central has proved who it is, and the administrator who
+wrote its fingerprint into this appliance's settings chose it. This is what Central's
+``backup_auto_approve`` policy uses; without ``restore_from`` the listener does not exist and
+every restore needs the code shown on the console (port 4604).
 
-The certificate itself is fetched from ``restore_from.address:1231`` and kept only if its
-fingerprint is the one given; a Central that answers with another certificate is logged and
-asked again later, and nothing is trusted meanwhile.
+The client certificate is fetched from ``GET https://restore_from.address:1231/api/v1/
+certificates/central-client`` over a connection whose server certificate must have the
+fingerprint given, checked before the request is sent; a Central that shows another
+certificate is logged and asked again later, and nothing is trusted meanwhile. A Central
+made before certificates had one purpose has no such route (404): it presents its
+listener's certificate (then good for clients too) to 4605, and that one is trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import http.client
+import json
 import logging
 import ssl
 import threading
@@ -27,6 +33,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
 
 from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
@@ -39,6 +47,8 @@ log = logging.getLogger(__name__)
 
 PORT = 4605
 CENTRAL_PORT = 1231
+#: Where a Central serves its client certificate (central.registry.routes).
+CLIENT_CERTIFICATE_PATH = "/api/v1/certificates/central-client"
 
 
 def normal(value: str) -> str:
@@ -56,18 +66,45 @@ def peer_file(root: StateRoot) -> Path:
 
 
 def fetch_peer_certificate(address: str, pin: str, timeout: float = 5.0) -> str:
-    """The PEM certificate the Central at ``address`` presents, if it is the pinned one."""
-    pem = ssl.get_server_certificate((address, CENTRAL_PORT), timeout=timeout)
-    seen = fingerprint_of_der(ssl.PEM_cert_to_DER_cert(pem))
-    if seen != normal(pin):
-        raise ssl.SSLError(
-            f"the Central at {address} presents {seen}, not the {normal(pin)} of restore_from"
-        )
+    """The PEM client certificate of the Central at ``address``, fetched over HTTPS from a
+    listener whose certificate has the fingerprint ``pin`` (else ``ssl.SSLError``, nothing
+    sent). A Central without the route (404) presents its listener's certificate instead."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # trust comes from the pinned fingerprint below
+    conn = http.client.HTTPSConnection(address, CENTRAL_PORT, context=context, timeout=timeout)
+    try:
+        conn.connect()
+        assert isinstance(conn.sock, ssl.SSLSocket)
+        listener = conn.sock.getpeercert(binary_form=True) or b""
+        seen = fingerprint_of_der(listener)
+        if seen != normal(pin):
+            raise ssl.SSLError(
+                f"the Central at {address} presents {seen}, not the {normal(pin)} of restore_from"
+            )
+        conn.request("GET", CLIENT_CERTIFICATE_PATH)
+        answer = conn.getresponse()
+        body = answer.read()
+    except http.client.HTTPException as exc:
+        raise OSError(f"the Central at {address}: {exc}") from exc
+    finally:
+        conn.close()
+    if answer.status == 404:
+        return ssl.DER_cert_to_PEM_cert(listener)
+    if answer.status != 200:
+        raise OSError(f"the Central at {address} answered {answer.status} for its certificate")
+    try:
+        pem = str(json.loads(body)["certificate"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"the Central at {address} answered no certificate") from exc
+    x509.load_pem_x509_certificate(pem.encode())  # ValueError if it is none
     return pem
 
 
 def server_context(root: StateRoot, trusted_pem: Path) -> ssl.SSLContext:
-    """TLS with the agent's certificate; the client must show the trusted Central's."""
+    """TLS with the agent's certificate; the client must show the trusted Central's client
+    certificate (its only trust anchor; OpenSSL also wants clientAuth in it)."""
     tls = agent_cert(root, "appliance-agent")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -112,7 +149,7 @@ def serve_trusted(
     seed = settings.restore_from
     if seed is None or appliance_state.load(root).state != "uninitialized":
         return None
-    pin = normal(seed.fingerprint)
+    listener_pin = normal(seed.fingerprint)
 
     def run() -> None:
         import uvicorn
@@ -120,7 +157,7 @@ def serve_trusted(
         delay = 2.0
         while True:
             try:
-                pem = fetch_peer_certificate(str(seed.address), pin)
+                pem = fetch_peer_certificate(str(seed.address), listener_pin)
                 break
             except (OSError, ssl.SSLError, ValueError) as exc:
                 log.warning("restore_from: %s; asking again in %.0f s", exc, delay)
@@ -129,6 +166,7 @@ def serve_trusted(
         trusted = peer_file(root)
         trusted.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(trusted, pem, mode=0o600)
+        pin = fingerprint_of_der(ssl.PEM_cert_to_DER_cert(pem))
         config = uvicorn.Config(
             app_factory(),
             host=host,
