@@ -18,6 +18,7 @@ from services.shell.server import (
     MAX_UNAUTHENTICATED_PER_ADDRESS,
     PREAUTH_DEADLINE,
 )
+from tests.backup_appliance.helpers import axfr
 from tests.shell.client import SSH_OPTIONS, Diag, log_text, wait_log
 
 pytestmark = pytest.mark.sandbox
@@ -156,3 +157,14 @@ def test_only_openssh_default_algorithms_are_offered(diag: Diag) -> None:
             capture_output=True, text=True, timeout=30, check=False,
         )  # fmt: skip
         assert proc.returncode == 255 and "no matching" in proc.stderr.lower(), proc.stderr
+
+
+def test_the_shell_cannot_transfer_a_zone(diag: Diag) -> None:
+    """named allows transfers to the appliance's key (and the addresses configured per zone)
+    only: the shell's dig, which has no key, is refused even from the appliance itself."""
+    for server in ("@127.0.0.1", f"@{diag.box.address}"):
+        result = diag.run(f"dig {server} burrow.example AXFR")
+        assert "Transfer failed" in result.out, result.out
+        assert "IN\tNS" not in result.out and "IN NS" not in result.out
+    # The appliance's own readers (TSIG-signed, as the dns-agent's) still transfer it.
+    assert any(" SOA " in line or "\tSOA\t" in line for line in axfr(diag.box, "burrow.example."))
