@@ -23,6 +23,7 @@ from tests.bench.backup import (
     backup_change_bench,
     backup_lease_bench,
     backup_restore_bench,
+    backup_safe_bench,
 )
 from tests.bench.backup_bytes import backup_bytes
 from tests.bench.central import central_api
@@ -65,7 +66,7 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     ),
     "backup": (
         "backups in a lab: (a) change on A -> stored at B, 200 changes; (d) lease written on "
-        "A -> stored at B, 40 leases; (c) restore with "
+        "A -> stored at B, 40 leases; (e) a change answered when stored at B; (c) restore with "
         "1,000 zones, 100,000 records, 10,000 leases",
         backup_bench,
     ),
@@ -74,6 +75,7 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         "backups: (d) lease written on A -> stored at B, 40 leases",
         backup_lease_bench,
     ),
+    "backup-safe": ("backups: (e) a change answered when stored at B", backup_safe_bench),
     "backup-restore": ("backups: (c) only", backup_restore_bench),
     "backup-bytes": (
         "Backups: collect time and bytes sent after a one-record change, 100,000-record zone",

@@ -11,6 +11,10 @@ Control Agent: Kea appends each to its lease file as it does for a client's leas
 from the lease file's modification time (Kea's write) until B has recorded a snapshot that A
 made after it. Median and p95; target p95 ≤ 2 s.
 
+(e) ``SAFE_CHANGES`` DNS changes answered at once (the default) and as many answered only once
+B stored them (``?wait_for_backup=true``), interleaved: the time until Central answered,
+median and p95 of each, and the cost of waiting (the difference of the medians).
+
 (c) A holds ``ZONES`` zones with ``RECORDS`` records in all (through Central's zone API,
 records sent with each zone) and ``LEASES`` active DHCPv4 leases (``lease4-add`` through
 Kea's Control Agent in a scope of 198.18.0.0/18, the benchmarking network of RFC 2544, that
@@ -53,6 +57,7 @@ from tests.harness.wait import wait_for
 
 CHANGES = 200
 LEASE_CHANGES = 40
+SAFE_CHANGES = 40
 ZONES = 1_000
 RECORDS = 100_000
 LEASES = 10_000
@@ -126,6 +131,46 @@ def change_to_stored(lab: Lab) -> list[Figure]:
         Figure("backup", f"change committed on A -> stored at B, p95 of {CHANGES}", p95, "s",
                "<= 1.0", at_most(p95, 1.0)),
         Figure("backup", "change committed on A -> stored at B, max", max(latencies), "s"),
+    ]  # fmt: skip
+
+
+# --- (e) ------------------------------------------------------------------------------------
+def answer_when_safe(lab: Lab) -> list[Figure]:
+    """A DNS change through A's Central answered at once (the default) and answered only once
+    B stored it (``?wait_for_backup=true``), interleaved, ``SAFE_CHANGES`` of each."""
+    a = lab.sandbox("a", dhcp=True)
+    b = lab.sandbox("b")
+    on_a, on_b = CentralApi(a), CentralApi(b)
+    zone = on_a.post(
+        "/api/v1/dns/zones",
+        {"server_id": on_a.local_server("dns"), "name": "safe.e2e.test.", "kind": "primary"},
+    )
+    peer_id = pair(a, b, on_b, on_a)
+    wait_for(lambda: snapshots(on_b, peer_id) or None, timeout=120, what="the first backup")
+    path = f"/api/v1/dns/zones/{zone['id']}/changes"
+    times: dict[str, list[float]] = {"default": [], "safe": []}
+    states: dict[str, list[str]] = {"default": [], "safe": []}
+    for index in range(2 * SAFE_CHANGES):
+        kind = "safe" if index % 2 else "default"
+        query = "?wait_for_backup=true" if kind == "safe" else ""
+        started = time.monotonic()
+        answer = on_a.call("POST", path + query,
+                           {"changes": [record(f"s{index}", "A", "198.51.100.9")]})  # fmt: skip
+        times[kind].append(time.monotonic() - started)
+        assert answer.status_code == 200, answer.text
+        states[kind].append(answer.headers["X-Burrow-Backup"])
+        time.sleep(0.3)
+    assert all(state == "stored" for state in states["safe"]), states["safe"]
+    cost = median(times["safe"]) - median(times["default"])
+    return [
+        Figure("backup", f"change answered at once, median of {SAFE_CHANGES}",
+               median(times["default"]), "s"),
+        Figure("backup", "change answered at once, p95", percentile(times["default"], 95), "s"),
+        Figure("backup", f"change answered when stored at B, median of {SAFE_CHANGES}",
+               median(times["safe"]), "s"),
+        Figure("backup", "change answered when stored at B, p95", percentile(times["safe"], 95),
+               "s"),
+        Figure("backup", "cost of answering when safe (median difference)", cost, "s"),
     ]  # fmt: skip
 
 
@@ -318,6 +363,8 @@ def backup_bench(_box: Sandbox) -> list[Figure]:
         figures += change_to_stored(lab)
     with open_lab("bd") as lab:
         figures += lease_to_stored(lab)
+    with open_lab("be") as lab:
+        figures += answer_when_safe(lab)
     with open_lab("bc") as lab:
         figures += restore_time(lab)
     return figures
@@ -331,6 +378,11 @@ def backup_change_bench(_box: Sandbox) -> list[Figure]:
 def backup_lease_bench(_box: Sandbox) -> list[Figure]:
     with open_lab("bd") as lab:
         return lease_to_stored(lab)
+
+
+def backup_safe_bench(_box: Sandbox) -> list[Figure]:
+    with open_lab("be") as lab:
+        return answer_when_safe(lab)
 
 
 def backup_restore_bench(_box: Sandbox) -> list[Figure]:
