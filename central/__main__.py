@@ -6,7 +6,8 @@ that each listen on the port (SO_REUSEPORT: the kernel spreads connections over 
 waits for them. The first worker starts alone: it migrates the database, makes the first
 administrator, prepares the local agents and runs the background work (pollers, sync,
 backup detection); the others start once it serves and run no background work, so each
-poller runs once. SIGTERM and SIGINT are passed on to every worker; when one worker ends
+poller runs once, and share the count of failed logins through a file in the run
+directory. SIGTERM and SIGINT are passed on to every worker; when one worker ends
 unasked, the others are stopped and Central exits for supervisord to start it again.
 """
 
@@ -22,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 from central.app import create_app
+from central.auth.service import LoginThrottle
 from central.core.config import PORT, CentralConfig
 from services.common.paths import StateRoot
 from services.common.serve import Listener, bind, serve
@@ -59,6 +61,8 @@ class _ReadySignal:
 def _worker(config: CentralConfig, *, first: bool, reuse_port: bool, ready_fd: int) -> None:
     """Serve in this (forked) process until told to stop; start-up and background if first."""
     app = create_app(config, background=first)
+    # Failed logins are counted across the workers, whichever one a client reaches.
+    app.state.throttle = LoginThrottle(config.root.run / "central-login-failures.json")
     listener = Listener(
         _ReadySignal(app, ready_fd) if ready_fd >= 0 else app,
         config.port,
