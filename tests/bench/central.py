@@ -13,7 +13,9 @@ PostgreSQL and wrk used meanwhile. The machine's load average is printed with th
 Central's idle memory (RSS) is read from /proc for the sandbox appliance's Central and for
 each loopback Central after its load.
 
-``BURROW_BENCH_CENTRAL_WORKERS=2`` adds a current-tree Central run with two worker processes.
+A third Central per database runs the current tree with two worker processes (``--workers
+2``, not the default: see ``central/__main__.py``), to show what two cores give;
+``BURROW_BENCH_CENTRAL_WORKERS=N`` makes it N workers, ``1`` leaves it out.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def pss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no Pss for pid {pid}")
 
 
 def extract(commit: str) -> Path:
@@ -191,6 +200,8 @@ def side_by_side(subjects: list[Subject], loads: tuple[str, str]) -> str:
     rows: list[tuple[str, ...]] = [head]
     for backend in ("sqlite", "postgresql"):
         base = {s.variant: s for s in subjects if s.backend == backend}
+        if "before" not in base:
+            continue
         for label in REQUESTS:
             before = base["before"].medians(label)
             for subject in (s for s in subjects if s.backend == backend):
@@ -209,7 +220,9 @@ def side_by_side(subjects: list[Subject], loads: tuple[str, str]) -> str:
     lines = [
         f"Central GET over HTTPS, wrk with {CONNECTIONS} kept-alive connections, {SECONDS:g} s a "
         f"run, medians of {ROUNDS} interleaved rounds; before = {BEFORE}; ratios after/before",
-        f"load average before the runs {loads[0]}, after {loads[1]}",
+        f"load average before the runs {loads[0]}, after {loads[1]}; all CPUs busy "
+        f"{median([x.machine_busy for s in subjects for v in s.loads.values() for x in v]):.0%}"
+        " of the time (median of the runs)",
     ]
     for n, row in enumerate(rows):
         cells = [
@@ -254,7 +267,7 @@ def before_and_after() -> list[Figure]:
     """Start the Centrals, load them in interleaved rounds, print the table; the figures."""
     figures: list[Figure] = []
     variants: list[tuple[str, int]] = [("before", 1), ("after", 1)]
-    workers = int(os.environ.get("BURROW_BENCH_CENTRAL_WORKERS", "1"))
+    workers = int(os.environ.get("BURROW_BENCH_CENTRAL_WORKERS", "2"))
     if workers > 1:
         variants.append((f"after, {workers} workers", workers))
     before_tree = extract(BEFORE)
@@ -292,11 +305,16 @@ def before_and_after() -> list[Figure]:
         figures.extend(_figures(subjects))
         time.sleep(2)  # let them go idle
         for subject in subjects:
-            if subject.variant != "before":
-                assert subject.central.proc is not None
-                rss = sum(rss_mib(pid) for pid in process_tree(subject.central.proc.pid))
-                figures.append(Figure("central", f"{subject.name} RSS after load, idle", rss,
-                                      "MiB"))  # fmt: skip
+            if subject.variant == "before":
+                continue
+            assert subject.central.proc is not None
+            if subject.central.workers == 1:
+                rss = rss_mib(subject.central.proc.pid)
+                metric = f"{subject.backend} RSS after load, idle"
+            else:  # shared pages counted once: the proportional set size of every process
+                rss = sum(pss_mib(pid) for pid in process_tree(subject.central.proc.pid))
+                metric = f"{subject.backend} PSS after load, idle ({subject.variant})"
+            figures.append(Figure("central", metric, rss, "MiB"))
     finally:
         for subject in subjects:
             subject.central.stop()
