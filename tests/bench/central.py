@@ -179,6 +179,7 @@ class Subject:
             "p50": median([x.p50_ms for x in loads]),
             "p95": median([x.p95_ms for x in loads]),
             "central": median([x.server_cores for x in loads]),
+            "cpu_ms": median([x.server_cores * x.seconds / x.requests * 1000 for x in loads]),
             "database": median(self.database_cores[label]) if self.database_pid else 0.0,
             "client": median([x.client_cores for x in loads]),
             "busy": median([x.machine_busy for x in loads]),
@@ -196,7 +197,7 @@ def _load_average() -> str:
 def side_by_side(subjects: list[Subject], loads: tuple[str, str]) -> str:
     """The table: every Central and request, with the ratio after/before."""
     head = ("central", "database", "request", "req/s", "p50 ms", "p95 ms", "Central CPU",
-            "DB CPU", "wrk CPU", "req/s a/b", "p95 a/b")  # fmt: skip
+            "CPU/request", "DB CPU", "wrk CPU", "req/s a/b", "p95 a/b")  # fmt: skip
     rows: list[tuple[str, ...]] = [head]
     for backend in ("sqlite", "postgresql"):
         base = {s.variant: s for s in subjects if s.backend == backend}
@@ -212,14 +213,16 @@ def side_by_side(subjects: list[Subject], loads: tuple[str, str]) -> str:
                     ratio_p95 = f"{m['p95'] / before['p95']:.2f}"
                 rows.append((
                     subject.variant, backend, label, f"{m['rate']:.0f}", f"{m['p50']:.1f}",
-                    f"{m['p95']:.1f}", f"{m['central']:.2f} cores",
+                    f"{m['p95']:.1f}", f"{m['central']:.2f} cores", f"{m['cpu_ms']:.2f} ms",
                     f"{m['database']:.2f} cores" if subject.database_pid else "-",
                     f"{m['client']:.2f} cores", ratio_rate, ratio_p95,
                 ))  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = [
         f"Central GET over HTTPS, wrk with {CONNECTIONS} kept-alive connections, {SECONDS:g} s a "
-        f"run, medians of {ROUNDS} interleaved rounds; before = {BEFORE}; ratios after/before",
+        f"run, medians of {ROUNDS} interleaved rounds; before = {BEFORE}; ratios after/before;",
+        "Central CPU: cores Central's processes used during the run; CPU/request: their CPU time"
+        " per answered request",
         f"load average before the runs {loads[0]}, after {loads[1]}; all CPUs busy "
         f"{median([x.machine_busy for s in subjects for v in s.loads.values() for x in v]):.0%}"
         " of the time (median of the runs)",
