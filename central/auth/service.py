@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
+import os
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -52,16 +57,42 @@ log = logging.getLogger(__name__)
 
 
 class LoginThrottle:
-    """Counts failed logins per user name and client address; too many lock that pair out."""
+    """Counts failed logins per user name and client address; too many lock that pair out.
+
+    Kept in memory, or with ``path`` in a file that Central's worker processes share (each
+    operation holds an exclusive lock on it), so that a lockout holds whichever worker
+    answers the next attempt.
+    """
 
     MAX_KEYS = 10000
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._path = path
 
-    def _recent(self, key: tuple[str, str], window: float) -> deque[float]:
-        stamps = self._failures.setdefault(key, deque())
+    @contextlib.contextmanager
+    def _state(self) -> Iterator[dict[tuple[str, str], deque[float]]]:
+        with self._lock:
+            if self._path is None:
+                yield self._failures
+                return
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with self._path.open("a+b") as file:
+                os.fchmod(file.fileno(), 0o600)
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+                file.seek(0)
+                failures = _decode_failures(file.read())
+                yield failures
+                file.seek(0)
+                file.truncate()
+                file.write(json.dumps([[*k, list(v)] for k, v in failures.items()]).encode())
+
+    @staticmethod
+    def _recent(
+        failures: dict[tuple[str, str], deque[float]], key: tuple[str, str], window: float
+    ) -> deque[float]:
+        stamps = failures.setdefault(key, deque())
         horizon = time.monotonic() - window
         while stamps and stamps[0] < horizon:
             stamps.popleft()
@@ -69,23 +100,36 @@ class LoginThrottle:
 
     def retry_after(self, key: tuple[str, str], limit: int, window: float) -> int:
         """Seconds until ``key`` may try again; 0 when it may now."""
-        with self._lock:
-            stamps = self._recent(key, window)
+        with self._state() as failures:
+            stamps = self._recent(failures, key, window)
+            if not stamps:
+                del failures[key]
             if len(stamps) < limit:
                 return 0
             return max(1, int(stamps[-limit] + window - time.monotonic()) + 1)
 
     def failed(self, key: tuple[str, str], window: float = 86400) -> None:
-        with self._lock:
-            if len(self._failures) >= self.MAX_KEYS:  # a spray of names: forget the stale ones
+        with self._state() as failures:
+            if len(failures) >= self.MAX_KEYS:  # a spray of names: forget the stale ones
                 horizon = time.monotonic() - window
-                for stale in [k for k, v in self._failures.items() if not v or v[-1] < horizon]:
-                    del self._failures[stale]
-            self._failures.setdefault(key, deque()).append(time.monotonic())
+                for stale in [k for k, v in failures.items() if not v or v[-1] < horizon]:
+                    del failures[stale]
+            failures.setdefault(key, deque()).append(time.monotonic())
 
     def succeeded(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        with self._state() as failures:
+            failures.pop(key, None)
+
+
+def _decode_failures(data: bytes) -> dict[tuple[str, str], deque[float]]:
+    """The failures kept in a shared throttle file (empty when it is empty or unreadable)."""
+    try:
+        items = json.loads(data) if data else []
+        return {(str(user), str(client)): deque(map(float, stamps))
+                for user, client, stamps in items}  # fmt: skip
+    except (ValueError, TypeError):
+        log.warning("the login throttle's file was unreadable; starting it afresh")
+        return {}
 
 
 # --- views -------------------------------------------------------------------------------

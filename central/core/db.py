@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 #: The newest migration; tests check that it is Alembic's head.
 HEAD = "0005_merge"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+#: A PostgreSQL connection idle in the pool for longer is tested before it is used again.
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -81,7 +84,26 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8, **json_codec)
+    engine = create_engine(url, pool_size=8, max_overflow=8, **json_codec)
+
+    # A connection that sat in the pool for a while is tested before use (the server may have
+    # restarted meanwhile); one in steady use is not. ``pool_pre_ping`` would test it at every
+    # checkout, a round trip in every request.
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool drops this connection and takes a new one
+            raise DisconnectionError(f"a pooled connection failed its test: {exc}") from exc
+
+    return engine
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Any]:

@@ -41,7 +41,7 @@ class ListParams:
     limit: int
 
 
-def list_params(
+async def list_params(
     filter: Annotated[str | None, Query(max_length=500, description="filter terms")] = None,
     sort: Annotated[
         str | None, Query(max_length=200, description="fields, -field descending")
@@ -49,6 +49,7 @@ def list_params(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> ListParams:
+    """The list parameters (on the event loop: no worker thread for four query values)."""
     return ListParams(filter=filter, sort=sort, offset=offset, limit=limit)
 
 

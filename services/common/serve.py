@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import pwd
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ class Listener:
     host: str = "0.0.0.0"
     tls: CertPaths | None = None
     client_ca: str | None = None  # set: clients must present a certificate from this CA
+    sock: socket.socket | None = None  # set: serve on this bound socket (see ``bind``)
 
 
 def _config(listener: Listener) -> uvicorn.Config:
@@ -51,6 +53,35 @@ def _config(listener: Listener) -> uvicorn.Config:
         timeout_graceful_shutdown=5,
         **kwargs,
     )
+
+
+def _tcp_socket(sock: socket.socket) -> socket.socket:
+    """``sock`` as a socket whose protocol is TCP, so that its connections get TCP_NODELAY.
+
+    uvicorn's ``bind_socket`` makes the socket with protocol 0, accepted connections inherit
+    it, and asyncio sets TCP_NODELAY only on sockets whose protocol is ``IPPROTO_TCP``. Without
+    it, Nagle's algorithm holds a response's body (written after its headers) until the client
+    acknowledges the headers, and clients delay that acknowledgement by 40 ms: every response
+    on a kept-alive connection took 40 ms or more, whatever the server's load.
+    """
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto == socket.IPPROTO_TCP:
+        return sock
+    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+
+
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host``:``port``.
+
+    ``reuse_port``: several processes of the same user each bind a socket of their own to the
+    port, and the kernel spreads new connections over them evenly (SO_REUSEPORT).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
 
 
 def drop_privileges(user: str) -> None:
@@ -74,9 +105,9 @@ def drop_privileges(user: str) -> None:
 async def _serve_all(listeners: list[Listener], user: str | None) -> None:
     configs = [_config(item) for item in listeners]
     sockets = []
-    for config in configs:
+    for listener, config in zip(listeners, configs, strict=True):
         config.load()  # reads the certificate and key now, while they are still readable
-        sockets.append(config.bind_socket())
+        sockets.append(_tcp_socket(listener.sock or config.bind_socket()))
     if user is not None:
         drop_privileges(user)
     servers = [uvicorn.Server(config) for config in configs]
