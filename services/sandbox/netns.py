@@ -108,12 +108,12 @@ def registry_hosts() -> list[str]:
 
 def network_clash(network: ipaddress.IPv4Network) -> str | None:
     """Why ``network`` cannot be a sandbox's or a lab's network, or None if it can."""
-    for address, why in sorted(needed_addresses().items()):
-        if address in network:
-            return f"{network} holds {address}, {why}"
     route = host_route_overlapping(network)
     if route:
         return f"this machine already routes {route}, which overlaps {network}"
+    for address, why in sorted(needed_addresses().items()):
+        if address in network:
+            return f"{network} holds {address}, {why}"
     return None
 
 

@@ -32,7 +32,7 @@ AGENT_VIEWS = {("GET", "/api/v1/servers/{server_id}/diag-shell")}
 #: past the role check to a 404 (no appliance) instead of 200.
 OWN_APPLIANCE_VIEWS = {("GET", "/api/v1/appliance/network")}
 #: DHCP views of the roles test's DHCP server, which no agent serves: the reader gets past the
-#: role check to a 502 (the agent is unreachable) naming the server.
+#: role check to a 503 (the agent cannot be reached: it is not enrolled).
 DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
 #: Reads only administrators may make: a backup bundle holds the appliance's keys.
 ADMIN_READS = {
@@ -167,7 +167,7 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
         elif (method, path) in OWN_APPLIANCE_VIEWS:
             assert_problem(response, 404)
         elif method == "GET" and path.startswith(DHCP_VIEWS):
-            assert_problem(response, 502, "dhcp_server_id")
+            assert_problem(response, 503)
         elif method == "GET":
             assert response.status_code == 200, (path, response.text)
         else:

@@ -24,7 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from services.common.enrolment import crl_file
-from services.common.pki import CertificateAuthority, load_cert, revoked_serials
+from services.common.pki import (
+    CENTRAL_CLIENT_NAME,
+    CertificateAuthority,
+    Purpose,
+    load_cert,
+    revoked_serials,
+)
 from services.common.problems import AGENT_MAX_BODY
 from services.common.supervisor import SupervisorView
 from services.sandbox.sandbox import Sandbox
@@ -210,7 +216,7 @@ def test_a_revoked_certificate_is_refused(shared_sandbox: Sandbox, tmp_path: Pat
     box = shared_sandbox
     ca = CertificateAuthority(box.root.pki / "ca")
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = ca.sign(key.public_key(), "central", server=False)
+    cert = ca.sign(key.public_key(), CENTRAL_CLIENT_NAME, purpose=Purpose.CLIENT)
     context = _with_cert(box, tmp_path, cert, key)
     assert _exchange(box, context).startswith(b"HTTP/1.1 200")  # valid until revoked
     path = crl_file(box.root)

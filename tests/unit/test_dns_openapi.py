@@ -41,7 +41,9 @@ def test_every_dns_operation_describes_its_answer(tmp_path: Path) -> None:
             assert schema.get("$ref") or schema.get("type") == "object", (method, path, schema)
         for code in ("401", "422"):
             problem = answers[code]["content"]["application/problem+json"]["schema"]
-            assert "problems" in problem["properties"], (method, path, code)
+            assert problem == {"$ref": "#/components/schemas/Problem"}, (method, path, code)
+    spec = create_app(CentralConfig(root=StateRoot.at(tmp_path)), background=False).openapi()
+    assert "problems" in spec["components"]["schemas"]["Problem"]["properties"]
 
 
 @pytest.mark.parametrize(

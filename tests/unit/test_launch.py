@@ -125,6 +125,7 @@ def test_code_another_user_cannot_read_is_noticed() -> None:
     shared = Path(tempfile.mkdtemp(prefix="bw-readable-"))
     try:
         (shared / "pkg").mkdir()
+        (shared / "pkg").chmod(0o755)  # whatever the umask (launch's main sets 027)
         shared.chmod(0o755)
         assert _readable_by_others(shared / "pkg")
         shared.chmod(0o700)  # like root's home: nothing below it can be reached
