@@ -247,7 +247,7 @@ def test_a_form_with_several_wrong_fields_shows_every_problem_at_its_field(
     form.locator("button:has-text('Create scope')").click()
     # Both wrong fields are named at once, each next to its own input.
     for name in ("start", "end"):
-        expect(form.locator(f"#e-{name}")).to_contain_text("not a valid IPv4 address")
+        expect(form.locator(f"#e-{name}")).to_contain_text("is not an IPv4 or IPv6 address")
         expect(form.locator(f"#f-{name}")).to_have_attribute("aria-invalid", "true")
         expect(form.locator(f"#f-{name}")).to_have_attribute("aria-describedby", f"e-{name}")
     expect(form.locator("#f-end")).to_have_value("the last one")
