@@ -29,6 +29,7 @@ from tests.bench.backup_bytes import backup_bytes
 from tests.bench.central import central_api
 from tests.bench.central_dhcp import central_dhcp
 from tests.bench.central_dns import central_dns
+from tests.bench.chaos import chaos_bench
 from tests.bench.crash import crash_to_serving
 from tests.bench.dhcp import dhcp
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
@@ -77,6 +78,11 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     ),
     "backup-safe": ("backups: (e) a change answered when stored at B", backup_safe_bench),
     "backup-restore": ("backups: (c) only", backup_restore_bench),
+    "chaos": (
+        "1,000 changes while Central, the agents, named, Kea and the peer are killed at random: "
+        "acknowledged changes missing at the appliance and at the peer",
+        chaos_bench,
+    ),
     "backup-bytes": (
         "Backups: collect time and bytes sent after a one-record change, 100,000-record zone",
         backup_bytes,
