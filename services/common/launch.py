@@ -212,8 +212,7 @@ class Launcher:
             # named and Kea drop privileges: they must be able to walk into the state root
             # (a root made by mkdtemp is 0700).
             os.chmod(self.root.root, self.root.root.stat().st_mode | 0o755)  # noqa: S103
-        for directory in self.root.all_dirs():
-            directory.mkdir(parents=True, exist_ok=True)
+        self.root.make_dirs()
         os.chmod(self.root.secrets, 0o700)
         # Run-time files of a previous run are stale by definition: supervisord starts
         # every program afresh. Leftover pid files make Kea refuse to start.
@@ -498,10 +497,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # What launch and supervisord make (configurations, logs, pid files) is for their owner
-    # and group only; each program gets its own umask from its section (Program.umask).
-    # supervisord applies its own umask setting only when it daemonizes, which it never does.
-    os.umask(0o027)
     root = StateRoot.at(args.root)
     try:
         if not root.appliance_settings.exists():
@@ -516,6 +511,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.prepare_only:
         return 0
+    # What supervisord makes (logs, its pid file) is for its owner and group only; each
+    # program gets its own umask from its section (Program.umask). supervisord applies its own
+    # umask setting only when it daemonizes, which it never does. Launch itself writes every
+    # file with an explicit mode, and its directories must stay reachable for named and Kea.
+    os.umask(0o027)
     # Burrow's own supervisord (pinned, from this environment), with a prompt main loop.
     argv = [sys.executable, "-m", "services.common.supervisord_main", "-n", "-c",
             str(root.supervisord_conf)]  # fmt: skip

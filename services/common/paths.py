@@ -6,6 +6,7 @@ several appliances run side by side on one machine.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,3 +145,14 @@ class StateRoot:
             self.kea_lib,
             self.kea_run,
         ]
+
+    def make_dirs(self) -> None:
+        """Make every directory of ``all_dirs`` that is missing, reachable by every program
+        whatever the caller's umask (named and Kea walk into them as their own users; what is
+        secret in them has a mode of its own)."""
+        previous = os.umask(0o022)
+        try:
+            for directory in self.all_dirs():
+                directory.mkdir(parents=True, exist_ok=True)
+        finally:
+            os.umask(previous)

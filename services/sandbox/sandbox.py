@@ -360,8 +360,7 @@ class Sandbox:
         if not network_ready:
             self.create_network()
         try:
-            for directory in self.root.all_dirs():
-                directory.mkdir(parents=True, exist_ok=True)
+            self.root.make_dirs()
             if not self.root.appliance_settings.exists():
                 self.settings().save(self.root.appliance_settings)
             fd = os.open(self.root.logs / "launch.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT,

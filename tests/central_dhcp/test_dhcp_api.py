@@ -117,10 +117,12 @@ def test_a_sync_alone_finds_an_external_change(cd_box: Sandbox, central: Central
     on_disk = json.loads(path.read_text())
     on_disk["Dhcp4"]["decline-probation-period"] = 4321
     write_atomic(path, json.dumps(on_disk, indent=2), mode=0o660)
-    assert cd_box.kea("config-reload")["result"] == 0
     seen = len(central.history(action="external-change"))
+    assert cd_box.kea("config-reload")["result"] == 0
     synced = central.ok(central.call("POST", f"/api/v1/dhcp/servers/{central.server_id}/sync"))
-    assert synced["families"]["v4"]["changed"] is True
+    # Central's own periodic sync may have found it a moment earlier: either way, once.
+    external = central.history(action="external-change")
+    assert synced["families"]["v4"]["changed"] is True or len(external) == seen + 1
     assert synced["families"]["v6"]["changed"] is False
     assert central.ok(central.dhcp("GET", "/v4/properties"))["decline_probation_period"] == 4321
     external = central.history(action="external-change")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from services.sandbox.sandbox import Sandbox
+from tests.conftest import SandboxFactory
 
 pytestmark = pytest.mark.sandbox
 
@@ -56,6 +57,19 @@ def test_nothing_under_the_state_root_is_readable_by_others(sandbox: Sandbox) ->
     # The database and its journals exist once Central has written (it has, at its start).
     assert (root / "var/lib/burrow/central.db").exists()
     found = exposed(root)
+    assert found == [], "\n".join(found)
+
+
+def test_an_appliance_started_under_a_strict_umask_works(sandbox_factory: SandboxFactory) -> None:
+    """A hardened administrator's umask (027) must not lock named and Kea out of the state
+    root's directories: every program runs, and nothing is readable by others either."""
+    previous = os.umask(0o027)
+    try:
+        box = sandbox_factory.start()
+    finally:
+        os.umask(previous)
+    assert set(box.supervisor().states().values()) == {"RUNNING"}
+    found = exposed(box.root.root)
     assert found == [], "\n".join(found)
 
 
