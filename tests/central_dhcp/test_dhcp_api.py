@@ -161,7 +161,13 @@ def test_invalid_input_is_422_naming_the_field_and_changes_nothing(
     scope = central.ok(central.dhcp("POST", "/v4/scopes", overlap))
     try:
         before = kea_config(cd_box)
-        history = len(central.history())
+
+        def changes_made() -> int:
+            # Central's own syncs may record what they find meanwhile ("external"): those are
+            # not changes of these requests.
+            return len([h for h in central.history() if h["actor"] not in ("external", "system")])
+
+        history = changes_made()
         half = next(ipaddress.IPv4Network(str(cd_box.network)).subnets(1))
         cases = [*_invalid(cd_box),
                  ("overlapping subnet", "/v4/scopes", {"subnet": str(half)}, "subnet")]  # fmt: skip
@@ -171,7 +177,7 @@ def test_invalid_input_is_422_naming_the_field_and_changes_nothing(
             assert answer.status_code == 422, (what, answer.text)
             assert_problem(answer, 422, field)
         assert kea_config(cd_box) == before
-        assert len(central.history()) == history
+        assert changes_made() == history
     finally:
         central.ok(central.dhcp("DELETE", f"/v4/scopes/{scope['id']}"))
 
