@@ -3,8 +3,9 @@
 A lab with A (serving DHCP) paired with B. ``CHAOS_CHANGES`` DNS record changes go through A's
 Central one after another while a killer sends SIGKILL, every 1 to 4 s (seeded, so a run can be
 repeated), to one of A's Central, dns-dhcp-agent, named, kea-dhcp4 and appliance-agent, or to
-B's Central; supervisord restarts each. A change is acknowledged when Central answered 200.
-Afterwards, once everything is back and A says every change is at B:
+B's Central; supervisord restarts each. A change that gets no answer or a 5xx is sent again,
+as a script would, until it is acknowledged (Central answered 200) or refused as existing (an
+earlier try applied it). Afterwards, once everything is back and A says every change is at B:
 
 - at A: every acknowledged record is served by named (a TSIG-signed AXFR of the zone);
 - at B: every acknowledged record is in Central's database inside the newest snapshot B
@@ -41,6 +42,8 @@ CHAOS_CHANGES = 1000
 ZONE = "chaos.e2e.test."
 VICTIMS_A = ("central", "dns-dhcp-agent", "named", "kea-dhcp4", "appliance-agent")
 SEED = 7
+#: How long one change is sent again while it gets no answer or a 5xx.
+RETRY_SECONDS = 120.0
 
 
 def _log(message: str) -> None:
@@ -106,15 +109,27 @@ def chaos(lab: Lab) -> list[Figure]:
     try:
         for index in range(CHAOS_CHANGES):
             name = f"c{index}"
-            try:
-                answer = on_a.call("POST", path, {"changes": [record(name, "A", "198.51.100.9")]})
-            except httpx.HTTPError as exc:
-                refused[type(exc).__name__] += 1
-                continue
-            if answer.status_code == 200:
-                acknowledged.append(name)
-            else:
-                refused[str(answer.status_code)] += 1
+            # Like a script would: a change that got no answer, or 5xx, is sent again (after a
+            # moment) until Central acknowledges it; one that an earlier try applied is then
+            # refused as existing, and counted as applied but not acknowledged.
+            deadline = time.monotonic() + RETRY_SECONDS
+            while time.monotonic() < deadline:
+                try:
+                    body = {"changes": [record(name, "A", "198.51.100.9")]}
+                    answer = on_a.call("POST", path, body)
+                except httpx.HTTPError as exc:
+                    refused[type(exc).__name__] += 1
+                    time.sleep(0.2)
+                    continue
+                if answer.status_code == 200:
+                    acknowledged.append(name)
+                elif answer.status_code >= 500:
+                    refused[str(answer.status_code)] += 1
+                    time.sleep(0.2)
+                    continue
+                else:
+                    refused[f"{answer.status_code} (applied by an earlier try)"] += 1
+                break
             if index % 100 == 99:
                 _log(f"{index + 1} changes, {len(acknowledged)} acknowledged, kills {dict(kills)}")
     finally:
