@@ -270,15 +270,16 @@ class LeaseBook:
         """A new lease (``lease4-add`` / ``lease6-add``); 409 when the address has one.
         Kea finds an address's scope itself, not a delegated prefix's: ``scopes`` gives
         the scope whose prefix pools hold it."""
-        if lease.address is None:
+        address = lease.address
+        if address is None:
             raise ValidationError("the address is missing", field="address")
         _check_input(family, lease, adding=True)
         if lease.type == "IA_PD" and lease.subnet_id is None and scopes is not None:
             lease = lease.model_copy(update={"subnet_id": _delegating(scopes(), lease)})
-        if self._get(family, lease.address) is not None:
-            raise ConflictError(f"{lease.address} already has a lease.", field="address")
+        if self._get(family, address) is not None:
+            raise ConflictError(f"{address} already has a lease.", field="address")
         self._send(family, "add", _to_kea(family, lease))
-        return self._read(family, lease.address)
+        return self._read(family, address)
 
     def update(self, family: Family, address: str, changes: LeaseInput) -> Lease:
         """Change the fields given of the lease of ``address`` (``lease4-update`` /
