@@ -48,7 +48,7 @@ RATE = 1000  # leases per second asked of perfdhcp
 PERIOD = 10  # seconds per perfdhcp run
 ROUNDS = 3
 #: Rates tried, lowest first, to find the highest one stock Kea sustains (SEARCH_PERIOD s each)
-SEARCH_RATES = (2000, 3000, 4000, 5000, 6000)
+SEARCH_RATES = (1000, 2000, 3000, 4000, 5000, 6000)
 SEARCH_PERIOD = 5
 #: Stock Kea sustains a rate when it answers this share of it (perfdhcp's ACKs per second).
 SUSTAINED = 0.97
