@@ -129,8 +129,11 @@ def _stock_config(tmp: Path, interface: str, subnet: ipaddress.IPv4Network, rela
 
 
 @contextlib.contextmanager
-def _stock_kea(box: Sandbox, subnet: ipaddress.IPv4Network, relay: str) -> Iterator[str]:
-    """A stock kea-dhcp4 in namespace ``<box>-ks`` and a client namespace ``<box>-kc``."""
+def _stock_kea(
+    box: Sandbox, subnet: ipaddress.IPv4Network, relay: str
+) -> Iterator[tuple[str, int]]:
+    """A stock kea-dhcp4 in namespace ``<box>-ks`` and a client namespace ``<box>-kc``:
+    yields the client namespace and kea-dhcp4's pid (``ip netns exec`` execs it)."""
     server_ns, client_ns = f"{box.ns}-ks", f"{box.ns}-kc"
     tmp = Path(tempfile.mkdtemp(prefix="bw-stockkea-"))
     proc: subprocess.Popen[bytes] | None = None
@@ -164,7 +167,8 @@ def _stock_kea(box: Sandbox, subnet: ipaddress.IPv4Network, relay: str) -> Itera
             timeout=30,
             what="stock kea-dhcp4 to start",
         )
-        yield client_ns
+        assert proc is not None
+        yield client_ns, proc.pid
     finally:
         if proc is not None and proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -197,18 +201,25 @@ def perfdhcp_side_by_side(box: Sandbox, agent: Agent) -> list[Figure]:
     high_stock: list[dict[str, float]] = []
     tried: dict[int, float] = {}
     try:
-        with _stock_kea(box, subnet, relay) as stock_ns:
+        with _stock_kea(box, subnet, relay) as (stock_ns, stock_pid):
             targets = {"burrow": client.ns, "stock": stock_ns}
+            burrow_pid = int(box.supervisor().call("supervisor.getProcessInfo",
+                                                   "kea-dhcp4")["pid"])  # fmt: skip
+            pids = {"burrow": burrow_pid, "stock": stock_pid}
 
             def rounds(rate: int, count: int, into: dict[str, list[dict[str, float]]]) -> None:
                 """``count`` rounds at ``rate``, Burrow and stock in alternating order."""
                 for n in range(count):
                     order = ["burrow", "stock"] if n % 2 == 0 else ["stock", "burrow"]
                     for name in order:
+                        cpu = _cpu_seconds(pids[name])
                         r = _perfdhcp(targets[name], relay, box.address, rate, PERIOD)
+                        served = r["rate"] * PERIOD
+                        r["cpu_ms"] = (_cpu_seconds(pids[name]) - cpu) * 1e6 / max(served, 1)
                         into[name].append(r)
+                        cost = f"{r['cpu_ms']:.0f} ms CPU / 1,000 leases"
                         _log(f"{rate}/s round {n + 1} {name}: {r['rate']:.1f} leases/s, "
-                             f"{r['drops']} drops")  # fmt: skip
+                             f"{r['drops']} drops, {cost}")  # fmt: skip
 
             for ns in targets.values():  # warm up both (ARP, first leases)
                 wait_for(lambda ns=ns: _perfdhcp(ns, relay, box.address, 100, 1)["rate"] > 0,
@@ -246,11 +257,21 @@ def perfdhcp_side_by_side(box: Sandbox, agent: Agent) -> list[Figure]:
                median([s["rate"] for s in high_stock]), "/s"),
         Figure("dhcp-perf", f"burrow/stock ratio at {high}/s ({HIGH_ROUNDS}x{PERIOD} s, median)",
                high_ratio, "", ">= 0.95", "ok" if high_ratio >= 0.95 else "MISSED"),
+        Figure("dhcp-perf", f"burrow kea CPU per 1,000 leases at {high}/s",
+               median([b["cpu_ms"] for b in high_burrow]), "ms"),
+        Figure("dhcp-perf", f"stock kea CPU per 1,000 leases at {high}/s",
+               median([s["cpu_ms"] for s in high_stock]), "ms"),
         Figure("dhcp-perf", f"burrow drops at {high}/s",
                sum(int(b["drops"]) for b in high_burrow), ""),
         Figure("dhcp-perf", f"stock drops at {high}/s",
                sum(int(s["drops"]) for s in high_stock), ""),
     ]  # fmt: skip
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds a process has used (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _sustained_rate(ns: str, relay: str, server: str, tried: dict[int, float]) -> int:
