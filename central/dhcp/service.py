@@ -138,33 +138,87 @@ def read_back(read: Callable[[], T], *, what: str) -> T:
 
 
 # --- the snapshot ---------------------------------------------------------------------------
-def _scopes(top: Json, family: Family) -> list[Json]:
-    # scopes_from_config fills in missing lists: it gets a copy, not the stored configuration
-    scopes = kea.scopes_from_config(orjson.loads(orjson.dumps(top)), family)
-    return [s.model_dump(mode="json", exclude_none=True) for s in scopes]
+def _dump(model: BaseModel) -> Json:
+    dumped: Json = model.model_dump(mode="json", exclude_none=True)
+    return dumped
 
 
-_SECTIONS: dict[str, Callable[[Json, Family], Any]] = {
+def _each(entries: Any, read: Callable[[Json], BaseModel], what: str, skipped: list[str]
+          ) -> list[Json]:  # fmt: skip
+    """Each Kea entry as the API shows it; one that Central cannot read at all is left out
+    of the list (it stays in Kea's configuration, untouched) and named in ``skipped``."""
+    out = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        try:
+            out.append(_dump(read(entry)))
+        except (ValueError, KeyError, TypeError) as exc:
+            name = entry.get("name", entry.get("subnet")) if isinstance(entry, dict) else None
+            skipped.append(f"{what}[{index}]{f' ({name})' if name else ''}: {exc}")
+    return out
+
+
+def _scopes(top: Json, family: Family, skipped: list[str]) -> list[Json]:
+    # iter_subnets fills in missing lists: it gets a copy, not the stored configuration
+    config = orjson.loads(orjson.dumps(top))
+    networks = {n.get("name"): n for n in config.get("shared-networks", [])}
+    out = []
+    for index, (entry, network, _list) in enumerate(kea.iter_subnets(config, family)):
+        parent = kea.inherited_from(config, networks.get(network))
+        try:
+            out.append(_dump(kea.scope_from_kea(entry, network, parent)))
+        except (ValueError, KeyError, TypeError) as exc:
+            skipped.append(f"scopes[{index}] ({entry.get('subnet')}): {exc}")
+    return out
+
+
+def _properties(top: Json, family: Family, skipped: list[str]) -> Json:
+    try:
+        return _dump(kea.properties_from_config(top, family))
+    except (ValueError, KeyError, TypeError) as exc:
+        skipped.append(f"properties: {exc}")
+        return {}
+
+
+_SECTIONS: dict[str, Callable[[Json, Family, list[str]], Any]] = {
     "scopes": _scopes,
-    "shared_networks": lambda top, _family: [
-        kea.shared_network_from_kea(n).model_dump(mode="json", exclude_none=True)
-        for n in top.get("shared-networks", [])
-    ],
-    "classes": lambda top, _family: [
-        kea.class_from_kea(c).model_dump(mode="json", exclude_none=True)
-        for c in top.get("client-classes", [])
-    ],
-    "options": lambda top, _family: [
-        o.model_dump(mode="json", exclude_none=True) for o in kea.options_from(top)
-    ],
-    "option_definitions": lambda top, _family: [
-        kea.option_def_from_kea(d).model_dump(mode="json", exclude_none=True)
-        for d in top.get("option-def", [])
-    ],
-    "properties": lambda top, family: kea.properties_from_config(top, family).model_dump(
-        mode="json", exclude_none=True
+    "reservations": lambda top, _family, skipped: _each(
+        top.get("reservations", []), kea.reservation_from_kea, "reservations", skipped
     ),
+    "shared_networks": lambda top, _family, skipped: _each(
+        top.get("shared-networks", []),
+        lambda n: kea.shared_network_from_kea(n, kea.inherited_from(top)),
+        "shared_networks",
+        skipped,
+    ),
+    "classes": lambda top, _family, skipped: _each(
+        top.get("client-classes", []), kea.class_from_kea, "classes", skipped
+    ),
+    "options": lambda top, _family, skipped: _each(
+        top.get("option-data", []), kea.option_from_kea, "options", skipped
+    ),
+    "option_definitions": lambda top, _family, skipped: _each(
+        top.get("option-def", []), kea.option_def_from_kea, "option_definitions", skipped
+    ),
+    "properties": _properties,
 }
+
+
+def raw_parts(value: Any, where: str = "") -> list[str]:
+    """Where the objects of a view keep Kea keys Central does not model (``extra``)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        extra = value.get("extra")
+        if isinstance(extra, dict) and extra:
+            found.append(f"{where or '.'}: {', '.join(sorted(extra))}")
+        for key, inner in value.items():
+            if key != "extra" and isinstance(inner, list | dict):
+                found += raw_parts(inner, f"{where}.{key}" if where else key)
+        return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            label = item.get("id", item.get("name")) if isinstance(item, dict) else None
+            found += raw_parts(item, f"{where}[{label if label is not None else index}]")
+    return found
 
 
 class ConfigView(Mapping[str, Any]):
@@ -179,11 +233,25 @@ class ConfigView(Mapping[str, Any]):
         self._top: Json = config.get(kea.top_key(family), config)
         self._family = family
         self._made: dict[str, Any] = {}
+        self._skipped: dict[str, list[str]] = {}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._made:
-            self._made[name] = _SECTIONS[name](self._top, self._family)
+            skipped: list[str] = []
+            self._made[name] = _SECTIONS[name](self._top, self._family, skipped)
+            self._skipped[name] = skipped
         return self._made[name]
+
+    def unmodeled(self) -> list[str]:
+        """What Central keeps raw in this configuration: objects it cannot read at all (left
+        out of their list, untouched in Kea) and keys it does not model (``extra``)."""
+        notes = []
+        for name in _SECTIONS:
+            section_value = self[name]
+            notes += [f"not read: {s}" for s in self._skipped.get(name, [])]
+            notes += [f"raw: {name}{p if p.startswith('[') else '.' + p}"
+                      for p in raw_parts(section_value)]  # fmt: skip
+        return notes
 
     def __iter__(self) -> Iterator[str]:
         return iter(_SECTIONS)
@@ -196,15 +264,18 @@ class ConfigView(Mapping[str, Any]):
         if "scopes" in self._made:
             return next((s for s in self._made["scopes"] if s.get("id") == scope_id), None)
         key = kea.subnet_key(self._family)
-        lists = [(None, self._top.get(key, []))]
-        lists += [(n.get("name"), n.get(key, [])) for n in self._top.get("shared-networks", [])]
+        lists: list[tuple[Json | None, list[Json]]] = [(None, self._top.get(key, []))]
+        lists += [(n, n.get(key, [])) for n in self._top.get("shared-networks", [])]
         for network, entries in lists:
             for entry in entries:
                 if entry.get("id") == scope_id:
                     copied = orjson.loads(orjson.dumps(entry))
-                    scope = kea.scope_from_kea(copied, network)
-                    found: Json = scope.model_dump(mode="json", exclude_none=True)
-                    return found
+                    parent = kea.inherited_from(self._top, network)
+                    name = network.get("name") if network is not None else None
+                    try:
+                        return _dump(kea.scope_from_kea(copied, name, parent))
+                    except (ValueError, KeyError, TypeError):
+                        return None
         return None
 
 
@@ -484,6 +555,11 @@ def sync_family(
         old_hash, before = old
         after = row_view(row)
         keys = [k for k in after if before.get(k) != after.get(k)]
+        raw = after.unmodeled()
+        comment = "changed on the server, outside Central"
+        if raw:
+            comment += (f"; kept as Kea has it, not modeled by Central ({len(raw)}): "
+                        + "; ".join(raw[:20]) + ("; …" if len(raw) > 20 else ""))  # fmt: skip
         record(
             db,
             EXTERNAL,
@@ -491,8 +567,8 @@ def sync_family(
             history_id(server, family),
             "external-change",
             before={"hash": old_hash, **{k: before.get(k) for k in keys}},
-            after={"hash": row.hash, **{k: after.get(k) for k in keys}},
-            comment="changed on the server, outside Central",
+            after={"hash": row.hash, **{k: after.get(k) for k in keys}, "unmodeled": raw},
+            comment=comment[:1000],
         )
         log.info("server %s %s: external change (%s)", server.id, family, ", ".join(keys))
     db.commit()

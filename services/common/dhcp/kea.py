@@ -81,7 +81,8 @@ def _with_extra(out: Json, extra: Json | None, base: Json | None, modeled: Itera
     """``out`` over the unmodeled keys: ``extra`` when given, else those of ``base`` (the
     object as it is on the server)."""
     kept = extra if extra is not None else _unmodeled(base or {}, modeled)
-    return {**kept, **out}
+    # A list kept verbatim (its items could not be read) stays unless the object has items.
+    return {**kept, **{k: v for k, v in out.items() if not (v == [] and k in kept)}}
 
 
 def _items(entries: Any, read: Callable[[Json], M]) -> list[M]:
@@ -339,6 +340,11 @@ def scope_to_kea(scope: Scope, base: Json | None = None) -> Json:
     return _with_extra(out, scope.extra, base, SCOPE_KEYS)
 
 
+#: Subnet keys config-get always shows that say nothing at their default (DHCPv4-over-DHCPv6
+#: off): not shown as the scope's raw part, and Kea puts them back when they are left out.
+_SILENT_SUBNET_KEYS: Json = {"4o6-interface": "", "4o6-interface-id": "", "4o6-subnet": ""}
+
+
 def scope_from_kea(
     entry: Json, shared_network: str | None = None, parent: Json | None = None
 ) -> Scope:
@@ -349,7 +355,8 @@ def scope_from_kea(
         else "v6"  # fmt: skip
     if parent is not None:
         entry = own_values(entry, parent)
-    extra = _unmodeled(entry, SCOPE_KEYS)
+    extra = {k: v for k, v in _unmodeled(entry, SCOPE_KEYS).items()
+             if _SILENT_SUBNET_KEYS.get(k, ...) != v}  # fmt: skip
     relay = entry.get("relay") or {}
     addresses = list(relay.get("ip-addresses", []))
     if relay.get("ip-address") and relay["ip-address"] not in ("0.0.0.0", "::"):
