@@ -362,12 +362,12 @@ class DhcpServer:
             raise_problems(check_option_def(definition, family, config))
             defs = config.setdefault("option-def", [])
             space = definition.space or base_space(family)
-            defs[:] = [
-                d
-                for d in defs
-                if not (d["code"] == definition.code and d.get("space", "") == space)
-            ]
-            defs.append(option_def_to_kea(definition, family))
+            rendered = option_def_to_kea(definition, family)
+            for index, entry in enumerate(defs):  # replaced where it is: the order stays
+                if entry.get("code") == definition.code and entry.get("space", "") == space:
+                    defs[index] = rendered
+                    return
+            defs.append(rendered)
 
         locate = _item_locator(
             edited, "option-def",

@@ -22,6 +22,8 @@ ADAPTATIONS = {
     "control-socket": "the appliance's control socket (the dhcp-agent reaches Kea there)",
     "lease-database": "the appliance's lease file",
     "loggers": "the appliance's log outputs",
+    "interface": "a subnet's or shared network's interface (eth0, eth1) is the appliance's "
+    "interface (the first of its interfaces-config)",
     "hooks-libraries": "the appliance's hooks (lease_cmds, stat_cmds) stay; an example's "
     "hook is loaded from Debian's hooks directory when Debian ships it, else from the path "
     "the example names",
@@ -76,6 +78,16 @@ def adapted(name: str, appliance: Json) -> Json:
             config[owned] = own[owned]
         else:
             config.pop(owned, None)
+    interfaces = own.get("interfaces-config", {}).get("interfaces", [])
+    ours = str(interfaces[0]).split("/")[0] if interfaces else None
+    subnets = "subnet4" if key == "Dhcp4" else "subnet6"
+    config["shared-networks"] = [
+        _on(network, ours, subnets) for network in config.get("shared-networks", [])
+    ]
+    if not config["shared-networks"]:
+        del config["shared-networks"]
+    if subnets in config:
+        config[subnets] = [_on(subnet, ours, subnets) for subnet in config[subnets]]
     hooks = list(own.get("hooks-libraries", []))
     have = {Path(h["library"]).name for h in hooks}
     for hook in config.get("hooks-libraries", []):
@@ -88,3 +100,16 @@ def adapted(name: str, appliance: Json) -> Json:
     if hooks:
         config["hooks-libraries"] = hooks
     return {key: config}
+
+
+def _on(entry: Json, interface: str | None, subnets: str) -> Json:
+    """A shared network or subnet (and a network's subnets) on the appliance's interface."""
+    out = dict(entry)
+    if "interface" in out:
+        if interface is None:
+            del out["interface"]
+        else:
+            out["interface"] = interface
+    if subnets in out:
+        out[subnets] = [_on(s, interface, subnets) for s in out[subnets]]
+    return out

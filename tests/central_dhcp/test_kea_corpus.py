@@ -25,11 +25,40 @@ from services.common.dhcp.contract import IDENTIFIERS
 from services.sandbox.sandbox import Sandbox
 from tests.central_dhcp.conftest import CentralDhcp
 from tests.central_dhcp.kea_corpus import adapted, examples
+from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
 
-#: Examples Kea 2.2 refuses on this appliance, and the words of Kea's reason.
-REFUSED: dict[str, str] = {}
+_NO_MYSQL_CB = "The type of the configuration backend: 'mysql' is not supported"
+_NO_MYSQL = "Can't connect to local server through socket '/run/mysqld/mysqld.sock'"
+_NO_HOOKS = "hooks libraries failed to validate"
+_NO_DB = "Unable to open database"
+_NO_D2 = "Error starting DHCP_DDNS client after server reconfiguration"
+#: Examples Kea 2.2 refuses on this appliance, and the words of Kea's reason (the same list
+#: is in tests/data/kea/README.md).
+REFUSED: dict[str, str] = {
+    "kea4/all-keys.json": _NO_MYSQL_CB,
+    "kea4/all-keys-netconf.json": _NO_MYSQL_CB,
+    "kea6/all-keys.json": _NO_MYSQL_CB,
+    "kea6/all-keys-netconf.json": _NO_MYSQL_CB,
+    "kea4/comments.json": "unsupported configuration parameter 'comment'",
+    "kea6/comments.json": "unsupported configuration parameter 'comment'",
+    "kea4/config-backend.json": _NO_MYSQL,
+    "kea6/config-backend.json": _NO_MYSQL,
+    "kea4/hooks.json": _NO_HOOKS,
+    "kea6/hooks.json": _NO_HOOKS,
+    "kea4/hooks-radius.json": _NO_HOOKS,
+    "kea4/mysql-reservations.json": _NO_DB,
+    "kea6/mysql-reservations.json": _NO_DB,
+    "kea4/pgsql-reservations.json": _NO_DB,
+    "kea6/pgsql-reservations.json": _NO_DB,
+    "kea4/with-ddns.json": _NO_D2,
+    "kea6/with-ddns.json": _NO_D2,
+}
+#: Examples Kea takes and then ends on at the next config-get (a fault of Kea 2.2.0: the
+#: DHCPv6 option client-data, code 45, configured). Supervisord starts Kea again on the
+#: appliance's saved configuration.
+ENDS_KEA: dict[str, str] = {"kea6/all-options.json": "client-data"}
 Json = dict[str, Any]
 
 
@@ -84,6 +113,14 @@ def test_example_through_central(
         assert REFUSED[name] in answer["text"], answer
         return
     assert answer["result"] == 0, f"{name}: {answer}"
+    if name in ENDS_KEA:
+        assert ENDS_KEA[name] in json.dumps(config)
+        ended = cd_box.kea("config-get", service, timeout=30)
+        assert ended["result"] != 0, f"{name}: Kea answered config-get: {str(ended)[:200]}"
+        wait_for(lambda: cd_box.kea("config-get", service, timeout=10)["result"] == 0,
+                 timeout=60, interval=0.5, what=f"{service} started again")  # fmt: skip
+        central.ok(central.dhcp("POST", "/sync"))  # Central follows Kea back
+        return
     # The outside change: Central takes it in at a sync and says so in the history.
     synced = central.ok(central.dhcp("POST", "/sync"))
     assert synced["families"][family]["changed"] is True

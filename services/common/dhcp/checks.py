@@ -27,6 +27,7 @@ from services.common.dhcp.kea import (
     V6_ONLY_PROPERTIES,
     inherited_from,
     iter_subnets,
+    option_def_from_kea,
     own_values,
 )
 from services.common.dhcp.options import (
@@ -156,11 +157,24 @@ def check_options(
     return problems
 
 
+def kea_option_def(entry: Json) -> OptionDef | None:
+    try:
+        return option_def_from_kea(entry)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def check_option_def(definition: OptionDef, family: Family, config: Json) -> list[Problem]:
     """An unavailable or invalid code is a clear error (Kea manual 8.2.13)."""
     problems: list[Problem] = []
     base = base_space(family)
     space = definition.space or base
+    if any(
+        d == definition
+        for d in (kea_option_def(e) for e in config.get("option-def", []))
+        if d is not None
+    ):
+        return []  # the definition the server has, put back as it is
     limit = max_code(family) if space in (base, "dhcp4", "dhcp6") or family == "v4" else 65535
     if not 1 <= definition.code <= limit:
         problems.append(Problem("code", f"code {definition.code} is invalid: use 1 to {limit}"))
@@ -285,8 +299,6 @@ def check_reservations(
                 )
             )
         seen_ids.setdefault(reservation.identifier, index)
-        if family == "v4" and reservation.duid:
-            problems.append(Problem(f"{field}.duid", "DUIDs identify DHCPv6 clients"))
         if family == "v6" and reservation.circuit_id:
             problems.append(Problem(f"{field}.circuit_id", "circuit ids identify DHCPv4 clients "
                                     "(relay agent information)"))  # fmt: skip
@@ -321,9 +333,9 @@ def check_reservations(
             reservation.next_server or reservation.server_hostname or reservation.boot_file_name
         ):
             problems.append(Problem(f"{field}.next_server", "BOOTP fields are DHCPv4 only"))
+        # A reservation's classes need no definition: Kea assigns them as tags (Kea 2.2
+        # manual 8.3.9), which other classes' tests and pools can match.
         problems += check_options(reservation.options, family, config, f"{field}.options")
-        for n, name in enumerate(reservation.client_classes):
-            problems += check_class_ref(name, config, f"{field}.client_classes[{n}]")
     return problems
 
 
