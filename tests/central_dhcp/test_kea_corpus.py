@@ -149,6 +149,10 @@ def test_example_through_central(
     assert len(definitions) == len(kea.get("option-def", []))
     options = central.ok(central.dhcp("GET", base + "/options"))
     assert len(options) == len(kea.get("option-data", []))
+    shown = [scopes, networks, globals_, classes, definitions, options]
+    if "'extra'" in str(shown):  # raw parts: the history names them
+        assert "not modeled by Central" in recorded[0]["comment"], recorded[0]["comment"]
+        assert recorded[0]["after"]["unmodeled"]
     for scope in scopes:
         entry = next(e for e in kea_subnets if e["id"] == scope["id"])
         raw = (scope.get("extra") or {}).get("reservations")
