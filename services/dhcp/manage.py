@@ -286,7 +286,11 @@ class DhcpServer:
             else:
                 kept.append(reservation)
             updated = current.model_copy(update={"reservations": kept})
-            check_scope(updated, config, family, replacing=scope_id)
+            try:
+                check_scope(updated, config, family, replacing=scope_id)
+            except Exception as exc:
+                _rename_reservation_fields(exc, kept.index(reservation))
+                raise
             container[container.index(entry)] = scope_to_kea(updated, base=entry)
 
         locate = _scope_locator(edited, family, lambda: scope_id)
@@ -314,7 +318,11 @@ class DhcpServer:
                 kept[mine.index(True)] = reservation
             else:
                 kept.append(reservation)
-            raise_problems(check_reservations(kept, config, family, None))
+            try:
+                raise_problems(check_reservations(kept, config, family, None))
+            except Exception as exc:
+                _rename_reservation_fields(exc, kept.index(reservation))
+                raise
             rendered = reservation_to_kea(reservation, family)
             if True in mine:
                 entries[mine.index(True)] = rendered
