@@ -485,6 +485,11 @@ def check_properties(props: ServerProperties, config: Json, family: Family) -> N
         "rebind_timer": config.get("rebind-timer"),
     }
     problems += check_lifetimes(props, {k: v for k, v in merged.items() if v is not None})
+    if family == "v6":
+        for n, kind in enumerate(props.host_reservation_identifiers or []):
+            if kind in ("client_id", "circuit_id"):
+                problems.append(Problem(f"host_reservation_identifiers[{n}]",
+                                        f"{kind} identifies DHCPv4 clients"))  # fmt: skip
     if props.control_socket is not None and not props.control_socket.startswith("/"):
         problems.append(Problem("control_socket", "must be an absolute path"))
     raise_problems(problems)

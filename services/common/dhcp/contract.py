@@ -408,6 +408,12 @@ class ServerProperties(Input):
     decline_probation_period: Lifetime | None = None
     control_socket: str | None = Field(default=None, min_length=1, max_length=107)
     server_tag: str | None = Field(default=None, max_length=256)
+    #: Where Kea looks for reservations (Kea 2.2 manual 8.3.10): the global ones are used
+    #: only with ``reservations_global``.
+    reservations_global: bool | None = None
+    reservations_in_subnet: bool | None = None
+    reservations_out_of_pool: bool | None = None
+    host_reservation_identifiers: list[IdentifierKind] | None = None
 
 
 #: What identifies a lease in a search (``LeaseSearch``).

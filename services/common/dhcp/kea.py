@@ -558,6 +558,9 @@ _PROPERTY_KEYS = {
     "match_client_id": "match-client-id",
     "decline_probation_period": "decline-probation-period",
     "server_tag": "server-tag",
+    "reservations_global": "reservations-global",
+    "reservations_in_subnet": "reservations-in-subnet",
+    "reservations_out_of_pool": "reservations-out-of-pool",
 }
 V4_ONLY_PROPERTIES = ("next_server", "echo_client_id", "match_client_id")
 V6_ONLY_PROPERTIES = ("preferred_lifetime",)
@@ -572,6 +575,9 @@ def properties_from_config(config: Json, family: Family) -> ServerProperties:
     socket = (config.get("control-socket") or {}).get("socket-name")
     if socket:
         values["control_socket"] = socket
+    identifiers = config.get("host-reservation-identifiers")
+    if isinstance(identifiers, list):
+        values["host_reservation_identifiers"] = [str(i).replace("-", "_") for i in identifiers]
     if values.get("next_server") == "0.0.0.0":
         values.pop("next_server")
     return ServerProperties(**values)
@@ -583,6 +589,10 @@ def apply_properties(config: Json, props: ServerProperties) -> None:
         value = getattr(props, attr)
         if value is not None:
             config[key] = str(value) if attr == "next_server" else value
+    if props.host_reservation_identifiers is not None:
+        config["host-reservation-identifiers"] = [
+            i.replace("_", "-") for i in props.host_reservation_identifiers
+        ]
     if props.control_socket is not None:
         socket = dict(config.get("control-socket") or {"socket-type": "unix"})
         socket["socket-name"] = props.control_socket
