@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from central.dhcp.service import ConfigView
-from services.common.dhcp.checks import InvalidChangeError, check_scope
-from services.common.dhcp.contract import OptionDef, Reservation, Scope
+from services.common.dhcp.checks import InvalidChangeError, check_properties, check_scope
+from services.common.dhcp.contract import OptionDef, Reservation, Scope, ServerProperties
 from services.common.dhcp.kea import (
     own_values,
     reservation_from_kea,
@@ -67,8 +67,12 @@ def test_unmodeled_keys_and_refused_values_are_kept_verbatim() -> None:
 
 
 def test_a_scope_keeps_the_unmodeled_keys_of_the_server_when_given_none() -> None:
-    entry = {"id": 3, "subnet": "198.51.100.0/24", "require-client-classes": ["x"],
-             "pools": [{"pool": "198.51.100.10 - 198.51.100.20", "user-context": {"a": 1}}]}
+    entry = {
+        "id": 3,
+        "subnet": "198.51.100.0/24",
+        "require-client-classes": ["x"],
+        "pools": [{"pool": "198.51.100.10 - 198.51.100.20", "user-context": {"a": 1}}],
+    }
     scope = scope_from_kea(entry)
     assert scope.extra == {"require-client-classes": ["x"]}
     assert scope.pools[0].extra == {"user-context": {"a": 1}}
@@ -129,21 +133,30 @@ def test_stripped_configuration_lets_a_server_wide_change_reach_the_scopes() -> 
 
 def test_one_lifetime_check_naming_the_field_sent() -> None:
     config = strip_inherited(_kea_like(), "v4")
+    # valid_lifetime 600 under the server's timers 1000/2000: Kea takes it (and leaves out
+    # of its answers the timers longer than the lifetime); so does Central
     short = Scope(subnet="198.51.100.128/27", valid_lifetime=600)  # type: ignore[arg-type]
+    check_scope(short, config, "v4", replacing=None)
+    # both set on the scope and out of order: refused, naming the field
+    bad = short.model_copy(update={"renew_timer": 200, "rebind_timer": 700})
     with pytest.raises(InvalidChangeError) as caught:
-        check_scope(short, config, "v4", replacing=None)
-    fields = [p.field for p in caught.value.problems]
-    assert fields == ["valid_lifetime"]
-    assert "inherited from the server" in caught.value.problems[0].message
-    # with its own timers it is accepted
-    check_scope(short.model_copy(update={"renew_timer": 200, "rebind_timer": 400}), config,
-                "v4", replacing=None)  # fmt: skip
+        check_scope(bad, config, "v4", replacing=None)
+    assert [p.field for p in caught.value.problems] == ["rebind_timer"]
+    assert caught.value.problems[0].message == (
+        "700 is above the valid lifetime (valid_lifetime: 600); set valid_lifetime too or "
+        "choose another value"
+    )
     # scope 1 (valid 600, inherited timers 1000/2000) gets a reservation: its lifetimes are
     # not judged again
     existing = scopes_from_config(config, "v4")[0]
     more = existing.model_copy(update={"reservations": [
         Reservation(hw_address="02:00:00:00:00:01")]})  # fmt: skip
     check_scope(more, config, "v4", replacing=1)
+    # the server's properties: what the caller sends is judged with what it leaves
+    with pytest.raises(InvalidChangeError) as caught:
+        check_properties(ServerProperties(valid_lifetime=600), config, "v4")
+    assert [p.field for p in caught.value.problems] == ["valid_lifetime"]
+    assert "(rebind_timer: 2000 as it is)" in caught.value.problems[0].message
 
 
 def test_central_reads_what_it_can_and_names_what_it_keeps_raw() -> None:

@@ -271,7 +271,8 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
     if family == "v4" and scope.preferred_lifetime is not None:
         problems.append(Problem("preferred_lifetime", "DHCPv4 has no preferred lifetime"))
     if _lifetimes_changed(scope, config, family, replacing):
-        problems += check_lifetimes(scope, inherited_lifetimes(config, scope.shared_network))
+        inherited = inherited_lifetimes(config, scope.shared_network)
+        problems += check_lifetimes(scope, inherited, same_level=False)
     problems += check_reservations(scope.reservations, config, family, subnet)
     raise_problems(problems)
 
@@ -392,10 +393,16 @@ def inherited_lifetimes(config: Json, shared_network: str | None) -> dict[str, A
     return {attr: values[key] for attr, key in _LIFETIMES.items() if key in values}
 
 
-def check_lifetimes(item: Scope | ServerProperties, inherited: dict[str, Any]) -> list[Problem]:
+def check_lifetimes(
+    item: Scope | ServerProperties, inherited: dict[str, Any], *, same_level: bool
+) -> list[Problem]:
     """The one check of lifetimes and timers, for a new scope, a changed one and the server's
-    properties: the effective values (set, else inherited) must be in order. The problem
-    names the field the caller set (the other one of the pair is inherited: said so)."""
+    properties: the values must be in order. ``inherited``: the other values of the same
+    object (``same_level``: the server's properties the caller leaves as they are, judged
+    with those it sends) or those it inherits (a scope: its lifetime must lie within bounds
+    set above; timers are judged only when the scope sets both of a pair, since Kea takes a
+    timer inherited from above that is longer than the scope's lifetime and leaves it out of
+    its answers). The problem names the field the caller set."""
     problems: list[Problem] = []
     own = {a: getattr(item, a) for a in _LIFETIMES if getattr(item, a, None) is not None}
     effective = {**{k: v for k, v in inherited.items() if isinstance(v, int)}, **own}
@@ -410,9 +417,11 @@ def check_lifetimes(item: Scope | ServerProperties, inherited: dict[str, Any]) -
         if low not in effective or high not in effective or effective[low] <= effective[high]:
             continue
         if low not in own and high not in own:
-            continue  # both inherited: not this change's doing
+            continue  # not this change's doing
+        if not same_level and "timer" in low and (low not in own or high not in own):
+            continue  # a timer inherited from above longer than the lifetime: Kea omits it
         named, other = (low, high) if low in own else (high, low)
-        origin = "" if other in own else " inherited from the server"
+        origin = "" if other in own else (" as it is" if same_level else " inherited")
         relation = "above" if named == low else "below"
         problems.append(
             Problem(named, f"{effective[named]} is {relation} {words[other]} "
@@ -484,7 +493,8 @@ def check_properties(props: ServerProperties, config: Json, family: Family) -> N
         "renew_timer": config.get("renew-timer"),
         "rebind_timer": config.get("rebind-timer"),
     }
-    problems += check_lifetimes(props, {k: v for k, v in merged.items() if v is not None})
+    current = {k: v for k, v in merged.items() if v is not None}
+    problems += check_lifetimes(props, current, same_level=True)
     if family == "v6":
         for n, kind in enumerate(props.host_reservation_identifiers or []):
             if kind in ("client_id", "circuit_id"):
