@@ -157,15 +157,49 @@ def _each(entries: Any, read: Callable[[Json], BaseModel], what: str, skipped: l
     return out
 
 
+#: Scopes as the API shows them, by the bytes of their Kea entry (own values) and shared
+#: network: a configuration read after a change mostly holds scopes read before, and reading
+#: 1,000 scopes with 10,000 reservations again costs seconds.
+_SCOPE_CACHE: OrderedDict[bytes, Json] = OrderedDict()
+_SCOPE_CACHE_KEPT = 8192
+_SCOPE_LOCK = threading.Lock()
+
+
+def scope_view(entry: Json, network: str | None, parent: Json) -> Json:
+    """One scope as the API shows it (shared: never edit it); raises ValueError when Central
+    cannot read it at all."""
+    own = kea.own_values(entry, parent)
+    key = orjson.dumps([network, own])
+    with _SCOPE_LOCK:
+        found = _SCOPE_CACHE.get(key)
+        if found is not None:
+            _SCOPE_CACHE.move_to_end(key)
+            return found
+    made = _dump(kea.scope_from_kea(orjson.loads(key)[1], network))
+    with _SCOPE_LOCK:
+        _SCOPE_CACHE[key] = made
+        while len(_SCOPE_CACHE) > _SCOPE_CACHE_KEPT:
+            _SCOPE_CACHE.popitem(last=False)
+    return made
+
+
+def _subnets(top: Json, family: Family) -> Iterator[tuple[Json, str | None, Json]]:
+    """Every subnet entry of ``top`` with its shared network's name and what it inherits."""
+    key = kea.subnet_key(family)
+    server = kea.inherited_from(top)
+    for entry in top.get(key, []):
+        yield entry, None, server
+    for network in top.get("shared-networks", []):
+        parent = kea.inherited_from(top, network)
+        for entry in network.get(key, []):
+            yield entry, network.get("name"), parent
+
+
 def _scopes(top: Json, family: Family, skipped: list[str]) -> list[Json]:
-    # iter_subnets fills in missing lists: it gets a copy, not the stored configuration
-    config = orjson.loads(orjson.dumps(top))
-    networks = {n.get("name"): n for n in config.get("shared-networks", [])}
     out = []
-    for index, (entry, network, _list) in enumerate(kea.iter_subnets(config, family)):
-        parent = kea.inherited_from(config, networks.get(network))
+    for index, (entry, network, parent) in enumerate(_subnets(top, family)):
         try:
-            out.append(_dump(kea.scope_from_kea(entry, network, parent)))
+            out.append(scope_view(entry, network, parent))
         except (ValueError, KeyError, TypeError) as exc:
             skipped.append(f"scopes[{index}] ({entry.get('subnet')}): {exc}")
     return out
@@ -242,6 +276,11 @@ class ConfigView(Mapping[str, Any]):
             self._skipped[name] = skipped
         return self._made[name]
 
+    def skipped(self, name: str) -> list[str]:
+        """The objects of a section Central could not read at all."""
+        self[name]
+        return list(self._skipped.get(name, []))
+
     def unmodeled(self) -> list[str]:
         """What Central keeps raw in this configuration: objects it cannot read at all (left
         out of their list, untouched in Kea) and keys it does not model (``extra``)."""
@@ -263,20 +302,74 @@ class ConfigView(Mapping[str, Any]):
         """One scope by id, without making the others (once they are made, from those)."""
         if "scopes" in self._made:
             return next((s for s in self._made["scopes"] if s.get("id") == scope_id), None)
-        key = kea.subnet_key(self._family)
-        lists: list[tuple[Json | None, list[Json]]] = [(None, self._top.get(key, []))]
-        lists += [(n, n.get(key, [])) for n in self._top.get("shared-networks", [])]
-        for network, entries in lists:
-            for entry in entries:
-                if entry.get("id") == scope_id:
-                    copied = orjson.loads(orjson.dumps(entry))
-                    parent = kea.inherited_from(self._top, network)
-                    name = network.get("name") if network is not None else None
-                    try:
-                        return _dump(kea.scope_from_kea(copied, name, parent))
-                    except (ValueError, KeyError, TypeError):
-                        return None
+        for entry, network, parent in _subnets(self._top, self._family):
+            if entry.get("id") == scope_id:
+                try:
+                    return scope_view(entry, network, parent)
+                except (ValueError, KeyError, TypeError):
+                    return None
         return None
+
+    def keyed(self, name: str) -> dict[Any, Any]:
+        """The Kea entries of a section by the key of each object, in the form two
+        configurations are compared in (a scope without Kea's copies of inherited values)."""
+        top = self._top
+        if name == "scopes":
+            return {e.get("id"): [n, kea.own_values(e, p)] for e, n, p in
+                    _subnets(top, self._family)}  # fmt: skip
+        if name == "shared_networks":
+            key, server = kea.subnet_key(self._family), kea.inherited_from(top)
+            return {n.get("name"): kea.own_values({k: v for k, v in n.items() if k != key},
+                                                  server)
+                    for n in top.get("shared-networks", [])}  # fmt: skip
+        if name == "classes":
+            return {c.get("name"): c for c in top.get("client-classes", [])}
+        if name == "option_definitions":
+            return {(d.get("space"), d.get("code")): d for d in top.get("option-def", [])}
+        if name == "reservations":
+            return dict(enumerate(top.get("reservations", [])))
+        return {"": self[name]}  # options, properties: as a whole
+
+    def objects(self, name: str, keys: set[Any]) -> list[Any]:
+        """The objects of section ``name`` whose keys (``keyed``) are ``keys``."""
+        if name == "scopes":
+            return [s for s in (self.scope(k) for k in sorted(keys, key=str)) if s is not None]
+        if "" in keys:
+            return [self[name]]
+        entries = self.keyed(name)
+        items = self[name]
+        position = {k: i for i, k in enumerate(entries)}
+        chosen = sorted(position[k] for k in keys if k in position)
+        if len(items) != len(entries):  # some could not be read: all of the section
+            return list(items)
+        return [items[i] for i in chosen]
+
+
+def changes_between(before: ConfigView, after: ConfigView) -> tuple[Json, Json, list[str]]:
+    """What differs between two configurations, object by object: the changed objects of
+    each section before and after (sections and properties that changed as a whole), and
+    what Central keeps raw in the changed objects after. Only changed objects are read."""
+    old: Json = {}
+    new: Json = {}
+    raw: list[str] = []
+    for name in _SECTIONS:
+        was, now = before.keyed(name), after.keyed(name)
+        if was == now:
+            continue
+        keys = {k for k in was.keys() | now.keys() if was.get(k) != now.get(k)}
+        whole = "" in keys
+        old[name] = before.objects(name, keys & was.keys())
+        new[name] = after.objects(name, keys & now.keys())
+        if whole:
+            old[name], new[name] = old[name][0], new[name][0]
+        raw += [f"raw: {name}{p if p.startswith('[') else '.' + p}"
+                for p in raw_parts(new[name])]  # fmt: skip
+        if name == "scopes":  # read one by one: those that could not be read at all
+            read = {s.get("id") for s in new[name]}
+            raw += [f"not read: scopes[id {k}]" for k in keys & now.keys() if k not in read]
+        else:
+            raw += [f"not read: {s}" for s in after.skipped(name)]
+    return old, new, raw
 
 
 def view(config: Json, family: Family) -> ConfigView:
@@ -554,8 +647,8 @@ def sync_family(
     if old is not None:
         old_hash, before = old
         after = row_view(row)
-        keys = [k for k in after if before.get(k) != after.get(k)]
-        raw = after.unmodeled()
+        was, shown, raw = changes_between(before, after)
+        keys = list(shown)
         comment = "changed on the server, outside Central"
         if raw:
             comment += (f"; kept as Kea has it, not modeled by Central ({len(raw)}): "
@@ -566,8 +659,8 @@ def sync_family(
             "dhcp-config",
             history_id(server, family),
             "external-change",
-            before={"hash": old_hash, **{k: before.get(k) for k in keys}},
-            after={"hash": row.hash, **{k: after.get(k) for k in keys}, "unmodeled": raw},
+            before={"hash": old_hash, **was},
+            after={"hash": row.hash, **shown, **({"unmodeled": raw} if raw else {})},
             comment=comment[:1000],
         )
         log.info("server %s %s: external change (%s)", server.id, family, ", ".join(keys))
