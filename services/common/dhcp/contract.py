@@ -14,6 +14,7 @@ in plain words. Answers (``ChangeResult``, ``ConfigState``, leases...) are plain
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Annotated, Any, Literal
@@ -44,9 +45,16 @@ def _ip_address(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return value
     text = _text(value, "an IP address")
     try:
-        return ipaddress.ip_address(text)
+        return _parsed_address(text)
     except ValueError:
         raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+
+
+# Reading a configuration of 10,000 reservations parses as many addresses, mostly the same
+# ones again at the next read; addresses are immutable values.
+@functools.lru_cache(maxsize=65536)
+def _parsed_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(text)
 
 
 def _ipv4_address(value: Any) -> ipaddress.IPv4Address:
