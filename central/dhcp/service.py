@@ -643,7 +643,9 @@ def sync_family(
         known.synced_at = now()
         db.commit()
         return FamilySync(hash=known.hash, changed=False)
-    old, row = refresh(db, config, server, family, agent=client)
+    # The agent holds the configuration it just hashed: it answers that one without asking
+    # Kea again (a later change is the next sync's).
+    old, row = refresh(db, config, server, family, state.hash, agent=client)
     if old is not None:
         old_hash, before = old
         after = row_view(row)

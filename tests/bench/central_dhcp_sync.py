@@ -67,6 +67,7 @@ def central_dhcp_sync(box: Sandbox) -> list[Figure]:
     server_id = wait_for(local_server, timeout=60, interval=0.5, what="the DHCP server enrolled")
     sync_path = f"/api/v1/dhcp/servers/{server_id}/sync"
     original = box.kea("config-get", "dhcp4")["arguments"]
+    _ok(call("POST", sync_path))  # Central's snapshot of the appliance's own configuration
     times: list[float] = []
     try:
         for round_ in range(ROUNDS + 1):
