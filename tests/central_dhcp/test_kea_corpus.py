@@ -125,7 +125,9 @@ def test_example_through_central(
     synced = central.ok(central.dhcp("POST", "/sync"))
     assert synced["families"][family]["changed"] is True
     kea = _kea(cd_box, service)[key]
-    assert synced["families"][family]["hash"]
+    live = central.ok(central.dhcp("GET", f"/{family}/config"))
+    assert synced["families"][family]["hash"] == live["hash"]  # Central's snapshot is Kea's
+    assert live["config"][key] == kea
     recorded = central.history(action="external-change")
     assert recorded and recorded[0]["object_id"].endswith(f":{family}"), recorded[:1]
 
