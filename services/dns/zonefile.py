@@ -6,9 +6,10 @@ them), the SOA first, then the records sorted by owner and type, one per line.
 An imported file is read entry by entry (a line, or lines joined by parentheses: RFC 1035
 §5.1), each with the line it starts on, so that every bad entry is reported at once with its
 line number rather than the first one only. ``$ORIGIN``, ``$TTL`` and ``$GENERATE`` are read as
-BIND reads them; ``$INCLUDE`` is refused (it would read files of the appliance). Identical
-records are taken once and the records of one RRset take the TTL of the first, as named does
-when it loads a zone.
+BIND reads them; ``$INCLUDE`` is refused (it would read files of the appliance). A record
+outside the zone, or under an ``$ORIGIN`` outside it, is refused at its line, never dropped.
+Identical records are taken once and the records of one RRset take the TTL of the first, as
+named does when it loads a zone.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class ZoneFile:
 
     soa: dns.rdtypes.ANY.SOA.SOA | None = None
     soa_ttl: int = 0
+    soa_line: int | None = None
     records: list[RecordData] = field(default_factory=list)
     #: The line each of ``records`` starts on.
     lines: list[int] = field(default_factory=list)
@@ -296,8 +298,6 @@ class _Reader:
         type_text = dns.rdatatype.to_text(rdata.rdtype)
         owner = name.to_text()
         if not name.is_subdomain(self.origin):
-            if self.foreign and name.is_subdomain(self.current_origin):
-                return
             self.problem(line, f"{owner} is outside the zone {self.origin.to_text()}; a zone "
                          "file holds the records of its zone only", owner, type_text)  # fmt: skip
             return
@@ -312,7 +312,7 @@ class _Reader:
                 self.problem(line, "a zone has one SOA record; this is a second", owner, "SOA")
             else:
                 assert isinstance(rdata, dns.rdtypes.ANY.SOA.SOA)
-                self.out.soa, self.out.soa_ttl = rdata, ttl
+                self.out.soa, self.out.soa_ttl, self.out.soa_line = rdata, ttl, line
                 self.soa_minimum = rdata.minimum
             return
         key = (name, int(rdata.rdtype), rdata)
@@ -343,7 +343,7 @@ class _Reader:
             if self.foreign:
                 self.problem(line, f"$ORIGIN {origin.to_text()} is outside the zone "
                              f"{self.origin.to_text()}: is the file imported under the right "
-                             "name? (the records under it are left out)")  # fmt: skip
+                             "name? (every record under it is refused)")  # fmt: skip
         elif word == "$INCLUDE":
             self.problem(line, "$INCLUDE is not taken: an imported file cannot read files of "
                          "the appliance; put the included records in the file")  # fmt: skip
