@@ -174,12 +174,12 @@ SUB_NS = change("create", "sub", "NS", "ns.other.test.")
             "is a delegation",
         ),
         (
-            [change("create", "old", "DNAME", "n.test."), change("create", "a.old", "A", "192.0.2.1")],
+            [change("create", "o", "DNAME", "n.test."), change("create", "a.o", "A", "192.0.2.1")],
             "changes[1].record",
             "below the DNAME",
         ),
         (
-            [change("create", "d.www", "NS", "ns.o.test."), change("create", "a.d.www", "CNAME", "x")],
+            [change("create", "d.w", "NS", "ns.o.test."), change("create", "a.d.w", "CNAME", "x")],
             "changes[1].record",
             "below the delegation",
         ),
