@@ -215,7 +215,7 @@ def test_delegations_with_ds_and_glue_and_rfc2181_owners_are_taken() -> None:
             change("create", "gc._msdcs", "A", "192.0.2.8"),
             change("create", "_spf", "TXT", "v=spf1 mx -all"),
             change("create", r"dot\.in", "TXT", '"a" "b"'),
-            change("create", "x", "TYPE65534", r"\# 4 0A000001"),
+            change("create", "x", "TYPE65280", r"\# 4 0A000001"),
         ],
         300,
     )

@@ -7,7 +7,7 @@ list of reasons, never raises, so that every problem of a request is reported at
 
 Every type that BIND 9.18 serves and dnspython parses is managed: the types with rules of their
 own have a class here, every other one is a ``GenericType`` (dnspython's parser only), and any
-type may be written in RFC 3597's generic form (``TYPE65534 \\# 4 0A000001``). Left out: the
+type may be written in RFC 3597's generic form (``TYPE65280 \\# 4 0A000001``). Left out: the
 SOA (the zone's SOA fields), the records named writes itself when it signs a zone (RRSIG, NSEC,
 NSEC3, NSEC3PARAM), meta types (ANY, OPT, TSIG, ...) and the types BIND calls obsolete (MD, MF).
 
@@ -107,6 +107,8 @@ NOT_MANAGED = {
     "MF": "MF is obsolete (RFC 973); BIND refuses it: use MX",
     "TYPE0": "type 0 is reserved",
     "TYPE65533": "KEYDATA (65533) is BIND's private type for trust anchors",
+    "TYPE65534": "type 65534 is BIND's private type for a zone's signing state "
+    "(sig-signing-type): named ignores such records; use another private type, 65280 to 65533",
 }
 
 
@@ -130,7 +132,7 @@ def type_problem(name: str) -> str | None:
 
 
 def record_type(name: str) -> RecordType | None:
-    """The class of type ``name`` (``MX``, ``mx``, ``TYPE15``, ``TYPE65534``), or None if
+    """The class of type ``name`` (``MX``, ``mx``, ``TYPE15``, ``TYPE65280``), or None if
     records of that type are not managed (``type_problem`` says why)."""
     upper = name.upper()
     found = REGISTRY.get(upper)
