@@ -176,7 +176,9 @@ class _Reader:
                 Problem("text", self.origin.to_text(), "SOA",
                         f"the file has no SOA record for {self.origin.to_text()}")
             )  # fmt: skip
-        elif not any(r.type == "NS" and r.name == self.origin.to_text() for r in self.out.records):
+        elif not any(
+            r.type == "NS" and dns.name.from_text(r.name) == self.origin for r in self.out.records
+        ):
             self.out.problems.append(
                 Problem("text", self.origin.to_text(), "NS",
                         f"the file has no NS record for {self.origin.to_text()} (its apex)")
@@ -279,8 +281,17 @@ class _Reader:
         type_text = dns.rdatatype.to_text(rdata.rdtype)
         owner = name.to_text()
         if not name.is_subdomain(self.origin):
-            self.problem(line, f"{owner} is outside the zone {self.origin.to_text()}; a zone "
-                         "file holds the records of its zone only", owner, type_text)  # fmt: skip
+            hint = (
+                f" (the $ORIGIN is {self.current_origin.to_text()}: is the file imported under "
+                "the right name?)"
+                if self.foreign
+                else ""
+            )
+            message = (
+                f"{owner} is outside the zone {self.origin.to_text()}; a zone file holds the "
+                f"records of its zone only{hint}"
+            )
+            self.problem(line, message, owner, type_text)
             return
         if ttl > MAX_TTL:
             self.problem(line, f"the TTL {ttl} is over {MAX_TTL} (RFC 2181 §8)", owner, type_text)
@@ -325,10 +336,6 @@ class _Reader:
             self.current_origin = origin
             self.last_name = origin
             self.foreign = not origin.is_subdomain(self.origin)
-            if self.foreign:
-                self.problem(line, f"$ORIGIN {origin.to_text()} is outside the zone "
-                             f"{self.origin.to_text()}: is the file imported under the right "
-                             "name? (every record under it is refused)")  # fmt: skip
         elif word == "$INCLUDE":
             self.problem(line, "$INCLUDE is not taken: an imported file cannot read files of "
                          "the appliance; put the included records in the file")  # fmt: skip

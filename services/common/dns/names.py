@@ -19,6 +19,8 @@ import dns.name
 
 LDH_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _FORBIDDEN = re.compile(r'[\s\x00-\x1f\x7f"();]')
+#: An escaped octet of a name in presentation format (``\\.``, ``\\"``, ``\\032``).
+_ESCAPE = re.compile(r"\\(\d{3}|.)")
 
 
 def absolute(name: str, origin: dns.name.Name) -> dns.name.Name:
@@ -34,7 +36,7 @@ def owner_problems(name: str) -> list[str]:
         return []
     if not name:
         return ["the name is empty"]
-    if _FORBIDDEN.search(name):
+    if _FORBIDDEN.search(_ESCAPE.sub("", name)):
         return ['the name contains white space, a control character or one of "(); '
                 "(escape such an octet: \\032 for a space)"]  # fmt: skip
     try:

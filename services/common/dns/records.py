@@ -214,15 +214,13 @@ class MX(RecordType):
 
 @register
 class SRV(RecordType):
-    """Service location (RFC 2782): owner ``_service._proto.name``, target a host name."""
+    """Service location (RFC 2782). In a zone with strict host names the owner is
+    ``_service._proto.name`` and the target a host name (named itself requires neither)."""
 
     rtype = "SRV"
 
     def hostname_checks(self, rdata: Any, owner: dns.name.Name) -> list[str]:
-        return _target(rdata.target, "target", allow_root=True)
-
-    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
-        problems: list[str] = []
+        problems = _target(rdata.target, "target", allow_root=True)
         labels = [label.decode(errors="replace") for label in owner.labels]
         if labels and labels[0] == "*":
             labels = labels[1:]
