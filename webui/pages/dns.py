@@ -30,8 +30,11 @@ ZONES_PAGE = 50
 RECORDS_PAGE = 100
 ZONE_SORTS = ("name", "kind", "record_count", "serial", "updated_at")
 RECORD_SORTS = ("name", "type", "ttl", "data")
+#: The types the add form offers (the API takes every type BIND serves, and TYPEnnn).
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "NS", "PTR", "SRV", "CAA", "DNAME", "SSHFP",
-                "TLSA", "NAPTR", "DS", "HINFO")  # fmt: skip
+                "TLSA", "NAPTR", "DS", "HINFO", "HTTPS", "SVCB", "LOC", "URI", "RP", "CERT",
+                "SMIMEA", "OPENPGPKEY", "SPF", "AFSDB", "CDS", "CDNSKEY", "DNSKEY", "CSYNC",
+                "ZONEMD")  # fmt: skip
 ZoneId = Path(ge=1, le=2**31 - 1)
 RECORD = ("name", "type", "ttl", "data")
 
