@@ -750,7 +750,7 @@ class DnsService:
         records = [
             ImportedRecord(line=zone_file.lines[i], **zone_file.records[i].model_dump())
             for i in check.kept
-        ] if check.importable_leaving_out() else []  # fmt: skip
+        ]
         soa = None
         if zone_file.soa is not None:
             soa = RecordData(

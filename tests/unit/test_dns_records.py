@@ -92,6 +92,7 @@ def test_txt_strings_are_kept_exactly(data: str, strings: list[bytes]) -> None:
         ("URI", "u", '10 1 ""', "empty"),
         ("ZONEMD", "@", f"1 1 1 {HEX * 4}", "inconsistent"),
         ("SVCB", "s", "0 . alpn=h2", "AliasMode"),
+        ("HTTPS", "s", "1 . key8", "does not know the key ohttp"),
         ("LOC", "l", "91 0 0 N 0 0 0 E 0m", "not valid LOC"),
         ("HINFO", "h", '"only-one"', "not valid HINFO"),
     ],

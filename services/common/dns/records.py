@@ -440,9 +440,18 @@ class LOC(RecordType):
 
 @register
 class SVCB(RecordType):
-    """Service binding (RFC 9460); dnspython checks the keys and the alias form."""
+    """Service binding (RFC 9460); dnspython checks the keys and the alias form. Keys that
+    dnspython names but BIND 9.18 cannot read in a zone file (``ohttp``, ``docpath``) are
+    refused: the zone could not be written for named again."""
 
     rtype = "SVCB"
+
+    def check(self, rdata: Any, owner: dns.name.Name) -> list[str]:
+        return [
+            f"BIND 9.18 does not know the key {key.name.lower()} (key{int(key)}) of {self.rtype}"
+            for key in rdata.params
+            if int(key) in _SVCB_KEYS_UNKNOWN_TO_BIND
+        ]
 
 
 @register
@@ -451,6 +460,9 @@ class HTTPS(SVCB):
 
     rtype = "HTTPS"
 
+
+#: SVCB keys that dnspython writes by a name BIND 9.18 does not read (ohttp, docpath).
+_SVCB_KEYS_UNKNOWN_TO_BIND = {8, 10}
 
 #: Types whose records belong at the zone's apex only.
 APEX_ONLY = {"ZONEMD": "RFC 8976 §2", "CSYNC": "RFC 7477 §2"}
