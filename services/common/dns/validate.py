@@ -313,16 +313,27 @@ def _zone_problems(
     return problems
 
 
-def _below(
-    name: dns.name.Name, cuts: set[dns.name.Name], origin: dns.name.Name
-) -> dns.name.Name | None:
-    """The nearest name of ``cuts`` strictly above ``name`` (and below ``origin``), if any."""
-    parent = name
-    while parent != origin and len(parent) > len(origin) + 1:
-        parent = parent.parent()
-        if parent in cuts:
-            return parent
-    return None
+class _Cuts:
+    """The delegations and DNAMEs of a zone, found for a name by its labels (a tuple look-up
+    per depth of cut, not a walk of parent names: a large zone has many names to look up)."""
+
+    def __init__(self, cuts: set[dns.name.Name]) -> None:
+        self.by_depth: dict[int, dict[tuple[bytes, ...], dns.name.Name]] = defaultdict(dict)
+        for cut in cuts:
+            self.by_depth[len(cut.labels)][tuple(label.lower() for label in cut.labels)] = cut
+        self.depths = sorted(self.by_depth, reverse=True)
+
+    def above(self, name: dns.name.Name) -> dns.name.Name | None:
+        """The nearest cut strictly above ``name``, if any."""
+        labels = name.labels
+        count = len(labels)
+        for depth in self.depths:
+            if depth < count:
+                key = tuple(label.lower() for label in labels[count - depth :])
+                found = self.by_depth[depth].get(key)
+                if found is not None:
+                    return found
+        return None
 
 
 def _cut_problems(
@@ -339,7 +350,7 @@ def _cut_problems(
     for record in state.values():
         if record.rtype == "NS" and record.name != origin:
             delegations.add(record.name)
-        elif record.rtype == "DNAME":
+        elif record.rtype == "DNAME" and record.name != origin:
             dnames.add(record.name)
         elif record.rtype == "DS":
             ds_owners.add(record.name)
@@ -356,7 +367,7 @@ def _cut_problems(
         problems.append(Problem(where, name, rtype, message))
 
     # A DS at the apex or at a name without NS: named ignores it (RFC 4035 §2.4).
-    for owner in ds_owners & set(touched):
+    for owner in [name for name in ds_owners if name in touched]:
         ds = next(r for r in state.values() if r.name == owner and r.rtype == "DS")
         if owner == origin:
             add(ds, "a DS record belongs in the parent zone, not at this zone's apex (RFC 4035)")
@@ -370,16 +381,17 @@ def _cut_problems(
         return problems
     # Data at a delegation besides NS, DS and glue: named answers a referral instead of it.
     for record in plan.adds:
-        if record.name in delegations and record.rtype not in ("NS", "DS", "A", "AAAA"):
+        if record.rtype not in ("NS", "DS", "A", "AAAA") and record.name in delegations:
             add(record, f"{record.name.to_text()} is a delegation (it has NS records): only NS, "
                 "DS and glue records belong at it; the rest belongs in the child zone")  # fmt: skip
     cuts = delegations | dnames
-    new_cuts = {r.name for r in plan.adds if r.name in cuts and r.rtype in ("NS", "DNAME")}
+    finder = _Cuts(cuts)
+    new_cuts = {r.name for r in plan.adds if r.rtype in ("NS", "DNAME") and r.name in cuts}
     # Records below a cut: every added one, and (when a cut is new) every one of the zone.
-    candidates = list(state.values()) if new_cuts else [r for r in plan.adds if r.key in state]
+    candidates = list(state.values()) if new_cuts else plan.adds
     reported: set[RecordKey] = set()
     for record in candidates:
-        cut = _below(record.name, cuts, origin)
+        cut = finder.above(record.name)
         if cut is None or record.key in reported:
             continue
         if cut in dnames:
@@ -394,7 +406,7 @@ def _cut_problems(
         if record.key in plan.sources or record.name in touched:
             reported.add(record.key)
             add(record, message)
-        else:
+        elif cut in new_cuts:
             cut_record = next(r for r in plan.adds if r.name == cut and r.rtype in ("NS", "DNAME"))
             reported.add(record.key)
             add(cut_record, f"{message}; it is already in the zone, delete it first")
