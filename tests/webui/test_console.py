@@ -245,6 +245,41 @@ def test_a_txt_with_spaces_round_trips_through_the_console(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def test_import_preview_then_leaving_out_the_refused(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    box = console_box
+    login(page, console_url, *_admin(box))
+    page.goto(console_url + "/dns/zones")
+    text = (
+        "$ORIGIN preview.example.\n$TTL 300\n"
+        "@ IN SOA ns1 hostmaster 1 3600 900 1209600 300\n"
+        f"@ IN NS ns1\nns1 IN A {box.address}\nkept IN A 198.51.100.26\n"
+        'elsewhere.example. IN A 198.51.100.27\n_spf IN TXT "v=spf1 mx -all"\n'
+    )
+    page.fill("#import-zone #f-name", "preview.example")
+    page.fill("#import-zone #f-text", text)
+    page.click("#import-zone button:has-text('Preview')")
+    refused = page.locator("#import-refused")
+    expect(refused).to_contain_text("outside the zone")
+    expect(refused.locator("tbody tr")).to_have_count(1)
+    expect(refused.locator("tbody tr td").first).to_have_text("7")
+    expect(page.locator("#import-records tbody tr")).to_have_count(4)
+    found = box.https(1231, "/api/v1/dns/zones?filter=name:preview.example.",
+                      token=box.central_token())  # fmt: skip
+    assert found.json()["total"] == 0  # the preview made nothing
+    # Without the choice the import is refused at the line; with it, the rest is imported.
+    page.click("#import-zone button:has-text('Import')")
+    expect(page.locator("#import-zone")).to_contain_text("line 7")
+    page.check("#import-zone input[name=leave_out_refused]")
+    page.click("#import-zone button:has-text('Import')")
+    expect(page.locator("text=without the refused records")).to_be_visible()
+    wait_for(lambda: _answers(box, "kept.preview.example.", "198.51.100.26"), timeout=20,
+             what="named answering the imported zone")  # fmt: skip
+    assert _txt_strings(box, "_spf.preview.example.") == [b"v=spf1 mx -all"]
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_bad_record_shows_the_api_error_at_its_field(
     console_box: Sandbox, console_url: str, page: Page
 ):
