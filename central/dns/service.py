@@ -248,11 +248,13 @@ def _row_lines(rows: Iterable[DnsRecord]) -> list[str]:
 
 
 # --- zones -------------------------------------------------------------------------------
-def _validate_records(name: str, records: Sequence[RecordData], ttl: int) -> None:
+def _validate_records(
+    name: str, records: Sequence[RecordData], ttl: int, strict_hostnames: bool = False
+) -> None:
     origin = dns.name.from_text(name)
     problems: list[Problem] = []
     for index, spec in enumerate(records):
-        build_record(spec, origin, ttl, f"records[{index}]", problems)
+        build_record(spec, origin, ttl, f"records[{index}]", problems, strict_hostnames)
     if problems:
         raise RecordValidationError(problems)
 
@@ -299,7 +301,7 @@ def create_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneCreateRequest
 ) -> ZoneView:
     spec = ZoneCreate.model_validate(body.model_dump(exclude={"server_id", "comment"}))
-    _validate_records(spec.name, spec.records, spec.ttl)
+    _validate_records(spec.name, spec.records, spec.ttl, spec.strict_hostnames)
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, spec.name)
     public = _made(
