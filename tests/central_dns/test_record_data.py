@@ -153,3 +153,21 @@ def test_a_bad_import_is_422_at_its_line_never_201(
     assert words in problem["problems"][0]["message"], problem
     listed = api.ok(api.call("GET", f"/api/v1/dns/zones?filter=name:{name}"))
     assert listed["total"] == 0
+
+
+def test_strict_host_names_are_a_zone_option(central_dns: CentralDns) -> None:
+    api = central_dns
+    name = api.new_zone_name()
+    zone = api.create_zone(name)
+    assert zone["options"]["strict_hostnames"] is False
+    api.ok(api.change(zone["id"], [create("gc._msdcs", "A", "198.51.100.70")]))
+    assert _dig(api, f"gc._msdcs.{name}", "A") == ["198.51.100.70"]
+    path = f"/api/v1/dns/zones/{zone['id']}"
+    patched = api.ok(api.call("PATCH", path, {"strict_hostnames": True, "comment": "strict"}))
+    assert patched["options"]["strict_hostnames"] is True
+    before = _state(api, zone["id"])
+    refused = api.change(zone["id"], [create("dc_1", "A", "198.51.100.71")])
+    problem = assert_problem(refused, 422, "changes[0].record.name")
+    assert "host name" in problem["detail"]
+    _unchanged(api, zone["id"], before)
+    assert _dig(api, f"dc_1.{name}", "A") == []
