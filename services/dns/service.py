@@ -177,6 +177,13 @@ class _ImportCheck:
             return None
         return [i for i in kept if i not in dropped]
 
+    def own(self, problems: list[Problem]) -> list[Problem]:
+        """``problems`` of the plan without the apex-NS one when the reader said it of the
+        file already (it would name a record of the apex that is not at fault)."""
+        if not any(p.type == "NS" and p.line is None for p in self.zone_file.problems):
+            return problems
+        return [p for p in problems if not p.message.startswith("the zone's apex must keep")]
+
     def blocking(self) -> bool:
         """A problem of the whole file (no line): the file cannot be imported at all."""
         return any(p.line is None for p in self.refused)
@@ -704,7 +711,7 @@ class DnsService:
                     strict_hostnames=request.strict_hostnames,
                 )  # fmt: skip
             except RecordValidationError as exc:
-                left = check.refuse_records(exc.records, kept)
+                left = check.refuse_records(check.own(exc.records), kept)
                 if left is None:
                     break
                 kept = left

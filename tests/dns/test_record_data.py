@@ -249,3 +249,10 @@ def test_generate_is_expanded(agent: Agent, shared_sandbox: Sandbox) -> None:
     assert _dig(shared_sandbox, "_s2._tcp.gen.test.", "TXT") == ['"n=2"']
     types = [r["type"] for r in agent.records("gen.test.")["records"]]
     assert types.count("A") == 21 and types.count("TXT") == 3
+
+
+def test_a_file_without_apex_ns_names_the_file_not_a_record(agent: Agent) -> None:
+    text = "@ 300 IN SOA ns1 hm 1 2 3 4 5\n@ 300 IN MX 10 mail.example.\n"
+    preview = agent.ok(agent.post("/zones/import/preview", {"name": "nons.test", "text": text}))
+    assert [(r["line"], r["field"]) for r in preview["refused"]] == [(None, "text")], preview
+    assert "no NS record" in preview["refused"][0]["message"]
