@@ -19,7 +19,8 @@ PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea
           kea-admin iproute2 curl python3 python3-venv python3-dev gcc
           ldnsutils iputils-ping iputils-tracepath)
 PKGS_TEST=(isc-dhcp-client openssh-client postgresql dnsperf ldnsutils iputils-ping
-           iputils-tracepath chromium procps wrk)
+           iputils-tracepath chromium procps wrk
+           snmp snmptrapd)
 # Building the appliance image and booting it (./build.sh image|run, tests/system).
 PKGS_IMAGE=(mmdebstrap e2fsprogs fdisk dosfstools mtools grub-common grub-pc-bin
             grub-efi-amd64-bin qemu-system-x86 qemu-utils ovmf)

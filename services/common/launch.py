@@ -58,11 +58,12 @@ PYTHON_PROGRAMS = {
     "dns-dhcp-agent": "services.common.agents dns-agent dhcp-agent",
     "appliance-agent": "services.appliance",
     "diag-shell": "services.shell",
+    "monitor": "services.monitor",
 }
 
 #: The umask of each Python program (see ``Program.umask``); the others get 027.
 PROGRAM_UMASKS = {"central": "077", "appliance-agent": "077", "diag-shell": "077",
-                  "dns-dhcp-agent": "022"}  # fmt: skip
+                  "dns-dhcp-agent": "022", "monitor": "077"}  # fmt: skip
 
 #: Programs that give up root once their ports are bound and their keys are read, and the
 #: system user each becomes (made by burrow-launch when missing). The web console faces the

@@ -1,0 +1,88 @@
+"""The rules behind ``/api/v1/monitoring`` and ``/metrics``.
+
+Central writes ``etc/burrow/monitoring.json`` on its own appliance (the monitor program reads
+it within a second). A secret left out of a change keeps its stored value (matched by name),
+so the console and scripts can change a network without knowing the community. What the API
+answers and the history keeps has every secret replaced by ``********``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from central.core.config import CentralConfig
+from central.core.deps import Principal
+from central.history import service as history
+from services.common.errors import FieldProblem, UnavailableError, ValidationError
+from services.common.figures import Figures, prometheus_text
+from services.common.monitoring import MonitoringSettings
+
+#: Figures older than this are stale: the monitor program is not collecting.
+STALE_SECONDS = 60
+
+
+class MonitoringChange(MonitoringSettings):
+    """The whole monitoring settings, replacing the stored ones (secrets may be omitted)."""
+
+    comment: Annotated[str, Field(max_length=1000, description="save comment")] = ""
+
+
+def load(config: CentralConfig) -> MonitoringSettings:
+    return MonitoringSettings.load(config.root.monitoring_settings)
+
+
+def view(config: CentralConfig) -> dict[str, Any]:
+    return load(config).redacted()
+
+
+def update(
+    config: CentralConfig, db: Session, actor: Principal, change: MonitoringChange
+) -> dict[str, Any]:
+    if change.metrics_token_sha256 is not None:
+        raise ValidationError(
+            "metrics_token_sha256 is set by Central; give metrics_token instead.",
+            field="metrics_token_sha256",
+        )
+    before = load(config)
+    given = MonitoringSettings.model_validate(change.model_dump(exclude={"comment"}))
+    after = given.merged_with(before)
+    missing = after.missing_secrets()
+    if missing:
+        raise ValidationError(
+            "Some secrets are missing.",
+            problems=[FieldProblem(field, message) for field, message in missing],
+        )
+    history.record(
+        db, actor, "monitoring", "settings", "update",
+        before=before.redacted(), after=after.redacted(), comment=change.comment,
+    )  # fmt: skip
+    after.save(config.root.monitoring_settings)
+    db.commit()
+    return after.redacted()
+
+
+def figures(config: CentralConfig) -> Figures:
+    """The monitor program's latest figures (503 while it has none or they are stale)."""
+    try:
+        value = json.loads(config.root.figures.read_text())
+    except (OSError, ValueError) as exc:
+        raise UnavailableError(
+            "The monitor program has not collected any figures yet.",
+            hint="it collects every few seconds; check the monitor program",
+        ) from exc
+    current = Figures.model_validate(value)
+    if time.time() - current.collected_at > STALE_SECONDS:
+        raise UnavailableError(
+            f"The monitor program's figures are older than {STALE_SECONDS} s.",
+            hint="check the monitor program (supervisorctl status monitor)",
+        )
+    return current
+
+
+def metrics(config: CentralConfig) -> str:
+    return prometheus_text(figures(config))
