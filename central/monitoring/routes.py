@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
@@ -18,7 +16,7 @@ from central.core.config import CentralConfig
 from central.core.deps import Admin, CurrentUser, DbSession, current_principal
 from central.core.problems import RESPONSES
 from central.monitoring import service
-from central.monitoring.service import MonitoringChange
+from central.monitoring.service import MonitoringChange, MonitoringPublic
 from services.common.figures import Figures
 from services.common.monitoring import token_matches
 
@@ -31,7 +29,7 @@ def _config(request: Request) -> CentralConfig:
 
 
 @router.get("/api/v1/monitoring")
-def get_monitoring(request: Request, _user: CurrentUser) -> dict[str, Any]:
+def get_monitoring(request: Request, _user: CurrentUser) -> MonitoringPublic:
     """SNMP communities, users and receivers, thresholds, the scrape token: secrets redacted."""
     return service.view(_config(request))
 
@@ -39,7 +37,7 @@ def get_monitoring(request: Request, _user: CurrentUser) -> dict[str, Any]:
 @router.put("/api/v1/monitoring")
 def put_monitoring(
     request: Request, db: DbSession, admin: Admin, body: MonitoringChange
-) -> dict[str, Any]:
+) -> MonitoringPublic:
     """Replace the monitoring settings; a secret left out keeps its stored value (by name)."""
     return service.update(_config(request), db, admin, body)
 
@@ -53,7 +51,12 @@ def get_figures(request: Request, _user: CurrentUser) -> Figures:
 @router.get(
     "/metrics",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text format",
+        }
+    },
 )
 def metrics(request: Request, db: DbSession) -> PlainTextResponse:
     """The same figures as BURROW-MIB in Prometheus' text format (version 0.0.4)."""

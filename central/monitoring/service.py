@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from central.core.config import CentralConfig
@@ -20,7 +20,12 @@ from central.core.deps import Principal
 from central.history import service as history
 from services.common.errors import FieldProblem, UnavailableError, ValidationError
 from services.common.figures import Figures, prometheus_text
-from services.common.monitoring import MonitoringSettings
+from services.common.monitoring import (
+    AuthProtocol,
+    MonitoringSettings,
+    PrivProtocol,
+    Thresholds,
+)
 
 #: Figures older than this are stale: the monitor program is not collecting.
 STALE_SECONDS = 60
@@ -32,17 +37,57 @@ class MonitoringChange(MonitoringSettings):
     comment: Annotated[str, Field(max_length=1000, description="save comment")] = ""
 
 
+class CommunityPublic(BaseModel):
+    """A community as the API shows it: the secret is ``********``."""
+
+    name: str
+    community: str | None
+    networks: list[str]
+
+
+class UserPublic(BaseModel):
+    """An SNMPv3 user as the API shows it: pass phrases are ``********``."""
+
+    name: str
+    auth_protocol: AuthProtocol
+    auth_passphrase: str | None
+    priv_protocol: PrivProtocol
+    priv_passphrase: str | None
+
+
+class ReceiverPublic(BaseModel):
+    """A notification receiver as the API shows it."""
+
+    address: str
+    port: int
+    community: str | None
+    user: str | None
+
+
+class MonitoringPublic(BaseModel):
+    """The monitoring settings with every secret replaced by ``********`` (or null: unset)."""
+
+    location: str
+    contact: str
+    snmp_port: int
+    communities: list[CommunityPublic]
+    users: list[UserPublic]
+    receivers: list[ReceiverPublic]
+    thresholds: Thresholds
+    metrics_token: str | None
+
+
 def load(config: CentralConfig) -> MonitoringSettings:
     return MonitoringSettings.load(config.root.monitoring_settings)
 
 
-def view(config: CentralConfig) -> dict[str, Any]:
-    return load(config).redacted()
+def view(config: CentralConfig) -> MonitoringPublic:
+    return MonitoringPublic.model_validate(load(config).redacted())
 
 
 def update(
     config: CentralConfig, db: Session, actor: Principal, change: MonitoringChange
-) -> dict[str, Any]:
+) -> MonitoringPublic:
     if change.metrics_token_sha256 is not None:
         raise ValidationError(
             "metrics_token_sha256 is set by Central; give metrics_token instead.",
@@ -63,7 +108,7 @@ def update(
     )  # fmt: skip
     after.save(config.root.monitoring_settings)
     db.commit()
-    return after.redacted()
+    return MonitoringPublic.model_validate(after.redacted())
 
 
 def figures(config: CentralConfig) -> Figures:

@@ -83,7 +83,8 @@ class MibView:
     values: dict[OID, Any] = field(default_factory=dict)
     order: list[OID] = field(default_factory=list)
 
-    def get(self, oid: OID) -> Any | None:
+    def get(self, oid: OID) -> Any:
+        """The value at ``oid``, None when there is none."""
         return self.values.get(oid)
 
     def after(self, oid: OID) -> Iterator[tuple[OID, Any]]:

@@ -84,10 +84,11 @@ def test_snmp_v2c_v3_and_metrics(box: Sandbox) -> None:
     assert "monitoring for the test" in history
 
     # v2c from the allowed network reads the system group and BURROW-MIB by name.
-    system = wait_for(
-        lambda: (r := v2c("snmpwalk", address, COMMUNITY, "system")).returncode == 0 and r.stdout,
-        timeout=30, what="snmpwalk -v2c system",
-    )  # fmt: skip
+    def walk_system() -> str:
+        result = v2c("snmpwalk", address, COMMUNITY, "system")
+        return result.stdout if result.returncode == 0 else ""
+
+    system = wait_for(walk_system, timeout=30, what="snmpwalk -v2c system")
     assert f"SNMPv2-MIB::sysName.0 = STRING: {box.settings().hostname}" in system
     assert "SNMPv2-MIB::sysLocation.0 = STRING: test rack" in system
     assert "SNMPv2-MIB::sysObjectID.0 = OID: BURROW-MIB::burrowMIB" in system

@@ -1,0 +1,128 @@
+"""Monitoring settings, the MIB view and the Prometheus text, without daemons (issue 19)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from services.common.figures import Figures, PoolFigure, ProgramFigure, prometheus_text
+from services.common.monitoring import REDACTED, MonitoringSettings, token_matches
+from services.common.paths import StateRoot
+from services.monitor.collect import Collector
+from services.monitor.mib import BURROW, POOL_ENTRY, PROGRAM_ENTRY, MibView
+
+STORED = {
+    "communities": [{"name": "noc", "community": "secret-one", "networks": ["10.0.0.0/8"]}],
+    "users": [{"name": "ops", "auth_passphrase": "auth-pass-1", "priv_passphrase": "priv-pass-1"}],
+}
+
+
+def test_omitted_secrets_are_kept_by_name_and_never_shown() -> None:
+    stored = MonitoringSettings.model_validate(STORED)
+    change = MonitoringSettings.model_validate(
+        {
+            "communities": [{"name": "noc", "networks": ["192.168.0.0/16"]}],
+            "users": [{"name": "ops", "priv_passphrase": "priv-pass-2"}],
+            "metrics_token": "a-scrape-token-of-16+",
+        }
+    )
+    merged = change.merged_with(stored)
+    assert merged.communities[0].community == "secret-one"
+    assert str(merged.communities[0].networks[0]) == "192.168.0.0/16"
+    assert merged.users[0].auth_passphrase == "auth-pass-1"
+    assert merged.users[0].priv_passphrase == "priv-pass-2"
+    assert merged.missing_secrets() == []
+    assert token_matches(merged, "a-scrape-token-of-16+")
+    assert not token_matches(merged, "another-token-000000")
+    shown = json.dumps(merged.redacted())
+    for secret in ("secret-one", "auth-pass-1", "priv-pass-2", "a-scrape-token"):
+        assert secret not in shown
+    assert merged.redacted()["metrics_token"] == REDACTED
+
+
+def test_a_new_entry_without_its_secret_is_named() -> None:
+    change = MonitoringSettings.model_validate({"users": [{"name": "new"}]})
+    fields = [field for field, _ in change.merged_with(MonitoringSettings()).missing_secrets()]
+    assert fields == ["users[0].auth_passphrase", "users[0].priv_passphrase"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"communities": [{"name": "a", "community": "short", "networks": ["10.0.0.0/8"]}]},
+        {"communities": [{"name": "a", "community": "long-enough", "networks": []}]},
+        {"communities": [{"name": "a b", "community": "long-enough", "networks": ["10.0.0.0/8"]}]},
+        {"users": [{"name": "u", "auth_protocol": "md5"}]},
+        {"receivers": [{"address": "10.0.0.1", "user": "nobody"}]},
+        {"receivers": [{"address": "10.0.0.1"}]},
+        {"snmp_port": 0},
+        {"communities": [{"name": "a", "community": "x" * 8, "networks": ["10.0.0.0/8"]}] * 2},
+    ],
+)
+def test_bad_settings_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        MonitoringSettings.model_validate(bad)
+
+
+def _figures() -> Figures:
+    return Figures(
+        hostname="box",
+        programs=[
+            ProgramFigure(name="central", state="RUNNING", pid=5, restarts=2),
+            ProgramFigure(name="named", state="FATAL"),
+        ],
+        pools=[PoolFigure(family=4, subnet_id=7, subnet="198.51.100.0/27", total=20, assigned=19)],
+    )
+
+
+def test_the_view_is_ordered_and_walks_in_order() -> None:
+    view = MibView.build(_figures(), MonitoringSettings(), uptime_ticks=100)
+    assert view.order == sorted(view.order)
+    assert int(view.get((*PROGRAM_ENTRY, 3, 2))) == 200  # named FATAL
+    assert int(view.get((*PROGRAM_ENTRY, 4, 1))) == 2
+    assert int(view.get((*POOL_ENTRY, 7, 4, 7))) == 95
+    first, _ = next(view.after(BURROW))
+    assert first[: len(BURROW)] == BURROW
+    last = view.order[-1]
+    assert list(view.after(last)) == []
+
+
+def test_prometheus_text_has_the_same_figures() -> None:
+    text = prometheus_text(_figures())
+    assert 'burrow_program_up{program="central"} 1' in text
+    assert 'burrow_program_state{program="named"} 200' in text
+    assert 'burrow_program_restarts_total{program="central"} 2' in text
+    labels = 'family="ipv4",subnet_id="7",subnet="198.51.100.0/27"'
+    assert f"burrow_dhcp_pool_utilisation_percent{{{labels}}} 95" in text
+    assert text.endswith("\n")
+
+
+def test_collector_reads_backup_age_restarts_and_interfaces(tmp_path: Path) -> None:
+    root = StateRoot.at(tmp_path)
+    root.make_dirs()
+    (root.lib / "backup-status.json").write_text(json.dumps({
+        "state": "active", "changes_not_at_peer": 3, "outbox": 1,
+        "last_full": {"sent_at": "2026-01-01T00:00:00+00:00"},
+        "last_incremental": {"sent_at": "2026-01-02T00:00:00+00:00"},
+    }))  # fmt: skip
+    backup = Collector(root).backup()
+    assert backup.last_stored_at == "2026-01-02T00:00:00+00:00"
+    assert backup.age_seconds is not None and backup.age_seconds > 0
+    assert backup.changes_not_at_peer == 3 and not backup.paired
+    root.service_events.write_text(
+        json.dumps({"program": "named", "kind": "crash", "restarts": 1}) + "\n"
+        + json.dumps({"program": "named", "kind": "crash", "restarts": 2}) + "\n{torn"
+    )  # fmt: skip
+    assert Collector(root).restarts() == {"named": 2}
+    net = tmp_path / "net"
+    (net / "eth0/statistics").mkdir(parents=True)
+    files = {"ifindex": "2", "mtu": "1500", "flags": "0x1003", "operstate": "up",
+             "address": "02:00:00:00:00:01", "statistics/rx_bytes": "99"}  # fmt: skip
+    for name, value in files.items():
+        (net / "eth0" / name).write_text(value + "\n")
+    (eth0,) = Collector(root, sys_net=net).interfaces()
+    seen = (eth0.index, eth0.name, eth0.mtu, eth0.oper_up, eth0.in_octets)
+    assert seen == (2, "eth0", 1500, True, 99)
