@@ -14,6 +14,7 @@ import sys
 
 from services.common.paths import StateRoot
 from services.monitor.agent import SnmpAgent
+from services.monitor.notify import Notifier
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    agent = SnmpAgent(StateRoot.at(args.root), address=args.address)
+    root = StateRoot.at(args.root)
+    agent = SnmpAgent(root, address=args.address)
+    agent.hooks.append(Notifier(root))
     try:
         asyncio.run(agent.serve_forever())
     except KeyboardInterrupt:

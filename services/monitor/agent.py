@@ -168,6 +168,9 @@ class SnmpAgent:
                 log.error("%s is not valid, keeping the previous settings: %s", path, exc)
                 continue
             self.settings = settings
+            # The system group's location and contact come from the settings: the view that
+            # the new engine serves must show the new ones from its first answer.
+            self.view = MibView.build(self.figures, settings, self.uptime_ticks())
             self.close_engine()
             await asyncio.sleep(0)  # let the old socket close before binding again
             self.open_engine()

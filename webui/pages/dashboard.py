@@ -40,6 +40,8 @@ def recent_restarts(events: list[ServiceEvent], now: dt.datetime, hours: int = 2
     counts: Counter[str] = Counter()
     horizon = now - dt.timedelta(hours=hours)
     for event in events:
+        if event.is_alert:
+            continue
         try:
             when = dt.datetime.fromisoformat(event.time)
         except ValueError:
@@ -81,7 +83,8 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     return {
         "servers": central.servers(token),
-        "events": events[:15],
+        "events": [e for e in events if not e.is_alert][:15],
+        "alerts": [e for e in events if e.is_alert][:15],
         "restarts": sorted(recent_restarts(events, now).items()),
         "counts": counts,
         "chart": Markup(bar_chart(bars, title="DHCP utilisation per scope")),  # noqa: S704 - escaped inside
