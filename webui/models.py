@@ -93,7 +93,8 @@ class ServiceEvent(Answer):
 
     @property
     def is_alert(self) -> bool:
-        return self.kind not in ("crash", "fatal")
+        return self.kind in ("pool-threshold", "backup-overdue", "peer-unreachable",
+                             "certificate-expiring")  # fmt: skip
 
 
 class HistoryEntry(Answer):

@@ -29,6 +29,7 @@ from pathlib import Path
 from services.common.dns.named_conf import named_conf_text, stored_options
 from services.common.errors import BurrowError, SetupError
 from services.common.files import write_atomic
+from services.common.monitoring import MonitoringSettings
 from services.common.paths import StateRoot
 from services.common.pki import (
     CENTRAL_CLIENT,
@@ -40,6 +41,8 @@ from services.common.pki import (
 )
 from services.common.render import render
 from services.common.settings import ApplianceSettings
+from services.common.syslog import conf_path as syslog_conf
+from services.common.syslog import log_names, write_config
 
 log = logging.getLogger(__name__)
 
@@ -424,6 +427,12 @@ class Launcher:
                 environment=kea_env,
             ),
         ]
+        if shutil.which("rsyslogd"):
+            # Remote syslog (services.common.syslog): reads the programs' log files and
+            # forwards them; -iNONE: no pid file, supervisord knows the pid.
+            programs.append(
+                Program("syslog", f"rsyslogd -n -iNONE -f {syslog_conf(root)}", priority=50)
+            )
         py_env = self._python_env()
         for order, (name, module) in enumerate(PYTHON_PROGRAMS.items()):
             command = f"{self.python} -m {module} --root {root.root}"
@@ -447,6 +456,15 @@ class Launcher:
         if self.pythonpath:
             env["PYTHONPATH"] = self.pythonpath
         return _env_value(env)
+
+    def render_syslog(self) -> None:
+        try:
+            settings = MonitoringSettings.load(self.root.monitoring_settings)
+        except (OSError, ValueError) as exc:
+            log.warning("monitoring settings not readable, no remote syslog: %s", exc)
+            settings = MonitoringSettings()
+        names = log_names([p.name for p in self.programs()])
+        write_config(self.root, settings, names, self.settings.hostname)
 
     def render_supervisord(self) -> None:
         listener = Program(
@@ -478,6 +496,7 @@ class Launcher:
         self.render_named()
         self.render_kea()
         self._own_kea_files()
+        self.render_syslog()
         self.render_supervisord()
 
 

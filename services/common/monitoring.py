@@ -15,7 +15,7 @@ import hashlib
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -96,6 +96,39 @@ class Receiver(Input):
         return self
 
 
+class SyslogReceiver(Input):
+    """A remote syslog receiver: every program's log goes to it in RFC 5424 format."""
+
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    protocol: Literal["udp", "tcp", "tls"] = "udp"
+    port: Annotated[int | None, Field(ge=1, le=65535)] = Field(
+        default=None, description="514 for udp and tcp, 6514 for tls unless given"
+    )
+    ca_certificate: Annotated[str | None, Field(max_length=20000)] = Field(
+        default=None, description="tls: the PEM certificate of the CA that signed the receiver's"
+    )
+    peer_name: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9*][A-Za-z0-9.*-]{0,252}$")] = Field(
+        default=None, description="tls: the name the receiver's certificate must carry"
+    )
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> SyslogReceiver:
+        if self.protocol == "tls":
+            if not self.ca_certificate or not self.peer_name:
+                raise ValueError("tls needs ca_certificate and peer_name")
+            from cryptography import x509
+
+            try:
+                x509.load_pem_x509_certificate(self.ca_certificate.encode())
+            except ValueError as exc:
+                raise ValueError("ca_certificate is not a PEM certificate") from exc
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (6514 if self.protocol == "tls" else 514)
+
+
 class Thresholds(Input):
     """When a notification is sent."""
 
@@ -114,6 +147,7 @@ class MonitoringSettings(Input):
     users: Annotated[list[User], Field(max_length=MAX_ENTRIES)] = []
     receivers: Annotated[list[Receiver], Field(max_length=MAX_ENTRIES)] = []
     thresholds: Thresholds = Thresholds()
+    syslog: Annotated[list[SyslogReceiver], Field(max_length=8)] = []
     metrics_token: Annotated[str | None, Field(min_length=16, max_length=256)] = Field(
         default=None,
         description="a scrape token for /metrics (stored as its SHA-256 only); omit to keep it",

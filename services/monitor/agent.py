@@ -25,6 +25,9 @@ from services.common.figures import Figures
 from services.common.files import write_json
 from services.common.monitoring import AuthProtocol, MonitoringSettings, PrivProtocol
 from services.common.paths import StateRoot
+from services.common.supervisor import SupervisorView
+from services.common.syslog import PROGRAM as SYSLOG_PROGRAM
+from services.common.syslog import log_names, write_config
 from services.monitor.collect import Collector
 from services.monitor.instrum import ViewInstrum
 from services.monitor.mib import MibView
@@ -167,6 +170,8 @@ class SnmpAgent:
             except (OSError, ValueError) as exc:
                 log.error("%s is not valid, keeping the previous settings: %s", path, exc)
                 continue
+            if settings.syslog != self.settings.syslog:
+                await asyncio.to_thread(self.apply_syslog, settings)
             self.settings = settings
             # The system group's location and contact come from the settings: the view that
             # the new engine serves must show the new ones from its first answer.
@@ -174,6 +179,23 @@ class SnmpAgent:
             self.close_engine()
             await asyncio.sleep(0)  # let the old socket close before binding again
             self.open_engine()
+
+    def apply_syslog(self, settings: MonitoringSettings) -> None:
+        """Write rsyslog's configuration and restart the syslog program to take it."""
+        try:
+            programs = [str(p["name"]) for p in self.collector.supervisor.processes()]
+            if not write_config(self.root, settings, log_names(programs), self.figures.hostname):
+                return
+            if SYSLOG_PROGRAM not in programs:
+                log.warning("no %s program: remote syslog is not available", SYSLOG_PROGRAM)
+                return
+            supervisor = SupervisorView(self.root.supervisor_socket, timeout=20.0)
+            if supervisor.process(SYSLOG_PROGRAM)["statename"] == "RUNNING":
+                supervisor.call("supervisor.stopProcess", SYSLOG_PROGRAM, True)
+            supervisor.call("supervisor.startProcess", SYSLOG_PROGRAM, True)
+            log.info("remote syslog: %d receivers", len(settings.syslog))
+        except Exception:
+            log.exception("could not apply the syslog settings")
 
     async def serve_forever(self) -> None:
         await self.refresh()

@@ -42,6 +42,9 @@ from services.common.supervisor import SupervisorView
 log = logging.getLogger(__name__)
 
 NAMED_STATS = "http://127.0.0.1:8053/json/v1/server"
+#: Kea logs every command it receives at INFO: asked every collection (5 s) that would be
+#: tens of thousands of lines a day in its log. Pool figures are refreshed this often instead.
+POOL_SECONDS = 30.0
 SYS_NET = Path("/sys/class/net")
 
 
@@ -60,6 +63,7 @@ class Collector:
         self.sys_net = sys_net
         self.supervisor = SupervisorView(root.supervisor_socket, timeout=2.0)
         self._subnets: dict[tuple[int, float], dict[int, str]] = {}
+        self._pools: tuple[float, list[PoolFigure]] | None = None
 
     def collect(self) -> Figures:
         hostname = ""
@@ -177,6 +181,15 @@ class Collector:
         return names
 
     def pools(self) -> list[PoolFigure]:
+        """The scopes' figures, asked of Kea at most every ``POOL_SECONDS``."""
+        now = time.monotonic()
+        if self._pools is not None and now - self._pools[0] < POOL_SECONDS:
+            return self._pools[1]
+        found = self.ask_pools()
+        self._pools = (now, found)
+        return found
+
+    def ask_pools(self) -> list[PoolFigure]:
         out: list[PoolFigure] = []
         for family in (4, 6):
             try:

@@ -116,7 +116,7 @@ def test_traps_for_a_killed_named_and_a_pool_over_its_threshold(
     lease = dhclient(box.add_client())
     assert lease.get("new_ip_address"), lease
     pool = wait_for(lambda: receiver.received("burrowPoolThresholdPassed", "burrowPoolAssigned"),
-                    timeout=30, what="burrowPoolThresholdPassed")  # fmt: skip
+                    timeout=60, what="burrowPoolThresholdPassed")  # fmt: skip
     assert str(box.network) in pool[0], pool
     events = box.https(1231, "/api/v1/service-events", token=token).json()["items"]
     kinds = {(e["kind"], e["program"]) for e in events}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from pydantic import ValidationError
 from services.common.figures import Figures, PoolFigure, ProgramFigure, prometheus_text
 from services.common.monitoring import REDACTED, MonitoringSettings, token_matches
 from services.common.paths import StateRoot
+from services.common.pki import CertificateAuthority
+from services.common.syslog import conf_path, log_names, write_config
 from services.monitor.collect import Collector
 from services.monitor.mib import BURROW, POOL_ENTRY, PROGRAM_ENTRY, MibView
 
@@ -126,3 +129,33 @@ def test_collector_reads_backup_age_restarts_and_interfaces(tmp_path: Path) -> N
     (eth0,) = Collector(root, sys_net=net).interfaces()
     seen = (eth0.index, eth0.name, eth0.mtu, eth0.oper_up, eth0.in_octets)
     assert seen == (2, "eth0", 1500, True, 99)
+
+
+@pytest.mark.parametrize("receivers", [0, 2])
+def test_rsyslog_accepts_the_configuration(tmp_path: Path, receivers: int) -> None:
+    """rsyslogd's own configuration check (-N1) passes with no receiver and with UDP and TLS."""
+    root = StateRoot.at(tmp_path)
+    root.make_dirs()
+    ca = CertificateAuthority(tmp_path / "ca")
+    ca.create("test CA")
+    syslog = [
+        {"address": "198.51.100.9"},
+        {"address": "2001:db8::9", "protocol": "tls", "peer_name": "logs.example",
+         "ca_certificate": (tmp_path / "ca/ca.crt").read_text()},
+    ][:receivers]  # fmt: skip
+    settings = MonitoringSettings.model_validate({"syslog": syslog})
+    assert write_config(root, settings, log_names(["named", "syslog"]), "box")
+    assert not write_config(root, settings, log_names(["named", "syslog"]), "box")
+    text = conf_path(root).read_text()
+    assert ("syslog.log" in text, "named.log" in text) == (False, receivers > 0)
+    check = subprocess.run(["rsyslogd", "-N1", "-f", str(conf_path(root))], capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert check.returncode == 0, check.stderr
+
+
+def test_a_tls_receiver_needs_its_ca_and_name() -> None:
+    with pytest.raises(ValidationError, match="tls needs"):
+        MonitoringSettings.model_validate({"syslog": [{"address": "10.0.0.1", "protocol": "tls"}]})
+    receiver = {"address": "10.0.0.1", "protocol": "tls", "peer_name": "x", "ca_certificate": "no"}
+    with pytest.raises(ValidationError, match="not a PEM"):
+        MonitoringSettings.model_validate({"syslog": [receiver]})
