@@ -60,6 +60,10 @@ MASKED_UNITS = (
     "kea-ctrl-agent.service",
     "kea-dhcp-ddns-server.service",
     "named-resolvconf.service",
+    # supervisord runs chronyd and rsyslogd with Burrow's own configurations.
+    "chrony.service",
+    "chronyd.service",
+    "rsyslog.service",
     # An appliance is updated by a new image, not by apt in the background.
     "apt-daily.timer",
     "apt-daily-upgrade.timer",

@@ -24,6 +24,7 @@ from services.common.monitoring import (
     AuthProtocol,
     MonitoringSettings,
     PrivProtocol,
+    SyslogReceiver,
     Thresholds,
 )
 
@@ -74,6 +75,8 @@ class MonitoringPublic(BaseModel):
     users: list[UserPublic]
     receivers: list[ReceiverPublic]
     thresholds: Thresholds
+    syslog: list[SyslogReceiver]
+    ntp_servers: list[str]
     metrics_token: str | None
 
 

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common import ntp
 from services.common.dns.named_conf import named_conf_text, stored_options
 from services.common.errors import BurrowError, SetupError
 from services.common.files import write_atomic
@@ -427,6 +428,9 @@ class Launcher:
                 environment=kea_env,
             ),
         ]
+        if shutil.which("chronyd"):
+            # NTP (services.common.ntp): -x everywhere but on a real appliance.
+            programs.append(Program(ntp.PROGRAM, ntp.command(root), priority=50))
         if shutil.which("rsyslogd"):
             # Remote syslog (services.common.syslog): reads the programs' log files and
             # forwards them; -iNONE: no pid file, supervisord knows the pid.
@@ -457,14 +461,15 @@ class Launcher:
             env["PYTHONPATH"] = self.pythonpath
         return _env_value(env)
 
-    def render_syslog(self) -> None:
+    def render_syslog_and_ntp(self) -> None:
         try:
             settings = MonitoringSettings.load(self.root.monitoring_settings)
         except (OSError, ValueError) as exc:
-            log.warning("monitoring settings not readable, no remote syslog: %s", exc)
+            log.warning("monitoring settings not readable, no remote syslog nor NTP: %s", exc)
             settings = MonitoringSettings()
         names = log_names([p.name for p in self.programs()])
         write_config(self.root, settings, names, self.settings.hostname)
+        ntp.write_config(self.root, settings.ntp_servers)
 
     def render_supervisord(self) -> None:
         listener = Program(
@@ -496,7 +501,7 @@ class Launcher:
         self.render_named()
         self.render_kea()
         self._own_kea_files()
-        self.render_syslog()
+        self.render_syslog_and_ntp()
         self.render_supervisord()
 
 

@@ -28,6 +28,9 @@ from services.common.model import Input
 ENTERPRISE_ARC = (1, 3, 6, 1, 4, 1, 32473, 1)
 
 SNMP_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+#: An NTP server: a host name or an IPv4 or IPv6 address.
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+NTP_SERVER = rf"^({_LABEL}\.)*{_LABEL}$|^[0-9A-Fa-f:.]{{2,45}}$"
 REDACTED = "********"
 MAX_ENTRIES = 32
 
@@ -148,6 +151,9 @@ class MonitoringSettings(Input):
     receivers: Annotated[list[Receiver], Field(max_length=MAX_ENTRIES)] = []
     thresholds: Thresholds = Thresholds()
     syslog: Annotated[list[SyslogReceiver], Field(max_length=8)] = []
+    ntp_servers: Annotated[
+        list[Annotated[str, Field(max_length=253, pattern=NTP_SERVER)]], Field(max_length=8)
+    ] = Field(default=[], description="NTP servers chrony uses; none: the clock is not steered")
     metrics_token: Annotated[str | None, Field(min_length=16, max_length=256)] = Field(
         default=None,
         description="a scrape token for /metrics (stored as its SHA-256 only); omit to keep it",

@@ -21,6 +21,7 @@ from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import cmdrsp, context
 
+from services.common import ntp
 from services.common.figures import Figures
 from services.common.files import write_json
 from services.common.monitoring import AuthProtocol, MonitoringSettings, PrivProtocol
@@ -172,6 +173,8 @@ class SnmpAgent:
                 continue
             if settings.syslog != self.settings.syslog:
                 await asyncio.to_thread(self.apply_syslog, settings)
+            if settings.ntp_servers != self.settings.ntp_servers:
+                await asyncio.to_thread(self.apply_ntp, settings)
             self.settings = settings
             # The system group's location and contact come from the settings: the view that
             # the new engine serves must show the new ones from its first answer.
@@ -180,22 +183,34 @@ class SnmpAgent:
             await asyncio.sleep(0)  # let the old socket close before binding again
             self.open_engine()
 
+    def restart(self, program: str) -> None:
+        """Restart ``program`` through supervisord so that it reads its new configuration."""
+        supervisor = SupervisorView(self.root.supervisor_socket, timeout=20.0)
+        if program not in supervisor.states():
+            log.warning("there is no %s program: its settings are not applied", program)
+            return
+        if supervisor.process(program)["statename"] == "RUNNING":
+            supervisor.call("supervisor.stopProcess", program, True)
+        supervisor.call("supervisor.startProcess", program, True)
+
     def apply_syslog(self, settings: MonitoringSettings) -> None:
         """Write rsyslog's configuration and restart the syslog program to take it."""
         try:
             programs = [str(p["name"]) for p in self.collector.supervisor.processes()]
-            if not write_config(self.root, settings, log_names(programs), self.figures.hostname):
-                return
-            if SYSLOG_PROGRAM not in programs:
-                log.warning("no %s program: remote syslog is not available", SYSLOG_PROGRAM)
-                return
-            supervisor = SupervisorView(self.root.supervisor_socket, timeout=20.0)
-            if supervisor.process(SYSLOG_PROGRAM)["statename"] == "RUNNING":
-                supervisor.call("supervisor.stopProcess", SYSLOG_PROGRAM, True)
-            supervisor.call("supervisor.startProcess", SYSLOG_PROGRAM, True)
-            log.info("remote syslog: %d receivers", len(settings.syslog))
+            if write_config(self.root, settings, log_names(programs), self.figures.hostname):
+                self.restart(SYSLOG_PROGRAM)
+                log.info("remote syslog: %d receivers", len(settings.syslog))
         except Exception:
             log.exception("could not apply the syslog settings")
+
+    def apply_ntp(self, settings: MonitoringSettings) -> None:
+        """Write chrony's configuration and restart the chrony program to take it."""
+        try:
+            if ntp.write_config(self.root, settings.ntp_servers):
+                self.restart(ntp.PROGRAM)
+                log.info("NTP servers: %s", ", ".join(settings.ntp_servers) or "none")
+        except Exception:
+            log.exception("could not apply the NTP settings")
 
     async def serve_forever(self) -> None:
         await self.refresh()

@@ -25,6 +25,7 @@ from typing import Any
 
 from cryptography import x509
 
+from services.common import ntp
 from services.common.backup.files import peer_file, status_file
 from services.common.figures import (
     BackupFigures,
@@ -34,6 +35,7 @@ from services.common.figures import (
     InterfaceFigure,
     PoolFigure,
     ProgramFigure,
+    TimeFigures,
 )
 from services.common.paths import StateRoot
 from services.common.settings import ApplianceSettings
@@ -79,6 +81,7 @@ class Collector:
             ("backup", self.backup),
             ("certificates", self.certificates),
             ("interfaces", self.interfaces),
+            ("time", self.clock),
         ):
             try:
                 setattr(figures, name, step())
@@ -267,6 +270,10 @@ class Collector:
                 )
             )
         return out
+
+    # --- time --------------------------------------------------------------------------------
+    def clock(self) -> TimeFigures:
+        return ntp.state(self.root)
 
     # --- interfaces --------------------------------------------------------------------------
     def interfaces(self) -> list[InterfaceFigure]:

@@ -60,6 +60,20 @@ def _total(central: Central, token: str, path: str) -> int | None:
         return None
 
 
+def clock_summary(central: Central, token: str) -> str:
+    """One sentence on the clock (chrony), or why there is none."""
+    try:
+        clock = central.figures(token).time
+    except ApiError:
+        return "The monitor program has not reported the clock yet."
+    if not clock.configured:
+        return "No NTP server is set: the clock is not synchronised by NTP."
+    if not clock.synchronised:
+        return f"Not synchronised ({clock.sources} NTP source(s) known)."
+    offset = clock.offset_seconds * 1000
+    return f"Synchronised to {clock.reference} (offset {offset:+.3f} ms, {clock.sources} sources)."
+
+
 def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
     token = session.token
     events = central.service_events(token, limit=200)
@@ -90,6 +104,7 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
         "chart": Markup(bar_chart(bars, title="DHCP utilisation per scope")),  # noqa: S704 - escaped inside
         "chart_empty": not bars,
         "backup": backup_summary(central, session),
+        "clock": clock_summary(central, token),
     }
 
 
