@@ -154,13 +154,21 @@ class MonitoringSettings(Input):
     ntp_servers: Annotated[
         list[Annotated[str, Field(max_length=253, pattern=NTP_SERVER)]], Field(max_length=8)
     ] = Field(default=[], description="NTP servers chrony uses; none: the clock is not steered")
-    metrics_token: Annotated[str | None, Field(min_length=16, max_length=256)] = Field(
+    metrics_token: Annotated[str | None, Field(min_length=8, max_length=256)] = Field(
         default=None,
-        description="a scrape token for /metrics (stored as its SHA-256 only); omit to keep it",
+        description="a scrape token for /metrics, 16 characters or more (stored as its SHA-256 "
+        "only); omit it or send ******** to keep it",
     )
     metrics_token_sha256: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
         default=None, description="set by Central from metrics_token; not given by callers"
     )
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: str | None) -> str | None:
+        if value is not None and value != REDACTED and len(value) < 16:
+            raise ValueError("a scrape token needs 16 characters or more")
+        return value
 
     @field_validator("communities", "users")
     @classmethod
@@ -181,31 +189,48 @@ class MonitoringSettings(Input):
 
     # --- secrets ---------------------------------------------------------------------------
     def merged_with(self, stored: MonitoringSettings) -> MonitoringSettings:
-        """These settings with each omitted secret taken from ``stored`` (same name)."""
+        """These settings with each secret left out (or sent as ``********``, as the API shows
+        it) taken from ``stored``: a community's and a user's by name, a receiver's community
+        by address and port. What ``GET`` answers can so be sent back as it is."""
+
+        def given(value: str | None) -> str | None:
+            return None if value == REDACTED else value
+
         old_c = {c.name: c for c in stored.communities}
         old_u = {u.name: u for u in stored.users}
+        old_r = {(r.address, r.port): r for r in stored.receivers if r.community}
         communities = []
         for c in self.communities:
-            secret = c.community or (old_c[c.name].community if c.name in old_c else None)
+            old = old_c.get(c.name)
+            secret = given(c.community) or (old.community if old else None)
             communities.append(c.model_copy(update={"community": secret}))
         users = []
         for u in self.users:
-            old = old_u.get(u.name)
+            was = old_u.get(u.name)
             users.append(
                 u.model_copy(
                     update={
-                        "auth_passphrase": u.auth_passphrase or (old and old.auth_passphrase),
-                        "priv_passphrase": u.priv_passphrase or (old and old.priv_passphrase),
+                        "auth_passphrase": given(u.auth_passphrase)
+                        or (was.auth_passphrase if was else None),
+                        "priv_passphrase": given(u.priv_passphrase)
+                        or (was.priv_passphrase if was else None),
                     }
                 )
             )
+        receivers = []
+        for r in self.receivers:
+            if r.community == REDACTED:
+                kept = old_r.get((r.address, r.port))
+                r = r.model_copy(update={"community": kept.community if kept else None})
+            receivers.append(r)
         token_hash = stored.metrics_token_sha256
-        if self.metrics_token is not None:
-            token_hash = hashlib.sha256(self.metrics_token.encode()).hexdigest()
+        if given(self.metrics_token) is not None:
+            token_hash = hashlib.sha256(str(self.metrics_token).encode()).hexdigest()
         return self.model_copy(
             update={
                 "communities": communities,
                 "users": users,
+                "receivers": receivers,
                 "metrics_token": None,
                 "metrics_token_sha256": token_hash,
             }
@@ -221,6 +246,9 @@ class MonitoringSettings(Input):
             for part in ("auth_passphrase", "priv_passphrase"):
                 if not getattr(u, part):
                     found.append((f"users[{i}].{part}", "a new user needs both pass phrases"))
+        for i, r in enumerate(self.receivers):
+            if r.user is None and not r.community:
+                found.append((f"receivers[{i}].community", "no community is stored for it"))
         return found
 
     def redacted(self) -> dict[str, Any]:

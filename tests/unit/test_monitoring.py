@@ -159,3 +159,19 @@ def test_a_tls_receiver_needs_its_ca_and_name() -> None:
     receiver = {"address": "10.0.0.1", "protocol": "tls", "peer_name": "x", "ca_certificate": "no"}
     with pytest.raises(ValidationError, match="not a PEM"):
         MonitoringSettings.model_validate({"syslog": [receiver]})
+
+
+def test_what_get_shows_can_be_sent_back() -> None:
+    stored = MonitoringSettings.model_validate(
+        {**STORED, "receivers": [{"address": "10.0.0.9", "community": "trap-secret"}],
+         "metrics_token": "a-scrape-token-of-16+"}
+    ).merged_with(MonitoringSettings())  # fmt: skip
+    shown = stored.redacted()
+    again = MonitoringSettings.model_validate(shown).merged_with(stored)
+    assert again == stored
+    moved = {**shown, "receivers": [{"address": "10.0.0.10", "community": REDACTED}]}
+    fields = [f for f, _ in MonitoringSettings.model_validate(moved).merged_with(stored)
+              .missing_secrets()]  # fmt: skip
+    assert fields == ["receivers[0].community"]
+    with pytest.raises(ValidationError, match="16 characters"):
+        MonitoringSettings.model_validate({"metrics_token": "too-short"})
