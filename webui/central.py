@@ -332,6 +332,14 @@ class Central:
         )
         return found.items
 
+    def monitoring(self, token: str) -> dict[str, Any]:
+        """The monitoring settings, secrets shown as ********."""
+        found: dict[str, Any] = self._call("GET", "/monitoring", token, dict[str, Any])
+        return found
+
+    def change_monitoring(self, token: str, body: dict[str, Any]) -> None:
+        self._call("PUT", "/monitoring", token, body=body)
+
     def figures(self, token: str) -> Figures:
         """What the monitor program last collected (SNMP's and /metrics' figures)."""
         found: Figures = self._call("GET", "/monitoring/figures", token, Figures)
