@@ -469,7 +469,7 @@ class Launcher:
             settings = MonitoringSettings()
         names = log_names([p.name for p in self.programs()])
         write_config(self.root, settings, names, self.settings.hostname)
-        ntp.write_config(self.root, settings.ntp_servers)
+        ntp.write_config(self.root, settings.ntp_servers, self.settings.interface)
 
     def render_supervisord(self) -> None:
         listener = Program(

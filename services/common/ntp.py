@@ -11,6 +11,7 @@ with ``-x``, which measures and reports but never adjusts the clock of the machi
 from __future__ import annotations
 
 import pwd
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -85,9 +86,32 @@ def prepare_dirs(root: StateRoot) -> None:
             shutil.chown(directory, entry.pw_uid, entry.pw_gid)
 
 
-def write_config(root: StateRoot, servers: list[str]) -> bool:
-    """Write chrony.conf; True when it changed."""
+_NTP_OPTION = re.compile(r"option ntp-servers ([0-9., ]+);")
+
+
+def dhcp_servers(root: StateRoot, interface: str) -> list[str]:
+    """The NTP servers (DHCP option 42) of the newest lease dhclient holds for ``interface``.
+
+    The first boot runs dhclient with ``/var/lib/dhcp/dhclient.IFACE.leases`` when the
+    management interface uses DHCP; Debian's dhclient.conf asks for ``ntp-servers``.
+    """
+    path = root.root / "var/lib/dhcp" / f"dhclient.{interface}.leases"
+    try:
+        text = path.read_text()
+    except OSError:
+        return []
+    found = _NTP_OPTION.findall(text)
+    if not found:
+        return []
+    return [s.strip() for s in found[-1].split(",") if s.strip()]
+
+
+def write_config(root: StateRoot, servers: list[str], interface: str = "") -> bool:
+    """Write chrony.conf; True when it changed. With no server set, the servers of the
+    management interface's DHCP lease are used, if it has any."""
     prepare_dirs(root)
+    if not servers and interface:
+        servers = dhcp_servers(root, interface)
     text = chrony_conf(root, servers)
     path = conf_path(root)
     try:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -218,7 +219,9 @@ class SnmpAgent:
     def apply_ntp(self, settings: MonitoringSettings) -> None:
         """Write chrony's configuration and restart the chrony program to take it."""
         try:
-            if ntp.write_config(self.root, settings.ntp_servers):
+            appliance = json.loads(self.root.appliance_settings.read_text())
+            interface = str(appliance.get("interface", ""))
+            if ntp.write_config(self.root, settings.ntp_servers, interface):
                 self.restart(ntp.PROGRAM)
                 log.info("NTP servers: %s", ", ".join(settings.ntp_servers) or "none")
         except Exception:

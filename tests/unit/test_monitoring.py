@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from services.common import ntp
 from services.common.figures import Figures, PoolFigure, ProgramFigure, prometheus_text
 from services.common.monitoring import REDACTED, MonitoringSettings, token_matches
 from services.common.paths import StateRoot
@@ -175,3 +176,21 @@ def test_what_get_shows_can_be_sent_back() -> None:
     assert fields == ["receivers[0].community"]
     with pytest.raises(ValidationError, match="16 characters"):
         MonitoringSettings.model_validate({"metrics_token": "too-short"})
+
+
+def test_ntp_servers_from_the_dhcp_lease_when_none_is_set(tmp_path: Path) -> None:
+    root = StateRoot.at(tmp_path)
+    root.make_dirs()
+    leases = tmp_path / "var/lib/dhcp/dhclient.eth0.leases"
+    leases.parent.mkdir(parents=True)
+    leases.write_text(
+        "lease {\n  option ntp-servers 198.51.100.1;\n}\n"
+        'lease {\n  interface "eth0";\n  option ntp-servers 198.51.100.5,198.51.100.6;\n}\n'
+    )
+    ntp.write_config(root, [], "eth0")
+    assert ntp.configured_servers(root) == ["198.51.100.5", "198.51.100.6"]
+    ntp.write_config(root, ["ntp.example"], "eth0")  # set servers win
+    assert ntp.configured_servers(root) == ["ntp.example"]
+    ntp.write_config(root, [], "eth1")  # no lease: no server
+    assert ntp.configured_servers(root) == []
+    assert " -x " in ntp.command(root) + " "  # never steers the clock outside "/"
