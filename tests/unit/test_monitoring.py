@@ -10,13 +10,21 @@ import pytest
 from pydantic import ValidationError
 
 from services.common import ntp
-from services.common.figures import Figures, PoolFigure, ProgramFigure, prometheus_text
+from services.common.figures import (
+    BackupFigures,
+    CertificateFigure,
+    Figures,
+    PoolFigure,
+    ProgramFigure,
+    prometheus_text,
+)
 from services.common.monitoring import REDACTED, MonitoringSettings, token_matches
 from services.common.paths import StateRoot
 from services.common.pki import CertificateAuthority
 from services.common.syslog import conf_path, log_names, write_config
 from services.monitor.collect import Collector
 from services.monitor.mib import BURROW, POOL_ENTRY, PROGRAM_ENTRY, MibView
+from services.monitor.notify import Notifier
 
 STORED = {
     "communities": [{"name": "noc", "community": "secret-one", "networks": ["10.0.0.0/8"]}],
@@ -194,3 +202,42 @@ def test_ntp_servers_from_the_dhcp_lease_when_none_is_set(tmp_path: Path) -> Non
     ntp.write_config(root, [], "eth1")  # no lease: no server
     assert ntp.configured_servers(root) == []
     assert " -x " in ntp.command(root) + " "  # never steers the clock outside "/"
+
+
+def test_alert_conditions_are_level_triggered(tmp_path: Path) -> None:
+    root = StateRoot.at(tmp_path)
+    root.make_dirs()
+    settings = MonitoringSettings.model_validate({"thresholds": {"pool_utilisation_percent": 90}})
+    figures = _figures()  # one pool at 95%
+    figures.backup = BackupFigures(paired=True, age_seconds=27 * 3600, last_error="refused")
+    figures.certificates = [CertificateFigure(name="webui", not_after="2027-01-01", days_left=3)]
+    notifier = Notifier(root)
+    kinds = sorted(a.message.split(":")[0] for a in notifier.new_conditions(figures, settings))
+    assert len(kinds) == 4, kinds  # pool, overdue, peer, certificate
+    assert notifier.new_conditions(figures, settings) == []  # still holding: not again
+    figures.pools[0].assigned = 10  # below the threshold: re-armed
+    assert notifier.new_conditions(figures, settings) == []
+    figures.pools[0].assigned = 19
+    (again,) = notifier.new_conditions(figures, settings)
+    assert "198.51.100.0/27" in again.message
+    notifier.record(again)
+    events = [json.loads(line) for line in root.service_events.read_text().splitlines()]
+    assert events[-1]["kind"] == "pool-threshold" and events[-1]["program"] == "monitor"
+
+
+def test_program_failures_are_read_once_from_the_crash_listeners_records(tmp_path: Path) -> None:
+    root = StateRoot.at(tmp_path)
+    root.make_dirs()
+    root.service_events.write_text(json.dumps({"program": "named", "kind": "crash"}) + "\n")
+    notifier = Notifier(root)  # what was there before the start is not sent again
+    with root.service_events.open("a") as fh:
+        fh.write(json.dumps({"program": "named", "kind": "fatal", "exit": "x"}) + "\n")
+        fh.write(json.dumps({"program": "monitor", "kind": "pool-threshold"}) + "\n")
+        fh.write('{"program": "central", "kind": "crash"')  # still being written
+    (alert,) = notifier.program_failures(_figures())
+    assert alert.message == "named went FATAL: x"
+    assert int(alert.var_binds[1][1]) == 200 and alert.var_binds[0][0][-1] == 2  # named's row
+    with root.service_events.open("a") as fh:
+        fh.write(', "restarts": 3}\n')
+    (later,) = notifier.program_failures(_figures())
+    assert later.subject == "central" and int(later.var_binds[2][1]) == 3
