@@ -106,7 +106,7 @@ def test_traps_for_a_killed_named_and_a_pool_over_its_threshold(
     os.kill(pid, signal.SIGKILL)
     failed = wait_for(
         lambda: len(got := receiver.received("burrowProgramFailed", "STRING: named")) >= 2 and got,
-        timeout=30, what="burrowProgramFailed as a v2c trap and a v3 inform",
+        timeout=45, what="burrowProgramFailed as a v2c trap and a v3 inform",
     )  # fmt: skip
     assert any("exited(100)" in trap for trap in failed), failed
     wait_for(lambda: supervisor.pid("named") not in (0, pid), timeout=30, what="named restarted")
@@ -116,7 +116,7 @@ def test_traps_for_a_killed_named_and_a_pool_over_its_threshold(
     lease = dhclient(box.add_client())
     assert lease.get("new_ip_address"), lease
     pool = wait_for(lambda: receiver.received("burrowPoolThresholdPassed", "burrowPoolAssigned"),
-                    timeout=60, what="burrowPoolThresholdPassed")  # fmt: skip
+                    timeout=90, what="burrowPoolThresholdPassed")  # fmt: skip
     assert str(box.network) in pool[0], pool
     events = box.https(1231, "/api/v1/service-events", token=token).json()["items"]
     kinds = {(e["kind"], e["program"]) for e in events}
