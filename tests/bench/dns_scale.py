@@ -59,12 +59,13 @@ def zone_file(origin: str, count: int) -> str:
         elif kind == 2:
             lines.append(
                 f'text{i} 3600 IN TXT "v=spf1 ip4:{_address(i)}/32 include:_spf.example.net '
-                f'-all" "record {i} of the benchmark zone, padded to a realistic length"'
+                f'-all" "record {i} of the benchmark zone, padded to the length of the TXT '
+                f'records of a real zone: a DKIM key or a site verification token"'
             )
         elif kind == 3:
-            lines.append(f"mail{i} 3600 IN MX 10 host{i - 3}")
+            lines.append(f"mail{i}.mail-exchangers 3600 IN MX 10 host{i - 3}")
         else:
-            lines.append(f"alias{i} 3600 IN CNAME host{i - 4}")
+            lines.append(f"alias{i}.service-aliases 3600 IN CNAME host{i - 4}")
     return "\n".join(lines) + "\n"
 
 
@@ -73,7 +74,8 @@ def last_owner(count: int) -> tuple[str, str]:
     i = count - 3
     prefix, rtype = (("host", "A"), ("host", "AAAA"), ("text", "TXT"), ("mail", "MX"),
                      ("alias", "CNAME"))[i % 5]  # fmt: skip
-    return f"{prefix}{i}", rtype
+    suffix = {"MX": ".mail-exchangers", "CNAME": ".service-aliases"}.get(rtype, "")
+    return f"{prefix}{i}{suffix}", rtype
 
 
 def _answers(box: Sandbox, name: str, rtype: str) -> bool:
