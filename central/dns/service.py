@@ -14,12 +14,13 @@ nsupdate behind Central's back) the server wins and the history gets an ``extern
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import dns.exception
 import dns.name
@@ -31,9 +32,9 @@ from sqlalchemy.orm import Session
 from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal
+from central.dns import lock
 from central.dns import options as server_options
 from central.dns.agent import PinnedDnsClient, client_for
-from central.dns.lock import serialized
 from central.dns.models import DnsRecord, DnsZone
 from central.dns.schemas import (
     BulkFailure,
@@ -148,6 +149,41 @@ def get_zone(db: Session, zone_id: int) -> DnsZone:
     if zone is None:
         raise NotFoundError(f"There is no DNS zone {zone_id}.", field="zone_id")
     return zone
+
+
+def _fresh(db: Session, zone_id: int) -> DnsZone:
+    """Zone ``zone_id`` read again from the database (it may have changed or gone meanwhile)."""
+    zone = db.get(DnsZone, zone_id, populate_existing=True)
+    if zone is None:
+        raise NotFoundError(f"There is no DNS zone {zone_id}.", field="zone_id")
+    return zone
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def zone_locked(
+    func: Callable[Concatenate[Session, CentralConfig, Principal, int, P], R],
+) -> Callable[Concatenate[Session, CentralConfig, Principal, int, P], R]:
+    """Run ``func(db, config, actor, zone_id, ...)`` holding the lock of zone ``zone_id``
+    (``central.dns.lock``). The zone is looked up without loading it into the session, so
+    ``func`` reads it afresh under the lock (it may have been deleted while this waited)."""
+
+    @functools.wraps(func)
+    def wrapper(
+        db: Session, config: CentralConfig, actor: Principal, zone_id: int, /,
+        *args: P.args, **kwargs: P.kwargs,
+    ) -> R:  # fmt: skip
+        found = db.execute(
+            select(DnsZone.server_id, DnsZone.name).where(DnsZone.id == zone_id)
+        ).first()
+        if found is None:
+            raise NotFoundError(f"There is no DNS zone {zone_id}.", field="zone_id")
+        with lock.zone(found.server_id, found.name):
+            return func(db, config, actor, zone_id, *args, **kwargs)
+
+    return wrapper
 
 
 def _rows(db: Session, zone: DnsZone) -> list[DnsRecord]:
@@ -291,21 +327,35 @@ def _made(client: PinnedDnsClient, what: str, make: Any, name: str) -> ZonePubli
     return found
 
 
-@serialized
 def create_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneCreateRequest
 ) -> ZoneView:
     spec = ZoneCreate.model_validate(body.model_dump(exclude={"server_id", "comment"}))
     _validate_records(spec.name, spec.records, spec.ttl)
+    with lock.zone(body.server_id, spec.name):
+        return _create_zone(db, config, actor, body, spec)
+
+
+def _create_zone(
+    db: Session,
+    config: CentralConfig,
+    actor: Principal,
+    body: ZoneCreateRequest,
+    spec: ZoneCreate,
+) -> ZoneView:
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, spec.name)
     public = _made(
         client, f"Creating zone {spec.name}", lambda: client.create_zone(spec), spec.name
     )
-    zone = _new_zone(db, body.server_id, public)
-    lines: list[str] = []
+    # Everything is read from the agent before the first row is written: a write transaction
+    # (SQLite's one writer) is held only while rows are written, not over calls to the agent.
+    content = None
     if public.kind == ZoneKind.primary and public.enabled:
         content = client.records(public.name)
+    zone = _new_zone(db, body.server_id, public)
+    lines: list[str] = []
+    if content is not None:
         _store_content(db, zone, content)
         lines = _content_lines(zone, content)
     history.record(
@@ -316,20 +366,26 @@ def create_zone(
     return zone_view(zone)
 
 
-@serialized
 def import_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneImportRequest
 ) -> ZoneView:
     """The agent reads the file and answers every problem of it at once, each at its line;
     Central passes them on as they are."""
+    with lock.zone(body.server_id, body.name):
+        return _import_zone(db, config, actor, body)
+
+
+def _import_zone(
+    db: Session, config: CentralConfig, actor: Principal, body: ZoneImportRequest
+) -> ZoneView:
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, body.name)
     request = ZoneImport(name=body.name, text=body.text)
     public = _made(
         client, f"Importing zone {body.name}", lambda: client.import_zone(request), body.name
     )
+    content = client.records(public.name)  # before any row is written (see create_zone)
     zone = _new_zone(db, body.server_id, public)
-    content = client.records(public.name)
     _store_content(db, zone, content)
     history.record(
         db, actor, "dns-zone", zone.id, "import",
@@ -357,7 +413,7 @@ def export_zone(db: Session, zone_id: int) -> ZoneFileView:
     return ZoneFileView(zone=zone.name, serial=zone.serial, text="\n".join(lines) + "\n")
 
 
-@serialized
+@zone_locked
 def delete_zone(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, comment: str
 ) -> None:
@@ -382,7 +438,7 @@ def delete_zone(
     db.commit()
 
 
-@serialized
+@zone_locked
 def set_enabled(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, enabled: bool, comment: str
 ) -> ZoneView:
@@ -422,7 +478,7 @@ def _has_update(public: ZonePublic, update: ZoneUpdate) -> bool:
     return True
 
 
-@serialized
+@zone_locked
 def update_zone(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, body: ZoneUpdateRequest
 ) -> ZoneView:
@@ -641,7 +697,20 @@ def _refresh_ptr_zone(
     name: str,
     comment: str,
 ) -> None:
-    """Store a reverse zone whose PTR records a change set of ``zone`` moved, if Central has it."""
+    """Store a reverse zone whose PTR records a change set of ``zone`` moved, if Central has it
+    (under the reverse zone's lock, taken after ``zone``'s: see ``central.dns.lock``)."""
+    with lock.zone(zone.server_id, name):
+        _refresh_locked_ptr_zone(db, client, actor, zone, name, comment)
+
+
+def _refresh_locked_ptr_zone(
+    db: Session,
+    client: PinnedDnsClient,
+    actor: Principal,
+    zone: DnsZone,
+    name: str,
+    comment: str,
+) -> None:
     reverse = db.scalar(
         select(DnsZone).where(DnsZone.server_id == zone.server_id, DnsZone.name == name)
     )
@@ -660,7 +729,7 @@ def _refresh_ptr_zone(
     )  # fmt: skip
 
 
-@serialized
+@zone_locked
 def apply_changes(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, body: ChangeSet
 ) -> ChangeApplied:
@@ -718,9 +787,11 @@ def _bulk(
         zone = get_zone(db, zone_id)
         changes = [make(row) for row in by_zone[zone_id]]
         try:
-            client = client_for(db, config, zone.server_id)
-            done.append(_apply(db, client, actor, zone, changes, comment, action))
-            db.commit()
+            with lock.zone(zone.server_id, zone.name):
+                zone = _fresh(db, zone_id)
+                client = client_for(db, config, zone.server_id)
+                done.append(_apply(db, client, actor, zone, changes, comment, action))
+                db.commit()
         except BurrowError as exc:
             db.rollback()
             if not done and len(by_zone) == 1:
@@ -741,7 +812,6 @@ def _record_data(row: DnsRecord, **changes: Any) -> RecordData:
     )  # fmt: skip
 
 
-@serialized
 def set_ttl(db: Session, config: CentralConfig, actor: Principal, body: TtlChange) -> BulkResult:
     query = select(DnsRecord).where(name_condition(db, body.pattern))
     if body.type:
@@ -757,7 +827,6 @@ def set_ttl(db: Session, config: CentralConfig, actor: Principal, body: TtlChang
     )  # fmt: skip
 
 
-@serialized
 def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint) -> BulkResult:
     problems = []
     for field in ("old", "new"):
@@ -784,65 +853,99 @@ def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint)
 
 
 # --- sync --------------------------------------------------------------------------------
-@serialized
 def sync_server(db: Session, config: CentralConfig, server_id: int) -> SyncResult:
-    """Read every zone and the options of ``server_id`` back; the server wins any difference."""
+    """Read every zone and the options of ``server_id`` back; the server wins any difference.
+
+    Each zone is read back and stored under its own lock and committed on its own, so changes
+    to other zones go on meanwhile, and a change of this zone is never half seen.
+    """
     client = client_for(db, config, server_id)
     served = {z.name: z for z in client.zones()}
-    zones = {z.name: z for z in db.scalars(select(DnsZone).where(DnsZone.server_id == server_id))}
+    known = set(db.scalars(select(DnsZone.name).where(DnsZone.server_id == server_id)))
     changed: list[str] = []
-    for name, public in served.items():
-        zone = zones.get(name)
-        if zone is None:
-            zone = _new_zone(db, server_id, public)
-            history.record(
-                db, EXTERNAL, "dns-zone", zone.id, "external-change",
-                after=_zone_view(zone), comment="a zone found on the server",
-            )  # fmt: skip
-            changed.append(name)
-        elif zone.enabled != public.enabled or zone.kind != public.kind.value:
-            before = _zone_view(zone)
-            zone.enabled, zone.kind = public.enabled, public.kind.value
-            history.record(
-                db, EXTERNAL, "dns-zone", zone.id, "external-change",
-                before=before, after=_zone_view(zone), comment="found on the server at sync",
-            )  # fmt: skip
-            changed.append(name)
-        if public.kind != ZoneKind.primary or not public.enabled:
-            continue
-        content = client.records(name)
-        rows = _rows(db, zone)
-        before_lines = set(_row_lines(rows))
-        after_lines = set(_content_lines(zone, content))
-        if before_lines != after_lines:
-            _store_content(db, zone, content)
-            history.record(
-                db, EXTERNAL, "dns-zone", zone.id, "external-change",
-                before={"zone": name, "records": _capped(sorted(before_lines - after_lines))},
-                after={"zone": name, "serial": content.serial,
-                       "records": _capped(sorted(after_lines - before_lines))},
-                comment="changed on the server behind Central's back; the server wins",
-            )  # fmt: skip
-            if name not in changed:
-                changed.append(name)
-        else:
-            zone.serial, zone.soa, zone.synced_at = content.serial, content.soa.data, now()
-    for name, zone in zones.items():
-        if name not in served:
-            history.record(
-                db, EXTERNAL, "dns-zone", zone.id, "external-change",
-                before=_zone_view(zone), comment="the zone is gone from the server",
-            )  # fmt: skip
-            db.delete(zone)
-            changed.append(name)
-    options_changed = server_options.sync_options(db, client, server_id)
-    db.commit()
+    for name in sorted(set(served) | known):
+        with lock.zone(server_id, name):
+            try:
+                if _sync_zone(db, client, server_id, name, served.get(name)):
+                    changed.append(name)
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+    with lock.options(server_id):
+        options_changed = server_options.sync_options(db, client, server_id)
+        db.commit()
     return SyncResult(
         server_id=server_id,
         zones=len(served),
         changed=sorted(changed),
         options_changed=options_changed,
     )
+
+
+def _sync_zone(
+    db: Session, client: PinnedDnsClient, server_id: int, name: str, listed: ZonePublic | None
+) -> bool:
+    """Make Central's zone ``name`` what the server serves (the caller holds its lock and
+    commits); True if they differed."""
+    zone = db.scalar(
+        select(DnsZone)
+        .where(DnsZone.server_id == server_id, DnsZone.name == name)
+        .execution_options(populate_existing=True)
+    )
+    public = listed
+    if (zone is None) != (public is None):
+        # created or deleted through Central between the list and this zone's lock
+        public = _served_zone(client, name)
+    if public is None:
+        if zone is None:
+            return False
+        history.record(
+            db, EXTERNAL, "dns-zone", zone.id, "external-change",
+            before=_zone_view(zone), comment="the zone is gone from the server",
+        )  # fmt: skip
+        db.delete(zone)
+        return True
+    content = None
+    if public.kind == ZoneKind.primary and public.enabled:
+        try:  # read before any row is written (see create_zone)
+            content = client.records(name)
+        except (NotFoundError, ConflictError):
+            log.info("zone %s changed on the server during the sync; the next one reads it", name)
+            return False
+    changed = False
+    if zone is None:
+        zone = _new_zone(db, server_id, public)
+        history.record(
+            db, EXTERNAL, "dns-zone", zone.id, "external-change",
+            after=_zone_view(zone), comment="a zone found on the server",
+        )  # fmt: skip
+        changed = True
+    elif zone.enabled != public.enabled or zone.kind != public.kind.value:
+        before = _zone_view(zone)
+        zone.enabled, zone.kind = public.enabled, public.kind.value
+        history.record(
+            db, EXTERNAL, "dns-zone", zone.id, "external-change",
+            before=before, after=_zone_view(zone), comment="found on the server at sync",
+        )  # fmt: skip
+        changed = True
+    if content is None:
+        return changed
+    rows = _rows(db, zone)
+    before_lines = set(_row_lines(rows))
+    after_lines = set(_content_lines(zone, content))
+    if before_lines != after_lines:
+        _store_content(db, zone, content)
+        history.record(
+            db, EXTERNAL, "dns-zone", zone.id, "external-change",
+            before={"zone": name, "records": _capped(sorted(before_lines - after_lines))},
+            after={"zone": name, "serial": content.serial,
+                   "records": _capped(sorted(after_lines - before_lines))},
+            comment="changed on the server behind Central's back; the server wins",
+        )  # fmt: skip
+        return True
+    zone.serial, zone.soa, zone.synced_at = content.serial, content.soa.data, now()
+    return changed
 
 
 def sync_all(db: Session, config: CentralConfig) -> None:

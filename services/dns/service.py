@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +58,7 @@ from services.common.proc import run
 from services.common.settings import ApplianceSettings
 from services.dns import refusal
 from services.dns.config import BindConfig, ZoneStore, give_to_named
+from services.dns.locks import ZoneLocks
 from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
 from services.dns.served_cache import ServedCache
@@ -145,14 +145,15 @@ class PtrChanges:
 
 
 class DnsService:
-    """Everything the dns-agent does to named, one change at a time."""
+    """Everything the dns-agent does to named: changes to one zone one at a time, changes to
+    different zones side by side (``services.dns.locks``)."""
 
     def __init__(self, root: StateRoot) -> None:
         self.root = root
         self.named = Named(root)
         self.config = BindConfig(root, self.named)
         self.store = ZoneStore(root)
-        self.lock = threading.RLock()
+        self.locks = ZoneLocks()
         self._client: NamedClient | None = None
         self.cache = ServedCache()
 
@@ -222,10 +223,10 @@ class DnsService:
         return ns, glue
 
     def create_zone(self, spec: ZoneCreate) -> ZonePublic:
-        with self.lock:
-            self.cache.forget()
-            zones = self.store.load()
-            if spec.name in zones:
+        with self.locks.zone(spec.name):
+            origin = dns.name.from_text(spec.name)
+            self.cache.forget(origin)
+            if spec.name in self.store.load():
                 raise ConflictError(f"Zone {spec.name} exists already.", field="name")
             zone = ZonePublic(**spec.model_dump(exclude={"records"}))
             if spec.kind != ZoneKind.primary:
@@ -235,11 +236,12 @@ class DnsService:
                     )
                 if spec.kind != ZoneKind.forward:
                     zone.file = str(self.store.zone_file(spec.name, spec.kind))
-                zones[zone.name] = zone
-                self.config.apply(zones, self.options())
-                self.store.save(zones)
+                with self.locks.config:
+                    zones = self.store.load()
+                    zones[zone.name] = zone
+                    self.config.apply(zones, self.options())
+                    self.store.save(zones)
                 return self._with_serial(zone)
-            origin = dns.name.from_text(spec.name)
             ns, glue = self._nameserver_records(spec, origin)
             base = plan_changes(origin, [], ns, spec.ttl, prefix="nameservers", record_field="")
             if glue:
@@ -260,17 +262,14 @@ class DnsService:
             zone.file = str(self.store.zone_file(spec.name, spec.kind))
             soa = make_soa(origin, spec.soa, int(time.time()))
             text = zone_text(origin, soa, spec.ttl, plan.result.values())
-            self._install_zone(zone, zones, text, plan)
+            self._install_zone(zone, text, plan)
             return self._with_serial(zone)
 
     def _install_zone(
-        self,
-        zone: ZonePublic,
-        zones: dict[str, ZonePublic],
-        text: str,
-        plan: Plan,
-        fallback: str = "records",
+        self, zone: ZonePublic, text: str, plan: Plan, fallback: str = "records"
     ) -> None:
+        """Check the zone file ``text`` of the new ``zone``, put it in place and add the zone
+        to named's configuration (the caller holds the zone's lock)."""
         assert zone.file is not None
         path = Path(zone.file)
         candidate = path.with_name(path.name + ".new")
@@ -286,20 +285,21 @@ class DnsService:
         give_to_named(candidate)
         Path(f"{path}.jnl").unlink(missing_ok=True)
         os.replace(candidate, path)
-        zones[zone.name] = zone
-        try:
-            self.config.apply(zones, self.options(), must_load=[zone.name])
-        except Exception:
-            path.unlink(missing_ok=True)
-            raise
-        self.store.save(zones)
+        with self.locks.config:
+            zones = self.store.load()
+            zones[zone.name] = zone
+            try:
+                self.config.apply(zones, self.options(), must_load=[zone.name])
+            except Exception:
+                path.unlink(missing_ok=True)
+                raise
+            self.store.save(zones)
 
     def update_zone(self, name: str, update: ZoneUpdate) -> ZonePublic:
         """Change SOA fields (by a TSIG-signed UPDATE of the SOA) and zone options (config)."""
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
+            self.cache.forget(dns.name.from_text(zone.name))
             fields = update.model_dump(exclude_unset=True)
             soa = fields.pop("soa", None)
             try:
@@ -317,11 +317,12 @@ class DnsService:
                     )
                 changed.soa = update.soa or changed.soa
                 self._update_soa(changed)
-            if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
+            with self.locks.config:
+                zones = self.store.load()
                 zones[changed.name] = changed
-                self.config.apply(zones, self.options())
-            zones[changed.name] = changed
-            self.store.save(zones)
+                if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
+                    self.config.apply(zones, self.options())
+                self.store.save(zones)
             return self._with_serial(changed)
 
     def _update_soa(self, zone: ZonePublic) -> None:
@@ -344,28 +345,30 @@ class DnsService:
         raise ConflictError(f"Zone {zone.name} kept changing; try again.")
 
     def delete_zone(self, name: str) -> None:
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
-            del zones[zone.name]
-            self.config.apply(zones, self.options())
-            self.store.save(zones)
+            self.cache.forget(dns.name.from_text(zone.name))
+            with self.locks.config:
+                zones = self.store.load()
+                del zones[zone.name]
+                self.config.apply(zones, self.options())
+                self.store.save(zones)
             if zone.file:
                 for suffix in ("", ".jnl", ".good", ".new"):
                     Path(zone.file + suffix).unlink(missing_ok=True)
 
     def set_enabled(self, name: str, enabled: bool) -> ZonePublic:
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
+            self.cache.forget(dns.name.from_text(zone.name))
             if zone.enabled != enabled:
-                zone.enabled = enabled
-                zones[zone.name] = zone
-                must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
-                self.config.apply(zones, self.options(), must_load=must)
-                self.store.save(zones)
+                with self.locks.config:
+                    zones = self.store.load()
+                    zone.enabled = enabled
+                    zones[zone.name] = zone
+                    must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
+                    self.config.apply(zones, self.options(), must_load=must)
+                    self.store.save(zones)
             return self._with_serial(zone)
 
     # --- records ----------------------------------------------------------------
@@ -386,7 +389,7 @@ class DnsService:
         )
 
     def apply(self, name: str, changeset: ChangeSet) -> ChangeResult:
-        with self.lock:
+        with self.locks.zone(name):
             zone = self._primary(name)
             origin = dns.name.from_text(zone.name)
             for _attempt in range(ATTEMPTS):
@@ -408,13 +411,14 @@ class DnsService:
                     self.cache.after_update(self.client, origin, served, plan)
                 else:
                     self.cache.forget(origin)
-                for reverse in ptr.zones():
-                    self._update(
-                        dns.name.from_text(reverse),
-                        ptr.deletes.get(reverse, []),
-                        ptr.adds.get(reverse, []),
-                        replace_ptr=True,
-                    )
+                with self.locks.holding(ptr.zones()):
+                    for reverse in ptr.zones():
+                        self._update(
+                            dns.name.from_text(reverse),
+                            ptr.deletes.get(reverse, []),
+                            ptr.adds.get(reverse, []),
+                            replace_ptr=True,
+                        )
                 soa = self.client.soa(origin)
                 FaultPoints(self.root, "dns-agent").reach("after-apply")
                 return ChangeResult(
@@ -598,12 +602,11 @@ class DnsService:
     def import_zone(self, request: ZoneImport) -> ZonePublic:
         """A zone file becomes a managed primary zone. Every problem of the file is reported
         at once, each at its line (``line 23``), in the order of the file."""
-        with self.lock:
-            self.cache.forget()
-            zones = self.store.load()
-            if request.name in zones:
-                raise ConflictError(f"Zone {request.name} exists already.", field="name")
+        with self.locks.zone(request.name):
             origin = dns.name.from_text(request.name)
+            self.cache.forget(origin)
+            if request.name in self.store.load():
+                raise ConflictError(f"Zone {request.name} exists already.", field="name")
             zone_file = read_zone_file(origin, request.text)
             creates = [Change(action="create", record=r) for r in zone_file.records]
             soa_ttl = zone_file.soa_ttl if zone_file.soa is not None else 3600
@@ -629,7 +632,7 @@ class DnsService:
             )
             text = zone_text(origin, zone_file.soa, soa_ttl, plan.result.values())
             try:
-                self._install_zone(zone, zones, text, plan, fallback="text")
+                self._install_zone(zone, text, plan, fallback="text")
             except RecordValidationError as exc:
                 raise RecordValidationError(
                     _in_file_order(at_lines(exc.records, zone_file))
@@ -655,7 +658,7 @@ class DnsService:
         When named.conf was changed behind the agent's back (edited by hand and reloaded), the
         agent adopts what it finds, so that its next rendering of named.conf keeps it.
         """
-        with self.lock:
+        with self.locks.config:
             stored = stored_options(self.root)
             running = running_options(self.root.named_conf)
             if running is None or running == stored:
@@ -677,6 +680,6 @@ class DnsService:
                         "listen on it.",
                         field=f"{name}[{index}]",
                     )
-        with self.lock:
+        with self.locks.config:
             self.config.apply(self.store.load(), options)
             return stored_options(self.root)
