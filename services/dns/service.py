@@ -618,6 +618,7 @@ class DnsService:
                 problems += at_lines(exc.records, zone_file)
             if problems or zone_file.soa is None:
                 raise RecordValidationError(_in_file_order(problems))
+            FaultPoints(self.root, "dns-agent").hold("during-import")
             nameservers = sorted(
                 r.data for r in plan.result.values() if r.rtype == "NS" and r.name == origin
             )
