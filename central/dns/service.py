@@ -26,7 +26,7 @@ import dns.exception
 import dns.name
 import dns.reversename
 import dns.zone
-from sqlalchemy import ColumnElement, and_, delete, select
+from sqlalchemy import ColumnElement, and_, delete, insert, select
 from sqlalchemy.orm import Session
 
 from central.core.config import CentralConfig
@@ -257,11 +257,15 @@ def _store_content(db: Session, zone: DnsZone, content: ZoneContent) -> None:
             stale.append(row_id)
     for start in range(0, len(stale), 500):
         db.execute(delete(DnsRecord).where(DnsRecord.id.in_(stale[start : start + 500])))
-    db.add_all(
-        DnsRecord(zone_id=zone.id, name=name, type=rtype, ttl=ttl, data=data)
+    new = [
+        {"zone_id": zone.id, "name": name, "type": rtype, "ttl": ttl, "data": data}
         for (name, rtype, ttl, data), count in wanted.items()
         for _ in range(count)
-    )
+    ]
+    if new:
+        # One multi-row INSERT per batch rather than an ORM object per row (the unit of work
+        # costs more than the database for a zone import of tens of thousands of records).
+        db.execute(insert(DnsRecord), new)
     zone.serial = content.serial
     zone.soa = content.soa.data
     zone.record_count = len(content.records)
@@ -278,6 +282,17 @@ def _content_lines(zone: DnsZone, content: ZoneContent) -> list[str]:
 
 def _row_lines(rows: Iterable[DnsRecord]) -> list[str]:
     return _lines((r.name, r.type, r.ttl, r.data) for r in rows)
+
+
+def _stored_lines(db: Session, zone: DnsZone) -> list[str]:
+    """Central's records of ``zone`` as lines, read as plain rows (no ORM objects: a zone of
+    60,000 records is read in a fraction of the time)."""
+    rows = db.execute(
+        select(DnsRecord.name, DnsRecord.type, DnsRecord.ttl, DnsRecord.data).where(
+            DnsRecord.zone_id == zone.id
+        )
+    )
+    return _lines((name, rtype, ttl, data) for name, rtype, ttl, data in rows)
 
 
 # --- zones -------------------------------------------------------------------------------
@@ -418,7 +433,7 @@ def delete_zone(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, comment: str
 ) -> None:
     zone = get_zone(db, zone_id)
-    rows = _rows(db, zone)
+    lines = _stored_lines(db, zone)
     client = client_for(db, config, zone.server_id)
 
     def delete() -> bool:
@@ -432,7 +447,7 @@ def delete_zone(
     )
     history.record(
         db, actor, "dns-zone", zone.id, "delete",
-        before=_zone_view(zone) | {"records": _capped(_row_lines(rows))}, comment=comment,
+        before=_zone_view(zone) | {"records": _capped(lines)}, comment=comment,
     )  # fmt: skip
     db.delete(zone)
     db.commit()
@@ -616,7 +631,7 @@ def _settled(
 ) -> ChangeApplied:
     """Store a change set found in effect by reading the zone back (its answer was lost):
     what named serves, with a history entry that says how Central knows."""
-    before = set(_row_lines(_rows(db, zone)))
+    before = set(_stored_lines(db, zone))
     after = set(_content_lines(zone, content))
     _store_content(db, zone, content)
     history.record(
@@ -716,7 +731,7 @@ def _refresh_locked_ptr_zone(
     )
     if reverse is None:
         return
-    before = set(_row_lines(_rows(db, reverse)))
+    before = set(_stored_lines(db, reverse))
     content = client.records(name)
     after = set(_content_lines(reverse, content))
     _store_content(db, reverse, content)
@@ -931,8 +946,7 @@ def _sync_zone(
         changed = True
     if content is None:
         return changed
-    rows = _rows(db, zone)
-    before_lines = set(_row_lines(rows))
+    before_lines = set(_stored_lines(db, zone))
     after_lines = set(_content_lines(zone, content))
     if before_lines != after_lines:
         _store_content(db, zone, content)

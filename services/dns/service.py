@@ -92,12 +92,6 @@ def zone_name(text: str) -> str:
     return (text if text.endswith(".") else text + ".").lower()
 
 
-def _as_data(record: Record) -> RecordData:
-    return RecordData(
-        name=record.name.to_text(), type=record.rtype, ttl=record.ttl, data=record.data
-    )
-
-
 class _ZoneChangedError(Exception):
     """The zone changed between planning and applying."""
 
@@ -378,14 +372,22 @@ class DnsService:
             raise ConflictError(f"Zone {zone.name} is disabled.", field="zone")
         origin = dns.name.from_text(zone.name)
         served = self.client.axfr(origin)
-        ordered = sorted(served.records, key=lambda r: (r.name, r.rtype, r.data))
+        # Each record's text is made once (it is the costly part for a large zone), and the
+        # records are built without validation: they are named's own, as dnspython wrote them.
+        texts = sorted(
+            ((r.name, r.rtype, r.rdata.to_text(), r.ttl) for r in served.records),
+            key=lambda item: item[:3],
+        )
         return ZoneContent(
             zone=zone.name,
             serial=served.soa.serial,
             soa=RecordData(
                 name=zone.name, type="SOA", ttl=served.soa_ttl, data=served.soa.to_text()
             ),
-            records=[_as_data(r) for r in ordered],
+            records=[
+                RecordData.model_construct(name=name.to_text(), type=rtype, ttl=ttl, data=data)
+                for name, rtype, data, ttl in texts
+            ],
         )
 
     def apply(self, name: str, changeset: ChangeSet) -> ChangeResult:
