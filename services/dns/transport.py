@@ -135,7 +135,6 @@ class NamedClient:
                     keyring=query.keyring,
                     request_mac=query.mac,
                     xfr=True,
-                    origin=zone,
                     tsig_ctx=tsig_ctx,
                     multi=True,
                     one_rr_per_rrset=True,
