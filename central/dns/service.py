@@ -159,6 +159,11 @@ def _fresh(db: Session, zone_id: int) -> DnsZone:
     return zone
 
 
+#: Server and name of a zone by its id, for its lock: an id is never given to another zone
+#: (migration ``0006_ids``) and a zone is never renamed, so what was once found stays true
+#: (a deleted zone is found missing under its lock).
+_zone_keys: dict[int, tuple[int, str]] = {}
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -175,12 +180,15 @@ def zone_locked(
         db: Session, config: CentralConfig, actor: Principal, zone_id: int, /,
         *args: P.args, **kwargs: P.kwargs,
     ) -> R:  # fmt: skip
-        found = db.execute(
-            select(DnsZone.server_id, DnsZone.name).where(DnsZone.id == zone_id)
-        ).first()
-        if found is None:
-            raise NotFoundError(f"There is no DNS zone {zone_id}.", field="zone_id")
-        with lock.zone(found.server_id, found.name):
+        key = _zone_keys.get(zone_id)
+        if key is None:
+            found = db.execute(
+                select(DnsZone.server_id, DnsZone.name).where(DnsZone.id == zone_id)
+            ).first()
+            if found is None:
+                raise NotFoundError(f"There is no DNS zone {zone_id}.", field="zone_id")
+            key = _zone_keys[zone_id] = (found.server_id, found.name)
+        with lock.zone(*key):
             return func(db, config, actor, zone_id, *args, **kwargs)
 
     return wrapper
