@@ -35,6 +35,7 @@ TABLES: dict[str, str | None] = {
     "history": None,
     "dns_zones": "dns-zone",
     "dns_records": None,
+    "dns_tsig_keys": "dns-tsig-key",
     "dhcp_snapshots": None,
     "dhcp_global_classes": None,
     "backup_pairing_tokens": None,
