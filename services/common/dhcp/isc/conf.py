@@ -20,7 +20,7 @@ from services.common.errors import FieldProblem, ValidationError
 TokenKind = Literal["word", "string", "punct"]
 #: Punctuation, longest first: ``!=``, ``~=`` and ``~~`` are operators of expressions.
 _PUNCT = ("!=", "~=", "~~", "{", "}", ";", ",", "(", ")", "=", "!")
-_WORD_STOP = set(" \t\r\n\"#{};,()=!~")
+_WORD_STOP = set(' \t\r\n"#{};,()=!~')
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 #: The largest file read (a dhcpd.conf of some thousands of hosts is some hundreds of kB).
 MAX_BYTES = 8 * 1024 * 1024
@@ -114,7 +114,7 @@ def tokenize(text: str, *, what: str = "conf") -> list[Token]:
             value = []
             while True:
                 if i >= size:
-                    raise ConfError("a string is not closed (a missing \")", start_line, what=what)
+                    raise ConfError('a string is not closed (a missing ")', start_line, what=what)
                 char = text[i]
                 if char == '"':
                     i += 1

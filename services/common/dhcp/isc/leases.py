@@ -145,8 +145,13 @@ def read_leases(text: str, now: int) -> LeaseFile:
             address = statement.tokens[1].value if len(statement.tokens) > 1 else "?"
             earlier = latest.get(address)
             if earlier is not None:
-                skipped.append(SkippedLease(earlier.line, address, "a later entry of the file "
-                                            f"(line {statement.line}) replaces this one"))
+                skipped.append(
+                    SkippedLease(
+                        earlier.line,
+                        address,
+                        f"a later entry of the file (line {statement.line}) replaces this one",
+                    )
+                )
             latest[address] = statement
         elif keyword in _FILE_STATEMENTS:
             continue

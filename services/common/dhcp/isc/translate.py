@@ -11,8 +11,8 @@ What is carried over (dhcpd.conf(5), dhcp-options(5), dhcp-eval(5) and the Kea 2
 - ``option NAME VALUE`` at every level → Kea option data (ISC names mapped to Kea's names or
   codes: ``bootfile-name`` is ``boot-file-name``, ``ien116-name-servers`` is
   ``name-servers``, ...); ``option space`` and ``option NAME code N = TYPE`` → option
-  definitions (types mapped; ``rfc3442``-style definitions of code 121 use Kea's own
-  ``classless-static-route`` and their values are rewritten in its form).
+  definitions (types mapped); values of an RFC 3442 definition of code 121 are sent as the
+  same bytes (Kea 2.2 has no definition of its own for it).
 - ``default-lease-time``, ``max-lease-time``, ``min-lease-time`` → valid lifetime, maximum,
   minimum; with a lease time the renew and rebind timers dhcpd uses (half and seven eighths).
 - ``host`` with ``hardware ethernet`` or ``option dhcp-client-identifier`` and a
@@ -302,7 +302,7 @@ class _Translator:
     def global_lifetimes(self, params: _Params) -> None:
         values = _lifetimes(params.lifetimes)
         if values:
-            self.out.properties = ServerProperties(**values)
+            self.out.properties = ServerProperties.model_validate(values)
 
     def statement(self, st: Statement, params: _Params, *, level: str) -> None:
         """A statement in the global scope, a group or a shared network (``level``)."""
@@ -436,8 +436,10 @@ class _Translator:
                 known = STANDARD_V4.get(code)
                 if code == 121:
                     self.classless.add(name)
-                    return self.drop(st, "not needed: code 121 is Kea's classless-static-route; "
-                                     f"values of {name} are carried over in its form")  # fmt: skip
+                    why = (
+                        f"not needed: Kea sends code 121 as data; values of {name} are carried over"
+                    )
+                    return self.drop(st, why)
                 what = known.name if known else f"option {code}"
                 return self.drop(st, f"code {code} is Kea's own ({what}): values of {name} "
                                  "would be sent as Kea defines them; not imported")  # fmt: skip
@@ -484,11 +486,11 @@ class _Translator:
                 return None
             custom = self.definitions.get(("", name))
             if name in self.classless:
-                data = _classless_routes(values)
-                if data is None:
+                routes = _classless_routes(values)
+                if routes is None:
                     self.drop(st, "the routes are not 'width, destination bytes, router' groups")
                     return None
-                return OptionValue(code=121, data=data)
+                return OptionValue(code=121, data=routes, csv_format=False)
             if custom is not None:
                 return self._typed(st, custom.type, custom.array, values, name=name)
             known = ISC_V4.get(name)
@@ -582,16 +584,16 @@ class _Translator:
             if words[:2] == ["match", "if"]:
                 try:
                     test = expression(inner.tokens[2:])
-                except _NoEquivalent as exc:
+                except _NoEquivalentError as exc:
                     return self.drop(st, f"its test (line {inner.line}) has no Kea equivalent: "
                                      f"{exc}")  # fmt: skip
             elif inner.keyword == "match":
                 return self.drop(st, "'match' with subclasses is not imported: give the class "
                                  "a 'match if' test")  # fmt: skip
             elif inner.keyword == "option" and not self._is_definition(inner):
-                made = self.option(inner)
-                if made is not None:
-                    options.append(made)
+                value = self.option(inner)
+                if value is not None:
+                    options.append(value)
             elif inner.keyword in ("next-server", "filename", "server-name"):
                 self.boot_field(inner, boot)
             else:
@@ -608,8 +610,8 @@ class _Translator:
         except PydanticError as exc:
             return self.drop(st, "Kea does not take this class: " + _first_error(exc))
         if name != raw_name:
-            self.out.not_carried.append(NotCarried(st.line, f'class "{raw_name}"',
-                                                   f"renamed {name!r} (Kea's class names)"))  # fmt: skip
+            why = f"renamed {name!r} (Kea's class names)"
+            self.out.not_carried.append(NotCarried(st.line, f'class "{raw_name}"', why))
         self.class_names[raw_name] = name
         self.out.classes.append((st.line, made))
         return None
@@ -658,7 +660,8 @@ class _Translator:
                    if not any(_same(o, mine) for mine in placed.scope.options)]  # fmt: skip
         if missing:
             placed.scope = placed.scope.model_copy(
-                update={"options": [*missing, *placed.scope.options]})
+                update={"options": [*missing, *placed.scope.options]}
+            )
 
     def subnet(self, st: Statement, params: _Params, network: str | None) -> None:
         words = st.words()
@@ -690,16 +693,19 @@ class _Translator:
         if own.deny_unknown:
             pools = [p if p.client_class else p.model_copy(update={"client_class": "KNOWN"})
                      for p in pools]  # fmt: skip
-        for index, pool in enumerate(pools):
+        for pool in pools:
             if pool.start not in subnet or pool.end not in subnet:
-                self.out.not_carried.append(NotCarried(
-                    st.line, f"range {pool.start} {pool.end}", f"outside the subnet {subnet}"))
-                pools[index] = None  # type: ignore[call-overload]
-        lifetimes = _lifetimes(own.lifetimes if network is None else own.lifetimes)
+                self.out.not_carried.append(
+                    NotCarried(
+                        st.line, f"range {pool.start} {pool.end}", f"outside the subnet {subnet}"
+                    )
+                )
+        inside = [p for p in pools if p.start in subnet and p.end in subnet]
         try:
-            scope = Scope(subnet=subnet, pools=[p for p in pools if p is not None],
-                          shared_network=network, options=[o for _n, o in own.options],
-                          **lifetimes)  # fmt: skip
+            scope = Scope.model_validate(
+                {"subnet": subnet, "pools": inside, "shared_network": network,
+                 "options": [o for _n, o in own.options], **_lifetimes(own.lifetimes)}
+            )  # fmt: skip
         except PydanticError as exc:
             return self.drop(st, "Kea does not take this subnet: " + _first_error(exc))
         self.out.scopes.append(Placed(st.line, scope, dict(own.boot)))
@@ -791,9 +797,13 @@ class _Translator:
         self.pool_classes += 1
         name = f"isc-pool-line-{st.line}"
         self.out.classes.append((st.line, ClientClass(name=name, test=test)))
-        self.out.not_carried.append(NotCarried(
-            st.line, "pool { allow/deny ... }",
-            f"not needed: the permit lists became the class {name!r} (test {test})"))
+        self.out.not_carried.append(
+            NotCarried(
+                st.line,
+                "pool { allow/deny ... }",
+                f"not needed: the permit lists became the class {name!r} (test {test})",
+            )
+        )
         return name
 
     def place_loose_pools(self) -> None:
@@ -804,12 +814,17 @@ class _Translator:
                 None,
             )  # fmt: skip
             if target is None:
-                self.out.not_carried.append(NotCarried(
-                    loose.line, f"range {loose.pool.start} {loose.pool.end}",
-                    f"no subnet of shared network {loose.network!r} holds this range"))
+                self.out.not_carried.append(
+                    NotCarried(
+                        loose.line,
+                        f"range {loose.pool.start} {loose.pool.end}",
+                        f"no subnet of shared network {loose.network!r} holds this range",
+                    )
+                )
                 continue
             target.scope = target.scope.model_copy(
-                update={"pools": [*target.scope.pools, loose.pool]})
+                update={"pools": [*target.scope.pools, loose.pool]}
+            )
 
     # --- hosts --------------------------------------------------------------------------
     def place_hosts(self) -> None:
@@ -853,9 +868,13 @@ class _Translator:
         if hw is None and client_id is None:
             return self.drop(head, "a host without 'hardware ethernet' or a client identifier")
         if hw is not None and client_id is not None:
-            self.out.not_carried.append(NotCarried(
-                host.line, f"host {host.name} (dhcp-client-identifier)",
-                "a Kea reservation has one identifier: the hardware address is used"))
+            self.out.not_carried.append(
+                NotCarried(
+                    host.line,
+                    f"host {host.name} (dhcp-client-identifier)",
+                    "a Kea reservation has one identifier: the hardware address is used",
+                )
+            )
             client_id = None
         if not addresses:
             return self.drop(head, "a host without a fixed address is a reservation outside "
@@ -896,7 +915,8 @@ class _Translator:
             return self.drop(head, f"{reservation.identifier[1]} is reserved already in "
                              f"{placed.scope.subnet}")  # fmt: skip
         placed.scope = placed.scope.model_copy(
-            update={"reservations": [*placed.scope.reservations, reservation]})
+            update={"reservations": [*placed.scope.reservations, reservation]}
+        )
         placed.reservation_lines.append(host.line)
         return None
 
@@ -916,9 +936,9 @@ def _number(words: list[str]) -> int | None:
     return None
 
 
-def _lifetimes(values: dict[str, int]) -> dict[str, int]:
+def _lifetimes(values: dict[str, int]) -> dict[str, Any]:
     """ISC lease times as Kea's lifetimes, with dhcpd's timers (T1 1/2, T2 7/8 of the lease)."""
-    out: dict[str, int] = {}
+    out: dict[str, Any] = {}
     if "default-lease-time" in values:
         valid = values["default-lease-time"]
         out["valid_lifetime"] = valid
@@ -1017,8 +1037,9 @@ def _type_list(words: list[str]) -> list[str] | None:
 
 
 def _classless_routes(values: list[Token]) -> str | None:
-    """RFC 3442 routes written as ISC bytes (``24, 192, 168, 1, 10, 0, 0, 1``) in Kea's form
-    (``192.168.1.0/24 - 10.0.0.1``)."""
+    """RFC 3442 routes written as ISC bytes (``24, 192, 168, 1, 10, 0, 0, 1``) as hexadecimal
+    data, checked to be whole routes (Kea 2.2 has no definition of code 121: it sends the
+    bytes as they are)."""
     try:
         data = [int(t.value) for t in values]
     except ValueError:
@@ -1034,13 +1055,13 @@ def _classless_routes(values: list[Token]) -> str | None:
         router = data[i + 1 + size : i + 5 + size]
         if any(not 0 <= b <= 255 for b in dest + router):
             return None
-        routes.append(f"{'.'.join(map(str, dest))}/{width} - {'.'.join(map(str, router))}")
+        routes.append(bytes(data[i : i + 5 + size]).hex())
         i += 5 + size
-    return ", ".join(routes) if routes else None
+    return "".join(routes) if routes else None
 
 
 # --- expressions (dhcp-eval(5) → Kea's classification language) -------------------------
-class _NoEquivalent(Exception):
+class _NoEquivalentError(Exception):
     pass
 
 
@@ -1048,11 +1069,11 @@ _HARDWARE = "<hardware>"
 
 
 def expression(tokens: list[Token]) -> str:
-    """A dhcpd boolean expression in Kea's language; ``_NoEquivalent`` says what does not map."""
+    """A dhcpd boolean expression in Kea's language (``_NoEquivalentError``: it does not map)."""
     parser = _Expression(tokens)
     out = parser.boolean()
     if parser.at != len(tokens):
-        raise _NoEquivalent(f"'{tokens[parser.at].value}' is not understood here")
+        raise _NoEquivalentError(f"'{tokens[parser.at].value}' is not understood here")
     return out
 
 
@@ -1066,10 +1087,10 @@ class _Expression:
 
     def take(self, expected: str | None = None) -> Token:
         if self.at >= len(self.tokens):
-            raise _NoEquivalent("the expression ends too early")
+            raise _NoEquivalentError("the expression ends too early")
         token = self.tokens[self.at]
         if expected is not None and token.value != expected:
-            raise _NoEquivalent(f"'{expected}' expected, not '{token.value}'")
+            raise _NoEquivalentError(f"'{expected}' expected, not '{token.value}'")
         self.at += 1
         return token
 
@@ -1108,14 +1129,14 @@ class _Expression:
         left = self.data()
         operator = self.peek()
         if operator not in ("=", "!="):
-            raise _NoEquivalent("only comparisons with '=' or '!=' are carried over")
+            raise _NoEquivalentError("only comparisons with '=' or '!=' are carried over")
         self.take()
         right = self.data()
         if _HARDWARE in (left, right):
             # ISC's hardware is the type byte and the address; Kea's pkt4.mac the address
             literal = right if left == _HARDWARE else left
             if not literal.startswith("0x") or len(literal) != 16:
-                raise _NoEquivalent("hardware is compared with a type byte and six bytes only")
+                raise _NoEquivalentError("hardware is compared with a type byte and six bytes only")
             left, right = "pkt4.mac", "0x" + literal[4:]
         return f"{left} == {right}" if operator == "=" else f"not ({left} == {right})"
 
@@ -1124,7 +1145,7 @@ class _Expression:
             return f"relay4[{_RELAY_SUBOPTIONS[name]}]{suffix}"
         code = _EXPRESSION_CODES.get(name.removeprefix("dhcp."))
         if code is None:
-            raise _NoEquivalent(f"option {name} has no code this import knows")
+            raise _NoEquivalentError(f"option {name} has no code this import knows")
         return f"option[{code}]{suffix}"
 
     def data(self) -> str:
@@ -1132,7 +1153,7 @@ class _Expression:
         value = token.value
         if token.kind == "string":
             if "'" in value or not value.isprintable():
-                raise _NoEquivalent("a string with a quote or unprintable characters")
+                raise _NoEquivalentError("a string with a quote or unprintable characters")
             return f"'{value}'"
         if value == "option":
             return self.option_ref(self.take().value)
@@ -1149,8 +1170,8 @@ class _Expression:
                 self.take(")")
                 if hardware:
                     if first == 0:
-                        raise _NoEquivalent("substring(hardware, 0, ...) includes the hardware "
-                                            "type, which Kea's pkt4.mac leaves out")  # fmt: skip
+                        why = "substring(hardware, 0, ...) holds the type, which pkt4.mac has not"
+                        raise _NoEquivalentError(why)
                     first -= 1
                 return f"substring({inner}, {first}, {length})"
             self.take(")")
@@ -1159,7 +1180,7 @@ class _Expression:
             return "0x" + _hex(value).replace(":", "")
         if token.kind == "word" and value.isdigit():
             return f"0x{int(value):02x}"
-        raise _NoEquivalent(f"'{value}' is not carried over in a test")
+        raise _NoEquivalentError(f"'{value}' is not carried over in a test")
 
     def _inner_data(self) -> tuple[str, bool]:
         if self.peek() == "hardware":
@@ -1170,7 +1191,7 @@ class _Expression:
     def _integer(self) -> int:
         token = self.take()
         if not token.value.isdigit():
-            raise _NoEquivalent(f"{token.value!r} is not a number")
+            raise _NoEquivalentError(f"{token.value!r} is not a number")
         return int(token.value)
 
 

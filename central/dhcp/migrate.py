@@ -1,0 +1,257 @@
+"""Migration from ISC DHCP: a ``dhcpd.conf`` and its ``dhcpd.leases`` imported into a Kea server.
+
+``POST …/v4/import/isc-dhcp/preview`` reads both files and answers what would be created
+(scopes with pools, options and reservations, shared networks, client classes, option
+definitions, server-wide options and lease times), the leases that would be added, and
+everything that is not carried over, each with its line and the reason. It runs every check
+the import runs, against the server's configuration now, and changes nothing.
+
+``POST …/v4/import/isc-dhcp`` does it: the translation is put into Kea's configuration as
+read at that moment (``services.common.dhcp.isc.merge``, Burrow's checks on every object,
+409 for a subnet, class or shared network the server has already) and applied as ONE change
+through the dhcp-agent (config-test, config-set, config-write; ``expected_hash`` and
+``known_hash`` so that a change made meanwhile is never overwritten): everything or nothing.
+Central then records one history entry ``dhcp-migration`` with what was created and what was
+not carried over. The active leases are added afterwards through the agent (``lease4-add``),
+recorded as one ``dhcp-lease`` ``import`` entry with what Kea refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from central.core.config import CentralConfig
+from central.core.deps import DbSession, Principal, Role, require
+from central.dhcp import service
+from central.dhcp.routes import Config, DhcpServer
+from central.dhcp.routes import router as dhcp_routes
+from central.dhcp.schemas import Comment
+from central.history.service import record
+from central.registry.models import Server
+from services.common.dhcp.client import DhcpAgentClient
+from services.common.dhcp.contract import (
+    ChangeResult,
+    ClientClass,
+    OptionDef,
+    OptionValue,
+    Scope,
+    ServerProperties,
+    SharedNetwork,
+)
+from services.common.dhcp.isc.conf import MAX_BYTES, parse
+from services.common.dhcp.isc.leases import LeaseFile, read_leases
+from services.common.dhcp.isc.merge import merge
+from services.common.dhcp.isc.translate import Translation, translate
+from services.common.dhcp.kea import iter_subnets, top_key
+from services.common.model import Input
+from services.dhcp.migrate import LeaseImport, LeaseIn, LeaseRefused, LeasesImported
+
+Json = dict[str, Any]
+router = APIRouter(prefix="/api/v1/dhcp", tags=["dhcp"], responses=dict(dhcp_routes.responses))
+DhcpAdmin = Annotated[Principal, Depends(require(Role.DHCP_ADMIN))]
+PATH = "/servers/{dhcp_server_id}/v4/import/isc-dhcp"
+
+
+class IscImportBody(Input):
+    """The old server's files as text."""
+
+    conf: str = Field(max_length=MAX_BYTES, description="the dhcpd.conf")
+    leases: str | None = Field(
+        default=None, max_length=4 * MAX_BYTES, description="the dhcpd.leases (optional)"
+    )
+    comment: Comment = ""
+
+
+class Created(BaseModel):
+    """One object the import makes, with the dhcpd.conf line it comes from."""
+
+    line: int
+    kind: str
+    name: str
+
+
+class LeftOut(BaseModel):
+    """A statement, or a lease, that is not carried over, and why."""
+
+    line: int
+    statement: str
+    reason: str
+
+
+class IscPreview(BaseModel):
+    """What the import creates and what it leaves out (each with its line)."""
+
+    created: list[Created]
+    scopes: list[Scope]
+    shared_networks: list[SharedNetwork]
+    classes: list[ClientClass]
+    option_definitions: list[OptionDef]
+    options: list[OptionValue]
+    properties: ServerProperties
+    server_settings: dict[str, Any] = Field(
+        description="Kea server keys set outside Burrow's model (authoritative, boot fields)"
+    )
+    not_carried: list[LeftOut]
+    leases: list[LeaseIn] = Field(description="the active leases that would be added")
+    leases_skipped: list[LeftOut]
+
+
+class IscImported(IscPreview):
+    """The import done: the configuration change, and the leases Kea took or refused."""
+
+    change: ChangeResult
+    leases_added: list[str]
+    leases_refused: list[LeaseRefused]
+
+
+# --- reading and planning --------------------------------------------------------------------
+def _read(body: IscImportBody) -> tuple[Translation, LeaseFile]:
+    translation = translate(parse(body.conf))
+    lease_file = read_leases(body.leases or "", int(time.time()))
+    return translation, lease_file
+
+
+def _current(agent: DhcpAgentClient) -> tuple[Json, str]:
+    state = agent.config("v4")
+    config = state.config or {}
+    return dict(config.get(top_key("v4"), config)), state.hash
+
+
+def _plan(translation: Translation, lease_file: LeaseFile, merged: Json) -> IscPreview:
+    import ipaddress
+
+    created: list[Created] = []
+    for line, definition in translation.option_definitions:
+        created.append(Created(line=line, kind="option-definition",
+                               name=f"{definition.space or 'dhcp4'}.{definition.name} "
+                               f"(code {definition.code})"))  # fmt: skip
+    for line, cls in translation.classes:
+        created.append(Created(line=line, kind="class", name=cls.name))
+    for line, network in translation.shared_networks:
+        created.append(Created(line=line, kind="shared-network", name=network.name))
+    for placed in translation.scopes:
+        created.append(Created(line=placed.line, kind="scope", name=str(placed.scope.subnet)))
+        for line, reservation in zip(placed.reservation_lines, placed.scope.reservations,
+                                     strict=True):  # fmt: skip
+            address = reservation.ip_addresses[0] if reservation.ip_addresses else ""
+            created.append(Created(line=line, kind="reservation",
+                                   name=f"{reservation.identifier[1]} -> {address}"))  # fmt: skip
+    created.sort(key=lambda c: c.line)
+    subnets = [ipaddress.ip_network(e["subnet"]) for e, _n, _l in iter_subnets(merged, "v4")]
+    leases: list[LeaseIn] = []
+    skipped = [LeftOut(line=s.line, statement=f"lease {s.address}", reason=s.reason)
+               for s in lease_file.skipped]  # fmt: skip
+    for lease in lease_file.leases:
+        address = ipaddress.IPv4Address(lease.address)
+        if not any(address in net for net in subnets):
+            skipped.append(
+                LeftOut(
+                    line=lease.line,
+                    statement=f"lease {lease.address}",
+                    reason="the address is in none of the server's scopes",
+                )
+            )
+            continue
+        leases.append(LeaseIn(address=address, hw_address=lease.hw_address,
+                              client_id=lease.client_id, hostname=lease.hostname,
+                              valid_lifetime=lease.valid_lifetime, expires=lease.ends))  # fmt: skip
+    skipped.sort(key=lambda s: s.line)
+    return IscPreview(
+        created=created,
+        scopes=[p.scope for p in translation.scopes],
+        shared_networks=[n for _l, n in translation.shared_networks],
+        classes=[c for _l, c in translation.classes],
+        option_definitions=[d for _l, d in translation.option_definitions],
+        options=translation.options,
+        properties=translation.properties,
+        server_settings=translation.extra,
+        not_carried=[
+            LeftOut(line=n.line, statement=n.statement, reason=n.reason)
+            for n in translation.not_carried
+        ],
+        leases=leases,
+        leases_skipped=skipped,
+    )
+
+
+def preview(config: CentralConfig, server: Server, body: IscImportBody) -> IscPreview:
+    translation, lease_file = _read(body)
+    current, _hash = _current(service.agent_for(config, server))
+    return _plan(translation, lease_file, merge(translation, current))
+
+
+def apply(
+    db: Session, config: CentralConfig, user: Principal, server: Server, body: IscImportBody
+) -> IscImported:
+    translation, lease_file = _read(body)
+    planned: list[IscPreview] = []
+    subnets = {str(p.scope.subnet) for p in translation.scopes}
+
+    def send(agent: DhcpAgentClient, known: str) -> ChangeResult:
+        current, digest = _current(agent)
+        merged = merge(translation, current)  # Burrow's checks; raises before anything is sent
+        planned[:] = [_plan(translation, lease_file, merged)]
+        return agent.replace_config(
+            "v4", {top_key("v4"): merged}, expected_hash=digest, known_hash=known
+        )
+
+    def pick(objects: Mapping[str, Any]) -> Json | None:
+        scopes = [s for s in objects["scopes"] if s.get("subnet") in subnets]
+        if not scopes or not planned:
+            return None  # before the import: none of its scopes is there
+        plan = planned[0]
+        return {
+            "created": [c.model_dump() for c in plan.created],
+            "scopes": scopes,
+            "not_carried": [n.model_dump() for n in plan.not_carried],
+            "leases_to_add": len(plan.leases),
+            "leases_skipped": [s.model_dump() for s in plan.leases_skipped],
+        }
+
+    result, _after = service.change(
+        db, config, user, server, "v4", send,
+        object_type="dhcp-migration", object_id="isc-dhcp", action="import", pick=pick,
+        comment=body.comment or "imported from ISC DHCP",
+    )  # fmt: skip
+    plan = planned[0]
+    imported = LeasesImported(added=[], refused=[])
+    if plan.leases:
+        agent = service.agent_for(config, server)
+        answer = agent.call("POST", "/dhcp/v4/leases/import", LeaseImport(leases=plan.leases))
+        imported = LeasesImported.model_validate(answer)
+        record(
+            db, user, "dhcp-lease", service.history_id(server, "v4", "isc-dhcp"), "import",
+            after={"added": imported.added,
+                   "refused": [r.model_dump() for r in imported.refused]},
+            comment=body.comment or "leases imported from ISC DHCP",
+        )  # fmt: skip
+        db.commit()
+    return IscImported(
+        **plan.model_dump(), change=result, leases_added=imported.added,
+        leases_refused=imported.refused,
+    )  # fmt: skip
+
+
+# --- routes ----------------------------------------------------------------------------------
+@router.post(PATH + "/preview", response_model_exclude_none=True)
+def preview_route(
+    config: Config, _user: DhcpAdmin, server: DhcpServer, body: IscImportBody
+) -> IscPreview:
+    """What importing this dhcpd.conf (and dhcpd.leases) would create and leave out, with
+    line numbers; checked against the server's configuration now; nothing changes."""
+    return preview(config, server, body)
+
+
+@router.post(PATH, response_model_exclude_none=True)
+def import_route(
+    db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, body: IscImportBody
+) -> IscImported:
+    """Import a dhcpd.conf as one configuration change (all or nothing), then its active
+    leases; recorded in the history with what was not carried over."""
+    return apply(db, config, user, server, body)

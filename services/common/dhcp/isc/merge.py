@@ -1,0 +1,144 @@
+"""A translated dhcpd.conf put into a Kea DHCPv4 configuration, with Burrow's checks.
+
+``merge`` takes the server's configuration (Kea's ``Dhcp4`` object) and returns a new one with
+the translation in it: option definitions, classes, shared networks, server-wide options and
+lifetimes, then every scope with its reservations, each checked on the way by the checks
+every change through Burrow passes (``services.common.dhcp.checks``). A problem is named by
+the dhcpd.conf line it comes from; a subnet the server already has is a conflict (409), as
+for a scope created by hand. The caller applies the result as one change, or nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from services.common.dhcp import kea
+from services.common.dhcp.checks import (
+    Problem,
+    check_class,
+    check_option_def,
+    check_options,
+    check_properties,
+    check_scope,
+    check_shared_network,
+    raise_problems,
+)
+from services.common.dhcp.contract import OptionDef, OptionValue
+from services.common.dhcp.isc.translate import Translation
+from services.common.dhcp.options import Family
+from services.common.errors import BurrowError, ConflictError, FieldProblem, ValidationError
+
+Json = dict[str, Any]
+FAMILY: Family = "v4"
+
+
+def _at(line: int, what: str, where: str, run: Callable[[], Any]) -> Any:
+    """Run a check; its problems come back named by ``where`` and the dhcpd.conf ``line``."""
+    at = f"line {line} ({what})" if line else what
+    try:
+        return run()
+    except ConflictError as exc:
+        raise ConflictError(
+            f"{at}: {exc.message}",
+            problems=[FieldProblem(f"{where}.{p.field}" if p.field else where,
+                                   f"{at}: {p.message}", {"line": line})
+                      for p in exc.problems],
+        ) from None  # fmt: skip
+    except BurrowError as exc:
+        if exc.status != 422:
+            raise
+        raise ValidationError(
+            f"{at}: {exc.message}",
+            problems=[FieldProblem(f"{where}.{p.field}" if p.field else where,
+                                   f"{at}: {p.message}", {"line": line})
+                      for p in exc.problems],
+        ) from None  # fmt: skip
+
+
+def _raise(problems: list[Problem]) -> None:
+    raise_problems(problems)
+
+
+def _option_def(definition: OptionDef, top: Json) -> None:
+    raise_problems(check_option_def(definition, FAMILY, top))
+
+
+def _next_id(top: Json) -> int:
+    ids = [int(e.get("id", 0)) for e, _n, _l in kea.iter_subnets(top, FAMILY)]
+    return max(ids, default=0) + 1
+
+
+def merge(translation: Translation, current: Json) -> Json:
+    """``current`` (Kea's ``Dhcp4`` object, not changed) with the translation in it."""
+    top = copy.deepcopy(current)
+    for index, (line, definition) in enumerate(translation.option_definitions):
+        where = f"option_definitions[{index}]"
+        _at(line, f"option {definition.name}", where,
+            partial(_option_def, definition, top))  # fmt: skip
+        top.setdefault("option-def", []).append(kea.option_def_to_kea(definition, FAMILY))
+    names = {c.get("name") for c in top.get("client-classes", [])}
+    for index, (line, cls) in enumerate(translation.classes):
+        where = f"classes[{index}]"
+        if cls.name in names:
+            raise ConflictError(
+                f"line {line}: the server has a client class {cls.name!r} already",
+                problems=[FieldProblem(f"{where}.name", f"line {line}: the server has a client "
+                                       f"class {cls.name!r} already", {"line": line})],
+            )  # fmt: skip
+        _at(line, f"class {cls.name}", where, partial(check_class, cls, top, FAMILY))
+        top.setdefault("client-classes", []).append(kea.class_to_kea(cls, FAMILY))
+        names.add(cls.name)
+    networks = {n.get("name") for n in top.get("shared-networks", [])}
+    for index, (line, network) in enumerate(translation.shared_networks):
+        where = f"shared_networks[{index}]"
+        if network.name in networks:
+            raise ConflictError(
+                f"line {line}: the server has a shared network {network.name!r} already",
+                problems=[FieldProblem(f"{where}.name", f"line {line}: the server has a shared "
+                                       f"network {network.name!r} already", {"line": line})],
+            )  # fmt: skip
+        _at(line, f"shared-network {network.name}", where,
+            partial(check_shared_network, network, top, FAMILY))  # fmt: skip
+        top.setdefault("shared-networks", []).append(
+            kea.shared_network_to_kea(network, FAMILY, None)
+        )
+    if translation.options:
+        _at(
+            0,
+            "global options",
+            "options",
+            lambda: _raise(check_options(translation.options, FAMILY, top, "options")),
+        )
+        top["option-data"] = _merged_options(top.get("option-data", []), translation.options)
+    props = translation.properties
+    _at(0, "lease times", "properties", lambda: check_properties(props, top, FAMILY))
+    kea.apply_properties(top, props)
+    top.update(translation.extra)
+    for index, placed in enumerate(translation.scopes):
+        scope = placed.scope.model_copy(update={"id": _next_id(top)})
+        where = f"scopes[{index}]"
+        _at(placed.line, f"subnet {scope.subnet}", where,
+            partial(check_scope, scope, top, FAMILY, replacing=None))  # fmt: skip
+        entry = kea.scope_to_kea(scope, base=placed.extra)
+        if scope.shared_network is None:
+            top.setdefault(kea.subnet_key(FAMILY), []).append(entry)
+        else:
+            network = next(n for n in top["shared-networks"] if n["name"] == scope.shared_network)
+            network.setdefault(kea.subnet_key(FAMILY), []).append(entry)
+    return top
+
+
+def _merged_options(existing: list[Json], new: list[OptionValue]) -> list[Json]:
+    """The server's global options with the imported ones put in (same option: replaced)."""
+
+    def key(entry: Json) -> tuple[Any, Any, Any]:
+        return entry.get("name"), entry.get("code"), entry.get("space") or "dhcp4"
+
+    added = [kea.option_to_kea(o) for o in new]
+    taken = {key(e) for e in added}
+    names = {e.get("name") for e in added if e.get("name")}
+    kept = [e for e in existing if key(e) not in taken and e.get("name") not in names]
+    return kept + added
