@@ -1,0 +1,129 @@
+"""Migration from ISC DHCP, end to end: a real dhcpd serves a client, then Kea takes over.
+
+In a lab, Debian's isc-dhcp-server (dhcpd 4.4) runs in a namespace of its own on the lab
+network with ``tests/data/isc-dhcp/lab/dhcpd.conf.template`` (checked with ``dhcpd -t`` first)
+and hands ISC dhclient a lease. dhcpd is stopped; its dhcpd.conf and dhcpd.leases are imported
+into the appliance through Central (preview, then the import); the same client (same MAC) then
+gets from Kea the same address and options, a host declaration's fixed address is served, and
+the imported lease is in Kea (lease4-get) before the client asks again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from services.common.proc import run
+from services.sandbox.lab import Lab
+from tests.central_dhcp.conftest import CentralDhcp
+from tests.harness.dhcp import dhclient
+from tests.harness.wait import wait_for
+
+TEMPLATE = Path(__file__).parents[1] / "data/isc-dhcp/lab/dhcpd.conf.template"
+CLIENT_MAC = "02:15:00:00:00:01"
+HOST_MAC = "02:15:00:00:00:02"
+
+
+def render(network: ipaddress.IPv4Network) -> str:
+    values = {
+        "network": str(network.network_address),
+        "netmask": str(network.netmask),
+        "pool_start": str(network[16]),
+        "pool_end": str(network[20]),
+        "router": str(network[1]),
+        "dns1": str(network[3]),
+        "dns2": str(network[4]),
+        "host_mac": HOST_MAC,
+        "fixed": str(network[25]),
+    }
+    text = TEMPLATE.read_text()
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def central_for(box: Any) -> CentralDhcp:
+    token = box.central_token()
+    probe = CentralDhcp(box, token, 0)
+
+    def enrolled() -> int | None:
+        servers = probe.ok(probe.call("GET", "/api/v1/dhcp/servers"))["items"]
+        local = [s for s in servers if s["local"] and s["state"] == "reachable"]
+        return int(local[0]["id"]) if local else None
+
+    server_id = wait_for(enrolled, timeout=60, interval=0.5, what="the DHCP server enrolled")
+    return CentralDhcp(box, token, server_id)
+
+
+def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab) -> None:
+    network = lab.network
+    box = lab.sandbox("a")  # seeds no subnet on the lab network: Kea stays silent at first
+    central = central_for(box)
+    work = Path(tempfile.mkdtemp(prefix="bw-isc-"))
+    conf, leases = work / "dhcpd.conf", work / "dhcpd.leases"
+    conf.write_text(render(network))
+    leases.write_text("")
+    checked = run(["dhcpd", "-t", "-cf", str(conf)], check=False)
+    assert checked.returncode == 0, checked.stdout
+
+    server = lab.add_client(mac="02:15:00:00:00:fe")  # dhcpd's own namespace on the lab
+    run(["ip", "-n", server.ns, "addr", "add", f"{network[9]}/{network.prefixlen}", "dev",
+         server.iface])  # fmt: skip
+    dhcpd = subprocess.Popen(
+        ["ip", "netns", "exec", server.ns, "dhcpd", "-4", "-f", "-d", "-cf", str(conf),
+         "-lf", str(leases), "-pf", str(work / "dhcpd.pid"), server.iface],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        client = lab.add_client(mac=CLIENT_MAC)
+        old = dhclient(client)
+        host = lab.add_client(mac=HOST_MAC)
+        old_host = dhclient(host)
+    finally:
+        dhcpd.send_signal(signal.SIGTERM)
+        output = dhcpd.communicate(timeout=20)[0]
+    assert old["new_ip_address"] in [str(network[n]) for n in range(16, 21)], output
+    assert old["new_routers"] == str(network[1])
+    assert old["new_domain_name_servers"] == f"{network[3]} {network[4]}"
+    assert old["new_domain_name"] == "migrated.example"
+    assert old_host["new_ip_address"] == str(network[25])
+    assert "binding state active" in leases.read_text()
+
+    body = {"conf": conf.read_text(), "leases": leases.read_text(), "comment": "from dhcpd"}
+    path = "/v4/import/isc-dhcp"
+    preview = central.ok(central.dhcp("POST", path + "/preview", body))
+    assert [s["subnet"] for s in preview["scopes"]] == [str(network)]
+    assert {lease["address"] for lease in preview["leases"]} >= {old["new_ip_address"]}
+    assert any("ddns-update-style" in n["statement"] for n in preview["not_carried"])
+    assert central.ok(central.dhcp("GET", "/v4/scopes"))["total"] == 0  # nothing changed yet
+
+    done = central.ok(central.dhcp("POST", path, body))
+    assert done["change"]["changed"] is True
+    assert old["new_ip_address"] in done["leases_added"], done
+    # Central's model shows the new objects at once (its snapshot is the configuration)
+    scopes = central.ok(central.dhcp("GET", "/v4/scopes"))["items"]
+    assert [s["subnet"] for s in scopes] == [str(network)]
+    assert scopes[0]["reservations"][0]["hw_address"] == HOST_MAC
+    entries = central.history(object_type="dhcp-migration")
+    assert [e["action"] for e in entries] == ["import"]
+    assert any("ddns-update-style" in n["statement"] for n in entries[0]["after"]["not_carried"])
+    # importing again: the subnet is there already, nothing changes
+    again = central.dhcp("POST", path, body)
+    assert again.status_code == 409, again.text
+
+    lease = box.kea("lease4-get", "dhcp4", {"ip-address": old["new_ip_address"]})
+    assert lease["result"] == 0, lease
+    assert lease["arguments"]["hw-address"] == CLIENT_MAC
+
+    new = dhclient(client)  # the same client, now served by Kea
+    for key in ("new_ip_address", "new_routers", "new_domain_name_servers", "new_domain_name",
+                "new_subnet_mask", "new_ntp_servers", "new_dhcp_lease_time"):  # fmt: skip
+        assert new.get(key) == old.get(key), (key, new.get(key), old.get(key))
+    assert new["new_dhcp_server_identifier"] == box.address  # Kea answered, not dhcpd
+    reserved = dhclient(host)
+    assert reserved["new_ip_address"] == str(network[25])
+    assert reserved["new_host_name"] == "reserved-host"
