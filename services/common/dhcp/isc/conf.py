@@ -193,6 +193,8 @@ class _Parser:
                     if depth < 0:
                         raise self.error("a ')' closes no '('", token.line)
                 elif token.value == ";":
+                    if depth:
+                        raise self.error("a '(' is not closed before ';'", token.line)
                     self.at += 1
                     return self._made(head, first, None, token.line)
                 elif token.value == "{" and head and head[-1].value == "=":

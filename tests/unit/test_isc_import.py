@@ -1,0 +1,270 @@
+"""The ISC DHCP import: dhcpd.conf's grammar, the translation into Burrow's model, lease files.
+
+Every test configuration under tests/data/isc-dhcp/ is checked with Debian's dhcpd (``dhcpd
+-t``) first: the import is tested on files ISC DHCP itself takes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from services.common.dhcp.isc.conf import ConfError, parse, tokenize
+from services.common.dhcp.isc.leases import read_leases
+from services.common.dhcp.isc.merge import merge
+from services.common.dhcp.isc.translate import translate_text
+from services.common.errors import ConflictError, ValidationError
+
+DATA = Path(__file__).parents[1] / "data/isc-dhcp"
+NOW = int(dt.datetime(2026, 12, 6, tzinfo=dt.UTC).timestamp())
+
+
+def dhcpd() -> str:
+    found = shutil.which("dhcpd") or "/usr/sbin/dhcpd"
+    assert Path(found).exists(), "dhcpd is missing: ./build.sh setup installs isc-dhcp-server"
+    return found
+
+
+@pytest.mark.parametrize("conf", sorted(DATA.glob("*.conf")), ids=lambda p: p.name)
+def test_every_test_configuration_passes_dhcpd(conf: Path) -> None:
+    checked = subprocess.run([dhcpd(), "-t", "-cf", str(conf)], capture_output=True, text=True,
+                             check=False)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    leases = DATA / "sample.leases"
+    read = subprocess.run([dhcpd(), "-T", "-cf", str(conf), "-lf", str(leases)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert read.returncode == 0, read.stderr
+
+
+def test_dhcpd_refuses_what_the_parser_refuses(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.conf"
+    bad.write_text(
+        "subnet 198.51.100.0 netmask 255.255.255.0 {\n  range 198.51.100.10 198.51.100.20\n}\n"
+    )
+    assert subprocess.run([dhcpd(), "-t", "-cf", str(bad)], capture_output=True,
+                          check=False).returncode != 0  # fmt: skip
+    with pytest.raises(ConfError) as caught:
+        parse(bad.read_text())
+    assert caught.value.line == 3  # the '}' before which the ';' is missing, as dhcpd says
+
+
+# --- grammar ---------------------------------------------------------------------------------
+def test_tokens_keep_lines_strings_and_comments_apart() -> None:
+    tokens = tokenize('# a comment\noption domain-name "a;b # not a comment";\n  x != y;')
+    assert [(t.kind, t.value, t.line) for t in tokens] == [
+        ("word", "option", 2), ("word", "domain-name", 2), ("string", "a;b # not a comment", 2),
+        ("punct", ";", 2), ("word", "x", 3), ("punct", "!=", 3), ("word", "y", 3),
+        ("punct", ";", 3),
+    ]  # fmt: skip
+
+
+def test_string_escapes() -> None:
+    (token,) = tokenize(r'"a\"b\\c\001"')
+    assert token.value == 'a"b\\c\x01'
+
+
+def test_blocks_nest_and_keep_their_lines() -> None:
+    conf = parse("shared-network n {\n subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+                 "  pool { range 198.51.100.10 198.51.100.20; }\n }\n};\n")  # fmt: skip
+    (network,) = conf.statements
+    assert network.keyword == "shared-network" and network.line == 1
+    (subnet,) = network.block or []
+    assert subnet.line == 2
+    (pool,) = subnet.block or []
+    assert pool.line == 3 and (pool.block or [])[0].words() == ["range", "198.51.100.10",
+                                                                 "198.51.100.20"]  # fmt: skip
+
+
+def test_record_types_in_braces_are_not_a_block() -> None:
+    text = "option site-pair code 225 = { ip-address, unsigned integer 16 };"
+    (statement,) = parse(text).statements
+    assert statement.block is None and statement.words()[-1] == "}"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('option domain-name "open;\n\n', 1, "not closed"),
+        ("subnet 198.51.100.0 netmask 255.255.255.0 {\n range 198.51.100.1 198.51.100.2;\n", 1,
+         "never closed"),
+        ("}\n", 1, "closes no block"),
+        ("authoritative;\ndefault-lease-time 600\n", 2, "no ';'"),
+        ("group {\n option routers 198.51.100.1\n}\n", 3, "no ';' before"),
+        ('\n\ninclude "/etc/dhcp/other.conf";\n', 3, "'include' is not read"),
+        ("class c {\n match if (substring(option vendor-class-identifier, 0, 3) = \"a\";\n}\n", 2,
+         "'(' is not closed"),
+        ("x ~ y;", 1, "'~'"),
+    ],
+)  # fmt: skip
+def test_syntax_errors_name_their_line(text: str, line: int, words: str) -> None:
+    with pytest.raises(ConfError) as caught:
+        parse(text)
+    assert caught.value.line == line
+    assert words in caught.value.message
+    problem = caught.value.problems[0]
+    assert problem.field == "conf" and problem.extra == {"line": line}
+
+
+# --- translation ----------------------------------------------------------------------------
+def test_subnets_pools_options_and_hosts() -> None:
+    made = translate_text((DATA / "features.conf").read_text())
+    first, second, third = (p.scope for p in made.scopes)
+    assert str(first.subnet) == "198.51.100.0/27"
+    assert [(str(p.start), str(p.end), p.client_class) for p in first.pools] == [
+        ("198.51.100.16", "198.51.100.20", None),
+        ("198.51.100.21", "198.51.100.22", "pxe"),
+        ("198.51.100.23", "198.51.100.24", "isc-pool-line-37"),
+    ]
+    options = {o.name or o.code: (o.data, o.csv_format) for o in first.options}
+    assert options["routers"] == ("198.51.100.1", True)
+    assert options[121] == ("18c63364c6336401", False)  # RFC 3442 bytes, as dhcpd sends them
+    assert options["site-pair"] == ("198.51.100.9, 8080", True)
+    (printer,) = first.reservations
+    assert (printer.hw_address, str(printer.ip_addresses[0]), printer.hostname) == (
+        "02:00:00:00:00:01", "198.51.100.25", "printer")  # use-host-decl-names  # fmt: skip
+    # the laptop (declared in a group, identified by its client id) lands in its subnet
+    (laptop,) = second.reservations
+    assert laptop.client_id == "6c:61:70:74:6f:70:2d:31"  # "laptop-1"
+    assert laptop.hostname == "laptop"
+    assert [(o.name, o.data) for o in laptop.options] == [("domain-name", "hosts.example.org")]
+    assert second.shared_network == third.shared_network == "lab-net"
+    assert (third.valid_lifetime, third.renew_timer, third.rebind_timer) == (300, 150, 262)
+    assert third.pools[0].client_class == "KNOWN"  # deny unknown-clients
+
+
+def test_globals_classes_and_definitions() -> None:
+    made = translate_text((DATA / "features.conf").read_text())
+    assert [(o.name, o.data) for o in made.options] == [
+        ("domain-name", "example.org"),
+        ("domain-name-servers", "198.51.100.2, 198.51.100.3"),
+        ("domain-search", "example.org, lab.example.org"),
+    ]
+    props = made.properties
+    assert (props.valid_lifetime, props.max_valid_lifetime) == (600, 7200)
+    assert (props.renew_timer, props.rebind_timer) == (300, 525)
+    assert made.extra == {"authoritative": True}
+    classes = {c.name: c for _line, c in made.classes}
+    assert classes["pxe"].test == "substring(option[60].hex, 0, 9) == 'PXEClient'"
+    assert classes["pxe"].boot_file_name == "pxelinux.0"
+    assert str(classes["pxe"].next_server) == "198.51.100.4"
+    assert classes["phones"].test == "(option[60].hex == 'phone') or (option[77].hex == 'voip')"
+    assert classes["isc-pool-line-37"].test == "(member('phones') or member('pxe'))"
+    definitions = {(d.space, d.name): d for _line, d in made.option_definitions}
+    assert definitions[("pxe", "mtftp-ip")].type == "ipv4-address"
+    assert definitions[(None, "site-motd")].type == "string"
+    pair = definitions[(None, "site-pair")]
+    assert (pair.type, pair.record_types) == ("record", "ipv4-address, uint16")
+    assert [(line, n.name) for line, n in made.shared_networks] == [(48, "lab-net")]
+
+
+def test_what_is_not_carried_is_listed_by_line() -> None:
+    made = translate_text((DATA / "features.conf").read_text())
+    listed = {(n.line, n.statement.split()[0]) for n in made.not_carried}
+    assert listed >= {(7, "ddns-update-style"), (72, "host"), (76, "if"), (48, "shared-network")}
+    roaming = next(n for n in made.not_carried if n.line == 72)
+    assert "global reservation" in roaming.reason
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ("option routers gw.example.org;", "name, not an address"),
+        ("option no-such-option 1;", "no option named"),
+        ("option dhcp-lease-time 600;", "default-lease-time"),
+        ("failover peer \"p\" { primary; }", "High Availability"),
+        ("ping-check true;", "ping"),
+        ("on commit { set x = 1; }", "event statements"),
+        ("some-new-statement 1;", "not a statement this import carries over"),
+        ("class \"sub\" { match option vendor-class-identifier; }", "subclasses"),
+        ("class \"lc\" { match if lcase(option host-name) = \"a\"; }", "no Kea equivalent"),
+        ("host h { hardware ethernet 02:00:00:00:00:09; fixed-address 203.0.113.5; }",
+         "none of the subnets"),
+    ],
+)  # fmt: skip
+def test_each_left_out_statement_has_its_reason(statement: str, reason: str) -> None:
+    made = translate_text(f"subnet 198.51.100.0 netmask 255.255.255.0 {{ }}\n{statement}\n")
+    assert [n.line for n in made.not_carried] == [2], made.not_carried
+    assert reason in made.not_carried[0].reason
+
+
+def test_expressions() -> None:
+    conf = """
+class "a" { match if option agent.circuit-id = "port1" and not exists user-class; }
+class "b" { match if substring(hardware, 1, 3) = 00:0c:29; }
+class "c" { match if hardware = 1:2:0:0:0:0:5; }
+class "d" { match if suffix(option host-name, 3) != "lab"; }
+"""
+    tests = {c.name: c.test for _line, c in translate_text(conf).classes}
+    assert tests == {
+        "a": "(relay4[1].hex == 'port1') and (not (option[77].exists))",
+        "b": "substring(pkt4.mac, 0, 3) == 0x000c29",
+        "c": "pkt4.mac == 0x020000000005",
+        "d": "not (substring(option[12].hex, -3, all) == 'lab')",
+    }
+
+
+# --- merging into a server's configuration ------------------------------------------------
+def server() -> dict[str, object]:
+    return {
+        "interfaces-config": {"interfaces": ["br0"]},
+        "valid-lifetime": 4000, "renew-timer": 1000, "rebind-timer": 2000,
+        "subnet4": [{"id": 7, "subnet": "198.51.100.128/26", "pools": []}],
+        "option-data": [{"name": "domain-name", "data": "old.example"}],
+    }  # fmt: skip
+
+
+def test_merge_puts_everything_in_and_keeps_the_rest() -> None:
+    made = translate_text((DATA / "features.conf").read_text())
+    merged = merge(made, server())
+    assert [s["id"] for s in merged["subnet4"]] == [7, 8]
+    inside = [s["subnet"] for n in merged["shared-networks"] for s in n["subnet4"]]
+    assert inside == ["198.51.100.32/27", "198.51.100.64/27"]
+    assert merged["valid-lifetime"] == 600 and merged["authoritative"] is True
+    names = [o["name"] for o in merged["option-data"]]
+    assert names.count("domain-name") == 1  # the imported one replaces the server's
+    assert merged["interfaces-config"] == {"interfaces": ["br0"]}
+    assert server()["subnet4"] == [{"id": 7, "subnet": "198.51.100.128/26", "pools": []}]
+
+
+def test_merge_refuses_a_subnet_the_server_has() -> None:
+    made = translate_text("subnet 198.51.100.128 netmask 255.255.255.192 { }\n")
+    with pytest.raises(ConflictError) as caught:
+        merge(made, server())
+    assert "line 1" in caught.value.message
+
+
+def test_merge_names_the_line_of_a_bad_object() -> None:
+    text = "\n\nsubnet 198.51.100.128 netmask 255.255.255.128 {\n}\n"
+    with pytest.raises(ValidationError) as caught:
+        merge(translate_text(text), server())  # overlaps the server's 198.51.100.128/26
+    problem = caught.value.problems[0]
+    assert problem.extra == {"line": 3} and problem.field == "scopes[0].subnet"
+    assert "overlaps" in problem.message
+
+
+# --- lease files ----------------------------------------------------------------------------
+def test_active_leases_are_carried_the_rest_listed() -> None:
+    found = read_leases((DATA / "sample.leases").read_text(), NOW)
+    (lease,) = found.leases
+    assert (lease.address, lease.hw_address, lease.hostname) == (
+        "198.51.100.17", "02:00:00:00:00:11", "desk")  # fmt: skip
+    assert lease.client_id == "01:02:00:00:00:00:11"
+    ends = int(dt.datetime(2036, 12, 5, 10, tzinfo=dt.UTC).timestamp())
+    starts = int(dt.datetime(2026, 12, 2, 10, tzinfo=dt.UTC).timestamp())
+    assert lease.ends == ends and lease.valid_lifetime == ends - starts
+    reasons = {(s.address, s.reason.split(":")[0]) for s in found.skipped}
+    assert ("198.51.100.16", "binding state free") in reasons
+    assert ("198.51.100.18", "the lease has ended") in reasons
+    assert ("198.51.100.19", "binding state backup") in reasons  # the later entry wins
+    assert any(s.address == "198.51.100.19" and "later entry" in s.reason for s in found.skipped)
+    assert ("198.51.100.20", "the lease never ends") in reasons
+
+
+def test_a_bad_time_names_its_line() -> None:
+    with pytest.raises(ValidationError) as caught:
+        read_leases("lease 198.51.100.5 {\n  binding state active;\n  ends 3 yesterday;\n}\n", NOW)
+    assert caught.value.problems[0].extra == {"line": 3}
