@@ -21,6 +21,7 @@ from services.common.proc import run
 from services.sandbox.lab import Lab
 from tests.central_dhcp.conftest import CentralDhcp
 from tests.harness.dhcp import dhclient
+from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
 TEMPLATE = Path(__file__).parents[1] / "data/isc-dhcp/lab/dhcpd.conf.template"
@@ -100,6 +101,17 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab) -> None:
     assert {lease["address"] for lease in preview["leases"]} >= {old["new_ip_address"]}
     assert any("ddns-update-style" in n["statement"] for n in preview["not_carried"])
     assert central.ok(central.dhcp("GET", "/v4/scopes"))["total"] == 0  # nothing changed yet
+    # a syntax error and an include are refused naming their line; a reader may not import
+    broken = {"conf": body["conf"].replace("range ", "range", 1).replace(";", "", 3)}
+    assert_problem(central.dhcp("POST", path + "/preview", broken), 422, field="conf")
+    included = {"conf": 'include "/etc/dhcp/more.conf";\n' + body["conf"]}
+    refused = central.dhcp("POST", path, included)
+    assert_problem(refused, 422, field="conf")
+    assert refused.json()["problems"][0]["line"] == 1
+    reader = central.make_user("read-only")
+    assert central.dhcp("POST", path + "/preview", body, token=reader).status_code == 403
+    assert central.dhcp("POST", path, body, token=reader).status_code == 403
+    assert central.ok(central.dhcp("GET", "/v4/scopes"))["total"] == 0
 
     done = central.ok(central.dhcp("POST", path, body))
     assert done["change"]["changed"] is True
@@ -111,6 +123,11 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab) -> None:
     entries = central.history(object_type="dhcp-migration")
     assert [e["action"] for e in entries] == ["import"]
     assert any("ddns-update-style" in n["statement"] for n in entries[0]["after"]["not_carried"])
+    imported = central.history(object_type="dhcp-lease")
+    assert [e["action"] for e in imported] == ["import"]
+    assert old["new_ip_address"] in imported[0]["after"]["added"]
+    sync = central.ok(central.call("POST", f"/api/v1/dhcp/servers/{central.server_id}/sync"))
+    assert sync["families"]["v4"]["changed"] is False  # Central's snapshot is Kea's state
     # importing again: the subnet is there already, nothing changes
     again = central.dhcp("POST", path, body)
     assert again.status_code == 409, again.text

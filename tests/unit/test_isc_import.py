@@ -79,6 +79,15 @@ def test_blocks_nest_and_keep_their_lines() -> None:
                                                                  "198.51.100.20"]  # fmt: skip
 
 
+def test_statements_and_expressions_may_run_over_lines() -> None:
+    conf = parse(
+        "option domain-name-servers 198.51.100.2,\n    198.51.100.3;\n"
+        'class "c" {\n  match if\n    option vendor-class-identifier = "x"\n'
+        '    or option user-class = "y";\n}\n'
+    )
+    assert [s.keyword for s in conf.statements] == ["option", "class"]
+
+
 def test_record_types_in_braces_are_not_a_block() -> None:
     text = "option site-pair code 225 = { ip-address, unsigned integer 16 };"
     (statement,) = parse(text).statements
@@ -98,6 +107,7 @@ def test_record_types_in_braces_are_not_a_block() -> None:
         ("class c {\n match if (substring(option vendor-class-identifier, 0, 3) = \"a\";\n}\n", 2,
          "'(' is not closed"),
         ("x ~ y;", 1, "'~'"),
+        ('option domain-name "a.example"\noption routers 198.51.100.1;\n', 1, "line 2 starts"),
     ],
 )  # fmt: skip
 def test_syntax_errors_name_their_line(text: str, line: int, words: str) -> None:

@@ -22,6 +22,18 @@ TokenKind = Literal["word", "string", "punct"]
 _PUNCT = ("!=", "~=", "~~", "{", "}", ";", ",", "(", ")", "=", "!")
 _WORD_STOP = set(' \t\r\n"#{};,()=!~')
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+#: Words that start a statement of dhcpd.conf(5) or dhcpd.leases(5) and are no value: one at
+#: the start of a line inside another statement means that statement lacks its ';'.
+_STARTS = frozenset((
+    "option", "range", "range6", "prefix6", "default-lease-time", "max-lease-time",
+    "min-lease-time", "subnet", "subnet6", "host", "hardware", "fixed-address",
+    "fixed-address6", "pool", "pool6", "class", "subclass", "group", "shared-network",
+    "authoritative", "filename", "next-server", "server-name", "allow", "deny", "ignore",
+    "ddns-update-style", "match", "lease", "binding", "starts", "ends", "cltt", "tstp",
+    "include", "failover", "use-host-decl-names", "uid", "client-hostname",
+))  # fmt: skip
+#: Statements that hold an expression, which may run over lines and name options.
+_EXPRESSIONS = frozenset(("match", "if", "elsif", "spawn", "log", "set", "eval", "execute"))
 #: The largest file read (a dhcpd.conf of some thousands of hosts is some hundreds of kB).
 MAX_BYTES = 8 * 1024 * 1024
 
@@ -212,6 +224,18 @@ class _Parser:
                         f"the statement '{_head(head)}' that starts on line {first.line} "
                         "has no ';' before this '}'", token.line,
                     )  # fmt: skip
+            if (
+                token.kind == "word"
+                and token.value in _STARTS
+                and head
+                and token.line > head[-1].line
+                and not depth
+                and head[0].value not in _EXPRESSIONS
+            ):
+                raise self.error(
+                    f"the statement '{_head(head)}' has no ';' at its end (line {token.line} "
+                    f"starts another, '{token.value}')", first.line,
+                )  # fmt: skip
             head.append(token)
             self.at += 1
         raise self.error(
