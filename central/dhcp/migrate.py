@@ -244,9 +244,7 @@ def _add_leases(agent: DhcpAgentClient, leases: list[LeaseIn]) -> LeasesImported
     refused: list[LeaseRefused] = []
     for start in range(0, len(leases), LEASE_BATCH):
         batch = LeaseImport(leases=leases[start : start + LEASE_BATCH])
-        answer = LeasesImported.model_validate(
-            agent.call("POST", "/dhcp/v4/leases/import", batch)
-        )
+        answer = LeasesImported.model_validate(agent.call("POST", "/dhcp/v4/leases/import", batch))
         added += answer.added
         refused += answer.refused
     return LeasesImported(added=added, refused=refused)
