@@ -46,13 +46,20 @@ from services.common.dhcp.contract import (
     OptionDef,
     OptionValue,
     Pool,
+    PrefixPool,
     Reservation,
     Scope,
     ServerProperties,
     SharedNetwork,
 )
 from services.common.dhcp.isc.conf import Conf, ConfError, Statement, Token, parse
-from services.common.dhcp.options import RESERVED_V4, STANDARD_V4
+from services.common.dhcp.options import (
+    RESERVED_V4,
+    RESERVED_V6,
+    STANDARD_V4,
+    STANDARD_V6,
+    Family,
+)
 
 Json = dict[str, Any]
 
@@ -116,6 +123,26 @@ _EXPRESSION_CODES = {name: code for name, (code, _kind) in ISC_V4.items()} | {
     "fqdn": 81,
     "relay-agent-information": 82,
 }
+#: ISC DHCPv6 option names (``dhcp6.NAME``, dhcp-options(5)) → (code, kind of value).
+ISC_V6: dict[str, tuple[int, str]] = {
+    "preference": (7, "uint"), "unicast": (12, "ip6"), "sip-servers-names": (21, "fqdns"),
+    "sip-servers-addresses": (22, "ip6s"), "name-servers": (23, "ip6s"),
+    "domain-search": (24, "fqdns"), "nis-servers": (27, "ip6s"), "nisp-servers": (28, "ip6s"),
+    "nis-domain-name": (29, "fqdns"), "nisp-domain-name": (30, "fqdns"),
+    "sntp-servers": (31, "ip6s"), "info-refresh-time": (32, "uint"),
+    "bootfile-url": (59, "text"),
+}  # fmt: skip
+PROTOCOL_V6 = {
+    name: "part of the protocol: the client, the relay or Kea itself sends it"
+    for name in ("client-id", "server-id", "ia-na", "ia-ta", "ia-addr", "oro", "elapsed-time",
+                 "relay-msg", "auth", "status-code", "interface-id", "reconf-msg",
+                 "reconf-accept", "ia-pd", "ia-prefix", "fqdn", "user-class", "vendor-class",
+                 "remote-id", "subscriber-id", "clt-time")
+} | {"rapid-commit": "Kea's rapid-commit is a setting of the scope; not imported"}  # fmt: skip
+_EXPRESSION_CODES_V6 = {name: code for name, (code, _kind) in ISC_V6.items()} | {
+    "client-id": 1, "server-id": 2, "oro": 6, "user-class": 15, "vendor-class": 16,
+    "vendor-opts": 17, "interface-id": 18, "remote-id": 37, "fqdn": 39,
+}  # fmt: skip
 _RELAY_SUBOPTIONS = {"agent.circuit-id": 1, "agent.remote-id": 2}
 #: ISC option types (``option NAME code N = TYPE``) → Kea's.
 _TYPES = {
@@ -251,12 +278,15 @@ class _LoosePool:
     """A pool directly in a shared network: placed in the subnet that holds its range."""
 
     line: int
-    pool: Pool
+    pool: Pool | PrefixPool
     network: str
 
 
 class _Translator:
-    def __init__(self) -> None:
+    def __init__(self, family: Family) -> None:
+        self.family: Family = family
+        self.v6 = family == "v6"
+        self.base = "dhcp6" if self.v6 else "dhcp"
         self.out = Translation()
         self.spaces: set[str] = set()
         self.definitions: dict[tuple[str, str], OptionDef] = {}
@@ -265,6 +295,8 @@ class _Translator:
         self.hosts: list[_Host] = []
         self.loose_pools: list[_LoosePool] = []
         self.pool_classes = 0
+        self.range_words = ("range6", "prefix6") if self.v6 else ("range",)
+        self.pool_word = "pool6" if self.v6 else "pool"
 
     # --- reporting ------------------------------------------------------------------
     def drop(self, statement: Statement, reason: str) -> None:
@@ -300,17 +332,19 @@ class _Translator:
         return self.out
 
     def global_lifetimes(self, params: _Params) -> None:
-        values = _lifetimes(params.lifetimes)
+        values = _lifetimes(params.lifetimes, self.family)
         if values:
             self.out.properties = ServerProperties.model_validate(values)
 
     def statement(self, st: Statement, params: _Params, *, level: str) -> None:
         """A statement in the global scope, a group or a shared network (``level``)."""
         keyword = st.keyword
-        if keyword == "subnet" and st.block is not None:
+        if keyword == ("subnet6" if self.v6 else "subnet") and st.block is not None:
             self.subnet(st, params, network=params_network(level))
         elif keyword == "subnet6":
             self.drop(st, "DHCPv6 subnets belong in a dhcpd6.conf, imported as DHCPv6")
+        elif keyword == "subnet":
+            self.drop(st, "DHCPv4 subnets belong in a dhcpd.conf, imported as DHCPv4")
         elif keyword == "shared-network" and st.block is not None and level == "global":
             self.shared_network(st, params)
         elif keyword == "host" and st.block is not None:
@@ -324,8 +358,15 @@ class _Translator:
         elif keyword == "class" and st.block is not None:
             self.drop(st, "a class inside a block: Kea's classes are server-wide; declare it "
                       "at the top of the file")  # fmt: skip
-        elif keyword == "pool" and st.block is not None and level.startswith("shared-network:"):
+        elif (
+            keyword in ("pool", "pool6")
+            and st.block is not None
+            and level.startswith("shared-network:")
+        ):
             self.pool(st, params, None, network=level.partition(":")[2])
+        elif level == "global" and keyword == "authoritative" and self.v6:
+            self.drop(st, "not needed: Kea's DHCPv6 server answers as dhcpd6 does when "
+                      "authoritative")  # fmt: skip
         elif level == "global" and keyword == "authoritative":
             self.out.extra["authoritative"] = True
         elif level == "global" and st.words()[:2] == ["not", "authoritative"]:
@@ -372,7 +413,9 @@ class _Translator:
                 params.options = [(n, o) for n, o in params.options if not _same(o, made)]
                 params.options.append((st.line, made))
             return True
-        if keyword in ("default-lease-time", "max-lease-time", "min-lease-time"):
+        if keyword in ("default-lease-time", "max-lease-time", "min-lease-time") or (
+            self.v6 and keyword == "preferred-lifetime"
+        ):
             number = _number(words[1:])
             if number is None:
                 self.drop(st, f"{keyword} needs a number of seconds")
@@ -380,7 +423,10 @@ class _Translator:
                 params.lifetimes[keyword] = number
             return True
         if keyword in ("next-server", "filename", "server-name"):
-            self.boot_field(st, params.boot)
+            if self.v6:
+                self.drop(st, "BOOTP fields are DHCPv4 only (DHCPv6 has bootfile-url)")
+            else:
+                self.boot_field(st, params.boot)
             return True
         if keyword == "use-host-decl-names":
             params.use_host_decl_names = words[1:2] in (["on"], ["true"])
@@ -430,11 +476,11 @@ class _Translator:
         if kind is None:
             return self.drop(st, "this option type has no Kea equivalent")
         kea_type, array, record_types, encapsulate = kind
-        if space in ("", "dhcp"):
+        if space in ("", self.base) and (space or not self.v6):
             space = ""
-            if code in RESERVED_V4:
-                known = STANDARD_V4.get(code)
-                if code == 121:
+            if code in (RESERVED_V6 if self.v6 else RESERVED_V4):
+                known = (STANDARD_V6 if self.v6 else STANDARD_V4).get(code)
+                if code == 121 and not self.v6:
                     self.classless.add(name)
                     why = (
                         f"not needed: Kea sends code 121 as data; values of {name} are carried over"
@@ -480,6 +526,11 @@ class _Translator:
         full = st.tokens[1].value
         values = _values(st.tokens[2:])
         space, _, name = full.rpartition(".")
+        if self.v6 and space in ("", "dhcp"):
+            self.drop(st, "a DHCPv4 option in a DHCPv6 configuration (dhcpd -6 ignores it)")
+            return None
+        if self.v6 and space == "dhcp6":
+            return self._option_v6(st, name, values)
         if space in ("", "dhcp"):
             if name in PROTOCOL_V4:
                 self.drop(st, f"not carried: {PROTOCOL_V4[name]}")
@@ -513,12 +564,34 @@ class _Translator:
             return None
         return self._typed(st, custom.type, custom.array, values, name=name, space=space)
 
+    def _option_v6(self, st: Statement, name: str, values: list[Token]) -> OptionValue | None:
+        if name in PROTOCOL_V6:
+            self.drop(st, f"not carried: {PROTOCOL_V6[name]}")
+            return None
+        custom = self.definitions.get(("", name))
+        if custom is not None:
+            return self._typed(st, custom.type, custom.array, values, name=name)
+        known = ISC_V6.get(name)
+        if known is None:
+            self.drop(st, f"Kea has no DHCPv6 option named {name!r}; define it first "
+                      "('option dhcp6.NAME code N = TYPE')")  # fmt: skip
+            return None
+        code, kind = known
+        data = self._data(st, kind, values)
+        if data is None:
+            return None
+        standard = STANDARD_V6.get(code)
+        if standard is not None:
+            return OptionValue(name=standard.name, data=data[0], csv_format=data[1])
+        return OptionValue(code=code, data=data[0], csv_format=data[1])
+
     def _typed(
         self, st: Statement, kea_type: str, array: bool, values: list[Token], *, name: str,
         space: str | None = None,
     ) -> OptionValue | None:  # fmt: skip
         kind = {
             "ipv4-address": "ips" if array else "ip",
+            "ipv6-address": "ip6s" if array else "ip6",
             "string": "text",
             "fqdn": "fqdns" if array else "fqdn",
             "boolean": "flag",
@@ -539,6 +612,17 @@ class _Translator:
         if not values:
             self.drop(st, "an option without a value")
             return None
+        if kind in ("ip6", "ip6s"):
+            try:
+                addresses = [str(ipaddress.IPv6Address(w)) for w in words]
+            except ValueError:
+                self.drop(st, "a value is not an IPv6 address (dhcpd looks names up at start; "
+                          "Kea needs the addresses)")  # fmt: skip
+                return None
+            if kind == "ip6" and len(addresses) > 1:
+                self.drop(st, "this option takes one address")
+                return None
+            return ", ".join(addresses), True
         if kind in ("ip", "ips", "ippairs"):
             try:
                 addresses = [str(ipaddress.IPv4Address(w)) for w in words]
@@ -583,7 +667,7 @@ class _Translator:
             words = inner.words()
             if words[:2] == ["match", "if"]:
                 try:
-                    test = expression(inner.tokens[2:])
+                    test = expression(inner.tokens[2:], self.family)
                 except _NoEquivalentError as exc:
                     return self.drop(st, f"its test (line {inner.line}) has no Kea equivalent: "
                                      f"{exc}")  # fmt: skip
@@ -594,7 +678,7 @@ class _Translator:
                 value = self.option(inner)
                 if value is not None:
                     options.append(value)
-            elif inner.keyword in ("next-server", "filename", "server-name"):
+            elif inner.keyword in ("next-server", "filename", "server-name") and not self.v6:
                 self.boot_field(inner, boot)
             else:
                 self.unknown(inner)
@@ -629,11 +713,8 @@ class _Translator:
         inner.use_host_decl_names = params.use_host_decl_names
         at = len(self.out.scopes)
         for member in st.block or []:
-            if member.keyword in ("default-lease-time", "max-lease-time", "min-lease-time",
-                                  "next-server", "filename", "server-name"):  # fmt: skip
-                # Kea's shared networks hold these too, but Burrow's model keeps them on
-                # scopes: they are pushed into the network's subnets.
-                pass
+            # Lease times and boot fields of the network go to its subnets (Burrow's model
+            # keeps them on scopes): see ``pushed`` below.
             if not self.parameter(member, inner, where=f"shared-network:{name}"):
                 self.statement(member, inner, level=f"shared-network:{name}")
         outer = _Params() if params.is_global else params
@@ -650,7 +731,7 @@ class _Translator:
 
     def _inherit(self, placed: Placed, outer: _Params) -> None:
         """Give a scope the lifetimes and boot fields of an enclosing block it does not set."""
-        values = _lifetimes(outer.lifetimes)
+        values = _lifetimes(outer.lifetimes, self.family)
         update = {k: v for k, v in values.items() if getattr(placed.scope, k) is None}
         if update:
             placed.scope = placed.scope.model_copy(update=update)
@@ -665,27 +746,36 @@ class _Translator:
 
     def subnet(self, st: Statement, params: _Params, network: str | None) -> None:
         words = st.words()
-        if len(words) != 4 or words[2] != "netmask":
-            return self.drop(st, "a subnet is 'subnet ADDRESS netmask MASK'")
-        try:
-            subnet = ipaddress.IPv4Network(f"{words[1]}/{words[3]}")
-        except ValueError as exc:
-            return self.drop(st, f"not an IPv4 subnet: {exc}")
+        subnet: ipaddress.IPv4Network | ipaddress.IPv6Network
+        if self.v6:
+            if len(words) != 2:
+                return self.drop(st, "a subnet6 is 'subnet6 PREFIX/LENGTH'")
+            try:
+                subnet = ipaddress.IPv6Network(words[1])
+            except ValueError as exc:
+                return self.drop(st, f"not an IPv6 subnet: {exc}")
+        else:
+            if len(words) != 4 or words[2] != "netmask":
+                return self.drop(st, "a subnet is 'subnet ADDRESS netmask MASK'")
+            try:
+                subnet = ipaddress.IPv4Network(f"{words[1]}/{words[3]}")
+            except ValueError as exc:
+                return self.drop(st, f"not an IPv4 subnet: {exc}")
         own = params.child() if network is None else _Params()
         own.use_host_decl_names = params.use_host_decl_names
-        pools: list[Pool] = []
+        pools: list[Pool | PrefixPool] = []
         for inner in st.block or []:
             keyword = inner.keyword
-            if keyword == "range" and inner.block is None:
+            if keyword in self.range_words and inner.block is None:
                 pools += self.ranges(inner, None, [])
-            elif keyword == "pool" and inner.block is not None:
+            elif keyword == self.pool_word and inner.block is not None:
                 pools += self.pool(inner, own, subnet, network=None)
             elif keyword == "host" and inner.block is not None:
                 name = inner.tokens[1].value if len(inner.tokens) > 1 else ""
                 # Kea gives a reservation its scope's options: only the host's own are kept
                 mine = _Params(use_host_decl_names=own.use_host_decl_names)
                 self.hosts.append(_Host(inner.line, name, inner.block, mine))
-            elif keyword == "authoritative":
+            elif keyword == "authoritative" and not self.v6:
                 self.out.extra["authoritative"] = True
                 self.drop(inner, "not needed per subnet: 'authoritative' is set server-wide")
             elif not self.parameter(inner, own, where="subnet"):
@@ -693,18 +783,23 @@ class _Translator:
         if own.deny_unknown:
             pools = [p if p.client_class else p.model_copy(update={"client_class": "KNOWN"})
                      for p in pools]  # fmt: skip
+        inside: list[Pool] = []
         for pool in pools:
-            if pool.start not in subnet or pool.end not in subnet:
-                self.out.not_carried.append(
-                    NotCarried(
-                        st.line, f"range {pool.start} {pool.end}", f"outside the subnet {subnet}"
-                    )
+            if not isinstance(pool, Pool):
+                continue
+            if pool.start in subnet and pool.end in subnet:
+                inside.append(pool)
+                continue
+            self.out.not_carried.append(
+                NotCarried(
+                    st.line, f"range {pool.start} {pool.end}", f"outside the subnet {subnet}"
                 )
-        inside = [p for p in pools if p.start in subnet and p.end in subnet]
+            )
+        prefixes = [p for p in pools if isinstance(p, PrefixPool)]
         try:
             scope = Scope.model_validate(
-                {"subnet": subnet, "pools": inside, "shared_network": network,
-                 "options": [o for _n, o in own.options], **_lifetimes(own.lifetimes)}
+                {"subnet": subnet, "pools": inside, "pd_pools": prefixes, "shared_network": network,
+                 "options": [o for _n, o in own.options], **_lifetimes(own.lifetimes, self.family)}
             )  # fmt: skip
         except PydanticError as exc:
             return self.drop(st, "Kea does not take this subnet: " + _first_error(exc))
@@ -712,7 +807,9 @@ class _Translator:
         return None
 
     def ranges(self, st: Statement, client_class: str | None,
-               options: list[OptionValue]) -> list[Pool]:  # fmt: skip
+               options: list[OptionValue]) -> list[Pool | PrefixPool]:  # fmt: skip
+        if self.v6:
+            return self.ranges6(st, client_class, options)
         words = st.words()[1:]
         if words[:1] == ["dynamic-bootp"]:
             words = words[1:]
@@ -731,15 +828,50 @@ class _Translator:
             start, end = end, start
         return [Pool(start=start, end=end, client_class=client_class, options=options)]
 
-    def pool(self, st: Statement, params: _Params, subnet: ipaddress.IPv4Network | None,
-             *, network: str | None) -> list[Pool]:  # fmt: skip
+    def ranges6(self, st: Statement, client_class: str | None,
+                options: list[OptionValue]) -> list[Pool | PrefixPool]:  # fmt: skip
+        words = st.words()[1:]
+        if "temporary" in words:
+            self.drop(st, "temporary addresses (IA_TA) are not imported")
+            return []
+        try:
+            if st.keyword == "prefix6":
+                if len(words) != 3 or not words[2].startswith("/"):
+                    raise ValueError("a prefix6 is 'prefix6 START END /LENGTH'")
+                length = int(words[2][1:])
+                first = ipaddress.IPv6Address(words[0])
+                last = ipaddress.IPv6Address(int(ipaddress.IPv6Address(words[1])) +
+                                             2 ** (128 - length) - 1)  # fmt: skip
+                nets = list(ipaddress.summarize_address_range(first, last))
+                if len(nets) != 1:
+                    raise ValueError(f"{words[0]} to {words[1]} is not one prefix (Kea's "
+                                     "prefix pools are one prefix each)")  # fmt: skip
+                return [PrefixPool(prefix=nets[0], delegated_len=length,
+                                   client_class=client_class, options=options)]  # fmt: skip
+            if len(words) == 1 and "/" in words[0]:
+                net = ipaddress.IPv6Network(words[0])
+                start, end = net[0], net[-1]
+            elif len(words) == 2:
+                start, end = ipaddress.IPv6Address(words[0]), ipaddress.IPv6Address(words[1])
+            else:
+                raise ValueError("a range6 is 'range6 START END' or 'range6 PREFIX/LENGTH'")
+        except (ValueError, PydanticError) as exc:
+            reason = _first_error(exc) if isinstance(exc, PydanticError) else str(exc)
+            self.drop(st, reason)
+            return []
+        return [Pool(start=min(start, end), end=max(start, end), client_class=client_class,
+                     options=options)]  # fmt: skip
+
+    def pool(self, st: Statement, params: _Params,
+             subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None,
+             *, network: str | None) -> list[Pool | PrefixPool]:  # fmt: skip
         options: list[OptionValue] = []
         allow: list[str] = []
         deny: list[str] = []
         ranges: list[Statement] = []
         for inner in st.block or []:
             words = inner.words()
-            if inner.keyword == "range":
+            if inner.keyword in self.range_words:
                 ranges.append(inner)
             elif inner.keyword == "option" and not self._is_definition(inner):
                 made = self.option(inner)
@@ -757,7 +889,7 @@ class _Translator:
             else:
                 self.unknown(inner)
         client_class = self._pool_class(st, allow, deny)
-        pools: list[Pool] = []
+        pools: list[Pool | PrefixPool] = []
         for rng in ranges:
             pools += self.ranges(rng, client_class, options)
         if network is not None:
@@ -808,23 +940,34 @@ class _Translator:
 
     def place_loose_pools(self) -> None:
         for loose in self.loose_pools:
+            if isinstance(loose.pool, PrefixPool):  # delegated prefixes are off-link
+                first = next((p for p in self.out.scopes
+                              if p.scope.shared_network == loose.network), None)  # fmt: skip
+                if first is None:
+                    self.out.not_carried.append(NotCarried(
+                        loose.line, f"prefix6 {loose.pool.prefix}",
+                        f"shared network {loose.network!r} has no subnet"))  # fmt: skip
+                else:
+                    first.scope = first.scope.model_copy(
+                        update={"pd_pools": [*first.scope.pd_pools, loose.pool]}
+                    )
+                continue
+            pool = loose.pool
             target = next(
                 (p for p in self.out.scopes if p.scope.shared_network == loose.network and
-                 loose.pool.start in p.scope.subnet and loose.pool.end in p.scope.subnet),
+                 pool.start in p.scope.subnet and pool.end in p.scope.subnet),
                 None,
             )  # fmt: skip
             if target is None:
                 self.out.not_carried.append(
                     NotCarried(
                         loose.line,
-                        f"range {loose.pool.start} {loose.pool.end}",
+                        f"range {pool.start} {pool.end}",
                         f"no subnet of shared network {loose.network!r} holds this range",
                     )
                 )
                 continue
-            target.scope = target.scope.model_copy(
-                update={"pools": [*target.scope.pools, loose.pool]}
-            )
+            target.scope = target.scope.model_copy(update={"pools": [*target.scope.pools, pool]})
 
     # --- hosts --------------------------------------------------------------------------
     def place_hosts(self) -> None:
@@ -847,9 +990,15 @@ class _Translator:
                 hw = _hex(words[2])
             elif keyword == "hardware":
                 self.drop(inner, "only ethernet hardware addresses are carried over")
-            elif keyword == "fixed-address":
+            elif keyword == ("fixed-address6" if self.v6 else "fixed-address"):
                 addresses = [t.value for t in _values(inner.tokens[1:])]
-            elif words[:2] == ["option", "dhcp-client-identifier"]:
+            elif self.v6 and words[:3] == ["host-identifier", "option", "dhcp6.client-id"]:
+                client_id = _client_id(inner.tokens[3:])
+                if client_id is None:
+                    self.drop(inner, "the DUID is neither text nor hexadecimal")
+            elif self.v6 and keyword == "fixed-prefix6":
+                self.drop(inner, "prefix reservations are not imported")
+            elif words[:2] == ["option", "dhcp-client-identifier"] and not self.v6:
                 client_id = _client_id(inner.tokens[2:])
                 if client_id is None:
                     self.drop(inner, "the client identifier is neither text nor hexadecimal")
@@ -866,7 +1015,12 @@ class _Translator:
         if hostname is None and params.use_host_decl_names:
             hostname = host.name
         if hw is None and client_id is None:
-            return self.drop(head, "a host without 'hardware ethernet' or a client identifier")
+            return self.drop(head, "a host without 'hardware ethernet' or a client identifier "
+                             "(DHCPv6: 'host-identifier option dhcp6.client-id')")  # fmt: skip
+        if hw is not None and client_id is not None and self.v6:
+            why = "a Kea reservation has one identifier: the DUID is used"
+            self.out.not_carried.append(NotCarried(host.line, f"host {host.name} (hardware)", why))
+            hw = None
         if hw is not None and client_id is not None:
             self.out.not_carried.append(
                 NotCarried(
@@ -879,10 +1033,11 @@ class _Translator:
         if not addresses:
             return self.drop(head, "a host without a fixed address is a reservation outside "
                              "any subnet (a global reservation): not imported")  # fmt: skip
-        chosen: tuple[Placed, ipaddress.IPv4Address] | None = None
+        chosen: tuple[Placed, ipaddress.IPv4Address | ipaddress.IPv6Address] | None = None
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address
         for text in addresses:
             try:
-                address = ipaddress.IPv4Address(text)
+                address = ipaddress.IPv6Address(text) if self.v6 else ipaddress.IPv4Address(text)
             except ValueError:
                 self.drop(head, f"fixed-address {text} is a name: dhcpd looks it up at start; "
                           "Kea needs the address")  # fmt: skip
@@ -903,7 +1058,8 @@ class _Translator:
             hostname = None
         try:
             reservation = Reservation(
-                hw_address=hw, client_id=client_id, ip_addresses=[address], hostname=hostname,
+                hw_address=hw, client_id=None if self.v6 else client_id,
+                duid=client_id if self.v6 else None, ip_addresses=[address], hostname=hostname,
                 options=options, next_server=params.boot.get("next-server"),
                 server_hostname=params.boot.get("server-hostname"),
                 boot_file_name=params.boot.get("boot-file-name"),
@@ -936,10 +1092,19 @@ def _number(words: list[str]) -> int | None:
     return None
 
 
-def _lifetimes(values: dict[str, int]) -> dict[str, Any]:
-    """ISC lease times as Kea's lifetimes, with dhcpd's timers (T1 1/2, T2 7/8 of the lease)."""
+def _lifetimes(values: dict[str, int], family: Family = "v4") -> dict[str, Any]:
+    """ISC lease times as Kea's lifetimes, with dhcpd's timers (DHCPv4: T1 1/2 and T2 7/8 of
+    the lease time; DHCPv6: 1/2 and 4/5 of the preferred lifetime)."""
     out: dict[str, Any] = {}
-    if "default-lease-time" in values:
+    if family == "v6":
+        if "default-lease-time" in values:
+            out["valid_lifetime"] = values["default-lease-time"]
+        if "preferred-lifetime" in values:
+            preferred = values["preferred-lifetime"]
+            out["preferred_lifetime"] = preferred
+            out["renew_timer"] = preferred // 2
+            out["rebind_timer"] = preferred * 4 // 5
+    elif "default-lease-time" in values:
         valid = values["default-lease-time"]
         out["valid_lifetime"] = valid
         out["renew_timer"] = valid // 2
@@ -1068,9 +1233,9 @@ class _NoEquivalentError(Exception):
 _HARDWARE = "<hardware>"
 
 
-def expression(tokens: list[Token]) -> str:
+def expression(tokens: list[Token], family: Family = "v4") -> str:
     """A dhcpd boolean expression in Kea's language (``_NoEquivalentError``: it does not map)."""
-    parser = _Expression(tokens)
+    parser = _Expression(tokens, family)
     out = parser.boolean()
     if parser.at != len(tokens):
         raise _NoEquivalentError(f"'{tokens[parser.at].value}' is not understood here")
@@ -1078,7 +1243,8 @@ def expression(tokens: list[Token]) -> str:
 
 
 class _Expression:
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], family: Family) -> None:
+        self.family = family
         self.tokens = tokens
         self.at = 0
 
@@ -1141,6 +1307,12 @@ class _Expression:
         return f"{left} == {right}" if operator == "=" else f"not ({left} == {right})"
 
     def option_ref(self, name: str, suffix: str = ".hex") -> str:
+        if self.family == "v6":
+            space, _, short = name.rpartition(".")
+            code6 = _EXPRESSION_CODES_V6.get(short) if space == "dhcp6" else None
+            if code6 is None:
+                raise _NoEquivalentError(f"option {name} has no DHCPv6 code this import knows")
+            return f"option[{code6}]{suffix}"
         if name in _RELAY_SUBOPTIONS:
             return f"relay4[{_RELAY_SUBOPTIONS[name]}]{suffix}"
         code = _EXPRESSION_CODES.get(name.removeprefix("dhcp."))
@@ -1158,6 +1330,8 @@ class _Expression:
         if value == "option":
             return self.option_ref(self.take().value)
         if value == "hardware":
+            if self.family == "v6":
+                raise _NoEquivalentError("hardware is not known in DHCPv6 tests")
             return _HARDWARE
         if value in ("substring", "suffix"):
             self.take("(")
@@ -1196,16 +1370,17 @@ class _Expression:
 
 
 # --- entry point -------------------------------------------------------------------------
-def translate(conf: Conf) -> Translation:
-    """A parsed dhcpd.conf in Burrow's model, with what is not carried over."""
-    translation = _Translator().run(conf)
+def translate(conf: Conf, family: Family = "v4") -> Translation:
+    """A parsed dhcpd.conf (``v4``) or dhcpd6.conf (``v6``) in Burrow's model, with what is
+    not carried over."""
+    translation = _Translator(family).run(conf)
     translation.not_carried.sort(key=lambda n: n.line)
     return translation
 
 
-def translate_text(text: str) -> Translation:
+def translate_text(text: str, family: Family = "v4") -> Translation:
     """Parse and translate a dhcpd.conf; ``ConfError`` names the line of a syntax error."""
-    return translate(parse(text))
+    return translate(parse(text), family)
 
 
 __all__ = ["ConfError", "NotCarried", "Placed", "Translation", "translate", "translate_text"]
