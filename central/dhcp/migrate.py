@@ -18,6 +18,7 @@ recorded as one ``dhcp-lease`` ``import`` entry with what Kea refused.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from central.dhcp import service
 from central.dhcp.routes import Config, DhcpServer
 from central.dhcp.routes import router as dhcp_routes
 from central.dhcp.schemas import Comment
+from central.dhcp.service import Family
 from central.history.service import record
 from central.registry.models import Server
 from services.common.dhcp.client import DhcpAgentClient
@@ -45,17 +47,24 @@ from services.common.dhcp.contract import (
     SharedNetwork,
 )
 from services.common.dhcp.isc.conf import MAX_BYTES, parse
-from services.common.dhcp.isc.leases import LeaseFile, read_leases
-from services.common.dhcp.isc.merge import merge
+from services.common.dhcp.isc.leases import LeaseFile, LeaseFile6, read_leases, read_leases6
+from services.common.dhcp.isc.merge import Merged, merge
 from services.common.dhcp.isc.translate import Translation, translate
 from services.common.dhcp.kea import iter_subnets, top_key
 from services.common.model import Input
-from services.dhcp.migrate import LeaseImport, LeaseIn, LeaseRefused, LeasesImported
+from services.dhcp.migrate import (
+    LeaseImport,
+    LeaseImport6,
+    LeaseIn,
+    LeaseIn6,
+    LeaseRefused,
+    LeasesImported,
+)
 
 Json = dict[str, Any]
 router = APIRouter(prefix="/api/v1/dhcp", tags=["dhcp"], responses=dict(dhcp_routes.responses))
 DhcpAdmin = Annotated[Principal, Depends(require(Role.DHCP_ADMIN))]
-PATH = "/servers/{dhcp_server_id}/v4/import/isc-dhcp"
+PATH = "/servers/{dhcp_server_id}/{family}/import/isc-dhcp"
 #: Leases per request to the agent: one lease4-add each, about a millisecond apiece.
 LEASE_BATCH = 2000
 
@@ -89,6 +98,7 @@ class LeftOut(BaseModel):
 class IscPreview(BaseModel):
     """What the import creates and what it leaves out (each with its line)."""
 
+    family: Family
     created: list[Created]
     scopes: list[Scope]
     shared_networks: list[SharedNetwork]
@@ -100,7 +110,9 @@ class IscPreview(BaseModel):
         description="Kea server keys set outside Burrow's model (authoritative, boot fields)"
     )
     not_carried: list[LeftOut]
-    leases: list[LeaseIn] = Field(description="the active leases that would be added")
+    leases: list[LeaseIn] | list[LeaseIn6] = Field(
+        description="the active leases that would be added"
+    )
     leases_skipped: list[LeftOut]
 
 
@@ -113,59 +125,105 @@ class IscImported(IscPreview):
 
 
 # --- reading and planning --------------------------------------------------------------------
-def _read(body: IscImportBody) -> tuple[Translation, LeaseFile]:
-    translation = translate(parse(body.conf))
-    lease_file = read_leases(body.leases or "", int(time.time()))
-    return translation, lease_file
+def _read(body: IscImportBody, family: Family) -> tuple[Translation, LeaseFile | LeaseFile6]:
+    translation = translate(parse(body.conf), family)
+    now = int(time.time())
+    leases = read_leases6 if family == "v6" else read_leases
+    return translation, leases(body.leases or "", now)
 
 
-def _current(agent: DhcpAgentClient) -> tuple[Json, str]:
-    state = agent.config("v4")
+def _current(agent: DhcpAgentClient, family: Family) -> tuple[Json, str]:
+    state = agent.config(family)
     config = state.config or {}
-    return dict(config.get(top_key("v4"), config)), state.hash
+    return dict(config.get(top_key(family), config)), state.hash
 
 
-def _plan(translation: Translation, lease_file: LeaseFile, merged: Json) -> IscPreview:
-    import ipaddress
-
+def _created(translation: Translation) -> list[Created]:
     created: list[Created] = []
     for line, definition in translation.option_definitions:
-        created.append(Created(line=line, kind="option-definition",
-                               name=f"{definition.space or 'dhcp4'}.{definition.name} "
-                               f"(code {definition.code})"))  # fmt: skip
+        space = definition.space or "base"
+        name = f"{space}.{definition.name} (code {definition.code})"
+        created.append(Created(line=line, kind="option-definition", name=name))
     for line, cls in translation.classes:
         created.append(Created(line=line, kind="class", name=cls.name))
     for line, network in translation.shared_networks:
         created.append(Created(line=line, kind="shared-network", name=network.name))
     for placed in translation.scopes:
         created.append(Created(line=placed.line, kind="scope", name=str(placed.scope.subnet)))
-        for line, reservation in zip(placed.reservation_lines, placed.scope.reservations,
-                                     strict=True):  # fmt: skip
-            address = reservation.ip_addresses[0] if reservation.ip_addresses else ""
-            created.append(Created(line=line, kind="reservation",
-                                   name=f"{reservation.identifier[1]} -> {address}"))  # fmt: skip
+        pairs = zip(placed.reservation_lines, placed.scope.reservations, strict=True)
+        for line, reservation in pairs:
+            addresses = ", ".join(str(a) for a in reservation.ip_addresses)
+            name = f"{reservation.identifier[1]} -> {addresses}"
+            created.append(Created(line=line, kind="reservation", name=name))
     created.sort(key=lambda c: c.line)
-    subnets = [ipaddress.ip_network(e["subnet"]) for e, _n, _l in iter_subnets(merged, "v4")]
-    leases: list[LeaseIn] = []
+    return created
+
+
+def _scope_of(
+    merged: Json, family: Family, address: str, prefix_len: int = 128, delegated: bool = False
+) -> int | None:
+    """The id of the scope that takes a lease of ``address`` (or of a delegated prefix)."""
+    for entry, _network, _list in iter_subnets(merged, family):
+        if delegated:
+            for pool in entry.get("pd-pools", []):
+                prefix = ipaddress.ip_network(f"{pool['prefix']}/{pool['prefix-len']}")
+                if ipaddress.ip_network(f"{address}/{prefix_len}").subnet_of(prefix):  # type: ignore[arg-type]
+                    return int(entry["id"])
+        elif ipaddress.ip_address(address) in ipaddress.ip_network(entry["subnet"]):
+            return int(entry["id"])
+    return None
+
+
+def _leases(
+    lease_file: LeaseFile | LeaseFile6, merged: Json, family: Family
+) -> tuple[list[LeaseIn] | list[LeaseIn6], list[LeftOut]]:
     skipped = [LeftOut(line=s.line, statement=f"lease {s.address}", reason=s.reason)
                for s in lease_file.skipped]  # fmt: skip
+    outside = "the address is in none of the server's scopes"
+    if isinstance(lease_file, LeaseFile6):
+        leases6: list[LeaseIn6] = []
+        for lease6 in lease_file.leases:
+            pd = lease6.kind == "IA_PD"
+            scope_id = _scope_of(merged, family, lease6.address, lease6.prefix_len, pd)
+            if scope_id is None:
+                why = "no prefix pool of the server holds the prefix" if pd else outside
+                skipped.append(LeftOut(line=lease6.line, statement=f"lease {lease6.address}",
+                                       reason=why))  # fmt: skip
+                continue
+            leases6.append(LeaseIn6(
+                address=ipaddress.IPv6Address(lease6.address), prefix_len=lease6.prefix_len,
+                type="IA_PD" if pd else "IA_NA", duid=lease6.duid, iaid=lease6.iaid,
+                valid_lifetime=lease6.valid_lifetime,
+                preferred_lifetime=lease6.preferred_lifetime, expires=lease6.ends,
+                subnet_id=scope_id,
+            ))  # fmt: skip
+        skipped.sort(key=lambda s: s.line)
+        return leases6, skipped
+    leases: list[LeaseIn] = []
     for lease in lease_file.leases:
-        address = ipaddress.IPv4Address(lease.address)
-        if not any(address in net for net in subnets):
-            skipped.append(
-                LeftOut(
-                    line=lease.line,
-                    statement=f"lease {lease.address}",
-                    reason="the address is in none of the server's scopes",
-                )
-            )
+        scope_id = _scope_of(merged, family, lease.address)
+        if scope_id is None:
+            skipped.append(LeftOut(line=lease.line, statement=f"lease {lease.address}",
+                                   reason=outside))  # fmt: skip
             continue
-        leases.append(LeaseIn(address=address, hw_address=lease.hw_address,
-                              client_id=lease.client_id, hostname=lease.hostname,
-                              valid_lifetime=lease.valid_lifetime, expires=lease.ends))  # fmt: skip
+        leases.append(LeaseIn(
+            address=ipaddress.IPv4Address(lease.address), hw_address=lease.hw_address,
+            client_id=lease.client_id, hostname=lease.hostname,
+            valid_lifetime=lease.valid_lifetime, expires=lease.ends, subnet_id=scope_id,
+        ))  # fmt: skip
     skipped.sort(key=lambda s: s.line)
+    return leases, skipped
+
+
+def _plan(
+    translation: Translation, lease_file: LeaseFile | LeaseFile6, merged: Merged, family: Family
+) -> IscPreview:
+    leases, skipped = _leases(lease_file, merged.config, family)
+    not_carried = [LeftOut(line=n.line, statement=n.statement, reason=n.reason)
+                   for n in [*translation.not_carried, *merged.notes]]  # fmt: skip
     return IscPreview(
-        created=created,
+        family=family,
+        created=_created(translation),
         scopes=[p.scope for p in translation.scopes],
         shared_networks=[n for _l, n in translation.shared_networks],
         classes=[c for _l, c in translation.classes],
@@ -173,34 +231,34 @@ def _plan(translation: Translation, lease_file: LeaseFile, merged: Json) -> IscP
         options=translation.options,
         properties=translation.properties,
         server_settings=translation.extra,
-        not_carried=[
-            LeftOut(line=n.line, statement=n.statement, reason=n.reason)
-            for n in translation.not_carried
-        ],
+        not_carried=sorted(not_carried, key=lambda n: n.line),
         leases=leases,
         leases_skipped=skipped,
     )
 
 
-def preview(config: CentralConfig, server: Server, body: IscImportBody) -> IscPreview:
-    translation, lease_file = _read(body)
-    current, _hash = _current(service.agent_for(config, server))
-    return _plan(translation, lease_file, merge(translation, current))
+def preview(
+    config: CentralConfig, server: Server, family: Family, body: IscImportBody
+) -> IscPreview:
+    translation, lease_file = _read(body, family)
+    current, _hash = _current(service.agent_for(config, server), family)
+    return _plan(translation, lease_file, merge(translation, current, family), family)
 
 
 def apply(
-    db: Session, config: CentralConfig, user: Principal, server: Server, body: IscImportBody
-) -> IscImported:
-    translation, lease_file = _read(body)
+    db: Session, config: CentralConfig, user: Principal, server: Server, family: Family,
+    body: IscImportBody,
+) -> IscImported:  # fmt: skip
+    translation, lease_file = _read(body, family)
     planned: list[IscPreview] = []
     subnets = {str(p.scope.subnet) for p in translation.scopes}
 
     def send(agent: DhcpAgentClient, known: str) -> ChangeResult:
-        current, digest = _current(agent)
-        merged = merge(translation, current)  # Burrow's checks; raises before anything is sent
-        planned[:] = [_plan(translation, lease_file, merged)]
+        current, digest = _current(agent, family)
+        merged = merge(translation, current, family)  # the checks; raise before any change
+        planned[:] = [_plan(translation, lease_file, merged, family)]
         return agent.replace_config(
-            "v4", {top_key("v4"): merged}, expected_hash=digest, known_hash=known
+            family, {top_key(family): merged.config}, expected_hash=digest, known_hash=known
         )
 
     def pick(objects: Mapping[str, Any]) -> Json | None:
@@ -217,16 +275,16 @@ def apply(
         }
 
     result, _after = service.change(
-        db, config, user, server, "v4", send,
+        db, config, user, server, family, send,
         object_type="dhcp-migration", object_id="isc-dhcp", action="import", pick=pick,
         comment=body.comment or "imported from ISC DHCP",
     )  # fmt: skip
     plan = planned[0]
     imported = LeasesImported(added=[], refused=[])
     if plan.leases:
-        imported = _add_leases(service.agent_for(config, server), plan.leases)
+        imported = _add_leases(service.agent_for(config, server), family, plan.leases)
         record(
-            db, user, "dhcp-lease", service.history_id(server, "v4", "isc-dhcp"), "import",
+            db, user, "dhcp-lease", service.history_id(server, family, "isc-dhcp"), "import",
             after={"added": imported.added,
                    "refused": [r.model_dump() for r in imported.refused]},
             comment=body.comment or "leases imported from ISC DHCP",
@@ -238,13 +296,17 @@ def apply(
     )  # fmt: skip
 
 
-def _add_leases(agent: DhcpAgentClient, leases: list[LeaseIn]) -> LeasesImported:
+def _add_leases(
+    agent: DhcpAgentClient, family: Family, leases: list[LeaseIn] | list[LeaseIn6]
+) -> LeasesImported:
     """Add leases through the agent a batch at a time (each batch well within its timeout)."""
     added: list[str] = []
     refused: list[LeaseRefused] = []
     for start in range(0, len(leases), LEASE_BATCH):
-        batch = LeaseImport(leases=leases[start : start + LEASE_BATCH])
-        answer = LeasesImported.model_validate(agent.call("POST", "/dhcp/v4/leases/import", batch))
+        chunk = leases[start : start + LEASE_BATCH]
+        batch = LeaseImport6(leases=chunk) if family == "v6" else LeaseImport(leases=chunk)  # type: ignore[arg-type]
+        path = f"/dhcp/{family}/leases/import"
+        answer = LeasesImported.model_validate(agent.call("POST", path, batch))
         added += answer.added
         refused += answer.refused
     return LeasesImported(added=added, refused=refused)
@@ -253,17 +315,19 @@ def _add_leases(agent: DhcpAgentClient, leases: list[LeaseIn]) -> LeasesImported
 # --- routes ----------------------------------------------------------------------------------
 @router.post(PATH + "/preview", response_model_exclude_none=True)
 def preview_route(
-    config: Config, _user: DhcpAdmin, server: DhcpServer, body: IscImportBody
+    config: Config, _user: DhcpAdmin, server: DhcpServer, family: Family, body: IscImportBody
 ) -> IscPreview:
-    """What importing this dhcpd.conf (and dhcpd.leases) would create and leave out, with
-    line numbers; checked against the server's configuration now; nothing changes."""
-    return preview(config, server, body)
+    """What importing this dhcpd.conf (v4) or dhcpd6.conf (v6), and its lease file, would
+    create and leave out, with line numbers; checked against the server's configuration now;
+    nothing changes."""
+    return preview(config, server, family, body)
 
 
 @router.post(PATH, response_model_exclude_none=True)
 def import_route(
-    db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, body: IscImportBody
-) -> IscImported:
-    """Import a dhcpd.conf as one configuration change (all or nothing), then its active
-    leases; recorded in the history with what was not carried over."""
-    return apply(db, config, user, server, body)
+    db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
+    body: IscImportBody,
+) -> IscImported:  # fmt: skip
+    """Import a dhcpd.conf (v4) or dhcpd6.conf (v6) as one configuration change (all or
+    nothing), then its active leases; recorded in the history with what was not carried over."""
+    return apply(db, config, user, server, family, body)

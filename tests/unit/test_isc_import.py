@@ -229,7 +229,7 @@ def server() -> dict[str, object]:
 
 def test_merge_puts_everything_in_and_keeps_the_rest() -> None:
     made = translate_text((DATA / "features.conf").read_text())
-    merged = merge(made, server())
+    merged = merge(made, server()).config
     assert [s["id"] for s in merged["subnet4"]] == [7, 8]
     inside = [s["subnet"] for n in merged["shared-networks"] for s in n["subnet4"]]
     assert inside == ["198.51.100.32/27", "198.51.100.64/27"]

@@ -169,3 +169,126 @@ def read_leases(text: str, now: int) -> LeaseFile:
     skipped.sort(key=lambda s: s.line)
     leases.sort(key=lambda lease: lease.line)
     return LeaseFile(leases, skipped)
+
+
+# --- DHCPv6 (dhcpd6.leases) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class IscLease6:
+    """An active DHCPv6 lease of the old server, in Kea's terms (lease6-add)."""
+
+    line: int
+    address: str  # an address, or a prefix's first address for IA_PD
+    prefix_len: int  # 128 for an address
+    kind: str  # "IA_NA" or "IA_PD"
+    duid: str
+    iaid: int
+    valid_lifetime: int
+    preferred_lifetime: int
+    ends: int
+
+
+@dataclass
+class LeaseFile6:
+    leases: list[IscLease6]
+    skipped: list[SkippedLease]
+
+
+def _ia_key(token_value: str, little_endian: bool) -> tuple[int, str] | None:
+    """The IAID and DUID of an ``ia-na``/``ia-pd`` key (4 bytes of IAID, then the DUID).
+
+    dhcpd writes the IAID in the byte order the file's ``authoring-byte-order`` names
+    (dhcpd.leases(5)); Kea takes it as a number.
+    """
+    data = token_value.encode("latin-1", errors="replace")
+    if len(data) < 6:
+        return None
+    iaid = int.from_bytes(data[:4], "little" if little_endian else "big")
+    return iaid, ":".join(f"{b:02x}" for b in data[4:])
+
+
+def read_leases6(text: str, now: int) -> LeaseFile6:
+    """The active IA_NA and IA_PD leases of a dhcpd6.leases file at ``now``; every other
+    entry with the reason it is skipped."""
+    conf = parse(text, what="leases")
+    little_endian = any(
+        s.words() == ["authoring-byte-order", "little-endian"] for s in conf.statements
+    )
+    latest: dict[str, tuple[Statement, Statement, int, str, str]] = {}
+    skipped: list[SkippedLease] = []
+    for statement in conf.statements:
+        keyword = statement.keyword
+        if keyword in ("ia-na", "ia-pd") and statement.block is not None:
+            key = _ia_key(statement.tokens[1].value, little_endian) if len(statement.tokens) > 1 \
+                else None  # fmt: skip
+            if key is None:
+                skipped.append(SkippedLease(statement.line, keyword, "no IAID and DUID"))
+                continue
+            iaid, duid = key
+            inner_word = "iaaddr" if keyword == "ia-na" else "iaprefix"
+            for inner in statement.block:
+                if inner.keyword != inner_word or inner.block is None or len(inner.tokens) < 2:
+                    continue
+                address = inner.tokens[1].value
+                earlier = latest.get(address)
+                if earlier is not None:
+                    why = f"a later entry of the file (line {inner.line}) replaces this one"
+                    skipped.append(SkippedLease(earlier[1].line, address, why))
+                kind = "IA_NA" if keyword == "ia-na" else "IA_PD"
+                latest[address] = (statement, inner, iaid, duid, kind)
+        elif keyword in (*_FILE_STATEMENTS, "ia-ta"):
+            if keyword == "ia-ta":
+                skipped.append(SkippedLease(statement.line, "ia-ta", "temporary addresses are "
+                                            "not imported"))  # fmt: skip
+        else:
+            why = f"'{keyword}' entries are not leases Kea's DHCPv6 server takes"
+            skipped.append(SkippedLease(statement.line, statement.text()[:60], why))
+    leases: list[IscLease6] = []
+    for address, (_ia, inner, iaid, duid, kind) in latest.items():
+        made = _one6(inner, address, iaid, duid, kind, now)
+        (leases if isinstance(made, IscLease6) else skipped).append(made)  # type: ignore[arg-type]
+    skipped.sort(key=lambda s: s.line)
+    leases.sort(key=lambda lease: lease.line)
+    return LeaseFile6(leases, skipped)
+
+
+def _one6(
+    block: Statement, address: str, iaid: int, duid: str, kind: str, now: int
+) -> IscLease6 | SkippedLease:
+    values: dict[str, Statement] = {}
+    for inner in block.block or []:
+        words = inner.words()
+        if words[:2] == ["binding", "state"]:
+            values["binding"] = inner
+        elif inner.keyword in ("ends", "preferred-life", "max-life"):
+            values[inner.keyword] = inner
+
+    def skip(reason: str) -> SkippedLease:
+        return SkippedLease(block.line, address, reason)
+
+    try:
+        network = ipaddress.IPv6Network(address if kind == "IA_PD" else f"{address}/128")
+    except ValueError:
+        return skip(f"{address!r} is not an IPv6 {'prefix' if kind == 'IA_PD' else 'address'}")
+    state = values["binding"].words()[2] if "binding" in values else "free"
+    if state != "active":
+        return skip(f"binding state {state}: only active leases are carried over")
+    ends = _time(values["ends"].words()[1:], values["ends"].line) if "ends" in values else None
+    if ends is None:
+        return skip("the lease never ends: Kea's leases have a lifetime")
+    if ends <= now:
+        return skip("the lease has ended")
+    valid = _number_of(values.get("max-life"))
+    preferred = _number_of(values.get("preferred-life"))
+    if valid is None:
+        return skip("no max-life (valid lifetime)")
+    return IscLease6(
+        line=block.line, address=str(network.network_address), prefix_len=network.prefixlen,
+        kind=kind, duid=duid, iaid=iaid, valid_lifetime=max(valid, 1),
+        preferred_lifetime=preferred if preferred is not None else valid, ends=ends,
+    )  # fmt: skip
+
+
+def _number_of(statement: Statement | None) -> int | None:
+    if statement is None or len(statement.tokens) < 2 or not statement.tokens[1].value.isdigit():
+        return None
+    return int(statement.tokens[1].value)

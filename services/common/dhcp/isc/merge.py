@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -27,12 +28,11 @@ from services.common.dhcp.checks import (
     raise_problems,
 )
 from services.common.dhcp.contract import OptionDef, OptionValue
-from services.common.dhcp.isc.translate import Translation
+from services.common.dhcp.isc.translate import NotCarried, Translation
 from services.common.dhcp.options import Family
 from services.common.errors import BurrowError, ConflictError, FieldProblem, ValidationError
 
 Json = dict[str, Any]
-FAMILY: Family = "v4"
 
 
 def _at(line: int, what: str, where: str, run: Callable[[], Any]) -> Any:
@@ -62,23 +62,25 @@ def _raise(problems: list[Problem]) -> None:
     raise_problems(problems)
 
 
-def _option_def(definition: OptionDef, top: Json) -> None:
-    raise_problems(check_option_def(definition, FAMILY, top))
+def _option_def(definition: OptionDef, top: Json, family: Family) -> None:
+    raise_problems(check_option_def(definition, family, top))
 
 
-def _next_id(top: Json) -> int:
-    ids = [int(e.get("id", 0)) for e, _n, _l in kea.iter_subnets(top, FAMILY)]
+def _next_id(top: Json, family: Family) -> int:
+    ids = [int(e.get("id", 0)) for e, _n, _l in kea.iter_subnets(top, family)]
     return max(ids, default=0) + 1
 
 
-def merge(translation: Translation, current: Json) -> Json:
-    """``current`` (Kea's ``Dhcp4`` object, not changed) with the translation in it."""
+def merge(translation: Translation, current: Json, family: Family = "v4") -> Merged:
+    """``current`` (Kea's ``Dhcp4`` or ``Dhcp6`` object, not changed) with the translation in
+    it, and notes on what the merge decided."""
+    notes: list[NotCarried] = []
     top = copy.deepcopy(current)
     for index, (line, definition) in enumerate(translation.option_definitions):
         where = f"option_definitions[{index}]"
         _at(line, f"option {definition.name}", where,
-            partial(_option_def, definition, top))  # fmt: skip
-        top.setdefault("option-def", []).append(kea.option_def_to_kea(definition, FAMILY))
+            partial(_option_def, definition, top, family))  # fmt: skip
+        top.setdefault("option-def", []).append(kea.option_def_to_kea(definition, family))
     names = {c.get("name") for c in top.get("client-classes", [])}
     for index, (line, cls) in enumerate(translation.classes):
         where = f"classes[{index}]"
@@ -88,8 +90,8 @@ def merge(translation: Translation, current: Json) -> Json:
                 problems=[FieldProblem(f"{where}.name", f"line {line}: the server has a client "
                                        f"class {cls.name!r} already", {"line": line})],
             )  # fmt: skip
-        _at(line, f"class {cls.name}", where, partial(check_class, cls, top, FAMILY))
-        top.setdefault("client-classes", []).append(kea.class_to_kea(cls, FAMILY))
+        _at(line, f"class {cls.name}", where, partial(check_class, cls, top, family))
+        top.setdefault("client-classes", []).append(kea.class_to_kea(cls, family))
         names.add(cls.name)
     networks = {n.get("name") for n in top.get("shared-networks", [])}
     for index, (line, network) in enumerate(translation.shared_networks):
@@ -101,41 +103,69 @@ def merge(translation: Translation, current: Json) -> Json:
                                        f"network {network.name!r} already", {"line": line})],
             )  # fmt: skip
         _at(line, f"shared-network {network.name}", where,
-            partial(check_shared_network, network, top, FAMILY))  # fmt: skip
+            partial(check_shared_network, network, top, family))  # fmt: skip
         top.setdefault("shared-networks", []).append(
-            kea.shared_network_to_kea(network, FAMILY, None)
+            kea.shared_network_to_kea(network, family, None)
         )
     if translation.options:
         _at(
             0,
             "global options",
             "options",
-            lambda: _raise(check_options(translation.options, FAMILY, top, "options")),
+            lambda: _raise(check_options(translation.options, family, top, "options")),
         )
         top["option-data"] = _merged_options(top.get("option-data", []), translation.options)
     props = translation.properties
-    _at(0, "lease times", "properties", lambda: check_properties(props, top, FAMILY))
+    _at(0, "lease times", "properties", lambda: check_properties(props, top, family))
     kea.apply_properties(top, props)
     top.update(translation.extra)
     for index, placed in enumerate(translation.scopes):
-        scope = placed.scope.model_copy(update={"id": _next_id(top)})
+        scope = placed.scope.model_copy(update={"id": _next_id(top, family)})
+        if family == "v6" and not scope.interface and not scope.relay_addresses:
+            # dhcpd6 serves a subnet6 on the interface with an address in it; Kea's DHCPv6
+            # serves directly connected clients of a scope only with ``interface`` set
+            interface = _only_interface(top)
+            if interface is not None:
+                scope = scope.model_copy(update={"interface": interface})
+                notes.append(NotCarried(placed.line, f"subnet6 {scope.subnet}",
+                                        f"served on {interface}, the server's one DHCPv6 "
+                                        "interface (dhcpd6 chose it by address)"))  # fmt: skip
+            else:
+                notes.append(NotCarried(placed.line, f"subnet6 {scope.subnet}",
+                                        "set the scope's interface: Kea serves directly "
+                                        "connected DHCPv6 clients only so"))  # fmt: skip
         where = f"scopes[{index}]"
         _at(placed.line, f"subnet {scope.subnet}", where,
-            partial(check_scope, scope, top, FAMILY, replacing=None))  # fmt: skip
+            partial(check_scope, scope, top, family, replacing=None))  # fmt: skip
         entry = kea.scope_to_kea(scope, base=placed.extra)
         if scope.shared_network is None:
-            top.setdefault(kea.subnet_key(FAMILY), []).append(entry)
+            top.setdefault(kea.subnet_key(family), []).append(entry)
         else:
             network = next(n for n in top["shared-networks"] if n["name"] == scope.shared_network)
-            network.setdefault(kea.subnet_key(FAMILY), []).append(entry)
-    return top
+            network.setdefault(kea.subnet_key(family), []).append(entry)
+    return Merged(top, notes)
+
+
+@dataclass
+class Merged:
+    """The configuration with the import in it, and what the merge decided on its own."""
+
+    config: Json
+    notes: list[NotCarried]
+
+
+def _only_interface(top: Json) -> str | None:
+    names = (top.get("interfaces-config") or {}).get("interfaces") or []
+    if len(names) != 1 or names[0] == "*":
+        return None
+    return str(names[0]).partition("/")[0]
 
 
 def _merged_options(existing: list[Json], new: list[OptionValue]) -> list[Json]:
     """The server's global options with the imported ones put in (same option: replaced)."""
 
     def key(entry: Json) -> tuple[Any, Any, Any]:
-        return entry.get("name"), entry.get("code"), entry.get("space") or "dhcp4"
+        return entry.get("name"), entry.get("code"), entry.get("space") or ""
 
     added = [kea.option_to_kea(o) for o in new]
     taken = {key(e) for e in added}
