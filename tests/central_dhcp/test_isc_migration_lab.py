@@ -20,6 +20,7 @@ from typing import Any
 from services.common.proc import run
 from services.sandbox.lab import Lab
 from tests.central_dhcp.conftest import CentralDhcp
+from tests.dhcp.conftest import wait_link_local
 from tests.harness.dhcp import dhclient
 from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
@@ -144,3 +145,87 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab) -> None:
     reserved = dhclient(host)
     assert reserved["new_ip_address"] == str(network[25])
     assert reserved["new_host_name"] == "reserved-host"
+
+
+TEMPLATE6 = TEMPLATE.parent / "dhcpd6.conf.template"
+CLIENT6_MAC = "02:15:00:00:00:11"
+HOST6_MAC = "02:15:00:00:00:12"
+ROUTER6_MAC = "02:15:00:00:00:13"
+DELEGATED = ipaddress.IPv6Network("2001:db8:8000::/48")  # documentation space, off-link
+
+
+def render6(network6: ipaddress.IPv6Network) -> str:
+    values = {
+        "subnet6": str(network6),
+        "pool_start": str(network6[0x1000]),
+        "pool_end": str(network6[0x10FF]),
+        "dns6": str(network6[3]),
+        "duid": "00:03:00:01:" + HOST6_MAC,  # DUID-LL, as dhclient -D LL makes it
+        "fixed6": str(network6[0xBEEF]),
+    }
+    text = TEMPLATE6.read_text()
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def test_dhcpd6_conf_and_leases_move_to_kea(lab: Lab) -> None:
+    network6 = lab.network6
+    box = lab.sandbox("a")
+    central = central_for(box)
+    work = Path(tempfile.mkdtemp(prefix="bw-isc6-"))
+    conf, leases = work / "dhcpd6.conf", work / "dhcpd6.leases"
+    conf.write_text(render6(network6))
+    leases.write_text("")
+    checked = run(["dhcpd", "-6", "-t", "-cf", str(conf)], check=False)
+    assert checked.returncode == 0, checked.stdout
+
+    server = lab.add_client(mac="02:15:00:00:00:fd")
+    run(["ip", "-n", server.ns, "-6", "addr", "add", f"{network6[9]}/64", "dev", server.iface,
+         "nodad"])  # fmt: skip
+    wait_link_local(server)
+    dhcpd = subprocess.Popen(
+        ["ip", "netns", "exec", server.ns, "dhcpd", "-6", "-f", "-d", "-cf", str(conf),
+         "-lf", str(leases), "-pf", str(work / "dhcpd6.pid"), server.iface],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        client, host, router = (lab.add_client(mac=m) for m in (CLIENT6_MAC, HOST6_MAC,
+                                                                ROUTER6_MAC))  # fmt: skip
+        for one in (client, host, router):
+            wait_link_local(one)
+        old = dhclient(client, v6=True, extra=["-D", "LL"])
+        old_host = dhclient(host, v6=True, extra=["-D", "LL"])
+        old_prefix = dhclient(router, v6=True, extra=["-P", "-D", "LL"])
+    finally:
+        dhcpd.send_signal(signal.SIGTERM)
+        output = dhcpd.communicate(timeout=20)[0]
+    pool = [str(network6[n]) for n in range(0x1000, 0x1100)]
+    assert old["new_ip6_address"] in pool, output
+    assert old["new_dhcp6_name_servers"] == str(network6[3])
+    assert old["new_dhcp6_domain_search"].rstrip(".") == "migrated.example"
+    assert old_host["new_ip6_address"] == str(network6[0xBEEF])
+    assert ipaddress.IPv6Network(old_prefix["new_ip6_prefix"]).subnet_of(DELEGATED)
+
+    body = {"conf": conf.read_text(), "leases": leases.read_text()}
+    done = central.ok(central.dhcp("POST", "/v6/import/isc-dhcp", body))
+    assert done["change"]["changed"] is True
+    assert old["new_ip6_address"] in done["leases_added"], done
+    assert old_prefix["new_ip6_prefix"] in done["leases_added"], done
+    (scope,) = central.ok(central.dhcp("GET", "/v6/scopes"))["items"]
+    assert scope["subnet"] == str(network6) and scope["interface"] == "br0"
+    assert [(p["prefix"], p["delegated_len"]) for p in scope["pd_pools"]] == [(str(DELEGATED), 56)]
+    lease = box.kea("lease6-get", "dhcp6", {"ip-address": old["new_ip6_address"]})
+    assert lease["result"] == 0, lease
+    assert lease["arguments"]["duid"] == "00:03:00:01:" + CLIENT6_MAC
+
+    new = dhclient(client, v6=True, extra=["-D", "LL"])  # now Kea
+    for key in ("new_ip6_address", "new_dhcp6_name_servers", "new_dhcp6_domain_search"):
+        assert new.get(key) == old.get(key), (key, new.get(key), old.get(key))
+    assert new["new_dhcp6_server_id"] != old["new_dhcp6_server_id"]  # another server answered
+    # the imported lease (its DUID and IAID) is the one Kea renewed: no second lease was made
+    held = box.kea("lease6-get-by-duid", "dhcp6", {"duid": "00:03:00:01:" + CLIENT6_MAC})
+    assert [x["ip-address"] for x in held["arguments"]["leases"]] == [old["new_ip6_address"]]
+    assert dhclient(host, v6=True, extra=["-D", "LL"])["new_ip6_address"] == str(network6[0xBEEF])
+    renewed = dhclient(router, v6=True, extra=["-P", "-D", "LL"])
+    assert renewed["new_ip6_prefix"] == old_prefix["new_ip6_prefix"]
