@@ -7,6 +7,7 @@ Every test configuration under tests/data/isc-dhcp/ is checked with Debian's dhc
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from services.common.dhcp.isc.conf import ConfError, parse, tokenize
-from services.common.dhcp.isc.leases import read_leases
+from services.common.dhcp.isc.leases import read_leases, read_leases6
 from services.common.dhcp.isc.merge import merge
 from services.common.dhcp.isc.translate import translate_text
 from services.common.errors import ConflictError, ValidationError
@@ -31,13 +32,30 @@ def dhcpd() -> str:
 
 @pytest.mark.parametrize("conf", sorted(DATA.glob("*.conf")), ids=lambda p: p.name)
 def test_every_test_configuration_passes_dhcpd(conf: Path) -> None:
-    checked = subprocess.run([dhcpd(), "-t", "-cf", str(conf)], capture_output=True, text=True,
-                             check=False)  # fmt: skip
+    """``*6.conf`` are dhcpd6.conf files (``dhcpd -6``), read with ``sample6.leases``."""
+    v6 = conf.stem.endswith("6")
+    family = ["-6"] if v6 else ["-4"]
+    checked = subprocess.run([dhcpd(), *family, "-t", "-cf", str(conf)], capture_output=True,
+                             text=True, check=False)  # fmt: skip
     assert checked.returncode == 0, checked.stderr
-    leases = DATA / "sample.leases"
-    read = subprocess.run([dhcpd(), "-T", "-cf", str(conf), "-lf", str(leases)],
+    leases = DATA / ("sample6.leases" if v6 else "sample.leases")
+    read = subprocess.run([dhcpd(), *family, "-T", "-cf", str(conf), "-lf", str(leases)],
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert read.returncode == 0, read.stderr
+
+
+def test_the_lab_templates_pass_dhcpd(tmp_path: Path) -> None:
+    """The lab test's configurations, filled in as for the network 198.51.100.32/27."""
+    from services.sandbox.sandbox import network6_of
+    from tests.central_dhcp.test_isc_migration_lab import render, render6
+
+    network = ipaddress.IPv4Network("198.51.100.32/27")
+    for text, family in ((render(network), "-4"), (render6(network6_of(network)), "-6")):
+        conf = tmp_path / "dhcpd.conf"
+        conf.write_text(text)
+        checked = subprocess.run([dhcpd(), family, "-t", "-cf", str(conf)], capture_output=True,
+                                 text=True, check=False)  # fmt: skip
+        assert checked.returncode == 0, checked.stderr
 
 
 def test_dhcpd_refuses_what_the_parser_refuses(tmp_path: Path) -> None:
@@ -278,3 +296,64 @@ def test_a_bad_time_names_its_line() -> None:
     with pytest.raises(ValidationError) as caught:
         read_leases("lease 198.51.100.5 {\n  binding state active;\n  ends 3 yesterday;\n}\n", NOW)
     assert caught.value.problems[0].extra == {"line": 3}
+
+
+# --- DHCPv6 ---------------------------------------------------------------------------------
+def test_dhcpd6_conf() -> None:
+    made = translate_text((DATA / "features6.conf").read_text(), "v6")
+    first, whole, campus2, campus3 = (p.scope for p in made.scopes)
+    assert str(first.subnet) == "2001:db8:1::/64"
+    assert [(str(p.start), str(p.end), p.client_class) for p in first.pools] == [
+        ("2001:db8:1::100", "2001:db8:1::1ff", None),
+        ("2001:db8:1::300", "2001:db8:1::3ff", "phones6"),
+    ]
+    assert [(str(p.prefix), p.delegated_len) for p in first.pd_pools] == [
+        ("2001:db8:8000::/48", 56)
+    ]
+    (printer,) = first.reservations
+    assert printer.duid == "00:03:00:01:02:00:00:00:00:21"
+    assert [str(a) for a in printer.ip_addresses] == ["2001:db8:1::25"]
+    assert (str(whole.pools[0].start), str(whole.pools[0].end)) == (
+        "2001:db8:4::", "2001:db8:4:0:ffff:ffff:ffff:ffff")  # fmt: skip
+    assert campus2.shared_network == campus3.shared_network == "campus"
+    assert [(o.name, o.data) for o in made.options] == [
+        ("dns-servers", "2001:db8::53, 2001:db8::54"),
+        ("domain-search", "example.org, lab.example.org"),
+        ("information-refresh-time", "3600"),
+        ("site-code", "42"),
+    ]
+    props = made.properties
+    assert (props.valid_lifetime, props.preferred_lifetime, props.max_valid_lifetime) == (
+        2400, 1200, 7200)  # fmt: skip
+    assert (props.renew_timer, props.rebind_timer) == (600, 960)  # 1/2 and 4/5 of preferred
+    assert [c.test for _line, c in made.classes] == ["option[61].hex == 0x0007"]
+    left = {n.line: n.reason for n in made.not_carried}
+    assert "rapid-commit" in left[8]
+    assert "DHCPv4 option" in left[11]
+    assert "temporary" in left[19]
+    assert "prefix reservations" in left[43]
+
+
+def test_a_dhcpv6_scope_gets_the_server_interface() -> None:
+    made = translate_text("subnet6 2001:db8:1::/64 { range6 2001:db8:1::10 2001:db8:1::20; }\n",
+                          "v6")  # fmt: skip
+    merged = merge(made, {"interfaces-config": {"interfaces": ["br0"]}, "subnet6": []}, "v6")
+    assert merged.config["subnet6"][0]["interface"] == "br0"
+    assert [(n.line, "br0" in n.reason) for n in merged.notes] == [(1, True)]
+    several = merge(made, {"interfaces-config": {"interfaces": ["br0", "eth1"]}}, "v6")
+    assert "interface" not in several.config["subnet6"][0]
+    assert "set the scope's interface" in several.notes[0].reason
+
+
+def test_dhcpd6_leases() -> None:
+    found = read_leases6((DATA / "sample6.leases").read_text(), NOW)
+    address, prefix = found.leases
+    # the file is little-endian: the IAID's first byte is its lowest
+    assert (address.kind, address.address, address.iaid, address.duid) == (
+        "IA_NA", "2001:db8:1::150", 1, "00:03:00:01:02:00:00:00:00:31")  # fmt: skip
+    assert (address.valid_lifetime, address.preferred_lifetime) == (2400, 1200)
+    assert (prefix.kind, prefix.address, prefix.prefix_len, prefix.iaid) == (
+        "IA_PD", "2001:db8:8000:100::", 56, 3)  # fmt: skip
+    reasons = {s.address: s.reason for s in found.skipped}
+    assert reasons["2001:db8:1::151"].startswith("binding state expired")
+    assert "temporary" in reasons["ia-ta"]

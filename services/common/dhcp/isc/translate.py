@@ -141,7 +141,7 @@ PROTOCOL_V6 = {
 } | {"rapid-commit": "Kea's rapid-commit is a setting of the scope; not imported"}  # fmt: skip
 _EXPRESSION_CODES_V6 = {name: code for name, (code, _kind) in ISC_V6.items()} | {
     "client-id": 1, "server-id": 2, "oro": 6, "user-class": 15, "vendor-class": 16,
-    "vendor-opts": 17, "interface-id": 18, "remote-id": 37, "fqdn": 39,
+    "vendor-opts": 17, "interface-id": 18, "remote-id": 37, "fqdn": 39, "client-arch-type": 61,
 }  # fmt: skip
 _RELAY_SUBOPTIONS = {"agent.circuit-id": 1, "agent.remote-id": 2}
 #: ISC option types (``option NAME code N = TYPE``) → Kea's.
