@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -357,3 +358,47 @@ def test_dhcpd6_leases() -> None:
     reasons = {s.address: s.reason for s in found.skipped}
     assert reasons["2001:db8:1::151"].startswith("binding state expired")
     assert "temporary" in reasons["ia-ta"]
+
+
+# --- Kea takes what the import makes --------------------------------------------------------
+@pytest.mark.parametrize("conf", sorted(DATA.glob("*.conf")), ids=lambda p: p.name)
+def test_kea_takes_the_merged_configuration(conf: Path, tmp_path: Path) -> None:
+    """Each test file merged into a small server configuration passes Kea's own check."""
+    family = "v6" if conf.stem.endswith("6") else "v4"
+    made = translate_text(conf.read_text(), family)
+    top = "Dhcp6" if family == "v6" else "Dhcp4"
+    server = {
+        "interfaces-config": {"interfaces": ["lo"]},
+        "lease-database": {"type": "memfile", "persist": False},
+    }
+    merged = merge(made, server, family).config
+    path = tmp_path / "kea.json"
+    path.write_text(json.dumps({top: merged}))
+    binary = shutil.which(f"kea-dhcp{family[1]}") or f"/usr/sbin/kea-dhcp{family[1]}"
+    checked = subprocess.run([binary, "-t", str(path)], capture_output=True, text=True,
+                             check=False)  # fmt: skip
+    assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+
+
+def test_the_debian_examples() -> None:
+    made = translate_text((DATA / "debian-example.conf").read_text())
+    assert [str(p.scope.subnet) for p in made.scopes] == [
+        "10.152.187.0/24", "10.254.239.0/27", "10.254.239.32/27", "10.5.5.0/27",
+        "10.17.224.0/24", "10.0.29.0/24",
+    ]  # fmt: skip
+    tests = {c.name: c.test for _line, c in made.classes}
+    assert tests == {"foo": "substring(option[60].hex, 0, 4) == 'SUNW'",
+                     "isc-pool-line-103": "not member('foo')"}  # fmt: skip
+    names = [n.reason for n in made.not_carried if "is a name" in n.reason]
+    assert len(names) >= 6  # routers and name servers given by name
+    made6 = translate_text((DATA / "debian-example6.conf").read_text(), "v6")
+    props = made6.properties
+    assert (props.renew_timer, props.rebind_timer) == (3600, 7200)  # option dhcp-renewal-time
+    first = made6.scopes[0].scope
+    # prefix6 100:: to 111:: /64 is two prefixes; the first holds the subnet's own addresses
+    assert [(str(p.prefix), p.delegated_len) for p in first.pd_pools] == [
+        ("3ffe:501:ffff:110::/63", 64)]  # fmt: skip
+    overlap = next(n for n in made6.not_carried if n.statement.startswith("prefix6"))
+    assert overlap.line == 86 and "overlaps the address range" in overlap.reason
+    assert {r.duid or r.hw_address for r in first.reservations} == {
+        "00:01:00:01:00:04:93:e0:00:00:00:00:a2:a2", "01:00:80:a2:55:67"}  # fmt: skip

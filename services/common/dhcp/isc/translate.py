@@ -297,6 +297,7 @@ class _Translator:
         self.pool_classes = 0
         self.range_words = ("range6", "prefix6") if self.v6 else ("range",)
         self.pool_word = "pool6" if self.v6 else "pool"
+        self.lines: dict[int, int] = {}  # the line of a prefix pool, by id()
 
     # --- reporting ------------------------------------------------------------------
     def drop(self, statement: Statement, reason: str) -> None:
@@ -384,6 +385,8 @@ class _Translator:
             self.drop(st, _NOT_CARRIED[keyword])
         elif keyword == "ddns-update-style":
             self.drop(st, "DNS updates are Kea's DDNS server's business, not imported")
+        elif words[1:2] == ["leasequery"]:
+            self.drop(st, "leasequery needs Kea's lease_query hook, which Debian's Kea 2.2 lacks")
         elif keyword in ("allow", "deny", "ignore"):
             self.drop(st, f"'{' '.join(words[:3])}' is only carried over in a pool")
         elif keyword in ("range", "pool"):
@@ -400,6 +403,18 @@ class _Translator:
         words = st.words()
         if st.block is not None:
             return False
+        if (
+            self.v6
+            and keyword == "option"
+            and words[1:2] in (["dhcp-renewal-time"], ["dhcp-rebinding-time"])
+        ):
+            # dhcpd -6 takes T1 and T2 from these DHCPv4 options (dhcpd.conf(5))
+            number = _number(words[2:])
+            if number is None:
+                self.drop(st, f"{words[1]} needs a number of seconds")
+            else:
+                params.lifetimes[words[1]] = number
+            return True
         if keyword == "option":
             if self._is_definition(st):
                 self.drop(st, "option definitions are server-wide in Kea; define it at the top "
@@ -795,7 +810,17 @@ class _Translator:
                     st.line, f"range {pool.start} {pool.end}", f"outside the subnet {subnet}"
                 )
             )
-        prefixes = [p for p in pools if isinstance(p, PrefixPool)]
+        prefixes: list[PrefixPool] = []
+        for prefix in (p for p in pools if isinstance(p, PrefixPool)):
+            clash = next((p for p in inside if p.start in prefix.prefix or p.end in prefix.prefix),
+                         None)  # fmt: skip
+            if clash is None:
+                prefixes.append(prefix)
+                continue
+            why = (f"overlaps the address range {clash.start} - {clash.end}: Kea refuses a "
+                   "prefix pool over addresses of a pool")  # fmt: skip
+            line = self.lines.get(id(prefix), st.line)
+            self.out.not_carried.append(NotCarried(line, f"prefix6 {prefix.prefix}", why))
         try:
             scope = Scope.model_validate(
                 {"subnet": subnet, "pools": inside, "pd_pools": prefixes, "shared_network": network,
@@ -842,12 +867,15 @@ class _Translator:
                 first = ipaddress.IPv6Address(words[0])
                 last = ipaddress.IPv6Address(int(ipaddress.IPv6Address(words[1])) +
                                              2 ** (128 - length) - 1)  # fmt: skip
+                # Kea's prefix pools are one prefix each: a range of several is several pools
                 nets = list(ipaddress.summarize_address_range(first, last))
-                if len(nets) != 1:
-                    raise ValueError(f"{words[0]} to {words[1]} is not one prefix (Kea's "
-                                     "prefix pools are one prefix each)")  # fmt: skip
-                return [PrefixPool(prefix=nets[0], delegated_len=length,
-                                   client_class=client_class, options=options)]  # fmt: skip
+                if any(n.prefixlen > length for n in nets):
+                    raise ValueError(f"{words[0]} to {words[1]} is not a whole number of /"
+                                     f"{length} prefixes")  # fmt: skip
+                made = [PrefixPool(prefix=n, delegated_len=length, client_class=client_class,
+                                   options=options) for n in nets]  # fmt: skip
+                self.lines.update((id(m), st.line) for m in made)
+                return list(made)
             if len(words) == 1 and "/" in words[0]:
                 net = ipaddress.IPv6Network(words[0])
                 start, end = net[0], net[-1]
@@ -1104,6 +1132,10 @@ def _lifetimes(values: dict[str, int], family: Family = "v4") -> dict[str, Any]:
             out["preferred_lifetime"] = preferred
             out["renew_timer"] = preferred // 2
             out["rebind_timer"] = preferred * 4 // 5
+        if "dhcp-renewal-time" in values:
+            out["renew_timer"] = values["dhcp-renewal-time"]
+        if "dhcp-rebinding-time" in values:
+            out["rebind_timer"] = values["dhcp-rebinding-time"]
     elif "default-lease-time" in values:
         valid = values["default-lease-time"]
         out["valid_lifetime"] = valid
