@@ -27,6 +27,8 @@ from tests.harness.wait import wait_for
 
 TEMPLATE = Path(__file__).parents[1] / "data/isc-dhcp/lab/dhcpd.conf.template"
 CLIENT_MAC = "02:15:00:00:00:01"
+#: What names the server that answered, not what it gave.
+OWN = {"new_dhcp_server_identifier", "new_expiry"}
 HOST_MAC = "02:15:00:00:00:02"
 
 
@@ -138,9 +140,15 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab) -> None:
     assert lease["arguments"]["hw-address"] == CLIENT_MAC
 
     new = dhclient(client)  # the same client, now served by Kea
+    # everything dhcpd gave, Kea gives (address, options, lease time), but its own identity
+    differs = {k: (old[k], new.get(k)) for k in old
+               if k.startswith("new_") and k not in OWN and new.get(k) != old[k]}  # fmt: skip
+    assert not differs, differs
     for key in ("new_ip_address", "new_routers", "new_domain_name_servers", "new_domain_name",
                 "new_subnet_mask", "new_ntp_servers", "new_dhcp_lease_time"):  # fmt: skip
         assert new.get(key) == old.get(key), (key, new.get(key), old.get(key))
+    # Kea also sends the renew and rebind times: those dhclient took by default from dhcpd
+    assert (new["new_dhcp_renewal_time"], new["new_dhcp_rebinding_time"]) == ("300", "525")
     assert new["new_dhcp_server_identifier"] == box.address  # Kea answered, not dhcpd
     reserved = dhclient(host)
     assert reserved["new_ip_address"] == str(network[25])
@@ -148,6 +156,7 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab) -> None:
 
 
 TEMPLATE6 = TEMPLATE.parent / "dhcpd6.conf.template"
+OWN6 = {"new_dhcp6_server_id", "new_life_starts", "new_starts"}
 CLIENT6_MAC = "02:15:00:00:00:11"
 HOST6_MAC = "02:15:00:00:00:12"
 ROUTER6_MAC = "02:15:00:00:00:13"
@@ -220,6 +229,11 @@ def test_dhcpd6_conf_and_leases_move_to_kea(lab: Lab) -> None:
     assert lease["arguments"]["duid"] == "00:03:00:01:" + CLIENT6_MAC
 
     new = dhclient(client, v6=True, extra=["-D", "LL"])  # now Kea
+    differs = {k: (old[k], new.get(k)) for k in old
+               if k.startswith("new_") and k not in OWN6 and new.get(k) != old[k]}  # fmt: skip
+    # dhcpd6 leaves T1 and T2 to the client (0); Kea is given what clients then take, 1/2 and
+    # 4/5 of the preferred lifetime (300 s): the rest is the same
+    assert differs == {"new_renew": ("0", "150"), "new_rebind": ("0", "240")}, differs
     for key in ("new_ip6_address", "new_dhcp6_name_servers", "new_dhcp6_domain_search"):
         assert new.get(key) == old.get(key), (key, new.get(key), old.get(key))
     assert new["new_dhcp6_server_id"] != old["new_dhcp6_server_id"]  # another server answered
