@@ -182,6 +182,13 @@ def test_globals_classes_and_definitions() -> None:
     assert str(classes["pxe"].next_server) == "198.51.100.4"
     assert classes["phones"].test == "(option[60].hex == 'phone') or (option[77].hex == 'voip')"
     assert classes["isc-pool-line-37"].test == "(member('phones') or member('pxe'))"
+    # match DATA with subclasses: one test over every subclass's value
+    assert classes["allowed"].test == (
+        "(pkt4.mac == 0x0000c05dbd95) or (pkt4.mac == 0x08000726c0a5)")  # fmt: skip
+    assert classes["vendors"].test == ("(substring(option[60].hex, 0, 4) == 'MSFT') or "
+                                       "(substring(option[60].hex, 0, 4) == 'SUNW')")  # fmt: skip
+    assert [(o.name, o.data) for o in classes["vendors"].options] == [
+        ("ntp-servers", "198.51.100.6")]  # fmt: skip
     definitions = {(d.space, d.name): d for _line, d in made.option_definitions}
     assert definitions[("pxe", "mtftp-ip")].type == "ipv4-address"
     assert definitions[(None, "site-motd")].type == "string"
@@ -196,6 +203,8 @@ def test_what_is_not_carried_is_listed_by_line() -> None:
     assert listed >= {(7, "ddns-update-style"), (72, "host"), (76, "if"), (48, "shared-network")}
     roaming = next(n for n in made.not_carried if n.line == 72)
     assert "global reservation" in roaming.reason
+    with_block = next(n for n in made.not_carried if n.line == 84)
+    assert "its statements are not" in with_block.reason
 
 
 @pytest.mark.parametrize(
@@ -208,7 +217,7 @@ def test_what_is_not_carried_is_listed_by_line() -> None:
         ("ping-check true;", "ping"),
         ("on commit { set x = 1; }", "event statements"),
         ("some-new-statement 1;", "not a statement this import carries over"),
-        ("class \"sub\" { match option vendor-class-identifier; }", "subclasses"),
+        ("class \"sub\" { match option vendor-class-identifier; }", "has no subclasses"),
         ("class \"lc\" { match if lcase(option host-name) = \"a\"; }", "no Kea equivalent"),
         ("host h { hardware ethernet 02:00:00:00:00:09; fixed-address 203.0.113.5; }",
          "none of the subnets"),

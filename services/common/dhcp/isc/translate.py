@@ -195,7 +195,7 @@ _NOT_CARRIED = {
     "if": "conditional statements have no Kea equivalent (a class test may replace one)",
     "elsif": "conditional statements have no Kea equivalent",
     "else": "conditional statements have no Kea equivalent",
-    "subclass": "subclasses (match by value) are not imported: write a class with a test",
+    "subclass": "a subclass of no class carried over (its class needs 'match DATA;')",
     "on": "event statements (on commit/release/expiry) run code in dhcpd; Kea has none",
     "execute": "dhcpd runs programs with execute; Kea's run_script hook is not imported",
     "log": "log statements of expressions have no Kea equivalent",
@@ -298,6 +298,7 @@ class _Translator:
         self.range_words = ("range6", "prefix6") if self.v6 else ("range",)
         self.pool_word = "pool6" if self.v6 else "pool"
         self.lines: dict[int, int] = {}  # the line of a prefix pool, by id()
+        self.subclasses: dict[str, list[Statement]] = {}  # ISC class name -> its subclasses
 
     # --- reporting ------------------------------------------------------------------
     def drop(self, statement: Statement, reason: str) -> None:
@@ -309,6 +310,9 @@ class _Translator:
     # --- top level ---------------------------------------------------------------------
     def run(self, conf: Conf) -> Translation:
         top = _Params(is_global=True)
+        for statement in conf.statements:
+            if statement.keyword == "subclass" and len(statement.tokens) >= 2:
+                self.subclasses.setdefault(statement.tokens[1].value, []).append(statement)
         # Definitions and classes first: options and pools anywhere may use them.
         for statement in conf.statements:
             if statement.keyword == "option" and self._is_definition(statement):
@@ -324,6 +328,12 @@ class _Translator:
                 continue
             if statement.keyword == "class" and statement.block is not None:
                 continue
+            if (
+                statement.keyword == "subclass"
+                and statement.tokens[1:2]
+                and (statement.tokens[1].value in self.class_names)
+            ):
+                continue  # carried in its class's test
             self.statement(statement, top, level="global")
         self.out.options = [o for _line, o in top.options]
         self.global_lifetimes(top)
@@ -687,8 +697,11 @@ class _Translator:
                     return self.drop(st, f"its test (line {inner.line}) has no Kea equivalent: "
                                      f"{exc}")  # fmt: skip
             elif inner.keyword == "match":
-                return self.drop(st, "'match' with subclasses is not imported: give the class "
-                                 "a 'match if' test")  # fmt: skip
+                try:
+                    test = self.subclass_test(raw_name, inner.tokens[1:])
+                except _NoEquivalentError as exc:
+                    return self.drop(st, f"its match (line {inner.line}) and subclasses have no "
+                                     f"Kea equivalent: {exc}")  # fmt: skip
             elif inner.keyword == "option" and not self._is_definition(inner):
                 value = self.option(inner)
                 if value is not None:
@@ -714,6 +727,29 @@ class _Translator:
         self.class_names[raw_name] = name
         self.out.classes.append((st.line, made))
         return None
+
+    def subclass_test(self, name: str, data: list[Token]) -> str:
+        """``match DATA;`` with its ``subclass "name" VALUE;`` statements as one Kea test:
+        ``DATA == VALUE1 or DATA == VALUE2 ...`` (a subclass with a block of its own is
+        listed: its options would need a class of their own)."""
+        if data[:1] and data[0].value == "if":
+            raise _NoEquivalentError("unexpected 'if'")
+        if data[:2] and [t.value for t in data[:2]] == ["spawn", "with"]:
+            raise _NoEquivalentError("'spawn with' makes a class per client")
+        members = self.subclasses.get(name, [])
+        if not members:
+            raise _NoEquivalentError("the class has no subclasses")
+        terms = []
+        for member in members:
+            if member.block:
+                self.drop(member, "a subclass with statements of its own: its value is carried "
+                          "into the class test, its statements are not")  # fmt: skip
+            value = member.tokens[2:] if len(member.tokens) >= 3 else []
+            if len(value) != 1:
+                raise _NoEquivalentError(f"the subclass on line {member.line} has no one value")
+            tokens = [*data, Token("punct", "=", member.line), value[0]]
+            terms.append(expression(tokens, self.family))
+        return " or ".join(terms) if len(terms) == 1 else " or ".join(f"({t})" for t in terms)
 
     # --- shared networks, subnets and pools ----------------------------------------------
     def shared_network(self, st: Statement, params: _Params) -> None:
