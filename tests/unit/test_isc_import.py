@@ -411,3 +411,27 @@ def test_the_debian_examples() -> None:
     assert overlap.line == 86 and "overlaps the address range" in overlap.reason
     assert {r.duid or r.hw_address for r in first.reservations} == {
         "00:01:00:01:00:04:93:e0:00:00:00:00:a2:a2", "01:00:80:a2:55:67"}  # fmt: skip
+
+
+def test_groups_of_hosts_inside_a_subnet() -> None:
+    conf = """subnet 198.51.100.0 netmask 255.255.255.0 {
+  option routers 198.51.100.1;
+  group {
+    option domain-name "printers.example";
+    host p1 { hardware ethernet 02:00:00:00:00:31; fixed-address 198.51.100.31; }
+    group {
+      option ntp-servers 198.51.100.5;
+      host p2 { hardware ethernet 02:00:00:00:00:32; fixed-address 198.51.100.32; }
+    }
+  }
+}
+"""
+    (placed,) = translate_text(conf).scopes
+    options = {r.hw_address: [(o.name, o.data) for o in r.options]
+               for r in placed.scope.reservations}  # fmt: skip
+    # the subnet's own options stay on the scope (Kea gives them to its reservations)
+    assert options == {
+        "02:00:00:00:00:31": [("domain-name", "printers.example")],
+        "02:00:00:00:00:32": [("domain-name", "printers.example"), ("ntp-servers", "198.51.100.5")],
+    }
+    assert placed.reservation_lines == [5, 8]

@@ -294,7 +294,6 @@ class _Translator:
         self.class_names: dict[str, str] = {}  # ISC name -> Kea name
         self.hosts: list[_Host] = []
         self.loose_pools: list[_LoosePool] = []
-        self.pool_classes = 0
         self.range_words = ("range6", "prefix6") if self.v6 else ("range",)
         self.pool_word = "pool6" if self.v6 else "pool"
         self.lines: dict[int, int] = {}  # the line of a prefix pool, by id()
@@ -821,11 +820,10 @@ class _Translator:
                 pools += self.ranges(inner, None, [])
             elif keyword == self.pool_word and inner.block is not None:
                 pools += self.pool(inner, own, subnet, network=None)
-            elif keyword == "host" and inner.block is not None:
-                name = inner.tokens[1].value if len(inner.tokens) > 1 else ""
-                # Kea gives a reservation its scope's options: only the host's own are kept
-                mine = _Params(use_host_decl_names=own.use_host_decl_names)
-                self.hosts.append(_Host(inner.line, name, inner.block, mine))
+            elif keyword in ("host", "group") and inner.block is not None:
+                # Kea gives a reservation its scope's options: only the host's own (and its
+                # groups') are kept
+                self.subnet_hosts(inner, _Params(use_host_decl_names=own.use_host_decl_names))
             elif keyword == "authoritative" and not self.v6:
                 self.out.extra["authoritative"] = True
                 self.drop(inner, "not needed per subnet: 'authoritative' is set server-wide")
@@ -866,6 +864,20 @@ class _Translator:
             return self.drop(st, "Kea does not take this subnet: " + _first_error(exc))
         self.out.scopes.append(Placed(st.line, scope, dict(own.boot)))
         return None
+
+    def subnet_hosts(self, st: Statement, params: _Params) -> None:
+        """A host, or a group of hosts, inside a subnet."""
+        if st.keyword == "host":
+            name = st.tokens[1].value if len(st.tokens) > 1 else ""
+            self.hosts.append(_Host(st.line, name, st.block or [], params))
+            return
+        inner = params.child()
+        for member in st.block or []:
+            if member.keyword in ("host", "group") and member.block is not None:
+                self.subnet_hosts(member, inner)
+            elif not self.parameter(member, inner, where="group"):
+                self.drop(member, "a group inside a subnet is carried over for its hosts and "
+                          "their parameters only")  # fmt: skip
 
     def ranges(self, st: Statement, client_class: str | None,
                options: list[OptionValue]) -> list[Pool | PrefixPool]:  # fmt: skip
@@ -990,7 +1002,6 @@ class _Translator:
         parts = [" or ".join(allow)] if allow else []
         parts += [f"not {d}" for d in deny]
         test = " and ".join(f"({p})" if " or " in p else p for p in parts)
-        self.pool_classes += 1
         name = f"isc-pool-line-{st.line}"
         self.out.classes.append((st.line, ClientClass(name=name, test=test)))
         self.out.not_carried.append(
