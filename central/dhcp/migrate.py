@@ -251,20 +251,26 @@ def apply(
 ) -> IscImported:  # fmt: skip
     translation, lease_file = _read(body, family)
     planned: list[IscPreview] = []
+    sent: list[bool] = []
     subnets = {str(p.scope.subnet) for p in translation.scopes}
 
     def send(agent: DhcpAgentClient, known: str) -> ChangeResult:
         current, digest = _current(agent, family)
         merged = merge(translation, current, family)  # the checks; raise before any change
         planned[:] = [_plan(translation, lease_file, merged, family)]
-        return agent.replace_config(
+        answer = agent.replace_config(
             family, {top_key(family): merged.config}, expected_hash=digest, known_hash=known
         )
+        sent.append(True)
+        return answer
 
     def pick(objects: Mapping[str, Any]) -> Json | None:
+        """Before the import: nothing; after it: what it made and what it left out."""
         scopes = [s for s in objects["scopes"] if s.get("subnet") in subnets]
-        if not scopes or not planned:
-            return None  # before the import: none of its scopes is there
+        # its scopes cannot be there before (the merge refuses a subnet the server has);
+        # ``sent`` covers an import without scopes
+        if not planned or not (sent or scopes):
+            return None
         plan = planned[0]
         return {
             "created": [c.model_dump() for c in plan.created],
