@@ -12,15 +12,13 @@ keeps the line it starts on, so that what is not carried over can be named by li
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from services.common.errors import FieldProblem, ValidationError
 
 TokenKind = Literal["word", "string", "punct"]
-#: Punctuation, longest first: ``!=``, ``~=`` and ``~~`` are operators of expressions.
-_PUNCT = ("!=", "~=", "~~", "{", "}", ";", ",", "(", ")", "=", "!")
-_WORD_STOP = set(' \t\r\n"#{};,()=!~')
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 #: Words that start a statement of dhcpd.conf(5) or dhcpd.leases(5) and are no value: one at
 #: the start of a line inside another statement means that statement lacks its ';'.
@@ -106,60 +104,48 @@ class Conf:
     statements: list[Statement] = field(default_factory=list)
 
 
+#: One token: punctuation longest first (``!=``, ``~=`` and ``~~`` are operators of
+#: expressions); a string may hold escaped quotes and (escaped) line ends.
+_TOKEN = re.compile(
+    r"""(?P<space>[ \t\r\f\v]+)|(?P<newline>\n)|(?P<comment>\#[^\n]*)"""
+    r"""|(?P<string>"(?:[^"\\]|\\.)*")|(?P<punct>!=|~=|~~|[{};,()=!])"""
+    r"""|(?P<word>[^\s"\#{};,()=!~]+)""",
+    re.DOTALL,
+)
+_ESCAPE = re.compile(r"\\([0-7]{1,3}|.)", re.DOTALL)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    found = match.group(1)
+    if found[0] in "01234567":
+        return chr(int(found, 8))
+    return _ESCAPES.get(found, found)
+
+
 def tokenize(text: str, *, what: str = "conf") -> list[Token]:
     """The tokens of ``text`` with their line numbers."""
     tokens: list[Token] = []
-    i, line, size = 0, 1, len(text)
-    while i < size:
-        char = text[i]
-        if char == "\n":
+    at, line, size = 0, 1, len(text)
+    match = _TOKEN.match
+    while at < size:
+        found = match(text, at)
+        if found is None:
+            if text[at] == '"':
+                raise ConfError('a string is not closed (a missing ")', line, what=what)
+            raise ConfError("'~' is only known as '~=' or '~~'", line, what=what)
+        kind = found.lastgroup
+        value = found.group()
+        if kind == "newline":
             line += 1
-            i += 1
-        elif char in " \t\r\f\v":
-            i += 1
-        elif char == "#":
-            while i < size and text[i] != "\n":
-                i += 1
-        elif char == '"':
-            start_line = line
-            i += 1
-            value = []
-            while True:
-                if i >= size:
-                    raise ConfError('a string is not closed (a missing ")', start_line, what=what)
-                char = text[i]
-                if char == '"':
-                    i += 1
-                    break
-                if char == "\\" and i + 1 < size:
-                    nxt = text[i + 1]
-                    if nxt in "01234567":
-                        digits = text[i + 1 : i + 4]
-                        octal = "".join(d for d in digits if d in "01234567")[:3]
-                        value.append(chr(int(octal, 8)))
-                        i += 1 + len(octal)
-                        continue
-                    value.append(_ESCAPES.get(nxt, nxt))
-                    line += nxt == "\n"
-                    i += 2
-                    continue
-                if char == "\n":
-                    line += 1
-                value.append(char)
-                i += 1
-            tokens.append(Token("string", "".join(value), start_line))
-        else:
-            punct = next((p for p in _PUNCT if text.startswith(p, i)), None)
-            if punct is not None:
-                tokens.append(Token("punct", punct, line))
-                i += len(punct)
-                continue
-            if char == "~":
-                raise ConfError("'~' is only known as '~=' or '~~'", line, what=what)
-            start = i
-            while i < size and text[i] not in _WORD_STOP:
-                i += 1
-            tokens.append(Token("word", text[start:i], line))
+        elif kind == "string":
+            inner = _ESCAPE.sub(_unescape, value[1:-1])
+            tokens.append(Token("string", inner, line))
+            line += value.count("\n")
+        elif kind == "punct":
+            tokens.append(Token("punct", value, line))
+        elif kind == "word":
+            tokens.append(Token("word", value, line))
+        at = found.end()
     return tokens
 
 

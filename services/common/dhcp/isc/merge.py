@@ -11,6 +11,7 @@ for a scope created by hand. The caller applies the result as one change, or not
 from __future__ import annotations
 
 import copy
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -27,7 +28,7 @@ from services.common.dhcp.checks import (
     check_shared_network,
     raise_problems,
 )
-from services.common.dhcp.contract import OptionDef, OptionValue
+from services.common.dhcp.contract import OptionDef, OptionValue, Scope
 from services.common.dhcp.isc.translate import NotCarried, Translation
 from services.common.dhcp.options import Family
 from services.common.errors import BurrowError, ConflictError, FieldProblem, ValidationError
@@ -119,8 +120,11 @@ def merge(translation: Translation, current: Json, family: Family = "v4") -> Mer
     _at(0, "lease times", "properties", lambda: check_properties(props, top, family))
     kea.apply_properties(top, props)
     top.update(translation.extra)
+    spans = _Spans(top, family)
+    next_id = _next_id(top, family)
     for index, placed in enumerate(translation.scopes):
-        scope = placed.scope.model_copy(update={"id": _next_id(top, family)})
+        scope = placed.scope.model_copy(update={"id": next_id})
+        next_id += 1
         if family == "v6" and not scope.interface and not scope.relay_addresses:
             # dhcpd6 serves a subnet6 on the interface with an address in it; Kea's DHCPv6
             # serves directly connected clients of a scope only with ``interface`` set
@@ -135,15 +139,47 @@ def merge(translation: Translation, current: Json, family: Family = "v4") -> Mer
                                         "set the scope's interface: Kea serves directly "
                                         "connected DHCPv6 clients only so"))  # fmt: skip
         where = f"scopes[{index}]"
+        near = spans.around(top, scope)
         _at(placed.line, f"subnet {scope.subnet}", where,
-            partial(check_scope, scope, top, family, replacing=None))  # fmt: skip
+            partial(check_scope, scope, near, family, replacing=None))  # fmt: skip
         entry = kea.scope_to_kea(scope, base=placed.extra)
+        spans.add(entry, scope.shared_network)
         if scope.shared_network is None:
             top.setdefault(kea.subnet_key(family), []).append(entry)
         else:
             network = next(n for n in top["shared-networks"] if n["name"] == scope.shared_network)
             network.setdefault(kea.subnet_key(family), []).append(entry)
     return Merged(top, notes)
+
+
+class _Spans:
+    """The subnets of a configuration as address spans, to check a new scope against those it
+    may clash with only (``check_scope`` reads every subnet of the configuration it is given:
+    with 1,000 scopes imported, a million comparisons)."""
+
+    def __init__(self, top: Json, family: Family) -> None:
+        self.key = kea.subnet_key(family)
+        self.items: list[tuple[int, int, Json, str | None]] = []
+        for entry, network, _list in kea.iter_subnets(top, family):
+            self.add(entry, network)
+
+    def add(self, entry: Json, network: str | None) -> None:
+        net = ipaddress.ip_network(entry["subnet"], strict=False)
+        self.items.append((int(net.network_address), int(net.broadcast_address), entry, network))
+
+    def around(self, top: Json, scope: Scope) -> Json:
+        """``top`` with only the subnets that overlap ``scope`` (and every subnet with
+        prefix pools, which may overlap its prefix pools): the same verdict, much faster."""
+        first, last = int(scope.subnet.network_address), int(scope.subnet.broadcast_address)
+        near = [(e, n) for lo, hi, e, n in self.items
+                if (lo <= last and first <= hi) or e.get("pd-pools")]  # fmt: skip
+        view = dict(top)
+        view[self.key] = [e for e, n in near if n is None]
+        view["shared-networks"] = [
+            {**net, self.key: [e for e, n in near if n == net.get("name")]}
+            for net in top.get("shared-networks", [])
+        ]
+        return view
 
 
 @dataclass

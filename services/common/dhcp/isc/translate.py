@@ -227,6 +227,9 @@ class Placed:
     extra: Json = field(default_factory=dict)
     #: The line of each reservation (same order as ``scope.reservations``).
     reservation_lines: list[int] = field(default_factory=list)
+    #: Reservations placed here while the hosts are read (put into ``scope`` at the end).
+    pending: list[Reservation] = field(default_factory=list)
+    identifiers: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -1046,8 +1049,27 @@ class _Translator:
 
     # --- hosts --------------------------------------------------------------------------
     def place_hosts(self) -> None:
+        # Scopes by network, for each prefix length there is: a host's address finds its
+        # scope in a few look-ups, not by trying every scope.
+        self.by_network: dict[int, dict[Any, Placed]] = {}
+        for placed in self.out.scopes:
+            net = placed.scope.subnet
+            self.by_network.setdefault(net.prefixlen, {}).setdefault(net, placed)
         for host in self.hosts:
             self.host(host)
+        for placed in self.out.scopes:
+            if placed.pending:
+                placed.scope = placed.scope.model_copy(
+                    update={"reservations": [*placed.scope.reservations, *placed.pending]}
+                )
+
+    def scope_of(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Placed | None:
+        for length in sorted(self.by_network, reverse=True):
+            network = ipaddress.ip_network((address, length), strict=False)
+            found = self.by_network[length].get(network)
+            if found is not None:
+                return found
+        return None
 
     def host(self, host: _Host) -> None:
         head = Statement([Token("word", "host", host.line), Token("word", host.name, host.line)],
@@ -1117,7 +1139,7 @@ class _Translator:
                 self.drop(head, f"fixed-address {text} is a name: dhcpd looks it up at start; "
                           "Kea needs the address")  # fmt: skip
                 continue
-            placed = next((p for p in self.out.scopes if address in p.scope.subnet), None)
+            placed = self.scope_of(address)
             if placed is None:
                 self.drop(head, f"fixed-address {address} is in none of the subnets")
             elif chosen is not None:
@@ -1141,13 +1163,12 @@ class _Translator:
             )  # fmt: skip
         except PydanticError as exc:
             return self.drop(head, "Kea does not take this reservation: " + _first_error(exc))
-        taken = [r for r in placed.scope.reservations if r.identifier == reservation.identifier]
-        if taken:
-            return self.drop(head, f"{reservation.identifier[1]} is reserved already in "
+        identifier = reservation.identifier
+        if identifier in placed.identifiers:
+            return self.drop(head, f"{identifier[1]} is reserved already in "
                              f"{placed.scope.subnet}")  # fmt: skip
-        placed.scope = placed.scope.model_copy(
-            update={"reservations": [*placed.scope.reservations, reservation]}
-        )
+        placed.identifiers.add(identifier)
+        placed.pending.append(reservation)
         placed.reservation_lines.append(host.line)
         return None
 
