@@ -66,7 +66,7 @@ router = APIRouter(prefix="/api/v1/dhcp", tags=["dhcp"], responses=dict(dhcp_rou
 DhcpAdmin = Annotated[Principal, Depends(require(Role.DHCP_ADMIN))]
 PATH = "/servers/{dhcp_server_id}/{family}/import/isc-dhcp"
 #: Leases per request to the agent: one lease4-add each, about a millisecond apiece.
-LEASE_BATCH = 2000
+LEASE_BATCH = 500
 
 
 class IscImportBody(Input):
