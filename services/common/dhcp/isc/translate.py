@@ -53,6 +53,8 @@ from services.common.dhcp.contract import (
     SharedNetwork,
 )
 from services.common.dhcp.isc.conf import Conf, ConfError, Statement, Token, parse
+from services.common.dhcp.isc.expressions import NoEquivalentError, expression
+from services.common.dhcp.isc.names import ISC_V4, ISC_V6, PROTOCOL_V4, PROTOCOL_V6, TYPES
 from services.common.dhcp.options import (
     RESERVED_V4,
     RESERVED_V6,
@@ -63,97 +65,6 @@ from services.common.dhcp.options import (
 
 Json = dict[str, Any]
 
-#: ISC DHCPv4 option names (dhcp-options(5)) → (code, kind of value). Kinds: ip (one IPv4
-#: address), ips (a list), text, fqdn, fqdns (a list), uint, int, flag, ippairs, hex.
-ISC_V4: dict[str, tuple[int, str]] = {
-    "subnet-mask": (1, "ip"), "time-offset": (2, "int"), "routers": (3, "ips"),
-    "time-servers": (4, "ips"), "ien116-name-servers": (5, "ips"),
-    "domain-name-servers": (6, "ips"), "log-servers": (7, "ips"), "cookie-servers": (8, "ips"),
-    "lpr-servers": (9, "ips"), "impress-servers": (10, "ips"),
-    "resource-location-servers": (11, "ips"), "host-name": (12, "text"),
-    "boot-size": (13, "uint"), "merit-dump": (14, "text"), "domain-name": (15, "fqdn"),
-    "swap-server": (16, "ip"), "root-path": (17, "text"), "extensions-path": (18, "text"),
-    "ip-forwarding": (19, "flag"), "non-local-source-routing": (20, "flag"),
-    "policy-filter": (21, "ips"), "max-dgram-reassembly": (22, "uint"),
-    "default-ip-ttl": (23, "uint"), "path-mtu-aging-timeout": (24, "uint"),
-    "path-mtu-plateau-table": (25, "uint"), "interface-mtu": (26, "uint"),
-    "all-subnets-local": (27, "flag"), "broadcast-address": (28, "ip"),
-    "perform-mask-discovery": (29, "flag"), "mask-supplier": (30, "flag"),
-    "router-discovery": (31, "flag"), "router-solicitation-address": (32, "ip"),
-    "static-routes": (33, "ippairs"), "trailer-encapsulation": (34, "flag"),
-    "arp-cache-timeout": (35, "uint"), "ieee802-3-encapsulation": (36, "flag"),
-    "default-tcp-ttl": (37, "uint"), "tcp-keepalive-interval": (38, "uint"),
-    "tcp-keepalive-garbage": (39, "flag"), "nis-domain": (40, "text"),
-    "nis-servers": (41, "ips"), "ntp-servers": (42, "ips"),
-    "vendor-encapsulated-options": (43, "hex"), "netbios-name-servers": (44, "ips"),
-    "netbios-dd-server": (45, "ips"), "netbios-node-type": (46, "uint"),
-    "netbios-scope": (47, "text"), "font-servers": (48, "ips"),
-    "x-display-manager": (49, "ips"), "vendor-class-identifier": (60, "text"),
-    "nwip-domain": (62, "text"), "nisplus-domain": (64, "text"), "nisplus-servers": (65, "ips"),
-    "tftp-server-name": (66, "text"), "bootfile-name": (67, "text"),
-    "mobile-ip-home-agent": (68, "ips"), "smtp-server": (69, "ips"), "pop-server": (70, "ips"),
-    "nntp-server": (71, "ips"), "www-server": (72, "ips"), "finger-server": (73, "ips"),
-    "irc-server": (74, "ips"), "streettalk-server": (75, "ips"),
-    "streettalk-directory-assistance-server": (76, "ips"), "user-class": (77, "hex"),
-    "nds-servers": (85, "ips"), "nds-tree-name": (86, "text"), "nds-context": (87, "text"),
-    "domain-search": (119, "fqdns"), "tftp-server-address": (150, "ips"),
-}  # fmt: skip
-#: Options of the protocol itself: the server decides them, they are not configured data.
-PROTOCOL_V4 = {
-    "dhcp-requested-address": "the client asks for it",
-    "dhcp-lease-time": "set the lease time with default-lease-time (valid lifetime)",
-    "dhcp-option-overload": "Kea decides overloading itself",
-    "dhcp-message-type": "part of the protocol",
-    "dhcp-server-identifier": "Kea sends its own address",
-    "dhcp-parameter-request-list": "the client sends it",
-    "dhcp-message": "Kea writes its own messages",
-    "dhcp-max-message-size": "the client sends it",
-    "dhcp-renewal-time": "Kea computes it from its renew timer",
-    "dhcp-rebinding-time": "Kea computes it from its rebind timer",
-    "dhcp-client-identifier": "outside a host declaration the client sends it",
-    "fqdn": "Kea answers the client FQDN option itself (DDNS settings)",
-    "relay-agent-information": "the relay sends it",
-}
-#: Codes of options in Kea's expressions (``option[60].hex``).
-_EXPRESSION_CODES = {name: code for name, (code, _kind) in ISC_V4.items()} | {
-    "dhcp-client-identifier": 61,
-    "dhcp-parameter-request-list": 55,
-    "dhcp-requested-address": 50,
-    "dhcp-max-message-size": 57,
-    "fqdn": 81,
-    "relay-agent-information": 82,
-}
-#: ISC DHCPv6 option names (``dhcp6.NAME``, dhcp-options(5)) → (code, kind of value).
-ISC_V6: dict[str, tuple[int, str]] = {
-    "preference": (7, "uint"), "unicast": (12, "ip6"), "sip-servers-names": (21, "fqdns"),
-    "sip-servers-addresses": (22, "ip6s"), "name-servers": (23, "ip6s"),
-    "domain-search": (24, "fqdns"), "nis-servers": (27, "ip6s"), "nisp-servers": (28, "ip6s"),
-    "nis-domain-name": (29, "fqdns"), "nisp-domain-name": (30, "fqdns"),
-    "sntp-servers": (31, "ip6s"), "info-refresh-time": (32, "uint"),
-    "bootfile-url": (59, "text"),
-}  # fmt: skip
-PROTOCOL_V6 = {
-    name: "part of the protocol: the client, the relay or Kea itself sends it"
-    for name in ("client-id", "server-id", "ia-na", "ia-ta", "ia-addr", "oro", "elapsed-time",
-                 "relay-msg", "auth", "status-code", "interface-id", "reconf-msg",
-                 "reconf-accept", "ia-pd", "ia-prefix", "fqdn", "user-class", "vendor-class",
-                 "remote-id", "subscriber-id", "clt-time")
-} | {"rapid-commit": "Kea's rapid-commit is a setting of the scope; not imported"}  # fmt: skip
-_EXPRESSION_CODES_V6 = {name: code for name, (code, _kind) in ISC_V6.items()} | {
-    "client-id": 1, "server-id": 2, "oro": 6, "user-class": 15, "vendor-class": 16,
-    "vendor-opts": 17, "interface-id": 18, "remote-id": 37, "fqdn": 39, "client-arch-type": 61,
-}  # fmt: skip
-_RELAY_SUBOPTIONS = {"agent.circuit-id": 1, "agent.remote-id": 2}
-#: ISC option types (``option NAME code N = TYPE``) → Kea's.
-_TYPES = {
-    "ip-address": "ipv4-address",
-    "ip6-address": "ipv6-address",
-    "text": "string",
-    "string": "binary",
-    "boolean": "boolean",
-    "domain-name": "fqdn",
-    "zerolen": "empty",
-}
 #: Statements that change nothing in Kea, with the reason.
 _NOT_NEEDED = {
     "ddns-update-style": "Kea sends no DNS updates unless its DDNS server is configured",
@@ -695,13 +606,13 @@ class _Translator:
             if words[:2] == ["match", "if"]:
                 try:
                     test = expression(inner.tokens[2:], self.family)
-                except _NoEquivalentError as exc:
+                except NoEquivalentError as exc:
                     return self.drop(st, f"its test (line {inner.line}) has no Kea equivalent: "
                                      f"{exc}")  # fmt: skip
             elif inner.keyword == "match":
                 try:
                     test = self.subclass_test(raw_name, inner.tokens[1:])
-                except _NoEquivalentError as exc:
+                except NoEquivalentError as exc:
                     return self.drop(st, f"its match (line {inner.line}) and subclasses have no "
                                      f"Kea equivalent: {exc}")  # fmt: skip
             elif inner.keyword == "option" and not self._is_definition(inner):
@@ -735,12 +646,12 @@ class _Translator:
         ``DATA == VALUE1 or DATA == VALUE2 ...`` (a subclass with a block of its own is
         listed: its options would need a class of their own)."""
         if data[:1] and data[0].value == "if":
-            raise _NoEquivalentError("unexpected 'if'")
+            raise NoEquivalentError("unexpected 'if'")
         if data[:2] and [t.value for t in data[:2]] == ["spawn", "with"]:
-            raise _NoEquivalentError("'spawn with' makes a class per client")
+            raise NoEquivalentError("'spawn with' makes a class per client")
         members = self.subclasses.get(name, [])
         if not members:
-            raise _NoEquivalentError("the class has no subclasses")
+            raise NoEquivalentError("the class has no subclasses")
         terms = []
         for member in members:
             if member.block:
@@ -748,7 +659,7 @@ class _Translator:
                           "into the class test, its statements are not")  # fmt: skip
             value = member.tokens[2:] if len(member.tokens) >= 3 else []
             if len(value) != 1:
-                raise _NoEquivalentError(f"the subclass on line {member.line} has no one value")
+                raise NoEquivalentError(f"the subclass on line {member.line} has no one value")
             tokens = [*data, Token("punct", "=", member.line), value[0]]
             terms.append(expression(tokens, self.family))
         return " or ".join(terms) if len(terms) == 1 else " or ".join(f"({t})" for t in terms)
@@ -1281,8 +1192,8 @@ def _type_list(words: list[str]) -> list[str] | None:
     i = 0
     while i < len(words):
         word = words[i]
-        if word in _TYPES:
-            kinds.append(_TYPES[word])
+        if word in TYPES:
+            kinds.append(TYPES[word])
             i += 1
         elif word == "domain-list":
             kinds.append("fqdn")
@@ -1323,150 +1234,6 @@ def _classless_routes(values: list[Token]) -> str | None:
         routes.append(bytes(data[i : i + 5 + size]).hex())
         i += 5 + size
     return "".join(routes) if routes else None
-
-
-# --- expressions (dhcp-eval(5) → Kea's classification language) -------------------------
-class _NoEquivalentError(Exception):
-    pass
-
-
-_HARDWARE = "<hardware>"
-
-
-def expression(tokens: list[Token], family: Family = "v4") -> str:
-    """A dhcpd boolean expression in Kea's language (``_NoEquivalentError``: it does not map)."""
-    parser = _Expression(tokens, family)
-    out = parser.boolean()
-    if parser.at != len(tokens):
-        raise _NoEquivalentError(f"'{tokens[parser.at].value}' is not understood here")
-    return out
-
-
-class _Expression:
-    def __init__(self, tokens: list[Token], family: Family) -> None:
-        self.family = family
-        self.tokens = tokens
-        self.at = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.at].value if self.at < len(self.tokens) else None
-
-    def take(self, expected: str | None = None) -> Token:
-        if self.at >= len(self.tokens):
-            raise _NoEquivalentError("the expression ends too early")
-        token = self.tokens[self.at]
-        if expected is not None and token.value != expected:
-            raise _NoEquivalentError(f"'{expected}' expected, not '{token.value}'")
-        self.at += 1
-        return token
-
-    def boolean(self) -> str:
-        left = self.conjunction()
-        while self.peek() == "or":
-            self.take()
-            left = f"({left}) or ({self.conjunction()})"
-        return left
-
-    def conjunction(self) -> str:
-        left = self.negation()
-        while self.peek() == "and":
-            self.take()
-            left = f"({left}) and ({self.negation()})"
-        return left
-
-    def negation(self) -> str:
-        if self.peek() == "not":
-            self.take()
-            return f"not ({self.negation()})"
-        return self.comparison()
-
-    def comparison(self) -> str:
-        if self.peek() == "(":
-            self.take()
-            inner = self.boolean()
-            self.take(")")
-            return inner
-        if self.peek() == "exists":
-            self.take()
-            return f"{self.option_ref(self.take().value, '.exists')}"
-        if self.peek() == "known":
-            self.take()
-            return "member('KNOWN')"
-        left = self.data()
-        operator = self.peek()
-        if operator not in ("=", "!="):
-            raise _NoEquivalentError("only comparisons with '=' or '!=' are carried over")
-        self.take()
-        right = self.data()
-        if _HARDWARE in (left, right):
-            # ISC's hardware is the type byte and the address; Kea's pkt4.mac the address
-            literal = right if left == _HARDWARE else left
-            if not literal.startswith("0x") or len(literal) != 16:
-                raise _NoEquivalentError("hardware is compared with a type byte and six bytes only")
-            left, right = "pkt4.mac", "0x" + literal[4:]
-        return f"{left} == {right}" if operator == "=" else f"not ({left} == {right})"
-
-    def option_ref(self, name: str, suffix: str = ".hex") -> str:
-        if self.family == "v6":
-            space, _, short = name.rpartition(".")
-            code6 = _EXPRESSION_CODES_V6.get(short) if space == "dhcp6" else None
-            if code6 is None:
-                raise _NoEquivalentError(f"option {name} has no DHCPv6 code this import knows")
-            return f"option[{code6}]{suffix}"
-        if name in _RELAY_SUBOPTIONS:
-            return f"relay4[{_RELAY_SUBOPTIONS[name]}]{suffix}"
-        code = _EXPRESSION_CODES.get(name.removeprefix("dhcp."))
-        if code is None:
-            raise _NoEquivalentError(f"option {name} has no code this import knows")
-        return f"option[{code}]{suffix}"
-
-    def data(self) -> str:
-        token = self.take()
-        value = token.value
-        if token.kind == "string":
-            if "'" in value or not value.isprintable():
-                raise _NoEquivalentError("a string with a quote or unprintable characters")
-            return f"'{value}'"
-        if value == "option":
-            return self.option_ref(self.take().value)
-        if value == "hardware":
-            if self.family == "v6":
-                raise _NoEquivalentError("hardware is not known in DHCPv6 tests")
-            return _HARDWARE
-        if value in ("substring", "suffix"):
-            self.take("(")
-            inner, hardware = self._inner_data()
-            self.take(",")
-            first = self._integer()
-            if value == "substring":
-                self.take(",")
-                length = self._integer()
-                self.take(")")
-                if hardware:
-                    if first == 0:
-                        why = "substring(hardware, 0, ...) holds the type, which pkt4.mac has not"
-                        raise _NoEquivalentError(why)
-                    first -= 1
-                return f"substring({inner}, {first}, {length})"
-            self.take(")")
-            return f"substring({inner}, -{first}, all)"
-        if token.kind == "word" and _HEX.match(value):
-            return "0x" + _hex(value).replace(":", "")
-        if token.kind == "word" and value.isdigit():
-            return f"0x{int(value):02x}"
-        raise _NoEquivalentError(f"'{value}' is not carried over in a test")
-
-    def _inner_data(self) -> tuple[str, bool]:
-        if self.peek() == "hardware":
-            self.take()
-            return "pkt4.mac", True
-        return self.data(), False
-
-    def _integer(self) -> int:
-        token = self.take()
-        if not token.value.isdigit():
-            raise _NoEquivalentError(f"{token.value!r} is not a number")
-        return int(token.value)
 
 
 # --- entry point -------------------------------------------------------------------------
