@@ -435,3 +435,32 @@ def test_groups_of_hosts_inside_a_subnet() -> None:
         "02:00:00:00:00:32": [("domain-name", "printers.example"), ("ntp-servers", "198.51.100.5")],
     }
     assert placed.reservation_lines == [5, 8]
+
+
+# --- Central's plan: which scope takes each lease ------------------------------------------
+def test_leases_go_to_the_scope_that_holds_them() -> None:
+    from central.dhcp.migrate import _leases
+    from services.common.dhcp.isc.leases import LeaseFile6
+
+    made = translate_text((DATA / "features.conf").read_text())
+    merged = merge(made, server()).config
+    found = read_leases((DATA / "sample.leases").read_text(), NOW)
+    leases, skipped = _leases(found, merged, "v4")
+    assert [(str(lease.address), lease.subnet_id) for lease in leases] == [("198.51.100.17", 8)]
+    outside = read_leases(
+        "lease 198.51.100.250 {\n starts 3 2026/12/02 10:00:00;\n ends 5 2036/12/05 10:00:00;\n"
+        " binding state active;\n hardware ethernet 02:00:00:00:00:09;\n}\n", NOW,
+    )  # fmt: skip
+    none, why = _leases(outside, merged, "v4")
+    assert none == [] and why[0].reason == "the address is in none of the server's scopes"
+    made6 = translate_text((DATA / "features6.conf").read_text(), "v6")
+    merged6 = merge(made6, {"interfaces-config": {"interfaces": ["br0"]}}, "v6").config
+    found6 = read_leases6((DATA / "sample6.leases").read_text(), NOW)
+    assert isinstance(found6, LeaseFile6)
+    leases6, _skipped6 = _leases(found6, merged6, "v6")
+    # the delegated prefix goes to the scope whose prefix pool holds it
+    assert [(str(x.address), x.type, x.prefix_len, x.subnet_id, x.iaid) for x in leases6] == [
+        ("2001:db8:1::150", "IA_NA", 128, 1, 1),
+        ("2001:db8:8000:100::", "IA_PD", 56, 1, 3),
+    ]
+    assert len(skipped) == len(found.skipped)
