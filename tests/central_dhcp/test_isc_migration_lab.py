@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +62,11 @@ def central_for(box: Any) -> CentralDhcp:
     return CentralDhcp(box, token, server_id)
 
 
-def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab) -> None:
+def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
     network = lab.network
     box = lab.sandbox("a")  # seeds no subnet on the lab network: Kea stays silent at first
     central = central_for(box)
-    work = Path(tempfile.mkdtemp(prefix="bw-isc-"))
+    work = tmp_path
     conf, leases = work / "dhcpd.conf", work / "dhcpd.leases"
     conf.write_text(render(network))
     leases.write_text("")
@@ -178,11 +177,11 @@ def render6(network6: ipaddress.IPv6Network) -> str:
     return text
 
 
-def test_dhcpd6_conf_and_leases_move_to_kea(lab: Lab) -> None:
+def test_dhcpd6_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
     network6 = lab.network6
     box = lab.sandbox("a")
     central = central_for(box)
-    work = Path(tempfile.mkdtemp(prefix="bw-isc6-"))
+    work = tmp_path
     conf, leases = work / "dhcpd6.conf", work / "dhcpd6.leases"
     conf.write_text(render6(network6))
     leases.write_text("")
