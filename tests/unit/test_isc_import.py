@@ -141,7 +141,7 @@ def test_syntax_errors_name_their_line(text: str, line: int, words: str) -> None
 # --- translation ----------------------------------------------------------------------------
 def test_subnets_pools_options_and_hosts() -> None:
     made = translate_text((DATA / "features.conf").read_text())
-    first, second, third = (p.scope for p in made.scopes)
+    first, second, third, fourth = (p.scope for p in made.scopes)
     assert str(first.subnet) == "198.51.100.0/27"
     assert [(str(p.start), str(p.end), p.client_class) for p in first.pools] == [
         ("198.51.100.16", "198.51.100.20", None),
@@ -163,6 +163,10 @@ def test_subnets_pools_options_and_hosts() -> None:
     assert second.shared_network == third.shared_network == "lab-net"
     assert (third.valid_lifetime, third.renew_timer, third.rebind_timer) == (300, 150, 262)
     assert third.pools[0].client_class == "KNOWN"  # deny unknown-clients
+    # a host without a fixed address, declared in a subnet: reserved there without an address
+    (kiosk,) = fourth.reservations
+    assert (kiosk.hw_address, kiosk.ip_addresses, kiosk.hostname, kiosk.boot_file_name) == (
+        "02:00:00:00:00:03", [], "kiosk", "kiosk.efi")  # fmt: skip
 
 
 def test_globals_classes_and_definitions() -> None:
@@ -258,7 +262,7 @@ def server() -> dict[str, object]:
 def test_merge_puts_everything_in_and_keeps_the_rest() -> None:
     made = translate_text((DATA / "features.conf").read_text())
     merged = merge(made, server()).config
-    assert [s["id"] for s in merged["subnet4"]] == [7, 8]
+    assert [s["id"] for s in merged["subnet4"]] == [7, 8, 11]
     inside = [s["subnet"] for n in merged["shared-networks"] for s in n["subnet4"]]
     assert inside == ["198.51.100.32/27", "198.51.100.64/27"]
     assert merged["valid-lifetime"] == 600 and merged["authoritative"] is True
@@ -464,3 +468,15 @@ def test_leases_go_to_the_scope_that_holds_them() -> None:
         ("2001:db8:8000:100::", "IA_PD", 56, 1, 3),
     ]
     assert len(skipped) == len(found.skipped)
+
+
+def test_a_host_without_address_in_a_file_of_one_subnet() -> None:
+    conf = """subnet 198.51.100.0 netmask 255.255.255.0 { range 198.51.100.10 198.51.100.20; }
+host laptop { hardware ethernet 02:00:00:00:00:44; option domain-name "laptops.example"; }
+"""
+    made = translate_text(conf)
+    (reservation,) = made.scopes[0].scope.reservations
+    assert reservation.ip_addresses == [] and reservation.hw_address == "02:00:00:00:00:44"
+    assert [(o.name, o.data) for o in reservation.options] == [("domain-name", "laptops.example")]
+    (note,) = made.not_carried
+    assert note.line == 2 and "the file's only subnet" in note.reason

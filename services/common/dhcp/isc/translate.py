@@ -185,6 +185,8 @@ class _Host:
     name: str
     statements: list[Statement]
     params: _Params
+    #: The subnet the host is declared in, if any.
+    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
 
 
 @dataclass
@@ -737,7 +739,9 @@ class _Translator:
             elif keyword in ("host", "group") and inner.block is not None:
                 # Kea gives a reservation its scope's options: only the host's own (and its
                 # groups') are kept
-                self.subnet_hosts(inner, _Params(use_host_decl_names=own.use_host_decl_names))
+                self.subnet_hosts(
+                    inner, _Params(use_host_decl_names=own.use_host_decl_names), subnet
+                )
             elif keyword == "authoritative" and not self.v6:
                 self.out.extra["authoritative"] = True
                 self.drop(inner, "not needed per subnet: 'authoritative' is set server-wide")
@@ -779,16 +783,19 @@ class _Translator:
         self.out.scopes.append(Placed(st.line, scope, dict(own.boot)))
         return None
 
-    def subnet_hosts(self, st: Statement, params: _Params) -> None:
+    def subnet_hosts(
+        self, st: Statement, params: _Params,
+        subnet: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    ) -> None:  # fmt: skip
         """A host, or a group of hosts, inside a subnet."""
         if st.keyword == "host":
             name = st.tokens[1].value if len(st.tokens) > 1 else ""
-            self.hosts.append(_Host(st.line, name, st.block or [], params))
+            self.hosts.append(_Host(st.line, name, st.block or [], params, subnet))
             return
         inner = params.child()
         for member in st.block or []:
             if member.keyword in ("host", "group") and member.block is not None:
-                self.subnet_hosts(member, inner)
+                self.subnet_hosts(member, inner, subnet)
             elif not self.parameter(member, inner, where="group"):
                 self.drop(member, "a group inside a subnet is carried over for its hosts and "
                           "their parameters only")  # fmt: skip
@@ -974,6 +981,29 @@ class _Translator:
                     update={"reservations": [*placed.scope.reservations, *placed.pending]}
                 )
 
+    def addressless(
+        self, host: _Host, head: Statement, hw: str | None, client_id: str | None,
+        hostname: str | None, options: list[OptionValue],
+    ) -> None:  # fmt: skip
+        """A host without a fixed address: dhcpd gives it its parameters on any subnet with a
+        dynamic address. Kea's reservation without an address does the same in its scope: made
+        in the subnet the host is declared in, or in the only subnet of the file; otherwise it
+        would be a global reservation, which is not imported."""
+        target: Placed | None = None
+        if host.subnet is not None:
+            target = self.by_network.get(host.subnet.prefixlen, {}).get(host.subnet)
+        elif len(self.out.scopes) == 1:
+            target = self.out.scopes[0]
+        if target is None:
+            self.drop(head, "a host without a fixed address outside a subnet, with several "
+                      "subnets, is a global reservation: not imported")  # fmt: skip
+            return
+        if host.subnet is None:
+            why = (f"not needed: without a fixed address it is reserved in "
+                   f"{target.scope.subnet}, the file's only subnet (no address)")  # fmt: skip
+            self.out.not_carried.append(NotCarried(host.line, f"host {host.name}", why))
+        self.reserve(target, host, head, hw, client_id, None, hostname, options)
+
     def scope_of(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Placed | None:
         for length in sorted(self.by_network, reverse=True):
             network = ipaddress.ip_network((address, length), strict=False)
@@ -1039,8 +1069,7 @@ class _Translator:
             )
             client_id = None
         if not addresses:
-            return self.drop(head, "a host without a fixed address is a reservation outside "
-                             "any subnet (a global reservation): not imported")  # fmt: skip
+            return self.addressless(host, head, hw, client_id, hostname, options)
         chosen: tuple[Placed, ipaddress.IPv4Address | ipaddress.IPv6Address] | None = None
         address: ipaddress.IPv4Address | ipaddress.IPv6Address
         for text in addresses:
@@ -1061,13 +1090,24 @@ class _Translator:
         if chosen is None:
             return None
         placed, address = chosen
+        self.reserve(placed, host, head, hw, client_id, address, hostname, options)
+        return None
+
+    def reserve(
+        self, placed: Placed, host: _Host, head: Statement, hw: str | None,
+        client_id: str | None, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+        hostname: str | None, options: list[OptionValue],
+    ) -> None:  # fmt: skip
+        """Put a host's reservation into ``placed`` (listed instead when Kea cannot take it)."""
+        params = host.params
         if hostname is not None and not _HOSTNAME.match(hostname):
             self.drop(head, f"the host name {hostname!r} is not one Kea takes; left out")
             hostname = None
         try:
             reservation = Reservation(
                 hw_address=hw, client_id=None if self.v6 else client_id,
-                duid=client_id if self.v6 else None, ip_addresses=[address], hostname=hostname,
+                duid=client_id if self.v6 else None,
+                ip_addresses=[address] if address is not None else [], hostname=hostname,
                 options=options, next_server=params.boot.get("next-server"),
                 server_hostname=params.boot.get("server-hostname"),
                 boot_file_name=params.boot.get("boot-file-name"),
