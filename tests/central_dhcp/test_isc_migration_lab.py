@@ -29,6 +29,7 @@ CLIENT_MAC = "02:15:00:00:00:01"
 #: What names the server that answered, not what it gave.
 OWN = {"new_dhcp_server_identifier", "new_expiry"}
 HOST_MAC = "02:15:00:00:00:02"
+NAMED_MAC = "02:15:00:00:00:03"  # a host declaration without a fixed address
 
 
 def render(network: ipaddress.IPv4Network) -> str:
@@ -41,6 +42,7 @@ def render(network: ipaddress.IPv4Network) -> str:
         "dns1": str(network[3]),
         "dns2": str(network[4]),
         "host_mac": HOST_MAC,
+        "named_mac": NAMED_MAC,
         "fixed": str(network[25]),
     }
     text = TEMPLATE.read_text()
@@ -86,6 +88,8 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
         old = dhclient(client)
         host = lab.add_client(mac=HOST_MAC)
         old_host = dhclient(host)
+        named = lab.add_client(mac=NAMED_MAC)
+        old_named = dhclient(named)
     finally:
         dhcpd.send_signal(signal.SIGTERM)
         output = dhcpd.communicate(timeout=20)[0]
@@ -94,6 +98,7 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
     assert old["new_domain_name_servers"] == f"{network[3]} {network[4]}"
     assert old["new_domain_name"] == "migrated.example"
     assert old_host["new_ip_address"] == str(network[25])
+    assert old_named["new_host_name"] == "named-host"
     assert "binding state active" in leases.read_text()
 
     body = {"conf": conf.read_text(), "leases": leases.read_text(), "comment": "from dhcpd"}
@@ -152,6 +157,10 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
     reserved = dhclient(host)
     assert reserved["new_ip_address"] == str(network[25])
     assert reserved["new_host_name"] == "reserved-host"
+    # the host without a fixed address: its host name, on its (imported) dynamic address
+    again_named = dhclient(named)
+    assert (again_named["new_host_name"], again_named["new_ip_address"]) == (
+        "named-host", old_named["new_ip_address"])  # fmt: skip
 
 
 TEMPLATE6 = TEMPLATE.parent / "dhcpd6.conf.template"
