@@ -51,6 +51,8 @@ from services.common.dhcp.isc.leases import LeaseFile, LeaseFile6, read_leases, 
 from services.common.dhcp.isc.merge import Merged, merge
 from services.common.dhcp.isc.translate import Translation, translate
 from services.common.dhcp.kea import iter_subnets, top_key
+from services.common.agent_client import OutcomeUnknownError
+from services.common.errors import BurrowError
 from services.common.model import Input
 from services.dhcp.migrate import (
     LeaseImport,
@@ -312,10 +314,27 @@ def _add_leases(
         chunk = leases[start : start + LEASE_BATCH]
         batch = LeaseImport6(leases=chunk) if family == "v6" else LeaseImport(leases=chunk)  # type: ignore[arg-type]
         path = f"/dhcp/{family}/leases/import"
-        answer = LeasesImported.model_validate(agent.call("POST", path, batch))
+        try:
+            answer = LeasesImported.model_validate(agent.call("POST", path, batch))
+        except BurrowError as exc:
+            # The configuration is in already: the leases not added are answered and
+            # recorded as refused, with the reason, rather than lost in an error.
+            why = f"not added: {exc.message}"
+            if isinstance(exc, OutcomeUnknownError):
+                why = ("perhaps added: the dhcp-agent stopped answering; search the leases to "
+                       "see which Kea holds")  # fmt: skip
+            refused += [LeaseRefused(address=_lease_name(x), reason=why)
+                        for x in leases[start:]]  # fmt: skip
+            break
         added += answer.added
         refused += answer.refused
     return LeasesImported(added=added, refused=refused)
+
+
+def _lease_name(lease: LeaseIn | LeaseIn6) -> str:
+    if isinstance(lease, LeaseIn6) and lease.type == "IA_PD":
+        return f"{lease.address}/{lease.prefix_len}"
+    return str(lease.address)
 
 
 # --- routes ----------------------------------------------------------------------------------
