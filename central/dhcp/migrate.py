@@ -36,6 +36,7 @@ from central.dhcp.schemas import Comment
 from central.dhcp.service import Family
 from central.history.service import record
 from central.registry.models import Server
+from services.common.agent_client import OutcomeUnknownError
 from services.common.dhcp.client import DhcpAgentClient
 from services.common.dhcp.contract import (
     ChangeResult,
@@ -51,7 +52,6 @@ from services.common.dhcp.isc.leases import LeaseFile, LeaseFile6, read_leases, 
 from services.common.dhcp.isc.merge import Merged, merge
 from services.common.dhcp.isc.translate import Translation, translate
 from services.common.dhcp.kea import iter_subnets, top_key
-from services.common.agent_client import OutcomeUnknownError
 from services.common.errors import BurrowError
 from services.common.model import Input
 from services.dhcp.migrate import (
