@@ -74,7 +74,10 @@ LEASE_BATCH = 500
 class IscImportBody(Input):
     """The old server's files as text."""
 
-    conf: str = Field(max_length=MAX_BYTES, description="the dhcpd.conf")
+    conf: str = Field(
+        default="", max_length=MAX_BYTES,
+        description="the dhcpd.conf (empty: the leases only, into the scopes the server has)",
+    )  # fmt: skip
     leases: str | None = Field(
         default=None, max_length=MAX_BYTES, description="the dhcpd.leases (optional)"
     )
@@ -121,7 +124,9 @@ class IscPreview(BaseModel):
 class IscImported(IscPreview):
     """The import done: the configuration change, and the leases Kea took or refused."""
 
-    change: ChangeResult
+    change: ChangeResult | None = Field(
+        description="the configuration change (none when only leases were imported)"
+    )
     leases_added: list[str]
     leases_refused: list[LeaseRefused]
 
@@ -282,11 +287,16 @@ def apply(
             "leases_skipped": [s.model_dump() for s in plan.leases_skipped],
         }
 
-    result, _after = service.change(
-        db, config, user, server, family, send,
-        object_type="dhcp-migration", object_id="isc-dhcp", action="import", pick=pick,
-        comment=body.comment or "imported from ISC DHCP",
-    )  # fmt: skip
+    result: ChangeResult | None = None
+    if body.conf.strip():
+        result, _after = service.change(
+            db, config, user, server, family, send,
+            object_type="dhcp-migration", object_id="isc-dhcp", action="import", pick=pick,
+            comment=body.comment or "imported from ISC DHCP",
+        )  # fmt: skip
+    else:  # the leases only, into the scopes the server has
+        current, _hash = _current(service.agent_for(config, server), family)
+        planned[:] = [_plan(translation, lease_file, merge(translation, current, family), family)]
     plan = planned[0]
     imported = LeasesImported(added=[], refused=[])
     if plan.leases:

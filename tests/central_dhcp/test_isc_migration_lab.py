@@ -138,6 +138,11 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
     # importing again: the subnet is there already, nothing changes
     again = central.dhcp("POST", path, body)
     assert again.status_code == 409, again.text
+    # the lease file alone, into the scopes the server has: Kea holds these leases already
+    only = central.ok(central.dhcp("POST", path, {"leases": body["leases"]}))
+    assert "change" not in only and only["leases_added"] == []
+    refused = {r["address"]: r["reason"] for r in only["leases_refused"]}
+    assert old["new_ip_address"] in refused, only
 
     lease = box.kea("lease4-get", "dhcp4", {"ip-address": old["new_ip_address"]})
     assert lease["result"] == 0, lease
