@@ -1,4 +1,4 @@
-"""ISC DHCP's dhcpd.conf (DHCPv4) translated into Burrow's DHCP model for Kea.
+"""ISC DHCP's dhcpd.conf (DHCPv4) or dhcpd6.conf (DHCPv6) translated into Burrow's DHCP model.
 
 What is carried over (dhcpd.conf(5), dhcp-options(5), dhcp-eval(5) and the Kea 2.2 manual):
 
@@ -14,15 +14,22 @@ What is carried over (dhcpd.conf(5), dhcp-options(5), dhcp-eval(5) and the Kea 2
   definitions (types mapped); values of an RFC 3442 definition of code 121 are sent as the
   same bytes (Kea 2.2 has no definition of its own for it).
 - ``default-lease-time``, ``max-lease-time``, ``min-lease-time`` → valid lifetime, maximum,
-  minimum; with a lease time the renew and rebind timers dhcpd uses (half and seven eighths).
+  minimum; with a lease time the renew and rebind timers dhcpd's clients take (half and
+  seven eighths); DHCPv6: ``preferred-lifetime`` (timers 1/2 and 4/5 of it, or dhcpd6's
+  ``option dhcp-renewal-time`` / ``dhcp-rebinding-time``).
 - ``host`` with ``hardware ethernet`` or ``option dhcp-client-identifier`` and a
   ``fixed-address`` → a reservation in the scope that holds the address, with host name
   (``option host-name``, ``ddns-hostname`` or, with ``use-host-decl-names on``, the
-  declaration's name), options and boot fields.
+  declaration's name), options and boot fields; without a ``fixed-address``, a reservation
+  without an address in the subnet it is declared in (or the file's only subnet). DHCPv6:
+  ``host-identifier option dhcp6.client-id`` (a DUID) and ``fixed-address6``.
+- DHCPv6: ``subnet6``, ``range6``, ``prefix6`` (prefix delegation pools), ``pool6``,
+  ``option dhcp6.NAME``.
 - ``class`` with ``match if EXPR`` → a client class whose test is EXPR in Kea's expression
   language, where it maps (``substring``, ``suffix``, ``option NAME``, ``exists``,
   ``hardware``, ``and``/``or``/``not``, ``=``/``!=``, strings and hexadecimal data); options
-  and boot fields of the class.
+  and boot fields of the class; ``match DATA`` with ``subclass`` values → one test over
+  the values.
 - ``group`` → its parameters pushed into the declarations inside it.
 - ``authoritative`` and a global ``next-server``, ``filename``, ``server-name``.
 
