@@ -43,6 +43,7 @@ from services.common.dhcp.contract import (
     ClientClass,
     OptionDef,
     OptionValue,
+    Reservation,
     Scope,
     ServerProperties,
     SharedNetwork,
@@ -110,6 +111,7 @@ class IscPreview(BaseModel):
     classes: list[ClientClass]
     option_definitions: list[OptionDef]
     options: list[OptionValue]
+    global_reservations: list[Reservation]
     properties: ServerProperties
     server_settings: dict[str, Any] = Field(
         description="Kea server keys set outside Burrow's model (authoritative, boot fields)"
@@ -162,6 +164,9 @@ def _created(translation: Translation) -> list[Created]:
             addresses = ", ".join(str(a) for a in reservation.ip_addresses)
             name = f"{reservation.identifier[1]} -> {addresses}"
             created.append(Created(line=line, kind="reservation", name=name))
+    for line, reservation in translation.global_reservations:
+        name = reservation.identifier[1]
+        created.append(Created(line=line, kind="global-reservation", name=name))
     created.sort(key=lambda c: c.line)
     return created
 
@@ -236,6 +241,7 @@ def _plan(
         classes=[c for _l, c in translation.classes],
         option_definitions=[d for _l, d in translation.option_definitions],
         options=translation.options,
+        global_reservations=[r for _l, r in translation.global_reservations],
         properties=translation.properties,
         server_settings=translation.extra,
         not_carried=sorted(not_carried, key=lambda n: n.line),

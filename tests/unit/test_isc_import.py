@@ -204,9 +204,16 @@ def test_globals_classes_and_definitions() -> None:
 def test_what_is_not_carried_is_listed_by_line() -> None:
     made = translate_text((DATA / "features.conf").read_text())
     listed = {(n.line, n.statement.split()[0]) for n in made.not_carried}
-    assert listed >= {(7, "ddns-update-style"), (72, "host"), (76, "if"), (48, "shared-network")}
-    roaming = next(n for n in made.not_carried if n.line == 72)
-    assert "global reservation" in roaming.reason
+    assert listed >= {(7, "ddns-update-style"), (76, "if"), (48, "shared-network")}
+    # a host without a fixed address, outside a subnet, in a file of several: global
+    assert [(line, r.hw_address) for line, r in made.global_reservations] == [
+        (72, "02:00:00:00:00:02")]  # fmt: skip
+    merged = merge(made, server())
+    assert merged.config["reservations"] == [{"hw-address": "02:00:00:00:00:02",
+                                              "hostname": "roaming"}]  # fmt: skip
+    assert merged.config["reservations-global"] is True
+    assert merged.config["reservations-in-subnet"] is True
+    assert any("reservations-global" in n.reason for n in merged.notes)
     with_block = next(n for n in made.not_carried if n.line == 84)
     assert "its statements are not" in with_block.reason
 
@@ -345,7 +352,9 @@ def test_dhcpd6_conf() -> None:
     assert "rapid-commit" in left[8]
     assert "DHCPv4 option" in left[11]
     assert "temporary" in left[19]
-    assert "prefix reservations" in left[43]
+    (router6,) = [r for _line, r in made.global_reservations]
+    assert router6.duid == "00:03:00:01:02:00:00:00:00:22"
+    assert [str(p) for p in router6.prefixes] == ["2001:db8:9000::/56"]
 
 
 def test_a_dhcpv6_scope_gets_the_server_interface() -> None:
@@ -480,3 +489,33 @@ host laptop { hardware ethernet 02:00:00:00:00:44; option domain-name "laptops.e
     assert [(o.name, o.data) for o in reservation.options] == [("domain-name", "laptops.example")]
     (note,) = made.not_carried
     assert note.line == 2 and "the file's only subnet" in note.reason
+
+
+def test_hosts_by_circuit_id_and_global_ones() -> None:
+    conf = """subnet 198.51.100.0 netmask 255.255.255.128 { range 198.51.100.10 198.51.100.20; }
+subnet 198.51.100.128 netmask 255.255.255.128 { range 198.51.100.140 198.51.100.150; }
+host port7 { host-identifier option agent.circuit-id "port-7"; fixed-address 198.51.100.7; }
+host port8 { host-identifier option agent.circuit-id 00:08; fixed-address 198.51.100.8; }
+host both { hardware ethernet 02:00:00:00:00:55; option dhcp-client-identifier "b1";
+            fixed-address 198.51.100.9; }
+host wanderer { hardware ethernet 02:00:00:00:00:56; option domain-name "w.example"; }
+host remote { host-identifier option agent.remote-id "r"; fixed-address 198.51.100.11; }
+"""
+    made = translate_text(conf)
+    first = made.scopes[0].scope
+    assert [(r.circuit_id, r.hw_address, str(r.ip_addresses[0])) for r in first.reservations] == [
+        ("'port-7'", None, "198.51.100.7"), ("00:08", None, "198.51.100.8"),
+        (None, "02:00:00:00:00:55", "198.51.100.9"),
+    ]  # fmt: skip
+    ((line, wanderer),) = made.global_reservations
+    assert line == 7 and wanderer.hw_address == "02:00:00:00:00:56" and not wanderer.ip_addresses
+    left = {n.line: n.reason for n in made.not_carried}
+    assert "hw_address is used, not client_id" in left[5]
+    reasons8 = [n.reason for n in made.not_carried if n.line == 8]
+    assert any("does not reserve by agent.remote-id" in r for r in reasons8), reasons8
+    # a global reservation the server has already: nothing changes, 409 naming the line
+    taken = {**server(), "reservations": [{"hw-address": "02:00:00:00:00:56"}]}
+    with pytest.raises(ConflictError) as caught:
+        merge(made, taken)
+    assert caught.value.problems[0].extra == {"line": 7}
+    assert caught.value.problems[0].field == "global_reservations[0].hw_address"

@@ -24,6 +24,7 @@ from services.common.dhcp.checks import (
     check_option_def,
     check_options,
     check_properties,
+    check_reservations,
     check_scope,
     check_shared_network,
     raise_problems,
@@ -61,6 +62,30 @@ def _at(line: int, what: str, where: str, run: Callable[[], Any]) -> Any:
 
 def _raise(problems: list[Problem]) -> None:
     raise_problems(problems)
+
+
+def _global_reservations(translation: Translation, top: Json, family: Family) -> None:
+    """The imported global reservations after the server's (an identifier it has: 409)."""
+    if not translation.global_reservations:
+        return
+    existing = kea.reservations_from(top)
+    have = {r.identifier: r for r in existing}
+    for index, (line, reservation) in enumerate(translation.global_reservations):
+        if reservation.identifier in have:
+            kind, value = reservation.identifier
+            message = f"line {line}: the server has a global reservation for {value} already"
+            raise ConflictError(message, problems=[FieldProblem(
+                f"global_reservations[{index}].{kind}", message, {"line": line})])  # fmt: skip
+    new = [r for _line, r in translation.global_reservations]
+    problems = check_reservations([*existing, *new], top, family, None, "global_reservations")
+    if problems:
+        first = problems[0]
+        index = int(first.field.split("[", 1)[1].split("]", 1)[0]) - len(existing)
+        line = translation.global_reservations[max(index, 0)][0]
+        field = f"global_reservations[{max(index, 0)}]" + first.field.split("]", 1)[1]
+        message = f"line {line}: {first.message}"
+        raise ValidationError(message, problems=[FieldProblem(field, message, {"line": line})])
+    top.setdefault("reservations", []).extend(kea.reservation_to_kea(r, family) for r in new)
 
 
 def _option_def(definition: OptionDef, top: Json, family: Family) -> None:
@@ -117,8 +142,19 @@ def merge(translation: Translation, current: Json, family: Family = "v4") -> Mer
         )
         top["option-data"] = _merged_options(top.get("option-data", []), translation.options)
     props = translation.properties
+    if translation.global_reservations and not (
+        top.get("reservations-global") and top.get("reservations-in-subnet", True)
+    ):
+        # dhcpd's hosts are global: Kea looks global reservations up only when told to
+        props = props.model_copy(
+            update={"reservations_global": True, "reservations_in_subnet": True}
+        )
+        notes.append(NotCarried(translation.global_reservations[0][0], "host (global)",
+                                "the server now looks reservations up globally too "
+                                "(reservations-global), as dhcpd does for hosts"))  # fmt: skip
     _at(0, "lease times", "properties", lambda: check_properties(props, top, family))
     kea.apply_properties(top, props)
+    _global_reservations(translation, top, family)
     top.update(translation.extra)
     spans = _Spans(top, family)
     next_id = _next_id(top, family)

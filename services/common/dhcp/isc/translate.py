@@ -162,6 +162,8 @@ class Translation:
     properties: ServerProperties = field(default_factory=ServerProperties)
     #: Kea top-level keys the model does not hold (authoritative, boot-file-name, ...).
     extra: Json = field(default_factory=dict)
+    #: Hosts without a fixed address and outside any subnet: Kea's global reservations.
+    global_reservations: list[tuple[int, Reservation]] = field(default_factory=list)
     not_carried: list[NotCarried] = field(default_factory=list)
 
 
@@ -221,6 +223,7 @@ class _Translator:
         self.pool_word = "pool6" if self.v6 else "pool"
         self.lines: dict[int, int] = {}  # the line of a prefix pool, by id()
         self.subclasses: dict[str, list[Statement]] = {}  # ISC class name -> its subclasses
+        self.global_identifiers: set[tuple[str, str]] = set()
 
     # --- reporting ------------------------------------------------------------------
     def drop(self, statement: Statement, reason: str) -> None:
@@ -989,27 +992,23 @@ class _Translator:
                 )
 
     def addressless(
-        self, host: _Host, head: Statement, hw: str | None, client_id: str | None,
+        self, host: _Host, head: Statement, ident: tuple[str, str], prefixes: list[str],
         hostname: str | None, options: list[OptionValue],
     ) -> None:  # fmt: skip
         """A host without a fixed address: dhcpd gives it its parameters on any subnet with a
-        dynamic address. Kea's reservation without an address does the same in its scope: made
-        in the subnet the host is declared in, or in the only subnet of the file; otherwise it
-        would be a global reservation, which is not imported."""
+        dynamic address. In Kea: a reservation without an address in the subnet the host is
+        declared in, or in the only subnet of the file; otherwise a global reservation (Kea
+        then looks reservations up globally too: ``reservations_global``)."""
         target: Placed | None = None
         if host.subnet is not None:
             target = self.by_network.get(host.subnet.prefixlen, {}).get(host.subnet)
         elif len(self.out.scopes) == 1:
             target = self.out.scopes[0]
-        if target is None:
-            self.drop(head, "a host without a fixed address outside a subnet, with several "
-                      "subnets, is a global reservation: not imported")  # fmt: skip
-            return
-        if host.subnet is None:
+        if target is not None and host.subnet is None:
             why = (f"not needed: without a fixed address it is reserved in "
                    f"{target.scope.subnet}, the file's only subnet (no address)")  # fmt: skip
             self.out.not_carried.append(NotCarried(host.line, f"host {host.name}", why))
-        self.reserve(target, host, head, hw, client_id, None, hostname, options)
+        self.reserve(target, host, head, ident, None, prefixes, hostname, options)
 
     def scope_of(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Placed | None:
         for length in sorted(self.by_network, reverse=True):
@@ -1023,60 +1022,51 @@ class _Translator:
         head = Statement([Token("word", "host", host.line), Token("word", host.name, host.line)],
                          host.line, host.statements)  # fmt: skip
         params = host.params
-        hw: str | None = None
-        client_id: str | None = None
+        found: dict[str, str] = {}  # identifier kind -> value
         addresses: list[str] = []
+        prefixes: list[str] = []
         hostname: str | None = None
-        options: list[OptionValue] = []
         for inner in host.statements:
             words = inner.words()
             keyword = inner.keyword
             if words[:2] == ["hardware", "ethernet"] and len(words) == 3:
-                hw = _hex(words[2])
+                found["hw_address"] = _hex(words[2])
             elif keyword == "hardware":
                 self.drop(inner, "only ethernet hardware addresses are carried over")
             elif keyword == ("fixed-address6" if self.v6 else "fixed-address"):
                 addresses = [t.value for t in _values(inner.tokens[1:])]
-            elif self.v6 and words[:3] == ["host-identifier", "option", "dhcp6.client-id"]:
-                client_id = _client_id(inner.tokens[3:])
-                if client_id is None:
-                    self.drop(inner, "the DUID is neither text nor hexadecimal")
             elif self.v6 and keyword == "fixed-prefix6":
-                self.drop(inner, "prefix reservations are not imported")
+                prefixes += [t.value for t in _values(inner.tokens[1:])]
+            elif keyword == "host-identifier":
+                self.host_identifier(inner, found)
             elif words[:2] == ["option", "dhcp-client-identifier"] and not self.v6:
                 client_id = _client_id(inner.tokens[2:])
                 if client_id is None:
                     self.drop(inner, "the client identifier is neither text nor hexadecimal")
+                else:
+                    found["client_id"] = client_id
             elif words[:2] == ["option", "host-name"] and len(inner.tokens) == 3:
                 hostname = inner.tokens[2].value
             elif keyword == "ddns-hostname" and len(inner.tokens) == 2:
                 hostname = hostname or inner.tokens[1].value
-            elif keyword == "host-identifier":
-                self.drop(inner, "reservations by a relay's circuit-id or remote-id or by other "
-                          "options are not imported")  # fmt: skip
             elif not self.parameter(inner, params, where="host"):
                 self.unknown(inner)
         options = [o for _n, o in params.options]
         if hostname is None and params.use_host_decl_names:
             hostname = host.name
-        if hw is None and client_id is None:
-            return self.drop(head, "a host without 'hardware ethernet' or a client identifier "
-                             "(DHCPv6: 'host-identifier option dhcp6.client-id')")  # fmt: skip
-        if hw is not None and client_id is not None and self.v6:
-            why = "a Kea reservation has one identifier: the DUID is used"
-            self.out.not_carried.append(NotCarried(host.line, f"host {host.name} (hardware)", why))
-            hw = None
-        if hw is not None and client_id is not None:
-            self.out.not_carried.append(
-                NotCarried(
-                    host.line,
-                    f"host {host.name} (dhcp-client-identifier)",
-                    "a Kea reservation has one identifier: the hardware address is used",
-                )
-            )
-            client_id = None
+        # A Kea reservation has one identifier: an explicit host-identifier first, then
+        # (DHCPv4) the hardware address before the client id, (DHCPv6) the DUID first.
+        order = ("duid", "hw_address") if self.v6 else ("circuit_id", "hw_address", "client_id")
+        kinds = [k for k in order if k in found]
+        if not kinds:
+            return self.drop(head, "a host without 'hardware ethernet', a client identifier or "
+                             "a host-identifier Kea knows")  # fmt: skip
+        for other in kinds[1:]:
+            why = f"a Kea reservation has one identifier: {kinds[0]} is used, not {other}"
+            self.out.not_carried.append(NotCarried(host.line, f"host {host.name}", why))
+        ident = (kinds[0], found[kinds[0]])
         if not addresses:
-            return self.addressless(host, head, hw, client_id, hostname, options)
+            return self.addressless(host, head, ident, prefixes, hostname, options)
         chosen: tuple[Placed, ipaddress.IPv4Address | ipaddress.IPv6Address] | None = None
         address: ipaddress.IPv4Address | ipaddress.IPv6Address
         for text in addresses:
@@ -1097,31 +1087,64 @@ class _Translator:
         if chosen is None:
             return None
         placed, address = chosen
-        self.reserve(placed, host, head, hw, client_id, address, hostname, options)
+        self.reserve(placed, host, head, ident, address, prefixes, hostname, options)
         return None
 
+    def host_identifier(self, st: Statement, found: dict[str, str]) -> None:
+        """``host-identifier option NAME VALUE;``: Kea reserves by the relay's circuit id
+        (DHCPv4) and by the DUID (DHCPv6, ``dhcp6.client-id``)."""
+        words = st.words()
+        name = words[2] if len(words) >= 3 and words[1] == "option" else ""
+        value = st.tokens[3:] if len(st.tokens) >= 4 else []
+        if self.v6 and name == "dhcp6.client-id":
+            duid = _client_id(value)
+            if duid is None:
+                self.drop(st, "the DUID is neither text nor hexadecimal")
+            else:
+                found["duid"] = duid
+        elif not self.v6 and name == "agent.circuit-id" and len(value) == 1:
+            token = value[0]
+            if token.kind == "string" and "'" not in token.value and token.value.isprintable():
+                found["circuit_id"] = f"'{token.value}'"
+            elif token.kind == "word" and _HEX.match(token.value):
+                found["circuit_id"] = _hex(token.value)
+            else:
+                self.drop(st, "the circuit id is neither text nor hexadecimal")
+        else:
+            self.drop(st, f"Kea does not reserve by {name or 'this identifier'} (it does by "
+                      "hardware address, client id, DUID, circuit id and flex-id)")  # fmt: skip
+
     def reserve(
-        self, placed: Placed, host: _Host, head: Statement, hw: str | None,
-        client_id: str | None, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+        self, placed: Placed | None, host: _Host, head: Statement, ident: tuple[str, str],
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, prefixes: list[str],
         hostname: str | None, options: list[OptionValue],
     ) -> None:  # fmt: skip
-        """Put a host's reservation into ``placed`` (listed instead when Kea cannot take it)."""
+        """Put a host's reservation into ``placed``, or among the global ones when None
+        (listed instead when Kea cannot take it)."""
         params = host.params
         if hostname is not None and not _HOSTNAME.match(hostname):
             self.drop(head, f"the host name {hostname!r} is not one Kea takes; left out")
             hostname = None
         try:
-            reservation = Reservation(
-                hw_address=hw, client_id=None if self.v6 else client_id,
-                duid=client_id if self.v6 else None,
-                ip_addresses=[address] if address is not None else [], hostname=hostname,
-                options=options, next_server=params.boot.get("next-server"),
-                server_hostname=params.boot.get("server-hostname"),
-                boot_file_name=params.boot.get("boot-file-name"),
-            )  # fmt: skip
-        except PydanticError as exc:
-            return self.drop(head, "Kea does not take this reservation: " + _first_error(exc))
+            reservation = Reservation.model_validate({
+                ident[0]: ident[1],
+                "ip_addresses": [address] if address is not None else [],
+                "prefixes": [ipaddress.IPv6Network(p) for p in prefixes],
+                "hostname": hostname, "options": options,
+                "next_server": params.boot.get("next-server"),
+                "server_hostname": params.boot.get("server-hostname"),
+                "boot_file_name": params.boot.get("boot-file-name"),
+            })  # fmt: skip
+        except (PydanticError, ValueError) as exc:
+            reason = _first_error(exc) if isinstance(exc, PydanticError) else str(exc)
+            return self.drop(head, "Kea does not take this reservation: " + reason)
         identifier = reservation.identifier
+        if placed is None:
+            if identifier in self.global_identifiers:
+                return self.drop(head, f"{identifier[1]} is reserved already (globally)")
+            self.global_identifiers.add(identifier)
+            self.out.global_reservations.append((host.line, reservation))
+            return None
         if identifier in placed.identifiers:
             return self.drop(head, f"{identifier[1]} is reserved already in "
                              f"{placed.scope.subnet}")  # fmt: skip
