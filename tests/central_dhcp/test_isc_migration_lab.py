@@ -32,7 +32,15 @@ HOST_MAC = "02:15:00:00:00:02"
 NAMED_MAC = "02:15:00:00:00:03"  # a host declaration without a fixed address
 
 
+def other_site(network: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    """A /27 of the documentation range other than the lab's: a subnet of another site in the
+    configuration only (nothing routes it)."""
+    return next(n for n in ipaddress.IPv4Network("198.51.100.0/24").subnets(new_prefix=27)
+                if n != network)  # fmt: skip
+
+
 def render(network: ipaddress.IPv4Network) -> str:
+    other = other_site(network)
     values = {
         "network": str(network.network_address),
         "netmask": str(network.netmask),
@@ -44,6 +52,8 @@ def render(network: ipaddress.IPv4Network) -> str:
         "host_mac": HOST_MAC,
         "named_mac": NAMED_MAC,
         "fixed": str(network[25]),
+        "other": str(other.network_address),
+        "other_router": str(other[1]),
     }
     text = TEMPLATE.read_text()
     for key, value in values.items():
@@ -104,7 +114,9 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
     body = {"conf": conf.read_text(), "leases": leases.read_text(), "comment": "from dhcpd"}
     path = "/v4/import/isc-dhcp"
     preview = central.ok(central.dhcp("POST", path + "/preview", body))
-    assert [s["subnet"] for s in preview["scopes"]] == [str(network)]
+    both = [str(network), str(other_site(network))]
+    assert [s["subnet"] for s in preview["scopes"]] == both
+    assert [r["hw_address"] for r in preview["global_reservations"]] == [NAMED_MAC]
     assert {lease["address"] for lease in preview["leases"]} >= {old["new_ip_address"]}
     assert any("ddns-update-style" in n["statement"] for n in preview["not_carried"])
     assert central.ok(central.dhcp("GET", "/v4/scopes"))["total"] == 0  # nothing changed yet
@@ -125,8 +137,11 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
     assert old["new_ip_address"] in done["leases_added"], done
     # Central's model shows the new objects at once (its snapshot is the configuration)
     scopes = central.ok(central.dhcp("GET", "/v4/scopes"))["items"]
-    assert [s["subnet"] for s in scopes] == [str(network)]
+    assert [s["subnet"] for s in scopes] == both
     assert scopes[0]["reservations"][0]["hw_address"] == HOST_MAC
+    globals_ = central.ok(central.dhcp("GET", "/v4/reservations"))["items"]
+    assert [(r["hw_address"], r["hostname"]) for r in globals_] == [(NAMED_MAC, "named-host")]
+    assert central.ok(central.dhcp("GET", "/v4/properties"))["reservations_global"] is True
     entries = central.history(object_type="dhcp-migration")
     assert [e["action"] for e in entries] == ["import"]
     assert any("ddns-update-style" in n["statement"] for n in entries[0]["after"]["not_carried"])
@@ -162,7 +177,8 @@ def test_dhcpd_conf_and_leases_move_to_kea(lab: Lab, tmp_path: Path) -> None:
     reserved = dhclient(host)
     assert reserved["new_ip_address"] == str(network[25])
     assert reserved["new_host_name"] == "reserved-host"
-    # the host without a fixed address: its host name, on its (imported) dynamic address
+    # the host without a fixed address (a global reservation): its host name, on its
+    # (imported) dynamic address
     again_named = dhclient(named)
     assert (again_named["new_host_name"], again_named["new_ip_address"]) == (
         "named-host", old_named["new_ip_address"])  # fmt: skip
