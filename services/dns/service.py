@@ -718,6 +718,7 @@ class DnsService:
                 plan = plan_changes(
                     origin, [], creates, soa_ttl, prefix="records", record_field="",
                     strict_hostnames=request.strict_hostnames,
+                    parsed=[zone_file.parsed[i] for i in kept],
                 )  # fmt: skip
             except RecordValidationError as exc:
                 left = check.refuse_records(check.own(exc.records), kept)

@@ -30,7 +30,7 @@ import dns.zone
 import dns.zonefile
 
 from services.common.dns.contract import RecordData, Soa
-from services.common.dns.records import MAX_TTL, Record, rdata_message
+from services.common.dns.records import MAX_TTL, Record, RecordKey, rdata_message
 from services.common.dns.validate import Problem, RecordValidationError
 
 
@@ -90,6 +90,9 @@ class ZoneFile:
     records: list[RecordData] = field(default_factory=list)
     #: The line each of ``records`` starts on.
     lines: list[int] = field(default_factory=list)
+    #: Each of ``records`` as the reader parsed it (absolute names), for the plan to check
+    #: without parsing its text again.
+    parsed: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -157,8 +160,8 @@ class _Reader:
         #: The current $ORIGIN is outside the zone (said once, at its line).
         self.foreign = False
         self.out = ZoneFile()
-        self._seen: dict[tuple[dns.name.Name, int, dns.rdata.Rdata], int] = {}
-        self._rrset_ttl: dict[tuple[dns.name.Name, int], int] = {}
+        self._seen: dict[RecordKey, int] = {}
+        self._rrset_ttl: dict[tuple[dns.name.Name, str], int] = {}
 
     def problem(self, line: int, message: str, name: str = "", rtype: str = "") -> None:
         self.out.problems.append(Problem(f"line {line}", name, rtype, message, line=line))
@@ -307,15 +310,16 @@ class _Reader:
                 self.out.soa, self.out.soa_ttl, self.out.soa_line = rdata, ttl, line
                 self.soa_minimum = rdata.minimum
             return
-        key = (name, int(rdata.rdtype), rdata)
-        if key in self._seen:
+        # The records of one RRset take the TTL of its first (a record given twice is of an
+        # RRset seen already: its TTL is not changed by it).
+        ttl = self._rrset_ttl.setdefault((name, type_text), ttl)
+        record = Record(name, type_text, ttl, rdata)
+        if record.key in self._seen:
             return  # named takes a record given twice once
-        self._seen[key] = line
-        ttl = self._rrset_ttl.setdefault((name, int(rdata.rdtype)), ttl)
-        self.out.records.append(
-            RecordData(name=owner, type=type_text, ttl=ttl, data=rdata.to_text())
-        )
+        self._seen[record.key] = line
+        self.out.records.append(RecordData(name=owner, type=type_text, ttl=ttl, data=record.data))
         self.out.lines.append(line)
+        self.out.parsed.append(record)
 
     def _directive(self, line: int, word: str, tok: dns.tokenizer.Tokenizer) -> None:
         if word == "$TTL":
