@@ -54,7 +54,13 @@ from services.common.dns.contract import (
 from services.common.dns.named_conf import options_path, stored_options
 from services.common.dns.options import ServerOptions
 from services.common.dns.records import Record
-from services.common.dns.validate import Plan, Problem, RecordValidationError, plan_changes
+from services.common.dns.validate import (
+    Plan,
+    Problem,
+    RecordKey,
+    RecordValidationError,
+    plan_changes,
+)
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
 from services.common.faults import FaultPoints
 from services.common.files import write_atomic
@@ -566,7 +572,7 @@ class DnsService:
             rcode = self.client.update(origin, deletes, adds, replace=replace)
         except UpdateTooBigError:
             served = self.client.axfr(origin)
-            state = {r.key: r for r in served.records}
+            state: dict[RecordKey, Record] = {r.key: r for r in served.records}
             for name, _ in replace:
                 state = {
                     k: r for k, r in state.items() if not (r.name == name and r.rtype == "PTR")
