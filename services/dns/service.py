@@ -61,6 +61,7 @@ from services.dns import refusal
 from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
+from services.dns.security import check_references, longest_served_ttl, unsign_step
 from services.dns.served_cache import ServedCache
 from services.dns.transport import NamedClient, Served, UpdateTooBigError, load_key, rcode_text
 from services.dns.zonefile import (
@@ -228,6 +229,8 @@ class DnsService:
             if spec.name in zones:
                 raise ConflictError(f"Zone {spec.name} exists already.", field="name")
             zone = ZonePublic(**spec.model_dump(exclude={"records"}))
+            longest = max((r.ttl or 0 for r in spec.records), default=0)
+            check_references(self, zone, zones, longest_ttl=longest)
             if spec.kind != ZoneKind.primary:
                 if spec.records:
                     raise ValidationError(
@@ -302,6 +305,7 @@ class DnsService:
             zones = self.store.load()
             fields = update.model_dump(exclude_unset=True)
             soa = fields.pop("soa", None)
+            unsign_step(self, zone, fields)
             try:
                 changed = ZonePublic.model_validate({**zone.model_dump(), **fields})
             except PydanticValidationError as exc:
@@ -310,6 +314,10 @@ class DnsService:
                     f"{problems[0].field}: {problems[0].message}" if problems else str(exc),
                     problems=problems,
                 ) from exc
+            longest = None
+            if changed.dnssec_policy and changed.dnssec_policy != zone.dnssec_policy:
+                longest = longest_served_ttl(self, zone) if zone.enabled else None
+            check_references(self, changed, zones, longest_ttl=longest)
             if soa is not None:
                 if zone.kind != ZoneKind.primary or not zone.enabled:
                     raise ConflictError(
@@ -677,6 +685,12 @@ class DnsService:
                         "listen on it.",
                         field=f"{name}[{index}]",
                     )
+        for index, address in enumerate(options.forwarders):
+            if str(address) in present:
+                raise ValidationError(
+                    f"{address} is this appliance's own address: named would ask itself.",
+                    field=f"forwarders[{index}]",
+                )
         with self.lock:
             self.config.apply(self.store.load(), options)
             return stored_options(self.root)

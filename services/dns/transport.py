@@ -64,6 +64,24 @@ def unreachable(
     return DaemonError(words + ".", hint="see named's log")
 
 
+#: Records named makes and keeps itself in a signed zone (BIND ARM, "DNSSEC"): never the
+#: administrator's, so never read back as theirs. 65534 is the private type in which named
+#: records its signing progress (``sig-signing-type``).
+SIGNING_TYPES = frozenset({"RRSIG", "NSEC", "NSEC3", "NSEC3PARAM"})
+APEX_SIGNING_TYPES = frozenset({"DNSKEY", "CDS", "CDNSKEY", "TYPE65534"})
+
+
+def without_signing(zone: dns.name.Name, records: list[Record]) -> list[Record]:
+    """``records`` without what named's signing put there, if the zone is signed."""
+    if not any(r.rtype == "RRSIG" for r in records):
+        return records
+    return [
+        r
+        for r in records
+        if r.rtype not in SIGNING_TYPES and not (r.name == zone and r.rtype in APEX_SIGNING_TYPES)
+    ]
+
+
 class UpdateTooBigError(Exception):
     """The change does not fit in one UPDATE message (64 KiB over TCP)."""
 
@@ -128,7 +146,7 @@ class NamedClient:
             records.append(Record(name, dns.rdatatype.to_text(rdata.rdtype), ttl, rdata))
         if soa is None:
             raise DaemonError(f"The zone transfer of {zone} had no SOA record.")
-        return Served(soa, soa_ttl, records)
+        return Served(soa, soa_ttl, without_signing(zone, records))
 
     def update(
         self,

@@ -19,19 +19,35 @@ problem naming its field, 422 for bad input with nothing applied):
     GET    /zones/{zone}/export            -> ZoneExport
     GET    /options                        -> ServerOptions
     PUT    /options            ServerOptions -> ServerOptions
+    GET    /keys                           -> list[TsigKeyPublic]   (never a secret)
+    POST   /keys               TsigKeyInstall -> TsigKeyPublic
+    DELETE /keys/{name}                    (409 naming the zones that use it)
+    GET    /dnssec/policies                -> list[DnssecPolicy]
+    PUT    /dnssec/policies/{name} DnssecPolicy -> DnssecPolicy
+    DELETE /dnssec/policies/{name}         (409 naming the zones it signs)
+    GET    /zones/{zone}/dnssec            -> ZoneDnssec (keys, DNSKEY, DS, rndc dnssec -status)
+    POST   /zones/{zone}/dnssec/rollover Rollover -> ZoneDnssec
 """
 
 from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from services.common.dns.names import zone_name_problems
-from services.common.dns.options import ServerOptions, field_errors
+from services.common.dns.options import ServerOptions, field_errors, forwarder_problems
 from services.common.dns.records import MAX_TTL
+from services.common.dns.tsig import NAME_PATTERN, check_name
 from services.common.model import Input
 
 __all__ = [
@@ -54,6 +70,10 @@ __all__ = [
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 TTL = Field(default=None, ge=0, le=MAX_TTL)
+#: The name of a TSIG key object (``services.common.dns.tsig``).
+KeyName = Annotated[str, Field(pattern=NAME_PATTERN), AfterValidator(check_name)]
+#: A dnssec-policy: BIND's ``default`` or ``insecure``, or a policy defined on the server.
+PolicyName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
 class _Model(Input):
@@ -173,6 +193,15 @@ class ZoneBase(_Model):
     allow_update: list[IPNetwork] = Field(default=[], max_length=64)
     notify: Literal["yes", "no", "explicit"] = "no"
     also_notify: list[IPAddress] = Field(default=[], max_length=32)
+    update_keys: list[KeyName] = Field(
+        default=[], max_length=32, description="TSIG keys that may update the zone"
+    )
+    transfer_keys: list[KeyName] = Field(
+        default=[], max_length=32, description="TSIG keys that may transfer the zone"
+    )
+    dnssec_policy: PolicyName | None = Field(
+        default=None, description="sign the zone with this dnssec-policy; null: unsigned"
+    )
 
     @field_validator("name")
     @classmethod
@@ -198,6 +227,15 @@ class ZoneBase(_Model):
             problems.append(("forwarders", "a forward zone needs at least one forwarder"))
         if self.kind != ZoneKind.forward and self.forwarders:
             problems.append(("forwarders", f"forwarders are only for a forward zone, not {kind}"))
+        problems += forwarder_problems("forwarders", self.forwarders)
+        if self.kind != ZoneKind.primary and self.update_keys:
+            problems.append(("update_keys", "only a primary zone takes updates"))
+        if self.kind not in (ZoneKind.primary, ZoneKind.secondary) and self.transfer_keys:
+            problems.append(("transfer_keys", f"a {kind} zone is not transferred"))
+        if self.kind != ZoneKind.primary and self.dnssec_policy:
+            problems.append(("dnssec_policy", "only a primary zone is signed here"))
+        problems += _twice("update_keys", self.update_keys)
+        problems += _twice("transfer_keys", self.transfer_keys)
         if problems:
             raise field_errors(type(self).__name__, problems)
         return self
@@ -219,6 +257,30 @@ class ZoneUpdate(_Model):
     allow_update: list[IPNetwork] | None = Field(default=None, max_length=64)
     notify: Literal["yes", "no", "explicit"] | None = None
     also_notify: list[IPAddress] | None = Field(default=None, max_length=32)
+    update_keys: list[KeyName] | None = Field(default=None, max_length=32)
+    transfer_keys: list[KeyName] | None = Field(default=None, max_length=32)
+    dnssec_policy: PolicyName | None = Field(
+        default=None, description="a policy signs the zone; null unsigns it (through insecure)"
+    )
+
+    @model_validator(mode="after")
+    def _checked(self) -> ZoneUpdate:
+        problems = forwarder_problems("forwarders", self.forwarders or [])
+        problems += _twice("update_keys", self.update_keys or [])
+        problems += _twice("transfer_keys", self.transfer_keys or [])
+        if problems:
+            raise field_errors("ZoneUpdate", problems)
+        return self
+
+
+def _twice(field: str, names: list[str]) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    problems = []
+    for index, name in enumerate(names):
+        if name.lower() in seen:
+            problems.append((f"{field}[{index}]", f"{name} is listed twice"))
+        seen.add(name.lower())
+    return problems
 
 
 class ZoneCreate(ZoneBase):

@@ -1,0 +1,107 @@
+"""What a signed zone shows: its keys (from named's key state files), the DNSKEY records
+named serves, the DS records for the parent, and ``rndc dnssec -status``.
+
+named keeps each key's timing and state in ``K<zone>+<alg>+<id>.state`` next to the key
+(BIND ARM, "Key States": hidden, rumoured, omnipresent, unretentive); the agent reads them as
+they are, so what it shows is what named will do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from pathlib import Path
+from typing import Literal
+
+import dns.dnssec
+import dns.message
+import dns.name
+import dns.query
+import dns.rdatatype
+import dns.rdtypes.ANY.DNSKEY
+import dns.tsig
+
+from services.common.dns.dnssec import DnssecKey
+from services.common.errors import DaemonError
+
+log = logging.getLogger(__name__)
+
+_STATE_FILE = re.compile(r"^K(?P<zone>.+)\+(?P<alg>\d{3})\+(?P<id>\d{5})\.state$")
+_TIME = re.compile(r"^(\d{14})")
+#: DNSKEY flags of a key-signing key (the SEP bit set, RFC 4034 §2.1.1).
+SEP = 0x0001
+
+
+def _time(value: str) -> dt.datetime | None:
+    match = _TIME.match(value.strip())
+    if match is None:
+        return None
+    return dt.datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+
+
+def read_state(path: Path) -> DnssecKey | None:
+    """One key's state file, or None if it is not one."""
+    match = _STATE_FILE.match(path.name)
+    if match is None:
+        return None
+    fields: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.startswith(";") or ":" not in line:
+            continue
+        name, _, value = line.partition(":")
+        fields[name.strip()] = value.strip()
+    ksk, zsk = fields.get("KSK") == "yes", fields.get("ZSK") == "yes"
+    role: Literal["KSK", "ZSK", "CSK"] = "CSK" if ksk and zsk else "KSK" if ksk else "ZSK"
+    return DnssecKey(
+        id=int(match.group("id")),
+        role=role,
+        algorithm=int(match.group("alg")),
+        lifetime=int(fields.get("Lifetime", "0") or 0),
+        created=_time(fields.get("Generated", "")),
+        published=_time(fields.get("Published", "")),
+        active=_time(fields.get("Active", "")),
+        retired=_time(fields.get("Retired", "")),
+        removed=_time(fields.get("Removed", "")),
+        goal=fields.get("GoalState", "hidden"),
+        dnskey=fields.get("DNSKEYState"),
+        zone_rrsig=fields.get("ZRRSIGState"),
+        key_rrsig=fields.get("KRRSIGState"),
+        ds=fields.get("DSState"),
+    )
+
+
+def zone_keys(key_dir: Path, zone: str) -> list[DnssecKey]:
+    """The keys named keeps for ``zone`` (absolute name), those in use first."""
+    prefix = f"k{zone.lower()}+"  # named writes the absolute name: Kexample.com.+013+…
+    keys = []
+    if key_dir.is_dir():
+        for path in sorted(key_dir.glob("K*.state")):
+            if path.name.lower().startswith(prefix):
+                key = read_state(path)
+                if key is not None:
+                    keys.append(key)
+    order = {"omnipresent": 0}
+    return sorted(keys, key=lambda k: (order.get(k.goal, 1), k.role, k.id))
+
+
+def served_dnskeys(
+    zone: dns.name.Name, key: dns.tsig.Key, server: str = "127.0.0.1", timeout: float = 2.0
+) -> list[dns.rdtypes.ANY.DNSKEY.DNSKEY]:
+    """The DNSKEY records named serves at the apex of ``zone``."""
+    query = dns.message.make_query(zone, dns.rdatatype.DNSKEY, want_dnssec=True)
+    query.use_tsig(key)
+    try:
+        answer = dns.query.tcp(query, server, timeout=timeout)
+    except (OSError, EOFError, dns.exception.DNSException) as exc:
+        raise DaemonError(f"named did not answer the DNSKEY query of {zone}: {exc}") from exc
+    found = []
+    for rrset in answer.answer:
+        if rrset.rdtype == dns.rdatatype.DNSKEY and rrset.name == zone:
+            found += [rd for rd in rrset if isinstance(rd, dns.rdtypes.ANY.DNSKEY.DNSKEY)]
+    return found
+
+
+def ds_records(zone: dns.name.Name, dnskeys: list[dns.rdtypes.ANY.DNSKEY.DNSKEY]) -> list[str]:
+    """DS records (SHA-256, RFC 4509) of the key-signing keys among ``dnskeys``."""
+    return sorted(dns.dnssec.make_ds(zone, k, "SHA256").to_text() for k in dnskeys if k.flags & SEP)
