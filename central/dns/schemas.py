@@ -90,6 +90,9 @@ class ZoneOptions(_View):
     allow_update: list[str] = []
     notify: str = "no"
     also_notify: list[str] = []
+    update_keys: list[str] = Field(default=[], description="TSIG keys that may update it")
+    transfer_keys: list[str] = Field(default=[], description="TSIG keys that may transfer it")
+    dnssec_policy: str | None = Field(default=None, description="signed with; null: unsigned")
     soa: Soa = Soa()
 
 
@@ -110,6 +113,9 @@ class ZoneView(_View):
     synced_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    warnings: list[str] = Field(
+        default=[], description="what keeps the zone from working as meant (recursion off, ...)"
+    )
 
 
 class ZonePage(_View):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import dns.name
 
-from services.common.dns.contract import ZoneKind, ZonePublic
+from services.common.dns.contract import ChangeSet, ZoneKind, ZonePublic
 from services.common.dns.dnssec import BUILTIN_POLICIES, DnssecPolicy, ZoneDnssec
 from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic
 from services.common.errors import (
@@ -101,6 +101,37 @@ def check_references(
                     FieldProblem(
                         f"forwarders[{index}]",
                         f"{address} is this appliance's own address: named would ask itself",
+                    )
+                )
+    if problems:
+        raise ValidationError(f"{problems[0].field}: {problems[0].message}", problems=problems)
+
+
+#: BIND's ``default`` policy's ``max-zone-ttl`` (ARM, "dnssec-policy": P1D).
+DEFAULT_MAX_ZONE_TTL = 86400
+
+
+def check_signed_ttls(service: DnsService, zone: ZonePublic, changeset: ChangeSet) -> None:
+    """No record of ``changeset`` has a TTL above the ``max-zone-ttl`` of the policy that
+    signs ``zone``: named would take it (lowering it) and then not load the zone again."""
+    if not zone.dnssec_policy or zone.dnssec_policy == "insecure":
+        return
+    policy = PolicyStore(service.root).load().get(zone.dnssec_policy)
+    limit = policy.max_zone_ttl if policy is not None else DEFAULT_MAX_ZONE_TTL
+    problems: list[FieldProblem] = []
+    for index, change in enumerate(changeset.changes):
+        for part, record in (("record", change.record), ("new", change.new)):
+            if part == "record" and change.action == "update":
+                continue  # the record as it is: its TTL is already in the zone
+            if change.action == "delete" or record is None or record.ttl is None:
+                continue
+            if record.ttl > limit:
+                problems.append(
+                    FieldProblem(
+                        f"changes[{index}].{part}.ttl",
+                        f"the zone is signed with dnssec-policy {zone.dnssec_policy}, which "
+                        f"allows TTLs up to {limit} s (max_zone_ttl)",
+                        {"name": record.name, "type": record.type},
                     )
                 )
     if problems:

@@ -61,7 +61,12 @@ from services.dns import refusal
 from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
-from services.dns.security import check_references, longest_served_ttl, unsign_step
+from services.dns.security import (
+    check_references,
+    check_signed_ttls,
+    longest_served_ttl,
+    unsign_step,
+)
 from services.dns.served_cache import ServedCache
 from services.dns.transport import NamedClient, Served, UpdateTooBigError, load_key, rcode_text
 from services.dns.zonefile import (
@@ -396,6 +401,7 @@ class DnsService:
     def apply(self, name: str, changeset: ChangeSet) -> ChangeResult:
         with self.lock:
             zone = self._primary(name)
+            check_signed_ttls(self, zone, changeset)
             origin = dns.name.from_text(zone.name)
             for _attempt in range(ATTEMPTS):
                 served = self.cache.served(self.client, origin)

@@ -13,6 +13,7 @@ only" is the empty ``allow_recursion``, and ``forward_only`` needs forwarders.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -46,10 +47,17 @@ def field_errors(model: str, problems: list[tuple[str, str]]) -> PydanticValidat
         model,
         [
             InitErrorDetails(
-                type=PydanticCustomError("value_error", message), loc=(field,), input=None
+                type=PydanticCustomError("value_error", message), loc=_loc(field), input=None
             )
             for field, message in problems
         ],
+    )
+
+
+def _loc(field: str) -> tuple[str | int, ...]:
+    """``forwarders[2]`` as pydantic's location ``("forwarders", 2)``."""
+    return tuple(
+        int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field)
     )
 
 
