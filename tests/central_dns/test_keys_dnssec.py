@@ -122,8 +122,11 @@ def test_tsig_keys_through_central(central_dns: CentralDns) -> None:
     assert_problem(reserved, 422, "name")
 
     name = api.new_zone_name()
-    missing = api.call("POST", "/api/v1/dns/zones",
-                       {"server_id": api.server_id, "name": name, "update_keys": ["nokey"]})
+    missing = api.call(
+        "POST",
+        "/api/v1/dns/zones",
+        {"server_id": api.server_id, "name": name, "update_keys": ["nokey"]},
+    )
     assert_problem(missing, 422, "update_keys[0]")
     zone = api.create_zone(
         name, transfer_keys=["c-granted"], update_keys=["c-granted"], comment="keyed"

@@ -56,9 +56,7 @@ def field_errors(model: str, problems: list[tuple[str, str]]) -> PydanticValidat
 
 def _loc(field: str) -> tuple[str | int, ...]:
     """``forwarders[2]`` as pydantic's location ``("forwarders", 2)``."""
-    return tuple(
-        int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field)
-    )
+    return tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field))
 
 
 def _text(value: object) -> str:
