@@ -20,6 +20,7 @@ import dns.name
 
 from services.common.dns.contract import ChangeSet, ZoneKind, ZonePublic
 from services.common.dns.dnssec import BUILTIN_POLICIES, DnssecPolicy, ZoneDnssec
+from services.common.dns.keystate import ds_records, served_dnskeys, zone_keys
 from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic
 from services.common.errors import (
     ConflictError,
@@ -28,7 +29,6 @@ from services.common.errors import (
     NotFoundError,
     ValidationError,
 )
-from services.dns.dnssec import ds_records, served_dnskeys, zone_keys
 from services.dns.keys import KeyStore, PolicyStore
 
 if TYPE_CHECKING:

@@ -1,9 +1,10 @@
 """What a signed zone shows: its keys (from named's key state files), the DNSKEY records
-named serves, the DS records for the parent, and ``rndc dnssec -status``.
+named serves, and the DS records for the parent. Read by the dns-agent and the diagnostic
+shell alike.
 
 named keeps each key's timing and state in ``K<zone>+<alg>+<id>.state`` next to the key
-(BIND ARM, "Key States": hidden, rumoured, omnipresent, unretentive); the agent reads them as
-they are, so what it shows is what named will do.
+(BIND ARM, "Key States": hidden, rumoured, omnipresent, unretentive), and the public key in
+``K<zone>+<alg>+<id>.key``; they are read as they are, so what is shown is what named does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import dns.dnssec
 import dns.message
 import dns.name
 import dns.query
+import dns.rdata
 import dns.rdatatype
 import dns.rdtypes.ANY.DNSKEY
 import dns.tsig
@@ -105,3 +107,30 @@ def served_dnskeys(
 def ds_records(zone: dns.name.Name, dnskeys: list[dns.rdtypes.ANY.DNSKEY.DNSKEY]) -> list[str]:
     """DS records (SHA-256, RFC 4509) of the key-signing keys among ``dnskeys``."""
     return sorted(dns.dnssec.make_ds(zone, k, "SHA256").to_text() for k in dnskeys if k.flags & SEP)
+
+
+def key_file_dnskey(path: Path) -> dns.rdtypes.ANY.DNSKEY.DNSKEY | None:
+    """The DNSKEY record of a public key file (``K….key``), or None if it holds none."""
+    for line in path.read_text().splitlines():
+        if line.startswith(";") or "DNSKEY" not in line:
+            continue
+        data = line.split("DNSKEY", 1)[1].strip()
+        rdata = dns.rdata.from_text("IN", "DNSKEY", data)
+        if isinstance(rdata, dns.rdtypes.ANY.DNSKEY.DNSKEY):
+            return rdata
+    return None
+
+
+def zone_ds_from_files(key_dir: Path, zone: str) -> list[str]:
+    """DS records of the key-signing keys of ``zone`` that named is keeping in use."""
+    origin = dns.name.from_text(zone)
+    dnskeys = []
+    for key in zone_keys(key_dir, zone):
+        if key.role == "ZSK" or key.goal != "omnipresent":
+            continue
+        path = key_dir / f"K{origin.to_text().lower()}+{key.algorithm:03d}+{key.id:05d}.key"
+        if path.exists():
+            found = key_file_dnskey(path)
+            if found is not None:
+                dnskeys.append(found)
+    return ds_records(origin, dnskeys)
