@@ -14,13 +14,17 @@ named serves no DNSKEY any more, the next request (or Central's sync) takes the 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import dns.name
+import dns.rdatatype
 
 from services.common.dns.contract import ChangeSet, ZoneKind, ZonePublic
 from services.common.dns.dnssec import BUILTIN_POLICIES, DnssecPolicy, ZoneDnssec
-from services.common.dns.keystate import ds_records, served_dnskeys, zone_keys
+from services.common.dns.keystate import ds_records, served_dnskeys, signed_rrset, zone_keys
+from services.common.dns.records import Record
 from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic
 from services.common.errors import (
     ConflictError,
@@ -136,6 +140,33 @@ def check_signed_ttls(service: DnsService, zone: ZonePublic, changeset: ChangeSe
                 )
     if problems:
         raise ValidationError(f"{problems[0].field}: {problems[0].message}", problems=problems)
+
+
+def await_signatures(
+    service: DnsService,
+    zone: ZonePublic,
+    added: Sequence[Record],
+    timeout: float = 120.0,
+) -> None:
+    """After a signed zone's file was rewritten (a change too large for one UPDATE), wait
+    until named has signed what it loaded: the apex's SOA and DNSKEY and the RRsets added
+    (up to 20 of them, spread over the change) carry signatures. named signs the loaded zone
+    in the background, within a second or two; until then validators would find those RRsets
+    unsigned."""
+    if not zone.dnssec_policy:
+        return
+    origin = dns.name.from_text(zone.name)
+    key = service.client.key
+    step = max(1, len(added) // 20)
+    wanted = {(origin, dns.rdatatype.SOA), (origin, dns.rdatatype.DNSKEY)}
+    wanted |= {(r.name, r.rdata.rdtype) for r in [*added[::step], *added[-1:]]}
+    deadline = time.monotonic() + timeout
+    while wanted and time.monotonic() < deadline:
+        wanted = {(name, rdtype) for name, rdtype in wanted if not signed_rrset(name, rdtype, key)}
+        if wanted:
+            time.sleep(0.1)
+    if wanted:
+        log.warning("named had not signed %s again %g s after the rewrite", zone.name, timeout)
 
 
 def longest_served_ttl(service: DnsService, zone: ZonePublic) -> int:

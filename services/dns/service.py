@@ -62,6 +62,7 @@ from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
 from services.dns.security import (
+    await_signatures,
     check_references,
     check_signed_ttls,
     longest_served_ttl,
@@ -452,6 +453,7 @@ class DnsService:
             )
         except UpdateTooBigError:
             self._reload(zone, origin, served, plan)
+            await_signatures(self, zone, plan.adds)
             return "reload"
         if rcode == dns.rcode.NXRRSET:
             raise _ZoneChangedError()
@@ -603,7 +605,9 @@ class DnsService:
         while time.monotonic() < deadline:
             with contextlib.suppress(DaemonError):
                 soa = self.client.soa(origin, timeout=1.0)
-                if soa is not None and soa.serial == serial:
+                # The serial written or a later one (RFC 1982): named signing a signed zone
+                # as it loads it moves the serial on by itself.
+                if soa is not None and (soa.serial - serial) % 2**32 < 2**31:
                     return True
             time.sleep(0.02)
         return False

@@ -266,3 +266,29 @@ def test_tsig_keys_grant_transfer_and_update(agent: Agent, shared_sandbox: Sandb
         for key in (granted, other):
             agent.http.delete(f"/keys/{key['name']}")
     assert agent.ok(agent.get("/keys")) == []
+
+
+def test_large_change_to_a_signed_zone(
+    agent: Agent, shared_sandbox: Sandbox, fast_policy: dict[str, Any]
+) -> None:
+    """A change too large for one UPDATE rewrites the zone file; named signs it again."""
+    zone = "bigsigned.test."
+    agent.create_zone(zone, ttl=10, dnssec_policy="fast")
+    try:
+        first = wait_for(
+            lambda: (s := state(agent, zone))["signed"] and s["ds"] and s, timeout=30,
+            what="signing",
+        )  # fmt: skip
+        # 400 TXT records of 200 octets: past one UPDATE message (64 KiB), so the zone file
+        # is rewritten, and named signs what it loads.
+        text = '"' + "x" * 200 + '"'
+        changes = [create(f"t{i}", "TXT", text) for i in range(400)]
+        result = agent.ok(agent.change(zone, changes))
+        assert result["method"] == "reload"
+        assert_signed(shared_sandbox, zone, "t399." + zone, "TXT", first["ds"])
+        assert len(agent.records(zone)["records"]) == 402
+        # And the zone still takes updates, signed.
+        agent.ok(agent.change(zone, [create("after", "A", "198.51.100.90", ttl=10)]))
+        assert_signed(shared_sandbox, zone, "after." + zone, "A", first["ds"])
+    finally:
+        agent.http.delete(f"/zones/{zone}")

@@ -134,3 +134,20 @@ def zone_ds_from_files(key_dir: Path, zone: str) -> list[str]:
             if found is not None:
                 dnskeys.append(found)
     return ds_records(origin, dnskeys)
+
+
+def signed_rrset(
+    name: dns.name.Name,
+    rdtype: dns.rdatatype.RdataType,
+    key: dns.tsig.Key,
+    server: str = "127.0.0.1",
+    timeout: float = 2.0,
+) -> bool:
+    """named serves ``name``/``rdtype`` with a signature."""
+    query = dns.message.make_query(name, rdtype, want_dnssec=True)
+    query.use_tsig(key)
+    try:
+        answer = dns.query.tcp(query, server, timeout=timeout)
+    except (OSError, EOFError, dns.exception.DNSException):
+        return False
+    return any(r.rdtype == dns.rdatatype.RRSIG and r.covers == rdtype for r in answer.answer)
