@@ -10,6 +10,7 @@ the zones.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -62,12 +63,13 @@ class TsigKeyPage(BaseModel):
 
 def _zones_using(db: Session, key: DnsTsigKey) -> list[str]:
     zones = db.scalars(select(DnsZone).where(DnsZone.server_id == key.server_id))
-    return sorted(
-        z.name
-        for z in zones
-        if key.name in (z.spec or {}).get("update_keys", [])
-        or key.name in (z.spec or {}).get("transfer_keys", [])
-    )
+    return sorted(z.name for z in zones if key.name in _named(z.spec or {}))
+
+
+def _named(spec: dict[str, Any]) -> set[str]:
+    """The TSIG key objects a zone's options name (updates, grants, transfers)."""
+    grants = [g.get("key") for g in spec.get("update_grants", []) if isinstance(g, dict)]
+    return {*spec.get("update_keys", []), *spec.get("transfer_keys", []), *grants}
 
 
 def view(db: Session, key: DnsTsigKey) -> TsigKeyView:

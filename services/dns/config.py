@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import dns.name
+
 from services.common.dns.contract import ZoneKind, ZonePublic
 from services.common.dns.dnssec import DnssecPolicy, policy_statement
 from services.common.dns.named_conf import named_conf_text, options_path, zones_conf_path
@@ -87,6 +89,25 @@ class ZoneStore:
         return self.root.bind_lib / f"{prefix}.{name.rstrip('.')}"
 
 
+def update_policy(zone: ZonePublic) -> list[str]:
+    """The zone's ``update-policy`` rules when it has grants (else it keeps ``allow-update``):
+    the appliance's key and every key of ``update_keys`` for the whole zone, then each grant
+    (BIND ARM, "update-policy"; names absolute, types as given or ANY)."""
+    if not zone.update_grants:
+        return []
+    rules = [f'grant "{k}" zonesub ANY;' for k in ("burrow-tsig", *zone.update_keys)]
+    origin = dns.name.from_text(zone.name)
+    for grant in zone.update_grants:
+        types = " ".join(grant.types) or "ANY"
+        if grant.match == "zonesub":
+            rules.append(f'grant "{grant.key}" zonesub {types};')
+            continue
+        assert grant.name is not None
+        name = dns.name.from_text(grant.name, origin=origin).to_text()
+        rules.append(f'grant "{grant.key}" {grant.match} {name} {types};')
+    return rules
+
+
 def zone_context(zone: ZonePublic, key_directory: str = "") -> dict[str, Any]:
     return {
         "name": zone.name,
@@ -101,6 +122,7 @@ def zone_context(zone: ZonePublic, key_directory: str = "") -> dict[str, Any]:
         "forwarders": [str(f) for f in zone.forwarders],
         "forward_only": zone.forward_only,
         "update_keys": list(zone.update_keys),
+        "update_policy": update_policy(zone),
         "transfer_keys": list(zone.transfer_keys),
         "dnssec_policy": zone.dnssec_policy or "",
         "key_directory": key_directory,

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def key_names(zone: ZonePublic) -> set[str]:
+    """The TSIG key objects ``zone`` names (updates, grants, transfers)."""
+    return {*zone.update_keys, *zone.transfer_keys, *(g.key for g in zone.update_grants)}
+
+
 def is_unsigning(policy: str | None) -> bool:
     return policy == "insecure"
 
@@ -76,6 +81,16 @@ def check_references(
         for index, name in enumerate(getattr(zone, field)):
             if name not in keys:
                 problems.append(FieldProblem(f"{field}[{index}]", f"there is no TSIG key {name}"))
+    origin = dns.name.from_text(zone.name)
+    for index, grant in enumerate(zone.update_grants):
+        if grant.key not in keys:
+            problems.append(
+                FieldProblem(f"update_grants[{index}].key", f"there is no TSIG key {grant.key}")
+            )
+        if grant.name and not dns.name.from_text(grant.name, origin=origin).is_subdomain(origin):
+            problems.append(
+                FieldProblem(f"update_grants[{index}].name", f"{grant.name} is not in {zone.name}")
+            )
     if zone.dnssec_policy and zone.dnssec_policy not in known_policies(policies):
         problems.append(
             FieldProblem("dnssec_policy", f"there is no dnssec-policy {zone.dnssec_policy}")
@@ -199,11 +214,7 @@ class Security:
 
     # --- TSIG keys ---------------------------------------------------------------------
     def _users(self, name: str) -> list[str]:
-        return sorted(
-            z.name
-            for z in self.service.store.load().values()
-            if name in z.update_keys or name in z.transfer_keys
-        )
+        return sorted(z.name for z in self.service.store.load().values() if name in key_names(z))
 
     def list_keys(self) -> list[TsigKeyPublic]:
         zones = self.service.store.load().values()
@@ -211,9 +222,7 @@ class Security:
             TsigKeyPublic(
                 name=k.name,
                 algorithm=k.algorithm,
-                zones=sorted(
-                    z.name for z in zones if k.name in z.update_keys or k.name in z.transfer_keys
-                ),
+                zones=sorted(z.name for z in zones if k.name in key_names(z)),
             )
             for k in self.keys.load().values()
         ]

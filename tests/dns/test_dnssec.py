@@ -226,9 +226,12 @@ def _transfer(box: Sandbox, zone: str, key: dns.tsig.Key | None) -> int:
     return int(answer.rcode())
 
 
-def _update(box: Sandbox, zone: str, key: dns.tsig.Key) -> int:
+def _update(
+    box: Sandbox, zone: str, key: dns.tsig.Key, name: str = "fromkey", rtype: str = "A"
+) -> int:
     update = dns.update.UpdateMessage(zone, keyring=key)
-    update.add("fromkey", 60, "A", "198.51.100.99")
+    data = "198.51.100.99" if rtype == "A" else '"from a key"'
+    update.add(name, 60, rtype, data)
     try:
         return int(dns.query.tcp(update, box.address, timeout=5).rcode())
     except dns.tsig.PeerBadKey:
@@ -261,7 +264,25 @@ def test_tsig_keys_grant_transfer_and_update(agent: Agent, shared_sandbox: Sandb
         assert_problem(response, 409, "name")
         assert zone in response.json()["detail"]
         assert "secret" not in agent.get("/zones/" + zone).text
+        # A grant (update-policy): the other key may change A records at dyn and below only.
+        grants = "grants.test."
+        grant = {"key": "xfr-other", "match": "subdomain", "name": "dyn", "types": ["A"]}
+        both = {"name": grants, "update_grants": [grant], "allow_update": ["198.51.100.0/24"]}
+        assert_problem(agent.post("/zones", both), 422, "update_grants")
+        missing = {"name": grants, "update_grants": [{**grant, "key": "nokey"}]}
+        assert_problem(agent.post("/zones", missing), 422, "update_grants[0].key")
+        agent.create_zone(grants, update_grants=[grant])
+        box = shared_sandbox
+        assert _update(box, grants, bad, "a.dyn") == dns.rcode.NOERROR
+        assert _update(box, grants, bad, "www") == dns.rcode.REFUSED
+        assert _update(box, grants, bad, "a.dyn", "TXT") == dns.rcode.REFUSED
+        assert _update(box, grants, good) in (dns.rcode.REFUSED, dns.rcode.NOTAUTH)
+        assert "grants.test." in {
+            z for k in agent.ok(agent.get("/keys")) for z in k["zones"] if k["name"] == "xfr-other"
+        }
+        agent.ok(agent.change(grants, [create("agent", "A", "198.51.100.98")]))  # burrow-tsig
     finally:
+        agent.http.delete("/zones/grants.test.")
         agent.http.delete(f"/zones/{zone}")
         for key in (granted, other):
             agent.http.delete(f"/keys/{key['name']}")

@@ -43,6 +43,12 @@ def test_keys_policies_and_signed_zones_pass_named_checkconf(root: StateRoot) ->
         name="s.test", enabled=True, update_keys=["dhcp"], transfer_keys=["xfr"],
         dnssec_policy="short", ttl=60, file=str(store.zone_file("s.test.", ZoneKind.primary)),
     )  # fmt: skip
+    zones["g.test."] = ZonePublic(
+        name="g.test", enabled=True, update_keys=["xfr"],
+        update_grants=[{"key": "dhcp", "match": "subdomain", "name": "dyn", "types": ["A", "TXT"]},
+                       {"key": "dhcp", "match": "name", "name": "host.g.test.", "types": []}],
+        file=str(store.zone_file("g.test.", ZoneKind.primary)),
+    )  # fmt: skip
     zones["d.test."] = ZonePublic(
         name="d.test", enabled=True, dnssec_policy="default",
         file=str(store.zone_file("d.test.", ZoneKind.primary)),
@@ -61,6 +67,9 @@ def test_keys_policies_and_signed_zones_pass_named_checkconf(root: StateRoot) ->
     assert 'allow-update { key "burrow-tsig"; key "dhcp"; };' in text_
     assert 'allow-transfer { key "burrow-tsig"; key "xfr"; };' in text_
     assert "nsec3param iterations 0 optout no salt-length 0;" in text_
+    assert 'grant "burrow-tsig" zonesub ANY;' in text_ and 'grant "xfr" zonesub ANY;' in text_
+    assert 'grant "dhcp" subdomain dyn.g.test. A TXT;' in text_
+    assert 'grant "dhcp" name host.g.test. ANY;' in text_
     conf = root.bind_etc / "zones.conf"
     conf.write_text(text_)
     proc = subprocess.run(["named-checkconf", str(root.named_conf)], capture_output=True,

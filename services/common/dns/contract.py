@@ -35,6 +35,9 @@ import ipaddress
 from enum import StrEnum
 from typing import Annotated, Literal
 
+import dns.exception
+import dns.name
+import dns.rdatatype
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -58,6 +61,7 @@ __all__ = [
     "ServerOptions",
     "Soa",
     "TsigKey",
+    "UpdateGrant",
     "ZoneContent",
     "ZoneCreate",
     "ZoneExport",
@@ -177,6 +181,48 @@ class ChangeResult(_Answer):
     ptr_zones: list[str] = []
 
 
+class UpdateGrant(_Model):
+    """A narrower right to update a primary zone than ``update_keys`` gives: a key may change
+    only some names and types (BIND ARM, "update-policy": ``grant KEY MATCH [NAME] TYPES``).
+
+    ``match``: ``zonesub`` (any name of the zone), ``subdomain`` (``name`` and below),
+    ``name`` (exactly ``name``). ``name`` is relative to the zone or absolute; ``types`` are
+    record types, empty for any but RRSIG, NSEC, NSEC3 and SOA's and NS's own rules."""
+
+    key: KeyName
+    match: Literal["zonesub", "subdomain", "name"] = "zonesub"
+    name: str | None = Field(default=None, max_length=255)
+    types: list[str] = Field(default=[], max_length=32)
+
+    @model_validator(mode="after")
+    def _fields(self) -> UpdateGrant:
+        problems: list[tuple[str, str]] = []
+        if self.match == "zonesub" and self.name:
+            problems.append(("name", "zonesub takes no name: it is the whole zone"))
+        if self.match != "zonesub" and not self.name:
+            problems.append(("name", f"{self.match} needs a name"))
+        if self.name and (problem := owner_problem(self.name)):
+            problems.append(("name", problem))
+        for index, rtype in enumerate(self.types):
+            try:
+                dns.rdatatype.from_text(rtype)
+            except dns.exception.DNSException:
+                problems.append((f"types[{index}]", f"{rtype!r} is not a record type"))
+        if problems:
+            raise field_errors("UpdateGrant", problems)
+        self.types = [t.upper() for t in self.types]
+        return self
+
+
+def owner_problem(name: str) -> str | None:
+    """Why ``name`` is no domain name, or None."""
+    try:
+        dns.name.from_text(name, origin=None if name.endswith(".") else dns.name.root)
+    except (dns.exception.DNSException, ValueError) as exc:
+        return f"{name!r} is not a domain name ({exc})"
+    return None
+
+
 class ZoneBase(_Model):
     """The fields of a zone that a user sets."""
 
@@ -198,6 +244,9 @@ class ZoneBase(_Model):
     )
     transfer_keys: list[KeyName] = Field(
         default=[], max_length=32, description="TSIG keys that may transfer the zone"
+    )
+    update_grants: list[UpdateGrant] = Field(
+        default=[], max_length=64, description="keys that may update some names and types"
     )
     dnssec_policy: PolicyName | None = Field(
         default=None, description="sign the zone with this dnssec-policy; null: unsigned"
@@ -236,6 +285,16 @@ class ZoneBase(_Model):
             problems.append(("dnssec_policy", "only a primary zone is signed here"))
         problems += _twice("update_keys", self.update_keys)
         problems += _twice("transfer_keys", self.transfer_keys)
+        if self.kind != ZoneKind.primary and self.update_grants:
+            problems.append(("update_grants", "only a primary zone takes updates"))
+        if self.update_grants and self.allow_update:
+            problems.append(
+                (
+                    "update_grants",
+                    "grants (BIND's update-policy) and updates by address (allow_update) do not "
+                    "go together in one zone: named takes one or the other",
+                )
+            )
         if problems:
             raise field_errors(type(self).__name__, problems)
         return self
@@ -259,6 +318,7 @@ class ZoneUpdate(_Model):
     also_notify: list[IPAddress] | None = Field(default=None, max_length=32)
     update_keys: list[KeyName] | None = Field(default=None, max_length=32)
     transfer_keys: list[KeyName] | None = Field(default=None, max_length=32)
+    update_grants: list[UpdateGrant] | None = Field(default=None, max_length=64)
     dnssec_policy: PolicyName | None = Field(
         default=None, description="a policy signs the zone; null unsigns it (through insecure)"
     )
