@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from central.core.config import CentralConfig
 from central.core.deps import Principal
 from central.dns.agent import client_for
-from central.dns.lock import serialized
+from central.dns.keys import server_lock
 from central.dns.models import DnsZone
 from central.dns.settle import settle
 from central.history import service as history
@@ -62,7 +62,6 @@ def list_policies(db: Session, config: CentralConfig, server_id: int) -> PolicyL
     return PolicyList(server_id=server_id, builtin=["default", "insecure"], items=client.policies())
 
 
-@serialized
 def put_policy(
     db: Session,
     config: CentralConfig,
@@ -76,6 +75,18 @@ def put_policy(
             f"The policy is named {body.policy.name} but the path names {name}.",
             field="policy.name",
         )
+    with server_lock(server_id):
+        return _put_policy(db, config, actor, server_id, name, body)
+
+
+def _put_policy(
+    db: Session,
+    config: CentralConfig,
+    actor: Principal,
+    server_id: int,
+    name: str,
+    body: PolicyRequest,
+) -> DnssecPolicy:
     client = client_for(db, config, server_id)
     before = next((p for p in client.policies() if p.name == name), None)
 
@@ -94,8 +105,14 @@ def put_policy(
     return policy
 
 
-@serialized
 def delete_policy(
+    db: Session, config: CentralConfig, actor: Principal, server_id: int, name: str, comment: str
+) -> None:
+    with server_lock(server_id):
+        _delete_policy(db, config, actor, server_id, name, comment)
+
+
+def _delete_policy(
     db: Session, config: CentralConfig, actor: Principal, server_id: int, name: str, comment: str
 ) -> None:
     client = client_for(db, config, server_id)
@@ -123,7 +140,6 @@ def zone_dnssec(db: Session, config: CentralConfig, zone: DnsZone) -> ZoneDnssec
     return ZoneDnssecView(zone_id=zone.id, **state.model_dump())
 
 
-@serialized
 def rollover(
     db: Session, config: CentralConfig, actor: Principal, zone: DnsZone, body: RolloverRequest
 ) -> ZoneDnssecView:

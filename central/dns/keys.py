@@ -9,7 +9,10 @@ the zones.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +22,6 @@ from sqlalchemy.orm import Session
 from central.core.config import CentralConfig
 from central.core.deps import Principal
 from central.dns.agent import client_for
-from central.dns.lock import serialized
 from central.dns.models import DnsTsigKey, DnsZone
 from central.dns.settle import settle
 from central.history import service as history
@@ -27,6 +29,20 @@ from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic, TsigKeySpec,
 from services.common.errors import ConflictError, NotFoundError
 
 OBJECT_TYPE = "dns-tsig-key"
+_guard = threading.Lock()
+_servers: dict[int, threading.RLock] = {}
+
+
+@contextlib.contextmanager
+def server_lock(server_id: int) -> Iterator[None]:
+    """Changes to one server's keys and policies, one at a time (the dns-agent loads each
+    into named's configuration, which it guards itself too)."""
+    with _guard:
+        lock = _servers.setdefault(server_id, threading.RLock())
+    with lock:
+        yield
+
+
 ID = Field(ge=1, le=2**31 - 1)
 
 
@@ -102,8 +118,14 @@ def _served(keys: list[TsigKeyPublic], name: str) -> TsigKeyPublic | None:
     return next((k for k in keys if k.name == name), None)
 
 
-@serialized
 def create_key(
+    db: Session, config: CentralConfig, actor: Principal, body: TsigKeyRequest
+) -> TsigKeyCreated:
+    with server_lock(body.server_id):
+        return _create_key(db, config, actor, body)
+
+
+def _create_key(
     db: Session, config: CentralConfig, actor: Principal, body: TsigKeyRequest
 ) -> TsigKeyCreated:
     client = client_for(db, config, body.server_id)
@@ -131,11 +153,17 @@ def create_key(
     return TsigKeyCreated(**view(db, key).model_dump(), secret=secret)
 
 
-@serialized
 def delete_key(
     db: Session, config: CentralConfig, actor: Principal, key_id: int, comment: str
 ) -> None:
     key = get_key(db, key_id)
+    with server_lock(key.server_id):
+        _delete_key(db, config, actor, key, comment)
+
+
+def _delete_key(
+    db: Session, config: CentralConfig, actor: Principal, key: DnsTsigKey, comment: str
+) -> None:
     users = _zones_using(db, key)
     if users:
         raise ConflictError(

@@ -41,6 +41,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def config_lock(service: DnsService) -> Any:
+    """The lock that guards named's configuration in the agent: its configuration lock where
+    zones have locks of their own, else its one lock."""
+    locks = getattr(service, "locks", None)
+    return locks.config if locks is not None else getattr(service, "lock")  # noqa: B009
+
+
 def key_names(zone: ZonePublic) -> set[str]:
     """The TSIG key objects ``zone`` names (updates, grants, transfers)."""
     return {*zone.update_keys, *zone.transfer_keys, *(g.key for g in zone.update_grants)}
@@ -228,7 +235,7 @@ class Security:
         ]
 
     def add_key(self, key: TsigKeyInstall) -> TsigKeyPublic:
-        with self.service.lock:
+        with config_lock(self.service):
             keys = self.keys.load()
             if key.name in keys:
                 raise ConflictError(f"There is a TSIG key {key.name} already.", field="name")
@@ -244,7 +251,7 @@ class Security:
             return TsigKeyPublic(name=key.name, algorithm=key.algorithm)
 
     def delete_key(self, name: str) -> None:
-        with self.service.lock:
+        with config_lock(self.service):
             keys = self.keys.load()
             if name not in keys:
                 raise NotFoundError(f"There is no TSIG key {name}.", field="name")
@@ -265,7 +272,7 @@ class Security:
 
     def put_policy(self, policy: DnssecPolicy) -> DnssecPolicy:
         """Define or change a policy; named re-plans the keys of the zones it signs."""
-        with self.service.lock:
+        with config_lock(self.service):
             policies = self.policies.load()
             policies[policy.name] = policy
             self.service.config.apply(
@@ -275,7 +282,7 @@ class Security:
             return policy
 
     def delete_policy(self, name: str) -> None:
-        with self.service.lock:
+        with config_lock(self.service):
             policies = self.policies.load()
             if name not in policies:
                 raise NotFoundError(f"There is no dnssec-policy {name}.", field="name")
