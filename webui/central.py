@@ -42,6 +42,7 @@ from webui.models import (
     DhcpServer,
     DnssecPolicies,
     HistoryEntry,
+    ImportPreview,
     LeaseListing,
     Listing,
     LoginAnswer,
@@ -357,6 +358,12 @@ class Central:
     def import_zone(self, token: str, body: dict[str, Any]) -> Zone:
         made: Zone = self._call("POST", "/dns/zones/import", token, Zone, body=body)
         return made
+
+    def preview_import(self, token: str, body: dict[str, Any]) -> ImportPreview:
+        found: ImportPreview = self._call(
+            "POST", "/dns/zones/import/preview", token, ImportPreview, body=body
+        )
+        return found
 
     def delete_zone(self, token: str, zone_id: int, comment: str) -> None:
         self._call("DELETE", f"/dns/zones/{zone_id}", token, params={"comment": comment})

@@ -110,6 +110,35 @@ class Total(Answer):
 
 
 # --- DNS -------------------------------------------------------------------------------------
+class ImportRefusal(Answer):
+    """An entry of a zone file an import refuses (``line`` None: the whole file)."""
+
+    line: int | None = None
+    name: str = ""
+    type: str = ""
+    message: str
+    can_leave_out: bool = False
+
+
+class ImportedRecord(Answer):
+    """A record an import would create, with its line."""
+
+    line: int
+    name: str
+    type: str
+    ttl: int
+    data: str
+
+
+class ImportPreview(Answer):
+    """What an import of a zone file would create and refuse."""
+
+    records: list[ImportedRecord] = []
+    refused: list[ImportRefusal] = []
+    importable: bool = False
+    importable_leaving_out: bool = False
+
+
 class Zone(Answer):
     """A DNS zone as Central keeps it."""
 
@@ -124,6 +153,8 @@ class Zone(Answer):
     server_id: int | None = None
     options: dict[str, Any] = {}
     warnings: list[str] = []
+    #: The refused records an import left out (asked for).
+    left_out: list[ImportRefusal] = []
 
 
 class DnssecKey(Answer):

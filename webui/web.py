@@ -29,6 +29,8 @@ DONE = {
     "zone-created": "The zone was created.",
     "zone-deleted": "The zone was deleted.",
     "zone-imported": "The zone was imported.",
+    "zone-imported-left-out": "The zone was imported without the refused records, as asked; "
+    "they are listed in the zone's history.",
     "record-added": "The record was added.",
     "record-saved": "The record was saved.",
     "record-deleted": "The record was deleted.",

@@ -13,7 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.dns.contract import Soa, ZoneCreate, ZoneImport, ZoneKind, ZoneUpdate
+from services.common.dns.contract import (
+    ImportRefusal,
+    Soa,
+    ZoneCreate,
+    ZoneImport,
+    ZoneKind,
+    ZoneUpdate,
+)
 from services.common.dns.options import ServerOptions
 from services.common.model import Input
 from services.common.problems import ProblemItem
@@ -98,6 +105,7 @@ class ZoneOptions(_View):
     )
     dnssec_policy: str | None = Field(default=None, description="signed with; null: unsigned")
     soa: Soa = Soa()
+    strict_hostnames: bool = False
 
 
 class ZoneView(_View):
@@ -120,6 +128,12 @@ class ZoneView(_View):
     warnings: list[str] = Field(
         default=[], description="what keeps the zone from working as meant (recursion off, ...)"
     )
+
+
+class ZoneImportView(ZoneView):
+    """An imported zone, and the refused records of the file left out (``leave_out_refused``)."""
+
+    left_out: list[ImportRefusal] = []
 
 
 class ZonePage(_View):

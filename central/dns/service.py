@@ -47,6 +47,7 @@ from central.dns.schemas import (
     ZoneCreateRequest,
     ZoneFileView,
     ZoneImportRequest,
+    ZoneImportView,
     ZoneOptions,
     ZoneUpdateRequest,
     ZoneView,
@@ -58,10 +59,12 @@ from services.common.dns.contract import (
     Change,
     ChangeResult,
     ChangeSet,
+    ImportPreview,
     RecordData,
     ZoneContent,
     ZoneCreate,
     ZoneImport,
+    ZoneImported,
     ZoneKind,
     ZonePublic,
     ZoneUpdate,
@@ -264,11 +267,13 @@ def _row_lines(rows: Iterable[DnsRecord]) -> list[str]:
 
 
 # --- zones -------------------------------------------------------------------------------
-def _validate_records(name: str, records: Sequence[RecordData], ttl: int) -> None:
+def _validate_records(
+    name: str, records: Sequence[RecordData], ttl: int, strict_hostnames: bool = False
+) -> None:
     origin = dns.name.from_text(name)
     problems: list[Problem] = []
     for index, spec in enumerate(records):
-        build_record(spec, origin, ttl, f"records[{index}]", problems)
+        build_record(spec, origin, ttl, f"records[{index}]", problems, strict_hostnames)
     if problems:
         raise RecordValidationError(problems)
 
@@ -315,7 +320,7 @@ def create_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneCreateRequest
 ) -> ZoneView:
     spec = ZoneCreate.model_validate(body.model_dump(exclude={"server_id", "comment"}))
-    _validate_records(spec.name, spec.records, spec.ttl)
+    _validate_records(spec.name, spec.records, spec.ttl, spec.strict_hostnames)
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, spec.name)
     public = _made(
@@ -335,28 +340,42 @@ def create_zone(
     return zone_view(zone)
 
 
+def _import_request(body: ZoneImportRequest) -> ZoneImport:
+    return ZoneImport.model_validate(body.model_dump(exclude={"server_id", "comment"}))
+
+
+def preview_import(db: Session, config: CentralConfig, body: ZoneImportRequest) -> ImportPreview:
+    """The agent's preview of an import (its reader, its plan and named-checkzone)."""
+    client = client_for(db, config, body.server_id)
+    _taken(db, body.server_id, body.name)
+    return client.preview_import(_import_request(body))
+
+
 @serialized
 def import_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneImportRequest
-) -> ZoneView:
+) -> ZoneImportView:
     """The agent reads the file and answers every problem of it at once, each at its line;
-    Central passes them on as they are."""
+    Central passes them on as they are. Records left out (``leave_out_refused``) are listed
+    in the answer and the history."""
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, body.name)
-    request = ZoneImport(name=body.name, text=body.text)
+    request = _import_request(body)
     public = _made(
         client, f"Importing zone {body.name}", lambda: client.import_zone(request), body.name
     )
+    left_out = public.left_out if isinstance(public, ZoneImported) else []
     zone = _new_zone(db, body.server_id, public)
     content = client.records(public.name)
     _store_content(db, zone, content)
+    after = _zone_view(zone) | {"records": _capped(_content_lines(zone, content))}
+    if left_out:
+        after["left_out"] = [refusal.model_dump(exclude={"can_leave_out"}) for refusal in left_out]
     history.record(
-        db, actor, "dns-zone", zone.id, "import",
-        after=_zone_view(zone) | {"records": _capped(_content_lines(zone, content))},
-        comment=body.comment,
+        db, actor, "dns-zone", zone.id, "import", after=after, comment=body.comment,
     )  # fmt: skip
     db.commit()
-    return zone_view(zone)
+    return ZoneImportView(**zone_view(zone).model_dump(), left_out=left_out)
 
 
 def export_zone(db: Session, zone_id: int) -> ZoneFileView:
@@ -514,7 +533,10 @@ def _apply(
     origin = dns.name.from_text(zone.name)
     rows = _rows_touched(db, zone, origin, changes)
     pairs = _parsed(zone, rows)
-    plan = plan_changes(origin, [record for _row, record in pairs], changes, zone.ttl)
+    strict = bool((zone.spec or {}).get("strict_hostnames", False))
+    plan = plan_changes(
+        origin, [record for _row, record in pairs], changes, zone.ttl, strict_hostnames=strict
+    )
     request = ChangeSet(changes=list(changes), comment=comment)
     added_lines = {_record_line(r) for r in plan.adds}
     removed_lines = {_record_line(r) for r in plan.deletes} - added_lines

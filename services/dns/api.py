@@ -13,11 +13,13 @@ from fastapi.responses import Response
 from services.common.dns.contract import (
     ChangeResult,
     ChangeSet,
+    ImportPreview,
     ServerOptions,
     ZoneContent,
     ZoneCreate,
     ZoneExport,
     ZoneImport,
+    ZoneImported,
     ZonePublic,
     ZoneUpdate,
 )
@@ -45,8 +47,12 @@ def router(service: DnsService) -> APIRouter:
         return service.create_zone(spec)
 
     @api.post("/zones/import", status_code=201)
-    def import_zone(request: ZoneImport) -> ZonePublic:
+    def import_zone(request: ZoneImport) -> ZoneImported:
         return service.import_zone(request)
+
+    @api.post("/zones/import/preview")
+    def preview_import(request: ZoneImport) -> ImportPreview:
+        return service.preview_import(request)
 
     @api.get("/zones/{zone}")
     def get_zone(zone: str) -> ZonePublic:

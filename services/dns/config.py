@@ -126,6 +126,7 @@ def zone_context(zone: ZonePublic, key_directory: str = "") -> dict[str, Any]:
         "transfer_keys": list(zone.transfer_keys),
         "dnssec_policy": zone.dnssec_policy or "",
         "key_directory": key_directory,
+        "check_names": "fail" if zone.strict_hostnames else "ignore",
     }
 
 
