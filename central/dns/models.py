@@ -68,7 +68,11 @@ class DnsTsigKey(Base):
     stored here: it is shown once when the key is made and kept by the dns-agent alone."""
 
     __tablename__ = "dns_tsig_keys"
-    __table_args__ = (Index("ix_dns_tsig_keys_server_name", "server_id", "name", unique=True),)
+    # An id names the key in the history: never given twice (SQLite's AUTOINCREMENT).
+    __table_args__ = (
+        Index("ix_dns_tsig_keys_server_name", "server_id", "name", unique=True),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))

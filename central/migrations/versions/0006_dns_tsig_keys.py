@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("algorithm", sa.String(16), nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
+        sqlite_autoincrement=True,  # an id names the key in the history: never given twice
     )  # fmt: skip
     op.create_index(
         "ix_dns_tsig_keys_server_name", "dns_tsig_keys", ["server_id", "name"], unique=True
