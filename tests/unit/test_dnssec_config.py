@@ -126,6 +126,10 @@ def test_migration_takes_stored_secrets_out(tmp_path: Path) -> None:
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT spec FROM dns_zones")).scalar()
         history = conn.execute(text("SELECT after FROM history")).scalar()
+        table = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'dns_tsig_keys'")
+        ).scalar()
+    assert "AUTOINCREMENT" in str(table)  # a deleted key's id is never given again
     assert secret not in str(stored) and '"up"' in str(stored)
     assert secret not in str(history) and '"up"' in str(history)
     engine.dispose()
