@@ -18,7 +18,7 @@ PY="$VENV/bin/python"
 PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent
           kea-admin iproute2 curl python3 python3-venv python3-dev gcc
           ldnsutils iputils-ping iputils-tracepath)
-PKGS_TEST=(isc-dhcp-client openssh-client postgresql dnsperf ldnsutils iputils-ping
+PKGS_TEST=(isc-dhcp-client isc-dhcp-relay openssh-client postgresql dnsperf ldnsutils iputils-ping
            iputils-tracepath chromium procps wrk)
 # Building the appliance image and booting it (./build.sh image|run, tests/system).
 PKGS_IMAGE=(mmdebstrap e2fsprogs fdisk dosfstools mtools grub-common grub-pc-bin

@@ -22,6 +22,7 @@ from services.common.dhcp.contract import (
     ChangeResult,
     ClientClass,
     ConfigState,
+    IdentifierKind,
     Lease,
     LeasePage,
     OptionDef,
@@ -82,14 +83,37 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
     def add_reservation(family: FamilyPath, scope_id: int, body: Reservation) -> ChangeResult:
         return server.add_reservation(family, scope_id, body)
 
+    @api.put("/scopes/{scope_id}/reservations/{kind}/{value}")
+    def put_reservation(
+        family: FamilyPath, scope_id: int, kind: IdentifierKind, value: str, body: Reservation
+    ) -> ChangeResult:
+        return server.put_reservation(family, scope_id, kind, value, body)
+
     @api.delete("/scopes/{scope_id}/reservations/{kind}/{value}")
     def delete_reservation(
         family: FamilyPath,
         scope_id: int,
-        kind: Literal["hw_address", "client_id", "duid"],
+        kind: IdentifierKind,
         value: str,
     ) -> ChangeResult:
         return server.delete_reservation(family, scope_id, kind, value)
+
+    # --- global reservations ------------------------------------------------------
+    @api.get("/reservations")
+    def list_global_reservations(family: FamilyPath) -> list[Reservation]:
+        return server.global_reservations(family)
+
+    @api.put("/reservations/{kind}/{value}")
+    def put_global_reservation(
+        family: FamilyPath, kind: IdentifierKind, value: str, body: Reservation
+    ) -> ChangeResult:
+        return server.put_global_reservation(family, kind, value, body)
+
+    @api.delete("/reservations/{kind}/{value}")
+    def delete_global_reservation(
+        family: FamilyPath, kind: IdentifierKind, value: str
+    ) -> ChangeResult:
+        return server.delete_global_reservation(family, kind, value)
 
     # --- shared networks ----------------------------------------------------------
     @api.get("/shared-networks")

@@ -27,7 +27,7 @@ import orjson
 
 from services.common.dhcp.checks import InvalidChangeError, Problem
 from services.common.dhcp.contract import ChangeResult
-from services.common.dhcp.kea import lean_config, top_key
+from services.common.dhcp.kea import lean_config, strip_inherited, top_key
 from services.common.dhcp.options import Family
 from services.common.errors import ConflictError, DaemonError
 from services.common.faults import FaultPoints
@@ -126,9 +126,14 @@ class ConfigEditor:
                     field="known_hash",
                     hint="read it again (a sync) and repeat the change",
                 )
-            after = copy_json(before.config)
+            # Kea's copies of inherited values go before the edit: Kea derives them again at
+            # config-set, so a later server-wide change reaches every scope that did not set
+            # its own (services.common.dhcp.kea.strip_inherited).
+            base = copy_json(before.config)
+            strip_inherited(base[top_key(family)], family)
+            after = copy_json(base)
             edit(after[top_key(family)])  # raises ValidationError/ConflictError: nothing sent
-            if after == before.config:
+            if after == base:
                 return ChangeResult(
                     family=family,
                     before=before.hash,
@@ -139,6 +144,9 @@ class ConfigEditor:
             self._set(family, before, after, field, locate)
             # Kea fills in defaults: the hash Central will read next is that of Kea's own view.
             now = self.snapshot(family)
+            if now.hash == before.hash:  # written as it was (a scope read and put back)
+                return ChangeResult(family=family, before=before.hash, after=now.hash,
+                                    changed=False, detail="unchanged")  # fmt: skip
             return ChangeResult(family=family, before=before.hash, after=now.hash, changed=True)
 
     def replace(self, family: Family, config: Json) -> ChangeResult:

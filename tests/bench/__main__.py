@@ -28,6 +28,7 @@ from tests.bench.backup import (
 from tests.bench.backup_bytes import backup_bytes
 from tests.bench.central import central_api
 from tests.bench.central_dhcp import central_dhcp
+from tests.bench.central_dhcp_sync import central_dhcp_sync
 from tests.bench.central_dns import central_dns
 from tests.bench.chaos import chaos_bench
 from tests.bench.crash import crash_to_serving
@@ -64,6 +65,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "central-dhcp": (
         "Central's DHCP API: a change through Central until Kea serves it, 1,000 scopes",
         central_dhcp,
+    ),
+    "central-dhcp-sync": (
+        "Central's DHCP sync of an external change: 1,000 scopes, 10,000 reservations",
+        central_dhcp_sync,
     ),
     "backup": (
         "backups in a lab: (a) change on A -> stored at B, 200 changes; (d) lease written on "
