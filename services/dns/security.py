@@ -8,7 +8,7 @@ with, is not deleted: the refusal names the zones.
 Unsigning a zone (``dnssec_policy`` set to null) goes in two steps, as BIND 9.18 wants it
 (ARM, "Revert to Unsigned"): first the zone is given BIND's ``insecure`` policy, so named keeps
 the signatures until the DS records have aged out of caches and then removes the keys; once
-named serves no DNSKEY any more, the next request (or Central's sync) takes the policy away.
+named serves no DNSKEY any more, the next such request takes the policy away.
 """
 
 from __future__ import annotations
