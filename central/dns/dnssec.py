@@ -20,7 +20,7 @@ from central.dns.keys import server_lock
 from central.dns.models import DnsZone
 from central.dns.settle import settle
 from central.history import service as history
-from services.common.dns.dnssec import DnssecPolicy, ZoneDnssec
+from services.common.dns.dnssec import DnssecPolicy, DsChange, ZoneDnssec
 from services.common.errors import ValidationError
 from services.common.model import Input
 
@@ -48,6 +48,12 @@ class ZoneDnssecView(ZoneDnssec):
     """The DNSSEC state of a zone of Central, as named has it now."""
 
     zone_id: int
+
+
+class DsChangeRequest(DsChange):
+    """The parent zone now publishes (or no longer publishes) the zone's DS records."""
+
+    comment: str = Field(default="", max_length=1000, description="save comment")
 
 
 class RolloverRequest(Input):
@@ -148,6 +154,20 @@ def rollover(
     history.record(
         db, actor, "dns-zone", zone.id, "dnssec-rollover",
         after={"zone": zone.name, "key_id": body.key_id}, comment=body.comment,
+    )  # fmt: skip
+    db.commit()
+    return ZoneDnssecView(zone_id=zone.id, **state.model_dump())
+
+
+def checkds(
+    db: Session, config: CentralConfig, actor: Principal, zone: DnsZone, body: DsChangeRequest
+) -> ZoneDnssecView:
+    client = client_for(db, config, zone.server_id)
+    change = DsChange(state=body.state, key_id=body.key_id)
+    state = client.checkds(zone.name, change)
+    history.record(
+        db, actor, "dns-zone", zone.id, f"dnssec-ds-{body.state}",
+        after={"zone": zone.name, "key_id": body.key_id, "ds": state.ds}, comment=body.comment,
     )  # fmt: skip
     db.commit()
     return ZoneDnssecView(zone_id=zone.id, **state.model_dump())

@@ -114,3 +114,12 @@ def dnssec_rollover(
 ) -> dnssec.ZoneDnssecView:
     """Roll one key of a signed zone now (named then follows the policy's timings)."""
     return dnssec.rollover(db, _config(request), user, get_zone(db, zone_id), body)
+
+
+@router.post("/zones/{zone_id}/dnssec/checkds", responses=WRITE_RESPONSES)
+def dnssec_checkds(
+    request: Request, db: DbSession, user: DnsWriter, zone_id: Id, body: dnssec.DsChangeRequest
+) -> dnssec.ZoneDnssecView:
+    """Tell named that the parent publishes (or withdrew) the zone's DS records: a KSK rollover
+    and unsigning wait for it (``rndc dnssec -checkds``)."""
+    return dnssec.checkds(db, _config(request), user, get_zone(db, zone_id), body)

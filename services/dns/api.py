@@ -23,7 +23,7 @@ from services.common.dns.contract import (
     ZonePublic,
     ZoneUpdate,
 )
-from services.common.dns.dnssec import DnssecPolicy, Rollover, ZoneDnssec
+from services.common.dns.dnssec import DnssecPolicy, DsChange, Rollover, ZoneDnssec
 from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic
 from services.common.errors import ValidationError
 from services.dns.security import Security
@@ -132,5 +132,9 @@ def router(service: DnsService) -> APIRouter:
     @api.post("/zones/{zone}/dnssec/rollover")
     def rollover(zone: str, body: Rollover) -> ZoneDnssec:
         return security.rollover(zone, body.key_id)
+
+    @api.post("/zones/{zone}/dnssec/checkds")
+    def checkds(zone: str, body: DsChange) -> ZoneDnssec:
+        return security.checkds(zone, body)
 
     return api

@@ -22,7 +22,7 @@ import dns.name
 import dns.rdatatype
 
 from services.common.dns.contract import ChangeSet, ZoneKind, ZonePublic
-from services.common.dns.dnssec import BUILTIN_POLICIES, DnssecPolicy, ZoneDnssec
+from services.common.dns.dnssec import BUILTIN_POLICIES, DnssecPolicy, DsChange, ZoneDnssec
 from services.common.dns.keystate import ds_records, served_dnskeys, signed_rrset, zone_keys
 from services.common.dns.records import Record
 from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic
@@ -334,4 +334,20 @@ class Security:
         if key_id not in ids:
             raise ValidationError(f"Zone {zone.name} has no key {key_id}.", field="key_id")
         self.service.named.rndc("dnssec", "-rollover", "-key", str(key_id), zone.name)
+        return self.zone_dnssec(name)
+
+    def checkds(self, name: str, change: DsChange) -> ZoneDnssec:
+        """Tell named the parent's DS records are published or withdrawn."""
+        zone = self.service._get(name)
+        if not zone.dnssec_policy:
+            raise ConflictError(f"Zone {zone.name} is not signed.", field="zone")
+        args = ["dnssec", "-checkds"]
+        if change.key_id is not None:
+            ids = {k.id for k in zone_keys(self.service.root.bind_keys, zone.name)}
+            if change.key_id not in ids:
+                raise ValidationError(
+                    f"Zone {zone.name} has no key {change.key_id}.", field="key_id"
+                )
+            args += ["-key", str(change.key_id)]
+        self.service.named.rndc(*args, change.state, zone.name)
         return self.zone_dnssec(name)

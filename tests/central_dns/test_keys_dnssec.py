@@ -78,6 +78,9 @@ def test_signed_zone_through_central(central_dns: CentralDns, policy: dict[str, 
     refused = api.change(zone["id"], [create("long", "A", "198.51.100.82", ttl=600)])
     assert "max_zone_ttl" in assert_problem(refused, 422, "changes[0].record.ttl")["detail"]
     assert api.served("long." + name, "A") == set()
+    checkds = f"/api/v1/dns/zones/{zone['id']}/dnssec/checkds"
+    assert_problem(api.call("POST", checkds, {"state": "published", "key_id": 1}), 422, "key_id")
+    assert_problem(api.call("POST", checkds, {"state": "maybe"}), 422, "state")
     # Unsigning starts with BIND's insecure policy. The DS was never published at a parent
     # (its state stayed hidden), so named may drop the keys at once; then the policy goes.
     unsign = {"dnssec_policy": None, "comment": "unsign"}

@@ -184,6 +184,17 @@ def test_zsk_rollover_completes_and_unsigning(
         assert zsk not in served_tags
         assert_signed(shared_sandbox, zone, zone, "NS", after["ds"])
 
+        # The parent publishes the DS: told so, named moves the KSK's DS state on to
+        # omnipresent once the parent's DS TTL and propagation delay have passed.
+        ksk = next(k["id"] for k in after["keys"] if k["role"] == "KSK")
+        wrong = agent.post(f"/zones/{zone}/dnssec/checkds", {"state": "published", "key_id": 1})
+        assert_problem(wrong, 422, "key_id")
+        agent.ok(agent.post(f"/zones/{zone}/dnssec/checkds", {"state": "published"}))
+        wait_for(
+            lambda: next(k for k in state(agent, zone)["keys"] if k["id"] == ksk)["ds"]
+            == "omnipresent",
+            timeout=60, interval=1, what="the KSK's DS omnipresent",
+        )  # fmt: skip
         # Unsigning: BIND's insecure policy first; the zone stays validly signed until the
         # DS has aged out (insecure's timings: about a day), and the policy stays until then.
         step = agent.ok(agent.http.patch(f"/zones/{zone}", json={"dnssec_policy": None}))

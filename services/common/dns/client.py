@@ -24,7 +24,7 @@ from services.common.dns.contract import (
     ZonePublic,
     ZoneUpdate,
 )
-from services.common.dns.dnssec import DnssecPolicy, Rollover, ZoneDnssec
+from services.common.dns.dnssec import DnssecPolicy, DsChange, Rollover, ZoneDnssec
 from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic
 
 _ZONES = TypeAdapter(list[ZonePublic])
@@ -109,3 +109,6 @@ class DnsAgentClient(AgentClient):
         return self.model(
             ZoneDnssec, "POST", f"/zones/{zone}/dnssec/rollover", Rollover(key_id=key_id)
         )
+
+    def checkds(self, zone: str, change: DsChange) -> ZoneDnssec:
+        return self.model(ZoneDnssec, "POST", f"/zones/{zone}/dnssec/checkds", change)

@@ -28,6 +28,7 @@ problem naming its field, 422 for bad input with nothing applied):
     DELETE /dnssec/policies/{name}         (409 naming the zones it signs)
     GET    /zones/{zone}/dnssec            -> ZoneDnssec (keys, DNSKEY, DS, rndc dnssec -status)
     POST   /zones/{zone}/dnssec/rollover Rollover -> ZoneDnssec
+    POST   /zones/{zone}/dnssec/checkds DsChange -> ZoneDnssec (the parent's DS published/withdrawn)
 """
 
 from __future__ import annotations

@@ -174,3 +174,12 @@ class Rollover(Input):
     """Start a rollover of one key now (``rndc dnssec -rollover``)."""
 
     key_id: int = Field(ge=0, le=65535)
+
+
+class DsChange(Input):
+    """Tell named that the parent zone now publishes, or no longer publishes, the DS records
+    of the zone's key-signing keys (``rndc dnssec -checkds``): a KSK rollover and unsigning
+    wait for it. ``key_id`` names one key; without it, every key-signing key."""
+
+    state: Literal["published", "withdrawn"]
+    key_id: int | None = Field(default=None, ge=0, le=65535)
