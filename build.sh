@@ -17,9 +17,10 @@ PY="$VENV/bin/python"
 # System packages, all from Debian 12, by what needs them.
 PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent
           kea-admin iproute2 curl python3 python3-venv python3-dev gcc
-          ldnsutils iputils-ping iputils-tracepath)
+          ldnsutils iputils-ping iputils-tracepath chrony rsyslog rsyslog-gnutls)
 PKGS_TEST=(isc-dhcp-client isc-dhcp-relay openssh-client postgresql dnsperf ldnsutils iputils-ping
-           iputils-tracepath chromium procps wrk)
+           iputils-tracepath chromium procps wrk
+           snmp snmptrapd)
 # Building the appliance image and booting it (./build.sh image|run, tests/system).
 PKGS_IMAGE=(mmdebstrap e2fsprogs fdisk dosfstools mtools grub-common grub-pc-bin
             grub-efi-amd64-bin qemu-system-x86 qemu-utils ovmf)
@@ -45,7 +46,7 @@ install_system() {
         || die "installing ${missing[*]} failed."
     # Installing the packages must not leave Debian's own daemons running: supervisord runs them.
     local svc
-    for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent; do
+    for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent chrony rsyslog; do
         if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
             systemctl disable --now "$svc" >/dev/null 2>&1 || true
         fi

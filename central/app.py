@@ -30,6 +30,7 @@ from central.dns.security_routes import router as dns_security_router
 from central.events.routes import router as events_router
 from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
+from central.monitoring.routes import router as monitoring_router
 from central.network.routes import router as network_router
 from central.registry import poller
 from central.registry.routes import router as registry_router
@@ -145,6 +146,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         backups_router,
         appliance_router,
         network_router,
+        monitoring_router,
     ):
         app.include_router(router)
     return app

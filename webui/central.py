@@ -31,6 +31,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as ModelError
 
 from services.common.dhcp.contract import ScopeUsage
+from services.common.figures import Figures
 from services.common.problems import TITLES, TYPE_PREFIX, Problem, ProblemItem
 from webui.models import (
     ApplianceBackups,
@@ -335,6 +336,19 @@ class Central:
             "GET", "/service-events", token, Listing[ServiceEvent], params={"limit": limit}
         )
         return found.items
+
+    def monitoring(self, token: str) -> dict[str, Any]:
+        """The monitoring settings, secrets shown as ********."""
+        found: dict[str, Any] = self._call("GET", "/monitoring", token, dict[str, Any])
+        return found
+
+    def change_monitoring(self, token: str, body: dict[str, Any]) -> None:
+        self._call("PUT", "/monitoring", token, body=body)
+
+    def figures(self, token: str) -> Figures:
+        """What the monitor program last collected (SNMP's and /metrics' figures)."""
+        found: Figures = self._call("GET", "/monitoring/figures", token, Figures)
+        return found
 
     def history(self, token: str, **params: Any) -> Listing[HistoryEntry]:
         found: Listing[HistoryEntry] = self._call(

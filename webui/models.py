@@ -80,13 +80,21 @@ class DhcpServer(Answer):
 
 
 class ServiceEvent(Answer):
-    """A program's unexpected exit or FATAL state, as supervisord's listener wrote it."""
+    """A program's unexpected exit or FATAL state, as supervisord's listener wrote it, or an
+    alert of the monitor program (pool threshold, backup overdue, peer, certificate)."""
 
     time: str
     program: str
     kind: str = ""
     exit: str | int | None = None
     restarts: int | None = None
+    subject: str | None = None
+    message: str | None = None
+
+    @property
+    def is_alert(self) -> bool:
+        return self.kind in ("pool-threshold", "backup-overdue", "peer-unreachable",
+                             "certificate-expiring")  # fmt: skip
 
 
 class HistoryEntry(Answer):

@@ -50,6 +50,7 @@ DONE = {
     "user-saved": "The user was saved.",
     "user-deleted": "The user was deleted.",
     "settings-saved": "The settings were saved.",
+    "monitoring-saved": "The monitoring settings were saved; the appliance takes them at once.",
     "network-saved": "The network settings were applied.",
     "peer-paired": "Paired: backups go to the peer Central from now on, a full one first.",
     "peer-unpaired": "Unpaired: no more backups go to the peer (what it keeps stays there).",

@@ -34,6 +34,11 @@ class StateRoot:
     def supervisord_conf(self) -> Path:
         return self.etc / "supervisord.conf"
 
+    @property
+    def monitoring_settings(self) -> Path:
+        """SNMP and metrics settings (services.common.monitoring); holds secrets."""
+        return self.etc / "monitoring.json"
+
     # --- Burrow's own state -------------------------------------------------
     @property
     def lib(self) -> Path:
@@ -63,6 +68,11 @@ class StateRoot:
     @property
     def supervisor_socket(self) -> Path:
         return self.run / "supervisor.sock"
+
+    @property
+    def figures(self) -> Path:
+        """The monitor program's latest figures (services.common.figures), for /metrics."""
+        return self.run / "figures.json"
 
     # --- BIND ---------------------------------------------------------------
     @property

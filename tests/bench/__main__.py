@@ -36,6 +36,7 @@ from tests.bench.dhcp import dhcp
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
+from tests.bench.snmp import snmp_bench
 from tests.bench.webui import webui_bench
 from tests.conftest import free_network
 
@@ -95,6 +96,11 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "central-dns": (
         "Central holding 10,000 zones and 1,000,000 records: zone list and record search p95",
         central_dns,
+    ),
+    "snmp": (
+        "SNMP: walk of the whole BURROW-MIB (v2c GETNEXT and GETBULK, v3 authPriv), the "
+        "monitor program's memory and that of chronyd and rsyslogd",
+        snmp_bench,
     ),
     "webui": (
         "web console page time: records page of a 10,000-record zone, list of 10,000 zones",
