@@ -22,6 +22,7 @@ from central.core.backup_ack import BackupAck
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
 from central.dhcp import poller as dhcp_poller
+from central.dhcp.leases import router as dhcp_leases_router
 from central.dhcp.routes import router as dhcp_router
 from central.diagshell.routes import router as diag_shell_router
 from central.dns import poller as dns_poller
@@ -141,6 +142,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         events_router,
         diag_shell_router,
         dhcp_router,
+        dhcp_leases_router,
         dns_router,
         dns_security_router,
         backups_router,

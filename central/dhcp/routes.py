@@ -594,7 +594,10 @@ def delete_lease(
 
 
 @router.get(BASE + "/statistics")
-def statistics(config: Config, _user: CurrentUser, server: DhcpServer, family: Family) -> UsageList:
-    """Utilisation per scope (total, assigned, declined addresses)."""
-    usage = service.agent_for(config, server).statistics(family)
+def statistics(
+    config: Config, _user: CurrentUser, server: DhcpServer, family: Family, pools: bool = False
+) -> UsageList:
+    """Utilisation per scope (total, assigned, declined addresses; DHCPv6 delegated
+    prefixes); with ``pools=true`` per pool and prefix pool too."""
+    usage = service.agent_for(config, server).statistics(family, pools=pools)
     return UsageList(items=usage, total=len(usage))

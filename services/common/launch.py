@@ -360,6 +360,7 @@ class Launcher:
                     socket=str(self.root.kea_socket(daemon)),
                     lease_file=str(self.root.kea_lib / f"kea-leases{daemon[-1]}.csv"),
                     data_dir=str(self.root.kea_lib),
+                    lease_log=str(self.root.kea_logs / f"kea-{daemon}-leases.log"),
                     hooks_dir=hooks,
                     subnet=seed,
                 ),
@@ -383,7 +384,7 @@ class Launcher:
         entry = pwd.getpwnam(self.kea_user)
         # Kea writes leases, pid/lock files and its sockets, and config-write saves its
         # configuration: those belong to it; the directory of configurations stays root's.
-        for directory in (self.root.kea_lib, self.root.kea_run):
+        for directory in (self.root.kea_lib, self.root.kea_run, self.root.kea_logs):
             _chown_tree(directory, self.kea_user)
         os.chown(self.root.kea_etc, 0, entry.pw_gid)
         os.chmod(self.root.kea_etc, 0o770)  # noqa: S103 - group _kea only, no one else

@@ -127,6 +127,11 @@ class StateRoot:
     def kea_run(self) -> Path:
         return self.root / "run/kea"
 
+    @property
+    def kea_logs(self) -> Path:
+        """Kea's lease logs (a line per lease event, written by Kea itself, not supervisord)."""
+        return self.logs / "kea"
+
     def kea_conf(self, daemon: str) -> Path:
         """Configuration file of ``dhcp4``, ``dhcp6`` or ``ctrl-agent``."""
         return self.kea_etc / f"kea-{daemon}.conf"
@@ -159,6 +164,7 @@ class StateRoot:
             self.kea_etc,
             self.kea_lib,
             self.kea_run,
+            self.kea_logs,
         ]
 
     def make_dirs(self) -> None:

@@ -60,8 +60,12 @@ def rsyslog_conf(
         lines.append('action(type="omfile" file="/dev/null")')
         return "\n".join(lines) + "\n"
     lines.append('module(load="imfile" mode="inotify")')
-    for name in sorted(set(programs)):
-        path = root.logs / f"{name}.log"
+    # Kea writes its lease lines to files of its own, not through supervisord (launch.py)
+    files = {name: root.logs / f"{name}.log" for name in set(programs)}
+    for daemon in ("kea-dhcp4", "kea-dhcp6"):
+        if daemon in files:
+            files[f"{daemon}-leases"] = root.kea_logs / f"{daemon}-leases.log"
+    for name, path in sorted(files.items()):
         # freshStartTail: the first run sends what is written from then on, not the old logs;
         # later runs go on from where the state file says.
         lines.append(

@@ -34,6 +34,7 @@ from services.common.dhcp.contract import (
     ServerProperties,
     SharedNetwork,
 )
+from services.common.dhcp.lease_input import LeaseInput
 from services.common.errors import ConflictError, ValidationError
 from services.dhcp.changes import KNOWN_HASH, ConfigEditor
 from services.dhcp.leases import LeaseBook
@@ -228,7 +229,11 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
         client_id: str | None = None,
         duid: str | None = None,
         hostname: str | None = None,
+        limit: int = 1000,
     ) -> list[Lease]:
+        """By address, network (``198.51.100.0/25``) or start of addresses
+        (``198.51.100.``); hardware address or its first octets; hostname, exact or a
+        pattern with ``*``; client id; DUID. At most ``limit`` leases."""
         return leases.search(
             family,
             address=address,
@@ -236,7 +241,18 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
             client_id=client_id,
             duid=duid,
             hostname=hostname,
+            limit=limit,
         )
+
+    @api.post("/leases", status_code=201)
+    def add_lease(family: FamilyPath, body: LeaseInput) -> Lease:
+        """Add a lease (``lease4-add`` / ``lease6-add``); 409 if the address has one."""
+        return leases.add(family, body, lambda: server.scopes(family))
+
+    @api.patch("/leases/{address}")
+    def update_lease(family: FamilyPath, address: str, body: LeaseInput) -> Lease:
+        """Change a lease's fields given (``lease4-update`` / ``lease6-update``)."""
+        return leases.update(family, address, body)
 
     @api.delete("/leases/{address}", status_code=204)
     def delete_lease(family: FamilyPath, address: str) -> Response:
@@ -244,9 +260,12 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
         return Response(status_code=204)
 
     @api.get("/statistics")
-    def statistics(family: FamilyPath) -> list[ScopeUsage]:
-        subnets = {s.id: str(s.subnet) for s in server.scopes(family) if s.id is not None}
-        return leases.usage(family, subnets)
+    def statistics(family: FamilyPath, pools: bool = False) -> list[ScopeUsage]:
+        """Utilisation per scope; with ``pools=true`` per pool and prefix pool too."""
+        scopes = [s for s in server.scopes(family) if s.id is not None]
+        subnets = {s.id: str(s.subnet) for s in scopes if s.id is not None}
+        by_id = {s.id: s for s in scopes if s.id is not None} if pools else None
+        return leases.usage(family, subnets, by_id)
 
     return api
 

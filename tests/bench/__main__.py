@@ -32,7 +32,7 @@ from tests.bench.central_dhcp_sync import central_dhcp_sync
 from tests.bench.central_dns import central_dns
 from tests.bench.chaos import chaos_bench
 from tests.bench.crash import crash_to_serving
-from tests.bench.dhcp import dhcp
+from tests.bench.dhcp import dhcp, dhcp_perf
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
@@ -59,6 +59,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     ),
     "dns-bulk": ("10,000 records in one request until named answers them all", dns_bulk),
     "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
+    "dhcp-perf": (
+        "Kea throughput vs stock: perfdhcp at 1,000/s and at the highest rate stock sustains",
+        dhcp_perf,
+    ),
     "central": (
         "Central API: GET of one object and of a 100-item page (SQLite, PostgreSQL), idle RSS",
         central_api,

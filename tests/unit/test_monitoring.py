@@ -153,10 +153,13 @@ def test_rsyslog_accepts_the_configuration(tmp_path: Path, receivers: int) -> No
          "ca_certificate": (tmp_path / "ca/ca.crt").read_text()},
     ][:receivers]  # fmt: skip
     settings = MonitoringSettings.model_validate({"syslog": syslog})
-    assert write_config(root, settings, log_names(["named", "syslog"]), "box")
-    assert not write_config(root, settings, log_names(["named", "syslog"]), "box")
+    programs = log_names(["named", "syslog", "kea-dhcp4"])
+    assert write_config(root, settings, programs, "box")
+    assert not write_config(root, settings, programs, "box")
     text = conf_path(root).read_text()
     assert ("syslog.log" in text, "named.log" in text) == (False, receivers > 0)
+    # Kea's lease lines, which Kea writes itself, are sent too
+    assert ("kea/kea-dhcp4-leases.log" in text) == (receivers > 0)
     check = subprocess.run(["rsyslogd", "-N1", "-f", str(conf_path(root))], capture_output=True,
                            text=True, check=False)  # fmt: skip
     assert check.returncode == 0, check.stderr

@@ -36,6 +36,7 @@ from services.common.dhcp.contract import (
     ServerProperties,
     SharedNetwork,
 )
+from services.common.dhcp.lease_input import LeaseInput
 from services.common.dhcp.options import Family
 
 _SCOPES = TypeAdapter(list[Scope])
@@ -260,5 +261,15 @@ class DhcpAgentClient(AgentClient):
     def delete_lease(self, family: Family, address: str) -> None:
         self.call("DELETE", agent_path(family, "leases", address))
 
-    def statistics(self, family: Family) -> list[ScopeUsage]:
-        return _USAGE.validate_python(self.call("GET", agent_path(family, "statistics")))
+    def add_lease(self, family: Family, lease: LeaseInput) -> Lease:
+        """Add a lease (Kea ``lease4-add`` / ``lease6-add``)."""
+        return self.model(Lease, "POST", agent_path(family, "leases"), lease)
+
+    def update_lease(self, family: Family, address: str, changes: LeaseInput) -> Lease:
+        """Change the fields given of the lease of ``address`` (``lease4/6-update``)."""
+        return self.model(Lease, "PATCH", agent_path(family, "leases", address), changes)
+
+    def statistics(self, family: Family, *, pools: bool = False) -> list[ScopeUsage]:
+        """Utilisation per scope; with ``pools``, per pool and prefix pool too."""
+        path = agent_path(family, "statistics", pools="true" if pools else None)
+        return _USAGE.validate_python(self.call("GET", path))

@@ -451,10 +451,16 @@ class Lease(BaseModel):
     hw_address: str | None = None
     client_id: str | None = None
     duid: str | None = None
-    hostname: str | None = None
+    hostname: str | None = Field(default=None, description="without the trailing dot")
     valid_lifetime: int | None = None
     expires: int | None = Field(default=None, description="seconds since the epoch")
     state: int | None = Field(default=None, description="Kea's lease state (0 assigned)")
+    # DHCPv6
+    type: Literal["IA_NA", "IA_TA", "IA_PD"] | None = None
+    prefix_len: int | None = Field(default=None, description="a delegated prefix's length")
+    prefix: str | None = Field(default=None, description="a delegated prefix: address/length")
+    iaid: int | None = None
+    preferred_lifetime: int | None = None
 
 
 class LeasePage(BaseModel):
@@ -464,8 +470,23 @@ class LeasePage(BaseModel):
     next: str | None = None
 
 
+class PoolUsage(BaseModel):
+    """Utilisation of one pool or prefix delegation pool of a scope (counted from its leases:
+    Kea 2.2 keeps statistics per subnet only)."""
+
+    kind: Literal["pool", "pd-pool"]
+    index: int = Field(description="its place in the scope's pools or pd_pools")
+    pool: str = Field(description="first - last address, or prefix/length for a pd-pool")
+    delegated_len: int | None = None
+    total: int
+    assigned: int
+    declined: int = 0
+    utilisation: float
+
+
 class ScopeUsage(BaseModel):
-    """Utilisation of one scope (Kea ``stat-lease4-get`` / ``stat-lease6-get``)."""
+    """Utilisation of one scope (Kea ``stat-lease4-get`` / ``stat-lease6-get``): addresses,
+    and for DHCPv6 delegated prefixes; with ``pools``, each pool's."""
 
     subnet_id: int
     subnet: str | None = None
@@ -473,6 +494,9 @@ class ScopeUsage(BaseModel):
     assigned: int
     declined: int = 0
     utilisation: float
+    pd_total: int | None = None
+    pd_assigned: int | None = None
+    pools: list[PoolUsage] | None = None
 
 
 class ConfigState(BaseModel):
