@@ -23,6 +23,7 @@ from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
 from central.dhcp import poller as dhcp_poller
 from central.dhcp.leases import router as dhcp_leases_router
+from central.dhcp.migrate import router as dhcp_migrate_router
 from central.dhcp.routes import router as dhcp_router
 from central.diagshell.routes import router as diag_shell_router
 from central.dns import poller as dns_poller
@@ -143,6 +144,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         diag_shell_router,
         dhcp_router,
         dhcp_leases_router,
+        dhcp_migrate_router,
         dns_router,
         dns_security_router,
         backups_router,

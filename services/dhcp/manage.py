@@ -84,8 +84,23 @@ def _container(config: Json, family: Family, network: str | None) -> list[Json]:
     raise AssertionError("not reached")
 
 
+#: The highest scope (subnet) id ever given, kept in the daemon's own configuration as a
+#: ``user-context`` (Kea keeps it and writes it with the rest): a deleted scope's id is never
+#: given again, so an id's history in Central is one scope's.
+LAST_ID = "burrow-last-subnet-id"
+
+
 def _next_id(config: Json, family: Family) -> int:
-    return max((int(e.get("id", 0)) for e, _n, _c in iter_subnets(config, family)), default=0) + 1
+    highest = max((int(e.get("id", 0)) for e, _n, _c in iter_subnets(config, family)), default=0)
+    last = config.get("user-context", {}).get(LAST_ID, 0)
+    return max(highest, int(last) if isinstance(last, int) else 0) + 1
+
+
+def _remember_id(config: Json, family: Family, scope_id: int) -> None:
+    """Keep ``scope_id`` as the highest given if it is (see ``LAST_ID``)."""
+    context = config.setdefault("user-context", {})
+    last = context.get(LAST_ID, 0)
+    context[LAST_ID] = max(int(last) if isinstance(last, int) else 0, scope_id)
 
 
 # --- where Kea's refusals are, in the request's terms (services.dhcp.refusals) -------------
@@ -167,8 +182,10 @@ class DhcpServer:
         def edit(config: Json) -> None:
             edited.config = config
             check_scope(scope, config, family, replacing=None)
-            new = scope.model_copy(update={"id": scope.id or _next_id(config, family)})
+            scope_id = scope.id or _next_id(config, family)
+            new = scope.model_copy(update={"id": scope_id})
             _container(config, family, scope.shared_network).append(scope_to_kea(new))
+            _remember_id(config, family, scope_id)
             created.append(new)
 
         locate = _scope_locator(edited, family, lambda: created[0].id if created else None)
@@ -203,6 +220,7 @@ class DhcpServer:
         def edit(config: Json) -> None:
             entry, _network, container = _find_subnet(config, family, scope_id)
             container.remove(entry)
+            _remember_id(config, family, scope_id)
 
         result = self.editor.apply(family, edit)
         command = "lease4-wipe" if family == "v4" else "lease6-wipe"

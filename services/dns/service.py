@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +64,7 @@ from services.common.proc import run
 from services.common.settings import ApplianceSettings
 from services.dns import refusal
 from services.dns.config import BindConfig, ZoneStore, give_to_named
+from services.dns.locks import ZoneLocks
 from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
 from services.dns.security import (
@@ -103,12 +103,6 @@ def local_addresses() -> set[str]:
 
 def zone_name(text: str) -> str:
     return (text if text.endswith(".") else text + ".").lower()
-
-
-def _as_data(record: Record) -> RecordData:
-    return RecordData(
-        name=record.name.to_text(), type=record.rtype, ttl=record.ttl, data=record.data
-    )
 
 
 class _ZoneChangedError(Exception):
@@ -220,14 +214,15 @@ class PtrChanges:
 
 
 class DnsService:
-    """Everything the dns-agent does to named, one change at a time."""
+    """Everything the dns-agent does to named: changes to one zone one at a time, changes to
+    different zones side by side (``services.dns.locks``)."""
 
     def __init__(self, root: StateRoot) -> None:
         self.root = root
         self.named = Named(root)
         self.config = BindConfig(root, self.named)
         self.store = ZoneStore(root)
-        self.lock = threading.RLock()
+        self.locks = ZoneLocks()
         self._client: NamedClient | None = None
         self.cache = ServedCache()
 
@@ -297,14 +292,14 @@ class DnsService:
         return ns, glue
 
     def create_zone(self, spec: ZoneCreate) -> ZonePublic:
-        with self.lock:
-            self.cache.forget()
-            zones = self.store.load()
-            if spec.name in zones:
+        with self.locks.zone(spec.name):
+            origin = dns.name.from_text(spec.name)
+            self.cache.forget(origin)
+            if spec.name in self.store.load():
                 raise ConflictError(f"Zone {spec.name} exists already.", field="name")
             zone = ZonePublic(**spec.model_dump(exclude={"records"}))
             longest = max((r.ttl or 0 for r in spec.records), default=0)
-            check_references(self, zone, zones, longest_ttl=longest)
+            check_references(self, zone, self.store.load(), longest_ttl=longest)
             if spec.kind != ZoneKind.primary:
                 if spec.records:
                     raise ValidationError(
@@ -312,11 +307,12 @@ class DnsService:
                     )
                 if spec.kind != ZoneKind.forward:
                     zone.file = str(self.store.zone_file(spec.name, spec.kind))
-                zones[zone.name] = zone
-                self.config.apply(zones, self.options())
-                self.store.save(zones)
+                with self.locks.config:
+                    zones = self.store.load()
+                    zones[zone.name] = zone
+                    self.config.apply(zones, self.options())
+                    self.store.save(zones)
                 return self._with_serial(zone)
-            origin = dns.name.from_text(spec.name)
             ns, glue = self._nameserver_records(spec, origin)
             strict = spec.strict_hostnames
             base = plan_changes(
@@ -343,21 +339,21 @@ class DnsService:
             zone.file = str(self.store.zone_file(spec.name, spec.kind))
             soa = make_soa(origin, spec.soa, int(time.time()))
             text = zone_text(origin, soa, spec.ttl, plan.result.values())
-            self._install_zone(zone, zones, text, plan)
+            self._install_zone(zone, text, plan)
             return self._with_serial(zone)
 
     def _install_zone(
         self,
         zone: ZonePublic,
-        zones: dict[str, ZonePublic],
         text: str,
         plan: Plan,
         fallback: str = "records",
         *,
         checked: bool = False,
     ) -> None:
-        """Install the zone file ``text`` of a new zone; ``checked``: named-checkzone has
-        read this very text already."""
+        """Check the zone file ``text`` of the new ``zone``, put it in place and add the zone
+        to named's configuration (the caller holds the zone's lock); ``checked``:
+        named-checkzone has read this very text already."""
         assert zone.file is not None
         path = Path(zone.file)
         candidate = path.with_name(path.name + ".new")
@@ -374,20 +370,21 @@ class DnsService:
         give_to_named(candidate)
         Path(f"{path}.jnl").unlink(missing_ok=True)
         os.replace(candidate, path)
-        zones[zone.name] = zone
-        try:
-            self.config.apply(zones, self.options(), must_load=[zone.name])
-        except Exception:
-            path.unlink(missing_ok=True)
-            raise
-        self.store.save(zones)
+        with self.locks.config:
+            zones = self.store.load()
+            zones[zone.name] = zone
+            try:
+                self.config.apply(zones, self.options(), must_load=[zone.name])
+            except Exception:
+                path.unlink(missing_ok=True)
+                raise
+            self.store.save(zones)
 
     def update_zone(self, name: str, update: ZoneUpdate) -> ZonePublic:
         """Change SOA fields (by a TSIG-signed UPDATE of the SOA) and zone options (config)."""
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
+            self.cache.forget(dns.name.from_text(zone.name))
             fields = update.model_dump(exclude_unset=True)
             soa = fields.pop("soa", None)
             unsign_step(self, zone, fields)
@@ -402,7 +399,7 @@ class DnsService:
             longest = None
             if changed.dnssec_policy and changed.dnssec_policy != zone.dnssec_policy:
                 longest = longest_served_ttl(self, zone) if zone.enabled else None
-            check_references(self, changed, zones, longest_ttl=longest)
+            check_references(self, changed, self.store.load(), longest_ttl=longest)
             if soa is not None:
                 if zone.kind != ZoneKind.primary or not zone.enabled:
                     raise ConflictError(
@@ -410,11 +407,12 @@ class DnsService:
                     )
                 changed.soa = update.soa or changed.soa
                 self._update_soa(changed)
-            if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
+            with self.locks.config:
+                zones = self.store.load()
                 zones[changed.name] = changed
-                self.config.apply(zones, self.options())
-            zones[changed.name] = changed
-            self.store.save(zones)
+                if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
+                    self.config.apply(zones, self.options())
+                self.store.save(zones)
             return self._with_serial(changed)
 
     def _update_soa(self, zone: ZonePublic) -> None:
@@ -437,28 +435,30 @@ class DnsService:
         raise ConflictError(f"Zone {zone.name} kept changing; try again.")
 
     def delete_zone(self, name: str) -> None:
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
-            del zones[zone.name]
-            self.config.apply(zones, self.options())
-            self.store.save(zones)
+            self.cache.forget(dns.name.from_text(zone.name))
+            with self.locks.config:
+                zones = self.store.load()
+                del zones[zone.name]
+                self.config.apply(zones, self.options())
+                self.store.save(zones)
             if zone.file:
                 for suffix in ("", ".jnl", ".good", ".new"):
                     Path(zone.file + suffix).unlink(missing_ok=True)
 
     def set_enabled(self, name: str, enabled: bool) -> ZonePublic:
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
+            self.cache.forget(dns.name.from_text(zone.name))
             if zone.enabled != enabled:
-                zone.enabled = enabled
-                zones[zone.name] = zone
-                must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
-                self.config.apply(zones, self.options(), must_load=must)
-                self.store.save(zones)
+                with self.locks.config:
+                    zones = self.store.load()
+                    zone.enabled = enabled
+                    zones[zone.name] = zone
+                    must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
+                    self.config.apply(zones, self.options(), must_load=must)
+                    self.store.save(zones)
             return self._with_serial(zone)
 
     # --- records ----------------------------------------------------------------
@@ -468,18 +468,26 @@ class DnsService:
             raise ConflictError(f"Zone {zone.name} is disabled.", field="zone")
         origin = dns.name.from_text(zone.name)
         served = self.client.axfr(origin)
-        ordered = sorted(served.records, key=lambda r: (r.name, r.rtype, r.data))
+        # Each record's text is made once (it is the costly part for a large zone), and the
+        # records are built without validation: they are named's own, as dnspython wrote them.
+        texts = sorted(
+            ((r.name, r.rtype, r.rdata.to_text(), r.ttl) for r in served.records),
+            key=lambda item: item[:3],
+        )
         return ZoneContent(
             zone=zone.name,
             serial=served.soa.serial,
             soa=RecordData(
                 name=zone.name, type="SOA", ttl=served.soa_ttl, data=served.soa.to_text()
             ),
-            records=[_as_data(r) for r in ordered],
+            records=[
+                RecordData.model_construct(name=name.to_text(), type=rtype, ttl=ttl, data=data)
+                for name, rtype, data, ttl in texts
+            ],
         )
 
     def apply(self, name: str, changeset: ChangeSet) -> ChangeResult:
-        with self.lock:
+        with self.locks.zone(name):
             zone = self._primary(name)
             check_signed_ttls(self, zone, changeset)
             origin = dns.name.from_text(zone.name)
@@ -508,13 +516,14 @@ class DnsService:
                     self.cache.after_update(self.client, origin, served, plan)
                 else:
                     self.cache.forget(origin)
-                for reverse in ptr.zones():
-                    self._update(
-                        dns.name.from_text(reverse),
-                        ptr.deletes.get(reverse, []),
-                        ptr.adds.get(reverse, []),
-                        replace_ptr=True,
-                    )
+                with self.locks.holding(ptr.zones()):
+                    for reverse in ptr.zones():
+                        self._update(
+                            dns.name.from_text(reverse),
+                            ptr.deletes.get(reverse, []),
+                            ptr.adds.get(reverse, []),
+                            replace_ptr=True,
+                        )
                 soa = self.client.soa(origin)
                 FaultPoints(self.root, "dns-agent").reach("after-apply")
                 return ChangeResult(
@@ -794,10 +803,9 @@ class DnsService:
         """A zone file becomes a managed primary zone. Every problem of the file is reported
         at once, each at its line (``line 23``), in the order of the file; with
         ``leave_out_refused`` the refused records are left out and listed instead."""
-        with self.lock:
-            self.cache.forget()
-            zones = self.store.load()
-            if request.name in zones:
+        with self.locks.zone(request.name):
+            self.cache.forget(dns.name.from_text(request.name))
+            if request.name in self.store.load():
                 raise ConflictError(f"Zone {request.name} exists already.", field="name")
             check = self._read_import(request)
             if check.refused and not (request.leave_out_refused and check.importable_leaving_out()):
@@ -805,6 +813,7 @@ class DnsService:
             plan, soa, fields = check.plan, check.zone_file.soa, check.soa
             assert plan is not None and soa is not None and fields is not None
             assert check.text is not None
+            FaultPoints(self.root, "dns-agent").hold("during-import")
             nameservers = sorted(
                 r.data for r in plan.result.values() if r.rtype == "NS" and r.name == check.origin
             )
@@ -819,7 +828,7 @@ class DnsService:
                 strict_hostnames=request.strict_hostnames,
             )
             try:
-                self._install_zone(zone, zones, check.text, plan, fallback="text", checked=True)
+                self._install_zone(zone, check.text, plan, fallback="text", checked=True)
             except RecordValidationError as exc:
                 raise RecordValidationError(
                     _in_file_order(at_lines(exc.records, check.zone_file))
@@ -846,7 +855,7 @@ class DnsService:
         When named.conf was changed behind the agent's back (edited by hand and reloaded), the
         agent adopts what it finds, so that its next rendering of named.conf keeps it.
         """
-        with self.lock:
+        with self.locks.config:
             stored = stored_options(self.root)
             running = running_options(self.root.named_conf)
             if running is None or running == stored:
@@ -874,6 +883,6 @@ class DnsService:
                     f"{address} is this appliance's own address: named would ask itself.",
                     field=f"forwarders[{index}]",
                 )
-        with self.lock:
+        with self.locks.config:
             self.config.apply(self.store.load(), options)
             return stored_options(self.root)

@@ -34,6 +34,7 @@ from tests.bench.chaos import chaos_bench
 from tests.bench.crash import crash_to_serving
 from tests.bench.dhcp import dhcp, dhcp_perf
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
+from tests.bench.dns_scale import dns_import, dns_parallel
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
 from tests.bench.snmp import snmp_bench
@@ -58,6 +59,14 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         dns_change,
     ),
     "dns-bulk": ("10,000 records in one request until named answers them all", dns_bulk),
+    "dns-import": (
+        "a 60,000-record (5 MB) zone imported until named answers every record: Central, agent",
+        dns_import,
+    ),
+    "dns-parallel": (
+        "one record to zone X while a 30,000-record import runs into zone Y, through Central",
+        dns_parallel,
+    ),
     "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
     "dhcp-perf": (
         "Kea throughput vs stock: perfdhcp at 1,000/s and at the highest rate stock sustains",

@@ -104,12 +104,23 @@ def test_migration_takes_stored_secrets_out(tmp_path: Path) -> None:
 
     engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
     config = alembic_config(engine)
-    command.upgrade(config, "0005_merge")
+    command.upgrade(config, "0006_ids")
     secret = "c2VjcmV0LW9mLWEtc2Vjb25kYXJ5LXpvbmU="
     tsig = TsigKey(name="up", secret=secret).model_dump()
     spec = json.dumps({"primaries": ["198.51.100.9"], "tsig_key": tsig})
     with engine.begin() as conn:
-        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # no server row needed for this
+        columns = conn.exec_driver_sql("PRAGMA table_info(servers)").all()
+        values = {"id": 1, "name": "s", "kind": "dns", "address": "198.51.100.2", "port": 1337}
+        for _cid, column, kind, notnull, default, _pk in columns:
+            if column not in values and notnull and default is None:
+                values[column] = (
+                    0
+                    if kind.upper() in ("INTEGER", "BOOLEAN")
+                    else ("2026-12-06 00:00:00" if "DATE" in kind.upper() else "")
+                )
+        names = ", ".join(values)
+        marks = ", ".join(f":{c}" for c in values)
+        conn.execute(text(f"INSERT INTO servers ({names}) VALUES ({marks})"), values)
         conn.execute(
             text("INSERT INTO dns_zones (id, server_id, name, kind, enabled, ttl, soa, spec, "
                  "record_count, created_at, updated_at) VALUES (1, 1, 's.test.', 'secondary', "

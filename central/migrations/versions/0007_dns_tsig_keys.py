@@ -4,8 +4,8 @@ A secondary zone's TSIG secret was kept in the zone's options and written into i
 entries, where every role could read it. The secret is the dns-agent's alone: it is removed
 from both (``"secret"`` of ``tsig_key``), and Central never stores one again.
 
-Revision ID: 0006_dns_tsig_keys
-Revises: 0005_merge
+Revision ID: 0007_dns_tsig_keys
+Revises: 0006_ids
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from alembic import op
 
 from central.core.db import UTCDateTime
 
-revision = "0006_dns_tsig_keys"
-down_revision = "0005_merge"
+revision = "0007_dns_tsig_keys"
+down_revision = "0006_ids"
 branch_labels = None
 depends_on = None
 
