@@ -476,9 +476,15 @@ class DnsService:
         served = self.client.axfr(origin)
         # Each record's text is made once (it is the costly part for a large zone), and the
         # records are built without validation: they are named's own, as dnspython wrote them.
+        # Sorted by owner in DNS order: the owner's labels from the right, lowercased, as a
+        # tuple compare as dnspython compares names, without a comparison of names per step.
         texts = sorted(
             ((r.name, r.rtype, r.rdata.to_text(), r.ttl) for r in served.records),
-            key=lambda item: item[:3],
+            key=lambda item: (
+                tuple(label.lower() for label in reversed(item[0].labels)),
+                item[1],
+                item[2],
+            ),
         )
         return ZoneContent(
             zone=zone.name,
