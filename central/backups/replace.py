@@ -360,12 +360,14 @@ def _push(
         _set(db, item, "failed", "approved", "The paired peer was removed.")
         return
     snap = get_snapshot(db, peer.id, item.snapshot_id)
+    began = time.monotonic()
     _set(db, item, "restoring", f"checking and packing snapshot {snap.id}")
     try:
         path = write_bundle(store, peer, snap)
     except StoredChunkError as exc:
         _set(db, item, "failed", item.step, exc.message)
         return
+    packed = time.monotonic()
     try:
         size = path.stat().st_size
         _set(db, item, "restoring", f"sending snapshot {snap.id} ({size} bytes)")
@@ -427,8 +429,15 @@ def _push(
             f"{_detail(answer)}",
         )
         return
+    sent = time.monotonic()
     _set(db, item, "restoring", "sent; the appliance applies it")
-    _follow(db, item, peer)
+    _follow(
+        db,
+        item,
+        peer,
+        f"packed in {packed - began:.1f} s, sent and checked in {sent - packed:.1f} s",
+        began,
+    )
 
 
 def _detail(answer: pinned.Answer) -> str:
@@ -445,7 +454,12 @@ def _detail(answer: pinned.Answer) -> str:
     return answer.body[:300].decode(errors="replace")
 
 
-def _follow(db: Session, item: Replacement, peer: BackupPeer) -> None:
+def _follow(
+    db: Session, item: Replacement, peer: BackupPeer, pushed: str = "", began: float = 0.0
+) -> None:
+    """Follow the replacement's progress until ``done`` or ``failed``. The final step says
+    where the time went: ``pushed`` (this side's packing and sending, from ``began``) and the
+    appliance's own steps (its ``done`` step lists them)."""
     deadline = time.monotonic() + FOLLOW_SECONDS
     allowed = (peer.agent_fingerprint,)
     last_error = ""
@@ -467,7 +481,9 @@ def _follow(db: Session, item: Replacement, peer: BackupPeer) -> None:
             state = str(progress.get("state", ""))
             step = str(progress.get("step") or state)
             if state == "done":
-                _set(db, item, "restored", "done")
+                took = f" in {time.monotonic() - began:.1f} s" if began else ""
+                said = "; ".join(part for part in (pushed, step if step != "done" else "") if part)
+                _set(db, item, "restored", f"done{took}" + (f" ({said})" if said else ""))
                 return
             if state == "failed":
                 _set(db, item, "failed", step, str(progress.get("error") or "restore failed"))

@@ -30,7 +30,9 @@ import os
 import pwd
 import ssl
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +41,7 @@ from typing import Any
 from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.collect import DATABASE, INCLUDED, _excluded
+from services.appliance.backup.timeline import Timeline
 from services.common.backup.bundle import Bundle
 from services.common.backup.files import restored_file
 from services.common.files import write_json
@@ -200,12 +203,15 @@ def start_programs(view: SupervisorView, names: list[str], progress: Progress) -
             log.warning("starting %s: %s", name, exc)
 
 
-def _healthy(root: StateRoot) -> str | None:
-    """None when named, Kea and Central answer; else what does not."""
+def _named_answers(root: StateRoot) -> str | None:
     try:
         run(["rndc", "-c", str(root.rndc_conf), "status"], timeout=5)
     except (CommandError, OSError) as exc:
         return f"named: {exc}"
+    return None
+
+
+def _central_answers(root: StateRoot) -> str | None:
     context = ssl.create_default_context(cafile=str(root.pki / "ca/ca.crt"))
     context.check_hostname = False
     try:
@@ -216,6 +222,10 @@ def _healthy(root: StateRoot) -> str | None:
                 return f"central: HTTP {answer.status}"
     except OSError as exc:
         return f"central: {exc}"
+    return None
+
+
+def _kea_answers(root: StateRoot) -> str | None:
     try:
         with urllib.request.urlopen("http://127.0.0.1:8000/", timeout=3):
             pass
@@ -226,16 +236,71 @@ def _healthy(root: StateRoot) -> str | None:
     return None
 
 
-def wait_healthy(root: StateRoot, progress: Progress, timeout: float = HEALTH_TIMEOUT) -> None:
+#: The health checks a restore waits for, by the name its timeline gives them.
+HEALTH_CHECKS: dict[str, Callable[[StateRoot], str | None]] = {
+    "named": _named_answers,
+    "kea": _kea_answers,
+    "central": _central_answers,
+}
+
+
+def _healthy(root: StateRoot) -> str | None:
+    """None when named, Kea and Central answer; else what does not."""
+    for check in HEALTH_CHECKS.values():
+        reason = check(root)
+        if reason is not None:
+            return reason
+    return None
+
+
+def wait_healthy(
+    root: StateRoot,
+    progress: Progress,
+    timeout: float = HEALTH_TIMEOUT,
+    *,
+    timeline: Timeline | None = None,
+    since: float | None = None,
+) -> None:
+    """Wait until named, Kea and Central each answer its health check, every check polled
+    on its own thread every ``HEALTH_POLL`` seconds (one slow to answer delays no other).
+
+    ``timeline``: each check's wait is recorded under its name, from ``since`` (the programs'
+    start; monotonic) until it first answered."""
+    began = time.monotonic() if since is None else since
     deadline = time.monotonic() + timeout
-    reason: str | None = "not checked"
     progress("restarting", "waiting until named, Kea and Central answer")
-    while time.monotonic() < deadline:
-        reason = _healthy(root)
-        if reason is None:
-            return
-        time.sleep(HEALTH_POLL)
-    raise TimeoutError(f"the restored appliance is not healthy after {timeout:.0f} s: {reason}")
+    reasons: dict[str, str | None] = dict.fromkeys(HEALTH_CHECKS, "not checked")
+
+    def poll(name: str, check: Callable[[StateRoot], str | None]) -> None:
+        while True:
+            try:
+                reasons[name] = check(root)
+            except Exception as exc:  # a check that breaks counts as not answering
+                reasons[name] = f"{name}: {exc}"
+            if reasons[name] is None:
+                if timeline is not None:
+                    timeline.add(name, began)
+                progress("restarting", f"{name} answers")
+                return
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(HEALTH_POLL)
+
+    threads = [
+        threading.Thread(target=poll, args=(name, check), name=f"health-{name}", daemon=True)
+        for name, check in HEALTH_CHECKS.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 10)
+    failing = [reason for reason in reasons.values() if reason is not None]
+    if failing:
+        raise TimeoutError(
+            f"the restored appliance is not healthy after {timeout:.0f} s: {'; '.join(failing)}"
+        )
+    if timeline is not None:
+        timeline.add("healthy", began)
 
 
 def apply_bundle(
@@ -245,6 +310,7 @@ def apply_bundle(
     *,
     restart_agent: bool = False,
     origin: dict[str, str] | None = None,
+    timeline: Timeline | None = None,
 ) -> None:
     """Apply a checked bundle to the appliance at ``root`` (see the module docstring).
 
@@ -252,22 +318,27 @@ def apply_bundle(
     (``burrow-restore``; the receiver runs inside the agent and restarts it itself).
     ``origin``: what the peer said of the restore (snapshot, approved by, approved at, from):
     Central records it in its history at its next start (``restored_file``).
+    ``timeline``: where each step's time is recorded (services.appliance.backup.timeline).
     """
+    clock = Timeline() if timeline is None else timeline
     appliance_state.set_state(root, "restoring")
     view = _supervisor(root)
     stopped: list[str] = []
     if view is not None:
         progress("applying", "stopping the appliance's programs")
-        stopped = stop_programs(view, progress)
-    write_files(root, bundle, progress)
-    appliance_state.set_state(root, "restoring")  # the backup's file said active
-    paths.stat_cache_file(root).unlink(missing_ok=True)
-    write_json(
-        paths.producer_file(root), {"sequence": int(bundle.manifest["sequence"])}, mode=0o600
-    )
-    paths.resume_full_file(root).parent.mkdir(parents=True, exist_ok=True)
-    paths.resume_full_file(root).write_text("the next backup is a full one (after a restore)\n")
-    apply_network(root, bundle.manifest.get("network") or {}, progress)
+        with clock.step("stop"):
+            stopped = stop_programs(view, progress)
+    with clock.step("write"):
+        write_files(root, bundle, progress)
+        appliance_state.set_state(root, "restoring")  # the backup's file said active
+        paths.stat_cache_file(root).unlink(missing_ok=True)
+        write_json(
+            paths.producer_file(root), {"sequence": int(bundle.manifest["sequence"])}, mode=0o600
+        )
+        paths.resume_full_file(root).parent.mkdir(parents=True, exist_ok=True)
+        paths.resume_full_file(root).write_text("the next backup is a full one (after a restore)\n")
+    with clock.step("network"):
+        apply_network(root, bundle.manifest.get("network") or {}, progress)
     manifest = bundle.manifest
     write_json(
         restored_file(root),
@@ -281,13 +352,15 @@ def apply_bundle(
         mode=0o600,
     )
     if view is not None:
-        if restart_agent:
-            progress("restarting", "restarting the appliance-agent")
-            with contextlib.suppress(Exception):
-                view.call("supervisor.stopProcess", "appliance-agent", True)
-            stopped.append("appliance-agent")
-        start_programs(view, stopped, progress)
-        wait_healthy(root, progress)
+        started = time.monotonic()
+        with clock.step("start"):
+            if restart_agent:
+                progress("restarting", "restarting the appliance-agent")
+                with contextlib.suppress(Exception):
+                    view.call("supervisor.stopProcess", "appliance-agent", True)
+                stopped.append("appliance-agent")
+            start_programs(view, stopped, progress)
+        wait_healthy(root, progress, timeline=clock, since=started)
     # The code this restore was made with is spent: a new one for the next time.
     appliance_state.set_state(root, "active", new_code=True)
-    progress("done", "the appliance is restored")
+    progress("done", f"the appliance is restored in {clock.elapsed():.1f} s ({clock.summary()})")

@@ -152,9 +152,17 @@ class Producer:
         self.last_sent_bytes = 0
         self._backoff = 0.0
         self._next_send = 0.0
-        self.restore_progress: dict[str, Any] | None = None
+        #: The last restore onto this appliance, kept across the agent's restart (its file).
+        self.restore_progress: dict[str, Any] | None = self._last_restore()
 
     # --- bookkeeping ------------------------------------------------------------------------
+    def _last_restore(self) -> dict[str, Any] | None:
+        try:
+            value = read_json(paths.restore_dir(self.root) / "progress.json")
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
     def _producer_state(self) -> dict[str, Any]:
         try:
             value = read_json(paths.producer_file(self.root))

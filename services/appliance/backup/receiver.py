@@ -50,6 +50,7 @@ from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.apply import apply_bundle
 from services.appliance.backup.producer import Producer, agent_fingerprint
+from services.appliance.backup.timeline import Timeline
 from services.common import problems
 from services.common.agent import VERSION
 from services.common.appliance.contract import (
@@ -157,6 +158,9 @@ class Restorer:
         self.busy = threading.Lock()
         self.done_seen_at: float | None = None
         self.done_at: float | None = None
+        #: The steps of the restore under way (or the last one), with their durations.
+        self.timeline = Timeline()
+        self._report_lock = threading.Lock()
 
     def progress_file(self) -> Path:
         return paths.restore_dir(self.root) / "progress.json"
@@ -169,11 +173,19 @@ class Restorer:
         return value if isinstance(value, dict) else {"state": "idle", "step": "", "error": None}
 
     def report(self, state: str, step: str, error: str | None = None) -> None:
-        value = {"state": state, "step": step, "error": error, "at": time.time()}
-        write_json(self.progress_file(), value, mode=0o600)
-        if self.producer is not None:
-            self.producer.restore_progress = value
-            self.producer.write_status()
+        value = {
+            "state": state,
+            "step": step,
+            "error": error,
+            "at": time.time(),
+            "seconds": self.timeline.elapsed(),
+            "timings": self.timeline.steps(),
+        }
+        with self._report_lock:  # the health checks report from threads of their own
+            write_json(self.progress_file(), value, mode=0o600)
+            if self.producer is not None:
+                self.producer.restore_progress = value
+                self.producer.write_status()
         log.info("restore %s: %s%s", state, step, f" ({error})" if error else "")
 
     def apply_in_background(
@@ -181,7 +193,7 @@ class Restorer:
     ) -> None:
         def work() -> None:
             try:
-                apply_bundle(self.root, bundle, self.report, origin=origin)
+                apply_bundle(self.root, bundle, self.report, origin=origin, timeline=self.timeline)
                 self.done_at = time.monotonic()
                 if self.producer is not None:
                     self.producer.request("full")
@@ -266,6 +278,7 @@ def receiver_app(
             return RestoreProgress.model_validate({
                 "state": value.get("state"), "step": str(value.get("step") or ""),
                 "error": None if error is None else str(error),
+                "seconds": value.get("seconds"), "timings": value.get("timings") or [],
             })  # fmt: skip
         except ValueError:  # a progress file of another version
             return RestoreProgress(state="idle")
@@ -283,16 +296,19 @@ def receiver_app(
         directory.mkdir(parents=True, exist_ok=True)
         bundle_path = directory / "bundle"
         chunks = directory / "chunks"
+        restorer.timeline = clock = Timeline()
         try:
             restorer.report("receiving", "receiving the backup")
-            with open(bundle_path, "wb") as fh:
+            with clock.step("receive"), open(bundle_path, "wb") as fh:
                 os.fchmod(fh.fileno(), 0o600)
                 async for piece in request.stream():
                     fh.write(piece)
             shutil.rmtree(chunks, ignore_errors=True)
-            bundle = await asyncio.to_thread(
-                read_bundle_file, bundle_path, DirectoryChunkStore(chunks)
-            )
+            restorer.report("receiving", "checking the backup")
+            with clock.step("check"):
+                bundle = await asyncio.to_thread(
+                    read_bundle_file, bundle_path, DirectoryChunkStore(chunks)
+                )
         except BaseException as exc:
             # A bad bundle, a body over MAX_BUNDLE (BodyLimit answers 413), a lost connection:
             # nothing was applied; the files go and the next push may come.
