@@ -41,6 +41,7 @@ import dns.exception
 import dns.message
 import dns.query
 import dns.rdatatype
+import httpx
 
 from services.common.proc import run
 from services.sandbox.lab import Lab
@@ -224,6 +225,24 @@ def lease_to_stored(lab: Lab) -> list[Figure]:
 
 
 # --- (c) ------------------------------------------------------------------------------------
+def _add_zone(on_a: CentralApi, body: dict[str, Any]) -> None:
+    """Add one zone; on a loaded machine an answer may come too late: the zone is then looked
+    for before it is asked for again (a second request would be refused as a duplicate)."""
+    for _attempt in range(3):
+        try:
+            on_a.post("/api/v1/dns/zones", body)
+            return
+        except httpx.TransportError as exc:
+            _log(f"zone {body['name']}: {type(exc).__name__}; looking whether it was made")
+            found = wait_for(
+                lambda: on_a.get(f"/api/v1/dns/zones?filter=name:{body['name']}&limit=1"),
+                timeout=300, interval=2, what="Central answering",
+            )  # fmt: skip
+            if found["total"]:
+                return
+    raise AssertionError(f"zone {body['name']} could not be added")
+
+
 def _fill(a: Sandbox, on_a: CentralApi) -> None:
     dns_server = on_a.local_server("dns")
     per_zone = RECORDS // ZONES
@@ -233,11 +252,8 @@ def _fill(a: Sandbox, on_a: CentralApi) -> None:
             {"name": f"h{i}", "type": "A", "data": f"10.{z >> 8 & 255}.{z & 255}.{i}"}
             for i in range(per_zone)
         ]
-        on_a.post(
-            "/api/v1/dns/zones",
-            {"server_id": dns_server, "name": f"z{z}.bench.", "kind": "primary",
-             "records": records},
-        )  # fmt: skip
+        _add_zone(on_a, {"server_id": dns_server, "name": f"z{z}.bench.", "kind": "primary",
+                         "records": records})  # fmt: skip
         if z % 200 == 199:
             _log(f"{z + 1} zones in {time.monotonic() - started:.0f} s")
     dhcp = on_a.local_server("dhcp")
