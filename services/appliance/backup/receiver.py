@@ -14,7 +14,9 @@ Every appliance serves it; only an ``uninitialized`` one accepts a restore. Endp
 - ``GET /restore`` → ``{"state": "idle" | "receiving" | "applying" | "restarting" | "done" |
   "failed", "step", "error", "seconds", "timings"}`` (kept in
   ``backup/restore/progress.json``, so it survives the agent's restart; ``timings``: each
-  step's start and duration, services.appliance.backup.timeline);
+  step's start and duration, services.appliance.backup.timeline). With ``?after=AT&wait=S``
+  (``AT`` the ``at`` last seen, S ≤ 10) it is answered as soon as the progress changes,
+  or after S seconds: a follower learns of each step at once without polling;
 - ``POST /initialize`` with the code → ``active`` ("use as a new appliance").
 
 Models are those of ``services.common.appliance.contract``; every error is problem JSON
@@ -47,7 +49,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Header, Query, Request
 
 from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
@@ -87,6 +89,9 @@ RESTART_LATEST = 60.0
 #: and its chunks go to disk (at most 8 MB wait in memory), so this bounds the disk, not the
 #: memory, a push may take; the bench's restore is ~26 MB.
 MAX_BUNDLE = 1024 * 1024 * 1024
+#: The longest ``GET /restore?wait=`` waits for the progress to change, and how often it looks.
+MAX_WAIT = 10.0
+WAIT_POLL = 0.02
 #: Every other request body of the receiver (none of them has one).
 MAX_BODY = 64 * 1024
 
@@ -276,16 +281,24 @@ def receiver_app(
         )
 
     @router.get("/restore")
-    def restore_progress() -> RestoreProgress:
-        """Where the restore is."""
+    async def restore_progress(
+        after: Annotated[float | None, Query(description="the ``at`` last seen")] = None,
+        wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0.0,
+    ) -> RestoreProgress:
+        """Where the restore is. With ``after`` (the ``at`` of the progress last seen) and
+        ``wait``: answered as soon as the progress changes, or after ``wait`` seconds."""
         value = restorer.progress()
+        deadline = time.monotonic() + wait
+        while after is not None and value.get("at") == after and time.monotonic() < deadline:
+            await asyncio.sleep(WAIT_POLL)
+            value = restorer.progress()
         if value.get("state") == "done" and restorer.done_seen_at is None:
             restorer.done_seen_at = time.monotonic()
         error = value.get("error")
         try:
             return RestoreProgress.model_validate({
                 "state": value.get("state"), "step": str(value.get("step") or ""),
-                "error": None if error is None else str(error),
+                "error": None if error is None else str(error), "at": value.get("at"),
                 "seconds": value.get("seconds"), "timings": value.get("timings") or [],
             })  # fmt: skip
         except ValueError:  # a progress file of another version

@@ -26,7 +26,7 @@ TLS with the one Central of ``restore_from``, no code)::
 
     GET    /identity                            -> Identity
     POST   /restore         (the bundle)        -> 202 RestoreAccepted
-    GET    /restore                             -> RestoreProgress
+    GET    /restore  ?after=AT&wait=S           -> RestoreProgress (S: wait for a change)
     POST   /initialize                          -> ApplianceState
 """
 
@@ -239,6 +239,9 @@ class RestoreProgress(BaseModel):
     state: Literal["idle", "receiving", "applying", "restarting", "done", "failed"]
     step: str = ""
     error: str | None = None
+    at: float | None = Field(
+        default=None, description="when this was reported (Unix time); give it as ?after="
+    )
     seconds: float | None = Field(
         default=None, description="seconds since the bundle began to arrive"
     )
