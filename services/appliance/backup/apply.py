@@ -241,9 +241,21 @@ def _named_answers(root: StateRoot) -> str | None:
     return None
 
 
-def _central_answers(root: StateRoot) -> str | None:
-    context = ssl.create_default_context(cafile=str(root.pki / "ca/ca.crt"))
+@functools.lru_cache(maxsize=4)
+def _central_context(ca_file: str, _mtime_ns: int) -> ssl.SSLContext:
+    """The TLS context that trusts this appliance's CA (made once per CA file, not at every
+    poll: each costs milliseconds of CPU time while the restarted programs start)."""
+    context = ssl.create_default_context(cafile=ca_file)
     context.check_hostname = False
+    return context
+
+
+def _central_answers(root: StateRoot) -> str | None:
+    ca_file = root.pki / "ca/ca.crt"
+    try:
+        context = _central_context(str(ca_file), ca_file.stat().st_mtime_ns)
+    except (OSError, ssl.SSLError) as exc:
+        return f"central: {exc}"
     try:
         with urllib.request.urlopen(
             "https://127.0.0.1:1231/api/v1/health", context=context, timeout=3
