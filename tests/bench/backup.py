@@ -354,32 +354,32 @@ class _Watch:
 
 
 class _CentralZones:
-    """C's Central lists every bench zone: its administrator's token is made again when C's
-    Central turns into A's (the restored database has A's administrator)."""
+    """C's Central lists every bench zone, asked with a token of A's administrator: A's
+    database comes back at C with its sessions (and C's own administrator, before the
+    restore, gets 401 with it)."""
 
-    def __init__(self, box: Sandbox) -> None:
-        self.box = box
-        self.api: CentralApi | None = None
+    def __init__(self, box: Sandbox, token: str) -> None:
+        self.api = CentralApi(box, token=token)
 
     def __call__(self) -> bool:
-        if not self.box.check_central():
-            return False
-        if self.api is None:
-            self.api = CentralApi(self.box)
         answer = self.api.call("GET", "/api/v1/dns/zones?filter=name~.bench.&limit=1")
-        if answer.status_code == 401:
-            self.api = None
-            return False
         return bool(answer.status_code == 200 and answer.json()["total"] >= ZONES)
 
 
-def _restore_once(on_b: CentralApi, offer: dict[str, Any], c: Sandbox) -> dict[str, Any]:
+def _restore_once(
+    on_b: CentralApi, offer: dict[str, Any], c: Sandbox, token: str
+) -> dict[str, Any]:
     """Approve ``offer`` and measure, each on its own thread from the approval on: B sees the
     restore done; C's named answers every zone, its Kea holds every lease, its Central lists
     every zone. The restore's time is the last of them."""
     t0 = time.monotonic()
     answer = approve(on_b, offer, c)
     assert answer.status_code == 202, answer.text
+    return _measure(on_b, offer["id"], c, token, t0)
+
+
+def _measure(on_b: CentralApi, offer_id: int, c: Sandbox, token: str, t0: float) -> dict[str, Any]:
+    """The restore approved at ``t0``, followed and measured (see ``_restore_once``)."""
     watches = [
         # one zone first (cheap while C is not restored yet), then every zone
         _Watch("named answers every zone",
@@ -387,10 +387,10 @@ def _restore_once(on_b: CentralApi, offer: dict[str, Any], c: Sandbox) -> dict[s
                and _every_zone_answers(c), t0, 0.1),
         _Watch("Kea holds every lease",
                lambda: _assigned_leases(c) >= LEASES and _lease_count(c) >= LEASES, t0, 0.1),
-        _Watch("Central lists every zone", _CentralZones(c), t0, 0.1),
+        _Watch("Central lists every zone", _CentralZones(c, token), t0, 0.1),
     ]  # fmt: skip
     try:
-        final = _follow_steps(on_b, offer["id"], t0)
+        final = _follow_steps(on_b, offer_id, t0)
         restored = time.monotonic() - t0
         assert final["state"] == "restored", final
         deadline = time.monotonic() + 600
@@ -452,7 +452,7 @@ def restore_time(lab: Lab) -> list[Figure]:
         lost.root.root.mkdir()
         c = lab.sandbox(f"c{run_index}", address=lost.address, root_dir=lost.root.root)
         offer = wait_offer_new(on_b, lost.address, run_index)
-        runs.append(_restore_once(on_b, offer, c))
+        runs.append(_restore_once(on_b, offer, c, on_a.token))
         _log(f"restore {run_index + 1}: {runs[-1]['total']:.1f} s (load {_load()})")
         _log_breakdown(runs[-1])
         lost = c
