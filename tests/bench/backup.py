@@ -226,18 +226,27 @@ def lease_to_stored(lab: Lab) -> list[Figure]:
 
 # --- (c) ------------------------------------------------------------------------------------
 def _add_zone(on_a: CentralApi, body: dict[str, Any]) -> None:
-    """Add one zone; on a loaded machine an answer may come too late (the request timed out
-    while Central still worked on it): asked again, "already exists" then means it was made."""
-    for attempt in range(3):
+    """Add one zone. On a loaded machine the answer may come too late (the request timed out
+    while Central still worked on it) or fail: the zone is then waited for, and asked for
+    again only if it does not appear."""
+    query = f"/api/v1/dns/zones?filter=name:{body['name']}&limit=1"
+    for _attempt in range(3):
         try:
             answer = on_a.call("POST", "/api/v1/dns/zones", body)
+            if answer.status_code < 300:
+                return
+            why = f"HTTP {answer.status_code}"
         except httpx.TransportError as exc:
-            _log(f"zone {body['name']}: {type(exc).__name__}; asking again")
-            continue
-        if answer.status_code == 409 and attempt and "already exists" in answer.text:
-            return
-        on_a.ok(answer)
-        return
+            why = type(exc).__name__
+        _log(f"zone {body['name']}: {why}; waiting to see whether it was made")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                if on_a.get(query)["total"]:
+                    return
+            except (httpx.TransportError, AssertionError):
+                pass
+            time.sleep(3)
     raise AssertionError(f"zone {body['name']} could not be added")
 
 
