@@ -117,8 +117,55 @@ def _write_file(target: Path, entry: dict[str, Any], bundle: Bundle) -> None:
         raise
 
 
-def write_files(root: StateRoot, bundle: Bundle, progress: Progress) -> int:
-    """Write every directory and file of the bundle below ``root``; returns the file count."""
+#: What Central reads at its start: its settings, database, keys and certificates.
+CENTRAL_FILES = ("etc/burrow/", "var/lib/burrow/")
+
+
+def _central_file(path: str) -> bool:
+    return path.startswith(CENTRAL_FILES)
+
+
+def write_files(
+    root: StateRoot,
+    bundle: Bundle,
+    progress: Progress,
+    *,
+    only: Callable[[str], bool] | None = None,
+    prepare: bool = True,
+) -> int:
+    """Write the directories and files of the bundle below ``root``; returns the file count.
+
+    ``only``: write only the files whose path it accepts. ``prepare``: make the directories
+    and remove what the backup does not hold (the first of several calls)."""
+    manifest = bundle.manifest
+    files = [e for e in manifest["files"] if only is None or only(e["path"])]
+    if prepare:
+        _prepare_tree(root, bundle)
+    total = len(files)
+    # Each file is still written, fsynced and renamed on its own (a power cut leaves the old
+    # or the new file), but WRITERS at a time: a restore of 1,000 zones waited some 5 ms for
+    # each fsync in turn, and concurrent fsyncs share the filesystem's journal commits.
+    reported = time.monotonic()
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="restore-write") as pool:
+        futures = [
+            pool.submit(_write_file, root.root / entry["path"], entry, bundle) for entry in files
+        ]
+        try:
+            for index, future in enumerate(as_completed(futures), 1):
+                future.result()
+                if index == total or time.monotonic() - reported >= PROGRESS_EVERY:
+                    progress("applying", f"wrote {index} of {total} files")
+                    reported = time.monotonic()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    log.info("restore wrote %d files", total)
+    return total
+
+
+def _prepare_tree(root: StateRoot, bundle: Bundle) -> None:
+    """Make the bundle's directories; remove the files it does not hold."""
     manifest = bundle.manifest
     for entry in manifest.get("dirs", []):
         directory = root.root / entry["path"]
@@ -142,28 +189,7 @@ def write_files(root: StateRoot, bundle: Bundle, progress: Progress) -> int:
                 if rel not in wanted and not _excluded(rel):
                     (root.root / rel).unlink(missing_ok=True)
                     removed += 1
-    total = len(manifest["files"])
-    # Each file is still written, fsynced and renamed on its own (a power cut leaves the old
-    # or the new file), but WRITERS at a time: a restore of 1,000 zones waited some 5 ms for
-    # each fsync in turn, and concurrent fsyncs share the filesystem's journal commits.
-    reported = time.monotonic()
-    with ThreadPoolExecutor(WRITERS, thread_name_prefix="restore-write") as pool:
-        futures = [
-            pool.submit(_write_file, root.root / entry["path"], entry, bundle)
-            for entry in manifest["files"]
-        ]
-        try:
-            for index, future in enumerate(as_completed(futures), 1):
-                future.result()
-                if index == total or time.monotonic() - reported >= PROGRESS_EVERY:
-                    progress("applying", f"wrote {index} of {total} files")
-                    reported = time.monotonic()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    log.info("restore wrote %d files, removed %d files not in the backup", total, removed)
-    return total
+    log.info("restore removed %d files not in the backup", removed)
 
 
 def apply_network(root: StateRoot, capture: dict[str, Any], progress: Progress) -> bool:
@@ -307,13 +333,16 @@ def wait_healthy(
     *,
     timeline: Timeline | None = None,
     since: float | None = None,
+    started: dict[str, float] | None = None,
 ) -> None:
     """Wait until named, Kea and Central each answer its health check, every check polled
     on its own thread every ``HEALTH_POLL`` seconds (one slow to answer delays no other).
 
-    ``timeline``: each check's wait is recorded under its name, from ``since`` (the programs'
-    start; monotonic) until it first answered."""
+    ``timeline``: each check's wait is recorded under its name, from its program's start
+    (``started``, by check name; else ``since``, monotonic) until it first answered, and
+    ``healthy`` from the first of them until all had."""
     began = time.monotonic() if since is None else since
+    starts = {name: (started or {}).get(name, began) for name in HEALTH_CHECKS}
     deadline = time.monotonic() + timeout
     progress("restarting", "waiting until named, Kea and Central answer")
     reasons: dict[str, str | None] = dict.fromkeys(HEALTH_CHECKS, "not checked")
@@ -326,7 +355,7 @@ def wait_healthy(
                 reasons[name] = f"{name}: {exc}"
             if reasons[name] is None:
                 if timeline is not None:
-                    timeline.add(name, began)
+                    timeline.add(name, starts[name])
                 progress("restarting", f"{name} answers")
                 return
             if time.monotonic() >= deadline:
@@ -347,7 +376,7 @@ def wait_healthy(
             f"the restored appliance is not healthy after {timeout:.0f} s: {'; '.join(failing)}"
         )
     if timeline is not None:
-        timeline.add("healthy", began)
+        timeline.add("healthy", min(starts.values()))
 
 
 def apply_bundle(
@@ -376,7 +405,9 @@ def apply_bundle(
         with clock.step("stop"):
             stopped = stop_programs(view, progress)
     with clock.step("write"):
-        write_files(root, bundle, progress)
+        # Central's files first: Central, the slowest to start (seconds of CPU time), starts
+        # while the others (1,000 zone files, say) are still being written.
+        write_files(root, bundle, progress, only=_central_file)
         appliance_state.set_state(root, "restoring")  # the backup's file said active
         paths.stat_cache_file(root).unlink(missing_ok=True)
         write_json(
@@ -398,18 +429,25 @@ def apply_bundle(
         },
         mode=0o600,
     )
+    started: dict[str, float] = {}
+    if view is not None and "central" in stopped:
+        started["central"] = time.monotonic()
+        start_programs(view, ["central"], progress)
+    with clock.step("write-rest"):
+        rest = lambda path: not _central_file(path)  # noqa: E731
+        write_files(root, bundle, progress, only=rest, prepare=False)
     if view is not None:
-        started = time.monotonic()
+        begun = time.monotonic()
         with clock.step("start"):
             if restart_agent:
                 progress("restarting", "restarting the appliance-agent")
                 with contextlib.suppress(Exception):
                     view.call("supervisor.stopProcess", "appliance-agent", True)
                 stopped.append("appliance-agent")
-            first = [name for name in stopped if name not in START_AFTER]
+            first = [name for name in stopped if name not in START_AFTER and name not in started]
             start_programs(view, first, progress)
         try:
-            wait_healthy(root, progress, timeline=clock, since=started)
+            wait_healthy(root, progress, timeline=clock, since=begun, started=started)
         finally:
             start_programs(view, [name for name in stopped if name in START_AFTER], progress)
     # The code this restore was made with is spent: a new one for the next time.
