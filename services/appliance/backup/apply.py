@@ -5,14 +5,15 @@ Steps, each reported through ``progress(state, step)``:
 1. the appliance's state becomes ``restoring`` (the producer pauses);
 2. every program but the appliance-agent (and the crash-listener) is stopped through
    supervisord (skipped when no supervisord runs: ``burrow-restore`` on a stopped appliance);
-3. directories are made and every file is written atomically with its mode and owner
-   (an owner or group unknown here falls back to the numeric id the name was, else root),
-   ``WRITERS`` files at a time; files of the backed-up directories that the backup does not
-   hold are removed, and so are Central's ``-wal``/``-shm`` files, so that nothing of R's
-   own state is mixed in;
+3. directories are made and Central's files (``CENTRAL_FILES``) are written atomically with
+   their mode and owner (an owner or group unknown here falls back to the numeric id the
+   name was, else root), ``WRITERS`` files at a time; files of the backed-up directories
+   that the backup does not hold are removed, and so are Central's ``-wal``/``-shm`` files,
+   so that nothing of R's own state is mixed in;
 4. the network capture is applied with ``services.appliance.network.apply`` when the backup
-   holds one and that module exists (another part of issue 7);
-5. every stopped program but those of ``START_AFTER`` is started again through
+   holds one and that module exists (another part of issue 7); Central is started (it
+   needs seconds of CPU time to start) while every other file is written as in 3;
+5. every other stopped program but those of ``START_AFTER`` is started again through
    supervisord, and the restore waits until named answers ``rndc status``, Kea's Control
    Agent answers and Central answers ``/api/v1/health`` (each polled on its own, at most
    ``HEALTH_TIMEOUT`` seconds); then the console and the diagnostic shell are started;

@@ -1,11 +1,12 @@
 """Where a restore's time goes: each step's start and duration, for its progress.
 
 A restore (services.appliance.backup.receiver and .apply) runs in steps: ``receive`` (the
-bundle streamed to disk), ``check`` (every chunk hashed, the tree complete), ``stop`` (the
-programs stopped), ``write`` (every file written with its mode and owner), ``network``,
-``start`` (the programs started), then ``named``, ``kea`` and ``central``: from the start of
-the programs until each answers its health check (these three overlap), and ``healthy`` until
-all three have. Each entry is ``{"step", "at", "seconds"}``: ``at`` is the step's start in
+bundle arriving), ``check`` (every chunk hashed as it arrives, the tree complete), ``stop``
+(the programs stopped), ``write`` (Central's files written with their modes and owners),
+``network``, ``write-rest`` (the other files, while Central starts), ``start`` (the other
+programs started), then ``named``, ``kea`` and ``central``: from each program's start until
+it answers its health check (these three overlap), and ``healthy`` from the first start
+until all three have. Each entry is ``{"step", "at", "seconds"}``: ``at`` is the step's start in
 seconds from the restore's start, so overlapping steps show as such. The progress
 (``GET /restore``, ``backup-status``, ``burrow-restore``'s last line) carries them.
 """
