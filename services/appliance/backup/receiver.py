@@ -206,16 +206,21 @@ class Restorer:
         self, bundle: Bundle, store: PackChunkStore, origin: dict[str, str]
     ) -> None:
         def work() -> None:
+            if self.producer is not None:
+                self.producer.restoring = True  # no backup of a half-written state
             try:
                 apply_bundle(self.root, bundle, self.report, origin=origin, timeline=self.timeline)
                 self.done_at = time.monotonic()
                 if self.producer is not None:
+                    self.producer.restoring = False
                     self.producer.request("full")
             except Exception as exc:
                 log.exception("restore failed")
                 self.report("failed", "the restore stopped", str(exc))
                 appliance_state.set_state(self.root, "uninitialized")
             finally:
+                if self.producer is not None:
+                    self.producer.restoring = False
                 store.close()
                 self.busy.release()
 
