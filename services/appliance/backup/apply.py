@@ -32,6 +32,7 @@ import contextlib
 import datetime as dt
 import functools
 import grp
+import json
 import logging
 import os
 import pwd
@@ -41,7 +42,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,21 @@ def _chown(path: Path | int, owner: str, group: str) -> None:
         os.chown(path, _uid(owner), _gid(group), follow_symlinks=False)
 
 
+#: The appliance's state file: written as the backup holds it but ``restoring`` (until the
+#: restore's end), never ``active`` while the other files are still being written.
+STATE_FILE = "var/lib/burrow/appliance-state.json"
+
+
+def _content(entry: dict[str, Any], bundle: Bundle) -> Iterator[bytes]:
+    if entry["path"] != STATE_FILE:
+        yield from bundle.file_content(entry)
+        return
+    value = json.loads(b"".join(bundle.file_content(entry)))  # checked against its sha256
+    if isinstance(value, dict):
+        value["state"] = "restoring"
+    yield json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
+
+
 def _write_file(target: Path, entry: dict[str, Any], bundle: Bundle) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -107,7 +123,7 @@ def _write_file(target: Path, entry: dict[str, Any], bundle: Bundle) -> None:
         _chown(fd, entry["owner"], entry["group"])
         os.fchmod(fd, int(entry["mode"]))
         with os.fdopen(fd, "wb") as fh:
-            for piece in bundle.file_content(entry):
+            for piece in _content(entry, bundle):
                 fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
@@ -409,7 +425,7 @@ def apply_bundle(
         # Central's files first: Central, the slowest to start (seconds of CPU time), starts
         # while the others (1,000 zone files, say) are still being written.
         write_files(root, bundle, progress, only=_central_file)
-        appliance_state.set_state(root, "restoring")  # the backup's file said active
+        appliance_state.set_state(root, "restoring")  # as written (STATE_FILE)
         paths.stat_cache_file(root).unlink(missing_ok=True)
         write_json(
             paths.producer_file(root), {"sequence": int(bundle.manifest["sequence"])}, mode=0o600
