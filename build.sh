@@ -17,9 +17,10 @@ PY="$VENV/bin/python"
 # System packages, all from Debian 12, by what needs them.
 PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent
           kea-admin iproute2 curl python3 python3-venv python3-dev gcc
-          ldnsutils iputils-ping iputils-tracepath)
-PKGS_TEST=(isc-dhcp-client openssh-client postgresql dnsperf ldnsutils iputils-ping
-           iputils-tracepath chromium procps wrk)
+          ldnsutils iputils-ping iputils-tracepath chrony rsyslog rsyslog-gnutls)
+PKGS_TEST=(isc-dhcp-client isc-dhcp-relay isc-dhcp-server openssh-client postgresql dnsperf
+           ldnsutils iputils-ping iputils-tracepath chromium procps wrk
+           snmp snmptrapd)
 # Building the appliance image and booting it (./build.sh image|run, tests/system).
 PKGS_IMAGE=(mmdebstrap e2fsprogs fdisk dosfstools mtools grub-common grub-pc-bin
             grub-efi-amd64-bin qemu-system-x86 qemu-utils ovmf)
@@ -41,11 +42,20 @@ install_system() {
     say "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null || die "apt-get update failed; check the package mirror."
+    # No package may start its daemon on install (isc-dhcp-server and isc-dhcp-relay, for
+    # the tests, would serve or relay DHCP on this machine): a policy that refuses every
+    # start, for the length of the install, unless the machine has one of its own.
+    local policy=/usr/sbin/policy-rc.d made_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && made_policy=1
+    fi
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
-        || die "installing ${missing[*]} failed."
+        || { [ -n "$made_policy" ] && rm -f "$policy"; die "installing ${missing[*]} failed."; }
+    if [ -n "$made_policy" ]; then rm -f "$policy"; fi
     # Installing the packages must not leave Debian's own daemons running: supervisord runs them.
     local svc
-    for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent; do
+    for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent chrony rsyslog \
+               isc-dhcp-server isc-dhcp-relay; do
         if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
             systemctl disable --now "$svc" >/dev/null 2>&1 || true
         fi

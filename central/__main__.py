@@ -30,6 +30,9 @@ from services.common.serve import Listener, bind, serve
 
 log = logging.getLogger("central")
 
+#: The interpreter's thread switch interval in Central's processes (see ``main``).
+SWITCH_INTERVAL = 0.0005
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -141,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     config = CentralConfig.from_root(StateRoot.at(args.root), port=args.port, host=args.host)
+    # A change to one zone waits on I/O a dozen times (the database, the agent) while another
+    # request may compute for a while (a large zone's import stored): each wait ends with a
+    # hand-over of the interpreter, which takes up to one switch interval (5 ms by default).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if args.workers > 1:
         return serve_workers(config, args.workers)
     serve(Listener(create_app(config), config.port, host=config.host, tls=config.tls))

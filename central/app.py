@@ -22,6 +22,8 @@ from central.core.backup_ack import BackupAck
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
 from central.dhcp import poller as dhcp_poller
+from central.dhcp.leases import router as dhcp_leases_router
+from central.dhcp.migrate import router as dhcp_migrate_router
 from central.dhcp.routes import router as dhcp_router
 from central.diagshell.routes import router as diag_shell_router
 from central.dns import poller as dns_poller
@@ -29,6 +31,7 @@ from central.dns.routes import router as dns_router
 from central.events.routes import router as events_router
 from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
+from central.monitoring.routes import router as monitoring_router
 from central.network.routes import router as network_router
 from central.registry import poller
 from central.registry.routes import router as registry_router
@@ -139,10 +142,13 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         events_router,
         diag_shell_router,
         dhcp_router,
+        dhcp_leases_router,
+        dhcp_migrate_router,
         dns_router,
         backups_router,
         appliance_router,
         network_router,
+        monitoring_router,
     ):
         app.include_router(router)
     return app

@@ -60,6 +60,11 @@ MASKED_UNITS = (
     "kea-ctrl-agent.service",
     "kea-dhcp-ddns-server.service",
     "named-resolvconf.service",
+    # supervisord runs chronyd and rsyslogd with Burrow's own configurations.
+    "chrony.service",
+    "chronyd.service",
+    "rsyslog.service",
+    "syslog.service",
     # An appliance is updated by a new image, not by apt in the background.
     "apt-daily.timer",
     "apt-daily-upgrade.timer",
@@ -300,8 +305,10 @@ def make_tree(progress: Progress, base: Path, deps: Path) -> Path:
 
 def configure_system(tree: Path) -> None:
     """Settings of the operating system in the tree: units, hostname, machine id."""
-    # bind9.service is Debian's alias of named.service: drop the alias, mask both names.
-    (tree / "etc/systemd/system/bind9.service").unlink(missing_ok=True)
+    # bind9.service is Debian's alias of named.service, chronyd.service of chrony.service and
+    # syslog.service of rsyslog.service: drop the aliases, mask every name.
+    for alias in ("bind9.service", "chronyd.service", "syslog.service"):
+        (tree / "etc/systemd/system" / alias).unlink(missing_ok=True)
     run(["systemctl", f"--root={tree}", "mask", *MASKED_UNITS])
     run(["systemctl", f"--root={tree}", "enable", *BURROW_UNITS])
     # Debian's example configurations of Kea would be taken for Burrow's own: burrow-launch

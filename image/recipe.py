@@ -44,6 +44,10 @@ PACKAGES = (
     "kea-dhcp4-server",
     "kea-dhcp6-server",
     "kea-ctrl-agent",
+    # time and remote syslog (services.common.ntp, services.common.syslog)
+    "chrony",
+    "rsyslog",
+    "rsyslog-gnutls",
     # the project's virtual environment
     "python3",
     "python3-venv",

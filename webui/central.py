@@ -31,6 +31,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as ModelError
 
 from services.common.dhcp.contract import ScopeUsage
+from services.common.figures import Figures
 from services.common.problems import TITLES, TYPE_PREFIX, Problem, ProblemItem
 from webui.models import (
     ApplianceBackups,
@@ -41,6 +42,7 @@ from webui.models import (
     ClassAnswer,
     DhcpServer,
     HistoryEntry,
+    ImportPreview,
     LeaseListing,
     Listing,
     LoginAnswer,
@@ -331,6 +333,19 @@ class Central:
         )
         return found.items
 
+    def monitoring(self, token: str) -> dict[str, Any]:
+        """The monitoring settings, secrets shown as ********."""
+        found: dict[str, Any] = self._call("GET", "/monitoring", token, dict[str, Any])
+        return found
+
+    def change_monitoring(self, token: str, body: dict[str, Any]) -> None:
+        self._call("PUT", "/monitoring", token, body=body)
+
+    def figures(self, token: str) -> Figures:
+        """What the monitor program last collected (SNMP's and /metrics' figures)."""
+        found: Figures = self._call("GET", "/monitoring/figures", token, Figures)
+        return found
+
     def history(self, token: str, **params: Any) -> Listing[HistoryEntry]:
         found: Listing[HistoryEntry] = self._call(
             "GET", "/history", token, Listing[HistoryEntry], params=params
@@ -353,6 +368,12 @@ class Central:
     def import_zone(self, token: str, body: dict[str, Any]) -> Zone:
         made: Zone = self._call("POST", "/dns/zones/import", token, Zone, body=body)
         return made
+
+    def preview_import(self, token: str, body: dict[str, Any]) -> ImportPreview:
+        found: ImportPreview = self._call(
+            "POST", "/dns/zones/import/preview", token, ImportPreview, body=body
+        )
+        return found
 
     def delete_zone(self, token: str, zone_id: int, comment: str) -> None:
         self._call("DELETE", f"/dns/zones/{zone_id}", token, params={"comment": comment})

@@ -80,13 +80,21 @@ class DhcpServer(Answer):
 
 
 class ServiceEvent(Answer):
-    """A program's unexpected exit or FATAL state, as supervisord's listener wrote it."""
+    """A program's unexpected exit or FATAL state, as supervisord's listener wrote it, or an
+    alert of the monitor program (pool threshold, backup overdue, peer, certificate)."""
 
     time: str
     program: str
     kind: str = ""
     exit: str | int | None = None
     restarts: int | None = None
+    subject: str | None = None
+    message: str | None = None
+
+    @property
+    def is_alert(self) -> bool:
+        return self.kind in ("pool-threshold", "backup-overdue", "peer-unreachable",
+                             "certificate-expiring")  # fmt: skip
 
 
 class HistoryEntry(Answer):
@@ -110,6 +118,35 @@ class Total(Answer):
 
 
 # --- DNS -------------------------------------------------------------------------------------
+class ImportRefusal(Answer):
+    """An entry of a zone file an import refuses (``line`` None: the whole file)."""
+
+    line: int | None = None
+    name: str = ""
+    type: str = ""
+    message: str
+    can_leave_out: bool = False
+
+
+class ImportedRecord(Answer):
+    """A record an import would create, with its line."""
+
+    line: int
+    name: str
+    type: str
+    ttl: int
+    data: str
+
+
+class ImportPreview(Answer):
+    """What an import of a zone file would create and refuse."""
+
+    records: list[ImportedRecord] = []
+    refused: list[ImportRefusal] = []
+    importable: bool = False
+    importable_leaving_out: bool = False
+
+
 class Zone(Answer):
     """A DNS zone as Central keeps it."""
 
@@ -122,6 +159,8 @@ class Zone(Answer):
     soa: str = ""
     record_count: int = 0
     server_id: int | None = None
+    #: The refused records an import left out (asked for).
+    left_out: list[ImportRefusal] = []
 
 
 class Record(RecordData):

@@ -29,6 +29,8 @@ DONE = {
     "zone-created": "The zone was created.",
     "zone-deleted": "The zone was deleted.",
     "zone-imported": "The zone was imported.",
+    "zone-imported-left-out": "The zone was imported without the refused records, as asked; "
+    "they are listed in the zone's history.",
     "record-added": "The record was added.",
     "record-saved": "The record was saved.",
     "record-deleted": "The record was deleted.",
@@ -46,6 +48,7 @@ DONE = {
     "user-saved": "The user was saved.",
     "user-deleted": "The user was deleted.",
     "settings-saved": "The settings were saved.",
+    "monitoring-saved": "The monitoring settings were saved; the appliance takes them at once.",
     "network-saved": "The network settings were applied.",
     "peer-paired": "Paired: backups go to the peer Central from now on, a full one first.",
     "peer-unpaired": "Unpaired: no more backups go to the peer (what it keeps stays there).",

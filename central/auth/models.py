@@ -7,13 +7,14 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from central.core.db import Base, UTCDateTime, now
+from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
 
 
 class User(Base):
     """A person or script that uses the API, with one role."""
 
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -29,6 +30,7 @@ class Token(Base):
     """A bearer token: a login session or a long-lived API token. Only its hash is kept."""
 
     __tablename__ = "tokens"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)

@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from central.core.db import Base, UTCDateTime, now
+from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
 
 
 class PairingToken(Base):
     """A one-time token with which the appliance at ``address`` pairs (15 minutes)."""
 
     __tablename__ = "backup_pairing_tokens"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -35,6 +36,7 @@ class BackupPeer(Base):
     """An appliance paired with this Central: its identity, pinned certificate and credential."""
 
     __tablename__ = "backup_peers"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appliance_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -56,6 +58,7 @@ class BackupSnapshot(Base):
     """One complete snapshot of a peer: the root (manifest) hash and what S said of it."""
 
     __tablename__ = "backup_snapshots"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     peer_id: Mapped[int] = mapped_column(
@@ -74,6 +77,7 @@ class Replacement(Base):
     """An offer to restore a peer onto the uninitialized appliance found at its address."""
 
     __tablename__ = "backup_replacements"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     peer_id: Mapped[int] = mapped_column(

@@ -23,7 +23,7 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 
 #: The newest migration; tests check that it is Alembic's head.
-HEAD = "0005_merge"
+HEAD = "0006_ids"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 #: A PostgreSQL connection idle in the pool for longer is tested before it is used again.
 PING_AFTER_IDLE_SECONDS = 10.0
@@ -49,6 +49,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     """Base class of Central's tables."""
+
+
+#: ``__table_args__`` of a table whose integer ids are never given twice, even after the row
+#: with the highest id is deleted: SQLite's AUTOINCREMENT (a plain rowid table takes the
+#: highest id + 1). PostgreSQL's serial columns draw from a sequence, which never goes back.
+#: An id names an object in the history and in scripts: given again, it would name another.
+NEVER_REUSED: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 def now() -> dt.datetime:

@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from central.core.db import Base, UTCDateTime, now
+from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
 
 
 class DhcpSnapshot(Base):
     """The configuration of one Kea daemon (``v4`` or ``v6``) of one server, and its hash."""
 
     __tablename__ = "dhcp_snapshots"
-    __table_args__ = (UniqueConstraint("server_id", "family"),)
+    __table_args__ = (UniqueConstraint("server_id", "family"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
@@ -35,7 +35,7 @@ class GlobalClass(Base):
     """A client class marked global: Central puts it on every managed DHCP server."""
 
     __tablename__ = "dhcp_global_classes"
-    __table_args__ = (UniqueConstraint("family", "name"),)
+    __table_args__ = (UniqueConstraint("family", "name"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     family: Mapped[str] = mapped_column(String(2))

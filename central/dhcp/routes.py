@@ -8,7 +8,7 @@ live from the agent. Administrators and DHCP administrators change; every role r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -46,6 +46,7 @@ from services.common.dhcp.contract import (
     ChangeResult,
     ClientClass,
     ConfigState,
+    IdentifierKind,
     LeaseSearch,
     OptionDef,
     OptionValue,
@@ -53,7 +54,7 @@ from services.common.dhcp.contract import (
     Scope,
     ServerProperties,
     SharedNetwork,
-    normal_hex,
+    normal_id,
 )
 from services.common.errors import DaemonError, UnavailableError, ValidationError
 
@@ -85,6 +86,9 @@ BASE = "/servers/{dhcp_server_id}/{family}"
 
 SCOPE_FIELDS = ("id", "subnet", "shared_network", "interface", "client_class", "valid_lifetime")
 CLASS_FIELDS = ("name", "test", "global")
+RESERVATION_FIELDS = ("hw_address", "client_id", "duid", "circuit_id", "flex_id", "hostname")
+#: An identifier in a path: hexadecimal bytes, or a text in single quotes.
+IdentifierValue = Annotated[str, Path(pattern=r"^([0-9A-Fa-f:-]{2,400}|'[^'/]{1,128}')$")]
 Json = dict[str, Any]
 
 
@@ -198,7 +202,7 @@ def _reservation(scope_id: int, kind: str, value: str) -> service.Pick:
     def pick(objects: Mapping[str, Any]) -> Any:
         scope = by_key("scopes", "id", scope_id)(objects) or {}
         for item in scope.get("reservations", []):
-            if item.get(kind) and normal_hex(str(item[kind])) == normal_hex(value):
+            if item.get(kind) and normal_id(str(item[kind])) == normal_id(value):
                 return item
         return None
 
@@ -212,8 +216,7 @@ def list_reservations(
 ) -> Page[Reservation]:  # fmt: skip
     objects = service.current_view(db, config, server, family)
     items = find(objects, "scopes", "id", scope_id, "scope_id").get("reservations", [])
-    fields = ("hw_address", "client_id", "duid", "hostname")
-    return service.listing(items, params, fields, fields, Reservation)
+    return service.listing(items, params, RESERVATION_FIELDS, RESERVATION_FIELDS, Reservation)
 
 
 @router.post(
@@ -223,7 +226,8 @@ def add_reservation(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     scope_id: ScopeId, body: ReservationBody,
 ) -> Reservation:  # fmt: skip
-    """A reservation by hardware address, client id or (DHCPv6) DUID."""
+    """A reservation by hardware address, client id, (DHCPv6) DUID, (DHCPv4) circuit id or
+    flexible identifier."""
     kind, value = body.identifier
     reservation = to_wire(body, Reservation)
     _result, after = service.change(
@@ -236,18 +240,90 @@ def add_reservation(
     return Reservation.model_validate(_changed(after, "reservation"))
 
 
+@router.put(BASE + "/scopes/{scope_id}/reservations/{kind}/{value}",
+            response_model_exclude_none=True)  # fmt: skip
+def put_reservation(
+    db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
+    scope_id: ScopeId, kind: IdentifierKind, value: IdentifierValue, body: ReservationBody,
+) -> Reservation:  # fmt: skip
+    """Replace the scope's reservation for this identifier (or add it); the body's identifier
+    is the path's."""
+    reservation = to_wire(body, Reservation)
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.put_reservation(family, scope_id, kind, value, reservation,
+                                                   known_hash=known),
+        object_type="dhcp-reservation", object_id=f"{scope_id}:{normal_id(value)}",
+        action="update", pick=_reservation(scope_id, kind, value), comment=body.comment,
+    )  # fmt: skip
+    return Reservation.model_validate(_changed(after, "reservation"))
+
+
 @router.delete(BASE + "/scopes/{scope_id}/reservations/{kind}/{value}")
 def delete_reservation(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
-    scope_id: ScopeId, kind: Literal["hw_address", "client_id", "duid"],
-    value: Annotated[str, Path(pattern=r"^[0-9A-Fa-f:-]{2,400}$")], comment: DeleteComment,
+    scope_id: ScopeId, kind: IdentifierKind, value: IdentifierValue, comment: DeleteComment,
 ) -> ChangeResult:  # fmt: skip
     result, _after = service.change(
         db, config, user, server, family,
         lambda agent, known: agent.delete_reservation(family, scope_id, kind, value,
                                                       known_hash=known),
-        object_type="dhcp-reservation", object_id=f"{scope_id}:{normal_hex(value)}",
+        object_type="dhcp-reservation", object_id=f"{scope_id}:{normal_id(value)}",
         action="delete", pick=_reservation(scope_id, kind, value), comment=comment,
+    )  # fmt: skip
+    return result
+
+
+# --- global reservations ---------------------------------------------------------------------
+def _global_reservation(kind: str, value: str) -> service.Pick:
+    def pick(objects: Mapping[str, Any]) -> Any:
+        for item in objects["reservations"]:
+            if item.get(kind) and normal_id(str(item[kind])) == normal_id(value):
+                return item
+        return None
+
+    return pick
+
+
+@router.get(BASE + "/reservations", response_model_exclude_none=True)
+def list_global_reservations(
+    db: DbSession, config: Config, _user: CurrentUser, server: DhcpServer, family: Family,
+    params: ListQuery,
+) -> Page[Reservation]:  # fmt: skip
+    """The server's global reservations (Kea's top-level ``reservations``: a client is known
+    in every scope by them)."""
+    items = service.current_view(db, config, server, family)["reservations"]
+    return service.listing(items, params, RESERVATION_FIELDS, RESERVATION_FIELDS, Reservation)
+
+
+@router.put(BASE + "/reservations/{kind}/{value}", response_model_exclude_none=True)
+def put_global_reservation(
+    db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
+    kind: IdentifierKind, value: IdentifierValue, body: ReservationBody,
+) -> Reservation:  # fmt: skip
+    """Replace the global reservation for this identifier (or add it)."""
+    reservation = to_wire(body, Reservation)
+    _result, after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.put_global_reservation(family, kind, value, reservation,
+                                                          known_hash=known),
+        object_type="dhcp-reservation", object_id=f"global:{normal_id(value)}",
+        action="update", pick=_global_reservation(kind, value), comment=body.comment,
+    )  # fmt: skip
+    return Reservation.model_validate(_changed(after, "reservation"))
+
+
+@router.delete(BASE + "/reservations/{kind}/{value}")
+def delete_global_reservation(
+    db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
+    kind: IdentifierKind, value: IdentifierValue, comment: DeleteComment,
+) -> ChangeResult:  # fmt: skip
+    result, _after = service.change(
+        db, config, user, server, family,
+        lambda agent, known: agent.delete_global_reservation(family, kind, value,
+                                                             known_hash=known),
+        object_type="dhcp-reservation", object_id=f"global:{normal_id(value)}",
+        action="delete", pick=_global_reservation(kind, value), comment=comment,
     )  # fmt: skip
     return result
 
@@ -518,7 +594,10 @@ def delete_lease(
 
 
 @router.get(BASE + "/statistics")
-def statistics(config: Config, _user: CurrentUser, server: DhcpServer, family: Family) -> UsageList:
-    """Utilisation per scope (total, assigned, declined addresses)."""
-    usage = service.agent_for(config, server).statistics(family)
+def statistics(
+    config: Config, _user: CurrentUser, server: DhcpServer, family: Family, pools: bool = False
+) -> UsageList:
+    """Utilisation per scope (total, assigned, declined addresses; DHCPv6 delegated
+    prefixes); with ``pools=true`` per pool and prefix pool too."""
+    usage = service.agent_for(config, server).statistics(family, pools=pools)
     return UsageList(items=usage, total=len(usage))

@@ -25,6 +25,7 @@ from services.common.dhcp.contract import (
     ServerProperties,
     SharedNetwork,
 )
+from services.common.dhcp.lease_input import LeaseInput
 from services.common.model import Input
 
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
@@ -166,6 +167,12 @@ class ClassDeleted(BaseModel):
     name: str
     servers: list[int]
     failed: list[ReplicationFailure] = []
+
+
+class LeaseBody(LeaseInput):
+    """A lease to add, or the fields of a lease to change (the others keep their values)."""
+
+    comment: Comment = ""
 
 
 class LeaseListing(BaseModel):

@@ -138,33 +138,121 @@ def read_back(read: Callable[[], T], *, what: str) -> T:
 
 
 # --- the snapshot ---------------------------------------------------------------------------
-def _scopes(top: Json, family: Family) -> list[Json]:
-    # scopes_from_config fills in missing lists: it gets a copy, not the stored configuration
-    scopes = kea.scopes_from_config(orjson.loads(orjson.dumps(top)), family)
-    return [s.model_dump(mode="json", exclude_none=True) for s in scopes]
+def _dump(model: BaseModel) -> Json:
+    dumped: Json = model.model_dump(mode="json", exclude_none=True)
+    return dumped
 
 
-_SECTIONS: dict[str, Callable[[Json, Family], Any]] = {
+def _each(entries: Any, read: Callable[[Json], BaseModel], what: str, skipped: list[str]
+          ) -> list[Json]:  # fmt: skip
+    """Each Kea entry as the API shows it; one that Central cannot read at all is left out
+    of the list (it stays in Kea's configuration, untouched) and named in ``skipped``."""
+    out = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        try:
+            out.append(_dump(read(entry)))
+        except (ValueError, KeyError, TypeError) as exc:
+            name = entry.get("name", entry.get("subnet")) if isinstance(entry, dict) else None
+            skipped.append(f"{what}[{index}]{f' ({name})' if name else ''}: {exc}")
+    return out
+
+
+#: Scopes as the API shows them, by the bytes of their Kea entry (own values) and shared
+#: network: a configuration read after a change mostly holds scopes read before, and reading
+#: 1,000 scopes with 10,000 reservations again costs seconds.
+_SCOPE_CACHE: OrderedDict[bytes, Json] = OrderedDict()
+_SCOPE_CACHE_KEPT = 8192
+_SCOPE_LOCK = threading.Lock()
+
+
+def scope_view(entry: Json, network: str | None, parent: Json) -> Json:
+    """One scope as the API shows it (shared: never edit it); raises ValueError when Central
+    cannot read it at all."""
+    own = kea.own_values(entry, parent)
+    key = orjson.dumps([network, own])
+    with _SCOPE_LOCK:
+        found = _SCOPE_CACHE.get(key)
+        if found is not None:
+            _SCOPE_CACHE.move_to_end(key)
+            return found
+    made = _dump(kea.scope_from_kea(orjson.loads(key)[1], network))
+    with _SCOPE_LOCK:
+        _SCOPE_CACHE[key] = made
+        while len(_SCOPE_CACHE) > _SCOPE_CACHE_KEPT:
+            _SCOPE_CACHE.popitem(last=False)
+    return made
+
+
+def _subnets(top: Json, family: Family) -> Iterator[tuple[Json, str | None, Json]]:
+    """Every subnet entry of ``top`` with its shared network's name and what it inherits."""
+    key = kea.subnet_key(family)
+    server = kea.inherited_from(top)
+    for entry in top.get(key, []):
+        yield entry, None, server
+    for network in top.get("shared-networks", []):
+        parent = kea.inherited_from(top, network)
+        for entry in network.get(key, []):
+            yield entry, network.get("name"), parent
+
+
+def _scopes(top: Json, family: Family, skipped: list[str]) -> list[Json]:
+    out = []
+    for index, (entry, network, parent) in enumerate(_subnets(top, family)):
+        try:
+            out.append(scope_view(entry, network, parent))
+        except (ValueError, KeyError, TypeError) as exc:
+            skipped.append(f"scopes[{index}] ({entry.get('subnet')}): {exc}")
+    return out
+
+
+def _properties(top: Json, family: Family, skipped: list[str]) -> Json:
+    try:
+        return _dump(kea.properties_from_config(top, family))
+    except (ValueError, KeyError, TypeError) as exc:
+        skipped.append(f"properties: {exc}")
+        return {}
+
+
+_SECTIONS: dict[str, Callable[[Json, Family, list[str]], Any]] = {
     "scopes": _scopes,
-    "shared_networks": lambda top, _family: [
-        kea.shared_network_from_kea(n).model_dump(mode="json", exclude_none=True)
-        for n in top.get("shared-networks", [])
-    ],
-    "classes": lambda top, _family: [
-        kea.class_from_kea(c).model_dump(mode="json", exclude_none=True)
-        for c in top.get("client-classes", [])
-    ],
-    "options": lambda top, _family: [
-        o.model_dump(mode="json", exclude_none=True) for o in kea.options_from(top)
-    ],
-    "option_definitions": lambda top, _family: [
-        kea.option_def_from_kea(d).model_dump(mode="json", exclude_none=True)
-        for d in top.get("option-def", [])
-    ],
-    "properties": lambda top, family: kea.properties_from_config(top, family).model_dump(
-        mode="json", exclude_none=True
+    "reservations": lambda top, _family, skipped: _each(
+        top.get("reservations", []), kea.reservation_from_kea, "reservations", skipped
     ),
+    "shared_networks": lambda top, _family, skipped: _each(
+        top.get("shared-networks", []),
+        lambda n: kea.shared_network_from_kea(n, kea.inherited_from(top)),
+        "shared_networks",
+        skipped,
+    ),
+    "classes": lambda top, _family, skipped: _each(
+        top.get("client-classes", []), kea.class_from_kea, "classes", skipped
+    ),
+    "options": lambda top, _family, skipped: _each(
+        top.get("option-data", []), kea.option_from_kea, "options", skipped
+    ),
+    "option_definitions": lambda top, _family, skipped: _each(
+        top.get("option-def", []), kea.option_def_from_kea, "option_definitions", skipped
+    ),
+    "properties": _properties,
 }
+
+
+def raw_parts(value: Any, where: str = "") -> list[str]:
+    """Where the objects of a view keep Kea keys Central does not model (``extra``)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        extra = value.get("extra")
+        if isinstance(extra, dict) and extra:
+            found.append(f"{where or '.'}: {', '.join(sorted(extra))}")
+        for key, inner in value.items():
+            if key != "extra" and isinstance(inner, list | dict):
+                found += raw_parts(inner, f"{where}.{key}" if where else key)
+        return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            label = item.get("id", item.get("name")) if isinstance(item, dict) else None
+            found += raw_parts(item, f"{where}[{label if label is not None else index}]")
+    return found
 
 
 class ConfigView(Mapping[str, Any]):
@@ -179,11 +267,30 @@ class ConfigView(Mapping[str, Any]):
         self._top: Json = config.get(kea.top_key(family), config)
         self._family = family
         self._made: dict[str, Any] = {}
+        self._skipped: dict[str, list[str]] = {}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._made:
-            self._made[name] = _SECTIONS[name](self._top, self._family)
+            skipped: list[str] = []
+            self._made[name] = _SECTIONS[name](self._top, self._family, skipped)
+            self._skipped[name] = skipped
         return self._made[name]
+
+    def skipped(self, name: str) -> list[str]:
+        """The objects of a section Central could not read at all."""
+        self[name]
+        return list(self._skipped.get(name, []))
+
+    def unmodeled(self) -> list[str]:
+        """What Central keeps raw in this configuration: objects it cannot read at all (left
+        out of their list, untouched in Kea) and keys it does not model (``extra``)."""
+        notes = []
+        for name in _SECTIONS:
+            section_value = self[name]
+            notes += [f"not read: {s}" for s in self._skipped.get(name, [])]
+            notes += [f"raw: {name}{p if p.startswith('[') else '.' + p}"
+                      for p in raw_parts(section_value)]  # fmt: skip
+        return notes
 
     def __iter__(self) -> Iterator[str]:
         return iter(_SECTIONS)
@@ -195,17 +302,74 @@ class ConfigView(Mapping[str, Any]):
         """One scope by id, without making the others (once they are made, from those)."""
         if "scopes" in self._made:
             return next((s for s in self._made["scopes"] if s.get("id") == scope_id), None)
-        key = kea.subnet_key(self._family)
-        lists = [(None, self._top.get(key, []))]
-        lists += [(n.get("name"), n.get(key, [])) for n in self._top.get("shared-networks", [])]
-        for network, entries in lists:
-            for entry in entries:
-                if entry.get("id") == scope_id:
-                    copied = orjson.loads(orjson.dumps(entry))
-                    scope = kea.scope_from_kea(copied, network)
-                    found: Json = scope.model_dump(mode="json", exclude_none=True)
-                    return found
+        for entry, network, parent in _subnets(self._top, self._family):
+            if entry.get("id") == scope_id:
+                try:
+                    return scope_view(entry, network, parent)
+                except (ValueError, KeyError, TypeError):
+                    return None
         return None
+
+    def keyed(self, name: str) -> dict[Any, Any]:
+        """The Kea entries of a section by the key of each object, in the form two
+        configurations are compared in (a scope without Kea's copies of inherited values)."""
+        top = self._top
+        if name == "scopes":
+            return {e.get("id"): [n, kea.own_values(e, p)] for e, n, p in
+                    _subnets(top, self._family)}  # fmt: skip
+        if name == "shared_networks":
+            key, server = kea.subnet_key(self._family), kea.inherited_from(top)
+            return {n.get("name"): kea.own_values({k: v for k, v in n.items() if k != key},
+                                                  server)
+                    for n in top.get("shared-networks", [])}  # fmt: skip
+        if name == "classes":
+            return {c.get("name"): c for c in top.get("client-classes", [])}
+        if name == "option_definitions":
+            return {(d.get("space"), d.get("code")): d for d in top.get("option-def", [])}
+        if name == "reservations":
+            return dict(enumerate(top.get("reservations", [])))
+        return {"": self[name]}  # options, properties: as a whole
+
+    def objects(self, name: str, keys: set[Any]) -> list[Any]:
+        """The objects of section ``name`` whose keys (``keyed``) are ``keys``."""
+        if name == "scopes":
+            return [s for s in (self.scope(k) for k in sorted(keys, key=str)) if s is not None]
+        if "" in keys:
+            return [self[name]]
+        entries = self.keyed(name)
+        items = self[name]
+        position = {k: i for i, k in enumerate(entries)}
+        chosen = sorted(position[k] for k in keys if k in position)
+        if len(items) != len(entries):  # some could not be read: all of the section
+            return list(items)
+        return [items[i] for i in chosen]
+
+
+def changes_between(before: ConfigView, after: ConfigView) -> tuple[Json, Json, list[str]]:
+    """What differs between two configurations, object by object: the changed objects of
+    each section before and after (sections and properties that changed as a whole), and
+    what Central keeps raw in the changed objects after. Only changed objects are read."""
+    old: Json = {}
+    new: Json = {}
+    raw: list[str] = []
+    for name in _SECTIONS:
+        was, now = before.keyed(name), after.keyed(name)
+        if was == now:
+            continue
+        keys = {k for k in was.keys() | now.keys() if was.get(k) != now.get(k)}
+        whole = "" in keys
+        old[name] = before.objects(name, keys & was.keys())
+        new[name] = after.objects(name, keys & now.keys())
+        if whole:
+            old[name], new[name] = old[name][0], new[name][0]
+        raw += [f"raw: {name}{p if p.startswith('[') else '.' + p}"
+                for p in raw_parts(new[name])]  # fmt: skip
+        if name == "scopes":  # read one by one: those that could not be read at all
+            read = {s.get("id") for s in new[name]}
+            raw += [f"not read: scopes[id {k}]" for k in keys & now.keys() if k not in read]
+        else:
+            raw += [f"not read: {s}" for s in after.skipped(name)]
+    return old, new, raw
 
 
 def view(config: Json, family: Family) -> ConfigView:
@@ -479,20 +643,27 @@ def sync_family(
         known.synced_at = now()
         db.commit()
         return FamilySync(hash=known.hash, changed=False)
-    old, row = refresh(db, config, server, family, agent=client)
+    # The agent holds the configuration it just hashed: it answers that one without asking
+    # Kea again (a later change is the next sync's).
+    old, row = refresh(db, config, server, family, state.hash, agent=client)
     if old is not None:
         old_hash, before = old
         after = row_view(row)
-        keys = [k for k in after if before.get(k) != after.get(k)]
+        was, shown, raw = changes_between(before, after)
+        keys = list(shown)
+        comment = "changed on the server, outside Central"
+        if raw:
+            comment += (f"; kept as Kea has it, not modeled by Central ({len(raw)}): "
+                        + "; ".join(raw[:20]) + ("; …" if len(raw) > 20 else ""))  # fmt: skip
         record(
             db,
             EXTERNAL,
             "dhcp-config",
             history_id(server, family),
             "external-change",
-            before={"hash": old_hash, **{k: before.get(k) for k in keys}},
-            after={"hash": row.hash, **{k: after.get(k) for k in keys}},
-            comment="changed on the server, outside Central",
+            before={"hash": old_hash, **was},
+            after={"hash": row.hash, **shown, **({"unmodeled": raw} if raw else {})},
+            comment=comment[:1000],
         )
         log.info("server %s %s: external change (%s)", server.id, family, ", ".join(keys))
     db.commit()

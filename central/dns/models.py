@@ -8,14 +8,17 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from central.core.db import Base, UTCDateTime, now
+from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
 
 
 class DnsZone(Base):
     """A zone of one DNS server of the registry; ``spec`` holds its options (contract fields)."""
 
     __tablename__ = "dns_zones"
-    __table_args__ = (Index("ix_dns_zones_server_name", "server_id", "name", unique=True),)
+    __table_args__ = (
+        Index("ix_dns_zones_server_name", "server_id", "name", unique=True),
+        NEVER_REUSED,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
@@ -39,6 +42,7 @@ class DnsRecord(Base):
     __table_args__ = (
         Index("ix_dns_records_type_data", "type", "data"),
         Index("ix_dns_records_type_name", "type", "name"),
+        NEVER_REUSED,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

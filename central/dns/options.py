@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal
+from central.dns import lock
 from central.dns.agent import PinnedDnsClient, client_for
-from central.dns.lock import serialized
 from central.dns.models import DnsServerOptions
 from central.dns.schemas import OptionsRequest, OptionsView
 from central.dns.settle import settle
@@ -88,8 +88,14 @@ def under_options(exc: BurrowError) -> BurrowError:
     return exc
 
 
-@serialized
 def set_options(
+    db: Session, config: CentralConfig, actor: Principal, server_id: int, body: OptionsRequest
+) -> OptionsView:
+    with lock.options(server_id):
+        return _set_options(db, config, actor, server_id, body)
+
+
+def _set_options(
     db: Session, config: CentralConfig, actor: Principal, server_id: int, body: OptionsRequest
 ) -> OptionsView:
     _dns_server(db, server_id)
@@ -123,7 +129,8 @@ def set_options(
 
 
 def sync_options(db: Session, client: PinnedDnsClient, server_id: int) -> bool:
-    """Read the options back (the caller holds the DNS lock and commits); True if they differed.
+    """Read the options back (the caller holds the server's options lock and commits); True if
+    they differed.
 
     The first read of a server only stores them: Central had no view to differ from.
     """

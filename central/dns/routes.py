@@ -31,12 +31,13 @@ from central.dns.schemas import (
     ZoneCreateRequest,
     ZoneFileView,
     ZoneImportRequest,
+    ZoneImportView,
     ZonePage,
     ZoneUpdateRequest,
     ZoneView,
 )
 from central.registry.models import Server
-from services.common.dns.contract import ChangeSet
+from services.common.dns.contract import ChangeSet, ImportPreview
 from services.common.errors import NotFoundError
 from services.common.problems import documented
 
@@ -102,12 +103,23 @@ def create_zone(
 @router.post("/zones/import", status_code=201, responses=WRITE_RESPONSES)
 def import_zone(
     request: Request, db: DbSession, user: DnsWriter, body: ZoneImportRequest
-) -> ZoneView:
+) -> ZoneImportView:
     """A zone file in BIND's master format becomes a managed primary zone.
 
     A file with bad entries is refused whole with every problem at once, each at its line
-    (``"field": "line 12", "line": 12``), in the order of the file."""
+    (``"field": "line 12", "line": 12``), in the order of the file. With
+    ``"leave_out_refused": true`` the refused records are left out instead and listed in the
+    answer (``left_out``) and the history; problems of the whole file still refuse it."""
     return service.import_zone(db, _config(request), user, body)
+
+
+@router.post("/zones/import/preview", responses=WRITE_RESPONSES)
+def preview_import(
+    request: Request, db: DbSession, _user: DnsWriter, body: ZoneImportRequest
+) -> ImportPreview:
+    """What importing the file would create and refuse (each with its line and reason), read
+    by the server's dns-agent and named-checkzone; nothing is changed."""
+    return service.preview_import(db, _config(request), body)
 
 
 @router.get("/zones/{zone_id}")

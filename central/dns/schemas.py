@@ -12,7 +12,14 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.dns.contract import Soa, ZoneCreate, ZoneImport, ZoneKind, ZoneUpdate
+from services.common.dns.contract import (
+    ImportRefusal,
+    Soa,
+    ZoneCreate,
+    ZoneImport,
+    ZoneKind,
+    ZoneUpdate,
+)
 from services.common.dns.options import ServerOptions
 from services.common.model import Input
 from services.common.problems import ProblemItem
@@ -91,6 +98,7 @@ class ZoneOptions(_View):
     notify: str = "no"
     also_notify: list[str] = []
     soa: Soa = Soa()
+    strict_hostnames: bool = False
 
 
 class ZoneView(_View):
@@ -110,6 +118,12 @@ class ZoneView(_View):
     synced_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class ZoneImportView(ZoneView):
+    """An imported zone, and the refused records of the file left out (``leave_out_refused``)."""
+
+    left_out: list[ImportRefusal] = []
 
 
 class ZonePage(_View):

@@ -14,26 +14,27 @@ nsupdate behind Central's back) the server wins and the history gets an ``extern
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import dns.exception
 import dns.name
 import dns.reversename
 import dns.zone
-from sqlalchemy import ColumnElement, and_, delete, select
+from sqlalchemy import ColumnElement, and_, delete, insert, select
 from sqlalchemy.orm import Session
 
 from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal
+from central.dns import lock
 from central.dns import options as server_options
 from central.dns.agent import PinnedDnsClient, client_for
-from central.dns.lock import serialized
 from central.dns.models import DnsRecord, DnsZone
 from central.dns.schemas import (
     BulkFailure,
@@ -47,6 +48,7 @@ from central.dns.schemas import (
     ZoneCreateRequest,
     ZoneFileView,
     ZoneImportRequest,
+    ZoneImportView,
     ZoneOptions,
     ZoneUpdateRequest,
     ZoneView,
@@ -58,10 +60,12 @@ from services.common.dns.contract import (
     Change,
     ChangeResult,
     ChangeSet,
+    ImportPreview,
     RecordData,
     ZoneContent,
     ZoneCreate,
     ZoneImport,
+    ZoneImported,
     ZoneKind,
     ZonePublic,
     ZoneUpdate,
@@ -150,6 +154,49 @@ def get_zone(db: Session, zone_id: int) -> DnsZone:
     return zone
 
 
+def _fresh(db: Session, zone_id: int) -> DnsZone:
+    """Zone ``zone_id`` read again from the database (it may have changed or gone meanwhile)."""
+    zone = db.get(DnsZone, zone_id, populate_existing=True)
+    if zone is None:
+        raise NotFoundError(f"There is no DNS zone {zone_id}.", field="zone_id")
+    return zone
+
+
+#: Server and name of a zone by its id, for its lock: an id is never given to another zone
+#: (migration ``0006_ids``) and a zone is never renamed, so what was once found stays true
+#: (a deleted zone is found missing under its lock).
+_zone_keys: dict[int, tuple[int, str]] = {}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def zone_locked(
+    func: Callable[Concatenate[Session, CentralConfig, Principal, int, P], R],
+) -> Callable[Concatenate[Session, CentralConfig, Principal, int, P], R]:
+    """Run ``func(db, config, actor, zone_id, ...)`` holding the lock of zone ``zone_id``
+    (``central.dns.lock``). The zone is looked up without loading it into the session, so
+    ``func`` reads it afresh under the lock (it may have been deleted while this waited)."""
+
+    @functools.wraps(func)
+    def wrapper(
+        db: Session, config: CentralConfig, actor: Principal, zone_id: int, /,
+        *args: P.args, **kwargs: P.kwargs,
+    ) -> R:  # fmt: skip
+        key = _zone_keys.get(zone_id)
+        if key is None:
+            found = db.execute(
+                select(DnsZone.server_id, DnsZone.name).where(DnsZone.id == zone_id)
+            ).first()
+            if found is None:
+                raise NotFoundError(f"There is no DNS zone {zone_id}.", field="zone_id")
+            key = _zone_keys[zone_id] = (found.server_id, found.name)
+        with lock.zone(*key):
+            return func(db, config, actor, zone_id, *args, **kwargs)
+
+    return wrapper
+
+
 def _rows(db: Session, zone: DnsZone) -> list[DnsRecord]:
     return list(db.scalars(select(DnsRecord).where(DnsRecord.zone_id == zone.id)))
 
@@ -221,11 +268,15 @@ def _store_content(db: Session, zone: DnsZone, content: ZoneContent) -> None:
             stale.append(row_id)
     for start in range(0, len(stale), 500):
         db.execute(delete(DnsRecord).where(DnsRecord.id.in_(stale[start : start + 500])))
-    db.add_all(
-        DnsRecord(zone_id=zone.id, name=name, type=rtype, ttl=ttl, data=data)
+    new = [
+        {"zone_id": zone.id, "name": name, "type": rtype, "ttl": ttl, "data": data}
         for (name, rtype, ttl, data), count in wanted.items()
         for _ in range(count)
-    )
+    ]
+    if new:
+        # One multi-row INSERT per batch rather than an ORM object per row (the unit of work
+        # costs more than the database for a zone import of tens of thousands of records).
+        db.execute(insert(DnsRecord), new)
     zone.serial = content.serial
     zone.soa = content.soa.data
     zone.record_count = len(content.records)
@@ -244,12 +295,25 @@ def _row_lines(rows: Iterable[DnsRecord]) -> list[str]:
     return _lines((r.name, r.type, r.ttl, r.data) for r in rows)
 
 
+def _stored_lines(db: Session, zone: DnsZone) -> list[str]:
+    """Central's records of ``zone`` as lines, read as plain rows (no ORM objects: a zone of
+    60,000 records is read in a fraction of the time)."""
+    rows = db.execute(
+        select(DnsRecord.name, DnsRecord.type, DnsRecord.ttl, DnsRecord.data).where(
+            DnsRecord.zone_id == zone.id
+        )
+    )
+    return _lines((name, rtype, ttl, data) for name, rtype, ttl, data in rows)
+
+
 # --- zones -------------------------------------------------------------------------------
-def _validate_records(name: str, records: Sequence[RecordData], ttl: int) -> None:
+def _validate_records(
+    name: str, records: Sequence[RecordData], ttl: int, strict_hostnames: bool = False
+) -> None:
     origin = dns.name.from_text(name)
     problems: list[Problem] = []
     for index, spec in enumerate(records):
-        build_record(spec, origin, ttl, f"records[{index}]", problems)
+        build_record(spec, origin, ttl, f"records[{index}]", problems, strict_hostnames)
     if problems:
         raise RecordValidationError(problems)
 
@@ -291,21 +355,35 @@ def _made(client: PinnedDnsClient, what: str, make: Any, name: str) -> ZonePubli
     return found
 
 
-@serialized
 def create_zone(
     db: Session, config: CentralConfig, actor: Principal, body: ZoneCreateRequest
 ) -> ZoneView:
     spec = ZoneCreate.model_validate(body.model_dump(exclude={"server_id", "comment"}))
-    _validate_records(spec.name, spec.records, spec.ttl)
+    _validate_records(spec.name, spec.records, spec.ttl, spec.strict_hostnames)
+    with lock.zone(body.server_id, spec.name):
+        return _create_zone(db, config, actor, body, spec)
+
+
+def _create_zone(
+    db: Session,
+    config: CentralConfig,
+    actor: Principal,
+    body: ZoneCreateRequest,
+    spec: ZoneCreate,
+) -> ZoneView:
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, spec.name)
     public = _made(
         client, f"Creating zone {spec.name}", lambda: client.create_zone(spec), spec.name
     )
-    zone = _new_zone(db, body.server_id, public)
-    lines: list[str] = []
+    # Everything is read from the agent before the first row is written: a write transaction
+    # (SQLite's one writer) is held only while rows are written, not over calls to the agent.
+    content = None
     if public.kind == ZoneKind.primary and public.enabled:
         content = client.records(public.name)
+    zone = _new_zone(db, body.server_id, public)
+    lines: list[str] = []
+    if content is not None:
         _store_content(db, zone, content)
         lines = _content_lines(zone, content)
     history.record(
@@ -316,28 +394,48 @@ def create_zone(
     return zone_view(zone)
 
 
-@serialized
-def import_zone(
-    db: Session, config: CentralConfig, actor: Principal, body: ZoneImportRequest
-) -> ZoneView:
-    """The agent reads the file and answers every problem of it at once, each at its line;
-    Central passes them on as they are."""
+def _import_request(body: ZoneImportRequest) -> ZoneImport:
+    return ZoneImport.model_validate(body.model_dump(exclude={"server_id", "comment"}))
+
+
+def preview_import(db: Session, config: CentralConfig, body: ZoneImportRequest) -> ImportPreview:
+    """The agent's preview of an import (its reader, its plan and named-checkzone)."""
     client = client_for(db, config, body.server_id)
     _taken(db, body.server_id, body.name)
-    request = ZoneImport(name=body.name, text=body.text)
+    return client.preview_import(_import_request(body))
+
+
+def import_zone(
+    db: Session, config: CentralConfig, actor: Principal, body: ZoneImportRequest
+) -> ZoneImportView:
+    """The agent reads the file and answers every problem of it at once, each at its line;
+    Central passes them on as they are. Records left out (``leave_out_refused``) are listed
+    in the answer and the history."""
+    with lock.zone(body.server_id, body.name):
+        return _import_zone(db, config, actor, body)
+
+
+def _import_zone(
+    db: Session, config: CentralConfig, actor: Principal, body: ZoneImportRequest
+) -> ZoneImportView:
+    client = client_for(db, config, body.server_id)
+    _taken(db, body.server_id, body.name)
+    request = _import_request(body)
     public = _made(
         client, f"Importing zone {body.name}", lambda: client.import_zone(request), body.name
     )
+    left_out = public.left_out if isinstance(public, ZoneImported) else []
+    content = client.records(public.name)  # before any row is written (see create_zone)
     zone = _new_zone(db, body.server_id, public)
-    content = client.records(public.name)
     _store_content(db, zone, content)
+    after = _zone_view(zone) | {"records": _capped(_content_lines(zone, content))}
+    if left_out:
+        after["left_out"] = [refusal.model_dump(exclude={"can_leave_out"}) for refusal in left_out]
     history.record(
-        db, actor, "dns-zone", zone.id, "import",
-        after=_zone_view(zone) | {"records": _capped(_content_lines(zone, content))},
-        comment=body.comment,
+        db, actor, "dns-zone", zone.id, "import", after=after, comment=body.comment,
     )  # fmt: skip
     db.commit()
-    return zone_view(zone)
+    return ZoneImportView(**zone_view(zone).model_dump(), left_out=left_out)
 
 
 def export_zone(db: Session, zone_id: int) -> ZoneFileView:
@@ -357,12 +455,12 @@ def export_zone(db: Session, zone_id: int) -> ZoneFileView:
     return ZoneFileView(zone=zone.name, serial=zone.serial, text="\n".join(lines) + "\n")
 
 
-@serialized
+@zone_locked
 def delete_zone(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, comment: str
 ) -> None:
     zone = get_zone(db, zone_id)
-    rows = _rows(db, zone)
+    lines = _stored_lines(db, zone)
     client = client_for(db, config, zone.server_id)
 
     def delete() -> bool:
@@ -376,13 +474,13 @@ def delete_zone(
     )
     history.record(
         db, actor, "dns-zone", zone.id, "delete",
-        before=_zone_view(zone) | {"records": _capped(_row_lines(rows))}, comment=comment,
+        before=_zone_view(zone) | {"records": _capped(lines)}, comment=comment,
     )  # fmt: skip
     db.delete(zone)
     db.commit()
 
 
-@serialized
+@zone_locked
 def set_enabled(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, enabled: bool, comment: str
 ) -> ZoneView:
@@ -422,7 +520,7 @@ def _has_update(public: ZonePublic, update: ZoneUpdate) -> bool:
     return True
 
 
-@serialized
+@zone_locked
 def update_zone(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, body: ZoneUpdateRequest
 ) -> ZoneView:
@@ -490,7 +588,10 @@ def _apply(
     origin = dns.name.from_text(zone.name)
     rows = _rows_touched(db, zone, origin, changes)
     pairs = _parsed(zone, rows)
-    plan = plan_changes(origin, [record for _row, record in pairs], changes, zone.ttl)
+    strict = bool((zone.spec or {}).get("strict_hostnames", False))
+    plan = plan_changes(
+        origin, [record for _row, record in pairs], changes, zone.ttl, strict_hostnames=strict
+    )
     request = ChangeSet(changes=list(changes), comment=comment)
     added_lines = {_record_line(r) for r in plan.adds}
     removed_lines = {_record_line(r) for r in plan.deletes} - added_lines
@@ -560,7 +661,7 @@ def _settled(
 ) -> ChangeApplied:
     """Store a change set found in effect by reading the zone back (its answer was lost):
     what named serves, with a history entry that says how Central knows."""
-    before = set(_row_lines(_rows(db, zone)))
+    before = set(_stored_lines(db, zone))
     after = set(_content_lines(zone, content))
     _store_content(db, zone, content)
     history.record(
@@ -641,13 +742,26 @@ def _refresh_ptr_zone(
     name: str,
     comment: str,
 ) -> None:
-    """Store a reverse zone whose PTR records a change set of ``zone`` moved, if Central has it."""
+    """Store a reverse zone whose PTR records a change set of ``zone`` moved, if Central has it
+    (under the reverse zone's lock, taken after ``zone``'s: see ``central.dns.lock``)."""
+    with lock.zone(zone.server_id, name):
+        _refresh_locked_ptr_zone(db, client, actor, zone, name, comment)
+
+
+def _refresh_locked_ptr_zone(
+    db: Session,
+    client: PinnedDnsClient,
+    actor: Principal,
+    zone: DnsZone,
+    name: str,
+    comment: str,
+) -> None:
     reverse = db.scalar(
         select(DnsZone).where(DnsZone.server_id == zone.server_id, DnsZone.name == name)
     )
     if reverse is None:
         return
-    before = set(_row_lines(_rows(db, reverse)))
+    before = set(_stored_lines(db, reverse))
     content = client.records(name)
     after = set(_content_lines(reverse, content))
     _store_content(db, reverse, content)
@@ -660,7 +774,7 @@ def _refresh_ptr_zone(
     )  # fmt: skip
 
 
-@serialized
+@zone_locked
 def apply_changes(
     db: Session, config: CentralConfig, actor: Principal, zone_id: int, body: ChangeSet
 ) -> ChangeApplied:
@@ -718,9 +832,11 @@ def _bulk(
         zone = get_zone(db, zone_id)
         changes = [make(row) for row in by_zone[zone_id]]
         try:
-            client = client_for(db, config, zone.server_id)
-            done.append(_apply(db, client, actor, zone, changes, comment, action))
-            db.commit()
+            with lock.zone(zone.server_id, zone.name):
+                zone = _fresh(db, zone_id)
+                client = client_for(db, config, zone.server_id)
+                done.append(_apply(db, client, actor, zone, changes, comment, action))
+                db.commit()
         except BurrowError as exc:
             db.rollback()
             if not done and len(by_zone) == 1:
@@ -741,7 +857,6 @@ def _record_data(row: DnsRecord, **changes: Any) -> RecordData:
     )  # fmt: skip
 
 
-@serialized
 def set_ttl(db: Session, config: CentralConfig, actor: Principal, body: TtlChange) -> BulkResult:
     query = select(DnsRecord).where(name_condition(db, body.pattern))
     if body.type:
@@ -757,7 +872,6 @@ def set_ttl(db: Session, config: CentralConfig, actor: Principal, body: TtlChang
     )  # fmt: skip
 
 
-@serialized
 def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint) -> BulkResult:
     problems = []
     for field in ("old", "new"):
@@ -784,65 +898,98 @@ def repoint(db: Session, config: CentralConfig, actor: Principal, body: Repoint)
 
 
 # --- sync --------------------------------------------------------------------------------
-@serialized
 def sync_server(db: Session, config: CentralConfig, server_id: int) -> SyncResult:
-    """Read every zone and the options of ``server_id`` back; the server wins any difference."""
+    """Read every zone and the options of ``server_id`` back; the server wins any difference.
+
+    Each zone is read back and stored under its own lock and committed on its own, so changes
+    to other zones go on meanwhile, and a change of this zone is never half seen.
+    """
     client = client_for(db, config, server_id)
     served = {z.name: z for z in client.zones()}
-    zones = {z.name: z for z in db.scalars(select(DnsZone).where(DnsZone.server_id == server_id))}
+    known = set(db.scalars(select(DnsZone.name).where(DnsZone.server_id == server_id)))
     changed: list[str] = []
-    for name, public in served.items():
-        zone = zones.get(name)
-        if zone is None:
-            zone = _new_zone(db, server_id, public)
-            history.record(
-                db, EXTERNAL, "dns-zone", zone.id, "external-change",
-                after=_zone_view(zone), comment="a zone found on the server",
-            )  # fmt: skip
-            changed.append(name)
-        elif zone.enabled != public.enabled or zone.kind != public.kind.value:
-            before = _zone_view(zone)
-            zone.enabled, zone.kind = public.enabled, public.kind.value
-            history.record(
-                db, EXTERNAL, "dns-zone", zone.id, "external-change",
-                before=before, after=_zone_view(zone), comment="found on the server at sync",
-            )  # fmt: skip
-            changed.append(name)
-        if public.kind != ZoneKind.primary or not public.enabled:
-            continue
-        content = client.records(name)
-        rows = _rows(db, zone)
-        before_lines = set(_row_lines(rows))
-        after_lines = set(_content_lines(zone, content))
-        if before_lines != after_lines:
-            _store_content(db, zone, content)
-            history.record(
-                db, EXTERNAL, "dns-zone", zone.id, "external-change",
-                before={"zone": name, "records": _capped(sorted(before_lines - after_lines))},
-                after={"zone": name, "serial": content.serial,
-                       "records": _capped(sorted(after_lines - before_lines))},
-                comment="changed on the server behind Central's back; the server wins",
-            )  # fmt: skip
-            if name not in changed:
-                changed.append(name)
-        else:
-            zone.serial, zone.soa, zone.synced_at = content.serial, content.soa.data, now()
-    for name, zone in zones.items():
-        if name not in served:
-            history.record(
-                db, EXTERNAL, "dns-zone", zone.id, "external-change",
-                before=_zone_view(zone), comment="the zone is gone from the server",
-            )  # fmt: skip
-            db.delete(zone)
-            changed.append(name)
-    options_changed = server_options.sync_options(db, client, server_id)
-    db.commit()
+    for name in sorted(set(served) | known):
+        with lock.zone(server_id, name):
+            try:
+                if _sync_zone(db, client, server_id, name, served.get(name)):
+                    changed.append(name)
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+    with lock.options(server_id):
+        options_changed = server_options.sync_options(db, client, server_id)
+        db.commit()
     return SyncResult(
         server_id=server_id,
         zones=len(served),
         changed=sorted(changed),
         options_changed=options_changed,
     )
+
+
+def _sync_zone(
+    db: Session, client: PinnedDnsClient, server_id: int, name: str, listed: ZonePublic | None
+) -> bool:
+    """Make Central's zone ``name`` what the server serves (the caller holds its lock and
+    commits); True if they differed."""
+    zone = db.scalar(
+        select(DnsZone)
+        .where(DnsZone.server_id == server_id, DnsZone.name == name)
+        .execution_options(populate_existing=True)
+    )
+    public = listed
+    if (zone is None) != (public is None):
+        # created or deleted through Central between the list and this zone's lock
+        public = _served_zone(client, name)
+    if public is None:
+        if zone is None:
+            return False
+        history.record(
+            db, EXTERNAL, "dns-zone", zone.id, "external-change",
+            before=_zone_view(zone), comment="the zone is gone from the server",
+        )  # fmt: skip
+        db.delete(zone)
+        return True
+    content = None
+    if public.kind == ZoneKind.primary and public.enabled:
+        try:  # read before any row is written (see create_zone)
+            content = client.records(name)
+        except (NotFoundError, ConflictError):
+            log.info("zone %s changed on the server during the sync; the next one reads it", name)
+            return False
+    changed = False
+    if zone is None:
+        zone = _new_zone(db, server_id, public)
+        history.record(
+            db, EXTERNAL, "dns-zone", zone.id, "external-change",
+            after=_zone_view(zone), comment="a zone found on the server",
+        )  # fmt: skip
+        changed = True
+    elif zone.enabled != public.enabled or zone.kind != public.kind.value:
+        before = _zone_view(zone)
+        zone.enabled, zone.kind = public.enabled, public.kind.value
+        history.record(
+            db, EXTERNAL, "dns-zone", zone.id, "external-change",
+            before=before, after=_zone_view(zone), comment="found on the server at sync",
+        )  # fmt: skip
+        changed = True
+    if content is None:
+        return changed
+    before_lines = set(_stored_lines(db, zone))
+    after_lines = set(_content_lines(zone, content))
+    if before_lines != after_lines:
+        _store_content(db, zone, content)
+        history.record(
+            db, EXTERNAL, "dns-zone", zone.id, "external-change",
+            before={"zone": name, "records": _capped(sorted(before_lines - after_lines))},
+            after={"zone": name, "serial": content.serial,
+                   "records": _capped(sorted(after_lines - before_lines))},
+            comment="changed on the server behind Central's back; the server wins",
+        )  # fmt: skip
+        return True
+    zone.serial, zone.soa, zone.synced_at = content.serial, content.soa.data, now()
+    return changed
 
 
 def sync_all(db: Session, config: CentralConfig) -> None:

@@ -1,1 +1,1 @@
-"""Service events: crashes and FATAL states recorded by the crash-listener."""
+"""Service events: crashes and FATAL states (the crash-listener) and alerts (the monitor)."""

@@ -12,18 +12,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: What an event is: a program's unexpected exit or FATAL state (the crash-listener), or an
+#: alert condition that started (the monitor program, services.monitor.notify).
+EventKind = Literal[
+    "crash", "fatal", "pool-threshold", "backup-overdue", "peer-unreachable",
+    "certificate-expiring",
+]  # fmt: skip
+
 
 class ServiceEvent(BaseModel):
-    """One unexpected exit (``crash``) or FATAL state (``fatal``) of a program."""
+    """One unexpected exit (``crash``), FATAL state (``fatal``) or alert of the appliance."""
 
     model_config = ConfigDict(extra="allow")
 
     time: str = Field(description="ISO 8601, UTC")
     program: str = Field(description="the supervisord program, group:name for a group member")
-    kind: Literal["crash", "fatal"]
+    kind: EventKind
     pid: int = 0
     exit: str = Field(default="unknown", description="how it exited: 'terminated by SIGKILL'")
     restarts: int = Field(default=0, description="crashes of the program so far")
+    subject: str | None = Field(default=None, description="an alert's scope, peer or certificate")
+    message: str | None = Field(default=None, description="what an alert says")
 
 
 def read_events(

@@ -7,13 +7,14 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from central.core.db import Base, UTCDateTime, now
+from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
 
 
 class Server(Base):
     """A DNS server, DHCP server or appliance that Central manages through its agent."""
 
     __tablename__ = "servers"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
@@ -36,6 +37,7 @@ class EnrolmentToken(Base):
     """A one-time token with which the agent of ``server_id`` gets its certificate."""
 
     __tablename__ = "enrolment_tokens"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)

@@ -19,7 +19,14 @@ Kernel command line parameters (all optional; any one of them means "use the com
 ``burrow.address=ADDR/PREFIX`` (or ``dhcp``), ``burrow.gateway=ADDR``,
 ``burrow.dns=ADDR[,ADDR…]``, ``burrow.hostname=NAME``, ``burrow.interface=NAME``
 (default: the first interface), ``burrow.password=PASSWORD`` (visible in /proc/cmdline to
-local users: prefer the NoCloud seed for passwords).
+local users: prefer the NoCloud seed for passwords), ``burrow.ntp=SERVER[,SERVER…]``,
+``burrow.snmp_community=SECRET`` with ``burrow.snmp_networks=NETWORK[,NETWORK…]`` (a v2c
+community named ``firstboot``; as visible as the password).
+
+In a NoCloud seed's user-data, ``burrow: monitoring:`` takes the whole monitoring document of
+``PUT /api/v1/monitoring`` (communities, SNMPv3 users, receivers, syslog, NTP servers; see
+docs/monitoring.md). The monitoring settings are written once, at the first boot, and only
+when they are valid as a whole.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from pydantic import ValidationError as PydanticError
 
 from services.common.errors import BurrowError, ValidationError
 from services.common.files import read_json, write_atomic, write_json
+from services.common.monitoring import MonitoringSettings
 from services.common.paths import StateRoot
 from services.common.settings import HOSTNAME_LABEL, ApplianceSettings
 
@@ -80,6 +88,8 @@ class FirstBoot(BaseModel):
     resolvers: list[IPAddress] = []
     admin_password: str | None = None
     settings: dict[str, Any] = {}
+    #: The monitoring settings given at first boot (services.common.monitoring), as given.
+    monitoring: dict[str, Any] = {}
 
     def management(self) -> InterfaceConfig:
         for item in self.interfaces:
@@ -117,7 +127,8 @@ def parse_cmdline(cmdline: str, first_interface: str) -> FirstBoot | None:
             params[key.removeprefix("burrow.")] = value
     if not params:
         return None
-    known = {"address", "gateway", "dns", "hostname", "interface", "password"}
+    known = {"address", "gateway", "dns", "hostname", "interface", "password", "ntp",
+             "snmp_community", "snmp_networks"}  # fmt: skip
     unknown = sorted(set(params) - known)
     if unknown:
         raise ValidationError(
@@ -142,6 +153,7 @@ def parse_cmdline(cmdline: str, first_interface: str) -> FirstBoot | None:
         "gateway": params.get("gateway") or None,
         "resolvers": [r for r in params.get("dns", "").split(",") if r],
         "admin_password": params.get("password") or None,
+        "monitoring": _cmdline_monitoring(params),
     }
     if "hostname" in params:
         data["hostname"] = params["hostname"]
@@ -233,6 +245,53 @@ def _v1(config: Mapping[str, Any], macs: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _cmdline_monitoring(params: Mapping[str, str]) -> dict[str, Any]:
+    monitoring: dict[str, Any] = {}
+    if params.get("ntp"):
+        monitoring["ntp_servers"] = [s for s in params["ntp"].split(",") if s]
+    if "snmp_community" in params or "snmp_networks" in params:
+        if not params.get("snmp_community") or not params.get("snmp_networks"):
+            raise ValidationError(
+                "burrow.snmp_community needs burrow.snmp_networks (and the other way round)",
+                field="burrow.snmp_networks",
+            )
+        networks = [n for n in params["snmp_networks"].split(",") if n]
+        monitoring["communities"] = [
+            {"name": "firstboot", "community": params["snmp_community"], "networks": networks}
+        ]
+    if monitoring:
+        check_monitoring(monitoring, "kernel command line")
+    return monitoring
+
+
+def check_monitoring(given: Mapping[str, Any], origin: str) -> MonitoringSettings:
+    """The monitoring settings given at first boot, validated as Central validates them."""
+    try:
+        settings = MonitoringSettings.model_validate(dict(given))
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        field = _field(first["loc"])
+        raise ValidationError(f"{origin}: monitoring.{field}: {first['msg']}",
+                              field=f"monitoring.{field}") from None  # fmt: skip
+    settings = settings.merged_with(MonitoringSettings())
+    missing = settings.missing_secrets()
+    if missing:
+        field, message = missing[0]
+        raise ValidationError(f"{origin}: monitoring.{field}: {message}",
+                              field=f"monitoring.{field}")  # fmt: skip
+    return settings
+
+
+def write_monitoring(root: StateRoot, fb: FirstBoot) -> None:
+    """monitoring.json from the first boot's settings, unless there is one already."""
+    if not fb.monitoring or root.monitoring_settings.exists():
+        return
+    try:
+        check_monitoring(fb.monitoring, fb.source).save(root.monitoring_settings)
+    except BurrowError as exc:
+        log.error("ignoring the monitoring settings: %s", exc)
+
+
 def parse_nocloud(
     files: Mapping[str, str], macs: Mapping[str, str], first_interface: str
 ) -> FirstBoot:
@@ -258,7 +317,7 @@ def parse_nocloud(
     burrow = user.get("burrow") or {}
     if not isinstance(burrow, dict):
         raise ValidationError("user-data: burrow must be a mapping", field="burrow")
-    unknown = sorted(set(burrow) - {"admin_password", "interface", *SETTINGS_KEYS})
+    unknown = sorted(set(burrow) - {"admin_password", "interface", "monitoring", *SETTINGS_KEYS})
     if unknown:
         raise ValidationError(f"user-data: unknown key burrow.{unknown[0]}", field=unknown[0])
     if not net["interfaces"]:
@@ -274,7 +333,12 @@ def parse_nocloud(
         "resolvers": net["resolvers"],
         "admin_password": burrow.get("admin_password"),
         "settings": {k: burrow[k] for k in SETTINGS_KEYS if k in burrow},
+        "monitoring": burrow.get("monitoring") or {},
     }
+    if not isinstance(data["monitoring"], dict):
+        raise ValidationError("user-data: burrow.monitoring must be a mapping", field="monitoring")
+    if data["monitoring"]:
+        check_monitoring(data["monitoring"], "NoCloud seed")
     return _validated(FirstBoot, data, "NoCloud seed")
 
 
@@ -506,6 +570,7 @@ def boot(root: StateRoot, cmdline: str) -> int:
     else:
         fb = gather(root, cmdline)
         save_firstboot(root, fb)
+        write_monitoring(root, fb)
     previous: ApplianceSettings | None = None
     if root.appliance_settings.exists():
         previous = ApplianceSettings.load(root.appliance_settings)

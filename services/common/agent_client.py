@@ -179,6 +179,21 @@ class AgentClient:
         content_type: str = "application/json",
     ) -> Any:
         """Send one request and return the decoded answer, or raise as the module says."""
+        return decode(
+            self.exchange(method, path, body, timeout=timeout, raw=raw, content_type=content_type)
+        )
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | Any = None,
+        *,
+        timeout: float | None = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> bytes:
+        """``call`` with the answer's body as bytes, not decoded (errors raised the same)."""
         data = raw
         if data is None and body is not None:
             if isinstance(body, BaseModel):
@@ -205,16 +220,16 @@ class AgentClient:
                 "have been applied.",
                 hint="read the object again to see",
             ) from exc
-        decoded = decode(answer)
         if status < 400:
-            return decoded
-        raise error_from_answer(status, decoded, who=self.who)
+            return answer
+        raise error_from_answer(status, decode(answer), who=self.who)
 
     def model(
         self, model: type[M], method: str, path: str, body: BaseModel | Any = None, **kw: Any
     ) -> M:
-        """``call`` with the answer validated into ``model``."""
-        return model.model_validate(self.call(method, path, body, **kw))
+        """``call`` with the answer validated into ``model`` (straight from the JSON text:
+        quicker than decoding it first, for a zone's 60,000 records)."""
+        return model.model_validate_json(self.exchange(method, path, body, **kw))
 
     def adapted(
         self, adapter: TypeAdapter[T], method: str, path: str, body: Any = None, **kw: Any

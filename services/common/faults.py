@@ -11,6 +11,11 @@ Points: the dns-agent's ``before-apply`` (a change set is planned and checked, n
 named yet) and ``after-apply`` (named applied it, the answer is not sent); the dhcp-agent's
 ``after-config-write`` (Kea took and saved a change, the answer is not sent).
 
+A hold point pauses instead (``FaultPoints.hold``): the agent creates ``<point>.reached`` next
+to the file and waits until the test removes the file, so that a test can do something else
+while one operation is in progress, at a known step. The dns-agent's ``during-import`` holds
+an import with its zone's lock taken, the file read and checked, before named loads it.
+
 Only root can enable a point: the file and every directory from ``var/lib/burrow`` down must
 belong to root and be writable by no one else, or the file is ignored (and logged). An
 appliance never has the directory; the cost of a point is one ``stat`` of a missing file.
@@ -22,6 +27,7 @@ import logging
 import os
 import signal
 import stat
+import time
 from pathlib import Path
 
 from services.common.paths import StateRoot
@@ -72,3 +78,19 @@ class FaultPoints:
         for handler in logging.getLogger().handlers:
             handler.flush()
         os.kill(os.getpid(), signal.SIGKILL)
+
+    def hold(self, point: str, *, timeout: float = 300.0) -> None:
+        """Wait here while ``point`` is enabled (at most ``timeout`` seconds), saying so with
+        ``<point>.reached`` (see the module docstring)."""
+        if self.root is None or not self.armed(point):
+            return
+        path = fault_file(self.root, self.agent, point)
+        reached = path.with_name(point + ".reached")
+        log.critical("hold point %s reached: the %s waits (a test aid)", point, self.agent)
+        reached.touch()
+        deadline = time.monotonic() + timeout
+        try:
+            while path.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            reached.unlink(missing_ok=True)

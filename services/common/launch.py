@@ -26,9 +26,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common import ntp
 from services.common.dns.named_conf import named_conf_text, stored_options
 from services.common.errors import BurrowError, SetupError
 from services.common.files import write_atomic
+from services.common.monitoring import MonitoringSettings
 from services.common.paths import StateRoot
 from services.common.pki import (
     CENTRAL_CLIENT,
@@ -40,6 +42,8 @@ from services.common.pki import (
 )
 from services.common.render import render
 from services.common.settings import ApplianceSettings
+from services.common.syslog import conf_path as syslog_conf
+from services.common.syslog import log_names, write_config
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +62,12 @@ PYTHON_PROGRAMS = {
     "dns-dhcp-agent": "services.common.agents dns-agent dhcp-agent",
     "appliance-agent": "services.appliance",
     "diag-shell": "services.shell",
+    "monitor": "services.monitor",
 }
 
 #: The umask of each Python program (see ``Program.umask``); the others get 027.
 PROGRAM_UMASKS = {"central": "077", "appliance-agent": "077", "diag-shell": "077",
-                  "dns-dhcp-agent": "022"}  # fmt: skip
+                  "dns-dhcp-agent": "022", "monitor": "077"}  # fmt: skip
 
 #: Programs that give up root once their ports are bound and their keys are read, and the
 #: system user each becomes (made by burrow-launch when missing). The web console faces the
@@ -355,6 +360,7 @@ class Launcher:
                     socket=str(self.root.kea_socket(daemon)),
                     lease_file=str(self.root.kea_lib / f"kea-leases{daemon[-1]}.csv"),
                     data_dir=str(self.root.kea_lib),
+                    lease_log=str(self.root.kea_logs / f"kea-{daemon}-leases.log"),
                     hooks_dir=hooks,
                     subnet=seed,
                 ),
@@ -378,7 +384,7 @@ class Launcher:
         entry = pwd.getpwnam(self.kea_user)
         # Kea writes leases, pid/lock files and its sockets, and config-write saves its
         # configuration: those belong to it; the directory of configurations stays root's.
-        for directory in (self.root.kea_lib, self.root.kea_run):
+        for directory in (self.root.kea_lib, self.root.kea_run, self.root.kea_logs):
             _chown_tree(directory, self.kea_user)
         os.chown(self.root.kea_etc, 0, entry.pw_gid)
         os.chmod(self.root.kea_etc, 0o770)  # noqa: S103 - group _kea only, no one else
@@ -423,6 +429,15 @@ class Launcher:
                 environment=kea_env,
             ),
         ]
+        if shutil.which("chronyd"):
+            # NTP (services.common.ntp): -x everywhere but on a real appliance.
+            programs.append(Program(ntp.PROGRAM, ntp.command(root), priority=50))
+        if shutil.which("rsyslogd"):
+            # Remote syslog (services.common.syslog): reads the programs' log files and
+            # forwards them; -iNONE: no pid file, supervisord knows the pid.
+            programs.append(
+                Program("syslog", f"rsyslogd -n -iNONE -f {syslog_conf(root)}", priority=50)
+            )
         py_env = self._python_env()
         for order, (name, module) in enumerate(PYTHON_PROGRAMS.items()):
             command = f"{self.python} -m {module} --root {root.root}"
@@ -446,6 +461,16 @@ class Launcher:
         if self.pythonpath:
             env["PYTHONPATH"] = self.pythonpath
         return _env_value(env)
+
+    def render_syslog_and_ntp(self) -> None:
+        try:
+            settings = MonitoringSettings.load(self.root.monitoring_settings)
+        except (OSError, ValueError) as exc:
+            log.warning("monitoring settings not readable, no remote syslog nor NTP: %s", exc)
+            settings = MonitoringSettings()
+        names = log_names([p.name for p in self.programs()])
+        write_config(self.root, settings, names, self.settings.hostname)
+        ntp.write_config(self.root, settings.ntp_servers, self.settings.interface)
 
     def render_supervisord(self) -> None:
         listener = Program(
@@ -477,6 +502,7 @@ class Launcher:
         self.render_named()
         self.render_kea()
         self._own_kea_files()
+        self.render_syslog_and_ntp()
         self.render_supervisord()
 
 

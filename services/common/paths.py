@@ -34,6 +34,11 @@ class StateRoot:
     def supervisord_conf(self) -> Path:
         return self.etc / "supervisord.conf"
 
+    @property
+    def monitoring_settings(self) -> Path:
+        """SNMP and metrics settings (services.common.monitoring); holds secrets."""
+        return self.etc / "monitoring.json"
+
     # --- Burrow's own state -------------------------------------------------
     @property
     def lib(self) -> Path:
@@ -63,6 +68,11 @@ class StateRoot:
     @property
     def supervisor_socket(self) -> Path:
         return self.run / "supervisor.sock"
+
+    @property
+    def figures(self) -> Path:
+        """The monitor program's latest figures (services.common.figures), for /metrics."""
+        return self.run / "figures.json"
 
     # --- BIND ---------------------------------------------------------------
     @property
@@ -112,6 +122,11 @@ class StateRoot:
     def kea_run(self) -> Path:
         return self.root / "run/kea"
 
+    @property
+    def kea_logs(self) -> Path:
+        """Kea's lease logs (a line per lease event, written by Kea itself, not supervisord)."""
+        return self.logs / "kea"
+
     def kea_conf(self, daemon: str) -> Path:
         """Configuration file of ``dhcp4``, ``dhcp6`` or ``ctrl-agent``."""
         return self.kea_etc / f"kea-{daemon}.conf"
@@ -144,6 +159,7 @@ class StateRoot:
             self.kea_etc,
             self.kea_lib,
             self.kea_run,
+            self.kea_logs,
         ]
 
     def make_dirs(self) -> None:

@@ -1,8 +1,9 @@
 """A read-only view of supervisord over its XML-RPC unix socket (supervisor manual, "XML-RPC API").
 
 Used by the diagnostic shell, the dashboard and the tests; only ``getAllProcessInfo``,
-``getProcessInfo`` and ``getState`` are called here. Each call opens and closes its own
-connection, so nothing is left open when supervisord goes away.
+``getProcessInfo`` and ``getState`` are called here (the monitor program also restarts the
+``syslog`` program through ``call`` when the remote syslog settings change). Each call opens
+and closes its own connection, so nothing is left open when supervisord goes away.
 """
 
 from __future__ import annotations

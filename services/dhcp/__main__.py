@@ -78,11 +78,13 @@ def build(root: StateRoot) -> FastAPI:
     from services.dhcp.changes import ConfigEditor
     from services.dhcp.leases import LeaseBook
     from services.dhcp.manage import DhcpServer
+    from services.dhcp.migrate import migrate_router
 
     app = agent_app("dhcp-agent", root, kea_status)
     kea = kea_client(root)
     editor = ConfigEditor(kea, FaultPoints(root, "dhcp-agent"))
     app.include_router(dhcp_router(DhcpServer(editor), LeaseBook(kea)))
+    app.include_router(migrate_router(kea))
     return app
 
 

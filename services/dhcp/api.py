@@ -22,6 +22,7 @@ from services.common.dhcp.contract import (
     ChangeResult,
     ClientClass,
     ConfigState,
+    IdentifierKind,
     Lease,
     LeasePage,
     OptionDef,
@@ -33,6 +34,7 @@ from services.common.dhcp.contract import (
     ServerProperties,
     SharedNetwork,
 )
+from services.common.dhcp.lease_input import LeaseInput
 from services.common.errors import ConflictError, ValidationError
 from services.dhcp.changes import KNOWN_HASH, ConfigEditor
 from services.dhcp.leases import LeaseBook
@@ -82,14 +84,37 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
     def add_reservation(family: FamilyPath, scope_id: int, body: Reservation) -> ChangeResult:
         return server.add_reservation(family, scope_id, body)
 
+    @api.put("/scopes/{scope_id}/reservations/{kind}/{value}")
+    def put_reservation(
+        family: FamilyPath, scope_id: int, kind: IdentifierKind, value: str, body: Reservation
+    ) -> ChangeResult:
+        return server.put_reservation(family, scope_id, kind, value, body)
+
     @api.delete("/scopes/{scope_id}/reservations/{kind}/{value}")
     def delete_reservation(
         family: FamilyPath,
         scope_id: int,
-        kind: Literal["hw_address", "client_id", "duid"],
+        kind: IdentifierKind,
         value: str,
     ) -> ChangeResult:
         return server.delete_reservation(family, scope_id, kind, value)
+
+    # --- global reservations ------------------------------------------------------
+    @api.get("/reservations")
+    def list_global_reservations(family: FamilyPath) -> list[Reservation]:
+        return server.global_reservations(family)
+
+    @api.put("/reservations/{kind}/{value}")
+    def put_global_reservation(
+        family: FamilyPath, kind: IdentifierKind, value: str, body: Reservation
+    ) -> ChangeResult:
+        return server.put_global_reservation(family, kind, value, body)
+
+    @api.delete("/reservations/{kind}/{value}")
+    def delete_global_reservation(
+        family: FamilyPath, kind: IdentifierKind, value: str
+    ) -> ChangeResult:
+        return server.delete_global_reservation(family, kind, value)
 
     # --- shared networks ----------------------------------------------------------
     @api.get("/shared-networks")
@@ -204,7 +229,11 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
         client_id: str | None = None,
         duid: str | None = None,
         hostname: str | None = None,
+        limit: int = 1000,
     ) -> list[Lease]:
+        """By address, network (``198.51.100.0/25``) or start of addresses
+        (``198.51.100.``); hardware address or its first octets; hostname, exact or a
+        pattern with ``*``; client id; DUID. At most ``limit`` leases."""
         return leases.search(
             family,
             address=address,
@@ -212,7 +241,18 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
             client_id=client_id,
             duid=duid,
             hostname=hostname,
+            limit=limit,
         )
+
+    @api.post("/leases", status_code=201)
+    def add_lease(family: FamilyPath, body: LeaseInput) -> Lease:
+        """Add a lease (``lease4-add`` / ``lease6-add``); 409 if the address has one."""
+        return leases.add(family, body, lambda: server.scopes(family))
+
+    @api.patch("/leases/{address}")
+    def update_lease(family: FamilyPath, address: str, body: LeaseInput) -> Lease:
+        """Change a lease's fields given (``lease4-update`` / ``lease6-update``)."""
+        return leases.update(family, address, body)
 
     @api.delete("/leases/{address}", status_code=204)
     def delete_lease(family: FamilyPath, address: str) -> Response:
@@ -220,9 +260,12 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
         return Response(status_code=204)
 
     @api.get("/statistics")
-    def statistics(family: FamilyPath) -> list[ScopeUsage]:
-        subnets = {s.id: str(s.subnet) for s in server.scopes(family) if s.id is not None}
-        return leases.usage(family, subnets)
+    def statistics(family: FamilyPath, pools: bool = False) -> list[ScopeUsage]:
+        """Utilisation per scope; with ``pools=true`` per pool and prefix pool too."""
+        scopes = [s for s in server.scopes(family) if s.id is not None]
+        subnets = {s.id: str(s.subnet) for s in scopes if s.id is not None}
+        by_id = {s.id: s for s in scopes if s.id is not None} if pools else None
+        return leases.usage(family, subnets, by_id)
 
     return api
 

@@ -27,9 +27,10 @@ import orjson
 
 from services.common.dhcp.checks import InvalidChangeError, Problem
 from services.common.dhcp.contract import ChangeResult
-from services.common.dhcp.kea import lean_config, top_key
+from services.common.dhcp.kea import lean_config, strip_inherited, top_key
 from services.common.dhcp.options import Family
-from services.common.errors import ConflictError, DaemonError
+from services.common.dhcp.owned import owned_problems
+from services.common.errors import ConflictError, DaemonError, SetupError
 from services.common.faults import FaultPoints
 from services.dhcp.kea_client import KeaClient
 from services.dhcp.refusals import Locate, dotted, plain, refusal
@@ -45,6 +46,15 @@ Edit = Callable[[Json], None]
 #: (409, field ``known_hash``) before anything is edited: Central then takes in the external
 #: change first and repeats its change. This spares Central a separate hash request per change.
 KNOWN_HASH: ContextVar[str | None] = ContextVar("known_hash", default=None)
+
+
+def _installed_hooks_dir() -> str | None:
+    from services.common.launch import kea_hooks_dir  # the launcher's finder, used once
+
+    try:
+        return kea_hooks_dir()
+    except SetupError:  # no Kea here (a unit test's in-memory Kea): names are still checked
+        return None
 
 
 def config_hash(config: Json) -> str:
@@ -75,9 +85,14 @@ class Snapshot:
 class ConfigEditor:
     """Serialises changes to the Kea daemons and applies each one completely or not at all."""
 
-    def __init__(self, kea: KeaClient, faults: FaultPoints | None = None) -> None:
+    def __init__(
+        self, kea: KeaClient, faults: FaultPoints | None = None, hooks_dir: str | None = None
+    ) -> None:
         self.kea = kea
         self.faults = faults or FaultPoints(None, "dhcp-agent")
+        #: Where the allowed hook libraries are (services.common.dhcp.owned); None: this
+        #: machine's Kea hooks directory.
+        self.hooks_dir = hooks_dir if hooks_dir is not None else _installed_hooks_dir()
         self._lock = threading.Lock()
         self._known: dict[str, Snapshot] = {}
 
@@ -113,10 +128,13 @@ class ConfigEditor:
         *,
         field: str | None = None,
         locate: Locate | None = None,
+        owned_prefix: str = "",
     ) -> ChangeResult:
         """Apply ``edit`` to the live configuration. When Kea refuses the result, ``locate``
         turns the place Kea names into the field of the request; ``field`` is the one named
-        when it cannot (``services.dhcp.refusals``)."""
+        when it cannot (``services.dhcp.refusals``). A change to a part of the configuration
+        the appliance owns (services.common.dhcp.owned) is refused naming Kea's key, after
+        ``owned_prefix`` (the raw configuration's ``config.``), and nothing is sent."""
         with self._lock:
             before = self.snapshot(family)
             known = KNOWN_HASH.get()
@@ -126,9 +144,20 @@ class ConfigEditor:
                     field="known_hash",
                     hint="read it again (a sync) and repeat the change",
                 )
-            after = copy_json(before.config)
-            edit(after[top_key(family)])  # raises ValidationError/ConflictError: nothing sent
-            if after == before.config:
+            # Kea's copies of inherited values go before the edit: Kea derives them again at
+            # config-set, so a later server-wide change reaches every scope that did not set
+            # its own (services.common.dhcp.kea.strip_inherited).
+            key = top_key(family)
+            base = copy_json(before.config)
+            strip_inherited(base[key], family)
+            after = copy_json(base)
+            edit(after[key])  # raises ValidationError/ConflictError: nothing sent
+            owned = owned_problems(base[key], after[key], family, self.hooks_dir)
+            if owned:
+                raise InvalidChangeError(
+                    [Problem(owned_prefix + p.field, p.message) for p in owned]
+                )
+            if after == base:
                 return ChangeResult(
                     family=family,
                     before=before.hash,
@@ -139,6 +168,9 @@ class ConfigEditor:
             self._set(family, before, after, field, locate)
             # Kea fills in defaults: the hash Central will read next is that of Kea's own view.
             now = self.snapshot(family)
+            if now.hash == before.hash:  # written as it was (a scope read and put back)
+                return ChangeResult(family=family, before=before.hash, after=now.hash,
+                                    changed=False, detail="unchanged")  # fmt: skip
             return ChangeResult(family=family, before=before.hash, after=now.hash, changed=True)
 
     def replace(self, family: Family, config: Json) -> ChangeResult:
@@ -154,7 +186,10 @@ class ConfigEditor:
             current.update(copy_json(config[key]))
 
         # The configuration is the request's ``config``: Kea's path in it is the field.
-        return self.apply(family, swap, field="config", locate=lambda p: "config." + dotted(p))
+        return self.apply(
+            family, swap, field="config", locate=lambda p: "config." + dotted(p),
+            owned_prefix="config.",
+        )  # fmt: skip
 
     def _set(
         self, family: Family, before: Snapshot, after: Json, field: str | None,

@@ -18,6 +18,7 @@ from services.common.dhcp.checks import (
     check_option_def,
     check_options,
     check_properties,
+    check_reservations,
     check_scope,
     check_shared_network,
     raise_problems,
@@ -31,18 +32,21 @@ from services.common.dhcp.contract import (
     Scope,
     ServerProperties,
     SharedNetwork,
-    normal_hex,
+    normal_id,
 )
 from services.common.dhcp.kea import (
     apply_properties,
     class_from_kea,
     class_to_kea,
+    inherited_from,
     iter_subnets,
     option_def_from_kea,
     option_def_to_kea,
     option_to_kea,
     options_from,
     properties_from_config,
+    reservation_to_kea,
+    reservations_from,
     scope_from_kea,
     scope_to_kea,
     scopes_from_config,
@@ -80,8 +84,23 @@ def _container(config: Json, family: Family, network: str | None) -> list[Json]:
     raise AssertionError("not reached")
 
 
+#: The highest scope (subnet) id ever given, kept in the daemon's own configuration as a
+#: ``user-context`` (Kea keeps it and writes it with the rest): a deleted scope's id is never
+#: given again, so an id's history in Central is one scope's.
+LAST_ID = "burrow-last-subnet-id"
+
+
 def _next_id(config: Json, family: Family) -> int:
-    return max((int(e.get("id", 0)) for e, _n, _c in iter_subnets(config, family)), default=0) + 1
+    highest = max((int(e.get("id", 0)) for e, _n, _c in iter_subnets(config, family)), default=0)
+    last = config.get("user-context", {}).get(LAST_ID, 0)
+    return max(highest, int(last) if isinstance(last, int) else 0) + 1
+
+
+def _remember_id(config: Json, family: Family, scope_id: int) -> None:
+    """Keep ``scope_id`` as the highest given if it is (see ``LAST_ID``)."""
+    context = config.setdefault("user-context", {})
+    last = context.get(LAST_ID, 0)
+    context[LAST_ID] = max(int(last) if isinstance(last, int) else 0, scope_id)
 
 
 # --- where Kea's refusals are, in the request's terms (services.dhcp.refusals) -------------
@@ -153,8 +172,8 @@ class DhcpServer:
 
     def scope(self, family: Family, scope_id: int) -> Scope:
         config = self.editor.read(family)
-        entry, network, _ = _find_subnet(config, family, scope_id)
-        return scope_from_kea(entry, network)
+        _find_subnet(config, family, scope_id)
+        return next(s for s in scopes_from_config(config, family) if s.id == scope_id)
 
     def create_scope(self, family: Family, scope: Scope) -> tuple[Scope, ChangeResult]:
         created: list[Scope] = []
@@ -163,8 +182,10 @@ class DhcpServer:
         def edit(config: Json) -> None:
             edited.config = config
             check_scope(scope, config, family, replacing=None)
-            new = scope.model_copy(update={"id": scope.id or _next_id(config, family)})
+            scope_id = scope.id or _next_id(config, family)
+            new = scope.model_copy(update={"id": scope_id})
             _container(config, family, scope.shared_network).append(scope_to_kea(new))
+            _remember_id(config, family, scope_id)
             created.append(new)
 
         locate = _scope_locator(edited, family, lambda: created[0].id if created else None)
@@ -199,6 +220,7 @@ class DhcpServer:
         def edit(config: Json) -> None:
             entry, _network, container = _find_subnet(config, family, scope_id)
             container.remove(entry)
+            _remember_id(config, family, scope_id)
 
         result = self.editor.apply(family, edit)
         command = "lease4-wipe" if family == "v4" else "lease6-wipe"
@@ -218,7 +240,7 @@ class DhcpServer:
         def edit(config: Json) -> None:
             edited.config = config
             entry, network, container = _find_subnet(config, family, scope_id)
-            current = scope_from_kea(entry, network)
+            current = _editable_reservations(scope_from_kea(entry, network))
             if any(r.identifier == reservation.identifier for r in current.reservations):
                 kind, value = reservation.identifier
                 raise ConflictError(
@@ -254,12 +276,89 @@ class DhcpServer:
     ) -> ChangeResult:
         def edit(config: Json) -> None:
             entry, network, container = _find_subnet(config, family, scope_id)
-            current = scope_from_kea(entry, network)
-            keep = [r for r in current.reservations if r.identifier != (kind, normal_hex(value))]
+            current = _editable_reservations(scope_from_kea(entry, network))
+            keep = [r for r in current.reservations if r.identifier != (kind, normal_id(value))]
             if len(keep) == len(current.reservations):
                 raise NotFoundError(f"No reservation for {value} in {current.subnet}.", field=kind)
             updated = current.model_copy(update={"reservations": keep})
             container[container.index(entry)] = scope_to_kea(updated, base=entry)
+
+        return self.editor.apply(family, edit)
+
+    def put_reservation(
+        self, family: Family, scope_id: int, kind: str, value: str, reservation: Reservation
+    ) -> ChangeResult:
+        """Replace the scope's reservation for ``kind``/``value`` (or add it)."""
+        if reservation.identifier != (kind, normal_id(value)):
+            raise_problems([Problem(kind, "differs from the identifier in the path")])
+        edited = Edited()
+
+        def edit(config: Json) -> None:
+            edited.config = config
+            entry, network, container = _find_subnet(config, family, scope_id)
+            current = _editable_reservations(scope_from_kea(entry, network))
+            mine = [r.identifier == reservation.identifier for r in current.reservations]
+            kept = list(current.reservations)
+            if True in mine:
+                kept[mine.index(True)] = reservation
+            else:
+                kept.append(reservation)
+            updated = current.model_copy(update={"reservations": kept})
+            try:
+                check_scope(updated, config, family, replacing=scope_id)
+            except Exception as exc:
+                _rename_reservation_fields(exc, kept.index(reservation))
+                raise
+            container[container.index(entry)] = scope_to_kea(updated, base=entry)
+
+        locate = _scope_locator(edited, family, lambda: scope_id)
+        return self.editor.apply(family, edit, field=kind, locate=locate)
+
+    # --- global reservations (Kea's top-level ``reservations``) -----------------------
+    def global_reservations(self, family: Family) -> list[Reservation]:
+        return reservations_from(self.editor.read(family))
+
+    def put_global_reservation(
+        self, family: Family, kind: str, value: str, reservation: Reservation
+    ) -> ChangeResult:
+        """Replace the server's global reservation for ``kind``/``value`` (or add it)."""
+        if reservation.identifier != (kind, normal_id(value)):
+            raise_problems([Problem(kind, "differs from the identifier in the path")])
+        edited = Edited()
+
+        def edit(config: Json) -> None:
+            edited.config = config
+            entries: list[Json] = config.setdefault("reservations", [])
+            current = reservations_from(config)
+            mine = [r.identifier == reservation.identifier for r in current]
+            kept = list(current)
+            if True in mine:
+                kept[mine.index(True)] = reservation
+            else:
+                kept.append(reservation)
+            try:
+                raise_problems(check_reservations(kept, config, family, None))
+            except Exception as exc:
+                _rename_reservation_fields(exc, kept.index(reservation))
+                raise
+            rendered = reservation_to_kea(reservation, family)
+            if True in mine:
+                entries[mine.index(True)] = rendered
+            else:
+                entries.append(rendered)
+
+        def locate(path: KeaPath) -> str | None:
+            return model_field(path[3:]) or None if path[1:2] == ["reservations"] else None
+
+        return self.editor.apply(family, edit, field=kind, locate=locate)
+
+    def delete_global_reservation(self, family: Family, kind: str, value: str) -> ChangeResult:
+        def edit(config: Json) -> None:
+            current = reservations_from(config)
+            mine = [r.identifier == (kind, normal_id(value)) for r in current]
+            if True not in mine:
+                raise NotFoundError(f"No global reservation for {value}.", field=kind)
+            del config["reservations"][mine.index(True)]
 
         return self.editor.apply(family, edit)
 
@@ -289,12 +388,12 @@ class DhcpServer:
             raise_problems(check_option_def(definition, family, config))
             defs = config.setdefault("option-def", [])
             space = definition.space or base_space(family)
-            defs[:] = [
-                d
-                for d in defs
-                if not (d["code"] == definition.code and d.get("space", "") == space)
-            ]
-            defs.append(option_def_to_kea(definition, family))
+            rendered = option_def_to_kea(definition, family)
+            for index, entry in enumerate(defs):  # replaced where it is: the order stays
+                if entry.get("code") == definition.code and entry.get("space", "") == space:
+                    defs[index] = rendered
+                    return
+            defs.append(rendered)
 
         locate = _item_locator(
             edited, "option-def",
@@ -323,15 +422,11 @@ class DhcpServer:
             edited.config = config
             check_class(cls, config, family)
             classes = config.setdefault("client-classes", [])
-            rendered = class_to_kea(cls, family)
             for index, entry in enumerate(classes):
                 if entry.get("name") == cls.name:
-                    kept = {k: v for k, v in entry.items() if k not in rendered and k not in (
-                        "test", "only-if-required", "next-server", "server-hostname",
-                        "boot-file-name")}  # fmt: skip
-                    classes[index] = {**kept, **rendered}
+                    classes[index] = class_to_kea(cls, family, base=entry)
                     return
-            classes.append(rendered)
+            classes.append(class_to_kea(cls, family))
 
         locate = _item_locator(edited, "client-classes", lambda c: c.get("name") == cls.name)
         return self.editor.apply(family, edit, field="test", locate=locate)
@@ -355,9 +450,9 @@ class DhcpServer:
 
     # --- shared networks --------------------------------------------------------
     def shared_networks(self, family: Family) -> list[SharedNetwork]:
-        return [
-            shared_network_from_kea(n) for n in self.editor.read(family).get("shared-networks", [])
-        ]
+        config = self.editor.read(family)
+        server = inherited_from(config)
+        return [shared_network_from_kea(n, server) for n in config.get("shared-networks", [])]
 
     def put_shared_network(self, family: Family, network: SharedNetwork) -> ChangeResult:
         edited = Edited()
@@ -420,6 +515,17 @@ class DhcpServer:
             return name if len(path) >= 2 and name in ServerProperties.model_fields else None
 
         return self.editor.apply(family, edit, field="properties", locate=locate)
+
+
+def _editable_reservations(scope: Scope) -> Scope:
+    """``scope``, when its reservations are in the model (not kept verbatim in ``extra``)."""
+    if scope.extra and "reservations" in scope.extra:
+        raise ConflictError(
+            f"The reservations of scope {scope.subnet} are kept as Kea has them (raw): Central "
+            "cannot read them all; change them in the raw configuration.",
+            field="reservations",
+        )
+    return scope
 
 
 def _rename_reservation_fields(exc: Exception, index: int) -> None:

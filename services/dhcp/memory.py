@@ -161,6 +161,25 @@ class MemoryKea:
         return {"result": 0 if gone else 3, "text": f"Deleted {len(gone)} lease(s)"}
 
     _lease6_wipe = _lease4_wipe
+
+    def _add(self, service: str, args: Json) -> Json:
+        if args["ip-address"] in self.leases[service]:
+            return {"result": 1, "text": "lease already exists"}
+        # Kea finds the subnet of an address itself; the fake takes the first one
+        lease = {"valid-lft": 3600, "cltt": 0, "subnet-id": 1, "state": 0, **args}
+        self.leases[service][args["ip-address"]] = lease
+        return {"result": 0, "text": "Lease added."}
+
+    def _update(self, service: str, args: Json) -> Json:
+        if args["ip-address"] not in self.leases[service]:
+            return {"result": 1, "text": "failed to update the lease: no such lease"}
+        self.leases[service][args["ip-address"]] = {"cltt": 0, **args}
+        return {"result": 0, "text": "Lease updated."}
+
+    _lease4_add = _add
+    _lease6_add = _add
+    _lease4_update = _update
+    _lease6_update = _update
     _lease4_del = _delete
     _lease6_del = _delete
 

@@ -13,11 +13,13 @@ from fastapi.responses import Response
 from services.common.dns.contract import (
     ChangeResult,
     ChangeSet,
+    ImportPreview,
     ServerOptions,
     ZoneContent,
     ZoneCreate,
     ZoneExport,
     ZoneImport,
+    ZoneImported,
     ZonePublic,
     ZoneUpdate,
 )
@@ -41,8 +43,12 @@ def router(service: DnsService) -> APIRouter:
         return service.create_zone(spec)
 
     @api.post("/zones/import", status_code=201)
-    def import_zone(request: ZoneImport) -> ZonePublic:
+    def import_zone(request: ZoneImport) -> ZoneImported:
         return service.import_zone(request)
+
+    @api.post("/zones/import/preview")
+    def preview_import(request: ZoneImport) -> ImportPreview:
+        return service.preview_import(request)
 
     @api.get("/zones/{zone}")
     def get_zone(zone: str) -> ZonePublic:
@@ -65,9 +71,12 @@ def router(service: DnsService) -> APIRouter:
     def disable_zone(zone: str) -> ZonePublic:
         return service.set_enabled(zone, False)
 
-    @api.get("/zones/{zone}/records")
-    def zone_records(zone: str) -> ZoneContent:
-        return service.records(zone)
+    @api.get("/zones/{zone}/records", response_model=ZoneContent)
+    def zone_records(zone: str) -> Response:
+        # Serialized here, once: FastAPI would dump and validate a large zone's records again
+        # before writing them.
+        content = service.records(zone).model_dump_json()
+        return Response(content=content, media_type="application/json")
 
     @api.post("/zones/{zone}/changes")
     def apply_changes(zone: str, changeset: ChangeSet) -> ChangeResult:

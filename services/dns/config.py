@@ -97,6 +97,7 @@ def zone_context(zone: ZonePublic) -> dict[str, Any]:
         "key": zone.tsig_key.name if zone.tsig_key else "",
         "forwarders": [str(f) for f in zone.forwarders],
         "forward_only": zone.forward_only,
+        "check_names": "fail" if zone.strict_hostnames else "ignore",
     }
 
 

@@ -128,19 +128,23 @@ class Named:
                 field="body",
             )
 
-    def check_zone(self, origin: str, zone_file: Path, field: str = "records") -> None:
+    def check_zone(
+        self, origin: str, zone_file: Path, field: str = "records", *, strict: bool = False
+    ) -> None:
         """named-checkzone: a zone named would refuse to load is bad input
-        (``ZoneCheckError`` with what named-checkzone said)."""
+        (``ZoneCheckError`` with what named-checkzone said). ``strict``: host-name checks as
+        named makes them in a zone with strict host names (``check-names fail``)."""
+        names = "fail" if strict else "ignore"
         proc = run(
             # -i local: integrity checks of in-zone names only (no lookups out of the
-            # appliance); -k fail: host-name checks as named applies to primary zones.
-            ["named-checkzone", "-q", "-i", "local", "-k", "fail", origin, str(zone_file)],
+            # appliance); -k: host-name checks as the zone's check-names.
+            ["named-checkzone", "-q", "-i", "local", "-k", names, origin, str(zone_file)],
             check=False,
             timeout=300,
         )
         if proc.returncode != 0:
             proc = run(
-                ["named-checkzone", "-i", "local", "-k", "fail", origin, str(zone_file)],
+                ["named-checkzone", "-i", "local", "-k", names, origin, str(zone_file)],
                 check=False,
                 timeout=300,
             )

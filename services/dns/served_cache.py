@@ -19,6 +19,7 @@ by anyone, moves the serial on); otherwise the zone is transferred again. Anythi
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict, defaultdict
 
 import dns.exception
@@ -47,27 +48,35 @@ VERIFY_LIMIT = 32
 
 
 class ServedCache:
-    """Copies of up to ``CACHED_ZONES`` zones, each valid while named's SOA is unchanged."""
+    """Copies of up to ``CACHED_ZONES`` zones, each valid while named's SOA is unchanged.
+
+    Changes to different zones run side by side: the table of copies is guarded by a lock of
+    its own (a zone's copy is only used and replaced under that zone's lock).
+    """
 
     def __init__(self) -> None:
         self._zones: OrderedDict[dns.name.Name, Served] = OrderedDict()
+        self._guard = threading.Lock()
 
     def served(self, client: NamedClient, origin: dns.name.Name) -> Served:
         """The zone as named serves it now: the copy if the SOA still matches, else an AXFR."""
-        cached = self._zones.pop(origin, None)
+        with self._guard:
+            cached = self._zones.pop(origin, None)
         if cached is not None:
             soa = client.soa(origin)
             if soa is not None and soa == cached.soa and soa.serial == cached.soa.serial:
-                self._zones[origin] = cached
+                with self._guard:
+                    self._zones[origin] = cached
                 return cached
         return client.axfr(origin)
 
     def forget(self, origin: dns.name.Name | None = None) -> None:
         """Drop the copy of ``origin`` (of every zone when None)."""
-        if origin is None:
-            self._zones.clear()
-        else:
-            self._zones.pop(origin, None)
+        with self._guard:
+            if origin is None:
+                self._zones.clear()
+            else:
+                self._zones.pop(origin, None)
 
     def after_update(
         self, client: NamedClient, origin: dns.name.Name, served: Served, plan: Plan
@@ -98,11 +107,13 @@ class ServedCache:
         except DaemonError as exc:
             log.info("not keeping a copy of %s: %s", origin, exc)
             return
-        self._zones[origin] = Served(
+        copy = Served(
             soa=soa, soa_ttl=served.soa_ttl, records=list(plan.result.values()), index=plan.result
         )
-        while len(self._zones) > CACHED_ZONES:
-            self._zones.popitem(last=False)
+        with self._guard:
+            self._zones[origin] = copy
+            while len(self._zones) > CACHED_ZONES:
+                self._zones.popitem(last=False)
 
 
 def _served_as(client: NamedClient, name: dns.name.Name, rtype: str, records: list[Record]) -> bool:

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import shutil
-import threading
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +37,16 @@ from services.common.dns.contract import (
     Change,
     ChangeResult,
     ChangeSet,
+    ImportedRecord,
+    ImportPreview,
+    ImportRefusal,
     RecordData,
+    Soa,
     ZoneContent,
     ZoneCreate,
     ZoneExport,
     ZoneImport,
+    ZoneImported,
     ZoneKind,
     ZonePublic,
     ZoneUpdate,
@@ -59,6 +64,7 @@ from services.common.proc import run
 from services.common.settings import ApplianceSettings
 from services.dns import refusal
 from services.dns.config import BindConfig, ZoneStore, give_to_named
+from services.dns.locks import ZoneLocks
 from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
 from services.dns.served_cache import ServedCache
@@ -90,12 +96,6 @@ def local_addresses() -> set[str]:
 
 def zone_name(text: str) -> str:
     return (text if text.endswith(".") else text + ".").lower()
-
-
-def _as_data(record: Record) -> RecordData:
-    return RecordData(
-        name=record.name.to_text(), type=record.rtype, ttl=record.ttl, data=record.data
-    )
 
 
 class _ZoneChangedError(Exception):
@@ -134,6 +134,68 @@ def _checked(
 
 
 @dataclass
+class _ImportCheck:
+    """What reading an imported file found: the records kept, the problems, the plan."""
+
+    origin: dns.name.Name
+    zone_file: ZoneFile
+    refused: list[Problem] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)
+    plan: Plan | None = None
+    text: str | None = None
+    soa: Soa | None = None
+    soa_ttl: int = 3600
+
+    def __post_init__(self) -> None:
+        self.refused = list(self.zone_file.problems)
+
+    def refuse(self, problem: Problem) -> None:
+        self.refused.append(problem)
+
+    def refuse_records(self, problems: list[Problem], kept: list[int]) -> list[int] | None:
+        """Refuse the records ``problems`` name (``records[3]`` is the 4th of ``kept``), at
+        their lines; the indexes of the records still kept, None if none was left out."""
+        dropped: set[int] = set()
+        for problem in problems:
+            match = _RECORD_FIELD.match(problem.field)
+            if match is None or int(match.group(1)) >= len(kept):
+                self.refused.append(problem)
+                continue
+            index = kept[int(match.group(1))]
+            dropped.add(index)
+            line = self.zone_file.lines[index]
+            self.refused.append(
+                Problem(f"line {line}", problem.name, problem.type, problem.message, line)
+            )
+        if not dropped:
+            return None
+        return [i for i in kept if i not in dropped]
+
+    def own(self, problems: list[Problem]) -> list[Problem]:
+        """``problems`` of the plan without the apex-NS one when the reader said it of the
+        file already (it would name a record of the apex that is not at fault)."""
+        if not any(p.type == "NS" and p.line is None for p in self.zone_file.problems):
+            return problems
+        return [p for p in problems if not p.message.startswith("the zone's apex must keep")]
+
+    def blocking(self) -> bool:
+        """A problem of the whole file (no line): the file cannot be imported at all."""
+        return any(p.line is None for p in self.refused)
+
+    def importable_leaving_out(self) -> bool:
+        return not self.blocking() and self.text is not None
+
+    def refusals(self) -> list[ImportRefusal]:
+        return [
+            ImportRefusal(
+                line=p.line, field=p.field, name=p.name, type=p.type, message=p.message,
+                can_leave_out=p.line is not None,
+            )
+            for p in _in_file_order(self.refused)
+        ]  # fmt: skip
+
+
+@dataclass
 class PtrChanges:
     """The PTR side of a change set, per reverse zone."""
 
@@ -145,14 +207,15 @@ class PtrChanges:
 
 
 class DnsService:
-    """Everything the dns-agent does to named, one change at a time."""
+    """Everything the dns-agent does to named: changes to one zone one at a time, changes to
+    different zones side by side (``services.dns.locks``)."""
 
     def __init__(self, root: StateRoot) -> None:
         self.root = root
         self.named = Named(root)
         self.config = BindConfig(root, self.named)
         self.store = ZoneStore(root)
-        self.lock = threading.RLock()
+        self.locks = ZoneLocks()
         self._client: NamedClient | None = None
         self.cache = ServedCache()
 
@@ -222,10 +285,10 @@ class DnsService:
         return ns, glue
 
     def create_zone(self, spec: ZoneCreate) -> ZonePublic:
-        with self.lock:
-            self.cache.forget()
-            zones = self.store.load()
-            if spec.name in zones:
+        with self.locks.zone(spec.name):
+            origin = dns.name.from_text(spec.name)
+            self.cache.forget(origin)
+            if spec.name in self.store.load():
                 raise ConflictError(f"Zone {spec.name} exists already.", field="name")
             zone = ZonePublic(**spec.model_dump(exclude={"records"}))
             if spec.kind != ZoneKind.primary:
@@ -235,13 +298,18 @@ class DnsService:
                     )
                 if spec.kind != ZoneKind.forward:
                     zone.file = str(self.store.zone_file(spec.name, spec.kind))
-                zones[zone.name] = zone
-                self.config.apply(zones, self.options())
-                self.store.save(zones)
+                with self.locks.config:
+                    zones = self.store.load()
+                    zones[zone.name] = zone
+                    self.config.apply(zones, self.options())
+                    self.store.save(zones)
                 return self._with_serial(zone)
-            origin = dns.name.from_text(spec.name)
             ns, glue = self._nameserver_records(spec, origin)
-            base = plan_changes(origin, [], ns, spec.ttl, prefix="nameservers", record_field="")
+            strict = spec.strict_hostnames
+            base = plan_changes(
+                origin, [], ns, spec.ttl, prefix="nameservers", record_field="",
+                strict_hostnames=strict,
+            )  # fmt: skip
             if glue:
                 base = plan_changes(
                     origin,
@@ -250,33 +318,40 @@ class DnsService:
                     spec.ttl,
                     prefix="nameservers",
                     record_field="",
+                    strict_hostnames=strict,
                 )
             records = [Change(action="create", record=r) for r in spec.records]
             plan = plan_changes(
-                origin, base.result.values(), records, spec.ttl, prefix="records", record_field=""
-            )
+                origin, base.result.values(), records, spec.ttl, prefix="records",
+                record_field="", strict_hostnames=strict,
+            )  # fmt: skip
             plan.sources = {**base.sources, **plan.sources}
             plan.adds = [*base.adds, *plan.adds]
             zone.file = str(self.store.zone_file(spec.name, spec.kind))
             soa = make_soa(origin, spec.soa, int(time.time()))
             text = zone_text(origin, soa, spec.ttl, plan.result.values())
-            self._install_zone(zone, zones, text, plan)
+            self._install_zone(zone, text, plan)
             return self._with_serial(zone)
 
     def _install_zone(
         self,
         zone: ZonePublic,
-        zones: dict[str, ZonePublic],
         text: str,
         plan: Plan,
         fallback: str = "records",
+        *,
+        checked: bool = False,
     ) -> None:
+        """Check the zone file ``text`` of the new ``zone``, put it in place and add the zone
+        to named's configuration (the caller holds the zone's lock); ``checked``:
+        named-checkzone has read this very text already."""
         assert zone.file is not None
         path = Path(zone.file)
         candidate = path.with_name(path.name + ".new")
         write_atomic(candidate, text)
         try:
-            self.named.check_zone(zone.name, candidate)
+            if not checked:
+                self.named.check_zone(zone.name, candidate, strict=zone.strict_hostnames)
         except ZoneCheckError as exc:
             candidate.unlink(missing_ok=True)
             raise _checked(exc, dns.name.from_text(zone.name), plan, fallback) from exc
@@ -286,20 +361,21 @@ class DnsService:
         give_to_named(candidate)
         Path(f"{path}.jnl").unlink(missing_ok=True)
         os.replace(candidate, path)
-        zones[zone.name] = zone
-        try:
-            self.config.apply(zones, self.options(), must_load=[zone.name])
-        except Exception:
-            path.unlink(missing_ok=True)
-            raise
-        self.store.save(zones)
+        with self.locks.config:
+            zones = self.store.load()
+            zones[zone.name] = zone
+            try:
+                self.config.apply(zones, self.options(), must_load=[zone.name])
+            except Exception:
+                path.unlink(missing_ok=True)
+                raise
+            self.store.save(zones)
 
     def update_zone(self, name: str, update: ZoneUpdate) -> ZonePublic:
         """Change SOA fields (by a TSIG-signed UPDATE of the SOA) and zone options (config)."""
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
+            self.cache.forget(dns.name.from_text(zone.name))
             fields = update.model_dump(exclude_unset=True)
             soa = fields.pop("soa", None)
             try:
@@ -317,11 +393,12 @@ class DnsService:
                     )
                 changed.soa = update.soa or changed.soa
                 self._update_soa(changed)
-            if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
+            with self.locks.config:
+                zones = self.store.load()
                 zones[changed.name] = changed
-                self.config.apply(zones, self.options())
-            zones[changed.name] = changed
-            self.store.save(zones)
+                if changed.model_dump(exclude={"soa"}) != zone.model_dump(exclude={"soa"}):
+                    self.config.apply(zones, self.options())
+                self.store.save(zones)
             return self._with_serial(changed)
 
     def _update_soa(self, zone: ZonePublic) -> None:
@@ -344,28 +421,30 @@ class DnsService:
         raise ConflictError(f"Zone {zone.name} kept changing; try again.")
 
     def delete_zone(self, name: str) -> None:
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
-            del zones[zone.name]
-            self.config.apply(zones, self.options())
-            self.store.save(zones)
+            self.cache.forget(dns.name.from_text(zone.name))
+            with self.locks.config:
+                zones = self.store.load()
+                del zones[zone.name]
+                self.config.apply(zones, self.options())
+                self.store.save(zones)
             if zone.file:
                 for suffix in ("", ".jnl", ".good", ".new"):
                     Path(zone.file + suffix).unlink(missing_ok=True)
 
     def set_enabled(self, name: str, enabled: bool) -> ZonePublic:
-        with self.lock:
-            self.cache.forget()
+        with self.locks.zone(name):
             zone = self._get(name)
-            zones = self.store.load()
+            self.cache.forget(dns.name.from_text(zone.name))
             if zone.enabled != enabled:
-                zone.enabled = enabled
-                zones[zone.name] = zone
-                must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
-                self.config.apply(zones, self.options(), must_load=must)
-                self.store.save(zones)
+                with self.locks.config:
+                    zones = self.store.load()
+                    zone.enabled = enabled
+                    zones[zone.name] = zone
+                    must = [zone.name] if enabled and zone.kind == ZoneKind.primary else []
+                    self.config.apply(zones, self.options(), must_load=must)
+                    self.store.save(zones)
             return self._with_serial(zone)
 
     # --- records ----------------------------------------------------------------
@@ -375,25 +454,39 @@ class DnsService:
             raise ConflictError(f"Zone {zone.name} is disabled.", field="zone")
         origin = dns.name.from_text(zone.name)
         served = self.client.axfr(origin)
-        ordered = sorted(served.records, key=lambda r: (r.name, r.rtype, r.data))
+        # Each record's text is made once (it is the costly part for a large zone), and the
+        # records are built without validation: they are named's own, as dnspython wrote them.
+        texts = sorted(
+            ((r.name, r.rtype, r.rdata.to_text(), r.ttl) for r in served.records),
+            key=lambda item: item[:3],
+        )
         return ZoneContent(
             zone=zone.name,
             serial=served.soa.serial,
             soa=RecordData(
                 name=zone.name, type="SOA", ttl=served.soa_ttl, data=served.soa.to_text()
             ),
-            records=[_as_data(r) for r in ordered],
+            records=[
+                RecordData.model_construct(name=name.to_text(), type=rtype, ttl=ttl, data=data)
+                for name, rtype, data, ttl in texts
+            ],
         )
 
     def apply(self, name: str, changeset: ChangeSet) -> ChangeResult:
-        with self.lock:
+        with self.locks.zone(name):
             zone = self._primary(name)
             origin = dns.name.from_text(zone.name)
             for _attempt in range(ATTEMPTS):
                 served = self.cache.served(self.client, origin)
                 try:
                     existing = served.index if served.index is not None else served.records
-                    plan = plan_changes(origin, existing, changeset.changes, zone.ttl)
+                    plan = plan_changes(
+                        origin,
+                        existing,
+                        changeset.changes,
+                        zone.ttl,
+                        strict_hostnames=zone.strict_hostnames,
+                    )
                     ptr = self._ptr_changes(plan)
                     FaultPoints(self.root, "dns-agent").reach("before-apply")
                     method = self._apply_plan(zone, origin, served, plan)
@@ -408,13 +501,14 @@ class DnsService:
                     self.cache.after_update(self.client, origin, served, plan)
                 else:
                     self.cache.forget(origin)
-                for reverse in ptr.zones():
-                    self._update(
-                        dns.name.from_text(reverse),
-                        ptr.deletes.get(reverse, []),
-                        ptr.adds.get(reverse, []),
-                        replace_ptr=True,
-                    )
+                with self.locks.holding(ptr.zones()):
+                    for reverse in ptr.zones():
+                        self._update(
+                            dns.name.from_text(reverse),
+                            ptr.deletes.get(reverse, []),
+                            ptr.adds.get(reverse, []),
+                            replace_ptr=True,
+                        )
                 soa = self.client.soa(origin)
                 FaultPoints(self.root, "dns-agent").reach("after-apply")
                 return ChangeResult(
@@ -539,7 +633,9 @@ class DnsService:
         assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
         write_atomic(candidate, zone_text(origin, soa, served.soa_ttl, plan.result.values()))
         try:
-            self.named.check_zone(zone.name, candidate, field="changes")
+            self.named.check_zone(
+                zone.name, candidate, field="changes", strict=zone.strict_hostnames
+            )
         except ZoneCheckError as exc:
             candidate.unlink(missing_ok=True)
             raise _checked(exc, origin, plan, "changes") from exc
@@ -595,46 +691,132 @@ class DnsService:
         return False
 
     # --- import and export ------------------------------------------------------
-    def import_zone(self, request: ZoneImport) -> ZonePublic:
-        """A zone file becomes a managed primary zone. Every problem of the file is reported
-        at once, each at its line (``line 23``), in the order of the file."""
-        with self.lock:
-            self.cache.forget()
-            zones = self.store.load()
-            if request.name in zones:
-                raise ConflictError(f"Zone {request.name} exists already.", field="name")
-            origin = dns.name.from_text(request.name)
-            zone_file = read_zone_file(origin, request.text)
-            creates = [Change(action="create", record=r) for r in zone_file.records]
-            soa_ttl = zone_file.soa_ttl if zone_file.soa is not None else 3600
-            problems = list(zone_file.problems)
-            plan = Plan()
+    def _read_import(self, request: ZoneImport) -> _ImportCheck:
+        """Everything an import of ``request`` would create and refuse (nothing is changed).
+
+        The file is read, its records planned as one change set and the zone written to a
+        scratch file that named-checkzone reads; a record refused at any of these steps is
+        left out of the next round so that the rest is checked too (the problems of each
+        round would otherwise hide those of the next)."""
+        origin = dns.name.from_text(request.name)
+        zone_file = read_zone_file(origin, request.text)
+        check = _ImportCheck(origin, zone_file)
+        if zone_file.soa is not None:
             try:
-                plan = plan_changes(origin, [], creates, soa_ttl, prefix="records", record_field="")
+                check.soa = soa_fields(zone_file.soa)
+            except PydanticValidationError as exc:
+                for problem in validation_problems(exc.errors()):
+                    check.refuse(
+                        Problem(f"line {zone_file.soa_line}", request.name, "SOA",
+                                f"SOA {problem.field}: {problem.message}", zone_file.soa_line)
+                    )  # fmt: skip
+        soa_ttl = zone_file.soa_ttl if zone_file.soa is not None else 3600
+        kept = list(range(len(zone_file.records)))
+        for _round in range(4):
+            creates = [Change(action="create", record=zone_file.records[i]) for i in kept]
+            try:
+                plan = plan_changes(
+                    origin, [], creates, soa_ttl, prefix="records", record_field="",
+                    strict_hostnames=request.strict_hostnames,
+                )  # fmt: skip
             except RecordValidationError as exc:
-                problems += at_lines(exc.records, zone_file)
-            if problems or zone_file.soa is None:
-                raise RecordValidationError(_in_file_order(problems))
+                left = check.refuse_records(check.own(exc.records), kept)
+                if left is None:
+                    break
+                kept = left
+                continue
+            check.plan = plan
+            if zone_file.soa is None or check.blocking():
+                break
+            text = zone_text(origin, zone_file.soa, soa_ttl, plan.result.values())
+            problems = self._check_text(request.name, text, plan, request.strict_hostnames)
+            if not problems:
+                check.text = text
+                break
+            check.plan = None
+            left = check.refuse_records(problems, kept)
+            if left is None:
+                break
+            kept = left
+        check.kept = kept
+        check.soa_ttl = soa_ttl
+        return check
+
+    def _check_text(self, name: str, text: str, plan: Plan, strict: bool) -> list[Problem]:
+        """named-checkzone's problems with the zone file ``text`` (each naming its record)."""
+        directory = self.store.zone_file(name, ZoneKind.primary).parent
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=directory, prefix=".import-", suffix=".db", delete=False
+        ) as scratch:
+            scratch.write(text)
+        path = Path(scratch.name)
+        try:
+            self.named.check_zone(name, path, field="text", strict=strict)
+        except ZoneCheckError as exc:
+            return _checked(exc, dns.name.from_text(name), plan, "text").records
+        finally:
+            path.unlink(missing_ok=True)
+        return []
+
+    def preview_import(self, request: ZoneImport) -> ImportPreview:
+        """What ``import_zone`` would create and refuse, each with its line; nothing changes."""
+        check = self._read_import(request)
+        zone_file = check.zone_file
+        records = [
+            ImportedRecord(line=zone_file.lines[i], **zone_file.records[i].model_dump())
+            for i in check.kept
+        ]
+        soa = None
+        if zone_file.soa is not None:
+            soa = RecordData(
+                name=request.name, type="SOA", ttl=zone_file.soa_ttl, data=zone_file.soa.to_text()
+            )
+        return ImportPreview(
+            zone=request.name,
+            soa=soa,
+            records=records,
+            refused=check.refusals(),
+            importable=not check.refused,
+            importable_leaving_out=check.importable_leaving_out(),
+        )
+
+    def import_zone(self, request: ZoneImport) -> ZoneImported:
+        """A zone file becomes a managed primary zone. Every problem of the file is reported
+        at once, each at its line (``line 23``), in the order of the file; with
+        ``leave_out_refused`` the refused records are left out and listed instead."""
+        with self.locks.zone(request.name):
+            self.cache.forget(dns.name.from_text(request.name))
+            if request.name in self.store.load():
+                raise ConflictError(f"Zone {request.name} exists already.", field="name")
+            check = self._read_import(request)
+            if check.refused and not (request.leave_out_refused and check.importable_leaving_out()):
+                raise RecordValidationError(_in_file_order(check.refused))
+            plan, soa, fields = check.plan, check.zone_file.soa, check.soa
+            assert plan is not None and soa is not None and fields is not None
+            assert check.text is not None
+            FaultPoints(self.root, "dns-agent").hold("during-import")
             nameservers = sorted(
-                r.data for r in plan.result.values() if r.rtype == "NS" and r.name == origin
+                r.data for r in plan.result.values() if r.rtype == "NS" and r.name == check.origin
             )
             zone = ZonePublic(
                 name=request.name,
                 kind=ZoneKind.primary,
-                ttl=soa_ttl,
-                soa=soa_fields(zone_file.soa),
+                ttl=check.soa_ttl,
+                soa=fields,
                 nameservers=nameservers,
                 enabled=True,
                 file=str(self.store.zone_file(request.name, ZoneKind.primary)),
+                strict_hostnames=request.strict_hostnames,
             )
-            text = zone_text(origin, zone_file.soa, soa_ttl, plan.result.values())
             try:
-                self._install_zone(zone, zones, text, plan, fallback="text")
+                self._install_zone(zone, check.text, plan, fallback="text", checked=True)
             except RecordValidationError as exc:
                 raise RecordValidationError(
-                    _in_file_order(at_lines(exc.records, zone_file))
+                    _in_file_order(at_lines(exc.records, check.zone_file))
                 ) from exc
-            return self._with_serial(zone)
+            public = self._with_serial(zone)
+            return ZoneImported(**public.model_dump(), left_out=check.refusals())
 
     def export(self, name: str) -> ZoneExport:
         zone = self._get(name)
@@ -655,7 +837,7 @@ class DnsService:
         When named.conf was changed behind the agent's back (edited by hand and reloaded), the
         agent adopts what it finds, so that its next rendering of named.conf keeps it.
         """
-        with self.lock:
+        with self.locks.config:
             stored = stored_options(self.root)
             running = running_options(self.root.named_conf)
             if running is None or running == stored:
@@ -677,6 +859,6 @@ class DnsService:
                         "listen on it.",
                         field=f"{name}[{index}]",
                     )
-        with self.lock:
+        with self.locks.config:
             self.config.apply(self.store.load(), options)
             return stored_options(self.root)

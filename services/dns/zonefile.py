@@ -6,9 +6,10 @@ them), the SOA first, then the records sorted by owner and type, one per line.
 An imported file is read entry by entry (a line, or lines joined by parentheses: RFC 1035
 §5.1), each with the line it starts on, so that every bad entry is reported at once with its
 line number rather than the first one only. ``$ORIGIN``, ``$TTL`` and ``$GENERATE`` are read as
-BIND reads them; ``$INCLUDE`` is refused (it would read files of the appliance). Identical
-records are taken once and the records of one RRset take the TTL of the first, as named does
-when it loads a zone.
+BIND reads them; ``$INCLUDE`` is refused (it would read files of the appliance). A record
+outside the zone, or under an ``$ORIGIN`` outside it, is refused at its line, never dropped.
+Identical records are taken once and the records of one RRset take the TTL of the first, as
+named does when it loads a zone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import dns.exception
 import dns.name
@@ -86,6 +86,7 @@ class ZoneFile:
 
     soa: dns.rdtypes.ANY.SOA.SOA | None = None
     soa_ttl: int = 0
+    soa_line: int | None = None
     records: list[RecordData] = field(default_factory=list)
     #: The line each of ``records`` starts on.
     lines: list[int] = field(default_factory=list)
@@ -143,24 +144,6 @@ class _SkipError(Exception):
     """An entry that cannot be read: its problem is recorded, the next entry is read."""
 
 
-class _Collector:
-    """The transaction dnspython's reader adds ``$GENERATE``d records to."""
-
-    def __init__(self, origin: dns.name.Name) -> None:
-        self.origin = origin
-        self.added: list[tuple[dns.name.Name, int, dns.rdata.Rdata]] = []
-        self.manager = self
-
-    def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
-        return self.origin, False, self.origin
-
-    def check_put_rdataset(self, _check: Any) -> None:
-        return None
-
-    def add(self, name: dns.name.Name, ttl: int, rdata: dns.rdata.Rdata) -> None:
-        self.added.append((name, ttl, rdata))
-
-
 class _Reader:
     """Reads the entries of one zone file, keeping BIND's state between them."""
 
@@ -193,7 +176,9 @@ class _Reader:
                 Problem("text", self.origin.to_text(), "SOA",
                         f"the file has no SOA record for {self.origin.to_text()}")
             )  # fmt: skip
-        elif not any(r.type == "NS" and r.name == self.origin.to_text() for r in self.out.records):
+        elif not any(
+            r.type == "NS" and dns.name.from_text(r.name) == self.origin for r in self.out.records
+        ):
             self.out.problems.append(
                 Problem("text", self.origin.to_text(), "NS",
                         f"the file has no NS record for {self.origin.to_text()} (its apex)")
@@ -296,10 +281,17 @@ class _Reader:
         type_text = dns.rdatatype.to_text(rdata.rdtype)
         owner = name.to_text()
         if not name.is_subdomain(self.origin):
-            if self.foreign and name.is_subdomain(self.current_origin):
-                return
-            self.problem(line, f"{owner} is outside the zone {self.origin.to_text()}; a zone "
-                         "file holds the records of its zone only", owner, type_text)  # fmt: skip
+            hint = (
+                f" (the $ORIGIN is {self.current_origin.to_text()}: is the file imported under "
+                "the right name?)"
+                if self.foreign
+                else ""
+            )
+            message = (
+                f"{owner} is outside the zone {self.origin.to_text()}; a zone file holds the "
+                f"records of its zone only{hint}"
+            )
+            self.problem(line, message, owner, type_text)
             return
         if ttl > MAX_TTL:
             self.problem(line, f"the TTL {ttl} is over {MAX_TTL} (RFC 2181 §8)", owner, type_text)
@@ -312,7 +304,7 @@ class _Reader:
                 self.problem(line, "a zone has one SOA record; this is a second", owner, "SOA")
             else:
                 assert isinstance(rdata, dns.rdtypes.ANY.SOA.SOA)
-                self.out.soa, self.out.soa_ttl = rdata, ttl
+                self.out.soa, self.out.soa_ttl, self.out.soa_line = rdata, ttl, line
                 self.soa_minimum = rdata.minimum
             return
         key = (name, int(rdata.rdtype), rdata)
@@ -329,10 +321,14 @@ class _Reader:
         if word == "$TTL":
             token = tok.get()
             try:
-                self.default_ttl = dns.ttl.from_text(token.value)
+                ttl = dns.ttl.from_text(token.value)
             except dns.ttl.BadTTL:
                 self.problem(line, f"$TTL {token.value!r} is not a TTL")
                 return
+            if ttl > MAX_TTL:
+                self.problem(line, f"$TTL {ttl} is over {MAX_TTL} (RFC 2181 §8)")
+                return
+            self.default_ttl = ttl
             tok.get_eol()
         elif word == "$ORIGIN":
             origin = tok.get_name(self.current_origin)
@@ -340,10 +336,6 @@ class _Reader:
             self.current_origin = origin
             self.last_name = origin
             self.foreign = not origin.is_subdomain(self.origin)
-            if self.foreign:
-                self.problem(line, f"$ORIGIN {origin.to_text()} is outside the zone "
-                             f"{self.origin.to_text()}: is the file imported under the right "
-                             "name? (the records under it are left out)")  # fmt: skip
         elif word == "$INCLUDE":
             self.problem(line, "$INCLUDE is not taken: an imported file cannot read files of "
                          "the appliance; put the included records in the file")  # fmt: skip
@@ -354,17 +346,74 @@ class _Reader:
                          "($ORIGIN, $TTL, $GENERATE)")  # fmt: skip
 
     def _generate(self, line: int, tok: dns.tokenizer.Tokenizer) -> None:
-        """``$GENERATE``, read by dnspython's own reader with this file's state."""
-        collector = _Collector(self.origin)
-        reader = dns.zonefile.Reader(tok, dns.rdataclass.IN, collector)  # type: ignore[arg-type]
-        reader.current_origin = self.current_origin
-        reader.last_name = self.last_name
-        implicit = self._implicit_ttl()
-        if implicit is not None:
-            reader.default_ttl, reader.default_ttl_known = implicit, True
-        reader._generate_line()  # type: ignore[no-untyped-call]
-        for name, ttl, rdata in collector.added:
-            self.add(line, name, ttl, rdata)
+        """``$GENERATE range lhs [ttl] [class] type rhs`` as BIND reads it (ARM, "The
+        $GENERATE Directive"): ``$`` is the iterator, ``${offset,width,base}`` formats it,
+        ``\\$`` and ``$$`` are a dollar sign; a quoted ``rhs`` is data once unquoted."""
+        match = _RANGE.match(tok.get().value or "")
+        if match is None:
+            self.problem(line, "$GENERATE needs a range start-stop[/step] first")
+            return
+        start, stop = int(match["start"]), int(match["stop"])
+        step = int(match["step"] or 1)
+        if stop < start or step < 1:
+            self.problem(line, f"$GENERATE range {match[0]} is empty or its step is 0")
+            return
+        if (stop - start) // step + 1 > GENERATE_LIMIT:
+            self.problem(line, f"$GENERATE makes more than {GENERATE_LIMIT} records")
+            return
+        lhs = tok.get()
+        if not lhs.is_identifier():
+            self.problem(line, "$GENERATE needs the owner (lhs) after its range")
+            return
+        name = dns.name.from_text("@" if lhs.value == "@" else "x", self.current_origin)
+        ttl, rdtype = self._ttl_class_type(line, name, tok, inherited=False)
+        rhs = tok.get()
+        if not (rhs.is_identifier() or rhs.is_quoted_string()):
+            self.problem(line, "$GENERATE needs the data (rhs) after its type")
+            return
+        tok.get_eol()
+        if ttl is None:
+            ttl = self._implicit_ttl()
+        if ttl is None:
+            self.problem(line, "$GENERATE has no TTL and no $TTL is set before it")
+            return
+        for value in range(start, stop + 1, step):
+            owner_text = _substitute(lhs.value, value)
+            owner = (
+                self.current_origin
+                if owner_text == "@"
+                else dns.name.from_text(owner_text, self.current_origin)
+            )
+            rdata = dns.rdata.from_text(
+                dns.rdataclass.IN, rdtype, _substitute(rhs.value, value), self.current_origin,
+                relativize=False,
+            )  # fmt: skip
+            self.add(line, owner, ttl, rdata)
+
+
+_RANGE = re.compile(r"^(?P<start>\d+)-(?P<stop>\d+)(?:/(?P<step>\d+))?$")
+_ITERATOR = re.compile(r"\\\$|\$\$|\$(?:\{(-?\d+)(?:,(\d+)(?:,([doxXnN]))?)?\})?")
+#: The most records one ``$GENERATE`` makes.
+GENERATE_LIMIT = 1_000_000
+
+
+def _substitute(text: str, value: int) -> str:
+    """``text`` of a ``$GENERATE`` with its iterators replaced by ``value``."""
+
+    def one(match: re.Match[str]) -> str:
+        if match[0] in ("\\$", "$$"):
+            return "$"
+        number = value + int(match[1] or 0)
+        width = int(match[2] or 0)
+        base = match[3] or "d"
+        if base in "nN":
+            digits = format(number, "x" if base == "n" else "X")
+            digits = digits.zfill((width + 1) // 2)
+            nibbles = ".".join(reversed(digits))
+            return nibbles[:width] if width else nibbles
+        return format(number, base).zfill(width)
+
+    return _ITERATOR.sub(one, text)
 
 
 def _plain(exc: BaseException) -> str:

@@ -76,6 +76,7 @@ PROGRAMS = (
     "appliance-agent",
     "webui",
     "diag-shell",
+    "monitor",
 )
 #: Agents by name (certificate, enrolment) and port. The dns-agent and the dhcp-agent run in
 #: one supervisord program, ``dns-dhcp-agent``.

@@ -15,6 +15,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from services.common import ntp
 from services.common.supervisor import SupervisorView
 from services.shell import syntax
 from services.shell.command import Command
@@ -337,6 +338,22 @@ def disk(ctx: Context, args: list[str]) -> int:
     return 0
 
 
+def clock(ctx: Context, args: list[str]) -> int:
+    syntax.no_more("time", args)
+    servers = ntp.configured_servers(ctx.root)
+    ctx.line(f"ntp servers: {', '.join(servers) if servers else 'none set'}")
+    try:
+        state = ntp.state(ctx.root)
+    except OSError as exc:
+        ctx.line(f"chrony: not answering ({exc})")
+        return 1
+    if servers:
+        ctx.line(f"synchronised: {'yes, to ' + state.reference if state.synchronised else 'no'}")
+        ctx.line(f"offset: {state.offset_seconds * 1000:+.3f} ms, sources: {state.sources}")
+    ctx.line(f"clock: {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
+    return 0
+
+
 def resources(ctx: Context, args: list[str]) -> int:
     syntax.no_more("resources", args)
     return uptime(ctx, []) | memory(ctx, []) | disk(ctx, [])
@@ -371,4 +388,5 @@ COMMANDS = [
     Command("memory", "memory", "memory and swap use", memory),
     Command("disk", "disk", "disk use of the state, log and lease file systems", disk),
     Command("resources", "resources", "uptime, memory and disk together", resources),
+    Command("time", "time", "the clock and NTP (chrony): servers, synchronised, offset", clock),
 ]

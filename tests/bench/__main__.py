@@ -28,13 +28,16 @@ from tests.bench.backup import (
 from tests.bench.backup_bytes import backup_bytes
 from tests.bench.central import central_api
 from tests.bench.central_dhcp import central_dhcp
+from tests.bench.central_dhcp_sync import central_dhcp_sync
 from tests.bench.central_dns import central_dns
 from tests.bench.chaos import chaos_bench
 from tests.bench.crash import crash_to_serving
-from tests.bench.dhcp import dhcp
+from tests.bench.dhcp import dhcp, dhcp_perf
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
+from tests.bench.dns_scale import dns_import, dns_parallel
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
+from tests.bench.snmp import snmp_bench
 from tests.bench.webui import webui_bench
 from tests.conftest import free_network
 
@@ -56,7 +59,19 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         dns_change,
     ),
     "dns-bulk": ("10,000 records in one request until named answers them all", dns_bulk),
+    "dns-import": (
+        "a 60,000-record (5 MB) zone imported until named answers every record: Central, agent",
+        dns_import,
+    ),
+    "dns-parallel": (
+        "one record to zone X while a 30,000-record import runs into zone Y, through Central",
+        dns_parallel,
+    ),
     "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
+    "dhcp-perf": (
+        "Kea throughput vs stock: perfdhcp at 1,000/s and at the highest rate stock sustains",
+        dhcp_perf,
+    ),
     "central": (
         "Central API: GET of one object and of a 100-item page (SQLite, PostgreSQL), idle RSS",
         central_api,
@@ -64,6 +79,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "central-dhcp": (
         "Central's DHCP API: a change through Central until Kea serves it, 1,000 scopes",
         central_dhcp,
+    ),
+    "central-dhcp-sync": (
+        "Central's DHCP sync of an external change: 1,000 scopes, 10,000 reservations",
+        central_dhcp_sync,
     ),
     "backup": (
         "backups in a lab: (a) change on A -> stored at B, 200 changes; (d) lease written on "
@@ -90,6 +109,11 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "central-dns": (
         "Central holding 10,000 zones and 1,000,000 records: zone list and record search p95",
         central_dns,
+    ),
+    "snmp": (
+        "SNMP: walk of the whole BURROW-MIB (v2c GETNEXT and GETBULK, v3 authPriv), the "
+        "monitor program's memory and that of chronyd and rsyslogd",
+        snmp_bench,
     ),
     "webui": (
         "web console page time: records page of a 10,000-record zone, list of 10,000 zones",

@@ -34,6 +34,9 @@ OWN_APPLIANCE_VIEWS = {("GET", "/api/v1/appliance/network")}
 #: DHCP views of the roles test's DHCP server, which no agent serves: the reader gets past the
 #: role check to a 503 (the agent cannot be reached: it is not enrolled).
 DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
+#: Figures the monitor program collects: the roles test's Central runs without it, so the
+#: reader gets past the role check to a 503 (nothing collected yet).
+MONITOR_VIEWS = {("GET", "/api/v1/monitoring/figures"), ("GET", "/metrics")}
 #: Reads only administrators may make: a backup bundle holds the appliance's keys.
 ADMIN_READS = {
     ("GET", "/api/v1/appliance/backups/{backup_id}/export"),
@@ -167,6 +170,8 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
         elif (method, path) in OWN_APPLIANCE_VIEWS:
             assert_problem(response, 404)
         elif method == "GET" and path.startswith(DHCP_VIEWS):
+            assert_problem(response, 503)
+        elif (method, path) in MONITOR_VIEWS:
             assert_problem(response, 503)
         elif method == "GET":
             assert response.status_code == 200, (path, response.text)

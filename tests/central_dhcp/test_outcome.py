@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from services.common.dhcp.kea import scope_from_kea
+from services.common.dhcp.kea import scopes_from_config
 from services.common.faults import FaultPoints, fault_file
 from services.sandbox.sandbox import Sandbox
 from tests.central_dhcp.conftest import CentralDhcp, kea_config
@@ -51,9 +51,11 @@ def _running_pid(box: Sandbox) -> int:
 
 
 def _kea_scope(box: Sandbox, subnet: str) -> dict[str, Any] | None:
-    for entry in kea_config(box)["Dhcp4"]["subnet4"]:
-        if entry["subnet"] == subnet:
-            shown: dict[str, Any] = scope_from_kea(entry).model_dump(mode="json", exclude_none=True)
+    """The scope as Kea has it, with only its own values (not Kea's copies of inherited
+    ones), as Central shows it."""
+    for scope in scopes_from_config(kea_config(box)["Dhcp4"], "v4"):
+        if str(scope.subnet) == subnet:
+            shown: dict[str, Any] = scope.model_dump(mode="json", exclude_none=True)
             return shown
     return None
 

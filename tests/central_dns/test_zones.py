@@ -116,7 +116,7 @@ def zone_serial(api: CentralDns, zone_id: int) -> int:
 def test_invalid_input_answers_422_naming_the_field(central_dns: CentralDns) -> None:
     api = central_dns
     zone = api.create_zone(api.new_zone_name())
-    bad_name = api.change(zone["id"], [create("bad_name!", "A", "203.0.113.1")])
+    bad_name = api.change(zone["id"], [create("bad name", "A", "203.0.113.1")])
     assert_problem(bad_name, 422, "changes[0].record.name")
     bad_ttl = api.change(zone["id"], [create("ok", "A", "203.0.113.1", ttl=-5)])
     assert_problem(bad_ttl, 422, "changes[0].record.ttl")
@@ -386,3 +386,23 @@ def test_centrals_view_equals_the_axfr_after_every_kind_of_change(
         synced = api.ok(api.call("POST", f"/api/v1/dns/servers/{api.server_id}/sync"))
         assert name not in synced["changed"]
     assert (f"www.{name}", 60, "A", "198.51.100.10") in _central_lines(api, zone["id"])
+
+
+def test_a_deleted_zones_id_is_never_given_again(central_dns: CentralDns) -> None:
+    """Delete the zone with the highest id and create another: it gets a new id, and each
+    id's history is its own zone's alone (on PostgreSQL too: ``tests/central/test_ids.py``)."""
+    api = central_dns
+    first = api.create_zone(api.new_zone_name(), comment="the highest id")
+    record = api.ok(api.change(first["id"], [create("www", "A", "198.51.100.90")], "one"))
+    assert record["applied"] == 1
+    gone = api.call("DELETE", f"/api/v1/dns/zones/{first['id']}?comment=gone")
+    assert gone.status_code == 204, gone.text
+    name = api.new_zone_name()
+    again = api.create_zone(name, comment="made after the delete")
+    assert again["id"] > first["id"], f"zone id {first['id']} was given again"
+    assert [e["action"] for e in api.history(again["id"])] == ["create"]
+    assert [e["action"] for e in api.history(first["id"])] == ["delete", "change", "create"]
+    stale = {"changes": [create("www", "A", "198.51.100.91")], "comment": "old id"}
+    old = api.call("POST", f"/api/v1/dns/zones/{first['id']}/changes", stale)
+    assert old.status_code == 404, old.text
+    assert api.served(f"www.{name}", "A") == set()

@@ -147,7 +147,8 @@ def test_shared_network_with_relay_and_properties(dhcp_box: Sandbox, agent: Agen
     net = other_net(dhcp_box)
     halves = list(net.subnets(1))
     campus = {"name": "campus", "relay_addresses": [str(halves[0][1])],
-              "options": [{"name": "domain-name", "data": "campus.example"}]}  # fmt: skip
+              "options": [{"name": "domain-name", "data": "campus.example"}],
+              "extra": {"min-valid-lifetime": 3000, "max-valid-lifetime": 5000}}  # fmt: skip
     agent.ok(agent.put("/v4/shared-networks/campus", json=campus))
     made = []
     try:

@@ -211,3 +211,17 @@ def test_a_certificate_of_another_ca_is_refused(dhcp_box: Sandbox, tmp_path: Pat
     context.load_cert_chain(str(paths.cert), str(paths.key))
     assert _refused(dhcp_box, context)
     assert not _refused(dhcp_box, dhcp_box.tls_context())  # Central's certificate is taken
+
+
+def test_a_deleted_scopes_id_is_never_given_again(dhcp_box: Sandbox, agent: Agent) -> None:
+    """Delete the scope with the highest id and make another: it gets a new id (the highest
+    given is kept in Kea's own configuration, so a restart of the agent keeps it too)."""
+    net = other_net(dhcp_box)
+    body = {"subnet": str(net), "pools": [{"start": str(net[10]), "end": str(net[20])}]}
+    first = agent.ok(agent.post("/v4/scopes", json=body))["scope"]
+    agent.ok(agent.delete(f"/v4/scopes/{first['id']}"))
+    again = agent.ok(agent.post("/v4/scopes", json=body))["scope"]
+    try:
+        assert again["id"] > first["id"], f"scope id {first['id']} was given again"
+    finally:
+        agent.ok(agent.delete(f"/v4/scopes/{again['id']}"))

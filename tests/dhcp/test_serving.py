@@ -150,7 +150,8 @@ def test_dhcpv6_prefix_delegation_reaches_a_requesting_router(
     }
     with agent.scope("v6", scope) as made:
         assert made["pd_pools"] == [{"prefix": str(delegated), "delegated_len": 56,
-                                     "client_class": None, "options": []}]  # fmt: skip
+                                     "client_class": None, "options": [],
+                                     "extra": None}]  # fmt: skip
         kea_entry = next(
             s for s in agent.ok(agent.get("/v6/config"))["config"]["Dhcp6"]["subnet6"]
             if s["id"] == made["id"]

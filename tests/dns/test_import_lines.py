@@ -28,7 +28,7 @@ bad6    IN TXT   "unterminated           ; quote not closed
 bad7 99999999999 IN A 198.51.100.7       ; TTL too large
 outside.example. IN A 198.51.100.8       ; outside the zone
 $INCLUDE /etc/passwd
-bad_host IN A    198.51.100.9            ; not a host name
+nons    IN DS    1 8 1 0123456789abcdef0123456789abcdef01234567 ; a DS without NS
 www     IN CNAME ns1                    ; beside other data
 www     IN A     198.51.100.10
 a..b    IN A     198.51.100.11           ; empty label
@@ -46,7 +46,7 @@ EXPECTED = [
     (13, "TTL"),
     (14, "outside the zone"),
     (15, "$INCLUDE"),
-    (16, "host name"),
+    (16, "no NS records"),
     (17, "CNAME"),
     (19, "empty label"),
     (20, "association data"),

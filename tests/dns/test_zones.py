@@ -73,11 +73,13 @@ def test_bad_zone_file_is_422_and_nothing_is_made(agent: Agent) -> None:
     problem = assert_problem(response, 422, "line 10")
     assert [p["line"] for p in problem["problems"]] == [10]
     assert agent.get("/zones/bad.test.").status_code == 404
-    # Under another name the file's $ORIGIN is outside the zone: said once, at its line.
+    # Under another name the file's $ORIGIN is outside the zone: every record under it is
+    # refused at its line (none is left out silently), saying so.
     response = agent.post("/zones/import", {"name": "badimport.test", "text": ZONE_FILE})
-    problem = assert_problem(response, 422, "line 1")
-    assert "$ORIGIN import.test." in problem["problems"][0]["message"]
-    assert [p["field"] for p in problem["problems"]] == ["line 1", "text"]
+    problem = assert_problem(response, 422, "line 3")
+    assert "the $ORIGIN is import.test." in problem["problems"][0]["message"]
+    fields = [p["field"] for p in problem["problems"]]
+    assert fields == [f"line {n}" for n in range(3, 19)] + ["text"], fields
     assert agent.get("/zones/badimport.test.").status_code == 404
     conflict = ZONE_FILE.replace("www 300 IN CNAME mail", "mail 300 IN CNAME www").replace(
         "import.test.", "badimport.test."
@@ -280,8 +282,10 @@ def test_soa_fields_and_zone_options_change(agent: Agent, shared_sandbox: Sandbo
     assert "203.0.113.0/24;" in conf and "also-notify { 203.0.113.9; };" in conf
     bad = agent.http.patch("/zones/soa.test.", json={"forwarders": ["203.0.113.1"]})
     assert_problem(bad, 422, "forwarders")
-    bad = agent.http.patch("/zones/soa.test.", json={"soa": {"refresh": 0}})
+    bad = agent.http.patch("/zones/soa.test.", json={"soa": {"refresh": -1}})
     assert_problem(bad, 422, "soa.refresh")
+    bad = agent.http.patch("/zones/soa.test.", json={"soa": {"expire": 2**32}})
+    assert_problem(bad, 422, "soa.expire")
     assert answer_set(shared_sandbox, "soa.test.", "SOA") == {soa}
 
 

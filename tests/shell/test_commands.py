@@ -127,6 +127,11 @@ def test_resources(diag: Diag) -> None:
     _ok(diag, "resources", "load average", "MiB available", "MiB free")
 
 
+def test_time(diag: Diag) -> None:
+    # No NTP server set in a fresh sandbox: chrony runs with no source.
+    _ok(diag, "time", "ntp servers: none set", "clock:", "UTC")
+
+
 def test_help(diag: Diag) -> None:
     out = _ok(diag, "help", "dig", "rndc", "kea", "logs", "config", "backup", "exit")
     assert len(out.splitlines()) > 20

@@ -247,7 +247,8 @@ def test_leases_paging_search_delete_and_usage(api: AppClient, kea: MemoryKea) -
     assert api.delete("/dhcp/v4/leases/203.0.113.10").status_code == 404
     usage = api.get("/dhcp/v4/statistics").json()
     assert usage == [{"subnet_id": 1, "subnet": "203.0.113.0/27", "total": 11, "assigned": 4,
-                      "declined": 0, "utilisation": round(4 / 11, 6)}]  # fmt: skip
+                      "declined": 0, "utilisation": round(4 / 11, 6), "pd_total": None,
+                      "pd_assigned": None, "pools": None}]  # fmt: skip
     assert api.delete("/dhcp/v4/scopes/1").status_code == 200
     assert kea.leases["dhcp4"] == {}  # a deleted scope takes its leases along
 
@@ -276,3 +277,44 @@ def test_control_socket_transport_reads_a_large_answer(tmp_path: Path) -> None:
         server.close()
     with pytest.raises(KeaError):
         KeaClient(ControlSocketTransport({"dhcp4": str(path)})).status("v4")
+
+
+def test_leases_added_changed_and_found_by_prefix_and_pattern(
+    api: AppClient, kea: MemoryKea
+) -> None:
+    api.post("/dhcp/v4/scopes", json=SCOPE)
+    for n in (10, 11, 15):
+        body = {"address": f"203.0.113.{n}", "hw_address": f"02-AA-00-00-00-{n:02x}",
+                "hostname": f"cam{n}.example."}  # fmt: skip
+        added = api.post("/dhcp/v4/leases", json=body)
+        assert added.status_code == 201, added.text
+        assert added.json()["hostname"] == f"cam{n}.example"
+    assert kea.leases["dhcp4"]["203.0.113.10"]["hw-address"] == "02:aa:00:00:00:0a"
+    duplicate = {"address": "203.0.113.10", "hw_address": "02:aa:00:00:00:99"}
+    assert_problem(api.post("/dhcp/v4/leases", json=duplicate), 409, "address")
+    assert_problem(api.post("/dhcp/v4/leases", json={"address": "203.0.113.12"}), 422,
+                   "hw_address")  # fmt: skip
+    assert_problem(api.post("/dhcp/v4/leases", json={**duplicate, "unknown": 1}), 422)
+    changed = api.patch("/dhcp/v4/leases/203.0.113.11", json={"valid_lifetime": 60}).json()
+    assert changed["valid_lifetime"] == 60 and changed["hw_address"] == "02:aa:00:00:00:0b"
+    assert kea.leases["dhcp4"]["203.0.113.11"]["hostname"] == "cam11.example."  # as it was
+    assert_problem(api.patch("/dhcp/v4/leases/203.0.113.19", json={"hostname": "x"}), 404)
+
+    def found(**terms: object) -> list[str]:
+        answer = api.get("/dhcp/v4/leases/search", params=terms)
+        assert answer.status_code == 200, answer.text
+        return [x["address"] for x in answer.json()]
+
+    assert found(address="203.0.11") == ["203.0.113.10", "203.0.113.11", "203.0.113.15"]
+    assert found(address="203.0.113.1") == []  # a whole address is that address
+    assert found(address="203.0.113.8/30") == ["203.0.113.10", "203.0.113.11"]
+    assert found(address="203.0.113.", limit=1) == ["203.0.113.10"]
+    assert found(hw_address="02:aa:00:00:00") == found(address="203.0.113.")
+    assert found(hostname="cam15.example") == ["203.0.113.15"]
+    assert found(hostname="CAM1*") == ["203.0.113.10", "203.0.113.11", "203.0.113.15"]
+    assert found(hostname="*5.example") == ["203.0.113.15"]
+    assert_problem(api.get("/dhcp/v4/leases/search", params={"address": "x;y"}), 422, "address")
+    usage = api.get("/dhcp/v4/statistics", params={"pools": "true"}).json()
+    assert usage[0]["pools"] == [{"kind": "pool", "index": 0, "pool": "203.0.113.10 - 203.0.113.20",
+                                  "delegated_len": None, "total": 11, "assigned": 3,
+                                  "declined": 0, "utilisation": round(3 / 11, 6)}]  # fmt: skip

@@ -133,3 +133,38 @@ def test_fault_points_need_root_alone(tmp_path: Path) -> None:
     path.chmod(0o644)
     os.chmod(path.parent, 0o777)
     assert not points.armed("after-apply")
+
+
+def test_generate_as_bind_reads_it() -> None:
+    origin = dns.name.from_text("gen.test.")
+    text = (
+        "$TTL 300\n@ IN SOA ns1 hm 1 2 3 4 5\n@ IN NS ns1\n"
+        "$GENERATE 1-3 host$ A 198.51.100.$\n"  # line 4
+        "$GENERATE 8-10/2 h${10,3,d} 60 IN CNAME host${-7}\n"  # line 5
+        '$GENERATE 1-2 _s$._tcp TXT "n=$ x"\n'  # line 6: quoted, then read as data
+        "$GENERATE 1-2 x$.elsewhere. A 198.51.100.$\n"  # line 7: outside, refused
+        "$GENERATE 3-1 bad$ A 198.51.100.1\n"  # line 8: empty range
+        "$GENERATE 1-1000001 big$ A 198.51.100.1\n"  # line 9: too many
+    )
+    found = read_zone_file(origin, text)
+    made = {(r.name, r.ttl, r.type, r.data) for r in found.records}
+    assert ("host3.gen.test.", 300, "A", "198.51.100.3") in made
+    assert ("h018.gen.test.", 60, "CNAME", "host1.gen.test.") in made
+    assert ("h020.gen.test.", 60, "CNAME", "host3.gen.test.") in made
+    assert ("_s2._tcp.gen.test.", 300, "TXT", '"n=2" "x"') in made
+    assert [(p.line, "outside" in p.message) for p in found.problems[:2]] == [(7, True)] * 2
+    assert [p.line for p in found.problems[2:]] == [8, 9]
+
+
+def test_out_of_zone_records_and_ttls_are_refused_at_their_lines() -> None:
+    origin = dns.name.from_text("o.test.")
+    text = (
+        "$TTL 2147483648\n@ 300 IN SOA ns1 hm 1 0 0 0 0\n@ 300 IN NS ns1\n"
+        "$ORIGIN .\no.test. 300 IN A 198.51.100.1\nother.test. 300 IN A 198.51.100.2\n"
+    )
+    found = read_zone_file(origin, text)
+    assert [(p.line, p.field) for p in found.problems] == [(1, "line 1"), (6, "line 6")]
+    assert "over 2147483647" in found.problems[0].message
+    assert "the $ORIGIN is ." in found.problems[1].message
+    assert found.soa is not None and found.soa_line == 2 and found.soa.refresh == 0
+    assert [r.name for r in found.records] == ["o.test.", "o.test."]

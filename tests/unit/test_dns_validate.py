@@ -60,7 +60,7 @@ def test_every_problem_is_reported_with_its_field() -> None:
             change("create", "x.elsewhere.", "A", "192.0.2.1"),
             change("create", "www", "A", "192.0.2.80"),
             change("delete", "gone", "A", "192.0.2.1"),
-            change("create", "t", "HINFO", "a b"),
+            change("create", "t", "RRSIG", "a b"),
         ]
     )
     fields = [f for f, _ in found]
@@ -152,3 +152,83 @@ def test_ptr_only_for_addresses() -> None:
     assert found[0][0] == "changes[0].ptr"
     plan = plan_changes(ORIGIN, base(), [change("create", "h", "A", "192.0.2.9", ptr=True)], 300)
     assert [(i, r.data) for i, r in plan.ptr_adds] == [(0, "192.0.2.9")]
+
+
+DS = "1 8 2 " + "0123456789abcdef" * 4
+SUB_NS = change("create", "sub", "NS", "ns.other.test.")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ([change("create", "sub", "DS", DS)], "changes[0].record", "no NS records"),
+        ([change("create", "@", "DS", DS)], "changes[0].record", "parent zone"),
+        (
+            [SUB_NS, change("create", "x.sub", "TXT", "t")],
+            "changes[1].record",
+            "below the delegation at sub.example.test.",
+        ),
+        (
+            [SUB_NS, change("create", "sub", "MX", "1 m")],
+            "changes[1].record",
+            "is a delegation",
+        ),
+        (
+            [change("create", "o", "DNAME", "n.test."), change("create", "a.o", "A", "192.0.2.1")],
+            "changes[1].record",
+            "below the DNAME",
+        ),
+        (
+            [change("create", "d.w", "NS", "ns.o.test."), change("create", "a.d.w", "CNAME", "x")],
+            "changes[1].record",
+            "below the delegation",
+        ),
+        ([change("create", "www", "CNAME", "other")], "changes[0].record", "CNAME"),
+        ([change("create", "x", "ZONEMD", "1 1 1 " + "00" * 48)], "changes[0].record.name", "apex"),
+    ],
+)  # fmt: skip
+def test_what_named_would_refuse_or_ignore_is_refused(
+    changes: list[Change], field: str, words: str
+) -> None:
+    found = problems(changes)
+    assert found[0][0] == field, found
+    assert words in found[0][1], found
+
+
+def test_a_delegation_over_existing_data_names_the_ns_record() -> None:
+    existing = plan_changes(ORIGIN, base(), [change("create", "t.sub", "TXT", "x")], 300)
+    found = problems(
+        [change("create", "sub", "NS", "ns.other.test.")], list(existing.result.values())
+    )
+    assert found[0][0] == "changes[0].record" and "delete it first" in found[0][1], found
+
+
+def test_delegations_with_ds_and_glue_and_rfc2181_owners_are_taken() -> None:
+    plan = plan_changes(
+        ORIGIN,
+        base(),
+        [
+            change("create", "sub", "NS", "ns.sub"),
+            change("create", "ns.sub", "A", "192.0.2.7"),
+            change("create", "ns.sub", "AAAA", "2001:db8::7"),
+            change("create", "sub", "DS", DS),
+            change("create", "gc._msdcs", "A", "192.0.2.8"),
+            change("create", "_spf", "TXT", "v=spf1 mx -all"),
+            change("create", r"dot\.in", "TXT", '"a" "b"'),
+            change("create", "x", "TYPE65280", r"\# 4 0A000001"),
+        ],
+        300,
+    )
+    assert len(plan.adds) == 8
+    texts = {r.line() for r in plan.adds}
+    assert '_spf.example.test. 300 IN TXT "v=spf1 mx -all"' in texts
+    assert r'dot\.in.example.test. 300 IN TXT "a" "b"' in texts
+
+
+def test_strict_host_names_are_asked_for_per_zone() -> None:
+    loose = [change("create", "gc._msdcs", "A", "192.0.2.8"), change("create", "@", "MX", "1 a_b")]
+    assert len(plan_changes(ORIGIN, base(), loose, 300).adds) == 2
+    with pytest.raises(RecordValidationError) as info:
+        plan_changes(ORIGIN, base(), loose, 300, strict_hostnames=True)
+    fields = [p.field for p in info.value.problems]
+    assert fields == ["changes[0].record.name", "changes[1].record.data"]

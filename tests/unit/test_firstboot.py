@@ -12,6 +12,7 @@ import pytest
 from services.appliance import console, firstboot
 from services.appliance.firstboot import FirstBoot, InterfaceConfig
 from services.common.errors import ValidationError
+from services.common.monitoring import MonitoringSettings
 from services.common.paths import StateRoot
 from services.common.pki import CertificateAuthority, fingerprint, load_cert
 from services.common.settings import ApplianceSettings
@@ -269,3 +270,51 @@ def test_the_resident_console_programs_stay_small() -> None:
         [sys.executable, "-c", code, "/nonexistent"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == ""
+
+
+# --- monitoring settings at first boot (issue 19) -----------------------------------
+def test_cmdline_ntp_and_snmp_community(tmp_path: Path) -> None:
+    cmdline = (
+        "burrow.address=198.51.100.20/24 burrow.ntp=198.51.100.5,ntp.example "
+        "burrow.snmp_community=a-long-secret burrow.snmp_networks=198.51.100.0/24"
+    )
+    fb = firstboot.parse_cmdline(cmdline, "eth0")
+    assert fb is not None
+    root = StateRoot.at(tmp_path)
+    root.make_dirs()
+    firstboot.write_monitoring(root, fb)
+    stored = MonitoringSettings.load(root.monitoring_settings)
+    assert stored.ntp_servers == ["198.51.100.5", "ntp.example"]
+    assert stored.communities[0].community == "a-long-secret"
+    assert root.monitoring_settings.stat().st_mode & 0o077 == 0
+    # written once: a later boot keeps what the API set since
+    firstboot.write_monitoring(root, fb.model_copy(update={"monitoring": {"ntp_servers": []}}))
+    assert MonitoringSettings.load(root.monitoring_settings).ntp_servers != []
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "field"),
+    [
+        ("burrow.snmp_community=a-long-secret", "burrow.snmp_networks"),
+        ("burrow.snmp_community=short burrow.snmp_networks=10.0.0.0/8",
+         "monitoring.communities.0.community"),
+        ("burrow.ntp=bad_host!", "monitoring.ntp_servers.0"),
+    ],
+)  # fmt: skip
+def test_cmdline_monitoring_errors_name_the_field(cmdline: str, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        firstboot.parse_cmdline(cmdline, "eth0")
+    assert caught.value.field == field
+
+
+def test_nocloud_monitoring_document() -> None:
+    files = {
+        "user-data": "#cloud-config\nburrow:\n  monitoring:\n    users:\n"
+        "      - {name: ops, auth_passphrase: auth-pass-1, priv_passphrase: priv-pass-1}\n"
+        "    receivers: [{address: 198.51.100.9, user: ops}]\n",
+    }
+    fb = firstboot.parse_nocloud(files, MACS, "eth0")
+    assert fb.monitoring["users"][0]["name"] == "ops"
+    files["user-data"] = "#cloud-config\nburrow:\n  monitoring:\n    users: [{name: ops}]\n"
+    with pytest.raises(ValidationError, match="pass phrases"):
+        firstboot.parse_nocloud(files, MACS, "eth0")

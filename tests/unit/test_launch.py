@@ -66,9 +66,13 @@ def test_control_agent_stays_on_loopback_with_basic_auth(prepared: StateRoot) ->
 def test_every_program_restarts_and_logs(prepared: StateRoot) -> None:
     text = prepared.supervisord_conf.read_text()
     sections = [line for line in text.splitlines() if line.startswith("[program:")]
-    assert len(sections) == 9  # the dns-agent and the dhcp-agent share dns-dhcp-agent
-    assert text.count("\nautorestart=true") == 10  # nine programs and the crash-listener
-    assert text.count("\nstopasgroup=true") == 10
+    # the dns-agent and the dhcp-agent share dns-dhcp-agent; monitor, syslog, chrony (issue 19)
+    assert len(sections) == 12
+    for program in ("monitor", "syslog", "chrony"):
+        assert f"[program:{program}]" in text
+    assert " -x " in text.split("[program:chrony]")[1]  # never steers this machine's clock
+    assert text.count("\nautorestart=true") == 13  # twelve programs and the crash-listener
+    assert text.count("\nstopasgroup=true") == 13
     assert "PROCESS_STATE_EXITED,PROCESS_STATE_FATAL" in text
 
 

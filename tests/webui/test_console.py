@@ -195,6 +195,91 @@ def test_import_zone_file(console_box: Sandbox, console_url: str, page: Page):
              what="named answering the imported zone")  # fmt: skip
 
 
+def _txt_strings(box: Sandbox, name: str) -> list[bytes]:
+    answer = box.dns_query(name, "TXT")
+    return [s for rrset in answer.answer for rd in rrset for s in rd.strings]
+
+
+def test_a_txt_with_spaces_round_trips_through_the_console(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    """An unquoted ``v=spf1 mx -all`` is one string: added, shown, edited and served as one."""
+    box = console_box
+    zone_id = _zone_id(box, box.central_token())
+    owner = "spf-console.burrow.example."
+    login(page, console_url, *_admin(box))
+    page.goto(console_url + f"/dns/zones/{zone_id}")
+    form = page.locator("#add-record")
+    form.locator("#f-name").fill("spf-console")
+    form.locator("#f-type").select_option("TXT")
+    form.locator("#f-data").fill("v=spf1 mx -all")
+    form.locator("#f-comment").fill("SPF with spaces")
+    page.click("button:has-text('Add record')")
+    expect(page.locator("text=The record was added.")).to_be_visible()
+    wait_for(lambda: _txt_strings(box, owner) == [b"v=spf1 mx -all"], timeout=20,
+             what="named answering the TXT as one string")  # fmt: skip
+    row = page.locator("#records tr", has_text="spf-console")
+    expect(row).to_contain_text('"v=spf1 mx -all"')
+    # The edit form holds the data as the API answers it; saved again it means the same.
+    row.locator("text=Edit").click()
+    editing = page.locator("#records tr.editing")
+    expect(editing.locator("input[name=data]")).to_have_value('"v=spf1 mx -all"')
+    editing.locator("input[name=data]").fill("v=spf1 mx a:mail.burrow.example -all")
+    editing.locator("input[name=comment]").fill("SPF edited")
+    editing.locator("button:has-text('Save')").click()
+    expect(page.locator("text=The record was saved.")).to_be_visible()
+    wanted = [b"v=spf1 mx a:mail.burrow.example -all"]
+    wait_for(lambda: _txt_strings(box, owner) == wanted, timeout=20,
+             what="named answering the edited TXT as one string")  # fmt: skip
+    expect(page.locator("#records tr", has_text="spf-console")).to_contain_text(
+        '"v=spf1 mx a:mail.burrow.example -all"'
+    )
+    # Two quoted strings stay two.
+    page.locator("#records tr", has_text="spf-console").locator("text=Edit").click()
+    editing = page.locator("#records tr.editing")
+    editing.locator("input[name=data]").fill('"v=spf1 mx" "-all"')
+    editing.locator("button:has-text('Save')").click()
+    expect(page.locator("text=The record was saved.")).to_be_visible()
+    wait_for(lambda: _txt_strings(box, owner) == [b"v=spf1 mx", b"-all"], timeout=20,
+             what="named answering two strings")  # fmt: skip
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_import_preview_then_leaving_out_the_refused(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    box = console_box
+    login(page, console_url, *_admin(box))
+    page.goto(console_url + "/dns/zones")
+    text = (
+        "$ORIGIN preview.example.\n$TTL 300\n"
+        "@ IN SOA ns1 hostmaster 1 3600 900 1209600 300\n"
+        f"@ IN NS ns1\nns1 IN A {box.address}\nkept IN A 198.51.100.26\n"
+        'elsewhere.example. IN A 198.51.100.27\n_spf IN TXT "v=spf1 mx -all"\n'
+    )
+    page.fill("#import-zone #f-name", "preview.example")
+    page.fill("#import-zone #f-text", text)
+    page.click("#import-zone button:has-text('Preview')")
+    refused = page.locator("#import-refused")
+    expect(refused).to_contain_text("outside the zone")
+    expect(refused.locator("tbody tr")).to_have_count(1)
+    expect(refused.locator("tbody tr td").first).to_have_text("7")
+    expect(page.locator("#import-records tbody tr")).to_have_count(4)
+    found = box.https(1231, "/api/v1/dns/zones?filter=name:preview.example.",
+                      token=box.central_token())  # fmt: skip
+    assert found.json()["total"] == 0  # the preview made nothing
+    # Without the choice the import is refused at the line; with it, the rest is imported.
+    page.click("#import-zone button:has-text('Import')")
+    expect(page.locator("#import-zone")).to_contain_text("line 7")
+    page.check("#import-zone input[name=leave_out_refused]")
+    page.click("#import-zone button:has-text('Import')")
+    expect(page.locator("text=without the refused records")).to_be_visible()
+    wait_for(lambda: _answers(box, "kept.preview.example.", "198.51.100.26"), timeout=20,
+             what="named answering the imported zone")  # fmt: skip
+    assert _txt_strings(box, "_spf.preview.example.") == [b"v=spf1 mx -all"]
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_bad_record_shows_the_api_error_at_its_field(
     console_box: Sandbox, console_url: str, page: Page
 ):

@@ -40,6 +40,8 @@ def recent_restarts(events: list[ServiceEvent], now: dt.datetime, hours: int = 2
     counts: Counter[str] = Counter()
     horizon = now - dt.timedelta(hours=hours)
     for event in events:
+        if event.is_alert:
+            continue
         try:
             when = dt.datetime.fromisoformat(event.time)
         except ValueError:
@@ -56,6 +58,20 @@ def _total(central: Central, token: str, path: str) -> int | None:
         return central.total(token, path)
     except ApiError:
         return None
+
+
+def clock_summary(central: Central, token: str) -> str:
+    """One sentence on the clock (chrony), or why there is none."""
+    try:
+        clock = central.figures(token).time
+    except ApiError:
+        return "The monitor program has not reported the clock yet."
+    if not clock.configured:
+        return "No NTP server is set: the clock is not synchronised by NTP."
+    if not clock.synchronised:
+        return f"Not synchronised ({clock.sources} NTP source(s) known)."
+    offset = clock.offset_seconds * 1000
+    return f"Synchronised to {clock.reference} (offset {offset:+.3f} ms, {clock.sources} sources)."
 
 
 def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
@@ -81,12 +97,14 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     return {
         "servers": central.servers(token),
-        "events": events[:15],
+        "events": [e for e in events if not e.is_alert][:15],
+        "alerts": [e for e in events if e.is_alert][:15],
         "restarts": sorted(recent_restarts(events, now).items()),
         "counts": counts,
         "chart": Markup(bar_chart(bars, title="DHCP utilisation per scope")),  # noqa: S704 - escaped inside
         "chart_empty": not bars,
         "backup": backup_summary(central, session),
+        "clock": clock_summary(central, token),
     }
 
 

@@ -30,8 +30,11 @@ ZONES_PAGE = 50
 RECORDS_PAGE = 100
 ZONE_SORTS = ("name", "kind", "record_count", "serial", "updated_at")
 RECORD_SORTS = ("name", "type", "ttl", "data")
+#: The types the add form offers (the API takes every type BIND serves, and TYPEnnn).
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "NS", "PTR", "SRV", "CAA", "DNAME", "SSHFP",
-                "TLSA", "NAPTR", "DS", "HINFO")  # fmt: skip
+                "TLSA", "NAPTR", "DS", "HINFO", "HTTPS", "SVCB", "LOC", "URI", "RP", "CERT",
+                "SMIMEA", "OPENPGPKEY", "SPF", "AFSDB", "CDS", "CDNSKEY", "DNSKEY", "CSYNC",
+                "ZONEMD")  # fmt: skip
 ZoneId = Path(ge=1, le=2**31 - 1)
 RECORD = ("name", "type", "ttl", "data")
 
@@ -86,6 +89,7 @@ def zones_page(request: Request, session: Session, status: int = 200, **extra: A
         "values": {},
         "import_errors": FormErrors(),
         "import_values": {},
+        "import_preview": None,
         "error": "",
     }
     context.update(extra)
@@ -126,22 +130,30 @@ def create_zone(request: Request, write: WriteRequest) -> Response:
 @router.post("/zones/import")
 def import_zone(request: Request, write: WriteRequest) -> Response:
     read = Reader(write.form)
+    text = write.form.get("file") or write.form.get("text", "")
+    leave_out = write.form.get("leave_out_refused") == "yes"
     body = {
         "name": read.text("name"),
-        "text": write.form.get("file") or write.form.get("text", ""),
+        "text": text,
         "server_id": read.whole("server_id"),
-        "comment": write.comment,
+        "leave_out_refused": leave_out,
     }
+    kept = values(write.form, "name", "server_id", "comment", "leave_out_refused") | {"text": text}
+    central = console(request).central
     try:
         read.check()
-        zone = console(request).central.import_zone(write.session.token, body)
+        if write.form.get("action") == "preview":
+            preview = central.preview_import(write.session.token, body)
+            return zones_page(request, write.session, import_values=kept, import_preview=preview)
+        zone = central.import_zone(write.session.token, body | {"comment": write.comment})
     except (ApiError, FormInputError) as exc:
         errors = refusal(exc, IMPORT_FORM)
         return zones_page(
             request, write.session, status_of(exc), import_errors=errors, error=errors.banner,
-            import_values=values(write.form, "name", "server_id", "text", "comment"),
+            import_values=kept,
         )  # fmt: skip
-    return redirect(request, f"/dns/zones/{zone.id}?done=zone-imported")
+    done = "zone-imported-left-out" if zone.left_out else "zone-imported"
+    return redirect(request, f"/dns/zones/{zone.id}?done={done}")
 
 
 @router.post("/zones/{zone_id}/delete")

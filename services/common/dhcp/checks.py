@@ -17,6 +17,7 @@ from services.common.dhcp.contract import (
     ClientClass,
     OptionDef,
     OptionValue,
+    Reservation,
     Scope,
     ServerProperties,
     SharedNetwork,
@@ -24,7 +25,10 @@ from services.common.dhcp.contract import (
 from services.common.dhcp.kea import (
     V4_ONLY_PROPERTIES,
     V6_ONLY_PROPERTIES,
+    inherited_from,
     iter_subnets,
+    option_def_from_kea,
+    own_values,
 )
 from services.common.dhcp.options import (
     Family,
@@ -112,6 +116,10 @@ def check_options(
                     definition = custom
                     break
         if definition is None and not known_code:
+            if space != base or option.code is None:
+                # Vendor and other spaces hold Kea's own definitions (docsis3, vendor-4491...)
+                # and names Central does not type: Kea's config-test judges them.
+                continue
             if option.code is not None:
                 problems.append(
                     Problem(
@@ -149,11 +157,24 @@ def check_options(
     return problems
 
 
+def kea_option_def(entry: Json) -> OptionDef | None:
+    try:
+        return option_def_from_kea(entry)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def check_option_def(definition: OptionDef, family: Family, config: Json) -> list[Problem]:
     """An unavailable or invalid code is a clear error (Kea manual 8.2.13)."""
     problems: list[Problem] = []
     base = base_space(family)
     space = definition.space or base
+    if any(
+        d == definition
+        for d in (kea_option_def(e) for e in config.get("option-def", []))
+        if d is not None
+    ):
+        return []  # the definition the server has, put back as it is
     limit = max_code(family) if space in (base, "dhcp4", "dhcp6") or family == "v4" else 65535
     if not 1 <= definition.code <= limit:
         problems.append(Problem("code", f"code {definition.code} is invalid: use 1 to {limit}"))
@@ -249,48 +270,74 @@ def check_scope(scope: Scope, config: Json, family: Family, *, replacing: int | 
         )
     if family == "v4" and scope.preferred_lifetime is not None:
         problems.append(Problem("preferred_lifetime", "DHCPv4 has no preferred lifetime"))
-    problems += _check_lifetimes(scope, "")
-    problems += _check_inherited_lifetimes(scope, config)
+    if _lifetimes_changed(scope, config, family, replacing):
+        inherited = inherited_lifetimes(config, scope.shared_network)
+        problems += check_lifetimes(scope, inherited, same_level=False)
+    problems += check_reservations(scope.reservations, config, family, subnet)
+    raise_problems(problems)
+
+
+def check_reservations(
+    reservations: list[Reservation],
+    config: Json,
+    family: Family,
+    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None,
+    where: str = "reservations",
+) -> list[Problem]:
+    """Reservations of a scope (``subnet``) or the server's global ones (None): one per
+    identifier, one per address, the identifier and fields of the family."""
+    problems: list[Problem] = []
     seen_ids: dict[tuple[str, str], int] = {}
     seen_addresses: dict[str, int] = {}
-    for index, reservation in enumerate(scope.reservations):
-        field = f"reservations[{index}]"
+    version = 4 if family == "v4" else 6
+    for index, reservation in enumerate(reservations):
+        field = f"{where}[{index}]"
         if reservation.identifier in seen_ids:
             problems.append(
                 Problem(
                     f"{field}.{reservation.identifier[0]}",
-                    f"already reserved in reservations[{seen_ids[reservation.identifier]}]",
+                    f"already reserved in {where}[{seen_ids[reservation.identifier]}]",
                 )
             )
         seen_ids.setdefault(reservation.identifier, index)
-        if family == "v4" and reservation.duid:
-            problems.append(Problem(f"{field}.duid", "DUIDs identify DHCPv6 clients"))
+        if family == "v6" and reservation.circuit_id:
+            problems.append(Problem(f"{field}.circuit_id", "circuit ids identify DHCPv4 clients "
+                                    "(relay agent information)"))  # fmt: skip
+        if family == "v4" and reservation.prefixes:
+            problems.append(Problem(f"{field}.prefixes", "prefix delegation is DHCPv6 only"))
         if family == "v6" and reservation.client_id:
             problems.append(Problem(f"{field}.client_id", "client ids identify DHCPv4 clients"))
         if family == "v4" and len(reservation.ip_addresses) > 1:
             problems.append(Problem(f"{field}.ip_addresses", "DHCPv4 reserves one address"))
         for n, address in enumerate(reservation.ip_addresses):
-            if address.version != subnet.version or address not in subnet:
+            if address.version != version or (subnet is not None and address not in subnet):
+                outside = subnet if subnet is not None else f"an {family} address"
                 problems.append(
-                    Problem(f"{field}.ip_addresses[{n}]", f"{address} is outside {subnet}")
-                )
+                    Problem(f"{field}.ip_addresses[{n}]", f"{address} is outside {outside}")
+                    if subnet is not None else
+                    Problem(f"{field}.ip_addresses[{n}]", f"{address} is not {outside}")
+                )  # fmt: skip
             elif str(address) in seen_addresses:
                 problems.append(
                     Problem(
                         f"{field}.ip_addresses[{n}]",
-                        f"{address} is already reserved in "
-                        f"reservations[{seen_addresses[str(address)]}]",
+                        f"{address} is already reserved in {where}[{seen_addresses[str(address)]}]",
                     )
                 )
             seen_addresses.setdefault(str(address), index)
+        seen_prefixes: list[ipaddress.IPv6Network] = []
+        for n, prefix in enumerate(reservation.prefixes):
+            if any(prefix.overlaps(p) for p in seen_prefixes):
+                problems.append(Problem(f"{field}.prefixes[{n}]", "overlaps another prefix"))
+            seen_prefixes.append(prefix)
         if family == "v6" and (
             reservation.next_server or reservation.server_hostname or reservation.boot_file_name
         ):
             problems.append(Problem(f"{field}.next_server", "BOOTP fields are DHCPv4 only"))
+        # A reservation's classes need no definition: Kea assigns them as tags (Kea 2.2
+        # manual 8.3.9), which other classes' tests and pools can match.
         problems += check_options(reservation.options, family, config, f"{field}.options")
-        for n, name in enumerate(reservation.client_classes):
-            problems += check_class_ref(name, config, f"{field}.client_classes[{n}]")
-    raise_problems(problems)
+    return problems
 
 
 def pool_bounds(entry: Json) -> tuple[int, int]:
@@ -320,55 +367,94 @@ def _bounds(text: str) -> tuple[int, int]:
     return int(network.network_address), int(network.broadcast_address)
 
 
-def _check_lifetimes(item: Scope | ServerProperties, prefix: str) -> list[Problem]:
+_LIFETIMES = {
+    "valid_lifetime": "valid-lifetime",
+    "min_valid_lifetime": "min-valid-lifetime",
+    "max_valid_lifetime": "max-valid-lifetime",
+    "preferred_lifetime": "preferred-lifetime",
+    "renew_timer": "renew-timer",
+    "rebind_timer": "rebind-timer",
+}
+#: Pairs that must be in order (lower, higher): Kea's effective values of a scope.
+_ORDER = (
+    ("min_valid_lifetime", "valid_lifetime"),
+    ("valid_lifetime", "max_valid_lifetime"),
+    ("renew_timer", "rebind_timer"),
+    ("rebind_timer", "valid_lifetime"),
+)
+
+
+def inherited_lifetimes(config: Json, shared_network: str | None) -> dict[str, Any]:
+    """The lifetimes and timers a scope inherits (its shared network's over the server's)."""
+    network = next(
+        (n for n in config.get("shared-networks", []) if n.get("name") == shared_network), None
+    )
+    values = inherited_from(config, network)
+    return {attr: values[key] for attr, key in _LIFETIMES.items() if key in values}
+
+
+def check_lifetimes(
+    item: Scope | ServerProperties, inherited: dict[str, Any], *, same_level: bool
+) -> list[Problem]:
+    """The one check of lifetimes and timers, for a new scope, a changed one and the server's
+    properties: the values must be in order. ``inherited``: the other values of the same
+    object (``same_level``: the server's properties the caller leaves as they are, judged
+    with those it sends) or those it inherits (a scope: its lifetime must lie within bounds
+    set above; timers are judged only when the scope sets both of a pair, since Kea takes a
+    timer inherited from above that is longer than the scope's lifetime and leaves it out of
+    its answers). The problem names the field the caller set."""
     problems: list[Problem] = []
-    low, default, high = item.min_valid_lifetime, item.valid_lifetime, item.max_valid_lifetime
-    if low is not None and default is not None and low > default:
-        problems.append(Problem(f"{prefix}min_valid_lifetime", "is above valid_lifetime"))
-    if high is not None and default is not None and high < default:
-        problems.append(Problem(f"{prefix}max_valid_lifetime", "is below valid_lifetime"))
-    if item.renew_timer is not None and item.rebind_timer is not None:
-        if item.renew_timer > item.rebind_timer:
-            problems.append(Problem(f"{prefix}renew_timer", "must not be above rebind_timer"))
-    if item.rebind_timer is not None and default is not None and item.rebind_timer > default:
-        problems.append(Problem(f"{prefix}rebind_timer", "must not be above valid_lifetime"))
+    own = {a: getattr(item, a) for a in _LIFETIMES if getattr(item, a, None) is not None}
+    effective = {**{k: v for k, v in inherited.items() if isinstance(v, int)}, **own}
+    words = {
+        "min_valid_lifetime": "the minimum valid lifetime",
+        "max_valid_lifetime": "the maximum valid lifetime",
+        "valid_lifetime": "the valid lifetime",
+        "renew_timer": "the renew timer",
+        "rebind_timer": "the rebind timer",
+    }
+    for low, high in _ORDER:
+        if low not in effective or high not in effective or effective[low] <= effective[high]:
+            continue
+        if low not in own and high not in own:
+            continue  # not this change's doing
+        if not same_level and "timer" in low and (low not in own or high not in own):
+            continue  # a timer inherited from above longer than the lifetime: Kea omits it
+        named, other = (low, high) if low in own else (high, low)
+        origin = "" if other in own else (" as it is" if same_level else " inherited")
+        relation = "above" if named == low else "below"
+        problems.append(
+            Problem(named, f"{effective[named]} is {relation} {words[other]} "
+                    f"({other}: {effective[other]}{origin}); set {other} too or choose "
+                    "another value")
+        )  # fmt: skip
     return problems
 
 
-def _check_inherited_lifetimes(scope: Scope, config: Json) -> list[Problem]:
-    """A scope's valid lifetime must lie within the bounds it inherits from the server."""
-    valid = scope.valid_lifetime
-    if valid is None:
-        return []
-    # Kea takes missing bounds from the shared network, then from the server (config-get
-    # shows a shared network's inherited bounds; the server's only when they were set).
-    parent: Json = next(
-        (n for n in config.get("shared-networks", []) if n.get("name") == scope.shared_network),
-        {},
-    )
-    low = scope.min_valid_lifetime
-    low = (
-        low
-        if low is not None
-        else parent.get("min-valid-lifetime", config.get("min-valid-lifetime"))
-    )
-    high = scope.max_valid_lifetime
-    high = (
-        high
-        if high is not None
-        else parent.get("max-valid-lifetime", config.get("max-valid-lifetime"))
-    )
-    if isinstance(low, int) and valid < low:
-        return [Problem("valid_lifetime", f"{valid} is below the server's minimum {low}; "
-                        "set min_valid_lifetime too")]  # fmt: skip
-    if isinstance(high, int) and valid > high:
-        return [Problem("valid_lifetime", f"{valid} is above the server's maximum {high}; "
-                        "set max_valid_lifetime too")]  # fmt: skip
-    return []
+def _lifetimes_changed(scope: Scope, config: Json, family: Family, replacing: int | None) -> bool:
+    """Whether a change sets the scope's lifetimes otherwise than they are: values already
+    on the server (a reservation added to a scope) are not judged again."""
+    if replacing is None:
+        return True
+    for entry, network, _list in iter_subnets(config, family):
+        if entry.get("id") == replacing:
+            parent = inherited_from(
+                config,
+                next((n for n in config.get("shared-networks", []) if n.get("name") == network),
+                     None),
+            )  # fmt: skip
+            own = own_values(entry, parent)
+            return any(own.get(key) != getattr(scope, attr) for attr, key in _LIFETIMES.items()
+                       if not (attr == "preferred_lifetime" and family == "v4"))  # fmt: skip
+    return True
+
+
+#: Classes Kea defines itself (Kea 2.2 manual 14.2).
+_BUILT_IN_CLASSES = ("KNOWN", "UNKNOWN", "ALL", "DROP", "BOOTP")
 
 
 def check_class_ref(name: str | None, config: Json, field: str) -> list[Problem]:
-    if name is None or name in ("KNOWN", "UNKNOWN", "ALL") or name.startswith("VENDOR_CLASS_"):
+    if name is None or name in _BUILT_IN_CLASSES or name.startswith(("VENDOR_CLASS_", "HA_")):
         return []
     if any(c.get("name") == name for c in config.get("client-classes", [])):
         return []
@@ -407,8 +493,13 @@ def check_properties(props: ServerProperties, config: Json, family: Family) -> N
         "renew_timer": config.get("renew-timer"),
         "rebind_timer": config.get("rebind-timer"),
     }
-    merged.update({k: v for k, v in props.model_dump().items() if v is not None and k in merged})
-    problems += _check_lifetimes(ServerProperties(**merged), "")
+    current = {k: v for k, v in merged.items() if v is not None}
+    problems += check_lifetimes(props, current, same_level=True)
+    if family == "v6":
+        for n, kind in enumerate(props.host_reservation_identifiers or []):
+            if kind in ("client_id", "circuit_id"):
+                problems.append(Problem(f"host_reservation_identifiers[{n}]",
+                                        f"{kind} identifies DHCPv4 clients"))  # fmt: skip
     if props.control_socket is not None and not props.control_socket.startswith("/"):
         problems.append(Problem("control_socket", "must be an absolute path"))
     raise_problems(problems)

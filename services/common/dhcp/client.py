@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ssl
 import urllib.parse
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import TypeAdapter
 
@@ -23,6 +23,7 @@ from services.common.dhcp.contract import (
     ChangeResult,
     ClientClass,
     ConfigState,
+    IdentifierKind,
     Lease,
     LeasePage,
     LeaseSearch,
@@ -35,15 +36,15 @@ from services.common.dhcp.contract import (
     ServerProperties,
     SharedNetwork,
 )
+from services.common.dhcp.lease_input import LeaseInput
 from services.common.dhcp.options import Family
-
-IdentifierKind = Literal["hw_address", "client_id", "duid"]
 
 _SCOPES = TypeAdapter(list[Scope])
 _NETWORKS = TypeAdapter(list[SharedNetwork])
 _OPTIONS = TypeAdapter(list[OptionValue])
 _DEFINITIONS = TypeAdapter(list[OptionDef])
 _CLASSES = TypeAdapter(list[ClientClass])
+_RESERVATIONS = TypeAdapter(list[Reservation])
 _LEASES = TypeAdapter(list[Lease])
 _USAGE = TypeAdapter(list[ScopeUsage])
 
@@ -116,6 +117,43 @@ class DhcpAgentClient(AgentClient):
         path = agent_path(
             family, "scopes", scope_id, "reservations", kind, value, known_hash=known_hash
         )
+        return self.model(ChangeResult, "DELETE", path)
+
+    def put_reservation(
+        self,
+        family: Family,
+        scope_id: int,
+        kind: IdentifierKind,
+        value: str,
+        reservation: Reservation,
+        *,
+        known_hash: str | None = None,
+    ) -> ChangeResult:
+        path = agent_path(
+            family, "scopes", scope_id, "reservations", kind, value, known_hash=known_hash
+        )
+        return self.model(ChangeResult, "PUT", path, reservation)
+
+    # --- global reservations -------------------------------------------------------------
+    def global_reservations(self, family: Family) -> list[Reservation]:
+        return _RESERVATIONS.validate_python(self.call("GET", agent_path(family, "reservations")))
+
+    def put_global_reservation(
+        self,
+        family: Family,
+        kind: IdentifierKind,
+        value: str,
+        reservation: Reservation,
+        *,
+        known_hash: str | None = None,
+    ) -> ChangeResult:
+        path = agent_path(family, "reservations", kind, value, known_hash=known_hash)
+        return self.model(ChangeResult, "PUT", path, reservation)
+
+    def delete_global_reservation(
+        self, family: Family, kind: IdentifierKind, value: str, *, known_hash: str | None = None
+    ) -> ChangeResult:
+        path = agent_path(family, "reservations", kind, value, known_hash=known_hash)
         return self.model(ChangeResult, "DELETE", path)
 
     # --- shared networks -----------------------------------------------------------------
@@ -223,5 +261,15 @@ class DhcpAgentClient(AgentClient):
     def delete_lease(self, family: Family, address: str) -> None:
         self.call("DELETE", agent_path(family, "leases", address))
 
-    def statistics(self, family: Family) -> list[ScopeUsage]:
-        return _USAGE.validate_python(self.call("GET", agent_path(family, "statistics")))
+    def add_lease(self, family: Family, lease: LeaseInput) -> Lease:
+        """Add a lease (Kea ``lease4-add`` / ``lease6-add``)."""
+        return self.model(Lease, "POST", agent_path(family, "leases"), lease)
+
+    def update_lease(self, family: Family, address: str, changes: LeaseInput) -> Lease:
+        """Change the fields given of the lease of ``address`` (``lease4/6-update``)."""
+        return self.model(Lease, "PATCH", agent_path(family, "leases", address), changes)
+
+    def statistics(self, family: Family, *, pools: bool = False) -> list[ScopeUsage]:
+        """Utilisation per scope; with ``pools``, per pool and prefix pool too."""
+        path = agent_path(family, "statistics", pools="true" if pools else None)
+        return _USAGE.validate_python(self.call("GET", path))

@@ -14,6 +14,7 @@ in plain words. Answers (``ChangeResult``, ``ConfigState``, leases...) are plain
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Annotated, Any, Literal
@@ -44,9 +45,16 @@ def _ip_address(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return value
     text = _text(value, "an IP address")
     try:
-        return ipaddress.ip_address(text)
+        return _parsed_address(text)
     except ValueError:
         raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+
+
+# Reading a configuration of 10,000 reservations parses as many addresses, mostly the same
+# ones again at the next read; addresses are immutable values.
+@functools.lru_cache(maxsize=65536)
+def _parsed_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(text)
 
 
 def _ipv4_address(value: Any) -> ipaddress.IPv4Address:
@@ -113,10 +121,14 @@ IPv6Network = Annotated[
 #: Seconds, 0 to 2^32 - 1 (Kea's lifetimes and timers are unsigned 32-bit numbers).
 Lifetime = Annotated[int, Field(ge=0, le=2**32 - 1)]
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
-_SPACE = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+#: Kea's option space and option names: letters, digits, ``_`` and ``-`` (not first), so
+#: vendor spaces (``vendor-4491``) and numeric names (``339``) are valid.
+_SPACE = r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$"
 _HW_ADDRESS = r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$"
 _CLIENT_ID = r"^([0-9A-Fa-f]{2}[:-]?){2,128}$"
 _DUID = r"^([0-9A-Fa-f]{2}[:-]?){2,130}$"
+#: A circuit id or flexible identifier: hexadecimal bytes or a quoted text (``'s0mEVaLue'``).
+_OPAQUE_ID = r"^(([0-9A-Fa-f]{2}[:-]?){1,128}|'[^'\x00-\x1f]{1,128}')$"
 _HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$"
 
 
@@ -142,8 +154,8 @@ Name = Annotated[
 ]  # fmt: skip
 OptionSpace = Annotated[
     str,
-    _matching(_SPACE, "must start with a letter and hold only letters, digits, _ and - "
-              "(at most 64 characters)"),
+    _matching(_SPACE, "must hold only letters, digits, _ and - and not start with - "
+              "(at most 128 characters)"),
     Field(json_schema_extra={"pattern": _SPACE}),
 ]  # fmt: skip
 HwAddress = Annotated[
@@ -162,6 +174,21 @@ Duid = Annotated[
     _matching(_DUID, "must be 2 to 130 hexadecimal bytes (00:03:00:01:02:00:00:00:00:01)"),
     Field(json_schema_extra={"pattern": _DUID}),
 ]
+OpaqueId = Annotated[
+    str,
+    _matching(_OPAQUE_ID, "must be 1 to 128 hexadecimal bytes (01:11:22:33) or a text in single "
+              "quotes ('s0mEVaLue')"),
+    Field(json_schema_extra={"pattern": _OPAQUE_ID}),
+]  # fmt: skip
+#: Kea keys of an object that Central does not model, verbatim (see ``services.common.dhcp.kea``).
+Extra = Annotated[
+    dict[str, Any] | None,
+    Field(
+        default=None,
+        description="Kea's keys of this object that Central does not model, verbatim; written "
+        "back untouched. Left out on a write: those the object has on the server are kept.",
+    ),
+]
 Hostname = Annotated[
     str,
     _matching(_HOSTNAME, "must be a host name: letters, digits, dots and hyphens, starting "
@@ -179,6 +206,7 @@ class OptionValue(Input):
     data: str = ""
     csv_format: bool = True
     always_send: bool = False
+    extra: Extra = None
 
     @model_validator(mode="after")
     def _code_or_name(self) -> OptionValue:
@@ -197,6 +225,7 @@ class OptionDef(Input):
     space: OptionSpace | None = None
     record_types: str = Field(default="", validate_default=True)
     encapsulate: str = ""
+    extra: Extra = None
 
     @field_validator("type")
     @classmethod
@@ -223,6 +252,7 @@ class Pool(Input):
     end: IPAddress
     client_class: Name | None = None
     options: list[OptionValue] = []
+    extra: Extra = None
 
     @field_validator("end")
     @classmethod
@@ -253,6 +283,7 @@ class PrefixPool(Input):
     delegated_len: int = Field(ge=1, le=128)
     client_class: Name | None = None
     options: list[OptionValue] = []
+    extra: Extra = None
 
     @field_validator("delegated_len")
     @classmethod
@@ -265,34 +296,53 @@ class PrefixPool(Input):
         return delegated_len
 
 
+#: The identifiers a Kea host reservation is made by (Kea 2.2 manual 8.3.5 and 9.3.5).
+IDENTIFIERS = ("hw_address", "client_id", "duid", "circuit_id", "flex_id")
+IdentifierKind = Literal["hw_address", "client_id", "duid", "circuit_id", "flex_id"]
+
+
 class Reservation(Input):
-    """A host reservation: one identifier, the reserved address(es), hostname and options."""
+    """A host reservation: one identifier, the reserved address(es) and (DHCPv6) prefixes,
+    hostname, options, classes and (DHCPv4) BOOTP fields. ``circuit_id`` is the relay agent's
+    circuit id (DHCPv4); ``flex_id`` needs the flex_id hook in Kea."""
 
     hw_address: HwAddress | None = None
     client_id: ClientId | None = None
     duid: Duid | None = None
+    circuit_id: OpaqueId | None = None
+    flex_id: OpaqueId | None = None
     ip_addresses: list[IPAddress] = []
+    prefixes: list[IPv6Network] = []  # DHCPv6 only
     hostname: Hostname | None = None
     options: list[OptionValue] = []
     client_classes: list[str] = []
     next_server: IPv4Address | None = None
     server_hostname: str | None = None
     boot_file_name: str | None = None
+    extra: Extra = None
 
     @model_validator(mode="after")
     def _one_identifier(self) -> Reservation:
-        given = [k for k in ("hw_address", "client_id", "duid") if getattr(self, k)]
+        given = [k for k in IDENTIFIERS if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("give exactly one of hw_address, client_id or duid")
+            raise ValueError(
+                "give exactly one of hw_address, client_id, duid, circuit_id or flex_id"
+            )
         return self
 
     @property
     def identifier(self) -> tuple[str, str]:
-        for key in ("hw_address", "client_id", "duid"):
+        for key in IDENTIFIERS:
             value = getattr(self, key)
             if value:
-                return key, normal_hex(value)
+                return key, normal_id(value)
         raise AssertionError("a reservation always has an identifier")
+
+
+def normal_id(value: str) -> str:
+    """An identifier as Kea prints it: hexadecimal bytes normalised (``normal_hex``), a quoted
+    text as it is."""
+    return value if value.startswith("'") else normal_hex(value)
 
 
 def normal_hex(value: str) -> str:
@@ -320,6 +370,7 @@ class Scope(Input):
     rebind_timer: Lifetime | None = None
     options: list[OptionValue] = []
     reservations: list[Reservation] = []
+    extra: Extra = None
 
     @property
     def family(self) -> Family:
@@ -334,6 +385,7 @@ class SharedNetwork(Input):
     relay_addresses: list[IPAddress] = []
     client_class: Name | None = None
     options: list[OptionValue] = []
+    extra: Extra = None
 
 
 class ClientClass(Input):
@@ -346,6 +398,7 @@ class ClientClass(Input):
     next_server: IPv4Address | None = None
     server_hostname: str | None = Field(default=None, max_length=64)
     boot_file_name: str | None = Field(default=None, max_length=128)
+    extra: Extra = None
 
 
 class ServerProperties(Input):
@@ -363,6 +416,12 @@ class ServerProperties(Input):
     decline_probation_period: Lifetime | None = None
     control_socket: str | None = Field(default=None, min_length=1, max_length=107)
     server_tag: str | None = Field(default=None, max_length=256)
+    #: Where Kea looks for reservations (Kea 2.2 manual 8.3.10): the global ones are used
+    #: only with ``reservations_global``.
+    reservations_global: bool | None = None
+    reservations_in_subnet: bool | None = None
+    reservations_out_of_pool: bool | None = None
+    host_reservation_identifiers: list[IdentifierKind] | None = None
 
 
 #: What identifies a lease in a search (``LeaseSearch``).
@@ -392,10 +451,16 @@ class Lease(BaseModel):
     hw_address: str | None = None
     client_id: str | None = None
     duid: str | None = None
-    hostname: str | None = None
+    hostname: str | None = Field(default=None, description="without the trailing dot")
     valid_lifetime: int | None = None
     expires: int | None = Field(default=None, description="seconds since the epoch")
     state: int | None = Field(default=None, description="Kea's lease state (0 assigned)")
+    # DHCPv6
+    type: Literal["IA_NA", "IA_TA", "IA_PD"] | None = None
+    prefix_len: int | None = Field(default=None, description="a delegated prefix's length")
+    prefix: str | None = Field(default=None, description="a delegated prefix: address/length")
+    iaid: int | None = None
+    preferred_lifetime: int | None = None
 
 
 class LeasePage(BaseModel):
@@ -405,8 +470,23 @@ class LeasePage(BaseModel):
     next: str | None = None
 
 
+class PoolUsage(BaseModel):
+    """Utilisation of one pool or prefix delegation pool of a scope (counted from its leases:
+    Kea 2.2 keeps statistics per subnet only)."""
+
+    kind: Literal["pool", "pd-pool"]
+    index: int = Field(description="its place in the scope's pools or pd_pools")
+    pool: str = Field(description="first - last address, or prefix/length for a pd-pool")
+    delegated_len: int | None = None
+    total: int
+    assigned: int
+    declined: int = 0
+    utilisation: float
+
+
 class ScopeUsage(BaseModel):
-    """Utilisation of one scope (Kea ``stat-lease4-get`` / ``stat-lease6-get``)."""
+    """Utilisation of one scope (Kea ``stat-lease4-get`` / ``stat-lease6-get``): addresses,
+    and for DHCPv6 delegated prefixes; with ``pools``, each pool's."""
 
     subnet_id: int
     subnet: str | None = None
@@ -414,6 +494,9 @@ class ScopeUsage(BaseModel):
     assigned: int
     declined: int = 0
     utilisation: float
+    pd_total: int | None = None
+    pd_assigned: int | None = None
+    pools: list[PoolUsage] | None = None
 
 
 class ConfigState(BaseModel):

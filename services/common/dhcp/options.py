@@ -103,12 +103,12 @@ STANDARD_V4 = _defs(
     ],
 )
 
-#: Every code Kea 2.2 defines in the dhcp4 space (typed above or not) and the two that are
-#: not options at all (0 pad, 255 end): a custom definition may take none of them.
+#: Every code Kea 2.2 knows in the dhcp4 space (its dhcp4.h: defined options and protocol
+#: codes) and the two that are not options at all (0 pad, 255 end): a custom definition may
+#: take none of them, and option data by one of them is left to Kea's config-test.
 RESERVED_V4 = frozenset(
-    (0, 255, *range(1, 63), *range(64, 79), 81, 82, *range(85, 95), *range(97, 102))
-) | frozenset((112, 113, 114, 116, 117, 118, 119, 121, 124, 125, 136, 137, 138, 141, 146))
-RESERVED_V4 |= frozenset((150, 159, 212, 213))
+    (0, 255, *range(1, 84), *range(85, 96), *range(97, 102), 108, *range(112, 126))
+) | frozenset((*range(136, 143), 144, 145, 146, *range(150, 160), 210, 211, 212, 213, 220, 221))
 
 STANDARD_V6 = _defs(
     "dhcp6",

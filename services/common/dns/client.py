@@ -14,11 +14,13 @@ from services.common.agent_client import AgentClient, HttpxTransport
 from services.common.dns.contract import (
     ChangeResult,
     ChangeSet,
+    ImportPreview,
     ServerOptions,
     ZoneContent,
     ZoneCreate,
     ZoneExport,
     ZoneImport,
+    ZoneImported,
     ZonePublic,
     ZoneUpdate,
 )
@@ -63,8 +65,11 @@ class DnsAgentClient(AgentClient):
     def apply(self, name: str, changes: ChangeSet) -> ChangeResult:
         return self.model(ChangeResult, "POST", f"/zones/{name}/changes", changes)
 
-    def import_zone(self, request: ZoneImport) -> ZonePublic:
-        return self.model(ZonePublic, "POST", "/zones/import", request)
+    def import_zone(self, request: ZoneImport) -> ZoneImported:
+        return self.model(ZoneImported, "POST", "/zones/import", request)
+
+    def preview_import(self, request: ZoneImport) -> ImportPreview:
+        return self.model(ImportPreview, "POST", "/zones/import/preview", request)
 
     def export(self, name: str) -> ZoneExport:
         return self.model(ZoneExport, "GET", f"/zones/{name}/export")

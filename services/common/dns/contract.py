@@ -15,7 +15,8 @@ problem naming its field, 422 for bad input with nothing applied):
     POST   /zones/{zone}/enable | /disable -> ZonePublic
     GET    /zones/{zone}/records           -> ZoneContent (read back from named by AXFR)
     POST   /zones/{zone}/changes ChangeSet -> ChangeResult
-    POST   /zones/import       ZoneImport  -> ZonePublic
+    POST   /zones/import       ZoneImport  -> ZoneImported (the zone and what was left out)
+    POST   /zones/import/preview ZoneImport -> ImportPreview (nothing is changed)
     GET    /zones/{zone}/export            -> ZoneExport
     GET    /options                        -> ServerOptions
     PUT    /options            ServerOptions -> ServerOptions
@@ -38,6 +39,9 @@ __all__ = [
     "Change",
     "ChangeResult",
     "ChangeSet",
+    "ImportPreview",
+    "ImportRefusal",
+    "ImportedRecord",
     "RecordData",
     "ServerOptions",
     "Soa",
@@ -46,6 +50,7 @@ __all__ = [
     "ZoneCreate",
     "ZoneExport",
     "ZoneImport",
+    "ZoneImported",
     "ZoneKind",
     "ZonePublic",
     "ZoneUpdate",
@@ -75,15 +80,19 @@ class ZoneKind(StrEnum):
     stub = "stub"
 
 
+#: The SOA's timers are unsigned 32-bit numbers (RFC 1035 §3.3.13); 0 is valid.
+SOA_TIMER = 2**32 - 1
+
+
 class Soa(_Model):
     """SOA fields; the serial is kept by the agent and named, never set by hand."""
 
     mname: str | None = Field(default=None, description="primary name server; ns1.<zone>")
     rname: str | None = Field(default=None, description="mailbox; hostmaster.<zone>")
-    refresh: int = Field(default=3600, ge=1, le=MAX_TTL)
-    retry: int = Field(default=900, ge=1, le=MAX_TTL)
-    expire: int = Field(default=1209600, ge=1, le=MAX_TTL)
-    minimum: int = Field(default=300, ge=0, le=MAX_TTL)
+    refresh: int = Field(default=3600, ge=0, le=SOA_TIMER)
+    retry: int = Field(default=900, ge=0, le=SOA_TIMER)
+    expire: int = Field(default=1209600, ge=0, le=SOA_TIMER)
+    minimum: int = Field(default=300, ge=0, le=SOA_TIMER)
 
 
 class TsigKey(_Model):
@@ -133,7 +142,8 @@ class Change(_Model):
     def _new_for_update(self) -> Change:
         if self.action == "update" and self.new is None:
             raise field_errors(
-                "Change", [("new", "an update needs 'new', the record that replaces 'record'")]
+                "Change",
+                [("new", "an update needs 'new', the record that replaces 'record'")],
             )
         if self.action != "update" and self.new is not None:
             raise field_errors("Change", [("new", "'new' is only for an update")])
@@ -173,6 +183,11 @@ class ZoneBase(_Model):
     allow_update: list[IPNetwork] = Field(default=[], max_length=64)
     notify: Literal["yes", "no", "explicit"] = "no"
     also_notify: list[IPAddress] = Field(default=[], max_length=32)
+    strict_hostnames: bool = Field(
+        default=False,
+        description="A and AAAA owners, and MX, NS, SRV and reverse PTR targets, must be host "
+        "names (letters, digits, hyphens), as BIND's check-names fail",
+    )
 
     @field_validator("name")
     @classmethod
@@ -219,6 +234,7 @@ class ZoneUpdate(_Model):
     allow_update: list[IPNetwork] | None = Field(default=None, max_length=64)
     notify: Literal["yes", "no", "explicit"] | None = None
     also_notify: list[IPAddress] | None = Field(default=None, max_length=32)
+    strict_hostnames: bool | None = None
 
 
 class ZoneCreate(ZoneBase):
@@ -246,10 +262,19 @@ class ZoneContent(_Answer):
 
 
 class ZoneImport(_Model):
-    """A zone file in BIND's master format that becomes a managed primary zone."""
+    """A zone file in BIND's master format that becomes a managed primary zone.
+
+    A file with refused entries is refused whole, unless ``leave_out_refused`` is set: then the
+    refused records are left out and listed (``ZoneImported.left_out``); problems of the file
+    as a whole (no SOA, no NS at the apex) are never left out.
+    """
 
     name: str
     text: str = Field(min_length=1, max_length=64 * 1024 * 1024)
+    strict_hostnames: bool = False
+    leave_out_refused: bool = Field(
+        default=False, description="import the rest of a file when some records are refused"
+    )
 
     @field_validator("name")
     @classmethod
@@ -266,3 +291,43 @@ class ZoneExport(_Answer):
     zone: str
     serial: int
     text: str
+
+
+class ImportRefusal(_Answer):
+    """An entry of an imported file that is refused, and why (``line`` None: the whole file)."""
+
+    line: int | None
+    field: str
+    name: str = ""
+    type: str = ""
+    message: str
+    can_leave_out: bool
+
+
+class ImportedRecord(_Answer):
+    """A record an import creates, with the line of the file it comes from."""
+
+    line: int
+    name: str
+    type: str
+    ttl: int
+    data: str
+
+
+class ImportPreview(_Answer):
+    """What an import of a file would do; nothing is changed."""
+
+    zone: str
+    soa: RecordData | None
+    records: list[ImportedRecord]
+    refused: list[ImportRefusal]
+    importable: bool = Field(description="the file would be imported as it is")
+    importable_leaving_out: bool = Field(
+        description="the file would be imported with leave_out_refused"
+    )
+
+
+class ZoneImported(ZonePublic):
+    """An imported zone, and the records of the file left out (``leave_out_refused``)."""
+
+    left_out: list[ImportRefusal] = []

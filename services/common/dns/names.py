@@ -1,10 +1,13 @@
 """Domain-name rules: RFC 2181 for owner names of records, LDH (RFC 952/1123) for host names.
 
 RFC 2181 §11 allows any octet in a label; the limits are 63 octets per label and 255 for the
-whole name. Burrow still refuses white space, control characters and the characters that have a
-meaning in BIND's master-file format, since such a name could not be written to a zone file
-safely. Host names (the owners of address records, the targets of MX, NS, SRV and PTR) must be
-letters, digits and hyphens, not starting or ending with a hyphen.
+whole name. An owner is written as in a master file: underscores anywhere (``_msdcs``,
+``gc._msdcs``, ``_spf``), any octet escaped (``a\\.b`` is one label holding a dot, ``\\032``
+a space), ``*`` as the leftmost label for a wildcard (RFC 4592). Refused are only what a master
+file could not hold unescaped: white space, control characters and ``"();``. Host names (the
+owners of address records, the targets of MX, NS, SRV and PTR) must be letters, digits and
+hyphens, not starting or ending with a hyphen; Burrow applies that rule only in a zone that
+asks for strict host names (``strict_hostnames``), as BIND's ``check-names`` does.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import dns.exception
 import dns.name
 
 LDH_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_FORBIDDEN = re.compile(r'[\s\x00-\x1f\x7f"();\\$@]')
+_FORBIDDEN = re.compile(r'[\s\x00-\x1f\x7f"();]')
+#: An escaped octet of a name in presentation format (``\\.``, ``\\"``, ``\\032``).
+_ESCAPE = re.compile(r"\\(\d{3}|.)")
 
 
 def absolute(name: str, origin: dns.name.Name) -> dns.name.Name:
@@ -31,24 +36,25 @@ def owner_problems(name: str) -> list[str]:
         return []
     if not name:
         return ["the name is empty"]
-    text = name[:-1] if name.endswith(".") else name
-    if not text:
-        return []  # the root
-    problems: list[str] = []
-    if _FORBIDDEN.search(text):
-        problems.append('the name contains white space, a control character or one of "();\\$@')
-    labels = text.split(".")
-    for index, label in enumerate(labels):
-        if not label:
-            problems.append("the name has an empty label (two dots in a row)")
-            break
-        if len(label.encode()) > 63:
-            problems.append(f"label {label[:20]!r}… is longer than 63 octets (RFC 2181 §11)")
-        if "*" in label and (label != "*" or index != 0):
-            problems.append("a wildcard '*' must be the whole leftmost label")
-    if len(text.encode()) + 2 > 255:
-        problems.append("the name is longer than 255 octets (RFC 2181 §11)")
-    return problems
+    if _FORBIDDEN.search(_ESCAPE.sub("", name)):
+        return ['the name contains white space, a control character or one of "(); '
+                "(escape such an octet: \\032 for a space)"]  # fmt: skip
+    try:
+        parsed = dns.name.from_text(name, origin=None)
+    except dns.name.EmptyLabel:
+        return ["the name has an empty label (two dots in a row)"]
+    except dns.name.LabelTooLong:
+        return ["a label of the name is longer than 63 octets (RFC 2181 §11)"]
+    except dns.name.NameTooLong:
+        return ["the name is longer than 255 octets (RFC 2181 §11)"]
+    except dns.name.BadEscape:
+        return ["the name has a bad escape: a backslash is followed by a character or by "
+                "three digits 000 to 255"]  # fmt: skip
+    except dns.exception.DNSException as exc:
+        return [f"not a domain name: {exc}"]
+    if sum(len(label) + 1 for label in parsed.labels if label) + 1 > 255:
+        return ["the name is longer than 255 octets (RFC 2181 §11)"]
+    return []
 
 
 def hostname_problems(name: dns.name.Name, *, wildcard: bool = False) -> list[str]:

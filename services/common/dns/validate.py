@@ -3,7 +3,10 @@
 Every record of a change set is parsed and checked by its type (``records``), then the
 resulting zone is checked as a whole: records outside the zone, duplicates, updates and deletes
 of records that do not exist, CNAME exclusivity (RFC 1034 §3.6.2, RFC 2181 §10.1), one DNAME
-per owner (RFC 6672 §2.4), no CNAME at the apex, at least one NS at the apex. All reasons are
+per owner (RFC 6672 §2.4), no CNAME at the apex, at least one NS at the apex, a DS only at a
+delegation (a name with NS records, not the apex: RFC 4035 §2.4), no data below a delegation
+but its glue (A and AAAA records), no data below a DNAME (RFC 6672 §2.3). named would refuse or
+ignore each of these; they are refused before anything is sent, naming the record. All reasons are
 collected into one ``RecordValidationError`` whose problems name the change, the record and the
 field; the message and ``field`` give the first of them. The plan remembers which field of the
 request each added record came from (``Plan.sources``), so that a refusal of named about a
@@ -22,7 +25,7 @@ import dns.name
 
 from services.common.dns.contract import Change, RecordData
 from services.common.dns.names import absolute, hostname_problems, owner_problems
-from services.common.dns.records import MANAGED_TYPES, Record, parse_checked, record_type
+from services.common.dns.records import APEX_ONLY, Record, parse_checked, record_type, type_problem
 from services.common.errors import FieldProblem, ValidationError
 
 #: Types that may share an owner with a CNAME (RFC 4035 §2.5: DNSSEC records).
@@ -76,18 +79,19 @@ def build_record(
     default_ttl: int,
     where: str,
     problems: list[Problem],
+    strict_hostnames: bool = False,
 ) -> Record | None:
-    """The record ``spec`` describes, or None after adding its problems to ``problems``."""
+    """The record ``spec`` describes, or None after adding its problems to ``problems``.
+
+    ``strict_hostnames``: the zone asks for host names (letters, digits, hyphens) as the
+    owners of A and AAAA records and the targets of MX, NS, SRV and reverse PTR records."""
 
     def bad(attr: str, reason: str) -> None:
         problems.append(Problem(f"{where}.{attr}", spec.name, spec.type, reason))
 
     rtype = record_type(spec.type)
-    if spec.type == "SOA":
-        bad("type", "the SOA record is managed through the zone's SOA fields")
-        return None
     if rtype is None:
-        bad("type", f"type {spec.type!r} is not managed; one of {', '.join(MANAGED_TYPES)}")
+        bad("type", type_problem(spec.type) or f"type {spec.type!r} is not managed")
         return None
     reasons = owner_problems(spec.name)
     if reasons:
@@ -102,10 +106,14 @@ def build_record(
     if not owner.is_subdomain(origin):
         bad("name", f"{owner.to_text()} is outside the zone {origin.to_text()}")
         return None
-    if rtype.host_owner:
+    if rtype.host_owner and strict_hostnames:
         for reason in hostname_problems(owner, wildcard=True):
             bad("name", reason)
+    if rtype.rtype in APEX_ONLY and owner != origin:
+        bad("name", f"a {rtype.rtype} record belongs at the zone's apex ({APEX_ONLY[rtype.rtype]})")
     rdata, reasons = parse_checked(rtype, spec.data, owner, origin)
+    if rdata is not None and strict_hostnames:
+        reasons += rtype.hostname_checks(rdata, owner)
     for reason in reasons:
         bad("data", reason)
     if rdata is None or reasons or any(p.field == f"{where}.name" for p in problems):
@@ -136,6 +144,7 @@ def plan_changes(
     default_ttl: int,
     prefix: str = "changes",
     record_field: str = ".record",
+    strict_hostnames: bool = False,
 ) -> Plan:
     """Check ``changes`` against the zone's ``existing`` records; raise with every problem.
 
@@ -154,10 +163,14 @@ def plan_changes(
 
     for index, change in enumerate(changes):
         where = f"{prefix}[{index}]"
-        record = build_record(change.record, origin, default_ttl, where + record_field, problems)
+        record = build_record(
+            change.record, origin, default_ttl, where + record_field, problems, strict_hostnames
+        )
         new = None
         if change.new is not None:
-            new = build_record(change.new, origin, default_ttl, f"{where}.new", problems)
+            new = build_record(
+                change.new, origin, default_ttl, f"{where}.new", problems, strict_hostnames
+            )
             if new is None:
                 continue
         if record is None:
@@ -213,6 +226,7 @@ def plan_changes(
             touched[record.name] = (index, spec, where + record_field)
 
     problems += _zone_problems(origin, state, touched, plan, cnames)
+    problems += _cut_problems(origin, state, touched, plan)
     if problems:
         raise RecordValidationError(problems)
     return plan
@@ -296,4 +310,104 @@ def _zone_problems(
         for record in by_owner.get(name, {}).get(rtype, []):
             if ttl != record.ttl:
                 state[record.key] = Record(record.name, record.rtype, ttl, record.rdata)
+    return problems
+
+
+class _Cuts:
+    """The delegations and DNAMEs of a zone, found for a name by its labels (a tuple look-up
+    per depth of cut, not a walk of parent names: a large zone has many names to look up)."""
+
+    def __init__(self, cuts: set[dns.name.Name]) -> None:
+        self.by_depth: dict[int, dict[tuple[bytes, ...], dns.name.Name]] = defaultdict(dict)
+        for cut in cuts:
+            self.by_depth[len(cut.labels)][tuple(label.lower() for label in cut.labels)] = cut
+        self.depths = sorted(self.by_depth, reverse=True)
+
+    def above(self, name: dns.name.Name) -> dns.name.Name | None:
+        """The nearest cut strictly above ``name``, if any."""
+        labels = name.labels
+        count = len(labels)
+        for depth in self.depths:
+            if depth < count:
+                key = tuple(label.lower() for label in labels[count - depth :])
+                found = self.by_depth[depth].get(key)
+                if found is not None:
+                    return found
+        return None
+
+
+def _cut_problems(
+    origin: dns.name.Name,
+    state: dict[RecordKey, Record],
+    touched: dict[dns.name.Name, tuple[int, RecordData, str]],
+    plan: Plan,
+) -> list[Problem]:
+    """DS records away from a delegation, data below a delegation (but glue) or a DNAME."""
+    problems: list[Problem] = []
+    delegations: set[dns.name.Name] = set()
+    dnames: set[dns.name.Name] = set()
+    ds_owners: set[dns.name.Name] = set()
+    for record in state.values():
+        if record.rtype == "NS" and record.name != origin:
+            delegations.add(record.name)
+        elif record.rtype == "DNAME" and record.name != origin:
+            dnames.add(record.name)
+        elif record.rtype == "DS":
+            ds_owners.add(record.name)
+
+    def field_of(record: Record) -> tuple[str, str, str]:
+        source = plan.sources.get(record.key)
+        if source is not None:
+            return source, record.name.to_text(), record.rtype
+        _index, spec, where = touched[record.name]
+        return where, spec.name, spec.type
+
+    def add(record: Record, message: str) -> None:
+        where, name, rtype = field_of(record)
+        problems.append(Problem(where, name, rtype, message))
+
+    # A DS at the apex or at a name without NS: named ignores it (RFC 4035 §2.4).
+    for owner in [name for name in ds_owners if name in touched]:
+        ds = next(r for r in state.values() if r.name == owner and r.rtype == "DS")
+        if owner == origin:
+            add(ds, "a DS record belongs in the parent zone, not at this zone's apex (RFC 4035)")
+        elif owner not in delegations:
+            reason = (
+                f"{owner.to_text()} has a DS record but no NS records: a DS record belongs at a "
+                "delegation (RFC 4035 §2.4); add the NS records of the child zone"
+            )
+            add(ds, reason)
+    if not delegations and not dnames:
+        return problems
+    # Data at a delegation besides NS, DS and glue: named answers a referral instead of it.
+    for record in plan.adds:
+        if record.rtype not in ("NS", "DS", "A", "AAAA") and record.name in delegations:
+            add(record, f"{record.name.to_text()} is a delegation (it has NS records): only NS, "
+                "DS and glue records belong at it; the rest belongs in the child zone")  # fmt: skip
+    cuts = delegations | dnames
+    finder = _Cuts(cuts)
+    new_cuts = {r.name for r in plan.adds if r.rtype in ("NS", "DNAME") and r.name in cuts}
+    # Records below a cut: every added one, and (when a cut is new) every one of the zone.
+    candidates = list(state.values()) if new_cuts else plan.adds
+    reported: set[RecordKey] = set()
+    for record in candidates:
+        cut = finder.above(record.name)
+        if cut is None or record.key in reported:
+            continue
+        if cut in dnames:
+            message = (f"{record.name.to_text()} is below the DNAME at {cut.to_text()}: named "
+                       "answers every name below a DNAME by the DNAME (RFC 6672 §2.3)")  # fmt: skip
+        elif record.rtype in ("A", "AAAA"):
+            continue  # glue
+        else:
+            message = (f"{record.name.to_text()} is below the delegation at {cut.to_text()}: "
+                       "only glue (A and AAAA records) may be below a delegation; the rest "
+                       "belongs in the child zone")  # fmt: skip
+        if record.key in plan.sources or record.name in touched:
+            reported.add(record.key)
+            add(record, message)
+        elif cut in new_cuts:
+            cut_record = next(r for r in plan.adds if r.name == cut and r.rtype in ("NS", "DNAME"))
+            reported.add(record.key)
+            add(cut_record, f"{message}; it is already in the zone, delete it first")
     return problems

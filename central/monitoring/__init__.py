@@ -1,0 +1,1 @@
+"""Monitoring: SNMP and metrics settings, and the Prometheus ``/metrics`` of this appliance."""
