@@ -16,7 +16,8 @@ Steps, each reported through ``progress(state, step)``:
 5. every other stopped program but those of ``START_AFTER`` is started again through
    supervisord, and the restore waits until named answers ``rndc status``, Kea's Control
    Agent answers and Central answers ``/api/v1/health`` (each polled on its own, at most
-   ``HEALTH_TIMEOUT`` seconds); then the console and the diagnostic shell are started;
+   ``HEALTH_TIMEOUT`` seconds); then the console, the diagnostic shell and the monitor are
+   started;
 6. the state becomes ``active`` (with S's appliance id, which came with the backup).
 
 Each step's time goes to the ``timeline`` (services.appliance.backup.timeline), and the last
@@ -63,9 +64,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, str], None]
 KEEP_RUNNING = ("appliance-agent", "crash-listener")
 #: Programs a restore starts only once named, Kea and Central answer: what the appliance
-#: serves starts first, not competing for the processors with the console and the
-#: diagnostic shell (which need seconds of CPU time to start and are not waited for).
-START_AFTER = ("webui", "diag-shell")
+#: serves starts first, not competing for the processors with the console, the diagnostic
+#: shell and the monitor (which need seconds of CPU time to start and are not waited for).
+START_AFTER = ("webui", "diag-shell", "monitor")
 STOPPED_STATES = ("STOPPED", "EXITED", "FATAL")
 #: How often the health of the restarted programs is asked (a restore waits for it).
 HEALTH_POLL = 0.1
