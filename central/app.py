@@ -28,6 +28,7 @@ from central.dhcp.routes import router as dhcp_router
 from central.diagshell.routes import router as diag_shell_router
 from central.dns import poller as dns_poller
 from central.dns.routes import router as dns_router
+from central.dns.security_routes import router as dns_security_router
 from central.events.routes import router as events_router
 from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
@@ -145,6 +146,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         dhcp_leases_router,
         dhcp_migrate_router,
         dns_router,
+        dns_security_router,
         backups_router,
         appliance_router,
         network_router,

@@ -41,6 +41,7 @@ from webui.models import (
     BackupStatus,
     ClassAnswer,
     DhcpServer,
+    DnssecPolicies,
     HistoryEntry,
     ImportPreview,
     LeaseListing,
@@ -57,8 +58,11 @@ from webui.models import (
     ServiceEvent,
     Snapshot,
     Total,
+    TsigKey,
+    TsigKeyCreated,
     User,
     Zone,
+    ZoneDnssec,
 )
 
 DEFAULT_URL = "https://127.0.0.1:1231"
@@ -390,6 +394,32 @@ class Central:
         """Apply record changes to one zone, all or nothing (Central's ``ChangeSet``)."""
         body = {"changes": changes, "comment": comment}
         self._call("POST", f"/dns/zones/{zone_id}/changes", token, body=body)
+
+    def zone_dnssec(self, token: str, zone_id: int) -> ZoneDnssec:
+        found: ZoneDnssec = self._call("GET", f"/dns/zones/{zone_id}/dnssec", token, ZoneDnssec)
+        return found
+
+    def dnssec_policies(self, token: str, server_id: int) -> DnssecPolicies:
+        path = f"/dns/servers/{server_id}/dnssec-policies"
+        found: DnssecPolicies = self._call("GET", path, token, DnssecPolicies)
+        return found
+
+    def sign_zone(self, token: str, zone_id: int, policy: str | None, comment: str) -> None:
+        """Sign a zone with ``policy``, or unsign it (None)."""
+        body = {"dnssec_policy": policy, "comment": comment}
+        self._call("PATCH", f"/dns/zones/{zone_id}", token, body=body)
+
+    def tsig_keys(self, token: str) -> list[TsigKey]:
+        found: Listing[TsigKey] = self._call("GET", "/dns/tsig-keys", token, Listing[TsigKey])
+        return found.items
+
+    def create_tsig_key(self, token: str, body: dict[str, Any]) -> TsigKeyCreated:
+        made: TsigKeyCreated = self._call("POST", "/dns/tsig-keys", token, TsigKeyCreated,
+                                          body=body)  # fmt: skip
+        return made
+
+    def delete_tsig_key(self, token: str, key_id: int, comment: str) -> None:
+        self._call("DELETE", f"/dns/tsig-keys/{key_id}", token, params={"comment": comment})
 
     # --- DHCP ------------------------------------------------------------------------------
     def dhcp_servers(self, token: str) -> list[DhcpServer]:

@@ -159,8 +159,59 @@ class Zone(Answer):
     soa: str = ""
     record_count: int = 0
     server_id: int | None = None
+    options: dict[str, Any] = {}
+    warnings: list[str] = []
     #: The refused records an import left out (asked for).
     left_out: list[ImportRefusal] = []
+
+
+class DnssecKey(Answer):
+    """One key of a signed zone and its states (named's key state file)."""
+
+    id: int
+    role: str
+    algorithm: int
+    goal: str = ""
+    dnskey: str | None = None
+    zone_rrsig: str | None = None
+    key_rrsig: str | None = None
+    ds: str | None = None
+    published: str | None = None
+    active: str | None = None
+    retired: str | None = None
+
+
+class ZoneDnssec(Answer):
+    """A zone's signing state: its policy, keys and DS records."""
+
+    policy: str | None = None
+    signed: bool = False
+    unsigning: bool = False
+    keys: list[DnssecKey] = []
+    ds: list[str] = []
+
+
+class DnssecPolicies(Answer):
+    """The policies a server offers: BIND's own and those defined on it (names only)."""
+
+    builtin: list[str] = []
+    items: list[dict[str, Any]] = []
+
+
+class TsigKey(Answer):
+    """A TSIG key object (never its secret)."""
+
+    id: int
+    server_id: int
+    name: str
+    algorithm: str
+    zones: list[str] = []
+
+
+class TsigKeyCreated(TsigKey):
+    """A new TSIG key with its secret, shown once."""
+
+    secret: str
 
 
 class Record(RecordData):

@@ -34,6 +34,8 @@ DONE = {
     "record-added": "The record was added.",
     "record-saved": "The record was saved.",
     "record-deleted": "The record was deleted.",
+    "dnssec-saved": "The zone's signing was changed; named applies it now.",
+    "key-deleted": "The TSIG key was deleted.",
     "scope-created": "The scope was created.",
     "scope-saved": "The scope was saved.",
     "scope-deleted": "The scope was deleted.",

@@ -65,3 +65,21 @@ class DnsServerOptions(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON)
     synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class DnsTsigKey(Base):
+    """A TSIG key object of one DNS server: its name and algorithm. The secret is never
+    stored here: it is shown once when the key is made and kept by the dns-agent alone."""
+
+    __tablename__ = "dns_tsig_keys"
+    # An id names the key in the history: never given twice (SQLite's AUTOINCREMENT).
+    __table_args__ = (
+        Index("ix_dns_tsig_keys_server_name", "server_id", "name", unique=True),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    algorithm: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)

@@ -123,8 +123,10 @@ def preview_import(
 
 
 @router.get("/zones/{zone_id}")
-def get_zone(db: DbSession, _user: CurrentUser, zone_id: ZoneId) -> ZoneView:
-    return service.zone_view(service.get_zone(db, zone_id))
+def get_zone(request: Request, db: DbSession, _user: CurrentUser, zone_id: ZoneId) -> ZoneView:
+    """One zone; a secondary zone is read from named (the serial and records it serves)."""
+    zone = service.refresh_secondary(db, _config(request), service.get_zone(db, zone_id))
+    return service.zone_view(zone)
 
 
 @router.patch("/zones/{zone_id}", responses=WRITE_RESPONSES)
@@ -163,10 +165,11 @@ def disable_zone(
 
 @router.get("/zones/{zone_id}/records")
 def list_records(
-    db: DbSession, _user: CurrentUser, zone_id: ZoneId, params: ListQuery
+    request: Request, db: DbSession, _user: CurrentUser, zone_id: ZoneId, params: ListQuery
 ) -> RecordPage:
-    """The records of one zone (not the SOA); filter e.g. ``type:MX name~mail``."""
-    zone = service.get_zone(db, zone_id)
+    """The records of one zone (not the SOA); filter e.g. ``type:MX name~mail``. A secondary
+    zone's are read from named first."""
+    zone = service.refresh_secondary(db, _config(request), service.get_zone(db, zone_id))
     query = select(DnsRecord).where(DnsRecord.zone_id == zone.id)
     rows, total = page(db, query, params, RECORD_FIELDS, ("name", "data"), default_sort="name")
     items = [service.record_view(r) for r in rows]

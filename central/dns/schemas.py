@@ -9,6 +9,7 @@ models: unknown fields are refused and nothing is coerced (``"ttl": "60"`` is a 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -97,6 +98,12 @@ class ZoneOptions(_View):
     allow_update: list[str] = []
     notify: str = "no"
     also_notify: list[str] = []
+    update_keys: list[str] = Field(default=[], description="TSIG keys that may update it")
+    transfer_keys: list[str] = Field(default=[], description="TSIG keys that may transfer it")
+    update_grants: list[dict[str, Any]] = Field(
+        default=[], description="keys that may update some names and types (update-policy)"
+    )
+    dnssec_policy: str | None = Field(default=None, description="signed with; null: unsigned")
     soa: Soa = Soa()
     strict_hostnames: bool = False
 
@@ -118,6 +125,9 @@ class ZoneView(_View):
     synced_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    warnings: list[str] = Field(
+        default=[], description="what keeps the zone from working as meant (recursion off, ...)"
+    )
 
 
 class ZoneImportView(ZoneView):

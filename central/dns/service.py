@@ -27,7 +27,7 @@ import dns.name
 import dns.reversename
 import dns.zone
 from sqlalchemy import ColumnElement, and_, delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from central.core.config import CentralConfig
 from central.core.db import now
@@ -35,7 +35,7 @@ from central.core.deps import Principal
 from central.dns import lock
 from central.dns import options as server_options
 from central.dns.agent import PinnedDnsClient, client_for
-from central.dns.models import DnsRecord, DnsZone
+from central.dns.models import DnsRecord, DnsServerOptions, DnsZone
 from central.dns.schemas import (
     BulkFailure,
     BulkResult,
@@ -70,6 +70,7 @@ from services.common.dns.contract import (
     ZonePublic,
     ZoneUpdate,
 )
+from services.common.dns.options import recursion_warning
 from services.common.dns.records import Record
 from services.common.dns.validate import (
     Problem,
@@ -94,6 +95,18 @@ HISTORY_RECORDS = 200
 
 
 # --- views -----------------------------------------------------------------------------
+def _warnings(zone: DnsZone) -> list[str]:
+    """What keeps ``zone`` from working as meant: a forward or stub zone on a server with
+    recursion off (``services.common.dns.options.recursion_warning``)."""
+    if zone.kind not in (ZoneKind.forward.value, ZoneKind.stub.value):
+        return []
+    db = object_session(zone)
+    row = db.get(DnsServerOptions, zone.server_id) if db is not None else None
+    recursion = bool(row.options.get("recursion")) if row is not None else False
+    warning = recursion_warning(zone.kind, recursion)
+    return [warning] if warning else []
+
+
 def zone_view(zone: DnsZone, server_name: str | None = None) -> ZoneView:
     return ZoneView(
         id=zone.id,
@@ -110,6 +123,7 @@ def zone_view(zone: DnsZone, server_name: str | None = None) -> ZoneView:
         synced_at=zone.synced_at,
         created_at=zone.created_at,
         updated_at=zone.updated_at,
+        warnings=_warnings(zone),
     )
 
 
@@ -237,10 +251,15 @@ def _with_serial(soa: str, serial: int) -> str:
 
 
 def _spec_of(zone: ZonePublic | ZoneCreate) -> dict[str, Any]:
+    """The zone's options as Central stores them: never a TSIG secret (a secondary zone's
+    key is the dns-agent's to hold; Central keeps its name and algorithm)."""
     return zone.model_dump(
         mode="json",
-        exclude={"name", "kind", "ttl", "enabled", "serial", "file", "records", "soa"},
-    ) | {"soa": zone.soa.model_dump(mode="json")}
+        exclude={
+            "name": True, "kind": True, "ttl": True, "enabled": True, "serial": True,
+            "file": True, "records": True, "soa": True, "tsig_key": {"secret"},
+        },
+    ) | {"soa": zone.soa.model_dump(mode="json")}  # fmt: skip
 
 
 def _store_content(db: Session, zone: DnsZone, content: ZoneContent) -> None:
@@ -514,6 +533,11 @@ def _has_update(public: ZonePublic, update: ZoneUpdate) -> bool:
         if name == "soa" and wanted is not None:
             soa = public.soa
             if any(getattr(soa, f) != getattr(wanted, f) for f in wanted.model_fields_set):
+                return False
+        elif name == "dnssec_policy" and wanted is None and public.dnssec_policy == "insecure":
+            continue  # unsigning goes through BIND's insecure policy first
+        elif name == "tsig_key" and wanted is not None and public.tsig_key is not None:
+            if public.tsig_key.model_dump() != wanted.model_dump():
                 return False
         elif getattr(public, name) != wanted:
             return False
@@ -974,6 +998,9 @@ def _sync_zone(
             before=before, after=_zone_view(zone), comment="found on the server at sync",
         )  # fmt: skip
         changed = True
+    if public.kind == ZoneKind.secondary and public.enabled:
+        _store_transferred(db, client, zone)
+        return changed
     if content is None:
         return changed
     before_lines = set(_stored_lines(db, zone))
@@ -990,6 +1017,34 @@ def _sync_zone(
         return True
     zone.serial, zone.soa, zone.synced_at = content.serial, content.soa.data, now()
     return changed
+
+
+def _store_transferred(db: Session, client: PinnedDnsClient, zone: DnsZone) -> bool:
+    """Store the serial and the records named serves for secondary ``zone`` (what it
+    transferred from its primaries); False when named has not loaded the zone yet."""
+    try:
+        content = client.records(zone.name)
+    except BurrowError as exc:
+        log.info("secondary zone %s not read: %s", zone.name, exc.message)
+        return False
+    _store_content(db, zone, content)
+    return True
+
+
+def refresh_secondary(db: Session, config: CentralConfig, zone: DnsZone) -> DnsZone:
+    """A secondary zone as named serves it now (read on every read of the zone: its
+    primaries change it, not Central). Central's copy stays when the server cannot answer."""
+    if zone.kind != ZoneKind.secondary.value or not zone.enabled:
+        return zone
+    try:
+        client = client_for(db, config, zone.server_id)
+        with lock.zone(zone.server_id, zone.name):
+            if _store_transferred(db, client, zone):
+                db.commit()
+    except BurrowError as exc:
+        db.rollback()
+        log.info("secondary zone %s not refreshed: %s", zone.name, exc.message)
+    return zone
 
 
 def sync_all(db: Session, config: CentralConfig) -> None:

@@ -89,6 +89,11 @@ class StateRoot:
         return self.root / "var/lib/bind"
 
     @property
+    def bind_keys(self) -> Path:
+        """DNSSEC keys of signed zones (named makes and rolls them; kept in backups)."""
+        return self.bind_lib / "keys"
+
+    @property
     def bind_cache(self) -> Path:
         return self.root / "var/cache/bind"
 

@@ -23,6 +23,10 @@ from services.common.dns.contract import (
     ZonePublic,
     ZoneUpdate,
 )
+from services.common.dns.dnssec import DnssecPolicy, DsChange, Rollover, ZoneDnssec
+from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic
+from services.common.errors import ValidationError
+from services.dns.security import Security
 from services.dns.service import DnsService
 
 
@@ -93,5 +97,47 @@ def router(service: DnsService) -> APIRouter:
     @api.put("/options")
     def set_options(options: ServerOptions) -> ServerOptions:
         return service.set_options(options)
+
+    security = Security(service)
+
+    @api.get("/keys")
+    def list_keys() -> list[TsigKeyPublic]:
+        return security.list_keys()
+
+    @api.post("/keys", status_code=201)
+    def add_key(key: TsigKeyInstall) -> TsigKeyPublic:
+        return security.add_key(key)
+
+    @api.delete("/keys/{name}", status_code=204)
+    def delete_key(name: str) -> Response:
+        security.delete_key(name)
+        return Response(status_code=204)
+
+    @api.get("/dnssec/policies")
+    def list_policies() -> list[DnssecPolicy]:
+        return security.list_policies()
+
+    @api.put("/dnssec/policies/{name}")
+    def put_policy(name: str, policy: DnssecPolicy) -> DnssecPolicy:
+        if policy.name != name:
+            raise ValidationError("The policy's name differs from the path's.", field="name")
+        return security.put_policy(policy)
+
+    @api.delete("/dnssec/policies/{name}", status_code=204)
+    def delete_policy(name: str) -> Response:
+        security.delete_policy(name)
+        return Response(status_code=204)
+
+    @api.get("/zones/{zone}/dnssec")
+    def zone_dnssec(zone: str) -> ZoneDnssec:
+        return security.zone_dnssec(zone)
+
+    @api.post("/zones/{zone}/dnssec/rollover")
+    def rollover(zone: str, body: Rollover) -> ZoneDnssec:
+        return security.rollover(zone, body.key_id)
+
+    @api.post("/zones/{zone}/dnssec/checkds")
+    def checkds(zone: str, body: DsChange) -> ZoneDnssec:
+        return security.checkds(zone, body)
 
     return api

@@ -20,13 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import dns.name
+
 from services.common.dns.contract import ZoneKind, ZonePublic
+from services.common.dns.dnssec import DnssecPolicy, policy_statement
 from services.common.dns.named_conf import named_conf_text, options_path, zones_conf_path
 from services.common.dns.options import ServerOptions
+from services.common.dns.tsig import TsigKeyInstall
 from services.common.errors import DaemonError
 from services.common.files import read_json, write_atomic, write_json
 from services.common.paths import StateRoot
 from services.common.render import render
+from services.dns.keys import KeyStore, PolicyStore
 from services.dns.named import Named
 
 log = logging.getLogger(__name__)
@@ -84,7 +89,26 @@ class ZoneStore:
         return self.root.bind_lib / f"{prefix}.{name.rstrip('.')}"
 
 
-def zone_context(zone: ZonePublic) -> dict[str, Any]:
+def update_policy(zone: ZonePublic) -> list[str]:
+    """The zone's ``update-policy`` rules when it has grants (else it keeps ``allow-update``):
+    the appliance's key and every key of ``update_keys`` for the whole zone, then each grant
+    (BIND ARM, "update-policy"; names absolute, types as given or ANY)."""
+    if not zone.update_grants:
+        return []
+    rules = [f'grant "{k}" zonesub ANY;' for k in ("burrow-tsig", *zone.update_keys)]
+    origin = dns.name.from_text(zone.name)
+    for grant in zone.update_grants:
+        types = " ".join(grant.types) or "ANY"
+        if grant.match == "zonesub":
+            rules.append(f'grant "{grant.key}" zonesub {types};')
+            continue
+        assert grant.name is not None
+        name = dns.name.from_text(grant.name, origin=origin).to_text()
+        rules.append(f'grant "{grant.key}" {grant.match} {name} {types};')
+    return rules
+
+
+def zone_context(zone: ZonePublic, key_directory: str = "") -> dict[str, Any]:
     return {
         "name": zone.name,
         "kind": zone.kind.value,
@@ -97,6 +121,11 @@ def zone_context(zone: ZonePublic) -> dict[str, Any]:
         "key": zone.tsig_key.name if zone.tsig_key else "",
         "forwarders": [str(f) for f in zone.forwarders],
         "forward_only": zone.forward_only,
+        "update_keys": list(zone.update_keys),
+        "update_policy": update_policy(zone),
+        "transfer_keys": list(zone.transfer_keys),
+        "dnssec_policy": zone.dnssec_policy or "",
+        "key_directory": key_directory,
         "check_names": "fail" if zone.strict_hostnames else "ignore",
     }
 
@@ -110,14 +139,34 @@ class BindConfig:
         self.zones_conf = zones_conf_path(root)
         self.named_conf = root.named_conf
 
-    def zones_conf_text(self, zones: dict[str, ZonePublic]) -> str:
+    def zones_conf_text(
+        self,
+        zones: dict[str, ZonePublic],
+        keys: dict[str, TsigKeyInstall] | None = None,
+        policies: dict[str, DnssecPolicy] | None = None,
+    ) -> str:
+        """zones.conf: the TSIG keys, the DNSSEC policies and the enabled zones."""
+        if keys is None:
+            keys = KeyStore(self.root).load()
+        if policies is None:
+            policies = PolicyStore(self.root).load()
         enabled = [z for z in sorted(zones.values(), key=lambda z: z.name) if z.enabled]
-        keys = {z.tsig_key.name: z.tsig_key for z in enabled if z.tsig_key is not None}
+        used = {z.tsig_key.name: z.tsig_key.model_dump() for z in enabled if z.tsig_key}
+        used |= {k.name: k.model_dump() for k in keys.values()}
+        statements = [policy_statement(p) for p in policies.values()]
+        key_dir = str(self.root.bind_keys)
         return render(
             "zones.conf.j2",
-            keys=[k.model_dump() for k in keys.values()],
-            zones=[zone_context(z) for z in enabled],
+            keys=list(used.values()),
+            policies=statements,
+            zones=[zone_context(z, key_dir) for z in enabled],
         )
+
+    def _key_directory(self) -> None:
+        """named writes the keys of signed zones here: its own directory."""
+        if not self.root.bind_keys.is_dir():
+            self.root.bind_keys.mkdir(parents=True, mode=0o750)
+            give_to_named(self.root.bind_keys)
 
     def _good(self, path: Path) -> Path:
         return path.with_name(path.name + ".good")
@@ -134,9 +183,13 @@ class BindConfig:
         options: ServerOptions,
         *,
         must_load: Sequence[str] = (),
+        keys: dict[str, TsigKeyInstall] | None = None,
+        policies: dict[str, DnssecPolicy] | None = None,
     ) -> None:
-        """Make named run ``zones`` and ``options``, or leave it on what it had."""
-        zones_text = self.zones_conf_text(zones)
+        """Make named run ``zones`` and ``options`` (and ``keys`` and ``policies``, when
+        given, instead of the stored ones), or leave it on what it had."""
+        self._key_directory()
+        zones_text = self.zones_conf_text(zones, keys, policies)
         candidate_zones = self.zones_conf.with_name("zones.conf.new")
         candidate_named = self.named_conf.with_name("named.conf.new")
         self._write(candidate_zones, zones_text)

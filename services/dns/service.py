@@ -67,6 +67,13 @@ from services.dns.config import BindConfig, ZoneStore, give_to_named
 from services.dns.locks import ZoneLocks
 from services.dns.named import Named, ZoneCheckError
 from services.dns.running import running_options
+from services.dns.security import (
+    await_signatures,
+    check_references,
+    check_signed_ttls,
+    longest_served_ttl,
+    unsign_step,
+)
 from services.dns.served_cache import ServedCache
 from services.dns.transport import NamedClient, Served, UpdateTooBigError, load_key, rcode_text
 from services.dns.zonefile import (
@@ -291,6 +298,8 @@ class DnsService:
             if spec.name in self.store.load():
                 raise ConflictError(f"Zone {spec.name} exists already.", field="name")
             zone = ZonePublic(**spec.model_dump(exclude={"records"}))
+            longest = max((r.ttl or 0 for r in spec.records), default=0)
+            check_references(self, zone, self.store.load(), longest_ttl=longest)
             if spec.kind != ZoneKind.primary:
                 if spec.records:
                     raise ValidationError(
@@ -378,6 +387,7 @@ class DnsService:
             self.cache.forget(dns.name.from_text(zone.name))
             fields = update.model_dump(exclude_unset=True)
             soa = fields.pop("soa", None)
+            unsign_step(self, zone, fields)
             try:
                 changed = ZonePublic.model_validate({**zone.model_dump(), **fields})
             except PydanticValidationError as exc:
@@ -386,6 +396,10 @@ class DnsService:
                     f"{problems[0].field}: {problems[0].message}" if problems else str(exc),
                     problems=problems,
                 ) from exc
+            longest = None
+            if changed.dnssec_policy and changed.dnssec_policy != zone.dnssec_policy:
+                longest = longest_served_ttl(self, zone) if zone.enabled else None
+            check_references(self, changed, self.store.load(), longest_ttl=longest)
             if soa is not None:
                 if zone.kind != ZoneKind.primary or not zone.enabled:
                     raise ConflictError(
@@ -475,6 +489,7 @@ class DnsService:
     def apply(self, name: str, changeset: ChangeSet) -> ChangeResult:
         with self.locks.zone(name):
             zone = self._primary(name)
+            check_signed_ttls(self, zone, changeset)
             origin = dns.name.from_text(zone.name)
             for _attempt in range(ATTEMPTS):
                 served = self.cache.served(self.client, origin)
@@ -532,6 +547,7 @@ class DnsService:
             )
         except UpdateTooBigError:
             self._reload(zone, origin, served, plan)
+            await_signatures(self, zone, plan.adds)
             return "reload"
         if rcode == dns.rcode.NXRRSET:
             raise _ZoneChangedError()
@@ -685,7 +701,9 @@ class DnsService:
         while time.monotonic() < deadline:
             with contextlib.suppress(DaemonError):
                 soa = self.client.soa(origin, timeout=1.0)
-                if soa is not None and soa.serial == serial:
+                # The serial written or a later one (RFC 1982): named signing a signed zone
+                # as it loads it moves the serial on by itself.
+                if soa is not None and (soa.serial - serial) % 2**32 < 2**31:
                     return True
             time.sleep(0.02)
         return False
@@ -859,6 +877,12 @@ class DnsService:
                         "listen on it.",
                         field=f"{name}[{index}]",
                     )
+        for index, address in enumerate(options.forwarders):
+            if str(address) in present:
+                raise ValidationError(
+                    f"{address} is this appliance's own address: named would ask itself.",
+                    field=f"forwarders[{index}]",
+                )
         with self.locks.config:
             self.config.apply(self.store.load(), options)
             return stored_options(self.root)

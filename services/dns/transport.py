@@ -66,6 +66,24 @@ def unreachable(
     return DaemonError(words + ".", hint="see named's log")
 
 
+#: Records named makes and keeps itself in a signed zone (BIND ARM, "DNSSEC"): never the
+#: administrator's, so never read back as theirs. 65534 is the private type in which named
+#: records its signing progress (``sig-signing-type``).
+SIGNING_TYPES = frozenset({"RRSIG", "NSEC", "NSEC3", "NSEC3PARAM"})
+APEX_SIGNING_TYPES = frozenset({"DNSKEY", "CDS", "CDNSKEY", "TYPE65534"})
+
+
+def without_signing(zone: dns.name.Name, records: list[Record]) -> list[Record]:
+    """``records`` without what named's signing put there, if the zone is signed."""
+    if not any(r.rtype == "RRSIG" for r in records):
+        return records
+    return [
+        r
+        for r in records
+        if r.rtype not in SIGNING_TYPES and not (r.name == zone and r.rtype in APEX_SIGNING_TYPES)
+    ]
+
+
 class UpdateTooBigError(Exception):
     """The change does not fit in one UPDATE message (64 KiB over TCP)."""
 
@@ -148,7 +166,7 @@ class NamedClient:
                 for rrset in answer.answer:
                     if rrset.rdtype == dns.rdatatype.SOA and rrset.name == zone:
                         if soa is not None:  # the closing SOA: the transfer is complete
-                            return Served(soa, soa_ttl, records)
+                            return Served(soa, soa_ttl, without_signing(zone, records))
                         soa = rrset[0]
                         soa_ttl = rrset.ttl
                         continue

@@ -3,7 +3,8 @@
 Options that read or write files (dig ``-f``/``-k``/``-y``, drill ``-k``/``-i``/``-w``/``-r``/
 ``-c``/``-f``/``-y``, and the like) are simply not on the lists. dig runs with ``-r`` so that it
 never reads a ``~/.digrc``. The tools run as ``nobody``; rndc runs with the appliance's
-``rndc.conf`` and only ``status`` and ``zonestatus`` (BIND 9.18 ARM, "rndc").
+``rndc.conf`` and only ``status``, ``zonestatus`` and ``dnssec -status`` (the ``dnssec``
+command, with the DS records of the zone's keys; BIND 9.18 ARM, "rndc").
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from services.common.dns.keystate import zone_ds_from_files, zone_keys
 from services.shell import syntax
 from services.shell.command import Command, flatten, options
 from services.shell.runner import Context, run_program
@@ -185,6 +187,30 @@ def rndc(ctx: Context, args: list[str]) -> int:
     return run_program(ctx, argv, timeout=15)
 
 
+def dnssec(ctx: Context, args: list[str]) -> int:
+    """A zone's signing state: ``rndc dnssec -status`` and the DS records of its keys."""
+    if len(args) != 1:
+        raise Refused("usage: dnssec ZONE")
+    zone = syntax.domain(args[0], "zone name")
+    origin = zone if zone.endswith(".") else zone + "."
+    if not zone_keys(ctx.root.bind_keys, origin):
+        ctx.line(f"{origin} has no DNSSEC keys here: it is not signed (or is not a zone)")
+        return 1
+    argv = ["rndc", "-c", str(ctx.root.rndc_conf), "dnssec", "-status", zone]
+    status = run_program(ctx, argv, timeout=15)
+    if status != 0:
+        return status
+    ds = zone_ds_from_files(ctx.root.bind_keys, origin)
+    ctx.line("DS records for the parent zone (SHA-256):" if ds else "No key-signing key in use.")
+    for record in ds:
+        ctx.line(f"{origin} IN DS {record}")
+    return 0
+
+
+def _complete_zones(ctx: Context, words: list[str]) -> list[str]:
+    return [z.rstrip(".") for z in zone_names(ctx)] if not words else []
+
+
 def _complete_rndc(ctx: Context, words: list[str]) -> list[str]:
     if not words:
         return list(RNDC_ALLOWED)
@@ -234,5 +260,13 @@ COMMANDS = [
         rndc,
         _complete_rndc,
         "Control commands (stop, reload, flush, freeze, ...) are not available.",
+    ),
+    Command(
+        "dnssec",
+        "dnssec ZONE",
+        "a signed zone's keys and their states (rndc dnssec -status) and its DS records",
+        dnssec,
+        _complete_zones,
+        "Read-only: rollovers and policies are set through Central.",
     ),
 ]

@@ -37,6 +37,12 @@ DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
 #: Figures the monitor program collects: the roles test's Central runs without it, so the
 #: reader gets past the role check to a 503 (nothing collected yet).
 MONITOR_VIEWS = {("GET", "/api/v1/monitoring/figures"), ("GET", "/metrics")}
+#: DNS views read from the DNS server's agent (DNSSEC policies, a zone's keys and DS): the
+#: roles test's server has no agent, so the reader gets past the role check to a 503.
+DNS_AGENT_VIEWS = {
+    ("GET", "/api/v1/dns/servers/{server_id}/dnssec-policies"),
+    ("GET", "/api/v1/dns/zones/{zone_id}/dnssec"),
+}
 #: Reads only administrators may make: a backup bundle holds the appliance's keys.
 ADMIN_READS = {
     ("GET", "/api/v1/appliance/backups/{backup_id}/export"),
@@ -87,6 +93,31 @@ def _seed_zone(central: Api, server_id: int, name: str) -> int:
     return int(zone_id)
 
 
+def _seed_key(central: Api, server_id: int, name: str) -> int:
+    """A TSIG key object written straight into Central's database (no agent to make it)."""
+    url = central.process.database_url or f"sqlite:///{central.process.root.lib / 'central.db'}"
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sqlalchemy.text(
+                    "INSERT INTO dns_tsig_keys (server_id, name, algorithm, created_at)"
+                    " VALUES (:server, :name, 'hmac-sha256', :at)"
+                ),
+                {
+                    "server": server_id,
+                    "name": name,
+                    "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                },
+            )
+            key_id = conn.execute(
+                sqlalchemy.text("SELECT id FROM dns_tsig_keys WHERE name = :name"), {"name": name}
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(key_id)
+
+
 @pytest.fixture
 def ids(central: Api) -> dict[str, Any]:
     victim = central.make_user("read-only")
@@ -130,6 +161,8 @@ def ids(central: Api) -> dict[str, Any]:
         "address": "198.51.100.5",
         "user_id": victim.id,
         "zone_id": zone_id,
+        "key_id": _seed_key(central, server["id"], f"roles-{victim.username}"),
+        "name": "roles-policy",
         "token_id": token["id"],
         "backup_id": 1,
         "server_id": server["id"],
@@ -171,7 +204,7 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
             assert_problem(response, 404)
         elif method == "GET" and path.startswith(DHCP_VIEWS):
             assert_problem(response, 503)
-        elif (method, path) in MONITOR_VIEWS:
+        elif (method, path) in MONITOR_VIEWS | DNS_AGENT_VIEWS:
             assert_problem(response, 503)
         elif method == "GET":
             assert response.status_code == 200, (path, response.text)

@@ -200,6 +200,16 @@ def test_a_secondary_zone_transfers_from_its_primary(lab: tuple[CentralDns, Lab]
     assert _axfr(api.box.address, "xfr.test.", key) == _axfr(net.upstream_address, "xfr.test.")
     listed = api.ok(api.call("GET", "/api/v1/dns/zones?filter=name:xfr.test."))["items"]
     assert [z["kind"] for z in listed] == ["secondary"]
+    # Central shows the serial and the records named serves (the upstream's serial is 7).
+    shown = api.ok(api.call("GET", f"/api/v1/dns/zones/{zone['id']}"))
+    assert shown["serial"] == 7 and " 7 " in shown["soa"]
+    records = {(r["name"], r["type"], r["data"]) for r in api.records(zone["id"])}
+    assert (www, "A", upstream_data("xfr.test.")[www]) in records
+    assert ("xfr.test.", "TXT", '"served by the upstream"') in records
+    synced = api.ok(api.call("POST", f"/api/v1/dns/servers/{api.server_id}/sync"))
+    assert "xfr.test." not in synced["changed"]  # a transfer is not an external change
+    listed = api.ok(api.call("GET", "/api/v1/dns/zones?filter=name:xfr.test."))["items"]
+    assert listed[0]["serial"] == 7 and listed[0]["record_count"] == len(records)
 
 
 def test_a_forward_zone_forwards(lab: tuple[CentralDns, Lab]) -> None:

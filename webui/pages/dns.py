@@ -19,7 +19,7 @@ from webui.forms import (
     refusal,
     status_of,
 )
-from webui.models import Server
+from webui.models import Server, Zone, ZoneDnssec
 from webui.paging import Pager, clamp_offset, query, sort_key
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
@@ -36,6 +36,8 @@ RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "NS", "PTR", "SRV", "CAA", "D
                 "SMIMEA", "OPENPGPKEY", "SPF", "AFSDB", "CDS", "CDNSKEY", "DNSKEY", "CSYNC",
                 "ZONEMD")  # fmt: skip
 ZoneId = Path(ge=1, le=2**31 - 1)
+KeyId = Path(ge=1, le=2**31 - 1)
+ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224")
 RECORD = ("name", "type", "ttl", "data")
 
 #: Where Central's problems land on each form.
@@ -180,8 +182,11 @@ def records_page(
         editing = int(params.get("edit", "0"))
     except ValueError:
         editing = 0
+    dnssec, policies = _signing(central, session, zone)
     context: dict[str, Any] = {
         "zone": zone,
+        "dnssec": dnssec,
+        "policies": policies,
         "records": answer.items,
         "pager": Pager(offset, RECORDS_PAGE, answer.total),
         "search": search,
@@ -204,6 +209,87 @@ def records_page(
 @router.get("/zones/{zone_id}")
 def zone(request: Request, session: CurrentSession, zone_id: int = ZoneId) -> Response:
     return records_page(request, session, zone_id)
+
+
+def _signing(central: Any, session: Session, zone: Zone) -> tuple[ZoneDnssec | None, list[str]]:
+    """A primary zone's DNSSEC state and the policies its server offers (None, [] when the
+    server cannot tell now: the records are still shown)."""
+    if zone.kind != "primary" or not zone.enabled or zone.server_id is None:
+        return None, []
+    try:
+        state = central.zone_dnssec(session.token, zone.id)
+        offered = central.dnssec_policies(session.token, zone.server_id)
+    except ApiError:
+        return None, []
+    names = [n for n in offered.builtin if n != "insecure"]
+    return state, names + [str(p.get("name")) for p in offered.items]
+
+
+@router.post("/zones/{zone_id}/dnssec")
+def sign_zone(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
+    """Sign the zone with the chosen policy, or unsign it (no policy chosen)."""
+    policy = write.get("policy").strip() or None
+    try:
+        console(request).central.sign_zone(write.session.token, zone_id, policy, write.comment)
+    except ApiError as exc:
+        return records_page(request, write.session, zone_id, exc.status, error=in_words(exc))
+    return redirect(request, f"/dns/zones/{zone_id}?done=dnssec-saved")
+
+
+# --- TSIG keys ---------------------------------------------------------------------------
+KEY_FORM = Placement.same("name", "algorithm", "server_id", "comment")
+
+
+def keys_page(request: Request, session: Session, status: int = 200, **extra: Any) -> Response:
+    central = console(request).central
+    servers = _dns_servers(request, session) if session.may("dns") else []
+    context: dict[str, Any] = {
+        "keys": central.tsig_keys(session.token),
+        "server_options": [(str(s.id), s.name) for s in servers],
+        "algorithms": ALGORITHMS,
+        "errors": FormErrors(),
+        "values": {"algorithm": "hmac-sha256"},
+        "created": None,
+        "error": "",
+    }
+    context.update(extra)
+    return render(request, "dns_keys.html", session, status, **context)
+
+
+@router.get("/keys")
+def keys(request: Request, session: CurrentSession) -> Response:
+    return keys_page(request, session)
+
+
+@router.post("/keys")
+def create_key(request: Request, write: WriteRequest) -> Response:
+    """A new key; its secret is on the answer page once (no redirect: it is never read again)."""
+    read = Reader(write.form)
+    body = {
+        "server_id": read.whole("server_id"),
+        "name": read.text("name"),
+        "algorithm": read.text("algorithm") or "hmac-sha256",
+        "comment": write.comment,
+    }
+    try:
+        read.check()
+        created = console(request).central.create_tsig_key(write.session.token, body)
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, KEY_FORM)
+        return keys_page(
+            request, write.session, status_of(exc), errors=errors, error=errors.banner,
+            values=values(write.form, "name", "algorithm", "server_id", "comment"),
+        )  # fmt: skip
+    return keys_page(request, write.session, 201, created=created)
+
+
+@router.post("/keys/{key_id}/delete")
+def delete_key(request: Request, write: WriteRequest, key_id: int = KeyId) -> Response:
+    try:
+        console(request).central.delete_tsig_key(write.session.token, key_id, write.comment)
+    except ApiError as exc:
+        return keys_page(request, write.session, exc.status, error=in_words(exc))
+    return redirect(request, "/dns/keys?done=key-deleted")
 
 
 def _back(request: Request, zone_id: int, write: Write, done: str) -> Response:

@@ -24,8 +24,12 @@ from services.common.dns.contract import (
     ZonePublic,
     ZoneUpdate,
 )
+from services.common.dns.dnssec import DnssecPolicy, DsChange, Rollover, ZoneDnssec
+from services.common.dns.tsig import TsigKeyInstall, TsigKeyPublic
 
 _ZONES = TypeAdapter(list[ZonePublic])
+_KEYS = TypeAdapter(list[TsigKeyPublic])
+_POLICIES = TypeAdapter(list[DnssecPolicy])
 
 
 class DnsAgentClient(AgentClient):
@@ -79,3 +83,32 @@ class DnsAgentClient(AgentClient):
 
     def set_options(self, options: ServerOptions) -> ServerOptions:
         return self.model(ServerOptions, "PUT", "/options", options)
+
+    def keys(self) -> list[TsigKeyPublic]:
+        return _KEYS.validate_python(self.call("GET", "/keys"))
+
+    def add_key(self, key: TsigKeyInstall) -> TsigKeyPublic:
+        return self.model(TsigKeyPublic, "POST", "/keys", key)
+
+    def delete_key(self, name: str) -> None:
+        self.call("DELETE", f"/keys/{name}")
+
+    def policies(self) -> list[DnssecPolicy]:
+        return _POLICIES.validate_python(self.call("GET", "/dnssec/policies"))
+
+    def put_policy(self, policy: DnssecPolicy) -> DnssecPolicy:
+        return self.model(DnssecPolicy, "PUT", f"/dnssec/policies/{policy.name}", policy)
+
+    def delete_policy(self, name: str) -> None:
+        self.call("DELETE", f"/dnssec/policies/{name}")
+
+    def dnssec(self, zone: str) -> ZoneDnssec:
+        return self.model(ZoneDnssec, "GET", f"/zones/{zone}/dnssec")
+
+    def rollover(self, zone: str, key_id: int) -> ZoneDnssec:
+        return self.model(
+            ZoneDnssec, "POST", f"/zones/{zone}/dnssec/rollover", Rollover(key_id=key_id)
+        )
+
+    def checkds(self, zone: str, change: DsChange) -> ZoneDnssec:
+        return self.model(ZoneDnssec, "POST", f"/zones/{zone}/dnssec/checkds", change)

@@ -20,19 +20,39 @@ problem naming its field, 422 for bad input with nothing applied):
     GET    /zones/{zone}/export            -> ZoneExport
     GET    /options                        -> ServerOptions
     PUT    /options            ServerOptions -> ServerOptions
+    GET    /keys                           -> list[TsigKeyPublic]   (never a secret)
+    POST   /keys               TsigKeyInstall -> TsigKeyPublic
+    DELETE /keys/{name}                    (409 naming the zones that use it)
+    GET    /dnssec/policies                -> list[DnssecPolicy]
+    PUT    /dnssec/policies/{name} DnssecPolicy -> DnssecPolicy
+    DELETE /dnssec/policies/{name}         (409 naming the zones it signs)
+    GET    /zones/{zone}/dnssec            -> ZoneDnssec (keys, DNSKEY, DS, rndc dnssec -status)
+    POST   /zones/{zone}/dnssec/rollover Rollover -> ZoneDnssec
+    POST   /zones/{zone}/dnssec/checkds DsChange -> ZoneDnssec (the parent's DS published/withdrawn)
 """
 
 from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import dns.exception
+import dns.name
+import dns.rdatatype
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from services.common.dns.names import zone_name_problems
-from services.common.dns.options import ServerOptions, field_errors
+from services.common.dns.options import ServerOptions, field_errors, forwarder_problems
 from services.common.dns.records import MAX_TTL
+from services.common.dns.tsig import NAME_PATTERN, check_name
 from services.common.model import Input
 
 __all__ = [
@@ -46,6 +66,7 @@ __all__ = [
     "ServerOptions",
     "Soa",
     "TsigKey",
+    "UpdateGrant",
     "ZoneContent",
     "ZoneCreate",
     "ZoneExport",
@@ -59,6 +80,10 @@ __all__ = [
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 TTL = Field(default=None, ge=0, le=MAX_TTL)
+#: The name of a TSIG key object (``services.common.dns.tsig``).
+KeyName = Annotated[str, Field(pattern=NAME_PATTERN), AfterValidator(check_name)]
+#: A dnssec-policy: BIND's ``default`` or ``insecure``, or a policy defined on the server.
+PolicyName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
 class _Model(Input):
@@ -167,6 +192,48 @@ class ChangeResult(_Answer):
     ptr_zones: list[str] = []
 
 
+class UpdateGrant(_Model):
+    """A narrower right to update a primary zone than ``update_keys`` gives: a key may change
+    only some names and types (BIND ARM, "update-policy": ``grant KEY MATCH [NAME] TYPES``).
+
+    ``match``: ``zonesub`` (any name of the zone), ``subdomain`` (``name`` and below),
+    ``name`` (exactly ``name``). ``name`` is relative to the zone or absolute; ``types`` are
+    record types, empty for any but RRSIG, NSEC, NSEC3 and SOA's and NS's own rules."""
+
+    key: KeyName
+    match: Literal["zonesub", "subdomain", "name"] = "zonesub"
+    name: str | None = Field(default=None, max_length=255)
+    types: list[str] = Field(default=[], max_length=32)
+
+    @model_validator(mode="after")
+    def _fields(self) -> UpdateGrant:
+        problems: list[tuple[str, str]] = []
+        if self.match == "zonesub" and self.name:
+            problems.append(("name", "zonesub takes no name: it is the whole zone"))
+        if self.match != "zonesub" and not self.name:
+            problems.append(("name", f"{self.match} needs a name"))
+        if self.name and (problem := owner_problem(self.name)):
+            problems.append(("name", problem))
+        for index, rtype in enumerate(self.types):
+            try:
+                dns.rdatatype.from_text(rtype)
+            except dns.exception.DNSException:
+                problems.append((f"types[{index}]", f"{rtype!r} is not a record type"))
+        if problems:
+            raise field_errors("UpdateGrant", problems)
+        self.types = [t.upper() for t in self.types]
+        return self
+
+
+def owner_problem(name: str) -> str | None:
+    """Why ``name`` is no domain name, or None."""
+    try:
+        dns.name.from_text(name, origin=None if name.endswith(".") else dns.name.root)
+    except (dns.exception.DNSException, ValueError) as exc:
+        return f"{name!r} is not a domain name ({exc})"
+    return None
+
+
 class ZoneBase(_Model):
     """The fields of a zone that a user sets."""
 
@@ -183,6 +250,18 @@ class ZoneBase(_Model):
     allow_update: list[IPNetwork] = Field(default=[], max_length=64)
     notify: Literal["yes", "no", "explicit"] = "no"
     also_notify: list[IPAddress] = Field(default=[], max_length=32)
+    update_keys: list[KeyName] = Field(
+        default=[], max_length=32, description="TSIG keys that may update the zone"
+    )
+    transfer_keys: list[KeyName] = Field(
+        default=[], max_length=32, description="TSIG keys that may transfer the zone"
+    )
+    update_grants: list[UpdateGrant] = Field(
+        default=[], max_length=64, description="keys that may update some names and types"
+    )
+    dnssec_policy: PolicyName | None = Field(
+        default=None, description="sign the zone with this dnssec-policy; null: unsigned"
+    )
     strict_hostnames: bool = Field(
         default=False,
         description="A and AAAA owners, and MX, NS, SRV and reverse PTR targets, must be host "
@@ -213,6 +292,25 @@ class ZoneBase(_Model):
             problems.append(("forwarders", "a forward zone needs at least one forwarder"))
         if self.kind != ZoneKind.forward and self.forwarders:
             problems.append(("forwarders", f"forwarders are only for a forward zone, not {kind}"))
+        problems += forwarder_problems("forwarders", self.forwarders)
+        if self.kind != ZoneKind.primary and self.update_keys:
+            problems.append(("update_keys", "only a primary zone takes updates"))
+        if self.kind not in (ZoneKind.primary, ZoneKind.secondary) and self.transfer_keys:
+            problems.append(("transfer_keys", f"a {kind} zone is not transferred"))
+        if self.kind != ZoneKind.primary and self.dnssec_policy:
+            problems.append(("dnssec_policy", "only a primary zone is signed here"))
+        problems += _twice("update_keys", self.update_keys)
+        problems += _twice("transfer_keys", self.transfer_keys)
+        if self.kind != ZoneKind.primary and self.update_grants:
+            problems.append(("update_grants", "only a primary zone takes updates"))
+        if self.update_grants and self.allow_update:
+            problems.append(
+                (
+                    "update_grants",
+                    "grants (BIND's update-policy) and updates by address (allow_update) do not "
+                    "go together in one zone: named takes one or the other",
+                )
+            )
         if problems:
             raise field_errors(type(self).__name__, problems)
         return self
@@ -234,7 +332,32 @@ class ZoneUpdate(_Model):
     allow_update: list[IPNetwork] | None = Field(default=None, max_length=64)
     notify: Literal["yes", "no", "explicit"] | None = None
     also_notify: list[IPAddress] | None = Field(default=None, max_length=32)
+    update_keys: list[KeyName] | None = Field(default=None, max_length=32)
+    transfer_keys: list[KeyName] | None = Field(default=None, max_length=32)
+    update_grants: list[UpdateGrant] | None = Field(default=None, max_length=64)
+    dnssec_policy: PolicyName | None = Field(
+        default=None, description="a policy signs the zone; null unsigns it (through insecure)"
+    )
     strict_hostnames: bool | None = None
+
+    @model_validator(mode="after")
+    def _checked(self) -> ZoneUpdate:
+        problems = forwarder_problems("forwarders", self.forwarders or [])
+        problems += _twice("update_keys", self.update_keys or [])
+        problems += _twice("transfer_keys", self.transfer_keys or [])
+        if problems:
+            raise field_errors("ZoneUpdate", problems)
+        return self
+
+
+def _twice(field: str, names: list[str]) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    problems = []
+    for index, name in enumerate(names):
+        if name.lower() in seen:
+            problems.append((f"{field}[{index}]", f"{name} is listed twice"))
+        seen.add(name.lower())
+    return problems
 
 
 class ZoneCreate(ZoneBase):

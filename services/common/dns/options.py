@@ -13,6 +13,7 @@ only" is the empty ``allow_recursion``, and ``forward_only`` needs forwarders.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -46,11 +47,16 @@ def field_errors(model: str, problems: list[tuple[str, str]]) -> PydanticValidat
         model,
         [
             InitErrorDetails(
-                type=PydanticCustomError("value_error", message), loc=(field,), input=None
+                type=PydanticCustomError("value_error", message), loc=_loc(field), input=None
             )
             for field, message in problems
         ],
     )
+
+
+def _loc(field: str) -> tuple[str | int, ...]:
+    """``forwarders[2]`` as pydantic's location ``("forwarders", 2)``."""
+    return tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field))
 
 
 def _text(value: object) -> str:
@@ -154,6 +160,7 @@ class ServerOptions(Input):
         problems: list[tuple[str, str]] = []
         if self.allow_recursion and not self.recursion:
             problems.append(("allow_recursion", "allow_recursion needs recursion on"))
+        problems += forwarder_problems("forwarders", self.forwarders)
         if self.forward_only and not self.forwarders:
             problems.append(("forward_only", "forward_only needs at least one forwarder"))
         if problems:
@@ -198,6 +205,39 @@ class ServerOptions(Input):
             "forward_only": self.forward_only,
             "dnssec_validation": self.dnssec_validation,
         }
+
+
+def forwarder_problems(field: str, forwarders: list[Any]) -> list[tuple[str, str]]:
+    """What is wrong with a list of forwarders, each problem naming its place
+    (``forwarders[1]``): an unspecified address (0.0.0.0, ::), a loopback address (this
+    appliance itself: named would ask itself), or one given twice. The agent also refuses the
+    appliance's own addresses, which only it knows."""
+    problems: list[tuple[str, str]] = []
+    seen: set[Any] = set()
+    for index, address in enumerate(forwarders):
+        if address.is_unspecified:
+            problems.append((f"{field}[{index}]", f"{address} is no server's address"))
+        elif address.is_loopback:
+            problems.append(
+                (f"{field}[{index}]", f"{address} is this appliance: named would ask itself")
+            )
+        elif address in seen:
+            problems.append((f"{field}[{index}]", f"{address} is listed twice"))
+        seen.add(address)
+    return problems
+
+
+def recursion_warning(kind: str, recursion: bool) -> str | None:
+    """Why a forward or stub zone does nothing while recursion is off, or None.
+
+    named forwards, and follows a stub zone's name servers, only for recursive queries (BIND
+    ARM, "forward" and "stub" zone types): with recursion off it answers them REFUSED."""
+    if kind in ("forward", "stub") and not recursion:
+        return (
+            f"a {kind} zone is used only for recursive queries, and recursion is off on this "
+            "server: turn it on in the server options (recursion, allow_recursion)"
+        )
+    return None
 
 
 def _unique(items: list[Any]) -> list[Any]:
