@@ -9,9 +9,11 @@ The push (a thread of its own): the chosen snapshot is written as a bundle (ever
 checked; a tampered chunk fails the restore before anything is sent), then
 ``POST https://ADDRESS:4604/restore`` with ``X-Burrow-Restore-Code``, over TLS pinned to the
 fingerprint the administrator approved. Central then follows ``GET /restore`` until R says
-``done`` or ``failed``; while R restarts with the restored identity, its certificate is the
-paired appliance's pinned one, which is accepted too. R that comes back as the paired
-appliance (``active``, the paired appliance id) also counts as restored.
+``done`` or ``failed`` (each request answered as soon as R's progress changes: ``?after=``);
+while R restarts with the restored identity, its certificate is the paired appliance's
+pinned one, which is accepted too. R that comes back as the paired appliance (``active``,
+the paired appliance id) also counts as restored. The final step says where the time went
+(packing, sending, and each step at R).
 
 Auto-approve (Central setting ``backup_auto_approve``, default false): a new offer is
 approved at once by ``system`` with the latest snapshot and no restore code. Such a push goes
@@ -60,6 +62,8 @@ APPROVABLE = ("offered", "failed")
 #: How long Central follows a restore before it calls it failed.
 FOLLOW_SECONDS = 15 * 60
 FOLLOW_POLL = 0.25
+#: How long one ``GET /restore?after=…&wait=`` may wait for the replacement's next step.
+FOLLOW_WAIT = 4.0
 CODE_HEADER = "X-Burrow-Restore-Code"
 
 
@@ -360,12 +364,14 @@ def _push(
         _set(db, item, "failed", "approved", "The paired peer was removed.")
         return
     snap = get_snapshot(db, peer.id, item.snapshot_id)
+    began = time.monotonic()
     _set(db, item, "restoring", f"checking and packing snapshot {snap.id}")
     try:
         path = write_bundle(store, peer, snap)
     except StoredChunkError as exc:
         _set(db, item, "failed", item.step, exc.message)
         return
+    packed = time.monotonic()
     try:
         size = path.stat().st_size
         _set(db, item, "restoring", f"sending snapshot {snap.id} ({size} bytes)")
@@ -427,8 +433,15 @@ def _push(
             f"{_detail(answer)}",
         )
         return
+    sent = time.monotonic()
     _set(db, item, "restoring", "sent; the appliance applies it")
-    _follow(db, item, peer)
+    _follow(
+        db,
+        item,
+        peer,
+        f"packed in {packed - began:.1f} s, sent and checked in {sent - packed:.1f} s",
+        began,
+    )
 
 
 def _detail(answer: pinned.Answer) -> str:
@@ -445,29 +458,42 @@ def _detail(answer: pinned.Answer) -> str:
     return answer.body[:300].decode(errors="replace")
 
 
-def _follow(db: Session, item: Replacement, peer: BackupPeer) -> None:
+def _follow(
+    db: Session, item: Replacement, peer: BackupPeer, pushed: str = "", began: float = 0.0
+) -> None:
+    """Follow the replacement's progress until ``done`` or ``failed``. The final step says
+    where the time went: ``pushed`` (this side's packing and sending, from ``began``) and the
+    appliance's own steps (its ``done`` step lists them)."""
     deadline = time.monotonic() + FOLLOW_SECONDS
     allowed = (peer.agent_fingerprint,)
     last_error = ""
+    seen: float | None = None
     while time.monotonic() < deadline:
+        # The replacement answers as soon as its progress changes (or after FOLLOW_WAIT);
+        # one that does not know ``after`` answers at once and is asked every FOLLOW_POLL.
+        query = "" if seen is None else f"?after={seen!r}&wait={FOLLOW_WAIT}"
         try:
             answer = pinned.request(
                 item.address,
                 "GET",
-                "/restore",
+                "/restore" + query,
                 fingerprint=item.fingerprint,
                 allowed=allowed,
-                timeout=5,
+                timeout=FOLLOW_WAIT + 5,
             )
             progress = answer.json() if answer.status == 200 else None
         except (pinned.PinnedError, ValueError) as exc:
             last_error = str(exc)
             progress = None
+        waited = isinstance(progress, dict) and isinstance(progress.get("at"), float)
         if isinstance(progress, dict):
+            seen = progress["at"] if waited else None
             state = str(progress.get("state", ""))
             step = str(progress.get("step") or state)
             if state == "done":
-                _set(db, item, "restored", "done")
+                took = f" in {time.monotonic() - began:.1f} s" if began else ""
+                said = "; ".join(part for part in (pushed, step if step != "done" else "") if part)
+                _set(db, item, "restored", f"done{took}" + (f" ({said})" if said else ""))
                 return
             if state == "failed":
                 _set(db, item, "failed", step, str(progress.get("error") or "restore failed"))
@@ -488,7 +514,8 @@ def _follow(db: Session, item: Replacement, peer: BackupPeer) -> None:
             ):
                 _set(db, item, "restored", "done")
                 return
-        time.sleep(FOLLOW_POLL)
+        if not waited:
+            time.sleep(FOLLOW_POLL)
     _set(
         db,
         item,

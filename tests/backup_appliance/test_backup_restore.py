@@ -175,6 +175,15 @@ def test_backups_go_to_the_peer_and_restore_onto_a_replacement(
             timeout=180, interval=0.5, what="the restore to finish",
         )  # fmt: skip
         assert progress["state"] == "done", progress
+        # Where the time went: every step timed, the health checks from the programs' start.
+        timed = {entry["step"]: entry for entry in progress["timings"]}
+        assert {"receive", "check", "stop", "write", "network", "start", "named", "kea",
+                "central", "healthy"} <= set(timed), progress  # fmt: skip
+        assert all(entry["seconds"] >= 0 and entry["at"] >= 0 for entry in timed.values())
+        assert timed["write"]["at"] >= timed["check"]["at"] + timed["check"]["seconds"] - 0.01
+        slowest = max(timed[name]["seconds"] for name in ("named", "kea", "central"))
+        assert timed["healthy"]["seconds"] >= slowest
+        assert "restored in" in progress["step"] and progress["seconds"] > 0
         replacement.wait_ready(timeout=120)
         wait_for(
             lambda: receiver(replacement, "GET", "/identity").json()["appliance_id"] == source_id,

@@ -5,15 +5,21 @@ from __future__ import annotations
 import io
 import os
 import random
+import stat
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from services.common.backup import chunking
 from services.common.backup.bundle import (
     MAGIC,
+    ChunkStore,
     DirectoryChunkStore,
     MemoryChunkStore,
+    PackChunkStore,
+    StreamReader,
     read_bundle,
     write_bundle,
 )
@@ -173,20 +179,79 @@ def test_delta_roundtrip_and_size() -> None:
         delta_decode(delta_encode(b"\0" * 100_000), limit=1000)
 
 
-@pytest.mark.parametrize("store_kind", ["memory", "directory"])
-def test_bundle_roundtrip(store_kind: str) -> None:
+@pytest.mark.parametrize("store_kind", ["memory", "directory", "pack"])
+def test_bundle_roundtrip(store_kind: str, tmp_path: Path) -> None:
     store: dict[str, bytes] = {}
     files = {"var/lib/bind/db.x": zone_text(5000), "etc/burrow/a.json": b"{}\n"}
     root, _ = manifest_for(files, store)
     out = io.BytesIO()
     write_bundle(out, root, store.get)
-    target = MemoryChunkStore() if store_kind == "memory" else DirectoryChunkStore()
+    target: ChunkStore
+    if store_kind == "memory":
+        target = MemoryChunkStore()
+    elif store_kind == "directory":
+        target = DirectoryChunkStore()
+    else:
+        target = PackChunkStore(tmp_path)
     bundle = read_bundle(io.BytesIO(out.getvalue()), target)
     assert bundle.root == root
     for entry in bundle.manifest["files"]:
         assert b"".join(bundle.file_content(entry)) == files[entry["path"]]
-    if isinstance(target, DirectoryChunkStore):
+    if isinstance(target, PackChunkStore):
+        assert stat.S_IMODE(target.path.stat().st_mode) == 0o600
+        assert len(list(tmp_path.iterdir())) == 1  # one file, not one per chunk
+    if isinstance(target, DirectoryChunkStore | PackChunkStore):
         target.close()
+    assert not list(tmp_path.iterdir())
+
+
+def _feed(reader: StreamReader, data: bytes, piece: int, then: str = "finish") -> None:
+    """Feed ``data`` in pieces as an upload arrives, waiting when the reader is behind."""
+    for start in range(0, len(data), piece):
+        reader.feed(data[start : start + piece])
+        while reader.full:
+            reader.wait_room(0.5)
+    if then == "finish":
+        reader.finish()
+    else:
+        reader.abort("the upload broke off")
+
+
+def test_bundle_checked_while_it_arrives(tmp_path: Path) -> None:
+    """read_bundle on a StreamReader fed by another thread, in pieces of every size, with
+    less room than the bundle: the same bundle, the same refusals as from a file."""
+    store: dict[str, bytes] = {}
+    files = {"var/lib/bind/db.x": zone_text(20000), "etc/burrow/a.json": b"{}\n"}
+    root, _ = manifest_for(files, store)
+    out = io.BytesIO()
+    write_bundle(out, root, store.get)
+    raw = out.getvalue()
+    for piece in (1, 7, 65536):
+        reader = StreamReader(limit=100_000)
+        feeder = threading.Thread(target=_feed, args=(reader, raw, piece))
+        feeder.start()
+        target = PackChunkStore(tmp_path)
+        bundle = read_bundle(reader, target)
+        feeder.join()
+        assert bundle.root == root
+        for entry in bundle.manifest["files"]:
+            assert b"".join(bundle.file_content(entry)) == files[entry["path"]]
+        target.close()
+    flipped = bytearray(raw)
+    flipped[len(raw) - 100] ^= 1
+    reader = StreamReader(limit=100_000)
+    feeder = threading.Thread(target=_feed, args=(reader, bytes(flipped), 4096))
+    feeder.start()
+    with pytest.raises(BackupFormatError, match="tampered with or damaged"):
+        read_bundle(reader)
+    reader.drain()  # what the receiver does with the rest of a refused upload
+    feeder.join()
+    reader = StreamReader(limit=100_000)
+    feeder = threading.Thread(target=_feed, args=(reader, raw[: len(raw) // 2], 4096, "abort"))
+    feeder.start()
+    with pytest.raises(OSError, match="broke off"):
+        read_bundle(reader)
+    feeder.join()
 
 
 def test_bundle_refuses_tampering() -> None:

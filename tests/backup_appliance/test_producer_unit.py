@@ -212,3 +212,19 @@ def test_the_status_says_whether_centrals_database_is_in_the_backup(tmp_path: Pa
         '{"database_url": "postgresql+psycopg://burrow@/burrow?host=/run/postgresql"}'
     )
     assert central_database(root) == "external"
+
+
+def test_no_backup_is_taken_while_a_restore_is_applied(tmp_path: Path) -> None:
+    """A restore writes the backed-up state file ("active") before it says "restoring"
+    again: the receiver's word holds the producer back all the while."""
+    from services.appliance.backup.producer import Producer
+
+    root = StateRoot.at(tmp_path)
+    appliance_state.set_state(root, "active")
+    producer = Producer(root)
+    assert not producer.restore_progress_active()
+    producer.restoring = True
+    assert producer.restore_progress_active()
+    producer.restoring = False
+    appliance_state.set_state(root, "restoring")
+    assert producer.restore_progress_active()

@@ -51,6 +51,7 @@ def test_every_refusal_of_the_receiver_is_one_problem_format(sandbox: Sandbox) -
     progress = RestoreProgress.model_validate(receiver(box, "GET", "/restore").json())
     assert progress.state == "failed" and progress.error
     assert not (box.root.lib / "backup/restore/bundle").exists()
+    assert not list((box.root.lib / "backup/restore").glob("chunks-*"))  # its chunks went too
     assert receiver(box, "GET", "/identity").json()["state"] == "uninitialized"
 
     # too large: refused from the declared length, before a byte of the body is read

@@ -160,6 +160,9 @@ def test_replacement_on_a_lost_appliances_address_becomes_it(lab: Lab) -> None:
     assert answer.status_code == 202, answer.text
     final = wait_finished(on_b, offer["id"])
     assert final["state"] == "restored", f"{final['step']}: {final['error']}"
+    # B's last step says where the time went: its packing and sending, and C's own steps.
+    assert final["step"].startswith("done in ") and "sent and checked in" in final["step"]
+    assert "the appliance is restored in" in final["step"], final["step"]
     c.wait_ready(timeout=120)
     # The code the restore was made with is spent; the server list, checked now, is healthy.
     assert appliance_state(c)["restore_code"] != code_used

@@ -5,16 +5,23 @@ Steps, each reported through ``progress(state, step)``:
 1. the appliance's state becomes ``restoring`` (the producer pauses);
 2. every program but the appliance-agent (and the crash-listener) is stopped through
    supervisord (skipped when no supervisord runs: ``burrow-restore`` on a stopped appliance);
-3. directories are made and every file is written atomically with its mode and owner
-   (an owner or group unknown here falls back to the numeric id the name was, else root);
-   files of the backed-up directories that the backup does not hold are removed, and so
-   are Central's ``-wal``/``-shm`` files, so that nothing of R's own state is mixed in;
+3. directories are made and Central's files (``CENTRAL_FILES``) are written atomically with
+   their mode and owner (an owner or group unknown here falls back to the numeric id the
+   name was, else root), ``WRITERS`` files at a time; files of the backed-up directories
+   that the backup does not hold are removed, and so are Central's ``-wal``/``-shm`` files,
+   so that nothing of R's own state is mixed in;
 4. the network capture is applied with ``services.appliance.network.apply`` when the backup
-   holds one and that module exists (another part of issue 7);
-5. every stopped program is started again through supervisord, and the restore waits until
-   named answers ``rndc status``, Kea's Control Agent answers and Central answers
-   ``/api/v1/health`` (at most ``HEALTH_TIMEOUT`` seconds);
+   holds one and that module exists (another part of issue 7); Central is started (it
+   needs seconds of CPU time to start) while every other file is written as in 3;
+5. every other stopped program but those of ``START_AFTER`` is started again through
+   supervisord, and the restore waits until named answers ``rndc status``, Kea's Control
+   Agent answers and Central answers ``/api/v1/health`` (each polled on its own, at most
+   ``HEALTH_TIMEOUT`` seconds); then the console, the diagnostic shell and the monitor are
+   started;
 6. the state becomes ``active`` (with S's appliance id, which came with the backup).
+
+Each step's time goes to the ``timeline`` (services.appliance.backup.timeline), and the last
+progress line sums them up.
 
 The appliance-agent itself still runs with R's certificate: the receiver restarts it after
 the peer has seen ``done`` (services.appliance.backup.receiver).
@@ -24,21 +31,27 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import grp
+import json
 import logging
 import os
 import pwd
 import ssl
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.collect import DATABASE, INCLUDED, _excluded
+from services.appliance.backup.timeline import Timeline
 from services.common.backup.bundle import Bundle
 from services.common.backup.files import restored_file
 from services.common.files import write_json
@@ -50,12 +63,21 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]
 KEEP_RUNNING = ("appliance-agent", "crash-listener")
+#: Programs a restore starts only once named, Kea and Central answer: what the appliance
+#: serves starts first, not competing for the processors with the console, the diagnostic
+#: shell and the monitor (which need seconds of CPU time to start and are not waited for).
+START_AFTER = ("webui", "diag-shell", "monitor")
 STOPPED_STATES = ("STOPPED", "EXITED", "FATAL")
 #: How often the health of the restarted programs is asked (a restore waits for it).
 HEALTH_POLL = 0.1
 HEALTH_TIMEOUT = 120.0
+#: Files written at the same time by a restore.
+WRITERS = 16
+#: How often a restore reports how many files it has written (seconds).
+PROGRESS_EVERY = 0.5
 
 
+@functools.cache
 def _uid(name: str) -> int:
     try:
         return pwd.getpwnam(name).pw_uid
@@ -63,6 +85,7 @@ def _uid(name: str) -> int:
         return int(name) if name.isdigit() else 0
 
 
+@functools.cache
 def _gid(name: str) -> int:
     try:
         return grp.getgrnam(name).gr_gid
@@ -79,6 +102,21 @@ def _chown(path: Path | int, owner: str, group: str) -> None:
         os.chown(path, _uid(owner), _gid(group), follow_symlinks=False)
 
 
+#: The appliance's state file: written as the backup holds it but ``restoring`` (until the
+#: restore's end), never ``active`` while the other files are still being written.
+STATE_FILE = "var/lib/burrow/appliance-state.json"
+
+
+def _content(entry: dict[str, Any], bundle: Bundle) -> Iterator[bytes]:
+    if entry["path"] != STATE_FILE:
+        yield from bundle.file_content(entry)
+        return
+    value = json.loads(b"".join(bundle.file_content(entry)))  # checked against its sha256
+    if isinstance(value, dict):
+        value["state"] = "restoring"
+    yield json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
+
+
 def _write_file(target: Path, entry: dict[str, Any], bundle: Bundle) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -86,7 +124,7 @@ def _write_file(target: Path, entry: dict[str, Any], bundle: Bundle) -> None:
         _chown(fd, entry["owner"], entry["group"])
         os.fchmod(fd, int(entry["mode"]))
         with os.fdopen(fd, "wb") as fh:
-            for piece in bundle.file_content(entry):
+            for piece in _content(entry, bundle):
                 fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
@@ -97,8 +135,55 @@ def _write_file(target: Path, entry: dict[str, Any], bundle: Bundle) -> None:
         raise
 
 
-def write_files(root: StateRoot, bundle: Bundle, progress: Progress) -> int:
-    """Write every directory and file of the bundle below ``root``; returns the file count."""
+#: What Central reads at its start: its settings, database, keys and certificates.
+CENTRAL_FILES = ("etc/burrow/", "var/lib/burrow/")
+
+
+def _central_file(path: str) -> bool:
+    return path.startswith(CENTRAL_FILES)
+
+
+def write_files(
+    root: StateRoot,
+    bundle: Bundle,
+    progress: Progress,
+    *,
+    only: Callable[[str], bool] | None = None,
+    prepare: bool = True,
+) -> int:
+    """Write the directories and files of the bundle below ``root``; returns the file count.
+
+    ``only``: write only the files whose path it accepts. ``prepare``: make the directories
+    and remove what the backup does not hold (the first of several calls)."""
+    manifest = bundle.manifest
+    files = [e for e in manifest["files"] if only is None or only(e["path"])]
+    if prepare:
+        _prepare_tree(root, bundle)
+    total = len(files)
+    # Each file is still written, fsynced and renamed on its own (a power cut leaves the old
+    # or the new file), but WRITERS at a time: a restore of 1,000 zones waited some 5 ms for
+    # each fsync in turn, and concurrent fsyncs share the filesystem's journal commits.
+    reported = time.monotonic()
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="restore-write") as pool:
+        futures = [
+            pool.submit(_write_file, root.root / entry["path"], entry, bundle) for entry in files
+        ]
+        try:
+            for index, future in enumerate(as_completed(futures), 1):
+                future.result()
+                if index == total or time.monotonic() - reported >= PROGRESS_EVERY:
+                    progress("applying", f"wrote {index} of {total} files")
+                    reported = time.monotonic()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    log.info("restore wrote %d files", total)
+    return total
+
+
+def _prepare_tree(root: StateRoot, bundle: Bundle) -> None:
+    """Make the bundle's directories; remove the files it does not hold."""
     manifest = bundle.manifest
     for entry in manifest.get("dirs", []):
         directory = root.root / entry["path"]
@@ -122,13 +207,7 @@ def write_files(root: StateRoot, bundle: Bundle, progress: Progress) -> int:
                 if rel not in wanted and not _excluded(rel):
                     (root.root / rel).unlink(missing_ok=True)
                     removed += 1
-    total = len(manifest["files"])
-    for index, entry in enumerate(manifest["files"], 1):
-        _write_file(root.root / entry["path"], entry, bundle)
-        if index % 50 == 0 or index == total:
-            progress("applying", f"wrote {index} of {total} files")
-    log.info("restore wrote %d files, removed %d files not in the backup", total, removed)
-    return total
+    log.info("restore removed %d files not in the backup", removed)
 
 
 def apply_network(root: StateRoot, capture: dict[str, Any], progress: Progress) -> bool:
@@ -192,22 +271,40 @@ def stop_programs(view: SupervisorView, progress: Progress, timeout: float = 30.
 
 
 def start_programs(view: SupervisorView, names: list[str], progress: Progress) -> None:
+    """Ask supervisord to start ``names`` (without waiting: the health checks wait)."""
+    if not names:
+        return
+    progress("restarting", f"starting {', '.join(names)}")
     for name in names:
-        progress("restarting", f"starting {name}")
         try:
             view.call("supervisor.startProcess", name, False)
         except Exception as exc:  # reported by the health wait below
             log.warning("starting %s: %s", name, exc)
 
 
-def _healthy(root: StateRoot) -> str | None:
-    """None when named, Kea and Central answer; else what does not."""
+def _named_answers(root: StateRoot) -> str | None:
     try:
         run(["rndc", "-c", str(root.rndc_conf), "status"], timeout=5)
     except (CommandError, OSError) as exc:
         return f"named: {exc}"
-    context = ssl.create_default_context(cafile=str(root.pki / "ca/ca.crt"))
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _central_context(ca_file: str, _mtime_ns: int) -> ssl.SSLContext:
+    """The TLS context that trusts this appliance's CA (made once per CA file, not at every
+    poll: each costs milliseconds of CPU time while the restarted programs start)."""
+    context = ssl.create_default_context(cafile=ca_file)
     context.check_hostname = False
+    return context
+
+
+def _central_answers(root: StateRoot) -> str | None:
+    ca_file = root.pki / "ca/ca.crt"
+    try:
+        context = _central_context(str(ca_file), ca_file.stat().st_mtime_ns)
+    except (OSError, ssl.SSLError) as exc:
+        return f"central: {exc}"
     try:
         with urllib.request.urlopen(
             "https://127.0.0.1:1231/api/v1/health", context=context, timeout=3
@@ -216,6 +313,10 @@ def _healthy(root: StateRoot) -> str | None:
                 return f"central: HTTP {answer.status}"
     except OSError as exc:
         return f"central: {exc}"
+    return None
+
+
+def _kea_answers(root: StateRoot) -> str | None:
     try:
         with urllib.request.urlopen("http://127.0.0.1:8000/", timeout=3):
             pass
@@ -226,16 +327,74 @@ def _healthy(root: StateRoot) -> str | None:
     return None
 
 
-def wait_healthy(root: StateRoot, progress: Progress, timeout: float = HEALTH_TIMEOUT) -> None:
+#: The health checks a restore waits for, by the name its timeline gives them.
+HEALTH_CHECKS: dict[str, Callable[[StateRoot], str | None]] = {
+    "named": _named_answers,
+    "kea": _kea_answers,
+    "central": _central_answers,
+}
+
+
+def _healthy(root: StateRoot) -> str | None:
+    """None when named, Kea and Central answer; else what does not."""
+    for check in HEALTH_CHECKS.values():
+        reason = check(root)
+        if reason is not None:
+            return reason
+    return None
+
+
+def wait_healthy(
+    root: StateRoot,
+    progress: Progress,
+    timeout: float = HEALTH_TIMEOUT,
+    *,
+    timeline: Timeline | None = None,
+    since: float | None = None,
+    started: dict[str, float] | None = None,
+) -> None:
+    """Wait until named, Kea and Central each answer its health check, every check polled
+    on its own thread every ``HEALTH_POLL`` seconds (one slow to answer delays no other).
+
+    ``timeline``: each check's wait is recorded under its name, from its program's start
+    (``started``, by check name; else ``since``, monotonic) until it first answered, and
+    ``healthy`` from the first of them until all had."""
+    began = time.monotonic() if since is None else since
+    starts = {name: (started or {}).get(name, began) for name in HEALTH_CHECKS}
     deadline = time.monotonic() + timeout
-    reason: str | None = "not checked"
     progress("restarting", "waiting until named, Kea and Central answer")
-    while time.monotonic() < deadline:
-        reason = _healthy(root)
-        if reason is None:
-            return
-        time.sleep(HEALTH_POLL)
-    raise TimeoutError(f"the restored appliance is not healthy after {timeout:.0f} s: {reason}")
+    reasons: dict[str, str | None] = dict.fromkeys(HEALTH_CHECKS, "not checked")
+
+    def poll(name: str, check: Callable[[StateRoot], str | None]) -> None:
+        while True:
+            try:
+                reasons[name] = check(root)
+            except Exception as exc:  # a check that breaks counts as not answering
+                reasons[name] = f"{name}: {exc}"
+            if reasons[name] is None:
+                if timeline is not None:
+                    timeline.add(name, starts[name])
+                progress("restarting", f"{name} answers")
+                return
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(HEALTH_POLL)
+
+    threads = [
+        threading.Thread(target=poll, args=(name, check), name=f"health-{name}", daemon=True)
+        for name, check in HEALTH_CHECKS.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 10)
+    failing = [reason for reason in reasons.values() if reason is not None]
+    if failing:
+        raise TimeoutError(
+            f"the restored appliance is not healthy after {timeout:.0f} s: {'; '.join(failing)}"
+        )
+    if timeline is not None:
+        timeline.add("healthy", min(starts.values()))
 
 
 def apply_bundle(
@@ -245,6 +404,7 @@ def apply_bundle(
     *,
     restart_agent: bool = False,
     origin: dict[str, str] | None = None,
+    timeline: Timeline | None = None,
 ) -> None:
     """Apply a checked bundle to the appliance at ``root`` (see the module docstring).
 
@@ -252,22 +412,29 @@ def apply_bundle(
     (``burrow-restore``; the receiver runs inside the agent and restarts it itself).
     ``origin``: what the peer said of the restore (snapshot, approved by, approved at, from):
     Central records it in its history at its next start (``restored_file``).
+    ``timeline``: where each step's time is recorded (services.appliance.backup.timeline).
     """
+    clock = Timeline() if timeline is None else timeline
     appliance_state.set_state(root, "restoring")
     view = _supervisor(root)
     stopped: list[str] = []
     if view is not None:
         progress("applying", "stopping the appliance's programs")
-        stopped = stop_programs(view, progress)
-    write_files(root, bundle, progress)
-    appliance_state.set_state(root, "restoring")  # the backup's file said active
-    paths.stat_cache_file(root).unlink(missing_ok=True)
-    write_json(
-        paths.producer_file(root), {"sequence": int(bundle.manifest["sequence"])}, mode=0o600
-    )
-    paths.resume_full_file(root).parent.mkdir(parents=True, exist_ok=True)
-    paths.resume_full_file(root).write_text("the next backup is a full one (after a restore)\n")
-    apply_network(root, bundle.manifest.get("network") or {}, progress)
+        with clock.step("stop"):
+            stopped = stop_programs(view, progress)
+    with clock.step("write"):
+        # Central's files first: Central, the slowest to start (seconds of CPU time), starts
+        # while the others (1,000 zone files, say) are still being written.
+        write_files(root, bundle, progress, only=_central_file)
+        appliance_state.set_state(root, "restoring")  # as written (STATE_FILE)
+        paths.stat_cache_file(root).unlink(missing_ok=True)
+        write_json(
+            paths.producer_file(root), {"sequence": int(bundle.manifest["sequence"])}, mode=0o600
+        )
+        paths.resume_full_file(root).parent.mkdir(parents=True, exist_ok=True)
+        paths.resume_full_file(root).write_text("the next backup is a full one (after a restore)\n")
+    with clock.step("network"):
+        apply_network(root, bundle.manifest.get("network") or {}, progress)
     manifest = bundle.manifest
     write_json(
         restored_file(root),
@@ -280,14 +447,27 @@ def apply_bundle(
         },
         mode=0o600,
     )
+    started: dict[str, float] = {}
+    if view is not None and "central" in stopped:
+        started["central"] = time.monotonic()
+        start_programs(view, ["central"], progress)
+    with clock.step("write-rest"):
+        rest = lambda path: not _central_file(path)  # noqa: E731
+        write_files(root, bundle, progress, only=rest, prepare=False)
     if view is not None:
-        if restart_agent:
-            progress("restarting", "restarting the appliance-agent")
-            with contextlib.suppress(Exception):
-                view.call("supervisor.stopProcess", "appliance-agent", True)
-            stopped.append("appliance-agent")
-        start_programs(view, stopped, progress)
-        wait_healthy(root, progress)
+        begun = time.monotonic()
+        with clock.step("start"):
+            if restart_agent:
+                progress("restarting", "restarting the appliance-agent")
+                with contextlib.suppress(Exception):
+                    view.call("supervisor.stopProcess", "appliance-agent", True)
+                stopped.append("appliance-agent")
+            first = [name for name in stopped if name not in START_AFTER and name not in started]
+            start_programs(view, first, progress)
+        try:
+            wait_healthy(root, progress, timeline=clock, since=begun, started=started)
+        finally:
+            start_programs(view, [name for name in stopped if name in START_AFTER], progress)
     # The code this restore was made with is spent: a new one for the next time.
     appliance_state.set_state(root, "active", new_code=True)
-    progress("done", "the appliance is restored")
+    progress("done", f"the appliance is restored in {clock.elapsed():.1f} s ({clock.summary()})")

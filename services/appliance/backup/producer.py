@@ -152,9 +152,19 @@ class Producer:
         self.last_sent_bytes = 0
         self._backoff = 0.0
         self._next_send = 0.0
-        self.restore_progress: dict[str, Any] | None = None
+        #: Set by the restore receiver while a restore is received and applied: no backup.
+        self.restoring = False
+        #: The last restore onto this appliance, kept across the agent's restart (its file).
+        self.restore_progress: dict[str, Any] | None = self._last_restore()
 
     # --- bookkeeping ------------------------------------------------------------------------
+    def _last_restore(self) -> dict[str, Any] | None:
+        try:
+            value = read_json(paths.restore_dir(self.root) / "progress.json")
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
     def _producer_state(self) -> dict[str, Any]:
         try:
             value = read_json(paths.producer_file(self.root))
@@ -541,7 +551,11 @@ class Producer:
                 self.write_status()
 
     def restore_progress_active(self) -> bool:
-        return appliance_state.load(self.root).state == "restoring"
+        """True while a restore runs: said by the receiver (``restoring``) as well as by the
+        state file, since the restore writes the backed-up state file ("active", with the
+        peer's files) before it sets ``restoring`` again: a backup taken then would hold
+        this appliance's half-written state and reach the peer as the newest snapshot."""
+        return self.restoring or appliance_state.load(self.root).state == "restoring"
 
 
 def missing_chunks(problem: dict[str, Any]) -> list[str]:

@@ -6,13 +6,17 @@ Every appliance serves it; only an ``uninitialized`` one accepts a restore. Endp
 - ``GET /identity`` → ``{"state", "appliance_id", "fingerprint", "hostname", "address",
   "version"}`` (the fingerprint is ``sha256:<hex>`` of the appliance-agent's certificate, the
   one this listener shows);
-- ``POST /restore`` with ``X-Burrow-Restore-Code`` and the bundle as the body (streamed to
-  ``backup/restore/bundle``): the bundle is checked (every chunk's hash, completeness) before
-  the answer; 202 and the restore runs in the background, a bad bundle → 422 naming
-  ``bundle`` with one sentence; an appliance that is not ``uninitialized`` → 409;
+- ``POST /restore`` with ``X-Burrow-Restore-Code`` and the bundle as the body: the bundle is
+  checked while it arrives (every chunk's hash as it comes, its chunks appended to one file
+  under ``backup/restore``, 0600), and completely (the tree from the root) before the
+  answer; 202 and the restore runs in the background, a bad bundle → 422 naming ``bundle``
+  with one sentence; an appliance that is not ``uninitialized`` → 409;
 - ``GET /restore`` → ``{"state": "idle" | "receiving" | "applying" | "restarting" | "done" |
-  "failed", "step", "error"}`` (kept in ``backup/restore/progress.json``, so it survives the
-  agent's restart);
+  "failed", "step", "error", "seconds", "timings"}`` (kept in
+  ``backup/restore/progress.json``, so it survives the agent's restart; ``timings``: each
+  step's start and duration, services.appliance.backup.timeline). With ``?after=AT&wait=S``
+  (``AT`` the ``at`` last seen, S ≤ 10) it is answered as soon as the progress changes,
+  or after S seconds: a follower learns of each step at once without polling;
 - ``POST /initialize`` with the code → ``active`` ("use as a new appliance").
 
 Models are those of ``services.common.appliance.contract``; every error is problem JSON
@@ -35,6 +39,7 @@ supervisord restarts it with S's identity) ``RESTART_GRACE`` seconds after a cli
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import os
@@ -44,12 +49,13 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Header, Query, Request
 
 from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.apply import apply_bundle
 from services.appliance.backup.producer import Producer, agent_fingerprint
+from services.appliance.backup.timeline import Timeline
 from services.common import problems
 from services.common.agent import VERSION
 from services.common.appliance.contract import (
@@ -59,7 +65,7 @@ from services.common.appliance.contract import (
     RestoreAccepted,
     RestoreProgress,
 )
-from services.common.backup.bundle import Bundle, DirectoryChunkStore, read_bundle_file
+from services.common.backup.bundle import Bundle, PackChunkStore, StreamReader, read_bundle
 from services.common.backup.format import BackupFormatError
 from services.common.errors import (
     ConflictError,
@@ -79,9 +85,13 @@ MAX_FAILURES = 5
 LOCK_SECONDS = 300.0
 RESTART_GRACE = 5.0
 RESTART_LATEST = 60.0
-#: The largest restore bundle taken (``POST /restore``). A bundle is streamed to disk, so
-#: this bounds the disk, not the memory, a push may take; the bench's restore is ~26 MB.
+#: The largest restore bundle taken (``POST /restore``). A bundle is checked as it arrives
+#: and its chunks go to disk (at most 8 MB wait in memory), so this bounds the disk, not the
+#: memory, a push may take; the bench's restore is ~26 MB.
 MAX_BUNDLE = 1024 * 1024 * 1024
+#: The longest ``GET /restore?wait=`` waits for the progress to change, and how often it looks.
+MAX_WAIT = 10.0
+WAIT_POLL = 0.02
 #: Every other request body of the receiver (none of them has one).
 MAX_BODY = 64 * 1024
 
@@ -155,8 +165,16 @@ class Restorer:
         self.root = root
         self.producer = producer
         self.busy = threading.Lock()
+        # What a restore broken off by the agent's end left (chunks; a bundle of old versions).
+        directory = paths.restore_dir(root)
+        for leftover in (*directory.glob("chunks-*.pack"), directory / "bundle"):
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(directory / "chunks", ignore_errors=True)
         self.done_seen_at: float | None = None
         self.done_at: float | None = None
+        #: The steps of the restore under way (or the last one), with their durations.
+        self.timeline = Timeline()
+        self._report_lock = threading.Lock()
 
     def progress_file(self) -> Path:
         return paths.restore_dir(self.root) / "progress.json"
@@ -169,29 +187,41 @@ class Restorer:
         return value if isinstance(value, dict) else {"state": "idle", "step": "", "error": None}
 
     def report(self, state: str, step: str, error: str | None = None) -> None:
-        value = {"state": state, "step": step, "error": error, "at": time.time()}
-        write_json(self.progress_file(), value, mode=0o600)
-        if self.producer is not None:
-            self.producer.restore_progress = value
-            self.producer.write_status()
+        value = {
+            "state": state,
+            "step": step,
+            "error": error,
+            "at": time.time(),
+            "seconds": self.timeline.elapsed(),
+            "timings": self.timeline.steps(),
+        }
+        with self._report_lock:  # the health checks report from threads of their own
+            write_json(self.progress_file(), value, mode=0o600)
+            if self.producer is not None:
+                self.producer.restore_progress = value
+                self.producer.write_status()
         log.info("restore %s: %s%s", state, step, f" ({error})" if error else "")
 
     def apply_in_background(
-        self, bundle: Bundle, chunks: Path, bundle_path: Path, origin: dict[str, str]
+        self, bundle: Bundle, store: PackChunkStore, origin: dict[str, str]
     ) -> None:
         def work() -> None:
+            if self.producer is not None:
+                self.producer.restoring = True  # no backup of a half-written state
             try:
-                apply_bundle(self.root, bundle, self.report, origin=origin)
+                apply_bundle(self.root, bundle, self.report, origin=origin, timeline=self.timeline)
                 self.done_at = time.monotonic()
                 if self.producer is not None:
+                    self.producer.restoring = False
                     self.producer.request("full")
             except Exception as exc:
                 log.exception("restore failed")
                 self.report("failed", "the restore stopped", str(exc))
                 appliance_state.set_state(self.root, "uninitialized")
             finally:
-                shutil.rmtree(chunks, ignore_errors=True)
-                bundle_path.unlink(missing_ok=True)
+                if self.producer is not None:
+                    self.producer.restoring = False
+                store.close()
                 self.busy.release()
 
         threading.Thread(target=work, name="restore", daemon=True).start()
@@ -256,16 +286,25 @@ def receiver_app(
         )
 
     @router.get("/restore")
-    def restore_progress() -> RestoreProgress:
-        """Where the restore is."""
+    async def restore_progress(
+        after: Annotated[float | None, Query(description="the ``at`` last seen")] = None,
+        wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0.0,
+    ) -> RestoreProgress:
+        """Where the restore is. With ``after`` (the ``at`` of the progress last seen) and
+        ``wait``: answered as soon as the progress changes, or after ``wait`` seconds."""
         value = restorer.progress()
+        deadline = time.monotonic() + wait
+        while after is not None and value.get("at") == after and time.monotonic() < deadline:
+            await asyncio.sleep(WAIT_POLL)
+            value = restorer.progress()
         if value.get("state") == "done" and restorer.done_seen_at is None:
             restorer.done_seen_at = time.monotonic()
         error = value.get("error")
         try:
             return RestoreProgress.model_validate({
                 "state": value.get("state"), "step": str(value.get("step") or ""),
-                "error": None if error is None else str(error),
+                "error": None if error is None else str(error), "at": value.get("at"),
+                "seconds": value.get("seconds"), "timings": value.get("timings") or [],
             })  # fmt: skip
         except ValueError:  # a progress file of another version
             return RestoreProgress(state="idle")
@@ -281,23 +320,36 @@ def receiver_app(
             raise ConflictError("A restore is already running.", field="state")
         directory = paths.restore_dir(root)
         directory.mkdir(parents=True, exist_ok=True)
-        bundle_path = directory / "bundle"
-        chunks = directory / "chunks"
+        restorer.timeline = clock = Timeline()
+        store = PackChunkStore(directory)
+        # The bundle is checked while it arrives (every chunk hashed as it comes, into one
+        # file of chunks), so the check ends moments after the last byte; the answer still
+        # waits for the whole check.
+        reader = StreamReader()
+        began = time.monotonic()
+        restorer.report("receiving", "receiving and checking the backup")
+        parse = asyncio.ensure_future(asyncio.to_thread(read_bundle, reader, store))
         try:
-            restorer.report("receiving", "receiving the backup")
-            with open(bundle_path, "wb") as fh:
-                os.fchmod(fh.fileno(), 0o600)
+            try:
                 async for piece in request.stream():
-                    fh.write(piece)
-            shutil.rmtree(chunks, ignore_errors=True)
-            bundle = await asyncio.to_thread(
-                read_bundle_file, bundle_path, DirectoryChunkStore(chunks)
-            )
+                    if parse.done():
+                        continue  # refused already: the rest is read and dropped
+                    reader.feed(piece)
+                    while reader.full and not parse.done():
+                        await asyncio.to_thread(reader.wait_room, 0.5)
+                reader.finish()
+            except BaseException:
+                reader.abort("the upload broke off")
+                with contextlib.suppress(BaseException):
+                    await parse
+                raise
+            clock.add("receive", began)
+            bundle = await parse
+            clock.add("check", began)
         except BaseException as exc:
             # A bad bundle, a body over MAX_BUNDLE (BodyLimit answers 413), a lost connection:
-            # nothing was applied; the files go and the next push may come.
-            shutil.rmtree(chunks, ignore_errors=True)
-            bundle_path.unlink(missing_ok=True)
+            # nothing was applied; the chunks go and the next push may come.
+            store.close()
             why = exc.message if isinstance(exc, BackupFormatError) else "the upload failed"
             restorer.report("failed", "the backup was refused", why)
             restorer.busy.release()
@@ -305,7 +357,7 @@ def receiver_app(
                 raise ValidationError(exc.message, field="bundle") from None
             raise
         restorer.report("applying", "the backup is checked; applying it")
-        restorer.apply_in_background(bundle, chunks, bundle_path, restore_origin(request))
+        restorer.apply_in_background(bundle, store, restore_origin(request))
         return RestoreAccepted()
 
     @router.post("/initialize")

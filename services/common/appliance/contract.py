@@ -26,7 +26,7 @@ TLS with the one Central of ``restore_from``, no code)::
 
     GET    /identity                            -> Identity
     POST   /restore         (the bundle)        -> 202 RestoreAccepted
-    GET    /restore                             -> RestoreProgress
+    GET    /restore  ?after=AT&wait=S           -> RestoreProgress (S: wait for a change)
     POST   /initialize                          -> ApplianceState
 """
 
@@ -224,9 +224,27 @@ class RestoreAccepted(BaseModel):
     state: Literal["applying"] = "applying"
 
 
+class RestoreTiming(BaseModel):
+    """One step of a restore and its time (services.appliance.backup.timeline)."""
+
+    step: str = Field(description="receive, check, stop, write, network, start, named, kea, "
+                      "central or healthy")  # fmt: skip
+    at: float = Field(description="its start, in seconds from the restore's start")
+    seconds: float = Field(description="how long it took")
+
+
 class RestoreProgress(BaseModel):
     """Where a restore is (kept in a file, so it survives the agent's restart)."""
 
     state: Literal["idle", "receiving", "applying", "restarting", "done", "failed"]
     step: str = ""
     error: str | None = None
+    at: float | None = Field(
+        default=None, description="when this was reported (Unix time); give it as ?after="
+    )
+    seconds: float | None = Field(
+        default=None, description="seconds since the bundle began to arrive"
+    )
+    timings: list[RestoreTiming] = Field(
+        default_factory=list, description="every step that has ended, with its duration"
+    )

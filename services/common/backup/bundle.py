@@ -16,10 +16,13 @@ large bundle need not be held in memory.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
+import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -101,6 +104,128 @@ class DirectoryChunkStore:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
+class PackChunkStore:
+    """Chunks appended to one file, found by an index of offsets kept in memory.
+
+    A restore puts a few thousand chunks once and reads each back once: one file and no
+    directory entries per chunk cost far less than ``DirectoryChunkStore`` (a file each).
+    The file is made 0600 in ``directory`` and removed by ``close``.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="chunks-", suffix=".pack", dir=directory)
+        os.fchmod(fd, 0o600)
+        self.path = Path(name)
+        self._file = os.fdopen(fd, "w+b")
+        self._index: dict[str, tuple[int, int]] = {}
+        self._end = 0
+        self._lock = threading.Lock()
+
+    def put(self, name: str, data: bytes) -> None:
+        with self._lock:
+            if name in self._index:
+                return
+            self._file.seek(self._end)
+            self._file.write(data)
+            self._index[name] = (self._end, len(data))
+            self._end += len(data)
+
+    def get(self, name: str) -> bytes | None:
+        with self._lock:
+            where = self._index.get(name)
+            if where is None:
+                return None
+            self._file.flush()
+            return os.pread(self._file.fileno(), where[1], where[0])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._index
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+            self.path.unlink(missing_ok=True)
+
+
+class ByteStream(Protocol):
+    """What ``read_bundle`` reads: ``read(n)`` gives n bytes, fewer only at the end."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+class StreamReader:
+    """A blocking, readable stream fed with pieces by another thread (or an event loop):
+    ``read_bundle`` checks a bundle while it is still arriving.
+
+    ``feed`` never blocks; ``full`` says when the feeder should wait (``wait_room``) so that
+    no more than ``limit`` bytes wait unread. ``finish`` marks the end; ``abort`` makes the
+    reader fail (the upload broke off).
+    """
+
+    def __init__(self, limit: int = 8 * 1024 * 1024) -> None:
+        self.limit = limit
+        self._pieces: collections.deque[bytes] = collections.deque()
+        self._waiting = 0
+        self._ended = False
+        self._failed: str | None = None
+        self._cond = threading.Condition()
+
+    def feed(self, piece: bytes) -> None:
+        if piece:
+            with self._cond:
+                self._pieces.append(bytes(piece))
+                self._waiting += len(piece)
+                self._cond.notify_all()
+
+    @property
+    def full(self) -> bool:
+        return self._waiting >= self.limit
+
+    def wait_room(self, timeout: float = 60.0) -> None:
+        """Block until the reader has taken enough that ``full`` is false (or it stopped)."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._waiting < self.limit or self._failed is not None, timeout
+            )
+
+    def finish(self) -> None:
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
+
+    def abort(self, why: str) -> None:
+        with self._cond:
+            self._failed = why
+            self._cond.notify_all()
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes, fewer only at the end (as a buffered file reads)."""
+        parts: list[bytes] = []
+        wanted = size if size >= 0 else 1 << 62
+        with self._cond:
+            while wanted > 0:
+                self._cond.wait_for(lambda: self._pieces or self._ended or self._failed)
+                if self._failed is not None:
+                    raise OSError(self._failed)
+                if not self._pieces:
+                    break  # the end
+                piece = self._pieces.popleft()
+                if len(piece) > wanted:
+                    self._pieces.appendleft(piece[wanted:])
+                    piece = piece[:wanted]
+                parts.append(piece)
+                wanted -= len(piece)
+                self._waiting -= len(piece)
+            self._cond.notify_all()
+        return b"".join(parts)
+
+    def drain(self) -> None:
+        """Take and drop everything still to come (a refused bundle's remaining bytes)."""
+        while self.read(1024 * 1024):
+            pass
+
+
 # --- writing -------------------------------------------------------------------------------
 def header_line(header: dict[str, Any]) -> bytes:
     """The JSON header line of a bundle; ``header`` must carry ``HEADER_KEYS``."""
@@ -176,7 +301,7 @@ class Bundle:
             raise BackupFormatError(f"the content of {entry['path']} does not match its sha256")
 
 
-def _read_exact(stream: BinaryIO, size: int) -> bytes:
+def _read_exact(stream: ByteStream, size: int) -> bytes:
     parts: list[bytes] = []
     remaining = size
     while remaining:
@@ -188,7 +313,7 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _read_header(stream: BinaryIO) -> dict[str, Any]:
+def _read_header(stream: ByteStream) -> dict[str, Any]:
     if _read_exact(stream, len(MAGIC)) != MAGIC:
         raise BackupFormatError("this is not a Burrow backup bundle (its first line is wrong)")
     line = bytearray()
@@ -208,7 +333,7 @@ def _read_header(stream: BinaryIO) -> dict[str, Any]:
     return header
 
 
-def read_bundle(stream: BinaryIO, store: ChunkStore | None = None) -> Bundle:
+def read_bundle(stream: ByteStream, store: ChunkStore | None = None) -> Bundle:
     """Read and check a bundle; raises ``BackupFormatError`` with one sentence if it is bad."""
     header = _read_header(stream)
     chunks: ChunkStore = MemoryChunkStore() if store is None else store
@@ -266,9 +391,12 @@ def bundle_size(root: str, get_chunk: GetChunk) -> int:
 __all__ = [
     "MAGIC",
     "Bundle",
+    "ByteStream",
     "ChunkStore",
     "DirectoryChunkStore",
     "MemoryChunkStore",
+    "PackChunkStore",
+    "StreamReader",
     "header_from_manifest",
     "iter_bundle",
     "read_bundle",
