@@ -54,7 +54,13 @@ from services.common.dns.contract import (
 from services.common.dns.named_conf import options_path, stored_options
 from services.common.dns.options import ServerOptions
 from services.common.dns.records import Record
-from services.common.dns.validate import Plan, Problem, RecordValidationError, plan_changes
+from services.common.dns.validate import (
+    Plan,
+    Problem,
+    RecordKey,
+    RecordValidationError,
+    plan_changes,
+)
 from services.common.errors import ConflictError, DaemonError, NotFoundError, ValidationError
 from services.common.faults import FaultPoints
 from services.common.files import write_atomic
@@ -470,9 +476,15 @@ class DnsService:
         served = self.client.axfr(origin)
         # Each record's text is made once (it is the costly part for a large zone), and the
         # records are built without validation: they are named's own, as dnspython wrote them.
+        # Sorted by owner in DNS order: the owner's labels from the right, lowercased, as a
+        # tuple compare as dnspython compares names, without a comparison of names per step.
         texts = sorted(
             ((r.name, r.rtype, r.rdata.to_text(), r.ttl) for r in served.records),
-            key=lambda item: item[:3],
+            key=lambda item: (
+                tuple(label.lower() for label in reversed(item[0].labels)),
+                item[1],
+                item[2],
+            ),
         )
         return ZoneContent(
             zone=zone.name,
@@ -582,7 +594,7 @@ class DnsService:
             rcode = self.client.update(origin, deletes, adds, replace=replace)
         except UpdateTooBigError:
             served = self.client.axfr(origin)
-            state = {r.key: r for r in served.records}
+            state: dict[RecordKey, Record] = {r.key: r for r in served.records}
             for name, _ in replace:
                 state = {
                     k: r for k, r in state.items() if not (r.name == name and r.rtype == "PTR")
@@ -736,6 +748,7 @@ class DnsService:
                 plan = plan_changes(
                     origin, [], creates, soa_ttl, prefix="records", record_field="",
                     strict_hostnames=request.strict_hostnames,
+                    parsed=[zone_file.parsed[i] for i in kept],
                 )  # fmt: skip
             except RecordValidationError as exc:
                 left = check.refuse_records(check.own(exc.records), kept)

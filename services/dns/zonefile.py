@@ -17,20 +17,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import dns.exception
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rdtypes.ANY.MX
+import dns.rdtypes.ANY.NS
+import dns.rdtypes.ANY.PTR
 import dns.rdtypes.ANY.SOA
+import dns.rdtypes.ANY.SPF
+import dns.rdtypes.ANY.TXT
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
 import dns.tokenizer
 import dns.ttl
 import dns.zone
 import dns.zonefile
 
 from services.common.dns.contract import RecordData, Soa
-from services.common.dns.records import MAX_TTL, Record, rdata_message
+from services.common.dns.records import MAX_TTL, Record, RecordKey, rdata_message
 from services.common.dns.validate import Problem, RecordValidationError
 
 
@@ -90,6 +99,9 @@ class ZoneFile:
     records: list[RecordData] = field(default_factory=list)
     #: The line each of ``records`` starts on.
     lines: list[int] = field(default_factory=list)
+    #: Each of ``records`` as the reader parsed it (absolute names), for the plan to check
+    #: without parsing its text again.
+    parsed: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -137,6 +149,59 @@ def _depth(line: str, depth: int) -> int:
 
 
 _WHERE = re.compile(r"^<string>:\d+: ")
+#: An entry starting so is not a plain record (a directive, an inherited owner).
+_NOT_PLAIN_START = ("$", " ", "\t", "")
+#: An entry with any of these is not a plain record: a comment, an escape, white space that
+#: the tokenizer does not split at (or a line break of an entry in parentheses).
+_NOT_PLAIN = re.compile(r"[;\\]|[^\S \t]")
+
+
+def _uint16(word: str) -> int:
+    if not (word.isdigit() and word.isascii()):
+        raise ValueError(word)
+    return int(word)
+
+
+#: The plain types ``_Reader._plain_entry`` reads, by the words of their data: the rdata
+#: made of them as each type's ``from_text`` makes it of the same words (dnspython's classes).
+_PLAIN_TYPES: dict[str, tuple[int, Any]] = {
+    "A": (1, dns.rdtypes.IN.A.A),
+    "AAAA": (1, dns.rdtypes.IN.AAAA.AAAA),
+    "CNAME": (1, dns.rdtypes.ANY.CNAME.CNAME),
+    "NS": (1, dns.rdtypes.ANY.NS.NS),
+    "PTR": (1, dns.rdtypes.ANY.PTR.PTR),
+    "MX": (2, dns.rdtypes.ANY.MX.MX),
+}
+#: TXT-like types, read by ``_plain_entry`` when their data is strings in quotes only.
+_TEXT_TYPES: dict[str, Any] = {"TXT": dns.rdtypes.ANY.TXT.TXT, "SPF": dns.rdtypes.ANY.SPF.SPF}
+_PLAIN_NAMES = set(_PLAIN_TYPES) | set(_TEXT_TYPES)
+
+
+def _plain_rdata(
+    rtype: str, origin: dns.name.Name, words: list[str], strings: list[str] | None
+) -> dns.rdata.Rdata | None:
+    """The rdata of a plain entry's type and data, None if it is not one ``_plain_entry``
+    reads; raises as the type's constructor does."""
+    rdclass, rdtype = dns.rdataclass.IN, dns.rdatatype.from_text(rtype)
+    if strings is not None:
+        found = _TEXT_TYPES.get(rtype)
+        return None if found is None or words else found(rdclass, rdtype, strings)
+    count, cls = _PLAIN_TYPES.get(rtype, (0, None))
+    if cls is None or len(words) != count:
+        return None
+    if rtype in ("A", "AAAA"):
+        rdata = cls(rdclass, rdtype, words[0])
+    elif rtype == "MX":
+        rdata = cls(rdclass, rdtype, _uint16(words[0]), dns.name.from_text(words[1], origin))
+    else:
+        rdata = cls(rdclass, rdtype, dns.name.from_text(words[0], origin))
+    assert isinstance(rdata, dns.rdata.Rdata)
+    return rdata
+
+
+#: The data of a TXT-like record: one or more strings in quotes (no backslash in the entry).
+_QUOTED = re.compile(r'(?:"[^"]*"[ \t]*)+$')
+_STRING = re.compile(r'"([^"]*)"')
 _CLASSES = ("IN", "CH", "CHAOS", "HS", "HESIOD", "NONE", "ANY")
 
 
@@ -157,8 +222,8 @@ class _Reader:
         #: The current $ORIGIN is outside the zone (said once, at its line).
         self.foreign = False
         self.out = ZoneFile()
-        self._seen: dict[tuple[dns.name.Name, int, dns.rdata.Rdata], int] = {}
-        self._rrset_ttl: dict[tuple[dns.name.Name, int], int] = {}
+        self._seen: dict[RecordKey, int] = {}
+        self._rrset_ttl: dict[tuple[dns.name.Name, str], int] = {}
 
     def problem(self, line: int, message: str, name: str = "", rtype: str = "") -> None:
         self.out.problems.append(Problem(f"line {line}", name, rtype, message, line=line))
@@ -166,6 +231,8 @@ class _Reader:
     def read(self, text: str) -> ZoneFile:
         for line, entry in entries(text):
             try:
+                if self._plain_entry(line, entry):
+                    continue
                 self._entry(line, entry)
             except _SkipError:
                 continue
@@ -204,6 +271,60 @@ class _Reader:
             self.last_name = name
         ttl, rdtype = self._ttl_class_type(line, name, tok, inherited=first.is_whitespace())
         self._record(line, name, ttl, rdtype, tok)
+
+    def _plain_entry(self, line: int, text: str) -> bool:
+        """Read a plain entry without dnspython's tokenizer, if it is one: an owner, a TTL in
+        seconds, IN and an A, AAAA, CNAME, NS, PTR or MX record whose data are words, or a TXT
+        or SPF record whose data are strings in quotes, with nothing to unescape, no comment
+        and no parenthesis (most of a large zone). True if it was read; False, and
+        nothing done, for any other entry or any doubt, which the tokenizer then reads (and
+        reports on) as before. Both read such an entry alike: the tokenizer splits it at the
+        same white space, and the same constructors check its fields."""
+        if text[:1] in _NOT_PLAIN_START or _NOT_PLAIN.search(text):
+            return False
+        quote = text.find('"')
+        strings: list[str] | None = None
+        if quote >= 0:
+            if not _QUOTED.match(text, quote):
+                return False
+            strings = _STRING.findall(text, quote)
+            text = text[:quote]
+        if "(" in text or ")" in text:
+            return False
+        words = text.split()
+        if len(words) < 3 - (strings is not None):
+            return False
+        index = 1
+        ttl: int | None = None
+        if words[index].isdigit() and words[index].isascii():
+            ttl = int(words[index])
+            if ttl > dns.ttl.MAX_TTL:
+                return False  # the tokenizer's path says it is not a TTL
+            index += 1
+        if index < len(words) and words[index].upper() == "IN":
+            index += 1
+        if index >= len(words):
+            return False
+        if words[index].upper() not in _PLAIN_NAMES:
+            return False
+        try:
+            rdata = _plain_rdata(
+                words[index].upper(), self.current_origin, words[index + 1 :], strings
+            )
+            if rdata is None:
+                return False
+            name = dns.name.from_text(words[0], self.current_origin)
+        except (dns.exception.DNSException, ValueError, UnicodeError):
+            return False
+        self.last_name = name
+        if ttl is not None:
+            self.last_ttl = ttl
+        else:
+            ttl = self._implicit_ttl()
+            if ttl is None:
+                return False
+        self.add(line, name, ttl, rdata)
+        return True
 
     def _ttl_class_type(
         self, line: int, name: dns.name.Name, tok: dns.tokenizer.Tokenizer, *, inherited: bool
@@ -307,15 +428,16 @@ class _Reader:
                 self.out.soa, self.out.soa_ttl, self.out.soa_line = rdata, ttl, line
                 self.soa_minimum = rdata.minimum
             return
-        key = (name, int(rdata.rdtype), rdata)
-        if key in self._seen:
+        # The records of one RRset take the TTL of its first (a record given twice is of an
+        # RRset seen already: its TTL is not changed by it).
+        ttl = self._rrset_ttl.setdefault((name, type_text), ttl)
+        record = Record(name, type_text, ttl, rdata)
+        if record.key in self._seen:
             return  # named takes a record given twice once
-        self._seen[key] = line
-        ttl = self._rrset_ttl.setdefault((name, int(rdata.rdtype)), ttl)
-        self.out.records.append(
-            RecordData(name=owner, type=type_text, ttl=ttl, data=rdata.to_text())
-        )
+        self._seen[record.key] = line
+        self.out.records.append(RecordData(name=owner, type=type_text, ttl=ttl, data=record.data))
         self.out.lines.append(line)
+        self.out.parsed.append(record)
 
     def _directive(self, line: int, word: str, tok: dns.tokenizer.Tokenizer) -> None:
         if word == "$TTL":

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import dns.name
 import dns.rcode
+import pytest
 
 from services.common.dns.contract import Change, RecordData
 from services.common.dns.validate import RecordValidationError, plan_changes
 from services.common.errors import DaemonError
 from services.common.faults import FaultPoints, fault_file
 from services.common.paths import StateRoot
-from services.dns import refusal
+from services.dns import refusal, zonefile
 from services.dns.zonefile import entries, read_zone_file
 from tests.dns.test_import_lines import EXPECTED, ZONE_FILE
 
@@ -168,3 +169,66 @@ def test_out_of_zone_records_and_ttls_are_refused_at_their_lines() -> None:
     assert "the $ORIGIN is ." in found.problems[1].message
     assert found.soa is not None and found.soa_line == 2 and found.soa.refresh == 0
     assert [r.name for r in found.records] == ["o.test.", "o.test."]
+
+
+#: Entries near the edge of what the reader takes without dnspython's tokenizer: each is read
+#: alike both ways, records, lines and problems (the tokenizer's words for a bad one).
+PLAIN_OR_NOT = """$ORIGIN many.test.
+$TTL 300
+@ 3600 IN SOA ns1 hostmaster 1 7200 3600 1209600 3600
+@ IN NS ns1
+ns1 A 10.0.0.1
+a 60 IN A 10.0.0.2
+a 60 in a 10.0.0.3
+b 4294967296 IN A 10.0.0.4
+b 2147483648 IN A 10.0.0.5
+c 99999 IN A 10.0.0.256
+d IN AAAA 2001:db8::1
+d IN AAAA 2001:db8::zz
+e IN A (10.0.0.6)
+f IN MX ( 10 mail )
+f IN MX 10 (mail)
+f IN MX 70000 mail
+f IN MX \uff12 mail
+f IN MX 10 mail.other.test.
+g IN CNAME target..bad
+h IN TXT "one" "two"
+h IN TXT "one"   "with (parens) ; and a semicolon"
+h IN TXT "unclosed
+h IN TXT "esc\\"aped"
+h IN TXT ""
+h IN TXT "{long}"
+h IN TXT unquoted words
+h IN TXT "one" word
+h IN SPF "v=spf1 -all"
+h IN A "10.0.0.7"
+i\u00a0IN A 10.0.0.8
+j IN A 10.0.0.9 ; a comment
+k IN PTR host
+k IN NS ns1.other.test.
+l IN A 10.0.0.10 10.0.0.11
+m 60 A
+IN A 10.0.0.12
+n 1h IN A 10.0.0.13
+o IN 60 A 10.0.0.14
+p IN CH A 10.0.0.15
+a.outside. IN A 10.0.0.16
+\\@ IN A 10.0.0.17
+* IN A 10.0.0.18
+@ IN MX 0 .
+q IN A 10.0.0.2
+q 120 IN A 10.0.0.2
+""".replace("{long}", "x" * 256)
+
+
+def test_plain_entries_are_read_as_the_tokenizer_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fast = read_zone_file(ORIGIN, PLAIN_OR_NOT)
+    monkeypatch.setattr(zonefile._Reader, "_plain_entry", lambda self, line, text: False)
+    slow = read_zone_file(ORIGIN, PLAIN_OR_NOT)
+    assert fast.records == slow.records
+    assert fast.lines == slow.lines
+    assert fast.problems == slow.problems
+    assert [r.key for r in fast.parsed] == [r.key for r in slow.parsed]
+    assert len(fast.records) > 20 and len(fast.problems) > 10

@@ -73,6 +73,12 @@ class RecordValidationError(ValidationError):
         self.records = list(problems)
 
 
+#: Types whose rdata, written by dnspython and parsed again, is the same rdata and passes the
+#: same checks: a record of these types parsed already (an imported file's) is not parsed
+#: again. Every other type is parsed again from its text, as a record sent in a request is.
+_PARSED_AS_IS = {"A", "AAAA", "CNAME", "DNAME", "NS", "PTR", "MX", "TXT", "SPF", "SRV"}
+
+
 def build_record(
     spec: RecordData,
     origin: dns.name.Name,
@@ -80,11 +86,15 @@ def build_record(
     where: str,
     problems: list[Problem],
     strict_hostnames: bool = False,
+    parsed: Record | None = None,
 ) -> Record | None:
     """The record ``spec`` describes, or None after adding its problems to ``problems``.
 
     ``strict_hostnames``: the zone asks for host names (letters, digits, hyphens) as the
-    owners of A and AAAA records and the targets of MX, NS, SRV and reverse PTR records."""
+    owners of A and AAAA records and the targets of MX, NS, SRV and reverse PTR records.
+    ``parsed``: the record ``spec`` was written from (its owner's text and data are those of
+    ``parsed``, as a zone file's reader makes them): its owner is a name already, and its data
+    is not parsed again when its type is one of ``_PARSED_AS_IS``."""
 
     def bad(attr: str, reason: str) -> None:
         problems.append(Problem(f"{where}.{attr}", spec.name, spec.type, reason))
@@ -93,16 +103,21 @@ def build_record(
     if rtype is None:
         bad("type", type_problem(spec.type) or f"type {spec.type!r} is not managed")
         return None
-    reasons = owner_problems(spec.name)
-    if reasons:
-        for reason in reasons:
-            bad("name", reason)
-        return None
-    try:
-        owner = absolute(spec.name, origin)
-    except dns.exception.DNSException as exc:
-        bad("name", f"not a domain name: {exc}")
-        return None
+    if parsed is not None:
+        # The text of a name that dnspython wrote (every octet that could not be in a master
+        # file escaped) has none of the problems ``owner_problems`` finds.
+        owner = parsed.name
+    else:
+        reasons = owner_problems(spec.name)
+        if reasons:
+            for reason in reasons:
+                bad("name", reason)
+            return None
+        try:
+            owner = absolute(spec.name, origin)
+        except dns.exception.DNSException as exc:
+            bad("name", f"not a domain name: {exc}")
+            return None
     if not owner.is_subdomain(origin):
         bad("name", f"{owner.to_text()} is outside the zone {origin.to_text()}")
         return None
@@ -111,7 +126,11 @@ def build_record(
             bad("name", reason)
     if rtype.rtype in APEX_ONLY and owner != origin:
         bad("name", f"a {rtype.rtype} record belongs at the zone's apex ({APEX_ONLY[rtype.rtype]})")
-    rdata, reasons = parse_checked(rtype, spec.data, owner, origin)
+    if parsed is not None and rtype.rtype in _PARSED_AS_IS:
+        rdata: dns.rdata.Rdata | None = parsed.rdata
+        reasons = rtype.check(parsed.rdata, owner)
+    else:
+        rdata, reasons = parse_checked(rtype, spec.data, owner, origin)
     if rdata is not None and strict_hostnames:
         reasons += rtype.hostname_checks(rdata, owner)
     for reason in reasons:
@@ -119,6 +138,8 @@ def build_record(
     if rdata is None or reasons or any(p.field == f"{where}.name" for p in problems):
         return None
     ttl = default_ttl if spec.ttl is None else spec.ttl
+    if parsed is not None and rdata is parsed.rdata and ttl == parsed.ttl:
+        return parsed  # its key is hashed already
     return Record(owner, rtype.rtype, ttl, rdata)
 
 
@@ -145,11 +166,14 @@ def plan_changes(
     prefix: str = "changes",
     record_field: str = ".record",
     strict_hostnames: bool = False,
+    parsed: Sequence[Record] | None = None,
 ) -> Plan:
     """Check ``changes`` against the zone's ``existing`` records; raise with every problem.
 
     ``existing`` may be the ``result`` of an earlier plan: it is copied, not rebuilt (a copy
     of a dict keeps the hashes, which for a large zone is most of the cost of a plan).
+    ``parsed``: for each change, the record its ``record`` was written from (see
+    ``build_record``), as an imported file's reader parsed it.
     """
     if isinstance(existing, Mapping):
         plan = Plan(result=dict(existing))
@@ -164,8 +188,9 @@ def plan_changes(
     for index, change in enumerate(changes):
         where = f"{prefix}[{index}]"
         record = build_record(
-            change.record, origin, default_ttl, where + record_field, problems, strict_hostnames
-        )
+            change.record, origin, default_ttl, where + record_field, problems, strict_hostnames,
+            None if parsed is None else parsed[index],
+        )  # fmt: skip
         new = None
         if change.new is not None:
             new = build_record(
