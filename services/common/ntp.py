@@ -118,7 +118,8 @@ def write_config(root: StateRoot, servers: list[str], interface: str = "") -> bo
         before = path.read_text()
     except OSError:
         before = ""
-    write_atomic(path, text, mode=0o644)
+    # chronyd reads it as root, before it drops to its own user: no one else needs it.
+    write_atomic(path, text, mode=0o640)
     return before != text
 
 

@@ -119,6 +119,6 @@ def write_config(
         before = path.read_text() + "\0" + ca_bundle(root).read_text()
     except OSError:
         before = ""
-    write_atomic(ca_bundle(root), bundle, mode=0o644)
+    write_atomic(ca_bundle(root), bundle, mode=0o640)  # rsyslogd runs as root
     write_atomic(path, text, mode=0o600)
     return before != text + "\0" + bundle
