@@ -123,8 +123,12 @@ def test_an_appliance_agent_that_is_down_is_503_with_retry_after(
     box = shared_sandbox
     token = box.central_token()
     supervisor = box.supervisor()
-    supervisor.call("supervisor.stopProcess", "appliance-agent")
     try:
+        # Not waited for inside the call (an agent may take longer than one XML-RPC call's
+        # timeout to end under load); the stop is awaited below, and undone in any case.
+        supervisor.call("supervisor.stopProcess", "appliance-agent", False)
+        wait_for(lambda: supervisor.process("appliance-agent")["statename"] == "STOPPED",
+                 timeout=60)  # fmt: skip
         answer = box.https(1231, "/api/v1/appliance/network", token=token, timeout=10)
         problem = assert_problem(answer, 503)
         assert "appliance-agent" in problem["detail"] and int(answer.headers["Retry-After"]) > 0
@@ -135,5 +139,7 @@ def test_an_appliance_agent_that_is_down_is_503_with_retry_after(
         checked = box.https(1231, f"/api/v1/servers/{server['id']}?check=true", token=token)
         assert checked.json()["state"] == "unreachable", checked.text
     finally:
-        supervisor.call("supervisor.startProcess", "appliance-agent")
+        wait_for(lambda: supervisor.process("appliance-agent")["statename"] != "STOPPING",
+                 timeout=60)  # fmt: skip
+        supervisor.call("supervisor.startProcess", "appliance-agent", False)
         wait_for(lambda: box.https(4603, "/health").status_code == 200, timeout=60)
