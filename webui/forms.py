@@ -71,6 +71,36 @@ class FormInputError(Exception):
 
 
 # --- reading a form ----------------------------------------------------------------------------
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(?:\d{1,10}[wdhms])+", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> int | None:
+    """``3600`` or ``1h30m`` (each unit at most once, largest first) as seconds; else None."""
+    raw = text.strip()
+    if re.fullmatch(r"\d{1,10}", raw):
+        return int(raw)
+    if not _DURATION.fullmatch(raw):
+        return None
+    parts = re.findall(r"(\d+)([wdhms])", raw.lower())
+    order = [unit for _, unit in parts]
+    if order != sorted(set(order), key="wdhms".index):
+        return None
+    return sum(int(number) * _UNITS[unit] for number, unit in parts)
+
+
+def format_duration(seconds: int) -> str:
+    """Seconds in the shortest unit form: 5400 -> ``1h30m``, 0 -> ``0s``."""
+    if seconds <= 0:
+        return f"{seconds}s" if seconds else "0s"
+    out = []
+    for unit, size in _UNITS.items():
+        if seconds >= size:
+            out.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(out)
+
+
 class Reader:
     """A posted form read into the API's types, collecting every field that cannot be."""
 
@@ -95,6 +125,29 @@ class Reader:
         hint = f", such as {example}" if example else ""
         self.errors.at(name, f"“{raw[:40]}” is not a whole number: write digits only{hint}.")
         return default
+
+    def duration(
+        self,
+        name: str,
+        *,
+        default: int | None = None,
+        example: str = "1h30m",
+        required: bool = False,
+    ) -> int | None:
+        """Seconds from ``3600`` or BIND's unit form ``1h30m`` (w, d, h, m, s; any case)."""
+        raw = self.text(name)
+        if not raw:
+            if required:
+                self.errors.at(name, "A duration is needed here, in seconds or such as 1h30m.")
+            return default
+        seconds = parse_duration(raw)
+        if seconds is None:
+            self.errors.at(
+                name, f"“{raw[:40]}” is not a duration: write seconds (3600) or units such as "
+                f"{example} (w weeks, d days, h hours, m minutes, s seconds).",
+            )  # fmt: skip
+            return default
+        return seconds
 
     def flag(self, name: str) -> bool:
         """A checkbox or a yes/no choice."""

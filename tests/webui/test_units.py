@@ -529,3 +529,19 @@ def test_central_down_or_unavailable_is_said_plainly(
         assert login.status_code == 503 and "Central cannot be reached" in login.text
 
     _scenario(tmp_path, monkeypatch, steps, fake)
+
+
+def test_durations_in_seconds_or_units() -> None:
+    from webui.forms import Reader, format_duration, parse_duration
+
+    assert parse_duration("3600") == 3600
+    assert parse_duration("1h30m") == 5400
+    assert parse_duration("1W2d") == 9 * 86400
+    for bad in ("", "x", "30m1h", "1h1h", "1d 2h", "-5", "1.5h"):
+        assert parse_duration(bad) is None, bad
+    for seconds in (0, 1, 59, 60, 5400, 86400, 90061, 604800 + 1):
+        assert parse_duration(format_duration(seconds)) == seconds
+    read = Reader({"ttl": "2h", "lease": "ninety"})
+    assert read.duration("ttl") == 7200
+    assert read.duration("lease") is None
+    assert "lease" in read.errors and "not a duration" in read.errors["lease"]
