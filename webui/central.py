@@ -455,6 +455,12 @@ class Central:
         path = f"{base}/scopes/{scope_id}/reservations/{kind}/{_segment(value)}"
         self._call("DELETE", path, token, params={"comment": comment})
 
+    def replace_reservation(
+        self, token: str, base: str, scope_id: int, kind: str, value: str, body: dict[str, Any]
+    ) -> None:
+        path = f"{base}/scopes/{scope_id}/reservations/{kind}/{_segment(value)}"
+        self._call("PUT", path, token, body=body)
+
     def statistics(self, token: str, base: str) -> list[ScopeUsage]:
         found: Listing[ScopeUsage] = self._call(
             "GET", f"{base}/statistics", token, Listing[ScopeUsage]
@@ -508,6 +514,10 @@ class Central:
             "GET", f"{base}/leases", token, LeaseListing, params=params
         )
         return found
+
+    def delete_lease(self, token: str, base: str, address: str, comment: str) -> None:
+        path = f"{base}/leases/{_segment(address)}"
+        self._call("DELETE", path, token, params={"comment": comment})
 
     # --- this appliance ----------------------------------------------------------------------
     def network(self, token: str) -> Network:

@@ -42,11 +42,13 @@ from central.history.service import record
 from central.registry.models import Server
 from services.common import problems
 from services.common.agent_client import OutcomeUnknownError
+from services.common.dhcp.client import DhcpAgentClient
 from services.common.dhcp.contract import (
     ChangeResult,
     ClientClass,
     ConfigState,
     IdentifierKind,
+    Lease,
     LeaseSearch,
     OptionDef,
     OptionValue,
@@ -551,9 +553,12 @@ def leases(
     start: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    count: bool = False,
 ) -> LeaseListing:  # fmt: skip
     """Search leases (address, hw_address, client_id, duid, hostname: ``items``, ``total``),
-    or without a term page through all of them: ``from`` an address, ``next`` continues."""
+    or without a term page through all of them: ``from`` an address, ``next`` continues;
+    with ``count=true``, every lease is read and the page at ``offset`` answered with the
+    ``total`` (a page number to jump to)."""
     search = LeaseSearch(address=address, hw_address=hw_address, client_id=client_id,
                          duid=duid, hostname=hostname)  # fmt: skip
     agent = service.agent_for(config, server)
@@ -561,8 +566,33 @@ def leases(
         found = agent.search_leases(family, search)
         return LeaseListing(items=found[offset : offset + limit], total=len(found),
                             offset=offset, limit=limit)  # fmt: skip
+    if count:
+        return _counted_leases(agent, family, offset, limit)
     page = agent.leases(family, start, limit)
     return LeaseListing(items=page.leases, next=page.next, limit=limit)
+
+
+#: Leases read a page at a time from the agent when every lease is counted.
+COUNT_PAGE = 1000
+
+
+def _counted_leases(
+    agent: DhcpAgentClient, family: Family, offset: int, limit: int
+) -> LeaseListing:
+    """The leases from ``offset`` (address order) and how many there are in all."""
+    items: list[Lease] = []
+    total = 0
+    start: str | None = None
+    while True:
+        page = agent.leases(family, start, COUNT_PAGE)
+        first = total
+        total += len(page.leases)
+        if total > offset and first < offset + limit:
+            items += page.leases[max(0, offset - first) : offset + limit - first]
+        if page.next is None or not page.leases:
+            break
+        start = page.next
+    return LeaseListing(items=items, total=total, offset=offset, limit=limit)
 
 
 @router.delete(BASE + "/leases/{address}")
