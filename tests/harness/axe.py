@@ -68,5 +68,7 @@ def duplicate_ids(page: Page) -> list[str]:
 
 def assert_accessible(page: Page) -> None:
     """No axe-core violation and no duplicate id on the page."""
-    assert duplicate_ids(page) == [], f"duplicate ids at {page.url}"
-    assert violations(page) == [], f"axe-core violations at {page.url}"
+    twice = duplicate_ids(page)
+    assert twice == [], f"duplicate ids at {page.url}: {twice}"
+    found = violations(page)
+    assert found == [], f"axe-core violations at {page.url}: {found}"
