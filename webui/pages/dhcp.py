@@ -71,6 +71,8 @@ RESERVATION_EDIT = Placement.same(
 #: Kea's lease states in words (DHCPv4 and DHCPv6 alike).
 LEASE_STATES = {0: "assigned", 1: "declined", 2: "expired and reclaimed"}
 LEASES_A_PAGE = 50
+#: The longest lease time Kea takes (32 bits of seconds).
+MAX_LIFETIME = 2**32 - 1
 
 
 def pool_form(index: int) -> Placement:
@@ -283,6 +285,10 @@ def save_scope(request: Request, write: WriteRequest, scope_id: int = ScopeId) -
         if name == "preferred_lifetime" and at.family == "v4":
             continue
         seconds = read.duration(name, example="1h30m")
+        if seconds is not None and seconds > MAX_LIFETIME:
+            longest = f"{format_duration(MAX_LIFETIME)} ({MAX_LIFETIME} seconds)"
+            read.errors.at(name, f"{format_duration(seconds)} is too long: at most {longest}.")
+            seconds = None
         if seconds is None:
             current.pop(name, None)
         else:
