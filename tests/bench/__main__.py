@@ -38,7 +38,7 @@ from tests.bench.dns_scale import dns_import, dns_parallel
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
 from tests.bench.snmp import snmp_bench
-from tests.bench.webui import webui_bench
+from tests.bench.webui import leases_bench, webui_bench
 from tests.conftest import free_network
 
 BenchFn = Callable[[Sandbox], list[Figure]]
@@ -116,8 +116,13 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         snmp_bench,
     ),
     "webui": (
-        "web console page time: records page of a 10,000-record zone, list of 10,000 zones",
+        "web console page time: records page of a 10,000-record zone, list of 10,000 zones, "
+        "leases page with 10,000 leases",
         webui_bench,
+    ),
+    "webui-leases": (
+        "web console page time: the DHCP leases page with 10,000 leases (also in webui)",
+        leases_bench,
     ),
 }
 

@@ -3,6 +3,7 @@ and Central's counted lease listing over several of the agent's pages (a fake ag
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from central.dhcp import routes
@@ -68,14 +69,31 @@ class PagedAgent:
         more = at + limit < len(self.all)
         return LeasePage(leases=page, next=page[-1].address if more else None)
 
+    def call(self, method: str, path: str) -> Any:
+        assert method == "GET" and path.startswith("/dhcp/v4/leases?")
+        query = dict(urllib.parse.parse_qsl(path.split("?", 1)[1]))
+        page = self.leases("v4", query.get("from"), int(query["limit"]))
+        return page.model_dump(mode="json")
+
 
 def test_counted_leases_over_several_agent_pages() -> None:
     agent = PagedAgent(2_345)
-    answer = routes._counted_leases(agent, "v4", 990, 20)  # type: ignore[arg-type]
+    count = routes._counted_leases
+    answer = count(agent, "v4", 990, 20, server_id=901)  # type: ignore[arg-type]
     assert answer.total == 2_345 and answer.offset == 990
     assert [x.address for x in answer.items] == [x.address for x in agent.all[990:1010]]
-    assert agent.calls == 3
-    last = routes._counted_leases(PagedAgent(2_345), "v4", 2_340, 50)  # type: ignore[arg-type]
-    assert len(last.items) == 5
-    empty = routes._counted_leases(PagedAgent(0), "v4", 0, 50)  # type: ignore[arg-type]
+    assert agent.calls == 3 + 1  # the count's three pages, then the page asked
+    # A jump within COUNT_KEPT reads its page alone, from the address before it.
+    last = count(agent, "v4", 2_340, 50, server_id=901)  # type: ignore[arg-type]
+    assert [x.address for x in last.items] == [x.address for x in agent.all[2_340:]]
+    assert agent.calls == 5
+    beyond = count(agent, "v4", 5_000, 50, server_id=901)  # type: ignore[arg-type]
+    assert beyond.items == [] and beyond.total == 2_345
+    # A lease added or deleted through Central has the next page count again.
+    routes.forget_count(901, "v4")
+    count(agent, "v4", 0, 50, server_id=901)  # type: ignore[arg-type]
+    assert agent.calls == 5 + 3 + 1
+    empty = count(PagedAgent(0), "v4", 0, 50, server_id=902)  # type: ignore[arg-type]
     assert empty.total == 0 and empty.items == []
+    routes.forget_count(901, "v4")
+    routes.forget_count(902, "v4")
