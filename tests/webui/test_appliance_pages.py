@@ -100,15 +100,15 @@ def test_custom_option_definition_created_and_a_taken_code_refused(
 
     def define(code: str, name: str, kind: str, comment: str) -> None:
         form = page.locator("#define-option")
-        form.locator("#f-def-code").fill(code)
-        form.locator("#f-def-name").fill(name)
-        form.locator("#f-def-type").select_option(kind)
-        form.locator("#f-def-comment").fill(comment)
+        form.locator("#def-f-code").fill(code)
+        form.locator("#def-f-name").fill(name)
+        form.locator("#def-f-type").select_option(kind)
+        form.locator("#def-f-comment").fill(comment)
         form.locator("button:has-text('Add definition')").click()
 
     # Code 6 is domain-name-servers in the dhcp4 space: taken.
     define("6", "my-servers", "ipv4-address", "a taken code")
-    expect(page.locator("#define-option #e-def-code")).to_be_visible()
+    expect(page.locator("#define-option #def-e-code")).to_be_visible()
     after = box.kea("config-get", service="dhcp4")["arguments"]["Dhcp4"].get("option-def", [])
     assert after == before
 
