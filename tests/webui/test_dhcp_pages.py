@@ -273,6 +273,16 @@ def test_leases_in_words_paged_searched_and_released(
         expect(page.locator("text=The lease was released")).to_be_visible()
         assert box.kea("lease4-get", arguments={"ip-address": added[5]})["result"] == 3
         assert_accessible(page)
+        # The DHCPv6 pages: the same checks (a scope's page has the preferred lifetime).
+        page.goto(console_url + "/dhcp/leases?family=v6")
+        expect(page.locator("h1")).to_have_text("DHCP leases")
+        assert_accessible(page)
+        page.goto(console_url + "/dhcp?family=v6")
+        assert_accessible(page)
+        # The appliance's own DHCPv6 scope (seeded at its first start).
+        page.locator("#scopes a:has-text('Edit')").first.click()
+        expect(page.locator("#set-f-preferred_lifetime")).to_be_visible()
+        assert_accessible(page)
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         for address in added:
