@@ -515,6 +515,14 @@ class Central:
         )
         return found
 
+    def properties(self, token: str, base: str) -> dict[str, Any]:
+        """The server's properties (lease times and the rest) as Central answers them."""
+        found: dict[str, Any] = self._call("GET", f"{base}/properties", token, dict[str, Any])
+        return found
+
+    def change_properties(self, token: str, base: str, body: dict[str, Any]) -> None:
+        self._call("PATCH", f"{base}/properties", token, body=body)
+
     def delete_lease(self, token: str, base: str, address: str, comment: str) -> None:
         path = f"{base}/leases/{_segment(address)}"
         self._call("DELETE", path, token, params={"comment": comment})

@@ -44,6 +44,7 @@ DONE = {
     "reservation-deleted": "The reservation was deleted.",
     "lease-released": "The lease was released: its address is free again.",
     "options-saved": "The options were saved.",
+    "times-saved": "The server's lease times were saved.",
     "class-saved": "The class was saved.",
     "class-deleted": "The class was deleted.",
     "definition-added": "The option definition was added.",

@@ -78,6 +78,8 @@ def test_scope_settings_pools_reservations_and_classes_edited(
     net = box.network
     base, before = _scope(box)
     kea_before = _kea_subnet(box)
+    times = box.https(1231, f"{base}/properties", 10, token=box.central_token()).json()
+    assert isinstance(times.get("valid_lifetime"), int), times
     try:
         page.goto(console_url + "/dhcp")
         assert_accessible(page)
@@ -165,9 +167,20 @@ def test_scope_settings_pools_reservations_and_classes_edited(
             "button:has-text('Delete')").click()  # fmt: skip
         expect(page.locator("text=The reservation was deleted.")).to_be_visible()
 
-        # A client class with an option, edited through its Edit link.
+        # The server's lease times: a wrong one named at its field, then 2h30m served.
         page.goto(console_url + "/dhcp/options")
         assert_accessible(page)
+        page.fill("#times-f-valid_lifetime", "forever")
+        page.click("#times-form button:has-text('Save lease times')")
+        expect(page.locator("#times-e-valid_lifetime")).to_contain_text("is not a duration")
+        page.fill("#times-f-valid_lifetime", "2h30m")
+        page.fill("#times-f-comment", "longer leases")
+        page.click("#times-form button:has-text('Save lease times')")
+        expect(page.locator("text=The server's lease times were saved.")).to_be_visible()
+        expect(page.locator("#times-f-valid_lifetime")).to_have_value("2h30m")
+        assert box.kea("config-get")["arguments"]["Dhcp4"]["valid-lifetime"] == 9000
+
+        # A client class with an option, edited through its Edit link.
         form = page.locator("#class-form")
         form.locator("#cls-f-name").fill("lab-printers")
         form.locator("#cls-f-test").fill("substring(option[60].hex,0,7) == 'printer'")
@@ -192,6 +205,12 @@ def test_scope_settings_pools_reservations_and_classes_edited(
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         _put_back(box, base, before)
+        kept = {
+            k: times[k] for k in ("valid_lifetime", "renew_timer", "rebind_timer") if k in times
+        }
+        answer = box.https(1231, f"{base}/properties", 30, method="PATCH",
+                           token=box.central_token(), json_body=kept)  # fmt: skip
+        assert answer.status_code == 200, answer.text
 
 
 LEASE_NET = "198.18.200.0/24"  # RFC 2544's benchmarking network: configured, never on a link

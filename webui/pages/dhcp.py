@@ -458,11 +458,15 @@ def options_page(request: Request, session: Session, status: int = 200, **extra:
         "errors": FormErrors(), "values": {}, "class_errors": FormErrors(), "class_values": {},
         "error": "", "def_errors": FormErrors(), "def_values": {"type": "string"},
         "option_types": [(t, t) for t in OPTION_TYPES],
+        "times": {}, "time_errors": FormErrors(), "time_values": None,
     }  # fmt: skip
     if at.server_id:
         context["options"] = central.options(session.token, at.base)
         context["classes"] = central.classes(session.token, at.base)
         context["definitions"] = central.option_definitions(session.token, at.base)
+        held = central.properties(session.token, at.base)
+        context["times"] = {name: format_duration(int(held[name])) for name in LIFETIMES
+                            if isinstance(held.get(name), int)}  # fmt: skip
     editing = request.query_params.get("edit", "")
     for known in context["classes"]:
         if known.name == editing:
@@ -528,6 +532,36 @@ def delete_option(request: Request, write: WriteRequest) -> Response:
         return options_page(request, write.session, exc.status, error=in_words(exc),
                             params=at.params)  # fmt: skip
     return redirect(request, f"/dhcp/options?{at.qs}&done=options-saved")
+
+
+TIMES_FORM = Placement.same(*LIFETIMES, "comment")
+
+
+@router.post("/properties")
+def server_times(request: Request, write: WriteRequest) -> Response:
+    """The server's lease times (those left empty stay as they are)."""
+    at = _at(request, write)
+    read = Reader(write.form)
+    body: dict[str, Any] = {"comment": write.comment}
+    for name in LIFETIMES:
+        if name == "preferred_lifetime" and at.family == "v4":
+            continue
+        seconds = read.duration(name)
+        if seconds is not None and seconds > MAX_LIFETIME:
+            longest = f"{format_duration(MAX_LIFETIME)} ({MAX_LIFETIME} seconds)"
+            read.errors.at(name, f"{format_duration(seconds)} is too long: at most {longest}.")
+        elif seconds is not None:
+            body[name] = seconds
+    try:
+        read.check()
+        console(request).central.change_properties(write.session.token, at.base, body)
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, TIMES_FORM)
+        return options_page(
+            request, write.session, status_of(exc), time_errors=errors, error=errors.banner,
+            params=at.params, time_values=values(write.form, *LIFETIMES, "comment"),
+        )  # fmt: skip
+    return redirect(request, f"/dhcp/options?{at.qs}&done=times-saved")
 
 
 def definition_of(read: Reader) -> dict[str, Any]:
