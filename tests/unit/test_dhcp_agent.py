@@ -318,3 +318,54 @@ def test_leases_added_changed_and_found_by_prefix_and_pattern(
     assert usage[0]["pools"] == [{"kind": "pool", "index": 0, "pool": "203.0.113.10 - 203.0.113.20",
                                   "delegated_len": None, "total": 11, "assigned": 3,
                                   "declined": 0, "utilisation": round(3 / 11, 6)}]  # fmt: skip
+
+
+def test_leases_imported_in_bulk_as_kea_takes_them_with_its_refusals(kea: MemoryKea) -> None:
+    from services.dhcp.migrate import migrate_router
+
+    app = FastAPI()
+    problems.install(app, service="dhcp-agent")
+    app.include_router(migrate_router(LeaseBook(KeaClient(kea))))
+    api = AppClient(app)
+    v4 = [{"address": "198.51.100.10", "hw_address": "02-AA-00-00-00-0A", "client_id": "01:02:aa",
+           "hostname": "cam10", "valid_lifetime": 600, "expires": 1_900_000_000, "subnet_id": 3},
+          {"address": "198.51.100.11", "hw_address": "02:aa:00:00:00:0b", "valid_lifetime": 60,
+           "expires": 1_900_000_001}]  # fmt: skip
+    answer = api.post("/dhcp/v4/leases/import", json={"leases": v4})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"added": ["198.51.100.10", "198.51.100.11"], "refused": []}
+    assert kea.leases["dhcp4"]["198.51.100.10"] == {
+        "ip-address": "198.51.100.10", "hw-address": "02:aa:00:00:00:0a", "client-id": "01:02:aa",
+        "hostname": "cam10", "valid-lft": 600, "expire": 1_900_000_000, "subnet-id": 3,
+        "cltt": 0, "state": 0,
+    }  # fmt: skip
+    assert kea.leases["dhcp4"]["198.51.100.11"]["subnet-id"] == 1  # Kea's pick
+    again = api.post("/dhcp/v4/leases/import", json={"leases": v4[1:]}).json()
+    assert again == {"added": [], "refused": [{
+        "address": "198.51.100.11",
+        "reason": "The DHCP server (Kea) refused lease4-add: lease already exists.",
+    }]}  # fmt: skip
+    bad = api.post("/dhcp/v4/leases/import", json={"leases": [{**v4[0], "hw_address": "x"}]})
+    assert_problem(bad, 422, "leases[0].hw_address")
+    assert len(kea.leases["dhcp4"]) == 2
+    v6 = [{"address": "2001:db8::10", "duid": "00:03:00:01:02:aa:00:00:00:0a", "iaid": 7,
+           "valid_lifetime": 600, "preferred_lifetime": 0, "expires": 1_900_000_000},
+          {"address": "2001:db8:8::", "prefix_len": 56, "type": "IA_PD", "duid": "00-03-00-01",
+           "iaid": 8, "hw_address": "02:AA:00:00:00:0C", "hostname": "router",
+           "valid_lifetime": 600, "preferred_lifetime": 300, "expires": 1_900_000_000,
+           "subnet_id": 9}]  # fmt: skip
+    answer = api.post("/dhcp/v6/leases/import", json={"leases": v6})
+    assert answer.json() == {"added": ["2001:db8::10", "2001:db8:8::/56"], "refused": []}
+    assert kea.leases["dhcp6"]["2001:db8::10"] == {
+        "ip-address": "2001:db8::10", "type": "IA_NA", "duid": "00:03:00:01:02:aa:00:00:00:0a",
+        "iaid": 7, "valid-lft": 600, "preferred-lft": 0, "expire": 1_900_000_000,
+        "cltt": 0, "state": 0, "subnet-id": 1,
+    }  # fmt: skip
+    assert kea.leases["dhcp6"]["2001:db8:8::"] == {
+        "ip-address": "2001:db8:8::", "type": "IA_PD", "prefix-len": 56,
+        "duid": "00:03:00:01", "iaid": 8, "hw-address": "02:aa:00:00:00:0c",
+        "hostname": "router", "valid-lft": 600, "preferred-lft": 300, "expire": 1_900_000_000,
+        "subnet-id": 9, "cltt": 0, "state": 0,
+    }  # fmt: skip
+    again = api.post("/dhcp/v6/leases/import", json={"leases": v6[1:]}).json()
+    assert [r["address"] for r in again["refused"]] == ["2001:db8:8::/56"]
