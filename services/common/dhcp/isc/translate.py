@@ -48,6 +48,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticError
 
 from services.common.dhcp.contract import (
+    HOSTNAME,
     NAME,
     ClientClass,
     OptionDef,
@@ -122,7 +123,7 @@ _NOT_CARRIED = {
 }
 _HEX = re.compile(r"^[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2})+$")
 _NAME = re.compile(NAME)
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
+_HOSTNAME = re.compile(HOSTNAME)
 
 
 # --- results --------------------------------------------------------------------------
