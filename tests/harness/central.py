@@ -68,14 +68,18 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 class CentralProcess:
-    """``python -m central`` on 127.0.0.1 with its own state root and database."""
+    """``python -m central`` on 127.0.0.1 with its own state root and database; run from the
+    code in ``source`` (this tree by default), with ``workers`` processes if given."""
 
     def __init__(
-        self, database_url: str | None = None, first_admin: dict[str, str] | None = None
-    ) -> None:
+        self, database_url: str | None = None, first_admin: dict[str, str] | None = None,
+        *, source: Path = SOURCE_TREE, workers: int | None = None,
+    ) -> None:  # fmt: skip
         self.root = new_root("bw-central-")
         self.port = free_port()
         self.database_url = database_url
+        self.source = source
+        self.workers = workers
         self.proc: subprocess.Popen[bytes] | None = None
         ca = CertificateAuthority(self.root.pki / "ca")
         ca.create("Burrow test CA")
@@ -96,17 +100,19 @@ class CentralProcess:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
     def start(self, timeout: float = 60) -> CentralProcess:
-        env = {**os.environ, "PYTHONPATH": str(SOURCE_TREE)}
+        env = {**os.environ, "PYTHONPATH": str(self.source)}
         env.pop("BURROW_DATABASE_URL", None)
         if self.database_url:
             env["BURROW_DATABASE_URL"] = self.database_url
+        if self.workers is not None:
+            env["BURROW_CENTRAL_WORKERS"] = str(self.workers)
         log = self.root.logs / "central.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "central", "--root", str(self.root.root),
                  "--port", str(self.port), "--host", "127.0.0.1"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, cwd=SOURCE_TREE,
+                env=env, cwd=self.source,
             )  # fmt: skip
         _wait(self.proc, lambda: self.get("/api/v1/health").status_code == 200, log, timeout)
         return self
