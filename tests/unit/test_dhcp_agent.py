@@ -189,6 +189,34 @@ def test_reservations_classes_options_definitions(api: AppClient, kea: MemoryKea
     assert api.get("/dhcp/v4/scopes/1").json()["reservations"] == []
 
 
+def test_classes_networks_and_definitions_are_replaced_where_they_are(
+    api: AppClient, kea: MemoryKea
+) -> None:
+    for code, name in ((224, "a"), (225, "b"), (226, "c")):
+        assert api.put(f"/dhcp/v4/classes/{name}", json={"name": name}).status_code == 200
+        assert api.put(f"/dhcp/v4/shared-networks/{name}", json={"name": name}).status_code == 200
+        definition = {"code": code, "name": f"o{name}", "type": "uint8"}
+        assert api.post("/dhcp/v4/option-definitions", json=definition).status_code == 201
+    top = kea.running["dhcp4"]["Dhcp4"]
+    top["client-classes"][1]["comment"] = "kept"
+    top["shared-networks"][1]["comment"] = "kept"
+    api.put("/dhcp/v4/classes/b", json={"name": "b", "test": "pkt4.mac == 0x02"})
+    api.put("/dhcp/v4/shared-networks/b", json={"name": "b", "interface": "br0"})
+    again = api.post("/dhcp/v4/option-definitions",
+                     json={"code": 225, "name": "ob", "type": "uint16"})  # fmt: skip
+    assert again.status_code == 201, again.text
+    top = kea.running["dhcp4"]["Dhcp4"]
+    assert [c["name"] for c in top["client-classes"]] == ["a", "b", "c"]
+    assert top["client-classes"][1]["test"] == "pkt4.mac == 0x02"
+    assert top["client-classes"][1]["comment"] == "kept"
+    assert [n["name"] for n in top["shared-networks"]] == ["a", "b", "c"]
+    assert top["shared-networks"][1]["interface"] == "br0"
+    assert top["shared-networks"][1]["comment"] == "kept"
+    assert [(d["name"], d["type"]) for d in top["option-def"]] == [
+        ("oa", "uint8"), ("ob", "uint16"), ("oc", "uint8")
+    ]  # fmt: skip
+
+
 def test_properties_and_raw_config(api: AppClient) -> None:
     assert (
         api.patch(

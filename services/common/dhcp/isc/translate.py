@@ -495,20 +495,7 @@ class _Translator:
                 return OptionValue(code=121, data=routes, csv_format=False)
             if custom is not None:
                 return self._typed(st, custom.type, custom.array, values, name=name)
-            known = ISC_V4.get(name)
-            if known is None:
-                self.drop(st, f"Kea has no option named {name!r}; define it first "
-                          "('option NAME code N = TYPE')")  # fmt: skip
-                return None
-            code, kind = known
-            standard = STANDARD_V4.get(code)
-            data = self._data(st, kind, values)
-            if data is None:
-                return None
-            text, csv = data
-            if standard is not None:
-                return OptionValue(name=standard.name, data=text, csv_format=csv)
-            return OptionValue(code=code, data=text, csv_format=csv)
+            return self._by_isc_name(st, name, values)
         custom = self.definitions.get((space, name))
         if custom is None:
             self.drop(st, f"option {full} has no definition ('option {full} code N = TYPE')")
@@ -522,19 +509,26 @@ class _Translator:
         custom = self.definitions.get(("", name))
         if custom is not None:
             return self._typed(st, custom.type, custom.array, values, name=name)
-        known = ISC_V6.get(name)
+        return self._by_isc_name(st, name, values)
+
+    def _by_isc_name(self, st: Statement, name: str, values: list[Token]) -> OptionValue | None:
+        """An option by dhcpd's own name: Kea's name for it where Kea has one, else its code."""
+        known = (ISC_V6 if self.v6 else ISC_V4).get(name)
         if known is None:
             self.drop(st, f"Kea has no DHCPv6 option named {name!r}; define it first "
-                      "('option dhcp6.NAME code N = TYPE')")  # fmt: skip
+                      "('option dhcp6.NAME code N = TYPE')" if self.v6 else
+                      f"Kea has no option named {name!r}; define it first "
+                      "('option NAME code N = TYPE')")  # fmt: skip
             return None
         code, kind = known
         data = self._data(st, kind, values)
         if data is None:
             return None
-        standard = STANDARD_V6.get(code)
+        text, csv = data
+        standard = (STANDARD_V6 if self.v6 else STANDARD_V4).get(code)
         if standard is not None:
-            return OptionValue(name=standard.name, data=data[0], csv_format=data[1])
-        return OptionValue(code=code, data=data[0], csv_format=data[1])
+            return OptionValue(name=standard.name, data=text, csv_format=csv)
+        return OptionValue(code=code, data=text, csv_format=csv)
 
     def _typed(
         self, st: Statement, kea_type: str, array: bool, values: list[Token], *, name: str,
