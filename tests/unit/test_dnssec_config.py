@@ -64,8 +64,9 @@ def test_keys_policies_and_signed_zones_pass_named_checkconf(root: StateRoot) ->
     }
     text_ = BindConfig(root, Named(root)).zones_conf_text(zones, keys, policies)
     assert 'dnssec-policy "short";' in text_ and "inline-signing no;" in text_
-    assert 'allow-update { key "burrow-tsig"; key "dhcp"; };' in text_
-    assert 'allow-transfer { key "burrow-tsig"; key "xfr"; };' in text_
+    assert 'allow-update { burrow-agent; key "dhcp"; };' in text_
+    assert 'allow-transfer { burrow-agent; key "xfr"; };' in text_
+    assert "allow-query { !burrow-tsig-elsewhere; any; };" in text_
     assert "nsec3param iterations 0 optout no salt-length 0;" in text_
     assert 'grant "burrow-tsig" zonesub ANY;' in text_ and 'grant "xfr" zonesub ANY;' in text_
     assert 'grant "dhcp" subdomain dyn.g.test. A TXT;' in text_
