@@ -156,6 +156,16 @@ def test_tsig_keys_through_central(central_dns: CentralDns) -> None:
         tsig_key={"name": "sec-xfer", "secret": secondary_secret}, comment="secondary",
     )  # fmt: skip
     assert secondary["options"]["tsig_key"] == {"name": "sec-xfer", "algorithm": "hmac-sha256"}
+    # A new key for it: Central sees it took by the fingerprint the agent answers, the secret
+    # is never answered back; a key without its secret is refused.
+    renewed_secret = "cmVuZXdlZC1zZWNvbmRhcnktc2VjcmV0LW9mLWEtem9uZQ=="
+    renew = {"tsig_key": {"name": "sec-xfer", "algorithm": "hmac-sha512",
+                          "secret": renewed_secret}, "comment": "a new key"}  # fmt: skip
+    renewed = api.ok(api.call("PATCH", f"/api/v1/dns/zones/{secondary['id']}", renew))
+    assert renewed["options"]["tsig_key"] == {"name": "sec-xfer", "algorithm": "hmac-sha512"}
+    bare = {"tsig_key": {"name": "sec-xfer"}, "comment": "no secret"}
+    assert_problem(api.call("PATCH", f"/api/v1/dns/zones/{secondary['id']}", bare), 422,
+                   "tsig_key.secret")  # fmt: skip
 
     paths = [
         "/api/v1/dns/tsig-keys",
@@ -168,7 +178,7 @@ def test_tsig_keys_through_central(central_dns: CentralDns) -> None:
         "/api/v1/history?filter=object_type:dns-tsig-key",
     ]
     text = every_read(api, paths, tokens)
-    for secret in [*secrets, secondary_secret]:
+    for secret in [*secrets, secondary_secret, renewed_secret]:
         assert secret not in text
     assert "c-granted" in text and "sec-xfer" in text  # the reads did show the keys
 
