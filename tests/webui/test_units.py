@@ -545,3 +545,23 @@ def test_durations_in_seconds_or_units() -> None:
     assert read.duration("ttl") == 7200
     assert read.duration("lease") is None
     assert "lease" in read.errors and "not a duration" in read.errors["lease"]
+
+
+def test_history_difference_reads_as_lines_and_fields() -> None:
+    from webui.pages.history import difference, history_filter
+
+    diff = difference(
+        {"zone": "a.example.", "records": ["www 300 IN A 198.51.100.4"]},
+        {"zone": "a.example.", "serial": 5, "records": ["www 300 IN A 198.51.100.5"]},
+    )
+    (records, serial) = diff.lines
+    assert records.removed == ["www 300 IN A 198.51.100.4"]
+    assert records.added == ["www 300 IN A 198.51.100.5"]
+    assert (serial.before, serial.after) == ("", "5")
+    assert diff.same == [("zone", "a.example.")]
+    deleted = difference({"username": "bob", "enabled": True}, None)
+    assert [(line.field, line.before, line.after) for line in deleted.lines] == [
+        ("username", "bob", ""),
+        ("enabled", "yes", ""),
+    ]
+    assert history_filter({"name": "www.a.example. x"}) == "content~www.a.example."
