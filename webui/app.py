@@ -138,8 +138,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
             here = referer.path + (f"?{referer.query}" if referer.query else "")
         if here.startswith("/") and here not in ("/", "/login"):
             params["next"] = here
-        if request.cookies.get(COOKIE):
-            params["done"] = "expired"  # there was a session: say that it ended
+        if request.cookies.get(COOKIE) or request.method != "GET":
+            # There was a session (its cookie, or a form sent from a page of it): it ended.
+            params["done"] = "expired"
         target = "/login" + ("?" + urlencode(params) if params else "")
         response = redirect(request, target)
         if request.cookies.get(COOKIE):
@@ -147,8 +148,10 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         return response
 
     @app.exception_handler(SessionGoneError)
-    async def session_gone(request: Request, _exc: SessionGoneError) -> Response:
-        response = redirect(request, "/login?done=expired")
+    async def session_gone(request: Request, exc: SessionGoneError) -> Response:
+        said = str(exc)
+        done = "disabled" if "disabled" in said else "revoked" if "revoked" in said else "expired"
+        response = redirect(request, f"/login?done={done}")
         response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
         return response
 
@@ -171,7 +174,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
         session = None
-        with contextlib.suppress(LoginNeededError):
+        with contextlib.suppress(LoginNeededError, SessionGoneError, CentralDownError, ApiError):
             session = current_session(request)
         title = ERROR_TITLES.get(exc.status, "Central refused")
         return render(

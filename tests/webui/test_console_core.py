@@ -90,6 +90,7 @@ def test_history_shows_before_and_after_and_keeps_logins_apart(
     form.locator("button[type=submit]").click()
     expect(page.locator("text=The user was created.")).to_be_visible()
     row = page.locator("#users tr", has_text=name)
+    row.locator("summary:has-text('Edit')").click()
     row.locator("select[name=role]").select_option("dns-admin")
     row.locator("input[name=comment]").fill("now looks after DNS")
     row.locator("button:has-text('Save')").click()
@@ -138,3 +139,101 @@ def test_history_shows_before_and_after_and_keeps_logins_apart(
     expect(page.locator("#history tbody tr").first).to_contain_text("login")
     assert_accessible(page)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_errors_in_plain_words_at_their_fields(console_box: Sandbox, console_url: str, admin: Page):
+    page = admin
+    page.goto(console_url + "/users")
+    form = page.locator("#create-user")
+    form.locator("[name=username]").fill(console_box.admin_credentials()[0])  # taken
+    form.locator("[name=password]").fill("short")
+    form.locator("button[type=submit]").click()
+    error = form.locator("#e-password")
+    expect(error).to_contain_text("at least 12")
+    expect(form.locator("#f-password")).to_have_attribute("aria-describedby", "e-password")
+    expect(form.locator("#f-password")).to_have_attribute("aria-invalid", "true")
+    shown = page.locator("main").inner_text()
+    for internal in ("Input should", "should have", "[0]", "Errno", "REFUSED", "Traceback"):
+        assert internal not in shown, (internal, shown)
+    assert_accessible(page)
+
+
+def _api(box: Sandbox, method: str, path: str, body: object = None) -> dict[str, object]:
+    answer = box.https(1231, "/api/v1" + path, 15, method=method, token=box.central_token(),
+                       json_body=body)  # fmt: skip
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else {}
+
+
+def test_a_role_change_and_a_disabled_user_take_effect_at_the_next_request(
+    browser: Browser, console_box: Sandbox, console_url: str
+):
+    name = f"sess-{secrets.token_hex(3)}"
+    password = "a long enough password 2"
+    user = _api(console_box, "POST", "/users",
+                {"username": name, "role": "read-only", "password": password})  # fmt: skip
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        login(page, console_url, name, password)
+        expect(page.locator(".who")).to_contain_text("read-only")
+        page.goto(console_url + "/users")
+        expect(page.locator("#create-user")).to_have_count(0)
+        _api(console_box, "PATCH", f"/users/{user['id']}", {"role": "administrator"})
+        page.goto(console_url + "/users")  # the next request, no new login
+        expect(page.locator(".who")).to_contain_text("administrator")
+        expect(page.locator("#create-user")).to_be_visible()
+        _api(console_box, "PATCH", f"/users/{user['id']}", {"enabled": False})
+        page.goto(console_url + "/history")
+        expect(page.locator("#f-username")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("an administrator disabled your user")
+    finally:
+        context.close()
+        _api(console_box, "DELETE", f"/users/{user['id']}?comment=test+done")
+
+
+def test_a_session_about_to_end_warns_and_a_form_sent_after_it_is_kept(
+    browser: Browser, console_box: Sandbox, console_url: str
+):
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        login(page, console_url, *console_box.admin_credentials())
+        page.goto(console_url + "/users")
+        warning = page.locator("#session-warning")
+        expect(warning).to_be_hidden()
+        # The page knows when the session ends; bring that moment near.
+        page.evaluate(
+            "document.getElementById('session-info').dataset.expires ="
+            " new Date(Date.now() + 90000).toISOString()"
+        )
+        expect(warning).to_be_visible(timeout=5_000)
+        expect(warning).to_contain_text("Your session ends in 1 min")
+        assert_accessible(page)
+        name = f"kept-{secrets.token_hex(3)}"
+        form = page.locator("#create-user")
+        form.locator("[name=username]").fill(name)
+        form.locator("[name=display_name]").fill("Kept Over Login")
+        form.locator("[name=role]").select_option("dhcp-admin")
+        form.locator("[name=comment]").fill("typed before the session ended")
+        form.locator("[name=password]").fill("a password never kept 3")
+        context.clear_cookies()  # what the browser does when the session's cookie expires
+        form.locator("button[type=submit]").click()
+        expect(page.locator("form.login-form")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("Your session has ended")
+        expect(page.locator("#form-kept")).to_be_visible()
+        username, password = console_box.admin_credentials()
+        page.fill("#f-username", username)
+        page.fill("#f-password", password)
+        page.click("button:has-text('Log in')")
+        expect(page.locator("#form-restored")).to_be_visible()
+        assert page.url.endswith("/users")
+        form = page.locator("#create-user")
+        expect(form.locator("[name=username]")).to_have_value(name)
+        expect(form.locator("[name=display_name]")).to_have_value("Kept Over Login")
+        expect(form.locator("[name=role]")).to_have_value("dhcp-admin")
+        expect(form.locator("[name=comment]")).to_have_value("typed before the session ended")
+        expect(form.locator("[name=password]")).to_have_value("")  # never kept
+        assert _api(console_box, "GET", f"/users?filter=username:{name}")["total"] == 0
+    finally:
+        context.close()

@@ -340,6 +340,8 @@ class FakeCentral:
             record = {"id": 3, "zone_id": 1, "name": "www.z1.example.", "type": "A", "ttl": 60,
                       "data": "198.51.100.7"}  # fmt: skip
             return httpx.Response(200, json={"items": [record], "total": 1})
+        if path == "/me":
+            return httpx.Response(200, json=_user(self.role) | {"token": "session"})
         if path == "/servers":
             return httpx.Response(200, json={"items": [], "total": 0})
         if path == "/settings":

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from webui.central import ApiError, Central
+from webui.central import ApiError, Central, SessionGoneError
 from webui.charts import Bar, bar_chart
 from webui.health import health
 from webui.models import ScopeUsage, ServiceEvent
 from webui.pages.appliance import backup_summary
 from webui.pages.auth import login_page
-from webui.session import COOKIE, Session
-from webui.web import console, render
+from webui.session import Session
+from webui.web import console, render, session_or_none
 
 router = APIRouter()
 
@@ -115,17 +115,17 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
 @router.get("/")
 def dashboard(request: Request) -> Response:
     app = console(request)
-    session = app.sealer.open(request.cookies.get(COOKIE))
-    if session is None or session.expired():
+    session = session_or_none(request)
+    if session is None:
         return login_page(request)
     return render(request, "dashboard.html", session, **dashboard_context(app.central, session))
 
 
 def _fragment_session(request: Request) -> Session | None:
-    session = console(request).sealer.open(request.cookies.get(COOKIE))
-    if session is None or session.expired():
+    try:
+        return session_or_none(request)
+    except SessionGoneError:
         return None
-    return session
 
 
 def _ended() -> Response:

@@ -119,6 +119,14 @@
       if (next && (next.value === "/" || next.value === "") && record.path) { next.value = record.path; }
       record.waiting = true;
       try { sessionStorage.setItem(PENDING, JSON.stringify(record)); } catch (e) { /* full */ }
+      if (!document.getElementById("form-kept")) {
+        var kept = document.createElement("p");
+        kept.className = "note";
+        kept.id = "form-kept";
+        kept.setAttribute("role", "status");
+        kept.textContent = "The form you were sending is kept: log in again and it is filled in again on its page.";
+        login.parentNode.insertBefore(kept, login);
+      }
       return;
     }
     try { sessionStorage.removeItem(PENDING); } catch (e) { /* gone */ }
