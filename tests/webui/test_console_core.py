@@ -237,3 +237,56 @@ def test_a_session_about_to_end_warns_and_a_form_sent_after_it_is_kept(
         assert _api(console_box, "GET", f"/users?filter=username:{name}")["total"] == 0
     finally:
         context.close()
+
+
+def test_page_jumps_and_a_bulk_action_on_the_checked_rows(
+    console_box: Sandbox, console_url: str, admin: Page
+):
+    page = admin
+    tag = secrets.token_hex(3)
+    made = [
+        _api(console_box, "POST", "/users", {"username": f"bulk-{tag}-{n}", "role": "read-only",
+                                             "password": "a long enough password 4"})
+        for n in range(3)
+    ]  # fmt: skip
+    try:
+        # 160 changes of one user: 161 history entries, four pages of 50.
+        for n in range(160):
+            _api(console_box, "PATCH", f"/users/{made[0]['id']}", {"display_name": f"v{n}"})
+        page.goto(f"{console_url}/history?name=bulk-{tag}-0")
+        pager = page.locator("nav.pager")
+        expect(pager).to_contain_text("1\u201350 of 161 (page 1 of 4)")
+        expect(pager.locator("[aria-current=page]")).to_have_text("1")
+        assert_accessible(page)
+        pager.get_by_label("Last page").click()
+        expect(pager).to_contain_text("151\u2013161 of 161 (page 4 of 4)")
+        pager.get_by_label("Page 2", exact=True).click()
+        expect(pager).to_contain_text("51\u2013100 of 161 (page 2 of 4)")
+        pager.get_by_label("First page").click()
+        expect(pager).to_contain_text("1\u201350 of 161")
+        assert "name=bulk-" in page.url  # the search is kept while paging
+
+        page.goto(console_url + "/users")
+        bar = page.locator("#users-bulk")
+        expect(bar.locator("[data-bulk-count]")).to_have_text("0")
+        expect(bar.locator("button[value=disable]")).to_be_disabled()
+        for user in made[:2]:
+            page.get_by_label(f"Select {user['username']}", exact=True).check()
+        expect(bar.locator("[data-bulk-count]")).to_have_text("2")
+        expect(page.get_by_label("Select every row of this page")).to_have_js_property(
+            "indeterminate", True
+        )
+        assert_accessible(page)
+        bar.locator("button[value=disable]").click()
+        expect(page.locator("#confirm-dialog")).to_be_visible()
+        page.fill("#confirm-comment", "bulk test")
+        page.click("#confirm-ok")
+        expect(page.locator("text=The selected users were disabled.")).to_be_visible()
+        states = {u["username"]: u["enabled"]
+                  for u in _api(console_box, "GET", f"/users?filter=username~bulk-{tag}")["items"]}  # type: ignore[union-attr]  # fmt: skip
+        assert states == {made[0]["username"]: False, made[1]["username"]: False,
+                          made[2]["username"]: True}  # fmt: skip
+    finally:
+        for user in made:
+            console_box.https(1231, f"/api/v1/users/{user['id']}?comment=done", 15,
+                              method="DELETE", token=console_box.central_token())  # fmt: skip

@@ -194,6 +194,37 @@
     keepForm(form);
   }, true);
 
+  // --- bulk selection ------------------------------------------------------------------------
+  function rowsOf(formId) {
+    return document.querySelectorAll('input[type=checkbox][name=selected][form="' + formId + '"]');
+  }
+  function updateBulk() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-bulk]"), function (form) {
+      var rows = rowsOf(form.id);
+      var checked = 0;
+      Array.prototype.forEach.call(rows, function (box) { if (box.checked) { checked += 1; } });
+      var count = form.querySelector("[data-bulk-count]");
+      if (count) { count.textContent = String(checked); }
+      Array.prototype.forEach.call(form.querySelectorAll("button[name=bulk]"), function (button) {
+        button.disabled = checked === 0;
+      });
+      var all = document.querySelector('input[data-select-all="' + form.id + '"]');
+      if (all) {
+        all.checked = rows.length > 0 && checked === rows.length;
+        all.indeterminate = checked > 0 && checked < rows.length;
+      }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") { return; }
+    var formId = box.getAttribute("data-select-all");
+    if (formId) {
+      Array.prototype.forEach.call(rowsOf(formId), function (row) { row.checked = box.checked; });
+    }
+    if (formId || box.name === "selected") { updateBulk(); }
+  });
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (target && target.id === "theme-toggle") {
@@ -206,6 +237,7 @@
 
   function onPage() {
     labelThemeButton();
+    updateBulk();
     restoreForm();
     watchSession();
   }
