@@ -290,3 +290,44 @@ def test_page_jumps_and_a_bulk_action_on_the_checked_rows(
         for user in made:
             console_box.https(1231, f"/api/v1/users/{user['id']}?comment=done", 15,
                               method="DELETE", token=console_box.central_token())  # fmt: skip
+
+
+#: The pages of the console's common part.
+PAGES = ("/", "/history", "/history?kind=logins", "/users", "/settings", "/settings/monitoring")
+
+
+def test_pages_accessible_in_light_and_dark_and_at_390_px(
+    browser: Browser, console_box: Sandbox, console_url: str, admin: Page
+):
+    page = admin
+    page.goto(console_url + "/")
+    toggle = page.locator("#theme-toggle")
+    for theme in ("light", "dark"):
+        if page.evaluate("document.documentElement.dataset.theme || 'light'") != theme:
+            toggle.click()
+        shown = "document.documentElement.dataset.theme || 'light'"
+        assert page.evaluate(shown) == theme
+        for path in PAGES:
+            page.goto(console_url + path)
+            expect(page.locator("h1")).to_be_visible()
+            # the theme is kept from page to page
+            assert page.evaluate(shown) == theme
+            assert_accessible(page)
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(245, 246, 248)", "the dark theme did not apply"
+    toggle.click()  # back to light for the tests after
+    # A phone: every page fits 390 px without sideways scrolling; tables become cards.
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        small = phone.new_page()
+        small.goto(console_url + "/")
+        assert_accessible(small)  # the login page
+        login(small, console_url, *console_box.admin_credentials())
+        for path in PAGES:
+            small.goto(console_url + path)
+            expect(small.locator("h1")).to_be_visible()
+            width = small.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+            assert_accessible(small)
+    finally:
+        phone.close()
