@@ -334,3 +334,21 @@ def test_pages_accessible_in_light_and_dark_and_at_390_px(
             assert_accessible(small)
     finally:
         phone.close()
+
+
+def test_a_setting_in_seconds_takes_a_duration(console_box: Sandbox, console_url: str, admin: Page):
+    page = admin
+    before = _api(console_box, "GET", "/settings")["login_lockout_seconds"]
+    try:
+        page.goto(console_url + "/settings")
+        page.fill("#f-login_lockout_seconds", "5 minutes")
+        page.click("button:has-text('Save settings')")
+        expect(page.locator("#e-login_lockout_seconds")).to_contain_text("is not a duration")
+        page.fill("#f-login_lockout_seconds", "1h30m")
+        page.click("button:has-text('Save settings')")
+        expect(page.locator("text=The settings were saved.")).to_be_visible()
+        expect(page.locator("#f-login_lockout_seconds")).to_have_value("5400")
+        assert _api(console_box, "GET", "/settings")["login_lockout_seconds"] == 5400
+    finally:
+        _api(console_box, "PATCH", "/settings", {"login_lockout_seconds": before,
+                                               "comment": "put back by the test"})  # fmt: skip
