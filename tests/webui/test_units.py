@@ -567,3 +567,21 @@ def test_history_difference_reads_as_lines_and_fields() -> None:
         ("enabled", "yes", ""),
     ]
     assert history_filter({"name": "www.a.example. x"}) == "content~www.a.example."
+
+
+def test_plain_words_pages_and_the_checked_rows() -> None:
+    from webui.forms import plain
+    from webui.paging import Pager, selected
+
+    assert plain("update failed: REFUSED") == "update failed: refused by the DNS server"
+    assert "Errno" not in plain("agent: [Errno 111] Connection refused")
+    assert plain("pools[0].start: Input should be a valid IPv4 address") == (
+        "pool 1 start: must be a valid IPv4 address"
+    )
+    assert plain("ns1.example.com. at 198.51.100.7") == "ns1.example.com. at 198.51.100.7"
+    pager = Pager(500, 50, 10_000)
+    assert pager.jumps() == [1, None, 9, 10, 11, 12, 13, None, 200]
+    assert Pager(0, 50, 120).jumps() == [1, 2, 3]
+    assert pager.last_offset == 9950 and pager.offset_of(0) == 0 and pager.offset_of(999) == 9950
+    assert selected({"selected": "3\n7\n3\n\n"}) == ["3", "7"]
+    assert selected({}) == []
