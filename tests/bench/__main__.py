@@ -117,7 +117,7 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     ),
     "webui": (
         "web console page time: records page of a 10,000-record zone, list of 10,000 zones, "
-        "leases page with 10,000 leases",
+        "history of 10,000 changes, leases page with 10,000 leases",
         webui_bench,
     ),
     "webui-leases": (

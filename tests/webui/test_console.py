@@ -41,6 +41,12 @@ def _accept_dialogs(page: Page, comment: str) -> None:
     page.on("dialog", handle)
 
 
+def _confirm(page: Page, comment: str) -> None:
+    """The console's confirm dialog: the save comment given, then confirmed."""
+    page.fill("#confirm-comment", comment)
+    page.click("#confirm-ok")
+
+
 def _admin(box: Sandbox) -> tuple[str, str]:
     return box.admin_credentials()
 
@@ -402,11 +408,11 @@ def test_scope_and_reservation_then_dhclient_gets_the_address(
     mac = "02:00:5e:77:00:01"
     reserved = str(net[15])
     login(page, console_url, *_admin(box))
-    _accept_dialogs(page, "replaced by the browser test")
     page.click("nav >> text=DHCP")
     expect(page.locator("h1")).to_have_text("DHCP scopes")
     # The appliance's first scope gives way to one made in the console.
     page.locator("#scopes tr", has_text=str(net)).locator("button:has-text('Delete')").click()
+    _confirm(page, "replaced by the browser test")
     expect(page.locator("text=The scope was deleted.")).to_be_visible()
     page.fill("#create-scope #new-f-subnet", str(net))
     page.fill("#create-scope #new-f-start", str(net[20]))
@@ -429,6 +435,7 @@ def test_scope_and_reservation_then_dhclient_gets_the_address(
     expect(page.locator("text=The scope was saved.")).to_be_visible()
     expect(page.locator("#pools")).to_contain_text(str(net[12]))
     page.locator("#pools tr", has_text=str(net[12])).locator("button:has-text('Remove')").click()
+    _confirm(page, "not needed")
     expect(page.locator("text=The scope was saved.")).to_be_visible()
     expect(page.locator("#pools")).not_to_contain_text(str(net[12]))
     expect(page.locator("#reservations")).to_contain_text(reserved)  # kept by the PUT
@@ -461,11 +468,12 @@ def test_options_classes_history_users_settings(console_box: Sandbox, console_ur
     expect(page.locator("text=The class was saved.")).to_be_visible()
     expect(page.locator("#classes")).to_contain_text("lab-phones")
     shot(page, "dhcp-options")
-    _accept_dialogs(page, "tidy up")
     page.locator("#options tr", has_text="domain-name-servers").locator("button").click()
+    _confirm(page, "tidy up")
     expect(page.locator("text=The options were saved.")).to_be_visible()
     expect(page.locator("#options")).not_to_contain_text("domain-name-servers")
     page.locator("#classes tr", has_text="lab-phones").locator("button").click()
+    _confirm(page, "tidy up")
     expect(page.locator("text=The class was deleted.")).to_be_visible()
     expect(page.locator("#classes")).not_to_contain_text("lab-phones")
     page.goto(console_url + "/servers")
@@ -477,8 +485,8 @@ def test_options_classes_history_users_settings(console_box: Sandbox, console_ur
     shot(page, "servers")
     page.goto(console_url + "/history")
     page.fill("#h-actor", "admin")
-    page.fill("#h-object_type", "dhcp-class")
-    page.click("button:has-text('Filter')")
+    page.select_option("#h-object_type", "dhcp-class")
+    page.click("button:has-text('Search')")
     expect(page.locator("#history tbody tr").first).to_contain_text("dhcp-class")
     shot(page, "history")
     page.goto(console_url + "/settings")
@@ -516,14 +524,16 @@ def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
     page.click("button:has-text('Create user')")
     expect(page.locator("text=The user was created.")).to_be_visible()
     row = page.locator("#users tbody tr", has_text="temp-ops")
+    row.locator("summary:has-text('Edit')").click()
     row.locator("select[name=role]").select_option("dhcp-admin")
     row.locator("button:has-text('Save')").click()
     expect(page.locator("text=The user was saved.")).to_be_visible()
     expect(page.locator("#users tbody tr", has_text="temp-ops")).to_contain_text("dhcp-admin")
-    _accept_dialogs(page, "temporary")
     page.locator("#users tbody tr", has_text="temp-ops").locator(
         "button:has-text('Delete')"
     ).click()
+    page.fill("#confirm-comment", "temporary")
+    page.click("#confirm-ok")
     expect(page.locator("text=The user was deleted.")).to_be_visible()
     expect(page.locator("#users")).not_to_contain_text("temp-ops")
     shot(page, "users")

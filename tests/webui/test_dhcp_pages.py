@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from services.sandbox.sandbox import Sandbox
-from tests.harness.axe import assert_accessible
+from tests.webui.axe import assert_accessible
 from tests.webui.conftest import VIEWPORT, login
 
 pytestmark = pytest.mark.sandbox
@@ -27,13 +27,12 @@ PLAIN = ("Input should", "pools[", "options[", "reservations[", "value_error")
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, console_box: Sandbox, console_url: str) -> Iterator[Page]:
-    """One logged-in page for the module (dialogs: confirmed, with a save comment)."""
+    """One logged-in page for the module."""
     context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
     context.set_default_timeout(30_000)
     found = context.new_page()
     errors: list[str] = []
     found.on("pageerror", lambda exc: errors.append(str(exc)))
-    found.on("dialog", lambda d: d.accept("browser test" if d.type == "prompt" else None))
     found.errors = errors  # type: ignore[attr-defined]
     login(found, console_url, *console_box.admin_credentials())
     try:
@@ -61,6 +60,12 @@ def _kea_subnet(box: Sandbox) -> dict[str, Any]:
 def _plain(page: Page) -> None:
     text = page.locator("main").inner_text()
     assert not any(word in text for word in PLAIN), text
+
+
+def _confirm(page: Page, comment: str) -> None:
+    """The console's confirm dialog: the save comment given, then confirmed."""
+    page.fill("#confirm-comment", comment)
+    page.click("#confirm-ok")
 
 
 def _put_back(box: Sandbox, base: str, scope: dict[str, Any]) -> None:
@@ -165,6 +170,7 @@ def test_scope_settings_pools_reservations_and_classes_edited(
         assert_accessible(page)
         page.locator("#reservations tbody tr", has_text=mac).locator(
             "button:has-text('Delete')").click()  # fmt: skip
+        _confirm(page, "the scanner went")
         expect(page.locator("text=The reservation was deleted.")).to_be_visible()
 
         # The server's lease times: a wrong one named at its field, then 2h30m served.
@@ -201,6 +207,7 @@ def test_scope_settings_pools_reservations_and_classes_edited(
         assert made["option-data"][0]["data"] == box.address
         page.locator("#classes tr", has_text="lab-printers").locator(
             "button:has-text('Delete')").click()  # fmt: skip
+        _confirm(page, "no printers in the lab")
         expect(page.locator("text=The class was deleted.")).to_be_visible()
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
@@ -287,8 +294,13 @@ def test_leases_in_words_paged_searched_and_released(
         expect(page.locator("#lease-count")).to_have_text("1 lease found.")
         expect(table).to_contain_text("leasetest10-5")
 
-        # Released after the confirmation: Kea has it no more.
+        # Cancelled, nothing happens; released after the confirmation: Kea has it no more.
         page.click(f"button[aria-label='Release the lease of {added[5]}']")
+        expect(page.locator("#confirm-message")).to_contain_text(f"Release the lease of {added[5]}")
+        page.click("#confirm-cancel")
+        assert box.kea("lease4-get", arguments={"ip-address": added[5]})["result"] == 0
+        page.click(f"button[aria-label='Release the lease of {added[5]}']")
+        _confirm(page, "the client left")
         expect(page.locator("text=The lease was released")).to_be_visible()
         assert box.kea("lease4-get", arguments={"ip-address": added[5]})["result"] == 3
         assert_accessible(page)
@@ -330,3 +342,11 @@ def test_leases_page_after_page(
     second = page.locator("#leases tbody tr td:first-child").all_inner_texts()
     assert second and not set(first) & set(second)
     assert_accessible(page)
+    # A jump to the last page and back to the first (the count is kept meanwhile).
+    page.click("nav.pager a[aria-label='Last page']")
+    pages = -(-total // 50)
+    expect(page.locator("nav.pager").first).to_contain_text(f"page {pages} of {pages}")
+    last = page.locator("#leases tbody tr td:first-child").all_inner_texts()
+    assert len(last) == total - (pages - 1) * 50
+    page.click("nav.pager a[aria-label='First page']")
+    expect(page.locator("#leases tbody tr td:first-child").first).to_have_text(first[0])
