@@ -4,9 +4,12 @@ The sandbox appliance runs the same programs as the image. Once every health che
 the benchmark lets it idle for :data:`SETTLE_SECONDS`, then reads ``/proc`` for supervisord and
 every program it runs (each with its children, such as Kea's ``sh -c`` wrapper). Two figures per
 program: RSS, which counts every shared page (the interpreter, shared libraries) in full in each
-process, and PSS, which splits a shared page between the processes that map it. The sum of the
-PSS figures is what the programs add to the memory in use the console shows (``MemTotal -
-MemAvailable``); the kernel, its caches and the console itself come on top in the image.
+process, and anonymous memory (heaps, stacks, the Python objects of every imported module), the
+part that only this program holds and that the kernel cannot drop and read again from a file.
+Anonymous memory is what the memory in use on the image's console (``MemTotal -
+MemAvailable``) follows most closely; the sums also give PSS, which splits a shared page between
+the processes that map it (on a development machine, also with other processes that map the
+same files, so it reads lower than in the image).
 """
 
 from __future__ import annotations
@@ -40,16 +43,18 @@ def _field_kib(path: Path, name: str) -> int:
     return 0  # a kernel thread or a process that just exited
 
 
-def tree_memory(pid: int) -> tuple[float, float]:
-    """RSS and PSS of ``pid`` and its descendants, MiB."""
-    rss = pss = 0
-    for one in process_tree(pid):
+def memory(pids: list[int]) -> tuple[float, float, float]:
+    """RSS, PSS and anonymous memory of these processes together, MiB."""
+    rss = pss = anon = 0
+    for one in pids:
         try:
             rss += _field_kib(Path(f"/proc/{one}/status"), "VmRSS:")
-            pss += _field_kib(Path(f"/proc/{one}/smaps_rollup"), "Pss:")
+            rollup = Path(f"/proc/{one}/smaps_rollup")
+            pss += _field_kib(rollup, "Pss:")
+            anon += _field_kib(rollup, "Anonymous:")
         except FileNotFoundError:
             continue
-    return rss / 1024, pss / 1024
+    return rss / 1024, pss / 1024, anon / 1024
 
 
 def idle_memory(box: Sandbox) -> list[Figure]:
@@ -57,21 +62,15 @@ def idle_memory(box: Sandbox) -> list[Figure]:
     time.sleep(SETTLE_SECONDS)  # the idle period itself: what is measured is the state after it
     box.wait_ready()
     pids = {p["name"]: int(p["pid"]) for p in box.supervisor().processes() if p["pid"]}
-    pids["supervisord"] = int((box.root.run / "supervisord.pid").read_text().strip())
-    measured = {name: tree_memory(pid) for name, pid in pids.items()}
-    # supervisord's own tree holds every program: count supervisord alone.
-    sup = pids["supervisord"]
-    measured["supervisord"] = (
-        _field_kib(Path(f"/proc/{sup}/status"), "VmRSS:") / 1024,
-        _field_kib(Path(f"/proc/{sup}/smaps_rollup"), "Pss:") / 1024,
-    )
+    measured = {name: memory(process_tree(pid)) for name, pid in pids.items()}
+    # supervisord's tree holds every program: supervisord is counted alone.
+    measured["supervisord"] = memory([int((box.root.run / "supervisord.pid").read_text())])
     figures: list[Figure] = []
-    for name, (rss, pss) in sorted(measured.items(), key=lambda item: -item[1][0]):
+    for name, (rss, _, anon) in sorted(measured.items(), key=lambda item: -item[1][0]):
         figures.append(Figure("idle-memory", f"{name} RSS", rss, "MiB"))
-        figures.append(Figure("idle-memory", f"{name} PSS", pss, "MiB"))
-    total_rss = sum(rss for rss, _ in measured.values())
-    total_pss = sum(pss for _, pss in measured.values())
-    figures.append(Figure("idle-memory", "all programs, sum of RSS", total_rss, "MiB"))
-    figures.append(Figure("idle-memory", "all programs, sum of PSS", total_pss, "MiB"))
+        figures.append(Figure("idle-memory", f"{name} anonymous", anon, "MiB"))
+    for index, what in enumerate(("RSS", "PSS", "anonymous memory")):
+        total = sum(values[index] for values in measured.values())
+        figures.append(Figure("idle-memory", f"all programs, sum of {what}", total, "MiB"))
     figures.append(Figure("idle-memory", "load average (1 min)", os.getloadavg()[0], ""))
     return figures
