@@ -457,15 +457,7 @@ class Launcher:
         return programs
 
     def _python_env(self) -> str:
-        # MALLOC_ARENA_MAX: glibc gives each thread that allocates while another holds the
-        # lock an arena of its own, up to 8 per CPU, and each keeps its freed memory; the
-        # programs' threads (uvicorn's, the agents' workers) allocate little, so two arenas
-        # hold what they need and the idle programs keep less (docs/benchmarks.md, idle-memory).
-        env = {
-            "BURROW_ROOT": str(self.root.root),
-            "PYTHONUNBUFFERED": "1",
-            "MALLOC_ARENA_MAX": "2",
-        }
+        env = {"BURROW_ROOT": str(self.root.root), "PYTHONUNBUFFERED": "1"}
         if self.pythonpath:
             env["PYTHONPATH"] = self.pythonpath
         return _env_value(env)
