@@ -117,7 +117,7 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         snmp_bench,
     ),
     "idle-memory": (
-        "idle memory: RSS and PSS of every program of a healthy appliance, 30 s after start",
+        "RSS and anonymous memory of every program, 30 s after the appliance is healthy",
         idle_memory,
     ),
     "webui": (

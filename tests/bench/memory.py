@@ -29,10 +29,11 @@ def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants."""
     pids = [pid]
     for one in pids:
-        for task in Path(f"/proc/{one}/task").iterdir():
-            children = task / "children"
-            if children.exists():
-                pids += [int(p) for p in children.read_text().split()]
+        try:
+            for task in Path(f"/proc/{one}/task").iterdir():
+                pids += [int(p) for p in (task / "children").read_text().split()]
+        except FileNotFoundError:  # it, or one of its threads, has just exited
+            continue
     return pids
 
 
