@@ -1,10 +1,15 @@
-"""DNS: the zones (search, paging, create, delete, import) and a zone's records (sort,
-filter, paging, inline add, edit and delete, each with a save comment)."""
+"""DNS: the zones (search, paging, create, delete, import with a preview, export), a search
+of records across zones, and a zone's records (sort, filter, paging, inline add, edit and
+delete, bulk delete and TTL change, each with a save comment). TTLs are read as seconds or in
+BIND's unit form (``1h30m``) and shown in the unit form. A zone's settings (SOA, options) and
+the servers' options are in ``dns_settings``."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -59,7 +64,7 @@ def record_of(read: Reader, prefix: str = "") -> dict[str, Any]:
     return {
         "name": read.text(prefix + "name") or "@",
         "type": read.text(prefix + "type").upper(),
-        "ttl": read.whole(prefix + "ttl", example="3600"),
+        "ttl": read.duration(prefix + "ttl", example="1h"),
         "data": read.text(prefix + "data"),
     }
 
@@ -78,7 +83,7 @@ def zones_page(request: Request, session: Session, status: int = 200, **extra: A
         session.token, filter=search, sort=sort, offset=offset, limit=ZONES_PAGE
     )
     base = {"q": search, "sort": sort, "offset": offset}
-    servers = _dns_servers(request, session) if session.may("dns") else []
+    servers = _dns_servers(request, session)
     context: dict[str, Any] = {
         "zones": answer.items,
         "pager": Pager(offset, ZONES_PAGE, answer.total),
@@ -111,7 +116,7 @@ def create_zone(request: Request, write: WriteRequest) -> Response:
         "server_id": read.whole("server_id"),
         "comment": write.comment,
     }
-    ttl = read.whole("ttl", example="3600")
+    ttl = read.duration("ttl", example="1h")
     if ttl is not None:
         body["ttl"] = ttl
     nameservers = read.text("nameservers").replace(",", " ").split()
@@ -200,6 +205,9 @@ def records_page(
         "edit_errors": FormErrors(),
         "edit_values": {},
         "orphan": None,
+        "bulk_errors": FormErrors(),
+        "bulk_values": {},
+        "picked": [],
         "error": "",
     }
     context.update(extra)
@@ -357,3 +365,117 @@ def delete_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) 
     except ApiError as exc:
         return records_page(request, write.session, zone_id, exc.status, error=in_words(exc))
     return _back(request, zone_id, write, "record-deleted")
+
+
+# --- search across zones -------------------------------------------------------------------
+SEARCH_PAGE = 100
+
+
+def _plain_terms(search: str) -> str:
+    """The words of a search that are plain text (``type:MX``, ``data~spf`` are record terms,
+    which zones do not have)."""
+    return " ".join(t for t in search.split() if ":" not in t and "~" not in t)
+
+
+@router.get("/search")
+def search(request: Request, session: CurrentSession) -> Response:
+    """Zones by name and records by name or data, across every zone; the record terms of the
+    zones' lists work too (``type:MX``, ``data~spf``, ``name~mail``)."""
+    params = request.query_params
+    central = console(request).central
+    search = params.get("q", "").strip()[:200]
+    sort = sort_key(params.get("sort"), RECORD_SORTS, "name")
+    offset = clamp_offset(params.get("offset"), SEARCH_PAGE)
+    base = {"q": search, "sort": sort, "offset": offset}
+    zones: list[Zone] = []
+    records: list[Any] = []
+    total = 0
+    error = ""
+    if search:
+        try:
+            if words := _plain_terms(search):
+                zones = central.zones(session.token, filter=words, limit=20, sort="name").items
+            found = central.search_records(
+                session.token, filter=search, sort=sort, offset=offset, limit=SEARCH_PAGE
+            )
+            records, total = found.items, found.total
+        except ApiError as exc:
+            if exc.status >= 500:
+                raise
+            error = in_words(exc)
+    return render(
+        request, "dns_search.html", session, 422 if error else 200,
+        search=search, sort=sort, zones=zones, records=records, error=error,
+        pager=Pager(offset, SEARCH_PAGE, total), qs=lambda **changes: query(base, **changes),
+    )  # fmt: skip
+
+
+# --- export --------------------------------------------------------------------------------
+@router.get("/zones/{zone_id}/export")
+def export_zone(request: Request, session: CurrentSession, zone_id: int = ZoneId) -> Response:
+    """The zone's master file (as Central holds it) as a download named after the zone."""
+    found = console(request).central.export_zone(session.token, zone_id)
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", found.zone.rstrip(".")) or "root"
+    return Response(
+        found.text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=\"{stem}.zone\"; "
+                 f"filename*=UTF-8''{quote(stem)}.zone"},
+    )  # fmt: skip
+
+
+# --- bulk: delete or change the TTL of the selected records ---------------------------------
+BULK_FORM = Placement.same(
+    "bulk", "bulk_ttl", fields={"changes[].new.ttl": "bulk_ttl", "comment": "bulk_comment"}
+)
+
+
+def _picked(form: dict[str, str]) -> list[dict[str, Any]]:
+    """The records ticked in the table (each checkbox holds its record as JSON)."""
+    picked = []
+    for raw in form.get("pick", "").split("\n"):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and set(item) == set(RECORD):
+            picked.append({k: item[k] for k in RECORD})
+    return picked
+
+
+@router.post("/zones/{zone_id}/records/bulk")
+def bulk_records(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
+    """Delete the selected records, or give them one TTL: one change set, all or nothing."""
+    read = Reader(write.form)
+    picked = _picked(write.form)
+    action = write.get("bulk")
+    try:
+        if not picked:
+            read.errors.at("bulk", "Select at least one record in the table first.")
+        if action == "ttl":
+            ttl = read.duration("bulk_ttl", example="1h", required=True)
+            changes = [{"action": "update", "record": r, "new": r | {"ttl": ttl}} for r in picked]
+        elif action == "delete":
+            changes = [{"action": "delete", "record": r} for r in picked]
+        else:
+            read.errors.at("bulk", "Choose what to do with the selected records.")
+        read.check()
+        console(request).central.change_records(
+            write.session.token, zone_id, changes, write.get("bulk_comment")
+        )
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, BULK_FORM)
+        return records_page(
+            request, write.session, zone_id, status_of(exc), bulk_errors=errors,
+            error=errors.banner, bulk_values=values(write.form, "bulk", "bulk_ttl", "bulk_comment"),
+            picked=[(r["name"], r["type"], r["ttl"], r["data"]) for r in picked],
+        )  # fmt: skip
+    done = "records-deleted" if action == "delete" else "ttl-changed"
+    return _back(request, zone_id, write, done)
+
+
+from webui.pages import dns_settings  # noqa: E402  (its routes are DNS pages too)
+
+router.include_router(dns_settings.router)
