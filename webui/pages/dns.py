@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from starlette.datastructures import QueryParams
 
 from webui.central import ApiError
 from webui.forms import (
@@ -171,9 +172,16 @@ def delete_zone(request: Request, write: WriteRequest, zone_id: int = ZoneId) ->
 
 # --- records -----------------------------------------------------------------------------
 def records_page(
-    request: Request, session: Session, zone_id: int, status: int = 200, **extra: Any
+    request: Request,
+    session: Session,
+    zone_id: int,
+    status: int = 200,
+    back: str = "",
+    **extra: Any,
 ) -> Response:
-    params = request.query_params
+    """A zone's page; after a refused write, ``back`` is the query of the page it came from
+    (its filter, sort and offset), so the table stays as it was."""
+    params = QueryParams(back) if back else request.query_params
     central = console(request).central
     zone = central.zone(session.token, zone_id)
     sort = sort_key(params.get("sort"), RECORD_SORTS, "name")
@@ -300,11 +308,15 @@ def delete_key(request: Request, write: WriteRequest, key_id: int = KeyId) -> Re
     return redirect(request, "/dns/keys?done=key-deleted")
 
 
+def _back_query(write: Write) -> str:
+    """The query of the table's page a write came from, when it is one."""
+    back = write.get("back")
+    return back if re.fullmatch(r"[A-Za-z0-9_.~%&=+-]{0,600}", back) else ""
+
+
 def _back(request: Request, zone_id: int, write: Write, done: str) -> Response:
     """Back to the page of the table the write came from (its search, sort and offset)."""
-    back = write.get("back")
-    if not re.fullmatch(r"[A-Za-z0-9_.~%&=+-]{0,600}", back):
-        back = ""
+    back = _back_query(write)
     suffix = f"?{back}&done={done}" if back else f"?done={done}"
     return redirect(request, f"/dns/zones/{zone_id}{suffix}")
 
@@ -324,7 +336,8 @@ def add_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> 
     except (ApiError, FormInputError) as exc:
         errors = refusal(exc, ADD_FORM)
         return records_page(
-            request, write.session, zone_id, status_of(exc), errors=errors, error=errors.banner,
+            request, write.session, zone_id, status_of(exc), _back_query(write), errors=errors,
+            error=errors.banner,
             values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
     return _back(request, zone_id, write, "record-added")
@@ -345,7 +358,7 @@ def save_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) ->
             *RECORD,
         )  # fmt: skip
         return records_page(
-            request, write.session, zone_id, status_of(exc), edit_errors=errors,
+            request, write.session, zone_id, status_of(exc), _back_query(write), edit_errors=errors,
             error=errors.banner, editing=orphan["id"], orphan=orphan,
             edit_values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
@@ -360,10 +373,11 @@ def delete_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) 
         read.check()
         _apply(request, write, zone_id, change)
     except FormInputError as exc:
-        return records_page(request, write.session, zone_id, 422,
+        return records_page(request, write.session, zone_id, 422, _back_query(write),
                             error="; ".join(refusal(exc, Placement({})).top))  # fmt: skip
     except ApiError as exc:
-        return records_page(request, write.session, zone_id, exc.status, error=in_words(exc))
+        return records_page(request, write.session, zone_id, exc.status, _back_query(write),
+                            error=in_words(exc))  # fmt: skip
     return _back(request, zone_id, write, "record-deleted")
 
 
@@ -460,15 +474,15 @@ def bulk_records(request: Request, write: WriteRequest, zone_id: int = ZoneId) -
         elif action == "delete":
             changes = [{"action": "delete", "record": r} for r in picked]
         else:
-            read.errors.at("bulk", "Choose what to do with the selected records.")
+            read.errors.at("bulk", "Choose “Set TTL of selected” or “Delete selected”.")
         read.check()
         console(request).central.change_records(
-            write.session.token, zone_id, changes, write.get("bulk_comment")
+            write.session.token, zone_id, changes, write.get("bulk_comment") or write.comment
         )
     except (ApiError, FormInputError) as exc:
         errors = refusal(exc, BULK_FORM)
         return records_page(
-            request, write.session, zone_id, status_of(exc), bulk_errors=errors,
+            request, write.session, zone_id, status_of(exc), _back_query(write), bulk_errors=errors,
             error=errors.banner, bulk_values=values(write.form, "bulk", "bulk_ttl", "bulk_comment"),
             picked=[(r["name"], r["type"], r["ttl"], r["data"]) for r in picked],
         )  # fmt: skip

@@ -133,12 +133,12 @@ def settings_page(
     return render(request, "dns_zone_settings.html", session, status, **context)
 
 
-@router.get("/dns/zones/{zone_id}/settings")
+@router.get("/zones/{zone_id}/settings")
 def zone_settings(request: Request, session: CurrentSession, zone_id: int = ZoneId) -> Response:
     return settings_page(request, session, zone_id)
 
 
-@router.post("/dns/zones/{zone_id}/soa")
+@router.post("/zones/{zone_id}/soa")
 def save_soa(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
     """The default TTL and the SOA fields (names, and timers as seconds or ``1h30m``)."""
     read = Reader(write.form)
@@ -186,7 +186,7 @@ def _grants(read: Reader) -> list[dict[str, Any]]:
     return grants
 
 
-@router.post("/dns/zones/{zone_id}/options")
+@router.post("/zones/{zone_id}/options")
 def save_zone_options(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
     """The options the zone's kind has, as the form shows them (the whole of each)."""
     read = Reader(write.form)
@@ -251,7 +251,7 @@ def server_page(
     return render(request, "dns_server.html", session, status, **context)
 
 
-@router.get("/dns/servers/{server_id}/options")
+@router.get("/servers/{server_id}/options")
 def server_options(
     request: Request, session: CurrentSession, server_id: int = ServerId
 ) -> Response:
@@ -266,7 +266,7 @@ def _listen(read: Reader, name: str) -> list[str] | None:
     return [] if [g.lower() for g in given] == ["none"] else given
 
 
-@router.post("/dns/servers/{server_id}/options")
+@router.post("/servers/{server_id}/options")
 def save_server_options(
     request: Request, write: WriteRequest, server_id: int = ServerId
 ) -> Response:
