@@ -310,6 +310,9 @@ def test_server_options(console_box: Sandbox, console_url: str, page: Page):
         assert got["forwarders"] == ["198.51.100.53"]
         assert got["recursion"] is True and got["allow_recursion"] == ["localnets"]
         expect(page.locator("#f-forwarders")).to_have_value("198.51.100.53")
+        assert_accessible(page)
+        page.goto(f"{console_url}/dns/keys")
+        assert_accessible(page)
     finally:
         _api(box, "PUT", f"/dns/servers/{server_id}/options",
              {"options": before, "comment": "undo"})  # fmt: skip
