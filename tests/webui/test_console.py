@@ -159,14 +159,15 @@ def test_zone_and_record_then_dns_answers(console_box: Sandbox, console_url: str
     assert "q=console" in page.url
     page.goto(console_url + "/dns/zones")
     shot(page, "dns-zones")
-    # Delete the record, with a comment asked for by a prompt.
-    _accept_dialogs(page, "no longer needed")
+    # Delete the record, with a comment asked for by the confirm dialog.
     page.goto(console_url + "/dns/zones")
     page.click("text=console.example.")
     expect(page.locator("h1")).to_have_text("console.example.")
     page.locator("#records tr", has_text="198.51.100.78").locator(
         "button:has-text('Delete')"
     ).click()
+    page.fill("#confirm-comment", "no longer needed")
+    page.click("#confirm-ok")
     expect(page.locator("text=The record was deleted.")).to_be_visible()
     wait_for(lambda: not _answers(box, "www.console.example.", "198.51.100.78"), timeout=20,
              what="the deleted record gone from named")  # fmt: skip
