@@ -296,6 +296,11 @@ class Central:
         answer: LoginAnswer = _read(LoginAnswer, response.json())
         return answer
 
+    def me(self, token: str) -> User:
+        """The user of ``token`` as Central knows them now (their role may have changed)."""
+        found: User = self._call("GET", "/me", token, User)
+        return found
+
     def logout(self, token: str) -> None:
         self._call("POST", "/auth/logout", token)
 
