@@ -187,7 +187,7 @@ def test_import_zone_file(console_box: Sandbox, console_url: str, page: Page):
         "@ IN SOA ns1 hostmaster 1 3600 900 1209600 300\n"
         f"@ IN NS ns1\nns1 IN A {box.address}\nmail IN A 198.51.100.25\n"
     )
-    page.fill("#import-zone #f-import-name", "imported.example")
+    page.fill("#import-zone #import-f-name", "imported.example")
     page.fill("#import-zone #f-text", text)
     page.click("button:has-text('Import')")
     expect(page.locator("text=The zone was imported.")).to_be_visible()
@@ -258,7 +258,7 @@ def test_import_preview_then_leaving_out_the_refused(
         f"@ IN NS ns1\nns1 IN A {box.address}\nkept IN A 198.51.100.26\n"
         'elsewhere.example. IN A 198.51.100.27\n_spf IN TXT "v=spf1 mx -all"\n'
     )
-    page.fill("#import-zone #f-import-name", "preview.example")
+    page.fill("#import-zone #import-f-name", "preview.example")
     page.fill("#import-zone #f-text", text)
     page.click("#import-zone button:has-text('Preview')")
     refused = page.locator("#import-refused")

@@ -26,7 +26,7 @@ from webui.forms import (
     status_of,
 )
 from webui.models import Server, Zone, ZoneDnssec
-from webui.paging import Pager, clamp_offset, query, sort_key
+from webui.paging import Pager, clamp_offset, query, selected, sort_key
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
 
@@ -445,11 +445,9 @@ BULK_FORM = Placement.same(
 
 
 def _picked(form: dict[str, str]) -> list[dict[str, Any]]:
-    """The records ticked in the table (each checkbox holds its record as JSON)."""
+    """The records ticked in the table (each row's check box holds its record as JSON)."""
     picked = []
-    for raw in form.get("pick", "").split("\n"):
-        if not raw.strip():
-            continue
+    for raw in selected(form):
         try:
             item = json.loads(raw)
         except ValueError:
