@@ -544,7 +544,10 @@ def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
     dhcp_id = box.https(1231, "/api/v1/dhcp/servers", token=token).json()["items"][0]["id"]
     scopes = box.https(1231, f"/api/v1/dhcp/servers/{dhcp_id}/v4/scopes", token=token).json()
     scope_page = f"/dhcp/scopes/{scopes['items'][0]['id']}"
-    for path in ("/", "/dns/zones", zone_page, "/dhcp", scope_page, "/dhcp/options",
+    dns_servers = box.https(1231, "/api/v1/servers?filter=kind:dns", token=token).json()
+    dns_id = dns_servers["items"][0]["id"]
+    for path in ("/", "/dns/zones", zone_page, zone_page + "/settings", "/dns/search?q=burrow",
+                 f"/dns/servers/{dns_id}/options", "/dhcp", scope_page, "/dhcp/options",
                  "/servers", "/users", "/settings", "/appliance", "/backups"):  # fmt: skip
         page.goto(console_url + path)
         assert page.locator("main form[method=post]").count() == 0, path
