@@ -326,6 +326,12 @@ def test_bulk_ttl_and_delete_on_a_long_list(
     box = console_box
     page.goto(f"{console_url}/dns/zones/{zone['id']}?q=name~host")
     expect(page.locator(".pager")).to_contain_text("of 120")
+    # Page jumps keep the filter.
+    page.locator(".pager a[aria-label='Page 2']").click()
+    expect(page.locator(".pager")).to_contain_text("101\u2013120 of 120")
+    assert "q=name" in page.url
+    page.locator(".pager a[aria-label='First page']").click()
+    expect(page.locator(".pager")).to_contain_text("1\u2013100 of 120")
     # Nothing selected: the bulk buttons wait for a selection.
     expect(page.locator("#bulk-records button:has-text('Set TTL of selected')")).to_be_disabled()
     for name in ("host001", "host002", "host003"):
