@@ -90,7 +90,8 @@
   }
 
   function keepForm(form) {
-    if (form.method.toLowerCase() !== "post" || form.closest(".login, .logout")) { return; }
+    if (form.method.toLowerCase() !== "post" || form.closest(".login, .logout") ||
+        form.hasAttribute("data-no-keep")) { return; }
     var fields = [];
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.name === "csrf_token" || el.type === "password" || el.type === "file") { return; }
