@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from services.sandbox.sandbox import Sandbox
 from tests.webui.conftest import login
-from tests.webui.test_console import _accept_dialogs, _admin
+from tests.webui.test_console import _admin
 
 pytestmark = pytest.mark.sandbox
 
@@ -66,8 +66,9 @@ def test_tsig_key_secret_shown_once(console_box: Sandbox, console_url: str, page
     assert secret not in page.content()
     page.goto(console_url + "/history")
     assert secret not in page.content()
-    _accept_dialogs(page, "not needed")
     page.goto(console_url + "/dns/keys")
     page.locator("#keys tr", has_text="console-key").locator("button:has-text('Delete')").click()
+    page.fill("#confirm-comment", "not needed")
+    page.click("#confirm-ok")
     expect(page.locator("text=The TSIG key was deleted.")).to_be_visible()
     expect(page.locator("#keys")).not_to_contain_text("console-key")
