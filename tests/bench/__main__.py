@@ -121,7 +121,8 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         idle_memory,
     ),
     "webui": (
-        "web console page time: records page of a 10,000-record zone, list of 10,000 zones",
+        "web console page time: records page of a 10,000-record zone, list of 10,000 zones, "
+        "history of 10,000 changes",
         webui_bench,
     ),
 }
