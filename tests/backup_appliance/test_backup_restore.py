@@ -186,8 +186,8 @@ def test_backups_go_to_the_peer_and_restore_onto_a_replacement(
         assert timed["warm"]["at"] <= timed["check"]["at"] + timed["check"]["seconds"]
         assert timed["central"]["at"] >= timed["write"]["at"] + timed["write"]["seconds"] - 0.01
         assert not central_hold_file(replacement.root).exists()
-        central_log = (replacement.root.logs / "central.log").read_text()
-        assert "released after" in central_log and "start-up work done" in central_log
+        # (It logs where its start went; "released after" only if it was still held then.)
+        assert "start-up work done" in (replacement.root.logs / "central.log").read_text()
         assert all(entry["seconds"] >= 0 and entry["at"] >= 0 for entry in timed.values())
         assert timed["write"]["at"] >= timed["check"]["at"] + timed["check"]["seconds"] - 0.01
         slowest = max(timed[name]["seconds"] for name in ("named", "kea", "central"))
