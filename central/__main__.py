@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from types import FrameType
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 from central.app import create_app
 from central.auth.service import LoginThrottle
 from central.core.config import PORT, CentralConfig
+from central.core.startup import cpu_seconds, process_age
+from services.common.backup.files import central_hold_file
 from services.common.paths import StateRoot
 from services.common.serve import Listener, bind, serve
 
@@ -126,6 +129,31 @@ def serve_workers(config: CentralConfig, workers: int) -> int:
     return code
 
 
+#: How often a held Central looks whether it is released (see ``wait_while_held``).
+HOLD_POLL = 0.02
+
+
+def wait_while_held(root: StateRoot) -> float:
+    """Wait while a restore holds this Central (``central_hold_file``: a restore started it
+    early, to load its code while the restore writes its files); the seconds waited.
+
+    Nothing of the state root is read before: the settings, the database and the certificate
+    are the restored ones. The hold ends when the file is gone or at the time it holds.
+    """
+    hold = central_hold_file(root)
+    try:
+        until = float(hold.read_text().strip())
+    except (OSError, ValueError):
+        return 0.0
+    began = time.monotonic()
+    log.info("a restore is under way: waiting until it has written Central's files")
+    while hold.exists() and time.time() < until:
+        time.sleep(HOLD_POLL)
+    waited = time.monotonic() - began
+    log.info("released after %.2f s", waited)
+    return waited
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="central")
     parser.add_argument("--root", default=os.environ.get("BURROW_ROOT", "/"))
@@ -143,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    log.info(
+        "code loaded %.2f s after the process started (%.2f s of CPU time)",
+        process_age(), cpu_seconds(),
+    )  # fmt: skip
+    wait_while_held(StateRoot.at(args.root))
     config = CentralConfig.from_root(StateRoot.at(args.root), port=args.port, host=args.host)
     # A change to one zone waits on I/O a dozen times (the database, the agent) while another
     # request may compute for a while (a large zone's import stored): each wait ends with a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from central.core import docs, problems
 from central.core.backup_ack import BackupAck
 from central.core.config import CentralConfig
 from central.core.db import make_engine, make_sessions, migrate
+from central.core.startup import cpu_seconds, process_age
 from central.dhcp import poller as dhcp_poller
 from central.dhcp.leases import router as dhcp_leases_router
 from central.dhcp.migrate import router as dhcp_migrate_router
@@ -42,6 +44,8 @@ from central.settings.routes import router as settings_router
 from services.common.backup.files import changed_file
 
 VERSION = "0.1.0"
+
+log = logging.getLogger("central")
 
 
 class Health(BaseModel):
@@ -88,6 +92,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        began = time.monotonic()
         history_hooks.install(changed_file(config.root))
         engine = make_engine(config.database_url)
         migrate(engine)
@@ -97,6 +102,10 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
             record_restore(db, config)
             prepare_local_agents(db, config)
             ensure_crl(db, config)
+        log.info(
+            "start-up work done in %.2f s; ready %.2f s after the process started "
+            "(%.2f s of CPU time)", time.monotonic() - began, process_age(), cpu_seconds(),
+        )  # fmt: skip
         tasks = []
         if background:
             tasks.append(asyncio.create_task(poller.poll_forever(app.state.sessions, config)))

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from webui.central import Central
+from webui.forms import format_duration
 from webui.session import COOKIE, CookieSealer, Session
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,6 +38,11 @@ DONE = {
     "record-deleted": "The record was deleted.",
     "dnssec-saved": "The zone's signing was changed; named applies it now.",
     "key-deleted": "The TSIG key was deleted.",
+    "soa-saved": "The zone's SOA and default TTL were saved.",
+    "zone-options-saved": "The zone's options were saved; named runs them now.",
+    "dns-options-saved": "The DNS server's options were saved; named runs them now.",
+    "records-deleted": "The selected records were deleted.",
+    "ttl-changed": "The TTL of the selected records was changed.",
     "scope-created": "The scope was created.",
     "scope-saved": "The scope was saved.",
     "scope-deleted": "The scope was deleted.",
@@ -94,6 +100,7 @@ def make_templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["DONE"] = DONE
+    env.filters["duration"] = format_duration
     return env
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from services.common.dns.keystate import zone_ds_from_files, zone_keys
 from services.shell import syntax
 from services.shell.command import Command, flatten, options
 from services.shell.runner import Context, run_program
@@ -190,6 +189,10 @@ def rndc(ctx: Context, args: list[str]) -> int:
 
 def dnssec(ctx: Context, args: list[str]) -> int:
     """A zone's signing state: ``rndc dnssec -status`` and the DS records of its keys."""
+    # Imported here: dnspython's DNSSEC code and the key models are for this command only,
+    # not for the resident shell's every hour of waiting for a login.
+    from services.common.dns.keystate import zone_ds_from_files, zone_keys
+
     if len(args) != 1:
         raise Refused("usage: dnssec ZONE")
     zone = syntax.domain(args[0], "zone name")

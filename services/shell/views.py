@@ -15,7 +15,6 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from services.common import ntp
 from services.common.supervisor import SupervisorView
 from services.shell import syntax
 from services.shell.command import Command
@@ -340,6 +339,8 @@ def disk(ctx: Context, args: list[str]) -> int:
 
 def clock(ctx: Context, args: list[str]) -> int:
     syntax.no_more("time", args)
+    from services.common import ntp  # its figures' models load for this command only
+
     servers = ntp.configured_servers(ctx.root)
     ctx.line(f"ntp servers: {', '.join(servers) if servers else 'none set'}")
     try:

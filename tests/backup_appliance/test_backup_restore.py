@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from services.common.backup.bundle import read_bundle
-from services.common.backup.files import changed_file
+from services.common.backup.files import central_hold_file, changed_file
 from services.common.files import read_json
 from services.sandbox.sandbox import Sandbox
 from tests.backup_appliance.fake_peer import FakePeer
@@ -165,6 +165,9 @@ def test_backups_go_to_the_peer_and_restore_onto_a_replacement(
                            headers={"X-Burrow-Restore-Code": code})  # fmt: skip
         assert "tampered" in assert_problem(refused, 422, "bundle")["detail"]
         assert receiver(replacement, "GET", "/identity").json()["state"] == "uninitialized"
+        # Central, restarted held as the refused bundle arrived, is released with its own state.
+        assert not central_hold_file(replacement.root).exists()
+        wait_for(replacement.check_central, timeout=120, interval=0.2, what="Central released")
 
         accepted = receiver(replacement, "POST", "/restore", content=bundle_bytes,
                             headers={"X-Burrow-Restore-Code": code})  # fmt: skip
@@ -177,8 +180,14 @@ def test_backups_go_to_the_peer_and_restore_onto_a_replacement(
         assert progress["state"] == "done", progress
         # Where the time went: every step timed, the health checks from the programs' start.
         timed = {entry["step"]: entry for entry in progress["timings"]}
-        assert {"receive", "check", "stop", "write", "network", "start", "named", "kea",
+        assert {"receive", "warm", "check", "stop", "write", "network", "start", "named", "kea",
                 "central", "healthy"} <= set(timed), progress  # fmt: skip
+        # Central was restarted held while the bundle arrived, and released after its files.
+        assert timed["warm"]["at"] <= timed["check"]["at"] + timed["check"]["seconds"]
+        assert timed["central"]["at"] >= timed["write"]["at"] + timed["write"]["seconds"] - 0.01
+        assert not central_hold_file(replacement.root).exists()
+        # (It logs where its start went; "released after" only if it was still held then.)
+        assert "start-up work done" in (replacement.root.logs / "central.log").read_text()
         assert all(entry["seconds"] >= 0 and entry["at"] >= 0 for entry in timed.values())
         assert timed["write"]["at"] >= timed["check"]["at"] + timed["check"]["seconds"] - 0.01
         slowest = max(timed[name]["seconds"] for name in ("named", "kea", "central"))

@@ -35,6 +35,7 @@ from tests.bench.crash import crash_to_serving
 from tests.bench.dhcp import dhcp, dhcp_perf
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
 from tests.bench.dns_scale import dns_import, dns_parallel
+from tests.bench.memory import idle_memory
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
 from tests.bench.snmp import snmp_bench
@@ -114,6 +115,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         "SNMP: walk of the whole BURROW-MIB (v2c GETNEXT and GETBULK, v3 authPriv), the "
         "monitor program's memory and that of chronyd and rsyslogd",
         snmp_bench,
+    ),
+    "idle-memory": (
+        "RSS and anonymous memory of every program, 30 s after the appliance is healthy",
+        idle_memory,
     ),
     "webui": (
         "web console page time: records page of a 10,000-record zone, list of 10,000 zones, "

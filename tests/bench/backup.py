@@ -431,6 +431,19 @@ def _log_breakdown(run: dict[str, Any]) -> None:
         _log(f"  {name:<28} {at:6.2f} s after the approval")
 
 
+def _log_central_start(box: Sandbox) -> None:
+    """Where C's Central's last start went, as its log says (code loaded, held, ready)."""
+    try:
+        lines = (box.root.logs / "central.log").read_text().splitlines()
+    except OSError:
+        return
+    marks = ("code loaded", "released after", "start-up work done")
+    starts = [i for i, line in enumerate(lines) if "code loaded" in line]
+    for line in lines[starts[-1] if starts else len(lines) :]:
+        if any(mark in line for mark in marks):
+            _log(f"  C's Central: {line.split(': ', 1)[-1]}")
+
+
 def restore_time(lab: Lab) -> list[Figure]:
     a = lab.sandbox("a", dhcp=True)
     b = lab.sandbox("b")
@@ -464,6 +477,7 @@ def restore_time(lab: Lab) -> list[Figure]:
         runs.append(_restore_once(on_b, offer, c, on_a.token))
         _log(f"restore {run_index + 1}: {runs[-1]['total']:.1f} s (load {_load()})")
         _log_breakdown(runs[-1])
+        _log_central_start(c)
         lost = c
     times = [r["total"] for r in runs]
     figures = [

@@ -218,6 +218,9 @@ def test_the_typed_client_maps_every_answer_like_for_every_agent(shared_sandbox:
     with client(box) as appliance:
         health = appliance.health()
         assert health.service == "appliance-agent" and health.daemon is not None
+        # The status reads the sandbox's addresses from the kernel (one ioctl, no pyroute2).
+        assert health.daemon["status"] == "running", health.daemon
+        assert health.daemon["address_present"] is True
         network = appliance.network()
         assert isinstance(network, NetworkSettings)
         assert str(network.address) == f"{box.address}/{box.network.prefixlen}"

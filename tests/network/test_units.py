@@ -10,6 +10,7 @@ import ipaddress
 import json
 import random
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -365,3 +366,15 @@ def test_restore_persisted_adds_what_the_kernel_lacks(kernel: FakeKernel, root: 
     calls = kernel.calls
     network.restore_persisted(root, opener=kernel.open)  # nothing twice
     assert kernel.calls == calls
+
+
+@pytest.mark.parametrize("slots", [64, 1])
+def test_status_addresses_are_the_kernels(slots: int) -> None:
+    """The agent's status reads IPv4 addresses without netlink: the same list as ``ip``."""
+    from services.appliance.__main__ import ipv4_addresses
+
+    shown = json.loads(subprocess.run(["ip", "-json", "-4", "addr"], capture_output=True,
+                                      check=True, text=True).stdout)  # fmt: skip
+    expected = sorted(a["local"] for link in shown for a in link["addr_info"])
+    assert expected  # loopback at least; with slots=1 a full list is always asked again
+    assert sorted(ipv4_addresses(slots=slots)) == expected

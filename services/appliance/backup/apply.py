@@ -53,7 +53,7 @@ from services.appliance.backup import state as appliance_state
 from services.appliance.backup.collect import DATABASE, INCLUDED, _excluded
 from services.appliance.backup.timeline import Timeline
 from services.common.backup.bundle import Bundle
-from services.common.backup.files import restored_file
+from services.common.backup.files import central_hold_file, restored_file
 from services.common.dns.named_conf import update_zones_conf, zones_conf_path
 from services.common.files import write_json
 from services.common.paths import StateRoot
@@ -72,6 +72,9 @@ STOPPED_STATES = ("STOPPED", "EXITED", "FATAL")
 #: How often the health of the restarted programs is asked (a restore waits for it).
 HEALTH_POLL = 0.1
 HEALTH_TIMEOUT = 120.0
+#: How long a Central started early by a restore (``warm_central``) waits for the restore's
+#: files at most before it starts with what it finds.
+CENTRAL_HOLD_SECONDS = 300.0
 #: Files written at the same time by a restore.
 WRITERS = 16
 #: How often a restore reports how many files it has written (seconds).
@@ -244,12 +247,44 @@ def _supervisor(root: StateRoot) -> SupervisorView | None:
     return view
 
 
-def stop_programs(view: SupervisorView, progress: Progress, timeout: float = 30.0) -> list[str]:
-    """Stop every program but the agent and the listener, all at once; their names."""
+def warm_central(root: StateRoot) -> bool:
+    """Restart Central held (``central_hold_file``): it loads its code (seconds of CPU time)
+    while the restore is received, checked and written, and reads nothing of its state until
+    ``release_central``. True if Central was restarted so (it runs under supervisord)."""
+    view = _supervisor(root)
+    if view is None:
+        return False
+    hold = central_hold_file(root)
+    try:
+        states = {info["name"]: info["statename"] for info in view.processes()}
+        if "central" not in states:
+            return False
+        hold.parent.mkdir(parents=True, exist_ok=True)
+        hold.write_text(f"{time.time() + CENTRAL_HOLD_SECONDS:.3f}\n")
+        if states["central"] in ("RUNNING", "STARTING", "BACKOFF"):
+            view.call("supervisor.stopProcess", "central", True)
+        view.call("supervisor.startProcess", "central", False)
+    except Exception as exc:
+        log.warning("Central was not started early for the restore: %s", exc)
+        release_central(root)
+        return False
+    return True
+
+
+def release_central(root: StateRoot) -> None:
+    """Let a Central held by ``warm_central`` go on: it reads its state from now on."""
+    central_hold_file(root).unlink(missing_ok=True)
+
+
+def stop_programs(
+    view: SupervisorView, progress: Progress, timeout: float = 30.0, keep: tuple[str, ...] = ()
+) -> list[str]:
+    """Stop every program but the agent, the listener and ``keep``, all at once; their
+    names."""
     names = [
         info["name"]
         for info in view.processes()
-        if info["name"] not in KEEP_RUNNING
+        if info["name"] not in KEEP_RUNNING + keep
         and info.get("group") == info["name"]
         and info["statename"] in ("RUNNING", "STARTING", "BACKOFF")
     ]
@@ -406,6 +441,7 @@ def apply_bundle(
     restart_agent: bool = False,
     origin: dict[str, str] | None = None,
     timeline: Timeline | None = None,
+    warm: bool = False,
 ) -> None:
     """Apply a checked bundle to the appliance at ``root`` (see the module docstring).
 
@@ -414,7 +450,27 @@ def apply_bundle(
     ``origin``: what the peer said of the restore (snapshot, approved by, approved at, from):
     Central records it in its history at its next start (``restored_file``).
     ``timeline``: where each step's time is recorded (services.appliance.backup.timeline).
+    ``warm``: Central was restarted held by ``warm_central`` (its code loaded already): it is
+    not stopped, and released where it would be started (it is released in any case).
     """
+    try:
+        _apply_bundle(root, bundle, progress, restart_agent=restart_agent, origin=origin,
+                      timeline=timeline, warm=warm)  # fmt: skip
+    finally:
+        if warm:
+            release_central(root)
+
+
+def _apply_bundle(
+    root: StateRoot,
+    bundle: Bundle,
+    progress: Progress,
+    *,
+    restart_agent: bool,
+    origin: dict[str, str] | None,
+    timeline: Timeline | None,
+    warm: bool,
+) -> None:
     clock = Timeline() if timeline is None else timeline
     appliance_state.set_state(root, "restoring")
     view = _supervisor(root)
@@ -422,7 +478,7 @@ def apply_bundle(
     if view is not None:
         progress("applying", "stopping the appliance's programs")
         with clock.step("stop"):
-            stopped = stop_programs(view, progress)
+            stopped = stop_programs(view, progress, keep=("central",) if warm else ())
     with clock.step("write"):
         # Central's files first: Central, the slowest to start (seconds of CPU time), starts
         # while the others (1,000 zone files, say) are still being written.
@@ -449,7 +505,11 @@ def apply_bundle(
         mode=0o600,
     )
     started: dict[str, float] = {}
-    if view is not None and "central" in stopped:
+    if warm:
+        started["central"] = time.monotonic()
+        progress("restarting", "Central reads the restored state")
+        release_central(root)
+    elif view is not None and "central" in stopped:
         started["central"] = time.monotonic()
         start_programs(view, ["central"], progress)
     with clock.step("write-rest"):

@@ -53,7 +53,7 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 
 from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
-from services.appliance.backup.apply import apply_bundle
+from services.appliance.backup.apply import apply_bundle, release_central, warm_central
 from services.appliance.backup.producer import Producer, agent_fingerprint
 from services.appliance.backup.timeline import Timeline
 from services.common import problems
@@ -65,7 +65,13 @@ from services.common.appliance.contract import (
     RestoreAccepted,
     RestoreProgress,
 )
-from services.common.backup.bundle import Bundle, PackChunkStore, StreamReader, read_bundle
+from services.common.backup.bundle import (
+    MAGIC,
+    Bundle,
+    PackChunkStore,
+    StreamReader,
+    read_bundle,
+)
 from services.common.backup.format import BackupFormatError
 from services.common.errors import (
     ConflictError,
@@ -203,13 +209,16 @@ class Restorer:
         log.info("restore %s: %s%s", state, step, f" ({error})" if error else "")
 
     def apply_in_background(
-        self, bundle: Bundle, store: PackChunkStore, origin: dict[str, str]
+        self, bundle: Bundle, store: PackChunkStore, origin: dict[str, str], *, warm: bool = False
     ) -> None:
         def work() -> None:
             if self.producer is not None:
                 self.producer.restoring = True  # no backup of a half-written state
             try:
-                apply_bundle(self.root, bundle, self.report, origin=origin, timeline=self.timeline)
+                apply_bundle(
+                    self.root, bundle, self.report, origin=origin, timeline=self.timeline,
+                    warm=warm,
+                )  # fmt: skip
                 self.done_at = time.monotonic()
                 if self.producer is not None:
                     self.producer.restoring = False
@@ -329,11 +338,25 @@ def receiver_app(
         began = time.monotonic()
         restorer.report("receiving", "receiving and checking the backup")
         parse = asyncio.ensure_future(asyncio.to_thread(read_bundle, reader, store))
+
+        # Central (the slowest program to start: seconds of CPU time) restarts as soon as the
+        # body starts as a bundle does, and loads its code while the backup arrives; it reads
+        # its state only once the restore has written it (or at once if the backup is refused).
+        def warm_up() -> bool:
+            with clock.step("warm"):
+                return warm_central(root)
+
+        warming: asyncio.Future[bool] | None = None
+        first = b""
         try:
             try:
                 async for piece in request.stream():
                     if parse.done():
                         continue  # refused already: the rest is read and dropped
+                    if warming is None and len(first) < len(MAGIC):
+                        first += piece[: len(MAGIC) - len(first)]
+                        if first == MAGIC:
+                            warming = asyncio.ensure_future(asyncio.to_thread(warm_up))
                     reader.feed(piece)
                     while reader.full and not parse.done():
                         await asyncio.to_thread(reader.wait_room, 0.5)
@@ -346,10 +369,15 @@ def receiver_app(
             clock.add("receive", began)
             bundle = await parse
             clock.add("check", began)
+            warm = bool(warming is not None and await warming)
         except BaseException as exc:
             # A bad bundle, a body over MAX_BUNDLE (BodyLimit answers 413), a lost connection:
             # nothing was applied; the chunks go and the next push may come.
             store.close()
+            if warming is not None:
+                with contextlib.suppress(BaseException):
+                    await warming
+                release_central(root)
             why = exc.message if isinstance(exc, BackupFormatError) else "the upload failed"
             restorer.report("failed", "the backup was refused", why)
             restorer.busy.release()
@@ -357,7 +385,7 @@ def receiver_app(
                 raise ValidationError(exc.message, field="bundle") from None
             raise
         restorer.report("applying", "the backup is checked; applying it")
-        restorer.apply_in_background(bundle, store, restore_origin(request))
+        restorer.apply_in_background(bundle, store, restore_origin(request), warm=warm)
         return RestoreAccepted()
 
     @router.post("/initialize")

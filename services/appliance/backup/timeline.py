@@ -1,14 +1,16 @@
 """Where a restore's time goes: each step's start and duration, for its progress.
 
 A restore (services.appliance.backup.receiver and .apply) runs in steps: ``receive`` (the
-bundle arriving), ``check`` (every chunk hashed as it arrives, the tree complete), ``stop``
-(the programs stopped), ``write`` (Central's files written with their modes and owners),
-``network``, ``write-rest`` (the other files, while Central starts), ``start`` (the other
-programs started), then ``named``, ``kea`` and ``central``: from each program's start until
-it answers its health check (these three overlap), and ``healthy`` from the first start
-until all three have. Each entry is ``{"step", "at", "seconds"}``: ``at`` is the step's start in
-seconds from the restore's start, so overlapping steps show as such. The progress
-(``GET /restore``, ``backup-status``, ``burrow-restore``'s last line) carries them.
+bundle arriving), ``warm`` (Central stopped and started again held while the bundle arrives:
+it loads its code meanwhile and reads its state once released), ``check`` (every chunk hashed
+as it arrives, the tree complete), ``stop`` (the programs stopped), ``write`` (Central's files
+written with their modes and owners), ``network``, ``write-rest`` (the other files, while
+Central starts), ``start`` (the other programs started), then ``named``, ``kea`` and
+``central``: from each program's start (Central's: its release) until it answers its health
+check (these three overlap), and ``healthy`` from the first start until all three have. Each
+entry is ``{"step", "at", "seconds"}``: ``at`` is the step's start in seconds from the
+restore's start, so overlapping steps show as such. The progress (``GET /restore``,
+``backup-status``, ``burrow-restore``'s last line) carries them.
 """
 
 from __future__ import annotations

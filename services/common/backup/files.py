@@ -48,3 +48,10 @@ def restored_file(root: StateRoot) -> Path:
     """Written by a restore for this appliance's Central: which snapshot, from where, approved
     by whom and when. Central records it in its history at its next start and removes it."""
     return backup_dir(root) / "restored.json"
+
+
+def central_hold_file(root: StateRoot) -> Path:
+    """Present while a restore writes Central's files: a Central started then loads its code
+    and waits (until the file is gone, or the time it holds, a Unix time, has passed) before it
+    reads any of them (see services.appliance.backup.receiver, ``warm_central``)."""
+    return root.run / "central-hold"
