@@ -13,7 +13,7 @@ import signal
 import dns.rdatatype
 import httpx
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Page, expect
 
 from services.sandbox.sandbox import Sandbox
 from tests.harness.dhcp import dhclient
@@ -30,15 +30,6 @@ def _answers(box: Sandbox, name: str, address: str) -> bool:
         for rrset in answer.answer
         for rr in rrset
     )
-
-
-def _accept_dialogs(page: Page, comment: str) -> None:
-    """hx-confirm and hx-prompt open the browser's dialogs: confirm, and give the comment."""
-
-    def handle(dialog: Dialog) -> None:
-        dialog.accept(comment if dialog.type == "prompt" else None)
-
-    page.on("dialog", handle)
 
 
 def _confirm(page: Page, comment: str) -> None:
