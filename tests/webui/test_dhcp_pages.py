@@ -308,6 +308,9 @@ def test_leases_in_words_paged_searched_and_released(
         page.goto(console_url + "/dhcp/leases?family=v6")
         expect(page.locator("h1")).to_have_text("DHCP leases")
         assert_accessible(page)
+        page.goto(console_url + "/dhcp/options?family=v6")
+        expect(page.locator("#times-f-preferred_lifetime")).to_be_visible()
+        assert_accessible(page)
         page.goto(console_url + "/dhcp?family=v6")
         assert_accessible(page)
         # The appliance's own DHCPv6 scope (seeded at its first start).
