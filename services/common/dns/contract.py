@@ -451,6 +451,12 @@ class ImportPreview(_Answer):
 
 
 class ZoneImported(ZonePublic):
-    """An imported zone, and the records of the file left out (``leave_out_refused``)."""
+    """An imported zone, and the records of the file left out (``leave_out_refused``).
+
+    ``content``: asked for with ``?records=true``, the zone's records once named serves the
+    imported file's serial (named loads a zone file whole: every record of the file is then
+    served), so that they need not be read back by a zone transfer; None when the agent did
+    not see that serial served (the caller reads the zone back)."""
 
     left_out: list[ImportRefusal] = []
+    content: ZoneContent | None = None
