@@ -77,12 +77,6 @@ class QuickZone:
     text: str = ""
     nameservers: list[str] = field(default_factory=list)
 
-    def record_data(self) -> list[RecordData]:
-        return [
-            RecordData.model_construct(name=name, type=rtype, ttl=ttl, data=data)
-            for name, rtype, ttl, data in self.records
-        ]
-
 
 def _absolute(word: str, origin: str) -> str:
     """The absolute text of a plain name ``word`` relative to ``origin``; raises a doubt."""

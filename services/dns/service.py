@@ -49,6 +49,7 @@ from services.common.dns.contract import (
     ZoneImported,
     ZoneKind,
     ZonePublic,
+    ZoneRows,
     ZoneUpdate,
 )
 from services.common.dns.named_conf import options_path, stored_options
@@ -207,6 +208,18 @@ class _ImportCheck:
             )
             for p in _in_file_order(self.refused)
         ]  # fmt: skip
+
+
+def _rows(
+    zone: str, soa: dns.rdtypes.ANY.SOA.SOA, soa_ttl: int, rows: list[tuple[str, str, int, str]]
+) -> ZoneRows:
+    """An imported zone's records as rows (made by the agent itself: not validated again)."""
+    return ZoneRows.model_construct(
+        zone=zone,
+        serial=soa.serial,
+        soa=RecordData(name=zone, type="SOA", ttl=soa_ttl, data=soa.to_text()),
+        rows=rows,
+    )
 
 
 @dataclass
@@ -897,19 +910,8 @@ class DnsService:
             public = self._with_serial(zone)
             content = None
             if with_records and public.serial == soa.serial:  # see _import_quick
-                content = ZoneContent(
-                    zone=zone.name,
-                    serial=soa.serial,
-                    soa=RecordData(
-                        name=zone.name, type="SOA", ttl=check.soa_ttl, data=soa.to_text()
-                    ),
-                    records=[
-                        RecordData.model_construct(
-                            name=r.name.to_text(), type=r.rtype, ttl=r.ttl, data=r.data
-                        )
-                        for r in plan.result.values()
-                    ],
-                )
+                rows = [(r.name.to_text(), r.rtype, r.ttl, r.data) for r in plan.result.values()]
+                content = _rows(zone.name, soa, check.soa_ttl, rows)
             return ZoneImported(**public.model_dump(), left_out=check.refusals(), content=content)
 
     def _import_quick(
@@ -935,14 +937,7 @@ class DnsService:
         # named loads a zone file whole: once it serves the file's serial it serves every
         # record of the file.
         if with_records and public.serial == quick.soa.serial:
-            content = ZoneContent(
-                zone=zone.name,
-                serial=quick.soa.serial,
-                soa=RecordData(
-                    name=zone.name, type="SOA", ttl=quick.soa_ttl, data=quick.soa.to_text()
-                ),
-                records=quick.record_data(),
-            )
+            content = _rows(zone.name, quick.soa, quick.soa_ttl, quick.records)
         return ZoneImported(**public.model_dump(), left_out=[], content=content)
 
     def export(self, name: str) -> ZoneExport:
