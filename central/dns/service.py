@@ -268,28 +268,37 @@ def _spec_of(zone: ZonePublic | ZoneCreate) -> dict[str, Any]:
     ) | {"soa": zone.soa.model_dump(mode="json")}  # fmt: skip
 
 
-def _content_rows(zone: DnsZone, content: ZoneContent | ZoneRows) -> list[Row]:
-    """The records of ``content`` as rows: owner lowercased, the zone's TTL where none."""
+def _content_rows(ttl: int, content: ZoneContent | ZoneRows) -> list[Row]:
+    """The records of ``content`` as rows: owner lowercased, ``ttl`` (the zone's) where none."""
     if isinstance(content, ZoneRows):
-        return [(name.lower(), rtype, ttl, data) for name, rtype, ttl, data in content.rows]
+        return [(name.lower(), rtype, row_ttl, data) for name, rtype, row_ttl, data in content.rows]
     return [
-        (r.name.lower(), r.type, r.ttl if r.ttl is not None else zone.ttl, r.data)
+        (r.name.lower(), r.type, r.ttl if r.ttl is not None else ttl, r.data)
         for r in content.records
     ]
 
 
 def _store_content(
-    db: Session, zone: DnsZone, content: ZoneContent | ZoneRows, rows: list[Row] | None = None
+    db: Session,
+    zone: DnsZone,
+    content: ZoneContent | ZoneRows,
+    rows: list[Row] | None = None,
+    *,
+    fresh: bool = False,
 ) -> None:
     """Make Central's records of ``zone`` what named serves (``rows``: ``content``'s rows,
-    when the caller made them already).
+    when the caller made them already; ``fresh``: the zone is new, it has no rows yet).
 
     Records that did not change keep their rows (and ids): a one-record change writes one
     row, not the whole zone, which keeps the database's pages and so its backups (issue 7,
     sent as deltas) small.
     """
     if rows is None:
-        rows = _content_rows(zone, content)
+        rows = _content_rows(zone.ttl, content)
+    if fresh:
+        _insert_rows(db, zone.id, rows)
+        _stored(zone, content, len(rows))
+        return
     wanted = Counter(rows)
     stale: list[int] = []
     existing = db.execute(
@@ -306,9 +315,13 @@ def _store_content(
     for start in range(0, len(stale), 500):
         db.execute(delete(DnsRecord).where(DnsRecord.id.in_(stale[start : start + 500])))
     _insert_rows(db, zone.id, [row for row, count in wanted.items() for _ in range(count)])
+    _stored(zone, content, len(rows))
+
+
+def _stored(zone: DnsZone, content: ZoneContent | ZoneRows, count: int) -> None:
     zone.serial = content.serial
     zone.soa = content.soa.data
-    zone.record_count = len(rows)
+    zone.record_count = count
     zone.synced_at = now()
     zone.updated_at = now()
 
@@ -337,7 +350,7 @@ def _insert_rows(db: Session, zone_id: int, rows: list[Row]) -> None:
 
 
 def _content_lines(zone: DnsZone, content: ZoneContent | ZoneRows) -> list[str]:
-    return _lines(_content_rows(zone, content))
+    return _lines(_content_rows(zone.ttl, content))
 
 
 def _row_lines(rows: Iterable[DnsRecord]) -> list[str]:
@@ -486,12 +499,15 @@ def _import_zone(
         content = public.content
     if content is None:
         content = client.records(public.name)
+    # Made before the first row is written: SQLite's one writer is held from there to the
+    # commit, and changes to other zones wait for it.
+    rows = _content_rows(public.ttl, content)
+    lines = _lines(rows)
     read = time.monotonic()
     zone = _new_zone(db, body.server_id, public)
-    rows = _content_rows(zone, content)
-    _store_content(db, zone, content, rows)
+    _store_content(db, zone, content, rows, fresh=True)
     stored = time.monotonic()
-    after = _zone_view(zone) | {"records": _capped(_lines(rows))}
+    after = _zone_view(zone) | {"records": _capped(lines)}
     if left_out:
         after["left_out"] = [refusal.model_dump(exclude={"can_leave_out"}) for refusal in left_out]
     history.record(
