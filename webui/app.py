@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -130,15 +130,28 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     @app.exception_handler(LoginNeededError)
     async def login_needed(request: Request, _exc: LoginNeededError) -> Response:
-        target = "/login"
-        if request.method == "GET" and request.url.path not in ("/", "/login"):
+        params: dict[str, str] = {}
+        if request.method == "GET":
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            target += "?" + urlencode({"next": here})
-        return redirect(request, target)
+        else:  # a form sent after the session ended: back to the page it was sent from
+            referer = urlsplit(request.headers.get("referer") or "")
+            here = referer.path + (f"?{referer.query}" if referer.query else "")
+        if here.startswith("/") and here not in ("/", "/login"):
+            params["next"] = here
+        if request.cookies.get(COOKIE) or request.method != "GET":
+            # There was a session (its cookie, or a form sent from a page of it): it ended.
+            params["done"] = "expired"
+        target = "/login" + ("?" + urlencode(params) if params else "")
+        response = redirect(request, target)
+        if request.cookies.get(COOKIE):
+            response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+        return response
 
     @app.exception_handler(SessionGoneError)
-    async def session_gone(request: Request, _exc: SessionGoneError) -> Response:
-        response = redirect(request, "/login?done=expired")
+    async def session_gone(request: Request, exc: SessionGoneError) -> Response:
+        said = str(exc)
+        done = "disabled" if "disabled" in said else "revoked" if "revoked" in said else "expired"
+        response = redirect(request, f"/login?done={done}")
         response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
         return response
 
@@ -161,7 +174,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
         session = None
-        with contextlib.suppress(LoginNeededError):
+        with contextlib.suppress(LoginNeededError, SessionGoneError, CentralDownError, ApiError):
             session = current_session(request)
         title = ERROR_TITLES.get(exc.status, "Central refused")
         return render(

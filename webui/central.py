@@ -42,6 +42,8 @@ from webui.models import (
     ClassAnswer,
     DhcpServer,
     DnssecPolicies,
+    DnsServerOptions,
+    FoundRecord,
     HistoryEntry,
     ImportPreview,
     LeaseListing,
@@ -63,6 +65,7 @@ from webui.models import (
     User,
     Zone,
     ZoneDnssec,
+    ZoneFile,
 )
 
 DEFAULT_URL = "https://127.0.0.1:1231"
@@ -293,6 +296,11 @@ class Central:
         answer: LoginAnswer = _read(LoginAnswer, response.json())
         return answer
 
+    def me(self, token: str) -> User:
+        """The user of ``token`` as Central knows them now (their role may have changed)."""
+        found: User = self._call("GET", "/me", token, User)
+        return found
+
     def logout(self, token: str) -> None:
         self._call("POST", "/auth/logout", token)
 
@@ -394,6 +402,34 @@ class Central:
         """Apply record changes to one zone, all or nothing (Central's ``ChangeSet``)."""
         body = {"changes": changes, "comment": comment}
         self._call("POST", f"/dns/zones/{zone_id}/changes", token, body=body)
+
+    def update_zone(self, token: str, zone_id: int, body: dict[str, Any]) -> Zone:
+        """Change a zone's SOA fields, default TTL or options (Central's ``ZoneUpdate``)."""
+        changed: Zone = self._call("PATCH", f"/dns/zones/{zone_id}", token, Zone, body=body)
+        return changed
+
+    def export_zone(self, token: str, zone_id: int) -> ZoneFile:
+        found: ZoneFile = self._call("GET", f"/dns/zones/{zone_id}/export", token, ZoneFile)
+        return found
+
+    def search_records(self, token: str, **params: Any) -> Listing[FoundRecord]:
+        """Records across every zone (``filter``, ``name`` glob, ``type``, ``data``, paging)."""
+        found: Listing[FoundRecord] = self._call(
+            "GET", "/dns/records", token, Listing[FoundRecord], params=params
+        )
+        return found
+
+    def dns_options(self, token: str, server_id: int) -> DnsServerOptions:
+        path = f"/dns/servers/{server_id}/options"
+        found: DnsServerOptions = self._call("GET", path, token, DnsServerOptions)
+        return found
+
+    def set_dns_options(
+        self, token: str, server_id: int, options: dict[str, Any], comment: str
+    ) -> None:
+        """Set a DNS server's whole option set (what is left out takes its default)."""
+        body = {"options": options, "comment": comment}
+        self._call("PUT", f"/dns/servers/{server_id}/options", token, body=body)
 
     def zone_dnssec(self, token: str, zone_id: int) -> ZoneDnssec:
         found: ZoneDnssec = self._call("GET", f"/dns/zones/{zone_id}/dnssec", token, ZoneDnssec)

@@ -262,6 +262,47 @@ def _one(name: str) -> str:
     return words[:-1] if words.endswith("s") else words
 
 
+#: Daemon and library terms that reach a message, in plain words (RFC 2136 response codes of
+#: named, the errno of a connection, pydantic's wording).
+_TERMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (r"\[Errno 111\] Connection refused", "nothing answers there (the program is not "
+         "running or not listening)"),
+        (r"\[Errno 11[01]\] [A-Za-z ]*timed out", "it did not answer in time"),
+        (r"\[Errno 113\] No route to host", "it cannot be reached (no route to it)"),
+        (r"\[Errno 101\] Network is unreachable", "its network cannot be reached"),
+        (r"\[Errno -[23]\] [A-Za-z ]+", "its name could not be looked up"),
+        (r"\[Errno -?\d+\] ", ""),
+        (r"\bConnectionRefusedError\b:? ?", ""),
+        (r"\bREFUSED\b", "refused by the DNS server"),
+        (r"\bSERVFAIL\b", "a failure inside the DNS server"),
+        (r"\bNOTAUTH\b", "the DNS server is not authoritative for the zone"),
+        (r"\bNOTZONE\b", "a name outside the zone"),
+        (r"\bNXDOMAIN\b", "no such name"),
+        (r"\bNXRRSET\b", "no such record"),
+        (r"\bYXDOMAIN\b|\bYXRRSET\b", "it exists already"),
+        (r"\bFORMERR\b", "a request the DNS server could not read"),
+        (r"\b(?:Input|String|List|Value|Dictionary) should\b", "must"),
+    )
+)  # fmt: skip
+_PATH = re.compile(r"\b([a-z][a-z_]*)\[(\d+)\](?:\.([a-z][a-z_]*))?")
+
+
+def plain(text: str) -> str:
+    """A message with the daemons' and libraries' terms put in plain words: ``REFUSED``,
+    ``[Errno 111] Connection refused``, ``Input should be``, a request path such as
+    ``pools[0].start`` ("pool 1 start")."""
+    for pattern, words in _TERMS:
+        text = pattern.sub(words, text)
+
+    def entry(found: re.Match[str]) -> str:
+        said = f"{_one(found[1])} {int(found[2]) + 1}"
+        return f"{said} {found[3].replace('_', ' ')}" if found[3] else said
+
+    return _PATH.sub(entry, text)
+
+
 def refusal(exc: ApiError | FormInputError, where: Placement) -> FormErrors:
     """Central's refusal (or the console's own) as messages at ``where``'s fields."""
     errors = FormErrors()
@@ -278,20 +319,21 @@ def refusal(exc: ApiError | FormInputError, where: Placement) -> FormErrors:
     for item in exc.problems:
         line = _line(item)
         if line is not None and where.lines:
-            errors.at(where.lines, f"line {line}: {item.message}")
+            errors.at(where.lines, f"line {line}: {plain(item.message)}")
             continue
         placed = where.locate(item.field)
         if placed is not None:
             name, before = placed
-            errors.at(name, before + item.message)
+            errors.at(name, before + plain(item.message))
             continue
         label = _plain_name(item)
-        errors.at_top(f"{label}: {item.message}" if label else item.message)
+        message = plain(item.message)
+        errors.at_top(f"{label}: {message}" if label else message)
     if not exc.problems:
-        errors.banner = exc.sentence
+        errors.banner = plain(exc.sentence)
         return errors
     if exc.problem.hint:
-        errors.at_top(exc.problem.hint[:1].upper() + exc.problem.hint[1:])
+        errors.at_top(plain(exc.problem.hint[:1].upper() + exc.problem.hint[1:]))
     if exc.retry_after:
         errors.at_top(f"Try again in {exc.retry_after} s.")
     shows = "nothing was changed; the form below shows what to correct"
@@ -306,11 +348,12 @@ def in_words(exc: ApiError) -> str:
     page): the detail when it says it all, else every problem named in plain words."""
     items = exc.problems
     if not items or (len(items) == 1 and items[0].message == exc.detail):
-        return exc.sentence
+        return plain(exc.sentence)
     said = []
     for item in items:
         label = _plain_name(item)
-        said.append(f"{label}: {item.message}" if label else item.message)
+        message = plain(item.message)
+        said.append(f"{label}: {message}" if label else message)
     return "; ".join(said) + "."
 
 

@@ -222,6 +222,30 @@ class Record(RecordData):
     zone_id: int | None = None
 
 
+class FoundRecord(Record):
+    """A record found by a search across zones, with its zone's name."""
+
+    zone: str | None = None
+
+
+class ZoneFile(Answer):
+    """A zone's master file as Central exports it."""
+
+    zone: str
+    serial: int | None = None
+    text: str
+
+
+class DnsServerOptions(Answer):
+    """A DNS server's options (forwarders, recursion, ...) as Central last set or read them."""
+
+    server_id: int
+    options: dict[str, Any] = {}
+    known: bool = False
+    synced_at: str | None = None
+    updated_at: str | None = None
+
+
 # --- DHCP: the shared models, read leniently -------------------------------------------------
 class ScopeAnswer(Scope):
     """A scope as Central answers it (the shared model)."""

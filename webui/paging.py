@@ -1,4 +1,11 @@
-"""Paging and sorting of the console's tables, on top of Central's list convention."""
+"""Paging and sorting of the console's tables, on top of Central's list convention, and the
+rows a bulk action was asked for.
+
+A page's navigation (``pager_nav`` in macros.html) shows First, Previous, the numbers around
+the current page with the first and the last, Next and Last (``Pager.jumps``). A bulk action
+posts the checked rows' values as ``selected`` (``bulk_head``, ``bulk_cell`` and ``bulk_bar``
+in macros.html; ``selected(form)`` reads them back).
+"""
 
 from __future__ import annotations
 
@@ -39,6 +46,27 @@ class Pager:
     def next_offset(self) -> int | None:
         return self.offset + self.limit if self.offset + self.limit < self.total else None
 
+    @property
+    def last_offset(self) -> int:
+        return (self.pages - 1) * self.limit
+
+    def offset_of(self, page: int) -> int:
+        return (min(max(page, 1), self.pages) - 1) * self.limit
+
+    def jumps(self, around: int = 2) -> list[int | None]:
+        """The page numbers to link: the first, the last and ``around`` pages either side of
+        this one; None where pages are left out (shown as an ellipsis)."""
+        wanted = {1, self.pages, *range(self.page - around, self.page + around + 1)}
+        numbers = sorted(n for n in wanted if 1 <= n <= self.pages)
+        out: list[int | None] = []
+        previous = 0
+        for n in numbers:
+            if previous and n - previous > 1:
+                out.append(None)
+            out.append(n)
+            previous = n
+        return out
+
 
 def clamp_offset(raw: str | None, limit: int) -> int:
     """A page offset from a query string: a multiple of ``limit``, never negative."""
@@ -67,3 +95,14 @@ def query(base: Mapping[str, object], **changes: object) -> str:
     return urlencode(
         {k: v for k, v in merged.items() if v not in (None, "") and not (k == "offset" and v == 0)}
     )
+
+
+def selected(form: Mapping[str, str], name: str = "selected", limit: int = 1000) -> list[str]:
+    """The values of the rows checked for a bulk action (a repeated field arrives joined by
+    newlines, see ``webui.web.read_form``), each once, in order; at most ``limit``."""
+    seen: dict[str, None] = {}
+    for value in form.get(name, "").split("\n"):
+        value = value.strip()
+        if value:
+            seen.setdefault(value, None)
+    return list(seen)[:limit]

@@ -7,6 +7,7 @@ when the browser sends one, an ``Origin`` of this console.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from webui.central import Central
+from webui.forms import format_duration
 from webui.session import COOKIE, CookieSealer, Session
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -36,6 +38,11 @@ DONE = {
     "record-deleted": "The record was deleted.",
     "dnssec-saved": "The zone's signing was changed; named applies it now.",
     "key-deleted": "The TSIG key was deleted.",
+    "soa-saved": "The zone's SOA and default TTL were saved.",
+    "zone-options-saved": "The zone's options were saved; named runs them now.",
+    "dns-options-saved": "The DNS server's options were saved; named runs them now.",
+    "records-deleted": "The selected records were deleted.",
+    "ttl-changed": "The TTL of the selected records was changed.",
     "scope-created": "The scope was created.",
     "scope-saved": "The scope was saved.",
     "scope-deleted": "The scope was deleted.",
@@ -49,6 +56,9 @@ DONE = {
     "user-created": "The user was created.",
     "user-saved": "The user was saved.",
     "user-deleted": "The user was deleted.",
+    "users-enabled": "The selected users were enabled.",
+    "users-disabled": "The selected users were disabled.",
+    "users-deleted": "The selected users were deleted.",
     "settings-saved": "The settings were saved.",
     "monitoring-saved": "The monitoring settings were saved; the appliance takes them at once.",
     "network-saved": "The network settings were applied.",
@@ -64,6 +74,9 @@ DONE = {
     "synced": "The server was synced.",
     "logged-out": "You are logged out.",
     "expired": "Your session has ended; log in again.",
+    "disabled": "Your user was disabled by an administrator.",
+    "revoked": "Your session was ended: you logged out elsewhere, or an administrator disabled "
+    "your user or changed its password.",
 }
 
 
@@ -84,6 +97,7 @@ def make_templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["DONE"] = DONE
+    env.filters["duration"] = format_duration
     return env
 
 
@@ -102,11 +116,32 @@ def console(request: Request) -> Console:
 
 
 def current_session(request: Request) -> Session:
-    """The logged-in user of this request, or LoginNeededError."""
-    session = console(request).sealer.open(request.cookies.get(COOKIE))
+    """The logged-in user of this request, or LoginNeededError.
+
+    The role is Central's of now, not the one of the login: a role changed by an
+    administrator takes effect at the user's next request, and a disabled user (or a revoked
+    session) is logged out by it (Central answers 401: SessionGoneError).
+    """
+    known: Session | None = getattr(request.state, "session", None)
+    if known is not None:
+        return known
+    app = console(request)
+    session = app.sealer.open(request.cookies.get(COOKIE))
     if session is None or session.expired():
         raise LoginNeededError()
+    user = app.central.me(session.token)
+    if user.role != session.role:
+        session = dataclasses.replace(session, role=user.role)
+    request.state.session = session
     return session
+
+
+def session_or_none(request: Request) -> Session | None:
+    """The logged-in user, or None (for a page that shows the login form instead)."""
+    try:
+        return current_session(request)
+    except LoginNeededError:
+        return None
 
 
 CurrentSession = Annotated[Session, Depends(current_session)]

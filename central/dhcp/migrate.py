@@ -339,18 +339,12 @@ def _add_leases(
             if isinstance(exc, OutcomeUnknownError):
                 why = ("perhaps added: the dhcp-agent stopped answering; search the leases to "
                        "see which Kea holds")  # fmt: skip
-            refused += [LeaseRefused(address=_lease_name(x), reason=why)
+            refused += [LeaseRefused(address=x.name, reason=why)
                         for x in leases[start:]]  # fmt: skip
             break
         added += answer.added
         refused += answer.refused
     return LeasesImported(added=added, refused=refused)
-
-
-def _lease_name(lease: LeaseIn | LeaseIn6) -> str:
-    if isinstance(lease, LeaseIn6) and lease.type == "IA_PD":
-        return f"{lease.address}/{lease.prefix_len}"
-    return str(lease.address)
 
 
 # --- routes ----------------------------------------------------------------------------------

@@ -263,7 +263,7 @@ def _spec_of(zone: ZonePublic | ZoneCreate) -> dict[str, Any]:
         mode="json",
         exclude={
             "name": True, "kind": True, "ttl": True, "enabled": True, "serial": True,
-            "file": True, "records": True, "soa": True, "tsig_key": {"secret"},
+            "file": True, "records": True, "soa": True, "tsig_key": {"secret", "fingerprint"},
         },
     ) | {"soa": zone.soa.model_dump(mode="json")}  # fmt: skip
 
@@ -603,7 +603,13 @@ def _has_update(public: ZonePublic, update: ZoneUpdate) -> bool:
         elif name == "dnssec_policy" and wanted is None and public.dnssec_policy == "insecure":
             continue  # unsigning goes through BIND's insecure policy first
         elif name == "tsig_key" and wanted is not None and public.tsig_key is not None:
-            if public.tsig_key.model_dump() != wanted.model_dump():
+            # The agent answers the secret's fingerprint, never the secret.
+            shown, given = public.tsig_key, wanted.shown()
+            if (shown.name, shown.algorithm, shown.fingerprint) != (
+                given.name,
+                given.algorithm,
+                given.fingerprint,
+            ):
                 return False
         elif getattr(public, name) != wanted:
             return False

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
-from sqlalchemy import select
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from central.core.deps import CurrentUser, DbSession
 from central.core.listing import ListQuery, Page, page
@@ -24,18 +25,41 @@ FIELDS = {
     "action": Change.action,
     "comment": Change.comment,
 }
+#: The text of the states before and after: ``content~www.example.com`` finds every change
+#: whose before or after names it (a record's name, a user's, a scope's subnet).
+CONTENT: Any = (
+    func.coalesce(cast(Change.before, String), "")
+    + " "
+    + func.coalesce(cast(Change.after, String), "")
+)
+SEARCH_FIELDS: dict[str, InstrumentedAttribute[Any]] = {**FIELDS, "content": CONTENT}
+#: Logins (``session`` entries) apart from the changes.
+LOGIN_TYPE = "session"
+Kind = Annotated[
+    Literal["all", "changes", "logins"],
+    Query(description="changes: leave logins out; logins: only logins; all (the default)"),
+]
 ObjectType = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
 ObjectId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
 
 @router.get("/history")
-def list_history(db: DbSession, _user: CurrentUser, params: ListQuery) -> Page[ChangePublic]:
+def list_history(
+    db: DbSession, _user: CurrentUser, params: ListQuery, kind: Kind = "all"
+) -> Page[ChangePublic]:
     """Every change, newest first unless ``sort`` says otherwise.
 
-    Filter e.g. ``object_type:user actor:admin comment~typo``.
+    Filter e.g. ``object_type:user actor:admin comment~typo content~www.example.com``; a
+    plain word is looked for in the type, the actor, the comment and the states before and
+    after. ``kind=changes`` leaves the logins out, ``kind=logins`` shows only them.
     """
+    query = select(Change)
+    if kind == "changes":
+        query = query.where(Change.object_type != LOGIN_TYPE)
+    elif kind == "logins":
+        query = query.where(Change.object_type == LOGIN_TYPE)
     rows, total = page(
-        db, select(Change), params, FIELDS, ("object_type", "actor", "comment"), "-id"
+        db, query, params, SEARCH_FIELDS, ("object_type", "actor", "comment", "content"), "-id"
     )
     return Page[ChangePublic].of([public(r) for r in rows], total, params)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common import ntp
-from services.common.dns.named_conf import named_conf_text, stored_options
+from services.common.dns.named_conf import named_conf_text, stored_options, update_zones_conf
 from services.common.errors import BurrowError, SetupError
 from services.common.files import write_atomic
 from services.common.monitoring import MonitoringSettings
@@ -326,6 +326,8 @@ class Launcher:
                 )
                 zones.append({"name": name, "file": str(zone_file)})
             write_atomic(zones_conf, render("zones.conf.j2", zones=zones), mode=0o640)
+        else:
+            update_zones_conf(zones_conf)  # of an older release: see its docstring
         # The server options the dns-agent set survive a restart (services.common.dns).
         write_atomic(
             self.root.named_conf,

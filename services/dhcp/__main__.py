@@ -83,8 +83,9 @@ def build(root: StateRoot) -> FastAPI:
     app = agent_app("dhcp-agent", root, kea_status)
     kea = kea_client(root)
     editor = ConfigEditor(kea, FaultPoints(root, "dhcp-agent"))
-    app.include_router(dhcp_router(DhcpServer(editor), LeaseBook(kea)))
-    app.include_router(migrate_router(kea))
+    book = LeaseBook(kea)
+    app.include_router(dhcp_router(DhcpServer(editor), book))
+    app.include_router(migrate_router(book))
     return app
 
 

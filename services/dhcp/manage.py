@@ -143,6 +143,18 @@ def _scope_locator(edited: Edited, family: Family, scope_id: Callable[[], int | 
     return locate
 
 
+def _put(
+    items: list[Json], matches: Callable[[Json], bool], entry_of: Callable[[Json | None], Json]
+) -> None:
+    """Put an object in a top-level list: in place of the one that ``matches`` (the order
+    stays; the old entry is the base of the new one) or at the end (no base)."""
+    for index, entry in enumerate(items):
+        if matches(entry):
+            items[index] = entry_of(entry)
+            return
+    items.append(entry_of(None))
+
+
 def _item_locator(
     edited: Edited, key: str, matches: Callable[[Json], bool], prefix: str = ""
 ) -> Locate:
@@ -386,14 +398,11 @@ class DhcpServer:
         def edit(config: Json) -> None:
             edited.config = config
             raise_problems(check_option_def(definition, family, config))
-            defs = config.setdefault("option-def", [])
             space = definition.space or base_space(family)
             rendered = option_def_to_kea(definition, family)
-            for index, entry in enumerate(defs):  # replaced where it is: the order stays
-                if entry.get("code") == definition.code and entry.get("space", "") == space:
-                    defs[index] = rendered
-                    return
-            defs.append(rendered)
+            _put(config.setdefault("option-def", []),
+                 lambda d: d.get("code") == definition.code and d.get("space", "") == space,
+                 lambda _entry: rendered)  # fmt: skip
 
         locate = _item_locator(
             edited, "option-def",
@@ -418,17 +427,16 @@ class DhcpServer:
     def put_class(self, family: Family, cls: ClientClass) -> ChangeResult:
         edited = Edited()
 
+        def named(entry: Json) -> bool:
+            return entry.get("name") == cls.name
+
         def edit(config: Json) -> None:
             edited.config = config
             check_class(cls, config, family)
-            classes = config.setdefault("client-classes", [])
-            for index, entry in enumerate(classes):
-                if entry.get("name") == cls.name:
-                    classes[index] = class_to_kea(cls, family, base=entry)
-                    return
-            classes.append(class_to_kea(cls, family))
+            _put(config.setdefault("client-classes", []), named,
+                 lambda entry: class_to_kea(cls, family, base=entry))  # fmt: skip
 
-        locate = _item_locator(edited, "client-classes", lambda c: c.get("name") == cls.name)
+        locate = _item_locator(edited, "client-classes", named)
         return self.editor.apply(family, edit, field="test", locate=locate)
 
     def delete_class(self, family: Family, name: str) -> ChangeResult:
@@ -457,18 +465,14 @@ class DhcpServer:
     def put_shared_network(self, family: Family, network: SharedNetwork) -> ChangeResult:
         edited = Edited()
 
+        def matches(entry: Json) -> bool:
+            return entry.get("name") == network.name
+
         def edit(config: Json) -> None:
             edited.config = config
             check_shared_network(network, config, family)
-            networks = config.setdefault("shared-networks", [])
-            for index, entry in enumerate(networks):
-                if entry.get("name") == network.name:
-                    networks[index] = shared_network_to_kea(network, family, entry)
-                    return
-            networks.append(shared_network_to_kea(network, family, None))
-
-        def matches(entry: Json) -> bool:
-            return entry.get("name") == network.name
+            _put(config.setdefault("shared-networks", []), matches,
+                 lambda entry: shared_network_to_kea(network, family, entry))  # fmt: skip
 
         named = _item_locator(edited, "shared-networks", matches)
 

@@ -5,19 +5,23 @@
 the scope by the address unless ``subnet_id`` names it (a delegated prefix needs it), and
 refuses a lease whose address is in no scope or already leased; each refusal is answered with
 Kea's reason and the others are added. Leases are state, not configuration: an import changes
-no configuration hash.
+no configuration hash. The leases go to Kea as ``LeaseBook`` adds one (``carry_over``), with
+when each ends.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.common.dhcp.contract import ClientId, Duid, HwAddress, IPAddress, IPv4Address
+from services.common.dhcp.lease_input import LeaseInput
+from services.common.dhcp.options import Family
 from services.common.model import Input
-from services.dhcp.kea_client import KeaClient, KeaError, Result
+from services.dhcp.leases import LeaseBook
 
 #: One request's leases at most (each is one command to Kea, about a millisecond).
 MAX_LEASES = 50_000
@@ -34,6 +38,17 @@ class LeaseIn(Input):
     expires: int = Field(ge=1, le=2**40, description="seconds since the epoch")
     subnet_id: int | None = Field(default=None, ge=1, le=4294967294)
 
+    @property
+    def name(self) -> str:
+        """How an import's answer names the lease: its address."""
+        return str(self.address)
+
+    def as_input(self) -> LeaseInput:
+        return LeaseInput.model_construct(
+            address=self.name, hw_address=self.hw_address, client_id=self.client_id,
+            hostname=self.hostname, valid_lifetime=self.valid_lifetime, subnet_id=self.subnet_id,
+        )  # fmt: skip
+
 
 class LeaseIn6(Input):
     """One DHCPv6 lease to add: an address (IA_NA) or a delegated prefix (IA_PD)."""
@@ -49,6 +64,22 @@ class LeaseIn6(Input):
     preferred_lifetime: int = Field(ge=0, le=2**32 - 1)
     expires: int = Field(ge=1, le=2**40, description="seconds since the epoch")
     subnet_id: int | None = Field(default=None, ge=1, le=4294967294)
+
+    @property
+    def name(self) -> str:
+        """How an import's answer names the lease: its address, a prefix with its length."""
+        return f"{self.address}/{self.prefix_len}" if self.type == "IA_PD" else str(self.address)
+
+    def as_input(self) -> LeaseInput:
+        # built, not validated again: a preferred lifetime of 0 (a deprecated address) is
+        # an imported lease's, not one a person adds
+        return LeaseInput.model_construct(
+            address=str(self.address), type=self.type, duid=self.duid, iaid=self.iaid,
+            prefix_len=self.prefix_len if self.type == "IA_PD" else None,
+            hw_address=self.hw_address, hostname=self.hostname,
+            valid_lifetime=self.valid_lifetime, preferred_lifetime=self.preferred_lifetime,
+            subnet_id=self.subnet_id,
+        )  # fmt: skip
 
 
 class LeaseImport(Input):
@@ -71,78 +102,34 @@ class LeasesImported(BaseModel):
     refused: list[LeaseRefused]
 
 
-def add_leases(kea: KeaClient, leases: list[LeaseIn]) -> LeasesImported:
+def add_leases(
+    book: LeaseBook, family: Family, leases: Sequence[LeaseIn] | Sequence[LeaseIn6]
+) -> LeasesImported:
     added: list[str] = []
     refused: list[LeaseRefused] = []
     for lease in leases:
-        arguments: dict[str, object] = {
-            "ip-address": str(lease.address),
-            "hw-address": lease.hw_address.lower().replace("-", ":"),
-            "valid-lft": lease.valid_lifetime,
-            "expire": lease.expires,
-        }
-        if lease.client_id:
-            arguments["client-id"] = lease.client_id
-        if lease.hostname:
-            arguments["hostname"] = lease.hostname
-        if lease.subnet_id:
-            arguments["subnet-id"] = lease.subnet_id
-        _add(kea, "lease4-add", "v4", arguments, str(lease.address), added, refused)
+        reason = book.carry_over(family, lease.as_input(), lease.expires)
+        if reason is None:
+            added.append(lease.name)
+        else:
+            refused.append(LeaseRefused(address=lease.name, reason=reason))
     return LeasesImported(added=added, refused=refused)
 
 
-def add_leases6(kea: KeaClient, leases: list[LeaseIn6]) -> LeasesImported:
-    added: list[str] = []
-    refused: list[LeaseRefused] = []
-    for lease in leases:
-        arguments: dict[str, object] = {
-            "ip-address": str(lease.address),
-            "type": lease.type,
-            "duid": lease.duid.lower().replace("-", ":"),
-            "iaid": lease.iaid,
-            "valid-lft": lease.valid_lifetime,
-            "preferred-lft": lease.preferred_lifetime,
-            "expire": lease.expires,
-        }
-        if lease.type == "IA_PD":
-            arguments["prefix-len"] = lease.prefix_len
-        if lease.hw_address:
-            arguments["hw-address"] = lease.hw_address.lower().replace("-", ":")
-        if lease.hostname:
-            arguments["hostname"] = lease.hostname
-        if lease.subnet_id:
-            arguments["subnet-id"] = lease.subnet_id
-        name = str(lease.address) + (f"/{lease.prefix_len}" if lease.type == "IA_PD" else "")
-        _add(kea, "lease6-add", "v6", arguments, name, added, refused)
-    return LeasesImported(added=added, refused=refused)
-
-
-def _add(
-    kea: KeaClient, command: str, family: Literal["v4", "v6"], arguments: dict[str, object],
-    name: str, added: list[str], refused: list[LeaseRefused],
-) -> None:  # fmt: skip
-    try:
-        kea.command(command, family, arguments, allow=(Result.OK,))
-    except KeaError as exc:
-        refused.append(LeaseRefused(address=name, reason=exc.message))
-        return
-    added.append(name)
-
-
-def migrate_router(kea: KeaClient) -> APIRouter:
+def migrate_router(book: LeaseBook) -> APIRouter:
     """The lease import routes of the dhcp-agent."""
     api = APIRouter()
     v4 = APIRouter(prefix="/dhcp/v4")
 
     @v4.post("/leases/import")
     def import_leases(body: LeaseImport) -> LeasesImported:
-        return add_leases(kea, body.leases)
+        return add_leases(book, "v4", body.leases)
 
     v6 = APIRouter(prefix="/dhcp/v6")
 
     @v6.post("/leases/import")
     def import_leases6(body: LeaseImport6) -> LeasesImported:
-        return add_leases6(kea, body.leases)
+        return add_leases(book, "v6", body.leases)
 
     api.include_router(v4)
     api.include_router(v6)

@@ -40,11 +40,11 @@ def router(service: DnsService) -> APIRouter:
 
     @api.get("/zones")
     def list_zones() -> list[ZonePublic]:
-        return service.zones()
+        return [zone.shown() for zone in service.zones()]
 
     @api.post("/zones", status_code=201)
     def create_zone(spec: ZoneCreate) -> ZonePublic:
-        return service.create_zone(spec)
+        return service.create_zone(spec).shown()
 
     @api.post("/zones/import", status_code=201, response_model=ZoneImported)
     def import_zone(request: ZoneImport, records: bool = False) -> Response:
@@ -60,11 +60,11 @@ def router(service: DnsService) -> APIRouter:
 
     @api.get("/zones/{zone}")
     def get_zone(zone: str) -> ZonePublic:
-        return service.zone(zone)
+        return service.zone(zone).shown()
 
     @api.patch("/zones/{zone}")
     def update_zone(zone: str, update: ZoneUpdate) -> ZonePublic:
-        return service.update_zone(zone, update)
+        return service.update_zone(zone, update).shown()
 
     @api.delete("/zones/{zone}", status_code=204)
     def delete_zone(zone: str) -> Response:
@@ -73,11 +73,11 @@ def router(service: DnsService) -> APIRouter:
 
     @api.post("/zones/{zone}/enable")
     def enable_zone(zone: str) -> ZonePublic:
-        return service.set_enabled(zone, True)
+        return service.set_enabled(zone, True).shown()
 
     @api.post("/zones/{zone}/disable")
     def disable_zone(zone: str) -> ZonePublic:
-        return service.set_enabled(zone, False)
+        return service.set_enabled(zone, False).shown()
 
     @api.get("/zones/{zone}/records", response_model=ZoneContent)
     def zone_records(zone: str) -> Response:

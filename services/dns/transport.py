@@ -1,7 +1,8 @@
 """Talking DNS to the local named: TSIG-signed RFC 2136 updates, AXFR read-back, SOA queries.
 
 Every message is signed with the appliance's key ``burrow-tsig`` (hmac-sha256), read from
-``etc/bind/burrow-tsig.key``; named allows updates and transfers of managed zones only with it.
+``etc/bind/burrow-tsig.key``, and sent to 127.0.0.1: named takes that key from that address only
+(the ``burrow-agent`` ACL of named.conf.j2), for updates and transfers of every zone.
 """
 
 from __future__ import annotations

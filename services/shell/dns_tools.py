@@ -59,6 +59,7 @@ def _query_words(command: str, words: list[str], plus: Callable[[str], None] | N
     """Check the free words of a query: @server, name, type, class (and dig's +options)."""
     names = 0
     for word in words:
+        syntax.no_transfer(word)
         if word.startswith("@"):
             syntax.host(word[1:])
         elif word.startswith("+"):

@@ -19,11 +19,15 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za
                        r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$")  # fmt: skip
 MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 RR_TYPES = {
-    "A", "AAAA", "ANY", "AXFR", "CAA", "CDNSKEY", "CDS", "CNAME", "DNAME", "DNSKEY", "DS",
-    "HINFO", "HTTPS", "IXFR", "LOC", "MX", "NAPTR", "NS", "NSEC", "NSEC3", "NSEC3PARAM", "PTR",
+    "A", "AAAA", "ANY", "CAA", "CDNSKEY", "CDS", "CNAME", "DNAME", "DNSKEY", "DS",
+    "HINFO", "HTTPS", "LOC", "MX", "NAPTR", "NS", "NSEC", "NSEC3", "NSEC3PARAM", "PTR",
     "RRSIG", "SOA", "SRV", "SSHFP", "SVCB", "TLSA", "TXT", "URI",
 }  # fmt: skip
 RR_CLASSES = {"IN", "CH", "HS"}
+#: Zone transfers: the shell never reads a zone whole (named would refuse it a keyless transfer
+#: anyway, but a zone may allow transfers to an address that includes the appliance's own).
+TRANSFER_TYPES = {"AXFR", "IXFR"}
+_TRANSFER_NUMBERS = re.compile(r"^TYPE0*25[12]$")  # RFC 3597 spelling of IXFR (251), AXFR (252)
 
 
 class Refused(Exception):  # noqa: N818 - reads as what it is: "refused: ..."
@@ -103,7 +107,14 @@ def decimal(value: str, low: float, high: float, what: str) -> float:
     return float(value)
 
 
+def no_transfer(value: str) -> None:
+    word = value.upper().split("=")[0]
+    if word in TRANSFER_TYPES or _TRANSFER_NUMBERS.match(word):
+        raise Refused(f"{value} is a zone transfer: the shell does not read whole zones")
+
+
 def rr_type(value: str) -> str:
+    no_transfer(value)
     if value.upper() in RR_TYPES:
         return value.upper()
     raise Refused(f"{value!r} is not a record type this shell knows")

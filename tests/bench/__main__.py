@@ -116,7 +116,8 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         snmp_bench,
     ),
     "webui": (
-        "web console page time: records page of a 10,000-record zone, list of 10,000 zones",
+        "web console page time: records page of a 10,000-record zone, list of 10,000 zones, "
+        "history of 10,000 changes",
         webui_bench,
     ),
 }

@@ -29,8 +29,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from services.sandbox.sandbox import SOURCE_TREE, Sandbox
 from tests.bench.report import Figure, median
 from tests.bench.wrk import Load, Wrk, cpu_seconds, process_tree
@@ -83,49 +81,13 @@ def extract(commit: str) -> Path:
     return target
 
 
-class SourceCentral(CentralProcess):
-    """``python -m central`` run from the code in ``source`` (and with ``workers``)."""
-
-    def __init__(self, source: Path, database_url: str | None, workers: int = 1) -> None:
-        super().__init__(database_url=database_url)
-        self.source = source
-        self.workers = workers
-
-    def start(self, timeout: float = 60) -> SourceCentral:
-        env = {**os.environ, "PYTHONPATH": str(self.source)}
-        env.pop("BURROW_DATABASE_URL", None)
-        env["BURROW_CENTRAL_WORKERS"] = str(self.workers)
-        if self.database_url:
-            env["BURROW_DATABASE_URL"] = self.database_url
-        log = self.root.logs / "central.log"
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "central", "--root", str(self.root.root),
-                 "--port", str(self.port), "--host", "127.0.0.1"],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, cwd=self.source,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Central from {self.source} exited: {log.read_text()[-3000:]}")
-            try:
-                if self.get("/api/v1/health").status_code == 200:
-                    return self
-            except (httpx.HTTPError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Central from {self.source} not up: {log.read_text()[-3000:]}")
-            time.sleep(0.1)
-
-
 @dataclass
 class Subject:
     """One Central under load: which code, which database, and what it measured."""
 
     variant: str  # "before", "after", "after, 2 workers"
     backend: str  # "sqlite" or "postgresql"
-    central: SourceCentral
+    central: CentralProcess
     database_pid: int | None = None
     token: str = ""
     paths: dict[str, str] = field(default_factory=dict)
@@ -282,7 +244,9 @@ def before_and_after() -> list[Figure]:
             for n, (variant, count) in enumerate(variants):
                 source = before_tree if variant == "before" else SOURCE_TREE
                 url = postgres.create_database(f"bench{n}") if backend == "postgresql" else None
-                subject = Subject(variant, backend, SourceCentral(source, url, workers=count))
+                subject = Subject(
+                    variant, backend, CentralProcess(url, source=source, workers=count)
+                )
                 if url:
                     subject.database_pid = _postmaster_pid(postgres)
                 subjects.append(subject)

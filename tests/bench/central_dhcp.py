@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -32,39 +33,48 @@ def _log(message: str) -> None:
     print(f"[central-dhcp] {message}", file=sys.stderr, flush=True)
 
 
-def _ok(response: httpx.Response) -> Any:
+def ok(response: httpx.Response) -> Any:
     assert response.status_code < 300, response.text
     return response.json()
 
 
-def central_dhcp(box: Sandbox) -> list[Figure]:
+Call = Callable[..., httpx.Response]
+
+
+def central_api(box: Sandbox, timeout: float) -> tuple[Call, int]:
+    """``call(method, path, body=None)`` to the sandbox's Central as its admin (each call
+    given ``timeout`` seconds), and the id of the appliance's own DHCP server once enrolled."""
     token = box.central_token()
 
     def call(method: str, path: str, body: Any = None) -> httpx.Response:
-        return box.https(1231, path, method=method, token=token, json_body=body, timeout=120)
+        return box.https(1231, path, method=method, token=token, json_body=body, timeout=timeout)
 
     def local_server() -> int | None:
-        items = _ok(call("GET", "/api/v1/dhcp/servers"))["items"]
+        items = ok(call("GET", "/api/v1/dhcp/servers"))["items"]
         ready = [s["id"] for s in items if s["local"] and s["state"] == "reachable"]
         return int(ready[0]) if ready else None
 
-    server_id = wait_for(local_server, timeout=60, interval=0.5, what="the DHCP server enrolled")
+    return call, wait_for(local_server, timeout=60, interval=0.5, what="the DHCP server enrolled")
+
+
+def central_dhcp(box: Sandbox) -> list[Figure]:
+    call, server_id = central_api(box, timeout=120)
     base = f"/api/v1/dhcp/servers/{server_id}/v4"
-    state = _ok(call("GET", f"{base}/config"))
+    state = ok(call("GET", f"{base}/config"))
     original = state["config"]
     bulk = {"Dhcp4": {**original["Dhcp4"], "subnet4": list(original["Dhcp4"]["subnet4"])}}
     bulk["Dhcp4"]["subnet4"] += config_only_scopes(SCOPES)
     t0 = time.monotonic()
-    _ok(call("PUT", f"{base}/config", {"config": bulk, "comment": "benchmark scopes"}))
+    ok(call("PUT", f"{base}/config", {"config": bulk, "comment": "benchmark scopes"}))
     _log(f"{SCOPES} scopes set through Central in {time.monotonic() - t0:.2f} s")
-    found = _ok(call("GET", f"{base}/scopes?filter=subnet:{box.network}"))["items"]
+    found = ok(call("GET", f"{base}/scopes?filter=subnet:{box.network}"))["items"]
     on_link = found[0]
     client = box.add_client()
 
     def through_central(address: str) -> None:
         body = {**on_link, "reservations": [{"hw_address": client.mac,
                                              "ip_addresses": [address]}]}  # fmt: skip
-        _ok(call("PUT", f"{base}/scopes/{on_link['id']}", body))
+        ok(call("PUT", f"{base}/scopes/{on_link['id']}", body))
 
     agent = Agent(box)
     wire = {k: v for k, v in on_link.items() if k != "comment"}
@@ -79,7 +89,7 @@ def central_dhcp(box: Sandbox) -> list[Figure]:
         direct = changes_until_served(box, client, to_the_agent, DIRECT)
     finally:
         agent.close()
-        _ok(call("PUT", f"{base}/config", {"config": original, "comment": "benchmark done"}))
+        ok(call("PUT", f"{base}/config", {"config": original, "comment": "benchmark done"}))
     # the direct changes were made behind Central's back: the next sync records them
     med = median(central.serve_times)
     api, alone = median(central.api_times), median(direct.api_times)

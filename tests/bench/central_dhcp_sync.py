@@ -16,12 +16,10 @@ import sys
 import time
 from typing import Any
 
-import httpx
-
 from services.sandbox.sandbox import Sandbox
+from tests.bench.central_dhcp import central_api, ok
 from tests.bench.dhcp import appliance_cpu, config_only_scopes
 from tests.bench.report import Figure, at_most, median
-from tests.harness.wait import wait_for
 
 SCOPES = 1000
 PER_SCOPE = 10
@@ -30,11 +28,6 @@ ROUNDS = 5
 
 def _log(message: str) -> None:
     print(f"[central-dhcp-sync] {message}", file=sys.stderr, flush=True)
-
-
-def _ok(response: httpx.Response) -> Any:
-    assert response.status_code < 300, response.text
-    return response.json()
 
 
 def large_config(original: dict[str, Any], round_: int) -> dict[str, Any]:
@@ -56,20 +49,10 @@ def large_config(original: dict[str, Any], round_: int) -> dict[str, Any]:
 
 
 def central_dhcp_sync(box: Sandbox) -> list[Figure]:
-    token = box.central_token()
-
-    def call(method: str, path: str, body: Any = None) -> httpx.Response:
-        return box.https(1231, path, method=method, token=token, json_body=body, timeout=300)
-
-    def local_server() -> int | None:
-        items = _ok(call("GET", "/api/v1/dhcp/servers"))["items"]
-        ready = [s["id"] for s in items if s["local"] and s["state"] == "reachable"]
-        return int(ready[0]) if ready else None
-
-    server_id = wait_for(local_server, timeout=60, interval=0.5, what="the DHCP server enrolled")
+    call, server_id = central_api(box, timeout=300)
     sync_path = f"/api/v1/dhcp/servers/{server_id}/sync"
     original = box.kea("config-get", "dhcp4")["arguments"]
-    _ok(call("POST", sync_path))  # Central's snapshot of the appliance's own configuration
+    ok(call("POST", sync_path))  # Central's snapshot of the appliance's own configuration
     times: list[float] = []
     cpus: list[float] = []
     try:
@@ -77,7 +60,7 @@ def central_dhcp_sync(box: Sandbox) -> list[Figure]:
             answer = box.kea("config-set", "dhcp4", large_config(original, round_), timeout=120)
             assert answer["result"] == 0, answer
             cpu0, t0 = appliance_cpu(box), time.monotonic()
-            synced = _ok(call("POST", sync_path))
+            synced = ok(call("POST", sync_path))
             elapsed = time.monotonic() - t0
             cpu = appliance_cpu(box) - cpu0
             assert synced["families"]["v4"]["changed"], synced
@@ -85,11 +68,11 @@ def central_dhcp_sync(box: Sandbox) -> list[Figure]:
                 times.append(elapsed)
                 cpus.append(cpu)
             _log(f"round {round_}: sync {elapsed:.2f} s, appliance CPU {cpu:.2f} s")
-        page = _ok(call("GET", f"/api/v1/dhcp/servers/{server_id}/v4/scopes?limit=1"))
+        page = ok(call("GET", f"/api/v1/dhcp/servers/{server_id}/v4/scopes?limit=1"))
         assert page["total"] >= SCOPES, page["total"]
     finally:
         box.kea("config-set", "dhcp4", original, timeout=120)
-        _ok(call("POST", sync_path))
+        ok(call("POST", sync_path))
     med = median(times)
     return [
         Figure("central-dhcp-sync",

@@ -1,5 +1,6 @@
-"""Web console page times: a zone's records page (10,000 records) and the zones list (10,000
-zones, paged), measured as an HTTP client with a logged-in session sees them.
+"""Web console page times: a zone's records page (10,000 records), the zones list (10,000
+zones, paged) and the history (10,000 changes: paged, searched by object name, the logins
+apart), measured as an HTTP client with a logged-in session sees them.
 
 A Central process on loopback (SQLite, the appliance's default) is seeded straight in its
 database, as the central-dns benchmark does: Central has a bulk endpoint for records (a change
@@ -13,21 +14,25 @@ it, so that the console's share can be told apart.
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import httpx
 
 from services.common.pki import CertificateAuthority
 from services.sandbox.sandbox import SOURCE_TREE, Sandbox
-from tests.bench.dns_seed import fill, start_with_dns_server
+from tests.bench.dns_seed import STAMP, fill, start_with_dns_server
 from tests.bench.report import Figure, at_most, median, percentile
 from tests.harness.central import CentralProcess, _stop, _wait, free_port
 
 ZONES = 10_000
 RECORDS = 10_000
+HISTORY = 10_000
 REQUESTS = 60
 RUNS = 5
 TARGET_MS = 300.0
@@ -45,6 +50,42 @@ def seed(central: CentralProcess, server_id: int) -> int:
          for i in range(RECORDS)),
     )  # fmt: skip
     return 1
+
+
+def seed_history(central: CentralProcess, count: int = HISTORY) -> None:
+    """``count`` history entries as the console shows them: record changes of the big zone
+    (a line removed, a line added), user changes and logins, one in ten of each kind."""
+
+    def rows() -> Iterator[tuple[str | None, ...]]:
+        for n in range(count):
+            kind = n % 10
+            if kind == 0:
+                user = {"username": f"u{n}", "role": "read-only", "enabled": True}
+                yield ("admin", "session", str(n), "login", None, json.dumps(user), "")
+            elif kind == 1:
+                before = {"username": f"u{n}", "role": "read-only", "display_name": ""}
+                after = before | {"role": "dns-admin"}
+                yield ("admin", "user", str(n), "update", json.dumps(before), json.dumps(after),
+                       "more rights")  # fmt: skip
+            else:
+                name = f"h{n % RECORDS}.{BIG}"
+                before = {"zone": BIG, "records": [f"{name} 3600 IN A 10.0.{n % 256}.1"]}
+                after = {"zone": BIG, "serial": n,
+                         "records": [f"{name} 3600 IN A 10.0.{n % 256}.2"]}  # fmt: skip
+                yield ("admin", "dns-zone", "1", "change", json.dumps(before), json.dumps(after),
+                       f"renumbered {n}")  # fmt: skip
+
+    conn = sqlite3.connect(central.root.lib / "central.db", timeout=60)
+    try:
+        with conn:
+            conn.executemany(
+                "INSERT INTO history (at, actor, actor_id, object_type, object_id, action,"
+                " before, after, comment) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                ((STAMP, *row) for row in rows()),
+            )
+        conn.execute("ANALYZE")
+    finally:
+        conn.close()
 
 
 class ConsoleProcess:
@@ -108,7 +149,8 @@ def webui_bench(_box: Sandbox) -> list[Figure]:
         token, server_id = start_with_dns_server(central)
         t0 = time.perf_counter()
         zone_id = seed(central, server_id)
-        print(f"  seeded {ZONES} zones and {RECORDS} records in one zone in "
+        seed_history(central)
+        print(f"  seeded {ZONES} zones, {RECORDS} records in one zone, {HISTORY} changes in "
               f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)  # fmt: skip
         console = ConsoleProcess(central).start()
         pages = {
@@ -130,6 +172,19 @@ def webui_bench(_box: Sandbox) -> list[Figure]:
             "zones list, search": (
                 [f"/dns/zones?q=z{n}" for n in range(100, 200, 7)], "bench.",
                 [f"/api/v1/dns/zones?filter=z{n}&limit=50" for n in range(100, 200, 7)]),
+            "history of 10,000 changes, first page": (
+                ["/history"], "renumbered",
+                ["/api/v1/history?kind=changes&sort=-id&limit=50"]),
+            "history, page at offset 9,000": (
+                ["/history?offset=9000"], "of 9",
+                ["/api/v1/history?kind=changes&sort=-id&offset=9000&limit=50"]),
+            "history, searched by a record's name": (
+                [f"/history?name=h{n}.{BIG}" for n in range(1002, 1100, 7)], "renumbered",
+                [f"/api/v1/history?kind=changes&filter=content~h{n}.{BIG}&sort=-id&limit=50"
+                 for n in range(1002, 1100, 7)]),
+            "history, the logins": (
+                ["/history?kind=logins"], "login",
+                ["/api/v1/history?kind=logins&sort=-id&limit=50"]),
         }  # fmt: skip
         with console.client() as http, central.client(token) as api:
             login = http.post(

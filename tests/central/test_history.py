@@ -99,3 +99,21 @@ def test_history_lists_filter_sort_and_page(central: Api) -> None:
     assert_problem(central.get("/api/v1/history?sort=password"), 422, "sort")
     assert_problem(central.get("/api/v1/history?filter=secret:x"), 422, "filter")
     assert_problem(central.get("/api/v1/history/user/not%20an%20id"), 422, "object_id")
+
+
+def test_history_searches_the_states_and_keeps_logins_apart(central: Api) -> None:
+    changes = central.get("/api/v1/history?kind=changes&limit=1000").json()
+    logins = central.get("/api/v1/history?kind=logins&limit=1000").json()
+    everything = central.get("/api/v1/history?limit=1000").json()
+    assert logins["total"] > 0 and changes["total"] > 0
+    assert changes["total"] + logins["total"] == everything["total"]
+    assert {c["object_type"] for c in logins["items"]} == {"session"}
+    assert "session" not in {c["object_type"] for c in changes["items"]}
+    # The name of a user is found in the states before and after.
+    users = [c for c in changes["items"] if c["object_type"] == "user" and c["after"]]
+    name = users[0]["after"]["username"]
+    found = central.get(f"/api/v1/history?filter=content~{name}&limit=1000").json()
+    assert found["total"] >= 1
+    assert all(name in str(c["before"]) + str(c["after"]) for c in found["items"]), found["items"]
+    assert central.get(f"/api/v1/history?filter={name}&limit=1000").json()["total"] >= 1
+    assert_problem(central.get("/api/v1/history?kind=secrets"), 422, "kind")

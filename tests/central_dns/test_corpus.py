@@ -15,7 +15,7 @@ import dns.zone
 import pytest
 
 from tests.central_dns.conftest import CentralDns
-from tests.central_dns.test_zones import _key
+from tests.harness import appliance_dns
 from tests.harness.problems import assert_problem
 
 pytestmark = pytest.mark.sandbox
@@ -73,9 +73,7 @@ def _parsed(text: str, zone: str) -> set[tuple[dns.name.Name, int, int, Any]]:
 
 
 def _served(api: CentralDns, zone: str) -> set[tuple[dns.name.Name, int, int, Any]]:
-    key = _key(api.box.root.tsig_key.read_text())
-    transfer = dns.query.xfr(api.box.address, zone, keyring=key, timeout=20, relativize=False)
-    return _records(dns.zone.from_xfr(transfer, relativize=False))
+    return _records(appliance_dns.transfer(api.box, zone, relativize=False))
 
 
 def _drop(api: CentralDns, zone: str) -> None:

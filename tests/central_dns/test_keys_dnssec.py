@@ -16,6 +16,7 @@ import pytest
 
 from tests.central_dns.conftest import CentralDns, create
 from tests.dns.test_dnssec import FAST, _transfer, _update, assert_signed, signed_query
+from tests.harness import appliance_dns
 from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
@@ -155,6 +156,16 @@ def test_tsig_keys_through_central(central_dns: CentralDns) -> None:
         tsig_key={"name": "sec-xfer", "secret": secondary_secret}, comment="secondary",
     )  # fmt: skip
     assert secondary["options"]["tsig_key"] == {"name": "sec-xfer", "algorithm": "hmac-sha256"}
+    # A new key for it: Central sees it took by the fingerprint the agent answers, the secret
+    # is never answered back; a key without its secret is refused.
+    renewed_secret = "cmVuZXdlZC1zZWNvbmRhcnktc2VjcmV0LW9mLWEtem9uZQ=="
+    renew = {"tsig_key": {"name": "sec-xfer", "algorithm": "hmac-sha512",
+                          "secret": renewed_secret}, "comment": "a new key"}  # fmt: skip
+    renewed = api.ok(api.call("PATCH", f"/api/v1/dns/zones/{secondary['id']}", renew))
+    assert renewed["options"]["tsig_key"] == {"name": "sec-xfer", "algorithm": "hmac-sha512"}
+    bare = {"tsig_key": {"name": "sec-xfer"}, "comment": "no secret"}
+    assert_problem(api.call("PATCH", f"/api/v1/dns/zones/{secondary['id']}", bare), 422,
+                   "tsig_key.secret")  # fmt: skip
 
     paths = [
         "/api/v1/dns/tsig-keys",
@@ -167,7 +178,7 @@ def test_tsig_keys_through_central(central_dns: CentralDns) -> None:
         "/api/v1/history?filter=object_type:dns-tsig-key",
     ]
     text = every_read(api, paths, tokens)
-    for secret in [*secrets, secondary_secret]:
+    for secret in [*secrets, secondary_secret, renewed_secret]:
         assert secret not in text
     assert "c-granted" in text and "sec-xfer" in text  # the reads did show the keys
 
@@ -178,6 +189,40 @@ def test_tsig_keys_through_central(central_dns: CentralDns) -> None:
     history = api.ok(api.call("GET", "/api/v1/history?filter=object_type:dns-tsig-key"))
     actions = {(e["object_id"], e["action"]) for e in history["items"]}
     assert (str(granted["id"]), "create") in actions and (str(granted["id"]), "delete") in actions
+
+
+def test_the_appliance_key_counts_only_on_the_appliance(central_dns: CentralDns) -> None:
+    """``burrow-tsig``, the dns-agent's key, is refused from any address but the appliance's
+    loopback, for transfers and for updates, in a zone with ``update_keys`` (named's
+    allow-update) and in one with ``update_grants`` (update-policy); a client's own key made
+    through Central works from here; the dns-agent keeps changing both zones."""
+    api = central_dns
+    ours = appliance_dns.appliance_key(api.box)
+    body = {"server_id": api.server_id, "name": "c-client", "comment": "a client elsewhere"}
+    made = api.ok(api.call("POST", "/api/v1/dns/tsig-keys", body))
+    client = dns.tsig.Key("c-client", made["secret"], "hmac-sha256")
+    zones: list[dict[str, Any]] = []
+    try:
+        grant = {"key": "c-client", "match": "zonesub"}
+        for spec in ({"update_keys": ["c-client"]}, {"update_grants": [grant]}):
+            zones.append(api.create_zone(api.new_zone_name(), transfer_keys=["c-client"], **spec))
+        for zone in zones:
+            name = zone["name"]
+            # From this machine (an address of the appliance's network, not its loopback).
+            assert _transfer(api.box, name, ours) == dns.rcode.REFUSED, name
+            assert _update(api.box, name, ours, "fromours") == dns.rcode.REFUSED, name
+            assert _transfer(api.box, name, client) == dns.rcode.NOERROR, name
+            assert _update(api.box, name, client, "fromclient") == dns.rcode.NOERROR, name
+            assert api.served(f"fromours.{name}", "A") == set()
+            assert api.served(f"fromclient.{name}", "A") == {"198.51.100.99"}
+            # On the appliance the key works as the dns-agent uses it, and the agent does.
+            assert appliance_dns.transfer(api.box, name).get_rdataset("@", "SOA") is not None
+            api.ok(api.change(zone["id"], [create("agent", "A", "198.51.100.97")], "agent"))
+            assert api.served(f"agent.{name}", "A") == {"198.51.100.97"}
+    finally:
+        for zone in zones:
+            api.ok(api.call("DELETE", f"/api/v1/dns/zones/{zone['id']}?comment=done"))
+        api.ok(api.call("DELETE", f"/api/v1/dns/tsig-keys/{made['id']}?comment=done"))
 
 
 def test_forwarders_are_checked(central_dns: CentralDns) -> None:

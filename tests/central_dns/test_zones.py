@@ -15,6 +15,7 @@ import pytest
 from services.sandbox.sandbox import Sandbox
 from tests.central_dns.conftest import CentralDns, create
 from tests.dns.test_records import EVERY_TYPE
+from tests.harness import appliance_dns
 from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
@@ -67,9 +68,8 @@ def test_zone_and_records_of_several_types_are_served(central_dns: CentralDns) -
 
 
 def _axfr(api: CentralDns, zone: str) -> set[str]:
-    """The zone as named serves it, transferred with the appliance's TSIG key."""
-    key = _key(api.box.root.tsig_key.read_text())
-    transferred = dns.zone.from_xfr(dns.query.xfr(api.box.address, zone, keyring=key, timeout=10))
+    """The zone as named serves it, transferred as the dns-agent does (on the appliance)."""
+    transferred = appliance_dns.transfer(api.box, zone, timeout=10)
     return {
         f"{name} {rds.ttl} {dns.rdatatype.to_text(rds.rdtype)} {rd.to_text()}"
         for name, node in transferred.nodes.items()
@@ -225,11 +225,11 @@ def test_an_external_nsupdate_appears_after_a_sync(central_dns: CentralDns) -> N
     name = api.new_zone_name()
     zone = api.create_zone(name)
     api.ok(api.change(zone["id"], [create("keep", "A", "203.0.113.7")]))
-    update = dns.update.UpdateMessage(name, keyring=_key(api.box.root.tsig_key.read_text()))
+    # nsupdate on the appliance itself, behind the agent's back.
+    update = appliance_dns.update(api.box, name)
     update.add(f"outside.{name}", 300, "TXT", '"behind your back"')
     update.delete(f"keep.{name}", "A")
-    response = dns.query.tcp(update, api.box.address, timeout=5)
-    assert response.rcode() == 0
+    assert appliance_dns.send(api.box, update) == 0
     synced = api.ok(api.call("POST", f"/api/v1/dns/servers/{api.server_id}/sync"))
     assert name in synced["changed"]
     stored = {(r["name"], r["type"], r["data"]) for r in api.records(zone["id"])}
@@ -322,9 +322,9 @@ def test_the_interval_sync_finds_an_external_change(sandbox: Sandbox) -> None:
     name = api.new_zone_name()
     zone = api.create_zone(name)
     api.ok(api.call("PATCH", "/api/v1/settings", {"sync_interval_seconds": 10}))
-    update = dns.update.UpdateMessage(name, keyring=_key(sandbox.root.tsig_key.read_text()))
+    update = appliance_dns.update(sandbox, name)
     update.add(f"later.{name}", 300, "A", "203.0.113.99")
-    assert dns.query.tcp(update, sandbox.address, timeout=5).rcode() == 0
+    assert appliance_dns.send(sandbox, update) == 0
 
     def external() -> dict[str, Any] | None:
         entries = [e for e in api.history(zone["id"]) if e["action"] == "external-change"]
@@ -339,9 +339,7 @@ def test_the_interval_sync_finds_an_external_change(sandbox: Sandbox) -> None:
 
 def _served_lines(api: CentralDns, zone: str) -> set[tuple[str, int, str, str]]:
     """The zone as named serves it (AXFR, absolute names), SOA apart."""
-    key = _key(api.box.root.tsig_key.read_text())
-    xfr = dns.query.xfr(api.box.address, zone, keyring=key, timeout=10, relativize=False)
-    transferred = dns.zone.from_xfr(xfr, relativize=False)
+    transferred = appliance_dns.transfer(api.box, zone, relativize=False, timeout=10)
     return {
         (name.to_text().lower(), rds.ttl, dns.rdatatype.to_text(rds.rdtype), rd.to_text())
         for name, node in transferred.nodes.items()

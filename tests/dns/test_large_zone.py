@@ -45,11 +45,15 @@ def test_a_small_change_to_a_large_zone_needs_no_transfer_and_sees_outside_chang
 
     # A change made behind the agent's back moves the serial on: the copy is not used.
     script = (
-        f"server {box.address}\nzone {ZONE}\n"
+        f"server 127.0.0.1\nzone {ZONE}\n"
         f"update add outside.{ZONE} 300 IN A 203.0.113.9\n"
         f"update delete h7.{ZONE} A\nsend\n"
     )
-    run(["nsupdate", "-k", str(box.root.tsig_key)], input_text=script, timeout=20)
+    run(
+        ["ip", "netns", "exec", box.ns, "nsupdate", "-k", str(box.root.tsig_key)],
+        input_text=script,
+        timeout=20,
+    )  # on the appliance: its key counts from 127.0.0.1 only
     duplicate = agent.change(ZONE, [create("outside", "A", "203.0.113.9")])
     assert duplicate.status_code == 422, duplicate.text
     assert "already exists" in duplicate.text

@@ -3,6 +3,7 @@ external changes, and named killed in the middle of a change."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import threading
@@ -92,11 +93,14 @@ def test_bad_zone_file_is_422_and_nothing_is_made(agent: Agent) -> None:
 
 def test_external_nsupdate_is_visible_in_read_back(agent: Agent, shared_sandbox: Sandbox) -> None:
     agent.create_zone("external.test.")
+    # nsupdate on the appliance itself: its key counts only from 127.0.0.1.
     script = (
-        f"server {shared_sandbox.address}\nzone external.test.\n"
+        "server 127.0.0.1\nzone external.test.\n"
         'update add outside.external.test. 300 IN TXT "made by nsupdate"\nsend\n'
     )
-    run(["nsupdate", "-k", str(shared_sandbox.root.tsig_key)], input_text=script, timeout=20)
+    box = shared_sandbox
+    run(["ip", "netns", "exec", box.ns, "nsupdate", "-k", str(box.root.tsig_key)],
+        input_text=script, timeout=20)  # fmt: skip
     records = agent.records("external.test.")["records"]
     assert {
         "name": "outside.external.test.",
@@ -121,6 +125,14 @@ def test_zone_kinds_enable_disable_delete(agent: Agent, shared_sandbox: Sandbox)
     agent.create_zone("fwd-only.test.", kind="forward", forwarders=["203.0.113.250"])
     names = {z["name"]: z for z in agent.ok(agent.get("/zones"))}
     assert names["sec.test."]["kind"] == "secondary"
+    # The agent holds the key's secret (named has it) and answers only its fingerprint.
+    fingerprint = hashlib.sha256(key["secret"].encode()).hexdigest()
+    for shown in (names["sec.test."], agent.ok(agent.get("/zones/sec.test."))):
+        assert shown["tsig_key"] == {"name": "transfer-key", "algorithm": "hmac-sha256",
+                                     "secret": None, "fingerprint": fingerprint}  # fmt: skip
+    assert key["secret"] in (shared_sandbox.root.bind_etc / "zones.conf").read_text()
+    no_secret = agent.http.patch("/zones/sec.test.", json={"tsig_key": {"name": "transfer-key"}})
+    assert_problem(no_secret, 422, "tsig_key.secret")
     assert names["fwd-only.test."]["kind"] == "forward"
     for name in ("sec.test.", "stub.test."):  # configured; not loaded: no primary answers
         status = run(

@@ -67,15 +67,49 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait(timeout=10)
 
 
-class CentralProcess:
-    """``python -m central`` on 127.0.0.1 with its own state root and database."""
+class _Process:
+    """``python -m <module>`` on 127.0.0.1, with a state root of its own."""
+
+    root: StateRoot
+    port: int
+    proc: subprocess.Popen[bytes] | None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def _launch(
+        self, module: str, env: dict[str, str], log: Path, cwd: Path
+    ) -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", module, "--root", str(self.root.root),
+                 "--port", str(self.port), "--host", "127.0.0.1"],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env=env, cwd=cwd,
+            )  # fmt: skip
+        return self.proc
+
+    def stop(self, *, remove: bool = True) -> None:
+        _stop(self.proc)
+        self.proc = None
+        if remove:
+            shutil.rmtree(self.root.root, ignore_errors=True)
+
+
+class CentralProcess(_Process):
+    """``python -m central`` on 127.0.0.1 with its own state root and database; run from the
+    code in ``source`` (this tree by default), with ``workers`` processes if given."""
 
     def __init__(
-        self, database_url: str | None = None, first_admin: dict[str, str] | None = None
-    ) -> None:
+        self, database_url: str | None = None, first_admin: dict[str, str] | None = None,
+        *, source: Path = SOURCE_TREE, workers: int | None = None,
+    ) -> None:  # fmt: skip
         self.root = new_root("bw-central-")
         self.port = free_port()
         self.database_url = database_url
+        self.source = source
+        self.workers = workers
         self.proc: subprocess.Popen[bytes] | None = None
         ca = CertificateAuthority(self.root.pki / "ca")
         ca.create("Burrow test CA")
@@ -85,10 +119,6 @@ class CentralProcess:
             (self.root.etc / "first-admin.json").write_text(json.dumps(first_admin))
 
     @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    @property
     def ca_file(self) -> Path:
         return self.root.pki / "ca/ca.crt"
 
@@ -96,26 +126,16 @@ class CentralProcess:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
     def start(self, timeout: float = 60) -> CentralProcess:
-        env = {**os.environ, "PYTHONPATH": str(SOURCE_TREE)}
+        env = {**os.environ, "PYTHONPATH": str(self.source)}
         env.pop("BURROW_DATABASE_URL", None)
         if self.database_url:
             env["BURROW_DATABASE_URL"] = self.database_url
+        if self.workers is not None:
+            env["BURROW_CENTRAL_WORKERS"] = str(self.workers)
         log = self.root.logs / "central.log"
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "central", "--root", str(self.root.root),
-                 "--port", str(self.port), "--host", "127.0.0.1"],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, cwd=SOURCE_TREE,
-            )  # fmt: skip
-        _wait(self.proc, lambda: self.get("/api/v1/health").status_code == 200, log, timeout)
+        proc = self._launch("central", env, log, self.source)
+        _wait(proc, lambda: self.get("/api/v1/health").status_code == 200, log, timeout)
         return self
-
-    def stop(self, *, remove: bool = True) -> None:
-        _stop(self.proc)
-        self.proc = None
-        if remove:
-            shutil.rmtree(self.root.root, ignore_errors=True)
 
     # --- requests ---------------------------------------------------------------------
     def client(self, token: str | None = None) -> httpx.Client:
@@ -144,7 +164,7 @@ class CentralProcess:
         return str(response.json()["token"])
 
 
-class AgentProcess:
+class AgentProcess(_Process):
     """An agent (``python -m services.appliance`` by default) with a state root of its own,
     as on another appliance: it has the CA certificate and an enrolment token, nothing else.
     """
@@ -167,10 +187,6 @@ class AgentProcess:
         enrolment_token_file(self.root, self.name).write_text(token + "\n")
 
     @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    @property
     def cert(self) -> tuple[str, str]:
         paths = agent_cert(self.root, self.name)
         return str(paths.cert), str(paths.key)
@@ -178,24 +194,12 @@ class AgentProcess:
     def start(self, timeout: float = 60) -> AgentProcess:
         env = {**os.environ, "PYTHONPATH": str(SOURCE_TREE), "BURROW_CENTRAL_URL": self.central.url}
         log = self.root.logs / f"{self.name}.log"
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module, "--root", str(self.root.root),
-                 "--port", str(self.port), "--host", "127.0.0.1"],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, cwd=SOURCE_TREE,
-            )  # fmt: skip
+        proc = self._launch(self.module, env, log, SOURCE_TREE)
         ctx = mtls_context(self.central.root)
         _wait(
-            self.proc,
+            proc,
             lambda: httpx.get(f"{self.url}/health", verify=ctx, timeout=2).status_code == 200,
             log,
             timeout,
         )
         return self
-
-    def stop(self, *, remove: bool = True) -> None:
-        _stop(self.proc)
-        self.proc = None
-        if remove:
-            shutil.rmtree(self.root.root, ignore_errors=True)

@@ -69,7 +69,11 @@ def test_validators() -> None:
     "line",
     ["dig -f x", "dig +time=99 a.example", "dig +nofoo a", "drill -w f a", "ping -c 21 a",
      "ping -i 0.1 a", "rndc stop", "rndc -c x status", "kea config-set", "logs tail nope",
-     "config shadow", "backup now", "services stop x", "nosuch"],
+     "config shadow", "backup now", "services stop x", "nosuch",
+     # Zone transfers, however spelled: the shell never reads a zone whole.
+     "dig a.example AXFR", "dig a.example axfr", "dig -t AXFR a.example", "dig a.example ixfr=1",
+     "dig a.example TYPE252", "dig a.example type0251", "drill a.example AXFR",
+     "host -t AXFR a.example"],
 )  # fmt: skip
 def test_execute_refuses_without_running(tmp_path: Path, line: str) -> None:
     ctx, out = _ctx(tmp_path)

@@ -189,6 +189,34 @@ def test_reservations_classes_options_definitions(api: AppClient, kea: MemoryKea
     assert api.get("/dhcp/v4/scopes/1").json()["reservations"] == []
 
 
+def test_classes_networks_and_definitions_are_replaced_where_they_are(
+    api: AppClient, kea: MemoryKea
+) -> None:
+    for code, name in ((224, "a"), (225, "b"), (226, "c")):
+        assert api.put(f"/dhcp/v4/classes/{name}", json={"name": name}).status_code == 200
+        assert api.put(f"/dhcp/v4/shared-networks/{name}", json={"name": name}).status_code == 200
+        definition = {"code": code, "name": f"o{name}", "type": "uint8"}
+        assert api.post("/dhcp/v4/option-definitions", json=definition).status_code == 201
+    top = kea.running["dhcp4"]["Dhcp4"]
+    top["client-classes"][1]["comment"] = "kept"
+    top["shared-networks"][1]["comment"] = "kept"
+    api.put("/dhcp/v4/classes/b", json={"name": "b", "test": "pkt4.mac == 0x02"})
+    api.put("/dhcp/v4/shared-networks/b", json={"name": "b", "interface": "br0"})
+    again = api.post("/dhcp/v4/option-definitions",
+                     json={"code": 225, "name": "ob", "type": "uint16"})  # fmt: skip
+    assert again.status_code == 201, again.text
+    top = kea.running["dhcp4"]["Dhcp4"]
+    assert [c["name"] for c in top["client-classes"]] == ["a", "b", "c"]
+    assert top["client-classes"][1]["test"] == "pkt4.mac == 0x02"
+    assert top["client-classes"][1]["comment"] == "kept"
+    assert [n["name"] for n in top["shared-networks"]] == ["a", "b", "c"]
+    assert top["shared-networks"][1]["interface"] == "br0"
+    assert top["shared-networks"][1]["comment"] == "kept"
+    assert [(d["name"], d["type"]) for d in top["option-def"]] == [
+        ("oa", "uint8"), ("ob", "uint16"), ("oc", "uint8")
+    ]  # fmt: skip
+
+
 def test_properties_and_raw_config(api: AppClient) -> None:
     assert (
         api.patch(
@@ -318,3 +346,54 @@ def test_leases_added_changed_and_found_by_prefix_and_pattern(
     assert usage[0]["pools"] == [{"kind": "pool", "index": 0, "pool": "203.0.113.10 - 203.0.113.20",
                                   "delegated_len": None, "total": 11, "assigned": 3,
                                   "declined": 0, "utilisation": round(3 / 11, 6)}]  # fmt: skip
+
+
+def test_leases_imported_in_bulk_as_kea_takes_them_with_its_refusals(kea: MemoryKea) -> None:
+    from services.dhcp.migrate import migrate_router
+
+    app = FastAPI()
+    problems.install(app, service="dhcp-agent")
+    app.include_router(migrate_router(LeaseBook(KeaClient(kea))))
+    api = AppClient(app)
+    v4 = [{"address": "198.51.100.10", "hw_address": "02-AA-00-00-00-0A", "client_id": "01:02:aa",
+           "hostname": "cam10", "valid_lifetime": 600, "expires": 1_900_000_000, "subnet_id": 3},
+          {"address": "198.51.100.11", "hw_address": "02:aa:00:00:00:0b", "valid_lifetime": 60,
+           "expires": 1_900_000_001}]  # fmt: skip
+    answer = api.post("/dhcp/v4/leases/import", json={"leases": v4})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"added": ["198.51.100.10", "198.51.100.11"], "refused": []}
+    assert kea.leases["dhcp4"]["198.51.100.10"] == {
+        "ip-address": "198.51.100.10", "hw-address": "02:aa:00:00:00:0a", "client-id": "01:02:aa",
+        "hostname": "cam10", "valid-lft": 600, "expire": 1_900_000_000, "subnet-id": 3,
+        "cltt": 0, "state": 0,
+    }  # fmt: skip
+    assert kea.leases["dhcp4"]["198.51.100.11"]["subnet-id"] == 1  # Kea's pick
+    again = api.post("/dhcp/v4/leases/import", json={"leases": v4[1:]}).json()
+    assert again == {"added": [], "refused": [{
+        "address": "198.51.100.11",
+        "reason": "The DHCP server (Kea) refused lease4-add: lease already exists.",
+    }]}  # fmt: skip
+    bad = api.post("/dhcp/v4/leases/import", json={"leases": [{**v4[0], "hw_address": "x"}]})
+    assert_problem(bad, 422, "leases[0].hw_address")
+    assert len(kea.leases["dhcp4"]) == 2
+    v6 = [{"address": "2001:db8::10", "duid": "00:03:00:01:02:aa:00:00:00:0a", "iaid": 7,
+           "valid_lifetime": 600, "preferred_lifetime": 0, "expires": 1_900_000_000},
+          {"address": "2001:db8:8::", "prefix_len": 56, "type": "IA_PD", "duid": "00-03-00-01",
+           "iaid": 8, "hw_address": "02:AA:00:00:00:0C", "hostname": "router",
+           "valid_lifetime": 600, "preferred_lifetime": 300, "expires": 1_900_000_000,
+           "subnet_id": 9}]  # fmt: skip
+    answer = api.post("/dhcp/v6/leases/import", json={"leases": v6})
+    assert answer.json() == {"added": ["2001:db8::10", "2001:db8:8::/56"], "refused": []}
+    assert kea.leases["dhcp6"]["2001:db8::10"] == {
+        "ip-address": "2001:db8::10", "type": "IA_NA", "duid": "00:03:00:01:02:aa:00:00:00:0a",
+        "iaid": 7, "valid-lft": 600, "preferred-lft": 0, "expire": 1_900_000_000,
+        "cltt": 0, "state": 0, "subnet-id": 1,
+    }  # fmt: skip
+    assert kea.leases["dhcp6"]["2001:db8:8::"] == {
+        "ip-address": "2001:db8:8::", "type": "IA_PD", "prefix-len": 56,
+        "duid": "00:03:00:01", "iaid": 8, "hw-address": "02:aa:00:00:00:0c",
+        "hostname": "router", "valid-lft": 600, "preferred-lft": 300, "expire": 1_900_000_000,
+        "subnet-id": 9, "cltt": 0, "state": 0,
+    }  # fmt: skip
+    again = api.post("/dhcp/v6/leases/import", json={"leases": v6[1:]}).json()
+    assert [r["address"] for r in again["refused"]] == ["2001:db8:8::/56"]

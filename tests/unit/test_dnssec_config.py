@@ -16,6 +16,7 @@ from sqlalchemy import text
 from central.core.db import alembic_config, make_engine
 from services.common.dns.contract import TsigKey, ZoneCreate, ZoneKind, ZonePublic
 from services.common.dns.dnssec import DnssecPolicy
+from services.common.dns.named_conf import current_zones_conf, update_zones_conf
 from services.common.dns.options import ServerOptions
 from services.common.dns.tsig import TsigKeyInstall, new_secret
 from services.common.launch import Launcher
@@ -64,14 +65,56 @@ def test_keys_policies_and_signed_zones_pass_named_checkconf(root: StateRoot) ->
     }
     text_ = BindConfig(root, Named(root)).zones_conf_text(zones, keys, policies)
     assert 'dnssec-policy "short";' in text_ and "inline-signing no;" in text_
-    assert 'allow-update { key "burrow-tsig"; key "dhcp"; };' in text_
-    assert 'allow-transfer { key "burrow-tsig"; key "xfr"; };' in text_
+    assert 'allow-update { burrow-agent; key "dhcp"; };' in text_
+    assert 'allow-transfer { burrow-agent; key "xfr"; };' in text_
+    assert "allow-query { !burrow-tsig-elsewhere; any; };" in text_
     assert "nsec3param iterations 0 optout no salt-length 0;" in text_
     assert 'grant "burrow-tsig" zonesub ANY;' in text_ and 'grant "xfr" zonesub ANY;' in text_
     assert 'grant "dhcp" subdomain dyn.g.test. A TXT;' in text_
     assert 'grant "dhcp" name host.g.test. ANY;' in text_
     conf = root.bind_etc / "zones.conf"
     conf.write_text(text_)
+    proc = subprocess.run(["named-checkconf", str(root.named_conf)], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_zones_conf_of_an_older_release_is_brought_up_to_date(root: StateRoot) -> None:
+    """A zones.conf that names the appliance's key bare (before it was bound to 127.0.0.1), as
+    a restored backup or an upgraded appliance has it, becomes what the agent writes now: by
+    the launcher at its start (and by a restore after it wrote the files)."""
+    store = ZoneStore(root)
+    zones = store.load()
+    zones["u.test."] = ZonePublic(
+        name="u.test", enabled=True, update_keys=["k"], transfer_keys=["k"],
+        file=str(store.zone_file("u.test.", ZoneKind.primary)),
+    )  # fmt: skip
+    zones["p.test."] = ZonePublic(
+        name="p.test", enabled=True,
+        update_grants=[{"key": "k", "match": "subdomain", "name": "dyn", "types": ["A"]}],
+        file=str(store.zone_file("p.test.", ZoneKind.primary)),
+    )  # fmt: skip
+    zones["sec.test."] = ZonePublic(
+        name="sec.test", kind=ZoneKind.secondary, enabled=True, primaries=["198.51.100.9"],
+        file=str(store.zone_file("sec.test.", ZoneKind.secondary)),
+    )  # fmt: skip
+    keys = {
+        "k": TsigKeyInstall(name="k", algorithm="hmac-sha256", secret=new_secret("hmac-sha256"))
+    }
+    current = BindConfig(root, Named(root)).zones_conf_text(zones, keys, {})
+    assert (
+        current.count("allow-query { !burrow-tsig-elsewhere; any; };") == 3
+    )  # the primaries, the seed zone's too
+    old = current.replace("    allow-query { !burrow-tsig-elsewhere; any; };\n", "")
+    old = old.replace("{ burrow-agent; ", '{ key "burrow-tsig"; ')
+    assert old.count('{ key "burrow-tsig"; ') == 6 and "burrow-agent" not in old
+    assert current_zones_conf(old) == current and current_zones_conf(current) == current
+    conf = root.bind_etc / "zones.conf"
+    conf.write_text(old)
+    conf.chmod(0o640)
+    Launcher(root, python="/usr/bin/python3", pythonpath=None).prepare()
+    assert conf.read_text() == current and conf.stat().st_mode & 0o777 == 0o640
+    assert not update_zones_conf(conf)  # nothing more to do
     proc = subprocess.run(["named-checkconf", str(root.named_conf)], capture_output=True,
                           text=True, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -286,6 +286,38 @@ def test_merge_refuses_a_subnet_the_server_has() -> None:
     assert "line 1" in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("text", "current", "field", "message"),
+    [
+        ('\nclass "cams" { match if option vendor-class-identifier = "cam"; }\n',
+         {"client-classes": [{"name": "cams"}]}, "classes[0].name",
+         "line 2: the server has a client class 'cams' already"),
+        ("shared-network lab {\n subnet 198.51.100.0 netmask 255.255.255.224 { }\n}\n",
+         {"shared-networks": [{"name": "lab", "subnet4": []}]}, "shared_networks[0].name",
+         "line 1: the server has a shared network 'lab' already"),
+    ],
+)  # fmt: skip
+def test_merge_refuses_a_class_or_shared_network_the_server_has(
+    text: str, current: dict[str, object], field: str, message: str
+) -> None:
+    with pytest.raises(ConflictError) as caught:
+        merge(translate_text(text), {**server(), **current})
+    assert caught.value.message == message
+    assert [(p.field, p.message, p.extra) for p in caught.value.problems] == [
+        (field, message, {"line": int(message.split()[1].rstrip(":"))})
+    ]
+
+
+def test_merge_names_a_conflict_of_a_check_by_the_line() -> None:
+    text = "\n\nsubnet 198.51.100.0 netmask 255.255.255.224 {\n range 198.51.100.10 198.51.100.20;}"
+    current = {**server(), "subnet4": [{"id": 7, "subnet": "198.51.100.0/27", "pools": []}]}
+    with pytest.raises(ConflictError) as caught:
+        merge(translate_text(text), current)
+    assert caught.value.message.startswith("line 3 (subnet 198.51.100.0/27): ")
+    assert all(p.extra == {"line": 3} and p.field.startswith("scopes[0]")
+               for p in caught.value.problems)  # fmt: skip
+
+
 def test_merge_names_the_line_of_a_bad_object() -> None:
     text = "\n\nsubnet 198.51.100.128 netmask 255.255.255.128 {\n}\n"
     with pytest.raises(ValidationError) as caught:

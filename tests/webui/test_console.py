@@ -159,14 +159,15 @@ def test_zone_and_record_then_dns_answers(console_box: Sandbox, console_url: str
     assert "q=console" in page.url
     page.goto(console_url + "/dns/zones")
     shot(page, "dns-zones")
-    # Delete the record, with a comment asked for by a prompt.
-    _accept_dialogs(page, "no longer needed")
+    # Delete the record, with a comment asked for by the confirm dialog.
     page.goto(console_url + "/dns/zones")
     page.click("text=console.example.")
     expect(page.locator("h1")).to_have_text("console.example.")
     page.locator("#records tr", has_text="198.51.100.78").locator(
         "button:has-text('Delete')"
     ).click()
+    page.fill("#confirm-comment", "no longer needed")
+    page.click("#confirm-ok")
     expect(page.locator("text=The record was deleted.")).to_be_visible()
     wait_for(lambda: not _answers(box, "www.console.example.", "198.51.100.78"), timeout=20,
              what="the deleted record gone from named")  # fmt: skip
@@ -186,7 +187,7 @@ def test_import_zone_file(console_box: Sandbox, console_url: str, page: Page):
         "@ IN SOA ns1 hostmaster 1 3600 900 1209600 300\n"
         f"@ IN NS ns1\nns1 IN A {box.address}\nmail IN A 198.51.100.25\n"
     )
-    page.fill("#import-zone #f-name", "imported.example")
+    page.fill("#import-zone #import-f-name", "imported.example")
     page.fill("#import-zone #f-text", text)
     page.click("button:has-text('Import')")
     expect(page.locator("text=The zone was imported.")).to_be_visible()
@@ -257,7 +258,7 @@ def test_import_preview_then_leaving_out_the_refused(
         f"@ IN NS ns1\nns1 IN A {box.address}\nkept IN A 198.51.100.26\n"
         'elsewhere.example. IN A 198.51.100.27\n_spf IN TXT "v=spf1 mx -all"\n'
     )
-    page.fill("#import-zone #f-name", "preview.example")
+    page.fill("#import-zone #import-f-name", "preview.example")
     page.fill("#import-zone #f-text", text)
     page.click("#import-zone button:has-text('Preview')")
     refused = page.locator("#import-refused")
@@ -302,12 +303,12 @@ def test_bad_record_shows_the_api_error_at_its_field(
     form.locator("#f-data").fill("198.51.100.90")
     form.locator("#f-ttl").fill("soon")
     page.click("button:has-text('Add record')")
-    expect(page.locator("#add-record #e-ttl")).to_contain_text("“soon” is not a whole number")
+    expect(page.locator("#add-record #e-ttl")).to_contain_text("“soon” is not a duration")
     expect(page.locator("#add-record #f-ttl")).to_have_attribute("aria-invalid", "true")
     # A number Central refuses: its problem, at the field.
-    form.locator("#f-ttl").fill("-5")
+    form.locator("#f-ttl").fill("3000000000")
     page.click("button:has-text('Add record')")
-    expect(page.locator("#add-record #e-ttl")).to_contain_text("greater than or equal to 0")
+    expect(page.locator("#add-record #e-ttl")).to_contain_text("2147483647")
     records = console_box.https(
         1231, "/api/v1/dns/records?name=bad.burrow.example.", token=console_box.central_token()
     )
@@ -475,8 +476,8 @@ def test_options_classes_history_users_settings(console_box: Sandbox, console_ur
     shot(page, "servers")
     page.goto(console_url + "/history")
     page.fill("#h-actor", "admin")
-    page.fill("#h-object_type", "dhcp-class")
-    page.click("button:has-text('Filter')")
+    page.select_option("#h-object_type", "dhcp-class")
+    page.click("button:has-text('Search')")
     expect(page.locator("#history tbody tr").first).to_contain_text("dhcp-class")
     shot(page, "history")
     page.goto(console_url + "/settings")
@@ -514,14 +515,16 @@ def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
     page.click("button:has-text('Create user')")
     expect(page.locator("text=The user was created.")).to_be_visible()
     row = page.locator("#users tbody tr", has_text="temp-ops")
+    row.locator("summary:has-text('Edit')").click()
     row.locator("select[name=role]").select_option("dhcp-admin")
     row.locator("button:has-text('Save')").click()
     expect(page.locator("text=The user was saved.")).to_be_visible()
     expect(page.locator("#users tbody tr", has_text="temp-ops")).to_contain_text("dhcp-admin")
-    _accept_dialogs(page, "temporary")
     page.locator("#users tbody tr", has_text="temp-ops").locator(
         "button:has-text('Delete')"
     ).click()
+    page.fill("#confirm-comment", "temporary")
+    page.click("#confirm-ok")
     expect(page.locator("text=The user was deleted.")).to_be_visible()
     expect(page.locator("#users")).not_to_contain_text("temp-ops")
     shot(page, "users")
@@ -541,7 +544,10 @@ def test_read_only_user_sees_no_write_controls_and_forged_writes_are_refused(
     dhcp_id = box.https(1231, "/api/v1/dhcp/servers", token=token).json()["items"][0]["id"]
     scopes = box.https(1231, f"/api/v1/dhcp/servers/{dhcp_id}/v4/scopes", token=token).json()
     scope_page = f"/dhcp/scopes/{scopes['items'][0]['id']}"
-    for path in ("/", "/dns/zones", zone_page, "/dhcp", scope_page, "/dhcp/options",
+    dns_servers = box.https(1231, "/api/v1/servers?filter=kind:dns", token=token).json()
+    dns_id = dns_servers["items"][0]["id"]
+    for path in ("/", "/dns/zones", zone_page, zone_page + "/settings", "/dns/search?q=burrow",
+                 f"/dns/servers/{dns_id}/options", "/dhcp", scope_page, "/dhcp/options",
                  "/servers", "/users", "/settings", "/appliance", "/backups"):  # fmt: skip
         page.goto(console_url + path)
         assert page.locator("main form[method=post]").count() == 0, path

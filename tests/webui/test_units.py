@@ -340,6 +340,8 @@ class FakeCentral:
             record = {"id": 3, "zone_id": 1, "name": "www.z1.example.", "type": "A", "ttl": 60,
                       "data": "198.51.100.7"}  # fmt: skip
             return httpx.Response(200, json={"items": [record], "total": 1})
+        if path == "/me":
+            return httpx.Response(200, json=_user(self.role) | {"token": "session"})
         if path == "/servers":
             return httpx.Response(200, json={"items": [], "total": 0})
         if path == "/settings":
@@ -441,7 +443,7 @@ def test_numbers_and_flags_go_to_central_as_json_numbers_and_booleans(
     async def steps(http: httpx.AsyncClient) -> None:
         csrf = await _log_in(http)
         added = await http.post("/dns/zones/1/records", data={
-            "csrf_token": csrf, "name": "www", "type": "A", "ttl": "60", "data": "198.51.100.7",
+            "csrf_token": csrf, "name": "www", "type": "A", "ttl": "1m", "data": "198.51.100.7",
         })  # fmt: skip
         assert added.status_code == 303
         saved = await http.post("/settings", data={
@@ -457,11 +459,11 @@ def test_numbers_and_flags_go_to_central_as_json_numbers_and_booleans(
             "csrf_token": csrf, "name": "www", "type": "A", "ttl": "an hour", "data": "x",
         })  # fmt: skip
         assert bad.status_code == 422
-        assert 'id="e-ttl">“an hour” is not a whole number' in bad.text
+        assert 'id="e-ttl">“an hour” is not a duration' in bad.text
         assert 'aria-invalid="true" aria-describedby="e-ttl"' in bad.text
         zone = await http.post("/dns/zones", data={"csrf_token": csrf, "name": "n.example",
-                                                   "ttl": "1h", "server_id": "one"})  # fmt: skip
-        assert zone.status_code == 422 and "“1h” is not a whole number" in zone.text
+                                                   "ttl": "1 hr", "server_id": "one"})  # fmt: skip
+        assert zone.status_code == 422 and "“1 hr” is not a duration" in zone.text
         assert 'id="e-server_id">DNS server: “one” is not a whole number' in zone.text
 
     fake = _scenario(tmp_path, monkeypatch, steps, FakeCentral("administrator"))
@@ -488,7 +490,7 @@ def test_several_problems_at_their_fields_and_one_the_form_lacks_on_top(
     async def steps(http: httpx.AsyncClient) -> None:
         csrf = await _log_in(http)
         page = await http.post("/dns/zones/1/records", data={
-            "csrf_token": csrf, "name": "www", "type": "A", "ttl": "99999999999", "data": "x",
+            "csrf_token": csrf, "name": "www", "type": "A", "ttl": "9999999999", "data": "x",
         })  # fmt: skip
         assert page.status_code == 422
         assert 'id="e-ttl">must be at most 2147483647<' in page.text
@@ -496,7 +498,7 @@ def test_several_problems_at_their_fields_and_one_the_form_lacks_on_top(
         top = re.search(r'<ul class="error form-top" role="alert">(.*?)</ul>', page.text)
         assert top is not None and "change 1 ptr: no reverse zone holds" in top[1]
         assert "Invalid input: nothing was changed" in page.text
-        assert 'value="99999999999"' in page.text  # what was typed stays
+        assert 'value="9999999999"' in page.text  # what was typed stays
 
     _scenario(tmp_path, monkeypatch, steps, fake)
 
@@ -545,3 +547,41 @@ def test_durations_in_seconds_or_units() -> None:
     assert read.duration("ttl") == 7200
     assert read.duration("lease") is None
     assert "lease" in read.errors and "not a duration" in read.errors["lease"]
+
+
+def test_history_difference_reads_as_lines_and_fields() -> None:
+    from webui.pages.history import difference, history_filter
+
+    diff = difference(
+        {"zone": "a.example.", "records": ["www 300 IN A 198.51.100.4"]},
+        {"zone": "a.example.", "serial": 5, "records": ["www 300 IN A 198.51.100.5"]},
+    )
+    (records, serial) = diff.lines
+    assert records.removed == ["www 300 IN A 198.51.100.4"]
+    assert records.added == ["www 300 IN A 198.51.100.5"]
+    assert (serial.before, serial.after) == ("", "5")
+    assert diff.same == [("zone", "a.example.")]
+    deleted = difference({"username": "bob", "enabled": True}, None)
+    assert [(line.field, line.before, line.after) for line in deleted.lines] == [
+        ("username", "bob", ""),
+        ("enabled", "yes", ""),
+    ]
+    assert history_filter({"name": "www.a.example. x"}) == "content~www.a.example."
+
+
+def test_plain_words_pages_and_the_checked_rows() -> None:
+    from webui.forms import plain
+    from webui.paging import Pager, selected
+
+    assert plain("update failed: REFUSED") == "update failed: refused by the DNS server"
+    assert "Errno" not in plain("agent: [Errno 111] Connection refused")
+    assert plain("pools[0].start: Input should be a valid IPv4 address") == (
+        "pool 1 start: must be a valid IPv4 address"
+    )
+    assert plain("ns1.example.com. at 198.51.100.7") == "ns1.example.com. at 198.51.100.7"
+    pager = Pager(500, 50, 10_000)
+    assert pager.jumps() == [1, None, 9, 10, 11, 12, 13, None, 200]
+    assert Pager(0, 50, 120).jumps() == [1, 2, 3]
+    assert pager.last_offset == 9950 and pager.offset_of(0) == 0 and pager.offset_of(999) == 9950
+    assert selected({"selected": "3\n7\n3\n\n"}) == ["3", "7"]
+    assert selected({}) == []

@@ -1,4 +1,5 @@
-"""The dashboard: servers and programs, recent crashes, counts, DHCP utilisation."""
+"""The dashboard: health and what needs attention (asked again every few seconds), servers
+and programs, recent crashes, counts, DHCP utilisation, backups."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from webui.central import ApiError, Central
+from webui.central import ApiError, Central, SessionGoneError
 from webui.charts import Bar, bar_chart
+from webui.health import health
 from webui.models import ScopeUsage, ServiceEvent
 from webui.pages.appliance import backup_summary
 from webui.pages.auth import login_page
-from webui.session import COOKIE, Session
-from webui.web import console, render
+from webui.session import Session
+from webui.web import console, render, session_or_none
 
 router = APIRouter()
 
@@ -105,13 +107,49 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
         "chart_empty": not bars,
         "backup": backup_summary(central, session),
         "clock": clock_summary(central, token),
+        "health": health(central, token),
+        "checked_at": now.isoformat(timespec="seconds"),
     }
 
 
 @router.get("/")
 def dashboard(request: Request) -> Response:
     app = console(request)
-    session = app.sealer.open(request.cookies.get(COOKIE))
-    if session is None or session.expired():
+    session = session_or_none(request)
+    if session is None:
         return login_page(request)
     return render(request, "dashboard.html", session, **dashboard_context(app.central, session))
+
+
+def _fragment_session(request: Request) -> Session | None:
+    try:
+        return session_or_none(request)
+    except SessionGoneError:
+        return None
+
+
+def _ended() -> Response:
+    """A poll after the session ended: the whole page goes to the login (htmx follows)."""
+    return Response(status_code=204, headers={"HX-Redirect": "/login?done=expired"})
+
+
+@router.get("/dashboard/health")
+def health_fragment(request: Request) -> Response:
+    """The health card alone, for the dashboard's polling (htmx ``every 5s``)."""
+    session = _fragment_session(request)
+    if session is None:
+        return _ended()
+    central = console(request).central
+    checked_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return render(request, "dashboard_health.html", session,
+                  health=health(central, session.token), checked_at=checked_at)  # fmt: skip
+
+
+@router.get("/dashboard/backup")
+def backup_fragment(request: Request) -> Response:
+    """The backup summary alone, for the dashboard's polling."""
+    session = _fragment_session(request)
+    if session is None:
+        return _ended()
+    backup = backup_summary(console(request).central, session)
+    return render(request, "dashboard_backup.html", session, backup=backup)

@@ -1,13 +1,19 @@
-"""DNS: the zones (search, paging, create, delete, import) and a zone's records (sort,
-filter, paging, inline add, edit and delete, each with a save comment)."""
+"""DNS: the zones (search, paging, create, delete, import with a preview, export), a search
+of records across zones, and a zone's records (sort, filter, paging, inline add, edit and
+delete, bulk delete and TTL change, each with a save comment). TTLs are read as seconds or in
+BIND's unit form (``1h30m``) and shown in the unit form. A zone's settings (SOA, options) and
+the servers' options are in ``dns_settings``."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from starlette.datastructures import QueryParams
 
 from webui.central import ApiError
 from webui.forms import (
@@ -20,7 +26,7 @@ from webui.forms import (
     status_of,
 )
 from webui.models import Server, Zone, ZoneDnssec
-from webui.paging import Pager, clamp_offset, query, sort_key
+from webui.paging import Pager, clamp_offset, query, selected, sort_key
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
 
@@ -59,7 +65,7 @@ def record_of(read: Reader, prefix: str = "") -> dict[str, Any]:
     return {
         "name": read.text(prefix + "name") or "@",
         "type": read.text(prefix + "type").upper(),
-        "ttl": read.whole(prefix + "ttl", example="3600"),
+        "ttl": read.duration(prefix + "ttl", example="1h"),
         "data": read.text(prefix + "data"),
     }
 
@@ -78,7 +84,7 @@ def zones_page(request: Request, session: Session, status: int = 200, **extra: A
         session.token, filter=search, sort=sort, offset=offset, limit=ZONES_PAGE
     )
     base = {"q": search, "sort": sort, "offset": offset}
-    servers = _dns_servers(request, session) if session.may("dns") else []
+    servers = _dns_servers(request, session)
     context: dict[str, Any] = {
         "zones": answer.items,
         "pager": Pager(offset, ZONES_PAGE, answer.total),
@@ -111,7 +117,7 @@ def create_zone(request: Request, write: WriteRequest) -> Response:
         "server_id": read.whole("server_id"),
         "comment": write.comment,
     }
-    ttl = read.whole("ttl", example="3600")
+    ttl = read.duration("ttl", example="1h")
     if ttl is not None:
         body["ttl"] = ttl
     nameservers = read.text("nameservers").replace(",", " ").split()
@@ -166,9 +172,16 @@ def delete_zone(request: Request, write: WriteRequest, zone_id: int = ZoneId) ->
 
 # --- records -----------------------------------------------------------------------------
 def records_page(
-    request: Request, session: Session, zone_id: int, status: int = 200, **extra: Any
+    request: Request,
+    session: Session,
+    zone_id: int,
+    status: int = 200,
+    back: str = "",
+    **extra: Any,
 ) -> Response:
-    params = request.query_params
+    """A zone's page; after a refused write, ``back`` is the query of the page it came from
+    (its filter, sort and offset), so the table stays as it was."""
+    params = QueryParams(back) if back else request.query_params
     central = console(request).central
     zone = central.zone(session.token, zone_id)
     sort = sort_key(params.get("sort"), RECORD_SORTS, "name")
@@ -200,6 +213,9 @@ def records_page(
         "edit_errors": FormErrors(),
         "edit_values": {},
         "orphan": None,
+        "bulk_errors": FormErrors(),
+        "bulk_values": {},
+        "picked": [],
         "error": "",
     }
     context.update(extra)
@@ -292,11 +308,15 @@ def delete_key(request: Request, write: WriteRequest, key_id: int = KeyId) -> Re
     return redirect(request, "/dns/keys?done=key-deleted")
 
 
+def _back_query(write: Write) -> str:
+    """The query of the table's page a write came from, when it is one."""
+    back = write.get("back")
+    return back if re.fullmatch(r"[A-Za-z0-9_.~%&=+-]{0,600}", back) else ""
+
+
 def _back(request: Request, zone_id: int, write: Write, done: str) -> Response:
     """Back to the page of the table the write came from (its search, sort and offset)."""
-    back = write.get("back")
-    if not re.fullmatch(r"[A-Za-z0-9_.~%&=+-]{0,600}", back):
-        back = ""
+    back = _back_query(write)
     suffix = f"?{back}&done={done}" if back else f"?done={done}"
     return redirect(request, f"/dns/zones/{zone_id}{suffix}")
 
@@ -316,7 +336,8 @@ def add_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> 
     except (ApiError, FormInputError) as exc:
         errors = refusal(exc, ADD_FORM)
         return records_page(
-            request, write.session, zone_id, status_of(exc), errors=errors, error=errors.banner,
+            request, write.session, zone_id, status_of(exc), _back_query(write), errors=errors,
+            error=errors.banner,
             values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
     return _back(request, zone_id, write, "record-added")
@@ -337,7 +358,7 @@ def save_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) ->
             *RECORD,
         )  # fmt: skip
         return records_page(
-            request, write.session, zone_id, status_of(exc), edit_errors=errors,
+            request, write.session, zone_id, status_of(exc), _back_query(write), edit_errors=errors,
             error=errors.banner, editing=orphan["id"], orphan=orphan,
             edit_values=values(write.form, "name", "type", "ttl", "data", "comment"),
         )  # fmt: skip
@@ -352,8 +373,121 @@ def delete_record(request: Request, write: WriteRequest, zone_id: int = ZoneId) 
         read.check()
         _apply(request, write, zone_id, change)
     except FormInputError as exc:
-        return records_page(request, write.session, zone_id, 422,
+        return records_page(request, write.session, zone_id, 422, _back_query(write),
                             error="; ".join(refusal(exc, Placement({})).top))  # fmt: skip
     except ApiError as exc:
-        return records_page(request, write.session, zone_id, exc.status, error=in_words(exc))
+        return records_page(request, write.session, zone_id, exc.status, _back_query(write),
+                            error=in_words(exc))  # fmt: skip
     return _back(request, zone_id, write, "record-deleted")
+
+
+# --- search across zones -------------------------------------------------------------------
+SEARCH_PAGE = 100
+
+
+def _plain_terms(search: str) -> str:
+    """The words of a search that are plain text (``type:MX``, ``data~spf`` are record terms,
+    which zones do not have)."""
+    return " ".join(t for t in search.split() if ":" not in t and "~" not in t)
+
+
+@router.get("/search")
+def search(request: Request, session: CurrentSession) -> Response:
+    """Zones by name and records by name or data, across every zone; the record terms of the
+    zones' lists work too (``type:MX``, ``data~spf``, ``name~mail``)."""
+    params = request.query_params
+    central = console(request).central
+    search = params.get("q", "").strip()[:200]
+    sort = sort_key(params.get("sort"), RECORD_SORTS, "name")
+    offset = clamp_offset(params.get("offset"), SEARCH_PAGE)
+    base = {"q": search, "sort": sort, "offset": offset}
+    zones: list[Zone] = []
+    records: list[Any] = []
+    total = 0
+    error = ""
+    if search:
+        try:
+            if words := _plain_terms(search):
+                zones = central.zones(session.token, filter=words, limit=20, sort="name").items
+            found = central.search_records(
+                session.token, filter=search, sort=sort, offset=offset, limit=SEARCH_PAGE
+            )
+            records, total = found.items, found.total
+        except ApiError as exc:
+            if exc.status >= 500:
+                raise
+            error = in_words(exc)
+    return render(
+        request, "dns_search.html", session, 422 if error else 200,
+        search=search, sort=sort, zones=zones, records=records, error=error,
+        pager=Pager(offset, SEARCH_PAGE, total), qs=lambda **changes: query(base, **changes),
+    )  # fmt: skip
+
+
+# --- export --------------------------------------------------------------------------------
+@router.get("/zones/{zone_id}/export")
+def export_zone(request: Request, session: CurrentSession, zone_id: int = ZoneId) -> Response:
+    """The zone's master file (as Central holds it) as a download named after the zone."""
+    found = console(request).central.export_zone(session.token, zone_id)
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", found.zone.rstrip(".")) or "root"
+    return Response(
+        found.text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=\"{stem}.zone\"; "
+                 f"filename*=UTF-8''{quote(stem)}.zone"},
+    )  # fmt: skip
+
+
+# --- bulk: delete or change the TTL of the selected records ---------------------------------
+BULK_FORM = Placement.same(
+    "bulk", "bulk_ttl", fields={"changes[].new.ttl": "bulk_ttl", "comment": "bulk_comment"}
+)
+
+
+def _picked(form: dict[str, str]) -> list[dict[str, Any]]:
+    """The records ticked in the table (each row's check box holds its record as JSON)."""
+    picked = []
+    for raw in selected(form):
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and set(item) == set(RECORD):
+            picked.append({k: item[k] for k in RECORD})
+    return picked
+
+
+@router.post("/zones/{zone_id}/records/bulk")
+def bulk_records(request: Request, write: WriteRequest, zone_id: int = ZoneId) -> Response:
+    """Delete the selected records, or give them one TTL: one change set, all or nothing."""
+    read = Reader(write.form)
+    picked = _picked(write.form)
+    action = write.get("bulk")
+    try:
+        if not picked:
+            read.errors.at("bulk", "Select at least one record in the table first.")
+        if action == "ttl":
+            ttl = read.duration("bulk_ttl", example="1h", required=True)
+            changes = [{"action": "update", "record": r, "new": r | {"ttl": ttl}} for r in picked]
+        elif action == "delete":
+            changes = [{"action": "delete", "record": r} for r in picked]
+        else:
+            read.errors.at("bulk", "Choose “Set TTL of selected” or “Delete selected”.")
+        read.check()
+        console(request).central.change_records(
+            write.session.token, zone_id, changes, write.get("bulk_comment") or write.comment
+        )
+    except (ApiError, FormInputError) as exc:
+        errors = refusal(exc, BULK_FORM)
+        return records_page(
+            request, write.session, zone_id, status_of(exc), _back_query(write), bulk_errors=errors,
+            error=errors.banner, bulk_values=values(write.form, "bulk", "bulk_ttl", "bulk_comment"),
+            picked=[(r["name"], r["type"], r["ttl"], r["data"]) for r in picked],
+        )  # fmt: skip
+    done = "records-deleted" if action == "delete" else "ttl-changed"
+    return _back(request, zone_id, write, done)
+
+
+from webui.pages import dns_settings  # noqa: E402  (its routes are DNS pages too)
+
+router.include_router(dns_settings.router)

@@ -42,10 +42,13 @@ FORM = Placement.same(*SETTINGS, "comment")
 
 
 def setting_value(read: Reader, name: str, current: int | bool | str | None) -> Any:
-    """The form's text for ``name`` in the type the setting has now: a whole number, true or
-    false, or text (such as the daily backup time)."""
+    """The form's text for ``name`` in the type the setting has now: a whole number (for a
+    time in seconds also a duration such as ``8h`` or ``1h30m``), true or false, or text
+    (such as the daily backup time)."""
     if isinstance(current, bool):
         return read.truth(name, required=True)
+    if isinstance(current, int) and name.endswith("_seconds"):
+        return read.duration(name, required=True, example="8h")
     if isinstance(current, int):
         return read.whole(name, required=True)
     return read.text(name)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from webui.central import ApiError
 from webui.forms import FormErrors, Placement, Reader, in_words, refusal
-from webui.paging import Pager, clamp_offset, query
+from webui.paging import Pager, clamp_offset, query, selected
 from webui.session import Session
 from webui.web import CurrentSession, WriteRequest, console, redirect, render, values
 
@@ -71,6 +71,40 @@ def create_user(request: Request, write: WriteRequest) -> Response:
             values=values(write.form, "username", "display_name", "role", "comment"),
         )  # fmt: skip
     return redirect(request, "/users?done=user-created")
+
+
+#: The bulk actions of the users' list: the button's value -> what is sent for each user.
+BULK = {"enable": {"enabled": True}, "disable": {"enabled": False}, "delete": None}
+
+
+@router.post("/bulk")
+def bulk(request: Request, write: WriteRequest) -> Response:
+    """Enable, disable or delete the checked users, one after the other; those Central
+    refuses (the last administrator, oneself) are named with the reason, the rest is done."""
+    action = write.get("bulk")
+    ids = [int(v) for v in selected(write.form) if v.isdigit()]
+    if action not in BULK:
+        return users_page(request, write.session, 422, error="Choose what to do.")
+    if not ids:
+        return users_page(request, write.session, 422, error="Select at least one user.")
+    central = console(request).central
+    token = write.session.token
+    names = {u.id: u.username for u in central.users(token, limit=1000).items}
+    done, refused = 0, []
+    for user_id in ids:
+        try:
+            change = BULK[action]
+            if change is None:
+                central.delete_user(token, user_id, write.comment)
+            else:
+                central.update_user(token, user_id, change | {"comment": write.comment})
+            done += 1
+        except ApiError as exc:
+            refused.append(f"{names.get(user_id, user_id)}: {in_words(exc)}")
+    if refused:
+        error = f"{done} done; refused: " + "; ".join(refused)
+        return users_page(request, write.session, 409, error=error)
+    return redirect(request, f"/users?done=users-{action}d")
 
 
 @router.post("/{user_id}")

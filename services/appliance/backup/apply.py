@@ -54,6 +54,7 @@ from services.appliance.backup.collect import DATABASE, INCLUDED, _excluded
 from services.appliance.backup.timeline import Timeline
 from services.common.backup.bundle import Bundle
 from services.common.backup.files import restored_file
+from services.common.dns.named_conf import update_zones_conf, zones_conf_path
 from services.common.files import write_json
 from services.common.paths import StateRoot
 from services.common.proc import CommandError, run
@@ -454,6 +455,8 @@ def apply_bundle(
     with clock.step("write-rest"):
         rest = lambda path: not _central_file(path)  # noqa: E731
         write_files(root, bundle, progress, only=rest, prepare=False)
+        # A backup of an older release: its zones.conf took the appliance's key from anywhere.
+        update_zones_conf(zones_conf_path(root))
     if view is not None:
         begun = time.monotonic()
         with clock.step("start"):

@@ -23,6 +23,7 @@ from services.common.dhcp.contract import (
     SharedNetwork,
 )
 from services.common.dhcp.kea import (
+    LIFETIMES,
     V4_ONLY_PROPERTIES,
     V6_ONLY_PROPERTIES,
     inherited_from,
@@ -367,14 +368,6 @@ def _bounds(text: str) -> tuple[int, int]:
     return int(network.network_address), int(network.broadcast_address)
 
 
-_LIFETIMES = {
-    "valid_lifetime": "valid-lifetime",
-    "min_valid_lifetime": "min-valid-lifetime",
-    "max_valid_lifetime": "max-valid-lifetime",
-    "preferred_lifetime": "preferred-lifetime",
-    "renew_timer": "renew-timer",
-    "rebind_timer": "rebind-timer",
-}
 #: Pairs that must be in order (lower, higher): Kea's effective values of a scope.
 _ORDER = (
     ("min_valid_lifetime", "valid_lifetime"),
@@ -390,7 +383,7 @@ def inherited_lifetimes(config: Json, shared_network: str | None) -> dict[str, A
         (n for n in config.get("shared-networks", []) if n.get("name") == shared_network), None
     )
     values = inherited_from(config, network)
-    return {attr: values[key] for attr, key in _LIFETIMES.items() if key in values}
+    return {attr: values[key] for attr, key in LIFETIMES.items() if key in values}
 
 
 def check_lifetimes(
@@ -404,7 +397,7 @@ def check_lifetimes(
     timer inherited from above that is longer than the scope's lifetime and leaves it out of
     its answers). The problem names the field the caller set."""
     problems: list[Problem] = []
-    own = {a: getattr(item, a) for a in _LIFETIMES if getattr(item, a, None) is not None}
+    own = {a: getattr(item, a) for a in LIFETIMES if getattr(item, a, None) is not None}
     effective = {**{k: v for k, v in inherited.items() if isinstance(v, int)}, **own}
     words = {
         "min_valid_lifetime": "the minimum valid lifetime",
@@ -444,7 +437,7 @@ def _lifetimes_changed(scope: Scope, config: Json, family: Family, replacing: in
                      None),
             )  # fmt: skip
             own = own_values(entry, parent)
-            return any(own.get(key) != getattr(scope, attr) for attr, key in _LIFETIMES.items()
+            return any(own.get(key) != getattr(scope, attr) for attr, key in LIFETIMES.items()
                        if not (attr == "preferred_lifetime" and family == "v4"))  # fmt: skip
     return True
 

@@ -17,18 +17,22 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainValidator,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from services.common.dhcp.options import OPTION_TYPES, Family
 from services.common.model import Input
@@ -96,28 +100,41 @@ def _ipv6_network(value: Any) -> ipaddress.IPv6Network:
     return network
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """A value written as text on the wire, read by ``parse``: a string of ``format`` (with
+    an example) in the JSON schema."""
+
+    parse: Callable[[Any], Any]
+    format: str
+    example: str | None = None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return PlainValidator(self.parse).__get_pydantic_core_schema__(source, handler)
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out: JsonSchemaValue = {"type": "string", "format": self.format}
+        if self.example:
+            out["examples"] = [self.example]
+        return out
+
+
 #: An IPv4 or IPv6 address, as text on the wire.
 IPAddress = Annotated[
     ipaddress.IPv4Address | ipaddress.IPv6Address,
-    PlainValidator(_ip_address),
-    WithJsonSchema({"type": "string", "format": "ipvanyaddress", "examples": ["198.51.100.10"]}),
+    _Parsed(_ip_address, "ipvanyaddress", "198.51.100.10"),
 ]
-IPv4Address = Annotated[
-    ipaddress.IPv4Address,
-    PlainValidator(_ipv4_address),
-    WithJsonSchema({"type": "string", "format": "ipv4"}),
-]
+IPv4Address = Annotated[ipaddress.IPv4Address, _Parsed(_ipv4_address, "ipv4")]
 #: An IPv4 or IPv6 network (``198.51.100.0/24``); host bits are refused.
 IPNetwork = Annotated[
     ipaddress.IPv4Network | ipaddress.IPv6Network,
-    PlainValidator(_any_network),
-    WithJsonSchema({"type": "string", "format": "ipvanynetwork", "examples": ["198.51.100.0/24"]}),
+    _Parsed(_any_network, "ipvanynetwork", "198.51.100.0/24"),
 ]
-IPv6Network = Annotated[
-    ipaddress.IPv6Network,
-    PlainValidator(_ipv6_network),
-    WithJsonSchema({"type": "string", "format": "ipv6network"}),
-]
+IPv6Network = Annotated[ipaddress.IPv6Network, _Parsed(_ipv6_network, "ipv6network")]
 #: Seconds, 0 to 2^32 - 1 (Kea's lifetimes and timers are unsigned 32-bit numbers).
 Lifetime = Annotated[int, Field(ge=0, le=2**32 - 1)]
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
@@ -129,57 +146,78 @@ _CLIENT_ID = r"^([0-9A-Fa-f]{2}[:-]?){2,128}$"
 _DUID = r"^([0-9A-Fa-f]{2}[:-]?){2,130}$"
 #: A circuit id or flexible identifier: hexadecimal bytes or a quoted text (``'s0mEVaLue'``).
 _OPAQUE_ID = r"^(([0-9A-Fa-f]{2}[:-]?){1,128}|'[^'\x00-\x1f]{1,128}')$"
-_HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$"
+HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$"
 
 
-def _matching(regex: str, message: str) -> Any:
-    """A check that text matches ``regex``, refused with ``message`` (plain words, not the
-    regular expression); the expression stays in the JSON schema."""
-    compiled = re.compile(regex)
+@dataclass(frozen=True)
+class _Matching:
+    """Text that matches ``regex``, refused with ``message`` (plain words, not the regular
+    expression); the expression stays in the JSON schema as the ``pattern``."""
 
-    def check(value: str) -> str:
-        if not compiled.match(value):
-            raise ValueError(message)
-        return value
+    regex: str
+    message: str
 
-    return AfterValidator(check)
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        compiled, message = re.compile(self.regex), self.message
+
+        def check(value: str) -> str:
+            if not compiled.match(value):
+                raise ValueError(message)
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": self.regex}
 
 
 #: A name of a shared network or a client class.
 Name = Annotated[
     str,
-    _matching(NAME, "must start with a letter or a digit and hold only letters, digits and "
-              "_ . : - (at most 128 characters)"),
-    Field(json_schema_extra={"pattern": NAME}),
-]  # fmt: skip
+    _Matching(
+        NAME,
+        "must start with a letter or a digit and hold only letters, digits and _ . : - "
+        "(at most 128 characters)",
+    ),
+]
 OptionSpace = Annotated[
     str,
-    _matching(_SPACE, "must hold only letters, digits, _ and - and not start with - "
-              "(at most 128 characters)"),
-    Field(json_schema_extra={"pattern": _SPACE}),
-]  # fmt: skip
+    _Matching(
+        _SPACE,
+        "must hold only letters, digits, _ and - and not start with - (at most 128 characters)",
+    ),
+]
 HwAddress = Annotated[
     str,
-    _matching(_HW_ADDRESS, "must be a hardware address of six hexadecimal bytes "
-              "(02:00:00:00:00:01)"),
-    Field(json_schema_extra={"pattern": _HW_ADDRESS}),
-]  # fmt: skip
+    _Matching(
+        _HW_ADDRESS, "must be a hardware address of six hexadecimal bytes (02:00:00:00:00:01)"
+    ),
+]
 ClientId = Annotated[
-    str,
-    _matching(_CLIENT_ID, "must be 2 to 128 hexadecimal bytes (01:02:00:00:00:00:01)"),
-    Field(json_schema_extra={"pattern": _CLIENT_ID}),
+    str, _Matching(_CLIENT_ID, "must be 2 to 128 hexadecimal bytes (01:02:00:00:00:00:01)")
 ]
 Duid = Annotated[
-    str,
-    _matching(_DUID, "must be 2 to 130 hexadecimal bytes (00:03:00:01:02:00:00:00:00:01)"),
-    Field(json_schema_extra={"pattern": _DUID}),
+    str, _Matching(_DUID, "must be 2 to 130 hexadecimal bytes (00:03:00:01:02:00:00:00:00:01)")
 ]
 OpaqueId = Annotated[
     str,
-    _matching(_OPAQUE_ID, "must be 1 to 128 hexadecimal bytes (01:11:22:33) or a text in single "
-              "quotes ('s0mEVaLue')"),
-    Field(json_schema_extra={"pattern": _OPAQUE_ID}),
-]  # fmt: skip
+    _Matching(
+        _OPAQUE_ID,
+        "must be 1 to 128 hexadecimal bytes (01:11:22:33) or a text in single quotes ('s0mEVaLue')",
+    ),
+]
+Hostname = Annotated[
+    str,
+    _Matching(
+        HOSTNAME,
+        "must be a host name: letters, digits, dots and hyphens, starting with a letter or a digit",
+    ),
+]
+
 #: Kea keys of an object that Central does not model, verbatim (see ``services.common.dhcp.kea``).
 Extra = Annotated[
     dict[str, Any] | None,
@@ -189,12 +227,6 @@ Extra = Annotated[
         "back untouched. Left out on a write: those the object has on the server are kept.",
     ),
 ]
-Hostname = Annotated[
-    str,
-    _matching(_HOSTNAME, "must be a host name: letters, digits, dots and hyphens, starting "
-              "with a letter or a digit"),
-    Field(json_schema_extra={"pattern": _HOSTNAME}),
-]  # fmt: skip
 
 
 class OptionValue(Input):
@@ -297,8 +329,8 @@ class PrefixPool(Input):
 
 
 #: The identifiers a Kea host reservation is made by (Kea 2.2 manual 8.3.5 and 9.3.5).
-IDENTIFIERS = ("hw_address", "client_id", "duid", "circuit_id", "flex_id")
 IdentifierKind = Literal["hw_address", "client_id", "duid", "circuit_id", "flex_id"]
+IDENTIFIERS: tuple[IdentifierKind, ...] = get_args(IdentifierKind)
 
 
 class Reservation(Input):
@@ -326,7 +358,7 @@ class Reservation(Input):
         given = [k for k in IDENTIFIERS if getattr(self, k)]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of hw_address, client_id, duid, circuit_id or flex_id"
+                f"give exactly one of {', '.join(IDENTIFIERS[:-1])} or {IDENTIFIERS[-1]}"
             )
         return self
 

@@ -291,7 +291,9 @@ def reservations_from(entry: Json) -> list[Reservation]:
     return _items(entry.get("reservations", []), reservation_from_kea)
 
 
-_SCOPE_NUMBERS = {
+#: A scope's lifetimes and timers (model field: Kea key), inherited from a shared network and
+#: the server when the scope leaves them out.
+LIFETIMES = {
     "valid_lifetime": "valid-lifetime",
     "min_valid_lifetime": "min-valid-lifetime",
     "max_valid_lifetime": "max-valid-lifetime",
@@ -312,7 +314,7 @@ SCOPE_KEYS = frozenset(
         "option-data",
         "reservations",
     )
-) | frozenset(_SCOPE_NUMBERS.values())
+) | frozenset(LIFETIMES.values())
 
 
 def scope_to_kea(scope: Scope, base: Json | None = None) -> Json:
@@ -331,7 +333,7 @@ def scope_to_kea(scope: Scope, base: Json | None = None) -> Json:
         out["interface"] = scope.interface
     if scope.client_class:
         out["client-class"] = scope.client_class
-    for attr, key in _SCOPE_NUMBERS.items():
+    for attr, key in LIFETIMES.items():
         value = getattr(scope, attr)
         if value is not None and not (attr == "preferred_lifetime" and family == "v4"):
             out[key] = value
@@ -361,7 +363,7 @@ def scope_from_kea(
     addresses = list(relay.get("ip-addresses", []))
     if relay.get("ip-address") and relay["ip-address"] not in ("0.0.0.0", "::"):
         addresses.append(relay["ip-address"])
-    numbers = {attr: entry[key] for attr, key in _SCOPE_NUMBERS.items() if key in entry}
+    numbers = {attr: entry[key] for attr, key in LIFETIMES.items() if key in entry}
     if family == "v4" and "preferred_lifetime" in numbers:
         numbers.pop("preferred_lifetime")
         extra["preferred-lifetime"] = entry["preferred-lifetime"]
@@ -378,7 +380,7 @@ def scope_from_kea(
         "reservations": _list_or_extra(entry, "reservations", reservation_from_kea, extra),
         **numbers,
     }
-    return _tolerant(Scope, values, _SCOPE_NUMBERS, entry, extra)
+    return _tolerant(Scope, values, LIFETIMES, entry, extra)
 
 
 def iter_subnets(config: Json, family: Family) -> Iterator[tuple[Json, str | None, list[Json]]]:

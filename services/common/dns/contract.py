@@ -33,6 +33,7 @@ problem naming its field, 422 for bad input with nothing applied):
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -121,13 +122,27 @@ class Soa(_Model):
 
 
 class TsigKey(_Model):
-    """A TSIG key a secondary or stub zone uses towards its primaries."""
+    """A TSIG key a secondary or stub zone uses towards its primaries.
+
+    The secret is given when the zone is made or its key changed, and kept by the dns-agent
+    alone: its answers carry the secret's ``fingerprint`` instead (``shown``), by which
+    Central checks that a change of the key took without ever holding the secret again."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
     algorithm: Literal["hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha1", "hmac-md5"] = (
         "hmac-sha256"
     )
-    secret: str = Field(pattern=r"^[A-Za-z0-9+/]+={0,2}$", min_length=16, max_length=256)
+    secret: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9+/]+={0,2}$", min_length=16, max_length=256
+    )
+    fingerprint: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the secret, in answers"
+    )
+
+    def shown(self) -> TsigKey:
+        """This key as the agent answers it: the secret's fingerprint, not the secret."""
+        fingerprint = self.fingerprint or (tsig_fingerprint(self.secret) if self.secret else None)
+        return TsigKey(name=self.name, algorithm=self.algorithm, fingerprint=fingerprint)
 
     @field_validator("name")
     @classmethod
@@ -135,6 +150,23 @@ class TsigKey(_Model):
         if value.rstrip(".").lower() in ("burrow-tsig", "rndc-key"):
             raise ValueError(f"key name {value!r} is reserved for the appliance's own keys")
         return value
+
+
+def tsig_fingerprint(secret: str) -> str:
+    """The fingerprint of a TSIG secret (SHA-256 of its text, hex)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _key_problems(key: TsigKey | None) -> list[tuple[str, str]]:
+    """A zone's key as given in a request: its secret, never a fingerprint."""
+    if key is None:
+        return []
+    problems = []
+    if not key.secret:
+        problems.append(("tsig_key.secret", "a zone's key needs its secret"))
+    if key.fingerprint is not None:
+        problems.append(("tsig_key.fingerprint", "a fingerprint is only answered, never given"))
+    return problems
 
 
 class RecordData(_Model):
@@ -343,6 +375,7 @@ class ZoneUpdate(_Model):
     @model_validator(mode="after")
     def _checked(self) -> ZoneUpdate:
         problems = forwarder_problems("forwarders", self.forwarders or [])
+        problems += _key_problems(self.tsig_key)
         problems += _twice("update_keys", self.update_keys or [])
         problems += _twice("transfer_keys", self.transfer_keys or [])
         if problems:
@@ -366,6 +399,12 @@ class ZoneCreate(ZoneBase):
     records: list[RecordData] = Field(default=[], max_length=100_000)
     enabled: bool = True
 
+    @model_validator(mode="after")
+    def _key_given(self) -> ZoneCreate:
+        if problems := _key_problems(self.tsig_key):
+            raise field_errors("ZoneCreate", problems)
+        return self
+
 
 class ZonePublic(ZoneBase):
     """A zone as the agent knows it."""
@@ -373,6 +412,12 @@ class ZonePublic(ZoneBase):
     enabled: bool
     serial: int | None = None
     file: str | None = None
+
+    def shown(self) -> ZonePublic:
+        """The zone as the agent answers it: its key's fingerprint, never its secret."""
+        if self.tsig_key is None:
+            return self
+        return self.model_copy(update={"tsig_key": self.tsig_key.shown()})
 
 
 class ZoneContent(_Answer):

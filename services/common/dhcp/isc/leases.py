@@ -89,15 +89,35 @@ def _uid(statement: Statement) -> str | None:
     return _hex(token.value) if _HEX_BYTES.match(token.value) else None
 
 
-def _one(block: Statement, now: int) -> IscLease | SkippedLease:
-    address = block.tokens[1].value if len(block.tokens) > 1 else "?"
+def _statements(block: Statement, keywords: tuple[str, ...]) -> dict[str, Statement]:
+    """The statements of a lease block that are read, by keyword (``binding`` for the
+    binding state)."""
     values: dict[str, Statement] = {}
     for inner in block.block or []:
-        words = inner.words()
-        if words[:2] == ["binding", "state"]:
+        if inner.words()[:2] == ["binding", "state"]:
             values["binding"] = inner
-        elif inner.keyword in ("starts", "ends", "hardware", "uid", "client-hostname"):
+        elif inner.keyword in keywords:
             values[inner.keyword] = inner
+    return values
+
+
+def _active_until(values: dict[str, Statement], now: int, never: str) -> int | str:
+    """When an active lease ends, or why the lease is not carried over (``never``: it has
+    no end)."""
+    state = values["binding"].words()[2] if "binding" in values else "free"
+    if state != "active":
+        return f"binding state {state}: only active leases are carried over"
+    ends = _time(values["ends"].words()[1:], values["ends"].line) if "ends" in values else None
+    if ends is None:
+        return never
+    if ends <= now:
+        return "the lease has ended"
+    return ends
+
+
+def _one(block: Statement, now: int) -> IscLease | SkippedLease:
+    address = block.tokens[1].value if len(block.tokens) > 1 else "?"
+    values = _statements(block, ("starts", "ends", "hardware", "uid", "client-hostname"))
 
     def skip(reason: str) -> SkippedLease:
         return SkippedLease(block.line, address, reason)
@@ -106,14 +126,10 @@ def _one(block: Statement, now: int) -> IscLease | SkippedLease:
         ipaddress.IPv4Address(address)
     except ValueError:
         return skip(f"{address!r} is not an IPv4 address")
-    state = values["binding"].words()[2] if "binding" in values else "free"
-    if state != "active":
-        return skip(f"binding state {state}: only active leases are carried over")
-    ends = _time(values["ends"].words()[1:], values["ends"].line) if "ends" in values else None
-    if ends is None:
-        return skip("the lease never ends: Kea's leases have a lifetime (make a reservation)")
-    if ends <= now:
-        return skip("the lease has ended")
+    ends = _active_until(values, now, "the lease never ends: Kea's leases have a lifetime "
+                         "(make a reservation)")  # fmt: skip
+    if isinstance(ends, str):
+        return skip(ends)
     hardware = values["hardware"].words()[1:] if "hardware" in values else []
     if len(hardware) < 2 or hardware[0] != "ethernet" or not _MAC.match(hardware[1]):
         return skip("no ethernet hardware address: Kea needs one for a DHCPv4 lease")
@@ -254,13 +270,7 @@ def read_leases6(text: str, now: int) -> LeaseFile6:
 def _one6(
     block: Statement, address: str, iaid: int, duid: str, kind: str, now: int
 ) -> IscLease6 | SkippedLease:
-    values: dict[str, Statement] = {}
-    for inner in block.block or []:
-        words = inner.words()
-        if words[:2] == ["binding", "state"]:
-            values["binding"] = inner
-        elif inner.keyword in ("ends", "preferred-life", "max-life"):
-            values[inner.keyword] = inner
+    values = _statements(block, ("ends", "preferred-life", "max-life"))
 
     def skip(reason: str) -> SkippedLease:
         return SkippedLease(block.line, address, reason)
@@ -269,14 +279,9 @@ def _one6(
         network = ipaddress.IPv6Network(address if kind == "IA_PD" else f"{address}/128")
     except ValueError:
         return skip(f"{address!r} is not an IPv6 {'prefix' if kind == 'IA_PD' else 'address'}")
-    state = values["binding"].words()[2] if "binding" in values else "free"
-    if state != "active":
-        return skip(f"binding state {state}: only active leases are carried over")
-    ends = _time(values["ends"].words()[1:], values["ends"].line) if "ends" in values else None
-    if ends is None:
-        return skip("the lease never ends: Kea's leases have a lifetime")
-    if ends <= now:
-        return skip("the lease has ended")
+    ends = _active_until(values, now, "the lease never ends: Kea's leases have a lifetime")
+    if isinstance(ends, str):
+        return skip(ends)
     valid = _number_of(values.get("max-life"))
     preferred = _number_of(values.get("preferred-life"))
     if valid is None:

@@ -42,22 +42,22 @@ def _at(line: int, what: str, where: str, run: Callable[[], Any]) -> Any:
     at = f"line {line} ({what})" if line else what
     try:
         return run()
-    except ConflictError as exc:
-        raise ConflictError(
-            f"{at}: {exc.message}",
-            problems=[FieldProblem(f"{where}.{p.field}" if p.field else where,
-                                   f"{at}: {p.message}", {"line": line})
-                      for p in exc.problems],
-        ) from None  # fmt: skip
     except BurrowError as exc:
-        if exc.status != 422:
+        if not isinstance(exc, ConflictError) and exc.status != 422:
             raise
-        raise ValidationError(
+        kind = ConflictError if isinstance(exc, ConflictError) else ValidationError
+        raise kind(
             f"{at}: {exc.message}",
             problems=[FieldProblem(f"{where}.{p.field}" if p.field else where,
                                    f"{at}: {p.message}", {"line": line})
                       for p in exc.problems],
         ) from None  # fmt: skip
+
+
+def _taken(line: int, where: str, what: str, name: str) -> ConflictError:
+    """The conflict of an imported ``what`` (a client class, a shared network) the server has."""
+    message = f"line {line}: the server has a {what} {name!r} already"
+    return ConflictError(message, problems=[FieldProblem(f"{where}.name", message, {"line": line})])
 
 
 def _raise(problems: list[Problem]) -> None:
@@ -111,11 +111,7 @@ def merge(translation: Translation, current: Json, family: Family = "v4") -> Mer
     for index, (line, cls) in enumerate(translation.classes):
         where = f"classes[{index}]"
         if cls.name in names:
-            raise ConflictError(
-                f"line {line}: the server has a client class {cls.name!r} already",
-                problems=[FieldProblem(f"{where}.name", f"line {line}: the server has a client "
-                                       f"class {cls.name!r} already", {"line": line})],
-            )  # fmt: skip
+            raise _taken(line, where, "client class", cls.name)
         _at(line, f"class {cls.name}", where, partial(check_class, cls, top, family))
         top.setdefault("client-classes", []).append(kea.class_to_kea(cls, family))
         names.add(cls.name)
@@ -123,11 +119,7 @@ def merge(translation: Translation, current: Json, family: Family = "v4") -> Mer
     for index, (line, network) in enumerate(translation.shared_networks):
         where = f"shared_networks[{index}]"
         if network.name in networks:
-            raise ConflictError(
-                f"line {line}: the server has a shared network {network.name!r} already",
-                problems=[FieldProblem(f"{where}.name", f"line {line}: the server has a shared "
-                                       f"network {network.name!r} already", {"line": line})],
-            )  # fmt: skip
+            raise _taken(line, where, "shared network", network.name)
         _at(line, f"shared-network {network.name}", where,
             partial(check_shared_network, network, top, family))  # fmt: skip
         top.setdefault("shared-networks", []).append(

@@ -48,6 +48,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticError
 
 from services.common.dhcp.contract import (
+    HOSTNAME,
     NAME,
     ClientClass,
     OptionDef,
@@ -122,7 +123,7 @@ _NOT_CARRIED = {
 }
 _HEX = re.compile(r"^[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2})+$")
 _NAME = re.compile(NAME)
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
+_HOSTNAME = re.compile(HOSTNAME)
 
 
 # --- results --------------------------------------------------------------------------
@@ -494,20 +495,7 @@ class _Translator:
                 return OptionValue(code=121, data=routes, csv_format=False)
             if custom is not None:
                 return self._typed(st, custom.type, custom.array, values, name=name)
-            known = ISC_V4.get(name)
-            if known is None:
-                self.drop(st, f"Kea has no option named {name!r}; define it first "
-                          "('option NAME code N = TYPE')")  # fmt: skip
-                return None
-            code, kind = known
-            standard = STANDARD_V4.get(code)
-            data = self._data(st, kind, values)
-            if data is None:
-                return None
-            text, csv = data
-            if standard is not None:
-                return OptionValue(name=standard.name, data=text, csv_format=csv)
-            return OptionValue(code=code, data=text, csv_format=csv)
+            return self._by_isc_name(st, name, values)
         custom = self.definitions.get((space, name))
         if custom is None:
             self.drop(st, f"option {full} has no definition ('option {full} code N = TYPE')")
@@ -521,19 +509,26 @@ class _Translator:
         custom = self.definitions.get(("", name))
         if custom is not None:
             return self._typed(st, custom.type, custom.array, values, name=name)
-        known = ISC_V6.get(name)
+        return self._by_isc_name(st, name, values)
+
+    def _by_isc_name(self, st: Statement, name: str, values: list[Token]) -> OptionValue | None:
+        """An option by dhcpd's own name: Kea's name for it where Kea has one, else its code."""
+        known = (ISC_V6 if self.v6 else ISC_V4).get(name)
         if known is None:
             self.drop(st, f"Kea has no DHCPv6 option named {name!r}; define it first "
-                      "('option dhcp6.NAME code N = TYPE')")  # fmt: skip
+                      "('option dhcp6.NAME code N = TYPE')" if self.v6 else
+                      f"Kea has no option named {name!r}; define it first "
+                      "('option NAME code N = TYPE')")  # fmt: skip
             return None
         code, kind = known
         data = self._data(st, kind, values)
         if data is None:
             return None
-        standard = STANDARD_V6.get(code)
+        text, csv = data
+        standard = (STANDARD_V6 if self.v6 else STANDARD_V4).get(code)
         if standard is not None:
-            return OptionValue(name=standard.name, data=data[0], csv_format=data[1])
-        return OptionValue(code=code, data=data[0], csv_format=data[1])
+            return OptionValue(name=standard.name, data=text, csv_format=csv)
+        return OptionValue(code=code, data=text, csv_format=csv)
 
     def _typed(
         self, st: Statement, kea_type: str, array: bool, values: list[Token], *, name: str,
@@ -562,25 +557,18 @@ class _Translator:
         if not values:
             self.drop(st, "an option without a value")
             return None
-        if kind in ("ip6", "ip6s"):
+        if kind in ("ip6", "ip6s", "ip", "ips", "ippairs"):
+            v6 = kind.startswith("ip6")
+            address = ipaddress.IPv6Address if v6 else ipaddress.IPv4Address
             try:
-                addresses = [str(ipaddress.IPv6Address(w)) for w in words]
+                addresses = [str(address(w)) for w in words]
             except ValueError:
-                self.drop(st, "a value is not an IPv6 address (dhcpd looks names up at start; "
-                          "Kea needs the addresses)")  # fmt: skip
+                why = ("a value is not an IPv6 address (dhcpd looks names up at start; Kea "
+                       "needs the addresses)") if v6 else ("a value is a name, not an address: "
+                       "dhcpd looks names up at start; Kea needs the addresses")  # fmt: skip
+                self.drop(st, why)
                 return None
-            if kind == "ip6" and len(addresses) > 1:
-                self.drop(st, "this option takes one address")
-                return None
-            return ", ".join(addresses), True
-        if kind in ("ip", "ips", "ippairs"):
-            try:
-                addresses = [str(ipaddress.IPv4Address(w)) for w in words]
-            except ValueError:
-                self.drop(st, "a value is a name, not an address: dhcpd looks names up at "
-                          "start; Kea needs the addresses")  # fmt: skip
-                return None
-            if kind == "ip" and len(addresses) > 1:
+            if kind in ("ip", "ip6") and len(addresses) > 1:
                 self.drop(st, "this option takes one address")
                 return None
             return ", ".join(addresses), True
@@ -1169,32 +1157,27 @@ def _number(words: list[str]) -> int | None:
     return None
 
 
+#: dhcpd's lease times and the property each is in Kea (``preferred-lifetime``: DHCPv6 only).
+_LIFETIMES = {"default-lease-time": "valid_lifetime", "max-lease-time": "max_valid_lifetime",
+              "min-lease-time": "min_valid_lifetime"}  # fmt: skip
+#: The DHCPv6 times and timers a dhcpd6.conf sets itself.
+_LIFETIMES_V6 = {"preferred-lifetime": "preferred_lifetime", "dhcp-renewal-time": "renew_timer",
+                 "dhcp-rebinding-time": "rebind_timer"}  # fmt: skip
+
+
 def _lifetimes(values: dict[str, int], family: Family = "v4") -> dict[str, Any]:
     """ISC lease times as Kea's lifetimes, with dhcpd's timers (DHCPv4: T1 1/2 and T2 7/8 of
-    the lease time; DHCPv6: 1/2 and 4/5 of the preferred lifetime)."""
+    the lease time; DHCPv6: 1/2 and 4/5 of the preferred lifetime) unless a dhcpd6.conf sets
+    them."""
+    names = {**_LIFETIMES, **_LIFETIMES_V6} if family == "v6" else _LIFETIMES
+    given = {name: values[key] for key, name in names.items() if key in values}
+    base, (times, part) = (
+        ("preferred_lifetime", (4, 5)) if family == "v6" else ("valid_lifetime", (7, 8))
+    )
     out: dict[str, Any] = {}
-    if family == "v6":
-        if "default-lease-time" in values:
-            out["valid_lifetime"] = values["default-lease-time"]
-        if "preferred-lifetime" in values:
-            preferred = values["preferred-lifetime"]
-            out["preferred_lifetime"] = preferred
-            out["renew_timer"] = preferred // 2
-            out["rebind_timer"] = preferred * 4 // 5
-        if "dhcp-renewal-time" in values:
-            out["renew_timer"] = values["dhcp-renewal-time"]
-        if "dhcp-rebinding-time" in values:
-            out["rebind_timer"] = values["dhcp-rebinding-time"]
-    elif "default-lease-time" in values:
-        valid = values["default-lease-time"]
-        out["valid_lifetime"] = valid
-        out["renew_timer"] = valid // 2
-        out["rebind_timer"] = valid * 7 // 8
-    if "max-lease-time" in values:
-        out["max_valid_lifetime"] = values["max-lease-time"]
-    if "min-lease-time" in values:
-        out["min_valid_lifetime"] = values["min-lease-time"]
-    return out
+    if base in given:
+        out = {"renew_timer": given[base] // 2, "rebind_timer": given[base] * times // part}
+    return {**out, **given}
 
 
 def _values(tokens: list[Token]) -> list[Token]:
