@@ -46,9 +46,13 @@ def router(service: DnsService) -> APIRouter:
     def create_zone(spec: ZoneCreate) -> ZonePublic:
         return service.create_zone(spec).shown()
 
-    @api.post("/zones/import", status_code=201)
-    def import_zone(request: ZoneImport) -> ZoneImported:
-        return service.import_zone(request)
+    @api.post("/zones/import", status_code=201, response_model=ZoneImported)
+    def import_zone(request: ZoneImport, records: bool = False) -> Response:
+        # Serialized here, once (see zone_records): with ``records`` it holds the whole zone.
+        imported = service.import_zone(request, with_records=records)
+        return Response(
+            content=imported.model_dump_json(), status_code=201, media_type="application/json"
+        )
 
     @api.post("/zones/import/preview")
     def preview_import(request: ZoneImport) -> ImportPreview:

@@ -69,8 +69,11 @@ class DnsAgentClient(AgentClient):
     def apply(self, name: str, changes: ChangeSet) -> ChangeResult:
         return self.model(ChangeResult, "POST", f"/zones/{name}/changes", changes)
 
-    def import_zone(self, request: ZoneImport) -> ZoneImported:
-        return self.model(ZoneImported, "POST", "/zones/import", request)
+    def import_zone(self, request: ZoneImport, *, records: bool = False) -> ZoneImported:
+        """Import a zone file; ``records``: the answer holds the zone's records as named
+        serves them (``ZoneImported.content``)."""
+        path = "/zones/import?records=true" if records else "/zones/import"
+        return self.model(ZoneImported, "POST", path, request)
 
     def preview_import(self, request: ZoneImport) -> ImportPreview:
         return self.model(ImportPreview, "POST", "/zones/import/preview", request)

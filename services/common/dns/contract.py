@@ -429,6 +429,17 @@ class ZoneContent(_Answer):
     records: list[RecordData]
 
 
+class ZoneRows(_Answer):
+    """A zone's records as rows of owner (absolute), type, TTL and data: ``ZoneContent`` in
+    the compact form an import's answer carries (a large zone's records are read and written
+    several times quicker as rows than as objects)."""
+
+    zone: str
+    serial: int
+    soa: RecordData
+    rows: list[tuple[str, str, int, str]]
+
+
 class ZoneImport(_Model):
     """A zone file in BIND's master format that becomes a managed primary zone.
 
@@ -496,6 +507,12 @@ class ImportPreview(_Answer):
 
 
 class ZoneImported(ZonePublic):
-    """An imported zone, and the records of the file left out (``leave_out_refused``)."""
+    """An imported zone, and the records of the file left out (``leave_out_refused``).
+
+    ``content``: asked for with ``?records=true``, the zone's records once named serves the
+    imported file's serial (named loads a zone file whole: every record of the file is then
+    served), so that they need not be read back by a zone transfer; None when the agent did
+    not see that serial served (the caller reads the zone back)."""
 
     left_out: list[ImportRefusal] = []
+    content: ZoneRows | None = None
