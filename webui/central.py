@@ -491,6 +491,12 @@ class Central:
         path = f"{base}/scopes/{scope_id}/reservations/{kind}/{_segment(value)}"
         self._call("DELETE", path, token, params={"comment": comment})
 
+    def replace_reservation(
+        self, token: str, base: str, scope_id: int, kind: str, value: str, body: dict[str, Any]
+    ) -> None:
+        path = f"{base}/scopes/{scope_id}/reservations/{kind}/{_segment(value)}"
+        self._call("PUT", path, token, body=body)
+
     def statistics(self, token: str, base: str) -> list[ScopeUsage]:
         found: Listing[ScopeUsage] = self._call(
             "GET", f"{base}/statistics", token, Listing[ScopeUsage]
@@ -544,6 +550,18 @@ class Central:
             "GET", f"{base}/leases", token, LeaseListing, params=params
         )
         return found
+
+    def properties(self, token: str, base: str) -> dict[str, Any]:
+        """The server's properties (lease times and the rest) as Central answers them."""
+        found: dict[str, Any] = self._call("GET", f"{base}/properties", token, dict[str, Any])
+        return found
+
+    def change_properties(self, token: str, base: str, body: dict[str, Any]) -> None:
+        self._call("PATCH", f"{base}/properties", token, body=body)
+
+    def delete_lease(self, token: str, base: str, address: str, comment: str) -> None:
+        path = f"{base}/leases/{_segment(address)}"
+        self._call("DELETE", path, token, params={"comment": comment})
 
     # --- this appliance ----------------------------------------------------------------------
     def network(self, token: str) -> Network:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path
 
 from central.core.deps import DbSession
 from central.dhcp import service
-from central.dhcp.routes import BASE, Config, DhcpAdmin, DhcpServer
+from central.dhcp.routes import BASE, Config, DhcpAdmin, DhcpServer, forget_count
 from central.dhcp.routes import router as dhcp_routes
 from central.dhcp.schemas import LeaseBody
 from central.dhcp.service import Family
@@ -63,6 +63,7 @@ def add_lease(
                 "nothing was changed.", hint="repeat the change",
             ) from lost  # fmt: skip
         lease = found
+    forget_count(server.id, family)
     record(
         db, user, "dhcp-lease", service.history_id(server, family, lease.address), "create",
         before=None, after=lease.model_dump(mode="json", exclude_none=True),

@@ -7,7 +7,10 @@ live from the agent. Administrators and DHCP administrators change; every role r
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -42,6 +45,7 @@ from central.history.service import record
 from central.registry.models import Server
 from services.common import problems
 from services.common.agent_client import OutcomeUnknownError
+from services.common.dhcp.client import DhcpAgentClient, agent_path
 from services.common.dhcp.contract import (
     ChangeResult,
     ClientClass,
@@ -551,9 +555,12 @@ def leases(
     start: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    count: bool = False,
 ) -> LeaseListing:  # fmt: skip
     """Search leases (address, hw_address, client_id, duid, hostname: ``items``, ``total``),
-    or without a term page through all of them: ``from`` an address, ``next`` continues."""
+    or without a term page through all of them: ``from`` an address, ``next`` continues;
+    with ``count=true``, every lease is read and the page at ``offset`` answered with the
+    ``total`` (a page number to jump to)."""
     search = LeaseSearch(address=address, hw_address=hw_address, client_id=client_id,
                          duid=duid, hostname=hostname)  # fmt: skip
     agent = service.agent_for(config, server)
@@ -561,8 +568,70 @@ def leases(
         found = agent.search_leases(family, search)
         return LeaseListing(items=found[offset : offset + limit], total=len(found),
                             offset=offset, limit=limit)  # fmt: skip
+    if count:
+        return _counted_leases(agent, family, offset, limit, server.id)
     page = agent.leases(family, start, limit)
     return LeaseListing(items=page.leases, next=page.next, limit=limit)
+
+
+#: Leases read a page at a time from the agent when every lease is counted.
+COUNT_PAGE = 1000
+#: How long the addresses of a count serve the pages after it (seconds).
+COUNT_KEPT = 30.0
+
+
+@dataclass
+class _Counted:
+    """Every lease's address, in address order, as a count read them."""
+
+    at: float
+    addresses: list[str]
+
+
+_COUNTS: dict[tuple[int, str], _Counted] = {}
+_COUNTS_LOCK = threading.Lock()
+
+
+def _addresses(agent: DhcpAgentClient, family: Family) -> list[str]:
+    """Every lease's address in address order (the agent's pages read as plain JSON)."""
+    found: list[str] = []
+    start: str | None = None
+    while True:
+        query = {"from": start, "limit": COUNT_PAGE}
+        page = agent.call("GET", agent_path(family, "leases", **query))
+        found += [str(lease["address"]) for lease in page.get("leases", [])]
+        start = page.get("next")
+        if not start or not page.get("leases"):
+            return found
+
+
+def forget_count(server_id: int, family: str) -> None:
+    """A lease was added or deleted through Central: the next count reads them again."""
+    with _COUNTS_LOCK:
+        _COUNTS.pop((server_id, family), None)
+
+
+def _counted_leases(
+    agent: DhcpAgentClient, family: Family, offset: int, limit: int, server_id: int = 0
+) -> LeaseListing:
+    """The page of ``limit`` leases at ``offset`` (address order) and how many there are.
+
+    Counting reads every lease's address; the addresses then serve the pages for COUNT_KEPT
+    seconds (a page jump reads only its page, from the address before it), so the total and
+    the pages' starts may be that old; the leases shown are read when asked."""
+    key = (server_id, family)
+    with _COUNTS_LOCK:
+        counted = _COUNTS.get(key)
+    if counted is None or time.monotonic() - counted.at > COUNT_KEPT:
+        counted = _Counted(time.monotonic(), _addresses(agent, family))
+        with _COUNTS_LOCK:
+            _COUNTS[key] = counted
+    total = len(counted.addresses)
+    if offset >= total:
+        return LeaseListing(items=[], total=total, offset=offset, limit=limit)
+    start = counted.addresses[offset - 1] if offset else None
+    page = agent.leases(family, start, limit)
+    return LeaseListing(items=page.leases, total=total, offset=offset, limit=limit)
 
 
 @router.delete(BASE + "/leases/{address}")
@@ -585,6 +654,7 @@ def delete_lease(
                 f"The dhcp-agent stopped before the lease of {address} was deleted; nothing "
                 "was changed.", hint="repeat the deletion",
             ) from lost  # fmt: skip
+    forget_count(server.id, family)
     record(
         db, user, "dhcp-lease", service.history_id(server, family, address), "delete",
         before=before[0].model_dump(mode="json") if before else None, comment=comment,

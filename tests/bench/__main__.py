@@ -39,7 +39,7 @@ from tests.bench.memory import idle_memory
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
 from tests.bench.snmp import snmp_bench
-from tests.bench.webui import webui_bench
+from tests.bench.webui import leases_bench, webui_bench
 from tests.conftest import free_network
 
 BenchFn = Callable[[Sandbox], list[Figure]]
@@ -122,8 +122,12 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     ),
     "webui": (
         "web console page time: records page of a 10,000-record zone, list of 10,000 zones, "
-        "history of 10,000 changes",
+        "history of 10,000 changes, leases page with 10,000 leases",
         webui_bench,
+    ),
+    "webui-leases": (
+        "web console page time: the DHCP leases page with 10,000 leases (also in webui)",
+        leases_bench,
     ),
 }
 

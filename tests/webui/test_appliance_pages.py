@@ -11,7 +11,7 @@ import ipaddress
 import subprocess
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Page, expect
 
 from services.sandbox.sandbox import Sandbox
 from tests.backups.appliance import CentralApi
@@ -100,15 +100,15 @@ def test_custom_option_definition_created_and_a_taken_code_refused(
 
     def define(code: str, name: str, kind: str, comment: str) -> None:
         form = page.locator("#define-option")
-        form.locator("#f-code").fill(code)
-        form.locator("#f-name").fill(name)
-        form.locator("#f-type").select_option(kind)
-        form.locator("#f-comment").fill(comment)
+        form.locator("#def-f-code").fill(code)
+        form.locator("#def-f-name").fill(name)
+        form.locator("#def-f-type").select_option(kind)
+        form.locator("#def-f-comment").fill(comment)
         form.locator("button:has-text('Add definition')").click()
 
     # Code 6 is domain-name-servers in the dhcp4 space: taken.
     define("6", "my-servers", "ipv4-address", "a taken code")
-    expect(page.locator("#define-option #e-code")).to_be_visible()
+    expect(page.locator("#define-option #def-e-code")).to_be_visible()
     after = box.kea("config-get", service="dhcp4")["arguments"]["Dhcp4"].get("option-def", [])
     assert after == before
 
@@ -118,11 +118,9 @@ def test_custom_option_definition_created_and_a_taken_code_refused(
     served = box.kea("config-get", service="dhcp4")["arguments"]["Dhcp4"]["option-def"]
     assert any(d["name"] == "site-config-url" and d["code"] == 224 for d in served)
 
-    def accept(dialog: Dialog) -> None:
-        dialog.accept("not needed any more" if dialog.type == "prompt" else None)
-
-    page.on("dialog", accept)
     page.click("button[aria-label='Delete option definition site-config-url']")
+    page.fill("#confirm-comment", "not needed any more")
+    page.click("#confirm-ok")
     expect(page.locator("text=The option definition was deleted.")).to_be_visible()
     served = box.kea("config-get", service="dhcp4")["arguments"]["Dhcp4"].get("option-def", [])
     assert not any(d["name"] == "site-config-url" for d in served)

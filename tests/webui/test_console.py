@@ -13,7 +13,7 @@ import signal
 import dns.rdatatype
 import httpx
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Page, expect
 
 from services.sandbox.sandbox import Sandbox
 from tests.harness.dhcp import dhclient
@@ -32,13 +32,10 @@ def _answers(box: Sandbox, name: str, address: str) -> bool:
     )
 
 
-def _accept_dialogs(page: Page, comment: str) -> None:
-    """hx-confirm and hx-prompt open the browser's dialogs: confirm, and give the comment."""
-
-    def handle(dialog: Dialog) -> None:
-        dialog.accept(comment if dialog.type == "prompt" else None)
-
-    page.on("dialog", handle)
+def _confirm(page: Page, comment: str) -> None:
+    """The console's confirm dialog: the save comment given, then confirmed."""
+    page.fill("#confirm-comment", comment)
+    page.click("#confirm-ok")
 
 
 def _admin(box: Sandbox) -> tuple[str, str]:
@@ -326,18 +323,20 @@ def test_a_form_with_several_wrong_fields_shows_every_problem_at_its_field(
     login(page, console_url, *_admin(box))
     page.goto(console_url + "/dhcp")
     form = page.locator("#create-scope")
-    form.locator("#f-subnet").fill("198.51.100.224/27")
-    form.locator("#f-start").fill("198.51.100.300")
-    form.locator("#f-end").fill("the last one")
-    form.locator("#f-comment").fill("two wrong addresses")
+    form.locator("#new-f-subnet").fill("198.51.100.224/27")
+    form.locator("#new-f-start").fill("198.51.100.300")
+    form.locator("#new-f-end").fill("the last one")
+    form.locator("#new-f-comment").fill("two wrong addresses")
     form.locator("button:has-text('Create scope')").click()
     # Both wrong fields are named at once, each next to its own input.
     for name in ("start", "end"):
-        expect(form.locator(f"#e-{name}")).to_contain_text("is not an IPv4 or IPv6 address")
-        expect(form.locator(f"#f-{name}")).to_have_attribute("aria-invalid", "true")
-        expect(form.locator(f"#f-{name}")).to_have_attribute("aria-describedby", f"e-{name}")
-    expect(form.locator("#f-end")).to_have_value("the last one")
-    expect(form.locator("#e-subnet")).to_have_count(0)
+        expect(form.locator(f"#new-e-{name}")).to_contain_text("is not an IPv4 or IPv6 address")
+        expect(form.locator(f"#new-f-{name}")).to_have_attribute("aria-invalid", "true")
+        expect(form.locator(f"#new-f-{name}")).to_have_attribute(
+            "aria-describedby", f"new-e-{name}"
+        )
+    expect(form.locator("#new-f-end")).to_have_value("the last one")
+    expect(form.locator("#new-e-subnet")).to_have_count(0)
     expect(page.locator(".error.banner")).to_contain_text("nothing was changed")
     assert box.https(1231, scopes, token=token).json()["total"] == before
 
@@ -401,33 +400,34 @@ def test_scope_and_reservation_then_dhclient_gets_the_address(
     mac = "02:00:5e:77:00:01"
     reserved = str(net[15])
     login(page, console_url, *_admin(box))
-    _accept_dialogs(page, "replaced by the browser test")
     page.click("nav >> text=DHCP")
     expect(page.locator("h1")).to_have_text("DHCP scopes")
     # The appliance's first scope gives way to one made in the console.
     page.locator("#scopes tr", has_text=str(net)).locator("button:has-text('Delete')").click()
+    _confirm(page, "replaced by the browser test")
     expect(page.locator("text=The scope was deleted.")).to_be_visible()
-    page.fill("#create-scope #f-subnet", str(net))
-    page.fill("#create-scope #f-start", str(net[20]))
-    page.fill("#create-scope #f-end", str(net[29]))
-    page.fill("#create-scope #f-routers", box.address)
-    page.fill("#create-scope #f-comment", "scope made in the browser test")
+    page.fill("#create-scope #new-f-subnet", str(net))
+    page.fill("#create-scope #new-f-start", str(net[20]))
+    page.fill("#create-scope #new-f-end", str(net[29]))
+    page.fill("#create-scope #new-f-routers", box.address)
+    page.fill("#create-scope #new-f-comment", "scope made in the browser test")
     page.click("button:has-text('Create scope')")
     expect(page.locator("text=The scope was created.")).to_be_visible()
-    page.fill("#reservations #f-hw_address", mac)
-    page.fill("#reservations #f-ip_addresses", reserved)
-    page.fill("#reservations #f-hostname", "printer")
-    page.fill("#reservations #f-comment", "the printer")
+    page.fill("#reservations #res-f-hw_address", mac)
+    page.fill("#reservations #res-f-ip_addresses", reserved)
+    page.fill("#reservations #res-f-hostname", "printer")
+    page.fill("#reservations #res-f-comment", "the printer")
     page.click("button:has-text('Add reservation')")
     expect(page.locator("text=The reservation was added.")).to_be_visible()
     expect(page.locator("#reservations")).to_contain_text(reserved)
     shot(page, "dhcp-scope")
-    page.fill("#pools #f-start", str(net[10]))
-    page.fill("#pools #f-end", str(net[12]))
+    page.fill("#pools #pool-f-start", str(net[10]))
+    page.fill("#pools #pool-f-end", str(net[12]))
     page.click("button:has-text('Add pool')")
     expect(page.locator("text=The scope was saved.")).to_be_visible()
     expect(page.locator("#pools")).to_contain_text(str(net[12]))
     page.locator("#pools tr", has_text=str(net[12])).locator("button:has-text('Remove')").click()
+    _confirm(page, "not needed")
     expect(page.locator("text=The scope was saved.")).to_be_visible()
     expect(page.locator("#pools")).not_to_contain_text(str(net[12]))
     expect(page.locator("#reservations")).to_contain_text(reserved)  # kept by the PUT
@@ -440,7 +440,7 @@ def test_scope_and_reservation_then_dhclient_gets_the_address(
     shot(page, "dhcp-scopes")
     page.click("text=Leases")
     expect(page.locator("h1")).to_have_text("DHCP leases")
-    page.fill("#f-hw_address", mac)
+    page.fill("#find-f-hw_address", mac)
     page.click("button:has-text('Search')")
     expect(page.locator("#leases")).to_contain_text(reserved)
     shot(page, "dhcp-leases")
@@ -450,21 +450,22 @@ def test_scope_and_reservation_then_dhclient_gets_the_address(
 def test_options_classes_history_users_settings(console_box: Sandbox, console_url: str, page: Page):
     login(page, console_url, *_admin(console_box))
     page.goto(console_url + "/dhcp/options")
-    page.fill("#options #f-option", "domain-name-servers")
-    page.fill("#options #f-data", console_box.address)
+    page.fill("#options #opt-f-option", "domain-name-servers")
+    page.fill("#options #opt-f-data", console_box.address)
     page.click("button:has-text('Add option')")
     expect(page.locator("text=The options were saved.")).to_be_visible()
-    page.fill("#classes #f-name", "lab-phones")
-    page.fill("#classes #f-test", "substring(option[60].hex,0,5) == 'phone'")
+    page.fill("#classes #cls-f-name", "lab-phones")
+    page.fill("#classes #cls-f-test", "substring(option[60].hex,0,5) == 'phone'")
     page.click("button:has-text('Save class')")
     expect(page.locator("text=The class was saved.")).to_be_visible()
     expect(page.locator("#classes")).to_contain_text("lab-phones")
     shot(page, "dhcp-options")
-    _accept_dialogs(page, "tidy up")
     page.locator("#options tr", has_text="domain-name-servers").locator("button").click()
+    _confirm(page, "tidy up")
     expect(page.locator("text=The options were saved.")).to_be_visible()
     expect(page.locator("#options")).not_to_contain_text("domain-name-servers")
     page.locator("#classes tr", has_text="lab-phones").locator("button").click()
+    _confirm(page, "tidy up")
     expect(page.locator("text=The class was deleted.")).to_be_visible()
     expect(page.locator("#classes")).not_to_contain_text("lab-phones")
     page.goto(console_url + "/servers")
