@@ -20,6 +20,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
 
 LAN_NETWORK = "198.51.100.0/24"
+#: seconds after GRUB's "Booting" with neither console output nor a disk write: a hung VM
+#: (a booting kernel writes to its disk well within this even on a loaded machine).
+HANG_S = 300
 LAN_ADDRESS = "198.51.100.1/24"
 POOL = ("198.51.100.100", "198.51.100.150")
 
@@ -142,6 +146,7 @@ class Appliance:
     qmp: Qmp | None = None
     started: float = 0.0
     tap_fd: int | None = None
+    restarts: int = 0
 
     @property
     def lan_ns(self) -> str:
@@ -220,10 +225,31 @@ class Appliance:
                 return found
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"qemu exited: {(self.workdir / 'qemu.out').read_text()}")
+            if self._hung_after_grub():
+                # Software emulation here now and then never gets past GRUB's "Booting": the
+                # emulator spins, the guest's kernel writes nothing, not even to its disk.
+                # Nothing of the appliance ran; the machine is powered on again, once.
+                if self.restarts:
+                    raise AssertionError("the VM hung after GRUB twice: " + self.console()[-500:])
+                print(f"{self.prefix}: the VM hung after GRUB; powering it on again",
+                      file=sys.stderr)  # fmt: skip
+                self.restarts += 1
+                self.stop()
+                self.start()
+                deadline = max(deadline, time.monotonic() + timeout / 2)
+                continue
             if time.monotonic() > deadline:
                 tail = self.console()[-3000:]
                 raise AssertionError(f"no {pattern!r} on the console in {timeout} s:\n{tail}")
             time.sleep(0.5)
+
+    def _hung_after_grub(self) -> bool:
+        """GRUB said "Booting" and neither the console nor the disk moved for HANG_S since."""
+        if not self.console().rstrip().endswith("Booting `Burrow appliance'"):
+            return False
+        now = time.time()
+        quiet = [now - path.stat().st_mtime for path in (self.serial_log, self.disk)]
+        return min(quiet) > HANG_S
 
     def banner_value(self, label: str, *, after: int = 0) -> str:
         found = re.search(rf"{label} certificate SHA-256: {FINGERPRINT}", self.console()[after:])
