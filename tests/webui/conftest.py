@@ -9,6 +9,7 @@ pin), nothing else.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,8 +89,9 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
         ctx.close()
 
 
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
+def watched_page(context: BrowserContext) -> Page:
+    """A new page whose script errors and Content Security Policy reports gather in
+    ``page.errors``."""
     found = context.new_page()
     errors: list[str] = []
     found.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -105,6 +107,24 @@ def page(context: BrowserContext) -> Page:
     )
     found.errors = errors  # type: ignore[attr-defined]
     return found
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return watched_page(context)
+
+
+@contextlib.contextmanager
+def admin_session(browser: Browser, box: Sandbox, url: str) -> Iterator[Page]:
+    """One watched page logged in as the administrator, for a module's tests."""
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context.set_default_timeout(30_000)
+    try:
+        found = watched_page(context)
+        login(found, url, *box.admin_credentials())
+        yield found
+    finally:
+        context.close()
 
 
 def login(page: Page, url: str, username: str, password: str) -> None:

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from services.sandbox.sandbox import Sandbox
 from tests.webui.axe import assert_accessible
-from tests.webui.conftest import VIEWPORT, login
+from tests.webui.conftest import admin_session
 
 pytestmark = pytest.mark.sandbox
 
@@ -28,17 +28,8 @@ PLAIN = ("Input should", "pools[", "options[", "reservations[", "value_error")
 @pytest.fixture(scope="module")
 def page(browser: Browser, console_box: Sandbox, console_url: str) -> Iterator[Page]:
     """One logged-in page for the module."""
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-    context.set_default_timeout(30_000)
-    found = context.new_page()
-    errors: list[str] = []
-    found.on("pageerror", lambda exc: errors.append(str(exc)))
-    found.errors = errors  # type: ignore[attr-defined]
-    login(found, console_url, *console_box.admin_credentials())
-    try:
+    with admin_session(browser, console_box, console_url) as found:
         yield found
-    finally:
-        context.close()
 
 
 def _scope(box: Sandbox) -> tuple[str, dict[str, Any]]:
