@@ -22,6 +22,7 @@ from central.registry import agent_client
 from central.registry.models import EnrolmentToken, RevokedCertificate, Server
 from services.common.agent import agent_cert, crl_file, enrolment_token_file
 from services.common.agent_client import AgentClient
+from services.common.enrolment import listening_cert
 from services.common.errors import BurrowError, ConflictError, NotFoundError, ValidationError
 from services.common.files import write_atomic
 from services.common.model import Input
@@ -421,7 +422,8 @@ def prepare_local_agents(db: Session, config: CentralConfig) -> None:
                 after=_history_view(server),
                 comment="the appliance's address changed",
             )
-        paths = agent_cert(config.root, agent.program)
+        # In a fleet the agent shows the managing Central's certificate (central.fleet).
+        paths = listening_cert(config.root, agent.program, agent_cert(config.root, agent.program))
         serial = f"{load_cert(paths.cert).serial_number:X}" if paths.cert.exists() else ""
         if serial and serial not in revoked:
             cert = load_cert(paths.cert)

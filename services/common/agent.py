@@ -51,8 +51,11 @@ from services.common.enrolment import (
     enrol,
     enrolment_token_file,
     ensure_enrolled,
+    fleet_ca_file,
+    fleet_crl_file,
     mtls_context,
     run_agent,
+    trusted_cas,
 )
 from services.common.errors import ConflictError, ValidationError
 from services.common.files import write_atomic
@@ -137,7 +140,10 @@ def mtls_server(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: 
     guard = RevocationGuard(root)
 
     def context(_config: Any, _default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca_file(root)))
+        cas = trusted_cas(root)  # the appliance CA, and a fleet's managing Central's
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(cas[0]))
+        for extra in cas[1:]:
+            ctx.load_verify_locations(cafile=str(extra))
         ctx.load_cert_chain(str(tls.cert), str(tls.key))
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -224,12 +230,17 @@ def install_crl(root: StateRoot, data: bytes) -> None:
         new = x509.load_pem_x509_crl(data)
     except ValueError as exc:
         raise ValidationError("The body is not a PEM revocation list.", field="body") from exc
-    public_key = load_cert(ca_file(root)).public_key()
-    if not new.is_signature_valid(public_key):  # type: ignore[arg-type]
-        raise ValidationError(
-            "The revocation list is not signed by the appliance CA.", field="body"
-        )
     path = crl_file(root)
+    if not new.is_signature_valid(load_cert(ca_file(root)).public_key()):  # type: ignore[arg-type]
+        # In a fleet the managing Central sends its own CA's list (docs/fleet.md).
+        fleet_ca = fleet_ca_file(root)
+        if not fleet_ca.exists() or not new.is_signature_valid(
+            load_cert(fleet_ca).public_key()  # type: ignore[arg-type]
+        ):
+            raise ValidationError(
+                "The revocation list is not signed by the appliance CA.", field="body"
+            )
+        path = fleet_crl_file(root)
     if path.exists():
         old = x509.load_pem_x509_crl(path.read_bytes())
         if new.last_update_utc < old.last_update_utc:
