@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from central.core.deps import Admin, CurrentUser, DbSession
+from central.core.deps import Admin, CurrentUser, DbSession, DeleteComment
 from central.core.problems import RESPONSES
 from central.fleet import service
 from central.fleet.service import (
@@ -111,12 +111,23 @@ def list_members(db: DbSession, _user: CurrentUser) -> MemberPage:
     return MemberPage.model_validate({"items": items, "total": len(items)})
 
 
+Force = Annotated[
+    bool, Query(description="go on even if the other Central cannot be told (it keeps stale state)")
+]
+
+
 @router.delete("/members/{member_id}", status_code=204)
 def remove_member(
-    request: Request, db: DbSession, admin: Admin, member_id: MemberId, body: LeaveRequest
+    request: Request,
+    db: DbSession,
+    admin: Admin,
+    member_id: MemberId,
+    comment: DeleteComment,
+    force: Force = False,
 ) -> Response:
     """Remove an appliance from the fleet: its Central is told first and manages its agents
     again; its servers are removed here and their certificates revoked."""
+    body = LeaveRequest(force=force, comment=comment)
     service.remove_member(db, admin, request.app.state.config, member_id, body)
     return Response(status_code=204)
 
@@ -146,9 +157,12 @@ def join(request: Request, db: DbSession, admin: Admin, body: JoinRequest) -> Me
 
 
 @router.delete("/membership", status_code=204)
-def leave(request: Request, db: DbSession, admin: Admin, body: LeaveRequest) -> Response:
+def leave(
+    request: Request, db: DbSession, admin: Admin, comment: DeleteComment, force: Force = False
+) -> Response:
     """Leave the fleet: the managing Central removes this appliance's servers, this Central
     manages its agents again. ``force``: leave even if the managing Central cannot be told."""
+    body = LeaveRequest(force=force, comment=comment)
     service.leave(db, admin, request.app.state.config, body)
     return Response(status_code=204)
 
