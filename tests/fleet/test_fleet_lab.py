@@ -84,9 +84,8 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     assert subnet in _subnets(a)
 
     # A's Central refuses DNS and DHCP writes while it is in B's fleet, naming B's Central.
-    local_dns = on_a.local_server("dns")
-    refused = on_a.call("POST", "/api/v1/dns/zones",
-                        {"server_id": local_dns, "name": "own.test.", "kind": "primary"})  # fmt: skip
+    own_zone = {"server_id": on_a.local_server("dns"), "name": "own.test.", "kind": "primary"}
+    refused = on_a.call("POST", "/api/v1/dns/zones", own_zone)
     problem = assert_problem(refused, 409, "fleet")
     assert b.address in problem["detail"]
     assert on_a.call("DELETE", f"/api/v1/dns/zones/{zone['id']}").status_code == 409
@@ -98,8 +97,7 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     assert on_b.get("/api/v1/fleet/members")["total"] == 0
     assert not on_a.get("/api/v1/fleet/membership")["joined"]
     assert wait_for(lambda: _reachable(on_a, a.address), timeout=60, what="A's own servers")
-    own = on_a.call("POST", "/api/v1/dns/zones",
-                    {"server_id": local_dns, "name": "own.test.", "kind": "primary"})  # fmt: skip
+    own = on_a.call("POST", "/api/v1/dns/zones", own_zone)
     assert own.status_code == 201, own.text
     assert a.dns_query("www.fleet.test.").answer  # what B made stays served
 
