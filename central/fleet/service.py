@@ -6,14 +6,15 @@ fetches that CA, checks its fingerprint, and sends the code with a certificate r
 each of its agents (dns, dhcp, appliance); the managing Central registers them as its
 servers, signs the requests with its CA and pins the certificates. The joining Central
 stores what it got in ``pki/fleet`` (``services.common.enrolment.fleet_dir``), pins its own
-server rows to the new certificates and restarts its agents: they show the fleet's
-certificates and accept the managing Central's client certificate as well as their own
-Central's. While ``pki/fleet/membership.json`` exists, the joined Central refuses DNS and
-DHCP writes (``central.fleet.guard``) and keeps its users, settings and read-only view.
+server rows to the new certificates; from their next TLS handshake on, its agents show the
+fleet's certificates and accept the managing Central's client certificate as well as their
+own Central's (``services.common.agent.FleetContexts``; no restart). While
+``pki/fleet/membership.json`` exists, the joined Central refuses DNS and DHCP writes
+(``central.fleet.guard``) and keeps its users, settings and read-only view.
 
 Leaving, from either side, removes the servers (their certificates revoked) from the
 managing Central and the ``pki/fleet`` directory from the appliance; its Central pins its
-agents' own certificates again and restarts them.
+agents' own certificates again, which they show again from their next handshake.
 """
 
 from __future__ import annotations
@@ -69,20 +70,17 @@ from services.common.pki import (
 )
 from services.common.problems import error_from_answer
 from services.common.settings import ApplianceSettings
-from services.common.supervisor import SupervisorView
 
 log = logging.getLogger(__name__)
 
 KINDS = ("dns", "dhcp", "appliance")
-#: supervisord programs that run the agents (restarted at a join and a leave).
-AGENT_PROGRAMS = ("dns-dhcp-agent", "appliance-agent")
 FINGERPRINT = r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$"
 HOSTNAME = r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$"
-#: Seconds a call to the other Central may take; a leave restarts the other side's agents.
+#: Seconds a call to the other Central may take (a leave waits for the other side's agents).
 CALL_TIMEOUT = 15.0
 LEAVE_TIMEOUT = 90.0
-#: Seconds the restarted agents have to answer with their new certificates.
-AGENT_WAIT = 60.0
+#: Seconds the agents have to answer with their new certificates.
+AGENT_WAIT = 30.0
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
 
 
@@ -508,7 +506,6 @@ def join(db: Session, actor: Principal, config: CentralConfig, body: JoinRequest
         comment=body.comment,
     )  # fmt: skip
     db.commit()
-    _restart_agents(root)
     _wait_agents(db, config, local)
     return membership_public(root)
 
@@ -537,25 +534,10 @@ def _repin(
         )  # fmt: skip
 
 
-def _restart_agents(root: StateRoot) -> None:
-    """Restart the agents' programs: they read their certificates and trust at start."""
-    if not root.supervisor_socket.exists():
-        log.warning("no supervisord: the agents take the fleet's certificates at their next start")
-        return
-    view = SupervisorView(root.supervisor_socket, timeout=60)
-    for program in AGENT_PROGRAMS:
-        try:
-            view.call("supervisor.stopProcess", program)
-        except Exception as exc:  # not running: start it all the same
-            log.info("stopping %s: %s", program, exc)
-        try:
-            view.call("supervisor.startProcess", program)
-        except Exception as exc:
-            log.warning("could not start %s again: %s", program, exc)
-
-
 def _wait_agents(db: Session, config: CentralConfig, local: dict[str, Server]) -> None:
-    """Wait until each agent answers with the certificate pinned now (or ``AGENT_WAIT``)."""
+    """Wait until each agent answers with the certificate pinned now (or ``AGENT_WAIT``):
+    the agents take up the fleet's certificate (or their own again) at their next TLS
+    handshake (``services.common.agent.FleetContexts``)."""
     deadline = time.monotonic() + AGENT_WAIT
     for server in local.values():
         while True:
@@ -574,7 +556,6 @@ def _step_back(db: Session, actor: Principal | str, config: CentralConfig, comme
     _repin(db, actor, config, local, fleet=False, comment=comment)
     record(db, actor, "fleet", "membership", "leave", before=before, comment=comment)
     db.commit()
-    _restart_agents(root)
     _wait_agents(db, config, local)
 
 

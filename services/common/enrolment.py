@@ -124,7 +124,8 @@ def mtls_context(root: StateRoot, client: CertPaths | None = None) -> ssl.SSLCon
 
 
 # --- revocation --------------------------------------------------------------------------
-def _stamp(path: Path) -> tuple[int, int]:
+def file_stamp(path: Path) -> tuple[int, int]:
+    """A file's modification time and size, (0, 0) when it is missing."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -155,7 +156,7 @@ class RevocationGuard:
 
     def _current(self) -> frozenset[int] | None:
         stamp = tuple(
-            _stamp(p)
+            file_stamp(p)
             for p in (crl_file(self.root), fleet_ca_file(self.root), fleet_crl_file(self.root))
         )
         with self._lock:
@@ -262,11 +263,11 @@ def run_agent(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     root = StateRoot.at(args.root)
-    tls = listening_cert(root, name, ensure_enrolled(root, name, args.central))
+    tls = ensure_enrolled(root, name, args.central)
     # Only now the web framework and the agent's own modules (``build`` imports them).
     from services.common.agent import serve_mtls
 
-    serve_mtls(build(root), root, tls, args.port, args.host)
+    serve_mtls(build(root), root, tls, args.port, args.host, name=name)
     return 0
 
 
@@ -300,14 +301,11 @@ def run_agents(prog: str, agents: Sequence[AgentSpec], argv: list[str] | None = 
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     root = StateRoot.at(args.root)
-    certificates = [
-        listening_cert(root, agent.name, ensure_enrolled(root, agent.name, args.central))
-        for agent in agents
-    ]
+    certificates = [ensure_enrolled(root, agent.name, args.central) for agent in agents]
     from services.common.agent import mtls_server, serve_servers
 
     servers = [
-        mtls_server(agent.build(root), root, tls, agent.port, args.host)
+        mtls_server(agent.build(root), root, tls, agent.port, args.host, name=agent.name)
         for agent, tls in zip(agents, certificates, strict=True)
     ]
     serve_servers(servers)
