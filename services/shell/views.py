@@ -380,7 +380,7 @@ COMMANDS = [
     ),
     Command(
         "config",
-        "config named|zones|kea-dhcp4|kea-dhcp6|kea-ctrl-agent|appliance|diag-shell",
+        "config named|zones|kea-dhcp4|kea-dhcp6|kea-ctrl-agent|kea-dhcp-ddns|appliance|diag-shell",
         "configuration files (passwords and keys masked)",
         config,
         _complete_config,
