@@ -167,6 +167,12 @@ def _ca_fingerprint(config: CentralConfig) -> str:
 def issue_join_code(
     db: Session, actor: Principal, config: CentralConfig, body: JoinCodeRequest
 ) -> dict[str, Any]:
+    current = membership(config.root)
+    if current is not None:  # one level: a member manages no fleet of its own
+        raise ConflictError(
+            f"This appliance is in the fleet of the Central at {current['address']}: "
+            "add appliances there."
+        )
     secret = new_token("bwf")
     expires = now() + dt.timedelta(seconds=body.expires_in_seconds)
     row = FleetJoinCode(
@@ -431,6 +437,11 @@ def join(db: Session, actor: Principal, config: CentralConfig, body: JoinRequest
     if current is not None:
         raise ConflictError(
             f"This appliance is in the fleet of the Central at {current['address']} already.",
+            field="address",
+        )
+    if db.scalar(select(FleetMember.id).limit(1)) is not None:
+        raise ConflictError(
+            "This Central manages a fleet: remove its members before it joins another.",
             field="address",
         )
     local = _local_servers(db)

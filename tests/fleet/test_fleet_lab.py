@@ -89,6 +89,10 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     problem = assert_problem(refused, 409, "fleet")
     assert b.address in problem["detail"]
     assert on_a.call("DELETE", f"/api/v1/dns/zones/{zone['id']}").status_code == 409
+    # One level: A gives no join codes, B (managing a fleet) joins no other.
+    assert_problem(on_a.call("POST", "/api/v1/fleet/joins", {}), 409)
+    nested = {"address": a.address, "ca_fingerprint": offer["ca_fingerprint"], "code": "x"}
+    assert_problem(on_b.call("POST", "/api/v1/fleet/membership", nested), 409, "address")
 
     # A leaves: B forgets its servers, A's Central manages them again.
     left = on_a.call("DELETE", "/api/v1/fleet/membership?comment=done")
