@@ -70,7 +70,7 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     assert not any(s["local"] for s in servers.values())
     members = on_b.get("/api/v1/fleet/members")["items"]
     assert [m["name"] for m in members] == [a.settings().hostname]
-    assert _reachable(on_a, a.address) is not None
+    wait_for(lambda: _reachable(on_a, a.address), timeout=60, what="A's servers at A")
 
     # B changes a zone on A's DNS server (A's named answers) and a scope on A's Kea.
     zone = on_b.post("/api/v1/dns/zones", {"server_id": servers["dns"]["id"],
