@@ -248,9 +248,9 @@ def redeem(db: Session, config: CentralConfig, body: RedeemRequest) -> dict[str,
         )
         db.add(server)
         db.flush()
-        registry._pin(server, signed[kind])
+        registry.pin(server, signed[kind])
         record(
-            db, SYSTEM, "server", server.id, "create", after=registry._history_view(server),
+            db, SYSTEM, "server", server.id, "create", after=registry.history_view(server),
             comment=f"an agent of appliance {body.name}, joined to the fleet",
         )  # fmt: skip
         servers.append(server)
@@ -330,8 +330,8 @@ def _drop_member(
         server = db.get(Server, server_id)
         if server is None:
             continue
-        view = registry._history_view(server)
-        registry._revoke_serial(db, server.cert_serial, server.name, "left the fleet")
+        view = registry.history_view(server)
+        registry.revoke_serial(db, server.cert_serial, server.name, "left the fleet")
         db.execute(delete(EnrolmentToken).where(EnrolmentToken.server_id == server.id))
         db.delete(server)
         record(db, actor, "server", server_id, "delete", before=view, comment=comment)
@@ -539,12 +539,12 @@ def _repin(
         paths: CertPaths = (fleet_cert if fleet else agent_cert)(config.root, programs[kind])
         if not paths.cert.exists():
             continue
-        before = registry._history_view(server)
-        registry._pin(server, load_cert(paths.cert))
+        before = registry.history_view(server)
+        registry.pin(server, load_cert(paths.cert))
         action = "fleet-join" if fleet else "fleet-leave"
         record(
             db, actor, "server", server.id, action, before=before,
-            after=registry._history_view(server), comment=comment,
+            after=registry.history_view(server), comment=comment,
         )  # fmt: skip
 
 
