@@ -97,7 +97,7 @@ def create_join_code(
     return JoinCode.model_validate(service.issue_join_code(db, admin, config, body))
 
 
-@router.post("/members")
+@router.post("/members", status_code=201)
 def redeem(request: Request, db: DbSession, body: RedeemRequest) -> Redeemed:
     """A joining appliance's Central trades a join code and its agents' certificate requests
     for their certificates; its agents become servers of this Central."""
