@@ -42,9 +42,11 @@ class FleetGuard:
                     "make DNS and DHCP changes there."
                 )
                 answer = problems.response(
-                    409, detail, hint=f"https://{where}/",
+                    409,
+                    detail,
+                    hint=f"the managing Central: https://{where}/ (or leave the fleet)",
                     problems=[FieldProblem("fleet", f"managed by the Central at {where}")],
-                )  # fmt: skip
+                )
                 await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
