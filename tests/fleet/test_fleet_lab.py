@@ -4,11 +4,15 @@ and is removed from B's side; each time A's Central manages its agents again (do
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
+import httpx
 import pytest
 
+from services.common.enrolment import ca_file, central_client_cert
 from services.sandbox.lab import Lab
+from services.sandbox.sandbox import Sandbox
 from tests.backups.appliance import CentralApi, record
 from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
@@ -25,6 +29,20 @@ def _reachable(api: CentralApi, address: str) -> dict[str, dict[str, Any]] | Non
     servers = _servers_of(api, address)
     ok = len(servers) == 3 and all(s["state"] == "reachable" for s in servers.values())
     return servers if ok else None
+
+
+def _answers(a: Sandbox, b: Sandbox, caller: Sandbox) -> bool:
+    """Whether A's dns-agent answers ``caller``'s Central's client certificate (whichever of
+    the two CAs signed the certificate the agent shows)."""
+    context = ssl.create_default_context(cafile=str(ca_file(a.root)))
+    context.load_verify_locations(cafile=str(ca_file(b.root)))
+    client = central_client_cert(caller.root)
+    context.load_cert_chain(str(client.cert), str(client.key))
+    try:
+        answer = httpx.get(f"https://{a.address}:1337/health", verify=context, timeout=10)
+    except httpx.HTTPError:  # the agent dropped the connection after the handshake
+        return False
+    return answer.status_code == 200
 
 
 def _subnets(box: Any) -> list[str]:
@@ -56,6 +74,7 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     assert_problem(join(port=1), 502, "address")
     assert_problem(join(code="bwf_not-a-code"), 403, "code")
     assert_problem(join(address="198.51.100.999"), 422, "address")
+    assert _answers(a, b, a) and not _answers(a, b, b)
     assert not on_a.get("/api/v1/fleet/membership")["joined"]
     assert on_b.get("/api/v1/fleet/members")["total"] == 0
     assert _servers_of(on_b, a.address) == {}
@@ -71,6 +90,7 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     members = on_b.get("/api/v1/fleet/members")["items"]
     assert [m["name"] for m in members] == [a.settings().hostname]
     wait_for(lambda: _reachable(on_a, a.address), timeout=60, what="A's servers at A")
+    assert _answers(a, b, b) and _answers(a, b, a)  # both Centrals' certificates taken
 
     # B changes a zone on A's DNS server (A's named answers) and a scope on A's Kea.
     zone = on_b.post("/api/v1/dns/zones", {"server_id": servers["dns"]["id"],
@@ -101,6 +121,7 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     assert on_b.get("/api/v1/fleet/members")["total"] == 0
     assert not on_a.get("/api/v1/fleet/membership")["joined"]
     assert wait_for(lambda: _reachable(on_a, a.address), timeout=60, what="A's own servers")
+    assert _answers(a, b, a) and not _answers(a, b, b)
     own = on_a.call("POST", "/api/v1/dns/zones", own_zone)
     assert own.status_code == 201, own.text
     assert a.dns_query("www.fleet.test.").answer  # what B made stays served
