@@ -1,7 +1,8 @@
 """Kea high availability between two appliances in one action: A joins B's fleet; B's Central
 makes B's and A's DHCP servers a hot-standby pair (A gets B's scopes); a real dhclient gets a
 lease from B, which A knows too; B's Kea stops; after the failover A gives a new client a lease
-and the first client keeps its address; B's Kea returns and has A's leases (docs/dhcp.md)."""
+and the first client keeps its address; B's Kea returns and has A's leases; then the same
+two in load-balancing (docs/dhcp.md)."""
 
 from __future__ import annotations
 
@@ -89,8 +90,21 @@ def test_two_appliances_in_hot_standby(lab: Lab) -> None:
              what="both partners in hot-standby again")  # fmt: skip
     assert lease_on(b_server, given["new_ip_address"])
 
+    # Load-balancing: the same two, both serving; a lease of either is on both.
+    assert on_b.call("DELETE", "/api/v1/dhcp/ha?comment=ha-lab-off").status_code == 204
+    on_b.ok(on_b.call("PUT", "/api/v1/dhcp/ha", {
+        "mode": "load-balancing", "primary": b_server, "partner": a_server,
+    }))  # fmt: skip
+    wait_for(lambda: states() == ["load-balancing", "load-balancing"], timeout=60,
+             what="both partners in load-balancing")  # fmt: skip
+    third = dhclient(lab.add_client("02:e2:e0:00:0a:03"))
+    assert third["new_dhcp_server_identifier"] in (a.address, b.address)
+    wait_for(lambda: all(lease_on(s, third["new_ip_address"]) for s in (a_server, b_server)),
+             timeout=20, what="the load-balanced lease on both")  # fmt: skip
+
     # Undone in one action: no HA hook left on either.
     assert on_b.call("DELETE", "/api/v1/dhcp/ha?comment=ha-lab-off").status_code == 204
+    assert on_b.call("GET", "/api/v1/dhcp/ha").status_code == 404
     for server in (b_server, a_server):
         raw: dict[str, Any] = on_b.get(f"/api/v1/dhcp/servers/{server}/v4/config")["config"]
         hooks = [h["library"] for h in raw["Dhcp4"]["hooks-libraries"]]
