@@ -38,6 +38,7 @@ from services.common.dhcp.contract import ChangeResult
 from services.common.errors import (
     BurrowError,
     ConflictError,
+    DaemonError,
     FieldProblem,
     NotFoundError,
     ValidationError,
@@ -324,17 +325,33 @@ def set_up(db: Session, config: CentralConfig, actor: Principal, body: HaRequest
     return show(db, config)
 
 
-def remove(db: Session, config: CentralConfig, actor: Principal, comment: str) -> None:
-    """Take the HA hook out of both partners (each that answers) and forget the pair."""
+def remove(
+    db: Session, config: CentralConfig, actor: Principal, comment: str, force: bool = False
+) -> None:
+    """Take the HA hook out of both partners and forget the pair. A partner that does not
+    answer: 502 naming it and nothing changed, unless ``force`` (it keeps its hook then)."""
     pair = stored(db)
     if pair is None:
         raise NotFoundError("There is no HA pair.", field="primary")
     comment = comment or "DHCP high availability removed"
+    found: list[tuple[Server, Json]] = []
     for key in ("primary", "partner"):
         server = db.get(Server, int(pair[key]))
         if server is None:
             continue
-        top = dict((service.agent_for(config, server).config("v4").config or {}).get("Dhcp4") or {})
+        try:
+            state = service.agent_for(config, server).config("v4")
+        except BurrowError as exc:
+            if force:
+                log.warning("server %s keeps its HA hook: %s", server.id, exc.message)
+                continue
+            raise DaemonError(
+                f"{server.name} cannot be reached: {exc.message}", field=key,
+                hint="repeat when it answers, or give force=true (it keeps its HA hook; "
+                "take it out with its raw configuration later)",
+            ) from exc  # fmt: skip
+        found.append((server, dict((state.config or {}).get("Dhcp4") or {})))
+    for server, top in found:
         if _has_ha(top):
             _put(db, config, actor, server, _without_ha(top), "delete", comment)
     row = db.get(SettingRow, SETTING)

@@ -163,9 +163,12 @@ def put_ha(db: DbSession, config: Config, user: Admin, body: ha.HaRequest) -> ha
 
 
 @router.delete("/ha", status_code=204)
-def delete_ha(db: DbSession, config: Config, user: Admin, comment: DeleteComment) -> None:
-    """Take the HA hook out of both partners and forget the pair. Administrators only."""
-    ha.remove(db, config, user, comment)
+def delete_ha(
+    db: DbSession, config: Config, user: Admin, comment: DeleteComment, force: bool = False
+) -> None:
+    """Take the HA hook out of both partners and forget the pair; ``force``: also when a
+    partner does not answer (it keeps its hook). Administrators only."""
+    ha.remove(db, config, user, comment, force)
 
 
 # --- scopes and reservations -----------------------------------------------------------------

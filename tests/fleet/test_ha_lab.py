@@ -6,6 +6,8 @@ two in load-balancing (docs/dhcp.md)."""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
+log = logging.getLogger(__name__)
 
 
 def test_two_appliances_in_hot_standby(lab: Lab) -> None:
@@ -74,12 +77,15 @@ def test_two_appliances_in_hot_standby(lab: Lab) -> None:
              what="B's lease on A")  # fmt: skip
 
     # B's Kea stops: A takes over (partner-down) and serves.
+    second = lab.add_client("02:e2:e0:00:0a:02")
     b.supervisor().call("supervisor.stopProcess", "kea-dhcp4")
+    stopped = time.monotonic()
     try:
         wait_for(lambda: states()[1] == "partner-down", timeout=60, what="A in partner-down")
-        second = lab.add_client("02:e2:e0:00:0a:02")
         given = dhclient(second)
         assert given["new_dhcp_server_identifier"] == a.address
+        log.info("failover: %.1f s from B's Kea stopped to a lease from A",
+                 time.monotonic() - stopped)  # fmt: skip
         again = dhclient(first)
         assert again["new_ip_address"] == taken["new_ip_address"]
         assert again["new_dhcp_server_identifier"] == a.address
