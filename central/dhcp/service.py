@@ -760,6 +760,7 @@ def put_class(
                 db, config, actor, target, family, _put_class(cls, family),
                 object_type="dhcp-class", object_id=name, action="update",
                 pick=by_key("classes", "name", name), comment=comment,
+                replicate=len(targets) == 1,  # a global class goes to every server anyway
             )  # fmt: skip
         except BurrowError as exc:
             if index == 0:
@@ -806,6 +807,7 @@ def delete_class(
                 db, config, actor, target, family, _delete_class(name, family),
                 object_type="dhcp-class", object_id=name, action="delete",
                 pick=by_key("classes", "name", name), comment=comment,
+                replicate=len(targets) == 1,  # a global class goes to every server anyway
             )  # fmt: skip
         except BurrowError as exc:
             if index == 0:
@@ -840,7 +842,7 @@ def replicate_missing(db: Session, config: CentralConfig, server: Server) -> lis
                 db, config, "system", server, family, _put_class(cls, family),
                 object_type="dhcp-class", object_id=stored.name, action="replicate",
                 pick=by_key("classes", "name", stored.name),
-                comment="global class replicated to this server",
+                comment="global class replicated to this server", replicate=False,
             )  # fmt: skip
             pushed.append(f"{family}/{stored.name}")
     return pushed
