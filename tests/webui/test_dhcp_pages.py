@@ -344,3 +344,28 @@ def test_leases_page_after_page(
     expect(page.locator("nav.pager").first).to_contain_text(f"page {pages} of {pages}")
     last = page.locator("#leases tbody tr td:first-child").all_inner_texts()
     assert len(last) == total - (pages - 1) * 50
+
+
+def test_dhcp_pages_on_a_phone_and_in_the_dark(
+    console_box: Sandbox, console_url: str, page: Page
+) -> None:
+    """390x844 in the dark scheme: no page scrolls sideways, axe-core finds nothing."""
+    _base, scope = _scope(console_box)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    try:
+        for path in ("/dhcp", f"/dhcp/scopes/{scope['id']}", "/dhcp/options", "/dhcp/leases",
+                     "/dhcp?family=v6", "/dhcp/leases?family=v6"):  # fmt: skip
+            shown = page.goto(console_url + path)
+            assert shown is not None and shown.ok, (path, shown and shown.status)
+            expect(page.locator("h1")).to_be_visible()
+            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert background != "rgb(245, 246, 248)", (path, "the dark scheme did not apply")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+            assert_accessible(page)
+    finally:
+        page.emulate_media(color_scheme="light")
+        if size is not None:
+            page.set_viewport_size(size)
