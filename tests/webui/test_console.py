@@ -447,6 +447,19 @@ def test_scope_and_reservation_then_dhclient_gets_the_address(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def _wait_reachable(box: Sandbox) -> None:
+    """Every DNS and DHCP server of Central's registry reachable (within two health rounds)."""
+    token = box.central_token()
+    interval = box.https(1231, "/api/v1/settings", token=token).json()["health_interval_seconds"]
+
+    def reachable() -> bool:
+        items = box.https(1231, "/api/v1/servers", token=token).json()["items"]
+        states = [s["state"] for s in items if s["kind"] in ("dns", "dhcp")]
+        return bool(states) and all(state == "reachable" for state in states)
+
+    wait_for(reachable, timeout=2 * interval + 30, what="the DNS and DHCP servers reachable")
+
+
 def test_options_classes_history_users_settings(console_box: Sandbox, console_url: str, page: Page):
     login(page, console_url, *_admin(console_box))
     page.goto(console_url + "/dhcp/options")
@@ -473,7 +486,16 @@ def test_options_classes_history_users_settings(console_box: Sandbox, console_ur
     expect(page.locator("text=The server was synced.")).to_be_visible()
     page.locator("#servers tr", has_text="dns").locator("button:has-text('Sync now')").click()
     expect(page.locator("text=The server was synced.")).to_be_visible()
-    expect(page.locator("#servers")).to_contain_text("reachable")
+    # Each server is "reachable" once the registry's health poll has reached it (the first
+    # round may come after this test starts): waited for at Central, then shown.
+    _wait_reachable(console_box)
+    page.goto(console_url + "/servers")
+    for kind in ("dns", "dhcp"):
+        kind_cell = page.locator("td[data-label=Kind]", has_text=re.compile(f"^{kind}$"))
+        rows = page.locator("#servers tbody tr").filter(has=kind_cell)
+        expect(rows.first).to_be_visible()
+        for state in rows.locator(".state").all():
+            expect(state).to_have_text("reachable")
     shot(page, "servers")
     page.goto(console_url + "/history")
     page.fill("#h-actor", "admin")

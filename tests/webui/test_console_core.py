@@ -180,7 +180,7 @@ def test_a_role_change_and_a_disabled_user_take_effect_at_the_next_request(
         _api(console_box, "PATCH", f"/users/{user['id']}", {"enabled": False})
         page.goto(console_url + "/history")
         expect(page.locator("#f-username")).to_be_visible()
-        expect(page.locator("main")).to_contain_text("an administrator disabled your user")
+        expect(page.locator("main")).to_contain_text("Your user was disabled by an administrator.")
     finally:
         context.close()
         _api(console_box, "DELETE", f"/users/{user['id']}?comment=test+done")

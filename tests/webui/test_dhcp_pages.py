@@ -211,6 +211,57 @@ def test_scope_settings_pools_reservations_and_classes_edited(
         assert answer.status_code == 200, answer.text
 
 
+def test_a_pools_own_options_edited_and_served_by_kea(
+    console_box: Sandbox, console_url: str, page: Page
+) -> None:
+    box = console_box
+    base, before = _scope(box)
+    kea_before = _kea_subnet(box)
+    try:
+        page.goto(f"{console_url}/dhcp/scopes/{before['id']}")
+        row = page.locator("#pools tbody tr").first
+        row.locator("summary").click()
+        # A line that is no option: at the pool's options field, by its line; nothing sent.
+        row.locator("#pool-0-f-options").fill("routers\ndomain-name = pool.example")
+        row.locator("button:has-text('Save pool')").click()
+        expect(page.locator("#pool-0-e-options")).to_contain_text("line 1")
+        assert _kea_subnet(box) == kea_before
+        # A value Kea refuses: at the same field, in words, by the option's place.
+        page.locator("#pool-0-f-options").fill("domain-name-servers = not-an-address")
+        page.locator("#pools details[open] button:has-text('Save pool')").click()
+        expect(page.locator("#pool-0-e-options")).to_contain_text("option 1")
+        _plain(page)
+        assert _kea_subnet(box) == kea_before
+        assert_accessible(page)
+        page.locator("#pool-0-f-options").fill(
+            f"domain-name-servers = {box.address}\ndomain-name = pool.example"
+        )
+        page.locator("#pool-0-f-comment").fill("the pool's own name servers")
+        page.locator("#pools details[open] button:has-text('Save pool')").click()
+        expect(page.locator("text=The scope was saved.")).to_be_visible()
+        expect(page.locator("#pools tbody tr").first).to_contain_text("domain-name = pool.example")
+        pool = _kea_subnet(box)["pools"][0]
+        assert {o["name"]: o["data"] for o in pool["option-data"]} == {
+            "domain-name-servers": box.address, "domain-name": "pool.example"}  # fmt: skip
+        # The edit form shows them again; emptied, the pool has none.
+        page.locator("#pools tbody tr").first.locator("summary").click()
+        expect(page.locator("#pool-0-f-options")).to_have_value(
+            f"domain-name-servers = {box.address}\ndomain-name = pool.example"
+        )
+        page.locator("#pool-0-f-options").fill("")
+        page.locator("#pools details[open] button:has-text('Save pool')").click()
+        # (the page said "saved" already: the pool's row tells the new page apart)
+        expect(page.locator("#pools tbody tr").first).not_to_contain_text("pool.example")
+        expect(page.locator("text=The scope was saved.")).to_be_visible()
+        assert not _kea_subnet(box)["pools"][0].get("option-data")
+        history = box.https(1231, "/api/v1/history?filter=object_type:dhcp-scope&sort=-id&limit=2",
+                            10, token=box.central_token()).json()["items"]  # fmt: skip
+        assert "the pool's own name servers" in [h["comment"] for h in history]
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        _put_back(box, base, before)
+
+
 LEASE_NET = "198.18.200.0/24"  # RFC 2544's benchmarking network: configured, never on a link
 
 

@@ -77,9 +77,12 @@ MAX_LIFETIME = 2**32 - 1
 
 def pool_form(index: int) -> Placement:
     """The pool form: its pool is the scope's ``index``-th; the others' problems go on top."""
+    pool = f"pools[{index}]"
     return Placement.same(
-        "comment", fields={f"pools[{index}].start": "start", f"pools[{index}].end": "end",
-                           f"pools[{index}].client_class": "client_class"},
+        "comment", fields={f"{pool}.start": "start", f"{pool}.end": "end",
+                           f"{pool}.client_class": "client_class", f"{pool}.options": "options",
+                           f"{pool}.options[]": "options"},
+        entries={"options": "option"},
     )  # fmt: skip
 
 
@@ -306,11 +309,16 @@ def save_scope(request: Request, write: WriteRequest, scope_id: int = ScopeId) -
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=scope-saved")
 
 
-def _pool_of(write: Write, pool: dict[str, Any]) -> dict[str, Any]:
+def _pool_of(read: Reader, write: Write, pool: dict[str, Any]) -> dict[str, Any]:
+    """A pool from the form: its range, class and options (Kea's ``option-data`` of the pool,
+    sent to the clients that get an address of it); what the form does not show is kept."""
     changed = pool | {"start": write.get("start"), "end": write.get("end")}
     changed.pop("client_class", None)
     if write.get("client_class"):
         changed["client_class"] = write.get("client_class")
+    changed["options"] = options_of(read, "options", pool.get("options", []))
+    if not changed["options"]:
+        changed.pop("options")
     return changed
 
 
@@ -320,12 +328,14 @@ def add_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> 
     current = _current(request, write, at, scope_id)
     pools = list(current.get("pools", []))
     new = len(pools)
-    current["pools"] = [*pools, _pool_of(write, {})]
+    read = Reader(write.form)
+    current["pools"] = [*pools, _pool_of(read, write, {})]
     try:
+        read.check()
         _replace_scope(request, write, at, current)
-    except ApiError as exc:
+    except (ApiError, FormInputError) as exc:
         return _scope_refused(request, write, at, scope_id, exc, "pool", pool_form(new),
-                              "start", "end", "client_class")  # fmt: skip
+                              "start", "end", "client_class", "options")  # fmt: skip
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=scope-saved")
 
 
@@ -344,13 +354,16 @@ def edit_pool(
             409, "The pool was changed or removed meanwhile; nothing was changed. Look at the "
             "scope again and repeat the change.", "pool",
         )  # fmt: skip
-    pools[index] = _pool_of(write, pools[index])
+    read = Reader(write.form)
+    pools[index] = _pool_of(read, write, pools[index])
     current["pools"] = pools
     try:
+        read.check()
         _replace_scope(request, write, at, current)
-    except ApiError as exc:
+    except (ApiError, FormInputError) as exc:
         return _scope_refused(request, write, at, scope_id, exc, f"pool-{index}",
-                              pool_form(index), "start", "end", "client_class")  # fmt: skip
+                              pool_form(index), "start", "end", "client_class",
+                              "options")  # fmt: skip
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=scope-saved")
 
 
