@@ -9,6 +9,7 @@ end: the tests share the console's appliance with the other console tests.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -377,9 +378,15 @@ def test_leases_page_after_page(
                      json_body={"address": "198.18.200.200", "hw_address": "02:77:00:00:99:01",
                                 "valid_lifetime": 3600, "comment": "one more"})  # fmt: skip
     assert made.status_code == 201, made.text
-    page.goto(console_url + "/dhcp/leases")
+    # The first page comes before the count of every lease, which follows by itself (a
+    # fragment) with the page numbers.
+    with page.expect_request(lambda request: "/dhcp/leases/count" in request.url):
+        page.goto(console_url + "/dhcp/leases")
+    counted = re.compile(r"^\d+ leases on this server")
+    expect(page.locator("#lease-count")).to_have_text(counted)
     total = int(page.locator("#lease-count").inner_text().split()[0])
     assert total >= 55
+    expect(page.locator("nav.pager a[aria-label='Last page']").first).to_be_visible()
     first = page.locator("#leases tbody tr td:first-child").all_inner_texts()
     assert len(first) == 50
     page.locator("nav.pager a[rel=next]").first.click()
@@ -395,6 +402,10 @@ def test_leases_page_after_page(
     expect(page.locator("nav.pager").first).to_contain_text(f"page {pages} of {pages}")
     last = page.locator("#leases tbody tr td:first-child").all_inner_texts()
     assert len(last) == total - (pages - 1) * 50
+    # Without JavaScript the "Count them" link counts at once.
+    page.goto(console_url + "/dhcp/leases?count=yes")
+    expect(page.locator("#lease-count")).to_have_text(counted)
+    expect(page.locator("#lease-count[hx-get]")).to_have_count(0)
 
 
 def test_dhcp_pages_on_a_phone_and_in_the_dark(

@@ -699,14 +699,22 @@ def leases(request: Request, session: CurrentSession) -> Response:
     at = where(central, session, params)
     terms = {k: params[k].strip() for k in LEASE_TERMS if params.get(k, "").strip()}
     offset = clamp_offset(params.get("offset"), LEASES_A_PAGE)
+    # The first page of every lease is read alone (Central reads the first 50 leases): counting
+    # them all takes the longest, so the count comes after, in a fragment (``/leases/count``).
+    # A search, a later page or ``count=yes`` (the link without JavaScript) counts at once.
+    counted = bool(terms) or offset > 0 or params.get("count") == "yes"
     context: dict[str, Any] = {"leases": [], "total": 0, "errors": FormErrors(), "error": "",
-                               "subnets": {}}  # fmt: skip
+                               "subnets": {}, "next_page": False}  # fmt: skip
     if at.server_id:
         try:
+            count = {"count": "true"} if counted and not terms else {}
             answer = central.leases(session.token, at.base, limit=LEASES_A_PAGE, offset=offset,
-                                    **terms, **({} if terms else {"count": "true"}))  # fmt: skip
+                                    **terms, **count)  # fmt: skip
             context["leases"] = answer.items
-            context["total"] = answer.total if answer.total is not None else len(answer.items)
+            if counted:
+                context["total"] = answer.total if answer.total is not None else len(answer.items)
+            else:
+                context |= {"total": None, "next_page": answer.next is not None}
             context["subnets"] = {s.id: s.subnet for s in central.scopes(session.token, at.base)}
         except ApiError as exc:
             errors = refusal(exc, LEASE_FORM)
@@ -716,8 +724,29 @@ def leases(request: Request, session: CurrentSession) -> Response:
     return render(
         request, "dhcp_leases.html", session, 422 if context["error"] else 200,
         at=at, values=terms, searched=bool(terms), expires=expires, state=lease_state,
-        pager=Pager(offset, LEASES_A_PAGE, context["total"]),
+        pager=Pager(offset, LEASES_A_PAGE, context["total"] or 0), oob=False, count_error="",
         page_query=lambda **changes: query(base, **changes), **context,
+    )  # fmt: skip
+
+
+@router.get("/leases/count")
+def lease_count(request: Request, session: CurrentSession) -> Response:
+    """The count of every lease and the page numbers, for the first page's fragment (the first
+    page was shown without them). Central keeps the count for the page jumps after it."""
+    central = console(request).central
+    at = where(central, session, dict(request.query_params))
+    total: int | None = None
+    error = ""
+    if at.server_id:
+        try:
+            answer = central.leases(session.token, at.base, limit=1, count="true")
+            total = answer.total
+        except ApiError as exc:
+            error = in_words(exc)
+    return render(
+        request, "dhcp_lease_count.html", session, at=at, total=total, count_error=error,
+        searched=False, oob=True, next_page=False, pager=Pager(0, LEASES_A_PAGE, total or 0),
+        page_query=lambda **changes: query(at.params, **changes),
     )  # fmt: skip
 
 
