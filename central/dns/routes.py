@@ -87,7 +87,14 @@ def _config(request: Request) -> Any:
 @router.get("/zones")
 def list_zones(db: DbSession, _user: CurrentUser, params: ListQuery) -> ZonePage:
     """Zones of every DNS server; filter e.g. ``kind:primary server_id:1 name~example``."""
-    rows, total = page(db, select(DnsZone), params, ZONE_FIELDS, ("name",), default_sort="name")
+    rows, total = page(
+        db,
+        select(DnsZone).where(service.shown_zones()),
+        params,
+        ZONE_FIELDS,
+        ("name",),
+        default_sort="name",
+    )
     items = [service.zone_view(z) for z in rows]
     return ZonePage(items=items, total=total, offset=params.offset, limit=params.limit)
 
@@ -208,7 +215,7 @@ def search_records(
 
     ``filter`` terms work as in every list (``data~spf`` for data containing a text).
     """
-    query = select(DnsRecord)
+    query = select(DnsRecord).where(service.shown_records())
     if name:
         query = query.where(service.name_condition(db, name))
     if type:
