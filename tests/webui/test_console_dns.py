@@ -411,7 +411,9 @@ def test_secondary_stub_and_forward_zones_created_and_edited(
         assert "type secondary" in config["secondary"] and first in config["secondary"]
         assert "type stub" in config["stub"] and first in config["stub"]
         assert "type forward" in config["forward"] and "forward first" in config["forward"]
-        assert _named_knows(box, names["secondary"]) and _named_knows(box, names["stub"])
+        for kind in ("secondary", "stub"):
+            wait_for(lambda kind=kind: _named_knows(box, names[kind]), timeout=20,
+                     what=f"named running the {kind} zone")  # fmt: skip
 
         # Each kind's settings: its own options, edited and read back from named.
         page.goto(f"{console_url}/dns/zones/{made['secondary']}/settings")
