@@ -179,7 +179,8 @@ def list_records(
     zone = service.refresh_secondary(db, _config(request), service.get_zone(db, zone_id))
     query = select(DnsRecord).where(DnsRecord.zone_id == zone.id)
     rows, total = page(db, query, params, RECORD_FIELDS, ("name", "data"), default_sort="name")
-    items = [service.record_view(r) for r in rows]
+    dhcp = service.dhcp_owners(db, rows)
+    items = [service.record_view(r, dhcp) for r in rows]
     return RecordPage(items=items, total=total, offset=params.offset, limit=params.limit)
 
 
@@ -230,7 +231,8 @@ def search_records(
             select(DnsZone.id, DnsZone.name).where(DnsZone.id.in_(zone_ids))
         )
     }
-    items = [service.found_record(r, names.get(r.zone_id)) for r in rows]
+    dhcp = service.dhcp_owners(db, rows)
+    items = [service.found_record(r, names.get(r.zone_id), dhcp) for r in rows]
     return FoundRecordPage(items=items, total=total, offset=params.offset, limit=params.limit)
 
 

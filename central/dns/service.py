@@ -21,7 +21,7 @@ import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
 import dns.exception
 import dns.name
@@ -129,18 +129,48 @@ def zone_view(zone: DnsZone, server_name: str | None = None) -> ZoneView:
     )
 
 
-def record_view(record: DnsRecord) -> RecordView:
+#: Who wrote a record that DHCP's DNS updates made (``dhcp_update`` history entries).
+DDNS_ACTOR = "kea-dhcp-ddns"
+
+
+def dhcp_owners(db: Session, rows: Sequence[DnsRecord]) -> set[tuple[int, str]]:
+    """(zone id, owner) of ``rows`` that hold a DHCID record: names DHCP's DNS updates wrote
+    (Kea's DHCP-DDNS server puts a DHCID beside every name it adds, RFC 4701/4703)."""
+    names = {row.name for row in rows}
+    if not names:
+        return set()
+    found = db.execute(
+        select(DnsRecord.zone_id, DnsRecord.name).where(
+            DnsRecord.type == "DHCID",
+            DnsRecord.zone_id.in_({row.zone_id for row in rows}),
+            DnsRecord.name.in_(names),
+        )
+    )
+    return {(zone_id, name) for zone_id, name in found}
+
+
+def _origin(record: DnsRecord, dhcp: set[tuple[int, str]] | None) -> Literal["zone", "dhcp"]:
+    return "dhcp" if dhcp and (record.zone_id, record.name) in dhcp else "zone"
+
+
+def record_view(record: DnsRecord, dhcp: set[tuple[int, str]] | None = None) -> RecordView:
     return RecordView(
         id=record.id, zone_id=record.zone_id, name=record.name, type=record.type,
-        ttl=record.ttl, data=record.data,
+        ttl=record.ttl, data=record.data, origin=_origin(record, dhcp),
     )  # fmt: skip
 
 
-def found_record(record: DnsRecord, zone_name: str | None) -> FoundRecord:
+def found_record(
+    record: DnsRecord, zone_name: str | None, dhcp: set[tuple[int, str]] | None = None
+) -> FoundRecord:
     return FoundRecord(
         id=record.id, zone_id=record.zone_id, name=record.name, type=record.type,
-        ttl=record.ttl, data=record.data, zone=zone_name,
+        ttl=record.ttl, data=record.data, zone=zone_name, origin=_origin(record, dhcp),
     )  # fmt: skip
+
+
+def _owners_with_dhcid(lines: Iterable[str]) -> set[str]:
+    return {line.split(" ", 1)[0] for line in lines if " IN DHCID " in line}
 
 
 def _zone_view(zone: DnsZone) -> dict[str, Any]:
@@ -1136,16 +1166,38 @@ def _sync_zone(
     after_lines = set(_content_lines(zone, content))
     if before_lines != after_lines:
         _store_content(db, zone, content)
-        history.record(
-            db, EXTERNAL, "dns-zone", zone.id, "external-change",
-            before={"zone": name, "records": _capped(sorted(before_lines - after_lines))},
-            after={"zone": name, "serial": content.serial,
-                   "records": _capped(sorted(after_lines - before_lines))},
-            comment="changed on the server behind Central's back; the server wins",
-        )  # fmt: skip
+        _record_found_changes(db, zone, content.serial, before_lines, after_lines)
         return True
     zone.serial, zone.soa, zone.synced_at = content.serial, content.soa.data, now()
     return changed
+
+
+def _record_found_changes(
+    db: Session, zone: DnsZone, serial: int, before: set[str], after: set[str]
+) -> None:
+    """The history of records a sync found changed: names DHCP's DNS updates wrote (a DHCID
+    beside them, before or after) as ``dhcp-update`` by ``kea-dhcp-ddns``; the rest as an
+    ``external-change``."""
+    removed, added = before - after, after - before
+    dhcp = _owners_with_dhcid(before | after)
+
+    def split(lines: set[str], by_dhcp: bool) -> list[str]:
+        return sorted(line for line in lines if (line.split(" ", 1)[0] in dhcp) == by_dhcp)
+
+    for by_dhcp, actor, action, comment in (
+        (True, DDNS_ACTOR, "dhcp-update", "written by DHCP's DNS updates (kea-dhcp-ddns)"),
+        (False, EXTERNAL, "external-change",
+         "changed on the server behind Central's back; the server wins"),
+    ):  # fmt: skip
+        gone, new = split(removed, by_dhcp), split(added, by_dhcp)
+        if not gone and not new:
+            continue
+        history.record(
+            db, actor, "dns-zone", zone.id, action,
+            before={"zone": zone.name, "records": _capped(gone)},
+            after={"zone": zone.name, "serial": serial, "records": _capped(new)},
+            comment=comment,
+        )  # fmt: skip
 
 
 def _store_transferred(db: Session, client: PinnedDnsClient, zone: DnsZone) -> bool:
