@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from services.sandbox.sandbox import Sandbox
 from tests.backups.appliance import CentralApi
 from tests.backups.lab_flow import pair, set_detect_interval, wait_offer
+from tests.harness.wait import wait_for
 from tests.webui.conftest import login, shot
 
 pytestmark = pytest.mark.sandbox
@@ -175,6 +176,11 @@ def test_the_confirm_dialogs_of_the_appliance_and_backups_pages(
         fresh = {"state": "uninitialized", "appliance_id": str(uuid.uuid4()),
                  "restore_code": "ABCDE23456"}  # fmt: skip
         state_file.write_text(json.dumps(fresh))
+        # The appliance's status file (what Central and the page show) follows at its next
+        # event: a backup made now.
+        api.post("/api/v1/appliance/backups", {"kind": "incremental"})
+        wait_for(lambda: api.get("/api/v1/appliance/backup-status")["state"] == "uninitialized",
+                 timeout=30, what="the status saying uninitialized")  # fmt: skip
         offer = wait_offer(api, address)
         page.goto(console_url + "/backups")
         dismiss = page.locator(f"#replacements form[action$='/{offer['id']}/dismiss']")
