@@ -18,6 +18,12 @@ PUBLIC = {
     ("GET", "/api/v1/certificates/central-client"),
     # authenticated by the one-time pairing token in its body (tests/backups)
     ("POST", "/api/v1/backup-peers/pair"),
+    # a fleet: the managing Central's CA certificate (public), and the calls between two
+    # Centrals, each authenticated by the join code or a secret of the join in its body
+    ("GET", "/api/v1/fleet/ca"),
+    ("POST", "/api/v1/fleet/members"),
+    ("POST", "/api/v1/fleet/members/{member_id}/leave"),
+    ("POST", "/api/v1/fleet/membership/release"),
 }
 #: The backup store authenticates paired appliances (``Authorization: Backup``), never users:
 #: every user's bearer token gets 401 there, whatever the role.
@@ -165,6 +171,7 @@ def ids(central: Api) -> dict[str, Any]:
         "name": "roles-policy",
         "token_id": token["id"],
         "backup_id": 1,
+        "member_id": 1,
         "server_id": server["id"],
         "object_type": "user",
         "object_id": str(victim.id),
