@@ -93,6 +93,13 @@ class Partner(BaseModel):
     status: Json = Field(default={}, description="status-get's high-availability section")
 
 
+class HaRemoved(BaseModel):
+    primary: int
+    partner: int
+    kept_hook: list[int] = Field(description="servers that did not answer (force): their "
+                                 "HA hook is still in their configuration")  # fmt: skip
+
+
 class HaPair(BaseModel):
     mode: str
     port: int
@@ -327,7 +334,7 @@ def set_up(db: Session, config: CentralConfig, actor: Principal, body: HaRequest
 
 def remove(
     db: Session, config: CentralConfig, actor: Principal, comment: str, force: bool = False
-) -> None:
+) -> HaRemoved:
     """Take the HA hook out of both partners and forget the pair. A partner that does not
     answer: 502 naming it and nothing changed, unless ``force`` (it keeps its hook then)."""
     pair = stored(db)
@@ -335,6 +342,7 @@ def remove(
         raise NotFoundError("There is no HA pair.", field="primary")
     comment = comment or "DHCP high availability removed"
     found: list[tuple[Server, Json]] = []
+    kept: list[int] = []
     for key in ("primary", "partner"):
         server = db.get(Server, int(pair[key]))
         if server is None:
@@ -344,6 +352,7 @@ def remove(
         except BurrowError as exc:
             if force:
                 log.warning("server %s keeps its HA hook: %s", server.id, exc.message)
+                kept.append(server.id)
                 continue
             raise DaemonError(
                 f"{server.name} cannot be reached: {exc.message}", field=key,
@@ -360,6 +369,7 @@ def remove(
     record(db, actor, "dhcp-ha-pair", f"{pair['primary']}:{pair['partner']}", "delete",
            before=pair, comment=comment)  # fmt: skip
     db.commit()
+    return HaRemoved(primary=int(pair["primary"]), partner=int(pair["partner"]), kept_hook=kept)
 
 
 def show(db: Session, config: CentralConfig) -> HaPair:

@@ -162,13 +162,13 @@ def put_ha(db: DbSession, config: Config, user: Admin, body: ha.HaRequest) -> ha
     return ha.set_up(db, config, user, body)
 
 
-@router.delete("/ha", status_code=204)
+@router.delete("/ha")
 def delete_ha(
     db: DbSession, config: Config, user: Admin, comment: DeleteComment, force: bool = False
-) -> None:
+) -> ha.HaRemoved:
     """Take the HA hook out of both partners and forget the pair; ``force``: also when a
     partner does not answer (it keeps its hook). Administrators only."""
-    ha.remove(db, config, user, comment, force)
+    return ha.remove(db, config, user, comment, force)
 
 
 # --- scopes and reservations -----------------------------------------------------------------
