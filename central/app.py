@@ -34,6 +34,7 @@ from central.dns.security_routes import router as dns_security_router
 from central.events.routes import router as events_router
 from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
+from central.ipam.routes import router as ipam_router
 from central.monitoring.routes import router as monitoring_router
 from central.network.routes import router as network_router
 from central.registry import poller
@@ -156,6 +157,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         dhcp_migrate_router,
         dns_router,
         dns_security_router,
+        ipam_router,
         backups_router,
         appliance_router,
         network_router,
