@@ -144,12 +144,13 @@ def delete_block(
 @router.get("/blocks/{block_id}/next-free-block")
 def next_free_block(
     db: DbSession, _user: CurrentUser, block_id: ObjectId,
-    prefix_length: Annotated[int, Query(ge=0, le=128)],
+    prefix_length: Annotated[int | None, Query(ge=0, le=128)] = None,
 ) -> FreeBlock:  # fmt: skip
-    """The lowest prefix of ``prefix_length`` inside the block that overlaps none of its
-    child blocks and ranges (``prefix`` none when there is none)."""
+    """The lowest prefix of ``prefix_length`` (default /24 for IPv4, /64 for IPv6) inside the
+    block that overlaps none of its child blocks and ranges (``prefix`` none when none is)."""
     block = service.get_block(db, block_id)
-    found = service.next_free_block(db, block, prefix_length)
+    length = prefix_length if prefix_length is not None else (24 if block.family == 4 else 64)
+    found = service.next_free_block(db, block, length)
     return FreeBlock(block_id=block.id, prefix=ad.prefix_text(found) if found else None)
 
 

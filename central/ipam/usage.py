@@ -257,6 +257,7 @@ def claim_next_free(
         made = try_claim(db, user, range_id, span.family, found, owner, comment)
         if made is not None:
             return made, usage.warnings
+        log.debug("%s of range %s was claimed meanwhile: trying the next", found, range_id)
         candidate = found + 1
     raise BurrowError(f"No address could be claimed in range {range_id} after "
                       f"{CLAIM_ATTEMPTS} attempts: too many callers at once.")  # fmt: skip
