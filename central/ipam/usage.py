@@ -11,19 +11,23 @@ Sources, and where they are read:
   from the range's first address (``lease4-get-page``/``lease6-get-page``). An agent that
   cannot be read is named in ``warnings``; its leases are then not counted.
 
-Next free address walks the range in windows: claims of a window are counted first (a full
-window is skipped with one indexed count), then read; the other sources are read once per
-request.
+Next free address reads the sources other than claims once per request, from indexes alone
+where it can (A/AAAA data, PTR names), then walks the range in windows of ``WINDOW``
+addresses: a window where every address is used is passed over by counting its claims in
+the index; only the first window with a free address has its claims read.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from central.core.config import CentralConfig
@@ -63,17 +67,32 @@ def _parser(family: int) -> Any:
     return parse
 
 
+def _no_source() -> Source:
+    raise AssertionError("no source is made without detail")
+
+
+_NO_SOURCE = _no_source
+
+
 @dataclass
 class Usage:
-    """The sources of the used addresses of a span, by address integer."""
+    """The used addresses of a span and, with ``detail``, their sources by address integer.
+
+    Without ``detail`` (next free) no source is made at all: making 50,000 of them would cost
+    more than the rest of the request.
+    """
 
     span: Span
+    detail: bool = True
+    used: set[int] = field(default_factory=set)
     sources: dict[int, list[Source]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def add(self, value: int, source: Source) -> None:
-        if self.span.holds(value):
-            self.sources.setdefault(value, []).append(source)
+    def add(self, value: int, source: Callable[[], Source]) -> None:
+        if self.span.first <= value <= self.span.last:
+            self.used.add(value)
+            if self.detail:
+                self.sources.setdefault(value, []).append(source())
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -81,30 +100,43 @@ def _dns(db: Session, usage: Usage) -> None:
     span = usage.span
     rtype = "A" if span.family == 4 else "AAAA"
     parse = _parser(span.family)
-    query = (
-        select(DnsRecord.name, DnsRecord.data, DnsRecord.zone_id, DnsZone.server_id)
-        .join(DnsZone, DnsZone.id == DnsRecord.zone_id)
-        .where(DnsRecord.type == rtype)
-    )
+    records = DnsRecord.__table__.c
+    where = [records.type == rtype]
     prefix = ad.text_prefix(span)
     if prefix:  # "10.1." <= data < "10.1/" ('/' follows '.'): an index range, not a LIKE
-        query = query.where(DnsRecord.data >= prefix, DnsRecord.data < prefix[:-1] + "/")
+        where += [records.data >= prefix, records.data < prefix[:-1] + "/"]
+    suffix = ad.reverse_suffix(span)
+    ptr_where = [records.type == "PTR", records.name.endswith("." + suffix, autoescape=True)]
+    connection = db.connection()
+    if not usage.detail:
+        # only the addresses: both queries are answered from an index alone
+        # fetched at once: row by row costs more than the query
+        datas = connection.execute(select(records.data).where(*where)).scalars().all()
+        span_first, span_last, used = span.first, span.last, usage.used
+        for data in datas:
+            value = parse(data)
+            if value is not None and span_first <= value <= span_last:
+                used.add(value)
+        for name in connection.execute(select(records.name).where(*ptr_where)).scalars().all():
+            found = ad.from_reverse_name(name)
+            if found is not None and found[0] == span.family:
+                usage.add(found[1], _NO_SOURCE)
+        return
+    zones = DnsZone.__table__.c
+    columns = (records.name, records.data, records.zone_id, zones.server_id)
+    joined = select(*columns).join_from(DnsRecord.__table__, DnsZone.__table__,
+                                        zones.id == records.zone_id)  # fmt: skip
     kind: Literal["a", "aaaa"] = "a" if rtype == "A" else "aaaa"
-    for name, data, zone_id, server_id in db.execute(query):
+    for name, data, zone_id, server_id in connection.execute(joined.where(*where)):
         value = parse(data)
         if value is not None:
-            usage.add(value, Source(kind=kind, name=name, zone_id=zone_id, server_id=server_id))
-    suffix = ad.reverse_suffix(span)
-    ptrs = (
-        select(DnsRecord.name, DnsRecord.data, DnsRecord.zone_id, DnsZone.server_id)
-        .join(DnsZone, DnsZone.id == DnsRecord.zone_id)
-        .where(DnsRecord.type == "PTR", DnsRecord.name.endswith("." + suffix, autoescape=True))
-    )
-    for name, data, zone_id, server_id in db.execute(ptrs):
+            usage.add(value, partial(Source, kind=kind, name=name, zone_id=zone_id,
+                                     server_id=server_id))  # fmt: skip
+    for name, data, zone_id, server_id in connection.execute(joined.where(*ptr_where)):
         found = ad.from_reverse_name(name)
         if found is not None and found[0] == span.family:
-            usage.add(found[1], Source(kind="ptr", name=name, data=data, zone_id=zone_id,
-                                       server_id=server_id))  # fmt: skip
+            usage.add(found[1], partial(Source, kind="ptr", name=name, data=data,
+                                        zone_id=zone_id, server_id=server_id))  # fmt: skip
 
 
 def _overlapping_scopes(view: Any, span: Span) -> list[dict[str, Any]]:
@@ -140,12 +172,13 @@ def _dhcp(db: Session, config: CentralConfig | None, usage: Usage, *, leases: bo
                 for address in entry.get("ip_addresses") or []:
                     value = parse(str(address))
                     if value is not None:
-                        usage.add(value, _reservation_source(entry, row.server_id, scope["id"]))
+                        usage.add(value, partial(_reservation_source, entry, row.server_id,
+                                                 scope["id"]))  # fmt: skip
         for entry in view["reservations"]:
             for address in entry.get("ip_addresses") or []:
                 value = parse(str(address))
                 if value is not None:
-                    usage.add(value, _reservation_source(entry, row.server_id, None))
+                    usage.add(value, partial(_reservation_source, entry, row.server_id, None))
         if leases and scopes and config is not None:
             _leases(db, config, usage, row.server_id)
 
@@ -167,8 +200,8 @@ def _leases(db: Session, config: CentralConfig, usage: Usage, server_id: int) ->
                 value = parse(lease.address)
                 if value is None or lease.type == "IA_PD":
                     continue
-                usage.add(value, Source(
-                    kind="lease", name=lease.hostname, server_id=server_id,
+                usage.add(value, partial(
+                    Source, kind="lease", name=lease.hostname, server_id=server_id,
                     scope_id=lease.subnet_id, hw_address=lease.hw_address,
                     client_id=lease.client_id, duid=lease.duid, expires=lease.expires,
                 ))  # fmt: skip
@@ -184,15 +217,15 @@ def _leases(db: Session, config: CentralConfig, usage: Usage, server_id: int) ->
 def _claims(db: Session, rng: IpamRange, usage: Usage) -> None:
     for claim in db.scalars(select(IpamClaim).where(IpamClaim.range_id == rng.id)):
         usage.add(ad.from_key(claim.key),
-                  Source(kind="claim", owner=claim.owner or claim.claimed_by))  # fmt: skip
+                  partial(Source, kind="claim", owner=claim.owner or claim.claimed_by))  # fmt: skip
 
 
 def gather(
     db: Session, config: CentralConfig | None, rng: IpamRange, *, claims: bool = True,
-    leases: bool = True,
+    leases: bool = True, detail: bool = True,
 ) -> Usage:  # fmt: skip
-    """Every source of every used address of ``rng``."""
-    usage = Usage(range_span(rng))
+    """Every used address of ``rng`` (with ``detail``, every source of each)."""
+    usage = Usage(range_span(rng), detail=detail)
     if claims:
         _claims(db, rng, usage)
     _dns(db, usage)
@@ -201,26 +234,64 @@ def gather(
 
 
 # --- next free ---------------------------------------------------------------------------------
-def _claimed_in(db: Session, range_id: int, first: int, last: int) -> set[int] | None:
-    """Claimed addresses of ``first``-``last`` (None: every one of them is claimed)."""
-    where = (IpamClaim.range_id == range_id, IpamClaim.key >= ad.key(first),
-             IpamClaim.key <= ad.key(last))  # fmt: skip
-    count = db.scalar(select(func.count()).select_from(IpamClaim).where(*where)) or 0
-    if count >= last - first + 1:
-        return None
-    return {ad.from_key(k) for k in db.scalars(select(IpamClaim.key).where(*where))}
+_CLAIMS = IpamClaim.__table__.c
+_CLAIMED_IN = select(_CLAIMS.key).where(
+    _CLAIMS.range_id == bindparam("range_id"),
+    _CLAIMS.key >= bindparam("first"),
+    _CLAIMS.key <= bindparam("last"),
+)
+
+
+def _claimed_in(db: Session, range_id: int, first: int, last: int) -> set[int]:
+    """Claimed addresses of ``first``-``last`` (one indexed range read, no ORM objects)."""
+    keys = db.connection().execute(
+        _CLAIMED_IN, {"range_id": range_id, "first": ad.key(first), "last": ad.key(last)}
+    )
+    return {int(k, 16) for k in keys.scalars().all()}
+
+
+_WINDOW_WHERE = (
+    _CLAIMS.range_id == bindparam("range_id"),
+    _CLAIMS.key >= bindparam("first"),
+    _CLAIMS.key <= bindparam("last"),
+)
+_COUNT_IN = select(func.count()).select_from(IpamClaim.__table__).where(*_WINDOW_WHERE)
+
+
+def _window_full(db: Session, range_id: int, first: int, last: int, others: list[int]) -> bool:
+    """Whether every address of ``first``-``last`` is used, counted without reading a claim:
+    the claims in it, plus the other sources' addresses in it, less those both count."""
+    within = others[bisect.bisect_left(others, first) : bisect.bisect_right(others, last)]
+    bounds = {"range_id": range_id, "first": ad.key(first), "last": ad.key(last)}
+    connection = db.connection()
+    claimed = int(connection.execute(_COUNT_IN, bounds).scalar_one())
+    if claimed + len(within) < last - first + 1:
+        return False
+    both = 0
+    if within:
+        # Written in the driver's own terms: SQLAlchemy would compile the statement again
+        # for every length of the list, which costs more than running it.
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        # only placeholders are put into the text; every value is a parameter
+        sql = (f"SELECT count(*) FROM ipam_claims WHERE range_id = {mark} AND key IN "  # noqa: S608
+               f"({', '.join([mark] * len(within))})")  # fmt: skip
+        keys = tuple(ad.key(v) for v in within)
+        both = int(connection.exec_driver_sql(sql, (range_id, *keys)).scalar_one())
+    return claimed + len(within) - both >= last - first + 1
 
 
 def first_free(
     db: Session, range_id: int, span: Span, others: set[int], start: int | None = None
 ) -> int | None:
     """The lowest address of ``span`` from ``start`` that no claim and none of ``others``
-    uses."""
+    uses. A window whose addresses are all used is passed over by counting (see
+    ``_window_full``); only the first window with a free address is read."""
+    ordered = sorted(others)
     candidate = span.first if start is None else max(start, span.first)
     while candidate <= span.last:
         last = min(candidate + WINDOW - 1, span.last)
-        claimed = _claimed_in(db, range_id, candidate, last)
-        if claimed is not None:
+        if not _window_full(db, range_id, candidate, last, ordered):
+            claimed = _claimed_in(db, range_id, candidate, last)
             for value in range(candidate, last + 1):
                 if value not in claimed and value not in others:
                     return value
@@ -232,8 +303,8 @@ def next_free(
     db: Session, config: CentralConfig, rng: IpamRange, start: int | None = None
 ) -> tuple[int | None, list[str]]:
     """The lowest free address of ``rng`` (from ``start``) and the sources not read."""
-    usage = gather(db, config, rng, claims=False)
-    found = first_free(db, rng.id, usage.span, set(usage.sources), start)
+    usage = gather(db, config, rng, claims=False, detail=False)
+    found = first_free(db, rng.id, usage.span, usage.used, start)
     return found, usage.warnings
 
 
@@ -246,8 +317,8 @@ def claim_next_free(
     The insert of the claim is what decides (the unique (range, key) pair): a caller that
     loses the race to an address moves on past it and tries the next free one.
     """
-    usage = gather(db, config, rng, claims=False)
-    others = set(usage.sources)
+    usage = gather(db, config, rng, claims=False, detail=False)
+    others = usage.used
     range_id, span = rng.id, usage.span
     candidate = start
     for _attempt in range(CLAIM_ATTEMPTS):

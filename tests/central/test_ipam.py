@@ -3,10 +3,12 @@ next free address and block, history, and 20 concurrent claiming callers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import sqlalchemy
 
 from tests.central.conftest import Api, assert_problem
 
@@ -209,3 +211,52 @@ def test_ipam_administrators_change_ipam_and_other_domains_do_not(central: Api) 
         403,
     )
     assert central.delete(f"{IPAM}/blocks/{block['id']}", ipam.token).status_code == 204
+
+
+def _seed_a_record(central: Api, name: str, address: str) -> None:
+    """A zone with one A record written straight into Central's database (no agent here)."""
+    server = central.post("/api/v1/servers", {"kind": "dns", "name": f"ipam-{central.backend}",
+                                              "address": "198.51.100.79"}).json()  # fmt: skip
+    url = central.process.database_url or f"sqlite:///{central.process.root.lib / 'central.db'}"
+    engine = sqlalchemy.create_engine(url)
+    at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        with engine.begin() as conn:
+            zone_id = conn.execute(
+                sqlalchemy.text(
+                    "INSERT INTO dns_zones (server_id, name, kind, enabled, ttl, soa, spec,"
+                    " record_count, created_at, updated_at) VALUES (:server, :zone, 'primary',"
+                    " true, 3600, '', '{}', 1, :at, :at) RETURNING id"
+                ),
+                {"server": server["id"], "zone": name.split(".", 1)[1], "at": at},
+            ).scalar_one()
+            conn.execute(
+                sqlalchemy.text("INSERT INTO dns_records (zone_id, name, type, ttl, data)"
+                                " VALUES (:zone, :name, 'A', 3600, :data)"),
+                {"zone": zone_id, "name": name, "data": address},
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_next_free_skips_records_and_claims_counted_together(central: Api) -> None:
+    """An address both claimed and in an A record counts once: the window is not taken for
+    full while an address is free, and is once every address is used."""
+    _seed_a_record(central, "host.ipam-count.test.", "10.26.0.1")
+    rng = made(central.post(f"{IPAM}/ranges", {"start": "10.26.0.1", "end": "10.26.0.4"}))
+    base = f"{IPAM}/ranges/{rng['id']}"
+    try:
+        for address in ("10.26.0.1", "10.26.0.2", "10.26.0.3"):
+            made(central.post(f"{base}/claims", {"address": address}))
+        assert central.get(f"{base}/next-free-address").json()["address"] == "10.26.0.4"
+        made(central.post(f"{base}/claims", {"address": "10.26.0.4"}))
+        assert central.get(f"{base}/next-free-address").json()["address"] is None
+        full = central.post(f"{base}/next-free-address?claim=true", {}).json()
+        assert (full["address"], full["claimed"]) == (None, False)
+        view = central.get(f"{base}/addresses").json()
+        assert {s["kind"] for s in view["items"][0]["sources"]} == {"claim", "a"}
+        assert view["items"][0]["problems"] == ["a-without-ptr"]
+    finally:
+        for item in central.get(f"{base}/claims?limit=100").json()["items"]:
+            central.delete(f"{base}/claims/{item['address']}")
+        assert central.delete(base).status_code == 204
