@@ -101,12 +101,16 @@ def _dns(db: Session, usage: Usage) -> None:
     rtype = "A" if span.family == 4 else "AAAA"
     parse = _parser(span.family)
     records = DnsRecord.__table__.c
-    where = [records.type == rtype]
+    zones = DnsZone.__table__.c
+    # a zone still being imported is found by nothing until its import is done
+    visible = records.zone_id.not_in(select(zones.id).where(zones.importing))
+    where = [records.type == rtype, visible]
     prefix = ad.text_prefix(span)
     if prefix:  # "10.1." <= data < "10.1/" ('/' follows '.'): an index range, not a LIKE
         where += [records.data >= prefix, records.data < prefix[:-1] + "/"]
     suffix = ad.reverse_suffix(span)
-    ptr_where = [records.type == "PTR", records.name.endswith("." + suffix, autoescape=True)]
+    ptr_where = [records.type == "PTR", records.name.endswith("." + suffix, autoescape=True),
+                 visible]  # fmt: skip
     connection = db.connection()
     if not usage.detail:
         # only the addresses: both queries are answered from an index alone
@@ -122,7 +126,6 @@ def _dns(db: Session, usage: Usage) -> None:
             if found is not None and found[0] == span.family:
                 usage.add(found[1], _NO_SOURCE)
         return
-    zones = DnsZone.__table__.c
     columns = (records.name, records.data, records.zone_id, zones.server_id)
     joined = select(*columns).join_from(DnsRecord.__table__, DnsZone.__table__,
                                         zones.id == records.zone_id)  # fmt: skip

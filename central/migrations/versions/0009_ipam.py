@@ -1,7 +1,7 @@
 """IP address management: blocks, ranges, property definitions and claims.
 
-Revision ID: 0008_ipam
-Revises: 0007_dns_tsig_keys
+Revision ID: 0009_ipam
+Revises: 0008_dns_zone_importing
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from central.core.db import UTCDateTime
 
-revision = "0008_ipam"
-down_revision = "0007_dns_tsig_keys"
+revision = "0009_ipam"
+down_revision = "0008_dns_zone_importing"
 branch_labels = None
 depends_on = None
 
