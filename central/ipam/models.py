@@ -57,6 +57,9 @@ class IpamRange(Base):
     name: Mapped[str] = mapped_column(String(128), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Claims released so far: with the newest claim's id, tells next free whether what it
+    #: knew of the range's claims still holds.
+    releases: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
@@ -83,7 +86,11 @@ class IpamClaim(Base):
     """
 
     __tablename__ = "ipam_claims"
-    __table_args__ = (UniqueConstraint("range_id", "key"), NEVER_REUSED)
+    __table_args__ = (
+        UniqueConstraint("range_id", "key"),
+        Index("ix_ipam_claims_range_id_id", "range_id", "id"),
+        NEVER_REUSED,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     range_id: Mapped[int] = mapped_column(ForeignKey("ipam_ranges.id", ondelete="RESTRICT"))

@@ -481,6 +481,7 @@ def release(db: Session, user: Principal, rng: IpamRange, address: str, comment:
     found = find_claim(db, rng, address)
     before = claim_public(found)
     db.delete(found)
+    rng.releases = (rng.releases or 0) + 1
     record(db, user, "ipam-claim", claim_id(rng.id, found.address), "delete", before=before,
            comment=comment)  # fmt: skip
     db.commit()

@@ -22,12 +22,14 @@ from __future__ import annotations
 import bisect
 import logging
 import socket
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from central.core.config import CentralConfig
@@ -162,7 +164,10 @@ def _reservation_source(entry: dict[str, Any], server_id: int, scope_id: int | N
     )  # fmt: skip
 
 
-def _dhcp(db: Session, config: CentralConfig | None, usage: Usage, *, leases: bool) -> None:
+def _dhcp(
+    db: Session, config: CentralConfig | None, usage: Usage, *, leases: bool,
+    reservations: bool = True,
+) -> None:  # fmt: skip
     span = usage.span
     family = "v4" if span.family == 4 else "v6"
     parse = _parser(span.family)
@@ -170,6 +175,10 @@ def _dhcp(db: Session, config: CentralConfig | None, usage: Usage, *, leases: bo
     for row in list(rows):
         view = dhcp.row_view(row)
         scopes = _overlapping_scopes(view, span)
+        if leases and scopes and config is not None:
+            _leases(db, config, usage, row.server_id)
+        if not reservations:
+            continue
         for scope in scopes:
             for entry in scope.get("reservations") or []:
                 for address in entry.get("ip_addresses") or []:
@@ -182,8 +191,6 @@ def _dhcp(db: Session, config: CentralConfig | None, usage: Usage, *, leases: bo
                 value = parse(str(address))
                 if value is not None:
                     usage.add(value, partial(_reservation_source, entry, row.server_id, None))
-        if leases and scopes and config is not None:
-            _leases(db, config, usage, row.server_id)
 
 
 def _leases(db: Session, config: CentralConfig, usage: Usage, server_id: int) -> None:
@@ -261,54 +268,187 @@ _WINDOW_WHERE = (
 _COUNT_IN = select(func.count()).select_from(IpamClaim.__table__).where(*_WINDOW_WHERE)
 
 
-def _window_full(db: Session, range_id: int, first: int, last: int, others: list[int]) -> bool:
+def _window_full(db: Session, range_id: int, first: int, last: int, known: Known) -> bool:
     """Whether every address of ``first``-``last`` is used, counted without reading a claim:
     the claims in it, plus the other sources' addresses in it, less those both count."""
-    within = others[bisect.bisect_left(others, first) : bisect.bisect_right(others, last)]
+    ordered = known.ordered
+    within = ordered[bisect.bisect_left(ordered, first) : bisect.bisect_right(ordered, last)]
     bounds = {"range_id": range_id, "first": ad.key(first), "last": ad.key(last)}
     connection = db.connection()
     claimed = int(connection.execute(_COUNT_IN, bounds).scalar_one())
     if claimed + len(within) < last - first + 1:
         return False
     both = 0
-    if within:
-        # Written in the driver's own terms: SQLAlchemy would compile the statement again
-        # for every length of the list, which costs more than running it.
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        # only placeholders are put into the text; every value is a parameter
-        sql = (f"SELECT count(*) FROM ipam_claims WHERE range_id = {mark} AND key IN "  # noqa: S608
-               f"({', '.join([mark] * len(within))})")  # fmt: skip
-        keys = tuple(ad.key(v) for v in within)
-        both = int(connection.exec_driver_sql(sql, (range_id, *keys)).scalar_one())
+    if known.both is not None:
+        both = bisect.bisect_right(known.both, last) - bisect.bisect_left(known.both, first)
+    elif within:
+        both = _claimed_among(db, range_id, within)
     return claimed + len(within) - both >= last - first + 1
 
 
+def _claimed_among(db: Session, range_id: int, values: list[int]) -> int:
+    """How many of ``values`` are claimed in the range."""
+    connection = db.connection()
+    # Written in the driver's own terms: SQLAlchemy would compile the statement again for
+    # every length of the list, which costs more than running it.
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    found = 0
+    for start in range(0, len(values), 5000):
+        chunk = values[start : start + 5000]
+        # only placeholders are put into the text; every value is a parameter
+        sql = (f"SELECT count(*) FROM ipam_claims WHERE range_id = {mark} AND key IN "  # noqa: S608
+               f"({', '.join([mark] * len(chunk))})")  # fmt: skip
+        keys = tuple(ad.key(v) for v in chunk)
+        found += int(connection.exec_driver_sql(sql, (range_id, *keys)).scalar_one())
+    return found
+
+
+def _claimed_values_among(db: Session, range_id: int, values: list[int]) -> list[int]:
+    """Which of ``values`` are claimed in the range (sorted)."""
+    connection = db.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    found: list[int] = []
+    for start in range(0, len(values), 5000):
+        chunk = values[start : start + 5000]
+        sql = (f"SELECT key FROM ipam_claims WHERE range_id = {mark} AND key IN "  # noqa: S608
+               f"({', '.join([mark] * len(chunk))})")  # fmt: skip
+        keys = tuple(ad.key(v) for v in chunk)
+        found += [int(k, 16) for (k,) in connection.exec_driver_sql(sql, (range_id, *keys))]
+    return sorted(found)
+
+
 def first_free(
-    db: Session, range_id: int, span: Span, others: set[int], start: int | None = None
+    db: Session, range_id: int, span: Span, known: Known, start: int | None = None
 ) -> int | None:
-    """The lowest address of ``span`` from ``start`` that no claim and none of ``others``
-    uses. A window whose addresses are all used is passed over by counting (see
+    """The lowest address of ``span`` from ``start`` that no claim and none of the other
+    sources uses. A window whose addresses are all used is passed over by counting (see
     ``_window_full``); only the first window with a free address is read."""
-    ordered = sorted(others)
     candidate = span.first if start is None else max(start, span.first)
     while candidate <= span.last:
         last = min(candidate + WINDOW - 1, span.last)
-        if not _window_full(db, range_id, candidate, last, ordered):
+        if not _window_full(db, range_id, candidate, last, known):
             claimed = _claimed_in(db, range_id, candidate, last)
             for value in range(candidate, last + 1):
-                if value not in claimed and value not in others:
+                if value not in claimed and value not in known.others:
                     return value
         candidate = last + 1
     return None
+
+
+# --- what next free knows between requests --------------------------------------------------
+@dataclass(frozen=True)
+class Known:
+    """The addresses of a range that sources other than claims use (``others``, and sorted),
+    and, when known, which of them are claimed too (``both``, sorted)."""
+
+    others: set[int] | frozenset[int]
+    ordered: list[int]
+    both: list[int] | None = None
+
+
+@dataclass(frozen=True)
+class _Static:
+    """The addresses DNS records and reservations use in a range, as of ``fingerprint``, and
+    which of them were claimed as of (``releases``, ``last_claim``).
+
+    A claim that commits after a later one (PostgreSQL hands out ids before commit) can be
+    missed in ``both``; a window may then be taken for full while it has a free address, and
+    next free answers a higher address. It never answers a used one: the window it answers
+    from is always read whole."""
+
+    fingerprint: tuple[Any, ...]
+    used: frozenset[int]
+    ordered: list[int]
+    both: list[int]
+    releases: int
+    last_claim: int
+
+
+#: Kept per range between requests: reading and parsing every A record of a /16 at each
+#: request costs more than the rest of it. Checked at each request against a fingerprint of
+#: the DNS and DHCP tables (records are never changed in place: a change deletes and inserts
+#: rows with new ids and stamps its zone's ``updated_at``; a DHCP snapshot changes its hash).
+_STATIC: OrderedDict[tuple[int, int, int], _Static] = OrderedDict()
+_STATIC_KEPT = 64
+_STATIC_LOCK = threading.Lock()
+
+
+def _fingerprint(db: Session) -> tuple[Any, ...]:
+    zones = DnsZone.__table__.c
+    records = DnsRecord.__table__.c
+    connection = db.connection()
+    importing = func.sum(case((zones.importing, 1), else_=0))
+    dns = connection.execute(select(func.count(), func.max(zones.updated_at), importing)).one()
+    last_record = connection.execute(select(func.max(records.id))).scalar()
+    snapshots = DhcpSnapshot.__table__.c
+    dhcp_hashes = connection.execute(
+        select(snapshots.server_id, snapshots.family, snapshots.hash).order_by(snapshots.id)
+    ).all()
+    return (tuple(dns), last_record, tuple(tuple(r) for r in dhcp_hashes))
+
+
+def _claims_state(db: Session, range_id: int) -> tuple[int, int]:
+    """The range's releases so far and its newest claim's id (both read from indexes)."""
+    connection = db.connection()
+    ranges = IpamRange.__table__.c
+    releases = connection.execute(select(ranges.releases).where(ranges.id == range_id)).scalar()
+    newest = connection.execute(
+        select(func.coalesce(func.max(_CLAIMS.id), 0)).where(_CLAIMS.range_id == range_id)
+    ).scalar()
+    return int(releases or 0), int(newest or 0)
+
+
+def _static(db: Session, config: CentralConfig | None, rng: IpamRange) -> _Static:
+    """The DNS and reservation addresses of ``rng`` with those claimed among them, from the
+    cache when nothing changed (new claims since are added; a release recounts)."""
+    key = (rng.id, ad.from_key(rng.first_key), ad.from_key(rng.last_key))
+    fingerprint = _fingerprint(db)
+    releases, last_claim = _claims_state(db, rng.id)
+    with _STATIC_LOCK:
+        known = _STATIC.get(key)
+    if known is None or known.fingerprint != fingerprint:
+        usage = gather(db, config, rng, claims=False, leases=False, detail=False)
+        ordered = sorted(usage.used)
+        both = _claimed_values_among(db, rng.id, ordered) if last_claim else []
+        known = _Static(fingerprint, frozenset(usage.used), ordered, both, releases, last_claim)
+    elif (releases, last_claim) != (known.releases, known.last_claim):
+        if releases == known.releases:  # only claims made since: add those DNS or DHCP use
+            new = db.connection().execute(
+                select(_CLAIMS.key).where(_CLAIMS.range_id == rng.id,
+                                          _CLAIMS.id > known.last_claim)
+            ).scalars().all()  # fmt: skip
+            added = [v for v in (int(k, 16) for k in new) if v in known.used]
+            both = sorted([*known.both, *added]) if added else known.both
+        else:  # a claim was released: count again
+            both = _claimed_values_among(db, rng.id, known.ordered)
+        known = _Static(fingerprint, known.used, known.ordered, both, releases, last_claim)
+    with _STATIC_LOCK:
+        _STATIC[key] = known
+        _STATIC.move_to_end(key)
+        while len(_STATIC) > _STATIC_KEPT:
+            _STATIC.popitem(last=False)
+    return known
+
+
+def known_others(db: Session, config: CentralConfig, rng: IpamRange) -> tuple[Known, list[str]]:
+    """What next free needs to know besides claims, and the sources not read. Leases are
+    read live at every request; when a range has any, which of them are claimed is counted
+    per window instead."""
+    static = _static(db, config, rng)
+    leases = Usage(range_span(rng), detail=False)
+    _dhcp(db, config, leases, leases=True, reservations=False)
+    if not leases.used - static.used:
+        return Known(static.used, static.ordered, static.both), leases.warnings
+    others = static.used | leases.used
+    return Known(others, sorted(others)), leases.warnings
 
 
 def next_free(
     db: Session, config: CentralConfig, rng: IpamRange, start: int | None = None
 ) -> tuple[int | None, list[str]]:
     """The lowest free address of ``rng`` (from ``start``) and the sources not read."""
-    usage = gather(db, config, rng, claims=False, detail=False)
-    found = first_free(db, rng.id, usage.span, usage.used, start)
-    return found, usage.warnings
+    known, warnings = known_others(db, config, rng)
+    return first_free(db, rng.id, range_span(rng), known, start), warnings
 
 
 def claim_next_free(
@@ -320,17 +460,16 @@ def claim_next_free(
     The insert of the claim is what decides (the unique (range, key) pair): a caller that
     loses the race to an address moves on past it and tries the next free one.
     """
-    usage = gather(db, config, rng, claims=False, detail=False)
-    others = usage.used
-    range_id, span = rng.id, usage.span
+    known, warnings = known_others(db, config, rng)
+    range_id, span = rng.id, range_span(rng)
     candidate = start
     for _attempt in range(CLAIM_ATTEMPTS):
-        found = first_free(db, range_id, span, others, candidate)
+        found = first_free(db, range_id, span, known, candidate)
         if found is None:
-            return None, usage.warnings
+            return None, warnings
         made = try_claim(db, user, range_id, span.family, found, owner, comment)
         if made is not None:
-            return made, usage.warnings
+            return made, warnings
         log.debug("%s of range %s was claimed meanwhile: trying the next", found, range_id)
         candidate = found + 1
     raise BurrowError(f"No address could be claimed in range {range_id} after "

@@ -240,21 +240,34 @@ def _seed_a_record(central: Api, name: str, address: str) -> None:
 
 
 def test_next_free_skips_records_and_claims_counted_together(central: Api) -> None:
-    """An address both claimed and in an A record counts once: the window is not taken for
-    full while an address is free, and is once every address is used."""
-    _seed_a_record(central, "host.ipam-count.test.", "10.26.0.1")
+    """An address both claimed and in an A record counts once: a window is not taken for full
+    while an address is free, and is once every address is used. What next free keeps between
+    requests follows new records, claims and releases."""
     rng = made(central.post(f"{IPAM}/ranges", {"start": "10.26.0.1", "end": "10.26.0.4"}))
     base = f"{IPAM}/ranges/{rng['id']}"
+
+    def next_free() -> str | None:
+        answer = central.get(f"{base}/next-free-address")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["address"]  # type: ignore[no-any-return]
+
     try:
+        assert next_free() == "10.26.0.1"
+        _seed_a_record(central, "host.ipam-count.test.", "10.26.0.1")
+        assert next_free() == "10.26.0.2"
         for address in ("10.26.0.1", "10.26.0.2", "10.26.0.3"):
             made(central.post(f"{base}/claims", {"address": address}))
-        assert central.get(f"{base}/next-free-address").json()["address"] == "10.26.0.4"
+        assert next_free() == "10.26.0.4"
         made(central.post(f"{base}/claims", {"address": "10.26.0.4"}))
-        assert central.get(f"{base}/next-free-address").json()["address"] is None
+        assert next_free() is None
         full = central.post(f"{base}/next-free-address?claim=true", {}).json()
         assert (full["address"], full["claimed"]) == (None, False)
+        assert central.delete(f"{base}/claims/10.26.0.1").status_code == 204
+        assert next_free() is None  # the A record still uses it
+        assert central.delete(f"{base}/claims/10.26.0.3").status_code == 204
+        assert next_free() == "10.26.0.3"
         view = central.get(f"{base}/addresses").json()
-        assert {s["kind"] for s in view["items"][0]["sources"]} == {"claim", "a"}
+        assert {s["kind"] for s in view["items"][0]["sources"]} == {"a"}
         assert view["items"][0]["problems"] == ["a-without-ptr"]
     finally:
         for item in central.get(f"{base}/claims?limit=100").json()["items"]:

@@ -50,6 +50,7 @@ def upgrade() -> None:
                   sa.ForeignKey("ipam_blocks.id", ondelete="RESTRICT"), nullable=True),
         sa.Column("start", sa.String(64), nullable=False),
         sa.Column("end", sa.String(64), nullable=False),
+        sa.Column("releases", sa.Integer, nullable=False, server_default="0"),
         *_span_columns(),
         sqlite_autoincrement=True,
     )  # fmt: skip
@@ -80,9 +81,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("range_id", "key"),
         sqlite_autoincrement=True,
     )  # fmt: skip
+    op.create_index("ix_ipam_claims_range_id_id", "ipam_claims", ["range_id", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ipam_claims_range_id_id", table_name="ipam_claims")
     op.drop_table("ipam_claims")
     op.drop_table("ipam_properties")
     op.drop_index("ix_ipam_ranges_span", table_name="ipam_ranges")
