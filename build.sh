@@ -21,7 +21,7 @@ PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea
           ldnsutils iputils-ping iputils-tracepath chrony rsyslog rsyslog-gnutls)
 PKGS_TEST=(isc-dhcp-client isc-dhcp-relay isc-dhcp-server openssh-client postgresql dnsperf
            ldnsutils iputils-ping iputils-tracepath chromium procps wrk
-           snmp snmptrapd)
+           snmp snmptrapd snmpd)
 # Building the appliance image and booting it (./build.sh image|run, tests/system).
 PKGS_IMAGE=(mmdebstrap e2fsprogs fdisk dosfstools mtools grub-common grub-pc-bin
             grub-efi-amd64-bin qemu-system-x86 qemu-utils ovmf)
@@ -57,7 +57,7 @@ install_system() {
     local svc
     for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server \
                chrony rsyslog \
-               isc-dhcp-server isc-dhcp-relay; do
+               isc-dhcp-server isc-dhcp-relay snmpd; do
         if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
             systemctl disable --now "$svc" >/dev/null 2>&1 || true
         fi
