@@ -16,6 +16,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
 
+#: An address key (``central.ipam.addresses.key``): compared byte by byte on PostgreSQL too
+#: (the database's collation would compare them by locale rules, more slowly).
+Key = String(32).with_variant(String(32, collation="C"), "postgresql")
+
 
 class IpamBlock(Base):
     """A prefix of the address space (``10.0.0.0/8``); holds blocks and ranges."""
@@ -29,8 +33,8 @@ class IpamBlock(Base):
     )
     family: Mapped[int] = mapped_column(Integer)
     prefix: Mapped[str] = mapped_column(String(64))
-    first_key: Mapped[str] = mapped_column(String(32))
-    last_key: Mapped[str] = mapped_column(String(32))
+    first_key: Mapped[str] = mapped_column(Key)
+    last_key: Mapped[str] = mapped_column(Key)
     name: Mapped[str] = mapped_column(String(128), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -52,8 +56,8 @@ class IpamRange(Base):
     family: Mapped[int] = mapped_column(Integer)
     start: Mapped[str] = mapped_column(String(64))
     end: Mapped[str] = mapped_column(String(64))
-    first_key: Mapped[str] = mapped_column(String(32))
-    last_key: Mapped[str] = mapped_column(String(32))
+    first_key: Mapped[str] = mapped_column(Key)
+    last_key: Mapped[str] = mapped_column(Key)
     name: Mapped[str] = mapped_column(String(128), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -95,7 +99,7 @@ class IpamClaim(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     range_id: Mapped[int] = mapped_column(ForeignKey("ipam_ranges.id", ondelete="RESTRICT"))
     address: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(Key)
     owner: Mapped[str] = mapped_column(String(128), default="")
     comment: Mapped[str] = mapped_column(Text, default="")
     claimed_by: Mapped[str] = mapped_column(String(64), default="")

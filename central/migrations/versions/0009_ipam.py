@@ -17,11 +17,15 @@ branch_labels = None
 depends_on = None
 
 
+#: Address keys compare byte by byte on PostgreSQL too (not by the database's locale).
+KEY = sa.String(32).with_variant(sa.String(32, collation="C"), "postgresql")
+
+
 def _span_columns() -> list[sa.Column[object]]:
     return [
         sa.Column("family", sa.Integer, nullable=False),
-        sa.Column("first_key", sa.String(32), nullable=False),
-        sa.Column("last_key", sa.String(32), nullable=False),
+        sa.Column("first_key", KEY, nullable=False),
+        sa.Column("last_key", KEY, nullable=False),
         sa.Column("name", sa.String(128), nullable=False),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("properties", sa.JSON, nullable=False),
@@ -73,7 +77,7 @@ def upgrade() -> None:
         sa.Column("range_id", sa.Integer,
                   sa.ForeignKey("ipam_ranges.id", ondelete="RESTRICT"), nullable=False),
         sa.Column("address", sa.String(64), nullable=False),
-        sa.Column("key", sa.String(32), nullable=False),
+        sa.Column("key", KEY, nullable=False),
         sa.Column("owner", sa.String(128), nullable=False),
         sa.Column("comment", sa.Text, nullable=False),
         sa.Column("claimed_by", sa.String(64), nullable=False),
