@@ -1,7 +1,7 @@
 """IP address management: blocks, ranges, property definitions and claims.
 
-Revision ID: 0009_ipam
-Revises: 0008_dns_zone_importing
+Revision ID: 0010_ipam
+Revises: 0009_fleet
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from central.core.db import UTCDateTime
 
-revision = "0009_ipam"
-down_revision = "0008_dns_zone_importing"
+revision = "0010_ipam"
+down_revision = "0009_fleet"
 branch_labels = None
 depends_on = None
 
