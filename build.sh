@@ -4,6 +4,7 @@
 #   ./build.sh dev [--name N] [--network NET]   run one whole appliance in a sandbox (Ctrl-C stops it)
 #   ./build.sh test [pytest args]               install what the tests need, run linters and every test
 #   ./build.sh bench [names]                    run the benchmarks and print a table of figures
+#   ./build.sh screenshots                      retake the console's screenshots in docs/
 #   ./build.sh image                            build dist/burrow.qcow2 and dist/burrow.raw (default)
 #   ./build.sh run [--uefi] [--fresh]           boot the image under qemu, services on local ports
 #   ./build.sh setup                            only install system and Python packages
@@ -131,6 +132,13 @@ case "$cmd" in
         install_python test
         install_vendor
         exec "$PY" -m tests.bench "$@"
+        ;;
+    screenshots)
+        need_root
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_python test
+        install_vendor
+        exec "$PY" -m tests.webui.screenshots "$@"
         ;;
     image|run)
         need_root
