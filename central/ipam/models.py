@@ -104,3 +104,22 @@ class IpamClaim(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class IpamSeen(Base):
+    """An address discovery found in use (``central.ipam.discovery``): answering a ping
+    sweep, or in a router's neighbour table with its MAC address; when first and last."""
+
+    __tablename__ = "ipam_seen"
+    __table_args__ = (UniqueConstraint("key"), Index("ix_ipam_seen_family_key", "family", "key"),
+                      NEVER_REUSED)  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(Key)
+    mac: Mapped[str] = mapped_column(String(32), default="")
+    #: "ping" or "snmp ROUTER" (the last discovery that saw it)
+    seen_by: Mapped[str] = mapped_column(String(80), default="")
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
