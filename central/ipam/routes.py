@@ -17,7 +17,7 @@ from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, 
 from central.core.listing import ListQuery, Page, page
 from central.core.problems import RESPONSES
 from central.ipam import addresses as ad
-from central.ipam import discovery, service, usage
+from central.ipam import discovery, reverse, service, usage
 from central.ipam.models import IpamBlock, IpamClaim, IpamProperty, IpamRange
 from central.ipam.schemas import (
     AddressPage,
@@ -296,6 +296,18 @@ def claim_next_free_address(
         range_id=range_id, address=made.address if made else None, claimed=made is not None,
         claim=ClaimPublic.model_validate(made) if made else None, warnings=warnings,
     )  # fmt: skip
+
+
+# --- reverse zones -----------------------------------------------------------------------------
+@router.post("/ranges/{range_id}/reverse-zones")
+def make_reverse_zones(
+    db: DbSession, config: Config, user: IpamAdmin, range_id: ObjectId,
+    body: reverse.ReverseRequest | None = None,
+) -> reverse.ReverseResult:  # fmt: skip
+    """Make the reverse zones (/24, /64) that hold the range on a DNS server, and the PTR
+    records of the A/AAAA records of that server's zones in the range, in one action."""
+    rng = service.get_range(db, range_id)
+    return reverse.make_reverse(db, config, user, rng, body or reverse.ReverseRequest())
 
 
 # --- discovery ---------------------------------------------------------------------------------
