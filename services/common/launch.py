@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common import ntp
+from services.common import ntp, priority
 from services.common.dns.named_conf import named_conf_text, stored_options, update_zones_conf
 from services.common.errors import BurrowError, SetupError
 from services.common.files import write_atomic
@@ -66,6 +66,11 @@ PYTHON_PROGRAMS = {
 }
 
 #: The umask of each Python program (see ``Program.umask``); the others get 027.
+#: Python programs that the appliance's health does not wait for: started at a lower CPU
+#: priority, back at 0 once they serve (services.common.priority), so that Central and the web
+#: console load first at boot.
+START_NICED = ("dns-dhcp-agent", "appliance-agent", "diag-shell", "monitor")
+
 PROGRAM_UMASKS = {"central": "077", "appliance-agent": "077", "diag-shell": "077",
                   "dns-dhcp-agent": "022", "monitor": "077"}  # fmt: skip
 
@@ -446,13 +451,18 @@ class Launcher:
             user = self.program_users.get(name)
             if user:
                 command += f" --user {user}"
+            environment = py_env
+            # Only root may put a program back at priority 0.
+            if name in START_NICED and os.getuid() == 0:
+                command = f"nice -n {priority.START_NICE} {command}"
+                environment += "," + _env_value({priority.ENV: "1"})
             programs.append(
                 Program(
                     name,
                     command,
                     priority=200 + order * 10,
                     startsecs=3,
-                    environment=py_env,
+                    environment=environment,
                     umask=PROGRAM_UMASKS.get(name, "027"),
                 )
             )

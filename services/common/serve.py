@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from services.common import priority
 from services.common.pki import CertPaths
 
 log = logging.getLogger(__name__)
@@ -118,4 +119,5 @@ async def _serve_all(listeners: list[Listener], user: str | None) -> None:
 
 def serve(*listeners: Listener, user: str | None = None) -> None:
     """Serve until interrupted (SIGINT or SIGTERM); as ``user`` once the ports are bound."""
+    priority.serving()  # while still root
     asyncio.run(_serve_all(list(listeners), user))
