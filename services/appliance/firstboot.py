@@ -43,17 +43,22 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
 from services.common.errors import BurrowError, ValidationError
 from services.common.files import read_json, write_atomic, write_json
-from services.common.monitoring import MonitoringSettings
 from services.common.paths import StateRoot
 from services.common.settings import HOSTNAME_LABEL, ApplianceSettings
+
+if TYPE_CHECKING:
+    from services.common.monitoring import MonitoringSettings
+
+# YAML (a NoCloud seed) and the monitoring settings' models load only when a seed or the
+# command line gives them: at an ordinary first boot (DHCP) this program runs before
+# everything else and each import is seconds under software emulation.
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +167,8 @@ def parse_cmdline(cmdline: str, first_interface: str) -> FirstBoot | None:
 
 # --- cloud-init NoCloud ------------------------------------------------------------
 def _yaml(text: str, what: str) -> dict[str, Any]:
+    import yaml
+
     try:
         value = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
@@ -266,6 +273,8 @@ def _cmdline_monitoring(params: Mapping[str, str]) -> dict[str, Any]:
 
 def check_monitoring(given: Mapping[str, Any], origin: str) -> MonitoringSettings:
     """The monitoring settings given at first boot, validated as Central validates them."""
+    from services.common.monitoring import MonitoringSettings
+
     try:
         settings = MonitoringSettings.model_validate(dict(given))
     except PydanticError as exc:
