@@ -590,6 +590,8 @@ def boot(root: StateRoot, cmdline: str) -> int:
         settings.save(root.appliance_settings)
     for name, found in addresses.items():
         log.info("%s: %s", name, ", ".join(str(a) for a in found) or "no address")
+    # burrow-launch, started beside this program, has loaded its code meanwhile: it goes on.
+    write_atomic(root.network_ready, "", mode=0o644)
     return 0
 
 

@@ -518,6 +518,26 @@ class Launcher:
         self.render_supervisord()
 
 
+def wait_for_network(root: StateRoot, timeout: float, poll: float = 0.1) -> float:
+    """Wait until burrow-firstboot has set this boot's network; the seconds waited.
+
+    burrow.service starts beside burrow-firstboot.service rather than after it, so that this
+    program loads its code (seconds under software emulation) while the first boot asks for
+    its DHCP lease; everything it reads and writes waits until the network is set.
+    """
+    began = time.monotonic()
+    while not root.network_ready.exists():
+        if time.monotonic() - began > timeout:
+            raise SetupError(
+                f"the network was not set within {timeout:.0f} s ({root.network_ready})",
+                hint="see burrow-firstboot.service's log",
+            )
+        time.sleep(poll)
+    waited = time.monotonic() - began
+    log.info("network set by burrow-firstboot; waited %.1f s for it", waited)
+    return waited
+
+
 def _source_tree() -> str | None:
     """The source tree when Burrow runs from a checkout rather than an installed package."""
     here = Path(__file__).resolve().parents[2]
@@ -533,10 +553,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prepare-only", action="store_true", help="write configurations, do not start"
     )
+    parser.add_argument(
+        "--wait-for-network",
+        type=float,
+        metavar="SECONDS",
+        help="first wait (at most this long) until burrow-firstboot has set this boot's "
+        "network (run/burrow-network-ready)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = StateRoot.at(args.root)
     try:
+        if args.wait_for_network is not None:
+            wait_for_network(root, args.wait_for_network)
         if not root.appliance_settings.exists():
             raise SetupError(
                 f"No appliance settings at {root.appliance_settings}.",

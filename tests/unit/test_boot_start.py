@@ -1,5 +1,6 @@
-"""Programs started at a lower priority come back to 0, every thread, once they serve; the
-others are left alone (services.common.priority)."""
+"""What makes the appliance's start quicker: the programs the health does not wait for start
+at a lower priority and come back to 0, every thread, once they serve (services.common.
+priority); burrow-launch loads its code beside the first boot and waits for its network."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from services.common import priority
 from services.common.launch import START_NICED, Launcher
@@ -71,3 +74,48 @@ def test_launch_starts_only_the_programs_health_does_not_wait_for_niced(tmp_path
     assert {"central", "webui", "named"}.isdisjoint(niced)
     for name in niced:
         assert f'{priority.ENV}="1"' in programs[name].environment
+
+
+def test_launch_waits_until_the_first_boot_has_set_the_network(tmp_path: Path) -> None:
+    """burrow.service starts beside burrow-firstboot.service: launch loads its code, then
+    waits for the file burrow-firstboot writes once the network is set."""
+    import threading
+
+    from services.common.errors import SetupError
+    from services.common.launch import wait_for_network
+
+    root = StateRoot.at(tmp_path)
+    with pytest.raises(SetupError, match="not set within"):
+        wait_for_network(root, 0.3, poll=0.05)
+    timer = threading.Timer(0.3, lambda: root.network_ready.parent.mkdir(parents=True)
+                            or root.network_ready.write_text(""))  # fmt: skip
+    timer.start()
+    try:
+        waited = wait_for_network(root, 30, poll=0.05)
+    finally:
+        timer.cancel()
+    assert 0.2 < waited < 10
+    assert wait_for_network(root, 0) < 0.1  # a restart later in the same boot goes on at once
+
+
+def test_the_first_boot_tells_launch_when_the_network_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipaddress
+
+    from services.appliance import firstboot
+
+    root = StateRoot.at(tmp_path)
+    seen: list[bool] = []
+
+    def fake_network(r: StateRoot, fb: object) -> dict[str, list[ipaddress.IPv4Interface]]:
+        seen.append(r.network_ready.exists())
+        return {"eth0": [ipaddress.IPv4Interface("198.51.100.5/27")]}
+
+    monkeypatch.setattr(firstboot, "first_interface", lambda: "eth0")
+    monkeypatch.setattr(firstboot, "find_seed", lambda: None)
+    monkeypatch.setattr(firstboot, "apply_network", fake_network)
+    assert firstboot.boot(root, "quiet") == 0
+    assert seen == [False], "launch must not go on before the network is set"
+    assert root.network_ready.exists()
+    assert root.appliance_settings.exists()
