@@ -16,6 +16,7 @@ PY="$VENV/bin/python"
 
 # System packages, all from Debian 12, by what needs them.
 PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent
+          kea-dhcp-ddns-server
           kea-admin iproute2 curl python3 python3-venv python3-dev gcc
           ldnsutils iputils-ping iputils-tracepath chrony rsyslog rsyslog-gnutls)
 PKGS_TEST=(isc-dhcp-client isc-dhcp-relay isc-dhcp-server openssh-client postgresql dnsperf
@@ -54,7 +55,8 @@ install_system() {
     if [ -n "$made_policy" ]; then rm -f "$policy"; fi
     # Installing the packages must not leave Debian's own daemons running: supervisord runs them.
     local svc
-    for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent chrony rsyslog \
+    for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server \
+               chrony rsyslog \
                isc-dhcp-server isc-dhcp-relay; do
         if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
             systemctl disable --now "$svc" >/dev/null 2>&1 || true

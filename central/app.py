@@ -29,6 +29,7 @@ from central.dhcp.migrate import router as dhcp_migrate_router
 from central.dhcp.routes import router as dhcp_router
 from central.diagshell.routes import router as diag_shell_router
 from central.dns import poller as dns_poller
+from central.dns import service as dns_service
 from central.dns.routes import router as dns_router
 from central.dns.security_routes import router as dns_security_router
 from central.events.routes import router as events_router
@@ -100,6 +101,8 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         with app.state.sessions() as db:
             ensure_first_admin(db, config)
             record_restore(db, config)
+            for name in dns_service.drop_unfinished_imports(db):
+                log.warning("zone %s: its import was cut short; its rows are deleted", name)
             prepare_local_agents(db, config)
             ensure_crl(db, config)
         log.info(

@@ -44,6 +44,7 @@ PACKAGES = (
     "kea-dhcp4-server",
     "kea-dhcp6-server",
     "kea-ctrl-agent",
+    "kea-dhcp-ddns-server",
     # time and remote syslog (services.common.ntp, services.common.syslog)
     "chrony",
     "rsyslog",

@@ -19,7 +19,7 @@ from central.core.config import CentralConfig
 from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, Role, require
 from central.core.listing import ListQuery
 from central.core.problems import RESPONSES
-from central.dhcp import service
+from central.dhcp import ddns, service
 from central.dhcp.schemas import (
     ClassBody,
     ClassDeleted,
@@ -60,6 +60,7 @@ from services.common.dhcp.contract import (
     SharedNetwork,
     normal_id,
 )
+from services.common.dhcp.ddns import DdnsSettings
 from services.common.errors import DaemonError, UnavailableError, ValidationError
 
 router = APIRouter(
@@ -125,6 +126,26 @@ def sync_server(db: DbSession, config: Config, _user: DhcpAdmin, server: DhcpSer
     """Compare with the server now: changes made behind Central's back are taken in and
     recorded as ``external-change``; missing global classes are put on it."""
     return service.sync(db, config, server)
+
+
+# --- DNS updates (kea-dhcp-ddns) -------------------------------------------------------------
+Admin = Annotated[Principal, Depends(require(Role.ADMINISTRATOR))]
+
+
+@router.get("/servers/{dhcp_server_id}/ddns")
+def get_ddns(config: Config, _user: CurrentUser, server: DhcpServer) -> DdnsSettings:
+    """The zones the server's DHCP-DDNS server updates (empty: no DNS updates)."""
+    return ddns.get(config, server)
+
+
+@router.put("/servers/{dhcp_server_id}/ddns")
+def put_ddns(
+    db: DbSession, config: Config, user: Admin, server: DhcpServer, body: ddns.DdnsBody
+) -> DdnsSettings:
+    """Set the forward and reverse zones (and their TSIG keys) that leases of scopes with
+    ``ddns-send-updates`` are written to; zones of the DNS server on the same appliance.
+    Administrators only."""
+    return ddns.put(db, config, user, server, body)
 
 
 # --- scopes and reservations -----------------------------------------------------------------

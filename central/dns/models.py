@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
@@ -30,6 +30,9 @@ class DnsZone(Base):
     soa: Mapped[str] = mapped_column(Text, default="")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     record_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: True while an import writes the zone's records: the zone is found by nothing until
+    #: the import's last transaction clears it (migration ``0008_dns_zone_importing``).
+    importing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)

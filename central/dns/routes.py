@@ -87,7 +87,14 @@ def _config(request: Request) -> Any:
 @router.get("/zones")
 def list_zones(db: DbSession, _user: CurrentUser, params: ListQuery) -> ZonePage:
     """Zones of every DNS server; filter e.g. ``kind:primary server_id:1 name~example``."""
-    rows, total = page(db, select(DnsZone), params, ZONE_FIELDS, ("name",), default_sort="name")
+    rows, total = page(
+        db,
+        select(DnsZone).where(service.shown_zones()),
+        params,
+        ZONE_FIELDS,
+        ("name",),
+        default_sort="name",
+    )
     items = [service.zone_view(z) for z in rows]
     return ZonePage(items=items, total=total, offset=params.offset, limit=params.limit)
 
@@ -172,7 +179,8 @@ def list_records(
     zone = service.refresh_secondary(db, _config(request), service.get_zone(db, zone_id))
     query = select(DnsRecord).where(DnsRecord.zone_id == zone.id)
     rows, total = page(db, query, params, RECORD_FIELDS, ("name", "data"), default_sort="name")
-    items = [service.record_view(r) for r in rows]
+    dhcp = service.dhcp_owners(db, rows)
+    items = [service.record_view(r, dhcp) for r in rows]
     return RecordPage(items=items, total=total, offset=params.offset, limit=params.limit)
 
 
@@ -208,7 +216,7 @@ def search_records(
 
     ``filter`` terms work as in every list (``data~spf`` for data containing a text).
     """
-    query = select(DnsRecord)
+    query = select(DnsRecord).where(service.shown_records())
     if name:
         query = query.where(service.name_condition(db, name))
     if type:
@@ -223,7 +231,8 @@ def search_records(
             select(DnsZone.id, DnsZone.name).where(DnsZone.id.in_(zone_ids))
         )
     }
-    items = [service.found_record(r, names.get(r.zone_id)) for r in rows]
+    dhcp = service.dhcp_owners(db, rows)
+    items = [service.found_record(r, names.get(r.zone_id), dhcp) for r in rows]
     return FoundRecordPage(items=items, total=total, offset=params.offset, limit=params.limit)
 
 

@@ -9,7 +9,7 @@ models: unknown fields are refused and nothing is coerced (``"ttl": "60"`` is a 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -154,6 +154,11 @@ class RecordView(_View):
     type: str
     ttl: int
     data: str
+    origin: Literal["zone", "dhcp"] = Field(
+        default="zone",
+        description="dhcp: written by DHCP's DNS updates (kea-dhcp-ddns; its owner has a DHCID "
+        "record), zone: any other record of the zone",
+    )
 
 
 class FoundRecord(RecordView):

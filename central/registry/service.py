@@ -46,7 +46,7 @@ HEALTH_TIMEOUT = 3.0
 CRL_TIMEOUT = 5.0
 PROGRAMS = {
     "dns": ("named", "dns-dhcp-agent"),
-    "dhcp": ("kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "dns-dhcp-agent"),
+    "dhcp": ("kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "kea-dhcp-ddns", "dns-dhcp-agent"),
 }
 
 

@@ -113,9 +113,9 @@ def refusal(peer: dict[str, Any] | None, guard: RevocationGuard) -> str | None:
 def _guarded_protocol(guard: RevocationGuard, port: int) -> type[asyncio.Protocol]:
     """uvicorn's HTTP/1.1 protocol, dropping a connection whose client certificate is not
     Central's or is revoked, right after the handshake."""
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from services.common.serve import QuickStopProtocol
 
-    class GuardedProtocol(H11Protocol):
+    class GuardedProtocol(QuickStopProtocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             ssl_object = transport.get_extra_info("ssl_object")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common import ntp, priority
+from services.common.dhcp import ddns
 from services.common.dns.named_conf import named_conf_text, stored_options, update_zones_conf
 from services.common.errors import BurrowError, SetupError
 from services.common.files import write_atomic
@@ -373,6 +374,8 @@ class Launcher:
                 ),
                 mode=0o640,
             )
+        if shutil.which(ddns.PROGRAM):
+            self.render_ddns()
         password = self.root.kea_api_password.read_text().strip()
         write_atomic(
             self.root.kea_conf("ctrl-agent"),
@@ -384,6 +387,22 @@ class Launcher:
             ),
             mode=0o600,
         )
+
+    def render_ddns(self) -> None:
+        """Kea's DHCP-DDNS server's configuration, from the DDNS settings and the secrets of
+        their keys (services.common.dhcp.ddns); written at every start."""
+        from services.dns.keys import KeyStore
+
+        try:
+            settings = ddns.load(self.root)
+        except (OSError, ValueError) as exc:
+            log.warning("DDNS settings not readable, no DNS updates from DHCP: %s", exc)
+            settings = ddns.DdnsSettings()
+        keys = KeyStore(self.root).load()
+        if missing := [name for name in settings.keys() if name not in keys]:
+            log.warning("DDNS: no TSIG key %s on this appliance: its zones are left out", missing)
+        group = grp.getgrnam(self.kea_user).gr_gid if self.kea_user else None
+        ddns.write_config(self.root, ddns.d2_config(self.root, settings, keys), group)
 
     def _own_kea_files(self) -> None:
         if not self.kea_user:
@@ -436,6 +455,15 @@ class Launcher:
                 environment=kea_env,
             ),
         ]
+        if shutil.which(ddns.PROGRAM):
+            programs.append(
+                Program(
+                    ddns.PROGRAM,
+                    kea("dhcp-ddns", ddns.PROGRAM),
+                    priority=100,
+                    environment=kea_env,
+                )
+            )
         if shutil.which("chronyd"):
             # NTP (services.common.ntp): -x everywhere but on a real appliance.
             programs.append(Program(ntp.PROGRAM, ntp.command(root), priority=50))

@@ -76,6 +76,7 @@ def build(root: StateRoot) -> FastAPI:
     from services.common.faults import FaultPoints
     from services.dhcp.api import dhcp_router
     from services.dhcp.changes import ConfigEditor
+    from services.dhcp.ddns_api import ddns_router
     from services.dhcp.leases import LeaseBook
     from services.dhcp.manage import DhcpServer
     from services.dhcp.migrate import migrate_router
@@ -86,6 +87,7 @@ def build(root: StateRoot) -> FastAPI:
     book = LeaseBook(kea)
     app.include_router(dhcp_router(DhcpServer(editor), book))
     app.include_router(migrate_router(book))
+    app.include_router(ddns_router(root, editor))
     return app
 
 

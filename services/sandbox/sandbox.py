@@ -71,6 +71,7 @@ PROGRAMS = (
     "kea-dhcp4",
     "kea-dhcp6",
     "kea-ctrl-agent",
+    "kea-dhcp-ddns",
     "central",
     "dns-dhcp-agent",
     "appliance-agent",

@@ -198,6 +198,7 @@ def _config_files(ctx: Context) -> dict[str, Path]:
         "kea-dhcp4": root.kea_conf("dhcp4"),
         "kea-dhcp6": root.kea_conf("dhcp6"),
         "kea-ctrl-agent": root.kea_conf("ctrl-agent"),
+        "kea-dhcp-ddns": root.kea_conf("dhcp-ddns"),
         "appliance": root.appliance_settings,
     }
 
@@ -379,7 +380,7 @@ COMMANDS = [
     ),
     Command(
         "config",
-        "config named|zones|kea-dhcp4|kea-dhcp6|kea-ctrl-agent|appliance|diag-shell",
+        "config named|zones|kea-dhcp4|kea-dhcp6|kea-ctrl-agent|kea-dhcp-ddns|appliance|diag-shell",
         "configuration files (passwords and keys masked)",
         config,
         _complete_config,

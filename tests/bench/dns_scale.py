@@ -266,7 +266,8 @@ def dns_parallel(box: Sandbox) -> list[Figure]:
                 print(
                     f"  run {run + 1}/{RUNS}: {len(times)} changes to X during the import into "
                     f"Y: median {medians[-1] * 1000:.1f} ms, p95 {p95s[-1] * 1000:.1f} ms, "
-                    f"max {max(times) * 1000:.1f} ms",
+                    f"max {max(times) * 1000:.1f} ms; slowest five (ms): "
+                    f"{', '.join(str(round(t * 1000)) for t in sorted(times)[-5:])}",
                     file=sys.stderr,
                 )
         _drop_central(central, x_id)

@@ -25,14 +25,28 @@ def _url(backend: str, tmp_path: Path, name: str, request: pytest.FixtureRequest
     return server.create_database(f"schema_{name}{next(_databases)}")
 
 
+def _clauses(body: str) -> list[str]:
+    """The comma-separated parts of a table's definition (commas inside parentheses kept)."""
+    parts: list[str] = []
+    depth, current = 0, ""
+    for char in body:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [" ".join(p.split()) for p in [*parts, current] if p.strip()]
+
+
 def _sqlite_table(sql: str) -> tuple[str, list[str]]:
     """A CREATE TABLE statement as its head and its sorted clauses: SQLite keeps the text as
-    written, and a table rebuilt by a migration's batch mode has its name quoted and its
-    table constraints in another order, which changes nothing."""
+    written, so a table rebuilt by a migration's batch mode has its name quoted and its table
+    constraints in another order, and a column added later (ALTER TABLE ADD COLUMN) stands at
+    the end of the last line; none of it changes the table."""
     head, _, body = sql.partition("(")
     head = re.sub(r'"(\w+)"', r"\1", head).strip()
-    clauses = [c.strip().rstrip(",").strip() for c in body.rstrip().removesuffix(")").split("\n")]
-    return head, sorted(c for c in clauses if c)
+    return head, sorted(_clauses(body.rstrip().removesuffix(")")))
 
 
 def _sqlite_schema(conn: sa.Connection) -> dict[str, Any]:

@@ -66,13 +66,17 @@ def test_control_agent_stays_on_loopback_with_basic_auth(prepared: StateRoot) ->
 def test_every_program_restarts_and_logs(prepared: StateRoot) -> None:
     text = prepared.supervisord_conf.read_text()
     sections = [line for line in text.splitlines() if line.startswith("[program:")]
-    # the dns-agent and the dhcp-agent share dns-dhcp-agent; monitor, syslog, chrony (issue 19)
-    assert len(sections) == 12
-    for program in ("monitor", "syslog", "chrony"):
+    # the dns-agent and the dhcp-agent share dns-dhcp-agent; monitor, syslog, chrony (issue 19);
+    # kea-dhcp-ddns (DNS updates from DHCP)
+    assert len(sections) == 13
+    for program in ("monitor", "syslog", "chrony", "kea-dhcp-ddns"):
         assert f"[program:{program}]" in text
     assert " -x " in text.split("[program:chrony]")[1]  # never steers this machine's clock
-    assert text.count("\nautorestart=true") == 13  # twelve programs and the crash-listener
-    assert text.count("\nstopasgroup=true") == 13
+    assert text.count("\nautorestart=true") == 14  # thirteen programs and the crash-listener
+    assert text.count("\nstopasgroup=true") == 14
+    # DHCP-DDNS's configuration holds TSIG secrets: not for others to read
+    d2 = prepared.kea_conf("dhcp-ddns")
+    assert d2.stat().st_mode & 0o007 == 0 and '"forward-ddns"' in d2.read_text()
     assert "PROCESS_STATE_EXITED,PROCESS_STATE_FATAL" in text
 
 

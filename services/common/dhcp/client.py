@@ -36,6 +36,7 @@ from services.common.dhcp.contract import (
     ServerProperties,
     SharedNetwork,
 )
+from services.common.dhcp.ddns import DdnsSettings
 from services.common.dhcp.lease_input import LeaseInput
 from services.common.dhcp.options import Family
 
@@ -214,6 +215,13 @@ class DhcpAgentClient(AgentClient):
     ) -> ChangeResult:
         path = agent_path(family, "classes", name, known_hash=known_hash)
         return self.model(ChangeResult, "DELETE", path)
+
+    # --- DNS updates (services.common.dhcp.ddns) ------------------------------------------
+    def ddns(self) -> DdnsSettings:
+        return self.model(DdnsSettings, "GET", "/dhcp/ddns")
+
+    def set_ddns(self, settings: DdnsSettings) -> DdnsSettings:
+        return self.model(DdnsSettings, "PUT", "/dhcp/ddns", settings)
 
     # --- server properties and the configuration ----------------------------------------
     def properties(self, family: Family) -> ServerProperties:
