@@ -4,6 +4,7 @@
 #   ./build.sh dev [--name N] [--network NET]   run one whole appliance in a sandbox (Ctrl-C stops it)
 #   ./build.sh test [pytest args]               install what the tests need, run linters and every test
 #   ./build.sh bench [names]                    run the benchmarks and print a table of figures
+#   ./build.sh screenshots                      retake the console's screenshots in docs/
 #   ./build.sh image                            build dist/burrow.qcow2 and dist/burrow.raw (default)
 #   ./build.sh run [--uefi] [--fresh]           boot the image under qemu, services on local ports
 #   ./build.sh setup                            only install system and Python packages
@@ -21,7 +22,7 @@ PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea
           ldnsutils iputils-ping iputils-tracepath chrony rsyslog rsyslog-gnutls)
 PKGS_TEST=(isc-dhcp-client isc-dhcp-relay isc-dhcp-server openssh-client postgresql dnsperf
            ldnsutils iputils-ping iputils-tracepath chromium procps wrk
-           snmp snmptrapd)
+           snmp snmptrapd snmpd)
 # Building the appliance image and booting it (./build.sh image|run, tests/system).
 PKGS_IMAGE=(mmdebstrap e2fsprogs fdisk dosfstools mtools grub-common grub-pc-bin
             grub-efi-amd64-bin qemu-system-x86 qemu-utils ovmf)
@@ -57,7 +58,7 @@ install_system() {
     local svc
     for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server \
                chrony rsyslog \
-               isc-dhcp-server isc-dhcp-relay; do
+               isc-dhcp-server isc-dhcp-relay snmpd; do
         if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
             systemctl disable --now "$svc" >/dev/null 2>&1 || true
         fi
@@ -131,6 +132,13 @@ case "$cmd" in
         install_python test
         install_vendor
         exec "$PY" -m tests.bench "$@"
+        ;;
+    screenshots)
+        need_root
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_python test
+        install_vendor
+        exec "$PY" -m tests.webui.screenshots "$@"
         ;;
     image|run)
         need_root

@@ -33,6 +33,8 @@ from central.dns import service as dns_service
 from central.dns.routes import router as dns_router
 from central.dns.security_routes import router as dns_security_router
 from central.events.routes import router as events_router
+from central.fleet.guard import FleetGuard
+from central.fleet.routes import router as fleet_router
 from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
 from central.monitoring.routes import router as monitoring_router
@@ -141,6 +143,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
     app.state.console_key = _console_key(config)
     problems.install(app, max_body=config.max_request_bytes)
     app.add_middleware(BackupAck, root=config.root, settings=_wait_settings(app))
+    app.add_middleware(FleetGuard, root=config.root)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> Health:
@@ -163,6 +166,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         appliance_router,
         network_router,
         monitoring_router,
+        fleet_router,
     ):
         app.include_router(router)
     return app

@@ -220,6 +220,8 @@ class Record(RecordData):
     model_config = ConfigDict(extra="ignore")
     id: int
     zone_id: int | None = None
+    #: "dhcp": written by DHCP's DNS updates (kea-dhcp-ddns), "zone": any other record
+    origin: str = "zone"
 
 
 class FoundRecord(Record):

@@ -78,8 +78,8 @@ DONE = {
     "logged-out": "You are logged out.",
     "expired": "Your session has ended; log in again.",
     "disabled": "Your user was disabled by an administrator.",
-    "revoked": "Your session was ended: you logged out elsewhere, or an administrator disabled "
-    "your user or changed its password.",
+    "revoked": "Your session was ended: you logged out elsewhere, or an administrator changed "
+    "your password.",
 }
 
 

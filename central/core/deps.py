@@ -113,12 +113,13 @@ def current_principal(request: Request, db: DbSession) -> Principal:
         raise _unauthenticated("The token is not known.")
     token_id, kind, expires_at, last_used_at, revoked_at, user_id, username, role, enabled = row
     moment = now()
+    # A disabled user's sessions are revoked too: the reason said is that the user is disabled.
+    if not enabled:
+        raise _unauthenticated("The user is disabled.")
     if revoked_at is not None:
         raise _unauthenticated("The token was revoked (logged out).")
     if expires_at is not None and expires_at <= moment:
         raise _unauthenticated("The token has expired: log in again.")
-    if not enabled:
-        raise _unauthenticated("The user is disabled.")
     if last_used_at is None or moment - last_used_at > LAST_USED_RESOLUTION:
         connection.execute(_TOUCH, {"token_id": token_id, "moment": moment})
         db.commit()

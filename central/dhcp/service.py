@@ -55,6 +55,7 @@ from services.common.agent_client import OutcomeUnknownError
 from services.common.dhcp import kea
 from services.common.dhcp.client import DhcpAgentClient
 from services.common.dhcp.contract import ChangeResult, ClientClass, ConfigState
+from services.common.enrolment import fleet_dir
 from services.common.errors import (
     BurrowError,
     DaemonError,
@@ -676,7 +677,8 @@ def sync(db: Session, config: CentralConfig, server: Server) -> SyncResult:
     families: dict[str, FamilySync] = {
         family: sync_family(db, config, server, family, agent=agent) for family in FAMILIES
     }
-    pushed = replicate_missing(db, config, server)
+    # A joined appliance's Central only reads: the managing Central puts the classes.
+    pushed = [] if fleet_dir(config.root).exists() else replicate_missing(db, config, server)
     return SyncResult(server_id=server.id, families=families, global_classes=pushed)
 
 

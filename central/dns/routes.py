@@ -16,7 +16,7 @@ from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, 
 from central.core.listing import ListQuery, page
 from central.core.problems import RESPONSES
 from central.dns import options as server_options
-from central.dns import service
+from central.dns import secondaries, service
 from central.dns.models import DnsRecord, DnsZone
 from central.dns.schemas import (
     BulkResult,
@@ -193,6 +193,35 @@ def apply_changes(
     Refused changes answer 422 with every problem, each naming its change and field
     (``changes[3].record.data``), also when named itself refused them."""
     return service.apply_changes(db, _config(request), user, zone_id, body)
+
+
+@router.post("/zones/{zone_id}/secondaries", responses=WRITE_RESPONSES)
+def add_secondaries(
+    request: Request, db: DbSession, user: DnsWriter, zone_id: ZoneId,
+    body: secondaries.SecondariesRequest,
+) -> list[secondaries.ZoneCopy]:  # fmt: skip
+    """Secondary copies of a primary zone on other DNS servers (of a fleet's appliances), in
+    one action: a TSIG key per copy, transfers signed with it, NOTIFY to each copy. Answers
+    every copy with the serial its named serves."""
+    return secondaries.add_secondaries(db, _config(request), user, zone_id, body)
+
+
+@router.delete("/zones/{zone_id}/secondaries/{server_id}", responses=WRITE_RESPONSES)
+def remove_secondary(
+    request: Request, db: DbSession, user: DnsWriter, zone_id: ZoneId,
+    server_id: Annotated[int, Path(ge=1, le=2**31 - 1)], comment: DeleteComment,
+) -> list[secondaries.ZoneCopy]:  # fmt: skip
+    """Delete the copy on ``server_id``, its transfer key and the primary's NOTIFY to it."""
+    return secondaries.remove_secondary(db, _config(request), user, zone_id, server_id, comment)
+
+
+@router.get("/zones/{zone_id}/copies")
+def zone_copies(
+    request: Request, db: DbSession, _user: CurrentUser, zone_id: ZoneId
+) -> list[secondaries.ZoneCopy]:
+    """The primary zone and its secondaries on other servers, each with the serial it serves
+    now and whether that is the primary's."""
+    return secondaries.copies(db, _config(request), zone_id)
 
 
 @router.get("/zones/{zone_id}/export")

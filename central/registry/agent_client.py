@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from services.common.agent_client import AnswerLostError, ConnectFailedError, plain_reason
-from services.common.enrolment import central_client_cert, mtls_context
+from services.common.enrolment import central_client_cert, fleet_ca_file, mtls_context
 from services.common.paths import StateRoot
 from services.common.pki import CertificateAuthority, CertPaths, fingerprint_der
 
@@ -55,9 +55,19 @@ def client_certificate(root: StateRoot) -> CertPaths:
 _issuing = threading.Lock()
 
 
-@functools.cache
 def _context(root: StateRoot) -> ssl.SSLContext:
-    """Trusts the appliance CA; presents Central's client certificate."""
+    """Trusts the appliance CA (and, while this appliance is in a fleet, the managing
+    Central's CA: its agents then show that CA's certificates); presents Central's client
+    certificate. Made again when the fleet CA file comes, goes or changes."""
+    try:
+        stamp = fleet_ca_file(root).stat().st_mtime_ns
+    except FileNotFoundError:
+        stamp = 0
+    return _context_at(root, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _context_at(root: StateRoot, _fleet_stamp: int) -> ssl.SSLContext:
     return mtls_context(root, client_certificate(root))
 
 

@@ -22,6 +22,7 @@ from central.registry import agent_client
 from central.registry.models import EnrolmentToken, RevokedCertificate, Server
 from services.common.agent import agent_cert, crl_file, enrolment_token_file
 from services.common.agent_client import AgentClient
+from services.common.enrolment import listening_cert
 from services.common.errors import BurrowError, ConflictError, NotFoundError, ValidationError
 from services.common.files import write_atomic
 from services.common.model import Input
@@ -119,7 +120,8 @@ def server_public(server: Server) -> dict[str, Any]:
     }
 
 
-def _history_view(server: Server) -> dict[str, Any]:
+def history_view(server: Server) -> dict[str, Any]:
+    """What the history keeps of a server (not what is only observed: state, version...)."""
     view = server_public(server)
     for observed in ("state", "version", "last_seen", "last_error"):
         view.pop(observed)
@@ -150,7 +152,7 @@ def create_server(db: Session, actor: Principal, body: ServerCreate) -> dict[str
     db.add(server)
     db.flush()
     record(
-        db, actor, "server", server.id, "create", after=_history_view(server), comment=body.comment
+        db, actor, "server", server.id, "create", after=history_view(server), comment=body.comment
     )
     db.commit()
     return server_public(server)
@@ -160,7 +162,7 @@ def update_server(
     db: Session, actor: Principal, server_id: int, body: ServerUpdate
 ) -> dict[str, Any]:
     server = get_server(db, server_id)
-    before = _history_view(server)
+    before = history_view(server)
     changes = body.model_dump(exclude_unset=True, exclude={"comment"})
     for field, value in changes.items():
         if value is None:
@@ -181,7 +183,7 @@ def update_server(
         server.id,
         "update",
         before=before,
-        after=_history_view(server),
+        after=history_view(server),
         comment=body.comment,
     )
     db.commit()
@@ -189,7 +191,9 @@ def update_server(
 
 
 # --- certificates ------------------------------------------------------------------------
-def _revoke_serial(db: Session, serial: str, subject: str, reason: str) -> bool:
+def revoke_serial(db: Session, serial: str, subject: str, reason: str) -> bool:
+    """Add ``serial`` to the revoked certificates (the caller commits and publishes the CRL);
+    False if it is empty or revoked already."""
     if not serial or db.get(RevokedCertificate, serial) is not None:
         return False
     db.add(RevokedCertificate(serial=serial, subject=subject, reason=reason))
@@ -235,11 +239,11 @@ def revoke_server(
     server = get_server(db, server_id)
     if not server.cert_serial:
         raise ConflictError(f"Server {server.name!r} has no certificate to revoke.")
-    before = _history_view(server)
-    _revoke_serial(db, server.cert_serial, server.name, body.reason)
+    before = history_view(server)
+    revoke_serial(db, server.cert_serial, server.name, body.reason)
     server.state = "revoked"
     server.updated_at = now()
-    after = {**_history_view(server), "revoked": True}
+    after = {**history_view(server), "revoked": True}
     record(
         db, actor, "server", server.id, "revoke", before=before, after=after, comment=body.comment
     )
@@ -257,7 +261,7 @@ def revoke_certificate(
     db: Session, actor: Principal, body: CertificateRevoke, config: CentralConfig
 ) -> dict[str, Any]:
     serial = body.serial.upper().lstrip("0") or "0"
-    if not _revoke_serial(db, serial, "", body.reason):
+    if not revoke_serial(db, serial, "", body.reason):
         raise ConflictError(f"Certificate {serial} is revoked already.", field="serial")
     after = {"serial": serial, "reason": body.reason}
     record(db, actor, "certificate", serial, "revoke", after=after, comment=body.comment)
@@ -284,8 +288,8 @@ def delete_server(
     server = get_server(db, server_id)
     if server.local:
         raise ConflictError("The agents of Central's own appliance cannot be removed.")
-    before = _history_view(server)
-    revoked = _revoke_serial(db, server.cert_serial, server.name, "server removed")
+    before = history_view(server)
+    revoked = revoke_serial(db, server.cert_serial, server.name, "server removed")
     db.execute(delete(EnrolmentToken).where(EnrolmentToken.server_id == server.id))
     db.delete(server)
     record(db, actor, "server", server_id, "delete", before=before, comment=comment)
@@ -346,11 +350,11 @@ def enrol(db: Session, config: CentralConfig, body: EnrolRequest) -> dict[str, A
         raise ValidationError(
             f"The certificate request cannot be signed: {exc}.", field="csr"
         ) from exc
-    before = _history_view(server)
+    before = history_view(server)
     old_serial = server.cert_serial
-    replaced = _revoke_serial(db, old_serial, server.name, "replaced by a new enrolment")
+    replaced = revoke_serial(db, old_serial, server.name, "replaced by a new enrolment")
     token.used_at = now()
-    _pin(server, cert)
+    pin(server, cert)
     record(
         db,
         SYSTEM,
@@ -358,7 +362,7 @@ def enrol(db: Session, config: CentralConfig, body: EnrolRequest) -> dict[str, A
         server.id,
         "enrol",
         before=before,
-        after=_history_view(server),
+        after=history_view(server),
         comment="agent enrolled with a one-time token",
     )
     db.commit()
@@ -373,7 +377,8 @@ def enrol(db: Session, config: CentralConfig, body: EnrolRequest) -> dict[str, A
     }
 
 
-def _pin(server: Server, cert: Any) -> None:
+def pin(server: Server, cert: Any) -> None:
+    """Pin ``cert`` as the one ``server``'s agent must show; the server counts as enrolled."""
     server.fingerprint = fingerprint(cert)
     server.cert_serial = f"{cert.serial_number:X}"
     server.enrolled_at = now()
@@ -405,11 +410,11 @@ def prepare_local_agents(db: Session, config: CentralConfig) -> None:
                 "server",
                 server.id,
                 "create",
-                after=_history_view(server),
+                after=history_view(server),
                 comment="an agent of this appliance",
             )
         elif server.address != settings.ip:
-            before = _history_view(server)
+            before = history_view(server)
             server.address = settings.ip
             record(
                 db,
@@ -418,16 +423,17 @@ def prepare_local_agents(db: Session, config: CentralConfig) -> None:
                 server.id,
                 "update",
                 before=before,
-                after=_history_view(server),
+                after=history_view(server),
                 comment="the appliance's address changed",
             )
-        paths = agent_cert(config.root, agent.program)
+        # In a fleet the agent shows the managing Central's certificate (central.fleet).
+        paths = listening_cert(config.root, agent.program, agent_cert(config.root, agent.program))
         serial = f"{load_cert(paths.cert).serial_number:X}" if paths.cert.exists() else ""
         if serial and serial not in revoked:
             cert = load_cert(paths.cert)
             if server.cert_serial != serial:
-                before = _history_view(server)
-                _pin(server, cert)
+                before = history_view(server)
+                pin(server, cert)
                 record(
                     db,
                     SYSTEM,
@@ -435,7 +441,7 @@ def prepare_local_agents(db: Session, config: CentralConfig) -> None:
                     server.id,
                     "adopt",
                     before=before,
-                    after=_history_view(server),
+                    after=history_view(server),
                     comment="certificate found on this appliance",
                 )
             continue

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,8 +52,14 @@ from services.common.enrolment import (
     enrol,
     enrolment_token_file,
     ensure_enrolled,
+    file_stamp,
+    fleet_ca_file,
+    fleet_cert,
+    fleet_crl_file,
+    listening_cert,
     mtls_context,
     run_agent,
+    trusted_cas,
 )
 from services.common.errors import ConflictError, ValidationError
 from services.common.files import write_atomic
@@ -129,19 +136,87 @@ def _guarded_protocol(guard: RevocationGuard, port: int) -> type[asyncio.Protoco
     return GuardedProtocol
 
 
-def mtls_server(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> Any:
+def _server_context(root: StateRoot, tls: CertPaths) -> ssl.SSLContext:
+    """A listener's context: shows ``tls``, asks every client for a certificate of a trusted
+    CA (the appliance CA, and a fleet's managing Central's, ``trusted_cas``)."""
+    cas = trusted_cas(root)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(cas[0]))
+    for extra in cas[1:]:
+        ctx.load_verify_locations(cafile=str(extra))
+    ctx.load_cert_chain(str(tls.cert), str(tls.key))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+class FleetContexts:
+    """The listener's context follows the appliance's fleet membership without a restart.
+
+    Joining or leaving a fleet writes or removes ``pki/fleet`` (``fleet_dir``): from the next
+    connection on, the agent shows the fleet's certificate (or its own again) and trusts the
+    managing Central's CA (or no longer). The switch happens in the TLS server-name callback,
+    which OpenSSL calls for every handshake, with or without a server name, before the
+    certificate is chosen; ``SSLObject.context`` set there changes the certificate and the
+    CAs the client's certificate is checked against.
+    """
+
+    def __init__(self, root: StateRoot, name: str, own: CertPaths) -> None:
+        self.root = root
+        self.name = name
+        self.own = own
+        self._lock = threading.Lock()
+        self._stamp: tuple[tuple[int, int], ...] | None = None
+        self._context: ssl.SSLContext | None = None
+
+    def _files(self) -> tuple[tuple[int, int], ...]:
+        fleet = fleet_cert(self.root, self.name)
+        return tuple(file_stamp(p) for p in (fleet_ca_file(self.root), fleet.cert, fleet.key))
+
+    def current(self) -> ssl.SSLContext:
+        stamp = self._files()
+        with self._lock:
+            if self._context is None or stamp != self._stamp:
+                tls = listening_cert(self.root, self.name, self.own)
+                try:
+                    context = _server_context(self.root, tls)
+                except (OSError, ssl.SSLError) as exc:  # half written: the last one serves
+                    if self._context is None:
+                        raise
+                    log.warning("%s keeps its certificate for now: %s", self.name, exc)
+                    return self._context
+                context.sni_callback = self._switch
+                if self._context is not None:
+                    log.info("%s now shows %s", self.name, tls.cert)
+                self._context, self._stamp = context, stamp
+            return self._context
+
+    def _switch(self, conn: Any, _server_name: str | None, base: ssl.SSLContext) -> None:
+        current = self.current()
+        if current is not base:
+            conn.context = current
+
+
+def mtls_server(
+    app: FastAPI,
+    root: StateRoot,
+    tls: CertPaths,
+    port: int,
+    host: str,
+    *,
+    name: str | None = None,
+) -> Any:
     """A uvicorn server of ``app`` on ``host:port`` that answers only Central's client
-    certificate, unrevoked (not started)."""
+    certificate, unrevoked (not started). With the agent's ``name`` (``tls`` its own
+    certificate), the certificate shown follows the fleet membership (``FleetContexts``)."""
     import uvicorn
 
     guard = RevocationGuard(root)
+    contexts = FleetContexts(root, name, tls) if name is not None else None
 
     def context(_config: Any, _default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca_file(root)))
-        ctx.load_cert_chain(str(tls.cert), str(tls.key))
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        return ctx
+        if contexts is not None:
+            return contexts.current()
+        return _server_context(root, tls)
 
     config = uvicorn.Config(
         app,
@@ -157,9 +232,11 @@ def mtls_server(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: 
     return uvicorn.Server(config)
 
 
-def serve_mtls(app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str) -> None:
+def serve_mtls(
+    app: FastAPI, root: StateRoot, tls: CertPaths, port: int, host: str, *, name: str | None = None
+) -> None:
     """Serve ``app`` on ``host:port`` to Central's client certificate alone."""
-    serve_servers([mtls_server(app, root, tls, port, host)])
+    serve_servers([mtls_server(app, root, tls, port, host, name=name)])
 
 
 def serve_servers(servers: list[Any]) -> None:
@@ -225,12 +302,17 @@ def install_crl(root: StateRoot, data: bytes) -> None:
         new = x509.load_pem_x509_crl(data)
     except ValueError as exc:
         raise ValidationError("The body is not a PEM revocation list.", field="body") from exc
-    public_key = load_cert(ca_file(root)).public_key()
-    if not new.is_signature_valid(public_key):  # type: ignore[arg-type]
-        raise ValidationError(
-            "The revocation list is not signed by the appliance CA.", field="body"
-        )
     path = crl_file(root)
+    if not new.is_signature_valid(load_cert(ca_file(root)).public_key()):  # type: ignore[arg-type]
+        # In a fleet the managing Central sends its own CA's list (docs/fleet.md).
+        fleet_ca = fleet_ca_file(root)
+        if not fleet_ca.exists() or not new.is_signature_valid(
+            load_cert(fleet_ca).public_key()  # type: ignore[arg-type]
+        ):
+            raise ValidationError(
+                "The revocation list is not signed by the appliance CA.", field="body"
+            )
+        path = fleet_crl_file(root)
     if path.exists():
         old = x509.load_pem_x509_crl(path.read_bytes())
         if new.last_update_utc < old.last_update_utc:

@@ -68,42 +68,101 @@ def enrolment_token_file(root: StateRoot, name: str) -> Path:
     return root.secrets / f"enrol-{name}.token"
 
 
+# --- a fleet's managing Central (docs/fleet.md) -------------------------------------------
+def fleet_dir(root: StateRoot) -> Path:
+    """What this appliance holds of the managing Central of its fleet, while it is in one:
+    that Central's CA certificate and CRL, the agents' certificates from that CA, and the
+    membership (written last at a join, the whole directory removed at a leave)."""
+    return root.pki / "fleet"
+
+
+def fleet_ca_file(root: StateRoot) -> Path:
+    return fleet_dir(root) / "ca.crt"
+
+
+def fleet_crl_file(root: StateRoot) -> Path:
+    return fleet_dir(root) / "crl.pem"
+
+
+def fleet_cert(root: StateRoot, name: str) -> CertPaths:
+    """An agent's certificate from the managing Central's CA."""
+    return CertPaths(fleet_dir(root) / f"{name}.crt", fleet_dir(root) / f"{name}.key")
+
+
+def listening_cert(root: StateRoot, name: str, own: CertPaths) -> CertPaths:
+    """The certificate agent ``name`` shows: the fleet's while the appliance is in a fleet
+    (the managing Central pins it), else its own."""
+    fleet = fleet_cert(root, name)
+    if fleet_ca_file(root).exists() and fleet.cert.exists() and fleet.key.exists():
+        return fleet
+    return own
+
+
+def trusted_cas(root: StateRoot) -> list[Path]:
+    """The CAs whose certificates an agent of this appliance and its Central accept: the
+    appliance CA, and the managing Central's CA while the appliance is in a fleet."""
+    cas = [ca_file(root)]
+    if fleet_ca_file(root).exists():
+        cas.append(fleet_ca_file(root))
+    return cas
+
+
 def mtls_context(root: StateRoot, client: CertPaths | None = None) -> ssl.SSLContext:
-    """A client TLS context that trusts the appliance CA and presents ``client`` (by default
-    Central's client certificate, the one every agent accepts).
+    """A client TLS context that trusts the appliance CA (and a fleet's CA, see
+    ``trusted_cas``) and presents ``client`` (by default Central's client certificate, the
+    one every agent accepts).
 
     Tests call agents with it: ``httpx.get(url, verify=mtls_context(box.root))``.
     """
-    context = ssl.create_default_context(cafile=str(ca_file(root)))
+    cas = trusted_cas(root)
+    context = ssl.create_default_context(cafile=str(cas[0]))
+    for extra in cas[1:]:
+        context.load_verify_locations(cafile=str(extra))
     paths = client or central_client_cert(root)
     context.load_cert_chain(str(paths.cert), str(paths.key))
     return context
 
 
 # --- revocation --------------------------------------------------------------------------
+def file_stamp(path: Path) -> tuple[int, int]:
+    """A file's modification time and size, (0, 0) when it is missing."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+
+
 class RevocationGuard:
     """Answers whether a serial number is revoked, rereading the CRL when it changes.
 
-    A CRL that cannot be read or is not signed by the CA refuses everyone (fail closed).
+    In a fleet the managing Central's CRL counts too (serial numbers are random 159-bit
+    numbers: the two CAs' never meet). A CRL that cannot be read or is not signed by its CA
+    refuses everyone (fail closed).
     """
 
     def __init__(self, root: StateRoot) -> None:
         self.root = root
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[tuple[int, int], ...] | None = None
         self._serials: frozenset[int] | None = frozenset()
 
+    def _read(self) -> frozenset[int]:
+        serials = revoked_serials(crl_file(self.root), load_cert(ca_file(self.root)))
+        fleet_ca = fleet_ca_file(self.root)
+        if fleet_ca.exists():
+            serials |= revoked_serials(fleet_crl_file(self.root), load_cert(fleet_ca))
+        return serials
+
     def _current(self) -> frozenset[int] | None:
-        path = crl_file(self.root)
-        try:
-            st = path.stat()
-            stamp: tuple[int, int] = (st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            stamp = (0, 0)
+        stamp = tuple(
+            file_stamp(p)
+            for p in (crl_file(self.root), fleet_ca_file(self.root), fleet_crl_file(self.root))
+        )
         with self._lock:
             if stamp != self._stamp:
                 try:
-                    self._serials = revoked_serials(path, load_cert(ca_file(self.root)))
+                    self._serials = self._read()
                 except (OSError, ValueError) as exc:
                     log.error("revocation list unusable, refusing every client: %s", exc)
                     self._serials = None
@@ -208,7 +267,7 @@ def run_agent(
     # Only now the web framework and the agent's own modules (``build`` imports them).
     from services.common.agent import serve_mtls
 
-    serve_mtls(build(root), root, tls, args.port, args.host)
+    serve_mtls(build(root), root, tls, args.port, args.host, name=name)
     return 0
 
 
@@ -246,7 +305,7 @@ def run_agents(prog: str, agents: Sequence[AgentSpec], argv: list[str] | None = 
     from services.common.agent import mtls_server, serve_servers
 
     servers = [
-        mtls_server(agent.build(root), root, tls, agent.port, args.host)
+        mtls_server(agent.build(root), root, tls, agent.port, args.host, name=agent.name)
         for agent, tls in zip(agents, certificates, strict=True)
     ]
     serve_servers(servers)

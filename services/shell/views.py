@@ -15,6 +15,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from services.common.enrolment import fleet_dir
 from services.common.supervisor import SupervisorView
 from services.shell import syntax
 from services.shell.command import Command
@@ -285,6 +286,27 @@ def backup(ctx: Context, args: list[str]) -> int:
     return 0
 
 
+# --- fleet -------------------------------------------------------------------------------
+#: What ``fleet`` shows of ``pki/fleet/membership.json`` (never its secrets).
+FLEET_KEYS = ("address", "port", "ca_fingerprint", "member_id", "server_ids", "joined_at")
+
+
+def fleet(ctx: Context, args: list[str]) -> int:
+    syntax.no_more("fleet", args)
+    path = fleet_dir(ctx.root) / "membership.json"
+    if not path.exists():
+        ctx.line("fleet: none (this appliance's Central manages its agents)")
+        return 0
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise Refused(f"the fleet membership cannot be read: {exc}") from None
+    where = f"{data.get('address')}:{data.get('port')}"
+    ctx.line(f"fleet: managed by the Central at {where} (DNS and DHCP changes are made there)")
+    _print_tree(ctx, {key: data[key] for key in FLEET_KEYS if key in data})
+    return 0
+
+
 # --- resources ---------------------------------------------------------------------------
 def _duration(seconds: float) -> str:
     days, rest = divmod(int(seconds), 86400)
@@ -386,6 +408,7 @@ COMMANDS = [
         _complete_config,
     ),
     Command("backup", "backup", "backup and restore state", backup),
+    Command("fleet", "fleet", "the fleet this appliance is managed in, if any", fleet),
     Command("uptime", "uptime", "time since boot and load", uptime),
     Command("memory", "memory", "memory and swap use", memory),
     Command("disk", "disk", "disk use of the state, log and lease file systems", disk),

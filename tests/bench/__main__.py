@@ -33,6 +33,7 @@ from tests.bench.central_dns import central_dns
 from tests.bench.chaos import chaos_bench
 from tests.bench.crash import crash_to_serving
 from tests.bench.dhcp import dhcp, dhcp_perf
+from tests.bench.discovery import discovery_bench
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
 from tests.bench.dns_scale import dns_import, dns_parallel
 from tests.bench.memory import idle_memory
@@ -115,6 +116,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         "SNMP: walk of the whole BURROW-MIB (v2c GETNEXT and GETBULK, v3 authPriv), the "
         "monitor program's memory and that of chronyd and rsyslogd",
         snmp_bench,
+    ),
+    "discovery": (
+        "discovery: ping sweep of a /24; SNMP read of a 1,000-entry neighbour table (v3, v2c)",
+        discovery_bench,
     ),
     "idle-memory": (
         "RSS and anonymous memory of every program, 30 s after the appliance is healthy",

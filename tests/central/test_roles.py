@@ -18,6 +18,12 @@ PUBLIC = {
     ("GET", "/api/v1/certificates/central-client"),
     # authenticated by the one-time pairing token in its body (tests/backups)
     ("POST", "/api/v1/backup-peers/pair"),
+    # a fleet: the managing Central's CA certificate (public), and the calls between two
+    # Centrals, each authenticated by the join code or a secret of the join in its body
+    ("GET", "/api/v1/fleet/ca"),
+    ("POST", "/api/v1/fleet/members"),
+    ("POST", "/api/v1/fleet/members/{member_id}/leave"),
+    ("POST", "/api/v1/fleet/membership/release"),
 }
 #: The backup store authenticates paired appliances (``Authorization: Backup``), never users:
 #: every user's bearer token gets 401 there, whatever the role.
@@ -165,6 +171,7 @@ def ids(central: Api) -> dict[str, Any]:
         "name": "roles-policy",
         "token_id": token["id"],
         "backup_id": 1,
+        "member_id": 1,
         "server_id": server["id"],
         "object_type": "user",
         "object_id": str(victim.id),
@@ -248,7 +255,10 @@ def test_a_domain_administrator_cannot_revoke_someone_elses_token(
 def test_a_disabled_user_is_logged_out(central: Api) -> None:
     user = central.make_user("dns-admin")
     assert central.patch(f"/api/v1/users/{user.id}", {"enabled": False}).status_code == 200
-    assert_problem(central.get("/api/v1/me", user.token), 401)
+    # Its sessions are revoked as well, but the reason given is that the user is disabled.
+    gone = central.get("/api/v1/me", user.token)
+    assert_problem(gone, 401)
+    assert gone.json()["detail"] == "The user is disabled."
     response = central.call(
         "POST", "/api/v1/auth/login", json={"username": user.username, "password": user.password}
     )

@@ -120,6 +120,10 @@ def test_backup_state(diag: Diag) -> None:
     _ok(diag, "backup", "backups: not configured", "restore: none")
 
 
+def test_fleet_state(diag: Diag) -> None:
+    _ok(diag, "fleet", "fleet: none")
+
+
 def test_resources(diag: Diag) -> None:
     _ok(diag, "uptime", "load average")
     _ok(diag, "memory", "MiB total", "available")

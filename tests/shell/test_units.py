@@ -225,3 +225,24 @@ def test_runner_bounds(tmp_path: Path) -> None:
     ctx, out = _ctx(tmp_path)
     run_program(ctx, ["printf", "a\\033[2Jb"])
     assert "".join(out) == "a\\x1b[2Jb"
+
+
+def test_fleet_shows_the_managing_central_and_never_the_secrets(tmp_path: Path) -> None:
+    from services.shell.views import fleet
+
+    ctx, out = _ctx(tmp_path)
+    assert fleet(ctx, []) == 0
+    assert out == ["fleet: none (this appliance's Central manages its agents)\n"]
+    membership = tmp_path / "var/lib/burrow/pki/fleet/membership.json"
+    membership.parent.mkdir(parents=True)
+    membership.write_text(json.dumps({
+        "address": "198.51.100.2", "port": 1231, "ca_fingerprint": "AB:CD", "member_id": 3,
+        "server_ids": {"dns": 7}, "joined_at": "2026-12-06T17:00:00+00:00",
+        "secret": "bwm_secret", "release_hash": "0" * 64,
+    }))  # fmt: skip
+    out.clear()
+    assert fleet(ctx, []) == 0
+    lines = [line.rstrip("\n") for line in out]
+    assert lines[0].startswith("fleet: managed by the Central at 198.51.100.2:1231")
+    assert "member_id: 3" in lines and "  dns: 7" in lines
+    assert not any("secret" in line or "0" * 64 in line for line in lines)

@@ -82,3 +82,24 @@ def assert_accessible(page: Page) -> None:
     assert violations == [], f"axe-core on {page.url}: {violations}"
     dupes = duplicate_ids(page)
     assert dupes == [], f"duplicate ids on {page.url}: {dupes}"
+
+
+def wider_than_the_page(page: Page) -> list[str]:
+    """The innermost elements that reach past the viewport's right edge (why a page scrolls
+    sideways), as tag#id.class and their right edge."""
+    found: list[str] = page.evaluate(
+        """() => {
+            const edge = document.documentElement.clientWidth;
+            const wide = [...document.body.querySelectorAll("*")].filter(
+                el => el.getBoundingClientRect().right > edge + 1);
+            return wide.filter(el => !wide.some(o => o !== el && el.contains(o))).slice(0, 8)
+                .map(el => {
+                    const classes = String(el.className || "").split(" ").filter(Boolean);
+                    const id = el.id ? "#" + el.id : "";
+                    const right = Math.round(el.getBoundingClientRect().right);
+                    return `${el.tagName.toLowerCase()}${id}${classes.map(c => "." + c).join("")}`
+                        + ` right ${right}: ${(el.textContent || "").trim().slice(0, 60)}`;
+                });
+        }"""
+    )
+    return found

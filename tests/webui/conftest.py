@@ -136,6 +136,12 @@ def login(page: Page, url: str, username: str, password: str) -> None:
 
 
 def shot(page: Page, name: str) -> None:
-    """A screenshot of the page as a user sees it, for the README (1280x800 PNG)."""
+    """A screenshot of the page as a user sees it, for the README (1280x800 PNG); the pages
+    ``./build.sh screenshots`` takes with an office's data (tests/webui/screenshots.py) are
+    left to it."""
+    from tests.webui.screenshots import PAGES
+
+    if name in PAGES:
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -8,13 +8,17 @@ error at its field, and nothing changes.
 from __future__ import annotations
 
 import ipaddress
+import json
 import subprocess
+import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from services.sandbox.sandbox import Sandbox
 from tests.backups.appliance import CentralApi
+from tests.backups.lab_flow import pair, set_detect_interval, wait_offer
+from tests.harness.wait import wait_for
 from tests.webui.conftest import login, shot
 
 pytestmark = pytest.mark.sandbox
@@ -125,3 +129,103 @@ def test_custom_option_definition_created_and_a_taken_code_refused(
     served = box.kea("config-get", service="dhcp4")["arguments"]["Dhcp4"].get("option-def", [])
     assert not any(d["name"] == "site-config-url" for d in served)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def _dialog(page: Page, question: str, answer: str, comment: str = "") -> None:
+    """The console's confirm dialog, asking ``question``: cancelled or confirmed."""
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    expect(page.locator("#confirm-message")).to_contain_text(question)
+    if answer == "cancel":
+        page.click("#confirm-cancel")
+        expect(page.locator("#confirm-dialog")).to_be_hidden()
+        return
+    if comment:
+        page.fill("#confirm-comment", comment)
+    page.click("#confirm-ok")
+
+
+def test_the_confirm_dialogs_of_the_appliance_and_backups_pages(
+    console_box: Sandbox, console_url: str, page: Page
+) -> None:
+    """Unpair, remove a peer, do not restore onto a replacement, use as a new appliance:
+    Cancel changes nothing, Confirm acts. The appliance is paired with its own Central (the
+    peer and the appliance are one), and then made to answer as a fresh appliance would."""
+    box = console_box
+    api = CentralApi(box)
+    state_file = box.root.lib / "appliance-state.json"
+    state_before = state_file.read_text()
+    interval = api.get("/api/v1/settings")["backup_detect_interval_seconds"]
+    address = box.address
+    try:
+        pair(box, box, api, api)
+        set_detect_interval(api, 2)
+        login(page, console_url, *box.admin_credentials())
+
+        # Unpair, cancelled: still paired.
+        page.goto(console_url + "/appliance")
+        page.click("#peer button:has-text('Unpair')")
+        _dialog(page, f"Stop sending backups to {address}?", "cancel")
+        assert api.get("/api/v1/appliance/peer")["paired"] is True
+        # Remove the peer kept here, cancelled: still kept.
+        page.goto(console_url + "/backups")
+        page.click(f"button[aria-label='Remove {address}']")
+        _dialog(page, f"Remove {address} and every backup kept for it?", "cancel")
+        assert [p["address"] for p in api.get("/api/v1/backup-peers")["items"]] == [address]
+
+        # The appliance now answers as a fresh one (another id, uninitialized): an offer.
+        fresh = {"state": "uninitialized", "appliance_id": str(uuid.uuid4()),
+                 "restore_code": "ABCDE23456"}  # fmt: skip
+        state_file.write_text(json.dumps(fresh))
+        # The appliance's status file (what Central and the page show) follows at its next
+        # event: a backup made now.
+        api.post("/api/v1/appliance/backups", {"kind": "incremental"})
+        wait_for(lambda: api.get("/api/v1/appliance/backup-status")["state"] == "uninitialized",
+                 timeout=30, what="the status saying uninitialized")  # fmt: skip
+        offer = wait_offer(api, address)
+        page.goto(console_url + "/backups")
+        dismiss = page.locator(f"#replacements form[action$='/{offer['id']}/dismiss']")
+        dismiss.locator("button:has-text('Use as a new appliance')").click()
+        _dialog(page, f"Do not restore onto {address}?", "cancel")
+        assert _offer_state(api, offer["id"]) == "offered"
+        dismiss.locator("input[name=comment]").fill("not this one")
+        dismiss.locator("button:has-text('Use as a new appliance')").click()
+        _dialog(page, f"Do not restore onto {address}?", "confirm")
+        expect(page.locator("#replacements form[id^=approve-]")).to_have_count(0)
+        assert _offer_state(api, offer["id"]) == "dismissed"
+        assert json.loads(state_file.read_text())["state"] == "uninitialized"
+
+        # Use as a new appliance, on the appliance's own page.
+        page.goto(console_url + "/appliance")
+        expect(page.locator("#appliance-state")).to_have_text("uninitialized")
+        use_new = page.locator("#state button:has-text('Use as a new appliance')")
+        use_new.click()
+        _dialog(page, "Use this appliance as a new one?", "cancel")
+        assert json.loads(state_file.read_text())["state"] == "uninitialized"
+        use_new.click()
+        _dialog(page, "Use this appliance as a new one?", "confirm")
+        expect(page.locator("#appliance-state")).to_have_text("active")
+        assert json.loads(state_file.read_text())["state"] == "active"
+
+        # Unpair and remove, confirmed.
+        page.click("#peer button:has-text('Unpair')")
+        _dialog(page, f"Stop sending backups to {address}?", "confirm", "no more backups")
+        expect(page.locator("#pair-form")).to_be_visible()
+        assert api.get("/api/v1/appliance/peer")["paired"] is False
+        page.goto(console_url + "/backups")
+        page.click(f"button[aria-label='Remove {address}']")
+        _dialog(page, f"Remove {address} and every backup kept for it?", "confirm", "gone")
+        expect(page.locator(f"button[aria-label='Remove {address}']")).to_have_count(0)
+        assert api.get("/api/v1/backup-peers")["items"] == []
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        if api.get("/api/v1/appliance/peer")["paired"]:
+            api.ok(api.call("DELETE", "/api/v1/appliance/peer?comment=test+done"))
+        for peer in api.get("/api/v1/backup-peers")["items"]:
+            api.ok(api.call("DELETE", f"/api/v1/backup-peers/{peer['id']}?comment=test+done"))
+        set_detect_interval(api, interval)
+        state_file.write_text(state_before)
+
+
+def _offer_state(api: CentralApi, offer_id: int) -> str:
+    return str(next(o for o in api.get("/api/v1/replacements")["items"]
+                    if o["id"] == offer_id)["state"])  # fmt: skip

@@ -16,6 +16,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.sandbox.sandbox import Sandbox
+from tests.backups.appliance import CentralApi
+from tests.backups.lab_flow import pair
 from tests.harness.dhcp import dhclient
 from tests.harness.wait import wait_for
 from tests.webui.conftest import login, shot
@@ -75,6 +77,27 @@ def _csrf(page: Page) -> str:
     return value
 
 
+def _healthy_dashboard_shot(box: Sandbox, page: Page) -> None:
+    """The dashboard's screenshot as on a healthy appliance: its backups go to a peer (its own
+    Central, for the picture) and are current, its servers reachable; all is put back after."""
+    api = CentralApi(box)
+    state_file = box.root.lib / "appliance-state.json"
+    state_before = state_file.read_text()
+    try:
+        pair(box, box, api, api)
+        api.post("/api/v1/appliance/backups", {"kind": "full"})
+        _wait_reachable(box)
+        page.reload()
+        expect(page.locator("#health")).to_have_attribute("data-overall", "ok", timeout=60_000)
+        shot(page, "dashboard")
+    finally:
+        if api.get("/api/v1/appliance/peer")["paired"]:
+            api.ok(api.call("DELETE", "/api/v1/appliance/peer?comment=test+done"))
+        for peer in api.get("/api/v1/backup-peers")["items"]:
+            api.ok(api.call("DELETE", f"/api/v1/backup-peers/{peer['id']}?comment=test+done"))
+        state_file.write_text(state_before)
+
+
 def test_login_logout_and_the_session_cookie(console_box: Sandbox, console_url: str, page: Page):
     username, password = _admin(console_box)
     response = page.goto(console_url + "/")
@@ -100,7 +123,7 @@ def test_login_logout_and_the_session_cookie(console_box: Sandbox, console_url: 
     assert "bws_" not in cookie["value"]  # Central's token is sealed, not readable
     expect(page.locator("h2:has-text('DHCP utilisation per scope')")).to_be_visible()
     expect(page.locator("svg.chart")).to_be_visible()
-    shot(page, "dashboard")
+    _healthy_dashboard_shot(console_box, page)
     # The keyboard reaches the skip link first.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
@@ -447,6 +470,19 @@ def test_scope_and_reservation_then_dhclient_gets_the_address(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def _wait_reachable(box: Sandbox) -> None:
+    """Every DNS and DHCP server of Central's registry reachable (within two health rounds)."""
+    token = box.central_token()
+    interval = box.https(1231, "/api/v1/settings", token=token).json()["health_interval_seconds"]
+
+    def reachable() -> bool:
+        items = box.https(1231, "/api/v1/servers", token=token).json()["items"]
+        states = [s["state"] for s in items if s["kind"] in ("dns", "dhcp")]
+        return bool(states) and all(state == "reachable" for state in states)
+
+    wait_for(reachable, timeout=2 * interval + 30, what="the DNS and DHCP servers reachable")
+
+
 def test_options_classes_history_users_settings(console_box: Sandbox, console_url: str, page: Page):
     login(page, console_url, *_admin(console_box))
     page.goto(console_url + "/dhcp/options")
@@ -473,7 +509,16 @@ def test_options_classes_history_users_settings(console_box: Sandbox, console_ur
     expect(page.locator("text=The server was synced.")).to_be_visible()
     page.locator("#servers tr", has_text="dns").locator("button:has-text('Sync now')").click()
     expect(page.locator("text=The server was synced.")).to_be_visible()
-    expect(page.locator("#servers")).to_contain_text("reachable")
+    # Each server is "reachable" once the registry's health poll has reached it (the first
+    # round may come after this test starts): waited for at Central, then shown.
+    _wait_reachable(console_box)
+    page.goto(console_url + "/servers")
+    for kind in ("dns", "dhcp"):
+        kind_cell = page.locator("td[data-label=Kind]", has_text=re.compile(f"^{kind}$"))
+        rows = page.locator("#servers tbody tr").filter(has=kind_cell)
+        expect(rows.first).to_be_visible()
+        for state in rows.locator(".state").all():
+            expect(state).to_have_text("reachable")
     shot(page, "servers")
     page.goto(console_url + "/history")
     page.fill("#h-actor", "admin")
@@ -587,4 +632,3 @@ def test_dashboard_shows_a_crash_and_the_restart(
     login(page, console_url, *_admin(box))
     expect(page.locator("main")).to_contain_text("kea-dhcp4: 1 unexpected exit in the last 24 h")
     expect(page.locator("main")).to_contain_text("SIGKILL")
-    shot(page, "dashboard")

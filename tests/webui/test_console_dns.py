@@ -16,6 +16,7 @@ import dns.rdatatype
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from services.common.proc import run
 from services.sandbox.sandbox import Sandbox
 from tests.harness.wait import wait_for
 from tests.webui.axe import assert_accessible
@@ -352,3 +353,140 @@ def test_bulk_ttl_and_delete_on_a_long_list(
     expect(page.locator(".pager")).to_contain_text("of 118")
     assert_accessible(page)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def _zone_config(box: Sandbox, name: str) -> str:
+    """The zone's block in the configuration named runs (its zones.conf)."""
+    text = (box.root.bind_etc / "zones.conf").read_text()
+    start = text.find(f'zone "{name.rstrip(".")}')
+    return text[start : text.find("\n};", start)] if start >= 0 else ""
+
+
+def _named_knows(box: Sandbox, name: str) -> bool:
+    """named runs the zone (a secondary or stub with no primary answering is not loaded)."""
+    status = run(["rndc", "-c", str(box.root.rndc_conf), "zonestatus", name.rstrip(".")],
+                 netns=box.ns, check=False).stdout  # fmt: skip
+    return "no matching zone" not in status
+
+
+def test_secondary_stub_and_forward_zones_created_and_edited(
+    console_box: Sandbox, console_url: str, page: Page
+):
+    box = console_box
+    # Addresses of the sandbox's own network that no server answers on.
+    first, second = str(box.network[-3]), str(box.network[-4])
+    names = {kind: f"{kind}-console.example." for kind in ("secondary", "stub", "forward")}
+    for name in names.values():
+        _delete_zone(box, name)
+    try:
+        page.goto(f"{console_url}/dns/zones")
+        form = page.locator("#create-zone")
+        # A secondary zone without primaries: refused at the field, nothing made.
+        form.locator("#f-name").fill(names["secondary"])
+        form.locator("#f-kind").select_option("secondary")
+        form.locator("button:has-text('Create zone')").click()
+        expect(page.locator("#e-primaries")).to_contain_text("at least one primary")
+        expect(page.locator("#f-kind")).to_have_value("secondary")
+        assert _zone_by_name(box, names["secondary"]) is None
+        assert_accessible(page)
+        made: dict[str, int] = {}
+        for kind, field, value in (("secondary", "primaries", first),
+                                   ("stub", "primaries", first),
+                                   ("forward", "forwarders", first)):  # fmt: skip
+            form = page.locator("#create-zone")
+            form.locator("#f-name").fill(names[kind])
+            form.locator("#f-kind").select_option(kind)
+            form.locator(f"#f-{field}").fill(value)
+            if kind == "forward":
+                form.locator("#f-forward_only").uncheck()
+            form.locator("#f-comment").fill(f"a {kind} zone")
+            form.locator("button:has-text('Create zone')").click()
+            expect(page.locator("h1")).to_have_text(names[kind])
+            expect(page.locator("main")).to_contain_text(f"{kind} zone")
+            found = _zone_by_name(box, names[kind])
+            assert found is not None and found["kind"] == kind
+            made[kind] = int(found["id"])
+            page.goto(f"{console_url}/dns/zones")
+        config = {kind: _zone_config(box, name) for kind, name in names.items()}
+        assert "type secondary" in config["secondary"] and first in config["secondary"]
+        assert "type stub" in config["stub"] and first in config["stub"]
+        assert "type forward" in config["forward"] and "forward first" in config["forward"]
+        for kind in ("secondary", "stub"):
+            wait_for(lambda kind=kind: _named_knows(box, names[kind]), timeout=20,
+                     what=f"named running the {kind} zone")  # fmt: skip
+
+        # Each kind's settings: its own options, edited and read back from named.
+        page.goto(f"{console_url}/dns/zones/{made['secondary']}/settings")
+        expect(page.locator("#soa")).to_have_count(0)
+        expect(page.locator("#opt-f-primaries")).to_have_value(first)
+        assert_accessible(page)
+        page.locator("#opt-f-primaries").fill(f"{first} not-an-address")
+        page.locator("#zone-options button:has-text('Save options')").click()
+        expect(page.locator("#opt-e-primaries")).to_contain_text("primary 2")
+        page.locator("#opt-f-primaries").fill(f"{first} {second}")
+        page.locator("#opt-f-allow_transfer").fill(str(box.network))
+        page.locator("#opt-f-comment").fill("a second primary")
+        page.locator("#zone-options button:has-text('Save options')").click()
+        expect(page.locator("text=The zone's options were saved")).to_be_visible()
+        got = _api(box, "GET", f"/dns/zones/{made['secondary']}")["options"]
+        assert (got["primaries"], got["allow_transfer"]) == ([first, second], [str(box.network)])
+        wait_for(lambda: second in _zone_config(box, names["secondary"]), timeout=20,
+                 what="named running the secondary with both primaries")  # fmt: skip
+
+        page.goto(f"{console_url}/dns/zones/{made['stub']}/settings")
+        expect(page.locator("#opt-f-allow_transfer")).to_have_count(0)
+        page.locator("#opt-f-primaries").fill(second)
+        page.locator("#opt-f-comment").fill("the other primary")
+        page.locator("#zone-options button:has-text('Save options')").click()
+        expect(page.locator("text=The zone's options were saved")).to_be_visible()
+        expect(page.locator("#opt-f-primaries")).to_have_value(second)
+        wait_for(lambda: first not in _zone_config(box, names["stub"]), timeout=20,
+                 what="named running the stub from the other primary")  # fmt: skip
+
+        page.goto(f"{console_url}/dns/zones/{made['forward']}/settings")
+        expect(page.locator("#opt-f-forward_only")).not_to_be_checked()
+        page.locator("#opt-f-forwarders").fill(f"{second} {first}")
+        page.locator("#opt-f-forward_only").check()
+        page.locator("#opt-f-comment").fill("forward only")
+        page.locator("#zone-options button:has-text('Save options')").click()
+        expect(page.locator("text=The zone's options were saved")).to_be_visible()
+        expect(page.locator("#opt-f-forward_only")).to_be_checked()
+        assert_accessible(page)
+        got = _api(box, "GET", f"/dns/zones/{made['forward']}")["options"]
+        assert (got["forwarders"], got["forward_only"]) == ([second, first], True)
+        wait_for(lambda: "forward only" in _zone_config(box, names["forward"]), timeout=20,
+                 what="named forwarding only")  # fmt: skip
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        for name in names.values():
+            _delete_zone(box, name)
+
+
+#: The DNS pages, by what their paths need.
+DNS_PAGES = ("/dns/zones", "/dns/zones/{zone}", "/dns/zones/{zone}/settings",
+             "/dns/search?q=host01", "/dns/keys", "/dns/servers/{server}/options")  # fmt: skip
+
+
+def test_dns_pages_on_a_phone_and_in_the_dark(
+    console_box: Sandbox, console_url: str, page: Page, zone: dict[str, Any]
+):
+    """390x844 in the dark scheme: no page scrolls sideways, axe-core finds nothing."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    try:
+        for path in DNS_PAGES:
+            shown = page.goto(
+                console_url + path.format(zone=zone["id"], server=_server_id(console_box))
+            )
+            assert shown is not None and shown.ok, (path, shown and shown.status)
+            expect(page.locator("h1")).to_be_visible()
+            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert background != "rgb(245, 246, 248)", (path, "the dark scheme did not apply")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+            assert_accessible(page)
+    finally:
+        page.emulate_media(color_scheme="light")
+        if size is not None:
+            page.set_viewport_size(size)

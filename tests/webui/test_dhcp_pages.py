@@ -9,6 +9,7 @@ end: the tests share the console's appliance with the other console tests.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -211,6 +212,57 @@ def test_scope_settings_pools_reservations_and_classes_edited(
         assert answer.status_code == 200, answer.text
 
 
+def test_a_pools_own_options_edited_and_served_by_kea(
+    console_box: Sandbox, console_url: str, page: Page
+) -> None:
+    box = console_box
+    base, before = _scope(box)
+    kea_before = _kea_subnet(box)
+    try:
+        page.goto(f"{console_url}/dhcp/scopes/{before['id']}")
+        row = page.locator("#pools tbody tr").first
+        row.locator("summary").click()
+        # A line that is no option: at the pool's options field, by its line; nothing sent.
+        row.locator("#pool-0-f-options").fill("routers\ndomain-name = pool.example")
+        row.locator("button:has-text('Save pool')").click()
+        expect(page.locator("#pool-0-e-options")).to_contain_text("line 1")
+        assert _kea_subnet(box) == kea_before
+        # A value Kea refuses: at the same field, in words, by the option's place.
+        page.locator("#pool-0-f-options").fill("domain-name-servers = not-an-address")
+        page.locator("#pools details[open] button:has-text('Save pool')").click()
+        expect(page.locator("#pool-0-e-options")).to_contain_text("option 1")
+        _plain(page)
+        assert _kea_subnet(box) == kea_before
+        assert_accessible(page)
+        page.locator("#pool-0-f-options").fill(
+            f"domain-name-servers = {box.address}\ndomain-name = pool.example"
+        )
+        page.locator("#pool-0-f-comment").fill("the pool's own name servers")
+        page.locator("#pools details[open] button:has-text('Save pool')").click()
+        expect(page.locator("text=The scope was saved.")).to_be_visible()
+        expect(page.locator("#pools tbody tr").first).to_contain_text("domain-name = pool.example")
+        pool = _kea_subnet(box)["pools"][0]
+        assert {o["name"]: o["data"] for o in pool["option-data"]} == {
+            "domain-name-servers": box.address, "domain-name": "pool.example"}  # fmt: skip
+        # The edit form shows them again; emptied, the pool has none.
+        page.locator("#pools tbody tr").first.locator("summary").click()
+        expect(page.locator("#pool-0-f-options")).to_have_value(
+            f"domain-name-servers = {box.address}\ndomain-name = pool.example"
+        )
+        page.locator("#pool-0-f-options").fill("")
+        page.locator("#pools details[open] button:has-text('Save pool')").click()
+        # (the page said "saved" already: the pool's row tells the new page apart)
+        expect(page.locator("#pools tbody tr").first).not_to_contain_text("pool.example")
+        expect(page.locator("text=The scope was saved.")).to_be_visible()
+        assert not _kea_subnet(box)["pools"][0].get("option-data")
+        history = box.https(1231, "/api/v1/history?filter=object_type:dhcp-scope&sort=-id&limit=2",
+                            10, token=box.central_token()).json()["items"]  # fmt: skip
+        assert "the pool's own name servers" in [h["comment"] for h in history]
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        _put_back(box, base, before)
+
+
 LEASE_NET = "198.18.200.0/24"  # RFC 2544's benchmarking network: configured, never on a link
 
 
@@ -326,9 +378,15 @@ def test_leases_page_after_page(
                      json_body={"address": "198.18.200.200", "hw_address": "02:77:00:00:99:01",
                                 "valid_lifetime": 3600, "comment": "one more"})  # fmt: skip
     assert made.status_code == 201, made.text
-    page.goto(console_url + "/dhcp/leases")
+    # The first page comes before the count of every lease, which follows by itself (a
+    # fragment) with the page numbers.
+    with page.expect_request(lambda request: "/dhcp/leases/count" in request.url):
+        page.goto(console_url + "/dhcp/leases")
+    counted = re.compile(r"^\d+ leases on this server")
+    expect(page.locator("#lease-count")).to_have_text(counted)
     total = int(page.locator("#lease-count").inner_text().split()[0])
     assert total >= 55
+    expect(page.locator("nav.pager a[aria-label='Last page']").first).to_be_visible()
     first = page.locator("#leases tbody tr td:first-child").all_inner_texts()
     assert len(first) == 50
     page.locator("nav.pager a[rel=next]").first.click()
@@ -344,3 +402,32 @@ def test_leases_page_after_page(
     expect(page.locator("nav.pager").first).to_contain_text(f"page {pages} of {pages}")
     last = page.locator("#leases tbody tr td:first-child").all_inner_texts()
     assert len(last) == total - (pages - 1) * 50
+    # Without JavaScript the "Count them" link counts at once.
+    page.goto(console_url + "/dhcp/leases?count=yes")
+    expect(page.locator("#lease-count")).to_have_text(counted)
+    expect(page.locator("#lease-count[hx-get]")).to_have_count(0)
+
+
+def test_dhcp_pages_on_a_phone_and_in_the_dark(
+    console_box: Sandbox, console_url: str, page: Page
+) -> None:
+    """390x844 in the dark scheme: no page scrolls sideways, axe-core finds nothing."""
+    _base, scope = _scope(console_box)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    try:
+        for path in ("/dhcp", f"/dhcp/scopes/{scope['id']}", "/dhcp/options", "/dhcp/leases",
+                     "/dhcp?family=v6", "/dhcp/leases?family=v6"):  # fmt: skip
+            shown = page.goto(console_url + path)
+            assert shown is not None and shown.ok, (path, shown and shown.status)
+            expect(page.locator("h1")).to_be_visible()
+            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert background != "rgb(245, 246, 248)", (path, "the dark scheme did not apply")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+            assert_accessible(page)
+    finally:
+        page.emulate_media(color_scheme="light")
+        if size is not None:
+            page.set_viewport_size(size)

@@ -77,9 +77,12 @@ MAX_LIFETIME = 2**32 - 1
 
 def pool_form(index: int) -> Placement:
     """The pool form: its pool is the scope's ``index``-th; the others' problems go on top."""
+    pool = f"pools[{index}]"
     return Placement.same(
-        "comment", fields={f"pools[{index}].start": "start", f"pools[{index}].end": "end",
-                           f"pools[{index}].client_class": "client_class"},
+        "comment", fields={f"{pool}.start": "start", f"{pool}.end": "end",
+                           f"{pool}.client_class": "client_class", f"{pool}.options": "options",
+                           f"{pool}.options[]": "options"},
+        entries={"options": "option"},
     )  # fmt: skip
 
 
@@ -306,11 +309,16 @@ def save_scope(request: Request, write: WriteRequest, scope_id: int = ScopeId) -
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=scope-saved")
 
 
-def _pool_of(write: Write, pool: dict[str, Any]) -> dict[str, Any]:
+def _pool_of(read: Reader, write: Write, pool: dict[str, Any]) -> dict[str, Any]:
+    """A pool from the form: its range, class and options (Kea's ``option-data`` of the pool,
+    sent to the clients that get an address of it); what the form does not show is kept."""
     changed = pool | {"start": write.get("start"), "end": write.get("end")}
     changed.pop("client_class", None)
     if write.get("client_class"):
         changed["client_class"] = write.get("client_class")
+    changed["options"] = options_of(read, "options", pool.get("options", []))
+    if not changed["options"]:
+        changed.pop("options")
     return changed
 
 
@@ -320,12 +328,14 @@ def add_pool(request: Request, write: WriteRequest, scope_id: int = ScopeId) -> 
     current = _current(request, write, at, scope_id)
     pools = list(current.get("pools", []))
     new = len(pools)
-    current["pools"] = [*pools, _pool_of(write, {})]
+    read = Reader(write.form)
+    current["pools"] = [*pools, _pool_of(read, write, {})]
     try:
+        read.check()
         _replace_scope(request, write, at, current)
-    except ApiError as exc:
+    except (ApiError, FormInputError) as exc:
         return _scope_refused(request, write, at, scope_id, exc, "pool", pool_form(new),
-                              "start", "end", "client_class")  # fmt: skip
+                              "start", "end", "client_class", "options")  # fmt: skip
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=scope-saved")
 
 
@@ -344,13 +354,16 @@ def edit_pool(
             409, "The pool was changed or removed meanwhile; nothing was changed. Look at the "
             "scope again and repeat the change.", "pool",
         )  # fmt: skip
-    pools[index] = _pool_of(write, pools[index])
+    read = Reader(write.form)
+    pools[index] = _pool_of(read, write, pools[index])
     current["pools"] = pools
     try:
+        read.check()
         _replace_scope(request, write, at, current)
-    except ApiError as exc:
+    except (ApiError, FormInputError) as exc:
         return _scope_refused(request, write, at, scope_id, exc, f"pool-{index}",
-                              pool_form(index), "start", "end", "client_class")  # fmt: skip
+                              pool_form(index), "start", "end", "client_class",
+                              "options")  # fmt: skip
     return redirect(request, f"/dhcp/scopes/{scope_id}?{at.qs}&done=scope-saved")
 
 
@@ -686,14 +699,22 @@ def leases(request: Request, session: CurrentSession) -> Response:
     at = where(central, session, params)
     terms = {k: params[k].strip() for k in LEASE_TERMS if params.get(k, "").strip()}
     offset = clamp_offset(params.get("offset"), LEASES_A_PAGE)
+    # The first page of every lease is read alone (Central reads the first 50 leases): counting
+    # them all takes the longest, so the count comes after, in a fragment (``/leases/count``).
+    # A search, a later page or ``count=yes`` (the link without JavaScript) counts at once.
+    counted = bool(terms) or offset > 0 or params.get("count") == "yes"
     context: dict[str, Any] = {"leases": [], "total": 0, "errors": FormErrors(), "error": "",
-                               "subnets": {}}  # fmt: skip
+                               "subnets": {}, "next_page": False}  # fmt: skip
     if at.server_id:
         try:
+            count = {"count": "true"} if counted and not terms else {}
             answer = central.leases(session.token, at.base, limit=LEASES_A_PAGE, offset=offset,
-                                    **terms, **({} if terms else {"count": "true"}))  # fmt: skip
+                                    **terms, **count)  # fmt: skip
             context["leases"] = answer.items
-            context["total"] = answer.total if answer.total is not None else len(answer.items)
+            if counted:
+                context["total"] = answer.total if answer.total is not None else len(answer.items)
+            else:
+                context |= {"total": None, "next_page": answer.next is not None}
             context["subnets"] = {s.id: s.subnet for s in central.scopes(session.token, at.base)}
         except ApiError as exc:
             errors = refusal(exc, LEASE_FORM)
@@ -703,8 +724,29 @@ def leases(request: Request, session: CurrentSession) -> Response:
     return render(
         request, "dhcp_leases.html", session, 422 if context["error"] else 200,
         at=at, values=terms, searched=bool(terms), expires=expires, state=lease_state,
-        pager=Pager(offset, LEASES_A_PAGE, context["total"]),
+        pager=Pager(offset, LEASES_A_PAGE, context["total"] or 0), oob=False, count_error="",
         page_query=lambda **changes: query(base, **changes), **context,
+    )  # fmt: skip
+
+
+@router.get("/leases/count")
+def lease_count(request: Request, session: CurrentSession) -> Response:
+    """The count of every lease and the page numbers, for the first page's fragment (the first
+    page was shown without them). Central keeps the count for the page jumps after it."""
+    central = console(request).central
+    at = where(central, session, dict(request.query_params))
+    total: int | None = None
+    error = ""
+    if at.server_id:
+        try:
+            answer = central.leases(session.token, at.base, limit=1, count="true")
+            total = answer.total
+        except ApiError as exc:
+            error = in_words(exc)
+    return render(
+        request, "dhcp_lease_count.html", session, at=at, total=total, count_error=error,
+        searched=False, oob=True, next_page=False, pager=Pager(0, LEASES_A_PAGE, total or 0),
+        page_query=lambda **changes: query(at.params, **changes),
     )  # fmt: skip
 
 

@@ -48,9 +48,18 @@ RECORD = ("name", "type", "ttl", "data")
 
 #: Where Central's problems land on each form.
 ZONE_FORM = Placement.same(
-    "name", "server_id", "ttl", "comment", fields={"nameservers[]": "nameservers"},
-    entries={"nameservers": "name server"},
+    "name", "server_id", "kind", "ttl", "nameservers", "primaries", "forwarders", "comment",
+    fields={"nameservers[]": "nameservers", "primaries[]": "primaries",
+            "forwarders[]": "forwarders"},
+    entries={"nameservers": "name server", "primaries": "primary", "forwarders": "forwarder"},
 )  # fmt: skip
+#: The kinds of zone the create form offers, and what each is.
+ZONE_KINDS = (
+    ("primary", "primary: its records are kept here"),
+    ("secondary", "secondary: a copy transferred from its primaries"),
+    ("stub", "stub: only the name servers, from its primaries"),
+    ("forward", "forward: queries sent to its forwarders"),
+)
 IMPORT_FORM = Placement.same(
     "name", "text", "comment", fields={"records[]": "text"}, entries={"text": "record"},
     lines="text",
@@ -93,6 +102,7 @@ def zones_page(request: Request, session: Session, status: int = 200, **extra: A
         "qs": lambda **changes: query(base, **changes),
         "servers": servers,
         "server_options": [(str(s.id), s.name) for s in servers],
+        "zone_kinds": ZONE_KINDS,
         "errors": FormErrors(),
         "values": {},
         "import_errors": FormErrors(),
@@ -117,12 +127,19 @@ def create_zone(request: Request, write: WriteRequest) -> Response:
         "server_id": read.whole("server_id"),
         "comment": write.comment,
     }
+    kind = read.text("kind") or "primary"
+    if kind != "primary":
+        body["kind"] = kind
     ttl = read.duration("ttl", example="1h")
     if ttl is not None:
         body["ttl"] = ttl
-    nameservers = read.text("nameservers").replace(",", " ").split()
-    if nameservers:
-        body["nameservers"] = nameservers
+    # Each list only where typed: Central names a list the kind does not take, or one it lacks.
+    for name in ("nameservers", "primaries", "forwarders"):
+        entries = read.text(name).replace(",", " ").split()
+        if entries:
+            body[name] = entries
+    if kind == "forward":
+        body["forward_only"] = write.form.get("forward_only") == "yes"
     try:
         read.check()
         zone = console(request).central.create_zone(write.session.token, body)
@@ -130,7 +147,8 @@ def create_zone(request: Request, write: WriteRequest) -> Response:
         errors = refusal(exc, ZONE_FORM)
         return zones_page(
             request, write.session, status_of(exc), errors=errors, error=errors.banner,
-            values=values(write.form, "name", "server_id", "ttl", "nameservers", "comment"),
+            values=values(write.form, "name", "server_id", "kind", "ttl", "nameservers",
+                          "primaries", "forwarders", "forward_only", "comment"),
         )  # fmt: skip
     return redirect(request, f"/dns/zones/{zone.id}?done=zone-created")
 
