@@ -37,6 +37,7 @@ from central.fleet.guard import FleetGuard
 from central.fleet.routes import router as fleet_router
 from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
+from central.ipam.routes import router as ipam_router
 from central.monitoring.routes import router as monitoring_router
 from central.network.routes import router as network_router
 from central.registry import poller
@@ -162,6 +163,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         dhcp_migrate_router,
         dns_router,
         dns_security_router,
+        ipam_router,
         backups_router,
         appliance_router,
         network_router,

@@ -42,7 +42,8 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # Every role but read-only may make API tokens for itself; administrators for anyone.
 TokenMaker = Annotated[
-    Principal, Depends(require(Role.ADMINISTRATOR, Role.DNS_ADMIN, Role.DHCP_ADMIN))
+    Principal,
+    Depends(require(Role.ADMINISTRATOR, Role.DNS_ADMIN, Role.DHCP_ADMIN, Role.IPAM_ADMIN)),
 ]
 
 USER_FIELDS = {

@@ -15,7 +15,7 @@ from services.common.model import Input
 
 USERNAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 Password = Annotated[str, Field(min_length=12, max_length=256)]
-RoleName = Literal["administrator", "dns-admin", "dhcp-admin", "read-only"]
+RoleName = Literal["administrator", "dns-admin", "dhcp-admin", "ipam-admin", "read-only"]
 TokenKind = Literal["session", "api"]
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
 

@@ -1,8 +1,8 @@
 """Typed dependencies of the routes: the database session, the caller and role checks.
 
-Roles: ``administrator`` may do everything; ``dns-admin`` and ``dhcp-admin`` change their
-own domain (and read everything); ``read-only`` reads. A role check runs before the request
-body is validated, so a caller without the role gets 403 whatever it sent.
+Roles: ``administrator`` may do everything; ``dns-admin``, ``dhcp-admin`` and ``ipam-admin``
+change their own domain (and read everything); ``read-only`` reads. A role check runs before
+the request body is validated, so a caller without the role gets 403 whatever it sent.
 
 What needs no database runs on the event loop (``async def``); FastAPI hands every plain
 ``def`` dependency to a worker thread, and each such hop costs more than the work of a small
@@ -38,6 +38,7 @@ class Role(StrEnum):
     ADMINISTRATOR = "administrator"
     DNS_ADMIN = "dns-admin"
     DHCP_ADMIN = "dhcp-admin"
+    IPAM_ADMIN = "ipam-admin"
     READ_ONLY = "read-only"
 
 

@@ -36,6 +36,7 @@ from tests.bench.dhcp import dhcp, dhcp_perf
 from tests.bench.discovery import discovery_bench
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
 from tests.bench.dns_scale import dns_import, dns_parallel
+from tests.bench.ipam import ipam_next_free
 from tests.bench.memory import idle_memory
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
@@ -129,6 +130,11 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         "web console page time: records page of a 10,000-record zone, list of 10,000 zones, "
         "history of 10,000 changes, leases page with 10,000 leases",
         webui_bench,
+    ),
+    "ipam-next-free": (
+        "IPAM: next free address in a /16 with 50,000 used addresses (claims and A records), "
+        "GET and claiming POST, SQLite and PostgreSQL",
+        ipam_next_free,
     ),
     "webui-leases": (
         "web console page time: the DHCP leases page with 10,000 leases (also in webui)",

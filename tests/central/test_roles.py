@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import pytest
@@ -57,6 +58,8 @@ ADMIN_READS = {
 OWN_TOKENS = {("POST", "/api/v1/api-tokens"), ("DELETE", "/api/v1/api-tokens/{token_id}")}
 #: The part of the API a domain administrator writes (its role check lets it through).
 DOMAINS = {"dns-admin": "/api/v1/dns/"}
+#: IPAM objects of the roles test: each ``ids`` gets a block and a range of its own.
+_ipam = itertools.count(1)
 
 
 def _endpoints(central: Api) -> list[tuple[str, str]]:
@@ -150,7 +153,22 @@ def ids(central: Api) -> dict[str, Any]:
             "agent_certificate": (central.process.root.pki / "central.crt").read_text(),
         },
     ).json()
+    n = next(_ipam)
+    block = central.post("/api/v1/ipam/blocks", {"prefix": f"10.{100 + n}.0.0/16"}).json()
+    # one range holds the address of every path (``address``), claimed
+    ranges = central.get("/api/v1/ipam/ranges?filter=name:roles").json()["items"]
+    if not ranges:
+        ranges = [central.post("/api/v1/ipam/ranges", {"start": "198.51.100.1",
+                                                        "end": "198.51.100.14",
+                                                        "name": "roles"}).json()]  # fmt: skip
+    ipam_range = ranges[0]
+    central.post(f"/api/v1/ipam/ranges/{ipam_range['id']}/claims", {"address": "198.51.100.5"})
+    prop = f"roles-{n}"
+    central.post("/api/v1/ipam/properties", {"name": prop, "kind": "text"})
     return {
+        "block_id": block["id"],
+        "range_id": ipam_range["id"],
+        "property_name": prop,
         "peer_id": peer["peer_id"],
         "snapshot_id": 1,
         "replacement_id": 1,
@@ -222,7 +240,7 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
     assert central.history_total() == before, "a refused write left a history entry"
 
 
-@pytest.mark.parametrize("role", ["dns-admin", "dhcp-admin"])
+@pytest.mark.parametrize("role", ["dns-admin", "dhcp-admin", "ipam-admin"])
 def test_domain_administrators_cannot_change_users_settings_or_servers(
     central: Api, ids: dict[str, Any], role: str
 ) -> None:
@@ -233,6 +251,8 @@ def test_domain_administrators_cannot_change_users_settings_or_servers(
             continue
         if role == "dhcp-admin" and path.startswith("/api/v1/dhcp/"):
             continue  # its own domain (tests/central_dhcp)
+        if role == "ipam-admin" and path.startswith("/api/v1/ipam/"):
+            continue  # its own domain (tests/central/test_ipam.py)
         response = central.call(method, _fill(central, path, ids), user.token, json={})
         if path.startswith(PEER):
             assert_problem(response, 401)

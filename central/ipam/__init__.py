@@ -1,0 +1,1 @@
+"""IP address management: blocks and ranges of the address space, properties, claims."""

@@ -1,0 +1,125 @@
+"""Tables of IP address management: the tree of blocks and ranges, property definitions and
+claims of addresses.
+
+Each block and range keeps its ends twice: as text for people and as sortable keys
+(``central.ipam.addresses.key``) for overlap and containment in SQL. Ids are never given
+twice: they name objects in the history and in scripts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
+
+#: An address key (``central.ipam.addresses.key``): compared byte by byte on PostgreSQL too
+#: (the database's collation would compare them by locale rules, more slowly).
+Key = String(32).with_variant(String(32, collation="C"), "postgresql")
+
+
+class IpamBlock(Base):
+    """A prefix of the address space (``10.0.0.0/8``); holds blocks and ranges."""
+
+    __tablename__ = "ipam_blocks"
+    __table_args__ = (Index("ix_ipam_blocks_span", "family", "first_key", "last_key"), NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ipam_blocks.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    family: Mapped[int] = mapped_column(Integer)
+    prefix: Mapped[str] = mapped_column(String(64))
+    first_key: Mapped[str] = mapped_column(Key)
+    last_key: Mapped[str] = mapped_column(Key)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class IpamRange(Base):
+    """A stretch of addresses handed out one by one (``start``-``end``), inside a block or at
+    the top of the tree; addresses are claimed in it."""
+
+    __tablename__ = "ipam_ranges"
+    __table_args__ = (Index("ix_ipam_ranges_span", "family", "first_key", "last_key"), NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    block_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ipam_blocks.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    family: Mapped[int] = mapped_column(Integer)
+    start: Mapped[str] = mapped_column(String(64))
+    end: Mapped[str] = mapped_column(String(64))
+    first_key: Mapped[str] = mapped_column(Key)
+    last_key: Mapped[str] = mapped_column(Key)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Claims released so far: with the newest claim's id, tells next free whether what it
+    #: knew of the range's claims still holds.
+    releases: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class IpamProperty(Base):
+    """A custom property administrators define and set on blocks and ranges."""
+
+    __tablename__ = "ipam_properties"
+    __table_args__ = (UniqueConstraint("name"), NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # text, number, boolean, choice
+    choices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class IpamClaim(Base):
+    """An address of a range held by someone (a person or a script).
+
+    The unique (range, key) pair is what makes a claim atomic: of two callers that pick the
+    same free address, the second one's insert fails and it takes the next.
+    """
+
+    __tablename__ = "ipam_claims"
+    __table_args__ = (
+        UniqueConstraint("range_id", "key"),
+        Index("ix_ipam_claims_range_id_id", "range_id", "id"),
+        NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    range_id: Mapped[int] = mapped_column(ForeignKey("ipam_ranges.id", ondelete="RESTRICT"))
+    address: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(Key)
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class IpamSeen(Base):
+    """An address discovery found in use (``central.ipam.discovery``): answering a ping
+    sweep, or in a router's neighbour table with its MAC address; when first and last."""
+
+    __tablename__ = "ipam_seen"
+    __table_args__ = (UniqueConstraint("key"), Index("ix_ipam_seen_family_key", "family", "key"),
+                      NEVER_REUSED)  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(Key)
+    mac: Mapped[str] = mapped_column(String(32), default="")
+    #: "ping" or "snmp ROUTER" (the last discovery that saw it)
+    seen_by: Mapped[str] = mapped_column(String(80), default="")
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
