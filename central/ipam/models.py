@@ -63,7 +63,8 @@ class IpamRange(Base):
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: Claims released so far: with the newest claim's id, tells next free whether what it
     #: knew of the range's claims still holds.
-    releases: Mapped[int] = mapped_column(Integer, default=0)
+    # server_default: the column as migration 0010 made it (tests/central/test_schema.py).
+    releases: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
