@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
@@ -19,10 +19,11 @@ class PairingToken(Base):
     """A one-time token with which the appliance at ``address`` pairs (15 minutes)."""
 
     __tablename__ = "backup_pairing_tokens"
-    __table_args__ = NEVER_REUSED
+    # A unique constraint and a plain index, as migration 0004 made them.
+    __table_args__ = (Index("ix_backup_pairing_tokens_token_hash", "token_hash"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     address: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64), default="")
@@ -36,7 +37,7 @@ class BackupPeer(Base):
     """An appliance paired with this Central: its identity, pinned certificate and credential."""
 
     __tablename__ = "backup_peers"
-    __table_args__ = NEVER_REUSED
+    __table_args__ = (Index("ix_backup_peers_credential_hash", "credential_hash"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appliance_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -44,7 +45,7 @@ class BackupPeer(Base):
     address: Mapped[str] = mapped_column(String(64), index=True)
     agent_fingerprint: Mapped[str] = mapped_column(String(80))
     agent_certificate: Mapped[str] = mapped_column(Text)
-    credential_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
     comment: Mapped[str] = mapped_column(Text, default="")
     paired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     last_upload_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -2,19 +2,38 @@
 
 Migrations are Alembic scripts in ``central/migrations``. They are applied at every start;
 when the database is already at ``HEAD`` Alembic is not even imported, which keeps a
-restart after a crash fast.
+restart after a crash fast. An empty database (the appliance's first boot) gets the schema of
+``HEAD`` at once from the models (``create_schema``), the same schema the migrations make
+(tests/unit/test_schema.py compares both ways on SQLite and PostgreSQL), without importing
+Alembic or running each migration in turn: under software emulation that took some 10 s of
+the first boot.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
+import pkgutil
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -23,7 +42,7 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 
 #: The newest migration; tests check that it is Alembic's head.
-HEAD = "0010_ipam"
+HEAD = "0011_ipam_seen"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 #: A PostgreSQL connection idle in the pool for longer is tested before it is used again.
 PING_AFTER_IDLE_SECONDS = 10.0
@@ -135,9 +154,47 @@ def alembic_config(engine: Engine) -> Any:
     return config
 
 
+def import_models() -> None:
+    """Import every ``central.<package>.models`` module, so that ``Base.metadata`` holds
+    every table of Central."""
+    import central
+
+    for package in pkgutil.iter_modules(central.__path__):
+        if package.ispkg:
+            try:
+                importlib.import_module(f"central.{package.name}.models")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"central.{package.name}.models":
+                    raise
+
+
+#: Alembic's own table of the revision a database is at, as Alembic makes it.
+_VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Make the schema of ``HEAD`` in an empty database from the models, and record it as
+    at ``HEAD`` (what ``alembic stamp head`` writes), in one transaction."""
+    import_models()
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn)
+        _VERSION_TABLE.create(conn)
+        conn.execute(insert(_VERSION_TABLE).values(version_num=HEAD))
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to ``HEAD`` (nothing to do, and no Alembic import, when it is)."""
+    """Bring the schema to ``HEAD`` (nothing to do, and no Alembic import, when it is); an
+    empty database gets it at once (``create_schema``)."""
     if current_revision(engine) == HEAD:
+        return
+    if not inspect(engine).get_table_names():
+        log.info("empty database: creating the schema of %s", HEAD)
+        create_schema(engine)
         return
     from alembic import command
 

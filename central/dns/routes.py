@@ -199,29 +199,33 @@ def apply_changes(
 def add_secondaries(
     request: Request, db: DbSession, user: DnsWriter, zone_id: ZoneId,
     body: secondaries.SecondariesRequest,
-) -> list[secondaries.ZoneCopy]:  # fmt: skip
+) -> secondaries.ZoneCopies:  # fmt: skip
     """Secondary copies of a primary zone on other DNS servers (of a fleet's appliances), in
     one action: a TSIG key per copy, transfers signed with it, NOTIFY to each copy. Answers
     every copy with the serial its named serves."""
-    return secondaries.add_secondaries(db, _config(request), user, zone_id, body)
+    made = secondaries.add_secondaries(db, _config(request), user, zone_id, body)
+    return secondaries.ZoneCopies(zone_id=zone_id, items=made)
 
 
 @router.delete("/zones/{zone_id}/secondaries/{server_id}", responses=WRITE_RESPONSES)
 def remove_secondary(
     request: Request, db: DbSession, user: DnsWriter, zone_id: ZoneId,
     server_id: Annotated[int, Path(ge=1, le=2**31 - 1)], comment: DeleteComment,
-) -> list[secondaries.ZoneCopy]:  # fmt: skip
+) -> secondaries.ZoneCopies:  # fmt: skip
     """Delete the copy on ``server_id``, its transfer key and the primary's NOTIFY to it."""
-    return secondaries.remove_secondary(db, _config(request), user, zone_id, server_id, comment)
+    left = secondaries.remove_secondary(db, _config(request), user, zone_id, server_id, comment)
+    return secondaries.ZoneCopies(zone_id=zone_id, items=left)
 
 
 @router.get("/zones/{zone_id}/copies")
 def zone_copies(
     request: Request, db: DbSession, _user: CurrentUser, zone_id: ZoneId
-) -> list[secondaries.ZoneCopy]:
+) -> secondaries.ZoneCopies:
     """The primary zone and its secondaries on other servers, each with the serial it serves
     now and whether that is the primary's."""
-    return secondaries.copies(db, _config(request), zone_id)
+    return secondaries.ZoneCopies(
+        zone_id=zone_id, items=secondaries.copies(db, _config(request), zone_id)
+    )
 
 
 @router.get("/zones/{zone_id}/export")

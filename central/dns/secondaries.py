@@ -44,6 +44,13 @@ class SecondariesRequest(Input):
     comment: str = Field(default="", max_length=1000, description="save comment")
 
 
+class ZoneCopies(BaseModel):
+    """A primary zone's copies: the primary first, then each secondary."""
+
+    zone_id: int
+    items: list[ZoneCopy]
+
+
 class ZoneCopy(BaseModel):
     """One copy of a zone: the primary or a secondary, and the serial its named serves."""
 

@@ -63,7 +63,8 @@ class IpamRange(Base):
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: Claims released so far: with the newest claim's id, tells next free whether what it
     #: knew of the range's claims still holds.
-    releases: Mapped[int] = mapped_column(Integer, default=0)
+    # server_default: the column as migration 0010 made it (tests/central/test_schema.py).
+    releases: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
@@ -104,3 +105,22 @@ class IpamClaim(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class IpamSeen(Base):
+    """An address discovery found in use (``central.ipam.discovery``): answering a ping
+    sweep, or in a router's neighbour table with its MAC address; when first and last."""
+
+    __tablename__ = "ipam_seen"
+    __table_args__ = (UniqueConstraint("key"), Index("ix_ipam_seen_family_key", "family", "key"),
+                      NEVER_REUSED)  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(Key)
+    mac: Mapped[str] = mapped_column(String(32), default="")
+    #: "ping" or "snmp ROUTER" (the last discovery that saw it)
+    seen_by: Mapped[str] = mapped_column(String(80), default="")
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)

@@ -17,7 +17,7 @@ from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, 
 from central.core.listing import ListQuery, Page, page
 from central.core.problems import RESPONSES
 from central.ipam import addresses as ad
-from central.ipam import service, usage
+from central.ipam import discovery, reverse, service, usage
 from central.ipam.models import IpamBlock, IpamClaim, IpamProperty, IpamRange
 from central.ipam.schemas import (
     AddressPage,
@@ -296,6 +296,40 @@ def claim_next_free_address(
         range_id=range_id, address=made.address if made else None, claimed=made is not None,
         claim=ClaimPublic.model_validate(made) if made else None, warnings=warnings,
     )  # fmt: skip
+
+
+# --- reverse zones -----------------------------------------------------------------------------
+@router.post("/ranges/{range_id}/reverse-zones")
+def make_reverse_zones(
+    db: DbSession, config: Config, user: IpamAdmin, range_id: ObjectId,
+    body: reverse.ReverseRequest | None = None,
+) -> reverse.ReverseResult:  # fmt: skip
+    """Make the reverse zones (/24, /64) that hold the range on a DNS server, and the PTR
+    records of the A/AAAA records of that server's zones in the range, in one action."""
+    rng = service.get_range(db, range_id)
+    return reverse.make_reverse(db, config, user, rng, body or reverse.ReverseRequest())
+
+
+# --- discovery ---------------------------------------------------------------------------------
+@router.post("/ranges/{range_id}/sweep")
+def sweep_range(
+    db: DbSession, user: IpamAdmin, range_id: ObjectId,
+    body: discovery.SweepRequest | None = None,
+) -> discovery.DiscoveryResult:  # fmt: skip
+    """Ping every address of an IPv4 range (at most 4,096) from the appliance at ``rate``
+    requests a second; what answers is kept as discovered (``discovered`` sources)."""
+    rng = service.get_range(db, range_id)
+    return discovery.sweep_range(db, user, rng, body or discovery.SweepRequest())
+
+
+@router.post("/discovery/router")
+def read_router(
+    db: DbSession, user: IpamAdmin, body: discovery.RouterRequest
+) -> discovery.DiscoveryResult:
+    """Read a router's ARP and IPv6 neighbour table over SNMP with the profile given (v1,
+    v2c, or v3 authPriv; used once, kept nowhere); its addresses and MAC addresses are kept
+    as discovered."""
+    return discovery.read_router(db, user, body)
 
 
 # --- properties --------------------------------------------------------------------------------

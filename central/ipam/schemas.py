@@ -217,7 +217,7 @@ class NextFree(BaseModel):
 class Source(BaseModel):
     """One thing that uses an address."""
 
-    kind: Literal["claim", "a", "aaaa", "ptr", "reservation", "lease"]
+    kind: Literal["claim", "a", "aaaa", "ptr", "reservation", "lease", "discovered"]
     name: str | None = Field(default=None, description="the record's owner name or hostname")
     data: str | None = Field(default=None, description="a PTR's target")
     zone_id: int | None = None
@@ -228,6 +228,8 @@ class Source(BaseModel):
     client_id: str | None = None
     duid: str | None = None
     expires: int | None = None
+    seen_by: str | None = Field(default=None, description="discovered: ping, or snmp ROUTER")
+    last_seen: dt.datetime | None = Field(default=None, description="discovered: last seen")
 
 
 class AddressPublic(BaseModel):

@@ -40,7 +40,7 @@ from central.dhcp.service import Family
 from central.dns.models import DnsRecord, DnsZone
 from central.ipam import addresses as ad
 from central.ipam.addresses import Span
-from central.ipam.models import IpamClaim, IpamRange
+from central.ipam.models import IpamClaim, IpamRange, IpamSeen
 from central.ipam.schemas import Source
 from central.ipam.service import range_span, try_claim
 from central.registry.models import Server
@@ -224,6 +224,25 @@ def _leases(db: Session, config: CentralConfig, usage: Usage, server_id: int) ->
                               f"{exc.message}")  # fmt: skip
 
 
+def _seen(db: Session, usage: Usage) -> None:
+    """What discovery found in use (``central.ipam.discovery``)."""
+    span = usage.span
+    seen = IpamSeen.__table__.c
+    where = [seen.family == span.family, seen.key >= ad.key(span.first),
+             seen.key <= ad.key(span.last)]  # fmt: skip
+    connection = db.connection()
+    if not usage.detail:
+        for key in connection.execute(select(seen.key).where(*where)).scalars().all():
+            usage.add(ad.from_key(key), _NO_SOURCE)
+        return
+    rows = connection.execute(
+        select(seen.key, seen.mac, seen.seen_by, seen.last_seen).where(*where)
+    )
+    for key, mac, seen_by, last_seen in rows:
+        usage.add(ad.from_key(key), partial(Source, kind="discovered", hw_address=mac or None,
+                                            seen_by=seen_by, last_seen=last_seen))  # fmt: skip
+
+
 def _claims(db: Session, rng: IpamRange, usage: Usage) -> None:
     for claim in db.scalars(select(IpamClaim).where(IpamClaim.range_id == rng.id)):
         usage.add(ad.from_key(claim.key),
@@ -239,6 +258,7 @@ def gather(
     if claims:
         _claims(db, rng, usage)
     _dns(db, usage)
+    _seen(db, usage)
     _dhcp(db, config, usage, leases=leases)
     return usage
 
@@ -384,7 +404,9 @@ def _fingerprint(db: Session) -> tuple[Any, ...]:
     dhcp_hashes = connection.execute(
         select(snapshots.server_id, snapshots.family, snapshots.hash).order_by(snapshots.id)
     ).all()
-    return (tuple(dns), last_record, tuple(tuple(r) for r in dhcp_hashes))
+    seen = IpamSeen.__table__.c
+    discovered = connection.execute(select(func.count(), func.max(seen.id))).one()
+    return (tuple(dns), last_record, tuple(tuple(r) for r in dhcp_hashes), tuple(discovered))
 
 
 def _claims_state(db: Session, range_id: int) -> tuple[int, int]:
@@ -504,6 +526,8 @@ def disagreements(sources: list[Source]) -> list[str]:
         targets = _names(sources, ("ptr",), "data")
         if not names & targets:
             problems.append("ptr-mismatch")
+    if kinds == {"discovered"}:
+        problems.append("discovered-unknown")
     if "lease" in kinds and "reservation" in kinds:
         reserved: set[str] = set()
         for source in sources:

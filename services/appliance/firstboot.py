@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
+import json
 import logging
 import shlex
 import socket
@@ -43,17 +44,22 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
 from services.common.errors import BurrowError, ValidationError
 from services.common.files import read_json, write_atomic, write_json
-from services.common.monitoring import MonitoringSettings
 from services.common.paths import StateRoot
 from services.common.settings import HOSTNAME_LABEL, ApplianceSettings
+
+if TYPE_CHECKING:
+    from services.common.monitoring import MonitoringSettings
+
+# YAML (a NoCloud seed) and the monitoring settings' models load only when a seed or the
+# command line gives them: at an ordinary first boot (DHCP) this program runs before
+# everything else and each import is seconds under software emulation.
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +168,8 @@ def parse_cmdline(cmdline: str, first_interface: str) -> FirstBoot | None:
 
 # --- cloud-init NoCloud ------------------------------------------------------------
 def _yaml(text: str, what: str) -> dict[str, Any]:
+    import yaml
+
     try:
         value = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
@@ -266,6 +274,8 @@ def _cmdline_monitoring(params: Mapping[str, str]) -> dict[str, Any]:
 
 def check_monitoring(given: Mapping[str, Any], origin: str) -> MonitoringSettings:
     """The monitoring settings given at first boot, validated as Central validates them."""
+    from services.common.monitoring import MonitoringSettings
+
     try:
         settings = MonitoringSettings.model_validate(dict(given))
     except PydanticError as exc:
@@ -406,10 +416,20 @@ def first_interface(timeout: float = INTERFACE_WAIT) -> str:
         time.sleep(0.2)
 
 
+def _ip(*args: str) -> subprocess.CompletedProcess[str]:
+    """iproute2's ``ip`` (a small C program: pyroute2 would cost this program, which runs
+    before everything else at boot, seconds of CPU time under software emulation)."""
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=False)
+
+
+def _ip_ok(*args: str) -> None:
+    proc = _ip(*args)
+    if proc.returncode != 0:
+        raise OSError(f"ip {' '.join(args)}: {proc.stderr.strip()}")
+
+
 def apply_network(root: StateRoot, fb: FirstBoot) -> dict[str, list[IPInterface]]:
     """Configure hostname, interfaces, default route and resolvers; the addresses in use."""
-    from pyroute2 import IPRoute
-
     wait_for_interfaces([i.name for i in fb.interfaces])
     with contextlib.suppress(OSError):
         socket.sethostname(fb.hostname)
@@ -420,21 +440,12 @@ def apply_network(root: StateRoot, fb: FirstBoot) -> dict[str, list[IPInterface]
         "::1\tlocalhost ip6-localhost ip6-loopback\n",
         mode=0o644,
     )
-    with IPRoute() as ipr:
-        for item in fb.interfaces:
-            index = ipr.link_lookup(ifname=item.name)[0]
-            ipr.link("set", index=index, state="up")
-            for address in item.addresses:
-                with contextlib.suppress(Exception):  # already there after a restart
-                    ipr.addr(
-                        "add",
-                        index=index,
-                        address=str(address.ip),
-                        prefixlen=address.network.prefixlen,
-                    )
-        if fb.gateway is not None:
-            index = ipr.link_lookup(ifname=fb.interface)[0]
-            ipr.route("replace", dst="0.0.0.0/0", gateway=str(fb.gateway), oif=index)
+    for item in fb.interfaces:
+        _ip_ok("link", "set", "dev", item.name, "up")
+        for address in item.addresses:
+            _ip("address", "add", str(address), "dev", item.name)  # there after a restart
+    if fb.gateway is not None:
+        _ip_ok("route", "replace", "default", "via", str(fb.gateway), "dev", fb.interface)
     for item in fb.interfaces:
         if item.dhcp:
             run_dhclient(item.name)
@@ -472,17 +483,16 @@ def run_dhclient(name: str) -> None:
 
 
 def addresses_of(name: str) -> list[IPInterface]:
-    from pyroute2 import IPRoute
-
-    result: list[IPInterface] = []
-    with IPRoute() as ipr:
-        index = ipr.link_lookup(ifname=name)[0]
-        for msg in ipr.get_addr(index=index):
-            if msg["scope"] != 0:  # link-local addresses are not for administrators
-                continue
-            address = msg.get_attr("IFA_ADDRESS")
-            result.append(ipaddress.ip_interface(f"{address}/{msg['prefixlen']}"))
-    return result
+    """The interface's global addresses (link-local ones are not for administrators)."""
+    proc = _ip("-json", "address", "show", "dev", name)
+    if proc.returncode != 0:
+        raise OSError(f"ip address show dev {name}: {proc.stderr.strip()}")
+    return [
+        ipaddress.ip_interface(f"{item['local']}/{item['prefixlen']}")
+        for link in json.loads(proc.stdout)
+        for item in link.get("addr_info", [])
+        if item.get("scope") == "global"
+    ]
 
 
 # --- settings files --------------------------------------------------------------------
@@ -580,6 +590,8 @@ def boot(root: StateRoot, cmdline: str) -> int:
         settings.save(root.appliance_settings)
     for name, found in addresses.items():
         log.info("%s: %s", name, ", ".join(str(a) for a in found) or "no address")
+    # burrow-launch, started beside this program, has loaded its code meanwhile: it goes on.
+    write_atomic(root.network_ready, "", mode=0o644)
     return 0
 
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from services.common import problems
+from services.common import priority, problems
 from services.common.agent_contract import AgentHealth
 from services.common.enrolment import (
     CENTRAL_URL_ENV,
@@ -249,6 +249,7 @@ def serve_servers(servers: list[Any]) -> None:
     async def serve_all() -> None:
         await asyncio.gather(*(server.serve() for server in servers))
 
+    priority.serving()
     asyncio.run(serve_all())
 
 

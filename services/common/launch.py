@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common import ntp
+from services.common import ntp, priority
 from services.common.dhcp import ddns
 from services.common.dns.named_conf import named_conf_text, stored_options, update_zones_conf
 from services.common.errors import BurrowError, SetupError
@@ -67,6 +67,11 @@ PYTHON_PROGRAMS = {
 }
 
 #: The umask of each Python program (see ``Program.umask``); the others get 027.
+#: Python programs that the appliance's health does not wait for: started at a lower CPU
+#: priority, back at 0 once they serve (services.common.priority), so that Central and the web
+#: console load first at boot.
+START_NICED = ("dns-dhcp-agent", "appliance-agent", "diag-shell", "monitor")
+
 PROGRAM_UMASKS = {"central": "077", "appliance-agent": "077", "diag-shell": "077",
                   "dns-dhcp-agent": "022", "monitor": "077"}  # fmt: skip
 
@@ -474,13 +479,18 @@ class Launcher:
             user = self.program_users.get(name)
             if user:
                 command += f" --user {user}"
+            environment = py_env
+            # Only root may put a program back at priority 0.
+            if name in START_NICED and os.getuid() == 0:
+                command = f"nice -n {priority.START_NICE} {command}"
+                environment += "," + _env_value({priority.ENV: "1"})
             programs.append(
                 Program(
                     name,
                     command,
                     priority=200 + order * 10,
                     startsecs=3,
-                    environment=py_env,
+                    environment=environment,
                     umask=PROGRAM_UMASKS.get(name, "027"),
                 )
             )
@@ -536,6 +546,26 @@ class Launcher:
         self.render_supervisord()
 
 
+def wait_for_network(root: StateRoot, timeout: float, poll: float = 0.1) -> float:
+    """Wait until burrow-firstboot has set this boot's network; the seconds waited.
+
+    burrow.service starts beside burrow-firstboot.service rather than after it, so that this
+    program loads its code (seconds under software emulation) while the first boot asks for
+    its DHCP lease; everything it reads and writes waits until the network is set.
+    """
+    began = time.monotonic()
+    while not root.network_ready.exists():
+        if time.monotonic() - began > timeout:
+            raise SetupError(
+                f"the network was not set within {timeout:.0f} s ({root.network_ready})",
+                hint="see burrow-firstboot.service's log",
+            )
+        time.sleep(poll)
+    waited = time.monotonic() - began
+    log.info("network set by burrow-firstboot; waited %.1f s for it", waited)
+    return waited
+
+
 def _source_tree() -> str | None:
     """The source tree when Burrow runs from a checkout rather than an installed package."""
     here = Path(__file__).resolve().parents[2]
@@ -551,10 +581,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prepare-only", action="store_true", help="write configurations, do not start"
     )
+    parser.add_argument(
+        "--wait-for-network",
+        type=float,
+        metavar="SECONDS",
+        help="first wait (at most this long) until burrow-firstboot has set this boot's "
+        "network (run/burrow-network-ready)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = StateRoot.at(args.root)
     try:
+        if args.wait_for_network is not None:
+            wait_for_network(root, args.wait_for_network)
         if not root.appliance_settings.exists():
             raise SetupError(
                 f"No appliance settings at {root.appliance_settings}.",

@@ -15,10 +15,15 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from services.common.figures import TimeFigures
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
+
+if TYPE_CHECKING:
+    # The figures' models (pydantic) load only where the state is read: burrow-launch writes
+    # chrony's configuration at every boot, before anything else starts, and needs none.
+    from services.common.figures import TimeFigures
 
 PROGRAM = "chrony"
 USER = "_chrony"
@@ -146,6 +151,8 @@ def _chronyc(root: StateRoot, *args: str) -> list[list[str]]:
 
 def state(root: StateRoot) -> TimeFigures:
     """chrony's tracking and sources (chronyc -c: comma-separated fields)."""
+    from services.common.figures import TimeFigures
+
     servers = configured_servers(root)
     figures = TimeFigures(configured=bool(servers))
     if not servers:

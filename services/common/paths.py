@@ -66,6 +66,13 @@ class StateRoot:
         return self.root / "run/burrow"
 
     @property
+    def network_ready(self) -> Path:
+        """Written by burrow-firstboot once this boot's network is set (on an appliance
+        ``/run``, a tmpfs: gone at the next boot); burrow-launch waits for it. Not under
+        ``run``, which burrow-launch clears at every start."""
+        return self.root / "run/burrow-network-ready"
+
+    @property
     def supervisor_socket(self) -> Path:
         return self.run / "supervisor.sock"
 

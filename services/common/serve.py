@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from services.common import priority
 from services.common.pki import CertPaths
 
 log = logging.getLogger(__name__)
@@ -138,4 +139,5 @@ async def _serve_all(listeners: list[Listener], user: str | None) -> None:
 
 def serve(*listeners: Listener, user: str | None = None) -> None:
     """Serve until interrupted (SIGINT or SIGTERM); as ``user`` once the ports are bound."""
+    priority.serving()  # while still root
     asyncio.run(_serve_all(list(listeners), user))

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 
+from services.common import priority
 from services.common.paths import StateRoot
 from services.monitor.agent import SnmpAgent
 from services.monitor.notify import Notifier
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     root = StateRoot.at(args.root)
     agent = SnmpAgent(root, address=args.address)
     agent.hooks.append(Notifier(root))
+    priority.serving()
     try:
         asyncio.run(agent.serve_forever())
     except KeyboardInterrupt:

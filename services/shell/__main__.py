@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 
+from services.common import priority
 from services.common.paths import StateRoot
 from services.shell.server import ShellServer, host_key, listen
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     server = ShellServer(root, host_key(root))
     sock = listen(args.address, args.port)
     log.info("listening on %s port %d", args.address, args.port)
+    priority.serving()
     try:
         server.serve(sock)
     finally:

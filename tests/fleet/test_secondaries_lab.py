@@ -71,10 +71,10 @@ def test_a_zone_on_b_gets_a_secondary_on_a_in_one_action(lab: Lab) -> None:
     problem = assert_problem(bad, 422, "server_ids[1]")
     assert [p["field"] for p in problem["problems"]] == ["server_ids[1]", "server_ids[2]"]
     assert on_b.get(f"/api/v1/dns/tsig-keys?server_id={b_server}")["total"] == 0
-    assert len(on_b.get(f"/api/v1/dns/zones/{zone['id']}/copies")) == 1
+    assert len(on_b.get(f"/api/v1/dns/zones/{zone['id']}/copies")["items"]) == 1
 
     copies = on_b.ok(on_b.call("POST", path, {"server_ids": [a_server], "comment": "copies-to-A"}))
-    assert [c["server_id"] for c in copies] == [b_server, a_server]
+    assert [c["server_id"] for c in copies["items"]] == [b_server, a_server]
     made: list[dict[str, Any]] = on_b.get("/api/v1/history?filter=comment:copies-to-A&limit=50")[
         "items"
     ]
@@ -99,7 +99,7 @@ def test_a_zone_on_b_gets_a_secondary_on_a_in_one_action(lab: Lab) -> None:
               {"changes": [record("mail", "A", "198.51.100.8")]})  # fmt: skip
     wait_for(lambda: _answers(a, f"mail.{ZONE}") == {"198.51.100.8"}, timeout=20,
              what="the change on B to reach A")  # fmt: skip
-    listed = on_b.get(f"/api/v1/dns/zones/{zone['id']}/copies")
+    listed = on_b.get(f"/api/v1/dns/zones/{zone['id']}/copies")["items"]
     assert [c["serial"] for c in listed] == [_serial(b)] * 2 and all(c["in_step"] for c in listed)
     again = on_b.call("POST", path, {"server_ids": [a_server]})
     assert_problem(again, 422, "server_ids[0]")  # A has the zone already

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -79,6 +80,37 @@ def test_every_program_runs_under_one_supervisord(shared_sandbox: Sandbox) -> No
         comm = Path(f"/proc/{pid}/comm").read_text().strip()
         if comm in ("named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent"):
             assert pid in ours, f"an extra {comm} runs as pid {pid}"
+
+
+def _nice_values(pid: int) -> dict[int, int]:
+    """The nice value of every thread of ``pid`` (field 19 of /proc/PID/task/TID/stat)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found[int(task.name)] = int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+    return found
+
+
+def test_programs_started_at_a_lower_priority_serve_at_priority_0(shared_sandbox: Sandbox) -> None:
+    """The programs the health does not wait for start at nice 10 (services.common.priority)
+    and put every thread back at 0 once they serve; the others never leave 0."""
+    from services.common.launch import START_NICED
+
+    view = shared_sandbox.supervisor()
+    conf = shared_sandbox.root.supervisord_conf.read_text()
+    for name in START_NICED:
+        assert "command=nice -n 10 " in conf.split(f"[program:{name}]")[1].split("[")[0]
+    deadline = time.monotonic() + 120  # the monitor and the shell may still be loading
+    while True:
+        niced = {
+            name: {tid: n for tid, n in _nice_values(view.pid(name)).items() if n}
+            for name in (*START_NICED, "central", "webui")
+        }
+        niced = {name: threads for name, threads in niced.items() if threads}
+        if not niced or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    assert not niced, f"threads not at priority 0: {niced}"
 
 
 def _status_field(pid: int, field: str) -> str:

@@ -291,6 +291,22 @@ class Appliance:
         with socket.create_connection(("127.0.0.1", self.ports[("tcp", 22)]), timeout=10) as s:
             return s.recv(64)
 
+    def wait_ssh_banner(self, timeout: float = 300) -> bytes:
+        """The diagnostic shell's SSH banner, once it serves: it starts at a lower priority
+        than Central and the web console (services.common.priority), so it may still be
+        loading its code when the appliance is healthy."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                banner = self.ssh_banner()
+                if banner:
+                    return banner
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no SSH banner in {timeout} s")
+            time.sleep(1.0)
+
     def healthy(self) -> bool:
         """DNS answers, Central's health and the web console are served."""
         try:

@@ -76,7 +76,7 @@ def test_web_console_is_served(appliance: Appliance) -> None:
 
 
 def test_diagnostic_shell_answers_ssh(appliance: Appliance) -> None:
-    assert appliance.ssh_banner().startswith(b"SSH-2.0-")
+    assert appliance.wait_ssh_banner().startswith(b"SSH-2.0-")
 
 
 def test_dhcp_lease_on_the_vms_network(appliance: Appliance) -> None:
