@@ -19,7 +19,7 @@ from central.core.config import CentralConfig
 from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, Role, require
 from central.core.listing import ListQuery
 from central.core.problems import RESPONSES
-from central.dhcp import ddns, service
+from central.dhcp import ddns, ha, service
 from central.dhcp.schemas import (
     ClassBody,
     ClassDeleted,
@@ -146,6 +146,29 @@ def put_ddns(
     ``ddns-send-updates`` are written to; zones of the DNS server on the same appliance.
     Administrators only."""
     return ddns.put(db, config, user, server, body)
+
+
+# --- high availability (central.dhcp.ha) -----------------------------------------------------
+@router.get("/ha")
+def get_ha(db: DbSession, config: Config, _user: CurrentUser) -> ha.HaPair:
+    """The HA pair: its mode and timers, and each partner's role and Kea HA state now."""
+    return ha.show(db, config)
+
+
+@router.put("/ha")
+def put_ha(db: DbSession, config: Config, user: Admin, body: ha.HaRequest) -> ha.HaPair:
+    """Make two DHCP servers an HA pair in one action (both Kea configurations, checked whole
+    first, the first put back if the second fails). Administrators only."""
+    return ha.set_up(db, config, user, body)
+
+
+@router.delete("/ha")
+def delete_ha(
+    db: DbSession, config: Config, user: Admin, comment: DeleteComment, force: bool = False
+) -> ha.HaRemoved:
+    """Take the HA hook out of both partners and forget the pair; ``force``: also when a
+    partner does not answer (it keeps its hook). Administrators only."""
+    return ha.remove(db, config, user, comment, force)
 
 
 # --- scopes and reservations -----------------------------------------------------------------

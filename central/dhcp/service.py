@@ -509,6 +509,7 @@ def change(
     action: str,
     pick: Pick,
     comment: str = "",
+    replicate: bool = True,
 ) -> tuple[ChangeResult, Any]:
     """Send one change; when the agent applied it, refresh the snapshot and record it.
 
@@ -563,7 +564,39 @@ def change(
             comment=comment,
         )
     db.commit()
+    if replicate and family == "v4":
+        _to_partner(db, config, actor, server, send, object_type, object_id, action, pick,
+                    comment)  # fmt: skip
     return result, after
+
+
+def _to_partner(
+    db: Session, config: CentralConfig, actor: Principal | str, server: Server, send: Send,
+    object_type: str, object_id: str | None, action: str, pick: Pick, comment: str,
+) -> None:  # fmt: skip
+    """The same change on the server's HA partner (central.dhcp.ha), if it has one."""
+    from central.dhcp import ha  # it builds on this module
+
+    if object_type not in ha.REPLICATED:
+        return
+    other_id = ha.partner_of(db, server.id)
+    other = db.get(Server, other_id) if other_id is not None else None
+    if other is None:
+        return
+    try:
+        change(db, config, actor, other, "v4", send, object_type=object_type,
+               object_id=object_id, action=action, pick=pick,
+               comment=(comment + " " if comment else "") + f"(HA partner of {server.name})",
+               replicate=False)  # fmt: skip
+    except BurrowError as exc:
+        db.rollback()
+        raise DaemonError(
+            f"The change was made on {server.name} but not on its HA partner {other.name}: "
+            f"{exc.message}",
+            field="ha",
+            hint="make the change again when the partner answers (the same change is "
+            "refused or unchanged where it was made already)",
+        ) from exc
 
 
 def settled(
@@ -727,6 +760,7 @@ def put_class(
                 db, config, actor, target, family, _put_class(cls, family),
                 object_type="dhcp-class", object_id=name, action="update",
                 pick=by_key("classes", "name", name), comment=comment,
+                replicate=len(targets) == 1,  # a global class goes to every server anyway
             )  # fmt: skip
         except BurrowError as exc:
             if index == 0:
@@ -773,6 +807,7 @@ def delete_class(
                 db, config, actor, target, family, _delete_class(name, family),
                 object_type="dhcp-class", object_id=name, action="delete",
                 pick=by_key("classes", "name", name), comment=comment,
+                replicate=len(targets) == 1,  # a global class goes to every server anyway
             )  # fmt: skip
         except BurrowError as exc:
             if index == 0:
@@ -807,7 +842,7 @@ def replicate_missing(db: Session, config: CentralConfig, server: Server) -> lis
                 db, config, "system", server, family, _put_class(cls, family),
                 object_type="dhcp-class", object_id=stored.name, action="replicate",
                 pick=by_key("classes", "name", stored.name),
-                comment="global class replicated to this server",
+                comment="global class replicated to this server", replicate=False,
             )  # fmt: skip
             pushed.append(f"{family}/{stored.name}")
     return pushed

@@ -37,6 +37,7 @@ from services.common.dhcp.contract import (
 from services.common.dhcp.lease_input import LeaseInput
 from services.common.errors import ConflictError, ValidationError
 from services.dhcp.changes import KNOWN_HASH, ConfigEditor
+from services.dhcp.kea_client import KeaError
 from services.dhcp.leases import LeaseBook
 from services.dhcp.manage import DhcpServer
 
@@ -190,6 +191,21 @@ def dhcp_router(server: DhcpServer, leases: LeaseBook) -> APIRouter:
         head = orjson.dumps({"family": family, "hash": now.hash})
         body = head[:-1] + b',"config":' + now.config_json + b"}"
         return Response(body, media_type="application/json")
+
+    @api.get("/ha")
+    def ha_status(family: FamilyPath) -> Json:
+        """The high-availability part of Kea's ``status-get`` (``high-availability``: each
+        relationship's mode and the local and remote servers' roles and states) and the
+        local state from ``ha-heartbeat``; both empty when the HA hook is not loaded."""
+        kea = editor.kea
+        status = kea.command("status-get", family).arguments
+        found: Json = {"high-availability": status.get("high-availability") or []}
+        try:
+            beat = kea.command("ha-heartbeat", family).arguments
+        except KeaError:  # no HA hook: the command is unknown
+            beat = {}
+        found["heartbeat"] = beat
+        return found
 
     @api.get("/config/hash")
     def get_config_hash(family: FamilyPath) -> ConfigState:

@@ -36,6 +36,7 @@ from tests.bench.dhcp import dhcp, dhcp_perf
 from tests.bench.discovery import discovery_bench
 from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
 from tests.bench.dns_scale import dns_import, dns_parallel
+from tests.bench.ha import ha_failover
 from tests.bench.ipam import ipam_next_free
 from tests.bench.memory import idle_memory
 from tests.bench.report import Figure, table
@@ -117,6 +118,10 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         "SNMP: walk of the whole BURROW-MIB (v2c GETNEXT and GETBULK, v3 authPriv), the "
         "monitor program's memory and that of chronyd and rsyslogd",
         snmp_bench,
+    ),
+    "ha-failover": (
+        "Kea HA: the primary's Kea stopped until a new client's lease from the standby",
+        ha_failover,
     ),
     "discovery": (
         "discovery: ping sweep of a /24; SNMP read of a 1,000-entry neighbour table (v3, v2c)",

@@ -38,6 +38,9 @@ AGENT_VIEWS = {("GET", "/api/v1/servers/{server_id}/diag-shell")}
 #: Views of Central's own appliance: the roles test's Central runs on none, so the reader gets
 #: past the role check to a 404 (no appliance) instead of 200.
 OWN_APPLIANCE_VIEWS = {("GET", "/api/v1/appliance/network")}
+#: Views of something the roles test never makes (a DHCP high-availability pair): the reader
+#: gets past the role check to a 404.
+NOTHING_MADE_VIEWS = {("GET", "/api/v1/dhcp/ha")}
 #: DHCP views of the roles test's DHCP server, which no agent serves: the reader gets past the
 #: role check to a 503 (the agent cannot be reached: it is not enrolled).
 DHCP_VIEWS = "/api/v1/dhcp/servers/{dhcp_server_id}/"
@@ -225,7 +228,7 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
             assert_problem(response, 403)
         elif (method, path) in AGENT_VIEWS:
             assert_problem(response, 422, "server_id")
-        elif (method, path) in OWN_APPLIANCE_VIEWS:
+        elif (method, path) in OWN_APPLIANCE_VIEWS | NOTHING_MADE_VIEWS:
             assert_problem(response, 404)
         elif method == "GET" and path.startswith(DHCP_VIEWS):
             assert_problem(response, 503)

@@ -256,6 +256,11 @@ class DhcpAgentClient(AgentClient):
         path = agent_path(family, "config", expected_hash=expected_hash, known_hash=known_hash)
         return self.model(ChangeResult, "PUT", path, config)
 
+    def ha_status(self, family: Family) -> dict[str, Any]:
+        """Kea's high-availability status (``status-get``) and ``ha-heartbeat`` answer."""
+        found: dict[str, Any] = self.call("GET", agent_path(family, "ha"))
+        return found
+
     # --- leases and statistics ---------------------------------------------------------
     def leases(self, family: Family, start: str | None = None, limit: int = 100) -> LeasePage:
         """A page of leases from the address after ``start`` (None: the first)."""
