@@ -1,4 +1,4 @@
-"""Discovery as a source of IPAM, on the shared sandbox: Central sweeps a range from the
+"""Discovery as a source of IPAM, on the IPAM tests' own appliance: Central sweeps a range from the
 appliance and finds the client namespaces that answer; it reads a router's neighbour table
 (net-snmp's snmpd in a client namespace) with an SNMP v2c profile; the address view shows what
 was found (``discovered``, with MAC addresses from the router), an address only discovery
@@ -42,8 +42,8 @@ def _snmpd(client: Client, address: str, box: Sandbox, tmp: Path) -> subprocess.
     )  # fmt: skip
 
 
-def test_sweep_and_router_discovery_feed_the_address_view(shared_sandbox: Sandbox) -> None:
-    box = shared_sandbox
+def test_sweep_and_router_discovery_feed_the_address_view(ipam_box: Sandbox) -> None:
+    box = ipam_box
     central = Central(box)
     net = box.network
     hosts = [str(net[3]), str(net[4])]

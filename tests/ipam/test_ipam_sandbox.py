@@ -1,8 +1,9 @@
 """IPAM joined from real parts: named records made through Central, a Kea reservation and a
 Kea lease made through Central, a claim; the address view, next free address, utilisation.
 
-Runs on the shared sandbox: everything it makes it removes again (zones, reservation, lease,
-claim, range), and it does not assume the sandbox's pool is empty (other tests leave leases):
+Runs on the IPAM tests' own appliance (tests/ipam/conftest.py): everything it makes it removes
+again (zones, reservation, lease, claim, range), and it does not assume the sandbox's pool is
+empty (other tests leave leases):
 next free is checked against the address view, which lists every lease the agent has.
 """
 
@@ -23,7 +24,7 @@ IPAM = "/api/v1/ipam"
 
 
 class Central:
-    """Central's API of the shared sandbox as its first administrator."""
+    """Central's API of a sandbox as its first administrator."""
 
     def __init__(self, box: Sandbox) -> None:
         self.box, self.token = box, box.central_token()
@@ -42,8 +43,8 @@ class Central:
 
 
 @pytest.fixture(scope="module")
-def central(shared_sandbox: Sandbox) -> Central:
-    return Central(shared_sandbox)
+def central(ipam_box: Sandbox) -> Central:
+    return Central(ipam_box)
 
 
 @pytest.fixture
@@ -57,9 +58,9 @@ def made(central: Central) -> Iterator[list[str]]:
 
 
 def test_a_range_joined_from_named_records_and_kea(
-    shared_sandbox: Sandbox, central: Central, made: list[str]
+    ipam_box: Sandbox, central: Central, made: list[str]
 ) -> None:
-    net = shared_sandbox.network
+    net = ipam_box.network
     dns_id, dhcp_id = central.local_server("dns"), central.local_server("dhcp")
     dhcp = f"/api/v1/dhcp/servers/{dhcp_id}/v4"
 
@@ -108,7 +109,7 @@ def test_a_range_joined_from_named_records_and_kea(
     central.ok(
         central.call("POST", f"/api/v1/dns/zones/{reverse['id']}/changes", {"changes": [ptr]})
     )
-    assert {r.to_text() for r in shared_sandbox.dns_query(reverse_name, "PTR").answer[0]} == {
+    assert {r.to_text() for r in ipam_box.dns_query(reverse_name, "PTR").answer[0]} == {
         f"www.ipam-{tag}.test."
     }
 

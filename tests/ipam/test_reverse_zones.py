@@ -1,6 +1,7 @@
-"""Reverse zones that follow the address space, on the shared sandbox: one request makes the
-reverse zone of a range and the PTR records of the A records in it, answered by named; asked
-again it makes nothing; a PTR that names another host is left alone and reported."""
+"""Reverse zones that follow the address space, on the IPAM tests' own appliance: one request
+makes the reverse zone of a range and the PTR records of the A records in it, answered by
+named; asked again it makes nothing; a PTR that names another host is left alone and
+reported."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ def _ptr(box: Sandbox, address: str) -> set[str]:
     return {rd.to_text() for rrset in reply.answer for rd in rrset}
 
 
-def test_a_ranges_reverse_zone_and_ptrs_in_one_action(shared_sandbox: Sandbox) -> None:
-    box = shared_sandbox
+def test_a_ranges_reverse_zone_and_ptrs_in_one_action(ipam_box: Sandbox) -> None:
+    box = ipam_box
     central = Central(box)
     net = box.network
     dns_id = central.local_server("dns")
