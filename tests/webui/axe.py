@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from webui.vendor import integrity_of
 
@@ -103,3 +103,26 @@ def wider_than_the_page(page: Page) -> list[str]:
         }"""
     )
     return found
+
+
+def check_narrow_and_dark(page: Page, urls: list[str]) -> None:
+    """Each of ``urls`` at 390x844 in the dark scheme: it answers, the dark scheme applies, the
+    page does not scroll sideways and axe-core finds nothing; the page's size and scheme are
+    put back after."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    try:
+        for url in urls:
+            shown = page.goto(url)
+            assert shown is not None and shown.ok, (url, shown and shown.status)
+            expect(page.locator("h1")).to_be_visible()
+            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert background != "rgb(245, 246, 248)", (url, "the dark scheme did not apply")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (url, width)
+            assert_accessible(page)
+    finally:
+        page.emulate_media(color_scheme="light")
+        if size is not None:
+            page.set_viewport_size(size)

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from services.common.proc import run
 from services.sandbox.sandbox import Sandbox
 from tests.harness.wait import wait_for
-from tests.webui.axe import assert_accessible
+from tests.webui.axe import assert_accessible, check_narrow_and_dark
 from tests.webui.conftest import admin_session
 
 pytestmark = pytest.mark.sandbox
@@ -471,22 +471,7 @@ def test_dns_pages_on_a_phone_and_in_the_dark(
     console_box: Sandbox, console_url: str, page: Page, zone: dict[str, Any]
 ):
     """390x844 in the dark scheme: no page scrolls sideways, axe-core finds nothing."""
-    size = page.viewport_size
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.emulate_media(color_scheme="dark")
-    try:
-        for path in DNS_PAGES:
-            shown = page.goto(
-                console_url + path.format(zone=zone["id"], server=_server_id(console_box))
-            )
-            assert shown is not None and shown.ok, (path, shown and shown.status)
-            expect(page.locator("h1")).to_be_visible()
-            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-            assert background != "rgb(245, 246, 248)", (path, "the dark scheme did not apply")
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= 390, (path, width)
-            assert_accessible(page)
-    finally:
-        page.emulate_media(color_scheme="light")
-        if size is not None:
-            page.set_viewport_size(size)
+    server = _server_id(console_box)
+    check_narrow_and_dark(
+        page, [console_url + path.format(zone=zone["id"], server=server) for path in DNS_PAGES]
+    )

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from services.sandbox.sandbox import Sandbox
-from tests.webui.axe import assert_accessible
+from tests.webui.axe import assert_accessible, check_narrow_and_dark
 from tests.webui.conftest import admin_session
 
 pytestmark = pytest.mark.sandbox
@@ -413,21 +413,6 @@ def test_dhcp_pages_on_a_phone_and_in_the_dark(
 ) -> None:
     """390x844 in the dark scheme: no page scrolls sideways, axe-core finds nothing."""
     _base, scope = _scope(console_box)
-    size = page.viewport_size
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.emulate_media(color_scheme="dark")
-    try:
-        for path in ("/dhcp", f"/dhcp/scopes/{scope['id']}", "/dhcp/options", "/dhcp/leases",
-                     "/dhcp?family=v6", "/dhcp/leases?family=v6"):  # fmt: skip
-            shown = page.goto(console_url + path)
-            assert shown is not None and shown.ok, (path, shown and shown.status)
-            expect(page.locator("h1")).to_be_visible()
-            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-            assert background != "rgb(245, 246, 248)", (path, "the dark scheme did not apply")
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= 390, (path, width)
-            assert_accessible(page)
-    finally:
-        page.emulate_media(color_scheme="light")
-        if size is not None:
-            page.set_viewport_size(size)
+    paths = ("/dhcp", f"/dhcp/scopes/{scope['id']}", "/dhcp/options", "/dhcp/leases",
+             "/dhcp?family=v6", "/dhcp/leases?family=v6")  # fmt: skip
+    check_narrow_and_dark(page, [console_url + path for path in paths])
