@@ -3,7 +3,7 @@
 Sent for (BURROW-MIB, burrowNotifications):
 
 - ``burrowProgramFailed``: a program exited unexpectedly or went FATAL. Taken from the
-  crash-listener's records (``service-events.jsonl``) that appeared since the last look; the
+  supervisord's crash records (``service-events.jsonl``) that appeared since the last look; the
   state sent is ``exited(100)`` for a crash (supervisord restarts it at once) or ``fatal(200)``.
 - ``burrowPoolThresholdPassed``: a scope's utilisation rose to the threshold or above;
 - ``burrowBackupOverdue``: the peer has stored no backup for longer than the set hours;
@@ -14,7 +14,7 @@ The conditions are level-triggered: one notification when a condition starts to 
 only after it has stopped holding and starts again (and once after the monitor program starts,
 for what holds then). Each condition is also written to ``service-events.jsonl``, the event
 list Central serves at ``/api/v1/service-events`` and the console shows on its dashboard
-(crashes are there already: the crash-listener wrote them).
+(crashes are there already: supervisord wrote them).
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ class Notifier:
 
     def record(self, alert: Alert) -> None:
         """Write a condition to the service-event list (one appended line, as the
-        crash-listener writes)."""
+        supervisord writes its crash records)."""
         event = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             "program": "monitor",

@@ -228,7 +228,7 @@ def test_alert_conditions_are_level_triggered(tmp_path: Path) -> None:
     assert events[-1]["kind"] == "pool-threshold" and events[-1]["program"] == "monitor"
 
 
-def test_program_failures_are_read_once_from_the_crash_listeners_records(tmp_path: Path) -> None:
+def test_program_failures_are_read_once_from_the_crash_records(tmp_path: Path) -> None:
     root = StateRoot.at(tmp_path)
     root.make_dirs()
     root.service_events.write_text(json.dumps({"program": "named", "kind": "crash"}) + "\n")
