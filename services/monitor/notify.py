@@ -28,23 +28,11 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
-    ContextData,
-    NotificationType,
-    ObjectIdentity,
-    SnmpEngine,
-    Udp6TransportTarget,
-    UdpTransportTarget,
-    UsmUserData,
-    send_notification,
-)
-
 from services.common.figures import Figures
 from services.common.monitoring import MonitoringSettings, Receiver
 from services.common.paths import StateRoot
 from services.monitor import mib
-from services.monitor.agent import AUTH, PRIV
+from services.monitor.agent import auth_protocol, priv_protocol
 
 if TYPE_CHECKING:
     from services.monitor.agent import SnmpAgent
@@ -146,7 +134,7 @@ class Notifier:
             self.events_offset = root.service_events.stat().st_size
         except OSError:
             self.events_offset = 0
-        self.engine: SnmpEngine | None = None
+        self.engine: Any = None  # pysnmp's SnmpEngine, made at the first notification sent
         self.sent = 0
 
     # --- what happened -----------------------------------------------------------------------
@@ -216,6 +204,9 @@ class Notifier:
     async def send(self, alert: Alert, settings: MonitoringSettings) -> None:
         if not settings.receivers:
             return
+        # pysnmp's notification side is loaded only when there is someone to notify.
+        from pysnmp.hlapi.v3arch.asyncio import NotificationType, ObjectIdentity, SnmpEngine
+
         if self.engine is None:
             self.engine = SnmpEngine()
         users = {u.name: u for u in settings.users}
@@ -232,9 +223,16 @@ class Notifier:
                 self.sent += 1
                 log.info("notified %s: %s", where, alert.message)
 
-    async def _send_one(
-        self, receiver: Receiver, users: dict[str, Any], notification: NotificationType
-    ) -> Any:
+    async def _send_one(self, receiver: Receiver, users: dict[str, Any], notification: Any) -> Any:
+        from pysnmp.hlapi.v3arch.asyncio import (
+            CommunityData,
+            ContextData,
+            Udp6TransportTarget,
+            UdpTransportTarget,
+            UsmUserData,
+            send_notification,
+        )
+
         assert self.engine is not None
         address = (str(receiver.address), receiver.port)
         if isinstance(receiver.address, ipaddress.IPv6Address):
@@ -251,8 +249,8 @@ class Notifier:
                 user.name,
                 user.auth_passphrase,
                 user.priv_passphrase,
-                authProtocol=AUTH[user.auth_protocol],
-                privProtocol=PRIV[user.priv_protocol],
+                authProtocol=auth_protocol(user.auth_protocol),
+                privProtocol=priv_protocol(user.priv_protocol),
             )
             kind = "inform"
         error, status, _index, _binds = await send_notification(
