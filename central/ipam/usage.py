@@ -466,21 +466,29 @@ def known_others(db: Session, config: CentralConfig, rng: IpamRange) -> tuple[Kn
 
 
 def next_free(
-    db: Session, config: CentralConfig, rng: IpamRange, start: int | None = None
-) -> tuple[int | None, list[str]]:
-    """The lowest free address of ``rng`` (from ``start``) and the sources not read."""
+    db: Session, config: CentralConfig, rng: IpamRange, start: int | None = None,
+    alive: Callable[[int], bool] | None = None,
+) -> tuple[int | None, list[str]]:  # fmt: skip
+    """The lowest free address of ``rng`` (from ``start``) and the sources not read; with
+    ``alive``, the lowest for which ``alive`` is false too (the ping check)."""
     known, warnings = known_others(db, config, rng)
-    return first_free(db, rng.id, range_span(rng), known, start), warnings
+    span, candidate = range_span(rng), start
+    while True:
+        found = first_free(db, rng.id, span, known, candidate)
+        if found is None or alive is None or not alive(found):
+            return found, warnings
+        candidate = found + 1
 
 
 def claim_next_free(
     db: Session, config: CentralConfig, user: Principal, rng: IpamRange, owner: str,
-    comment: str, start: int | None = None,
+    comment: str, start: int | None = None, alive: Callable[[int], bool] | None = None,
 ) -> tuple[IpamClaim | None, list[str]]:  # fmt: skip
     """Claim the lowest free address of ``rng``: of concurrent callers each gets another one.
 
     The insert of the claim is what decides (the unique (range, key) pair): a caller that
-    loses the race to an address moves on past it and tries the next free one.
+    loses the race to an address moves on past it and tries the next free one. With
+    ``alive`` (the ping check), a candidate for which it is true is passed over unclaimed.
     """
     known, warnings = known_others(db, config, rng)
     range_id, span = rng.id, range_span(rng)
@@ -489,6 +497,9 @@ def claim_next_free(
         found = first_free(db, range_id, span, known, candidate)
         if found is None:
             return None, warnings
+        if alive is not None and alive(found):
+            candidate = found + 1
+            continue
         made = try_claim(db, user, range_id, span.family, found, owner, comment)
         if made is not None:
             return made, warnings
