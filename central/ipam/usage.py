@@ -341,18 +341,24 @@ def first_free(
     db: Session, range_id: int, span: Span, known: Known, start: int | None = None
 ) -> int | None:
     """The lowest address of ``span`` from ``start`` that no claim and none of the other
-    sources uses. A window whose addresses are all used is passed over by counting (see
-    ``_window_full``); only the first window with a free address is read."""
+    sources uses. The search starts at the range's floor when it can (``_FLOORS``); a window
+    whose addresses are all used is passed over by counting (see ``_window_full``); only the
+    first window with a free address is read."""
     candidate = span.first if start is None else max(start, span.first)
-    while candidate <= span.last:
+    floor = _floor(known)
+    from_floor = candidate <= max(floor, span.first)  # everything below candidate is used
+    candidate = max(candidate, floor)
+    found: int | None = None
+    while candidate <= span.last and found is None:
         last = min(candidate + WINDOW - 1, span.last)
         if not _window_full(db, range_id, candidate, last, known):
             claimed = _claimed_in(db, range_id, candidate, last)
-            for value in range(candidate, last + 1):
-                if value not in claimed and value not in known.others:
-                    return value
+            found = next((v for v in range(candidate, last + 1)
+                          if v not in claimed and v not in known.others), None)  # fmt: skip
         candidate = last + 1
-    return None
+    if from_floor:
+        _raise_floor(known, span.last + 1 if found is None else found)
+    return found
 
 
 # --- what next free knows between requests --------------------------------------------------
@@ -364,6 +370,10 @@ class Known:
     others: set[int] | frozenset[int]
     ordered: list[int]
     both: list[int] | None = None
+    #: Names the range's floor (``_FLOORS``) and what it holds for: the range's cache key,
+    #: the sources' fingerprint and the range's releases. None: no floor (leases are counted,
+    #: and a lease that ends frees an address below it).
+    floor_key: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -452,6 +462,37 @@ def _static(db: Session, config: CentralConfig | None, rng: IpamRange) -> _Stati
     return known
 
 
+#: Per range, an address below which every address was found used (the range's floor), with
+#: the fingerprint and the releases it holds for. While neither changes, addresses are only
+#: ever added to the sources (claims are made, none released; DNS and reservations the same),
+#: so what was used stays used and next free starts there instead of counting its way up
+#: through every window below. A range whose addresses are handed out in order is then one
+#: window's read per request, however much of it is used.
+_FLOORS: OrderedDict[tuple[int, int, int], tuple[tuple[Any, ...], int]] = OrderedDict()
+
+
+def _floor(known: Known) -> int:
+    if known.floor_key is None:
+        return 0
+    range_key, stamp = known.floor_key[0], known.floor_key[1:]
+    with _STATIC_LOCK:
+        held = _FLOORS.get(range_key)
+    return held[1] if held is not None and held[0] == stamp else 0
+
+
+def _raise_floor(known: Known, value: int) -> None:
+    if known.floor_key is None:
+        return
+    range_key, stamp = known.floor_key[0], known.floor_key[1:]
+    with _STATIC_LOCK:
+        held = _FLOORS.get(range_key)
+        if held is None or held[0] != stamp or held[1] < value:
+            _FLOORS[range_key] = (stamp, value)
+        _FLOORS.move_to_end(range_key)
+        while len(_FLOORS) > _STATIC_KEPT:
+            _FLOORS.popitem(last=False)
+
+
 def known_others(db: Session, config: CentralConfig, rng: IpamRange) -> tuple[Known, list[str]]:
     """What next free needs to know besides claims, and the sources not read. Leases are
     read live at every request; when a range has any, which of them are claimed is counted
@@ -460,7 +501,9 @@ def known_others(db: Session, config: CentralConfig, rng: IpamRange) -> tuple[Kn
     leases = Usage(range_span(rng), detail=False)
     _dhcp(db, config, leases, leases=True, reservations=False)
     if not leases.used - static.used:
-        return Known(static.used, static.ordered, static.both), leases.warnings
+        key = (rng.id, ad.from_key(rng.first_key), ad.from_key(rng.last_key))
+        floor_key = (key, static.fingerprint, static.releases)
+        return Known(static.used, static.ordered, static.both, floor_key), leases.warnings
     others = static.used | leases.used
     return Known(others, sorted(others)), leases.warnings
 
