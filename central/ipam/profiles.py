@@ -135,9 +135,20 @@ def get(db: Session, profile_id: int, field: str = "profile_id") -> IpamSnmpProf
     return row
 
 
-def _check(db: Session, row: IpamSnmpProfile) -> None:
-    """Every field the profile's version needs and lacks, and a name taken, as problems."""
-    problems: list[FieldProblem] = []
+#: What each version uses besides port, timeout and retries.
+USES = {
+    "1": {"community"},
+    "2c": {"community"},
+    "3": {"user", "auth_protocol", "auth_passphrase", "priv_protocol", "priv_passphrase"},
+}
+VERSIONED = set().union(*USES.values())
+
+
+def _check(db: Session, row: IpamSnmpProfile, given: set[str]) -> None:
+    """Every field the profile's version needs and lacks, every field ``given`` that it does
+    not use, and a name taken, as problems."""
+    problems = [FieldProblem(field, f"SNMP v{row.version} takes no {field}")
+                for field in sorted(given & (VERSIONED - USES[row.version]))]  # fmt: skip
     taken = select(IpamSnmpProfile.id).where(IpamSnmpProfile.name == row.name)
     if row.id is not None:
         taken = taken.where(IpamSnmpProfile.id != row.id)
@@ -176,7 +187,7 @@ def create(db: Session, user: Principal, body: ProfileBody) -> IpamSnmpProfile:
         updated_at=moment,
     )  # fmt: skip
     _drop_unused_secrets(row)
-    _check(db, row)
+    _check(db, row, body.model_fields_set)
     db.add(row)
     db.flush()
     after = _history(row)
@@ -196,7 +207,7 @@ def change(
             setattr(row, name, str(value) if name.endswith("_protocol") else value)
     _drop_unused_secrets(row)
     try:
-        _check(db, row)
+        _check(db, row, {name for name, value in given.items() if value is not None})
     except ValidationError:
         db.rollback()  # nothing half-applied: the session forgets the changed fields
         raise

@@ -33,6 +33,11 @@ def test_profiles_keep_their_secrets_write_only(central: Api) -> None:
     assert_problem(central.post(f"{IPAM}/snmp-profiles", short), 422, "auth_passphrase")
     wrong = {**short, "auth_passphrase": AUTH, "auth_protocol": "md5"}
     assert_problem(central.post(f"{IPAM}/snmp-profiles", wrong), 422, "auth_protocol")
+    mixed = central.post(
+        f"{IPAM}/snmp-profiles",
+        {"name": "edge-d", "version": "2c", "community": COMMUNITY, "user": "ops"},
+    )
+    assert _fields(mixed) == {"user"}, mixed.text
     assert central.history_total() == before
 
     v3 = {"name": "core-d", "version": "3", "user": "ops", "auth_protocol": "sha512",
