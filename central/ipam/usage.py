@@ -403,39 +403,41 @@ _STATIC_KEPT = 64
 _STATIC_LOCK = threading.Lock()
 
 
-def _fingerprint(db: Session) -> tuple[Any, ...]:
+def _fingerprint(db: Session, range_id: int) -> tuple[tuple[Any, ...], int, int]:
+    """The fingerprint of the DNS, DHCP and discovery tables, and the range's releases so far
+    and its newest claim's id (from indexes): two statements, each a round trip of its own
+    (on PostgreSQL a round trip is a wait for another process, long on a busy machine)."""
     zones = DnsZone.__table__.c
     records = DnsRecord.__table__.c
+    seen = IpamSeen.__table__.c
+    ranges = IpamRange.__table__.c
     connection = db.connection()
     importing = func.sum(case((zones.importing, 1), else_=0))
-    dns = connection.execute(select(func.count(), func.max(zones.updated_at), importing)).one()
-    last_record = connection.execute(select(func.max(records.id))).scalar()
+    one = connection.execute(select(
+        select(func.count()).select_from(DnsZone.__table__).scalar_subquery(),
+        select(func.max(zones.updated_at)).scalar_subquery(),
+        select(importing).scalar_subquery(),
+        select(func.max(records.id)).scalar_subquery(),
+        select(func.count()).select_from(IpamSeen.__table__).scalar_subquery(),
+        select(func.max(seen.id)).scalar_subquery(),
+        select(ranges.releases).where(ranges.id == range_id).scalar_subquery(),
+        select(func.max(_CLAIMS.id)).where(_CLAIMS.range_id == range_id).scalar_subquery(),
+    )).one()  # fmt: skip
     snapshots = DhcpSnapshot.__table__.c
     dhcp_hashes = connection.execute(
         select(snapshots.server_id, snapshots.family, snapshots.hash).order_by(snapshots.id)
     ).all()
-    seen = IpamSeen.__table__.c
-    discovered = connection.execute(select(func.count(), func.max(seen.id))).one()
-    return (tuple(dns), last_record, tuple(tuple(r) for r in dhcp_hashes), tuple(discovered))
-
-
-def _claims_state(db: Session, range_id: int) -> tuple[int, int]:
-    """The range's releases so far and its newest claim's id (both read from indexes)."""
-    connection = db.connection()
-    ranges = IpamRange.__table__.c
-    releases = connection.execute(select(ranges.releases).where(ranges.id == range_id)).scalar()
-    newest = connection.execute(
-        select(func.coalesce(func.max(_CLAIMS.id), 0)).where(_CLAIMS.range_id == range_id)
-    ).scalar()
-    return int(releases or 0), int(newest or 0)
+    zone_count, zone_changed, zone_importing, last_record, seen_count, seen_last = one[:6]
+    fingerprint = ((zone_count, zone_changed, zone_importing), last_record,
+                   tuple(tuple(r) for r in dhcp_hashes), (seen_count, seen_last))  # fmt: skip
+    return fingerprint, int(one[6] or 0), int(one[7] or 0)
 
 
 def _static(db: Session, config: CentralConfig | None, rng: IpamRange) -> _Static:
     """The DNS and reservation addresses of ``rng`` with those claimed among them, from the
     cache when nothing changed (new claims since are added; a release recounts)."""
     key = (rng.id, ad.from_key(rng.first_key), ad.from_key(rng.last_key))
-    fingerprint = _fingerprint(db)
-    releases, last_claim = _claims_state(db, rng.id)
+    fingerprint, releases, last_claim = _fingerprint(db, rng.id)
     with _STATIC_LOCK:
         known = _STATIC.get(key)
     if known is None or known.fingerprint != fingerprint:
