@@ -244,17 +244,22 @@ def _seen(db: Session, usage: Usage) -> None:
 
 
 def _claims(db: Session, rng: IpamRange, usage: Usage) -> None:
-    for claim in db.scalars(select(IpamClaim).where(IpamClaim.range_id == rng.id)):
+    span = usage.span
+    query = select(IpamClaim).where(IpamClaim.range_id == rng.id)
+    if span != range_span(rng):  # a stretch of the range: an indexed read of its claims only
+        query = query.where(IpamClaim.key >= ad.key(span.first), IpamClaim.key <= ad.key(span.last))
+    for claim in db.scalars(query):
         usage.add(ad.from_key(claim.key),
                   partial(Source, kind="claim", owner=claim.owner or claim.claimed_by))  # fmt: skip
 
 
 def gather(
     db: Session, config: CentralConfig | None, rng: IpamRange, *, claims: bool = True,
-    leases: bool = True, detail: bool = True,
+    leases: bool = True, detail: bool = True, within: Span | None = None,
 ) -> Usage:  # fmt: skip
-    """Every used address of ``rng`` (with ``detail``, every source of each)."""
-    usage = Usage(range_span(rng), detail=detail)
+    """Every used address of ``rng`` (with ``detail``, every source of each); with
+    ``within``, of that stretch of the range only (each source read for it alone)."""
+    usage = Usage(within or range_span(rng), detail=detail)
     if claims:
         _claims(db, rng, usage)
     _dns(db, usage)
@@ -542,11 +547,11 @@ def disagreements(sources: list[Source]) -> list[str]:
 
 def addresses(
     db: Session, config: CentralConfig, rng: IpamRange, offset: int, limit: int,
-    *, only_problems: bool = False,
+    *, only_problems: bool = False, within: Span | None = None,
 ) -> tuple[list[tuple[str, list[Source], list[str]]], int, list[str]]:  # fmt: skip
-    """One page of the used addresses of ``rng`` in order with their sources and
-    disagreements, how many there are in all, and the sources not read."""
-    usage = gather(db, config, rng)
+    """One page of the used addresses of ``rng`` (or of its stretch ``within``) in order with
+    their sources and disagreements, how many there are in all, and the sources not read."""
+    usage = gather(db, config, rng, within=within)
     family = usage.span.family
     ordered = sorted(usage.sources)
     if only_problems:

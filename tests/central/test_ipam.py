@@ -155,6 +155,13 @@ def test_claims_next_free_and_release(central: Api) -> None:
         assert view["items"][0]["sources"][0] == {"kind": "claim", "owner": "build-7"} | {
             k: None for k in view["items"][0]["sources"][0] if k not in ("kind", "owner")
         }
+        stretch = central.get(f"{base}/addresses?first=10.23.0.2&last=10.23.0.4").json()
+        assert ([a["address"] for a in stretch["items"]], stretch["total"]) == (["10.23.0.2"], 1)
+        one = central.get(f"{base}/addresses?first=10.23.0.1&last=10.23.0.1").json()
+        assert [a["address"] for a in one["items"]] == ["10.23.0.1"]
+        assert_problem(central.get(f"{base}/addresses?first=10.23.0.9"), 422, "first")
+        assert_problem(central.get(f"{base}/addresses?first=10.23.0.3&last=10.23.0.2"), 422,
+                       "last")  # fmt: skip
         assert_problem(central.delete(f"{IPAM}/ranges/{rng['id']}"), 409, "range_id")
         refused(
             central, central.patch(base, {"end": "10.23.0.1"}), "start", central.history_total()
