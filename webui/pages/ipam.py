@@ -44,7 +44,8 @@ from webui.web import CurrentSession, Write, WriteRequest, console, redirect, re
 
 router = APIRouter(prefix="/ipam")
 
-ObjectId = Path(ge=1, le=2**31 - 1)
+BlockId = Path(ge=1, le=2**31 - 1)
+RangeId = Path(ge=1, le=2**31 - 1)
 AddressText = Path(max_length=64, pattern=r"^[0-9A-Fa-f.:]{2,64}$")
 PropertyName = Path(max_length=64, pattern=r"^[a-z][a-z0-9_-]{0,63}$")
 BLOCK_NAMES = ("prefix", "parent_id", "name", "description", "comment")
@@ -245,12 +246,12 @@ def block_page(
 
 
 @router.get("/blocks/{block_id}")
-def block(request: Request, session: CurrentSession, block_id: int = ObjectId) -> Response:
+def block(request: Request, session: CurrentSession, block_id: int = BlockId) -> Response:
     return block_page(request, session, block_id)
 
 
 @router.post("/blocks/{block_id}")
-def change_block(request: Request, write: WriteRequest, block_id: int = ObjectId) -> Response:
+def change_block(request: Request, write: WriteRequest, block_id: int = BlockId) -> Response:
     api = _api(request, write.session)
     current = api.block(block_id)
     defined = api.properties()
@@ -275,7 +276,7 @@ def change_block(request: Request, write: WriteRequest, block_id: int = ObjectId
 
 
 @router.post("/blocks/{block_id}/delete")
-def delete_block(request: Request, write: WriteRequest, block_id: int = ObjectId) -> Response:
+def delete_block(request: Request, write: WriteRequest, block_id: int = BlockId) -> Response:
     api = _api(request, write.session)
     try:
         api.delete_block(block_id, write.comment)
@@ -319,12 +320,12 @@ def range_page(
 
 
 @router.get("/ranges/{range_id}")
-def range_grid(request: Request, session: CurrentSession, range_id: int = ObjectId) -> Response:
+def range_grid(request: Request, session: CurrentSession, range_id: int = RangeId) -> Response:
     return range_page(request, session, range_id)
 
 
 @router.post("/ranges/{range_id}")
-def change_range(request: Request, write: WriteRequest, range_id: int = ObjectId) -> Response:
+def change_range(request: Request, write: WriteRequest, range_id: int = RangeId) -> Response:
     api = _api(request, write.session)
     current = api.range(range_id)
     defined = api.properties()
@@ -350,7 +351,7 @@ def change_range(request: Request, write: WriteRequest, range_id: int = ObjectId
 
 
 @router.post("/ranges/{range_id}/delete")
-def delete_range(request: Request, write: WriteRequest, range_id: int = ObjectId) -> Response:
+def delete_range(request: Request, write: WriteRequest, range_id: int = RangeId) -> Response:
     try:
         _api(request, write.session).delete_range(range_id, write.comment)
     except ApiError as exc:
@@ -361,7 +362,7 @@ def delete_range(request: Request, write: WriteRequest, range_id: int = ObjectId
 
 
 @router.post("/ranges/{range_id}/claims")
-def claim(request: Request, write: WriteRequest, range_id: int = ObjectId) -> Response:
+def claim(request: Request, write: WriteRequest, range_id: int = RangeId) -> Response:
     """Claim the address given, or (``next``) the next free one, for ``owner``."""
     api = _api(request, write.session)
     owner = write.get("owner")
@@ -433,7 +434,7 @@ def address_page(
 
 @router.get("/ranges/{range_id}/addresses/{address}")
 def address(
-    request: Request, session: CurrentSession, range_id: int = ObjectId,
+    request: Request, session: CurrentSession, range_id: int = RangeId,
     address: str = AddressText,
 ) -> Response:  # fmt: skip
     return address_page(request, session, range_id, address)
@@ -441,7 +442,7 @@ def address(
 
 @router.post("/ranges/{range_id}/addresses/{address}/release")
 def release(
-    request: Request, write: WriteRequest, range_id: int = ObjectId, address: str = AddressText
+    request: Request, write: WriteRequest, range_id: int = RangeId, address: str = AddressText
 ) -> Response:
     try:
         _api(request, write.session).release(range_id, address, write.comment)
