@@ -267,6 +267,8 @@ def test_next_free_skips_records_and_claims_counted_together(central: Api) -> No
         assert next_free() == "10.26.0.4"
         made(central.post(f"{base}/claims", {"address": "10.26.0.4"}))
         assert next_free() is None
+        usage = central.get(f"{base}/utilisation").json()  # the claimed A record counts once
+        assert (usage["used"], usage["free"], usage["by_source"]) == (4, 0, {"a": 1, "claim": 4})
         full = central.post(f"{base}/next-free-address?claim=true", {}).json()
         assert (full["address"], full["claimed"]) == (None, False)
         assert central.delete(f"{base}/claims/10.26.0.1").status_code == 204
