@@ -16,7 +16,8 @@ benchmark does (tests/bench/ipam.py: a /16 range whose first 50,000 addresses ar
 
 Figures: the median over ``RUNS`` runs of each run's p95 (and p50), and the load average. The
 address view of the whole range paged by ``offset`` (what reads every source of all 65,536
-addresses at each request) is shown beside it for comparison.
+addresses at each request) is shown beside it for comparison, and so are the range's
+utilisation and the console's tree page, which asks it (``TREE_REQUESTS`` each, no target).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ NAME = "ipam-address-page"
 RUNS = 5
 REQUESTS = 40
 WHOLE_REQUESTS = 5
+TREE_REQUESTS = 10
 TARGET_MS = 300.0
 #: Grid pages asked for, spread over the range: used (claims, A records), the edge, free.
 PAGES = [0, 37, 100, 150, 195, 196, 200, 255]
@@ -95,6 +97,9 @@ def _measure(central: CentralProcess, backend: str) -> list[Figure]:
         def whole_api(n: int) -> httpx.Response:
             return api.get(f"{base}?offset={PAGES[n % len(PAGES)] * 256}&limit=256")
 
+        def utilisation_api(_n: int) -> httpx.Response:
+            return api.get(f"/api/v1/ipam/ranges/{range_id}/utilisation")
+
         full = api.get(f"{base}?first={RANGE[0]}&last={RANGE[255]}&limit=256").json()
         if full["total"] != 256:
             raise RuntimeError(f"{NAME}: the first page has {full['total']} used addresses")
@@ -114,6 +119,9 @@ def _measure(central: CentralProcess, backend: str) -> list[Figure]:
                     address = RANGE[PAGES[n % len(PAGES)] * 256 + 7]
                     return http.get(f"/ipam/ranges/{range_id}/addresses/{address}")
 
+                def tree_page(_n: int) -> httpx.Response:
+                    return http.get("/ipam")
+
                 runs: dict[str, list[list[float]]] = {}
                 for run_no in range(RUNS):
                     for label, call, count, check in (
@@ -123,6 +131,10 @@ def _measure(central: CentralProcess, backend: str) -> list[Figure]:
                         ("console: an address's page", address_page, REQUESTS, "Address "),
                         ("Central: whole-range view by offset (for comparison)", whole_api,
                          WHOLE_REQUESTS, "items"),
+                        ("Central: utilisation of the range (no target)", utilisation_api,
+                         TREE_REQUESTS, "by_source"),
+                        ("console: the tree page (no target)", tree_page, TREE_REQUESTS,
+                         "ipam-tree"),
                     ):  # fmt: skip
                         runs.setdefault(label, []).append(_timed(call, count, check))
                     print(f"  {backend} run {run_no + 1}/{RUNS}: " + ", ".join(
@@ -133,7 +145,11 @@ def _measure(central: CentralProcess, backend: str) -> list[Figure]:
                 console.stop()
     figures: list[Figure] = []
     for label, measured in runs.items():
-        figures += _figures(f"{label}, {backend}", measured, target="comparison" not in label)
+        figures += _figures(
+            f"{label}, {backend}",
+            measured,
+            target=not ("comparison" in label or "no target" in label),
+        )
     figures.append(Figure(NAME, f"load average (1 min) after {backend}", os.getloadavg()[0], ""))
     return figures
 
