@@ -292,9 +292,9 @@ def grid(rng: Range, offset: int, items: list[AddressItem]) -> list[Cell]:
         item = known.get(value)
         state = state_of(item)
         about = state.label
-        if item is not None:
-            about = ", ".join([state.label, *(KINDS.get(s.kind, s.kind) for s in item.sources
-                                              if KINDS.get(s.kind) != state.label)])  # fmt: skip
+        if item is not None and item.sources:
+            words = dict.fromkeys(KINDS.get(s.kind, s.kind) for s in item.sources)
+            about = f"{state.label} ({', '.join(words)})"
         cells.append(Cell(str(address), _short(address), state, about))
     return cells
 
