@@ -75,6 +75,11 @@ DONE = {
     "restore-started": "The restore has started.",
     "dismissed": "The replacement was dismissed.",
     "synced": "The server was synced.",
+    "fleet-joined": "This appliance joined the fleet: its DNS and DHCP servers are managed by "
+    "the managing Central from now on.",
+    "fleet-left": "This appliance left the fleet: this Central manages its servers again.",
+    "fleet-member-removed": "The appliance was removed from the fleet: its own Central "
+    "manages its servers again.",
     "logged-out": "You are logged out.",
     "expired": "Your session has ended; log in again.",
     "disabled": "Your user was disabled by an administrator.",
