@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from central.core.config import CentralConfig
 from central.core.problems import ProblemError
 from central.fleet import seed
 from services.appliance import firstboot
@@ -95,3 +97,75 @@ def test_which_refusals_are_tried_again() -> None:
     assert not seed._transient(ProblemError(403, "The join code has expired.", field="code"))
     assert not seed._transient(ValidationError("another CA", field="ca_fingerprint"))
     assert not seed._transient(ConflictError("in a fleet already", field="address"))
+
+
+class _Db:
+    def __enter__(self) -> _Db:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def rollback(self) -> None:
+        return None
+
+
+def _seeded(tmp_path: Path) -> tuple[StateRoot, CentralConfig]:
+    root = StateRoot(tmp_path)
+    root.etc.mkdir(parents=True)
+    root.lib.mkdir(parents=True)
+    given = {"address": "198.51.100.2", "port": 1231, "ca_fingerprint": FINGERPRINT,
+             "code": "bwf_secret-code"}  # fmt: skip
+    seed.seed_file(root).write_text(json.dumps(given))
+    return root, CentralConfig(root)
+
+
+def test_the_seed_join_waits_doubling_and_ends_on_a_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, config = _seeded(tmp_path)
+    answers: list[Exception | None] = [
+        ProblemError(502, "the managing Central cannot be reached", field="address"),
+        ProblemError(502, "the managing Central cannot be reached", field="address"),
+        ProblemError(403, "The join code has expired.", field="code"),
+    ]
+    sent: list[Any] = []
+
+    def join(db: Any, actor: Any, cfg: Any, body: Any) -> dict[str, Any]:
+        sent.append(body)
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+        return {}
+
+    monkeypatch.setattr(seed.service, "join", join)
+    assert seed.attempt(_Db, config) == 2.0
+    first = seed.state(root)
+    assert first is not None and first["state"] == "waiting" and first["attempts"] == 1
+    assert "cannot be reached" in first["last_error"] and first["next_attempt_at"]
+    assert seed.attempt(_Db, config) == 4.0
+    assert seed.attempt(_Db, config) is None
+    last = seed.state(root)
+    assert last is not None and last["state"] == "failed" and "expired" in last["last_error"]
+    assert not seed.seed_file(root).exists()  # the code is gone with the hand-off file
+    assert "bwf_secret-code" not in seed.state_file(root).read_text()
+    assert sent[0].code == "bwf_secret-code" and sent[0].address == "198.51.100.2"
+    assert seed.attempt(_Db, config) is None  # nothing more to do
+
+
+def test_the_seed_join_done_and_a_seed_not_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, config = _seeded(tmp_path)
+    monkeypatch.setattr(seed.service, "join", lambda *args: {})
+    assert seed.attempt(_Db, config) is None
+    done = seed.state(root)
+    assert done is not None and done["state"] == "joined" and done["last_error"] is None
+    assert not seed.seed_file(root).exists()
+
+    seed.state_file(root).unlink()
+    seed.seed_file(root).write_text(json.dumps({"address": "nowhere", "code": "bwf_secret"}))
+    assert seed.attempt(_Db, config) is None
+    bad = seed.state(root)
+    assert bad is not None and bad["state"] == "failed"
+    assert "address" in bad["last_error"] and "bwf_secret" not in bad["last_error"]
