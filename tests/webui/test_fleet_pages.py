@@ -154,6 +154,9 @@ def test_fleet_pages_and_a_join_from_the_first_boot_seed(
         expect(on_a_page.locator("#managing-console")).to_have_attribute("href", b_url + "/")
         expect(on_a_page.locator("#seed-state")).to_have_text("joined")
         check_narrow_and_dark(on_a_page, [a_url + "/fleet"])
+        on_a_page.goto(a_url + "/dns/zones")  # every page of A's console says it
+        expect(on_a_page.locator("#fleet-banner")).to_contain_text(b.address)
+        on_a_page.goto(a_url + "/fleet")
         on_a_page.click("#leave-form button:has-text('Leave the fleet')")
         expect(on_a_page.locator("#confirm-message")).to_contain_text(b.address)
         on_a_page.click("#confirm-cancel")
@@ -164,6 +167,7 @@ def test_fleet_pages_and_a_join_from_the_first_boot_seed(
         expect(on_a_page.locator("text=This appliance left the fleet")).to_be_visible(timeout=SLOW)
         assert not _membership(on_a)["joined"]
         assert on_b.get("/api/v1/fleet/members")["total"] == 0
+        expect(on_a_page.locator("#fleet-banner")).to_have_count(0)
 
         # A joins from its console: a wrong fingerprint and the used code at their fields.
         on_a_page.goto(a_url + "/fleet")

@@ -122,9 +122,15 @@ def test_a_joined_appliance_says_who_manages_it_and_the_seed_join(
         assert 'action="/fleet/membership/leave"' in page.text
         assert 'id="join-form"' not in page.text and 'id="code-form"' not in page.text
         assert 'id="seed-state"' in page.text and "after 3 tries" in page.text
+        elsewhere = await http.get("/settings")  # every page says it, with the link
+        assert 'id="fleet-banner"' in elsewhere.text
+        assert 'href="https://198.51.100.2/"' in elsewhere.text
         left = await http.post("/fleet/membership/leave", data={"csrf_token": csrf,
                                                                 "force": "yes"})  # fmt: skip
         assert left.status_code == 303
+        fake.membership = {"joined": False}
+        after = await http.get("/settings")  # asked again at once after a leave
+        assert 'id="fleet-banner"' not in after.text
 
     _scenario(tmp_path, monkeypatch, steps, fake)
     assert ("DELETE", "/fleet/membership", None) in fake.writes

@@ -111,6 +111,7 @@ def join(request: Request, write: WriteRequest) -> Response:
     try:
         read.check()
         console(request).central.join_fleet(write.session.token, body)
+        console(request).fleet = None  # every page's note follows at once
     except (ApiError, FormInputError) as exc:
         errors = refusal(exc, JOIN_FORM)
         kept = values(write.form, *JOIN_FIELDS)
@@ -130,4 +131,6 @@ def leave(request: Request, write: WriteRequest) -> Response:
         console(request).central.leave_fleet(write.session.token, write.comment, force)
     except ApiError as exc:
         return fleet_page(request, write.session, exc.status, error=in_words(exc))
+    finally:
+        console(request).fleet = None
     return redirect(request, "/fleet?done=fleet-left")
