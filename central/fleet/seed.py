@@ -45,12 +45,12 @@ TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
 def seed_file(root: StateRoot) -> Path:
     """The first boot's hand-off: the managing Central and the join code (0600)."""
-    return root.etc / "fleet-join.json"
+    return root.fleet_join_seed
 
 
 def state_file(root: StateRoot) -> Path:
     """The seed join's progress, without the code."""
-    return root.lib / "fleet-join-state.json"
+    return root.fleet_join_state
 
 
 def state(root: StateRoot) -> dict[str, Any] | None:

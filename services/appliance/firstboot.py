@@ -565,7 +565,7 @@ def save_firstboot(root: StateRoot, fb: FirstBoot) -> None:
 def hand_fleet_join_to_central(root: StateRoot, fb: FirstBoot) -> bool:
     """Give the fleet to join to Central, once, before it first starts: Central joins it
     once it is up (central.fleet.seed) and removes the file, code and all."""
-    target = root.etc / "fleet-join.json"
+    target = root.fleet_join_seed
     if fb.fleet is None or not fb.fleet.code or (root.lib / "central.db").exists():
         return False
     if target.exists():

@@ -169,3 +169,18 @@ def test_the_seed_join_done_and_a_seed_not_valid(
     bad = seed.state(root)
     assert bad is not None and bad["state"] == "failed"
     assert "address" in bad["last_error"] and "bwf_secret" not in bad["last_error"]
+
+
+def test_the_diagnostic_shell_shows_the_seed_join(tmp_path: Path) -> None:
+    from services.shell.views import fleet
+    from tests.shell.test_units import _ctx
+
+    ctx, out = _ctx(tmp_path)
+    ctx.root.lib.mkdir(parents=True)
+    ctx.root.fleet_join_state.write_text(json.dumps({
+        "state": "waiting", "address": "198.51.100.2", "port": 1231, "attempts": 3,
+        "last_error": "the managing Central at 198.51.100.2:1231 cannot be reached (address)",
+    }))  # fmt: skip
+    assert fleet(ctx, []) == 0
+    assert out[0].rstrip("\n") == "seed join: waiting (the Central at 198.51.100.2:1231, 3 tries)"
+    assert "cannot be reached" in out[1] and out[2].startswith("fleet: none")
