@@ -25,6 +25,7 @@ from webui.pages import (
     dashboard,
     dhcp,
     dns,
+    fleet,
     history,
     ipam,
     monitoring,
@@ -188,7 +189,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     for module in (
         auth, dashboard, dns, dhcp, ipam, servers, history, users, settings, monitoring,
-        appliance, backups,
+        appliance, backups, fleet,
     ):  # fmt: skip
         app.include_router(module.router)
     return app
