@@ -21,6 +21,8 @@ from webui.ipam import (
     reverse_network,
     state_of,
 )
+from webui.pages.users import ROLES
+from webui.session import WRITES
 
 
 def _item(*kinds: str, problems: tuple[str, ...] = ()) -> AddressItem:
@@ -89,3 +91,10 @@ def test_property_values_in_their_types_and_removed_when_emptied() -> None:
     with pytest.raises(FormInputError) as refused:
         property_values({"prop-dmz": "maybe"}, defined)
     assert "prop-dmz" in refused.value.errors
+
+
+def test_ipam_administrators_and_administrators_get_the_ipam_forms() -> None:
+    assert WRITES["ipam-admin"] == frozenset({"ipam"})
+    assert "ipam" in WRITES["administrator"]
+    assert not any("ipam" in WRITES[r] for r in ("dns-admin", "dhcp-admin", "read-only"))
+    assert ("ipam-admin", "IPAM administrator") in ROLES
