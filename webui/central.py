@@ -43,6 +43,9 @@ from webui.models import (
     DhcpServer,
     DnssecPolicies,
     DnsServerOptions,
+    FleetJoinCode,
+    FleetMember,
+    FleetMembership,
     FoundRecord,
     HistoryEntry,
     ImportPreview,
@@ -258,6 +261,20 @@ class Central:
         except ValueError:
             raise ApiError.plain(502, "Central's answer is not JSON.") from None
         return _read(answer, data)
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        answer: type[M] | Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One call of the API at ``path`` (below ``/api/v1``), for a part of the console that
+        keeps its calls in a module of its own (``webui.ipam``)."""
+        return self._call(method, path, token, answer, params=params, body=body)
 
     def _download(self, path: str, token: str) -> tuple[Iterator[bytes], dict[str, str]]:
         """A file Central sends (a backup export): its bytes as they come, and its headers."""
@@ -601,6 +618,37 @@ class Central:
 
     def initialize(self, token: str, comment: str) -> None:
         self._call("POST", "/appliance/initialize", token, body={"comment": comment})
+
+    # --- the fleet (docs/fleet.md) ----------------------------------------------------------
+    def fleet_membership(self, token: str) -> FleetMembership:
+        found: FleetMembership = self._call("GET", "/fleet/membership", token, FleetMembership)
+        return found
+
+    def join_fleet(self, token: str, body: dict[str, Any]) -> FleetMembership:
+        joined: FleetMembership = self._call(
+            "POST", "/fleet/membership", token, FleetMembership, body=body
+        )
+        return joined
+
+    def leave_fleet(self, token: str, comment: str, force: bool = False) -> None:
+        params = {"comment": comment, "force": "true" if force else None}
+        self._call("DELETE", "/fleet/membership", token, params=params)
+
+    def fleet_members(self, token: str) -> list[FleetMember]:
+        found: Listing[FleetMember] = self._call(
+            "GET", "/fleet/members", token, Listing[FleetMember]
+        )
+        return found.items
+
+    def make_join_code(self, token: str, body: dict[str, Any]) -> FleetJoinCode:
+        made: FleetJoinCode = self._call("POST", "/fleet/joins", token, FleetJoinCode, body=body)
+        return made
+
+    def remove_fleet_member(
+        self, token: str, member_id: int, comment: str, force: bool = False
+    ) -> None:
+        params = {"comment": comment, "force": "true" if force else None}
+        self._call("DELETE", f"/fleet/members/{member_id}", token, params=params)
 
     # --- backups kept here for other appliances ---------------------------------------------
     def backup_peers(self, token: str) -> list[BackupPeer]:
