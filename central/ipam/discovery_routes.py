@@ -8,16 +8,18 @@ shows its secrets, only whether they are set). Every change is in the history
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, Role, require
 from central.core.listing import ListQuery, Page, page
 from central.core.problems import RESPONSES
 from central.ipam import profiles, schedules
-from central.ipam.models import IpamDiscoverySchedule, IpamSnmpProfile
+from central.ipam.models import IpamDiscoverySchedule, IpamSeen, IpamSnmpProfile
 from services.common import problems
 
 router = APIRouter(
@@ -44,6 +46,36 @@ SCHEDULE_FIELDS = {"id": IpamDiscoverySchedule.id, "name": IpamDiscoverySchedule
                    "range_id": IpamDiscoverySchedule.range_id,
                    "enabled": IpamDiscoverySchedule.enabled,
                    "last_result": IpamDiscoverySchedule.last_result}  # fmt: skip
+
+
+SEEN_FIELDS = {"id": IpamSeen.id, "address": IpamSeen.address, "family": IpamSeen.family,
+               "mac": IpamSeen.mac, "seen_by": IpamSeen.seen_by,
+               "first_seen": IpamSeen.first_seen, "last_seen": IpamSeen.last_seen,
+               "first": IpamSeen.key}  # fmt: skip
+
+
+class SeenPublic(BaseModel):
+    """An address discovery found in use: the MAC address a router last gave for it, who saw
+    it last (``ping`` or ``snmp ROUTER``), first and last seen."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    address: str
+    family: int
+    mac: str
+    seen_by: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+# --- what discovery found ----------------------------------------------------------------------
+@router.get("/discovery/seen")
+def list_seen(db: DbSession, _user: CurrentUser, params: ListQuery) -> Page[SeenPublic]:
+    """Every address discovery found in use, in or out of a range, in address order; filter
+    e.g. ``mac:02:00:5e:00:01:00`` or ``seen_by~snmp``."""
+    rows, total = page(db, select(IpamSeen), params, SEEN_FIELDS, ("address", "mac", "seen_by"),
+                       "first")  # fmt: skip
+    return Page[SeenPublic].of([SeenPublic.model_validate(r) for r in rows], total, params)
 
 
 # --- SNMP profiles -----------------------------------------------------------------------------

@@ -166,3 +166,33 @@ def test_schedules_are_checked_and_hold_what_they_use(central: Api) -> None:
         central.delete(f"{IPAM}/snmp-profiles/{profile['id']}")
         central.delete(f"{IPAM}/ranges/{rng['id']}")
         central.delete(f"{IPAM}/ranges/{v6_range['id']}")
+
+
+def test_the_ping_check_passes_over_what_answers(central: Api) -> None:
+    """Loopback answers every ping of 127.0.0.0/8 (Central runs as root here, as on the
+    appliance): each candidate is passed over and kept as discovered."""
+    rng = central.post(f"{IPAM}/ranges", {"start": "127.0.0.1", "end": "127.0.0.3"}).json()
+    v6 = central.post(f"{IPAM}/ranges", {"start": "2001:db8:78::1", "end": "2001:db8:78::9"})
+    base = f"{IPAM}/ranges/{rng['id']}"
+    try:
+        plain = central.get(f"{base}/next-free-address").json()
+        assert (plain["address"], plain["skipped"]) == ("127.0.0.1", [])
+        assert_problem(central.get(f"{base}/next-free-address?ping=true&ping_timeout=9"), 422,
+                       "ping_timeout")  # fmt: skip
+        assert_problem(central.get(f"{IPAM}/ranges/{v6.json()['id']}/next-free-address"
+                                   "?ping=true"), 422, "ping")  # fmt: skip
+        before = central.history_total()
+        answer = central.post(f"{base}/next-free-address?claim=true", {"ping": True})
+        assert answer.status_code == 200, answer.text
+        looked = answer.json()
+        assert looked["skipped"] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"], looked
+        assert (looked["address"], looked["claimed"]) == (None, False)
+        assert central.history_total() == before  # nothing claimed
+        seen = central.get(f"{IPAM}/discovery/seen?filter=address~127.0.0.&limit=10").json()
+        assert [(s["address"], s["seen_by"]) for s in seen["items"]] == [
+            ("127.0.0.1", "ping"), ("127.0.0.2", "ping"), ("127.0.0.3", "ping")]  # fmt: skip
+        # kept: next free passes over them from now on, without a ping
+        assert central.get(f"{base}/next-free-address").json()["address"] is None
+    finally:
+        central.delete(base)
+        central.delete(f"{IPAM}/ranges/{v6.json()['id']}")
