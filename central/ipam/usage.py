@@ -368,18 +368,24 @@ def first_free(
     db: Session, range_id: int, span: Span, known: Known, start: int | None = None
 ) -> int | None:
     """The lowest address of ``span`` from ``start`` that no claim and none of the other
-    sources uses. A window whose addresses are all used is passed over by counting (see
-    ``_window_full``); only the first window with a free address is read."""
+    sources uses. The search starts at the range's floor when it can (``_FLOORS``); a window
+    whose addresses are all used is passed over by counting (see ``_window_full``); only the
+    first window with a free address is read."""
     candidate = span.first if start is None else max(start, span.first)
-    while candidate <= span.last:
+    floor = _floor(known)
+    from_floor = candidate <= max(floor, span.first)  # everything below candidate is used
+    candidate = max(candidate, floor)
+    found: int | None = None
+    while candidate <= span.last and found is None:
         last = min(candidate + WINDOW - 1, span.last)
         if not _window_full(db, range_id, candidate, last, known):
             claimed = _claimed_in(db, range_id, candidate, last)
-            for value in range(candidate, last + 1):
-                if value not in claimed and value not in known.others:
-                    return value
+            found = next((v for v in range(candidate, last + 1)
+                          if v not in claimed and v not in known.others), None)  # fmt: skip
         candidate = last + 1
-    return None
+    if from_floor:
+        _raise_floor(known, span.last + 1 if found is None else found)
+    return found
 
 
 # --- what next free knows between requests --------------------------------------------------
@@ -391,6 +397,10 @@ class Known:
     others: set[int] | frozenset[int]
     ordered: list[int]
     both: list[int] | None = None
+    #: Names the range's floor (``_FLOORS``) and what it holds for: the range's cache key,
+    #: the sources' fingerprint and the range's releases. None: no floor (leases are counted,
+    #: and a lease that ends frees an address below it).
+    floor_key: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -420,39 +430,41 @@ _STATIC_KEPT = 64
 _STATIC_LOCK = threading.Lock()
 
 
-def _fingerprint(db: Session) -> tuple[Any, ...]:
+def _fingerprint(db: Session, range_id: int) -> tuple[tuple[Any, ...], int, int]:
+    """The fingerprint of the DNS, DHCP and discovery tables, and the range's releases so far
+    and its newest claim's id (from indexes): two statements, each a round trip of its own
+    (on PostgreSQL a round trip is a wait for another process, long on a busy machine)."""
     zones = DnsZone.__table__.c
     records = DnsRecord.__table__.c
+    seen = IpamSeen.__table__.c
+    ranges = IpamRange.__table__.c
     connection = db.connection()
     importing = func.sum(case((zones.importing, 1), else_=0))
-    dns = connection.execute(select(func.count(), func.max(zones.updated_at), importing)).one()
-    last_record = connection.execute(select(func.max(records.id))).scalar()
+    one = connection.execute(select(
+        select(func.count()).select_from(DnsZone.__table__).scalar_subquery(),
+        select(func.max(zones.updated_at)).scalar_subquery(),
+        select(importing).scalar_subquery(),
+        select(func.max(records.id)).scalar_subquery(),
+        select(func.count()).select_from(IpamSeen.__table__).scalar_subquery(),
+        select(func.max(seen.id)).scalar_subquery(),
+        select(ranges.releases).where(ranges.id == range_id).scalar_subquery(),
+        select(func.max(_CLAIMS.id)).where(_CLAIMS.range_id == range_id).scalar_subquery(),
+    )).one()  # fmt: skip
     snapshots = DhcpSnapshot.__table__.c
     dhcp_hashes = connection.execute(
         select(snapshots.server_id, snapshots.family, snapshots.hash).order_by(snapshots.id)
     ).all()
-    seen = IpamSeen.__table__.c
-    discovered = connection.execute(select(func.count(), func.max(seen.id))).one()
-    return (tuple(dns), last_record, tuple(tuple(r) for r in dhcp_hashes), tuple(discovered))
-
-
-def _claims_state(db: Session, range_id: int) -> tuple[int, int]:
-    """The range's releases so far and its newest claim's id (both read from indexes)."""
-    connection = db.connection()
-    ranges = IpamRange.__table__.c
-    releases = connection.execute(select(ranges.releases).where(ranges.id == range_id)).scalar()
-    newest = connection.execute(
-        select(func.coalesce(func.max(_CLAIMS.id), 0)).where(_CLAIMS.range_id == range_id)
-    ).scalar()
-    return int(releases or 0), int(newest or 0)
+    zone_count, zone_changed, zone_importing, last_record, seen_count, seen_last = one[:6]
+    fingerprint = ((zone_count, zone_changed, zone_importing), last_record,
+                   tuple(tuple(r) for r in dhcp_hashes), (seen_count, seen_last))  # fmt: skip
+    return fingerprint, int(one[6] or 0), int(one[7] or 0)
 
 
 def _static(db: Session, config: CentralConfig | None, rng: IpamRange) -> _Static:
     """The DNS and reservation addresses of ``rng`` with those claimed among them, from the
     cache when nothing changed (new claims since are added; a release recounts)."""
     key = (rng.id, ad.from_key(rng.first_key), ad.from_key(rng.last_key))
-    fingerprint = _fingerprint(db)
-    releases, last_claim = _claims_state(db, rng.id)
+    fingerprint, releases, last_claim = _fingerprint(db, rng.id)
     with _STATIC_LOCK:
         known = _STATIC.get(key)
     if known is None or known.fingerprint != fingerprint:
@@ -479,6 +491,37 @@ def _static(db: Session, config: CentralConfig | None, rng: IpamRange) -> _Stati
     return known
 
 
+#: Per range, an address below which every address was found used (the range's floor), with
+#: the fingerprint and the releases it holds for. While neither changes, addresses are only
+#: ever added to the sources (claims are made, none released; DNS and reservations the same),
+#: so what was used stays used and next free starts there instead of counting its way up
+#: through every window below. A range whose addresses are handed out in order is then one
+#: window's read per request, however much of it is used.
+_FLOORS: OrderedDict[tuple[int, int, int], tuple[tuple[Any, ...], int]] = OrderedDict()
+
+
+def _floor(known: Known) -> int:
+    if known.floor_key is None:
+        return 0
+    range_key, stamp = known.floor_key[0], known.floor_key[1:]
+    with _STATIC_LOCK:
+        held = _FLOORS.get(range_key)
+    return held[1] if held is not None and held[0] == stamp else 0
+
+
+def _raise_floor(known: Known, value: int) -> None:
+    if known.floor_key is None:
+        return
+    range_key, stamp = known.floor_key[0], known.floor_key[1:]
+    with _STATIC_LOCK:
+        held = _FLOORS.get(range_key)
+        if held is None or held[0] != stamp or held[1] < value:
+            _FLOORS[range_key] = (stamp, value)
+        _FLOORS.move_to_end(range_key)
+        while len(_FLOORS) > _STATIC_KEPT:
+            _FLOORS.popitem(last=False)
+
+
 def known_others(db: Session, config: CentralConfig, rng: IpamRange) -> tuple[Known, list[str]]:
     """What next free needs to know besides claims, and the sources not read. Leases are
     read live at every request; when a range has any, which of them are claimed is counted
@@ -487,27 +530,37 @@ def known_others(db: Session, config: CentralConfig, rng: IpamRange) -> tuple[Kn
     leases = Usage(range_span(rng), detail=False)
     _dhcp(db, config, leases, leases=True, reservations=False)
     if not leases.used - static.used:
-        return Known(static.used, static.ordered, static.both), leases.warnings
+        key = (rng.id, ad.from_key(rng.first_key), ad.from_key(rng.last_key))
+        floor_key = (key, static.fingerprint, static.releases)
+        return Known(static.used, static.ordered, static.both, floor_key), leases.warnings
     others = static.used | leases.used
     return Known(others, sorted(others)), leases.warnings
 
 
 def next_free(
-    db: Session, config: CentralConfig, rng: IpamRange, start: int | None = None
-) -> tuple[int | None, list[str]]:
-    """The lowest free address of ``rng`` (from ``start``) and the sources not read."""
+    db: Session, config: CentralConfig, rng: IpamRange, start: int | None = None,
+    alive: Callable[[int], bool] | None = None,
+) -> tuple[int | None, list[str]]:  # fmt: skip
+    """The lowest free address of ``rng`` (from ``start``) and the sources not read; with
+    ``alive``, the lowest for which ``alive`` is false too (the ping check)."""
     known, warnings = known_others(db, config, rng)
-    return first_free(db, rng.id, range_span(rng), known, start), warnings
+    span, candidate = range_span(rng), start
+    while True:
+        found = first_free(db, rng.id, span, known, candidate)
+        if found is None or alive is None or not alive(found):
+            return found, warnings
+        candidate = found + 1
 
 
 def claim_next_free(
     db: Session, config: CentralConfig, user: Principal, rng: IpamRange, owner: str,
-    comment: str, start: int | None = None,
+    comment: str, start: int | None = None, alive: Callable[[int], bool] | None = None,
 ) -> tuple[IpamClaim | None, list[str]]:  # fmt: skip
     """Claim the lowest free address of ``rng``: of concurrent callers each gets another one.
 
     The insert of the claim is what decides (the unique (range, key) pair): a caller that
-    loses the race to an address moves on past it and tries the next free one.
+    loses the race to an address moves on past it and tries the next free one. With
+    ``alive`` (the ping check), a candidate for which it is true is passed over unclaimed.
     """
     known, warnings = known_others(db, config, rng)
     range_id, span = rng.id, range_span(rng)
@@ -516,6 +569,9 @@ def claim_next_free(
         found = first_free(db, range_id, span, known, candidate)
         if found is None:
             return None, warnings
+        if alive is not None and alive(found):
+            candidate = found + 1
+            continue
         made = try_claim(db, user, range_id, span.family, found, owner, comment)
         if made is not None:
             return made, warnings
