@@ -7,12 +7,16 @@ two in load-balancing (docs/dhcp.md)."""
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from typing import Any
 
+import httpx
 import pytest
 
+from services.common.enrolment import central_client_cert
 from services.sandbox.lab import Lab
+from services.sandbox.sandbox import Sandbox
 from tests.backups.appliance import CentralApi
 from tests.fleet.test_secondaries_lab import _join
 from tests.harness.dhcp import dhclient
@@ -21,6 +25,42 @@ from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.sandbox
 log = logging.getLogger(__name__)
+HOOK = "libdhcp_ha.so"
+
+
+def _peer_link_is_mutual_tls(on_b: CentralApi, a: Sandbox, b: Sandbox, ids: list[int]) -> None:
+    """The partners reach each other (both in hot-standby already) over mutual TLS with the
+    pair's certificates; a caller without one, over plain HTTP, or with a certificate of
+    Burrow's other CA (Central's client certificate) is refused. No secret in the raw view."""
+    for server in ids:
+        raw = on_b.get(f"/api/v1/dhcp/servers/{server}/v4/config")["config"]
+        hook = next(h for h in raw["Dhcp4"]["hooks-libraries"] if h["library"].endswith(HOOK))
+        relation = hook["parameters"]["high-availability"][0]
+        assert relation["require-client-certs"] is True and relation["restrict-commands"]
+        assert all(p["url"].startswith("https://") for p in relation["peers"])
+        assert "password" not in str(raw), "a secret in the raw configuration"
+    url = f"https://{b.address}:8005/"
+    heartbeat = {"command": "ha-heartbeat", "service": ["dhcp4"]}
+    own = a.root.kea_ha_tls
+    # A's own certificate (what A's Kea shows B): answered. So the listener is up and the
+    # refusals below are refusals.
+    context = ssl.create_default_context(cafile=own / "ca.crt")
+    context.check_hostname = False
+    context.load_cert_chain(own / "ha.crt", own / "ha.key")
+    with httpx.Client(verify=context, timeout=10) as client:
+        answer = client.post(url, json=heartbeat).json()
+    assert answer[0]["result"] == 0 and answer[0]["arguments"]["state"] == "hot-standby", answer
+    # No client certificate, Central's client certificate (the agents' CA), plain HTTP.
+    bare = ssl.create_default_context(cafile=own / "ca.crt")
+    bare.check_hostname = False
+    central = ssl.create_default_context(cafile=own / "ca.crt")
+    central.check_hostname = False
+    paths = central_client_cert(b.root)
+    central.load_cert_chain(paths.cert, paths.key)
+    for verify, target in ((bare, url), (central, url), (False, f"http://{b.address}:8005/")):
+        with httpx.Client(verify=verify, timeout=10) as client:  # type: ignore[arg-type]
+            with pytest.raises(httpx.TransportError):
+                client.post(target, json=heartbeat)
 
 
 def test_two_appliances_in_hot_standby(lab: Lab) -> None:
@@ -51,13 +91,14 @@ def test_two_appliances_in_hot_standby(lab: Lab) -> None:
     assert {(c["object_type"], c["action"]) for c in made} == {
         ("dhcp-ha", "create"), ("dhcp-ha-pair", "create"),
     }, made  # fmt: skip
-    assert "basic-auth-password" not in str(made) or "(hidden)" in str(made)
+    assert "password" not in str(made)
 
     def states() -> list[str | None]:
         return [p["state"] for p in on_b.get("/api/v1/dhcp/ha")["partners"]]
 
     wait_for(lambda: states() == ["hot-standby", "hot-standby"], timeout=60,
              what="both partners in hot-standby")  # fmt: skip
+    _peer_link_is_mutual_tls(on_b, a, b, [b_server, a_server])
 
     # A reservation made on B through Central is made on A too.
     scope = on_b.get(f"/api/v1/dhcp/servers/{b_server}/v4/scopes")["items"][0]

@@ -37,6 +37,12 @@ from services.common.dhcp.contract import (
     SharedNetwork,
 )
 from services.common.dhcp.ddns import DdnsSettings
+from services.common.dhcp.ha import (
+    HaCertificate,
+    HaCertificateRequest,
+    HaCertificateSigning,
+    HaTlsFiles,
+)
 from services.common.dhcp.lease_input import LeaseInput
 from services.common.dhcp.options import Family
 
@@ -260,6 +266,15 @@ class DhcpAgentClient(AgentClient):
         """Kea's high-availability status (``status-get``) and ``ha-heartbeat`` answer."""
         found: dict[str, Any] = self.call("GET", agent_path(family, "ha"))
         return found
+
+    def ha_tls_request(self, name: str) -> HaCertificateSigning:
+        """A new key for Kea's HA listener, made on the appliance: its certificate request."""
+        body = HaCertificateRequest(name=name)
+        return self.model(HaCertificateSigning, "POST", "/dhcp/ha/tls/request", body)
+
+    def ha_tls_install(self, cert: str, ca: str) -> HaTlsFiles:
+        """The signed certificate of that key and the pair's CA: where Kea finds the files."""
+        return self.model(HaTlsFiles, "PUT", "/dhcp/ha/tls", HaCertificate(cert=cert, ca=ca))
 
     # --- leases and statistics ---------------------------------------------------------
     def leases(self, family: Family, start: str | None = None, limit: int = 100) -> LeasePage:
