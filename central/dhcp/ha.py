@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from central.core.config import CentralConfig
 from central.core.deps import Principal
 from central.dhcp import service
+from central.dhcp.redact import redacted
 from central.history.service import record
 from central.registry.models import Server
 from central.settings.models import SettingRow
@@ -255,11 +256,7 @@ def _summary(top: Json) -> Json:
     is hidden)."""
     for hook in top.get("hooks-libraries") or []:
         if str(hook.get("library", "")).endswith(HOOK):
-            params = _copy(hook.get("parameters") or {})
-            for relation in params.get("high-availability") or []:
-                for peer in relation.get("peers") or []:
-                    if "basic-auth-password" in peer:
-                        peer["basic-auth-password"] = "(hidden)"
+            params: Json = redacted(hook.get("parameters") or {})
             return params
     return {}
 

@@ -58,7 +58,7 @@ def _peer_link_is_mutual_tls(on_b: CentralApi, a: Sandbox, b: Sandbox, ids: list
     paths = central_client_cert(b.root)
     central.load_cert_chain(paths.cert, paths.key)
     for verify, target in ((bare, url), (central, url), (False, f"http://{b.address}:8005/")):
-        with httpx.Client(verify=verify, timeout=10) as client:  # type: ignore[arg-type]
+        with httpx.Client(verify=verify, timeout=10) as client:
             with pytest.raises(httpx.TransportError):
                 client.post(target, json=heartbeat)
 
