@@ -44,7 +44,7 @@ from central.history.service import record
 from central.registry.models import Server
 from central.settings.models import SettingRow
 from services.common.dhcp.contract import ChangeResult
-from services.common.dhcp.ha import HaTlsFiles
+from services.common.dhcp.ha import HaState, HaTlsFiles
 from services.common.errors import (
     BurrowError,
     ConflictError,
@@ -95,13 +95,16 @@ class HaRequest(Input):
         return self
 
 
-class Partner(BaseModel):
+class Partner(HaState):
+    """A partner of the pair and its HA state, asked of its Kea now (``HaState``: all None
+    when its server does not answer; ``state`` is Kea's ``ha-heartbeat`` state)."""
+
     server_id: int
     server: str
     address: str
     role: str
     url: str
-    state: str | None = Field(description="Kea's HA state of this server (ha-heartbeat)")
+    reachable: bool = Field(description="its dhcp-agent and Kea answered")
     status: Json = Field(default={}, description="status-get's high-availability section")
 
 
@@ -425,18 +428,21 @@ def show(db: Session, config: CentralConfig) -> HaPair:
             continue
         role = "primary" if key == "primary" else (
             "standby" if pair["mode"] == "hot-standby" else "secondary")  # fmt: skip
-        state: str | None = None
+        state = HaState()
         status: Json = {}
+        reachable = False
         try:
             found = service.agent_for(config, server).ha_status("v4")
-            state = (found.get("heartbeat") or {}).get("state")
+            state = HaState.from_kea(found, found.get("heartbeat") or {})
             relations = found.get("high-availability") or []
             status = dict(relations[0]) if relations else {}
+            reachable = True
         except BurrowError as exc:
             log.info("HA state of server %s not read: %s", server.id, exc.message)
         partners.append(Partner(
             server_id=server.id, server=server.name, address=server.address, role=role,
-            url=_url(server.address, int(pair["port"])), state=state, status=status,
+            url=_url(server.address, int(pair["port"])), reachable=reachable, status=status,
+            **state.model_dump(),
         ))  # fmt: skip
     return HaPair(partners=partners, **{k: pair[k] for k in (
         "mode", "port", "heartbeat_delay", "max_response_delay", "max_ack_delay",
