@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import ssl
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,8 @@ from tests.fleet.test_secondaries_lab import _join
 from tests.harness.dhcp import dhclient
 from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
+from tests.monitor.snmp import COMMUNITY, v2c
+from tests.shell.client import Diag, authorize, make_key, wait_for_shell
 
 pytestmark = pytest.mark.sandbox
 log = logging.getLogger(__name__)
@@ -63,7 +66,61 @@ def _peer_link_is_mutual_tls(on_b: CentralApi, a: Sandbox, b: Sandbox, ids: list
                 client.post(target, json=heartbeat)
 
 
-def test_two_appliances_in_hot_standby(lab: Lab) -> None:
+def _every_view_shows_the_state(
+    lab: Lab, on_b: CentralApi, a: Sandbox, b: Sandbox, tmp_path: Path
+) -> None:
+    """Both in hot-standby, each in touch with the other: Central's API, B's console, A's
+    diagnostic shell and B's SNMP agent say so, from the real Kea answers."""
+
+    def heard() -> list[Any]:
+        # Each learns the other's state at its next heartbeat (1 s).
+        partners: list[Any] = on_b.get("/api/v1/dhcp/ha")["partners"]
+        return partners if all(p["partner_state"] == "hot-standby" for p in partners) else []
+
+    for partner in wait_for(heard, timeout=20, what="each partner hearing the other"):
+        assert partner["reachable"] and partner["in_touch"] is True, partner
+        assert partner["unsent_updates"] == 0 and partner["mode"] == "hot-standby", partner
+    # The console's DHCP page (B's, a real login).
+    url = f"https://{b.address}"
+    user, password = b.admin_credentials()
+    with httpx.Client(verify=b.tls_context(), timeout=30) as http:
+        http.post(url + "/login", data={"username": user, "password": password},
+                  headers={"Origin": url})  # fmt: skip
+        page = http.get(url + "/dhcp?family=v4")
+    assert page.status_code == 200, page.text[:500]
+    panel = page.text[page.text.index('id="ha"') :]
+    panel = panel[: panel.index("</section>")]
+    assert (
+        "High availability (hot-standby)" in panel and panel.count(">hot-standby<") == 4
+    )  # states, heard states
+    assert a.address in panel and b.address in panel
+    # A's diagnostic shell.
+    key = make_key(tmp_path)
+    authorize(a.root, key)
+    shell = Diag(a, key)
+    wait_for_shell(a, shell)
+    said = shell.run("kea ha")
+    assert said.rc == 0, said
+    assert "dhcp4 high availability: hot-standby" in said.out
+    assert "this server: standby, state hot-standby" in said.out
+    assert "partner:     primary, state hot-standby, in touch yes" in said.out
+    # B's SNMP agent (BURROW-MIB burrowHa), read by net-snmp's snmpwalk.
+    on_b.ok(on_b.call("PUT", "/api/v1/monitoring", {"communities": [{
+        "name": "noc", "community": COMMUNITY, "networks": [f"{lab.host_address}/32"]}],
+        "comment": "ha-lab"}))  # fmt: skip
+
+    def walk() -> str:
+        found = v2c("snmpwalk", b.address, COMMUNITY, "burrowHa")
+        return found.stdout if 'burrowHaPartnerState.0 = STRING: "hot-standby"' in found.stdout \
+            or "burrowHaPartnerState.0 = STRING: hot-standby" in found.stdout else ""  # fmt: skip
+
+    mib = wait_for(walk, timeout=40, what="burrowHa by snmpwalk")
+    assert "burrowHaConfigured.0 = INTEGER: true(1)" in mib, mib
+    assert "burrowHaRole.0 = STRING: primary" in mib, mib
+    assert "burrowHaUnsentUpdates.0 = Gauge32: 0" in mib, mib
+
+
+def test_two_appliances_in_hot_standby(lab: Lab, tmp_path: Path) -> None:
     a = lab.sandbox("a")
     b = lab.sandbox("b", dhcp=True)
     on_a, on_b = CentralApi(a), CentralApi(b)
@@ -99,6 +156,7 @@ def test_two_appliances_in_hot_standby(lab: Lab) -> None:
     wait_for(lambda: states() == ["hot-standby", "hot-standby"], timeout=60,
              what="both partners in hot-standby")  # fmt: skip
     _peer_link_is_mutual_tls(on_b, a, b, [b_server, a_server])
+    _every_view_shows_the_state(lab, on_b, a, b, tmp_path)
 
     # A reservation made on B through Central is made on A too.
     scope = on_b.get(f"/api/v1/dhcp/servers/{b_server}/v4/scopes")["items"][0]
@@ -123,6 +181,8 @@ def test_two_appliances_in_hot_standby(lab: Lab) -> None:
     stopped = time.monotonic()
     try:
         wait_for(lambda: states()[1] == "partner-down", timeout=60, what="A in partner-down")
+        down = on_b.get("/api/v1/dhcp/ha")["partners"]
+        assert down[0]["reachable"] is False and down[1]["communication_interrupted"] is True
         given = dhclient(second)
         assert given["new_dhcp_server_identifier"] == a.address
         log.info("failover: %.1f s from B's Kea stopped to a lease from A",
