@@ -190,6 +190,13 @@ def test_two_appliances_in_hot_standby(lab: Lab, tmp_path: Path) -> None:
         again = dhclient(first)
         assert again["new_ip_address"] == taken["new_ip_address"]
         assert again["new_dhcp_server_identifier"] == a.address
+
+        # A's monitor saw it (SNMP burrowHaDegraded, and the event list Central shows).
+        def degraded() -> bool:
+            text = a.root.service_events.read_text() if a.root.service_events.exists() else ""
+            return '"ha-degraded"' in text and "state partner-down" in text
+
+        wait_for(degraded, timeout=30, what="A's monitor noticing partner-down")
     finally:
         b.supervisor().call("supervisor.startProcess", "kea-dhcp4")
     # B returns, takes A's leases (syncing) and the pair is back in hot-standby.

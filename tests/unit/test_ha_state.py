@@ -4,10 +4,14 @@ how SNMP, Prometheus and the diagnostic shell show it. The answers below have th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from services.common.dhcp.ha import HaState
 from services.common.figures import Figures, prometheus_text
 from services.common.monitoring import MonitoringSettings
+from services.common.paths import StateRoot
 from services.monitor.mib import HA, MibView
+from services.monitor.notify import HA_DEGRADED, Notifier
 from services.shell.kea import ha_lines
 
 STATUS = {
@@ -57,3 +61,18 @@ def test_snmp_prometheus_and_the_shell_show_it() -> None:
     assert "primary, state hot-standby, in touch yes, last answer 12 s ago" in lines[2]
     assert "link interrupted yes, unsent lease updates 4" in lines[3]
     assert ha_lines(HaState()) == ["dhcp4 high availability: not configured"]
+
+
+def test_a_partner_serving_alone_or_cut_off_is_notified_once(tmp_path: Path) -> None:
+    notifier = Notifier(StateRoot(tmp_path))
+    settings = MonitoringSettings()
+    alone = Figures(ha=HaState.from_kea(STATUS, HEARTBEAT))
+    (alert,) = notifier.new_conditions(alone, settings)
+    assert alert.trap == HA_DEGRADED and alert.subject == "dhcp4"
+    assert alert.message == ("dhcp4 high availability: state partner-down, partner hot-standby, "
+                             "link to the partner interrupted")  # fmt: skip
+    assert notifier.new_conditions(alone, settings) == []  # still holding: not again
+    steady = {"state": "hot-standby", "unsent-update-count": 0}
+    calm = Figures(ha=HaState.from_kea({"high-availability": []}, steady))
+    assert notifier.new_conditions(calm, settings) == []
+    assert notifier.new_conditions(Figures(), settings) == []  # no HA: nothing to say
