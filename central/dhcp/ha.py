@@ -123,6 +123,8 @@ class HaPair(BaseModel):
     max_ack_delay: int
     max_unacked_clients: int
     comment: str
+    tls: bool = Field(description="the partners' link is mutual TLS (false: a pair made "
+                      "before, plain HTTP; remove it and make it again)")  # fmt: skip
     partners: list[Partner]
 
 
@@ -163,8 +165,8 @@ def _has_ha(top: Json) -> bool:
     return any(str(h.get("library", "")).endswith(HOOK) for h in top.get("hooks-libraries") or [])
 
 
-def _url(address: str, port: int) -> str:
-    return f"https://{address}:{port}/"
+def _url(address: str, port: int, tls: bool = True) -> str:
+    return f"{'https' if tls else 'http'}://{address}:{port}/"
 
 
 def _peer(server: Server, role: str, port: int) -> Json:
@@ -367,7 +369,7 @@ def set_up(db: Session, config: CentralConfig, actor: Principal, body: HaRequest
         "mode": body.mode, "primary": primary.id, "partner": partner.id, "port": body.port,
         "heartbeat_delay": body.heartbeat_delay, "max_response_delay": body.max_response_delay,
         "max_ack_delay": body.max_ack_delay, "max_unacked_clients": body.max_unacked_clients,
-        "comment": body.comment,
+        "comment": body.comment, "tls": True,
     }  # fmt: skip
     db.add(SettingRow(key=SETTING, value=value))
     record(db, actor, "dhcp-ha-pair", f"{primary.id}:{partner.id}", "create",
@@ -441,9 +443,10 @@ def show(db: Session, config: CentralConfig) -> HaPair:
             log.info("HA state of server %s not read: %s", server.id, exc.message)
         partners.append(Partner(
             server_id=server.id, server=server.name, address=server.address, role=role,
-            url=_url(server.address, int(pair["port"])), reachable=reachable, status=status,
+            url=_url(server.address, int(pair["port"]), bool(pair.get("tls"))),
+            reachable=reachable, status=status,
             **state.model_dump(),
         ))  # fmt: skip
-    return HaPair(partners=partners, **{k: pair[k] for k in (
+    return HaPair(partners=partners, tls=bool(pair.get("tls")), **{k: pair[k] for k in (
         "mode", "port", "heartbeat_delay", "max_response_delay", "max_ack_delay",
         "max_unacked_clients", "comment")})  # fmt: skip

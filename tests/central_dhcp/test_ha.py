@@ -103,7 +103,7 @@ def test_a_pair_gets_certificates_of_its_own_ca_and_replicates_changes(
     one, two = _pair(db, agents, [], tmp_path)
     pair = ha.set_up(db, config, ADMIN, ha.HaRequest(
         mode="load-balancing", primary=one.id, partner=two.id, comment="pair"))  # fmt: skip
-    assert [p.role for p in pair.partners] == ["primary", "secondary"]
+    assert [p.role for p in pair.partners] == ["primary", "secondary"] and pair.tls
     assert agents.dhcp4(two.id)["subnet4"][0]["subnet"] == "198.51.100.0/27"  # copied
     (hook_one,), (hook_two,) = _ha_hooks(agents, one), _ha_hooks(agents, two)
     relation_one = hook_one["parameters"]["high-availability"][0]
