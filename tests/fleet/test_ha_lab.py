@@ -52,7 +52,10 @@ def _peer_link_is_mutual_tls(on_b: CentralApi, a: Sandbox, b: Sandbox, ids: list
     context.load_cert_chain(own / "ha.crt", own / "ha.key")
     with httpx.Client(verify=context, timeout=10) as client:
         answer = client.post(url, json=heartbeat).json()
+        # restrict-commands: what HA does not send is refused even to a partner.
+        other = client.post(url, json={"command": "config-get", "service": ["dhcp4"]})
     assert answer[0]["result"] == 0 and answer[0]["arguments"]["state"] == "hot-standby", answer
+    assert other.status_code == 403, other.text
     # No client certificate, Central's client certificate (the agents' CA), plain HTTP.
     bare = ssl.create_default_context(cafile=own / "ca.crt")
     bare.check_hostname = False
