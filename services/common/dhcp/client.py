@@ -262,9 +262,9 @@ class DhcpAgentClient(AgentClient):
         path = agent_path(family, "config", expected_hash=expected_hash, known_hash=known_hash)
         return self.model(ChangeResult, "PUT", path, config)
 
-    def ha_status(self, family: Family) -> dict[str, Any]:
+    def ha_status(self, family: Family, *, timeout: float | None = None) -> dict[str, Any]:
         """Kea's high-availability status (``status-get``) and ``ha-heartbeat`` answer."""
-        found: dict[str, Any] = self.call("GET", agent_path(family, "ha"))
+        found: dict[str, Any] = self.call("GET", agent_path(family, "ha"), timeout=timeout)
         return found
 
     def ha_tls_request(self, name: str) -> HaCertificateSigning:
