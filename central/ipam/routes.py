@@ -206,12 +206,25 @@ def range_addresses(
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     problems_only: Annotated[bool, Query(alias="problems")] = False,
+    first: Annotated[str | None, Query(max_length=64, description="from this address")] = None,
+    last: Annotated[str | None, Query(max_length=64, description="to this address")] = None,
 ) -> AddressPage:  # fmt: skip
     """Every used address of the range in address order with all its sources and where they
-    disagree; ``problems=true`` keeps only the addresses with a disagreement."""
+    disagree; ``problems=true`` keeps only the addresses with a disagreement. ``first`` and
+    ``last`` (addresses of the range) look at that stretch alone: each source is read for it
+    only, so one page of a big range costs what its stretch holds."""
     rng = service.get_range(db, range_id)
+    within = None
+    if first is not None or last is not None:
+        span = service.range_span(rng)
+        low = service.range_address(rng, first, "first") if first is not None else span.first
+        high = service.range_address(rng, last, "last") if last is not None else span.last
+        if high < low:
+            raise ValidationError(f"last {last} comes before first {first}", field="last")
+        within = ad.Span(rng.family, low, high)
     items, total, warnings = usage.addresses(db, config, rng, offset, limit,
-                                             only_problems=problems_only)  # fmt: skip
+                                             only_problems=problems_only,
+                                             within=within)  # fmt: skip
     return AddressPage(
         items=[AddressPublic(address=a, sources=s, problems=p) for a, s, p in items],
         total=total, offset=offset, limit=limit, warnings=warnings,

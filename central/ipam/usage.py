@@ -80,8 +80,9 @@ _NO_SOURCE = _no_source
 class Usage:
     """The used addresses of a span and, with ``detail``, their sources by address integer.
 
-    Without ``detail`` (next free) no source is made at all: making 50,000 of them would cost
-    more than the rest of the request.
+    Without ``detail`` (next free, utilisation) no source is made at all: making 50,000 of
+    them would cost more than the rest of the request. ``kinds`` (when not None) gathers the
+    used addresses by the kind of source (utilisation's ``by_source``).
     """
 
     span: Span
@@ -89,12 +90,15 @@ class Usage:
     used: set[int] = field(default_factory=set)
     sources: dict[int, list[Source]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    kinds: dict[str, set[int]] | None = None
 
-    def add(self, value: int, source: Callable[[], Source]) -> None:
+    def add(self, value: int, source: Callable[[], Source], kind: str = "") -> None:
         if self.span.first <= value <= self.span.last:
             self.used.add(value)
             if self.detail:
                 self.sources.setdefault(value, []).append(source())
+            if self.kinds is not None:
+                self.kinds.setdefault(kind, set()).add(value)
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -119,14 +123,18 @@ def _dns(db: Session, usage: Usage) -> None:
         # fetched at once: row by row costs more than the query
         datas = connection.execute(select(records.data).where(*where)).scalars().all()
         span_first, span_last, used = span.first, span.last, usage.used
+        forward = set() if usage.kinds is not None else used
         for data in datas:
             value = parse(data)
             if value is not None and span_first <= value <= span_last:
-                used.add(value)
+                forward.add(value)
+        if usage.kinds is not None and forward:
+            used |= forward
+            usage.kinds.setdefault(rtype.lower(), set()).update(forward)
         for name in connection.execute(select(records.name).where(*ptr_where)).scalars().all():
             found = ad.from_reverse_name(name)
             if found is not None and found[0] == span.family:
-                usage.add(found[1], _NO_SOURCE)
+                usage.add(found[1], _NO_SOURCE, "ptr")
         return
     columns = (records.name, records.data, records.zone_id, zones.server_id)
     joined = select(*columns).join_from(DnsRecord.__table__, DnsZone.__table__,
@@ -136,12 +144,12 @@ def _dns(db: Session, usage: Usage) -> None:
         value = parse(data)
         if value is not None:
             usage.add(value, partial(Source, kind=kind, name=name, zone_id=zone_id,
-                                     server_id=server_id))  # fmt: skip
+                                     server_id=server_id), kind)  # fmt: skip
     for name, data, zone_id, server_id in connection.execute(joined.where(*ptr_where)):
         found = ad.from_reverse_name(name)
         if found is not None and found[0] == span.family:
             usage.add(found[1], partial(Source, kind="ptr", name=name, data=data,
-                                        zone_id=zone_id, server_id=server_id))  # fmt: skip
+                                        zone_id=zone_id, server_id=server_id), "ptr")  # fmt: skip
 
 
 def _overlapping_scopes(view: Any, span: Span) -> list[dict[str, Any]]:
@@ -185,12 +193,16 @@ def _dhcp(
                     value = parse(str(address))
                     if value is not None:
                         usage.add(value, partial(_reservation_source, entry, row.server_id,
-                                                 scope["id"]))  # fmt: skip
+                                                 scope["id"]), "reservation")  # fmt: skip
         for entry in view["reservations"]:
             for address in entry.get("ip_addresses") or []:
                 value = parse(str(address))
                 if value is not None:
-                    usage.add(value, partial(_reservation_source, entry, row.server_id, None))
+                    usage.add(
+                        value,
+                        partial(_reservation_source, entry, row.server_id, None),
+                        "reservation",
+                    )
 
 
 def _leases(db: Session, config: CentralConfig, usage: Usage, server_id: int) -> None:
@@ -214,7 +226,7 @@ def _leases(db: Session, config: CentralConfig, usage: Usage, server_id: int) ->
                     Source, kind="lease", name=lease.hostname, server_id=server_id,
                     scope_id=lease.subnet_id, hw_address=lease.hw_address,
                     client_id=lease.client_id, duid=lease.duid, expires=lease.expires,
-                ))  # fmt: skip
+                ), "lease")  # fmt: skip
             if page.next is None or value is None or value >= span.last:
                 return
             start = page.next
@@ -233,28 +245,43 @@ def _seen(db: Session, usage: Usage) -> None:
     connection = db.connection()
     if not usage.detail:
         for key in connection.execute(select(seen.key).where(*where)).scalars().all():
-            usage.add(ad.from_key(key), _NO_SOURCE)
+            usage.add(ad.from_key(key), _NO_SOURCE, "discovered")
         return
     rows = connection.execute(
         select(seen.key, seen.mac, seen.seen_by, seen.last_seen).where(*where)
     )
     for key, mac, seen_by, last_seen in rows:
         usage.add(ad.from_key(key), partial(Source, kind="discovered", hw_address=mac or None,
-                                            seen_by=seen_by, last_seen=last_seen))  # fmt: skip
+                                            seen_by=seen_by, last_seen=last_seen),
+                  "discovered")  # fmt: skip
 
 
 def _claims(db: Session, rng: IpamRange, usage: Usage) -> None:
-    for claim in db.scalars(select(IpamClaim).where(IpamClaim.range_id == rng.id)):
+    span = usage.span
+    query = select(IpamClaim).where(IpamClaim.range_id == rng.id)
+    if span != range_span(rng):  # a stretch of the range: an indexed read of its claims only
+        query = query.where(IpamClaim.key >= ad.key(span.first),
+                            IpamClaim.key <= ad.key(span.last))  # fmt: skip
+    if not usage.detail:  # the keys alone, no objects
+        keys = db.connection().execute(query.with_only_columns(IpamClaim.key)).scalars().all()
+        for key in keys:
+            usage.add(int(key, 16), _NO_SOURCE, "claim")
+        return
+    for claim in db.scalars(query):
         usage.add(ad.from_key(claim.key),
-                  partial(Source, kind="claim", owner=claim.owner or claim.claimed_by))  # fmt: skip
+                  partial(Source, kind="claim", owner=claim.owner or claim.claimed_by),
+                  "claim")  # fmt: skip
 
 
 def gather(
     db: Session, config: CentralConfig | None, rng: IpamRange, *, claims: bool = True,
-    leases: bool = True, detail: bool = True,
+    leases: bool = True, detail: bool = True, within: Span | None = None,
+    by_kind: bool = False,
 ) -> Usage:  # fmt: skip
-    """Every used address of ``rng`` (with ``detail``, every source of each)."""
-    usage = Usage(range_span(rng), detail=detail)
+    """Every used address of ``rng`` (with ``detail``, every source of each; with
+    ``by_kind``, the addresses of each kind of source); with ``within``, of that stretch of
+    the range only (each source read for it alone)."""
+    usage = Usage(within or range_span(rng), detail=detail, kinds={} if by_kind else None)
     if claims:
         _claims(db, rng, usage)
     _dns(db, usage)
@@ -542,11 +569,11 @@ def disagreements(sources: list[Source]) -> list[str]:
 
 def addresses(
     db: Session, config: CentralConfig, rng: IpamRange, offset: int, limit: int,
-    *, only_problems: bool = False,
+    *, only_problems: bool = False, within: Span | None = None,
 ) -> tuple[list[tuple[str, list[Source], list[str]]], int, list[str]]:  # fmt: skip
-    """One page of the used addresses of ``rng`` in order with their sources and
-    disagreements, how many there are in all, and the sources not read."""
-    usage = gather(db, config, rng)
+    """One page of the used addresses of ``rng`` (or of its stretch ``within``) in order with
+    their sources and disagreements, how many there are in all, and the sources not read."""
+    usage = gather(db, config, rng, within=within)
     family = usage.span.family
     ordered = sorted(usage.sources)
     if only_problems:
@@ -561,13 +588,12 @@ def addresses(
 
 
 def utilisation(db: Session, config: CentralConfig, rng: IpamRange) -> dict[str, Any]:
-    usage = gather(db, config, rng)
+    """How much of ``rng`` is used, by kind of source: counted from the addresses alone, no
+    source made (the console's tree asks it of every range at each view)."""
+    usage = gather(db, config, rng, detail=False, by_kind=True)
     size = usage.span.size
-    used = len(usage.sources)
-    by_source: dict[str, int] = {}
-    for sources in usage.sources.values():
-        for kind in {s.kind for s in sources}:
-            by_source[kind] = by_source.get(kind, 0) + 1
+    used = len(usage.used)
+    by_source = {kind: len(found) for kind, found in sorted((usage.kinds or {}).items())}
     return {
         "range_id": rng.id, "size": size, "used": used, "free": size - used,
         "percent": round(100.0 * used / size, 2), "by_source": by_source,
