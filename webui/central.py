@@ -47,6 +47,7 @@ from webui.models import (
     FleetMember,
     FleetMembership,
     FoundRecord,
+    HaPair,
     HistoryEntry,
     ImportPreview,
     LeaseListing,
@@ -478,6 +479,16 @@ class Central:
     def dhcp_servers(self, token: str) -> list[DhcpServer]:
         found: Listing[DhcpServer] = self._call("GET", "/dhcp/servers", token, Listing[DhcpServer])
         return found.items
+
+    def ha_pair(self, token: str) -> HaPair | None:
+        """Central's Kea HA pair with each partner's state asked now; None when there is none."""
+        try:
+            found: HaPair = self._call("GET", "/dhcp/ha", token, HaPair)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found
 
     def scopes(self, token: str, base: str) -> list[ScopeAnswer]:
         found: Listing[ScopeAnswer] = self._call(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.dhcp.contract import ClientClass, Lease, OptionDef, OptionValue, Scope
 from services.common.dhcp.contract import ScopeUsage as ScopeUsage
+from services.common.dhcp.ha import HaState
 from services.common.dns.contract import RecordData
 
 T = TypeVar("T")
@@ -272,6 +273,24 @@ class ClassAnswer(ClientClass):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     global_: bool = Field(default=False, alias="global")
+
+
+class HaPartner(HaState):
+    """A partner of Central's Kea HA pair and its HA state (the shared model)."""
+
+    model_config = ConfigDict(extra="ignore")
+    server_id: int
+    server: str
+    address: str = ""
+    role: str = ""
+    reachable: bool = True
+
+
+class HaPair(Answer):
+    """Central's Kea HA pair (``GET /api/v1/dhcp/ha``)."""
+
+    mode: str
+    partners: list[HaPartner] = []
 
 
 class LeaseListing(Answer):

@@ -154,6 +154,11 @@ class StateRoot:
         """Configuration file of ``dhcp4``, ``dhcp6`` or ``ctrl-agent``."""
         return self.kea_etc / f"kea-{daemon}.conf"
 
+    @property
+    def kea_ha_tls(self) -> Path:
+        """The HA partner's TLS files (key, certificate, the pair's CA), readable by Kea."""
+        return self.kea_etc / "ha"
+
     def kea_socket(self, daemon: str) -> Path:
         return self.kea_run / f"kea-{daemon}-ctrl.sock"
 
