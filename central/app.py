@@ -33,6 +33,7 @@ from central.dns import service as dns_service
 from central.dns.routes import router as dns_router
 from central.dns.security_routes import router as dns_security_router
 from central.events.routes import router as events_router
+from central.fleet import seed as fleet_seed
 from central.fleet.guard import FleetGuard
 from central.fleet.routes import router as fleet_router
 from central.history import hooks as history_hooks
@@ -120,6 +121,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
             tasks.append(
                 asyncio.create_task(backup_detect.detect_forever(app.state.sessions, config))
             )
+            tasks.append(asyncio.create_task(fleet_seed.join_from_seed(app.state.sessions, config)))
         try:
             yield
         finally:

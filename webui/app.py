@@ -25,6 +25,7 @@ from webui.pages import (
     dashboard,
     dhcp,
     dns,
+    fleet,
     history,
     monitoring,
     servers,
@@ -187,7 +188,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     for module in (
         auth, dashboard, dns, dhcp, servers, history, users, settings, monitoring, appliance,
-        backups,
+        backups, fleet,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

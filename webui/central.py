@@ -43,6 +43,9 @@ from webui.models import (
     DhcpServer,
     DnssecPolicies,
     DnsServerOptions,
+    FleetJoinCode,
+    FleetMember,
+    FleetMembership,
     FoundRecord,
     HistoryEntry,
     ImportPreview,
@@ -601,6 +604,37 @@ class Central:
 
     def initialize(self, token: str, comment: str) -> None:
         self._call("POST", "/appliance/initialize", token, body={"comment": comment})
+
+    # --- the fleet (docs/fleet.md) ----------------------------------------------------------
+    def fleet_membership(self, token: str) -> FleetMembership:
+        found: FleetMembership = self._call("GET", "/fleet/membership", token, FleetMembership)
+        return found
+
+    def join_fleet(self, token: str, body: dict[str, Any]) -> FleetMembership:
+        joined: FleetMembership = self._call(
+            "POST", "/fleet/membership", token, FleetMembership, body=body
+        )
+        return joined
+
+    def leave_fleet(self, token: str, comment: str, force: bool = False) -> None:
+        params = {"comment": comment, "force": "true" if force else None}
+        self._call("DELETE", "/fleet/membership", token, params=params)
+
+    def fleet_members(self, token: str) -> list[FleetMember]:
+        found: Listing[FleetMember] = self._call(
+            "GET", "/fleet/members", token, Listing[FleetMember]
+        )
+        return found.items
+
+    def make_join_code(self, token: str, body: dict[str, Any]) -> FleetJoinCode:
+        made: FleetJoinCode = self._call("POST", "/fleet/joins", token, FleetJoinCode, body=body)
+        return made
+
+    def remove_fleet_member(
+        self, token: str, member_id: int, comment: str, force: bool = False
+    ) -> None:
+        params = {"comment": comment, "force": "true" if force else None}
+        self._call("DELETE", f"/fleet/members/{member_id}", token, params=params)
 
     # --- backups kept here for other appliances ---------------------------------------------
     def backup_peers(self, token: str) -> list[BackupPeer]:
