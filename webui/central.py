@@ -262,6 +262,20 @@ class Central:
             raise ApiError.plain(502, "Central's answer is not JSON.") from None
         return _read(answer, data)
 
+    def api(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        answer: type[M] | Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One call of the API at ``path`` (below ``/api/v1``), for a part of the console that
+        keeps its calls in a module of its own (``webui.ipam``)."""
+        return self._call(method, path, token, answer, params=params, body=body)
+
     def _download(self, path: str, token: str) -> tuple[Iterator[bytes], dict[str, str]]:
         """A file Central sends (a backup export): its bytes as they come, and its headers."""
         request = self._http.build_request(

@@ -39,6 +39,7 @@ from tests.bench.dns_scale import dns_import, dns_parallel
 from tests.bench.fleet import dns_secondary, fleet_fanout
 from tests.bench.ha import ha_failover
 from tests.bench.ipam import ipam_next_free
+from tests.bench.ipam_page import ipam_address_page
 from tests.bench.memory import idle_memory
 from tests.bench.report import Figure, table
 from tests.bench.shell import shell_bench
@@ -150,6 +151,11 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         "IPAM: next free address in a /16 with 50,000 used addresses (claims and A records), "
         "GET and claiming POST, SQLite and PostgreSQL",
         ipam_next_free,
+    ),
+    "ipam-address-page": (
+        "IPAM: the address grid and an address's page of a /16 with 50,000 used addresses, "
+        "Central's API and the console, SQLite and PostgreSQL",
+        ipam_address_page,
     ),
     "webui-leases": (
         "web console page time: the DHCP leases page with 10,000 leases (also in webui)",
