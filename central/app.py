@@ -33,10 +33,13 @@ from central.dns import service as dns_service
 from central.dns.routes import router as dns_router
 from central.dns.security_routes import router as dns_security_router
 from central.events.routes import router as events_router
+from central.fleet import seed as fleet_seed
 from central.fleet.guard import FleetGuard
 from central.fleet.routes import router as fleet_router
 from central.history import hooks as history_hooks
 from central.history.routes import router as history_router
+from central.ipam import schedules as ipam_schedules
+from central.ipam.discovery_routes import router as ipam_discovery_router
 from central.ipam.routes import router as ipam_router
 from central.monitoring.routes import router as monitoring_router
 from central.network.routes import router as network_router
@@ -120,6 +123,8 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
             tasks.append(
                 asyncio.create_task(backup_detect.detect_forever(app.state.sessions, config))
             )
+            tasks.append(asyncio.create_task(ipam_schedules.run_forever(app.state.sessions)))
+            tasks.append(asyncio.create_task(fleet_seed.join_from_seed(app.state.sessions, config)))
         try:
             yield
         finally:
@@ -164,6 +169,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         dns_router,
         dns_security_router,
         ipam_router,
+        ipam_discovery_router,
         backups_router,
         appliance_router,
         network_router,

@@ -25,7 +25,9 @@ from webui.pages import (
     dashboard,
     dhcp,
     dns,
+    fleet,
     history,
+    ipam,
     monitoring,
     servers,
     settings,
@@ -186,8 +188,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         return {"service": "webui", "status": "ok", "version": VERSION}
 
     for module in (
-        auth, dashboard, dns, dhcp, servers, history, users, settings, monitoring, appliance,
-        backups,
+        auth, dashboard, dns, dhcp, ipam, servers, history, users, settings, monitoring,
+        appliance, backups, fleet,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

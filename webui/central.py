@@ -43,7 +43,11 @@ from webui.models import (
     DhcpServer,
     DnssecPolicies,
     DnsServerOptions,
+    FleetJoinCode,
+    FleetMember,
+    FleetMembership,
     FoundRecord,
+    HaPair,
     HistoryEntry,
     ImportPreview,
     LeaseListing,
@@ -259,6 +263,20 @@ class Central:
             raise ApiError.plain(502, "Central's answer is not JSON.") from None
         return _read(answer, data)
 
+    def api(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        answer: type[M] | Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One call of the API at ``path`` (below ``/api/v1``), for a part of the console that
+        keeps its calls in a module of its own (``webui.ipam``)."""
+        return self._call(method, path, token, answer, params=params, body=body)
+
     def _download(self, path: str, token: str) -> tuple[Iterator[bytes], dict[str, str]]:
         """A file Central sends (a backup export): its bytes as they come, and its headers."""
         request = self._http.build_request(
@@ -462,6 +480,16 @@ class Central:
         found: Listing[DhcpServer] = self._call("GET", "/dhcp/servers", token, Listing[DhcpServer])
         return found.items
 
+    def ha_pair(self, token: str) -> HaPair | None:
+        """Central's Kea HA pair with each partner's state asked now; None when there is none."""
+        try:
+            found: HaPair = self._call("GET", "/dhcp/ha", token, HaPair)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found
+
     def scopes(self, token: str, base: str) -> list[ScopeAnswer]:
         found: Listing[ScopeAnswer] = self._call(
             "GET", f"{base}/scopes", token, Listing[ScopeAnswer], params={"limit": 1000}
@@ -601,6 +629,37 @@ class Central:
 
     def initialize(self, token: str, comment: str) -> None:
         self._call("POST", "/appliance/initialize", token, body={"comment": comment})
+
+    # --- the fleet (docs/fleet.md) ----------------------------------------------------------
+    def fleet_membership(self, token: str) -> FleetMembership:
+        found: FleetMembership = self._call("GET", "/fleet/membership", token, FleetMembership)
+        return found
+
+    def join_fleet(self, token: str, body: dict[str, Any]) -> FleetMembership:
+        joined: FleetMembership = self._call(
+            "POST", "/fleet/membership", token, FleetMembership, body=body
+        )
+        return joined
+
+    def leave_fleet(self, token: str, comment: str, force: bool = False) -> None:
+        params = {"comment": comment, "force": "true" if force else None}
+        self._call("DELETE", "/fleet/membership", token, params=params)
+
+    def fleet_members(self, token: str) -> list[FleetMember]:
+        found: Listing[FleetMember] = self._call(
+            "GET", "/fleet/members", token, Listing[FleetMember]
+        )
+        return found.items
+
+    def make_join_code(self, token: str, body: dict[str, Any]) -> FleetJoinCode:
+        made: FleetJoinCode = self._call("POST", "/fleet/joins", token, FleetJoinCode, body=body)
+        return made
+
+    def remove_fleet_member(
+        self, token: str, member_id: int, comment: str, force: bool = False
+    ) -> None:
+        params = {"comment": comment, "force": "true" if force else None}
+        self._call("DELETE", f"/fleet/members/{member_id}", token, params=params)
 
     # --- backups kept here for other appliances ---------------------------------------------
     def backup_peers(self, token: str) -> list[BackupPeer]:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.dhcp.contract import ClientClass, Lease, OptionDef, OptionValue, Scope
 from services.common.dhcp.contract import ScopeUsage as ScopeUsage
+from services.common.dhcp.ha import HaState
 from services.common.dns.contract import RecordData
 
 T = TypeVar("T")
@@ -274,6 +275,24 @@ class ClassAnswer(ClientClass):
     global_: bool = Field(default=False, alias="global")
 
 
+class HaPartner(HaState):
+    """A partner of Central's Kea HA pair and its HA state (the shared model)."""
+
+    model_config = ConfigDict(extra="ignore")
+    server_id: int
+    server: str
+    address: str = ""
+    role: str = ""
+    reachable: bool = True
+
+
+class HaPair(Answer):
+    """Central's Kea HA pair (``GET /api/v1/dhcp/ha``)."""
+
+    mode: str
+    partners: list[HaPartner] = []
+
+
 class LeaseListing(Answer):
     """Leases found; ``total`` when Central counted them, ``next`` to page on."""
 
@@ -421,3 +440,58 @@ class PairingToken(Answer):
     address: str
     expires_at: str
     central_fingerprint: str = ""
+
+
+# --- the fleet -------------------------------------------------------------------------------
+class FleetMemberServer(Answer):
+    """One agent of a fleet member, a server of this Central's registry."""
+
+    id: int
+    kind: str
+    name: str
+    state: str = "unknown"
+    last_seen: str | None = None
+
+
+class FleetMember(Answer):
+    """An appliance in this Central's fleet, with its servers' health."""
+
+    id: int
+    name: str
+    address: str
+    joined_at: str
+    servers: list[FleetMemberServer] = []
+
+
+class FleetJoinCode(Answer):
+    """A one-time join code for a new appliance (shown once), and what goes with it."""
+
+    id: int
+    code: str
+    expires_at: str
+    central_address: str = ""
+    central_port: int = 1231
+    ca_fingerprint: str
+
+
+class SeedJoin(Answer):
+    """The join asked for by the first-boot seed (never its code)."""
+
+    state: str
+    address: str = ""
+    port: int | str = 1231
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: str | None = None
+
+
+class FleetMembership(Answer):
+    """Whether this appliance is in a fleet, and whose."""
+
+    joined: bool = False
+    address: str | None = None
+    port: int | None = None
+    ca_fingerprint: str | None = None
+    member_id: int | None = None
+    joined_at: str | None = None
+    seed_join: SeedJoin | None = None

@@ -33,9 +33,12 @@ from services.common.files import write_atomic
 COOKIE = "__Host-burrow-session"
 #: Roles and what they may change (Central refuses the rest anyway; see central.core.deps).
 WRITES = {
-    "administrator": frozenset({"dns", "dhcp", "users", "settings", "appliance", "backups"}),
+    "administrator": frozenset(
+        {"dns", "dhcp", "ipam", "users", "settings", "appliance", "backups"}
+    ),
     "dns-admin": frozenset({"dns"}),
     "dhcp-admin": frozenset({"dhcp"}),
+    "ipam-admin": frozenset({"ipam"}),
     "read-only": frozenset(),
 }
 

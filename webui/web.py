@@ -8,6 +8,7 @@ when the browser sends one, an ``Origin`` of this console.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from webui.central import Central
+from webui.central import ApiError, Central, CentralDownError, SessionGoneError
 from webui.forms import format_duration
 from webui.session import COOKIE, CookieSealer, Session
 
@@ -56,6 +57,17 @@ DONE = {
     "class-deleted": "The class was deleted.",
     "definition-added": "The option definition was added.",
     "definition-deleted": "The option definition was deleted.",
+    "ipam-block-created": "The block was created.",
+    "ipam-block-saved": "The block was saved.",
+    "ipam-block-deleted": "The block was deleted.",
+    "ipam-range-created": "The range was created.",
+    "ipam-range-saved": "The range was saved.",
+    "ipam-range-deleted": "The range was deleted.",
+    "ipam-claimed": "The address was claimed.",
+    "ipam-released": "The claim was released.",
+    "ipam-property-created": "The property was defined.",
+    "ipam-property-saved": "The property was saved.",
+    "ipam-property-deleted": "The property was deleted.",
     "user-created": "The user was created.",
     "user-saved": "The user was saved.",
     "user-deleted": "The user was deleted.",
@@ -75,6 +87,11 @@ DONE = {
     "restore-started": "The restore has started.",
     "dismissed": "The replacement was dismissed.",
     "synced": "The server was synced.",
+    "fleet-joined": "This appliance joined the fleet: its DNS and DHCP servers are managed by "
+    "the managing Central from now on.",
+    "fleet-left": "This appliance left the fleet: this Central manages its servers again.",
+    "fleet-member-removed": "The appliance was removed from the fleet: its own Central "
+    "manages its servers again.",
     "logged-out": "You are logged out.",
     "expired": "Your session has ended; log in again.",
     "disabled": "Your user was disabled by an administrator.",
@@ -111,6 +128,8 @@ class Console:
     central: Central
     sealer: CookieSealer
     templates: jinja2.Environment = field(default_factory=make_templates)
+    #: (when asked, the managing Central's address or ""): see ``fleet_manager``.
+    fleet: tuple[float, str] | None = None
 
 
 def console(request: Request) -> Console:
@@ -208,6 +227,29 @@ async def write_request(request: Request) -> Write:
 WriteRequest = Annotated[Write, Depends(write_request)]
 
 
+#: Seconds the console trusts what it last heard of the appliance's fleet membership.
+FLEET_CHECK = 15.0
+
+
+def fleet_manager(request: Request, session: Session | None) -> str:
+    """The managing Central's address while this appliance is in a fleet ("" otherwise), for
+    the note on every page that its DNS and DHCP servers are managed there (docs/fleet.md);
+    asked of Central at most every ``FLEET_CHECK`` seconds, and never when it fails."""
+    app = console(request)
+    if session is None:
+        return ""
+    moment = time.monotonic()
+    if app.fleet is not None and moment - app.fleet[0] < FLEET_CHECK:
+        return app.fleet[1]
+    try:
+        found = app.central.fleet_membership(session.token)
+        address = (found.address or "") if found.joined else ""
+    except (ApiError, CentralDownError, SessionGoneError):  # the page says what is wrong
+        address = ""
+    app.fleet = (moment, address)
+    return address
+
+
 def render(
     request: Request,
     name: str,
@@ -222,6 +264,7 @@ def render(
         session=session,
         path=request.url.path,
         done=DONE.get(done, ""),
+        fleet_manager=fleet_manager(request, session),
         **context,
     )
     return HTMLResponse(html, status_code=status)

@@ -42,7 +42,7 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 
 #: The newest migration; tests check that it is Alembic's head.
-HEAD = "0011_ipam_seen"
+HEAD = "0012_ipam_discovery"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 #: A PostgreSQL connection idle in the pool for longer is tested before it is used again.
 PING_AFTER_IDLE_SECONDS = 10.0

@@ -4,10 +4,18 @@ Given two DHCP servers (a fleet's appliances, docs/fleet.md) and a mode, Central
 hook (``libdhcp_ha.so``, with ``lease_cmds`` which the appliance loads always) into both
 servers' DHCPv4 configuration: the same peers (each at its appliance's address), each its own
 ``this-server-name``, automatic failover, and Kea's multi-threaded HA (HA+MT) with a dedicated
-HTTP listener on the appliance's address, so the partners talk to each other directly and not
-through the Control Agent (which listens on 127.0.0.1 only). Every request between the
-partners carries HTTP basic authentication with a password made here for the pair (256 bits)
-that is never answered nor recorded in the history.
+HTTPS listener on the appliance's address, so the partners talk to each other directly and not
+through the Control Agent (which listens on 127.0.0.1 only).
+
+The partners' link is mutual TLS (Kea ARM, HA "HTTPS Support"; Kea 2.2's dedicated listener
+checks no HTTP basic authentication, so certificates are the whole of it): each partner's key
+is made on its appliance by its dhcp-agent, and its certificate (serverAuth and clientAuth,
+the appliance's address as its name) is signed by the pair's CA, a CA of Central's only for
+this (``pki/ha-ca``). Kea 2.2 cannot check a certificate's name, so its ``trust-anchor`` is the
+whole filter: with a CA of their own, no other certificate of the fleet (Central's client
+certificate, the agents') is accepted on the HA port. ``require-client-certs`` refuses a
+caller without one; ``restrict-commands`` answers only the commands HA uses. The configuration
+holds file paths, no secret.
 
 The request is checked whole before anything changes: both DHCP servers, different, not in a
 pair already, reachable, and serving the same scopes (or the partner none, when the primary's
@@ -21,20 +29,22 @@ shared networks, options, option definitions, classes, properties) is made on th
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from central.core.config import CentralConfig
 from central.core.deps import Principal
 from central.dhcp import service
+from central.dhcp.redact import redacted
 from central.history.service import record
 from central.registry.models import Server
 from central.settings.models import SettingRow
 from services.common.dhcp.contract import ChangeResult
+from services.common.dhcp.ha import HaState, HaTlsFiles
 from services.common.errors import (
     BurrowError,
     ConflictError,
@@ -44,20 +54,25 @@ from services.common.errors import (
     ValidationError,
 )
 from services.common.model import Input
+from services.common.pki import CertificateAuthority, CertificateRequestError, Purpose
 
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 #: Where the pair is kept (Central's settings table: one JSON value, no secret).
 SETTING = "dhcp-ha"
-#: The HA hook's user name on the dedicated listener.
-USER = "burrow-ha"
+#: The pair's CA, in Central's pki directory (its key never leaves Central).
+CA_DIR = "ha-ca"
+CA_NAME = "Burrow Kea HA"
 HOOK = "libdhcp_ha.so"
 #: Object types of changes made on both partners (``service.change``'s ``object_type``).
 REPLICATED = frozenset({
     "dhcp-scope", "dhcp-reservation", "dhcp-shared-network", "dhcp-options", "dhcp-option-def",
     "dhcp-class", "dhcp-properties",
 })  # fmt: skip
+#: Seconds a partner's state is waited for: a partner that is down must not hold up the
+#: answer (nor the console's DHCP page that shows it) for the agents' usual 30 s.
+STATE_TIMEOUT = 5.0
 #: What the partner gets from the primary when it has no scope yet.
 COPIED = ("subnet4", "shared-networks", "client-classes", "option-def")
 
@@ -83,13 +98,16 @@ class HaRequest(Input):
         return self
 
 
-class Partner(BaseModel):
+class Partner(HaState):
+    """A partner of the pair and its HA state, asked of its Kea now (``HaState``: all None
+    when its server does not answer; ``state`` is Kea's ``ha-heartbeat`` state)."""
+
     server_id: int
     server: str
     address: str
     role: str
     url: str
-    state: str | None = Field(description="Kea's HA state of this server (ha-heartbeat)")
+    reachable: bool = Field(description="its dhcp-agent and Kea answered")
     status: Json = Field(default={}, description="status-get's high-availability section")
 
 
@@ -108,6 +126,8 @@ class HaPair(BaseModel):
     max_ack_delay: int
     max_unacked_clients: int
     comment: str
+    tls: bool = Field(description="the partners' link is mutual TLS (false: a pair made "
+                      "before, plain HTTP; remove it and make it again)")  # fmt: skip
     partners: list[Partner]
 
 
@@ -148,14 +168,40 @@ def _has_ha(top: Json) -> bool:
     return any(str(h.get("library", "")).endswith(HOOK) for h in top.get("hooks-libraries") or [])
 
 
-def _peer(server: Server, role: str, port: int, password: str) -> Json:
+def _url(address: str, port: int, tls: bool = True) -> str:
+    return f"{'https' if tls else 'http'}://{address}:{port}/"
+
+
+def _peer(server: Server, role: str, port: int) -> Json:
     return {
-        "name": server.name, "url": f"http://{server.address}:{port}/", "role": role,
-        "auto-failover": True, "basic-auth-user": USER, "basic-auth-password": password,
+        "name": server.name, "url": _url(server.address, port), "role": role,
+        "auto-failover": True,
     }  # fmt: skip
 
 
-def _with_ha(top: Json, this: Server, peers: list[Json], body: HaRequest) -> Json:
+def _certify(config: CentralConfig, server: Server, field: str) -> HaTlsFiles:
+    """A key made on ``server``'s appliance, its certificate signed by the pair's CA and put
+    there: the files its Kea's HA hook loads."""
+    ca = CertificateAuthority(config.root.pki / CA_DIR)
+    ca.create(CA_NAME)
+    agent = service.agent_for(config, server)
+    try:
+        signing = agent.ha_tls_request(server.name)
+        cert = ca.sign_request(
+            signing.csr.encode(), server.name, server_names=[server.address],
+            purpose=Purpose.PEER,
+        )  # fmt: skip
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        return agent.ha_tls_install(pem, ca.paths.cert.read_text())
+    except CertificateRequestError as exc:
+        raise DaemonError(f"{field}: {server.name} sent a bad certificate request: {exc}",
+                          field=field) from exc  # fmt: skip
+    except BurrowError as exc:
+        raise ConflictError(f"{field}: {server.name} did not take its HA certificate: "
+                            f"{exc.message}", field=field) from exc  # fmt: skip
+
+
+def _with_ha(top: Json, this: Server, peers: list[Json], body: HaRequest, tls: HaTlsFiles) -> Json:
     """``top`` (inside ``Dhcp4``) with the HA hook for ``this`` and Kea's multi-threading."""
     config = _copy(top)
     hooks = [
@@ -172,6 +218,12 @@ def _with_ha(top: Json, this: Server, peers: list[Json], body: HaRequest) -> Jso
             "max-response-delay": body.max_response_delay,
             "max-ack-delay": body.max_ack_delay,
             "max-unacked-clients": body.max_unacked_clients,
+            # This server's own certificate: its listener's, and the one it shows its partner.
+            "trust-anchor": tls.trust_anchor,
+            "cert-file": tls.cert_file,
+            "key-file": tls.key_file,
+            "require-client-certs": True,
+            "restrict-commands": True,
             "multi-threading": {
                 "enable-multi-threading": True,
                 "http-dedicated-listener": True,
@@ -208,14 +260,11 @@ def _copy(value: Json) -> Json:
 
 
 def _summary(top: Json) -> Json:
-    """The HA hook's parameters without the password (what the history keeps)."""
+    """The HA hook's parameters (what the history keeps; a password of a pair made by hand
+    is hidden)."""
     for hook in top.get("hooks-libraries") or []:
         if str(hook.get("library", "")).endswith(HOOK):
-            params = _copy(hook.get("parameters") or {})
-            for relation in params.get("high-availability") or []:
-                for peer in relation.get("peers") or []:
-                    if "basic-auth-password" in peer:
-                        peer["basic-auth-password"] = "(hidden)"
+            params: Json = redacted(hook.get("parameters") or {})
             return params
     return {}
 
@@ -289,12 +338,10 @@ def _checked(
 
 def set_up(db: Session, config: CentralConfig, actor: Principal, body: HaRequest) -> HaPair:
     primary, partner, top_p, top_s = _checked(db, config, body)
-    password = secrets.token_urlsafe(32)
+    tls_p = _certify(config, primary, "primary")
+    tls_s = _certify(config, partner, "partner")
     role = "standby" if body.mode == "hot-standby" else "secondary"
-    peers = [
-        _peer(primary, "primary", body.port, password),
-        _peer(partner, role, body.port, password),
-    ]
+    peers = [_peer(primary, "primary", body.port), _peer(partner, role, body.port)]
     comment = body.comment or f"DHCP high availability ({body.mode})"
     new_s = _copy(top_s)
     if not _subnets(top_s):
@@ -307,9 +354,11 @@ def set_up(db: Session, config: CentralConfig, actor: Principal, body: HaRequest
         new_s["user-context"] = context
     done: list[tuple[Server, Json]] = []
     try:
-        _put(db, config, actor, primary, _with_ha(top_p, primary, peers, body), "create", comment)
+        new_p = _with_ha(top_p, primary, peers, body, tls_p)
+        _put(db, config, actor, primary, new_p, "create", comment)
         done.append((primary, top_p))
-        _put(db, config, actor, partner, _with_ha(new_s, partner, peers, body), "create", comment)
+        new_s = _with_ha(new_s, partner, peers, body, tls_s)
+        _put(db, config, actor, partner, new_s, "create", comment)
         done.append((partner, top_s))
     except BurrowError:
         db.rollback()
@@ -323,7 +372,7 @@ def set_up(db: Session, config: CentralConfig, actor: Principal, body: HaRequest
         "mode": body.mode, "primary": primary.id, "partner": partner.id, "port": body.port,
         "heartbeat_delay": body.heartbeat_delay, "max_response_delay": body.max_response_delay,
         "max_ack_delay": body.max_ack_delay, "max_unacked_clients": body.max_unacked_clients,
-        "comment": body.comment,
+        "comment": body.comment, "tls": True,
     }  # fmt: skip
     db.add(SettingRow(key=SETTING, value=value))
     record(db, actor, "dhcp-ha-pair", f"{primary.id}:{partner.id}", "create",
@@ -384,19 +433,23 @@ def show(db: Session, config: CentralConfig) -> HaPair:
             continue
         role = "primary" if key == "primary" else (
             "standby" if pair["mode"] == "hot-standby" else "secondary")  # fmt: skip
-        state: str | None = None
+        state = HaState()
         status: Json = {}
+        reachable = False
         try:
-            found = service.agent_for(config, server).ha_status("v4")
-            state = (found.get("heartbeat") or {}).get("state")
+            found = service.agent_for(config, server).ha_status("v4", timeout=STATE_TIMEOUT)
+            state = HaState.from_kea(found, found.get("heartbeat") or {})
             relations = found.get("high-availability") or []
             status = dict(relations[0]) if relations else {}
+            reachable = True
         except BurrowError as exc:
             log.info("HA state of server %s not read: %s", server.id, exc.message)
         partners.append(Partner(
             server_id=server.id, server=server.name, address=server.address, role=role,
-            url=f"http://{server.address}:{pair['port']}/", state=state, status=status,
+            url=_url(server.address, int(pair["port"]), bool(pair.get("tls"))),
+            reachable=reachable, status=status,
+            **state.model_dump(),
         ))  # fmt: skip
-    return HaPair(partners=partners, **{k: pair[k] for k in (
+    return HaPair(partners=partners, tls=bool(pair.get("tls")), **{k: pair[k] for k in (
         "mode", "port", "heartbeat_delay", "max_response_delay", "max_ack_delay",
         "max_unacked_clients", "comment")})  # fmt: skip

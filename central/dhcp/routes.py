@@ -20,6 +20,7 @@ from central.core.deps import CurrentUser, DbSession, DeleteComment, Principal, 
 from central.core.listing import ListQuery
 from central.core.problems import RESPONSES
 from central.dhcp import ddns, ha, service
+from central.dhcp.redact import HIDDEN, redacted, restored
 from central.dhcp.schemas import (
     ClassBody,
     ClassDeleted,
@@ -567,8 +568,10 @@ def patch_properties(
 def get_config(
     config: Config, _user: CurrentUser, server: DhcpServer, family: Family
 ) -> ConfigState:
-    """The daemon's configuration as Kea holds it now, with its hash (for ``expected_hash``)."""
-    return service.agent_for(config, server).config(family)
+    """The daemon's configuration as Kea holds it now, with its hash (for ``expected_hash``);
+    secrets shown as ``(hidden)`` (central.dhcp.redact)."""
+    state = service.agent_for(config, server).config(family)
+    return state.model_copy(update={"config": redacted(state.config)})
 
 
 @router.put(BASE + "/config")
@@ -576,11 +579,16 @@ def put_config(
     db: DbSession, config: Config, user: DhcpAdmin, server: DhcpServer, family: Family,
     body: ConfigBody,
 ) -> ChangeResult:  # fmt: skip
-    """Replace the whole configuration (config-test first; ``expected_hash`` guards edits)."""
+    """Replace the whole configuration (config-test first; ``expected_hash`` guards edits).
+    A secret given as ``(hidden)`` keeps the server's value at that place."""
+    whole = body.config
+    if HIDDEN in str(whole):
+        now = service.agent_for(config, server).config(family)
+        whole = restored(whole, now.config or {})
     result, _after = service.change(
         db, config, user, server, family,
         lambda agent, known: agent.replace_config(
-            family, body.config, expected_hash=body.expected_hash, known_hash=known),
+            family, whole, expected_hash=body.expected_hash, known_hash=known),
         object_type="dhcp-config", object_id="raw", action="update",
         pick=lambda objects: objects, comment=body.comment,
     )  # fmt: skip

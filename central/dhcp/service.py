@@ -38,6 +38,7 @@ from central.core.deps import Principal
 from central.core.listing import ListParams
 from central.core.problems import ProblemError
 from central.dhcp.models import DhcpSnapshot, GlobalClass
+from central.dhcp.redact import redacted
 from central.dhcp.schemas import (
     ClassDeleted,
     ClassReplicated,
@@ -630,11 +631,13 @@ def history_id(server: Server, family: Family, *parts: object) -> str:
 
 
 def _boxed(value: Any) -> Json | None:
-    if value is None or isinstance(value, dict):
-        return value
-    if isinstance(value, Mapping):  # a whole view
-        return dict(value)
-    return {"value": value}
+    """What the history keeps of a changed object: secrets hidden (central.dhcp.redact)."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):  # an object, or a whole view
+        boxed: Json = redacted(dict(value))
+        return boxed
+    return {"value": redacted(value)}
 
 
 def by_key(section: str, key: str, value: Any) -> Pick:
@@ -695,8 +698,8 @@ def sync_family(
             "dhcp-config",
             history_id(server, family),
             "external-change",
-            before={"hash": old_hash, **was},
-            after={"hash": row.hash, **shown, **({"unmodeled": raw} if raw else {})},
+            before=redacted({"hash": old_hash, **was}),
+            after=redacted({"hash": row.hash, **shown, **({"unmodeled": raw} if raw else {})}),
             comment=comment[:1000],
         )
         log.info("server %s %s: external change (%s)", server.id, family, ", ".join(keys))

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from central.core.deps import Admin, CurrentUser, DbSession, DeleteComment
 from central.core.problems import RESPONSES
-from central.fleet import service
+from central.fleet import seed, service
 from central.fleet.service import (
     JoinCodeRequest,
     JoinRequest,
@@ -69,6 +69,18 @@ class Redeemed(BaseModel):
     server_ids: dict[str, int]
 
 
+class SeedJoin(BaseModel):
+    """The first boot's join (central.fleet.seed): never the code."""
+
+    state: str
+    address: str
+    port: int | str
+    attempts: int
+    last_error: str | None = None
+    next_attempt_at: str | None = None
+    updated_at: str | None = None
+
+
 class Membership(BaseModel):
     joined: bool
     address: str | None = None
@@ -77,6 +89,8 @@ class Membership(BaseModel):
     member_id: int | None = None
     server_ids: dict[str, int] | None = None
     joined_at: str | None = None
+    #: The join asked for by the first-boot seed, while and after it is tried.
+    seed_join: SeedJoin | None = None
 
 
 # --- the managing Central ------------------------------------------------------------------
@@ -145,7 +159,10 @@ def member_leaves(
 @router.get("/membership")
 def get_membership(request: Request, _user: CurrentUser) -> Membership:
     """Whether this appliance is in a fleet, and which Central manages it."""
-    return Membership.model_validate(service.membership_public(request.app.state.config.root))
+    root = request.app.state.config.root
+    return Membership.model_validate(
+        {**service.membership_public(root), "seed_join": seed.state(root)}
+    )
 
 
 @router.post("/membership")

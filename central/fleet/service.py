@@ -430,7 +430,9 @@ def membership_public(root: StateRoot) -> dict[str, Any]:
 SECRET_KEYS = ("secret", "release_hash")
 
 
-def join(db: Session, actor: Principal, config: CentralConfig, body: JoinRequest) -> dict[str, Any]:
+def join(
+    db: Session, actor: Principal | str, config: CentralConfig, body: JoinRequest
+) -> dict[str, Any]:
     """Join the fleet of the Central at ``body.address``."""
     root = config.root
     current = membership(root)

@@ -11,7 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.core.db import NEVER_REUSED, Base, UTCDateTime, now
@@ -124,3 +134,62 @@ class IpamSeen(Base):
     seen_by: Mapped[str] = mapped_column(String(80), default="")
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class IpamSnmpProfile(Base):
+    """How Central reads the routers of one security realm over SNMP: v1 or v2c with a
+    community, or v3 as a user with authPriv (``central.ipam.profiles``).
+
+    The community and the passphrases are kept here because Central must send them; they are
+    written through the API and never shown again, nor put in the history or the logs."""
+
+    __tablename__ = "ipam_snmp_profiles"
+    __table_args__ = (UniqueConstraint("name"), NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[str] = mapped_column(String(4))  # 1, 2c, 3
+    community: Mapped[str] = mapped_column(String(64), default="")
+    user: Mapped[str] = mapped_column(String(32), default="")
+    auth_protocol: Mapped[str] = mapped_column(String(16), default="sha256")
+    auth_passphrase: Mapped[str] = mapped_column(String(128), default="")
+    priv_protocol: Mapped[str] = mapped_column(String(16), default="aes128")
+    priv_passphrase: Mapped[str] = mapped_column(String(128), default="")
+    port: Mapped[int] = mapped_column(Integer, default=161)
+    timeout: Mapped[float] = mapped_column(Float, default=2.0)
+    retries: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class IpamDiscoverySchedule(Base):
+    """A discovery Central runs every ``interval_seconds`` (``central.ipam.schedules``): the
+    neighbour table of a router read with a stored SNMP profile (``kind`` ``router``), or a
+    ping sweep of a range (``sweep``); with what its last run did."""
+
+    __tablename__ = "ipam_discovery_schedules"
+    __table_args__ = (UniqueConstraint("name"), NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(8))  # router, sweep
+    router: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ipam_snmp_profiles.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    range_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ipam_ranges.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    rate: Mapped[float] = mapped_column(Float, default=200.0)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: "ok" or "error" (empty: never run)
+    last_result: Mapped[str] = mapped_column(String(8), default="")
+    last_found: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_new: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)

@@ -206,12 +206,25 @@ def range_addresses(
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     problems_only: Annotated[bool, Query(alias="problems")] = False,
+    first: Annotated[str | None, Query(max_length=64, description="from this address")] = None,
+    last: Annotated[str | None, Query(max_length=64, description="to this address")] = None,
 ) -> AddressPage:  # fmt: skip
     """Every used address of the range in address order with all its sources and where they
-    disagree; ``problems=true`` keeps only the addresses with a disagreement."""
+    disagree; ``problems=true`` keeps only the addresses with a disagreement. ``first`` and
+    ``last`` (addresses of the range) look at that stretch alone: each source is read for it
+    only, so one page of a big range costs what its stretch holds."""
     rng = service.get_range(db, range_id)
+    within = None
+    if first is not None or last is not None:
+        span = service.range_span(rng)
+        low = service.range_address(rng, first, "first") if first is not None else span.first
+        high = service.range_address(rng, last, "last") if last is not None else span.last
+        if high < low:
+            raise ValidationError(f"last {last} comes before first {first}", field="last")
+        within = ad.Span(rng.family, low, high)
     items, total, warnings = usage.addresses(db, config, rng, offset, limit,
-                                             only_problems=problems_only)  # fmt: skip
+                                             only_problems=problems_only,
+                                             within=within)  # fmt: skip
     return AddressPage(
         items=[AddressPublic(address=a, sources=s, problems=p) for a, s, p in items],
         total=total, offset=offset, limit=limit, warnings=warnings,
@@ -259,42 +272,59 @@ FromAddress = Annotated[
 ]
 
 
+Ping = Annotated[bool, Query(description="ping each candidate first and pass over those "
+                                        "that answer (IPv4)")]  # fmt: skip
+PingTimeout = Annotated[float, Query(ge=0.05, le=5, description="seconds to wait for a reply")]
+
+
 def _start(rng: IpamRange, start: str | None) -> int | None:
     return service.range_address(rng, start, "from") if start is not None else None
+
+
+def _ping(db: DbSession, rng: IpamRange, ping: bool, timeout: float) -> discovery.PingCheck | None:
+    return discovery.PingCheck(db, rng.family, timeout) if ping else None
 
 
 @router.get("/ranges/{range_id}/next-free-address")
 def next_free_address(
     db: DbSession, config: Config, _user: CurrentUser, range_id: ObjectId,
-    start: FromAddress = None,
+    start: FromAddress = None, ping: Ping = False, ping_timeout: PingTimeout = 0.5,
 ) -> NextFree:  # fmt: skip
-    """The lowest address of the range that no claim, A/AAAA or PTR record, reservation or
-    lease uses (``address`` none when the range is full). Nothing is held: to hold it, POST
-    with ``claim=true``."""
+    """The lowest address of the range that no claim, A/AAAA or PTR record, reservation,
+    lease or discovery uses (``address`` none when the range is full); with ``ping=true``,
+    that does not answer a ping either. Nothing is held: to hold it, POST with
+    ``claim=true``."""
     rng = service.get_range(db, range_id)
-    found, warnings = usage.next_free(db, config, rng, _start(rng, start))
+    check = _ping(db, rng, ping, ping_timeout)
+    found, warnings = usage.next_free(db, config, rng, _start(rng, start), alive=check)
     address = ad.text(rng.family, found) if found is not None else None
-    return NextFree(range_id=rng.id, address=address, claimed=False, warnings=warnings)
+    return NextFree(range_id=rng.id, address=address, claimed=False, warnings=warnings,
+                    skipped=check.skipped if check else [])  # fmt: skip
 
 
 @router.post("/ranges/{range_id}/next-free-address")
 def claim_next_free_address(
     db: DbSession, config: Config, user: IpamAdmin, range_id: ObjectId,
     claim: Annotated[bool, Query(description="must be true: claim the address found")],
-    body: NextFreeBody | None = None, start: FromAddress = None,
+    body: NextFreeBody | None = None, start: FromAddress = None, ping: Ping = False,
+    ping_timeout: PingTimeout = 0.5,
 ) -> NextFree:  # fmt: skip
     """Find the lowest free address and claim it in one step: concurrent callers each get
-    another address (``address`` none when the range is full)."""
+    another address (``address`` none when the range is full). With ``ping=true`` (or
+    ``"ping": true`` in the body) each candidate is pinged first: one that answers is kept as
+    discovered, listed in ``skipped`` and passed over."""
     if not claim:
         raise ValidationError("POST claims the address: give claim=true (GET only looks)",
                               field="claim")  # fmt: skip
     rng = service.get_range(db, range_id)
     given = body or NextFreeBody()
+    check = _ping(db, rng, ping or given.ping, ping_timeout)
     made, warnings = usage.claim_next_free(db, config, user, rng, given.owner, given.comment,
-                                           _start(rng, start))  # fmt: skip
+                                           _start(rng, start), alive=check)  # fmt: skip
     return NextFree(
         range_id=range_id, address=made.address if made else None, claimed=made is not None,
         claim=ClaimPublic.model_validate(made) if made else None, warnings=warnings,
+        skipped=check.skipped if check else [],
     )  # fmt: skip
 
 

@@ -188,6 +188,7 @@ class NextFreeBody(Input):
 
     owner: str = Field(default="", max_length=128)
     comment: Comment = ""
+    ping: bool = Field(default=False, description="as ?ping=true: ping each candidate first")
 
 
 class ClaimPublic(BaseModel):
@@ -212,6 +213,10 @@ class NextFree(BaseModel):
     claimed: bool
     claim: ClaimPublic | None = None
     warnings: list[str] = Field(description="sources that could not be read (a DHCP agent)")
+    skipped: list[str] = Field(
+        default=[], description="ping=true: free addresses that answered a ping, passed over "
+        "and kept as discovered"
+    )  # fmt: skip
 
 
 class Source(BaseModel):

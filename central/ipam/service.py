@@ -23,7 +23,13 @@ from central.core.deps import Principal
 from central.history.service import record
 from central.ipam import addresses as ad
 from central.ipam.addresses import Span
-from central.ipam.models import IpamBlock, IpamClaim, IpamProperty, IpamRange
+from central.ipam.models import (
+    IpamBlock,
+    IpamClaim,
+    IpamDiscoverySchedule,
+    IpamProperty,
+    IpamRange,
+)
 from central.ipam.schemas import (
     BlockBody,
     BlockChange,
@@ -409,6 +415,12 @@ def delete_range(db: Session, user: Principal, rng: IpamRange, comment: str) -> 
             f"Range {rng.id} has {claims} claimed addresses: release them first.",
             field="range_id",
         )
+    schedules = db.scalar(
+        select(func.count()).where(IpamDiscoverySchedule.range_id == rng.id)
+    ) or 0  # fmt: skip
+    if schedules:
+        raise ConflictError(f"Range {rng.id} is swept by {schedules} discovery schedules: "
+                            "delete them first.", field="range_id")  # fmt: skip
     before = range_public(rng)
     db.delete(rng)
     record(db, user, "ipam-range", rng.id, "delete", before=before, comment=comment)

@@ -80,8 +80,9 @@ _NO_SOURCE = _no_source
 class Usage:
     """The used addresses of a span and, with ``detail``, their sources by address integer.
 
-    Without ``detail`` (next free) no source is made at all: making 50,000 of them would cost
-    more than the rest of the request.
+    Without ``detail`` (next free, utilisation) no source is made at all: making 50,000 of
+    them would cost more than the rest of the request. ``kinds`` (when not None) gathers the
+    used addresses by the kind of source (utilisation's ``by_source``).
     """
 
     span: Span
@@ -89,12 +90,15 @@ class Usage:
     used: set[int] = field(default_factory=set)
     sources: dict[int, list[Source]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    kinds: dict[str, set[int]] | None = None
 
-    def add(self, value: int, source: Callable[[], Source]) -> None:
+    def add(self, value: int, source: Callable[[], Source], kind: str = "") -> None:
         if self.span.first <= value <= self.span.last:
             self.used.add(value)
             if self.detail:
                 self.sources.setdefault(value, []).append(source())
+            if self.kinds is not None:
+                self.kinds.setdefault(kind, set()).add(value)
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -119,14 +123,18 @@ def _dns(db: Session, usage: Usage) -> None:
         # fetched at once: row by row costs more than the query
         datas = connection.execute(select(records.data).where(*where)).scalars().all()
         span_first, span_last, used = span.first, span.last, usage.used
+        forward = set() if usage.kinds is not None else used
         for data in datas:
             value = parse(data)
             if value is not None and span_first <= value <= span_last:
-                used.add(value)
+                forward.add(value)
+        if usage.kinds is not None and forward:
+            used |= forward
+            usage.kinds.setdefault(rtype.lower(), set()).update(forward)
         for name in connection.execute(select(records.name).where(*ptr_where)).scalars().all():
             found = ad.from_reverse_name(name)
             if found is not None and found[0] == span.family:
-                usage.add(found[1], _NO_SOURCE)
+                usage.add(found[1], _NO_SOURCE, "ptr")
         return
     columns = (records.name, records.data, records.zone_id, zones.server_id)
     joined = select(*columns).join_from(DnsRecord.__table__, DnsZone.__table__,
@@ -136,12 +144,12 @@ def _dns(db: Session, usage: Usage) -> None:
         value = parse(data)
         if value is not None:
             usage.add(value, partial(Source, kind=kind, name=name, zone_id=zone_id,
-                                     server_id=server_id))  # fmt: skip
+                                     server_id=server_id), kind)  # fmt: skip
     for name, data, zone_id, server_id in connection.execute(joined.where(*ptr_where)):
         found = ad.from_reverse_name(name)
         if found is not None and found[0] == span.family:
             usage.add(found[1], partial(Source, kind="ptr", name=name, data=data,
-                                        zone_id=zone_id, server_id=server_id))  # fmt: skip
+                                        zone_id=zone_id, server_id=server_id), "ptr")  # fmt: skip
 
 
 def _overlapping_scopes(view: Any, span: Span) -> list[dict[str, Any]]:
@@ -185,12 +193,16 @@ def _dhcp(
                     value = parse(str(address))
                     if value is not None:
                         usage.add(value, partial(_reservation_source, entry, row.server_id,
-                                                 scope["id"]))  # fmt: skip
+                                                 scope["id"]), "reservation")  # fmt: skip
         for entry in view["reservations"]:
             for address in entry.get("ip_addresses") or []:
                 value = parse(str(address))
                 if value is not None:
-                    usage.add(value, partial(_reservation_source, entry, row.server_id, None))
+                    usage.add(
+                        value,
+                        partial(_reservation_source, entry, row.server_id, None),
+                        "reservation",
+                    )
 
 
 def _leases(db: Session, config: CentralConfig, usage: Usage, server_id: int) -> None:
@@ -214,7 +226,7 @@ def _leases(db: Session, config: CentralConfig, usage: Usage, server_id: int) ->
                     Source, kind="lease", name=lease.hostname, server_id=server_id,
                     scope_id=lease.subnet_id, hw_address=lease.hw_address,
                     client_id=lease.client_id, duid=lease.duid, expires=lease.expires,
-                ))  # fmt: skip
+                ), "lease")  # fmt: skip
             if page.next is None or value is None or value >= span.last:
                 return
             start = page.next
@@ -233,28 +245,43 @@ def _seen(db: Session, usage: Usage) -> None:
     connection = db.connection()
     if not usage.detail:
         for key in connection.execute(select(seen.key).where(*where)).scalars().all():
-            usage.add(ad.from_key(key), _NO_SOURCE)
+            usage.add(ad.from_key(key), _NO_SOURCE, "discovered")
         return
     rows = connection.execute(
         select(seen.key, seen.mac, seen.seen_by, seen.last_seen).where(*where)
     )
     for key, mac, seen_by, last_seen in rows:
         usage.add(ad.from_key(key), partial(Source, kind="discovered", hw_address=mac or None,
-                                            seen_by=seen_by, last_seen=last_seen))  # fmt: skip
+                                            seen_by=seen_by, last_seen=last_seen),
+                  "discovered")  # fmt: skip
 
 
 def _claims(db: Session, rng: IpamRange, usage: Usage) -> None:
-    for claim in db.scalars(select(IpamClaim).where(IpamClaim.range_id == rng.id)):
+    span = usage.span
+    query = select(IpamClaim).where(IpamClaim.range_id == rng.id)
+    if span != range_span(rng):  # a stretch of the range: an indexed read of its claims only
+        query = query.where(IpamClaim.key >= ad.key(span.first),
+                            IpamClaim.key <= ad.key(span.last))  # fmt: skip
+    if not usage.detail:  # the keys alone, no objects
+        keys = db.connection().execute(query.with_only_columns(IpamClaim.key)).scalars().all()
+        for key in keys:
+            usage.add(int(key, 16), _NO_SOURCE, "claim")
+        return
+    for claim in db.scalars(query):
         usage.add(ad.from_key(claim.key),
-                  partial(Source, kind="claim", owner=claim.owner or claim.claimed_by))  # fmt: skip
+                  partial(Source, kind="claim", owner=claim.owner or claim.claimed_by),
+                  "claim")  # fmt: skip
 
 
 def gather(
     db: Session, config: CentralConfig | None, rng: IpamRange, *, claims: bool = True,
-    leases: bool = True, detail: bool = True,
+    leases: bool = True, detail: bool = True, within: Span | None = None,
+    by_kind: bool = False,
 ) -> Usage:  # fmt: skip
-    """Every used address of ``rng`` (with ``detail``, every source of each)."""
-    usage = Usage(range_span(rng), detail=detail)
+    """Every used address of ``rng`` (with ``detail``, every source of each; with
+    ``by_kind``, the addresses of each kind of source); with ``within``, of that stretch of
+    the range only (each source read for it alone)."""
+    usage = Usage(within or range_span(rng), detail=detail, kinds={} if by_kind else None)
     if claims:
         _claims(db, rng, usage)
     _dns(db, usage)
@@ -341,18 +368,24 @@ def first_free(
     db: Session, range_id: int, span: Span, known: Known, start: int | None = None
 ) -> int | None:
     """The lowest address of ``span`` from ``start`` that no claim and none of the other
-    sources uses. A window whose addresses are all used is passed over by counting (see
-    ``_window_full``); only the first window with a free address is read."""
+    sources uses. The search starts at the range's floor when it can (``_FLOORS``); a window
+    whose addresses are all used is passed over by counting (see ``_window_full``); only the
+    first window with a free address is read."""
     candidate = span.first if start is None else max(start, span.first)
-    while candidate <= span.last:
+    floor = _floor(known)
+    from_floor = candidate <= max(floor, span.first)  # everything below candidate is used
+    candidate = max(candidate, floor)
+    found: int | None = None
+    while candidate <= span.last and found is None:
         last = min(candidate + WINDOW - 1, span.last)
         if not _window_full(db, range_id, candidate, last, known):
             claimed = _claimed_in(db, range_id, candidate, last)
-            for value in range(candidate, last + 1):
-                if value not in claimed and value not in known.others:
-                    return value
+            found = next((v for v in range(candidate, last + 1)
+                          if v not in claimed and v not in known.others), None)  # fmt: skip
         candidate = last + 1
-    return None
+    if from_floor:
+        _raise_floor(known, span.last + 1 if found is None else found)
+    return found
 
 
 # --- what next free knows between requests --------------------------------------------------
@@ -364,6 +397,10 @@ class Known:
     others: set[int] | frozenset[int]
     ordered: list[int]
     both: list[int] | None = None
+    #: Names the range's floor (``_FLOORS``) and what it holds for: the range's cache key,
+    #: the sources' fingerprint and the range's releases. None: no floor (leases are counted,
+    #: and a lease that ends frees an address below it).
+    floor_key: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -393,39 +430,41 @@ _STATIC_KEPT = 64
 _STATIC_LOCK = threading.Lock()
 
 
-def _fingerprint(db: Session) -> tuple[Any, ...]:
+def _fingerprint(db: Session, range_id: int) -> tuple[tuple[Any, ...], int, int]:
+    """The fingerprint of the DNS, DHCP and discovery tables, and the range's releases so far
+    and its newest claim's id (from indexes): two statements, each a round trip of its own
+    (on PostgreSQL a round trip is a wait for another process, long on a busy machine)."""
     zones = DnsZone.__table__.c
     records = DnsRecord.__table__.c
+    seen = IpamSeen.__table__.c
+    ranges = IpamRange.__table__.c
     connection = db.connection()
     importing = func.sum(case((zones.importing, 1), else_=0))
-    dns = connection.execute(select(func.count(), func.max(zones.updated_at), importing)).one()
-    last_record = connection.execute(select(func.max(records.id))).scalar()
+    one = connection.execute(select(
+        select(func.count()).select_from(DnsZone.__table__).scalar_subquery(),
+        select(func.max(zones.updated_at)).scalar_subquery(),
+        select(importing).scalar_subquery(),
+        select(func.max(records.id)).scalar_subquery(),
+        select(func.count()).select_from(IpamSeen.__table__).scalar_subquery(),
+        select(func.max(seen.id)).scalar_subquery(),
+        select(ranges.releases).where(ranges.id == range_id).scalar_subquery(),
+        select(func.max(_CLAIMS.id)).where(_CLAIMS.range_id == range_id).scalar_subquery(),
+    )).one()  # fmt: skip
     snapshots = DhcpSnapshot.__table__.c
     dhcp_hashes = connection.execute(
         select(snapshots.server_id, snapshots.family, snapshots.hash).order_by(snapshots.id)
     ).all()
-    seen = IpamSeen.__table__.c
-    discovered = connection.execute(select(func.count(), func.max(seen.id))).one()
-    return (tuple(dns), last_record, tuple(tuple(r) for r in dhcp_hashes), tuple(discovered))
-
-
-def _claims_state(db: Session, range_id: int) -> tuple[int, int]:
-    """The range's releases so far and its newest claim's id (both read from indexes)."""
-    connection = db.connection()
-    ranges = IpamRange.__table__.c
-    releases = connection.execute(select(ranges.releases).where(ranges.id == range_id)).scalar()
-    newest = connection.execute(
-        select(func.coalesce(func.max(_CLAIMS.id), 0)).where(_CLAIMS.range_id == range_id)
-    ).scalar()
-    return int(releases or 0), int(newest or 0)
+    zone_count, zone_changed, zone_importing, last_record, seen_count, seen_last = one[:6]
+    fingerprint = ((zone_count, zone_changed, zone_importing), last_record,
+                   tuple(tuple(r) for r in dhcp_hashes), (seen_count, seen_last))  # fmt: skip
+    return fingerprint, int(one[6] or 0), int(one[7] or 0)
 
 
 def _static(db: Session, config: CentralConfig | None, rng: IpamRange) -> _Static:
     """The DNS and reservation addresses of ``rng`` with those claimed among them, from the
     cache when nothing changed (new claims since are added; a release recounts)."""
     key = (rng.id, ad.from_key(rng.first_key), ad.from_key(rng.last_key))
-    fingerprint = _fingerprint(db)
-    releases, last_claim = _claims_state(db, rng.id)
+    fingerprint, releases, last_claim = _fingerprint(db, rng.id)
     with _STATIC_LOCK:
         known = _STATIC.get(key)
     if known is None or known.fingerprint != fingerprint:
@@ -452,6 +491,37 @@ def _static(db: Session, config: CentralConfig | None, rng: IpamRange) -> _Stati
     return known
 
 
+#: Per range, an address below which every address was found used (the range's floor), with
+#: the fingerprint and the releases it holds for. While neither changes, addresses are only
+#: ever added to the sources (claims are made, none released; DNS and reservations the same),
+#: so what was used stays used and next free starts there instead of counting its way up
+#: through every window below. A range whose addresses are handed out in order is then one
+#: window's read per request, however much of it is used.
+_FLOORS: OrderedDict[tuple[int, int, int], tuple[tuple[Any, ...], int]] = OrderedDict()
+
+
+def _floor(known: Known) -> int:
+    if known.floor_key is None:
+        return 0
+    range_key, stamp = known.floor_key[0], known.floor_key[1:]
+    with _STATIC_LOCK:
+        held = _FLOORS.get(range_key)
+    return held[1] if held is not None and held[0] == stamp else 0
+
+
+def _raise_floor(known: Known, value: int) -> None:
+    if known.floor_key is None:
+        return
+    range_key, stamp = known.floor_key[0], known.floor_key[1:]
+    with _STATIC_LOCK:
+        held = _FLOORS.get(range_key)
+        if held is None or held[0] != stamp or held[1] < value:
+            _FLOORS[range_key] = (stamp, value)
+        _FLOORS.move_to_end(range_key)
+        while len(_FLOORS) > _STATIC_KEPT:
+            _FLOORS.popitem(last=False)
+
+
 def known_others(db: Session, config: CentralConfig, rng: IpamRange) -> tuple[Known, list[str]]:
     """What next free needs to know besides claims, and the sources not read. Leases are
     read live at every request; when a range has any, which of them are claimed is counted
@@ -460,27 +530,37 @@ def known_others(db: Session, config: CentralConfig, rng: IpamRange) -> tuple[Kn
     leases = Usage(range_span(rng), detail=False)
     _dhcp(db, config, leases, leases=True, reservations=False)
     if not leases.used - static.used:
-        return Known(static.used, static.ordered, static.both), leases.warnings
+        key = (rng.id, ad.from_key(rng.first_key), ad.from_key(rng.last_key))
+        floor_key = (key, static.fingerprint, static.releases)
+        return Known(static.used, static.ordered, static.both, floor_key), leases.warnings
     others = static.used | leases.used
     return Known(others, sorted(others)), leases.warnings
 
 
 def next_free(
-    db: Session, config: CentralConfig, rng: IpamRange, start: int | None = None
-) -> tuple[int | None, list[str]]:
-    """The lowest free address of ``rng`` (from ``start``) and the sources not read."""
+    db: Session, config: CentralConfig, rng: IpamRange, start: int | None = None,
+    alive: Callable[[int], bool] | None = None,
+) -> tuple[int | None, list[str]]:  # fmt: skip
+    """The lowest free address of ``rng`` (from ``start``) and the sources not read; with
+    ``alive``, the lowest for which ``alive`` is false too (the ping check)."""
     known, warnings = known_others(db, config, rng)
-    return first_free(db, rng.id, range_span(rng), known, start), warnings
+    span, candidate = range_span(rng), start
+    while True:
+        found = first_free(db, rng.id, span, known, candidate)
+        if found is None or alive is None or not alive(found):
+            return found, warnings
+        candidate = found + 1
 
 
 def claim_next_free(
     db: Session, config: CentralConfig, user: Principal, rng: IpamRange, owner: str,
-    comment: str, start: int | None = None,
+    comment: str, start: int | None = None, alive: Callable[[int], bool] | None = None,
 ) -> tuple[IpamClaim | None, list[str]]:  # fmt: skip
     """Claim the lowest free address of ``rng``: of concurrent callers each gets another one.
 
     The insert of the claim is what decides (the unique (range, key) pair): a caller that
-    loses the race to an address moves on past it and tries the next free one.
+    loses the race to an address moves on past it and tries the next free one. With
+    ``alive`` (the ping check), a candidate for which it is true is passed over unclaimed.
     """
     known, warnings = known_others(db, config, rng)
     range_id, span = rng.id, range_span(rng)
@@ -489,6 +569,9 @@ def claim_next_free(
         found = first_free(db, range_id, span, known, candidate)
         if found is None:
             return None, warnings
+        if alive is not None and alive(found):
+            candidate = found + 1
+            continue
         made = try_claim(db, user, range_id, span.family, found, owner, comment)
         if made is not None:
             return made, warnings
@@ -542,11 +625,11 @@ def disagreements(sources: list[Source]) -> list[str]:
 
 def addresses(
     db: Session, config: CentralConfig, rng: IpamRange, offset: int, limit: int,
-    *, only_problems: bool = False,
+    *, only_problems: bool = False, within: Span | None = None,
 ) -> tuple[list[tuple[str, list[Source], list[str]]], int, list[str]]:  # fmt: skip
-    """One page of the used addresses of ``rng`` in order with their sources and
-    disagreements, how many there are in all, and the sources not read."""
-    usage = gather(db, config, rng)
+    """One page of the used addresses of ``rng`` (or of its stretch ``within``) in order with
+    their sources and disagreements, how many there are in all, and the sources not read."""
+    usage = gather(db, config, rng, within=within)
     family = usage.span.family
     ordered = sorted(usage.sources)
     if only_problems:
@@ -561,13 +644,12 @@ def addresses(
 
 
 def utilisation(db: Session, config: CentralConfig, rng: IpamRange) -> dict[str, Any]:
-    usage = gather(db, config, rng)
+    """How much of ``rng`` is used, by kind of source: counted from the addresses alone, no
+    source made (the console's tree asks it of every range at each view)."""
+    usage = gather(db, config, rng, detail=False, by_kind=True)
     size = usage.span.size
-    used = len(usage.sources)
-    by_source: dict[str, int] = {}
-    for sources in usage.sources.values():
-        for kind in {s.kind for s in sources}:
-            by_source[kind] = by_source.get(kind, 0) + 1
+    used = len(usage.used)
+    by_source = {kind: len(found) for kind, found in sorted((usage.kinds or {}).items())}
     return {
         "range_id": rng.id, "size": size, "used": used, "free": size - used,
         "percent": round(100.0 * used / size, 2), "by_source": by_source,

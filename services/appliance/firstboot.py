@@ -21,12 +21,17 @@ Kernel command line parameters (all optional; any one of them means "use the com
 (default: the first interface), ``burrow.password=PASSWORD`` (visible in /proc/cmdline to
 local users: prefer the NoCloud seed for passwords), ``burrow.ntp=SERVER[,SERVER…]``,
 ``burrow.snmp_community=SECRET`` with ``burrow.snmp_networks=NETWORK[,NETWORK…]`` (a v2c
-community named ``firstboot``; as visible as the password).
+community named ``firstboot``; as visible as the password), ``burrow.fleet_address=ADDR``
+with ``burrow.fleet_fingerprint=AA:BB:…``, ``burrow.fleet_code=CODE`` and optionally
+``burrow.fleet_port=PORT`` (a fleet to join once Central is up; the code as visible as the
+password).
 
 In a NoCloud seed's user-data, ``burrow: monitoring:`` takes the whole monitoring document of
 ``PUT /api/v1/monitoring`` (communities, SNMPv3 users, receivers, syslog, NTP servers; see
 docs/monitoring.md). The monitoring settings are written once, at the first boot, and only
-when they are valid as a whole.
+when they are valid as a whole. ``burrow: fleet:`` (``address``, ``port``, ``ca_fingerprint``,
+``code``) is a fleet to join: handed to Central in ``etc/burrow/fleet-join.json`` (0600),
+which joins it once it is up (central.fleet.seed); firstboot.json keeps no code.
 """
 
 from __future__ import annotations
@@ -82,6 +87,17 @@ class InterfaceConfig(BaseModel):
     addresses: list[IPInterface] = []
 
 
+class FleetSeed(BaseModel):
+    """The fleet to join once Central is up: the managing Central and its one-time code."""
+
+    model_config = ConfigDict(extra="forbid")
+    address: IPAddress
+    port: int = Field(default=1231, ge=1, le=65535)
+    ca_fingerprint: str = Field(pattern=r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
+    #: Handed to Central (``etc/burrow/fleet-join.json``) and not kept in firstboot.json.
+    code: str = Field(default="", max_length=200)
+
+
 class FirstBoot(BaseModel):
     """What the first boot chose; kept in ``etc/burrow/firstboot.json``."""
 
@@ -96,6 +112,8 @@ class FirstBoot(BaseModel):
     settings: dict[str, Any] = {}
     #: The monitoring settings given at first boot (services.common.monitoring), as given.
     monitoring: dict[str, Any] = {}
+    #: A fleet to join (central.fleet.seed).
+    fleet: FleetSeed | None = None
 
     def management(self) -> InterfaceConfig:
         for item in self.interfaces:
@@ -134,7 +152,7 @@ def parse_cmdline(cmdline: str, first_interface: str) -> FirstBoot | None:
     if not params:
         return None
     known = {"address", "gateway", "dns", "hostname", "interface", "password", "ntp",
-             "snmp_community", "snmp_networks"}  # fmt: skip
+             "snmp_community", "snmp_networks", *FLEET_PARAMS}  # fmt: skip
     unknown = sorted(set(params) - known)
     if unknown:
         raise ValidationError(
@@ -160,10 +178,39 @@ def parse_cmdline(cmdline: str, first_interface: str) -> FirstBoot | None:
         "resolvers": [r for r in params.get("dns", "").split(",") if r],
         "admin_password": params.get("password") or None,
         "monitoring": _cmdline_monitoring(params),
+        "fleet": _cmdline_fleet(params),
     }
     if "hostname" in params:
         data["hostname"] = params["hostname"]
+    _check_fleet(data["fleet"], "kernel command line")
     return _validated(FirstBoot, data, "kernel command line")
+
+
+#: ``burrow.fleet_*`` kernel parameters -> the fleet seed's keys.
+FLEET_PARAMS = {
+    "fleet_address": "address",
+    "fleet_port": "port",
+    "fleet_fingerprint": "ca_fingerprint",
+    "fleet_code": "code",
+}
+
+
+def _cmdline_fleet(params: Mapping[str, str]) -> dict[str, Any] | None:
+    given = {key: params[name] for name, key in FLEET_PARAMS.items() if name in params}
+    if not given:
+        return None
+    for name, key in FLEET_PARAMS.items():
+        if key != "port" and key not in given:
+            raise ValidationError(
+                f"burrow.fleet_* needs burrow.{name} as well", field=f"burrow.{name}"
+            )
+    return given
+
+
+def _check_fleet(given: Any, origin: str) -> None:
+    """The fleet seed complete: a code to hand over (firstboot.json keeps none)."""
+    if given is not None and not (isinstance(given, dict) and given.get("code")):
+        raise ValidationError(f"{origin}: fleet: code: a join code is needed", field="fleet.code")
 
 
 # --- cloud-init NoCloud ------------------------------------------------------------
@@ -327,7 +374,9 @@ def parse_nocloud(
     burrow = user.get("burrow") or {}
     if not isinstance(burrow, dict):
         raise ValidationError("user-data: burrow must be a mapping", field="burrow")
-    unknown = sorted(set(burrow) - {"admin_password", "interface", "monitoring", *SETTINGS_KEYS})
+    unknown = sorted(
+        set(burrow) - {"admin_password", "interface", "monitoring", "fleet", *SETTINGS_KEYS}
+    )
     if unknown:
         raise ValidationError(f"user-data: unknown key burrow.{unknown[0]}", field=unknown[0])
     if not net["interfaces"]:
@@ -344,7 +393,9 @@ def parse_nocloud(
         "admin_password": burrow.get("admin_password"),
         "settings": {k: burrow[k] for k in SETTINGS_KEYS if k in burrow},
         "monitoring": burrow.get("monitoring") or {},
+        "fleet": burrow.get("fleet"),
     }
+    _check_fleet(data["fleet"], "NoCloud seed")
     if not isinstance(data["monitoring"], dict):
         raise ValidationError("user-data: burrow.monitoring must be a mapping", field="monitoring")
     if data["monitoring"]:
@@ -503,8 +554,24 @@ def firstboot_path(root: StateRoot) -> Path:
 def save_firstboot(root: StateRoot, fb: FirstBoot) -> None:
     """firstboot.json holds the administrator password: readable by root only."""
     path = firstboot_path(root)
-    write_json(path, fb.model_dump(mode="json"), mode=0o600)
+    hand_fleet_join_to_central(root, fb)
+    kept = fb.model_dump(mode="json")
+    if kept.get("fleet"):
+        kept["fleet"]["code"] = ""  # Central's now; used once, shown nowhere
+    write_json(path, kept, mode=0o600)
     hand_admin_password_to_central(root, fb)
+
+
+def hand_fleet_join_to_central(root: StateRoot, fb: FirstBoot) -> bool:
+    """Give the fleet to join to Central, once, before it first starts: Central joins it
+    once it is up (central.fleet.seed) and removes the file, code and all."""
+    target = root.fleet_join_seed
+    if fb.fleet is None or not fb.fleet.code or (root.lib / "central.db").exists():
+        return False
+    if target.exists():
+        return False
+    write_json(target, fb.fleet.model_dump(mode="json"), mode=0o600)
+    return True
 
 
 def hand_admin_password_to_central(root: StateRoot, fb: FirstBoot) -> bool:

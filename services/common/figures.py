@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
+from services.common.dhcp.ha import HaState
+
 #: supervisord's process states and their codes (supervisor manual, "Process States"); the
 #: MIB's BurrowProgramState uses the same numbers.
 PROGRAM_STATES = {
@@ -128,6 +130,7 @@ class Figures(BaseModel):
     certificates: list[CertificateFigure] = []
     interfaces: list[InterfaceFigure] = []
     time: TimeFigures = TimeFigures()
+    ha: HaState = HaState()
 
 
 # --- Prometheus text exposition format (version 0.0.4) ---------------------------------------
@@ -182,6 +185,17 @@ def prometheus_text(figures: Figures) -> str:
                 ((_pool_labels(p), getattr(p, field)) for p in figures.pools))  # fmt: skip
     _metric(out, "burrow_dhcp_pool_utilisation_percent", "gauge", "assigned / total, percent",
             ((_pool_labels(p), p.utilisation_percent) for p in figures.pools))  # fmt: skip
+    ha = figures.ha
+    _metric(out, "burrow_dhcp_ha_configured", "gauge",
+            "1 when the DHCPv4 server is a partner of a Kea HA pair",
+            [({}, int(ha.configured))])  # fmt: skip
+    if ha.configured:
+        _metric(out, "burrow_dhcp_ha_state", "gauge", "1 for this server's HA state and role",
+                [({"state": ha.state or "", "role": ha.local_role or "",
+                   "partner_state": ha.partner_state or ""}, 1)])  # fmt: skip
+        _metric(out, "burrow_dhcp_ha_unsent_updates", "gauge",
+                "lease updates not sent to the partner yet",
+                [({}, ha.unsent_updates or 0)])  # fmt: skip
     backup = figures.backup
     _metric(out, "burrow_backup_paired", "gauge", "1 when a backup peer is paired",
             [({}, int(backup.paired))])  # fmt: skip

@@ -418,6 +418,16 @@ class Launcher:
             path = self.root.kea_conf(daemon)
             os.chown(path, 0, entry.pw_gid)
             os.chmod(path, 0o660 if daemon != "ctrl-agent" else 0o640)
+        # A Kea HA partner's key and certificates (services.dhcp.ha_tls), as a restore put
+        # them back: root's, readable by Kea's group only.
+        ha = self.root.kea_ha_tls
+        if ha.is_dir():
+            os.chown(ha, 0, entry.pw_gid)
+            os.chmod(ha, 0o750)  # noqa: S103 - group _kea only, no one else
+            for path in ha.iterdir():
+                if path.is_file():
+                    os.chown(path, 0, entry.pw_gid)
+                    os.chmod(path, 0o640)
 
     def programs(self) -> list[Program]:
         root = self.root

@@ -39,6 +39,17 @@ class StateRoot:
         """SNMP and metrics settings (services.common.monitoring); holds secrets."""
         return self.etc / "monitoring.json"
 
+    @property
+    def fleet_join_seed(self) -> Path:
+        """The fleet to join given at first boot, for Central (central.fleet.seed); holds the
+        one-time join code until the join is done or refused."""
+        return self.etc / "fleet-join.json"
+
+    @property
+    def fleet_join_state(self) -> Path:
+        """How the first boot's fleet join went (central.fleet.seed); no secret."""
+        return self.lib / "fleet-join-state.json"
+
     # --- Burrow's own state -------------------------------------------------
     @property
     def lib(self) -> Path:
@@ -142,6 +153,11 @@ class StateRoot:
     def kea_conf(self, daemon: str) -> Path:
         """Configuration file of ``dhcp4``, ``dhcp6`` or ``ctrl-agent``."""
         return self.kea_etc / f"kea-{daemon}.conf"
+
+    @property
+    def kea_ha_tls(self) -> Path:
+        """The HA partner's TLS files (key, certificate, the pair's CA), readable by Kea."""
+        return self.kea_etc / "ha"
 
     def kea_socket(self, daemon: str) -> Path:
         return self.kea_run / f"kea-{daemon}-ctrl.sock"

@@ -15,6 +15,9 @@ Every leaf certificate has one purpose, written as its only extended key usage:
   ``central-client.crt``, whose subject ``CENTRAL_CLIENT_NAME`` no other certificate of the CA
   can have (``sign_request`` refuses it, and no server name can be spelled like it). Every
   agent accepts that subject alone (``is_central_client``).
+- ``Purpose.PEER`` (serverAuth and clientAuth): a Kea server of a high-availability pair,
+  which answers its partner on its HA listener and calls the partner's. Signed only by the
+  pair's own CA (``central.dhcp.ha_tls``), never by the agents' CA.
 """
 
 from __future__ import annotations
@@ -51,12 +54,19 @@ class Purpose(enum.Enum):
 
     SERVER = "server"  # serverAuth: it answers (Central's API, the console, an agent)
     CLIENT = "client"  # clientAuth: it calls (Central calling its agents)
+    PEER = "peer"  # both: a Kea HA partner (its own CA only)
 
     @property
     def usage(self) -> x509.ObjectIdentifier:
         if self is Purpose.SERVER:
             return ExtendedKeyUsageOID.SERVER_AUTH
         return ExtendedKeyUsageOID.CLIENT_AUTH
+
+    @property
+    def usages(self) -> list[x509.ObjectIdentifier]:
+        if self is Purpose.PEER:
+            return [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+        return [self.usage]
 
 
 @dataclass(frozen=True)
@@ -245,7 +255,7 @@ class CertificateAuthority:
             .not_valid_before(_now() - dt.timedelta(minutes=5))
             .not_valid_after(_now() + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([purpose.usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(purpose.usages), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                 critical=False,
@@ -262,10 +272,18 @@ class CertificateAuthority:
         return builder.sign(ca_key, hashes.SHA256())
 
     def sign_request(
-        self, csr_pem: bytes, common_name: str, *, server_names: list[str]
+        self,
+        csr_pem: bytes,
+        common_name: str,
+        *,
+        server_names: list[str],
+        purpose: Purpose = Purpose.SERVER,
     ) -> x509.Certificate:
-        """Sign a PEM certificate request for a server (an agent); the CA, not the request,
-        decides name and SANs. Central's client identity is never given this way."""
+        """Sign a PEM certificate request for a server (an agent; ``Purpose.PEER``: a Kea HA
+        partner); the CA, not the request, decides name, SANs and purpose. Central's client
+        identity is never given this way."""
+        if purpose is Purpose.CLIENT:
+            raise CertificateRequestError("client certificates are not signed from requests")
         if common_name == CENTRAL_CLIENT_NAME:
             raise CertificateRequestError(f"{common_name!r} is Central's own name")
         try:
@@ -277,7 +295,7 @@ class CertificateAuthority:
         public_key = csr.public_key()
         if not isinstance(public_key, ec.EllipticCurvePublicKey):
             raise CertificateRequestError("the certificate request must hold an EC public key")
-        return self.sign(public_key, common_name, server_names=server_names)
+        return self.sign(public_key, common_name, server_names=server_names, purpose=purpose)
 
     def write_crl(self, path: Path, serials: list[int]) -> None:
         """Publish the revoked ``serials`` as a CRL signed by this CA."""

@@ -77,6 +77,7 @@ def build(root: StateRoot) -> FastAPI:
     from services.dhcp.api import dhcp_router
     from services.dhcp.changes import ConfigEditor
     from services.dhcp.ddns_api import ddns_router
+    from services.dhcp.ha_tls import ha_tls_router
     from services.dhcp.leases import LeaseBook
     from services.dhcp.manage import DhcpServer
     from services.dhcp.migrate import migrate_router
@@ -88,6 +89,7 @@ def build(root: StateRoot) -> FastAPI:
     app.include_router(dhcp_router(DhcpServer(editor), book))
     app.include_router(migrate_router(book))
     app.include_router(ddns_router(root, editor))
+    app.include_router(ha_tls_router(root))
     return app
 
 

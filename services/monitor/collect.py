@@ -5,6 +5,8 @@
   counters still at zero are missing from it, so every one defaults to 0);
 - DHCP: Kea's stat_cmds hook, ``stat-lease4-get`` / ``stat-lease6-get`` on each daemon's own
   control socket (Kea manual 16.17), the subnets' prefixes from the saved configuration;
+  high availability: ``status-get`` and, when the HA hook runs, ``ha-heartbeat`` on kea-dhcp4's
+  socket (services.common.dhcp.ha.HaState);
 - backup: ``backup-status.json`` written by the appliance-agent's producer;
 - certificates: the PEM files of ``var/lib/burrow/pki``;
 - interfaces: ``/sys/class/net`` of the appliance's network namespace.
@@ -27,6 +29,7 @@ from cryptography import x509
 
 from services.common import ntp
 from services.common.backup.files import peer_file, status_file
+from services.common.dhcp.ha import HaState
 from services.common.figures import (
     BackupFigures,
     CertificateFigure,
@@ -46,6 +49,8 @@ NAMED_STATS = "http://127.0.0.1:8053/json/v1/server"
 #: Kea logs every command it receives at INFO: asked every collection (5 s) that would be
 #: tens of thousands of lines a day in its log. Pool figures are refreshed this often instead.
 POOL_SECONDS = 30.0
+#: The HA state is asked this often: a failover shows within seconds, in few log lines.
+HA_SECONDS = 10.0
 SYS_NET = Path("/sys/class/net")
 
 
@@ -65,6 +70,7 @@ class Collector:
         self.supervisor = SupervisorView(root.supervisor_socket, timeout=2.0)
         self._subnets: dict[tuple[int, float], dict[int, str]] = {}
         self._pools: tuple[float, list[PoolFigure]] | None = None
+        self._ha: tuple[float, HaState] | None = None
 
     def collect(self) -> Figures:
         # The settings file as it is (launch validated it): the model would load the whole
@@ -76,6 +82,7 @@ class Collector:
             ("programs", self.programs),
             ("dns", self.dns),
             ("pools", self.pools),
+            ("ha", self.ha),
             ("backup", self.backup),
             ("certificates", self.certificates),
             ("interfaces", self.interfaces),
@@ -221,6 +228,21 @@ class Collector:
                     )
                 )
         return out
+
+    def ha(self) -> HaState:
+        """kea-dhcp4's HA state, asked at most every ``HA_SECONDS``."""
+        now = time.monotonic()
+        if self._ha is not None and now - self._ha[0] < HA_SECONDS:
+            return self._ha[1]
+        status = self._kea("dhcp4", "status-get").get("arguments") or {}
+        heartbeat: dict[str, Any] = {}
+        if status.get("high-availability"):
+            answer = self._kea("dhcp4", "ha-heartbeat")
+            if answer.get("result") == 0:
+                heartbeat = answer.get("arguments") or {}
+        found = HaState.from_kea(status, heartbeat)
+        self._ha = (now, found)
+        return found
 
     # --- backup ------------------------------------------------------------------------------
     def backup(self) -> BackupFigures:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pysnmp.proto import rfc1902
 
+from services.common.dhcp.ha import HaState
 from services.common.figures import Figures, TimeFigures
 from services.common.monitoring import ENTERPRISE_ARC, MonitoringSettings
 
@@ -30,6 +31,7 @@ PROGRAM_ENTRY = (*OBJECTS, 1, 1, 1)
 DNS = (*OBJECTS, 2)
 POOL_ENTRY = (*OBJECTS, 3, 1, 1)
 POOL_THRESHOLD = (*OBJECTS, 3, 2, 0)
+HA = (*OBJECTS, 3, 3)
 BACKUP = (*OBJECTS, 4)
 CERT_ENTRY = (*OBJECTS, 5, 1, 1)
 TIME = (*OBJECTS, 6)
@@ -179,6 +181,7 @@ def burrow(values: dict[OID, Any], figures: Figures, settings: MonitoringSetting
         values[(*POOL_ENTRY, 6, *index)] = gauge(pool.declined)
         values[(*POOL_ENTRY, 7, *index)] = gauge(pool.utilisation_percent)
     values[POOL_THRESHOLD] = gauge(settings.thresholds.pool_utilisation_percent)
+    high_availability(values, figures.ha)
     b = figures.backup
     values[(*BACKUP, 1, 0)] = truth(b.paired)
     values[(*BACKUP, 2, 0)] = text(b.state)
@@ -192,6 +195,20 @@ def burrow(values: dict[OID, Any], figures: Figures, settings: MonitoringSetting
         values[(*CERT_ENTRY, 3, x)] = text(c.not_after)
         values[(*CERT_ENTRY, 4, x)] = integer(c.days_left)
     clock(values, figures.time)
+
+
+def high_availability(values: dict[OID, Any], h: HaState) -> None:
+    values[(*HA, 1, 0)] = truth(h.configured)
+    values[(*HA, 2, 0)] = text(h.mode)
+    values[(*HA, 3, 0)] = text(h.local_role)
+    values[(*HA, 4, 0)] = text(h.state)
+    values[(*HA, 5, 0)] = text(h.partner_role)
+    values[(*HA, 6, 0)] = text(h.partner_state)
+    values[(*HA, 7, 0)] = truth(bool(h.in_touch))
+    values[(*HA, 8, 0)] = integer(-1 if h.age_seconds is None else h.age_seconds)
+    values[(*HA, 9, 0)] = truth(bool(h.communication_interrupted))
+    values[(*HA, 10, 0)] = gauge(h.unacked_clients or 0)
+    values[(*HA, 11, 0)] = gauge(h.unsent_updates or 0)
 
 
 def clock(values: dict[OID, Any], t: TimeFigures) -> None:

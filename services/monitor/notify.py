@@ -8,7 +8,9 @@ Sent for (BURROW-MIB, burrowNotifications):
 - ``burrowPoolThresholdPassed``: a scope's utilisation rose to the threshold or above;
 - ``burrowBackupOverdue``: the peer has stored no backup for longer than the set hours;
 - ``burrowPeerUnreachable``: the producer's last sending failed;
-- ``burrowCertificateExpiring``: a certificate expires within the set days.
+- ``burrowCertificateExpiring``: a certificate expires within the set days;
+- ``burrowHaDegraded``: kea-dhcp4, a Kea HA partner, serves alone or not at all
+  (``partner-down``, ``terminated``, a maintenance state) or has lost the link to its partner.
 
 The conditions are level-triggered: one notification when a condition starts to hold, another
 only after it has stopped holding and starts again (and once after the monitor program starts,
@@ -44,12 +46,16 @@ POOL_THRESHOLD = (*mib.NOTIFICATIONS, 2)
 BACKUP_OVERDUE = (*mib.NOTIFICATIONS, 3)
 PEER_UNREACHABLE = (*mib.NOTIFICATIONS, 4)
 CERT_EXPIRING = (*mib.NOTIFICATIONS, 5)
+HA_DEGRADED = (*mib.NOTIFICATIONS, 6)
+#: Kea HA states in which the pair no longer stands as two (Kea ARM, HA "Server States").
+HA_ALONE = frozenset({"partner-down", "terminated", "in-maintenance", "partner-in-maintenance"})
 #: What the service-event records of the conditions are called (kind).
 KINDS: dict[tuple[int, ...], str] = {
     POOL_THRESHOLD: "pool-threshold",
     BACKUP_OVERDUE: "backup-overdue",
     PEER_UNREACHABLE: "peer-unreachable",
     CERT_EXPIRING: "certificate-expiring",
+    HA_DEGRADED: "ha-degraded",
 }
 SEND_TIMEOUT = 2.0
 
@@ -120,6 +126,20 @@ def conditions(figures: Figures, settings: MonitoringSettings) -> dict[tuple[str
                     ((*mib.CERT_ENTRY, 4, x), mib.integer(cert.days_left)),
                 ],
             )
+    ha = figures.ha
+    if ha.configured and (ha.state in HA_ALONE or ha.communication_interrupted):
+        link = ", link to the partner interrupted" if ha.communication_interrupted else ""
+        found[(KINDS[HA_DEGRADED], "dhcp4")] = Alert(
+            HA_DEGRADED,
+            "dhcp4",
+            f"dhcp4 high availability: state {ha.state}, partner {ha.partner_state or 'unheard'}"
+            f"{link}",
+            [
+                ((*mib.HA, 4, 0), mib.text(ha.state)),
+                ((*mib.HA, 6, 0), mib.text(ha.partner_state)),
+                ((*mib.HA, 9, 0), mib.truth(bool(ha.communication_interrupted))),
+            ],
+        )
     return found
 
 

@@ -12,6 +12,7 @@ import http.client
 import json
 from typing import Any
 
+from services.common.dhcp.ha import HaState
 from services.shell import syntax
 from services.shell.command import Command
 from services.shell.runner import Context
@@ -28,6 +29,7 @@ READ_ONLY = frozenset(
         "lease4-get-by-hw-address",
         "lease4-get-page",
         "lease6-get-page",
+        "ha-heartbeat",  # the HA hook's state: answers, changes nothing
     }
 )
 SERVICES = ("dhcp4", "dhcp6")
@@ -102,9 +104,45 @@ def _services(args: list[str], what: str) -> list[str]:
     return [syntax.choice(args[0], SERVICES, "the service")]
 
 
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def ha_lines(state: HaState) -> list[str]:
+    """The HA state of kea-dhcp4 and of its partner as it knows it, a few lines."""
+    if not state.configured:
+        return ["dhcp4 high availability: not configured"]
+    age = "unknown" if state.age_seconds is None else f"{state.age_seconds} s ago"
+    return [
+        f"dhcp4 high availability: {state.mode or 'unknown mode'}",
+        f"  this server: {state.local_role or '?'}, state {state.state or '?'}, "
+        f"serves {', '.join(state.scopes) or 'no scope'}",
+        f"  partner:     {state.partner_role or '?'}, state {state.partner_state or 'not heard'}"
+        f", in touch {_yes_no(state.in_touch)}, last answer {age}",
+        f"  link interrupted {_yes_no(state.communication_interrupted)}, "
+        f"unsent lease updates {state.unsent_updates if state.unsent_updates is not None else '?'}"
+        f", partner's clients unanswered {state.unacked_clients or 0}",
+    ]
+
+
+def ha(ctx: Context) -> int:
+    status = call(ctx, "status-get", "dhcp4")
+    if int(status.get("result", 1)) != 0:
+        return _show(ctx, "dhcp4 status", status)
+    arguments = status.get("arguments") or {}
+    heartbeat: dict[str, Any] = {}
+    if arguments.get("high-availability"):
+        beat = call(ctx, "ha-heartbeat", "dhcp4")
+        if int(beat.get("result", 1)) == 0:
+            heartbeat = beat.get("arguments") or {}
+    for line in ha_lines(HaState.from_kea(arguments, heartbeat)):
+        ctx.line(line)
+    return 0
+
+
 def kea(ctx: Context, args: list[str]) -> int:
     if not args:
-        raise Refused("usage: kea status|version|config|stats|leases|lease|lease-hw ...")
+        raise Refused("usage: kea status|version|config|stats|leases|lease|lease-hw|ha ...")
     sub, rest = args[0], args[1:]
     status = 0
     if sub in ("status", "version", "stats"):
@@ -131,6 +169,9 @@ def kea(ctx: Context, args: list[str]) -> int:
         else:
             answer = call(ctx, "lease4-get", "dhcp4", {"ip-address": addr})
         status = _show(ctx, f"lease {addr}", answer)
+    elif sub == "ha":
+        syntax.no_more("kea ha", rest)
+        status = ha(ctx)
     elif sub == "lease-hw":
         if len(rest) != 1:
             raise Refused("usage: kea lease-hw HARDWARE-ADDRESS")
@@ -140,14 +181,14 @@ def kea(ctx: Context, args: list[str]) -> int:
     else:
         raise Refused(
             f"kea {sub!r} is not available: status, version, config, stats, leases, lease, "
-            "lease-hw (read-only views)"
+            "lease-hw, ha (read-only views)"
         )
     return status
 
 
 def _complete(ctx: Context, words: list[str]) -> list[str]:
     if not words:
-        return ["status", "version", "config", "stats", "leases", "lease", "lease-hw"]
+        return ["status", "version", "config", "stats", "leases", "lease", "lease-hw", "ha"]
     if len(words) == 1 and words[0] in ("status", "version", "stats", "leases"):
         return list(SERVICES)
     if words == ["config"]:
@@ -159,10 +200,11 @@ COMMANDS = [
     Command(
         "kea",
         "kea status|version|stats|leases [dhcp4|dhcp6] | kea config dhcp4|dhcp6|ctrl-agent | "
-        "kea lease ADDRESS | kea lease-hw MAC",
-        "Kea DHCP status, configuration (secrets masked), statistics and leases",
+        "kea lease ADDRESS | kea lease-hw MAC | kea ha",
+        "Kea DHCP status, configuration (secrets masked), statistics, leases and high availability",
         kea,
         _complete,
-        f"'kea leases' shows the first {PAGE} leases of each service.",
+        f"'kea leases' shows the first {PAGE} leases of each service. 'kea ha' shows the HA "
+        "state of the DHCPv4 server and of its partner as the server last heard it.",
     )
 ]

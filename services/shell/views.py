@@ -291,8 +291,22 @@ def backup(ctx: Context, args: list[str]) -> int:
 FLEET_KEYS = ("address", "port", "ca_fingerprint", "member_id", "server_ids", "joined_at")
 
 
+def _seed_join(ctx: Context) -> None:
+    """The first boot's fleet join (central.fleet.seed), while and after it is tried."""
+    try:
+        state = json.loads(ctx.root.fleet_join_state.read_text())
+    except (OSError, ValueError):
+        return
+    line = f"seed join: {state.get('state')} (the Central at {state.get('address')}"
+    line += f":{state.get('port')}, {state.get('attempts')} tries)"
+    ctx.line(line)
+    if state.get("last_error"):
+        ctx.line(f"  last error: {state['last_error']}")
+
+
 def fleet(ctx: Context, args: list[str]) -> int:
     syntax.no_more("fleet", args)
+    _seed_join(ctx)
     path = fleet_dir(ctx.root) / "membership.json"
     if not path.exists():
         ctx.line("fleet: none (this appliance's Central manages its agents)")

@@ -155,6 +155,13 @@ def test_claims_next_free_and_release(central: Api) -> None:
         assert view["items"][0]["sources"][0] == {"kind": "claim", "owner": "build-7"} | {
             k: None for k in view["items"][0]["sources"][0] if k not in ("kind", "owner")
         }
+        stretch = central.get(f"{base}/addresses?first=10.23.0.2&last=10.23.0.4").json()
+        assert ([a["address"] for a in stretch["items"]], stretch["total"]) == (["10.23.0.2"], 1)
+        one = central.get(f"{base}/addresses?first=10.23.0.1&last=10.23.0.1").json()
+        assert [a["address"] for a in one["items"]] == ["10.23.0.1"]
+        assert_problem(central.get(f"{base}/addresses?first=10.23.0.9"), 422, "first")
+        assert_problem(central.get(f"{base}/addresses?first=10.23.0.3&last=10.23.0.2"), 422,
+                       "last")  # fmt: skip
         assert_problem(central.delete(f"{IPAM}/ranges/{rng['id']}"), 409, "range_id")
         refused(
             central, central.patch(base, {"end": "10.23.0.1"}), "start", central.history_total()
@@ -260,6 +267,8 @@ def test_next_free_skips_records_and_claims_counted_together(central: Api) -> No
         assert next_free() == "10.26.0.4"
         made(central.post(f"{base}/claims", {"address": "10.26.0.4"}))
         assert next_free() is None
+        usage = central.get(f"{base}/utilisation").json()  # the claimed A record counts once
+        assert (usage["used"], usage["free"], usage["by_source"]) == (4, 0, {"a": 1, "claim": 4})
         full = central.post(f"{base}/next-free-address?claim=true", {}).json()
         assert (full["address"], full["claimed"]) == (None, False)
         assert central.delete(f"{base}/claims/10.26.0.1").status_code == 204

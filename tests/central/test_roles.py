@@ -168,10 +168,17 @@ def ids(central: Api) -> dict[str, Any]:
     central.post(f"/api/v1/ipam/ranges/{ipam_range['id']}/claims", {"address": "198.51.100.5"})
     prop = f"roles-{n}"
     central.post("/api/v1/ipam/properties", {"name": prop, "kind": "text"})
+    profile = central.post("/api/v1/ipam/snmp-profiles", {"name": f"roles-{n}", "version": "2c",
+                                                         "community": "roles"}).json()  # fmt: skip
+    schedule = central.post("/api/v1/ipam/discovery/schedules", {
+        "name": f"roles-{n}", "kind": "sweep", "range_id": ipam_range["id"],
+        "interval_seconds": 3600, "enabled": False}).json()  # fmt: skip
     return {
         "block_id": block["id"],
         "range_id": ipam_range["id"],
         "property_name": prop,
+        "profile_id": profile["id"],
+        "schedule_id": schedule["id"],
         "peer_id": peer["peer_id"],
         "snapshot_id": 1,
         "replacement_id": 1,

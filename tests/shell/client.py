@@ -174,8 +174,9 @@ class Terminal:
 #: Files that a daemon rewrites on its own while a test runs: Central records every agent's
 #: health (every 30 s) and its syncs in its database. The shell has no way to them (it runs
 #: no writer and the DNS and network tools run as nobody); counting them would only measure
-#: Central's clock.
-LIVE_FILES = ("var/lib/burrow/central.db",)
+#: Central's clock. Central's change counter for backups (``backup/changed``) grows with every
+#: change Central commits, a sync's external change among them, so it is as live as the database.
+LIVE_FILES = ("var/lib/burrow/central.db", "var/lib/burrow/backup/changed")
 
 
 def state_hash(root: StateRoot) -> dict[str, str]:

@@ -64,6 +64,7 @@ def test_kea_views(diag: Diag) -> None:
     _ok(diag, "kea leases dhcp4", "dhcp4 leases")
     _ok(diag, f"kea lease {diag.box.network[20]}", "lease", "empty")
     _ok(diag, "kea lease-hw 02:00:00:00:00:99", "leases of 02:00:00:00:00:99")
+    _ok(diag, "kea ha", "dhcp4 high availability: not configured")  # a pair: test_ha_lab.py
 
 
 def test_services(diag: Diag) -> None:

@@ -29,7 +29,7 @@ from webui.forms import (
     refusal,
     status_of,
 )
-from webui.models import DhcpServer, ScopeAnswer, ScopeUsage
+from webui.models import DhcpServer, HaPair, ScopeAnswer, ScopeUsage
 from webui.paging import Pager, clamp_offset, query
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
@@ -145,14 +145,20 @@ def scopes_page(request: Request, session: Session, status: int = 200, **extra: 
     at = where(central, session, dict(request.query_params) | extra.pop("params", {}))
     scopes: list[ScopeAnswer] = []
     usage: dict[int, ScopeUsage] = {}
+    ha: HaPair | None = None
     if at.server_id:
         scopes = central.scopes(session.token, at.base)
         try:
             usage = {s.subnet_id: s for s in central.statistics(session.token, at.base)}
         except ApiError:
             usage = {}
+        if at.family == "v4":  # Kea HA pairs are DHCPv4 only
+            try:
+                ha = central.ha_pair(session.token)
+            except ApiError:
+                ha = None
     context: dict[str, Any] = {
-        "at": at, "scopes": scopes, "usage": usage, "duration": format_duration,
+        "at": at, "scopes": scopes, "usage": usage, "ha": ha, "duration": format_duration,
         "errors": FormErrors(), "values": {}, "error": "",
     }  # fmt: skip
     context.update(extra)

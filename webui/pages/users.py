@@ -20,6 +20,7 @@ ROLES = (
     ("read-only", "Read-only"),
     ("dns-admin", "DNS administrator"),
     ("dhcp-admin", "DHCP administrator"),
+    ("ipam-admin", "IPAM administrator"),
     ("administrator", "Administrator"),
 )
 UserId = Path(ge=1, le=2**31 - 1)

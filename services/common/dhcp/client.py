@@ -37,6 +37,12 @@ from services.common.dhcp.contract import (
     SharedNetwork,
 )
 from services.common.dhcp.ddns import DdnsSettings
+from services.common.dhcp.ha import (
+    HaCertificate,
+    HaCertificateRequest,
+    HaCertificateSigning,
+    HaTlsFiles,
+)
 from services.common.dhcp.lease_input import LeaseInput
 from services.common.dhcp.options import Family
 
@@ -256,10 +262,19 @@ class DhcpAgentClient(AgentClient):
         path = agent_path(family, "config", expected_hash=expected_hash, known_hash=known_hash)
         return self.model(ChangeResult, "PUT", path, config)
 
-    def ha_status(self, family: Family) -> dict[str, Any]:
+    def ha_status(self, family: Family, *, timeout: float | None = None) -> dict[str, Any]:
         """Kea's high-availability status (``status-get``) and ``ha-heartbeat`` answer."""
-        found: dict[str, Any] = self.call("GET", agent_path(family, "ha"))
+        found: dict[str, Any] = self.call("GET", agent_path(family, "ha"), timeout=timeout)
         return found
+
+    def ha_tls_request(self, name: str) -> HaCertificateSigning:
+        """A new key for Kea's HA listener, made on the appliance: its certificate request."""
+        body = HaCertificateRequest(name=name)
+        return self.model(HaCertificateSigning, "POST", "/dhcp/ha/tls/request", body)
+
+    def ha_tls_install(self, cert: str, ca: str) -> HaTlsFiles:
+        """The signed certificate of that key and the pair's CA: where Kea finds the files."""
+        return self.model(HaTlsFiles, "PUT", "/dhcp/ha/tls", HaCertificate(cert=cert, ca=ca))
 
     # --- leases and statistics ---------------------------------------------------------
     def leases(self, family: Family, start: str | None = None, limit: int = 100) -> LeasePage:
