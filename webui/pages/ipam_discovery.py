@@ -36,7 +36,9 @@ from webui.web import CurrentSession, WriteRequest, console, redirect, render, v
 
 router = APIRouter(prefix="/ipam")
 
-ObjectId = Path(ge=1, le=2**31 - 1)
+ProfileId = Path(ge=1, le=2**31 - 1)
+ScheduleId = Path(ge=1, le=2**31 - 1)
+RangeId = Path(ge=1, le=2**31 - 1)
 HOME = "/ipam/discovery"
 PROFILE_FORM = Placement.same(*PROFILE_NAMES, *SECRETS)
 SCHEDULE_NAMES = ("name", "kind", "router", "profile_id", "range_id", "rate",
@@ -131,12 +133,12 @@ def profile_page(
 
 
 @router.get("/discovery/profiles/{profile_id}")
-def profile(request: Request, session: CurrentSession, profile_id: int = ObjectId) -> Response:
+def profile(request: Request, session: CurrentSession, profile_id: int = ProfileId) -> Response:
     return profile_page(request, session, profile_id)
 
 
 @router.post("/discovery/profiles/{profile_id}")
-def change_profile(request: Request, write: WriteRequest, profile_id: int = ObjectId) -> Response:
+def change_profile(request: Request, write: WriteRequest, profile_id: int = ProfileId) -> Response:
     try:
         body = profile_body(write.form, creating=False)
         _api(request, write.session).change_profile(profile_id, body)
@@ -155,7 +157,7 @@ def change_profile(request: Request, write: WriteRequest, profile_id: int = Obje
 
 
 @router.post("/discovery/profiles/{profile_id}/delete")
-def delete_profile(request: Request, write: WriteRequest, profile_id: int = ObjectId) -> Response:
+def delete_profile(request: Request, write: WriteRequest, profile_id: int = ProfileId) -> Response:
     try:
         _api(request, write.session).delete_profile(profile_id, write.comment)
     except ApiError as exc:
@@ -205,12 +207,14 @@ def schedule_page(
 
 
 @router.get("/discovery/schedules/{schedule_id}")
-def schedule(request: Request, session: CurrentSession, schedule_id: int = ObjectId) -> Response:
+def schedule(request: Request, session: CurrentSession, schedule_id: int = ScheduleId) -> Response:
     return schedule_page(request, session, schedule_id)
 
 
 @router.post("/discovery/schedules/{schedule_id}")
-def change_schedule(request: Request, write: WriteRequest, schedule_id: int = ObjectId) -> Response:
+def change_schedule(
+    request: Request, write: WriteRequest, schedule_id: int = ScheduleId
+) -> Response:
     api = _api(request, write.session)
     kind = api.schedule(schedule_id).kind
     try:
@@ -230,7 +234,9 @@ def change_schedule(request: Request, write: WriteRequest, schedule_id: int = Ob
 
 
 @router.post("/discovery/schedules/{schedule_id}/delete")
-def delete_schedule(request: Request, write: WriteRequest, schedule_id: int = ObjectId) -> Response:
+def delete_schedule(
+    request: Request, write: WriteRequest, schedule_id: int = ScheduleId
+) -> Response:
     try:
         _api(request, write.session).delete_schedule(schedule_id, write.comment)
     except ApiError as exc:
@@ -242,7 +248,7 @@ def delete_schedule(request: Request, write: WriteRequest, schedule_id: int = Ob
 
 
 @router.post("/discovery/schedules/{schedule_id}/run")
-def run_schedule(request: Request, write: WriteRequest, schedule_id: int = ObjectId) -> Response:
+def run_schedule(request: Request, write: WriteRequest, schedule_id: int = ScheduleId) -> Response:
     """Run the schedule now; the discovery page then says what the run did (a run that fails
     is a result too: its error is shown)."""
     try:
@@ -256,7 +262,7 @@ def run_schedule(request: Request, write: WriteRequest, schedule_id: int = Objec
 
 # --- a range's sweep -----------------------------------------------------------------------
 @router.post("/ranges/{range_id}/sweep")
-def sweep(request: Request, write: WriteRequest, range_id: int = ObjectId) -> Response:
+def sweep(request: Request, write: WriteRequest, range_id: int = RangeId) -> Response:
     """Sweep the range now and show its grid with what answered (the addresses ping last saw,
     as many as the sweep found, that lie in the range)."""
     api = _api(request, write.session)
