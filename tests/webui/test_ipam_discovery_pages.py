@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 from services.sandbox.sandbox import Sandbox
 from tests.ipam.test_ipam_sandbox import IPAM, Central
 from tests.webui.axe import assert_accessible, check_narrow_and_dark
-from tests.webui.conftest import admin_session
+from tests.webui.conftest import VIEWPORT, admin_session, login
 
 pytestmark = pytest.mark.sandbox
 
@@ -40,9 +40,14 @@ def page(browser: Browser, console_box: Sandbox, console_url: str) -> Iterator[P
 def _cleanup(central: Central) -> None:
     """Every schedule, profile and range of these tests gone (schedules first: they hold the
     others)."""
-    for path in (f"{IPAM}/discovery/schedules", f"{IPAM}/snmp-profiles", f"{IPAM}/ranges"):
+    for path in (
+        f"{IPAM}/discovery/schedules",
+        f"{IPAM}/snmp-profiles",
+        f"{IPAM}/ranges",
+        "/api/v1/users",
+    ):
         for item in central.ok(central.call("GET", f"{path}?limit=1000"))["items"]:
-            if item["name"].startswith("hd-"):
+            if item.get("name", item.get("username", "")).startswith("hd-"):
                 central.ok(central.call("DELETE", f"{path}/{item['id']}"))
 
 
@@ -146,7 +151,6 @@ def test_profiles_schedules_sweeps_and_what_was_found(
         seen = page.locator(f"#seen-list tr[data-address='{own}']")
         expect(seen.locator("td[data-label=Source]")).to_have_text("ping")
         assert_accessible(page)
-        check_narrow_and_dark(page, [console_url + "/ipam/discovery", profile_url])
 
         # the schedule's page, and its deletion after asking
         page.goto(console_url + "/ipam/discovery")
@@ -154,6 +158,9 @@ def test_profiles_schedules_sweeps_and_what_was_found(
         expect(page.locator("h1")).to_have_text("Discovery schedule hd-sweep")
         expect(page.locator("#schedule-result")).to_have_text("ok")
         assert_accessible(page)
+        schedule_url = page.url
+        check_narrow_and_dark(page, [console_url + "/ipam/discovery", profile_url, schedule_url])
+        page.goto(schedule_url)
         page.locator("button:has-text('Delete schedule')").click()
         page.fill("#confirm-comment", "done with it")
         page.click("#confirm-ok")
@@ -180,4 +187,38 @@ def test_profiles_schedules_sweeps_and_what_was_found(
         )
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
+        _cleanup(central)
+
+
+def test_a_read_only_user_sees_what_discovery_holds_and_no_form(
+    browser: Browser, console_box: Sandbox, console_url: str
+) -> None:
+    central = Central(console_box)
+    _cleanup(central)
+    own = ipaddress.ip_address(console_box.address)
+    password = "a-long-hd-viewer-password"
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    try:
+        central.ok(central.call("POST", "/api/v1/users", {
+            "username": "hd-viewer", "role": "read-only", "password": password}))  # fmt: skip
+        rng = central.ok(central.call("POST", f"{IPAM}/ranges", {
+            "start": str(own), "end": str(own + 3), "name": "hd-viewed"}))  # fmt: skip
+        profile = central.ok(central.call("POST", f"{IPAM}/snmp-profiles", {
+            "name": "hd-viewed", "version": "2c", "community": COMMUNITY}))  # fmt: skip
+        page = context.new_page()
+        login(page, console_url, "hd-viewer", password)
+        page.goto(console_url + "/ipam/discovery")
+        expect(page.locator("#profile-list tr[data-name=hd-viewed]")).to_contain_text(
+            "community set"
+        )
+        expect(page.locator("#create-profile, #create-schedule")).to_have_count(0)
+        page.goto(f"{console_url}/ipam/discovery/profiles/{profile['id']}")
+        expect(page.locator("h1")).to_have_text("SNMP profile hd-viewed")
+        expect(page.locator("#edit-profile")).to_have_count(0)
+        _no_secret(page)
+        page.goto(f"{console_url}/ipam/ranges/{rng['id']}")
+        expect(page.locator("#addr-grid li")).to_have_count(4)
+        expect(page.locator("#sweep-now")).to_have_count(0)
+    finally:
+        context.close()
         _cleanup(central)
