@@ -1,6 +1,7 @@
-"""A fleet in a lab: appliance A joins B's fleet, B's Central changes a zone and a scope on A
-(served by A's named and Kea), A's Central refuses DNS writes meanwhile; A leaves, joins again
-and is removed from B's side; each time A's Central manages its agents again (docs/fleet.md)."""
+"""A fleet in a lab of three appliances: A and C join B's fleet, B lists all three with their
+health, B's Central changes a zone and a scope on A (served by A's named and Kea), A's Central
+refuses DNS writes meanwhile; A leaves while C stays managed by B; A joins again and is
+removed from B's side; each time A's Central manages its agents again (docs/fleet.md)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from services.common.enrolment import ca_file, central_client_cert
 from services.sandbox.lab import Lab
 from services.sandbox.sandbox import Sandbox
 from tests.backups.appliance import CentralApi, record
+from tests.fleet.test_secondaries_lab import _join
 from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
 
@@ -53,7 +55,8 @@ def _subnets(box: Any) -> list[str]:
 def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> None:
     a = lab.sandbox("a")
     b = lab.sandbox("b")
-    on_a, on_b = CentralApi(a), CentralApi(b)
+    c = lab.sandbox("c")
+    on_a, on_b, on_c = CentralApi(a), CentralApi(b), CentralApi(c)
     code = on_b.call("POST", "/api/v1/fleet/joins", {"comment": "appliance A"})
     assert code.status_code == 201, code.text
     offer = code.json()
@@ -83,12 +86,19 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     assert joined.status_code == 200, joined.text
     assert joined.json()["joined"] and joined.json()["address"] == b.address
 
-    # B lists A's agents with their health; A's Central still sees them too (read-only).
+    # C joins too: B's one server list holds its own agents, A's and C's, each with its health.
+    _join(on_c, on_b)
     servers = wait_for(lambda: _reachable(on_b, a.address), timeout=60, what="A's servers at B")
     assert sorted(servers) == ["appliance", "dhcp", "dns"]
     assert not any(s["local"] for s in servers.values())
+    c_servers = wait_for(lambda: _reachable(on_b, c.address), timeout=60, what="C's at B")
+    listed = on_b.get("/api/v1/servers?check=true&limit=1000")["items"]
+    b_own = [s for s in listed if s["local"]]
+    assert sorted(s["kind"] for s in b_own) == ["appliance", "dhcp", "dns"], listed
+    assert all(s["state"] == "reachable" for s in b_own), b_own
     members = on_b.get("/api/v1/fleet/members")["items"]
-    assert [m["name"] for m in members] == [a.settings().hostname]
+    assert {m["name"] for m in members} == {a.settings().hostname, c.settings().hostname}
+    a_member = next(m for m in members if m["name"] == a.settings().hostname)
     wait_for(lambda: _reachable(on_a, a.address), timeout=60, what="A's servers at A")
     assert _answers(a, b, b) and _answers(a, b, a)  # both Centrals' certificates taken
 
@@ -114,29 +124,39 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     nested = {"address": a.address, "ca_fingerprint": offer["ca_fingerprint"], "code": "x"}
     assert_problem(on_b.call("POST", "/api/v1/fleet/membership", nested), 409, "address")
 
-    # A leaves: B forgets its servers, A's Central manages them again.
+    # A leaves: B forgets its servers, A's Central manages them again; C stays in B's fleet.
     left = on_a.call("DELETE", "/api/v1/fleet/membership?comment=done")
     assert left.status_code == 204, left.text
     assert _servers_of(on_b, a.address) == {}
-    assert on_b.get("/api/v1/fleet/members")["total"] == 0
+    remaining = on_b.get("/api/v1/fleet/members")["items"]
+    assert [m["name"] for m in remaining] == [c.settings().hostname]
     assert not on_a.get("/api/v1/fleet/membership")["joined"]
     assert wait_for(lambda: _reachable(on_a, a.address), timeout=60, what="A's own servers")
     assert _answers(a, b, a) and not _answers(a, b, b)
     own = on_a.call("POST", "/api/v1/dns/zones", own_zone)
     assert own.status_code == 201, own.text
     assert a.dns_query("www.fleet.test.").answer  # what B made stays served
+    assert _reachable(on_b, c.address) and _answers(c, b, b)
+    c_zone = on_b.post("/api/v1/dns/zones", {"server_id": c_servers["dns"]["id"],
+                                            "name": "still.test.", "kind": "primary"})  # fmt: skip
+    on_b.post(f"/api/v1/dns/zones/{c_zone['id']}/changes",
+              {"changes": [record("www", "A", "198.51.100.9")]})  # fmt: skip
+    answer = wait_for(lambda: c.dns_query("www.still.test.").answer, what="C's named")
+    assert "198.51.100.9" in answer[0].to_text()
+    assert not a.dns_query("www.still.test.").answer
 
     # The code was used once: it joins nothing again; the history of both sides tells it all.
     assert_problem(join(), 403, "code")
     a_history = on_a.get("/api/v1/history/fleet/membership")["items"]
-    assert [c["action"] for c in a_history] == ["leave", "join"]
-    b_history = on_b.get(f"/api/v1/history/fleet-member/{members[0]['id']}")["items"]
-    assert [c["action"] for c in b_history] == ["leave", "join"]
+    assert [h["action"] for h in a_history] == ["leave", "join"]
+    b_history = on_b.get(f"/api/v1/history/fleet-member/{a_member['id']}")["items"]
+    assert [h["action"] for h in b_history] == ["leave", "join"]
 
     # Removed from B's side: A's Central is told and manages its agents again.
     again = join(code=on_b.post("/api/v1/fleet/joins", {})["code"])
     assert again.status_code == 200, again.text
-    member = on_b.get("/api/v1/fleet/members")["items"][0]
+    member = next(m for m in on_b.get("/api/v1/fleet/members")["items"]
+                  if m["name"] == a.settings().hostname)  # fmt: skip
     removed = on_b.call("DELETE", f"/api/v1/fleet/members/{member['id']}")
     assert removed.status_code == 204, removed.text
     assert not on_a.get("/api/v1/fleet/membership")["joined"]
