@@ -11,7 +11,15 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from webui.central import ApiError
-from webui.forms import FormErrors, FormInputError, Placement, in_words, refusal, status_of
+from webui.forms import (
+    FormErrors,
+    FormInputError,
+    Placement,
+    format_duration,
+    in_words,
+    refusal,
+    status_of,
+)
 from webui.ipam_discovery import (
     AUTH_PROTOCOLS,
     PRIV_PROTOCOLS,
@@ -196,8 +204,8 @@ def schedule_page(
     shown = {
         "name": schedule.name, "kind": schedule.kind, "router": schedule.router or "",
         "profile_id": str(schedule.profile_id or ""), "range_id": str(schedule.range_id or ""),
-        "rate": f"{schedule.rate:g}", "interval_seconds": str(schedule.interval_seconds),
-        "enabled": "yes" if schedule.enabled else "",
+        "rate": f"{schedule.rate:g}", "enabled": "yes" if schedule.enabled else "",
+        "interval_seconds": format_duration(schedule.interval_seconds),
     }  # fmt: skip
     context: dict[str, Any] = {"schedule": schedule, "errors": FormErrors(), "error": "",
                                "values": shown, "ran_words": ""}  # fmt: skip
