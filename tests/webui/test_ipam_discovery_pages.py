@@ -85,6 +85,18 @@ def test_profiles_schedules_sweeps_and_what_was_found(
         expect(page.locator("#prf-f-auth_passphrase")).to_have_value("")
         _no_secret(page)
         assert_accessible(page)
+        # with a user (and the passphrases typed again): made, its passphrases "set"
+        form = page.locator("#create-profile")
+        form.locator("#prf-f-user").fill("hd-ops")
+        form.locator("#prf-f-auth_protocol").select_option("sha512")
+        form.locator("#prf-f-auth_passphrase").fill(AUTH)
+        form.locator("#prf-f-priv_passphrase").fill(PRIV)
+        form.locator("button:has-text('Add profile')").click()
+        expect(page.locator("text=The SNMP profile was created.")).to_be_visible()
+        expect(page.locator("#profile-list tr[data-name=hd-v3]")).to_contain_text(
+            "user hd-ops, sha512 (set), aes128 (set)"
+        )
+        _no_secret(page)
 
         # a v2c profile: made, listed with its community "set" and never shown
         form = page.locator("#create-profile")
