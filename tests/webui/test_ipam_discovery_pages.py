@@ -29,6 +29,9 @@ pytestmark = pytest.mark.sandbox
 COMMUNITY = "hd-community-s3cret"
 AUTH = "hd-auth-passphrase-1"
 PRIV = "hd-priv-passphrase-1"
+#: Milliseconds a page that sweeps may take (a second of pings, and late replies) on a busy
+#: machine.
+SWEEP_WAIT = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +155,10 @@ def test_profiles_schedules_sweeps_and_what_was_found(
         expect(row).to_contain_text(f"{own}\u2013{own + 3}")
         expect(row).to_contain_text("1h")
         row.locator("button:has-text('Run now')").click()
-        expect(page.locator("#run-result")).to_contain_text("The run of hd-sweep succeeded")
+        # the run pings for a second or two, after the scheduled first run that may be going on
+        expect(page.locator("#run-result")).to_contain_text(
+            "The run of hd-sweep succeeded", timeout=SWEEP_WAIT
+        )
         row = page.locator("#schedule-list tr[data-name=hd-sweep]")
         expect(row.locator("td[data-label=Result]")).to_have_text("ok")
         expect(row.locator("td[data-label=Found]")).to_contain_text("found")
@@ -201,7 +207,7 @@ def test_profiles_schedules_sweeps_and_what_was_found(
         page.locator("#sweep-now").click()
         page.fill("#confirm-comment", "swept in the browser test")
         page.click("#confirm-ok")
-        expect(page.locator("#sweep-answer")).to_contain_text("The sweep found")
+        expect(page.locator("#sweep-answer")).to_contain_text("The sweep found", timeout=SWEEP_WAIT)
         expect(page.locator("#sweep-answer a", has_text=str(own))).to_be_visible()
         expect(page.locator(f"#addr-grid a[href$='/addresses/{own}']")).to_have_attribute(
             "aria-label", re.compile(rf"^{re.escape(str(own))}: .*Discovered")
