@@ -28,6 +28,7 @@ from webui.pages import (
     fleet,
     history,
     ipam,
+    ipam_discovery,
     monitoring,
     servers,
     settings,
@@ -188,8 +189,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         return {"service": "webui", "status": "ok", "version": VERSION}
 
     for module in (
-        auth, dashboard, dns, dhcp, ipam, servers, history, users, settings, monitoring,
-        appliance, backups, fleet,
+        auth, dashboard, dns, dhcp, ipam, ipam_discovery, servers, history, users, settings,
+        monitoring, appliance, backups, fleet,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

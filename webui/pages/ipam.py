@@ -38,6 +38,7 @@ from webui.ipam import (
     span_of,
     state_of,
 )
+from webui.ipam_discovery import sweepable
 from webui.paging import Pager, query
 from webui.session import Session
 from webui.web import CurrentSession, Write, WriteRequest, console, redirect, render, values
@@ -314,6 +315,7 @@ def range_page(
                    "description": rng.description} | _property_values(rng),
         "claim_values": {"address": next_free.address if next_free and next_free.address
                          else ""},
+        "sweepable": sweepable(rng), "swept": None, "answered": [],
     }  # fmt: skip
     context.update(extra)
     return render(request, "ipam_range.html", session, status, **context)
