@@ -1,1 +1,1 @@
-"""Service events: crashes and FATAL states (the crash-listener) and alerts (the monitor)."""
+"""Service events: crashes and FATAL states (recorded by supervisord) and alerts (the monitor)."""

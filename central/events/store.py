@@ -1,6 +1,6 @@
-"""Reads the crash-listener's records (one JSON object a line, newest last).
+"""Reads supervisord's crash records (one JSON object a line, newest last).
 
-``ServiceEvent`` is a record as the API shows it (``services.common.crash_listener`` writes
+``ServiceEvent`` is a record as the API shows it (``services.common.crash_records`` writes
 them).
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: What an event is: a program's unexpected exit or FATAL state (the crash-listener), or an
+#: What an event is: a program's unexpected exit or FATAL state (supervisord's crash records), or an
 #: alert condition that started (the monitor program, services.monitor.notify).
 EventKind = Literal[
     "crash", "fatal", "pool-threshold", "backup-overdue", "peer-unreachable",

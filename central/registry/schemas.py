@@ -82,7 +82,7 @@ class RevokedPage(BaseModel):
 
 
 class ServiceEvent(BaseModel):
-    """A crash or FATAL state of a program, recorded by the crash listener."""
+    """A crash or FATAL state of a program, recorded by supervisord."""
 
     model_config = ConfigDict(extra="allow")
     time: str

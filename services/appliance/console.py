@@ -1,23 +1,17 @@
-"""The appliance's console: the banner and the screen of tty1.
+"""The appliance's console banner.
 
-``python -m services.appliance.console COMMAND --root /`` with COMMAND one of:
+``python -m services.appliance.console banner --root /``, run by burrow-banner.service,
+writes ``etc/issue`` (addresses, the web console's URL, certificate fingerprints, a generated
+administrator password, while uninitialized the restore code) and prints it on the system
+console ("burrow: starting" until supervisord reports every program RUNNING, then "burrow:
+ready"); it keeps both current. The screen of tty1 (burrow-console.service) shows what it
+writes to ``etc/issue`` (``services.appliance.screen``).
 
-``banner``
-    Run by burrow-banner.service: writes ``etc/issue`` (addresses, the web console's URL,
-    certificate fingerprints, a generated administrator password, while uninitialized the
-    restore code) and prints it on the system console ("burrow: starting" until supervisord
-    reports every program RUNNING, then "burrow: ready"); keeps both current.
-``tty``
-    Run by burrow-console.service on tty1 (the hypervisor's screen): the banner, refreshed,
-    and Enter opens the menu that changes the network settings
-    (``services.appliance.firstboot.menu``).
-
-Both stay resident for the appliance's whole life, so they are kept small: this module reads
+It stays resident for the appliance's whole life, so it is kept small: this module reads
 the settings files as plain JSON, the fingerprints from the PEM files, the addresses with
 ``ip -json``, and the programs' states over supervisord's socket, with nothing but the
-standard library and Burrow's light modules (about 10 MB each instead of 40 MB with pydantic,
-cryptography and pyroute2 loaded). The menu's modules are imported only when an administrator
-opens it, and the process ends afterwards (systemd starts a fresh, small one).
+standard library and Burrow's light modules (about 10 MB instead of 40 MB with pydantic,
+cryptography and pyroute2 loaded).
 """
 
 from __future__ import annotations
@@ -28,10 +22,8 @@ import contextlib
 import hashlib
 import json
 import re
-import select
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -219,33 +211,12 @@ def banner_loop(root: StateRoot, interval: float = 2.0) -> int:
         time.sleep(interval if not ready else 10.0)
 
 
-def tty(root: StateRoot) -> int:
-    """tty1: show the banner; Enter opens the menu, and the process ends after it."""
-    while True:
-        sys.stdout.write("\033[2J\033[H")
-        sys.stdout.write(banner(root, program_states(root)))
-        sys.stdout.write("\nPress Enter to change the network settings.\n")
-        sys.stdout.flush()
-        ready, _w, _x = select.select([sys.stdin], [], [], 10.0)
-        if ready:
-            sys.stdin.readline()
-            break
-    # Only now the heavy modules: parsing and applying settings needs pydantic and pyroute2.
-    from services.appliance.firstboot import change_network
-
-    change_network(root)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="burrow-console", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("banner", "tty"))
+    parser.add_argument("command", choices=("banner",))
     parser.add_argument("--root", default="/", help="state root (/ on an appliance)")
     args = parser.parse_args(argv)
-    root = StateRoot.at(args.root)
-    if args.command == "banner":
-        return banner_loop(root)
-    return tty(root)
+    return banner_loop(StateRoot.at(args.root))
 
 
 if __name__ == "__main__":

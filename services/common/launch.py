@@ -523,12 +523,6 @@ class Launcher:
         ntp.write_config(self.root, settings.ntp_servers, self.settings.interface)
 
     def render_supervisord(self) -> None:
-        listener = Program(
-            "crash-listener",
-            f"{self.python} -m services.common.crash_listener --root {self.root.root}",
-            priority=1,
-            environment=self._python_env(),
-        )
         write_atomic(
             self.root.supervisord_conf,
             render(
@@ -538,7 +532,6 @@ class Launcher:
                 run=str(self.root.run),
                 hostname=self.settings.hostname,
                 programs=self.programs(),
-                listener=listener,
             ),
             mode=0o600,
         )
@@ -621,9 +614,10 @@ def main(argv: list[str] | None = None) -> int:
     # umask setting only when it daemonizes, which it never does. Launch itself writes every
     # file with an explicit mode, and its directories must stay reachable for named and Kea.
     os.umask(0o027)
-    # Burrow's own supervisord (pinned, from this environment), with a prompt main loop.
-    argv = [sys.executable, "-m", "services.common.supervisord_main", "-n", "-c",
-            str(root.supervisord_conf)]  # fmt: skip
+    # Burrow's own supervisord (pinned, from this environment), with a prompt main loop; it
+    # records its programs' crashes under the state root itself.
+    argv = [sys.executable, "-m", "services.common.supervisord_main",
+            "--state-root", str(root.root), "-n", "-c", str(root.supervisord_conf)]  # fmt: skip
     os.execv(sys.executable, argv)  # noqa: S606
     return 0  # not reached
 

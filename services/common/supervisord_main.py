@@ -10,7 +10,11 @@ supervisor 4.2 imports ``pkg_resources`` (setuptools) only to resolve ``module:a
 specifications such as the ``[rpcinterface:supervisor]`` factory. Importing it scans every
 installed distribution: some 8 MB of memory for supervisord's whole life and a second of CPU
 at boot under software emulation. ``main`` gives supervisor a small stand-in that resolves
-those specifications with importlib. Nothing else about supervisord changes.
+those specifications with importlib.
+
+``--state-root ROOT`` (before supervisord's own options): supervisord records every crash and
+FATAL of its programs under ROOT itself (``services.common.crash_records``). Nothing else about
+supervisord changes.
 """
 
 from __future__ import annotations
@@ -64,12 +68,29 @@ def _prompt_poller(base: type[Any]) -> type[Any]:
     return PromptPoller
 
 
+def take_state_root(argv: list[str]) -> str | None:
+    """Remove ``--state-root ROOT`` from the front of ``argv``; ROOT, if it was given."""
+    if len(argv) >= 2 and argv[0] == "--state-root":
+        root = argv[1]
+        del argv[:2]
+        return root
+    return None
+
+
 def main() -> None:
     install_pkg_resources_stand_in()
     from supervisor import poller, supervisord
 
     # ServerOptions builds its poller from ``supervisor.poller.Poller`` at start-up.
     poller.Poller = _prompt_poller(poller.Poller)
+    args = sys.argv[1:]
+    root = take_state_root(args)
+    sys.argv[1:] = args  # supervisord reads its own options from sys.argv
+    if root is not None:
+        from services.common.crash_records import EventRecorder, install
+        from services.common.paths import StateRoot
+
+        install(EventRecorder(StateRoot.at(root)))
     supervisord.main()
 
 

@@ -102,9 +102,8 @@ def rsyslog_conf(
 
 
 def log_names(programs: list[str]) -> list[str]:
-    """The log files to forward: every program's, supervisord's and the crash-listener's (not
-    rsyslog's own)."""
-    return sorted({*programs, "supervisord", "crash-listener"} - {PROGRAM})
+    """The log files to forward: every program's and supervisord's (not rsyslog's own)."""
+    return sorted({*programs, "supervisord"} - {PROGRAM})
 
 
 def write_config(

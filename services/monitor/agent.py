@@ -4,8 +4,12 @@ Every ``COLLECT_SECONDS`` the figures are collected (in a thread: the sources bl
 ``MibView`` replaces the old one whole, so a walk never mixes two collections' rows within one
 request. The figures are also written to ``run/burrow/figures.json`` for Central's
 ``/metrics``. When ``monitoring.json`` changes, the SNMP engine is made again from it: a
-community or user removed stops working at once. With no community and no user the agent
-listens but answers no one (pysnmp drops a message whose community or user it does not know).
+community or user removed stops working at once.
+
+With no community and no user (a new appliance) the agent answers no one, and so it does not
+listen at all: pysnmp's engine, its MIB modules and its transports are loaded only when the
+first community or user is set (some 7 MB of memory that an appliance not watched over SNMP
+never needs). The figures are collected all the same.
 """
 
 from __future__ import annotations
@@ -19,10 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-from pysnmp.carrier.asyncio.dgram import udp
-from pysnmp.entity import config, engine
-from pysnmp.entity.rfc3413 import cmdrsp, context
+from typing import TYPE_CHECKING, Any
 
 from services.common import ntp
 from services.common.figures import Figures
@@ -33,8 +34,9 @@ from services.common.supervisor import SupervisorView
 from services.common.syslog import PROGRAM as SYSLOG_PROGRAM
 from services.common.syslog import log_names, write_config
 from services.monitor.collect import Collector
-from services.monitor.instrum import ViewInstrum
-from services.monitor.mib import MibView
+
+if TYPE_CHECKING:
+    from services.monitor.mib import MibView
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +46,36 @@ SETTINGS_POLL_SECONDS = 1.0
 #: community and user: the agent serves nothing secret and nothing writable.
 READ_VIEW = (1, 3, 6, 1)
 
-AUTH = {
-    AuthProtocol.SHA224: config.USM_AUTH_HMAC128_SHA224,
-    AuthProtocol.SHA256: config.USM_AUTH_HMAC192_SHA256,
-    AuthProtocol.SHA384: config.USM_AUTH_HMAC256_SHA384,
-    AuthProtocol.SHA512: config.USM_AUTH_HMAC384_SHA512,
-}
-PRIV = {
-    PrivProtocol.AES128: config.USM_PRIV_CFB128_AES,
-    PrivProtocol.AES192: config.USM_PRIV_CFB192_AES_BLUMENTHAL,
-    PrivProtocol.AES256: config.USM_PRIV_CFB256_AES_BLUMENTHAL,
-}
+
+def auth_protocol(protocol: AuthProtocol) -> Any:
+    """pysnmp's identifier of an SNMPv3 authentication protocol."""
+    from pysnmp.entity import config
+
+    return {
+        AuthProtocol.SHA224: config.USM_AUTH_HMAC128_SHA224,
+        AuthProtocol.SHA256: config.USM_AUTH_HMAC192_SHA256,
+        AuthProtocol.SHA384: config.USM_AUTH_HMAC256_SHA384,
+        AuthProtocol.SHA512: config.USM_AUTH_HMAC384_SHA512,
+    }[protocol]
+
+
+def priv_protocol(protocol: PrivProtocol) -> Any:
+    """pysnmp's identifier of an SNMPv3 privacy protocol."""
+    from pysnmp.entity import config
+
+    return {
+        PrivProtocol.AES128: config.USM_PRIV_CFB128_AES,
+        PrivProtocol.AES192: config.USM_PRIV_CFB192_AES_BLUMENTHAL,
+        PrivProtocol.AES256: config.USM_PRIV_CFB256_AES_BLUMENTHAL,
+    }[protocol]
+
+
+def answers_someone(settings: MonitoringSettings) -> bool:
+    """Whether any community or user of ``settings`` can be answered."""
+    return any(c.community for c in settings.communities) or any(
+        u.auth_passphrase and u.priv_passphrase for u in settings.users
+    )
+
 
 FiguresHook = Callable[[Figures, MonitoringSettings, "SnmpAgent"], Awaitable[None]]
 
@@ -85,8 +106,8 @@ class SnmpAgent:
         self.collector = Collector(root)
         self.settings = MonitoringSettings.load(root.monitoring_settings)
         self.figures = Figures()
-        self.view = MibView()
-        self.engine: engine.SnmpEngine | None = None
+        self.view: MibView | None = None  # built while the engine is open
+        self.engine: Any = None  # pysnmp's SnmpEngine, while SNMP is served
         self.started = time.monotonic()
         self.hooks: list[FiguresHook] = []
 
@@ -95,11 +116,18 @@ class SnmpAgent:
         return int((time.monotonic() - self.started) * 100)
 
     def current_view(self) -> MibView:
+        assert self.view is not None  # the engine asks only while it is open, with a view
         return self.view
+
+    def build_view(self) -> None:
+        from services.monitor.mib import MibView
+
+        self.view = MibView.build(self.figures, self.settings, self.uptime_ticks())
 
     async def refresh(self) -> None:
         self.figures = await asyncio.to_thread(self.collector.collect)
-        self.view = MibView.build(self.figures, self.settings, self.uptime_ticks())
+        if self.engine is not None:
+            self.build_view()
         try:
             await asyncio.to_thread(
                 write_json, self.root.figures, self.figures.model_dump(mode="json"), mode=0o600
@@ -115,6 +143,18 @@ class SnmpAgent:
     # --- the engine --------------------------------------------------------------------------
     def open_engine(self) -> None:
         settings = self.settings
+        if not answers_someone(settings):
+            log.info("SNMP: no community and no user: not listening")
+            return
+        from pysnmp.carrier.asyncio.dgram import udp
+        from pysnmp.entity import config, engine
+        from pysnmp.entity.rfc3413 import cmdrsp, context
+
+        from services.monitor.instrum import ViewInstrum
+
+        # The system group's location and contact come from the settings: the view that the
+        # new engine serves shows the current ones from its first answer.
+        self.build_view()
         snmp = engine.SnmpEngine()
         config.add_transport(
             snmp,
@@ -134,9 +174,9 @@ class SnmpAgent:
             config.add_v3_user(
                 snmp,
                 user.name,
-                AUTH[user.auth_protocol],
+                auth_protocol(user.auth_protocol),
                 user.auth_passphrase,
-                PRIV[user.priv_protocol],
+                priv_protocol(user.priv_protocol),
                 user.priv_passphrase,
             )
             config.add_vacm_user(snmp, 3, user.name, "authPriv", readSubTree=READ_VIEW)
@@ -189,9 +229,6 @@ class SnmpAgent:
             if settings.ntp_servers != self.settings.ntp_servers:
                 await asyncio.to_thread(self.apply_ntp, settings)
             self.settings = settings
-            # The system group's location and contact come from the settings: the view that
-            # the new engine serves must show the new ones from its first answer.
-            self.view = MibView.build(self.figures, settings, self.uptime_ticks())
             self.close_engine()
             await asyncio.sleep(0)  # let the old socket close before binding again
             self.open_engine()

@@ -1,6 +1,6 @@
 """Collects the figures (services.common.figures) from where each one lives.
 
-- programs: supervisord's XML-RPC (state, pid, start) and the crash-listener's records (restarts);
+- programs: supervisord's XML-RPC (state, pid, start) and supervisord's crash records (restarts);
 - DNS: named's statistics channel, ``http://127.0.0.1:8053/json/v1/server`` (``nsstats``;
   counters still at zero are missing from it, so every one defaults to 0);
 - DHCP: Kea's stat_cmds hook, ``stat-lease4-get`` / ``stat-lease6-get`` on each daemon's own

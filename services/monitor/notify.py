@@ -3,7 +3,7 @@
 Sent for (BURROW-MIB, burrowNotifications):
 
 - ``burrowProgramFailed``: a program exited unexpectedly or went FATAL. Taken from the
-  crash-listener's records (``service-events.jsonl``) that appeared since the last look; the
+  supervisord's crash records (``service-events.jsonl``) that appeared since the last look; the
   state sent is ``exited(100)`` for a crash (supervisord restarts it at once) or ``fatal(200)``.
 - ``burrowPoolThresholdPassed``: a scope's utilisation rose to the threshold or above;
 - ``burrowBackupOverdue``: the peer has stored no backup for longer than the set hours;
@@ -16,7 +16,7 @@ The conditions are level-triggered: one notification when a condition starts to 
 only after it has stopped holding and starts again (and once after the monitor program starts,
 for what holds then). Each condition is also written to ``service-events.jsonl``, the event
 list Central serves at ``/api/v1/service-events`` and the console shows on its dashboard
-(crashes are there already: the crash-listener wrote them).
+(crashes are there already: supervisord wrote them).
 """
 
 from __future__ import annotations
@@ -30,23 +30,11 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
-    ContextData,
-    NotificationType,
-    ObjectIdentity,
-    SnmpEngine,
-    Udp6TransportTarget,
-    UdpTransportTarget,
-    UsmUserData,
-    send_notification,
-)
-
 from services.common.figures import Figures
 from services.common.monitoring import MonitoringSettings, Receiver
 from services.common.paths import StateRoot
 from services.monitor import mib
-from services.monitor.agent import AUTH, PRIV
+from services.monitor.agent import auth_protocol, priv_protocol
 
 if TYPE_CHECKING:
     from services.monitor.agent import SnmpAgent
@@ -166,7 +154,7 @@ class Notifier:
             self.events_offset = root.service_events.stat().st_size
         except OSError:
             self.events_offset = 0
-        self.engine: SnmpEngine | None = None
+        self.engine: Any = None  # pysnmp's SnmpEngine, made at the first notification sent
         self.sent = 0
 
     # --- what happened -----------------------------------------------------------------------
@@ -214,7 +202,7 @@ class Notifier:
 
     def record(self, alert: Alert) -> None:
         """Write a condition to the service-event list (one appended line, as the
-        crash-listener writes)."""
+        supervisord writes its crash records)."""
         event = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             "program": "monitor",
@@ -236,6 +224,9 @@ class Notifier:
     async def send(self, alert: Alert, settings: MonitoringSettings) -> None:
         if not settings.receivers:
             return
+        # pysnmp's notification side is loaded only when there is someone to notify.
+        from pysnmp.hlapi.v3arch.asyncio import NotificationType, ObjectIdentity, SnmpEngine
+
         if self.engine is None:
             self.engine = SnmpEngine()
         users = {u.name: u for u in settings.users}
@@ -252,9 +243,16 @@ class Notifier:
                 self.sent += 1
                 log.info("notified %s: %s", where, alert.message)
 
-    async def _send_one(
-        self, receiver: Receiver, users: dict[str, Any], notification: NotificationType
-    ) -> Any:
+    async def _send_one(self, receiver: Receiver, users: dict[str, Any], notification: Any) -> Any:
+        from pysnmp.hlapi.v3arch.asyncio import (
+            CommunityData,
+            ContextData,
+            Udp6TransportTarget,
+            UdpTransportTarget,
+            UsmUserData,
+            send_notification,
+        )
+
         assert self.engine is not None
         address = (str(receiver.address), receiver.port)
         if isinstance(receiver.address, ipaddress.IPv6Address):
@@ -271,8 +269,8 @@ class Notifier:
                 user.name,
                 user.auth_passphrase,
                 user.priv_passphrase,
-                authProtocol=AUTH[user.auth_protocol],
-                privProtocol=PRIV[user.priv_protocol],
+                authProtocol=auth_protocol(user.auth_protocol),
+                privProtocol=priv_protocol(user.priv_protocol),
             )
             kind = "inform"
         error, status, _index, _binds = await send_notification(

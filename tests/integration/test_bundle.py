@@ -66,7 +66,7 @@ def test_every_program_runs_under_one_supervisord(shared_sandbox: Sandbox) -> No
     assert states == {name: "RUNNING" for name in states}
     assert set(states) >= {
         "named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "central", "dns-dhcp-agent",
-        "appliance-agent", "webui", "diag-shell", "crash-listener",
+        "appliance-agent", "webui", "diag-shell",
     }  # fmt: skip
     supervisord_pid = shared_sandbox.process.pid if shared_sandbox.process else 0
     for name in ("named", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent"):

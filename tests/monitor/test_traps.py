@@ -1,6 +1,6 @@
 """Notifications from a real sandbox to a real snmptrapd in a namespace of its own (issue 19).
 
-named is killed by its own pid: the crash-listener records it, and the monitor program sends
+named is killed by its own pid: supervisord records it, and the monitor program sends
 burrowProgramFailed as a v2c trap and as a v3 inform. A real dhclient lease lifts the pool
 over its threshold: burrowPoolThresholdPassed arrives, and the alert is in Central's event list.
 """

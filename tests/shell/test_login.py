@@ -142,7 +142,7 @@ def test_host_key_is_kept_across_restarts(diag: Diag) -> None:
 
     seen = recorded()
     os.kill(old_pid, signal.SIGKILL)  # supervisord starts it again at once
-    wait_for(lambda: recorded() > seen, timeout=30)  # the crash-listener has written it down
+    wait_for(lambda: recorded() > seen, timeout=30)  # supervisord has written it down
     wait_for(lambda: view.states()["diag-shell"] == "RUNNING" and view.pid("diag-shell") != old_pid,
              timeout=30)  # fmt: skip
     wait_for(lambda: diag.run("uptime", timeout=15).rc == 0, timeout=30)

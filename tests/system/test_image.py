@@ -41,7 +41,7 @@ def test_first_boot_takes_the_seed_and_every_program_runs(appliance: Appliance) 
     ready = appliance.wait_console(READY)
     running = appliance.wait_console(ALL_RUNNING, after=ready.start())
     assert running.group(1) == running.group(2), running.group(0)
-    # named, 3 Kea, central, dns-dhcp-agent, appliance-agent, webui, diag-shell, crash-listener
+    # named, 3 Kea, central, dns-dhcp-agent, appliance-agent, webui, diag-shell, monitor
     assert int(running.group(2)) >= 10
     seconds = appliance.wait_healthy()
     record("boot to all healthy seconds (BIOS)", round(seconds, 1))

@@ -22,6 +22,7 @@ from services.common.monitoring import REDACTED, MonitoringSettings, token_match
 from services.common.paths import StateRoot
 from services.common.pki import CertificateAuthority
 from services.common.syslog import conf_path, log_names, write_config
+from services.monitor.agent import SnmpAgent, answers_someone
 from services.monitor.collect import Collector
 from services.monitor.mib import BURROW, POOL_ENTRY, PROGRAM_ENTRY, MibView
 from services.monitor.notify import Notifier
@@ -228,7 +229,7 @@ def test_alert_conditions_are_level_triggered(tmp_path: Path) -> None:
     assert events[-1]["kind"] == "pool-threshold" and events[-1]["program"] == "monitor"
 
 
-def test_program_failures_are_read_once_from_the_crash_listeners_records(tmp_path: Path) -> None:
+def test_program_failures_are_read_once_from_the_crash_records(tmp_path: Path) -> None:
     root = StateRoot.at(tmp_path)
     root.make_dirs()
     root.service_events.write_text(json.dumps({"program": "named", "kind": "crash"}) + "\n")
@@ -244,3 +245,15 @@ def test_program_failures_are_read_once_from_the_crash_listeners_records(tmp_pat
         fh.write(', "restarts": 3}\n')
     (later,) = notifier.program_failures(_figures())
     assert later.subject == "central" and int(later.var_binds[2][1]) == 3
+
+
+def test_the_snmp_engine_is_made_only_when_someone_can_be_answered(tmp_path: Path) -> None:
+    assert not answers_someone(MonitoringSettings())
+    assert answers_someone(MonitoringSettings.model_validate(STORED))
+    # A new appliance's monitor loads no pysnmp engine and opens no port.
+    root = StateRoot.at(tmp_path)
+    for directory in root.all_dirs():
+        directory.mkdir(parents=True, exist_ok=True)
+    agent = SnmpAgent(root, address="127.0.0.1")
+    agent.open_engine()
+    assert agent.engine is None and agent.view is None

@@ -3,7 +3,7 @@
 Steps, each reported through ``progress(state, step)``:
 
 1. the appliance's state becomes ``restoring`` (the producer pauses);
-2. every program but the appliance-agent (and the crash-listener) is stopped through
+2. every program but the appliance-agent is stopped through
    supervisord (skipped when no supervisord runs: ``burrow-restore`` on a stopped appliance);
 3. directories are made and Central's files (``CENTRAL_FILES``) are written atomically with
    their mode and owner (an owner or group unknown here falls back to the numeric id the
@@ -63,7 +63,7 @@ from services.common.supervisor import SupervisorView
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]
-KEEP_RUNNING = ("appliance-agent", "crash-listener")
+KEEP_RUNNING = ("appliance-agent",)
 #: Programs a restore starts only once named, Kea and Central answer: what the appliance
 #: serves starts first, not competing for the processors with the console, the diagnostic
 #: shell and the monitor (which need seconds of CPU time to start and are not waited for).
