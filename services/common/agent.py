@@ -37,9 +37,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import priority, problems
 from services.common.agent_contract import AgentHealth
+from services.common.backup.files import mark_daemons_changed
 from services.common.enrolment import (
     CENTRAL_URL_ENV,
     DEFAULT_CENTRAL_URL,
@@ -254,17 +256,57 @@ def serve_servers(servers: list[Any]) -> None:
 
 
 # --- the application ---------------------------------------------------------------------
+#: Requests that may change named or Kea; a preview and a new revocation list change neither.
+CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_CHANGES = ("/preview", "/pki/crl")
+
+
+class ChangeMarker:
+    """ASGI middleware of the dns-agent and the dhcp-agent: after a write it answered with
+    success, touch the backup producer's ``daemons-changed`` file, so that a change reaches
+    the backup peer within a second whichever Central made it (on an appliance in a fleet,
+    the managing Central's changes never pass through the appliance's own Central)."""
+
+    def __init__(self, app: ASGIApp, root: StateRoot) -> None:
+        self.app = app
+        self.root = root
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in CHANGING_METHODS
+            or str(scope["path"]).endswith(NOT_CHANGES)
+        ):
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, sending)
+        if 200 <= status < 400:
+            mark_daemons_changed(self.root)
+
+
 def agent_app(
     name: str,
     root: StateRoot,
     probe: DaemonProbe | None = None,
     *,
     max_body: int = problems.AGENT_MAX_BODY,
+    marks_changes: bool = False,
 ) -> FastAPI:
     """An agent application with ``GET /health`` and ``PUT /pki/crl``; its errors are problem
-    answers (``services.common.problems``) and bodies over ``max_body`` bytes are refused."""
+    answers (``services.common.problems``) and bodies over ``max_body`` bytes are refused.
+    With ``marks_changes`` each successful write touches the backup trigger (``ChangeMarker``)."""
     app = FastAPI(title=f"Burrow {name}", version=VERSION, docs_url=None, redoc_url=None)
     problems.install(app, service=name, max_body=max_body)
+    if marks_changes:
+        app.add_middleware(ChangeMarker, root=root)
     started = time.time()
 
     @app.get("/health", response_model_exclude_none=True)

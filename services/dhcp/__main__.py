@@ -82,7 +82,7 @@ def build(root: StateRoot) -> FastAPI:
     from services.dhcp.manage import DhcpServer
     from services.dhcp.migrate import migrate_router
 
-    app = agent_app("dhcp-agent", root, kea_status)
+    app = agent_app("dhcp-agent", root, kea_status, marks_changes=True)
     kea = kea_client(root)
     editor = ConfigEditor(kea, FaultPoints(root, "dhcp-agent"))
     book = LeaseBook(kea)

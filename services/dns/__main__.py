@@ -47,7 +47,7 @@ def build(root: StateRoot) -> FastAPI:
 
     sys.setswitchinterval(SWITCH_INTERVAL)
 
-    app = agent_app("dns-agent", root, named_status)
+    app = agent_app("dns-agent", root, named_status, marks_changes=True)
     install(app, DnsService(root))
     return app
 

@@ -1,10 +1,12 @@
 """A fleet in a lab of three appliances: A and C join B's fleet, B lists all three with their
 health, B's Central changes a zone and a scope on A (served by A's named and Kea), A's Central
-refuses DNS writes meanwhile; A leaves while C stays managed by B; A joins again and is
-removed from B's side; each time A's Central manages its agents again (docs/fleet.md)."""
+refuses DNS writes meanwhile, and A's backups (to C, its peer) take B's change within seconds;
+A leaves while C stays managed by B; A joins again and is removed from B's side; each time
+A's Central manages its agents again (docs/fleet.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 from typing import Any
 
@@ -15,6 +17,7 @@ from services.common.enrolment import ca_file, central_client_cert
 from services.sandbox.lab import Lab
 from services.sandbox.sandbox import Sandbox
 from tests.backups.appliance import CentralApi, record
+from tests.backups.lab_flow import pair, snapshots, wait_stored_after
 from tests.fleet.test_secondaries_lab import _join
 from tests.harness.problems import assert_problem
 from tests.harness.wait import wait_for
@@ -57,6 +60,9 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     b = lab.sandbox("b")
     c = lab.sandbox("c")
     on_a, on_b, on_c = CentralApi(a), CentralApi(b), CentralApi(c)
+    # A backs up to C (its peer) before it joins, as an appliance in service does.
+    peer_id = pair(a, c, on_c, on_a)
+    wait_for(lambda: snapshots(on_c, peer_id) or None, timeout=60, what="A's first backup at C")
     code = on_b.call("POST", "/api/v1/fleet/joins", {"comment": "appliance A"})
     assert code.status_code == 201, code.text
     offer = code.json()
@@ -102,13 +108,22 @@ def test_an_appliance_joins_a_fleet_is_managed_there_and_leaves(lab: Lab) -> Non
     wait_for(lambda: _reachable(on_a, a.address), timeout=60, what="A's servers at A")
     assert _answers(a, b, b) and _answers(a, b, a)  # both Centrals' certificates taken
 
-    # B changes a zone on A's DNS server (A's named answers) and a scope on A's Kea.
+    # B changes a zone on A's DNS server (A's named answers) and a scope on A's Kea; the
+    # change never passes through A's Central, yet A's backup at C takes it within seconds
+    # (the agents touch the producer's trigger), not at the next safety-net backup.
+    def settled() -> bool:  # A's own changes (its join) are all at C, nothing waits to go
+        status = on_a.get("/api/v1/appliance/backup-status")
+        return status["changes_not_at_peer"] == 0 and status["outbox"] == 0
+
+    wait_for(settled, timeout=30, what="A's backups at C up to date")
+    before_change = dt.datetime.now(dt.UTC)
     zone = on_b.post("/api/v1/dns/zones", {"server_id": servers["dns"]["id"],
                                           "name": "fleet.test.", "kind": "primary"})  # fmt: skip
     on_b.post(f"/api/v1/dns/zones/{zone['id']}/changes",
               {"changes": [record("www", "A", "198.51.100.7")]})  # fmt: skip
     answer = wait_for(lambda: a.dns_query("www.fleet.test.").answer, what="A's named")
     assert "198.51.100.7" in answer[0].to_text()
+    wait_stored_after(on_c, peer_id, before_change, timeout=20)
     subnet = str(lab.network)
     on_b.post(f"/api/v1/dhcp/servers/{servers['dhcp']['id']}/v4/scopes", {"subnet": subnet})
     assert subnet in _subnets(a)

@@ -175,8 +175,13 @@ class Terminal:
 #: health (every 30 s) and its syncs in its database. The shell has no way to them (it runs
 #: no writer and the DNS and network tools run as nobody); counting them would only measure
 #: Central's clock. Central's change counter for backups (``backup/changed``) grows with every
-#: change Central commits, a sync's external change among them, so it is as live as the database.
-LIVE_FILES = ("var/lib/burrow/central.db", "var/lib/burrow/backup/changed")
+#: change Central commits, a sync's external change among them, so it is as live as the database;
+#: the agents' trigger (``backup/daemons-changed``) likewise after every change they apply.
+LIVE_FILES = (
+    "var/lib/burrow/central.db",
+    "var/lib/burrow/backup/changed",
+    "var/lib/burrow/backup/daemons-changed",
+)
 
 
 def state_hash(root: StateRoot) -> dict[str, str]:

@@ -75,6 +75,7 @@ EXCLUDED = (
     "var/lib/burrow/backup/restore",
     "var/lib/burrow/backup/stat-cache.json",
     "var/lib/burrow/backup/changed",
+    "var/lib/burrow/backup/daemons-changed",
     "var/lib/burrow/backup/producer.json",
     "var/lib/burrow/backup/resume-full",
     "var/lib/burrow/backup/central.db.snapshot",

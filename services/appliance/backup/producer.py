@@ -7,6 +7,9 @@ Triggers (issue 7's design, "When"):
   an incremental backup once the changes have been quiet for ``QUIET`` seconds, or at the
   latest ``COALESCE`` seconds after the first one: a burst becomes one backup, and a single
   change is backed up within a second.
+- The dns-agent and the dhcp-agent touch ``daemons-changed`` after every change they apply
+  to named or Kea, whichever Central asked (on an appliance in a fleet the managing
+  Central's changes never reach this appliance's own Central): backed up the same way.
 - Kea's lease files (``var/lib/kea/kea-leases*.csv*``): Kea only appends to them (and its
   lease file cleanup rewrites them now and then), so their size and modification time tell
   a lease change; it is backed up the same way, within about a second. Unchanged chunks are
@@ -42,7 +45,7 @@ from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.collect import Collected, Collector
 from services.appliance.backup.peer import PeerClient, PeerError, problem_text
-from services.common.backup.files import change_count
+from services.common.backup.files import change_count, daemons_changed_file
 from services.common.backup.format import BackupFormatError, delta_encode, walk
 from services.common.files import read_json, write_json
 from services.common.paths import StateRoot
@@ -463,7 +466,8 @@ class Producer:
             return 0.0
 
     def _change_mark(self) -> tuple[Any, ...]:
-        """What changes when Central commits a change or Kea writes a lease."""
+        """What changes when Central commits a change, an agent applies one (asked by this
+        appliance's Central or by the Central managing its fleet) or Kea writes a lease."""
         leases = []
         for path in sorted(self.root.kea_lib.glob("kea-leases*.csv*")):
             try:
@@ -471,7 +475,11 @@ class Producer:
             except OSError:
                 continue
             leases.append((path.name, info.st_size, info.st_mtime_ns))
-        return (self._changed_mtime(), change_count(self.root), tuple(leases))
+        try:
+            daemons = daemons_changed_file(self.root).stat().st_mtime_ns
+        except OSError:
+            daemons = 0
+        return (self._changed_mtime(), change_count(self.root), daemons, tuple(leases))
 
     def _full_due(self, now: dt.datetime) -> bool:
         record = self._producer_state()

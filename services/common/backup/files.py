@@ -1,11 +1,15 @@
 """Files of the backup side of an appliance, shared by the appliance-agent and its Central.
 
 Central reads status and peer files directly (they are on its own appliance) and touches
-``changed`` after each committed change; everything else goes through the appliance-agent.
+``changed`` after each committed change; the dns-agent and the dhcp-agent touch
+``daemons-changed`` after each change they apply, whichever Central asked for it (on an
+appliance in a fleet the managing Central's changes never pass through its own Central);
+everything else goes through the appliance-agent.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from services.common.paths import StateRoot
@@ -34,6 +38,23 @@ def changed_file(root: StateRoot) -> Path:
     """Central appends one byte to it after every committed change: its size counts the
     changes, its modification time says when the last one was."""
     return backup_dir(root) / "changed"
+
+
+def daemons_changed_file(root: StateRoot) -> Path:
+    """The dns-agent and the dhcp-agent touch it after every change they apply to named or
+    Kea: its modification time says when the last one was."""
+    return backup_dir(root) / "daemons-changed"
+
+
+def mark_daemons_changed(root: StateRoot) -> None:
+    """Say that named's or Kea's state changed (the backup producer watches the file)."""
+    path = daemons_changed_file(root)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        os.utime(path)
+    except OSError:  # a backup is also taken by the safety net; never fail a change for it
+        pass
 
 
 def change_count(root: StateRoot) -> int:
