@@ -56,6 +56,12 @@ log = logging.getLogger(__name__)
 POLL = 0.2
 QUIET = 0.3
 COALESCE = 1.0
+#: A change only the agents have said so far (``daemons-changed``) waits longer: this
+#: appliance's Central commits its own changes a moment after its agent applied them, and the
+#: two make one backup; a change only the agents see (the managing Central's, in a fleet) is
+#: backed up after these.
+DAEMONS_QUIET = 1.0
+DAEMONS_COALESCE = 2.0
 MAX_BACKOFF = 300.0
 MISSING_BATCH = 10_000
 DEFAULT_SAFETY_INTERVAL = 900
@@ -503,6 +509,7 @@ class Producer:
     def _run(self) -> None:
         seen = self._change_mark()
         first_change: float | None = None
+        daemons_only = False
         last_change = 0.0
         last_backup = time.monotonic()
         pause_until = 0.0
@@ -519,15 +526,20 @@ class Producer:
                 now = time.monotonic()
                 mark = self._change_mark()
                 if mark != seen:
+                    agents_only = mark[:2] == seen[:2] and mark[3:] == seen[3:]
+                    daemons_only = agents_only and (first_change is None or daemons_only)
                     seen = mark
                     last_change = now
                     if first_change is None:
                         first_change = now
+                quiet, coalesce = (
+                    (DAEMONS_QUIET, DAEMONS_COALESCE) if daemons_only else (QUIET, COALESCE)
+                )
                 kind = self._requested
                 if (
                     kind is None
                     and first_change is not None
-                    and (now - last_change >= QUIET or now - first_change >= COALESCE)
+                    and (now - last_change >= quiet or now - first_change >= coalesce)
                 ):
                     kind = "incremental"
                 safety = float(
