@@ -30,27 +30,31 @@ from services.common.paths import StateRoot
 LAST_EXIT = "burrow_last_exit"
 
 
+def restart_counts(root: StateRoot) -> dict[str, int]:
+    """Each program's restarts after a crash, as its newest crash record counts them (none
+    when there are no records yet, or they cannot be read)."""
+    counts: dict[str, int] = {}
+    try:
+        with root.service_events.open() as fh:
+            for line in fh:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and record.get("kind") == "crash":
+                    counts[str(record.get("program"))] = int(record.get("restarts", 0))
+    except OSError:
+        pass
+    return counts
+
+
 class EventRecorder:
     """Turns supervisord's process-state events into service-event records."""
 
     def __init__(self, root: StateRoot) -> None:
         self.root = root
-        self.restarts: Counter[str] = Counter()
-        self._load_counts()
-
-    def _load_counts(self) -> None:
         # Restart counts continue across a restart of supervisord.
-        try:
-            with self.root.service_events.open() as fh:
-                for line in fh:
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue
-                    if record.get("kind") == "crash":
-                        self.restarts[record["program"]] = int(record.get("restarts", 0))
-        except OSError:  # no events yet, or unreadable: start counting from zero
-            pass
+        self.restarts: Counter[str] = Counter(restart_counts(root))
 
     def crashed(self, program: str, pid: int, how: str) -> dict[str, Any]:
         """``program`` (process ``pid``) exited when it was not expected to."""

@@ -29,6 +29,7 @@ from cryptography import x509
 
 from services.common import ntp
 from services.common.backup.files import peer_file, status_file
+from services.common.crash_records import restart_counts
 from services.common.dhcp.ha import HaState
 from services.common.figures import (
     BackupFigures,
@@ -96,19 +97,7 @@ class Collector:
 
     # --- programs ----------------------------------------------------------------------------
     def restarts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        try:
-            with self.root.service_events.open() as fh:
-                for line in fh:
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(record, dict) and record.get("kind") == "crash":
-                        counts[str(record.get("program"))] = int(record.get("restarts", 0))
-        except OSError:
-            pass
-        return counts
+        return restart_counts(self.root)
 
     def programs(self) -> list[ProgramFigure]:
         restarts = self.restarts()

@@ -118,22 +118,30 @@ def _measure(central: CentralProcess, backend: str) -> list[Figure]:
     return figures
 
 
-def ipam_next_free(_box: Sandbox) -> list[Figure]:
+def on_both_databases(
+    measure: Callable[[CentralProcess, str], list[Figure]], database: str
+) -> list[Figure]:
+    """``measure`` against a Central of its own on SQLite, then on PostgreSQL (a database named
+    ``database`` in a PostgreSQL of its own)."""
     figures: list[Figure] = []
     sqlite = CentralProcess()
     try:
         sqlite.start()
-        figures += _measure(sqlite, "sqlite")
+        figures += measure(sqlite, "sqlite")
     finally:
         sqlite.stop()
     postgres = Postgres().start()
     try:
-        pg_central = CentralProcess(database_url=postgres.create_database("ipam_bench"))
+        pg_central = CentralProcess(database_url=postgres.create_database(database))
         try:
             pg_central.start()
-            figures += _measure(pg_central, "postgresql")
+            figures += measure(pg_central, "postgresql")
         finally:
             pg_central.stop()
     finally:
         postgres.stop()
     return figures
+
+
+def ipam_next_free(_box: Sandbox) -> list[Figure]:
+    return on_both_databases(_measure, "ipam_bench")

@@ -30,11 +30,10 @@ from collections.abc import Callable
 import httpx
 
 from services.sandbox.sandbox import Sandbox
-from tests.bench.ipam import RANGE, USED, _seed
+from tests.bench.ipam import RANGE, USED, _seed, on_both_databases
 from tests.bench.report import Figure, at_most, median, percentile
 from tests.bench.webui import ConsoleProcess
 from tests.harness.central import CentralProcess
-from tests.harness.postgres import Postgres
 
 NAME = "ipam-address-page"
 RUNS = 5
@@ -156,21 +155,4 @@ def _measure(central: CentralProcess, backend: str) -> list[Figure]:
 
 def ipam_address_page(_box: Sandbox) -> list[Figure]:
     print(f"  {NAME}: a /16 range with {USED} used addresses", file=sys.stderr)
-    figures: list[Figure] = []
-    sqlite = CentralProcess()
-    try:
-        sqlite.start()
-        figures += _measure(sqlite, "sqlite")
-    finally:
-        sqlite.stop()
-    postgres = Postgres().start()
-    try:
-        pg_central = CentralProcess(database_url=postgres.create_database("ipam_page_bench"))
-        try:
-            pg_central.start()
-            figures += _measure(pg_central, "postgresql")
-        finally:
-            pg_central.stop()
-    finally:
-        postgres.stop()
-    return figures
+    return on_both_databases(_measure, "ipam_page_bench")

@@ -50,6 +50,16 @@ def spki_pin(cert_file: Path) -> str:
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
+def pinned_chromium(driver: Playwright, *boxes: Sandbox) -> Browser:
+    """Headless Chromium that accepts exactly these appliances' console certificates."""
+    pins = ",".join(spki_pin(box.root.pki / "webui.crt") for box in boxes)
+    return driver.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        headless=True,
+        args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pins}"],
+    )
+
+
 @pytest.fixture(scope="session")
 def console_url(console_box: Sandbox) -> str:
     url = f"https://{console_box.address}"
@@ -67,12 +77,7 @@ def playwright_driver() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright, console_box: Sandbox) -> Iterator[Browser]:
-    pin = spki_pin(console_box.root.pki / "webui.crt")
-    chromium = playwright_driver.chromium.launch(
-        executable_path="/usr/bin/chromium",
-        headless=True,
-        args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"],
-    )
+    chromium = pinned_chromium(playwright_driver, console_box)
     try:
         yield chromium
     finally:

@@ -29,7 +29,7 @@ from tests.backups.lab_flow import pair
 from tests.conftest import free_network
 from tests.harness.dhcp import dhclient
 from tests.harness.wait import wait_for
-from tests.webui.conftest import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORT, login, spki_pin
+from tests.webui.conftest import SCREENSHOTS, VIEWPORT, login, pinned_chromium
 
 #: The pages this tool takes (and the browser tests leave alone).
 PAGES = (
@@ -251,12 +251,7 @@ def take(box: Sandbox) -> None:
     url = f"https://{box.address}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as driver:
-        pin = spki_pin(box.root.pki / "webui.crt")
-        browser = driver.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            headless=True,
-            args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"],
-        )
+        browser = pinned_chromium(driver, box)
         try:
             context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
             context.set_default_timeout(60_000)

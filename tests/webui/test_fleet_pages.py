@@ -18,12 +18,11 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from services.appliance import firstboot
 from services.sandbox.lab import Lab
-from services.sandbox.sandbox import Sandbox
 from tests.backups.appliance import CentralApi
 from tests.conftest import open_lab
 from tests.harness.wait import wait_for
 from tests.webui.axe import check_narrow_and_dark
-from tests.webui.conftest import CHROMIUM_ARGS, VIEWPORT, login, spki_pin
+from tests.webui.conftest import VIEWPORT, login, pinned_chromium
 
 pytestmark = pytest.mark.sandbox
 
@@ -36,16 +35,6 @@ SLOW = 120_000
 def fleet_lab() -> Iterator[Lab]:
     with open_lab("wf") as made:
         yield made
-
-
-def _browser(driver: Playwright, *boxes: Sandbox) -> Browser:
-    """Chromium that accepts exactly these appliances' console certificates."""
-    pins = ",".join(spki_pin(box.root.pki / "webui.crt") for box in boxes)
-    return driver.chromium.launch(
-        executable_path="/usr/bin/chromium",
-        headless=True,
-        args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pins}"],
-    )
 
 
 def _page(browser: Browser) -> Page:
@@ -94,7 +83,7 @@ def test_fleet_pages_and_a_join_from_the_first_boot_seed(
     b_url = f"https://{b.address}"
     # A is made now so that the browser can trust its console's certificate later.
     a = lab.sandbox("a", start=False)
-    browser = _browser(playwright_driver, b)
+    browser = pinned_chromium(playwright_driver, b)
     try:
         on_b_page = _page(browser)
         login(on_b_page, b_url, *b.admin_credentials())
@@ -144,7 +133,7 @@ def test_fleet_pages_and_a_join_from_the_first_boot_seed(
 
         # A's console says who manages it; A leaves from there.
         browser.close()
-        browser = _browser(playwright_driver, b, a)
+        browser = pinned_chromium(playwright_driver, b, a)
         on_b_page, on_a_page = _page(browser), _page(browser)
         login(on_b_page, b_url, *b.admin_credentials())
         a_url = f"https://{a.address}"

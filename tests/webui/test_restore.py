@@ -26,7 +26,7 @@ from tests.backups.lab_flow import (
 )
 from tests.conftest import open_lab
 from tests.harness.wait import wait_for
-from tests.webui.conftest import CHROMIUM_ARGS, VIEWPORT, login, shot, spki_pin
+from tests.webui.conftest import VIEWPORT, login, pinned_chromium, shot
 
 pytestmark = pytest.mark.sandbox
 
@@ -37,16 +37,6 @@ ZONE = "kept.restore.test."
 def restore_lab() -> Iterator[Lab]:
     with open_lab("wr") as made:
         yield made
-
-
-def _browser(driver: Playwright, *boxes: Sandbox) -> Browser:
-    """Chromium that accepts exactly these appliances' console certificates."""
-    pins = ",".join(spki_pin(box.root.pki / "webui.crt") for box in boxes)
-    return driver.chromium.launch(
-        executable_path="/usr/bin/chromium",
-        headless=True,
-        args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pins}"],
-    )
 
 
 def _page(browser: Browser) -> Page:
@@ -86,7 +76,7 @@ def test_approve_a_restore_in_the_console(restore_lab: Lab, playwright_driver: P
     )
     wait_for(lambda: _answers(a, "www." + ZONE, "198.51.100.80"), timeout=30, what="A answers")
 
-    browser = _browser(playwright_driver, a, b)
+    browser = pinned_chromium(playwright_driver, a, b)
     try:
         on_b_page, on_a_page = _page(browser), _page(browser)
         login(on_b_page, f"https://{b.address}", *b.admin_credentials())
