@@ -209,8 +209,8 @@ def test_profiles_schedules_sweeps_and_what_was_found(
         page.click("#confirm-ok")
         expect(page.locator("#sweep-answer")).to_contain_text("The sweep found", timeout=SWEEP_WAIT)
         expect(page.locator("#sweep-answer a", has_text=str(own))).to_be_visible()
-        expect(page.locator(f"#addr-grid a[href$='/addresses/{own}']")).to_have_attribute(
-            "aria-label", re.compile(rf"^{re.escape(str(own))}: .*Discovered")
+        expect(page.locator(f"#addr-grid a[href$='/addresses/{own}']")).to_have_accessible_name(
+            re.compile(rf"^{re.escape(str(own))}: .*Discovered")
         )
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
