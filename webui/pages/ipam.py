@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Path, Request
@@ -189,8 +190,7 @@ def create_block(request: Request, write: WriteRequest) -> Response:
         body["properties"] = property_values(write.form, defined)
         api.create_block(body)
     except (ApiError, FormInputError) as exc:
-        return _tree_refused(request, write, exc, "block", _placement(BLOCK_NAMES, defined),
-                             BLOCK_NAMES, defined)  # fmt: skip
+        return _refused(tree_page, request, write, exc, BLOCK_NAMES, defined, failed="block")
     return redirect(request, "/ipam?done=ipam-block-created")
 
 
@@ -209,25 +209,28 @@ def create_range(request: Request, write: WriteRequest) -> Response:
         body["properties"] = property_values(write.form, defined)
         made = api.create_range(body)
     except (ApiError, FormInputError) as exc:
-        return _tree_refused(request, write, exc, "range", _placement(RANGE_NAMES, defined),
-                             RANGE_NAMES, defined)  # fmt: skip
+        return _refused(tree_page, request, write, exc, RANGE_NAMES, defined, failed="range")
     return redirect(request, f"/ipam/ranges/{made.id}?done=ipam-range-created")
 
 
-def _tree_refused(
-    request: Request, write: Write, exc: ApiError | FormInputError, failed: str,
-    placement: Placement, names: tuple[str, ...], defined: list[Property],
+def _refused(
+    show: Callable[..., Response], request: Request, write: Write,
+    exc: ApiError | FormInputError, names: tuple[str, ...], defined: list[Property],
+    *where: Any, **extra: Any,
 ) -> Response:  # fmt: skip
-    errors = refusal(exc, placement)
+    """The page ``show`` again (with ``where``: the object's id) after a refusal: each error at
+    the field it names, the form as it was sent."""
+    errors = refusal(exc, _placement(names, defined))
     props = tuple(PROPERTY_FIELD + p.name for p in defined)
-    return tree_page(
+    return show(
         request,
         write.session,
+        *where,
         status_of(exc),
-        failed=failed,
         errors=errors,
         error=errors.banner,
         values=values(write.form, *names, *props),
+        **extra,
     )
 
 
@@ -262,17 +265,7 @@ def change_block(request: Request, write: WriteRequest, block_id: int = BlockId)
         body["properties"] = property_values(write.form, defined, current.properties)
         api.change_block(block_id, body)
     except (ApiError, FormInputError) as exc:
-        errors = refusal(exc, _placement(names, defined))
-        props = tuple(PROPERTY_FIELD + p.name for p in defined)
-        return block_page(
-            request,
-            write.session,
-            block_id,
-            status_of(exc),
-            errors=errors,
-            error=errors.banner,
-            values=values(write.form, *names, *props),
-        )
+        return _refused(block_page, request, write, exc, names, defined, block_id)
     return redirect(request, f"/ipam/blocks/{block_id}?done=ipam-block-saved")
 
 
@@ -337,18 +330,7 @@ def change_range(request: Request, write: WriteRequest, range_id: int = RangeId)
         body["properties"] = property_values(write.form, defined, current.properties)
         api.change_range(range_id, body)
     except (ApiError, FormInputError) as exc:
-        errors = refusal(exc, _placement(names, defined))
-        props = tuple(PROPERTY_FIELD + p.name for p in defined)
-        return range_page(
-            request,
-            write.session,
-            range_id,
-            status_of(exc),
-            failed="range",
-            errors=errors,
-            error=errors.banner,
-            values=values(write.form, *names, *props),
-        )
+        return _refused(range_page, request, write, exc, names, defined, range_id, failed="range")
     return redirect(request, f"/ipam/ranges/{range_id}?done=ipam-range-saved")
 
 
