@@ -19,7 +19,8 @@ PY="$VENV/bin/python"
 PKGS_RUN=(bind9 bind9-utils bind9-dnsutils kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent
           kea-dhcp-ddns-server
           kea-admin iproute2 curl python3 python3-venv python3-dev gcc
-          ldnsutils iputils-ping iputils-tracepath chrony rsyslog rsyslog-gnutls)
+          ldnsutils iputils-ping iputils-tracepath chrony rsyslog rsyslog-gnutls
+          unbound dns-root-data)
 PKGS_TEST=(isc-dhcp-client isc-dhcp-relay isc-dhcp-server openssh-client postgresql dnsperf
            ldnsutils iputils-ping iputils-tracepath chromium procps wrk
            snmp snmptrapd snmpd)
@@ -57,7 +58,7 @@ install_system() {
     # Installing the packages must not leave Debian's own daemons running: supervisord runs them.
     local svc
     for svc in named kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent kea-dhcp-ddns-server \
-               chrony rsyslog \
+               chrony rsyslog unbound \
                isc-dhcp-server isc-dhcp-relay snmpd; do
         if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
             systemctl disable --now "$svc" >/dev/null 2>&1 || true

@@ -131,6 +131,35 @@ class StateRoot:
     def named_run(self) -> Path:
         return self.root / "run/named"
 
+    # --- Unbound (the caching appliance) -------------------------------------
+    @property
+    def unbound_etc(self) -> Path:
+        return self.root / "etc/unbound"
+
+    @property
+    def unbound_conf(self) -> Path:
+        """Rendered from ``caching_settings`` (services.common.caching.conf); never edited."""
+        return self.unbound_etc / "unbound.conf"
+
+    @property
+    def unbound_lib(self) -> Path:
+        """The root trust anchor Unbound keeps up to date (RFC 5011): Unbound writes here."""
+        return self.root / "var/lib/burrow/unbound"
+
+    @property
+    def caching_settings(self) -> Path:
+        """The caching DNS server's settings (services.common.caching.contract); backed up."""
+        return self.unbound_lib / "settings.json"
+
+    @property
+    def unbound_trust_anchor(self) -> Path:
+        return self.unbound_lib / "root.key"
+
+    @property
+    def unbound_control_socket(self) -> Path:
+        """unbound-control's channel: a unix socket only root and Unbound's group reach."""
+        return self.run / "unbound.ctl"
+
     # --- Kea ----------------------------------------------------------------
     @property
     def kea_etc(self) -> Path:
