@@ -130,7 +130,7 @@ case "$cmd" in
         ;;
     bench)
         need_root
-        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}"
         install_python test
         install_vendor
         exec "$PY" -m tests.bench "$@"
