@@ -114,6 +114,14 @@ def unbound_conf_text(
     lines += [f"    domain-insecure: {_quoted(name)}" for name in settings.insecure_domains]
     # Unbound refuses every client unless a rule allows it; the most specific network wins.
     lines += [f"    access-control: {rule.network} {rule.action}" for rule in settings.access]
+    # Unbound answers some zones itself unless told otherwise (unbound.conf(5), "default
+    # zones"): test., invalid., onion., home.arpa. and the reverse zones of private and
+    # reserved addresses (AS112) get NXDOMAIN, so a forward or stub zone there would never be
+    # asked. A transparent local zone of the same name lifts that and changes nothing else.
+    local_names = {zone.name for zone in settings.local_zones}
+    for name in dict.fromkeys(z.name for z in [*settings.forward_zones, *settings.stub_zones]):
+        if name not in local_names:
+            lines.append(f"    local-zone: {_quoted(name)} transparent")
     for zone in settings.local_zones:
         lines.append(f"    local-zone: {_quoted(zone.name)} {zone.type}")
         lines += [f"    local-data: {local_data(record)}" for record in zone.records]
