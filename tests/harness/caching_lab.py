@@ -109,7 +109,8 @@ class CachingLab:
     # --- the stock named -----------------------------------------------------------------
     def start_named(self) -> None:
         """named as Debian ships it, with a configuration of the lab's own: authoritative for
-        ``fwd.example`` and ``lab.test`` only, updates allowed from the lab's network (to change a record)."""
+        ``fwd.example`` and ``lab.test`` only, updates allowed from the lab's network (to
+        change a record)."""
         work = self.tmp / "named"
         work.mkdir()
         for zone in (ZONE, TEST_ZONE):
