@@ -106,7 +106,7 @@ def test_a_local_zone_is_answered_by_unbound(lab: CachingLab) -> None:
     assert answers(reply) == ["198.51.100.77"] and reply.answer[0].ttl <= 600
     assert reply.flags & dns.flags.AA  # Unbound's own data, not the forwarder's
     txt = lab.query("note.corp.test.", "TXT")
-    strings = [s for rrset in txt.answer for rd in rrset for s in rd.strings]  # type: ignore[attr-defined]
+    strings = [s for rrset in txt.answer for rd in rrset for s in rd.strings]
     assert strings == [b'say "hi"', b"it's; #not a comment"]
     missing = lab.query("nothing.corp.test.", "A")  # a static zone: nothing else exists
     assert missing.rcode() == dns.rcode.NXDOMAIN

@@ -119,7 +119,8 @@ def unbound_conf_text(
     # reserved addresses (AS112) get NXDOMAIN, so a forward or stub zone there would never be
     # asked. A transparent local zone of the same name lifts that and changes nothing else.
     local_names = {zone.name for zone in settings.local_zones}
-    for name in dict.fromkeys(z.name for z in [*settings.forward_zones, *settings.stub_zones]):
+    delegated = [z.name for z in settings.forward_zones] + [z.name for z in settings.stub_zones]
+    for name in dict.fromkeys(delegated):
         if name not in local_names:
             lines.append(f"    local-zone: {_quoted(name)} transparent")
     for zone in settings.local_zones:
