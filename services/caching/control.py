@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds one command may take (a flush_zone walks the whole cache).
 TIMEOUT = 30.0
+#: unbound-control's words when no Unbound answers: not started, stopped, or never set up.
+UNREACHABLE = ("connect", "No such file", "could not read config file")
 
 
 class UnboundControl:
@@ -39,7 +41,9 @@ class UnboundControl:
         if result.returncode == 0 and not out.startswith("error"):
             return out
         words = out.splitlines()[-1] if out else f"exit status {result.returncode}"
-        if "connect" in words or "No such file" in words:
+        # "[1796597451] unbound-control[852:0] fatal error: ..." -> "fatal error: ..."
+        words = words.split("] ", 2)[-1] if words.startswith("[") else words
+        if any(sign in words for sign in UNREACHABLE):
             # "error: connect: Connection refused for /run/burrow/unbound.ctl"
             raise UnavailableError(f"Unbound does not answer its control channel: {words}")
         raise DaemonError(f"Unbound refused {args[0]}: {words}")

@@ -202,6 +202,8 @@ def write_config(
         raise ValidationError(f"This cannot be written in unbound.conf: {exc}") from exc
     for directory in (root.unbound_etc, root.unbound_lib, root.run):
         directory.mkdir(parents=True, exist_ok=True)
+    if settings.dnssec_validation:
+        ensure_trust_anchor(root)  # unbound-checkconf refuses a missing anchor file
     check(text, settings)
     write_atomic(root.unbound_conf, text, mode=0o644)
     return text
