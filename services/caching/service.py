@@ -11,6 +11,8 @@ gets one error saying what failed and that the previous settings are in use.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
 import subprocess
 import threading
@@ -25,9 +27,16 @@ from services.common.caching.contract import (
     CacheStats,
     CachingSettings,
 )
-from services.common.errors import BurrowError, DaemonError
+from services.common.errors import (
+    BurrowError,
+    DaemonError,
+    FieldProblem,
+    UnavailableError,
+    ValidationError,
+)
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
+from services.common.proc import run
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,16 @@ log = logging.getLogger(__name__)
 #: itself (A, AAAA, NS, SOA, CNAME, DNAME, MX, PTR, SRV, NAPTR, SVCB, HTTPS): the other types
 #: a client commonly asks for.
 EXTRA_FLUSH_TYPES = ("TXT", "CAA", "TLSA", "SSHFP", "DS")
+
+
+def local_addresses() -> set[str]:
+    """The addresses of this appliance's interfaces (Unbound listens on all of them)."""
+    out = run(["ip", "-j", "address", "show"], timeout=10).stdout
+    return {
+        str(ipaddress.ip_address(info["local"]))
+        for link in json.loads(out)
+        for info in link.get("addr_info", [])
+    }
 
 
 def _read(path: Path) -> bytes | None:
@@ -78,6 +97,7 @@ class CachingService:
 
     def put_settings(self, settings: CachingSettings) -> CachingSettings:
         """Make Unbound use ``settings``; on any failure the previous settings stay in use."""
+        self._refuse_loops(settings)
         with self.lock:
             old_settings = _read(self.root.caching_settings)
             old_conf = _read(self.root.unbound_conf)
@@ -89,12 +109,33 @@ class CachingService:
                 self.control.wait_up()
             except (BurrowError, OSError, subprocess.SubprocessError) as exc:
                 log.error("Unbound did not take the new settings: %s", exc)
-                raise DaemonError(
+                # Unbound not answering at all is "try again later" (503); anything else is
+                # Unbound failing (502). Either way nothing of the change is left.
+                error = UnavailableError if isinstance(exc, UnavailableError) else DaemonError
+                raise error(
                     f"Unbound did not take the new settings: {exc}. "
                     + self._put_back(old_settings, old_conf)
                 ) from exc
             log.info("Unbound uses the new settings")
             return settings
+
+    def _refuse_loops(self, settings: CachingSettings) -> None:
+        """A server at one of this appliance's addresses on Unbound's own port is Unbound
+        itself: it would ask itself, and every such query would fail after a time-out."""
+        own = local_addresses()
+        places = [(f"forwarders[{i}]", t) for i, t in enumerate(settings.forwarders)]
+        for kind in ("forward_zones", "stub_zones"):
+            for z, zone in enumerate(getattr(settings, kind)):
+                places += [(f"{kind}[{z}].servers[{i}]", t) for i, t in enumerate(zone.servers)]
+        problems = [
+            FieldProblem(
+                f"{where}.address", f"{target.address} is this appliance: Unbound would ask itself"
+            )
+            for where, target in places
+            if target.port == self.port and str(target.address) in own
+        ]
+        if problems:
+            raise ValidationError(problems[0].message, problems=problems)
 
     def _put_back(self, settings: bytes | None, conf: bytes | None) -> str:
         """Restore the files as they were and reload Unbound on them; what happened, in words."""

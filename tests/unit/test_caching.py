@@ -50,6 +50,8 @@ def test_bad_fields_are_named() -> None:
     assert fields({"forwarders": [{"address": "198.51.100.1"}, {"address": "nope"}]}) == [
         "forwarders[1].address"
     ]
+    assert fields({"forwarders": [{"address": "0.0.0.0"}]}) == ["forwarders[0].address"]
+    assert fields({"forwarders": [{"address": "::1", "port": 0}]}) == ["forwarders[0].port"]
     assert fields({"access": [{"network": "198.51.100.1/24"}]}) == ["access[0].network"]
     assert fields({"access": [{"network": "198.51.100.0/24", "action": "maybe"}]}) == [
         "access[0].action"
@@ -307,3 +309,10 @@ def test_the_agent_app(tmp_path: Path) -> None:
     assert "access[0].action" in [p["field"] for p in problem["problems"]]
     assert_problem(http.post("/caching/flush", json={"name": "a.test", "extra": 1}), 422, "extra")
     assert http.get("/caching/stats").status_code == 503
+    itself = {"forwarders": [{"address": "198.51.100.53"}, {"address": "127.0.0.1"}]}
+    problem = assert_problem(
+        http.put("/caching/settings", json=itself), 422, "forwarders[1].address"
+    )
+    assert "ask itself" in problem["detail"] and len(problem["problems"]) == 1
+    elsewhere = {"forwarders": [{"address": "127.0.0.1", "port": 5353}]}
+    assert http.put("/caching/settings", json=elsewhere).status_code == 503  # no Unbound here

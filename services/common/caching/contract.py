@@ -95,6 +95,12 @@ class Target(Input):
     def text(self) -> str:
         return f"{self.address}@{self.port}" if self.port != 53 else str(self.address)
 
+    @model_validator(mode="after")
+    def _reachable(self) -> Target:
+        if self.address.is_unspecified or self.address.is_multicast:
+            raise field_errors("Target", [("address", f"{self.address} is not a server's address")])
+        return self
+
 
 class ForwardZone(Input):
     """Queries for ``name`` and below go to ``servers`` (unbound.conf ``forward-zone``)."""
