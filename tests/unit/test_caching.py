@@ -15,7 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from services.caching.__main__ import build
 from services.caching.control import UnboundControl, cache_stats, parse_stats
 from services.caching.service import CachingService
-from services.common.caching.conf import check, local_data, unbound_conf_text, write_config
+from services.common.caching.conf import local_data, unbound_conf_text, write_config
 from services.common.caching.contract import CacheFlush, CachingSettings
 from services.common.errors import DaemonError, ValidationError
 from services.common.paths import StateRoot
@@ -178,8 +178,8 @@ def test_rendering(tmp_path: Path) -> None:
     ):
         assert line in lines, line
     assert "auto-trust-anchor-file" not in text
-    root.unbound_lib.mkdir(parents=True)
-    check(text, settings)  # and Unbound takes it
+    # Unbound takes it (write_config makes the folders unbound-checkconf looks for).
+    assert write_config(root, settings, threads=2, port=5300, user="") == text
     assert 'auto-trust-anchor-file: "' in unbound_conf_text(root, CachingSettings())
 
 
