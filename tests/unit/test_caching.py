@@ -109,7 +109,7 @@ def test_normal_form() -> None:
                     "WWW.Corp.Test 60 in a 198.51.100.1",
                     "mx.corp.test MX 10 mail",
                     'txt.corp.test TXT "two  spaces" "say \\"hi\\"" caf\u00e9',
-                    "corp.test AAAA 2001:DB8::1",
+                    "corp.test IN 120 AAAA 2001:DB8::1",
                 )
             ],
         }
@@ -120,7 +120,7 @@ def test_normal_form() -> None:
         "www.corp.test. 60 IN A 198.51.100.1",
         "mx.corp.test. 3600 IN MX 10 mail.",  # names in the data are absolute
         'txt.corp.test. 3600 IN TXT "two  spaces" "say \\"hi\\"" "caf\\195\\169"',
-        "corp.test. 3600 IN AAAA 2001:db8::1",
+        "corp.test. 120 IN AAAA 2001:db8::1",
     ]
     again = CachingSettings.model_validate(settings.model_dump(mode="json"))
     assert again == settings

@@ -145,14 +145,19 @@ def _record(value: object) -> str:
         raise ValueError("a record cannot be empty")
     owner_text, *tail = text.split(None, 1)
     words = tail[0].split(None, 1) if tail else []
-    ttl = 3600
-    if words and words[0].isdigit():
-        ttl = int(words[0])
-        if ttl > 2**31 - 1:
-            raise ValueError(f"TTL {ttl} of {text!r} is too large")
+    ttl: int | None = None
+    klass = False
+    while words and ((words[0].isdigit() and ttl is None) or words[0].upper() == "IN"):
+        if words[0].isdigit():  # the TTL and the class, in either order (RFC 1035 5.1)
+            ttl = int(words[0])
+            if ttl > 2**31 - 1:
+                raise ValueError(f"TTL {ttl} of {text!r} is too large")
+        elif klass:
+            break
+        else:
+            klass = True
         words = words[1].split(None, 1) if len(words) > 1 else []
-    if words and words[0].upper() == "IN":
-        words = words[1].split(None, 1) if len(words) > 1 else []
+    ttl = 3600 if ttl is None else ttl
     if len(words) < 2:
         raise ValueError(f"{text!r} is not a record (NAME [TTL] [IN] TYPE DATA)")
     owner = domain_name(owner_text)
