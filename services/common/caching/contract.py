@@ -38,6 +38,8 @@ MAX_SERVERS = 16
 MAX_ZONES = 1000
 MAX_RULES = 256
 MAX_LOCAL_DATA = 10000
+#: At most this many local data records in all (each is parsed and checked: about 0.2 ms).
+MAX_LOCAL_DATA_TOTAL = 100_000
 
 
 def domain_name(value: object) -> str:
@@ -297,6 +299,8 @@ class CachingSettings(Input):
             if target.text() in targets:
                 problems.append((f"forwarders[{i}]", f"{target.text()} is listed twice"))
             targets.add(target.text())
+        if sum(len(zone.records) for zone in self.local_zones) > MAX_LOCAL_DATA_TOTAL:
+            problems.append(("local_zones", f"more than {MAX_LOCAL_DATA_TOTAL} records in all"))
         if self.forward_first and not self.forwarders:
             problems.append(("forward_first", "needs forwarders"))
         if self.cache_min_ttl > self.cache_max_ttl:
