@@ -65,10 +65,10 @@ class CachingLab:
     """``start_named()``, ``start_unbound()``; ``query()`` from a client namespace."""
 
     def __init__(self, prefix: str) -> None:
-        self.server = f"{prefix}cu"
-        self.named_ns = f"{prefix}cn"
-        self.client = f"{prefix}ca"
-        self.outsider = f"{prefix}cx"
+        self.server = f"{prefix}ubs"
+        self.named_ns = f"{prefix}ubn"
+        self.client = f"{prefix}ubc"
+        self.outsider = f"{prefix}ubx"
         self.tmp = Path(tempfile.mkdtemp(prefix="bw-caching-"))
         self.root = StateRoot.at(self.tmp / "root")
         self.named: subprocess.Popen[bytes] | None = None
