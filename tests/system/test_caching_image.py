@@ -54,7 +54,7 @@ def test_first_boot_and_every_program_runs(caching_appliance: Appliance) -> None
     seconds = vm.wait_healthy()
     record("caching: boot to all healthy seconds (BIOS)", round(seconds, 1))
     console = vm.console()
-    assert "Burrow appliance cache-test" in console
+    assert "Burrow caching appliance cache-test" in console
     assert f"Interface eth1: {LAN_ADDRESS}" in console
     memory = re.findall(r"Memory in use: (\d+) MB", console)
     assert memory, "the banner shows the memory in use"
