@@ -284,6 +284,13 @@ class Run:
     qps: float
     latency: float  # average, seconds
     lost: int
+    cpu: float = 0.0  # Unbound's CPU time per query answered, seconds
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _dnsperf(
@@ -448,11 +455,15 @@ def caching_bench(box: Sandbox) -> list[Figure]:
         for n in range(ROUNDS):
             order = resolvers if n % 2 == 0 else resolvers[::-1]
             for resolver in order:
+                assert resolver.proc is not None
+                cpu = _cpu_seconds(resolver.proc.pid)
                 run = _dnsperf(client, resolver.address, queries, seconds=SECONDS)
+                run.cpu = (_cpu_seconds(resolver.proc.pid) - cpu) / (run.qps * SECONDS)
                 runs[resolver.kind].append(run)
                 _say(
                     f"round {n + 1}/{ROUNDS} {resolver.kind}: {run.qps:,.0f} q/s, "
-                    f"latency {run.latency * 1000:.3f} ms, {run.lost} lost (load {_load()})"
+                    f"latency {run.latency * 1000:.3f} ms, CPU {run.cpu * 1e6:.1f} us/query, "
+                    f"{run.lost} lost (load {_load()})"
                 )
         hit_share: dict[str, float] = {}
         for resolver in resolvers:
@@ -478,6 +489,8 @@ def caching_bench(box: Sandbox) -> list[Figure]:
                    median([r.qps for r in runs[kind]]), "q/s"),
             Figure("caching", f"Unbound from cache, {label}, average latency median",
                    median([r.latency for r in runs[kind]]) * 1000, "ms"),
+            Figure("caching", f"Unbound from cache, {label}, CPU time per query median",
+                   median([r.cpu for r in runs[kind]]) * 1e6, "us"),
             Figure("caching", f"Unbound from cache, {label}, answers from the cache",
                    hit_share[kind] * 100, "%"),
         ]  # fmt: skip
