@@ -213,6 +213,35 @@ def _env_value(pairs: dict[str, str]) -> str:
     return ",".join(f'{key}="{value}"' for key, value in pairs.items())
 
 
+def render_unbound(root: StateRoot, user: str = UNBOUND_USER) -> None:
+    """unbound.conf from the caching settings (checked by unbound-checkconf first) and the root
+    trust anchor, which Unbound keeps up to date itself (RFC 5011). Run at every start and by a
+    restore, which brings the settings back but not unbound.conf.
+
+    ``user``: the user Unbound drops to ("": it keeps root's rights, where the user is missing).
+    """
+    if user and not _user_exists(user):
+        user = ""
+    ensure_trust_anchor(root)
+    try:
+        settings = CachingSettings.load(root.caching_settings)
+    except (OSError, ValueError) as exc:
+        raise SetupError(
+            f"The caching settings at {root.caching_settings} are not readable: {exc}",
+            hint="restore them from a backup, or move the file away to start from defaults",
+        ) from exc
+    write_unbound_config(root, settings, user=user)
+    if user and os.getuid() == 0:
+        # Unbound replaces the trust anchor by a rename in its directory: the directory is
+        # writable by its group, and sticky, so that Unbound can replace only files of its
+        # own (the anchor), never the settings, which stay root's.
+        entry = pwd.getpwnam(user)
+        os.chown(root.unbound_lib, 0, entry.pw_gid)
+        os.chmod(root.unbound_lib, 0o1770)  # noqa: S103 - Unbound's group only
+        if root.unbound_trust_anchor.exists():
+            os.chown(root.unbound_trust_anchor, entry.pw_uid, entry.pw_gid)
+
+
 class Launcher:
     """Prepares one state root and renders its configurations."""
 
@@ -333,27 +362,7 @@ class Launcher:
             write_atomic(self.root.console_client_key, secrets.token_urlsafe(32) + "\n", mode=0o600)
 
     def render_unbound(self) -> None:
-        """unbound.conf from the caching settings (checked by unbound-checkconf first), and the
-        root trust anchor, which Unbound keeps up to date itself (RFC 5011): its directory is
-        Unbound's, so that it can replace the file as its own user."""
-        ensure_trust_anchor(self.root)
-        try:
-            settings = CachingSettings.load(self.root.caching_settings)
-        except (OSError, ValueError) as exc:
-            raise SetupError(
-                f"The caching settings at {self.root.caching_settings} are not readable: {exc}",
-                hint="restore them from a backup, or move the file away to start from defaults",
-            ) from exc
-        write_unbound_config(self.root, settings, user=self.unbound_user)
-        if self.unbound_user:
-            # Unbound replaces the trust anchor by a rename in its directory: the directory is
-            # writable by its group, and sticky, so that Unbound can replace only files of its
-            # own (the anchor), never the settings, which stay root's.
-            entry = pwd.getpwnam(self.unbound_user)
-            os.chown(self.root.unbound_lib, 0, entry.pw_gid)
-            os.chmod(self.root.unbound_lib, 0o1770)  # noqa: S103 - Unbound's group only
-            if self.root.unbound_trust_anchor.exists():
-                os.chown(self.root.unbound_trust_anchor, entry.pw_uid, entry.pw_gid)
+        render_unbound(self.root, self.unbound_user)
 
     def make_users(self) -> None:
         if os.getuid() != 0:
