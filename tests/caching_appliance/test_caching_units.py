@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from services.appliance import firstboot
+from services.appliance.console import banner
+from services.appliance.firstboot import FirstBoot
 from services.common import profile
 from services.common.paths import StateRoot
 from services.monitor.collect import Collector, unbound_stats
@@ -65,3 +68,29 @@ def test_the_monitor_asks_no_kea_on_a_caching_appliance(tmp_path: Path) -> None:
     assert asked == []
     assert figures.dns.available is False  # no Unbound runs here
     assert figures.pools == []
+
+
+def test_the_banner_names_a_caching_appliance(tmp_path: Path) -> None:
+    root = StateRoot.at(tmp_path)
+    root.etc.mkdir(parents=True)
+    root.appliance_settings.write_text('{"hostname": "cache1", "address": "198.51.100.10/24"}')
+    assert banner(root, None).startswith("Burrow appliance cache1\n")
+    profile.save(root, "caching")
+    text = banner(root, {"unbound": "RUNNING", "central": "RUNNING"})
+    assert text.startswith("Burrow caching appliance cache1\n")
+    assert "Programs: 2 of 2 RUNNING" in text
+    assert "DHCP" not in text
+
+
+def test_first_boot_leaves_dhcp_and_zone_seeds_out_on_a_caching_appliance(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = StateRoot.at(tmp_path)
+    seeds = {"seed_subnet4": {"subnet": "198.51.100.0/24"}, "address6": "2001:db8::2/64",
+             "seed_zone": {"name": "a.example"}}  # fmt: skip
+    fb = FirstBoot(source="nocloud", interface="eth0", interfaces=[], settings=seeds)
+    assert firstboot.for_profile(root, fb) is fb
+    profile.save(root, "caching")
+    kept = firstboot.for_profile(root, fb)
+    assert kept.settings == {"address6": "2001:db8::2/64"}
+    assert "burrow.seed_subnet4 is for a DNS/DHCP appliance" in caplog.text
