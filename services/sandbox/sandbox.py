@@ -404,6 +404,11 @@ class Sandbox:
             self.root.make_dirs()
             if not self.root.appliance_settings.exists():
                 self.settings().save(self.root.appliance_settings)
+            elif (was := profiles.load(self.root)) != self.profile:
+                raise SetupError(
+                    f"The state root {self.root.root} is a {was} appliance's, not {self.profile}.",
+                    hint="start from an empty state root (--fresh) or use another --name",
+                )
             profiles.save(self.root, self.profile)
             if self.caching and not self.root.caching_settings.exists():
                 self.caching_settings().save(self.root.caching_settings)
