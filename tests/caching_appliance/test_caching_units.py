@@ -1,7 +1,9 @@
-"""The diagnostic shell's and the monitor's choices by profile, without daemons."""
+"""The caching profile's choices in the shell, the monitor, the banner, the first boot and the
+sandbox, without daemons."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -10,10 +12,13 @@ from services.appliance import firstboot
 from services.appliance.console import banner
 from services.appliance.firstboot import FirstBoot
 from services.common import profile
+from services.common.errors import SetupError
 from services.common.paths import StateRoot
 from services.monitor.collect import Collector, unbound_stats
+from services.sandbox.sandbox import Sandbox
 from services.shell import commands
 from services.shell.runner import Context
+from tests.conftest import PREFIX
 
 
 def _ctx(tmp_path: Path, name: profile.Profile | None) -> tuple[Context, list[str]]:
@@ -94,3 +99,14 @@ def test_first_boot_leaves_dhcp_and_zone_seeds_out_on_a_caching_appliance(
     kept = firstboot.for_profile(root, fb)
     assert kept.settings == {"address6": "2001:db8::2/64"}
     assert "burrow.seed_subnet4 is for a DNS/DHCP appliance" in caplog.text
+
+
+def test_a_sandbox_refuses_a_kept_root_of_the_other_profile(tmp_path: Path) -> None:
+    network = ipaddress.IPv4Network("198.51.100.0/27")
+    kept = Sandbox(name=f"{PREFIX}pz", network=network, root_dir=tmp_path)
+    kept.root.make_dirs()
+    kept.settings().save(kept.root.appliance_settings)  # a dns-dhcp appliance's root
+    box = Sandbox(name=f"{PREFIX}pz", network=network, root_dir=tmp_path, profile="caching")
+    with pytest.raises(SetupError, match="is a dns-dhcp appliance's, not caching"):
+        box.start(network_ready=True)
+    assert not profile.profile_file(box.root).exists()
