@@ -67,3 +67,25 @@ def test_a_crashed_unbound_answers_again_within_a_second(caching_sandbox: Sandbo
     assert view.pid("unbound") not in (0, old)
     assert back < 1.0, f"unbound answered again after {back:.2f} s"
     wait_for(lambda: view.states()["unbound"] == "RUNNING", timeout=20, what="RUNNING again")
+
+
+def test_a_local_zone_put_through_the_dns_agent_is_answered(caching_sandbox: Sandbox) -> None:
+    box = caching_sandbox
+    before = box.https(1337, "/caching/settings", timeout=10)
+    assert before.status_code == 200, before.text
+    settings = before.json()
+    zone = {"name": "profile.test.", "type": "static",
+            "records": ["www.profile.test. 300 IN A 198.51.100.66"]}  # fmt: skip
+    try:
+        body = {**settings, "local_zones": [*settings["local_zones"], zone]}
+        put = box.https(1337, "/caching/settings", method="PUT", json_body=body, timeout=30)
+        assert put.status_code == 200, put.text
+        answer = box.dns_query("www.profile.test.", "A")
+        assert [rr.to_text() for rrset in answer.answer for rr in rrset] == ["198.51.100.66"]
+        # Unbound runs as its own user: the settings stay root's, the anchor Unbound's.
+        assert box.root.caching_settings.owner() == "root"
+        assert box.root.unbound_trust_anchor.owner() == "unbound"
+    finally:
+        back = box.https(1337, "/caching/settings", method="PUT", json_body=settings, timeout=30)
+        assert back.status_code == 200, back.text
+    assert box.dns_query("www.profile.test.", "A").rcode() != dns.rcode.NOERROR
