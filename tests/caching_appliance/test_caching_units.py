@@ -3,21 +3,29 @@ sandbox, without daemons."""
 
 from __future__ import annotations
 
+import io
 import ipaddress
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from services.appliance import firstboot
+from services.appliance.backup import collect as collect_module
+from services.appliance.backup.collect import Collector as BackupCollector
 from services.appliance.console import banner
 from services.appliance.firstboot import FirstBoot
 from services.common import profile
+from services.common.backup.bundle import write_bundle
 from services.common.errors import SetupError
 from services.common.paths import StateRoot
 from services.monitor.collect import Collector, unbound_stats
 from services.sandbox.sandbox import Sandbox
 from services.shell import commands
 from services.shell.runner import Context
+from tests.backup_appliance.test_producer_unit import IDENTITY
 from tests.conftest import PREFIX
 
 
@@ -110,3 +118,40 @@ def test_a_sandbox_refuses_a_kept_root_of_the_other_profile(tmp_path: Path) -> N
     with pytest.raises(SetupError, match="is a dns-dhcp appliance's, not caching"):
         box.start(network_ready=True)
     assert not profile.profile_file(box.root).exists()
+
+
+@pytest.mark.parametrize(("source", "target"), [("dns-dhcp", "caching"), ("caching", "dns-dhcp")])
+def test_a_restore_refuses_a_backup_of_the_other_profile(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: profile.Profile,
+    target: profile.Profile,
+) -> None:
+    monkeypatch.setattr(collect_module, "network_capture", lambda root: {})
+    state = StateRoot.at(tmp_path / "s")
+    for directory in state.all_dirs():
+        directory.mkdir(parents=True, exist_ok=True)
+    state.appliance_settings.write_text('{"hostname": "s"}\n')
+    if source == "caching":
+        profile.save(state, "caching")
+    (state.lib / "marker").write_text("from the backup\n")
+    collector = BackupCollector(state)
+    snapshot = collector.collect(kind="full", identity=IDENTITY, sequence=1)
+    out = io.BytesIO()
+    write_bundle(out, snapshot.root, collector.store.get)
+    bundle = tmp_path / "backup.bin"
+    bundle.write_bytes(out.getvalue())
+    replacement = StateRoot.at(tmp_path / "r")
+    profile.save(replacement, target)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    refused = subprocess.run(
+        [sys.executable, "-m", "services.appliance.restore", "--root", str(replacement.root),
+         str(bundle)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1, refused.stdout
+    assert f"This backup is of a {source} appliance and this is a {target} appliance" in (
+        refused.stderr
+    )
+    assert not (replacement.lib / "marker").exists()
+    assert profile.load(replacement) == target

@@ -57,6 +57,7 @@ from services.appliance.backup.timeline import Timeline
 from services.common import profile
 from services.common.backup.bundle import Bundle
 from services.common.backup.files import central_hold_file, restored_file
+from services.common.backup.format import BackupFormatError
 from services.common.dns.named_conf import update_zones_conf, zones_conf_path
 from services.common.files import write_json
 from services.common.paths import StateRoot
@@ -460,6 +461,29 @@ def wait_healthy(
         timeline.add("healthy", min(starts.values()))
 
 
+#: Where a backup holds its appliance's profile (services.common.profile); none: dns-dhcp.
+PROFILE_FILE = "etc/burrow/profile"
+
+
+def backup_profile(bundle: Bundle) -> str:
+    """The profile of the appliance a backup was taken on."""
+    for entry in bundle.manifest["files"]:
+        if entry["path"] == PROFILE_FILE:
+            return b"".join(bundle.file_content(entry)).decode(errors="replace").strip()
+    return profile.DEFAULT
+
+
+def check_profile(root: StateRoot, bundle: Bundle) -> None:
+    """Refuse a backup of another kind of appliance: a caching appliance has no named or Kea
+    to serve a DNS/DHCP appliance's zones and leases, and the other way round."""
+    theirs, mine = backup_profile(bundle), profile.load(root)
+    if theirs != mine:
+        raise BackupFormatError(
+            f"This backup is of a {theirs} appliance and this is a {mine} appliance: restore "
+            f"it onto a {theirs} appliance."
+        )
+
+
 def apply_bundle(
     root: StateRoot,
     bundle: Bundle,
@@ -498,6 +522,7 @@ def _apply_bundle(
     timeline: Timeline | None,
     warm: bool,
 ) -> None:
+    check_profile(root, bundle)  # before anything changes
     clock = Timeline() if timeline is None else timeline
     appliance_state.set_state(root, "restoring")
     view = _supervisor(root)
