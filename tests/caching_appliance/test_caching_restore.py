@@ -45,9 +45,15 @@ def test_a_restore_by_ip_brings_the_unbound_settings_back(
 
         token = source.central_token()
         assert pair(source, token, peer).status_code == 200
+        # Pairing starts with a full backup; then one more, taken now, holds the settings.
+        wait_for(lambda: peer.snapshots, timeout=60, what="the first full backup")
         full = central(source, token, "POST", "/api/v1/appliance/backups", {"kind": "full"})
-        assert full.status_code == 201 and full.json()["sent"] >= 1, full.text
-        bundle_bytes = peer.bundle(len(peer.snapshots))
+        assert full.status_code == 201 and full.json()["error"] is None, full.text
+        stored = wait_for(
+            lambda: [s["id"] for s in peer.snapshots if s["root"] == full.json()["root"]],
+            timeout=60, what="the backup at the peer",
+        )  # fmt: skip
+        bundle_bytes = peer.bundle(stored[0])
 
         # The source is lost; a fresh caching appliance comes up at its address.
         source.stop()
