@@ -36,18 +36,24 @@ from services.common.settings import ApplianceSettings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["dns", "dhcp", "appliance"]
-DEFAULT_PORTS = {"dns": 1337, "dhcp": 4151, "appliance": 4603}
+#: ``caching``: the dns-agent of a caching appliance, which drives Unbound (docs/caching.md):
+#: no zones, no DHCP; its settings, statistics and cache flushes are under /api/v1/caching.
+Kind = Literal["dns", "dhcp", "caching", "appliance"]
+DEFAULT_PORTS = {"dns": 1337, "dhcp": 4151, "caching": 1337, "appliance": 4603}
+#: The kinds of server one appliance brings, by its profile (services.common.profile).
+APPLIANCE_KINDS = {"dns-dhcp": ("dns", "dhcp", "appliance"), "caching": ("caching", "appliance")}
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
-#: supervisord programs whose service events belong to a server of each kind (the dns-agent
-#: and the dhcp-agent run in one process, ``dns-dhcp-agent``).
 #: Seconds a health check or a CRL push may take per agent.
 HEALTH_TIMEOUT = 3.0
 CRL_TIMEOUT = 5.0
+#: supervisord programs whose service events belong to a server of each kind (the dns-agent
+#: and the dhcp-agent run in one process, ``dns-dhcp-agent``; a caching appliance's dns-agent
+#: is ``dns-agent``).
 PROGRAMS = {
     "dns": ("named", "dns-dhcp-agent"),
     "dhcp": ("kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "kea-dhcp-ddns", "dns-dhcp-agent"),
+    "caching": ("unbound", "dns-agent"),
 }
 
 
