@@ -1,6 +1,7 @@
 """Central's caching routes against a real caching appliance (Unbound, its dns-agent, Central
 in the ``caching_sandbox``): a settings change reaches Unbound (a local zone added through
-Central is answered by Unbound), a bad change is refused naming the field and changes nothing,
+Central is answered by Unbound), a bad change is refused naming the field and changes nothing
+(Central's own check, and the dns-agent's passed on with its field),
 a flush is done by Unbound and recorded in the history, a read-only user changes nothing, and
 the DNS zone routes refuse the caching server.
 
@@ -40,7 +41,7 @@ class Api:
 
     def ok(self, response: httpx.Response) -> Any:
         assert response.status_code < 300, (response.status_code, response.text)
-        return response.json()
+        return response.json() if response.content else None
 
     def server_id(self) -> int:
         found = self.ok(self.call("GET", "/api/v1/servers?filter=kind:caching"))["items"]
@@ -121,6 +122,11 @@ def test_a_bad_change_is_refused_naming_the_field_and_changes_nothing(
     ]:  # fmt: skip
         response = api.call("PUT", path, {"settings": settings | bad, "comment": "bad"})
         assert_problem(response, 422, field)
+    # Refused by the dns-agent (the model takes it): passed on with its field.
+    loop = {"forwarders": [{"address": caching_sandbox.address}]}
+    response = api.call("PUT", path, {"settings": settings | loop, "comment": "bad"})
+    problem = assert_problem(response, 422, "settings.forwarders[0].address")
+    assert "Unbound would ask itself" in problem["problems"][0]["message"], problem
     assert api.ok(api.call("GET", path))["settings"] == settings
     assert api.history_total() == history
     assert "is running" in caching_sandbox.unbound_control("status")
