@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 #: no zones, no DHCP; its settings, statistics and cache flushes are under /api/v1/caching.
 Kind = Literal["dns", "dhcp", "caching", "appliance"]
 DEFAULT_PORTS = {"dns": 1337, "dhcp": 4151, "caching": 1337, "appliance": 4603}
+#: The agent program that serves each kind (a caching appliance's is the dns-agent).
+AGENTS = {"dns": "dns-agent", "dhcp": "dhcp-agent", "caching": "dns-agent",
+          "appliance": "appliance-agent"}  # fmt: skip
 #: The kinds of server one appliance brings, by its profile (services.common.profile).
 APPLIANCE_KINDS = {"dns-dhcp": ("dns", "dhcp", "appliance"), "caching": ("caching", "appliance")}
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -211,7 +214,7 @@ def agent_of(config: CentralConfig, server: Server, *, timeout: float | None = N
     over the pinned mutual TLS of the registry."""
     address = agent_client.AgentAddress(server.address, server.port, server.fingerprint)
     client = AgentClient(agent_client.PinnedTransport(config.root, address), timeout=timeout)
-    client.agent = f"{server.kind}-agent"
+    client.agent = AGENTS.get(server.kind, f"{server.kind}-agent")
     return client
 
 
@@ -332,7 +335,7 @@ def issue_enrolment_token(
         "token": secret,
         "expires_at": jsonable(expires),
         "server_id": server.id,
-        "file": f"var/lib/burrow/secrets/enrol-{server.kind}-agent.token",
+        "file": f"var/lib/burrow/secrets/enrol-{AGENTS.get(server.kind, server.kind)}.token",
     }
 
 

@@ -30,6 +30,8 @@ def test_a_caching_server_is_registered_on_the_dns_agents_port(central: Api) -> 
     assert server["id"] in [s["id"] for s in listed]
     only = central.get("/api/v1/servers?filter=kind:caching").json()["items"]
     assert {s["kind"] for s in only} == {"caching"}
+    token = central.post(f"/api/v1/servers/{server['id']}/enrolment-token", {}).json()
+    assert token["file"] == "var/lib/burrow/secrets/enrol-dns-agent.token"
     spec = central.get("/api/v1/openapi.json").json()
     kinds = spec["components"]["schemas"]["ServerPublic"]["properties"]["kind"]["enum"]
     assert "caching" in kinds
