@@ -258,7 +258,7 @@ def serve_servers(servers: list[Any]) -> None:
 # --- the application ---------------------------------------------------------------------
 #: Requests that may change named or Kea; a preview and a new revocation list change neither.
 CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NOT_CHANGES = ("/preview", "/pki/crl")
+NOT_CHANGES = ("/preview", "/pki/crl", "/caching/flush")
 
 
 class ChangeMarker:

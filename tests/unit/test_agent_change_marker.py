@@ -1,6 +1,6 @@
 """The dns-agent's and the dhcp-agent's backup trigger: a write they answer with success
-touches ``daemons-changed``; a read, a refused write, a preview and an agent without the
-marker do not (services/common/agent.py ``ChangeMarker``)."""
+touches ``daemons-changed``; a read, a refused write, a preview, a cache flush and an agent
+without the marker do not (services/common/agent.py ``ChangeMarker``)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def _app(root: StateRoot, marks: bool) -> FastAPI:
     def delete(zone: str) -> None:
         if zone == "refused":
             raise ValidationError("no such zone", field="zone")
+
+    @app.post("/caching/flush")
+    def flush() -> dict[str, str]:
+        return {}
 
     @app.get("/zones")
     def zones() -> list[str]:
@@ -74,6 +78,7 @@ def test_only_a_successful_write_touches_the_trigger(tmp_path: Path) -> None:
     client = Client(_app(root, marks=True))
     assert client.get("/zones").status_code == 200
     assert client.post("/zones/import/preview").status_code == 200
+    assert client.post("/caching/flush").status_code == 200  # the cache is not the settings
     assert client.delete("/zones/refused").status_code == 422
     assert _stamp(root) is None
 

@@ -34,7 +34,29 @@ def default_threads() -> int:
 
 
 def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``text`` in double quotes. Unbound's configuration reader has no escapes in quoted
+    strings (a backslash reaches Unbound as it is), so a string holding a quote, a backslash or
+    a line break cannot be written: names and paths never hold one."""
+    if any(ch in text for ch in '"\\\n\r'):
+        raise ValueError(f"{text!r} cannot be written in unbound.conf")
+    return f'"{text}"'
+
+
+def local_data(record: str) -> str:
+    """A ``local-data`` value: the record in single quotes.
+
+    Unbound's configuration reader takes a quoted string as it is, with no escapes, and hands
+    it to its record parser, which reads zone-file escapes (``\\"`` and ``\\DDD``) inside the
+    record's own quoted strings. Single quotes leave a TXT record's double quotes alone
+    (checked with Unbound 1.17: ``"say \\"hi\\""`` is served as ``say "hi"``). The one
+    character that cannot appear is the single quote itself: it is written ``\\039``, which
+    the record parser reads back as ``'`` (in a quoted string and in a name alike).
+    Records come in the normal form of ``services.common.caching.contract`` (printable ASCII,
+    one line); anything else is refused rather than written.
+    """
+    if any(not (" " <= ch <= "~") for ch in record):
+        raise ValueError(f"{record!r} is not one line of printable ASCII")
+    return "'" + record.replace("'", "\\039") + "'"
 
 
 def _targets(key: str, servers: list[Target]) -> list[str]:
@@ -92,9 +114,18 @@ def unbound_conf_text(
     lines += [f"    domain-insecure: {_quoted(name)}" for name in settings.insecure_domains]
     # Unbound refuses every client unless a rule allows it; the most specific network wins.
     lines += [f"    access-control: {rule.network} {rule.action}" for rule in settings.access]
+    # Unbound answers some zones itself unless told otherwise (unbound.conf(5), "default
+    # zones"): test., invalid., onion., home.arpa. and the reverse zones of private and
+    # reserved addresses (AS112) get NXDOMAIN, so a forward or stub zone there would never be
+    # asked. A transparent local zone of the same name lifts that and changes nothing else.
+    local_names = {zone.name for zone in settings.local_zones}
+    delegated = [z.name for z in settings.forward_zones] + [z.name for z in settings.stub_zones]
+    for name in dict.fromkeys(delegated):
+        if name not in local_names:
+            lines.append(f"    local-zone: {_quoted(name)} transparent")
     for zone in settings.local_zones:
         lines.append(f"    local-zone: {_quoted(zone.name)} {zone.type}")
-        lines += [f"    local-data: {_quoted(record)}" for record in zone.records]
+        lines += [f"    local-data: {local_data(record)}" for record in zone.records]
     lines += [
         "",
         "remote-control:",
@@ -116,15 +147,37 @@ def unbound_conf_text(
     return "\n".join(lines) + "\n"
 
 
-def check(text: str) -> None:
-    """Refuse ``text`` unless ``unbound-checkconf`` accepts it (its words in the error)."""
+def _field_of(words: str, settings: CachingSettings | None) -> str | None:
+    """The settings' field that unbound-checkconf's complaint is about, when it names one."""
+    if settings is None:
+        return None
+    for line in words.splitlines():
+        _, found, record = line.partition("Bad local-data RR ")
+        if not found:
+            continue
+        for z, zone in enumerate(settings.local_zones):
+            for r, data in enumerate(zone.records):
+                if local_data(data)[1:-1] == record.strip():
+                    return f"local_zones[{z}].records[{r}]"
+    return None
+
+
+def check(text: str, settings: CachingSettings | None = None) -> None:
+    """Refuse ``text`` unless ``unbound-checkconf`` accepts it (its words in the error, and the
+    field of ``settings`` they are about when they name one, such as a record Unbound cannot
+    parse)."""
     with tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="burrow-unbound-") as tmp:
         tmp.write(text)
         tmp.flush()
         result = run(["unbound-checkconf", tmp.name], check=False, timeout=30)
     if result.returncode != 0:
         words = result.stdout.strip().replace(tmp.name, "unbound.conf")
-        raise ValidationError(f"Unbound refuses this configuration: {words}")
+        # "[1796597227] unbound-checkconf[16031:0] error: ..." -> "error: ..."
+        lines = [line.split("] ", 2)[-1] for line in words.splitlines() if line.strip()]
+        said = "; ".join(lines[-3:]) or "no reason given"
+        raise ValidationError(
+            f"Unbound refuses this configuration: {said}", field=_field_of(words, settings)
+        )
 
 
 def ensure_trust_anchor(root: StateRoot) -> None:
@@ -143,9 +196,14 @@ def write_config(
     user: str = "unbound",
 ) -> str:
     """Check and install unbound.conf for ``settings``; returns the text installed."""
-    text = unbound_conf_text(root, settings, threads=threads, port=port, user=user)
+    try:
+        text = unbound_conf_text(root, settings, threads=threads, port=port, user=user)
+    except ValueError as exc:
+        raise ValidationError(f"This cannot be written in unbound.conf: {exc}") from exc
     for directory in (root.unbound_etc, root.unbound_lib, root.run):
         directory.mkdir(parents=True, exist_ok=True)
-    check(text)
+    if settings.dnssec_validation:
+        ensure_trust_anchor(root)  # unbound-checkconf refuses a missing anchor file
+    check(text, settings)
     write_atomic(root.unbound_conf, text, mode=0o644)
     return text

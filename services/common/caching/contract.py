@@ -38,9 +38,11 @@ MAX_SERVERS = 16
 MAX_ZONES = 1000
 MAX_RULES = 256
 MAX_LOCAL_DATA = 10000
+#: At most this many local data records in all (each is parsed and checked: about 0.2 ms).
+MAX_LOCAL_DATA_TOTAL = 100_000
 
 
-def _domain(value: object) -> str:
+def domain_name(value: object) -> str:
     """A domain name in its absolute, lower-case text form; ``.`` is the root."""
     if not isinstance(value, str):
         raise ValueError("give the name as a string")
@@ -75,7 +77,7 @@ def _network(value: object) -> IPNetwork:
 
 Domain = Annotated[
     str,
-    PlainValidator(_domain),
+    PlainValidator(domain_name),
     WithJsonSchema({"type": "string", "description": "a domain name; '.' is the root"}),
 ]
 Network = Annotated[
@@ -94,6 +96,12 @@ class Target(Input):
 
     def text(self) -> str:
         return f"{self.address}@{self.port}" if self.port != 53 else str(self.address)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Target:
+        if self.address.is_unspecified or self.address.is_multicast:
+            raise field_errors("Target", [("address", f"{self.address} is not a server's address")])
+        return self
 
 
 class ForwardZone(Input):
@@ -126,35 +134,44 @@ LocalZoneType = Literal[
 
 
 def _record(value: object) -> str:
-    """One resource record in zone-file form, ``NAME [TTL] [IN] TYPE RDATA``, normalised."""
+    """One resource record in zone-file form, ``NAME [TTL] [IN] TYPE RDATA``, in its normal
+    form: an absolute lower-case owner, the TTL (3600 unless given), ``IN``, the type and the
+    data as dnspython writes them (quoted strings keep their spaces; any octet that is not
+    printable ASCII is written as ``\\DDD``)."""
     if not isinstance(value, str):
         raise ValueError("give the record as a string")
-    text = " ".join(value.split())
+    if "\n" in value or "\r" in value:
+        raise ValueError("a record is one line")
+    text = value.strip()
     if not text:
         raise ValueError("a record cannot be empty")
-    if any(ch in value for ch in ('"\n', "\n", "\r")):
-        raise ValueError("a record is one line")
-    tokens = text.split(" ")
-    if len(tokens) < 3:
+    owner_text, *tail = text.split(None, 1)
+    words = tail[0].split(None, 1) if tail else []
+    ttl: int | None = None
+    klass = False
+    while words and ((words[0].isdigit() and ttl is None) or words[0].upper() == "IN"):
+        if words[0].isdigit():  # the TTL and the class, in either order (RFC 1035 5.1)
+            ttl = int(words[0])
+            if ttl > 2**31 - 1:
+                raise ValueError(f"TTL {ttl} of {text!r} is too large")
+        elif klass:
+            break
+        else:
+            klass = True
+        words = words[1].split(None, 1) if len(words) > 1 else []
+    ttl = 3600 if ttl is None else ttl
+    if len(words) < 2:
         raise ValueError(f"{text!r} is not a record (NAME [TTL] [IN] TYPE DATA)")
-    owner = _domain(tokens[0])
-    rest = tokens[1:]
-    ttl = 3600
-    if rest and rest[0].isdigit():
-        ttl = int(rest.pop(0))
-        if ttl > 2**31 - 1:
-            raise ValueError(f"TTL {ttl} of {text!r} is too large")
-    if rest and rest[0].upper() == "IN":
-        rest.pop(0)
-    if len(rest) < 2:
-        raise ValueError(f"{text!r} has no type and data")
+    owner = domain_name(owner_text)
     try:
-        rdtype = dns.rdatatype.from_text(rest[0])
+        rdtype = dns.rdatatype.from_text(words[0])
     except dns.exception.DNSException:
-        raise ValueError(f"{rest[0]!r} in {text!r} is not a record type") from None
+        raise ValueError(f"{words[0]!r} in {text!r} is not a record type") from None
+    if dns.rdatatype.is_metatype(rdtype):
+        raise ValueError(f"{words[0]} is not a type of record data")
     try:
         rdata = dns.rdata.from_text(
-            dns.rdataclass.IN, rdtype, " ".join(rest[1:]), origin=dns.name.root
+            dns.rdataclass.IN, rdtype, words[1], origin=dns.name.root, relativize=False
         )
     except (dns.exception.DNSException, ValueError) as exc:
         raise ValueError(f"the data of {text!r} are not valid ({exc})") from None
@@ -180,11 +197,17 @@ class LocalZone(Input):
     @model_validator(mode="after")
     def _records_inside(self) -> LocalZone:
         zone = dns.name.from_text(self.name)
-        problems = [
-            (f"records[{i}]", f"{record.split(' ')[0]} is not in the zone {self.name}")
-            for i, record in enumerate(self.records)
-            if not dns.name.from_text(record.split(" ")[0]).is_subdomain(zone)
-        ]
+        problems: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for i, record in enumerate(self.records):
+            owner = record.split(" ")[0]
+            if not dns.name.from_text(owner).is_subdomain(zone):
+                problems.append((f"records[{i}]", f"{owner} is not in the zone {self.name}"))
+            # The same data twice, whatever its TTL: Unbound would answer it twice.
+            same = " ".join(record.split(" ")[:1] + record.split(" ")[2:])
+            if same in seen:
+                problems.append((f"records[{i}]", "is listed twice"))
+            seen.add(same)
         if problems:
             raise field_errors("LocalZone", problems)
         return self
@@ -266,6 +289,18 @@ class CachingSettings(Input):
             if str(rule.network) in networks:
                 problems.append((f"access[{i}].network", f"{rule.network} is listed twice"))
             networks.add(str(rule.network))
+        insecure: set[str] = set()
+        for i, name in enumerate(self.insecure_domains):
+            if name in insecure:
+                problems.append((f"insecure_domains[{i}]", f"{name} is listed twice"))
+            insecure.add(name)
+        targets: set[str] = set()
+        for i, target in enumerate(self.forwarders):
+            if target.text() in targets:
+                problems.append((f"forwarders[{i}]", f"{target.text()} is listed twice"))
+            targets.add(target.text())
+        if sum(len(zone.records) for zone in self.local_zones) > MAX_LOCAL_DATA_TOTAL:
+            problems.append(("local_zones", f"more than {MAX_LOCAL_DATA_TOTAL} records in all"))
         if self.forward_first and not self.forwarders:
             problems.append(("forward_first", "needs forwarders"))
         if self.cache_min_ttl > self.cache_max_ttl:
@@ -286,11 +321,46 @@ class CachingSettings(Input):
 
 
 # --- what the dns-agent of a caching appliance answers ----------------------------------------
+def _record_type(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("give the type as a string, such as TXT")
+    try:
+        rdtype = dns.rdatatype.from_text(value.strip().upper())
+    except dns.exception.DNSException:
+        raise ValueError(f"{value!r} is not a record type") from None
+    if dns.rdatatype.is_metatype(rdtype):
+        raise ValueError(f"{value} is not a type of record data")
+    return dns.rdatatype.to_text(rdtype)
+
+
+RecordType = Annotated[
+    str,
+    PlainValidator(_record_type),
+    WithJsonSchema({"type": "string", "description": "a record type, such as A or TXT"}),
+]
+
+
 class CacheFlush(Input):
-    """Remove ``name`` from the cache, or every name at and below it (``zone``)."""
+    """Remove ``name`` from the cache, or every name at and below it (``zone``).
+
+    With neither ``zone`` nor ``type`` Unbound removes the name's common types (A, AAAA, NS,
+    SOA, CNAME, DNAME, MX, PTR, SRV, NAPTR, SVCB, HTTPS) and the agent adds TXT, CAA, TLSA,
+    SSHFP and DS, positive and negative answers alike; ``type``: that type only.
+    ``negative``: also every negative answer (NXDOMAIN, NODATA, SERVFAIL) of every name.
+    """
 
     name: Domain
     zone: bool = False
+    type: RecordType | None = None
+    negative: bool = False
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> CacheFlush:
+        if self.zone and self.type is not None:
+            raise field_errors(
+                "CacheFlush", [("type", "a zone flush removes every type: give zone or type")]
+            )
+        return self
 
 
 class CacheFlushed(BaseModel):
@@ -300,8 +370,19 @@ class CacheFlushed(BaseModel):
     detail: str
 
 
+class CacheLookup(BaseModel):
+    """Where Unbound would send a query for ``name`` (``unbound-control lookup``): the
+    delegation it holds in its cache, or the forward or stub zone it would use."""
+
+    name: str
+    #: unbound-control's lines as it prints them.
+    lines: list[str]
+
+
 class CacheStats(BaseModel):
-    """Unbound's counters since its start (``unbound-control stats_noreset``)."""
+    """Unbound's counters (``unbound-control stats_noreset``), counted since Unbound last
+    started or reloaded (a settings change reloads it and starts them again from zero);
+    ``uptime_seconds`` counts from the start."""
 
     queries: int
     cache_hits: int
@@ -315,5 +396,8 @@ class CacheStats(BaseModel):
     uptime_seconds: float
     msg_cache_count: int
     rrset_cache_count: int
+    #: Answers that DNSSEC validation proved (secure) or found forged or broken (bogus).
+    answers_secure: int = 0
+    answers_bogus: int = 0
     #: Every counter as unbound-control prints it, for whoever needs more.
     raw: dict[str, float]

@@ -1,0 +1,1 @@
+"""The dns-agent of a caching appliance: drives Unbound (settings, cache, counters)."""
