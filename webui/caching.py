@@ -41,7 +41,7 @@ SETTINGS_FORM = Placement(
     entries={"forwarders": "forwarder", "forward_zones": "zone", "stub_zones": "zone",
              "local_zones": "local zone", "access": "rule", "insecure_domains": "name"},
 )  # fmt: skip
-FLUSH_FORM = Placement.same("name", "zone", "comment", fields={"body": "name"})
+FLUSH_FORM = Placement.same("name", "zone", "type", "negative", "comment", fields={"body": "name"})
 
 
 # --- Central's answers -------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Central's client of a caching appliance's dns-agent, over the pinned mutual TLS of the
-registry.
+"""Central's client of a caching appliance's dns-agent: the typed client of
+``services.common.caching.client`` over the pinned mutual TLS of the registry.
 
 The agent serves ``GET``/``PUT /caching/settings`` (a ``CachingSettings`` document, checked
 with unbound-checkconf and applied by reloading Unbound), ``GET /caching/stats`` and
@@ -15,37 +15,10 @@ from central.core.config import CentralConfig
 from central.registry import agent_client
 from central.registry.models import Server
 from central.registry.service import get_server
-from services.common.agent_client import AgentClient
-from services.common.caching.contract import (
-    CacheFlush,
-    CacheFlushed,
-    CacheStats,
-    CachingSettings,
-)
+from services.common.caching.client import CachingAgentClient
 from services.common.errors import ValidationError
 
-
-class CachingAgentClient(AgentClient):
-    """The dns-agent of one caching appliance, over any ``Transport``."""
-
-    agent = "dns-agent"
-    #: A change is checked with unbound-checkconf and Unbound reloaded: seconds, not minutes.
-    timeout = 60.0
-
-    def settings(self) -> CachingSettings:
-        return self.model(CachingSettings, "GET", "/caching/settings")
-
-    def set_settings(self, settings: CachingSettings) -> CachingSettings:
-        # Every field is sent, defaults too: the agent stores the whole document it is given.
-        return self.model(
-            CachingSettings, "PUT", "/caching/settings", settings.model_dump(mode="json")
-        )
-
-    def stats(self) -> CacheStats:
-        return self.model(CacheStats, "GET", "/caching/stats")
-
-    def flush(self, request: CacheFlush) -> CacheFlushed:
-        return self.model(CacheFlushed, "POST", "/caching/flush", request.model_dump(mode="json"))
+__all__ = ["CachingAgentClient", "caching_server", "client_for"]
 
 
 def caching_server(db: Session, server_id: int) -> Server:

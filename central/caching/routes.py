@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from central.caching import service
 from central.caching.schemas import (
     CachingServer,
     FlushRequest,
     FlushView,
+    LookupView,
     SettingsRequest,
     SettingsView,
     StatsView,
@@ -90,3 +91,16 @@ def flush(
 ) -> FlushView:
     """Remove a name from the cache (``zone``: every name at and below it); in the history."""
     return service.flush(db, _config(request), user, server_id, body)
+
+
+@router.get("/servers/{server_id}/lookup", responses=READ_RESPONSES)
+def lookup(
+    request: Request,
+    db: DbSession,
+    _user: CurrentUser,
+    server_id: ServerId,
+    name: Annotated[str, Query(min_length=1, max_length=255, description="a domain name")],
+) -> LookupView:
+    """Where Unbound would send a query for ``name``: the delegation in its cache, or the
+    forward or stub zone that names it (``unbound-control lookup``)."""
+    return service.lookup(db, _config(request), server_id, name)

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from services.common.caching.contract import CacheFlushed, CacheStats, CachingSettings, Domain
+from services.common.caching.contract import (
+    CacheFlushed,
+    CacheLookup,
+    CacheStats,
+    CachingSettings,
+    Domain,
+    RecordType,
+)
+from services.common.dns.options import field_errors
 from services.common.model import Input
 
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
@@ -30,11 +38,23 @@ class SettingsView(BaseModel):
 
 
 class FlushRequest(Input):
-    """Remove ``name`` from the cache, or every name at and below it (``zone``)."""
+    """Remove ``name`` from the cache: its common types (A, AAAA, NS, MX, TXT, ...), one
+    ``type``, or every name at and below it (``zone``); ``negative``: also every negative
+    answer (NXDOMAIN, NODATA, SERVFAIL) of every name."""
 
     name: Domain
     zone: bool = Field(default=False, description="every name at and below name")
+    type: RecordType | None = Field(default=None, description="this record type only")
+    negative: bool = Field(default=False, description="also every negative answer")
     comment: Comment = ""
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> FlushRequest:
+        if self.zone and self.type is not None:
+            raise field_errors(
+                "FlushRequest", [("type", "a zone flush removes every type: give zone or type")]
+            )
+        return self
 
 
 class FlushView(BaseModel):
@@ -42,6 +62,14 @@ class FlushView(BaseModel):
 
     server_id: int
     flushed: CacheFlushed
+
+
+class LookupView(BaseModel):
+    """Where Unbound would send a query for a name: the delegation it holds in its cache, or
+    the forward or stub zone it would use, in unbound-control's lines."""
+
+    server_id: int
+    lookup: CacheLookup
 
 
 class StatsView(BaseModel):

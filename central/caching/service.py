@@ -26,6 +26,7 @@ from central.caching.schemas import (
     CachingServer,
     FlushRequest,
     FlushView,
+    LookupView,
     SettingsRequest,
     SettingsView,
     StatsView,
@@ -105,11 +106,11 @@ def _apply(client: agent.CachingAgentClient, settings: CachingSettings) -> Cachi
     (retried while it restarts) and answer what Unbound runs: the new settings, or a 502 that
     nothing was changed, or a 504 when they cannot be read back in time."""
     try:
-        return client.set_settings(settings)
+        return client.put_settings(settings)
     except OutcomeUnknownError as lost:
         log.warning("caching settings: %s; reading them back", lost.message)
         try:
-            served = read_back(client.settings)
+            served = read_back(client.get_settings)
         except BurrowError as exc:
             raise OutcomeUnknownError(
                 "The dns-agent stopped answering after the settings were sent, and they cannot "
@@ -127,7 +128,7 @@ def _apply(client: agent.CachingAgentClient, settings: CachingSettings) -> Cachi
 
 def get_settings(db: Session, config: CentralConfig, server_id: int) -> SettingsView:
     server = agent.caching_server(db, server_id)
-    found = agent.client_for(db, config, server_id).settings()
+    found = agent.client_for(db, config, server_id).get_settings()
     return SettingsView(server_id=server_id, server_name=server.name, settings=found)
 
 
@@ -137,7 +138,7 @@ def set_settings(
     server = agent.caching_server(db, server_id)
     client = agent.client_for(db, config, server_id)
     with _lock(server_id):
-        before = client.settings()
+        before = client.get_settings()
 
         try:
             applied = _apply(client, body.settings)
@@ -167,12 +168,28 @@ def flush(
 ) -> FlushView:
     server = agent.caching_server(db, server_id)
     client = agent.client_for(db, config, server_id)
-    done = client.flush(CacheFlush(name=body.name, zone=body.zone))
+    done = client.flush(
+        CacheFlush(name=body.name, zone=body.zone, type=body.type, negative=body.negative)
+    )
     what = "every name at and below" if body.zone else "the name"
+    if body.type:
+        what = f"the {body.type} records of"
     history.record(
         db, actor, CACHE, server_id, "flush",
-        after={"name": server.name, "flushed": f"{what} {done.name}", "detail": done.detail},
+        after={
+            "name": server.name,
+            "flushed": f"{what} {done.name}"
+            + (" and every negative answer" if body.negative else ""),
+            "detail": done.detail,
+        },
         comment=body.comment,
     )  # fmt: skip
     db.commit()
     return FlushView(server_id=server_id, flushed=done)
+
+
+def lookup(db: Session, config: CentralConfig, server_id: int, name: str) -> LookupView:
+    """Where Unbound would send a query for ``name`` (``unbound-control lookup``)."""
+    agent.caching_server(db, server_id)
+    found = agent.client_for(db, config, server_id).lookup(name)
+    return LookupView(server_id=server_id, lookup=found)

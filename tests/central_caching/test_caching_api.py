@@ -135,6 +135,7 @@ def test_a_bad_change_is_refused_naming_the_field_and_changes_nothing(
 def test_a_flush_is_done_by_unbound_and_in_the_history(api: Api, caching_sandbox: Sandbox) -> None:
     sid = api.server_id()
     for body in ({"name": "example.com", "comment": "stale"},
+                 {"name": "example.com", "type": "TXT", "negative": True, "comment": "a TXT"},
                  {"name": "example.com", "zone": True, "comment": "stale zone"}):  # fmt: skip
         done = api.ok(api.call("POST", f"/api/v1/caching/servers/{sid}/flush", body))
         assert done["flushed"]["name"] == "example.com."
@@ -148,6 +149,9 @@ def test_a_flush_is_done_by_unbound_and_in_the_history(api: Api, caching_sandbox
         assert change["after"]["detail"] == done["flushed"]["detail"]
     assert "example.com." in change["after"]["flushed"]
     assert change["after"]["flushed"].startswith("every name at and below")
+    found = api.ok(api.call("GET", f"/api/v1/caching/servers/{sid}/lookup?name=example.com"))
+    assert found["lookup"]["name"] == "example.com." and found["lookup"]["lines"], found
+    assert_problem(api.call("GET", f"/api/v1/caching/servers/{sid}/lookup?name=a..b"), 422, "name")
     stats = api.ok(api.call("GET", f"/api/v1/caching/servers/{sid}/stats"))
     assert stats["stats"]["queries"] >= 0 and "raw" in stats["stats"]
     problem = assert_problem(

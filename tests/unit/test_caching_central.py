@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -183,7 +184,7 @@ def test_a_lost_answer_of_a_change_not_applied_is_a_502_and_recorded_nowhere(
     def lost(settings: CachingSettings) -> CachingSettings:
         raise OutcomeUnknownError("lost")
 
-    monkeypatch.setattr(client, "set_settings", lost)
+    monkeypatch.setattr(client, "put_settings", lost)
     monkeypatch.setattr(agent, "client_for", lambda *_: client)
     with pytest.raises(DaemonError, match="nothing was changed"):
         service.set_settings(
@@ -225,7 +226,8 @@ def test_statistics_with_the_hit_ratio_and_a_flush_in_the_history(
     done = service.flush(
         db, config, ADMIN, sid, FlushRequest(name="Example.COM", zone=True, comment="stale")
     )
-    assert fake.flushed == [{"name": "example.com.", "zone": True}]
+    assert fake.flushed == [{"name": "example.com.", "zone": True, "type": None,
+                             "negative": False}]  # fmt: skip
     assert done.flushed.detail.startswith("ok removed")
     (change,) = _history(db)
     assert (change.object_type, change.action, change.comment) == ("caching-cache", "flush",
@@ -235,6 +237,17 @@ def test_statistics_with_the_hit_ratio_and_a_flush_in_the_history(
         "flushed": "every name at and below example.com.",
         "detail": "ok removed 3 rrsets, 2 messages and 0 key entries",
     }
+    service.flush(
+        db, config, ADMIN, sid, FlushRequest(name="example.com", type="txt", negative=True)
+    )
+    assert fake.flushed[-1] == {"name": "example.com.", "zone": False, "type": "TXT",
+                                "negative": True}  # fmt: skip
+    assert _history(db)[-1].after is not None
+    assert _history(db)[-1].after["flushed"] == (
+        "the TXT records of example.com. and every negative answer"
+    )
+    with pytest.raises(PydanticError, match="give zone or type"):
+        FlushRequest(name="example.com", zone=True, type="A")
 
 
 def test_the_caching_servers_are_listed(db: Session) -> None:

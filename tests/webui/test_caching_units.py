@@ -183,7 +183,7 @@ def test_settings_go_whole_and_typed_and_a_refusal_lands_at_its_entry(
     assert fake.writes[2] == (
         "POST",
         "/caching/servers/4/flush",
-        {"name": "example.com", "zone": True, "comment": "stale"},
+        {"name": "example.com", "zone": True, "type": None, "negative": False, "comment": "stale"},
     )
 
 

@@ -50,7 +50,7 @@ def server_page(
         "hit_ratio": caching.hit_ratio(stats) if stats else "",
         "values": caching.form_values(view.settings),
         "errors": FormErrors(),
-        "flush_values": {"name": "", "zone": "", "comment": ""},
+        "flush_values": {"name": "", "zone": "", "type": "", "negative": "", "comment": ""},
         "flush_errors": FormErrors(),
         "flushed": "",
         "zone_types": caching.ZONE_TYPES,
@@ -91,15 +91,20 @@ def save_settings(request: Request, write: WriteRequest, server_id: int = Server
 def flush(request: Request, write: WriteRequest, server_id: int = ServerId) -> Response:
     """Remove a name (or every name at and below it) from the cache."""
     read = Reader(write.form)
-    body = {"name": read.text("name"), "zone": read.flag("zone"), "comment": write.comment}
+    body = {"name": read.text("name"), "zone": read.flag("zone"),
+            "type": read.text("type").upper() or None, "negative": read.flag("negative"),
+            "comment": write.comment}  # fmt: skip
     try:
         done = caching.flush(console(request).central, write.session.token, server_id, body)
     except ApiError as exc:
         errors = refusal(exc, caching.FLUSH_FORM)
         kept = {"name": write.get("name"), "zone": "yes" if body["zone"] else "",
+                "type": write.get("type"), "negative": "yes" if body["negative"] else "",
                 "comment": write.comment}  # fmt: skip
         return server_page(request, write.session, server_id, status_of(exc),
                            flush_errors=errors, flush_values=kept, error=errors.banner)  # fmt: skip
     what = "every name at and below" if done.flushed.zone else ""
+    if body["type"]:
+        what = f"the {body['type']} records of"
     said = f"Flushed {what} {done.flushed.name}: {done.flushed.detail}".replace("  ", " ")
     return server_page(request, write.session, server_id, flushed=said)
