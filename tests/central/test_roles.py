@@ -54,7 +54,7 @@ DNS_AGENT_VIEWS = {
     ("GET", "/api/v1/dns/zones/{zone_id}/dnssec"),
 }
 #: Caching views of the roles test's server, a DNS server: the reader gets past the role check
-#: to a 422 (not a caching server).
+#: to a 422 (not a caching server; a lookup without its name).
 CACHING_VIEWS = "/api/v1/caching/servers/{server_id}/"
 #: Reads only administrators may make: a backup bundle holds the appliance's keys.
 ADMIN_READS = {
@@ -236,8 +236,11 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
             assert_problem(response, 401)
         elif (method, path) in ADMIN_READS:
             assert_problem(response, 403)
-        elif (method, path) in AGENT_VIEWS or (method == "GET" and path.startswith(CACHING_VIEWS)):
+        elif (method, path) in AGENT_VIEWS:
             assert_problem(response, 422, "server_id")
+        elif method == "GET" and path.startswith(CACHING_VIEWS):
+            # the lookup's name is a required query parameter, checked first
+            assert_problem(response, 422, "name" if path.endswith("/lookup") else "server_id")
         elif (method, path) in OWN_APPLIANCE_VIEWS | NOTHING_MADE_VIEWS:
             assert_problem(response, 404)
         elif method == "GET" and path.startswith(DHCP_VIEWS):
