@@ -80,6 +80,12 @@ def _server(db: Session, body: ReverseRequest) -> Server:
             raise not_dns(server)
         return server
     servers = list(db.scalars(select(Server).where(Server.kind == "dns")))
+    if not servers:
+        raise ValidationError(
+            "Central manages no DNS server (BIND) to hold reverse zones; a caching server "
+            "(Unbound) holds none.",
+            field="server_id",
+        )
     if len(servers) != 1:
         raise ValidationError("Name the DNS server: there are several.", field="server_id")
     return servers[0]
