@@ -252,3 +252,13 @@ def test_statistics_with_the_hit_ratio_and_a_flush_in_the_history(
 
 def test_the_caching_servers_are_listed(db: Session) -> None:
     assert [s.name for s in service.servers(db)] == ["cache-1"]
+
+
+def test_a_fleet_takes_the_agents_of_either_kind_of_appliance() -> None:
+    from central.fleet.service import KINDS, _one_appliance
+
+    assert _one_appliance(["appliance", "dns", "dhcp"]) == ("dns", "dhcp", "appliance")
+    assert _one_appliance({"caching": "x", "appliance": "y"}) == ("caching", "appliance")
+    assert _one_appliance(["dns", "caching", "appliance"]) is None
+    assert _one_appliance(["caching"]) is None
+    assert set(KINDS) == {"dns", "dhcp", "caching", "appliance"}
