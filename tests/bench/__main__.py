@@ -26,6 +26,7 @@ from tests.bench.backup import (
     backup_safe_bench,
 )
 from tests.bench.backup_bytes import backup_bytes
+from tests.bench.caching import caching_bench
 from tests.bench.central import central_api
 from tests.bench.central_dhcp import central_dhcp
 from tests.bench.central_dhcp_sync import central_dhcp_sync
@@ -72,6 +73,11 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
     "dns-parallel": (
         "one record to zone X while a 30,000-record import runs into zone Y, through Central",
         dns_parallel,
+    ),
+    "caching": (
+        "Unbound answering from its cache, Burrow's configuration vs Debian's stock, dnsperf "
+        "side by side (own namespaces, no sandbox)",
+        caching_bench,
     ),
     "dhcp": ("Kea throughput vs stock, change-to-serving with 1,000 scopes, lease search", dhcp),
     "dhcp-perf": (
@@ -165,7 +171,7 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
 
 #: Benchmarks that start a lab of their own and never use the benchmark's sandbox: when only
 #: these run, no sandbox is started (one appliance and one network fewer).
-OWN_LAB = {"ha-failover", "dns-secondary", "fleet-fanout"}
+OWN_LAB = {"ha-failover", "dns-secondary", "fleet-fanout", "caching"}
 
 
 def main(argv: list[str] | None = None) -> int:
