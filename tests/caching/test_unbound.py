@@ -21,7 +21,7 @@ from services.caching.api import install
 from services.caching.service import CachingService
 from services.common.agent import agent_app
 from services.common.caching.client import CachingAgentClient
-from services.common.caching.conf import ensure_trust_anchor, write_config
+from services.common.caching.conf import ensure_trust_anchor, interface_addresses, write_config
 from services.common.caching.contract import CacheFlush, CachingSettings
 from tests.conftest import PREFIX, _need_root
 from tests.harness.caching_lab import ALLOWED, NAMED, CachingLab
@@ -59,9 +59,11 @@ def lab() -> Iterator[CachingLab]:
     with CachingLab(PREFIX) as made:
         made.start_named()
         ensure_trust_anchor(made.root)
-        # As burrow-launch does at a start, but without the drop to the unbound user: the
-        # test's own files are root's only.
-        write_config(made.root, SETTINGS, user="", threads=1)
+        # As burrow-launch does at a start, but without the drop to the unbound user (the
+        # test's own files are root's only); listening on the addresses of Unbound's namespace.
+        write_config(
+            made.root, SETTINGS, user="", threads=1, addresses=interface_addresses(made.server)
+        )
         SETTINGS.save(made.root.caching_settings)
         made.start_unbound()
         yield made
