@@ -23,6 +23,7 @@ import json
 import logging
 import subprocess
 import threading
+import xmlrpc.client
 from collections.abc import Callable
 from pathlib import Path
 
@@ -181,7 +182,7 @@ class CachingService:
             log.info("the appliance's addresses changed: Unbound listens on %s", ", ".join(now))
             try:
                 self._restart_keeping_cache()
-            except (BurrowError, OSError, subprocess.SubprocessError) as exc:
+            except (BurrowError, OSError, subprocess.SubprocessError, xmlrpc.client.Fault) as exc:
                 log.error("Unbound did not start on the new addresses, putting back: %s", exc)
                 _put(self.root.unbound_conf, old_conf, 0o644)
                 self._restart_keeping_cache()
