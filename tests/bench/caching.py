@@ -15,7 +15,9 @@ name ``bench.example.`` insecure (``domain-insecure``), which is how an administ
 private zone behind a validating Unbound.
 
 (a) Burrow's: unbound.conf exactly as an appliance writes it (``conf.write_config``) from
-    ``CachingSettings`` with the forwarder, the insecure zone and the client network allowed;
+    ``CachingSettings`` with the forwarder, the insecure zone and the client network allowed,
+    listening on each address of its namespace (read from the kernel, as an appliance reads
+    its own);
 (b) Debian's stock: ``/etc/unbound/unbound.conf`` and its ``unbound.conf.d`` as the package
     ships them, copied with only what running side by side needs (``STOCK_CHANGES``).
 
