@@ -332,6 +332,40 @@ def test_a_failed_reload_puts_the_previous_settings_back(tmp_path: Path, fail_re
     assert service.settings() == before
 
 
+def test_new_addresses_restart_unbound_and_a_failed_restart_puts_the_conf_back(
+    tmp_path: Path,
+) -> None:
+    root = StateRoot.at(tmp_path)
+    addresses = ["127.0.0.1", "198.51.100.5"]
+    write_config(root, CachingSettings(), user="", addresses=addresses)
+    restarts: list[list[str] | None] = []
+
+    def restart() -> None:
+        restarts.append(conf_addresses(root.unbound_conf.read_text()))
+        if len(restarts) == 1:
+            raise OSError("it broke")
+
+    service = CachingService(
+        root,
+        user="",
+        control=FailingUnbound(root, 0),
+        addresses=lambda: list(addresses),
+        restart=restart,
+    )
+    assert not service.follow_addresses() and not restarts  # the same set: nothing to do
+    addresses.append("198.51.100.6")
+    # A settings change reloads: Unbound would not listen anew, the addresses stay.
+    service.put_settings(CachingSettings(prefetch=False))
+    assert service.listening() == ["127.0.0.1", "198.51.100.5"]
+    with pytest.raises(OSError):
+        service.follow_addresses()
+    assert restarts == [addresses, ["127.0.0.1", "198.51.100.5"]]
+    assert service.listening() == ["127.0.0.1", "198.51.100.5"]
+    assert service.follow_addresses() and restarts[-1] == addresses
+    assert service.listening() == addresses
+    assert "prefetch: no" in root.unbound_conf.read_text()  # the stored settings, rendered
+
+
 def test_a_flush_of_a_name_covers_the_common_types(tmp_path: Path) -> None:
     root = StateRoot.at(tmp_path)
     control = FailingUnbound(root, 0)
