@@ -219,6 +219,8 @@ def test_unbound_listens_on_the_addresses_given_in_a_steady_order(tmp_path: Path
         write_config(root, CachingSettings(), user="", addresses=["eth0"])
     with pytest.raises(ValidationError):
         write_config(root, CachingSettings(), user="", addresses=['fe80::1%"eth0'])
+    with pytest.raises(ValidationError):
+        write_config(root, CachingSettings(), user="", addresses=["fe80::1%"])
 
 
 def test_the_addresses_are_read_from_the_kernel(tmp_path: Path) -> None:

@@ -51,8 +51,9 @@ def interface_addresses(netns: str | None = None) -> list[str] | None:
     Read from the kernel (``ip -j address show up``) in this process's network namespace, or
     in the named namespace ``netns`` (tests and benchmarks, which render for a namespace they
     are not in). An IPv6 link-local address carries its interface as scope (``fe80::1%eth0``,
-    which Unbound 1.17 binds); an address whose duplicate address detection failed is left out
-    (the kernel never lets it be used).
+    which Unbound 1.17 binds; left out if the interface's name holds other characters than
+    letters, digits, ``-``, ``_`` and ``.``); an address whose duplicate address detection
+    failed is left out (the kernel never lets it be used).
     """
     argv = ["ip", *(["-n", netns] if netns else []), "-j", "address", "show", "up"]
     try:
@@ -68,9 +69,15 @@ def interface_addresses(netns: str | None = None) -> list[str] | None:
                 continue
             address = str(ipaddress.ip_address(info["local"]))
             if info.get("scope") == "link" and info.get("family") == "inet6":
+                if not _plain_name(link["ifname"]):
+                    continue  # a name unbound.conf cannot hold unquoted: not worth the risk
                 address += f"%{link['ifname']}"
             found.append(address)
     return listen_order(found)
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and all(ch.isascii() and (ch.isalnum() or ch in "-_.") for ch in name)
 
 
 def listen_order(addresses: Iterable[str]) -> list[str]:
@@ -110,9 +117,9 @@ def _listen_lines(addresses: list[str] | None) -> list[str]:
     if not addresses:
         return ["    interface-automatic: yes"]
     for address in addresses:
-        ip, _, scope = address.partition("%")
+        ip, sep, scope = address.partition("%")
         ipaddress.ip_address(ip)  # ValueError for anything else
-        if any(not (ch.isalnum() or ch in "-_.") for ch in scope):
+        if sep and not _plain_name(scope):
             raise ValueError(f"{address!r} is not an address Unbound can listen on")
     return [
         "    interface-automatic: no",
