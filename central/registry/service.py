@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from central.core.config import LOCAL_AGENTS, CentralConfig
+from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal, jsonable
 from central.core.problems import ProblemError
@@ -36,8 +36,8 @@ from services.common.settings import ApplianceSettings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["dns", "dhcp", "appliance"]
-DEFAULT_PORTS = {"dns": 1337, "dhcp": 4151, "appliance": 4603}
+Kind = Literal["dns", "dhcp", "appliance", "caching"]
+DEFAULT_PORTS = {"dns": 1337, "dhcp": 4151, "appliance": 4603, "caching": 1337}
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
 #: supervisord programs whose service events belong to a server of each kind (the dns-agent
@@ -48,6 +48,7 @@ CRL_TIMEOUT = 5.0
 PROGRAMS = {
     "dns": ("named", "dns-dhcp-agent"),
     "dhcp": ("kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "kea-dhcp-ddns", "dns-dhcp-agent"),
+    "caching": ("unbound", "dns-agent"),
 }
 
 
@@ -252,7 +253,7 @@ def revoke_server(
     publish_crl(db, config)
     if secret:
         # An agent of this appliance enrols again at its next start, with a new key.
-        program = next(a.program for a in LOCAL_AGENTS if a.kind == server.kind)
+        program = next(a.program for a in config.local_agents if a.kind == server.kind)
         write_atomic(enrolment_token_file(config.root, program), secret + "\n", mode=0o600)
     return server_public(server)
 
@@ -392,7 +393,7 @@ def prepare_local_agents(db: Session, config: CentralConfig) -> None:
         return
     settings = ApplianceSettings.load(config.root.appliance_settings)
     revoked = set(db.scalars(select(RevokedCertificate.serial)))
-    for agent in LOCAL_AGENTS:
+    for agent in config.local_agents:
         server = db.scalar(select(Server).where(Server.local.is_(True), Server.kind == agent.kind))
         if server is None:
             server = Server(
