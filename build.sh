@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Burrow's one entry point. Run as root on Debian 12.
 #
-#   ./build.sh dev [--name N] [--network NET]   run one whole appliance in a sandbox (Ctrl-C stops it)
+#   ./build.sh dev [--name N] [--network NET] [--profile caching]   one whole appliance in a sandbox
 #   ./build.sh test [pytest args]               install what the tests need, run linters and every test
 #   ./build.sh bench [names]                    run the benchmarks and print a table of figures
 #   ./build.sh screenshots                      retake the console's screenshots in docs/

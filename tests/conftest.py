@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from services.common.errors import SetupError
+from services.common.profile import DEFAULT as DEFAULT_PROFILE
+from services.common.profile import Profile
 from services.sandbox.lab import Lab
 from services.sandbox.netns import network_clash
 from services.sandbox.sandbox import Sandbox
@@ -53,7 +55,7 @@ class SandboxFactory:
         self.boxes: list[Sandbox] = []
         self.dirs: list[Path] = []
 
-    def start(self, network: str | None = None) -> Sandbox:
+    def start(self, network: str | None = None, *, profile: Profile = DEFAULT_PROFILE) -> Sandbox:
         index = len(self.boxes)
         root = Path(tempfile.mkdtemp(prefix="bw-", dir="/tmp"))
         self.dirs.append(root)
@@ -62,7 +64,10 @@ class SandboxFactory:
             # moment; the loser sees "already routes" and tries the next one.
             net = network or free_network()
             box = Sandbox(
-                name=f"{self.prefix}{index}", network=ipaddress.IPv4Network(net), root_dir=root
+                name=f"{self.prefix}{index}",
+                network=ipaddress.IPv4Network(net),
+                root_dir=root,
+                profile=profile,
             )
             try:
                 box.create_network()
@@ -96,6 +101,14 @@ def shared_sandbox() -> Iterator[Sandbox]:
     """One appliance for tests that only read or that put back what they change."""
     for factory in _factory("s"):
         yield factory.start()
+
+
+@pytest.fixture(scope="session")
+def caching_sandbox() -> Iterator[Sandbox]:
+    """One caching appliance (profile ``caching``: Unbound, no DHCP) for tests that only read
+    or that put back what they change."""
+    for factory in _factory("k"):
+        yield factory.start(profile="caching")
 
 
 @pytest.fixture

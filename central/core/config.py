@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common import profile
 from services.common.errors import SetupError
 from services.common.paths import StateRoot
 from services.common.pki import CertPaths
@@ -43,6 +44,17 @@ LOCAL_AGENTS = (
     LocalAgent("dhcp-agent", "dhcp", 4151),
     LocalAgent("appliance-agent", "appliance", 4603),
 )
+#: The agents of a caching appliance (services.common.profile): its dns-agent drives Unbound
+#: and registers as a server of kind ``caching``; there is no dhcp-agent.
+CACHING_LOCAL_AGENTS = (
+    LocalAgent("dns-agent", "caching", 1337),
+    LocalAgent("appliance-agent", "appliance", 4603),
+)
+
+
+def local_agents(root: StateRoot) -> tuple[LocalAgent, ...]:
+    """The agents of the appliance at ``root``, by its profile."""
+    return CACHING_LOCAL_AGENTS if profile.load(root) == "caching" else LOCAL_AGENTS
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,11 @@ class CentralConfig:
     @property
     def tls(self) -> CertPaths:
         return CertPaths(self.root.pki / "central.crt", self.root.pki / "central.key")
+
+    @property
+    def local_agents(self) -> tuple[LocalAgent, ...]:
+        """This appliance's own agents (by its profile), enrolled at their first start."""
+        return local_agents(self.root)
 
     @property
     def ca_dir(self) -> Path:

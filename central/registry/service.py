@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from central.core.config import LOCAL_AGENTS, CentralConfig
+from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal, jsonable
 from central.core.problems import ProblemError
@@ -261,7 +261,7 @@ def revoke_server(
     publish_crl(db, config)
     if secret:
         # An agent of this appliance enrols again at its next start, with a new key.
-        program = next(a.program for a in LOCAL_AGENTS if a.kind == server.kind)
+        program = next(a.program for a in config.local_agents if a.kind == server.kind)
         write_atomic(enrolment_token_file(config.root, program), secret + "\n", mode=0o600)
     return server_public(server)
 
@@ -401,7 +401,7 @@ def prepare_local_agents(db: Session, config: CentralConfig) -> None:
         return
     settings = ApplianceSettings.load(config.root.appliance_settings)
     revoked = set(db.scalars(select(RevokedCertificate.serial)))
-    for agent in LOCAL_AGENTS:
+    for agent in config.local_agents:
         server = db.scalar(select(Server).where(Server.local.is_(True), Server.kind == agent.kind))
         if server is None:
             server = Server(

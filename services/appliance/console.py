@@ -32,6 +32,7 @@ from typing import Any
 from services.common.backup.files import state_file, status_file
 from services.common.files import read_json, write_atomic
 from services.common.paths import StateRoot
+from services.common.profile import profile_file
 
 #: The certificates the banner shows, as (label, file under the PKI directory).
 CERTIFICATES = (("CA", "ca/ca.crt"), ("Web console", "webui.crt"), ("API", "central.crt"))
@@ -134,6 +135,14 @@ def program_states(root: StateRoot, timeout: float = 5.0) -> dict[str, str] | No
     return parse_states(payload)
 
 
+def _profile(root: StateRoot) -> str:
+    """The profile's name as written (services.common.profile, read here as plain text)."""
+    try:
+        return profile_file(root).read_text().strip()
+    except OSError:
+        return "dns-dhcp"
+
+
 def _restore_lines(root: StateRoot) -> list[str]:
     """While uninitialized: what a peer's administrator needs to restore onto this appliance."""
     state = _json(state_file(root))
@@ -152,7 +161,8 @@ def banner(root: StateRoot, states: Mapping[str, str] | None) -> str:
     if settings is None or not settings.get("address"):
         return "Burrow appliance: not configured yet (see the console menu on tty1).\n"
     ip = str(settings["address"]).split("/")[0]
-    lines = [f"Burrow appliance {settings.get('hostname', 'burrow')}"]
+    kind = "caching appliance" if _profile(root) == "caching" else "appliance"
+    lines = [f"Burrow {kind} {settings.get('hostname', 'burrow')}"]
     firstboot = _json(root.etc / "firstboot.json") or {}
     for item in firstboot.get("interfaces", []):
         how = " (DHCP)" if item.get("dhcp") else ""

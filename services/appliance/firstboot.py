@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
+from services.common import profile
 from services.common.errors import BurrowError, ValidationError
 from services.common.files import read_json, write_atomic, write_json
 from services.common.paths import StateRoot
@@ -75,6 +76,9 @@ SEED_FILES = ("meta-data", "user-data", "network-config")
 SEED_LABELS = ("cidata", "CIDATA")
 #: user-data keys under ``burrow:`` that go into appliance.json as they are.
 SETTINGS_KEYS = ("dhcp_interfaces", "seed_zone", "seed_subnet4", "seed_subnet6", "address6")
+#: Those of a DNS/DHCP appliance only: a caching appliance (profile ``caching``) serves no DHCP
+#: and no zone of its own, and leaves them out of its settings, saying so in its log.
+NOT_ON_CACHING = ("dhcp_interfaces", "seed_zone", "seed_subnet4", "seed_subnet6")
 INTERFACE_WAIT = 30.0
 
 
@@ -631,16 +635,30 @@ def gather(root: StateRoot, cmdline: str) -> FirstBoot:
             log.error("ignoring the NoCloud seed on %s: %s", device, exc)
         else:
             log.info("network settings from the NoCloud seed on %s", device)
-            return fb
+            return for_profile(root, fb)
     log.info("no settings given: DHCP on %s", first)
     return FirstBoot(
         source="default", interface=first, interfaces=[InterfaceConfig(name=first, dhcp=True)]
     )
 
 
+def for_profile(root: StateRoot, fb: FirstBoot) -> FirstBoot:
+    """``fb`` without the settings this appliance's profile has no use for."""
+    if profile.load(root) != "caching":
+        return fb
+    unused = [key for key in NOT_ON_CACHING if key in fb.settings]
+    for key in unused:
+        log.warning("burrow.%s is for a DNS/DHCP appliance: ignored on a caching appliance", key)
+    if not unused:
+        return fb
+    kept = {k: v for k, v in fb.settings.items() if k not in unused}
+    return fb.model_copy(update={"settings": kept})
+
+
 def boot(root: StateRoot, cmdline: str) -> int:
     """At every boot: first-boot settings if there are none yet, then the network."""
     root.etc.mkdir(parents=True, exist_ok=True)
+    log.info("a %s appliance", profile.load(root))
     path = firstboot_path(root)
     if path.exists():
         fb = FirstBoot.model_validate(read_json(path))

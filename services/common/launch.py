@@ -27,6 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common import ntp, priority
+from services.common import profile as profiles
+from services.common.caching.conf import ensure_trust_anchor
+from services.common.caching.conf import write_config as write_unbound_config
+from services.common.caching.contract import CachingSettings
 from services.common.dhcp import ddns
 from services.common.dns.named_conf import named_conf_text, stored_options, update_zones_conf
 from services.common.errors import BurrowError, SetupError
@@ -66,14 +70,27 @@ PYTHON_PROGRAMS = {
     "monitor": "services.monitor",
 }
 
-#: The umask of each Python program (see ``Program.umask``); the others get 027.
+#: The caching appliance's Python programs (profile ``caching``): its dns-agent drives Unbound
+#: (services.caching) and runs alone, there is no dhcp-agent.
+CACHING_PYTHON_PROGRAMS = {
+    "central": "central",
+    "webui": "webui",
+    "dns-agent": "services.caching",
+    "appliance-agent": "services.appliance",
+    "diag-shell": "services.shell",
+    "monitor": "services.monitor",
+}
+
 #: Python programs that the appliance's health does not wait for: started at a lower CPU
 #: priority, back at 0 once they serve (services.common.priority), so that Central and the web
 #: console load first at boot.
 START_NICED = ("dns-dhcp-agent", "appliance-agent", "diag-shell", "monitor")
+CACHING_START_NICED = ("dns-agent", "appliance-agent", "diag-shell", "monitor")
 
+#: The umask of each Python program (see ``Program.umask``); the others get 027. The
+#: caching dns-agent writes unbound.conf, which Unbound reads as its own user.
 PROGRAM_UMASKS = {"central": "077", "appliance-agent": "077", "diag-shell": "077",
-                  "dns-dhcp-agent": "022", "monitor": "077"}  # fmt: skip
+                  "dns-dhcp-agent": "022", "dns-agent": "022", "monitor": "077"}  # fmt: skip
 
 #: Programs that give up root once their ports are bound and their keys are read, and the
 #: system user each becomes (made by burrow-launch when missing). The web console faces the
@@ -81,6 +98,9 @@ PROGRAM_UMASKS = {"central": "077", "appliance-agent": "077", "diag-shell": "077
 PROGRAM_USERS = {"webui": "burrow-web"}
 
 REQUIRED_TOOLS = ("named", "named-checkconf", "rndc", "kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent")
+CACHING_TOOLS = ("unbound", "unbound-checkconf", "unbound-control")
+#: The system user Unbound drops to (Debian's unbound package makes it).
+UNBOUND_USER = "unbound"
 
 
 @dataclass
@@ -193,6 +213,35 @@ def _env_value(pairs: dict[str, str]) -> str:
     return ",".join(f'{key}="{value}"' for key, value in pairs.items())
 
 
+def render_unbound(root: StateRoot, user: str = UNBOUND_USER) -> None:
+    """unbound.conf from the caching settings (checked by unbound-checkconf first) and the root
+    trust anchor, which Unbound keeps up to date itself (RFC 5011). Run at every start and by a
+    restore, which brings the settings back but not unbound.conf.
+
+    ``user``: the user Unbound drops to ("": it keeps root's rights, where the user is missing).
+    """
+    if user and not _user_exists(user):
+        user = ""
+    ensure_trust_anchor(root)
+    try:
+        settings = CachingSettings.load(root.caching_settings)
+    except (OSError, ValueError) as exc:
+        raise SetupError(
+            f"The caching settings at {root.caching_settings} are not readable: {exc}",
+            hint="restore them from a backup, or move the file away to start from defaults",
+        ) from exc
+    write_unbound_config(root, settings, user=user)
+    if user and os.getuid() == 0:
+        # Unbound replaces the trust anchor by a rename in its directory: the directory is
+        # writable by its group, and sticky, so that Unbound can replace only files of its
+        # own (the anchor), never the settings, which stay root's.
+        entry = pwd.getpwnam(user)
+        os.chown(root.unbound_lib, 0, entry.pw_gid)
+        os.chmod(root.unbound_lib, 0o1770)  # noqa: S103 - Unbound's group only
+        if root.unbound_trust_anchor.exists():
+            os.chown(root.unbound_trust_anchor, entry.pw_uid, entry.pw_gid)
+
+
 class Launcher:
     """Prepares one state root and renders its configurations."""
 
@@ -201,6 +250,9 @@ class Launcher:
         self.python = python
         self.pythonpath = pythonpath
         self.settings = ApplianceSettings.load(root.appliance_settings)
+        #: ``dns-dhcp`` (BIND and Kea) or ``caching`` (Unbound, no DHCP): services.common.profile.
+        self.profile = profiles.load(root)
+        self.unbound_user = UNBOUND_USER if _user_exists(UNBOUND_USER) else ""
         self.named_user = "bind" if _user_exists("bind") else ""
         # Kea runs unprivileged, as Debian's units run it: its own user with only the two
         # capabilities it needs (raw sockets for DHCPv4, port 67/547).
@@ -210,6 +262,14 @@ class Launcher:
 
     # --- steps ---------------------------------------------------------------
     def check_tools(self) -> None:
+        if self.profile == "caching":
+            missing = [tool for tool in CACHING_TOOLS if shutil.which(tool) is None]
+            if missing:
+                raise SetupError(
+                    f"These programs are missing: {', '.join(missing)}.",
+                    hint="install Debian's unbound and dns-root-data packages",
+                )
+            return
         missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
         if missing:
             raise SetupError(
@@ -279,6 +339,10 @@ class Launcher:
         return True
 
     def make_keys(self) -> None:
+        if self.profile == "caching":
+            # No named, no Kea: no rndc or TSIG key, no Control Agent password.
+            self._make_console_key()
+            return
         if not self.root.rndc_key.exists():
             write_atomic(self.root.rndc_key, _tsig_key("rndc-key"), mode=0o640)
         if not self.root.tsig_key.exists():
@@ -291,8 +355,14 @@ class Launcher:
         )
         if not self.root.kea_api_password.exists():
             write_atomic(self.root.kea_api_password, secrets.token_urlsafe(24) + "\n", mode=0o600)
+        self._make_console_key()
+
+    def _make_console_key(self) -> None:
         if not self.root.console_client_key.exists():
             write_atomic(self.root.console_client_key, secrets.token_urlsafe(32) + "\n", mode=0o600)
+
+    def render_unbound(self) -> None:
+        render_unbound(self.root, self.unbound_user)
 
     def make_users(self) -> None:
         if os.getuid() != 0:
@@ -430,6 +500,8 @@ class Launcher:
                     os.chmod(path, 0o640)
 
     def programs(self) -> list[Program]:
+        if self.profile == "caching":
+            return self._caching_programs()
         root = self.root
         named = f"named -f -c {root.named_conf}"
         if self.named_user:
@@ -474,24 +546,43 @@ class Launcher:
                     environment=kea_env,
                 )
             )
+        programs += self._system_programs()
+        programs += self._python_programs(PYTHON_PROGRAMS, START_NICED)
+        return programs
+
+    def _caching_programs(self) -> list[Program]:
+        """The caching appliance's programs: Unbound instead of named, no Kea."""
+        # -d: in the foreground, its log (unbound.conf: logfile "") on stderr, which supervisord
+        # writes to unbound.log.
+        unbound = Program("unbound", f"unbound -d -c {self.root.unbound_conf}", priority=100)
+        programs = [unbound, *self._system_programs()]
+        programs += self._python_programs(CACHING_PYTHON_PROGRAMS, CACHING_START_NICED)
+        return programs
+
+    def _system_programs(self) -> list[Program]:
+        programs = []
         if shutil.which("chronyd"):
             # NTP (services.common.ntp): -x everywhere but on a real appliance.
-            programs.append(Program(ntp.PROGRAM, ntp.command(root), priority=50))
+            programs.append(Program(ntp.PROGRAM, ntp.command(self.root), priority=50))
         if shutil.which("rsyslogd"):
             # Remote syslog (services.common.syslog): reads the programs' log files and
             # forwards them; -iNONE: no pid file, supervisord knows the pid.
-            programs.append(
-                Program("syslog", f"rsyslogd -n -iNONE -f {syslog_conf(root)}", priority=50)
-            )
+            command = f"rsyslogd -n -iNONE -f {syslog_conf(self.root)}"
+            programs.append(Program("syslog", command, priority=50))
+        return programs
+
+    def _python_programs(self, modules: dict[str, str], niced: tuple[str, ...]) -> list[Program]:
+        root = self.root
+        programs = []
         py_env = self._python_env()
-        for order, (name, module) in enumerate(PYTHON_PROGRAMS.items()):
+        for order, (name, module) in enumerate(modules.items()):
             command = f"{self.python} -m {module} --root {root.root}"
             user = self.program_users.get(name)
             if user:
                 command += f" --user {user}"
             environment = py_env
             # Only root may put a program back at priority 0.
-            if name in START_NICED and os.getuid() == 0:
+            if name in niced and os.getuid() == 0:
                 command = f"nice -n {priority.START_NICE} {command}"
                 environment += "," + _env_value({priority.ENV: "1"})
             programs.append(
@@ -542,6 +633,11 @@ class Launcher:
         self.make_identity()
         self.make_keys()
         self.make_users()
+        if self.profile == "caching":
+            self.render_unbound()
+            self.render_syslog_and_ntp()
+            self.render_supervisord()
+            return
         self.render_named()
         self.render_kea()
         self._own_kea_files()

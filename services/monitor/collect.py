@@ -11,6 +11,10 @@
 - certificates: the PEM files of ``var/lib/burrow/pki``;
 - interfaces: ``/sys/class/net`` of the appliance's network namespace.
 
+On a caching appliance (profile ``caching``) there is no named and no Kea: the DNS figures are
+Unbound's counters (``unbound-control stats_noreset``, which leaves them as they are), and no
+pool nor HA figure is asked.
+
 Every source may be down: its figures then stay at their defaults and the rest is collected.
 """
 
@@ -20,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import socket
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -28,6 +33,7 @@ from typing import Any
 from cryptography import x509
 
 from services.common import ntp
+from services.common import profile as profiles
 from services.common.backup.files import peer_file, status_file
 from services.common.crash_records import restart_counts
 from services.common.dhcp.ha import HaState
@@ -42,6 +48,7 @@ from services.common.figures import (
     TimeFigures,
 )
 from services.common.paths import StateRoot
+from services.common.proc import CommandError, run
 from services.common.supervisor import SupervisorView
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,20 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def unbound_stats(text: str) -> dict[str, float]:
+    """``unbound-control stats`` output (``name=value`` lines) as numbers by name."""
+    stats: dict[str, float] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        try:
+            stats[key.strip()] = float(value)
+        except ValueError:
+            continue
+    return stats
+
+
 class Collector:
     """Collects one appliance's figures; ``collect()`` never raises for a source that is down."""
 
@@ -72,6 +93,11 @@ class Collector:
         self._subnets: dict[tuple[int, float], dict[int, str]] = {}
         self._pools: tuple[float, list[PoolFigure]] | None = None
         self._ha: tuple[float, HaState] | None = None
+        try:
+            self.caching = profiles.load(root) == "caching"
+        except Exception as exc:  # launch refuses an unknown profile; collect what exists
+            log.warning("profile: %s", exc)
+            self.caching = False
 
     def collect(self) -> Figures:
         # The settings file as it is (launch validated it): the model would load the whole
@@ -79,16 +105,19 @@ class Collector:
         settings = _read_json(self.root.appliance_settings) or {}
         hostname = str(settings.get("hostname", "burrow"))
         figures = Figures(collected_at=time.time(), hostname=hostname)
-        for name, step in (
+        steps = [
             ("programs", self.programs),
-            ("dns", self.dns),
+            ("dns", self.unbound_dns if self.caching else self.dns),
             ("pools", self.pools),
             ("ha", self.ha),
             ("backup", self.backup),
             ("certificates", self.certificates),
             ("interfaces", self.interfaces),
             ("time", self.clock),
-        ):
+        ]
+        if self.caching:  # no Kea: no pools, no HA
+            steps = [(name, step) for name, step in steps if name not in ("pools", "ha")]
+        for name, step in steps:
             try:
                 setattr(figures, name, step())
             except Exception as exc:  # one source down must not hide the others
@@ -133,6 +162,34 @@ class Collector:
             nxdomain=int(ns.get("QryNXDOMAIN", 0)),
             refused=int(ns.get("QryRejected", 0)),
         )
+
+    def unbound_dns(self) -> DnsFigures:
+        """Unbound's counters since its start (unbound.conf: ``statistics-cumulative: no`` and
+        ``stats_noreset``, so asking does not reset them; ``extended-statistics`` gives the
+        answers by rcode)."""
+        try:
+            out = run(
+                ["unbound-control", "-c", str(self.root.unbound_conf), "stats_noreset"],
+                timeout=3,
+            ).stdout
+        except (CommandError, OSError, subprocess.TimeoutExpired):
+            return DnsFigures(available=False)
+        stats = unbound_stats(out)
+
+        def count(key: str) -> int:
+            return int(stats.get(key, 0))
+
+        servfail = count("num.answer.rcode.SERVFAIL")
+        return DnsFigures(
+            available=True,
+            queries=count("total.num.queries"),
+            success=count("num.answer.rcode.NOERROR"),
+            failures=servfail + count("num.answer.rcode.FORMERR")
+            + count("num.answer.rcode.NOTIMPL"),
+            servfail=servfail,
+            nxdomain=count("num.answer.rcode.NXDOMAIN"),
+            refused=count("num.answer.rcode.REFUSED"),
+        )  # fmt: skip
 
     # --- DHCP --------------------------------------------------------------------------------
     def _kea(self, daemon: str, command: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
+from services.common import profile as profiles
 from services.common.errors import BurrowError
 from services.sandbox.sandbox import DEFAULT_NETWORK, Sandbox, clean
 
@@ -24,6 +25,8 @@ def _admin_line(box: Sandbox) -> str:
 
 
 def describe(box: Sandbox) -> str:
+    if box.caching:
+        return describe_caching(box)
     root = box.root.root
     a = box.address
     ca = box.ca_file
@@ -58,6 +61,35 @@ Press Ctrl-C to stop; everything started here is stopped and removed (the state 
 """
 
 
+def describe_caching(box: Sandbox) -> str:
+    a = box.address
+    ca = box.ca_file
+    pki = box.root.pki
+    return f"""
+Burrow caching sandbox {box.name!r} is running (Unbound, no DHCP).
+  state root       {box.root.root}
+  network          {box.network} (this machine is {box.host_address}, the appliance {a})
+  CA certificate   {ca}
+
+  DNS              dig @{a} localhost. A   (this machine's network may query; see the
+                       caching settings, {box.root.caching_settings})
+  Unbound          ip netns exec {box.ns} unbound-control -c {box.root.unbound_conf} status
+  Central API      curl --cacert {ca} https://{a}:1231/api/v1/health
+  Central admin    {_admin_line(box)}
+  Web console      https://{a}/   (http://{a}/ redirects)
+  Diagnostic shell ssh diag@{a}
+  DNS agent        https://{a}:1337/health   (mutual TLS only: add
+                       --cert {pki}/central-client.crt --key {pki}/central-client.key)
+  Appliance agent  https://{a}:4603/health
+  Programs         {sys.executable} -m supervisor.supervisorctl \\
+                       -c {box.root.supervisord_conf} status
+  Logs             {box.root.logs}/
+  Inside           ip netns exec {box.ns} bash
+
+Press Ctrl-C to stop; everything started here is stopped and removed (the state root stays).
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="./build.sh dev", description="Run one whole Burrow appliance in a sandbox."
@@ -72,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", help="state root (default /var/tmp/burrow/NAME, kept)")
     parser.add_argument("--fresh", action="store_true", help="start from an empty state root")
+    parser.add_argument(
+        "--profile",
+        choices=profiles.PROFILES,
+        default=profiles.DEFAULT,
+        help="which appliance: dns-dhcp (BIND and Kea, the default) or caching (Unbound, no DHCP)",
+    )
     parser.add_argument("--clean", metavar="NAME", help="remove what sandbox NAME left behind")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -84,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             name=args.name,
             network=ipaddress.IPv4Network(args.network),
             root_dir=Path(args.root) if args.root else None,
+            profile=args.profile,
         )
     except (BurrowError, ValueError) as exc:
         print(f"./build.sh dev: {exc}", file=sys.stderr)
@@ -95,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     # A program started in the background of a non-interactive shell inherits SIGINT as
     # ignored, and Python keeps it so: Ctrl-C (or a SIGINT from a script) must stop it anyway.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    print(f"Starting sandbox {box.name!r} (named, Kea, Central, agents under supervisord)...")
+    daemons = "Unbound" if box.caching else "named, Kea"
+    print(f"Starting sandbox {box.name!r} ({daemons}, Central, agents under supervisord)...")
     try:
         box.start()
     except KeyboardInterrupt:

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from services.common.errors import SetupError
 from services.common.proc import run
+from services.common.profile import DEFAULT as DEFAULT_PROFILE
+from services.common.profile import Profile
 from services.sandbox import netns
 from services.sandbox.sandbox import (
     ALLOWED_NETWORKS,
@@ -178,6 +180,7 @@ class Lab:
         root_dir: Path | None = None,
         start: bool = True,
         timeout: float = 90.0,
+        profile: Profile = DEFAULT_PROFILE,
     ) -> Sandbox:
         """A sandbox named ``prefix + name`` on the lab, started unless ``start=False``.
 
@@ -185,7 +188,7 @@ class Lab:
         free one. ``dhcp=True``: it seeds the lab's DHCP subnets (give it to one sandbox only).
         Without ``root_dir`` a fresh state root is made (and removed by ``close()``). With
         ``start=False`` the caller may write first-boot settings into the root, then call
-        ``box.start()``.
+        ``box.start()``. ``profile``: ``caching`` for a caching appliance (Unbound, no DHCP).
         """
         if address is not None:
             ip = ipaddress.IPv4Address(address)
@@ -204,6 +207,7 @@ class Lab:
             lab=self,
             index=index,
             dhcp=dhcp,
+            profile=profile,
         )
         self.check_joining(box)
         self.boxes.append(box)

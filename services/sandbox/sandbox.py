@@ -44,7 +44,9 @@ import dns.query
 import dns.rdatatype
 import httpx
 
+from services.common import profile as profiles
 from services.common.agent import mtls_context
+from services.common.caching.contract import AccessRule, CachingSettings
 from services.common.errors import SetupError
 from services.common.paths import StateRoot
 from services.common.proc import CommandError, run
@@ -82,6 +84,11 @@ PROGRAMS = (
 #: Agents by name (certificate, enrolment) and port. The dns-agent and the dhcp-agent run in
 #: one supervisord program, ``dns-dhcp-agent``.
 AGENT_PORTS = {"dns-agent": 1337, "dhcp-agent": 4151, "appliance-agent": 4603}
+#: The programs and agents of a caching appliance (profile ``caching``): Unbound and a
+#: dns-agent that drives it, no named, no Kea, no dhcp-agent.
+CACHING_PROGRAMS = ("unbound", "central", "dns-agent", "appliance-agent", "webui", "diag-shell",
+                    "monitor")  # fmt: skip
+CACHING_AGENT_PORTS = {"dns-agent": 1337, "appliance-agent": 4603}
 #: Addresses ``network[2]`` to ``network[9]`` are for appliances; DHCP pools start at 10.
 FIRST_INDEX, LAST_INDEX = 2, 9
 
@@ -167,6 +174,8 @@ class Sandbox:
     index: int = FIRST_INDEX
     #: Seed a DHCPv4 and a DHCPv6 subnet on the sandbox network at the first start.
     dhcp: bool = True
+    #: The appliance's profile (services.common.profile), written into its root at each start.
+    profile: profiles.Profile = profiles.DEFAULT
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
@@ -178,6 +187,11 @@ class Sandbox:
             raise SetupError(
                 f"Network {self.network} is not part of 198.51.100.0/24.",
                 hint="use 198.51.100.0/24 or a /25 to /27 part of it",
+            )
+        if self.profile not in profiles.PROFILES:
+            raise SetupError(
+                f"Profile {self.profile!r} is not known.",
+                hint=f"use one of: {', '.join(profiles.PROFILES)}",
             )
         if self.network.prefixlen > 27:
             raise SetupError(f"Network {self.network} is too small.", hint="use /24 to /27")
@@ -231,9 +245,25 @@ class Sandbox:
     def zone(self) -> str:
         return ZONE
 
+    @property
+    def caching(self) -> bool:
+        """A caching appliance (Unbound, no DHCP) rather than a DNS/DHCP one."""
+        return self.profile == "caching"
+
+    @property
+    def programs(self) -> tuple[str, ...]:
+        """The supervisord programs this sandbox runs whatever the machine (chrony and syslog
+        run only where installed)."""
+        return CACHING_PROGRAMS if self.caching else PROGRAMS
+
+    @property
+    def agent_ports(self) -> dict[str, int]:
+        return CACHING_AGENT_PORTS if self.caching else AGENT_PORTS
+
     # --- lifecycle --------------------------------------------------------------
     def settings(self) -> ApplianceSettings:
         net = self.network
+        dhcp = self.dhcp and not self.caching
         return ApplianceSettings(
             hostname=f"burrow-{self.name}",
             interface="br0",
@@ -247,16 +277,25 @@ class Sandbox:
                 pool_end=net[199] if net.num_addresses > 200 else net[-2],
                 routers=[ipaddress.IPv4Address(self.address)],
             )
-            if self.dhcp
+            if dhcp
             else None,
             seed_subnet6=SeedSubnet6(
                 subnet=self.network6,
                 pool_start=self.network6[0x100],
                 pool_end=self.network6[0x1FF],
             )
-            if self.dhcp
+            if dhcp
             else None,
         )
+
+    def caching_settings(self) -> CachingSettings:
+        """A caching sandbox's first settings: Unbound's defaults, and its own network (where
+        this machine and the client namespaces are) allowed to query."""
+        mine = [
+            AccessRule.model_validate({"network": str(net), "action": "allow"})
+            for net in (self.network, self.network6)
+        ]
+        return CachingSettings(access=[*CachingSettings().access, *mine])
 
     def create_network(self) -> None:
         if self.lab is not None:
@@ -365,6 +404,14 @@ class Sandbox:
             self.root.make_dirs()
             if not self.root.appliance_settings.exists():
                 self.settings().save(self.root.appliance_settings)
+            elif (was := profiles.load(self.root)) != self.profile:
+                raise SetupError(
+                    f"The state root {self.root.root} is a {was} appliance's, not {self.profile}.",
+                    hint="start from an empty state root (--fresh) or use another --name",
+                )
+            profiles.save(self.root, self.profile)
+            if self.caching and not self.root.caching_settings.exists():
+                self.caching_settings().save(self.root.caching_settings)
             fd = os.open(self.root.logs / "launch.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                          0o640)  # fmt: skip
             launch_log = os.fdopen(fd, "ab")
@@ -534,6 +581,8 @@ class Sandbox:
 
     # --- readiness --------------------------------------------------------------
     def check_dns(self) -> bool:
+        if self.caching:
+            return self.check_unbound()
         try:
             answer = self.dns_query(ZONE, "SOA", timeout=0.5)
         except Exception as exc:
@@ -542,7 +591,27 @@ class Sandbox:
             raise NotReadyError("named: no SOA answer")
         return True
 
+    def check_unbound(self) -> bool:
+        """Unbound answers from its own data (``localhost.`` is one of its default local
+        zones): no forwarder or Internet needed."""
+        try:
+            answer = self.dns_query("localhost.", "A", timeout=0.5)
+        except Exception as exc:
+            raise NotReadyError(f"unbound: {exc}") from exc
+        if not answer.answer:
+            raise NotReadyError(f"unbound: no answer for localhost. (rcode {answer.rcode()})")
+        return True
+
+    def unbound_control(self, *args: str) -> str:
+        """``unbound-control`` inside the namespace, over the appliance's control socket."""
+        return run(
+            ["unbound-control", "-c", str(self.root.unbound_conf), *args], netns=self.ns,
+            timeout=15,
+        ).stdout  # fmt: skip
+
     def check_kea(self) -> bool:
+        if self.caching:
+            return True
         for service in ("dhcp4", "dhcp6"):
             try:
                 answer = self.kea("status-get", service, timeout=2)
@@ -562,7 +631,7 @@ class Sandbox:
         return True
 
     def check_agents(self) -> bool:
-        for name, port in AGENT_PORTS.items():
+        for name, port in self.agent_ports.items():
             try:
                 response = self.https(port, "/health", timeout=1)
             except Exception as exc:

@@ -6,10 +6,12 @@ with one line starting with ``refused:`` and nothing is run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
-from services.shell import dns_tools, kea, net_tools, views
+from services.common import profile as profiles
+from services.shell import dns_tools, kea, net_tools, unbound, views
 from services.shell.command import Command
 from services.shell.runner import COMMAND_OUTPUT_CAP, Context, OutputCapped
 from services.shell.syntax import Refused, split_line
@@ -24,17 +26,21 @@ SESSION_WORDS = ("exit", "quit", "logout", "history", "clear")
 
 def _help(ctx: Context, args: list[str]) -> int:
     if args:
-        if len(args) != 1 or args[0] not in COMMANDS:
+        commands = available(ctx)
+        if len(args) != 1 or args[0] not in commands:
             raise Refused(f"no help for {' '.join(args)!r}; 'help' lists the commands")
-        command = COMMANDS[args[0]]
+        command = commands[args[0]]
         ctx.line(f"usage: {command.usage}")
         if command.summary:
             ctx.line(command.summary)
         if command.details:
             ctx.line(command.details)
         return 0
-    ctx.line("Burrow diagnostic shell (read-only). Commands:")
-    for command in COMMANDS.values():
+    if _caching(ctx):
+        ctx.line("Burrow diagnostic shell of a caching appliance (read-only). Commands:")
+    else:
+        ctx.line("Burrow diagnostic shell (read-only). Commands:")
+    for command in available(ctx).values():
         ctx.line(f"  {command.name:<11} {command.summary}")
     ctx.line("  history     the commands of this session")
     ctx.line("  exit        end the session (also ctrl-d)")
@@ -44,7 +50,7 @@ def _help(ctx: Context, args: list[str]) -> int:
 
 
 def _complete_help(ctx: Context, words: list[str]) -> list[str]:
-    return [] if words else list(COMMANDS)
+    return [] if words else list(available(ctx))
 
 
 def _all() -> dict[str, Command]:
@@ -58,6 +64,36 @@ def _all() -> dict[str, Command]:
 
 
 COMMANDS: dict[str, Command] = _all()
+#: Commands about named and Kea, which a caching appliance (profile ``caching``) does not run:
+#: refused there with the reason.
+NOT_ON_CACHING = {
+    "kea": "a caching appliance has no DHCP server (no Kea)",
+    "rndc": "a caching appliance runs Unbound, not named; 'unbound status' shows its state",
+    "dnssec": "a caching appliance signs no zones (Unbound validates DNSSEC answers); "
+    "'unbound status' shows its state",
+}
+#: Commands of a caching appliance only (unknown on a DNS/DHCP appliance).
+CACHING_ONLY = {command.name: command for command in unbound.COMMANDS}
+#: ``config`` of a caching appliance: its files (services.shell.views._config_files).
+CACHING_CONFIG = dataclasses.replace(
+    COMMANDS["config"], usage="config unbound|caching|appliance|diag-shell"
+)
+
+
+def _caching(ctx: Context) -> bool:
+    try:
+        return profiles.load(ctx.root) == "caching"
+    except Exception:  # launch refuses an unknown profile: show what exists
+        return False
+
+
+def available(ctx: Context) -> dict[str, Command]:
+    """The commands of this appliance's profile."""
+    if not _caching(ctx):
+        return COMMANDS
+    found = {k: v for k, v in COMMANDS.items() if k not in NOT_ON_CACHING} | CACHING_ONLY
+    found["config"] = CACHING_CONFIG
+    return dict(sorted(found.items()))
 
 
 def execute(ctx: Context, line: str) -> int:
@@ -68,7 +104,9 @@ def execute(ctx: Context, line: str) -> int:
         if not words:
             return 0
         name, args = words[0], words[1:]
-        command = COMMANDS.get(name)
+        command = available(ctx).get(name)
+        if command is None and name in NOT_ON_CACHING:
+            raise Refused(f"{name!r} is not on this appliance: {NOT_ON_CACHING[name]}")
         if command is None:
             raise Refused(f"unknown command {name!r}; 'help' lists the commands")
         status = command.handler(ctx, args)
@@ -105,9 +143,9 @@ def candidates(ctx: Context, before: str) -> tuple[str, list[str]]:
     else:
         current = ""
     if not words:
-        options = [*COMMANDS, *SESSION_WORDS]
+        options = [*available(ctx), *SESSION_WORDS]
     else:
-        command = COMMANDS.get(words[0])
+        command = available(ctx).get(words[0])
         try:
             options = command.complete(ctx, words[1:]) if command else []
         except (OSError, Refused):

@@ -15,6 +15,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from services.common import profile as profiles
 from services.common.enrolment import fleet_dir
 from services.common.supervisor import SupervisorView
 from services.shell import syntax
@@ -193,6 +194,12 @@ def _complete_logs(ctx: Context, words: list[str]) -> list[str]:
 # --- configuration ------------------------------------------------------------------------
 def _config_files(ctx: Context) -> dict[str, Path]:
     root = ctx.root
+    if profiles.load(root) == "caching":
+        return {
+            "unbound": root.unbound_conf,
+            "caching": root.caching_settings,
+            "appliance": root.appliance_settings,
+        }
     return {
         "named": root.named_conf,
         "zones": root.bind_etc / "zones.conf",

@@ -17,7 +17,9 @@ Steps, each reported through ``progress(state, step)``:
    supervisord, and the restore waits until named answers ``rndc status``, Kea's Control
    Agent answers and Central answers ``/api/v1/health`` (each polled on its own, at most
    ``HEALTH_TIMEOUT`` seconds); then the console, the diagnostic shell and the monitor are
-   started;
+   started. On a caching appliance (profile ``caching``) unbound.conf is first rendered from
+   the restored caching settings, and the restore waits for ``unbound-control status``
+   instead of named and Kea;
 6. the state becomes ``active`` (with S's appliance id, which came with the backup).
 
 Each step's time goes to the ``timeline`` (services.appliance.backup.timeline), and the last
@@ -52,8 +54,10 @@ from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
 from services.appliance.backup.collect import DATABASE, INCLUDED, _excluded
 from services.appliance.backup.timeline import Timeline
+from services.common import profile
 from services.common.backup.bundle import Bundle
 from services.common.backup.files import central_hold_file, restored_file
+from services.common.backup.format import BackupFormatError
 from services.common.dns.named_conf import update_zones_conf, zones_conf_path
 from services.common.files import write_json
 from services.common.paths import StateRoot
@@ -363,17 +367,37 @@ def _kea_answers(root: StateRoot) -> str | None:
     return None
 
 
+def _unbound_answers(root: StateRoot) -> str | None:
+    try:
+        run(["unbound-control", "-c", str(root.unbound_conf), "status"], timeout=5)
+    except (CommandError, OSError) as exc:
+        return f"unbound: {exc}"
+    return None
+
+
 #: The health checks a restore waits for, by the name its timeline gives them.
 HEALTH_CHECKS: dict[str, Callable[[StateRoot], str | None]] = {
     "named": _named_answers,
     "kea": _kea_answers,
     "central": _central_answers,
 }
+#: A caching appliance's (profile ``caching``): Unbound instead of named and Kea.
+CACHING_HEALTH_CHECKS: dict[str, Callable[[StateRoot], str | None]] = {
+    "unbound": _unbound_answers,
+    "central": _central_answers,
+}
+
+
+def health_checks(root: StateRoot) -> dict[str, Callable[[StateRoot], str | None]]:
+    """The checks of this appliance's profile, read when the restore waits: the restore has
+    written the profile of the appliance it replaces by then."""
+    return CACHING_HEALTH_CHECKS if profile.load(root) == "caching" else HEALTH_CHECKS
 
 
 def _healthy(root: StateRoot) -> str | None:
-    """None when named, Kea and Central answer; else what does not."""
-    for check in HEALTH_CHECKS.values():
+    """None when the appliance's DNS (and DHCP) servers and Central answer; else what does
+    not."""
+    for check in health_checks(root).values():
         reason = check(root)
         if reason is not None:
             return reason
@@ -396,10 +420,14 @@ def wait_healthy(
     (``started``, by check name; else ``since``, monotonic) until it first answered, and
     ``healthy`` from the first of them until all had."""
     began = time.monotonic() if since is None else since
-    starts = {name: (started or {}).get(name, began) for name in HEALTH_CHECKS}
+    checks = health_checks(root)
+    starts = {name: (started or {}).get(name, began) for name in checks}
     deadline = time.monotonic() + timeout
-    progress("restarting", "waiting until named, Kea and Central answer")
-    reasons: dict[str, str | None] = dict.fromkeys(HEALTH_CHECKS, "not checked")
+    if checks is CACHING_HEALTH_CHECKS:
+        progress("restarting", "waiting until Unbound and Central answer")
+    else:
+        progress("restarting", "waiting until named, Kea and Central answer")
+    reasons: dict[str, str | None] = dict.fromkeys(checks, "not checked")
 
     def poll(name: str, check: Callable[[StateRoot], str | None]) -> None:
         while True:
@@ -418,7 +446,7 @@ def wait_healthy(
 
     threads = [
         threading.Thread(target=poll, args=(name, check), name=f"health-{name}", daemon=True)
-        for name, check in HEALTH_CHECKS.items()
+        for name, check in checks.items()
     ]
     for thread in threads:
         thread.start()
@@ -431,6 +459,29 @@ def wait_healthy(
         )
     if timeline is not None:
         timeline.add("healthy", min(starts.values()))
+
+
+#: Where a backup holds its appliance's profile (services.common.profile); none: dns-dhcp.
+PROFILE_FILE = "etc/burrow/profile"
+
+
+def backup_profile(bundle: Bundle) -> str:
+    """The profile of the appliance a backup was taken on."""
+    for entry in bundle.manifest["files"]:
+        if entry["path"] == PROFILE_FILE:
+            return b"".join(bundle.file_content(entry)).decode(errors="replace").strip()
+    return profile.DEFAULT
+
+
+def check_profile(root: StateRoot, bundle: Bundle) -> None:
+    """Refuse a backup of another kind of appliance: a caching appliance has no named or Kea
+    to serve a DNS/DHCP appliance's zones and leases, and the other way round."""
+    theirs, mine = backup_profile(bundle), profile.load(root)
+    if theirs != mine:
+        raise BackupFormatError(
+            f"This backup is of a {theirs} appliance and this is a {mine} appliance: restore "
+            f"it onto a {theirs} appliance."
+        )
 
 
 def apply_bundle(
@@ -471,6 +522,7 @@ def _apply_bundle(
     timeline: Timeline | None,
     warm: bool,
 ) -> None:
+    check_profile(root, bundle)  # before anything changes
     clock = Timeline() if timeline is None else timeline
     appliance_state.set_state(root, "restoring")
     view = _supervisor(root)
@@ -515,8 +567,15 @@ def _apply_bundle(
     with clock.step("write-rest"):
         rest = lambda path: not _central_file(path)  # noqa: E731
         write_files(root, bundle, progress, only=rest, prepare=False)
-        # A backup of an older release: its zones.conf took the appliance's key from anywhere.
-        update_zones_conf(zones_conf_path(root))
+        if profile.load(root) == "caching":
+            # unbound.conf is not in backups: rendered from the restored caching settings.
+            from services.common.launch import render_unbound
+
+            render_unbound(root)
+        else:
+            # A backup of an older release: its zones.conf took the appliance's key from
+            # anywhere.
+            update_zones_conf(zones_conf_path(root))
     if view is not None:
         begun = time.monotonic()
         with clock.step("start"):

@@ -10,7 +10,8 @@ Every appliance serves it; only an ``uninitialized`` one accepts a restore. Endp
   checked while it arrives (every chunk's hash as it comes, its chunks appended to one file
   under ``backup/restore``, 0600), and completely (the tree from the root) before the
   answer; 202 and the restore runs in the background, a bad bundle → 422 naming ``bundle``
-  with one sentence; an appliance that is not ``uninitialized`` → 409;
+  with one sentence (also a backup of another profile: a DNS/DHCP appliance's onto a caching
+  one, or the other way round); an appliance that is not ``uninitialized`` → 409;
 - ``GET /restore`` → ``{"state": "idle" | "receiving" | "applying" | "restarting" | "done" |
   "failed", "step", "error", "seconds", "timings"}`` (kept in
   ``backup/restore/progress.json``, so it survives the agent's restart; ``timings``: each
@@ -53,7 +54,12 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 
 from services.appliance.backup import paths
 from services.appliance.backup import state as appliance_state
-from services.appliance.backup.apply import apply_bundle, release_central, warm_central
+from services.appliance.backup.apply import (
+    apply_bundle,
+    check_profile,
+    release_central,
+    warm_central,
+)
 from services.appliance.backup.producer import Producer, agent_fingerprint
 from services.appliance.backup.timeline import Timeline
 from services.common import problems
@@ -368,6 +374,7 @@ def receiver_app(
                 raise
             clock.add("receive", began)
             bundle = await parse
+            check_profile(root, bundle)
             clock.add("check", began)
             warm = bool(warming is not None and await warming)
         except BaseException as exc:
