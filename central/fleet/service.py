@@ -38,7 +38,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from central.core.config import LOCAL_AGENTS, PORT, CentralConfig
+from central.core.config import PORT, CentralConfig
 from central.core.db import now
 from central.core.deps import Principal, jsonable
 from central.core.problems import ProblemError
@@ -485,7 +485,7 @@ def join(
         )
     settings = _settings(config)
     keys = {kind: new_key() for kind in kinds}
-    programs = {a.kind: a.program for a in LOCAL_AGENTS}
+    programs = {a.kind: a.program for a in config.local_agents}
     release = new_token("bwr")
     request = RedeemRequest(
         code=body.code,
@@ -553,7 +553,7 @@ def _repin(
     comment: str,
 ) -> None:
     """Pin this Central's rows of its own agents to the certificates they show from now."""
-    programs = {a.kind: a.program for a in LOCAL_AGENTS}
+    programs = {a.kind: a.program for a in config.local_agents}
     for kind, server in local.items():
         paths: CertPaths = (fleet_cert if fleet else agent_cert)(config.root, programs[kind])
         if not paths.cert.exists():
