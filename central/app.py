@@ -18,6 +18,7 @@ from central.auth.service import LoginThrottle, ensure_first_admin
 from central.backups import detect as backup_detect
 from central.backups.restored import record_restore
 from central.backups.routes import router as backups_router
+from central.caching.routes import router as caching_router
 from central.core import docs, problems
 from central.core.backup_ack import BackupAck
 from central.core.config import CentralConfig
@@ -168,6 +169,7 @@ def create_app(config: CentralConfig, *, background: bool = True) -> FastAPI:
         dhcp_migrate_router,
         dns_router,
         dns_security_router,
+        caching_router,
         ipam_router,
         ipam_discovery_router,
         backups_router,

@@ -22,6 +22,7 @@ from webui.pages import (
     appliance,
     auth,
     backups,
+    caching,
     dashboard,
     dhcp,
     dns,
@@ -189,8 +190,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         return {"service": "webui", "status": "ok", "version": VERSION}
 
     for module in (
-        auth, dashboard, dns, dhcp, ipam, ipam_discovery, servers, history, users, settings,
-        monitoring, appliance, backups, fleet,
+        auth, dashboard, dns, dhcp, caching, ipam, ipam_discovery, servers, history, users,
+        settings, monitoring, appliance, backups, fleet,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

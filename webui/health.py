@@ -2,6 +2,7 @@
 
 - DNS: named's statistics channel answered the monitor program's last collection (every 5 s);
 - DHCP: Kea answered Central's statistics request just now (through the dhcp-agent);
+- caching (a caching appliance): Unbound answered Central's statistics request just now;
 - backups: the newest backup at the peer is younger than the monitoring threshold
   (``backup_overdue_hours``) and the last attempt did not fail;
 - certificates: none expires within ``certificate_days``;
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.figures import Figures
+from webui import caching
 from webui.central import ApiError, Central
 from webui.forms import in_words
 
@@ -72,6 +74,25 @@ def dns_check(figures: Figures | None, now: float) -> Check:
     why = f" (supervisord: {state})" if state and state != "RUNNING" else ""
     return Check("dns", label, "bad", f"named is not answering{why}: no name is resolved "
                  "by this appliance.", link, "Servers")  # fmt: skip
+
+
+def caching_check(central: Central, token: str) -> Check:
+    """Unbound answered Central's statistics request just now (through the dns-agent)."""
+    label, link = "Caching DNS server (Unbound)", "/caching"
+    try:
+        servers = caching.servers(central, token)
+    except ApiError as exc:
+        return Check("caching", label, "warn", in_words(exc), link, "Caching")
+    failed = []
+    for server in servers:
+        try:
+            caching.stats(central, token, server.id)
+        except ApiError:
+            failed.append(server.name)
+    if failed:
+        return Check("caching", label, "bad", f"Unbound is not answering on {', '.join(failed)}: "
+                     "no name is resolved there.", link, "Caching")  # fmt: skip
+    return Check("caching", label, "ok", "Unbound is answering.", link, "Caching")
 
 
 def dhcp_check(central: Central, token: str) -> Check:
@@ -152,8 +173,11 @@ def clock_check(figures: Figures | None) -> Check:
                  "Monitoring and time")  # fmt: skip
 
 
-def health(central: Central, token: str) -> dict[str, Any]:
-    """Every check, the worst level and those that need attention."""
+def health(
+    central: Central, token: str, kinds: frozenset[str] = frozenset({"dns", "dhcp"})
+) -> dict[str, Any]:
+    """Every check (DNS, DHCP and caching for the kinds of server Central manages), the worst
+    level and those that need attention."""
     try:
         figures: Figures | None = central.figures(token)
     except ApiError:
@@ -164,8 +188,9 @@ def health(central: Central, token: str) -> dict[str, Any]:
     except ApiError:
         pass
     checks = [
-        dns_check(figures, time.time()),
-        dhcp_check(central, token),
+        *([dns_check(figures, time.time())] if "dns" in kinds else []),
+        *([caching_check(central, token)] if "caching" in kinds else []),
+        *([dhcp_check(central, token)] if "dhcp" in kinds else []),
         backup_check(figures, int(thresholds.get("backup_overdue_hours", 26))),
         certificate_check(figures, int(thresholds.get("certificate_days", 30))),
         clock_check(figures),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 
 from webui.central import ApiError, Central, CentralDownError, SessionGoneError
 from webui.forms import format_duration
+from webui.models import Server
 from webui.session import COOKIE, CookieSealer, Session
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -42,6 +43,7 @@ DONE = {
     "soa-saved": "The zone's SOA and default TTL were saved.",
     "zone-options-saved": "The zone's options were saved; named runs them now.",
     "dns-options-saved": "The DNS server's options were saved; named runs them now.",
+    "caching-saved": "The settings were saved; Unbound runs them now.",
     "records-deleted": "The selected records were deleted.",
     "ttl-changed": "The TTL of the selected records was changed.",
     "scope-created": "The scope was created.",
@@ -106,6 +108,15 @@ DONE = {
 }
 
 
+#: The kinds of server as the console names them.
+KIND_LABELS = {
+    "dns": "DNS (BIND)",
+    "dhcp": "DHCP (Kea)",
+    "caching": "caching DNS (Unbound)",
+    "appliance": "appliance",
+}
+
+
 class LoginNeededError(Exception):
     """The page needs a logged-in user and there is none."""
 
@@ -123,6 +134,7 @@ def make_templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["DONE"] = DONE
+    env.globals["KIND_LABELS"] = KIND_LABELS
     env.filters["duration"] = format_duration
     return env
 
@@ -136,6 +148,8 @@ class Console:
     templates: jinja2.Environment = field(default_factory=make_templates)
     #: (when asked, the managing Central's address or ""): see ``fleet_manager``.
     fleet: tuple[float, str] | None = None
+    #: (when asked, the kinds of server Central manages): see ``server_kinds``.
+    kinds: tuple[float, frozenset[str]] | None = None
 
 
 def console(request: Request) -> Console:
@@ -256,6 +270,60 @@ def fleet_manager(request: Request, session: Session | None) -> str:
     return address
 
 
+#: The main navigation: (link, label, the paths it is current for).
+NAV = (
+    ("/", "Dashboard", "/"),
+    ("/dns/zones", "DNS", "/dns"),
+    ("/dhcp", "DHCP", "/dhcp"),
+    ("/caching", "Caching", "/caching"),
+    ("/ipam", "IPAM", "/ipam"),
+    ("/servers", "Servers", "/servers"),
+    ("/fleet", "Fleet", "/fleet"),
+    ("/history", "History", "/history"),
+    ("/users", "Users", "/users"),
+    ("/appliance", "Appliance", "/appliance"),
+    ("/backups", "Backups", "/backups"),
+    ("/settings", "Settings", "/settings"),
+)
+#: Entries offered only when Central manages a server of their kind.
+SERVICE_NAV = {"/dns": "dns", "/dhcp": "dhcp", "/caching": "caching"}
+#: What is offered while Central manages no DNS, DHCP or caching server (or cannot say).
+UNKNOWN_KINDS = frozenset({"dns", "dhcp"})
+
+
+def server_kinds(request: Request, session: Session | None) -> frozenset[str]:
+    """The kinds of server Central manages (dns, dhcp, caching, appliance), asked of Central
+    at most every ``FLEET_CHECK`` seconds; ``UNKNOWN_KINDS`` when it manages no DNS, DHCP or
+    caching server or cannot be asked."""
+    app = console(request)
+    moment = time.monotonic()
+    if app.kinds is not None and moment - app.kinds[0] < FLEET_CHECK:
+        return app.kinds[1]
+    if session is None:
+        return UNKNOWN_KINDS
+    try:
+        kinds = kinds_of(app.central.servers(session.token))
+    except (ApiError, CentralDownError, SessionGoneError):  # the page says what is wrong
+        return UNKNOWN_KINDS
+    app.kinds = (moment, kinds)
+    return kinds
+
+
+def kinds_of(servers: Iterable[Server]) -> frozenset[str]:
+    """The kinds of ``servers``; with no DNS, DHCP or caching server among them, the DNS and
+    DHCP of before (a Central whose agents are not registered yet)."""
+    kinds = frozenset(s.kind for s in servers)
+    if not kinds & set(SERVICE_NAV.values()):
+        kinds |= UNKNOWN_KINDS
+    return kinds
+
+
+def navigation(kinds: frozenset[str]) -> list[tuple[str, str, str]]:
+    """The main navigation for an appliance whose Central manages servers of ``kinds``: DNS
+    zones, DHCP and Caching only where there is a server to use them on."""
+    return [item for item in NAV if SERVICE_NAV.get(item[2], "") in {"", *kinds}]
+
+
 def render(
     request: Request,
     name: str,
@@ -271,6 +339,7 @@ def render(
         path=request.url.path,
         done=DONE.get(done, ""),
         fleet_manager=fleet_manager(request, session),
+        nav=navigation(server_kinds(request, session)) if session is not None else [],
         **context,
     )
     return HTMLResponse(html, status_code=status)

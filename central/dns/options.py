@@ -26,14 +26,13 @@ from central.core.config import CentralConfig
 from central.core.db import now
 from central.core.deps import Principal
 from central.dns import lock
-from central.dns.agent import PinnedDnsClient, client_for
+from central.dns.agent import PinnedDnsClient, client_for, require_dns
 from central.dns.models import DnsServerOptions
 from central.dns.schemas import OptionsRequest, OptionsView
 from central.dns.settle import settle
 from central.history import service as history
-from central.registry.service import get_server
 from services.common.dns.options import ServerOptions
-from services.common.errors import BurrowError, FieldProblem, ValidationError
+from services.common.errors import BurrowError, FieldProblem
 from services.common.problems import summary
 
 OBJECT_TYPE = "dns-server-options"
@@ -41,11 +40,7 @@ EXTERNAL = "external"
 
 
 def _dns_server(db: Session, server_id: int) -> None:
-    server = get_server(db, server_id)
-    if server.kind != "dns":
-        raise ValidationError(
-            f"Server {server_id} is a {server.kind} server, not a DNS server.", field="server_id"
-        )
+    require_dns(db, server_id)
 
 
 def _dump(options: ServerOptions) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from central.core.config import CentralConfig
 from central.core.deps import Principal
 from central.dns import keys, lock
 from central.dns import service as dns_service
+from central.dns.agent import not_dns
 from central.dns.keys import TsigKeyRequest
 from central.dns.models import DnsTsigKey, DnsZone
 from central.dns.schemas import ZoneCreateRequest, ZoneUpdateRequest
@@ -83,8 +84,10 @@ def _checked(db: Session, zone: DnsZone, server_ids: list[int]) -> list[Server]:
     for index, server_id in enumerate(server_ids):
         field = f"server_ids[{index}]"
         server = db.get(Server, server_id)
-        if server is None or server.kind != "dns":
+        if server is None:
             problems.append(FieldProblem(field, f"there is no DNS server {server_id}"))
+        elif server.kind != "dns":
+            problems.append(FieldProblem(field, not_dns(server, field).message))
         elif server_id == zone.server_id:
             problems.append(FieldProblem(field, "the primary's own server"))
         elif server_id in server_ids[:index]:

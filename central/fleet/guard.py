@@ -1,6 +1,6 @@
-"""While this appliance is in a fleet its Central refuses DNS and DHCP writes (409, naming the
-managing Central): the managing Central makes them. Reads, users, settings and the rest stay
-(docs/fleet.md)."""
+"""While this appliance is in a fleet its Central refuses DNS, DHCP and caching writes (409,
+naming the managing Central): the managing Central makes them. Reads, users, settings and the
+rest stay (docs/fleet.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from services.common.errors import FieldProblem
 from services.common.paths import StateRoot
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-MANAGED = ("/api/v1/dns/", "/api/v1/dhcp/")
+MANAGED = ("/api/v1/dns/", "/api/v1/dhcp/", "/api/v1/caching/")
 
 
 class FleetGuard:
@@ -39,7 +39,7 @@ class FleetGuard:
                 where = f"{data.get('address')}:{data.get('port')}"
                 detail = (
                     f"This appliance is managed by the Central at {where} (its fleet): "
-                    "make DNS and DHCP changes there."
+                    "make DNS, DHCP and caching changes there."
                 )
                 answer = problems.response(
                     409,

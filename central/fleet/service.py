@@ -27,6 +27,7 @@ import logging
 import shutil
 import ssl
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,7 +38,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from central.core.config import LOCAL_AGENTS, PORT, CentralConfig
+from central.core.config import PORT, CentralConfig
 from central.core.db import now
 from central.core.deps import Principal, jsonable
 from central.core.problems import ProblemError
@@ -73,7 +74,19 @@ from services.common.settings import ApplianceSettings
 
 log = logging.getLogger(__name__)
 
-KINDS = ("dns", "dhcp", "appliance")
+#: The kinds of server an appliance of each profile brings to a fleet (a DNS/DHCP appliance:
+#: dns, dhcp, appliance; a caching appliance: caching, appliance).
+KIND_SETS = tuple(registry.APPLIANCE_KINDS.values())
+KINDS = tuple(dict.fromkeys(kind for kinds in KIND_SETS for kind in kinds))
+
+
+def _one_appliance(kinds: Iterable[str]) -> tuple[str, ...] | None:
+    """The kinds of server of one appliance, in their order, or None if they are no
+    profile's."""
+    given = sorted(kinds)
+    return next((k for k in KIND_SETS if sorted(k) == given), None)
+
+
 FINGERPRINT = r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$"
 HOSTNAME = r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$"
 #: Seconds a call to the other Central may take (a leave waits for the other side's agents).
@@ -213,15 +226,18 @@ def _code(db: Session, code: str) -> FleetJoinCode:
 def redeem(db: Session, config: CentralConfig, body: RedeemRequest) -> dict[str, Any]:
     """Register the joining appliance's agents as servers and sign their certificates."""
     code = _code(db, body.code)
-    if sorted(body.requests) != sorted(KINDS):
+    kinds = _one_appliance(body.requests)
+    if kinds is None:
+        wanted = " or ".join(", ".join(k) for k in KIND_SETS)
         raise ValidationError(
-            f"A certificate request is needed for each of {', '.join(KINDS)}.", field="requests"
+            f"A certificate request is needed for each agent of the appliance: {wanted}.",
+            field="requests",
         )
     if db.scalar(select(FleetMember.id).where(FleetMember.name == body.name)) is not None:
         raise ConflictError(
             f"An appliance named {body.name!r} is in the fleet already.", field="name"
         )
-    names = {kind: f"{body.name}-{kind}" for kind in KINDS}
+    names = {kind: f"{body.name}-{kind}" for kind in kinds}
     taken = db.scalars(select(Server.name).where(Server.name.in_(names.values()))).all()
     if taken:
         raise ConflictError(f"This Central has a server named {taken[0]!r} already.", field="name")
@@ -231,7 +247,7 @@ def redeem(db: Session, config: CentralConfig, body: RedeemRequest) -> dict[str,
         raise ValidationError("central_ca is not a PEM certificate.", field="central_ca") from exc
     ca = CertificateAuthority(config.ca_dir)
     signed = {}
-    for kind in KINDS:
+    for kind in kinds:
         try:
             signed[kind] = ca.sign_request(
                 body.requests[kind].encode(), names[kind], server_names=[body.address]
@@ -242,7 +258,7 @@ def redeem(db: Session, config: CentralConfig, body: RedeemRequest) -> dict[str,
                 field=f"requests.{kind}",
             ) from exc
     servers = []
-    for kind in KINDS:
+    for kind in kinds:
         server = Server(
             kind=kind, name=names[kind], address=body.address, port=registry.DEFAULT_PORTS[kind]
         )
@@ -279,7 +295,7 @@ def redeem(db: Session, config: CentralConfig, body: RedeemRequest) -> dict[str,
         "ca_certificate": ca.paths.cert.read_text(),
         "crl": crl.read_text() if crl.exists() else "",
         "certificates": {
-            kind: signed[kind].public_bytes(serialization.Encoding.PEM).decode() for kind in KINDS
+            kind: signed[kind].public_bytes(serialization.Encoding.PEM).decode() for kind in kinds
         },
         "server_ids": {s.kind: s.id for s in servers},
     }
@@ -447,7 +463,8 @@ def join(
             field="address",
         )
     local = _local_servers(db)
-    if sorted(local) != sorted(KINDS):
+    kinds = _one_appliance(local)
+    if kinds is None:
         raise ConflictError("This appliance's agents are not all registered yet.")
     who = "the managing Central"
     try:
@@ -467,8 +484,8 @@ def join(
             field="ca_fingerprint",
         )
     settings = _settings(config)
-    keys = {kind: new_key() for kind in KINDS}
-    programs = {a.kind: a.program for a in LOCAL_AGENTS}
+    keys = {kind: new_key() for kind in kinds}
+    programs = {a.kind: a.program for a in config.local_agents}
     release = new_token("bwr")
     request = RedeemRequest(
         code=body.code,
@@ -476,7 +493,7 @@ def join(
         address=settings.ip,
         central_ca=(config.ca_dir / "ca.crt").read_text(),
         release_secret=release,
-        requests={k: make_request(keys[k], programs[k]).decode() for k in KINDS},
+        requests={k: make_request(keys[k], programs[k]).decode() for k in kinds},
     )
     verify = _verify_pem(ca_pem)
     answer = _call(
@@ -486,7 +503,7 @@ def join(
     try:
         directory = fleet_dir(root)
         directory.mkdir(mode=0o755, exist_ok=True)
-        for kind in KINDS:
+        for kind in kinds:
             write_key_and_cert(
                 fleet_cert(root, programs[kind]), keys[kind],
                 answer["certificates"][kind].encode(),
@@ -536,7 +553,7 @@ def _repin(
     comment: str,
 ) -> None:
     """Pin this Central's rows of its own agents to the certificates they show from now."""
-    programs = {a.kind: a.program for a in LOCAL_AGENTS}
+    programs = {a.kind: a.program for a in config.local_agents}
     for kind, server in local.items():
         paths: CertPaths = (fleet_cert if fleet else agent_cert)(config.root, programs[kind])
         if not paths.cert.exists():

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from central.core.config import CentralConfig
 from central.core.deps import Principal
 from central.dns import service as dns_service
+from central.dns.agent import not_dns
 from central.dns.models import DnsRecord, DnsZone
 from central.dns.schemas import ZoneCreateRequest
 from central.ipam import addresses as ad
@@ -73,10 +74,18 @@ def zone_names(rng: IpamRange) -> list[str]:
 def _server(db: Session, body: ReverseRequest) -> Server:
     if body.server_id is not None:
         server = db.get(Server, body.server_id)
-        if server is None or server.kind != "dns":
+        if server is None:
             raise ValidationError(f"There is no DNS server {body.server_id}.", field="server_id")
+        if server.kind != "dns":
+            raise not_dns(server)
         return server
     servers = list(db.scalars(select(Server).where(Server.kind == "dns")))
+    if not servers:
+        raise ValidationError(
+            "Central manages no DNS server (BIND) to hold reverse zones; a caching server "
+            "(Unbound) holds none.",
+            field="server_id",
+        )
     if len(servers) != 1:
         raise ValidationError("Name the DNS server: there are several.", field="server_id")
     return servers[0]

@@ -73,7 +73,8 @@ async def list_servers(
         bool, Query(description="call the agents of this page now (pinned mTLS) first")
     ] = False,
 ) -> ServerPage:
-    """Managed DNS servers, DHCP servers and appliances; filter e.g. ``kind:dns``. With
+    """Managed DNS servers, DHCP servers, caching DNS servers and appliances; filter e.g.
+    ``kind:dns`` or ``kind:caching``. With
     ``check=true`` the agents of the page are called first and their states refreshed."""
     rows, total = page(db, select(Server), params, FIELDS, ("name", "address"))
     if check:

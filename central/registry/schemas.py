@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class ServerPublic(BaseModel):
-    """A managed DNS server, DHCP server or appliance, and what Central last saw of its agent."""
+    """A managed DNS server, DHCP server, caching DNS server or appliance, and what Central
+    last saw of its agent."""
 
     id: int
-    kind: str = Field(description="dns, dhcp or appliance")
+    kind: Literal["dns", "dhcp", "caching", "appliance"] = Field(
+        description="dns (BIND), dhcp (Kea), caching (Unbound: a caching DNS server) or "
+        "appliance (its network, backups)"
+    )
     name: str
     address: str
     port: int

@@ -36,15 +36,23 @@ from services.common.settings import ApplianceSettings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["dns", "dhcp", "appliance", "caching"]
-DEFAULT_PORTS = {"dns": 1337, "dhcp": 4151, "appliance": 4603, "caching": 1337}
+#: ``caching``: the dns-agent of a caching appliance, which drives Unbound (docs/caching.md):
+#: no zones, no DHCP; its settings, statistics and cache flushes are under /api/v1/caching.
+Kind = Literal["dns", "dhcp", "caching", "appliance"]
+DEFAULT_PORTS = {"dns": 1337, "dhcp": 4151, "caching": 1337, "appliance": 4603}
+#: The agent program that serves each kind (a caching appliance's is the dns-agent).
+AGENTS = {"dns": "dns-agent", "dhcp": "dhcp-agent", "caching": "dns-agent",
+          "appliance": "appliance-agent"}  # fmt: skip
+#: The kinds of server one appliance brings, by its profile (services.common.profile).
+APPLIANCE_KINDS = {"dns-dhcp": ("dns", "dhcp", "appliance"), "caching": ("caching", "appliance")}
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 Comment = Annotated[str, Field(max_length=1000, description="save comment")]
-#: supervisord programs whose service events belong to a server of each kind (the dns-agent
-#: and the dhcp-agent run in one process, ``dns-dhcp-agent``).
 #: Seconds a health check or a CRL push may take per agent.
 HEALTH_TIMEOUT = 3.0
 CRL_TIMEOUT = 5.0
+#: supervisord programs whose service events belong to a server of each kind (the dns-agent
+#: and the dhcp-agent run in one process, ``dns-dhcp-agent``; a caching appliance's dns-agent
+#: is ``dns-agent``).
 PROGRAMS = {
     "dns": ("named", "dns-dhcp-agent"),
     "dhcp": ("kea-dhcp4", "kea-dhcp6", "kea-ctrl-agent", "kea-dhcp-ddns", "dns-dhcp-agent"),
@@ -206,7 +214,7 @@ def agent_of(config: CentralConfig, server: Server, *, timeout: float | None = N
     over the pinned mutual TLS of the registry."""
     address = agent_client.AgentAddress(server.address, server.port, server.fingerprint)
     client = AgentClient(agent_client.PinnedTransport(config.root, address), timeout=timeout)
-    client.agent = f"{server.kind}-agent"
+    client.agent = AGENTS.get(server.kind, f"{server.kind}-agent")
     return client
 
 
@@ -327,7 +335,7 @@ def issue_enrolment_token(
         "token": secret,
         "expires_at": jsonable(expires),
         "server_id": server.id,
-        "file": f"var/lib/burrow/secrets/enrol-{server.kind}-agent.token",
+        "file": f"var/lib/burrow/secrets/enrol-{AGENTS.get(server.kind, server.kind)}.token",
     }
 
 

@@ -26,12 +26,19 @@ def unbound_status(root: StateRoot) -> dict[str, Any]:
 
 
 def build(root: StateRoot) -> FastAPI:
+    from services.caching.addresses import AddressWatch
     from services.caching.api import install
     from services.caching.service import CachingService
     from services.common.agent import agent_app
 
     app = agent_app("dns-agent", root, unbound_status, marks_changes=True)
-    install(app, CachingService(root))
+    service = CachingService(root)
+    install(app, service)
+    # Unbound listens on the appliance's addresses: it follows their changes while the agent
+    # serves.
+    watch = AddressWatch(service.follow_addresses)
+    app.router.add_event_handler("startup", watch.start)
+    app.router.add_event_handler("shutdown", watch.stop)
     return app
 
 

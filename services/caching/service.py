@@ -7,6 +7,13 @@ refuse is never installed, and the refusal names the field when Unbound's words 
 channel again. If anything after the check fails, the previous settings file and unbound.conf
 are put back and Unbound is reloaded on them, so it never runs half of a change; the caller
 gets one error saying what failed and that the previous settings are in use.
+
+Unbound listens on the appliance's addresses, each named in unbound.conf. A reload does not
+open listening sockets again (Unbound 1.17 opens them once, as root, before it drops to its
+user), so a settings change keeps the addresses of the unbound.conf in use, and a change of the
+addresses (``follow_addresses``, called by ``services.caching.addresses.AddressWatch``) renders
+unbound.conf again and restarts Unbound, its cache dumped before and loaded back after
+(``unbound-control dump_cache`` / ``load_cache``). Both go one at a time.
 """
 
 from __future__ import annotations
@@ -16,10 +23,18 @@ import json
 import logging
 import subprocess
 import threading
+import xmlrpc.client
+from collections.abc import Callable
 from pathlib import Path
 
 from services.caching.control import UnboundControl
-from services.common.caching.conf import PORT, write_config
+from services.common.caching.conf import (
+    PORT,
+    conf_addresses,
+    interface_addresses,
+    listen_order,
+    write_config,
+)
 from services.common.caching.contract import (
     CacheFlush,
     CacheFlushed,
@@ -37,6 +52,7 @@ from services.common.errors import (
 from services.common.files import write_atomic
 from services.common.paths import StateRoot
 from services.common.proc import run
+from services.common.supervisor import SupervisorView
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +83,22 @@ def _put(path: Path, data: bytes | None, mode: int) -> None:
         write_atomic(path, data, mode=mode)
 
 
+def restart_by_supervisord(root: StateRoot, program: str = "unbound") -> None:
+    """Stop and start Unbound's program through supervisord, waiting for each."""
+    supervisor = SupervisorView(root.supervisor_socket, timeout=60.0)
+    if supervisor.process(program)["statename"] == "RUNNING":
+        supervisor.call("supervisor.stopProcess", program, True)
+    supervisor.call("supervisor.startProcess", program, True)
+
+
 class CachingService:
     """Unbound's settings, cache and counters on one appliance.
 
     ``user``, ``port`` and ``threads`` must be those burrow-launch renders unbound.conf with
     (the defaults on an appliance): ``reload_keep_cache`` keeps the cache only while the number
-    of threads stays the same.
+    of threads stays the same. ``addresses`` reads the addresses Unbound should listen on
+    (this machine's; tests read those of a network namespace) and ``restart`` restarts Unbound
+    (through supervisord on an appliance).
     """
 
     def __init__(
@@ -83,14 +109,25 @@ class CachingService:
         port: int = PORT,
         threads: int | None = None,
         control: UnboundControl | None = None,
+        addresses: Callable[[], list[str] | None] = interface_addresses,
+        restart: Callable[[], None] | None = None,
     ) -> None:
         self.root = root
+        self.read_addresses = addresses
+        self.restart = restart or (lambda: restart_by_supervisord(root))
         self.user = user
         self.port = port
         self.threads = threads
         self.control = control or UnboundControl(root)
-        #: One settings change at a time: each one reads what the one before it left.
+        #: One change at a time (settings or addresses): each reads what the one before left.
         self.lock = threading.Lock()
+
+    def listening(self) -> list[str] | None:
+        """The addresses of the unbound.conf in use (None: every address, through
+        interface-automatic); this machine's when there is none yet."""
+        if not self.root.unbound_conf.exists():
+            return self.read_addresses()
+        return conf_addresses(self.root.unbound_conf.read_text())
 
     def settings(self) -> CachingSettings:
         return CachingSettings.load(self.root.caching_settings)
@@ -101,8 +138,9 @@ class CachingService:
         with self.lock:
             old_settings = _read(self.root.caching_settings)
             old_conf = _read(self.root.unbound_conf)
-            # Refused here (ValidationError, 422): nothing was written.
-            write_config(self.root, settings, threads=self.threads, port=self.port, user=self.user)
+            # Refused here (ValidationError, 422): nothing was written. The addresses stay
+            # those Unbound listens on: a reload does not listen anew.
+            self._write(settings, self.listening())
             try:
                 settings.save(self.root.caching_settings)
                 self.control.reload()
@@ -118,6 +156,65 @@ class CachingService:
                 ) from exc
             log.info("Unbound uses the new settings")
             return settings
+
+    def _write(self, settings: CachingSettings, addresses: list[str] | None) -> None:
+        write_config(
+            self.root,
+            settings,
+            threads=self.threads,
+            port=self.port,
+            user=self.user,
+            addresses=addresses or [],
+        )
+
+    def follow_addresses(self) -> bool:
+        """If this machine's addresses are no longer those Unbound listens on: unbound.conf
+        rendered for them and Unbound restarted with its cache. True when it was."""
+        with self.lock:
+            now = self.read_addresses()
+            if not now:
+                return False  # not readable: Unbound stays as it is
+            before = self.listening()
+            if before is not None and listen_order(before) == listen_order(now):
+                return False
+            old_conf = _read(self.root.unbound_conf)
+            self._write(self.settings(), now)
+            log.info("the appliance's addresses changed: Unbound listens on %s", ", ".join(now))
+            try:
+                self._restart_keeping_cache()
+            except (BurrowError, OSError, subprocess.SubprocessError, xmlrpc.client.Fault) as exc:
+                log.error("Unbound did not start on the new addresses, putting back: %s", exc)
+                _put(self.root.unbound_conf, old_conf, 0o644)
+                self._restart_keeping_cache()
+                raise
+            return True
+
+    def _restart_keeping_cache(self) -> None:
+        """Restart Unbound (it listens anew only when it starts); its cache dumped to a file
+        before and loaded back once it answers again. A cache that cannot be dumped or loaded
+        is logged and left: Unbound fills it again from the forwarders."""
+        dump = self.root.run / "unbound-cache.dump"
+        try:
+            with dump.open("w") as out:
+                dump.chmod(0o600)
+                argv = ["unbound-control", "-c", str(self.root.unbound_conf), "dump_cache"]
+                dumped = subprocess.run(argv, stdout=out, check=False, timeout=120).returncode == 0
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("Unbound's cache was not dumped: %s", exc)
+            dumped = False
+        try:
+            self.restart()
+            self.control.wait_up(timeout=60)
+            if dumped:
+                with dump.open() as source:
+                    argv = ["unbound-control", "-c", str(self.root.unbound_conf), "load_cache"]
+                    loaded = subprocess.run(
+                        argv, stdin=source, capture_output=True, text=True, timeout=120
+                    )
+                if loaded.returncode != 0:
+                    log.warning("Unbound's cache was not loaded back: %s", loaded.stdout.strip())
+        finally:
+            dump.unlink(missing_ok=True)
 
     def _refuse_loops(self, settings: CachingSettings) -> None:
         """A server at one of this appliance's addresses on Unbound's own port is Unbound

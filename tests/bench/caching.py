@@ -15,7 +15,9 @@ name ``bench.example.`` insecure (``domain-insecure``), which is how an administ
 private zone behind a validating Unbound.
 
 (a) Burrow's: unbound.conf exactly as an appliance writes it (``conf.write_config``) from
-    ``CachingSettings`` with the forwarder, the insecure zone and the client network allowed;
+    ``CachingSettings`` with the forwarder, the insecure zone and the client network allowed,
+    listening on each address of its namespace (read from the kernel, as an appliance reads
+    its own);
 (b) Debian's stock: ``/etc/unbound/unbound.conf`` and its ``unbound.conf.d`` as the package
     ships them, copied with only what running side by side needs (``STOCK_CHANGES``).
 
@@ -44,7 +46,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.caching.conf import ensure_trust_anchor, write_config
+from services.common.caching.conf import ensure_trust_anchor, interface_addresses, write_config
 from services.common.caching.contract import CachingSettings
 from services.common.paths import StateRoot
 from services.sandbox import netns
@@ -142,8 +144,9 @@ def _checked(argv: list[str], what: str) -> None:
         raise RuntimeError(f"{what} is refused: {(result.stdout + result.stderr).strip()}")
 
 
-def _burrow_conf(directory: Path, named: str, clients: str) -> Path:
-    """unbound.conf as a caching appliance writes it, for these settings."""
+def _burrow_conf(directory: Path, ns: str, named: str, clients: str) -> Path:
+    """unbound.conf as a caching appliance writes it, for these settings, listening on the
+    addresses of namespace ``ns`` as an appliance listens on its own."""
     root = StateRoot.at(directory)
     settings = CachingSettings.model_validate(
         {
@@ -157,7 +160,10 @@ def _burrow_conf(directory: Path, named: str, clients: str) -> Path:
         }
     )
     ensure_trust_anchor(root)
-    write_config(root, settings)
+    addresses = interface_addresses(ns)
+    if not addresses:
+        raise RuntimeError(f"the addresses of namespace {ns} cannot be read")
+    write_config(root, settings, addresses=addresses)
     return root.unbound_conf
 
 
@@ -418,7 +424,9 @@ def caching_bench(box: Sandbox) -> list[Figure]:
             directory = work / resolver.kind
             directory.mkdir()
             if resolver.kind == "burrow":
-                resolver.conf = _burrow_conf(directory, addresses["ns"], addresses["clients"])
+                resolver.conf = _burrow_conf(
+                    directory, resolver.ns, addresses["ns"], addresses["clients"]
+                )
             else:
                 resolver.conf = _stock_conf(
                     directory, addresses["ns"], resolver.address, addresses["clients"]

@@ -2,8 +2,8 @@
 network namespaces of the test's own (``tests.harness.caching_lab``): forwarders answer
 through Unbound, a local zone is answered by Unbound itself, access control refuses a client
 outside the allowed networks, a settings change keeps the cache, a flush makes the next
-answer come from the forwarder again, a refused change changes nothing, and the counters
-count."""
+answer come from the forwarder again, a refused change changes nothing, the counters count,
+and Unbound follows the addresses of its interfaces, answering from each."""
 
 from __future__ import annotations
 
@@ -17,15 +17,19 @@ import pytest
 from fastapi import FastAPI
 
 from services.caching.__main__ import unbound_status
+from services.caching.addresses import AddressWatch, open_netlink
 from services.caching.api import install
 from services.caching.service import CachingService
 from services.common.agent import agent_app
 from services.common.caching.client import CachingAgentClient
-from services.common.caching.conf import ensure_trust_anchor, write_config
+from services.common.caching.conf import ensure_trust_anchor, interface_addresses, write_config
 from services.common.caching.contract import CacheFlush, CachingSettings
+from services.common.proc import run
 from tests.conftest import PREFIX, _need_root
-from tests.harness.caching_lab import ALLOWED, NAMED, CachingLab
+from tests.harness.caching_lab import ALLOWED, NAMED, NETWORK, UNBOUND, CachingLab
+from tests.harness.netns import call_in
 from tests.harness.problems import assert_problem
+from tests.harness.wait import wait_for
 from tests.unit.test_dhcp_agent import AppClient
 from tests.unit.test_dhcp_client import AppTransport
 
@@ -59,9 +63,11 @@ def lab() -> Iterator[CachingLab]:
     with CachingLab(PREFIX) as made:
         made.start_named()
         ensure_trust_anchor(made.root)
-        # As burrow-launch does at a start, but without the drop to the unbound user: the
-        # test's own files are root's only.
-        write_config(made.root, SETTINGS, user="", threads=1)
+        # As burrow-launch does at a start, but without the drop to the unbound user (the
+        # test's own files are root's only); listening on the addresses of Unbound's namespace.
+        write_config(
+            made.root, SETTINGS, user="", threads=1, addresses=interface_addresses(made.server)
+        )
         SETTINGS.save(made.root.caching_settings)
         made.start_unbound()
         yield made
@@ -209,3 +215,66 @@ def test_stats_count_queries_and_cache_hits(lab: CachingLab, agent: CachingAgent
     assert after.rcodes["NXDOMAIN"] - before.rcodes["NXDOMAIN"] == 2
     assert after.raw["total.num.queries"] == after.queries
     assert after.uptime_seconds >= before.uptime_seconds > 0
+
+
+def test_unbound_follows_the_addresses_of_its_interface(lab: CachingLab) -> None:
+    """Addresses added to Unbound's interface after it started are answered on, each from
+    itself (dnspython takes only a reply from the address it asked), the cache kept; an
+    address removed is no longer listened on."""
+    service = CachingService(
+        lab.root,
+        user="",
+        threads=1,
+        addresses=lambda: interface_addresses(lab.server),
+        restart=lab.restart_unbound,
+    )
+    watch = AddressWatch(
+        service.follow_addresses, subscribe=lambda: call_in(lab.server, open_netlink)
+    )
+    second, third = str(NETWORK[2]), str(NETWORK[3])
+
+    def settled(on: set[str], off: set[str] | None = None) -> bool:
+        """No restart under way (the lock is taken until the cache is loaded back) and
+        Unbound listens on ``on``, not on ``off``."""
+        if service.lock.locked():
+            return False
+        now = lab.listening()
+        return on <= now and not (off or set()) & now
+
+    def address(verb: str, ip: str) -> None:
+        run(["ip", "-n", lab.server, "addr", verb, f"{ip}/{NETWORK.prefixlen}", "dev", "br0"])
+
+    def answers_at(ip: str) -> bool:
+        return answers(lab.query("host.corp.test.", "A", at=ip)) == ["198.51.100.77"]
+
+    added: list[str] = []
+    watch.start()
+    try:
+        wait_for(lambda: service.listening() == interface_addresses(lab.server), timeout=30,
+                 what="unbound.conf to name the namespace's addresses")  # fmt: skip
+        assert answers(lab.query("txt.fwd.example.", "TXT")) == ['"first"']
+        lab.change_at_named("txt.fwd.example.", "TXT", '"second"')
+        for ip in (second, third):  # two more addresses on the one interface
+            address("add", ip)
+            added.append(ip)
+        wait_for(lambda: settled({second, third}), timeout=30, interval=0.2,
+                 what="Unbound to listen on the added addresses")  # fmt: skip
+        for ip in (str(UNBOUND), second, third):
+            assert answers_at(ip), ip
+        # Restarted to listen anew, with the cache dumped and loaded back: still the old TXT.
+        assert answers(lab.query("txt.fwd.example.", "TXT", at=third)) == ['"first"']
+
+        address("del", second)
+        added.remove(second)
+        wait_for(lambda: settled({str(UNBOUND), third}, {second}), timeout=30, interval=0.2,
+                 what="Unbound to stop listening on the removed address")  # fmt: skip
+        assert second not in (service.listening() or [])
+        assert answers_at(str(UNBOUND)) and answers_at(third)
+    finally:
+        for ip in added:
+            address("del", ip)
+        wait_for(lambda: service.listening() == interface_addresses(lab.server), timeout=30,
+                 what="Unbound back on the namespace's addresses")  # fmt: skip
+        watch.stop()
+        lab.change_at_named("txt.fwd.example.", "TXT", '"first"')
+        service.flush(CacheFlush(name="fwd.example", zone=True))

@@ -53,6 +53,9 @@ DNS_AGENT_VIEWS = {
     ("GET", "/api/v1/dns/servers/{server_id}/dnssec-policies"),
     ("GET", "/api/v1/dns/zones/{zone_id}/dnssec"),
 }
+#: Caching views of the roles test's server, a DNS server: the reader gets past the role check
+#: to a 422 (not a caching server; a lookup without its name).
+CACHING_VIEWS = "/api/v1/caching/servers/{server_id}/"
 #: Reads only administrators may make: a backup bundle holds the appliance's keys.
 ADMIN_READS = {
     ("GET", "/api/v1/appliance/backups/{backup_id}/export"),
@@ -60,7 +63,7 @@ ADMIN_READS = {
 }
 OWN_TOKENS = {("POST", "/api/v1/api-tokens"), ("DELETE", "/api/v1/api-tokens/{token_id}")}
 #: The part of the API a domain administrator writes (its role check lets it through).
-DOMAINS = {"dns-admin": "/api/v1/dns/"}
+DOMAINS = {"dns-admin": ("/api/v1/dns/", "/api/v1/caching/")}
 #: IPAM objects of the roles test: each ``ids`` gets a block and a range of its own.
 _ipam = itertools.count(1)
 
@@ -235,6 +238,9 @@ def test_read_only_reads_everything_and_every_write_is_forbidden(
             assert_problem(response, 403)
         elif (method, path) in AGENT_VIEWS:
             assert_problem(response, 422, "server_id")
+        elif method == "GET" and path.startswith(CACHING_VIEWS):
+            # the lookup's name is a required query parameter, checked first
+            assert_problem(response, 422, "name" if path.endswith("/lookup") else "server_id")
         elif (method, path) in OWN_APPLIANCE_VIEWS | NOTHING_MADE_VIEWS:
             assert_problem(response, 404)
         elif method == "GET" and path.startswith(DHCP_VIEWS):

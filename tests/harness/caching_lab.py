@@ -156,7 +156,7 @@ class CachingLab:
     def start_unbound(self) -> None:
         """Unbound on the unbound.conf at the lab's state root (written before by
         ``write_config``), in the foreground in its namespace."""
-        with (self.tmp / "unbound.log").open("wb") as log:
+        with (self.tmp / "unbound.log").open("ab") as log:
             self.unbound = subprocess.Popen(
                 ["ip", "netns", "exec", self.server, "unbound", "-d", "-c",
                  str(self.root.unbound_conf)],
@@ -166,6 +166,22 @@ class CachingLab:
         UnboundControl(self.root).wait_up(timeout=30)
         wait_for(lambda: self.unbound_answers(), timeout=30, what="Unbound to answer")
 
+    def restart_unbound(self) -> None:
+        """Stop Unbound and start it again (as supervisord restarts its program)."""
+        _stop(self.unbound)
+        self.start_unbound()
+
+    def listening(self) -> set[str]:
+        """The addresses Unbound's UDP sockets are bound to in its namespace (``ss``)."""
+        assert self.unbound is not None
+        out = run(["ss", "-Hulnp"], netns=self.server).stdout
+        found = set()
+        for line in out.splitlines():
+            if f"pid={self.unbound.pid}," in line:
+                local = line.split()[3].rsplit(":", 1)[0]  # 198.51.100.1:53, [::1]:53
+                found.add(local.removeprefix("[").replace("]", ""))
+        return found
+
     def unbound_answers(self) -> bool:
         """Unbound answers a query on its address (with whatever rcode)."""
         self.query("localhost.", "A")
@@ -174,10 +190,14 @@ class CachingLab:
     def unbound_log(self) -> str:
         return (self.tmp / "unbound.log").read_text(errors="replace")
 
-    def query(self, name: str, rtype: str, *, ns: str | None = None) -> dns.message.Message:
-        """A query to Unbound from ``ns`` (the allowed client unless given)."""
+    def query(
+        self, name: str, rtype: str, *, ns: str | None = None, at: str = str(UNBOUND)
+    ) -> dns.message.Message:
+        """A query to Unbound at ``at`` from ``ns`` (the allowed client unless given).
+        dnspython takes only a reply from the address asked (``dns.query.UnexpectedSource``
+        otherwise)."""
         query = dns.message.make_query(name, dns.rdatatype.from_text(rtype))
-        return call_in(ns or self.client, lambda: dns.query.udp(query, str(UNBOUND), timeout=5))
+        return call_in(ns or self.client, lambda: dns.query.udp(query, at, timeout=5))
 
     def close(self) -> None:
         _stop(self.unbound)

@@ -15,7 +15,13 @@ from pydantic import ValidationError as PydanticValidationError
 from services.caching.__main__ import build
 from services.caching.control import UnboundControl, cache_stats, parse_stats
 from services.caching.service import CachingService
-from services.common.caching.conf import local_data, unbound_conf_text, write_config
+from services.common.caching.conf import (
+    conf_addresses,
+    interface_addresses,
+    local_data,
+    unbound_conf_text,
+    write_config,
+)
 from services.common.caching.contract import CacheFlush, CachingSettings
 from services.common.errors import DaemonError, ValidationError
 from services.common.paths import StateRoot
@@ -183,6 +189,51 @@ def test_rendering(tmp_path: Path) -> None:
     assert 'auto-trust-anchor-file: "' in unbound_conf_text(root, CachingSettings())
 
 
+def test_unbound_listens_on_the_addresses_given_in_a_steady_order(tmp_path: Path) -> None:
+    root = StateRoot.at(tmp_path)
+    given = ["2001:db8::7", "198.51.100.9", "fe80::1%eth0", "::1", "127.0.0.1", "198.51.100.10"]
+    text = unbound_conf_text(root, CachingSettings(), user="", addresses=given)
+    listen = [
+        "interface-automatic: no",
+        "ip-freebind: yes",
+        "interface: 127.0.0.1",
+        "interface: 198.51.100.9",
+        "interface: 198.51.100.10",
+        "interface: ::1",
+        "interface: 2001:db8::7",
+        "interface: fe80::1%eth0",
+    ]
+    lines = [line.strip() for line in text.splitlines()]
+    start = lines.index(listen[0])
+    assert lines[start : start + len(listen)] == listen
+    assert conf_addresses(text) == [line.split(": ")[1] for line in listen[2:]]
+    # The same set in another order, repeated: the same text.
+    again = unbound_conf_text(root, CachingSettings(), user="", addresses=given[::-1] + given)
+    assert again == text
+    assert write_config(root, CachingSettings(), user="", addresses=given) == text  # Unbound's
+    # No address: every address, through interface-automatic.
+    every = unbound_conf_text(root, CachingSettings(), user="", addresses=[])
+    assert "interface-automatic: yes" in every and "    interface:" not in every
+    assert conf_addresses(every) is None
+    with pytest.raises(ValidationError):
+        write_config(root, CachingSettings(), user="", addresses=["eth0"])
+    with pytest.raises(ValidationError):
+        write_config(root, CachingSettings(), user="", addresses=['fe80::1%"eth0'])
+    with pytest.raises(ValidationError):
+        write_config(root, CachingSettings(), user="", addresses=["fe80::1%"])
+
+
+def test_the_addresses_are_read_from_the_kernel(tmp_path: Path) -> None:
+    """This machine's interfaces that are up: loopback's two at least, link-local ones with
+    their interface; the defaults render them."""
+    found = interface_addresses()
+    assert found is not None and {"127.0.0.1", "::1"} <= set(found)
+    assert all("%" in a for a in found if a.startswith("fe80:"))
+    text = unbound_conf_text(StateRoot.at(tmp_path), CachingSettings(), user="")
+    assert conf_addresses(text) == found
+    assert interface_addresses("no-such-namespace-here") is None
+
+
 def test_what_cannot_be_written_is_refused() -> None:
     with pytest.raises(ValueError):
         local_data('a.test. 3600 IN TXT "caf\u00e9"')
@@ -281,6 +332,40 @@ def test_a_failed_reload_puts_the_previous_settings_back(tmp_path: Path, fail_re
     assert root.caching_settings.read_bytes() == stored
     assert [c[0] for c in control.commands].count("reload_keep_cache") == 2
     assert service.settings() == before
+
+
+def test_new_addresses_restart_unbound_and_a_failed_restart_puts_the_conf_back(
+    tmp_path: Path,
+) -> None:
+    root = StateRoot.at(tmp_path)
+    addresses = ["127.0.0.1", "198.51.100.5"]
+    write_config(root, CachingSettings(), user="", addresses=addresses)
+    restarts: list[list[str] | None] = []
+
+    def restart() -> None:
+        restarts.append(conf_addresses(root.unbound_conf.read_text()))
+        if len(restarts) == 1:
+            raise OSError("it broke")
+
+    service = CachingService(
+        root,
+        user="",
+        control=FailingUnbound(root, 0),
+        addresses=lambda: list(addresses),
+        restart=restart,
+    )
+    assert not service.follow_addresses() and not restarts  # the same set: nothing to do
+    addresses.append("198.51.100.6")
+    # A settings change reloads: Unbound would not listen anew, the addresses stay.
+    service.put_settings(CachingSettings(prefetch=False))
+    assert service.listening() == ["127.0.0.1", "198.51.100.5"]
+    with pytest.raises(OSError):
+        service.follow_addresses()
+    assert restarts == [addresses, ["127.0.0.1", "198.51.100.5"]]
+    assert service.listening() == ["127.0.0.1", "198.51.100.5"]
+    assert service.follow_addresses() and restarts[-1] == addresses
+    assert service.listening() == addresses
+    assert "prefetch: no" in root.unbound_conf.read_text()  # the stored settings, rendered
 
 
 def test_a_flush_of_a_name_covers_the_common_types(tmp_path: Path) -> None:

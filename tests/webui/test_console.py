@@ -514,7 +514,7 @@ def test_options_classes_history_users_settings(console_box: Sandbox, console_ur
     _wait_reachable(console_box)
     page.goto(console_url + "/servers")
     for kind in ("dns", "dhcp"):
-        kind_cell = page.locator("td[data-label=Kind]", has_text=re.compile(f"^{kind}$"))
+        kind_cell = page.locator(f"td[data-kind={kind}]")
         rows = page.locator("#servers tbody tr").filter(has=kind_cell)
         expect(rows.first).to_be_visible()
         for state in rows.locator(".state").all():

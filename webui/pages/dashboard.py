@@ -18,7 +18,7 @@ from webui.models import ScopeUsage, ServiceEvent
 from webui.pages.appliance import backup_summary
 from webui.pages.auth import login_page
 from webui.session import Session
-from webui.web import console, render, session_or_none
+from webui.web import console, kinds_of, render, server_kinds, session_or_none
 
 router = APIRouter()
 
@@ -79,9 +79,11 @@ def clock_summary(central: Central, token: str) -> str:
 def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
     token = session.token
     events = central.service_events(token, limit=200)
+    servers = central.servers(token)
+    kinds = kinds_of(servers)
     bars: list[Bar] = []
     scopes = 0
-    for server in central.dhcp_servers(token):
+    for server in central.dhcp_servers(token) if "dhcp" in kinds else []:
         for family in ("v4", "v6"):
             try:
                 stats = central.statistics(token, f"/dhcp/servers/{server.id}/{family}")
@@ -89,16 +91,20 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
                 continue  # an unreachable DHCP server: shown by its state above
             scopes += len(stats)
             bars.extend(utilisation_bars(stats, family))
-    counts = {
-        "DNS zones": _total(central, token, "/dns/zones"),
-        "DNS records": _total(central, token, "/dns/records"),
-        "DHCP scopes": scopes,
-        "Users": _total(central, token, "/users"),
-        "Changes in the history": _total(central, token, "/history"),
-    }
+    counts: dict[str, int | None] = {}
+    if "dns" in kinds:
+        counts["DNS zones"] = _total(central, token, "/dns/zones")
+        counts["DNS records"] = _total(central, token, "/dns/records")
+    if "dhcp" in kinds:
+        counts["DHCP scopes"] = scopes
+    if "caching" in kinds:
+        counts["Caching DNS servers"] = sum(1 for s in servers if s.kind == "caching")
+    counts["Users"] = _total(central, token, "/users")
+    counts["Changes in the history"] = _total(central, token, "/history")
     now = dt.datetime.now(dt.UTC)
     return {
-        "servers": central.servers(token),
+        "servers": servers,
+        "kinds": kinds,
         "events": [e for e in events if not e.is_alert][:15],
         "alerts": [e for e in events if e.is_alert][:15],
         "restarts": sorted(recent_restarts(events, now).items()),
@@ -107,7 +113,7 @@ def dashboard_context(central: Central, session: Session) -> dict[str, Any]:
         "chart_empty": not bars,
         "backup": backup_summary(central, session),
         "clock": clock_summary(central, token),
-        "health": health(central, token),
+        "health": health(central, token, kinds),
         "checked_at": now.isoformat(timespec="seconds"),
     }
 
@@ -142,7 +148,8 @@ def health_fragment(request: Request) -> Response:
     central = console(request).central
     checked_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return render(request, "dashboard_health.html", session,
-                  health=health(central, session.token), checked_at=checked_at)  # fmt: skip
+                  health=health(central, session.token, server_kinds(request, session)),
+                  checked_at=checked_at)  # fmt: skip
 
 
 @router.get("/dashboard/backup")

@@ -29,6 +29,8 @@ OBJECT_TYPES = (
     ("dns-zone", "DNS zone and its records"),
     ("dns-tsig-key", "TSIG key"),
     ("dns-options", "DNS server options"),
+    ("caching-settings", "Caching server settings"),
+    ("caching-cache", "Caching server cache (flushes)"),
     ("dhcp-scope", "DHCP scope"),
     ("dhcp-reservation", "DHCP reservation"),
     ("dhcp-class", "DHCP client class"),
@@ -53,6 +55,7 @@ ACTIONS = (
     ("disable", "Disabled"),
     ("external-change", "Changed outside Central"),
     ("restore", "Restored"),
+    ("flush", "Flushed from the cache"),
 )
 #: Keys naming an object, most telling first.
 NAME_KEYS = ("name", "zone", "username", "subnet", "prefix", "address", "hostname", "hw-address")

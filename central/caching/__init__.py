@@ -1,0 +1,1 @@
+"""Caching DNS servers (Unbound on a caching appliance): settings, statistics, cache flushes."""
