@@ -1,6 +1,7 @@
 """The caching image (``./build.sh image --profile caching``), booted under qemu: every program
 RUNNING and they are the caching appliance's (Unbound, no named, no Kea), Unbound answers and
-refuses a client outside its allowed networks, Central's health over HTTPS, the web console.
+refuses a client outside its allowed networks, a local zone set through Central is answered,
+Central's health over HTTPS, the web console and the diagnostic shell.
 
 The tests of this module share one VM (BIOS, NoCloud seed) and run in order.
 """
@@ -91,6 +92,54 @@ def test_unbound_answers_and_refuses_outsiders(caching_appliance: Appliance) -> 
     appliance_lan = LAN_ADDRESS.split("/")[0]
     out = vm.lan_dig(appliance_lan, "localhost.", "A")
     assert "status: REFUSED" in out, out
+
+
+def test_a_local_zone_set_through_central_is_answered(caching_appliance: Appliance) -> None:
+    """Central's caching settings, through the dns-agent to Unbound: a local zone, and the LAN
+    allowed; put back afterwards, the LAN is refused again."""
+    vm = caching_appliance
+    assert "token" in state, "the earlier tests of this module must run first"
+    token = state["token"]
+    status, servers = vm.api("GET", "/api/v1/caching/servers", token=token)
+    assert status == 200, (status, servers)
+    local = [server for server in servers if server["local"]]
+    assert len(local) == 1, servers
+    path = f"/api/v1/caching/servers/{local[0]['id']}/settings"
+    # The dns-agent starts at a lower priority than Central (services.common.priority) and may
+    # still be loading its code: 503 until it serves.
+    deadline = time.monotonic() + 180
+    while True:
+        status, view = vm.api("GET", path, token=token)
+        if status != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert status == 200, (status, view)
+    before = view["settings"]
+    changed = {
+        **before,
+        "local_zones": [
+            *before["local_zones"],
+            {"name": "lan.example.", "type": "static",
+             "records": ["host.lan.example. 300 IN A 198.51.100.20"]},
+        ],
+        "access": [*before["access"], {"network": "198.51.100.0/24", "action": "allow"}],
+    }  # fmt: skip
+    appliance_lan = LAN_ADDRESS.split("/")[0]
+    try:
+        status, answer = vm.api(
+            "PUT", path, {"settings": changed, "comment": "system test"}, token=token
+        )
+        assert status == 200, (status, answer)
+        out = vm.lan_dig(appliance_lan, "host.lan.example.", "A")
+        assert "status: NOERROR" in out and "198.51.100.20" in out, out
+        answer = vm.dns_query("nothing.lan.example.", "A")
+        assert answer.rcode() == 3  # NXDOMAIN: a static zone answers only its records
+    finally:
+        status, answer = vm.api(
+            "PUT", path, {"settings": before, "comment": "system test: put back"}, token=token
+        )
+    assert status == 200, (status, answer)
+    assert "status: REFUSED" in vm.lan_dig(appliance_lan, "host.lan.example.", "A")
 
 
 def test_central_answers_health_over_https(caching_appliance: Appliance) -> None:
