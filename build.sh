@@ -5,8 +5,9 @@
 #   ./build.sh test [pytest args]               install what the tests need, run linters and every test
 #   ./build.sh bench [names]                    run the benchmarks and print a table of figures
 #   ./build.sh screenshots                      retake the console's screenshots in docs/
-#   ./build.sh image                            build dist/burrow.qcow2 and dist/burrow.raw (default)
-#   ./build.sh run [--uefi] [--fresh]           boot the image under qemu, services on local ports
+#   ./build.sh image [--profile P]              build dist/burrow.qcow2 and dist/burrow.raw (default);
+#                                               --profile caching: dist/burrow-caching.qcow2 (Unbound)
+#   ./build.sh run [--profile P] [--uefi] [--fresh]  boot the image under qemu, services on local ports
 #   ./build.sh setup                            only install system and Python packages
 set -euo pipefail
 
@@ -129,7 +130,7 @@ case "$cmd" in
         ;;
     bench)
         need_root
-        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}"
+        install_system "${PKGS_RUN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}"
         install_python test
         install_vendor
         exec "$PY" -m tests.bench "$@"
@@ -152,7 +153,7 @@ case "$cmd" in
         exec "$PY" -m image.build "$cmd" "$@"
         ;;
     -h|--help|help)
-        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,/build.sh setup/p' "$0" | sed 's/^# \{0,1\}//'
         ;;
     *)
         die "unknown command '$cmd'; try ./build.sh help."

@@ -1,17 +1,22 @@
-"""Build the appliance image, or boot it: ``python -m image.build image|run``.
+"""Build the appliance image, or boot it: ``python -m image.build image|run [--profile P]``.
 
 Stages of ``image`` (each shown as it starts, each cached where its inputs allow):
 
 1. tools    check that every program the build needs is here
 2. base     Debian 12 packages with mmdebstrap, kept as image/cache/base-KEY.tar
+            (image/cache/base-caching-KEY.tar for the caching profile)
 3. wheels   the project and its pinned dependencies as wheels (image/cache/wheels-KEY/)
 4. tree     unpack the base, install the wheels into /opt/burrow/venv (chroot, no mounts),
-            lay rootfs/ over it, enable Burrow's units and mask Debian's named and Kea units
+            lay rootfs/ over it, enable Burrow's units and mask Debian's units of the daemons
+            that supervisord runs (named and Kea, or Unbound)
 5. disk     partitions, GRUB for BIOS and UEFI, ext4 from the tree: dist/burrow.raw
 6. qcow2    dist/burrow.qcow2
 
-The finished image is stamped with a hash of everything it was made from
-(dist/burrow.stamp); ``image`` does nothing when the stamp matches, unless ``--force``.
+The profile (services.common.profile) chooses the daemons: ``dns-dhcp`` (the default) builds
+dist/burrow.qcow2 and dist/burrow.raw, ``caching`` dist/burrow-caching.qcow2 and
+dist/burrow-caching.raw. A finished image is stamped with a hash of everything it was made from
+(dist/burrow.stamp, dist/burrow-caching.stamp); ``image`` does nothing when the stamp matches,
+unless ``--force``.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from image import recipe
 from image.disk import assemble
 from services.common.errors import BurrowError, SetupError
 from services.common.proc import run
+from services.common.profile import DEFAULT, PROFILES, Profile
 from webui import vendor
 
 log = logging.getLogger(__name__)
@@ -38,9 +45,6 @@ log = logging.getLogger(__name__)
 PROJECT = Path(__file__).resolve().parents[1]
 CACHE = PROJECT / "image/cache"
 DIST = PROJECT / "dist"
-RAW = DIST / "burrow.raw"
-QCOW2 = DIST / "burrow.qcow2"
-STAMP = DIST / "burrow.stamp"
 VENV = "/opt/burrow/venv"
 WHEELS_IN_TREE = "/tmp/burrow-wheels"  # noqa: S108 - a path inside the image tree, at build time
 DISK_SIZE = 4 * 1024**3
@@ -51,15 +55,58 @@ KERNEL_CMDLINE = (
     "console=tty0 console=ttyS0,115200n8 net.ifnames=0 quiet transparent_hugepage=madvise"
 )
 
-#: Debian's own units for the daemons that supervisord runs.
-MASKED_UNITS = (
-    "named.service",
-    "bind9.service",
-    "kea-dhcp4-server.service",
-    "kea-dhcp6-server.service",
-    "kea-ctrl-agent.service",
-    "kea-dhcp-ddns-server.service",
-    "named-resolvconf.service",
+
+@dataclass(frozen=True)
+class Outputs:
+    """The files of one profile's image in dist/."""
+
+    profile: Profile
+
+    @property
+    def name(self) -> str:
+        return "burrow" if self.profile == DEFAULT else f"burrow-{self.profile}"
+
+    @property
+    def raw(self) -> Path:
+        return DIST / f"{self.name}.raw"
+
+    @property
+    def qcow2(self) -> Path:
+        return DIST / f"{self.name}.qcow2"
+
+    @property
+    def stamp(self) -> Path:
+        return DIST / f"{self.name}.stamp"
+
+
+def outputs(profile: Profile = DEFAULT) -> Outputs:
+    if profile not in PROFILES:
+        raise SetupError(f"unknown profile {profile!r}", hint=f"one of: {', '.join(PROFILES)}")
+    return Outputs(profile)
+
+
+RAW = outputs().raw
+QCOW2 = outputs().qcow2
+STAMP = outputs().stamp
+
+#: Debian's own units for the daemons that supervisord runs, per profile.
+DAEMON_UNITS: dict[Profile, tuple[str, ...]] = {
+    "dns-dhcp": (
+        "named.service",
+        "bind9.service",
+        "kea-dhcp4-server.service",
+        "kea-dhcp6-server.service",
+        "kea-ctrl-agent.service",
+        "kea-dhcp-ddns-server.service",
+        "named-resolvconf.service",
+    ),
+    "caching": (
+        "unbound.service",
+        "unbound-resolvconf.service",
+    ),
+}
+#: Debian's units of every profile that the appliance does not run.
+SYSTEM_UNITS = (
     # supervisord runs chronyd and rsyslogd with Burrow's own configurations.
     "chrony.service",
     "chronyd.service",
@@ -78,6 +125,16 @@ MASKED_UNITS = (
     "systemd-binfmt.service",
     "proc-sys-fs-binfmt_misc.automount",
 )
+
+
+def masked_units(profile: Profile = DEFAULT) -> tuple[str, ...]:
+    """Every unit masked in ``profile``'s image."""
+    return (*DAEMON_UNITS[profile], *SYSTEM_UNITS)
+
+
+#: The units masked in the DNS/DHCP appliance (the default profile).
+MASKED_UNITS = masked_units(DEFAULT)
+
 BURROW_UNITS = (
     "burrow-firstboot.service",
     "burrow.service",
@@ -175,33 +232,52 @@ def digest(parts: tuple[str, ...]) -> str:
     return h.hexdigest()[:16]
 
 
-def image_key() -> str:
-    """Hash of everything the image is made from."""
-    return f"{recipe.base_key()}-{digest(SOURCE_PARTS)}"
+def image_key(profile: Profile = DEFAULT) -> str:
+    """Hash of everything ``profile``'s image is made from (its base key names the profile's
+    packages; the sources are the same for every profile)."""
+    return f"{recipe.base_key(profile)}-{digest(SOURCE_PARTS)}"
 
 
-def image_is_current() -> bool:
+def image_is_current(profile: Profile = DEFAULT) -> bool:
+    out = outputs(profile)
     return (
-        QCOW2.exists()
-        and RAW.exists()
-        and STAMP.exists()
-        and STAMP.read_text().strip() == image_key()
+        out.qcow2.exists()
+        and out.raw.exists()
+        and out.stamp.exists()
+        and out.stamp.read_text().strip() == image_key(profile)
     )
 
 
 # --- stages ------------------------------------------------------------------
-def make_base(progress: Progress) -> Path:
-    key = recipe.base_key()
-    tar = CACHE / f"base-{key}.tar"
+def base_prefix(profile: Profile) -> str:
+    """How the cached base tarballs of ``profile`` are named: base-KEY.tar for dns-dhcp (as
+    before profiles), base-caching-KEY.tar for caching."""
+    return "base-" if profile == DEFAULT else f"base-{profile}-"
+
+
+def _is_base_of(file: Path, profile: Profile) -> bool:
+    """Whether ``file`` in the cache is a base tarball of ``profile`` (any key)."""
+    prefix = base_prefix(profile)
+    if not file.name.startswith(prefix):
+        return False
+    key = file.name[len(prefix) :].split(".", 1)[0]
+    return len(key) == 16 and all(c in "0123456789abcdef" for c in key)
+
+
+def make_base(progress: Progress, profile: Profile = DEFAULT) -> Path:
+    key = recipe.base_key(profile)
+    tar = CACHE / f"{base_prefix(profile)}{key}.tar"
     if tar.exists():
         progress.note(f"cached: {tar.relative_to(PROJECT)}")
         return tar
     CACHE.mkdir(parents=True, exist_ok=True)
+    # Older bases of this profile go; the other profile's base stays.
     for old in CACHE.glob("base-*.tar*"):
-        old.unlink()
+        if _is_base_of(old, profile):
+            old.unlink()
     partial = tar.with_suffix(".tar.partial")
-    progress.note("mmdebstrap (Debian packages; about a minute)")
-    run(recipe.mmdebstrap_argv(str(partial)), timeout=3600)
+    progress.note(f"mmdebstrap ({profile}: Debian packages; about a minute)")
+    run(recipe.mmdebstrap_argv(str(partial), profile), timeout=3600)
     partial.replace(tar)
     return tar
 
@@ -269,8 +345,8 @@ def _chroot(tree: Path, *argv: str, timeout: float = 900) -> None:
     run(["chroot", str(tree), *argv], env=env, timeout=timeout)
 
 
-def make_tree(progress: Progress, base: Path, deps: Path) -> Path:
-    tree = CACHE / "tree"
+def make_tree(progress: Progress, base: Path, deps: Path, profile: Profile = DEFAULT) -> Path:
+    tree = CACHE / ("tree" if profile == DEFAULT else f"tree-{profile}")
     if tree.exists():
         shutil.rmtree(tree)
     tree.mkdir()
@@ -299,17 +375,17 @@ def make_tree(progress: Progress, base: Path, deps: Path) -> Path:
     shutil.rmtree(staging)
     progress.note("laying rootfs/ over the tree")
     run(["cp", "-a", "--no-preserve=ownership", f"{PROJECT / 'rootfs'}/.", str(tree)])
-    configure_system(tree)
+    configure_system(tree, profile)
     return tree
 
 
-def configure_system(tree: Path) -> None:
-    """Settings of the operating system in the tree: units, hostname, machine id."""
+def configure_system(tree: Path, profile: Profile = DEFAULT) -> None:
+    """Settings of the operating system in the tree: units, hostname, machine id, profile."""
     # bind9.service is Debian's alias of named.service, chronyd.service of chrony.service and
     # syslog.service of rsyslog.service: drop the aliases, mask every name.
     for alias in ("bind9.service", "chronyd.service", "syslog.service"):
         (tree / "etc/systemd/system" / alias).unlink(missing_ok=True)
-    run(["systemctl", f"--root={tree}", "mask", *MASKED_UNITS])
+    run(["systemctl", f"--root={tree}", "mask", *masked_units(profile)])
     run(["systemctl", f"--root={tree}", "enable", *BURROW_UNITS])
     # Debian's example configurations of Kea would be taken for Burrow's own: burrow-launch
     # writes Kea's configurations at the first start, and the dhcp-agent owns them after that.
@@ -320,6 +396,8 @@ def configure_system(tree: Path) -> None:
         "kea-dhcp-ddns.conf",
     ):
         (tree / "etc/kea" / example).unlink(missing_ok=True)
+    if profile == "caching":
+        configure_caching(tree)
     (tree / "etc/hostname").write_text("burrow\n")
     (tree / "etc/hosts").write_text(
         "127.0.0.1\tlocalhost\n127.0.1.1\tburrow\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -335,47 +413,65 @@ def configure_system(tree: Path) -> None:
         (tree / stale).unlink(missing_ok=True)
 
 
-def make_disk(progress: Progress, tree: Path) -> None:
+def configure_caching(tree: Path) -> None:
+    """The caching appliance: its profile, and nothing of Debian's Unbound configuration."""
+    # services.common.profile reads this: burrow-launch runs Unbound and no BIND or Kea.
+    (tree / "etc/burrow").mkdir(parents=True, exist_ok=True)
+    (tree / "etc/burrow/profile").write_text("caching\n")
+    (tree / "etc/burrow/profile").chmod(0o644)
+    # Debian's unbound.conf includes unbound.conf.d/*.conf (its own trust anchor file and
+    # control socket): burrow-launch writes the whole unbound.conf from the caching settings
+    # at every start, and none of Debian's pieces may be read as part of it.
+    unbound_etc = tree / "etc/unbound"
+    (unbound_etc / "unbound.conf").unlink(missing_ok=True)
+    conf_d = unbound_etc / "unbound.conf.d"
+    if conf_d.is_dir():
+        shutil.rmtree(conf_d)
+
+
+def make_disk(progress: Progress, tree: Path, out: Outputs) -> None:
     DIST.mkdir(exist_ok=True)
-    assemble(tree, RAW, DISK_SIZE, KERNEL_CMDLINE)
-    progress.note(f"{RAW.relative_to(PROJECT)}: {DISK_SIZE // 1024**3} GiB disk (sparse)")
+    assemble(tree, out.raw, DISK_SIZE, KERNEL_CMDLINE)
+    progress.note(f"{out.raw.relative_to(PROJECT)}: {DISK_SIZE // 1024**3} GiB disk (sparse)")
 
 
-def make_qcow2(progress: Progress) -> None:
-    partial = QCOW2.with_suffix(".qcow2.partial")
+def make_qcow2(progress: Progress, out: Outputs) -> None:
+    partial = out.qcow2.with_suffix(".qcow2.partial")
     partial.unlink(missing_ok=True)
-    run(["qemu-img", "convert", "-O", "qcow2", "-c", str(RAW), str(partial)], timeout=1800)
-    partial.replace(QCOW2)
-    progress.note(f"{QCOW2.relative_to(PROJECT)}: {QCOW2.stat().st_size / 1024**2:.0f} MB")
+    run(["qemu-img", "convert", "-O", "qcow2", "-c", str(out.raw), str(partial)], timeout=1800)
+    partial.replace(out.qcow2)
+    size = out.qcow2.stat().st_size / 1024**2
+    progress.note(f"{out.qcow2.relative_to(PROJECT)}: {size:.0f} MB")
 
 
-def build(*, force: bool = False) -> float:
-    """Build the image unless it is current; returns the seconds it took."""
+def build(*, force: bool = False, profile: Profile = DEFAULT) -> float:
+    """Build ``profile``'s image unless it is current; returns the seconds it took."""
+    out = outputs(profile)
     progress = Progress(6)
     progress.stage("tools", "checking the programs the build needs")
     check_tools()
     # htmx is part of what the image is made from: fetched before the hash is taken, so that
     # a fresh tree's first image is stamped with the hash the next build computes too.
     vendor.ensure()
-    key = image_key()
-    if not force and image_is_current():
-        progress.note(f"{QCOW2.relative_to(PROJECT)} is up to date ({key})")
+    key = image_key(profile)
+    if not force and image_is_current(profile):
+        progress.note(f"{out.qcow2.relative_to(PROJECT)} is up to date ({key})")
         return progress.done()
-    progress.stage("base", "Debian 12 packages")
-    base = make_base(progress)
+    progress.stage("base", f"Debian 12 packages ({profile})")
+    base = make_base(progress, profile)
     progress.stage("wheels", "the project and its pinned dependencies")
     deps = make_wheels(progress)
     progress.stage("tree", "the root file system")
-    tree = make_tree(progress, base, deps)
-    STAMP.unlink(missing_ok=True)
+    tree = make_tree(progress, base, deps, profile)
+    out.stamp.unlink(missing_ok=True)
     progress.stage("disk", "partitions, GRUB for BIOS and UEFI, ext4")
-    make_disk(progress, tree)
+    make_disk(progress, tree, out)
     progress.stage("qcow2", "converting")
-    make_qcow2(progress)
-    STAMP.write_text(key + "\n")
+    make_qcow2(progress, out)
+    out.stamp.write_text(key + "\n")
     shutil.rmtree(tree)
     elapsed = progress.done()
-    print(f"==> image ready in {elapsed:.0f} s: {QCOW2} and {RAW}", file=sys.stderr)
+    print(f"==> image ready in {elapsed:.0f} s: {out.qcow2} and {out.raw}", file=sys.stderr)
     return elapsed
 
 
@@ -383,18 +479,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build.sh image|run", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=("image", "run"))
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DEFAULT,
+        help="dns-dhcp (BIND and Kea: dist/burrow.qcow2, the default) or caching (Unbound: "
+        "dist/burrow-caching.qcow2)",
+    )
     args, rest = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "image":
             if rest:
                 parser.error(f"unknown arguments: {' '.join(rest)}")
-            build(force=args.force)
+            build(force=args.force, profile=args.profile)
             return 0
         from image import vm
 
-        build(force=args.force)
-        return vm.run_cli(rest)
+        build(force=args.force, profile=args.profile)
+        return vm.run_cli(rest, profile=args.profile)
     except BurrowError as exc:
         print(f"build.sh: {exc}", file=sys.stderr)
         return 1

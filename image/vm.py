@@ -17,9 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.common.errors import SetupError
+from services.common.profile import DEFAULT, Profile
 
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+
+#: A DNS question each profile answers from the moment it is healthy, for ``dig``: a zone of
+#: the DNS/DHCP appliance's seed, and Unbound's own ``localhost`` on a caching appliance.
+DNS_PROBE: dict[Profile, tuple[str, str]] = {
+    "dns-dhcp": ("burrow.example.", "SOA"),
+    "caching": ("localhost.", "A"),
+}
 
 #: Guest port -> (protocols, default local port) forwarded by ``./build.sh run``.
 FORWARDS = {
@@ -171,11 +179,13 @@ def make_overlay(base: Path, overlay: Path) -> None:
     )
 
 
-def run_cli(argv: list[str]) -> int:
-    """``./build.sh run``: boot the image with its services forwarded to local ports."""
-    from image.build import DIST, QCOW2, STAMP
+def run_cli(argv: list[str], profile: Profile = DEFAULT) -> int:
+    """``./build.sh run [--profile P]``: boot ``profile``'s image with its services forwarded
+    to local ports."""
+    from image.build import DIST, outputs
 
-    parser = argparse.ArgumentParser(prog="build.sh run")
+    out = outputs(profile)
+    parser = argparse.ArgumentParser(prog=f"build.sh run --profile {profile}")
     parser.add_argument("--uefi", action="store_true", help="boot with UEFI (OVMF), not BIOS")
     parser.add_argument("--fresh", action="store_true", help="start again from the image")
     parser.add_argument("--memory", type=int, default=1024, help="memory in MiB (1024)")
@@ -195,11 +205,12 @@ def run_cli(argv: list[str]) -> int:
             help=f"local port for the appliance's port {guest} ({host})",
         )
     args = parser.parse_args(argv)
-    state = DIST / "run"
+    # Each profile keeps its own appliance disk: dist/run/ and dist/run-caching/.
+    state = DIST / ("run" if profile == DEFAULT else f"run-{profile}")
     state.mkdir(parents=True, exist_ok=True)
     overlay = state / "appliance.qcow2"
     made_from = state / "made-from"
-    stamp = STAMP.read_text()
+    stamp = out.stamp.read_text()
     if (
         args.fresh
         or not overlay.exists()
@@ -207,7 +218,7 @@ def run_cli(argv: list[str]) -> int:
         or made_from.read_text() != stamp
     ):
         print("==> a fresh appliance disk (the image changed, or --fresh)", file=sys.stderr)
-        make_overlay(QCOW2, overlay)
+        make_overlay(out.qcow2, overlay)
         (state / "OVMF_VARS.fd").unlink(missing_ok=True)
         made_from.write_text(stamp)
     forwards: dict[tuple[str, int], int] = {}
@@ -225,12 +236,13 @@ def run_cli(argv: list[str]) -> int:
     )
     cmd = machine.argv()
     p = {g: getattr(args, f"port_{g}") for g in FORWARDS}
+    qname, qtype = DNS_PROBE[profile]
     print(
-        f"""==> booting {QCOW2.name} ({machine.firmware}, {accel()}); state kept in {overlay}
+        f"""==> booting {out.qcow2.name} ({machine.firmware}, {accel()}); state kept in {overlay}
     The console is below (Ctrl-A X quits qemu). When the banner says "burrow: ready":
       web console   https://127.0.0.1:{p[443]}/
       API           curl -k https://127.0.0.1:{p[1231]}/api/v1/health
-      DNS           dig @127.0.0.1 -p {p[53]} burrow.example SOA
+      DNS           dig @127.0.0.1 -p {p[53]} {qname} {qtype}
       diag shell    ssh -p {p[22]} diag@127.0.0.1
     Compare the certificate fingerprints with the ones the banner shows.""",
         file=sys.stderr,

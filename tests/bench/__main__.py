@@ -39,6 +39,7 @@ from tests.bench.dns import dns_benchmarks, dns_bulk, dns_change
 from tests.bench.dns_scale import dns_import, dns_parallel
 from tests.bench.fleet import dns_secondary, fleet_fanout
 from tests.bench.ha import ha_failover
+from tests.bench.image import image_caching
 from tests.bench.ipam import ipam_next_free
 from tests.bench.ipam_page import ipam_address_page
 from tests.bench.memory import idle_memory
@@ -167,11 +168,16 @@ BENCHMARKS: dict[str, tuple[str, BenchFn]] = {
         "web console page time: the DHCP leases page with 10,000 leases (also in webui)",
         leases_bench,
     ),
+    "image-caching": (
+        "the caching image next to the DNS/DHCP image: qcow2 and raw sizes, power-on to "
+        "healthy and memory in use (BIOS, 3 runs each, alternated)",
+        image_caching,
+    ),
 }
 
 #: Benchmarks that start a lab of their own and never use the benchmark's sandbox: when only
 #: these run, no sandbox is started (one appliance and one network fewer).
-OWN_LAB = {"ha-failover", "dns-secondary", "fleet-fanout", "caching"}
+OWN_LAB = {"ha-failover", "dns-secondary", "fleet-fanout", "caching", "image-caching"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,8 +32,9 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
-from image.vm import Machine
+from image.vm import DNS_PROBE, Machine
 from services.common.proc import run
+from services.common.profile import DEFAULT, Profile
 from services.sandbox import netns
 
 CLONE_NEWNET = 0x40000000
@@ -141,6 +142,8 @@ class Appliance:
     seed: Path | None
     prefix: str
     firmware: str = "bios"
+    #: Which image this is (services.common.profile): what its health check asks the DNS.
+    profile: Profile = DEFAULT
     ports: dict[tuple[str, int], int] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     qmp: Qmp | None = None
@@ -268,16 +271,28 @@ class Appliance:
 
     def https_get(self, guest_port: int, path: str) -> tuple[int, bytes, str]:
         """GET over HTTPS; status, body and the SHA-256 fingerprint of the server's certificate."""
+        return self.https_request(guest_port, "GET", path)
+
+    def https_request(
+        self,
+        guest_port: int,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> tuple[int, bytes, str]:
+        """One HTTPS request; status, body and the SHA-256 fingerprint of the certificate."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         # The appliance's CA is new and unknown here: the certificate is checked by its
         # fingerprint against the one the console shows, the way an administrator does.
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         conn = http.client.HTTPSConnection(
-            "127.0.0.1", self.ports[("tcp", guest_port)], context=context, timeout=10
+            "127.0.0.1", self.ports[("tcp", guest_port)], context=context, timeout=timeout
         )
         try:
-            conn.request("GET", path)
+            conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
             body = response.read()
             assert conn.sock is not None
@@ -286,6 +301,38 @@ class Appliance:
             conn.close()
         digest = hashlib.sha256(der or b"").hexdigest().upper()
         return response.status, body, ":".join(digest[i : i + 2] for i in range(0, 64, 2))
+
+    def api(
+        self, method: str, path: str, doc: Any = None, token: str | None = None, timeout: float = 30
+    ) -> tuple[int, Any]:
+        """Central's API (port 1231): status and the JSON answer (None when there is none)."""
+        headers = {"Accept": "application/json"}
+        body = None
+        if doc is not None:
+            body = json.dumps(doc).encode()
+            headers["Content-Type"] = "application/json"
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        status, answer, _fp = self.https_request(1231, method, path, body, headers, timeout)
+        return status, (json.loads(answer) if answer else None)
+
+    def login(self, password: str, username: str = "admin") -> str:
+        """A session token of Central's ``username``."""
+        status, answer = self.api(
+            "POST", "/api/v1/auth/login", {"username": username, "password": password}
+        )
+        assert status == 200, (status, answer)
+        token: str = answer["token"]
+        return token
+
+    def lan_dig(self, server: str, name: str, rdtype: str = "A") -> str:
+        """``dig`` from the LAN namespace (where the tap is): its whole output."""
+        proc = subprocess.run(
+            ["ip", "netns", "exec", self.lan_ns, "dig", "+time=3", "+tries=2", f"@{server}",
+             name, rdtype],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        return proc.stdout + proc.stderr
 
     def ssh_banner(self) -> bytes:
         with socket.create_connection(("127.0.0.1", self.ports[("tcp", 22)]), timeout=10) as s:
@@ -308,9 +355,15 @@ class Appliance:
             time.sleep(1.0)
 
     def healthy(self) -> bool:
-        """DNS answers, Central's health and the web console are served."""
+        """DNS answers, Central's health and the web console are served.
+
+        The DNS question depends on the profile (``image.vm.DNS_PROBE``): the seed zone's SOA
+        from BIND on a DNS/DHCP appliance, ``localhost. A`` from Unbound on a caching one.
+        """
+        name, rdtype = DNS_PROBE[self.profile]
         try:
-            if self.dns_query("burrow.example.").rcode() != 0:
+            answer = self.dns_query(name, rdtype)
+            if answer.rcode() != 0 or not answer.answer:
                 return False
             status, _body, _fp = self.https_get(1231, "/api/v1/health")
             if status != 200:

@@ -1,7 +1,7 @@
-"""Fixtures of the system tests: the built image, and one booted appliance per module.
+"""Fixtures of the system tests: the built images, and one booted appliance per module.
 
-The image is built when its inputs changed (``image.build.build`` keeps a stamp), so a
-second run reuses it. Figures (build and boot times, image size) are written to
+An image is built when its inputs changed (``image.build.build`` keeps a stamp per profile), so
+a second run reuses it. Figures (build and boot times, image size) are written to
 tests/.artifacts/image-figures.json.
 """
 
@@ -19,6 +19,7 @@ import pytest
 from image import build as image_build
 from image.seed import make_seed
 from image.vm import make_overlay
+from services.common.profile import DEFAULT, Profile
 from tests.system.appliance import LAN_ADDRESS, LAN_NETWORK, POOL, Appliance
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
@@ -51,6 +52,19 @@ ethernets:
 }
 
 
+#: The caching appliance's seed: no DHCP server, so no DHCP settings; its eth1 is on the LAN
+#: namespace, whose clients Unbound refuses until an access rule allows them.
+CACHING_SEED = {
+    "meta-data": "instance-id: burrow-caching-test\nlocal-hostname: cache-test.example\n",
+    "user-data": f"""#cloud-config
+hostname: cache-test
+burrow:
+  admin_password: "{ADMIN_PASSWORD}"
+""",
+    "network-config": SEED["network-config"],
+}
+
+
 def record(name: str, value: float | str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "image-figures.json"
@@ -59,29 +73,50 @@ def record(name: str, value: float | str) -> None:
     path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
-@pytest.fixture(scope="session")
-def image() -> Path:
+def _built(profile: Profile) -> Path:
     if os.geteuid() != 0:
         pytest.fail("the system tests need root (qemu's tap device, network namespaces)")
+    out = image_build.outputs(profile)
+    label = "" if profile == DEFAULT else f"{profile} "
     started = time.monotonic()
-    was_current = image_build.image_is_current()
-    image_build.build()
+    was_current = image_build.image_is_current(profile)
+    image_build.build(profile=profile)
     if not was_current:
-        record("image build seconds", round(time.monotonic() - started, 1))
-    record("qcow2 MB", round(image_build.QCOW2.stat().st_size / 1024**2, 1))
-    return image_build.QCOW2
+        record(f"{label}image build seconds", round(time.monotonic() - started, 1))
+    record(f"{label}qcow2 MB", round(out.qcow2.stat().st_size / 1024**2, 1))
+    return out.qcow2
 
 
-def _boot(image: Path, firmware: str, name: str, seed: bool) -> Iterator[Appliance]:
+@pytest.fixture(scope="session")
+def image() -> Path:
+    """dist/burrow.qcow2, the DNS/DHCP appliance."""
+    return _built(DEFAULT)
+
+
+@pytest.fixture(scope="session")
+def caching_image() -> Path:
+    """dist/burrow-caching.qcow2, the caching appliance (Unbound)."""
+    return _built("caching")
+
+
+def _boot(
+    image: Path,
+    firmware: str,
+    name: str,
+    seed: dict[str, str] | None,
+    profile: Profile = DEFAULT,
+) -> Iterator[Appliance]:
     with tempfile.TemporaryDirectory(prefix=f"burrow-{name}-") as tmp:
         work = Path(tmp)
         disk = work / "disk.qcow2"
         make_overlay(image, disk)
         seed_file = None
-        if seed:
+        if seed is not None:
             seed_file = work / "seed.img"
-            make_seed(seed_file, SEED)
-        vm = Appliance(work, disk, seed_file, prefix=f"{PREFIX}{name}", firmware=firmware)
+            make_seed(seed_file, seed)
+        vm = Appliance(
+            work, disk, seed_file, prefix=f"{PREFIX}{name}", firmware=firmware, profile=profile
+        )
         try:
             vm.start()
             yield vm
@@ -96,10 +131,16 @@ def _boot(image: Path, firmware: str, name: str, seed: bool) -> Iterator[Applian
 @pytest.fixture(scope="module")
 def appliance(image: Path) -> Iterator[Appliance]:
     """The image booted by BIOS with a NoCloud seed and a LAN namespace on its eth1."""
-    yield from _boot(image, "bios", "b", seed=True)
+    yield from _boot(image, "bios", "b", SEED)
 
 
 @pytest.fixture()
 def uefi_appliance(image: Path) -> Iterator[Appliance]:
     """The image booted by UEFI (OVMF) with no first-boot settings at all."""
-    yield from _boot(image, "uefi", "u", seed=False)
+    yield from _boot(image, "uefi", "u", None)
+
+
+@pytest.fixture(scope="module")
+def caching_appliance(caching_image: Path) -> Iterator[Appliance]:
+    """The caching image booted by BIOS with its NoCloud seed and a LAN namespace on eth1."""
+    yield from _boot(caching_image, "bios", "c", CACHING_SEED, profile="caching")

@@ -1,9 +1,11 @@
-"""Boot-time figures of the image: ``python -m tests.system.measure [--runs N] [--uefi]``.
+"""Boot-time figures of the image:
+``python -m tests.system.measure [--runs N] [--uefi] [--profile dns-dhcp|caching]``.
 
-Each run boots a fresh copy of dist/burrow.qcow2 (built if needed) with no first-boot
-settings and reports, from power-on: the console's "burrow: ready" (every supervisord program
-RUNNING) and all healthy (DNS answers, Central's health and the web console over HTTPS), plus
-the memory in use that the banner shows. Prints the median of each.
+Each run boots a fresh copy of the profile's image (dist/burrow.qcow2, or
+dist/burrow-caching.qcow2; built if needed) with no first-boot settings and reports, from
+power-on: the console's "burrow: ready" (every supervisord program RUNNING) and all healthy
+(DNS answers, Central's health and the web console over HTTPS), plus the memory in use that
+the banner shows. Prints the median of each.
 """
 
 from __future__ import annotations
@@ -18,15 +20,20 @@ from pathlib import Path
 
 from image import build as image_build
 from image.vm import accel, make_overlay
+from services.common.profile import DEFAULT, PROFILES, Profile
 from tests.system.appliance import Appliance
 
 
-def one_boot(image: Path, firmware: str, index: int) -> dict[str, float]:
+def one_boot(
+    image: Path, firmware: str, index: int, profile: Profile = DEFAULT
+) -> dict[str, float]:
     prefix = os.environ.get("BURROW_TEST_PREFIX", "t") + f"m{index}"
     with tempfile.TemporaryDirectory(prefix="burrow-measure-") as tmp:
         work = Path(tmp)
         make_overlay(image, work / "disk.qcow2")
-        vm = Appliance(work, work / "disk.qcow2", None, prefix=prefix, firmware=firmware)
+        vm = Appliance(
+            work, work / "disk.qcow2", None, prefix=prefix, firmware=firmware, profile=profile
+        )
         try:
             vm.start()
             vm.wait_console(r"burrow: ready")
@@ -43,16 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.system.measure", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--uefi", action="store_true")
+    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT)
     args = parser.parse_args(argv)
-    image_build.build()
+    image_build.build(profile=args.profile)
+    image = image_build.outputs(args.profile).qcow2
     firmware = "uefi" if args.uefi else "bios"
-    results = [one_boot(image_build.QCOW2, firmware, i) for i in range(args.runs)]
+    results = [one_boot(image, firmware, i, args.profile) for i in range(args.runs)]
     for i, r in enumerate(results):
         print(
             f"run {i + 1}: ready {r['ready_s']:.1f} s, healthy {r['healthy_s']:.1f} s, "
             f"memory {r['memory_mb']:.0f} MB"
         )
-    print(f"{firmware}, {accel()}, {args.runs} runs, medians:")
+    print(f"{image.name}, {firmware}, {accel()}, {args.runs} runs, medians:")
     for key, label in (
         ("ready_s", "power-on to every program RUNNING (s)"),
         ("healthy_s", "power-on to all healthy (s)"),
