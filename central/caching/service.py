@@ -38,8 +38,8 @@ from central.history import service as history
 from central.registry.models import Server
 from services.common.agent_client import OutcomeUnknownError
 from services.common.caching.contract import CacheFlush, CachingSettings
-from services.common.errors import BurrowError, DaemonError, FieldProblem
-from services.common.problems import summary
+from services.common.errors import BurrowError, DaemonError
+from services.common.problems import under
 
 log = logging.getLogger(__name__)
 
@@ -87,20 +87,6 @@ def readable(settings: CachingSettings) -> dict[str, Any]:
     return data
 
 
-def under_settings(exc: BurrowError) -> BurrowError:
-    """The agent's refusal with each field named as in Central's request (``settings.``
-    before the agent's own path); status, order and everything else as the agent said."""
-    problems = [
-        FieldProblem(f"settings.{p.field}" if p.field and p.field != "body" else "settings",
-                     p.message, p.extra)
-        for p in exc.problems
-    ]  # fmt: skip
-    if problems:
-        exc.message = summary(problems, exc.message)
-        exc.problems = problems
-    return exc
-
-
 def _apply(client: agent.CachingAgentClient, settings: CachingSettings) -> CachingSettings:
     """Send the settings; if the agent stopped answering after they were sent, read them back
     (retried while it restarts) and answer what Unbound runs: the new settings, or a 502 that
@@ -144,7 +130,7 @@ def set_settings(
             applied = _apply(client, body.settings)
         except BurrowError as exc:
             if 400 <= exc.status < 500:
-                raise under_settings(exc) from None
+                raise under("settings", exc) from None
             raise
         history.record(
             db, actor, SETTINGS, server_id, "update",

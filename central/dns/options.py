@@ -32,8 +32,8 @@ from central.dns.schemas import OptionsRequest, OptionsView
 from central.dns.settle import settle
 from central.history import service as history
 from services.common.dns.options import ServerOptions
-from services.common.errors import BurrowError, FieldProblem
-from services.common.problems import summary
+from services.common.errors import BurrowError
+from services.common.problems import under
 
 OBJECT_TYPE = "dns-server-options"
 EXTERNAL = "external"
@@ -68,21 +68,6 @@ def get_options(db: Session, server_id: int) -> OptionsView:
     return view(server_id, db.get(DnsServerOptions, server_id))
 
 
-def under_options(exc: BurrowError) -> BurrowError:
-    """The agent's refusal with each field named as in Central's request: the options are
-    ``options`` there (``listen_on[0]`` is ``options.listen_on[0]``); status, order and
-    everything else as the agent said."""
-    problems = [
-        FieldProblem(f"options.{p.field}" if p.field and p.field != "body" else "options",
-                     p.message, p.extra)
-        for p in exc.problems
-    ]  # fmt: skip
-    if problems:
-        exc.message = summary(problems, exc.message)
-        exc.problems = problems
-    return exc
-
-
 def set_options(
     db: Session, config: CentralConfig, actor: Principal, server_id: int, body: OptionsRequest
 ) -> OptionsView:
@@ -106,7 +91,7 @@ def _set_options(
         )
     except BurrowError as exc:
         if 400 <= exc.status < 500:
-            raise under_options(exc) from None
+            raise under("options", exc) from None
         raise
     row = db.get(DnsServerOptions, server_id)
     before = row.options if row is not None else None

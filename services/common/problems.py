@@ -284,6 +284,21 @@ def summary(problems: Sequence[FieldProblem], fallback: str = "invalid input") -
     return f"{first.field}: {first.message}{more}"
 
 
+def under(prefix: str, exc: BurrowError) -> BurrowError:
+    """An agent's refusal with each field named as in Central's request, where the agent's
+    body is the field ``prefix`` (``listen_on[0]`` is ``options.listen_on[0]``); status, order
+    and everything else as the agent said."""
+    problems = [
+        FieldProblem(f"{prefix}.{p.field}" if p.field and p.field != "body" else prefix,
+                     p.message, p.extra)
+        for p in exc.problems
+    ]  # fmt: skip
+    if problems:
+        exc.message = summary(problems, exc.message)
+        exc.problems = problems
+    return exc
+
+
 # --- installing into an application -----------------------------------------------------------
 def install(
     app: Any,
