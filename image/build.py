@@ -418,7 +418,7 @@ def configure_caching(tree: Path) -> None:
     # services.common.profile reads this: burrow-launch runs Unbound and no BIND or Kea.
     (tree / "etc/burrow").mkdir(parents=True, exist_ok=True)
     (tree / "etc/burrow/profile").write_text("caching\n")
-    (tree / "etc/burrow/profile").chmod(0o644)
+    (tree / "etc/burrow/profile").chmod(0o640)
     # Debian's unbound.conf includes unbound.conf.d/*.conf (its own trust anchor file and
     # control socket): burrow-launch writes the whole unbound.conf from the caching settings
     # at every start, and none of Debian's pieces may be read as part of it.

@@ -42,4 +42,4 @@ def save(root: StateRoot, name: Profile) -> None:
     if name not in PROFILES:
         raise SetupError(f"unknown profile {name!r}", hint=f"one of: {', '.join(PROFILES)}")
     root.etc.mkdir(parents=True, exist_ok=True)
-    write_atomic(profile_file(root), name + "\n", mode=0o644)
+    write_atomic(profile_file(root), name + "\n", mode=0o640)

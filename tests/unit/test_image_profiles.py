@@ -86,5 +86,5 @@ def test_caching_tree_names_its_profile_and_drops_debians_unbound_config(tmp_pat
     (unbound / "unbound.conf.d/remote-control.conf").write_text("remote-control:\n")
     build.configure_caching(tmp_path)
     assert profile.load(StateRoot(tmp_path)) == "caching"
-    assert (tmp_path / "etc/burrow/profile").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "etc/burrow/profile").stat().st_mode & 0o777 == 0o640
     assert list(unbound.iterdir()) == []
