@@ -107,7 +107,7 @@ def shared_sandbox() -> Iterator[Sandbox]:
 def caching_sandbox() -> Iterator[Sandbox]:
     """One caching appliance (profile ``caching``: Unbound, no DHCP) for tests that only read
     or that put back what they change."""
-    for factory in _factory("k"):
+    for factory in _factory("q"):
         yield factory.start(profile="caching")
 
 
