@@ -25,7 +25,7 @@ from services.caching.control import UnboundControl
 from services.common.paths import StateRoot
 from services.common.proc import run
 from services.sandbox import netns
-from tests.harness.netns import call_in
+from tests.harness.netns import call_in, plug
 from tests.harness.wait import wait_for
 
 NETWORK = ipaddress.IPv4Network("198.51.100.0/24")
@@ -86,12 +86,7 @@ class CachingLab:
         self.close()
 
     def _plug(self, ns: str, port: str, address: ipaddress.IPv4Address) -> None:
-        netns.add(ns)
-        run(["ip", "-n", self.server, "link", "add", port, "type", "veth",
-             "peer", "name", "eth0", "netns", ns])  # fmt: skip
-        run(["ip", "-n", self.server, "link", "set", port, "master", "br0", "up"])
-        run(["ip", "-n", ns, "addr", "add", f"{address}/{NETWORK.prefixlen}", "dev", "eth0"])
-        run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        plug(self.server, ns, port, address, NETWORK)
 
     def _build(self) -> None:
         for ns in (self.client, self.outsider, self.named_ns, self.server):

@@ -22,6 +22,7 @@ from typing import Any
 
 from services.common.proc import run
 from services.sandbox import netns
+from tests.harness.netns import plug
 
 NETWORK = ipaddress.IPv4Network("198.51.100.0/24")
 ROUTER = NETWORK[1]
@@ -65,12 +66,7 @@ class DiscoveryLab:
         self.close()
 
     def _plug(self, ns: str, port: str, address: ipaddress.IPv4Address) -> None:
-        netns.add(ns)
-        run(["ip", "-n", self.router, "link", "add", port, "type", "veth",
-             "peer", "name", "eth0", "netns", ns])  # fmt: skip
-        run(["ip", "-n", self.router, "link", "set", port, "master", "br0", "up"])
-        run(["ip", "-n", ns, "addr", "add", f"{address}/{NETWORK.prefixlen}", "dev", "eth0"])
-        run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        plug(self.router, ns, port, address, NETWORK)
 
     def _build(self) -> None:
         netns.add(self.router)

@@ -8,10 +8,14 @@ own, and every socket it opens belongs to the namespace.
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import os
 import threading
 from collections.abc import Callable
 from typing import TypeVar
+
+from services.common.proc import run
+from services.sandbox import netns
 
 T = TypeVar("T")
 
@@ -45,3 +49,16 @@ def call_in(ns: str, function: Callable[[], T]) -> T:
         assert isinstance(error, BaseException)
         raise error
     return result["value"]  # type: ignore[return-value]
+
+
+def plug(
+    hub: str, ns: str, port: str, address: ipaddress.IPv4Address, network: ipaddress.IPv4Network
+) -> None:
+    """Make namespace ``ns`` with an ``eth0`` at ``address`` on ``network``, joined by a veth
+    (``port`` on the hub's side) to the bridge ``br0`` of namespace ``hub``."""
+    netns.add(ns)
+    run(["ip", "-n", hub, "link", "add", port, "type", "veth", "peer", "name", "eth0",
+         "netns", ns])  # fmt: skip
+    run(["ip", "-n", hub, "link", "set", port, "master", "br0", "up"])
+    run(["ip", "-n", ns, "addr", "add", f"{address}/{network.prefixlen}", "dev", "eth0"])
+    run(["ip", "-n", ns, "link", "set", "eth0", "up"])
