@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from services.common.proc import run
 from services.sandbox.sandbox import SOURCE_TREE, Client
 
 _SCRIPT = """#!/bin/sh
@@ -29,47 +27,73 @@ def dhclient(
     """Run ISC dhclient once on the client's interface; return the bound lease's values.
 
     The script records ``new_*`` variables (new_ip_address, new_host_name, new_routers, ...)
-    without configuring the interface, and the dhclient daemon is stopped afterwards.
+    without configuring the interface. dhclient runs in the foreground (``-d``) as this
+    function's own child, and is stopped and waited for once the lease is recorded, so that
+    nothing writes into the scratch directory while it is removed.
     """
     with tempfile.TemporaryDirectory(prefix="bw-dhc-") as tmp:
         script = Path(tmp, "script")
         script.write_text(_SCRIPT)
         script.chmod(0o755)
         out = Path(tmp, "out")
-        pidfile = Path(tmp, "pid")
+        log = Path(tmp, "log")
         argv = [
+            "ip",
+            "netns",
+            "exec",
+            client.ns,
             "dhclient",
             "-6" if v6 else "-4",
             "-1",
+            "-d",
             "-sf",
             str(script),
             "-lf",
             str(Path(tmp, "leases")),
             "-pf",
-            str(pidfile),
+            str(Path(tmp, "pid")),
             "-e",
             f"BURROW_OUT={out}",
             *(extra or []),
             client.iface,
         ]
+        with log.open("w") as sink:
+            proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
         try:
-            proc = run(argv, netns=client.ns, timeout=timeout, check=False)
+            blocks = _wait_for_lease(proc, out, time.monotonic() + timeout)
         finally:
-            with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-        if proc.returncode != 0:
-            raise AssertionError(f"dhclient got no lease: {proc.stdout[-800:]}")
-        blocks = [b for b in out.read_text().split("--\n") if "reason=" in b]
-        bound = [
-            b
-            for b in blocks
-            if any(f"reason={r}" in b for r in ("BOUND", "BOUND6", "RENEW", "REBOOT"))
-        ]
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if blocks is None:
+            raise AssertionError(f"dhclient got no lease: {log.read_text()[-800:]}")
         values: dict[str, str] = {}
-        for line in (bound or blocks)[-1].splitlines():
+        for line in blocks[-1].splitlines():
             key, _, value = line.partition("=")
             values[key] = value.strip("'")
         return values
+
+
+_BOUND = ("BOUND", "BOUND6", "RENEW", "REBOOT")
+
+
+def _wait_for_lease(proc: subprocess.Popen[bytes], out: Path, deadline: float) -> list[str] | None:
+    """The script's complete records once one says a lease is bound; None if none comes."""
+    while True:
+        exited = proc.poll() is not None
+        text = out.read_text() if out.exists() else ""
+        # A record is complete once the script wrote its closing "--" line.
+        blocks = [b for b in text.split("--\n")[:-1] if "reason=" in b]
+        bound = [b for b in blocks if any(f"reason={r}\n" in b for r in _BOUND)]
+        if bound:
+            return bound
+        if exited or time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
 
 
 class DhcpProbe:
