@@ -85,6 +85,20 @@ def accel() -> str:
     return "kvm" if kvm_works() else "tcg,thread=multi"
 
 
+def cpu_model() -> str:
+    """The CPU model: the host's under KVM; QEMU's plain ``qemu64`` under software emulation.
+
+    Under TCG the guest is fastest on the CPU that promises least: with ``-cpu max`` (AVX2,
+    XSAVE of AVX, MPX and PKRU state, ...) glibc, OpenSSL and the kernel pick code paths
+    that the emulator runs slower, and the appliance took some 10 s longer from power-on to
+    healthy (``docs/benchmarks.md``). ``BURROW_QEMU_CPU`` names another model.
+    """
+    override = os.environ.get("BURROW_QEMU_CPU")
+    if override:
+        return override
+    return "qemu64" if "tcg" in accel() else "host"
+
+
 @dataclass
 class Machine:
     """One qemu invocation of the appliance image."""
@@ -101,6 +115,7 @@ class Machine:
     lan_mac: str = "52:54:00:00:01:02"
     vars_file: Path | None = None
     display: str = "none"
+    cpu: str | None = None  # the CPU model; None: cpu_model()
 
     def argv(self) -> list[str]:
         fwd = ",".join(
@@ -114,7 +129,7 @@ class Machine:
             "-accel",
             accel(),
             "-cpu",
-            "max" if "tcg" in accel() else "host",
+            self.cpu or cpu_model(),
             "-smp",
             str(self.cpus),
             "-m",

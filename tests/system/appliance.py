@@ -144,6 +144,8 @@ class Appliance:
     firmware: str = "bios"
     #: Which image this is (services.common.profile): what its health check asks the DNS.
     profile: Profile = DEFAULT
+    #: The emulated CPU model (None: image.vm.cpu_model()).
+    cpu: str | None = None
     ports: dict[tuple[str, int], int] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     qmp: Qmp | None = None
@@ -183,6 +185,7 @@ class Appliance:
             seed=self.seed,
             lan_tap_fd=self.tap_fd,
             vars_file=self.workdir / "OVMF_VARS.fd",
+            cpu=self.cpu,
         )
         self.started = time.monotonic()
         with (self.workdir / "qemu.out").open("wb") as out:
