@@ -88,10 +88,11 @@ def accel() -> str:
 def cpu_model() -> str:
     """The CPU model: the host's under KVM; QEMU's plain ``qemu64`` under software emulation.
 
-    Under TCG the guest is fastest on the CPU that promises least: with ``-cpu max`` (AVX2,
-    XSAVE of AVX, MPX and PKRU state, ...) glibc, OpenSSL and the kernel pick code paths
-    that the emulator runs slower, and the appliance took some 10 s longer from power-on to
-    healthy (``docs/benchmarks.md``). ``BURROW_QEMU_CPU`` names another model.
+    Under TCG the guest ran faster on the CPU that promises least: on ``-cpu max`` (AVX2,
+    XSAVE of AVX, MPX and PKRU state, ...), whose extensions the guest's kernel and libraries
+    then use and the emulator must emulate, the appliance took some 10 s longer from power-on
+    to healthy (``docs/benchmarks.md``; which extension costs most was not measured).
+    ``BURROW_QEMU_CPU`` names another model.
     """
     override = os.environ.get("BURROW_QEMU_CPU")
     if override:

@@ -17,8 +17,10 @@ import os
 
 log = logging.getLogger(__name__)
 
-#: The nice value of a program that is still starting.
-START_NICE = 10
+#: The nice value of a program that is still starting: the lowest, so that Central and the
+#: web console get nearly all of the CPU while these load (at 10 they gave up some 1.5 s of
+#: the boot under software emulation; docs/benchmarks.md).
+START_NICE = 19
 #: Set by burrow-launch for a program started with ``nice``: it comes back to 0 when it serves.
 ENV = "BURROW_START_NICE"
 

@@ -92,14 +92,15 @@ def _nice_values(pid: int) -> dict[int, int]:
 
 
 def test_programs_started_at_a_lower_priority_serve_at_priority_0(shared_sandbox: Sandbox) -> None:
-    """The programs the health does not wait for start at nice 10 (services.common.priority)
+    """The programs the health does not wait for start at nice 19 (services.common.priority)
     and put every thread back at 0 once they serve; the others never leave 0."""
     from services.common.launch import START_NICED
+    from services.common.priority import START_NICE
 
     view = shared_sandbox.supervisor()
     conf = shared_sandbox.root.supervisord_conf.read_text()
     for name in START_NICED:
-        assert "command=nice -n 10 " in conf.split(f"[program:{name}]")[1].split("[")[0]
+        assert f"command=nice -n {START_NICE} " in conf.split(f"[program:{name}]")[1].split("[")[0]
     deadline = time.monotonic() + 120  # the monitor and the shell may still be loading
     while True:
         niced = {

@@ -69,7 +69,8 @@ def test_launch_starts_only_the_programs_health_does_not_wait_for_niced(tmp_path
         '{"hostname": "burrow", "interface": "lo", "address": "127.0.0.1/8"}'
     )
     programs = {p.name: p for p in Launcher(root, python="python3", pythonpath=None).programs()}
-    niced = {name for name, p in programs.items() if p.command.startswith("nice -n 10 ")}
+    nice = f"nice -n {priority.START_NICE} "
+    niced = {name for name, p in programs.items() if p.command.startswith(nice)}
     assert niced == set(START_NICED)
     assert {"central", "webui", "named"}.isdisjoint(niced)
     for name in niced:

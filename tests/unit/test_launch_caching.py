@@ -16,6 +16,7 @@ from services.common.caching.contract import CachingSettings
 from services.common.errors import SetupError
 from services.common.launch import CACHING_START_NICED, Launcher
 from services.common.paths import StateRoot
+from services.common.priority import START_NICE
 from services.common.settings import ApplianceSettings
 
 
@@ -39,7 +40,7 @@ def test_the_programs_are_unbound_and_the_agents_of_a_caching_appliance(tmp_path
     assert not [n for n in programs if n in ("named", "dns-dhcp-agent") or n.startswith("kea")]
     assert programs["unbound"].command == f"unbound -d -c {root.unbound_conf}"
     assert " -m services.caching --root " in programs["dns-agent"].command
-    niced = {name for name, p in programs.items() if p.command.startswith("nice -n 10 ")}
+    niced = {name for name, p in programs.items() if p.command.startswith(f"nice -n {START_NICE} ")}
     assert niced == (set(CACHING_START_NICED) if os.getuid() == 0 else set())
 
 
